@@ -1,0 +1,19 @@
+"""cnn-numpy: a convolutional neural network library in pure NumPy, written to be read."""
+
+from .data import iterate_minibatches, synthetic_lines, train_test_split
+from .gradcheck import check_layer_gradients, check_loss_gradients, numerical_gradient
+from .layers import Conv2d, Flatten, Layer, Linear, MaxPool2d, Parameter, ReLU
+from .losses import CrossEntropyLoss
+from .model import Sequential
+from .optim import SGD, Adam
+from .presets import lenet, seed_net
+from .train import History, evaluate, fit, predict, predict_proba
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Adam", "Conv2d", "CrossEntropyLoss", "Flatten", "History", "Layer", "Linear", "MaxPool2d",
+    "Parameter", "ReLU", "SGD", "Sequential", "check_layer_gradients", "check_loss_gradients",
+    "evaluate", "fit", "iterate_minibatches", "lenet", "numerical_gradient", "predict",
+    "predict_proba", "seed_net", "synthetic_lines", "train_test_split",
+]

@@ -1,0 +1,102 @@
+"""The two pieces every layer is made of: ``Parameter`` and ``Layer``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+
+class Parameter:
+    """A trainable array and the gradient accumulated for it (as ``torch.nn.Parameter``)."""
+
+    def __init__(self, data: np.ndarray):
+        self.data = data
+        self.grad = np.zeros_like(data)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    def __repr__(self) -> str:
+        return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
+
+
+def as_rng(rng: int | np.random.Generator | None) -> np.random.Generator:
+    """A seed, a Generator or None -> a Generator (never touches global state)."""
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+def pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
+    """``3 -> (3, 3)``; ``(3, 5)`` stays; anything else is a ValueError."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return int(value), int(value)
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value
+    ):
+        return int(value[0]), int(value[1])
+    raise ValueError(f"{name} must be an int or a tuple (h, w) of ints, got {value!r}")
+
+
+def kaiming_uniform(shape: tuple[int, ...], fan_in: int, rng: np.random.Generator, dtype):
+    """PyTorch's default init for Conv2d and Linear: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+
+    (``kaiming_uniform_(a=sqrt(5))`` simplifies to exactly this bound.)
+    """
+    bound = 1.0 / np.sqrt(fan_in)
+    return rng.uniform(-bound, bound, size=shape).astype(dtype)
+
+
+class Layer:
+    """Base class.  ``forward(x)`` caches what ``backward(grad_out)`` needs;
+    ``backward`` returns dL/dx and *adds* parameter gradients into ``param.grad``.
+    """
+
+    training: bool = True
+    #: names of non-trainable arrays that belong in ``state_dict()`` (e.g. BatchNorm's running mean)
+    buffer_names: tuple[str, ...] = ()
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Shape of ``forward``'s result for an input of ``input_shape`` (ValueError if it
+        does not fit).  Elementwise layers keep the shape."""
+        return tuple(input_shape)
+
+    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield name, value
+
+    def parameters(self) -> list[Parameter]:
+        return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
+        for name in self.buffer_names:
+            value = getattr(self, name, None)
+            if value is not None:
+                yield name, value
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad[...] = 0
+
+    def train(self, mode: bool = True) -> Layer:
+        self.training = mode
+        return self
+
+    def eval(self) -> Layer:
+        return self.train(False)
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"

@@ -1,0 +1,149 @@
+"""2-D convolution as one matrix product (im2col), with its backward (col2im).
+
+Public layout is NCHW, as in PyTorch.  Internally the batch axis sits *second*
+(``(C, N, H, W)`` in memory), because then one convolution is one product
+
+    out (F, N*Ho*Wo) = W (F, C*kh*kw) @ cols (C*kh*kw, N*Ho*Wo)
+
+whose result is already laid out as (F, N, Ho, Wo): no transpose, no copy.  The
+layer hands back ``out.transpose(1, 0, 2, 3)``, a free NCHW *view* of that memory,
+and the next conv's ``x.transpose(1, 0, 2, 3)`` turns it back into contiguous
+(C, N, H, W) memory for free.  The loop version of the same maths is in
+``cnn_numpy/reference.py``; the tests prove the two agree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Layer, Parameter, as_rng, kaiming_uniform, pair
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """floor((size + 2*padding - kernel) / stride) + 1, PyTorch's formula."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, ho: int, wo: int) -> np.ndarray:
+    """Unfold a padded (C, N, Hp, Wp) array into columns of shape (C*kh*kw, N*Ho*Wo).
+
+    Row (c, i, j) of the result holds, for every output pixel, the input value that
+    kernel tap (i, j) of channel c sees.  One strided slice per tap: kh*kw copies,
+    no loop over pixels, images or channels.
+    """
+    C, N = xp.shape[:2]
+    cols = np.empty((C, kh, kw, N, ho, wo), dtype=xp.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            cols[:, i, j] = xp[:, :, i : i + sh * ho : sh, j : j + sw * wo : sw]
+    return cols.reshape(C * kh * kw, N * ho * wo)
+
+
+def col2im(dcols: np.ndarray, padded_shape: tuple[int, ...], kh: int, kw: int, sh: int, sw: int,
+           ho: int, wo: int) -> np.ndarray:
+    """The adjoint of ``im2col``: add every column entry back to the pixel it came from.
+
+    Pixels seen by several taps (overlapping windows) receive the sum, which is the
+    chain rule.  Returns the gradient of the padded (C, N, Hp, Wp) input.
+    """
+    C, N = padded_shape[:2]
+    dcols = dcols.reshape(C, kh, kw, N, ho, wo)
+    dxp = np.zeros(padded_shape, dtype=dcols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            dxp[:, :, i : i + sh * ho : sh, j : j + sw * wo : sw] += dcols[:, i, j]
+    return dxp
+
+
+class Conv2d(Layer):
+    """2-D convolution (cross-correlation, as in every DL library).
+
+    Args:
+        in_channels, out_channels: C_in and C_out.
+        kernel_size, stride, padding: an int or an ``(h, w)`` tuple; zero padding.
+        bias: add a learned per-channel bias.
+        rng: seed or ``np.random.Generator`` for the Kaiming-uniform init.
+        dtype: parameter dtype; inputs are cast to it (float32 by default).
+
+    Shape: (N, C_in, H, W) -> (N, C_out, H_out, W_out) with
+        H_out = floor((H + 2*padding_h - kernel_h) / stride_h) + 1   (same for W).
+
+    Example:
+        >>> conv = Conv2d(1, 8, 3, rng=0)
+        >>> conv(np.zeros((2, 1, 28, 28))).shape
+        (2, 8, 26, 26)
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 bias: bool = True, rng=None, dtype=np.float32):
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.stride = pair(stride, "stride")
+        self.padding = pair(padding, "padding")
+        if min(self.in_channels, self.out_channels, *self.kernel_size, *self.stride) < 1:
+            raise ValueError(f"{self!r}: channels, kernel_size and stride must be >= 1")
+        if min(self.padding) < 0:
+            raise ValueError(f"{self!r}: padding must be >= 0")
+        rng = as_rng(rng)
+        kh, kw = self.kernel_size
+        fan_in = self.in_channels * kh * kw
+        self.weight = Parameter(
+            kaiming_uniform((out_channels, in_channels, kh, kw), fan_in, rng, dtype))
+        self.bias = Parameter(kaiming_uniform((out_channels,), fan_in, rng, dtype)) if bias else None
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
+        if self.stride != (1, 1):
+            s += f", stride={self.stride}"
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        return s + ("" if self.bias is not None else ", bias=False")
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Output shape for an (N, C, H, W) input shape; ValueError if it does not fit."""
+        if len(input_shape) != 4:
+            raise ValueError(
+                f"{self!r} expects a 4-D input (N, C, H, W), got shape {tuple(input_shape)}; "
+                "for a single grayscale image use x[None, None]")
+        N, C, H, W = input_shape
+        if C != self.in_channels:
+            raise ValueError(
+                f"{self!r} expects {self.in_channels} input channel(s), got shape "
+                f"{tuple(input_shape)} with {C} channel(s)")
+        (kh, kw), (ph, pw) = self.kernel_size, self.padding
+        if H + 2 * ph < kh or W + 2 * pw < kw:
+            raise ValueError(
+                f"{self!r}: kernel {kh}x{kw} is larger than the padded input "
+                f"{H + 2 * ph}x{W + 2 * pw} (input {H}x{W}, padding {self.padding})")
+        return (N, self.out_channels, conv_output_size(H, kh, self.stride[0], ph),
+                conv_output_size(W, kw, self.stride[1], pw))
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        N, F, ho, wo = self.output_shape(np.shape(x))
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        x = np.asarray(x).astype(self.weight.data.dtype, copy=False)
+        C, H, W = x.shape[1:]
+        # (N, C, H, W) -> zero-padded (C, N, Hp, Wp): batch second, see module docstring
+        xp = np.zeros((C, N, H + 2 * ph, W + 2 * pw), dtype=x.dtype)
+        xp[:, :, ph : ph + H, pw : pw + W] = x.transpose(1, 0, 2, 3)
+        self.cols = im2col(xp, kh, kw, sh, sw, ho, wo)         # (C*kh*kw, N*Ho*Wo)
+        self.padded_shape, self.input_hw = xp.shape, (H, W)
+        out = self.weight.data.reshape(F, -1) @ self.cols       # (F, N*Ho*Wo)
+        out = out.reshape(F, N, ho, wo)
+        if self.bias is not None:
+            out += self.bias.data[:, None, None, None]
+        return out.transpose(1, 0, 2, 3)                        # (N, F, Ho, Wo) view
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        N, F, ho, wo = grad_out.shape
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        g = grad_out.astype(self.weight.data.dtype, copy=False)
+        g = g.transpose(1, 0, 2, 3).reshape(F, N * ho * wo)     # (F, N*Ho*Wo)
+        # out = W @ cols + b  =>  dW = g @ cols.T,  db = sum of g,  dcols = W.T @ g
+        self.weight.grad += (g @ self.cols.T).reshape(self.weight.data.shape)
+        if self.bias is not None:
+            self.bias.grad += g.sum(axis=1)
+        dcols = self.weight.data.reshape(F, -1).T @ g           # (C*kh*kw, N*Ho*Wo)
+        dxp = col2im(dcols, self.padded_shape, kh, kw, sh, sw, ho, wo)
+        H, W = self.input_hw
+        return dxp[:, :, ph : ph + H, pw : pw + W].transpose(1, 0, 2, 3)  # (N, C, H, W) view

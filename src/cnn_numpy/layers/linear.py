@@ -1,0 +1,75 @@
+"""Fully connected layer and Flatten."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Layer, Parameter, as_rng, kaiming_uniform
+
+
+class Linear(Layer):
+    """y = x @ W.T + b, with ``weight`` of shape (out_features, in_features) as in PyTorch.
+
+    Shape: (N, in_features) -> (N, out_features).
+
+    Example:
+        >>> Linear(1352, 10, rng=0)(np.zeros((4, 1352))).shape
+        (4, 10)
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None,
+                 dtype=np.float32):
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        if min(self.in_features, self.out_features) < 1:
+            raise ValueError(f"{self!r}: in_features and out_features must be >= 1")
+        rng = as_rng(rng)
+        self.weight = Parameter(
+            kaiming_uniform((out_features, in_features), in_features, rng, dtype))
+        self.bias = Parameter(kaiming_uniform((out_features,), in_features, rng, dtype)) if bias else None
+
+    def extra_repr(self) -> str:
+        b = "" if self.bias is not None else ", bias=False"
+        return f"in_features={self.in_features}, out_features={self.out_features}{b}"
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(input_shape) != 2 or input_shape[1] != self.in_features:
+            hint = " (add Flatten() before it?)" if len(input_shape) > 2 else ""
+            raise ValueError(
+                f"{self!r} expects input of shape (N, {self.in_features}), got shape "
+                f"{tuple(input_shape)}{hint}")
+        return input_shape[0], self.out_features
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.output_shape(np.shape(x))
+        self.x = np.asarray(x).astype(self.weight.data.dtype, copy=False)   # (N, in)
+        out = self.x @ self.weight.data.T                                   # (N, out)
+        if self.bias is not None:
+            out += self.bias.data
+        return out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        g = grad_out.astype(self.weight.data.dtype, copy=False)             # (N, out)
+        self.weight.grad += g.T @ self.x                                    # (out, in)
+        if self.bias is not None:
+            self.bias.grad += g.sum(axis=0)
+        return g @ self.weight.data                                         # (N, in)
+
+
+class Flatten(Layer):
+    """Keep the batch axis, flatten the rest (``torch.nn.Flatten()``).
+
+    Shape: (N, C, H, W) -> (N, C*H*W).
+    """
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(input_shape) < 2:
+            raise ValueError(f"Flatten() expects at least 2-D input (N, ...), got shape "
+                             f"{tuple(input_shape)}")
+        return input_shape[0], int(np.prod(input_shape[1:]))
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.input_shape = x.shape
+        return x.reshape(self.output_shape(x.shape))
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out.reshape(self.input_shape)

@@ -1,0 +1,104 @@
+"""``Sequential``: layers applied in order, gradients passed back in reverse order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from .layers.base import Layer, Parameter
+
+
+class Sequential(Layer):
+    """A stack of layers, like ``torch.nn.Sequential``.
+
+    ``state_dict()`` keys are ``"<index>.<name>"`` (``"0.weight"``, ``"4.bias"``), exactly
+    PyTorch's, so the arrays load into the equivalent ``torch.nn.Sequential``.
+
+    Example:
+        >>> from cnn_numpy import Conv2d, ReLU, MaxPool2d, Flatten, Linear
+        >>> model = Sequential(Conv2d(1, 8, 3, rng=0), ReLU(), MaxPool2d(2), Flatten(),
+        ...                    Linear(8 * 13 * 13, 2, rng=0))
+        >>> model(np.zeros((5, 1, 28, 28))).shape
+        (5, 2)
+    """
+
+    def __init__(self, *layers: Layer):
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise ValueError(f"Sequential: item {i} is {layer!r}, not a Layer")
+        self.layers = list(layers)
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, i: int) -> Layer:
+        return self.layers[i]
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    def __repr__(self) -> str:
+        lines = [f"  ({i}): {layer!r}" for i, layer in enumerate(self.layers)]
+        return "Sequential(\n" + "\n".join(lines) + "\n)"
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        for layer in reversed(self.layers):
+            grad_out = layer.backward(grad_out)
+        return grad_out
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        shape = tuple(input_shape)
+        for layer in self.layers:
+            shape = layer.output_shape(shape)
+        return shape
+
+    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        for i, layer in enumerate(self.layers):
+            for name, p in layer.named_parameters():
+                yield f"{i}.{name}", p
+
+    def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
+        for i, layer in enumerate(self.layers):
+            for name, b in layer.named_buffers():
+                yield f"{i}.{name}", b
+
+    def train(self, mode: bool = True) -> Sequential:
+        self.training = mode
+        for layer in self.layers:
+            layer.train(mode)
+        return self
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Parameters and buffers by PyTorch's names, in PyTorch's order (copies)."""
+        state: dict[str, np.ndarray] = {}
+        for i, layer in enumerate(self.layers):
+            for name, p in layer.named_parameters():
+                state[f"{i}.{name}"] = p.data.copy()
+            for name, b in layer.named_buffers():
+                state[f"{i}.{name}"] = np.array(b, copy=True)
+        return state
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Copy arrays in; keys must match exactly and shapes must agree.  Values are cast to
+        each parameter's dtype (so a float64 checkpoint loads into a float32 model)."""
+        own = {k: v for k, v in self.state_dict().items()}
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        if missing or unexpected:
+            raise ValueError(f"load_state_dict: missing keys {missing}, unexpected keys "
+                             f"{unexpected}")
+        for key, value in state.items():
+            if np.shape(value) != own[key].shape:
+                raise ValueError(f"load_state_dict: {key!r} has shape {np.shape(value)}, the "
+                                 f"model expects {own[key].shape}")
+        for i, layer in enumerate(self.layers):
+            for name, p in layer.named_parameters():
+                p.data[...] = np.asarray(state[f"{i}.{name}"], dtype=p.data.dtype)
+            for name, b in layer.named_buffers():
+                b[...] = np.asarray(state[f"{i}.{name}"], dtype=b.dtype)

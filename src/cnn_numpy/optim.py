@@ -1,0 +1,129 @@
+"""Optimizers that follow ``torch.optim``'s update rules exactly.
+
+They never own the model: they hold the list of Parameters and read ``p.grad``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import math
+
+import numpy as np
+
+from .layers.base import Parameter
+
+
+class Optimizer:
+    def __init__(self, params: Iterable[Parameter], lr: float):
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        if lr < 0:
+            raise ValueError(f"{type(self).__name__}: learning rate must be >= 0, got {lr}")
+        self.lr = lr
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad[...] = 0
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, np.ndarray | float | int]:
+        """Everything ``step()`` depends on besides the parameters (for exact resume)."""
+        raise NotImplementedError
+
+    def load_state_dict(self, state: dict) -> None:
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, PyTorch's rule (dampening 0):
+
+        g = grad + weight_decay * p
+        buf = momentum * buf + g             (buf = g at the first step)
+        g = g + momentum * buf if nesterov else buf
+        p = p - lr * g
+    """
+
+    def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
+                 nesterov: bool = False):
+        super().__init__(params, lr)
+        if nesterov and momentum <= 0:
+            raise ValueError("SGD: nesterov momentum requires momentum > 0")
+        self.momentum, self.weight_decay, self.nesterov = momentum, weight_decay, nesterov
+        self.buffers: list[np.ndarray | None] = [None] * len(self.params)
+
+    def step(self) -> None:
+        for k, p in enumerate(self.params):
+            g = p.grad
+            if self.weight_decay:
+                g = g + self.weight_decay * p.data
+            if self.momentum:
+                buf = self.buffers[k]
+                if buf is None:
+                    buf = self.buffers[k] = g.copy()
+                else:
+                    buf *= self.momentum
+                    buf += g
+                g = g + self.momentum * buf if self.nesterov else buf
+            p.data -= self.lr * g
+
+    def state_dict(self) -> dict:
+        state = {"lr": self.lr}
+        for k, buf in enumerate(self.buffers):
+            if buf is not None:
+                state[f"momentum_buffer.{k}"] = buf.copy()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        self.lr = float(state["lr"])
+        self.buffers = [None] * len(self.params)
+        for k, p in enumerate(self.params):
+            if f"momentum_buffer.{k}" in state:
+                self.buffers[k] = np.array(state[f"momentum_buffer.{k}"], dtype=p.data.dtype)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba), PyTorch's rule:
+
+        g = grad + weight_decay * p
+        m = b1 * m + (1 - b1) * g;   v = b2 * v + (1 - b2) * g**2
+        p = p - lr / (1 - b1**t) * m / (sqrt(v) / sqrt(1 - b2**t) + eps)
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0):
+        super().__init__(params, lr)
+        self.betas, self.eps, self.weight_decay = tuple(betas), eps, weight_decay
+        self.t = 0
+        self.m = [np.zeros_like(p.data) for p in self.params]
+        self.v = [np.zeros_like(p.data) for p in self.params]
+
+    def step(self) -> None:
+        self.t += 1
+        b1, b2 = self.betas
+        bias1, bias2 = 1 - b1**self.t, 1 - b2**self.t
+        for p, m, v in zip(self.params, self.m, self.v):
+            g = p.grad
+            if self.weight_decay:
+                g = g + self.weight_decay * p.data
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * g * g
+            denom = np.sqrt(v) / math.sqrt(bias2) + self.eps   # Python floats keep float32
+            p.data -= (self.lr / bias1) * m / denom
+
+    def state_dict(self) -> dict:
+        state = {"lr": self.lr, "t": self.t}
+        for k, (m, v) in enumerate(zip(self.m, self.v)):
+            state[f"exp_avg.{k}"], state[f"exp_avg_sq.{k}"] = m.copy(), v.copy()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        self.lr, self.t = float(state["lr"]), int(state["t"])
+        for k, p in enumerate(self.params):
+            self.m[k] = np.array(state[f"exp_avg.{k}"], dtype=p.data.dtype)
+            self.v[k] = np.array(state[f"exp_avg_sq.{k}"], dtype=p.data.dtype)

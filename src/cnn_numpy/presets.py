@@ -1,0 +1,49 @@
+"""Ready-made networks, by name, for the CLI and the benchmarks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .layers import Conv2d, Flatten, Linear, MaxPool2d, ReLU
+from .layers.base import as_rng
+from .layers.conv import conv_output_size
+from .model import Sequential
+
+
+def seed_net(num_classes: int = 2, filters: int = 8, blocks: int = 1, image_size: int = 28,
+             in_channels: int = 1, rng=None, dtype=np.float32) -> Sequential:
+    """The seed's net: ``blocks`` x (Conv2d(3x3) -> ReLU -> MaxPool2d(2)) -> Flatten -> Linear.
+
+    With the defaults: Conv2d(1, 8, 3) -> ReLU -> MaxPool2d(2) -> Flatten -> Linear(8*13*13, 2).
+    Each extra block doubles the filters.
+    """
+    rng = as_rng(rng)
+    layers, channels, size = [], in_channels, image_size
+    for b in range(blocks):
+        out = filters * 2**b
+        size = conv_output_size(size, 3, 1, 0) // 2
+        if size < 1:
+            raise ValueError(f"seed_net: {blocks} blocks shrink a {image_size}x{image_size} image "
+                             f"to nothing (after block {b + 1}); use fewer blocks")
+        layers += [Conv2d(channels, out, 3, rng=rng, dtype=dtype), ReLU(), MaxPool2d(2)]
+        channels = out
+    layers += [Flatten(), Linear(channels * size * size, num_classes, rng=rng, dtype=dtype)]
+    return Sequential(*layers)
+
+
+def lenet(num_classes: int = 10, in_channels: int = 1, image_size: int = 28, rng=None,
+          dtype=np.float32) -> Sequential:
+    """Conv2d(1,16,3,padding=1)-ReLU-MaxPool2d(2)-Conv2d(16,32,3,padding=1)-ReLU-MaxPool2d(2)
+    -Flatten-Linear(1568,128)-ReLU-Linear(128,10)  (for 28x28 inputs)."""
+    rng = as_rng(rng)
+    size = image_size // 2 // 2
+    return Sequential(
+        Conv2d(in_channels, 16, 3, padding=1, rng=rng, dtype=dtype), ReLU(), MaxPool2d(2),
+        Conv2d(16, 32, 3, padding=1, rng=rng, dtype=dtype), ReLU(), MaxPool2d(2),
+        Flatten(),
+        Linear(32 * size * size, 128, rng=rng, dtype=dtype), ReLU(),
+        Linear(128, num_classes, rng=rng, dtype=dtype),
+    )
+
+
+MODELS = {"seed": seed_net, "lenet": lenet}
