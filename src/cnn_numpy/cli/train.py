@@ -10,6 +10,7 @@ from ..data import synthetic_lines, train_test_split
 from ..losses import CrossEntropyLoss
 from ..optim import SGD, Adam
 from ..presets import MODELS
+from ..runs import make_run_dir, save_config, save_history
 from ..train import TrainingDiverged, fit
 
 #: per-dataset defaults for the flags left unset (tuned to reach the README's accuracies)
@@ -53,6 +54,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--noise", type=non_negative_float, default=0.05,
                    help="noise std of the lines dataset (default 0.05)")
     p.add_argument("--seed", type=int, default=0, help="seed for data, init and shuffling")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="run folder (default: runs/<dataset>-<model>-<timestamp>/)")
     p.set_defaults(run=run)
 
 
@@ -93,11 +96,19 @@ def run(args: argparse.Namespace) -> int:
     train, test, classes = load_data(args)
     model = build_model(args, len(classes), train[0].shape[1:])
     optimizer = build_optimizer(args, model.parameters())
+    run_dir = make_run_dir(args.dataset, args.model, args.out)
+    settings = {k: v for k, v in vars(args).items() if k not in ("run", "command")}
+    save_config(run_dir, settings)
     print(f"Model: {args.model} | optimizer={args.optimizer} lr={args.lr} "
-          f"batch_size={args.batch_size} epochs={args.epochs}")
+          f"batch_size={args.batch_size} epochs={args.epochs} | run folder: {run_dir}")
+
+    def on_epoch_end(epoch, history):
+        save_history(run_dir, history)
+
     try:
         fit(model, CrossEntropyLoss(), optimizer, train, epochs=args.epochs,
-            batch_size=args.batch_size, test=test, rng=np.random.default_rng([args.seed, 4]))
+            batch_size=args.batch_size, test=test, rng=np.random.default_rng([args.seed, 4]),
+            on_epoch_end=on_epoch_end)
     except TrainingDiverged as err:
         print(f"error: {err}")
         return 1

@@ -95,6 +95,10 @@ class Layer:
     def eval(self) -> Layer:
         return self.train(False)
 
+    def config(self) -> dict:
+        """Constructor arguments that rebuild this layer (JSON-friendly; used by save/load)."""
+        return {}
+
     def extra_repr(self) -> str:
         return ""
 

@@ -84,12 +84,18 @@ class Conv2d(Layer):
             raise ValueError(f"{self!r}: channels, kernel_size and stride must be >= 1")
         if min(self.padding) < 0:
             raise ValueError(f"{self!r}: padding must be >= 0")
-        rng = as_rng(rng)
+        rng, dtype = as_rng(rng), np.dtype(dtype)
         kh, kw = self.kernel_size
         fan_in = self.in_channels * kh * kw
         self.weight = Parameter(
             kaiming_uniform((out_channels, in_channels, kh, kw), fan_in, rng, dtype))
         self.bias = Parameter(kaiming_uniform((out_channels,), fan_in, rng, dtype)) if bias else None
+
+    def config(self) -> dict:
+        return dict(in_channels=self.in_channels, out_channels=self.out_channels,
+                    kernel_size=list(self.kernel_size), stride=list(self.stride),
+                    padding=list(self.padding), bias=self.bias is not None,
+                    dtype=str(self.weight.data.dtype))
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
@@ -97,7 +103,7 @@ class Conv2d(Layer):
             s += f", stride={self.stride}"
         if self.padding != (0, 0):
             s += f", padding={self.padding}"
-        return s + ("" if self.bias is not None else ", bias=False")
+        return s + ("" if getattr(self, "bias", True) is not None else ", bias=False")
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Output shape for an (N, C, H, W) input shape; ValueError if it does not fit."""

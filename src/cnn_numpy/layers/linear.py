@@ -22,13 +22,17 @@ class Linear(Layer):
         self.in_features, self.out_features = int(in_features), int(out_features)
         if min(self.in_features, self.out_features) < 1:
             raise ValueError(f"{self!r}: in_features and out_features must be >= 1")
-        rng = as_rng(rng)
+        rng, dtype = as_rng(rng), np.dtype(dtype)
         self.weight = Parameter(
             kaiming_uniform((out_features, in_features), in_features, rng, dtype))
         self.bias = Parameter(kaiming_uniform((out_features,), in_features, rng, dtype)) if bias else None
 
+    def config(self) -> dict:
+        return dict(in_features=self.in_features, out_features=self.out_features,
+                    bias=self.bias is not None, dtype=str(self.weight.data.dtype))
+
     def extra_repr(self) -> str:
-        b = "" if self.bias is not None else ", bias=False"
+        b = "" if getattr(self, "bias", True) is not None else ", bias=False"
         return f"in_features={self.in_features}, out_features={self.out_features}{b}"
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:

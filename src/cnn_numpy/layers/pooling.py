@@ -44,6 +44,9 @@ class MaxPool2d(Layer):
         if min(*self.kernel_size, *self.stride) < 1:
             raise ValueError(f"{self!r}: kernel_size and stride must be >= 1")
 
+    def config(self) -> dict:
+        return dict(kernel_size=list(self.kernel_size), stride=list(self.stride))
+
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}"
 

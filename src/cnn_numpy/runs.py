@@ -1,0 +1,86 @@
+"""The run folder every ``cnn-numpy train`` leaves behind, and atomic file writes.
+
+    runs/<dataset>-<model>-<timestamp>/
+        config.json     every setting, the seed, library versions
+        history.json    per-epoch loss, train/test accuracy, seconds
+        history.csv     the same as a table
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .train import History
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write to a temporary file in the same folder, then rename over ``path``: readers see
+    the old file or the new one, never half of one, even if the write is interrupted."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def make_run_dir(dataset: str, model: str, out: str | os.PathLike | None = None,
+                 root: str | os.PathLike = "runs") -> Path:
+    """``out`` if given, else ``runs/<dataset>-<model>-<YYYYmmdd-HHMMSS>`` (made unique)."""
+    if out is not None:
+        path = Path(out)
+    else:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = Path(root) / f"{dataset}-{model}-{stamp}"
+        k = 1
+        while path.exists():
+            k += 1
+            path = Path(root) / f"{dataset}-{model}-{stamp}-{k}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def versions() -> dict[str, str]:
+    from . import __version__
+
+    return {"cnn_numpy": __version__, "numpy": np.__version__, "python": platform.python_version()}
+
+
+def save_config(run_dir: Path, settings: dict) -> None:
+    atomic_write_text(run_dir / "config.json",
+                      json.dumps({**settings, "versions": versions()}, indent=2) + "\n")
+
+
+def save_history(run_dir: Path, history: History) -> None:
+    """Write history.json and history.csv (atomically)."""
+    d = history.as_dict()
+    atomic_write_text(run_dir / "history.json", json.dumps(d, indent=2) + "\n")
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(list(d))
+    for row in zip(*d.values()):
+        writer.writerow(["" if v is None else v for v in row])
+    atomic_write_text(run_dir / "history.csv", buf.getvalue())
+
+
+def load_history(run_dir: str | os.PathLike) -> History:
+    return History.from_dict(json.loads((Path(run_dir) / "history.json").read_text()))
