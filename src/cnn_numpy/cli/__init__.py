@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import argparse
 
-from . import train
+from . import gradcheck, train
 
-SUBCOMMANDS = [train]
+SUBCOMMANDS = [train, gradcheck]
 
 
 def build_parser() -> argparse.ArgumentParser:
