@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 from helpers import assert_gradients, distinct_values
 
-from cnn_numpy import Conv2d, CrossEntropyLoss, Flatten, Linear, MaxPool2d, ReLU
-from cnn_numpy import reference
+from cnn_numpy import Conv2d, CrossEntropyLoss, Flatten, Linear, MaxPool2d, ReLU, reference
 from cnn_numpy.gradcheck import check_loss_gradients
 
 CONV_CASES = [  # (N, C, H, W), out_channels, kernel_size, stride, padding

@@ -8,7 +8,16 @@ import pytest
 from helpers import assert_close, distinct_values
 
 from cnn_numpy import (
-    SGD, Adam, Conv2d, CrossEntropyLoss, Flatten, Linear, MaxPool2d, ReLU, Sequential, lenet,
+    SGD,
+    Adam,
+    Conv2d,
+    CrossEntropyLoss,
+    Flatten,
+    Linear,
+    MaxPool2d,
+    ReLU,
+    Sequential,
+    lenet,
     seed_net,
 )
 

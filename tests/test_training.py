@@ -4,8 +4,20 @@ import numpy as np
 import pytest
 
 from cnn_numpy import (
-    SGD, Adam, CrossEntropyLoss, Linear, ReLU, Sequential, evaluate, fit,
-    iterate_minibatches, predict, predict_proba, seed_net, synthetic_lines, train_test_split,
+    SGD,
+    Adam,
+    CrossEntropyLoss,
+    Linear,
+    ReLU,
+    Sequential,
+    evaluate,
+    fit,
+    iterate_minibatches,
+    predict,
+    predict_proba,
+    seed_net,
+    synthetic_lines,
+    train_test_split,
 )
 from cnn_numpy.train import TrainingDiverged
 

@@ -59,7 +59,8 @@ def check_layer_gradients(layer, x: np.ndarray, h: float = 1e-6, rng=0) -> dict[
 
     layer.zero_grad()
     layer.forward(x)
-    errors = {"input": relative_error(layer.backward(R.copy()), numerical_gradient(objective, x, h))}
+    analytic_dx = layer.backward(R.copy())
+    errors = {"input": relative_error(analytic_dx, numerical_gradient(objective, x, h))}
     for name, p in params.items():
         errors[name] = relative_error(p.grad.copy(), numerical_gradient(objective, p.data, h))
     return errors

@@ -5,9 +5,8 @@ They never own the model: they hold the list of Parameters and read ``p.grad``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import math
+from collections.abc import Iterable
 
 import numpy as np
 

@@ -40,7 +40,8 @@ class History:
 
     def format_epoch(self, i: int = -1) -> str:
         """The seed's line: ``Epoch 01 | loss=0.6931 | train_acc=0.850 | test_acc=0.840``."""
-        line = f"Epoch {self.epoch[i]:02d} | loss={self.loss[i]:.4f} | train_acc={self.train_acc[i]:.3f}"
+        line = (f"Epoch {self.epoch[i]:02d} | loss={self.loss[i]:.4f} | "
+                f"train_acc={self.train_acc[i]:.3f}")
         if self.test_acc[i] is not None:
             line += f" | test_acc={self.test_acc[i]:.3f}"
         return line

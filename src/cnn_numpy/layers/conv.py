@@ -89,7 +89,8 @@ class Conv2d(Layer):
         fan_in = self.in_channels * kh * kw
         self.weight = Parameter(
             kaiming_uniform((out_channels, in_channels, kh, kw), fan_in, rng, dtype))
-        self.bias = Parameter(kaiming_uniform((out_channels,), fan_in, rng, dtype)) if bias else None
+        self.bias = (Parameter(kaiming_uniform((out_channels,), fan_in, rng, dtype))
+                     if bias else None)
 
     def config(self) -> dict:
         return dict(in_channels=self.in_channels, out_channels=self.out_channels,

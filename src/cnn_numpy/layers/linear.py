@@ -25,7 +25,8 @@ class Linear(Layer):
         rng, dtype = as_rng(rng), np.dtype(dtype)
         self.weight = Parameter(
             kaiming_uniform((out_features, in_features), in_features, rng, dtype))
-        self.bias = Parameter(kaiming_uniform((out_features,), in_features, rng, dtype)) if bias else None
+        self.bias = (Parameter(kaiming_uniform((out_features,), in_features, rng, dtype))
+                     if bias else None)
 
     def config(self) -> dict:
         return dict(in_features=self.in_features, out_features=self.out_features,
