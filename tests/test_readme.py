@@ -1,0 +1,17 @@
+"""The README's Python snippets run as written (so the front page cannot rot)."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).parents[1] / "README.md"
+BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+
+
+@pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
+def test_readme_python_block_runs(code, tmp_path, monkeypatch):
+    if "import torch" in code:
+        pytest.importorskip("torch")
+    monkeypatch.chdir(tmp_path)            # anything a snippet writes stays out of the repo
+    exec(compile(code, str(README), "exec"), {"__name__": "__readme__"})
