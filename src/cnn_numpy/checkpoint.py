@@ -1,0 +1,158 @@
+"""Training checkpoints: everything needed to continue a run exactly where it stopped.
+
+A checkpoint is a model file (``serialization``) with more inside: the optimizer's arrays
+under ``"optimizer/<name>"``, and in the header the optimizer's scalars, the History, the
+state of the shuffling ``np.random.Generator`` and of every Generator a layer owns (Dropout's
+masks), and the scheduler's state.  Restoring all of it makes the continued run compute the
+same numbers, batch for batch, as a run that was never stopped.
+
+The run folder after each epoch (see ``save_epoch``):
+
+    checkpoint.npz   what ``cnn-numpy train --resume RUN_DIR`` needs
+    model.npz        the latest model, for ``cnn-numpy evaluate`` / ``predict`` / ``load``
+    best.npz         the model of the epoch with the best test accuracy so far
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .model import Sequential
+from .serialization import ModelFileError, model_header, open_npz, restore_model, save, write_npz
+from .train import History
+
+CHECKPOINT, LAST, BEST = "checkpoint.npz", "model.npz", "best.npz"
+
+
+def generator_states(model: Sequential) -> dict[str, dict]:
+    """``{"<layer index>.<attribute>": bit_generator.state}`` for every Generator a layer owns."""
+    states = {}
+    for i, layer in enumerate(model):
+        for name, value in vars(layer).items():
+            if isinstance(value, np.random.Generator):
+                states[f"{i}.{name}"] = value.bit_generator.state
+    return states
+
+
+def generator_from_state(state: dict) -> np.random.Generator:
+    """A Generator continuing exactly from ``bit_generator.state`` (JSON round-tripped)."""
+    bit_generator = getattr(np.random, state["bit_generator"])()
+    bit_generator.state = state
+    return np.random.Generator(bit_generator)
+
+
+def save_checkpoint(path: str | os.PathLike, model: Sequential, optimizer, history: History,
+                    rng: np.random.Generator, scheduler=None, **metadata) -> Path:
+    """Save model, optimizer, History, random states and scheduler to one ``.npz`` (atomic)."""
+    arrays = model.state_dict()
+    scalars = {}
+    for key, value in optimizer.state_dict().items():
+        if isinstance(value, np.ndarray):
+            arrays[f"optimizer/{key}"] = value
+        else:
+            scalars[key] = value
+    header = model_header(model, metadata, kind="checkpoint")
+    header["resume"] = {
+        "epoch": len(history),
+        "history": history.as_dict(),
+        "optimizer": {"type": type(optimizer).__name__, "scalars": scalars},
+        "rng": rng.bit_generator.state,
+        "layer_rngs": generator_states(model),
+        "scheduler": scheduler.state_dict() if hasattr(scheduler, "state_dict") else None,
+    }
+    write_npz(path, arrays, header)
+    return Path(path)
+
+
+@dataclass
+class Checkpoint:
+    """What ``load_checkpoint`` gives back.  ``model`` already has its weights and layer
+    random states; call ``restore_optimizer`` on an optimizer built for ``model.parameters()``."""
+
+    model: Sequential
+    history: History
+    rng: np.random.Generator
+    card: dict
+    optimizer_type: str
+    optimizer_state: dict
+    scheduler_state: dict | None
+
+    @property
+    def epoch(self) -> int:
+        return len(self.history)
+
+    def restore_optimizer(self, optimizer) -> None:
+        if type(optimizer).__name__ != self.optimizer_type:
+            raise ValueError(f"checkpoint was made with {self.optimizer_type}, not "
+                             f"{type(optimizer).__name__}")
+        optimizer.load_state_dict(self.optimizer_state)
+
+    def restore_scheduler(self, scheduler) -> None:
+        if scheduler is not None and self.scheduler_state is not None:
+            scheduler.load_state_dict(self.scheduler_state)
+
+
+def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    header, arrays = open_npz(path)
+    if header.get("kind") != "checkpoint" or "resume" not in header:
+        raise ModelFileError(f"{path} is a model file, not a training checkpoint")
+    resume = header["resume"]
+    model = restore_model(header, arrays, path)
+    model.train()
+    for key, state in resume["layer_rngs"].items():
+        index, name = key.split(".", 1)
+        setattr(model[int(index)], name, generator_from_state(state))
+    optimizer_state = dict(resume["optimizer"]["scalars"])
+    prefix = "optimizer/"
+    optimizer_state.update({k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
+    return Checkpoint(model=model, history=History.from_dict(resume["history"]),
+                      rng=generator_from_state(resume["rng"]), card=header["card"],
+                      optimizer_type=resume["optimizer"]["type"],
+                      optimizer_state=optimizer_state, scheduler_state=resume["scheduler"])
+
+
+def best_epoch(history: History) -> int:
+    """Index of the epoch with the best test accuracy (train accuracy without test data);
+    the earliest one wins a tie."""
+    scores = [t if t is not None else a for t, a in zip(history.test_acc, history.train_acc)]
+    return int(np.argmax(scores))
+
+
+def save_epoch(run_dir: str | os.PathLike, model: Sequential, optimizer, history: History,
+               rng: np.random.Generator, scheduler=None, **card) -> None:
+    """After an epoch: ``checkpoint.npz``, ``model.npz`` and (if this epoch is the best so
+    far) ``best.npz``.  ``card`` goes into each file's model card with the epoch's numbers."""
+    run_dir = Path(run_dir)
+    with interrupts_deferred():   # Ctrl-C waits until the three files agree with each other
+        save_checkpoint(run_dir / CHECKPOINT, model, optimizer, history, rng, scheduler, **card)
+        if len(history) == 0:
+            return
+        numbers = {"epochs": len(history), "train_acc": history.train_acc[-1],
+                   "test_acc": history.test_acc[-1], "loss": history.loss[-1]}
+        save(model, run_dir / LAST, **card, **numbers)
+        if best_epoch(history) == len(history) - 1:
+            save(model, run_dir / BEST, **card, **numbers)
+
+
+@contextlib.contextmanager
+def interrupts_deferred():
+    """Hold Ctrl-C (SIGINT) until the block ends, then raise KeyboardInterrupt: a save is
+    never cut in half.  Outside the main thread signals cannot be caught; nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt

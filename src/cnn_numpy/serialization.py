@@ -1,0 +1,234 @@
+"""Save a model to one ``.npz`` file and load it back, without pickle.
+
+The file is an ordinary NumPy archive (``np.load(path)`` opens it) holding
+
+    "0.weight", "0.bias", ...   the ``state_dict()`` arrays, under PyTorch's names
+    "__header__"                UTF-8 JSON as a uint8 array: the architecture (each layer's
+                                class name and ``config()``), the shape and dtype of every
+                                array, and the model card (dataset, classes, normalisation...)
+
+``load`` reads it with ``allow_pickle=False``, so opening a file can never run code; it
+rebuilds the layers from a registry of the classes in ``cnn_numpy.layers`` and checks every
+array against the architecture before copying it in.  Writes are atomic: a save that is
+interrupted leaves the previous file as it was.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .layers.base import Layer
+from .model import Sequential
+
+FORMAT = "cnn-numpy"
+#: bump when the layout changes; ``load`` refuses files from a newer version
+FORMAT_VERSION = 1
+HEADER_KEY = "__header__"
+
+
+class ModelFileError(ValueError):
+    """The file is not a cnn-numpy model, or is damaged, or does not match its architecture."""
+
+
+def layer_registry() -> dict[str, type[Layer]]:
+    """Layer classes by name: every ``Layer`` subclass that ``cnn_numpy.layers`` exports."""
+    from . import layers
+
+    registry = {}
+    for name in getattr(layers, "__all__", dir(layers)):
+        obj = getattr(layers, name, None)
+        if isinstance(obj, type) and issubclass(obj, Layer) and obj is not Layer:
+            registry[obj.__name__] = obj
+    return registry
+
+
+def architecture(model: Sequential) -> list[dict]:
+    """``[{"type": "Conv2d", "config": {...}}, ...]``: enough to rebuild the layers."""
+    registry = layer_registry()
+    layers = []
+    for i, layer in enumerate(model):
+        name = type(layer).__name__
+        if registry.get(name) is not type(layer):
+            raise ValueError(f"save: layer {i} is a {name}, which is not one of the layer "
+                             f"classes in cnn_numpy.layers ({', '.join(sorted(registry))}), so "
+                             "it could not be rebuilt when loading")
+        layers.append({"type": name, "config": layer.config()})
+    return layers
+
+
+def build(layers: list[dict]) -> Sequential:
+    """The inverse of ``architecture``: fresh layers (random weights) from their configs."""
+    registry = layer_registry()
+    built = []
+    for i, spec in enumerate(layers):
+        name, config = spec.get("type"), spec.get("config", {})
+        if name not in registry:
+            raise ModelFileError(f"layer {i} has unknown type {name!r}; this version of cnn-numpy "
+                                 f"knows {', '.join(sorted(registry))}")
+        try:
+            built.append(registry[name](**config))
+        except (TypeError, ValueError) as err:
+            raise ModelFileError(f"layer {i} ({name}) cannot be built from {config}: "
+                                 f"{err}") from err
+    return Sequential(*built)
+
+
+def _to_json(value):
+    """``json.dumps`` fallback for NumPy scalars and arrays in the metadata."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (tuple, set)):
+        return list(value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise TypeError(f"metadata value {value!r} of type {type(value).__name__} is not JSON-friendly")
+
+
+def encode_header(header: dict) -> np.ndarray:
+    return np.frombuffer(json.dumps(header, default=_to_json).encode("utf-8"), dtype=np.uint8)
+
+
+def write_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray], header: dict) -> None:
+    """Write ``arrays`` and the JSON ``header`` to ``path`` atomically (temp file + rename)."""
+    from .runs import atomic_write_bytes
+
+    if HEADER_KEY in arrays:
+        raise ValueError(f"array name {HEADER_KEY!r} is reserved")
+    buffer = io.BytesIO()
+    np.savez(buffer, **{HEADER_KEY: encode_header(header)}, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def save(model: Sequential, path: str | os.PathLike, **metadata) -> Path:
+    """Save ``model`` (architecture + weights) and a model card to one ``.npz`` file.
+
+    ``metadata`` goes into the card as given (JSON-friendly values), e.g. ``dataset="mnist",
+    class_names=[...], normalize={"mean": 0.1307, "std": 0.3081}, input_shape=(1, 28, 28),
+    epochs=5, test_acc=0.98, seed=0``.  The library version and the date are added.
+
+    Example:
+        >>> save(model, "model.npz", dataset="mnist", input_shape=(1, 28, 28))  # doctest: +SKIP
+        >>> model = load("model.npz")                                          # doctest: +SKIP
+    """
+    path = Path(path)
+    write_npz(path, model.state_dict(), model_header(model, metadata))
+    return path
+
+
+def model_header(model: Sequential, metadata: dict, kind: str = "model") -> dict:
+    from . import __version__
+
+    state = model.state_dict()
+    card = {"library_version": __version__,
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            **metadata}
+    return {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": kind,
+            "layers": architecture(model),
+            "arrays": {k: {"shape": list(v.shape), "dtype": str(v.dtype)}
+                       for k, v in state.items()},
+            "card": card}
+
+
+def open_npz(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
+    """Read and check a cnn-numpy ``.npz``: returns (header, every array but the header).
+
+    Raises FileNotFoundError, or ModelFileError with a message saying what is wrong.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such model file: {path}")
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic != b"PK\x03\x04":
+        hint = (" (it looks like a pickle; cnn-numpy never loads pickles, they can run code)"
+                if magic[:1] == b"\x80" else "")
+        raise ModelFileError(f"{path} is not a cnn-numpy model file: not an .npz archive{hint}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if HEADER_KEY not in archive.files:
+                raise ModelFileError(f"{path} is an .npz archive but not a cnn-numpy file (it has "
+                                     f"no {HEADER_KEY!r} entry; arrays: {archive.files[:5]}...)")
+            header = json.loads(archive[HEADER_KEY].tobytes().decode("utf-8"))
+            check_header(header, path)
+            arrays = {name: archive[name] for name in archive.files if name != HEADER_KEY}
+    except ModelFileError:
+        raise
+    except ValueError as err:
+        if "allow_pickle" in str(err) or "pickle" in str(err).lower():
+            raise ModelFileError(f"{path} contains a pickled (object) array; cnn-numpy refuses to "
+                                 "load it because unpickling can run arbitrary code") from err
+        raise ModelFileError(f"{path} is damaged: {err}") from err
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError, UnicodeDecodeError) as err:
+        raise ModelFileError(f"{path} is corrupt or truncated ({type(err).__name__}: {err}); "
+                             "save it again") from err
+    return header, arrays
+
+
+def check_header(header, path) -> None:
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ModelFileError(f"{path} is not a cnn-numpy model file (format "
+                             f"{header.get('format') if isinstance(header, dict) else None!r})")
+    version = header.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
+        raise ModelFileError(f"{path} has file format version {version!r}; this cnn-numpy reads "
+                             f"version {FORMAT_VERSION} and older. Upgrade cnn-numpy to load it.")
+    for key in ("layers", "arrays", "card"):
+        if key not in header:
+            raise ModelFileError(f"{path}: header has no {key!r} entry")
+
+
+def check_arrays(header: dict, arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray],
+                 path) -> None:
+    """Every array the architecture needs is present, with the shape and dtype it needs."""
+    missing = [k for k in expected if k not in arrays]
+    unexpected = [k for k in arrays if k not in expected]
+    if missing or unexpected:
+        raise ModelFileError(f"{path}: arrays do not match the architecture: missing {missing}, "
+                             f"unexpected {unexpected}")
+    for key, want in expected.items():
+        got = arrays[key]
+        if got.shape != want.shape or got.dtype != want.dtype:
+            raise ModelFileError(
+                f"{path}: array {key!r} has shape {got.shape} and dtype {got.dtype}; the "
+                f"architecture needs shape {want.shape} and dtype {want.dtype}")
+        recorded = header["arrays"].get(key, {})
+        if recorded and (tuple(recorded.get("shape", ())) != got.shape
+                         or recorded.get("dtype") != str(got.dtype)):
+            raise ModelFileError(f"{path}: array {key!r} does not match the header's record "
+                                 f"{recorded}")
+
+
+def restore_model(header: dict, arrays: dict[str, np.ndarray], path) -> Sequential:
+    model = build(header["layers"])
+    if header.get("kind") == "checkpoint":   # a checkpoint also holds "optimizer/..." arrays
+        arrays = {k: v for k, v in arrays.items() if "/" not in k}
+    check_arrays(header, arrays, model.state_dict(), path)
+    model.load_state_dict(arrays)
+    model.eval()
+    return model
+
+
+def load(path: str | os.PathLike) -> Sequential:
+    """Rebuild a model saved by ``save`` (or a training checkpoint), in eval mode.
+
+    Never unpickles.  Raises ``ModelFileError`` (a ValueError) for a corrupt, truncated,
+    foreign or pickled file, an unknown layer type, a missing array or a wrong shape/dtype.
+    """
+    header, arrays = open_npz(path)
+    return restore_model(header, arrays, path)
+
+
+def load_card(path: str | os.PathLike) -> dict:
+    """The model card of a saved model: dataset, class names, normalisation, accuracy...
+    plus ``"layers"`` (the architecture)."""
+    header, _ = open_npz(path)
+    return {**header["card"], "layers": header["layers"]}
