@@ -82,3 +82,68 @@ class MaxPool2d(Layer):
             todo &= ~hit
             dview += grad_out * hit                  # += : overlapping windows share pixels
         return dx
+
+
+class AvgPool2d(Layer):
+    """Mean over each kernel_size window, moved by stride (default: kernel_size).
+
+    Zero padding counts in the mean (PyTorch's ``count_include_pad=True``): every window
+    divides by k_h * k_w.  As in PyTorch, padding may be at most half the kernel.
+
+    Shape: (N, C, H, W) -> (N, C, H_out, W_out), H_out = floor((H + 2*p_h - k_h) / s_h) + 1.
+
+    Backward: each output's gradient is shared equally, 1 / (k_h * k_w), by its window.
+
+    Example:
+        >>> AvgPool2d(2)(np.ones((1, 3, 6, 6))).shape
+        (1, 3, 3, 3)
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.stride = self.kernel_size if stride is None else pair(stride, "stride")
+        self.padding = pair(padding, "padding")
+        if min(*self.kernel_size, *self.stride) < 1:
+            raise ValueError(f"{self!r}: kernel_size and stride must be >= 1")
+        (kh, kw), (ph, pw) = self.kernel_size, self.padding
+        if min(ph, pw) < 0 or 2 * ph > kh or 2 * pw > kw:
+            raise ValueError(f"{self!r}: padding must be >= 0 and at most half of kernel_size")
+
+    def config(self) -> dict:
+        return dict(kernel_size=list(self.kernel_size), stride=list(self.stride),
+                    padding=list(self.padding))
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(input_shape) != 4:
+            raise ValueError(f"{self!r} expects a 4-D input (N, C, H, W), got shape "
+                             f"{tuple(input_shape)}")
+        N, C, H, W = input_shape
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        if H + 2 * ph < kh or W + 2 * pw < kw:
+            raise ValueError(f"{self!r}: window {kh}x{kw} is larger than the padded input "
+                             f"{H + 2 * ph}x{W + 2 * pw} (input shape {tuple(input_shape)})")
+        return N, C, conv_output_size(H, kh, sh, ph), conv_output_size(W, kw, sw, pw)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        *_, ho, wo = self.output_shape(np.shape(x))
+        (kh, kw), (ph, pw) = self.kernel_size, self.padding
+        x = np.asarray(x)
+        xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))        # (N, C, H+2p, W+2p)
+        out = np.zeros(x.shape[:2] + (ho, wo), dtype=x.dtype)
+        for _, view in window_views(xp, kh, kw, *self.stride, ho, wo):
+            out += view
+        self.input_shape, self.padded_shape = x.shape, xp.shape
+        return out / np.asarray(kh * kw, dtype=out.dtype)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        (kh, kw), (ph, pw) = self.kernel_size, self.padding
+        ho, wo = grad_out.shape[2:]
+        share = grad_out / np.asarray(kh * kw, dtype=grad_out.dtype)
+        dxp = np.zeros(self.padded_shape, dtype=grad_out.dtype)
+        for _, dview in window_views(dxp, kh, kw, *self.stride, ho, wo):
+            dview += share                           # += : overlapping windows share pixels
+        H, W = self.input_shape[2:]
+        return dxp[:, :, ph : ph + H, pw : pw + W]

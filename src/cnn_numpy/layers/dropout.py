@@ -1,0 +1,53 @@
+"""Dropout: randomly silence activations while training, so no unit can rely on another."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Layer, as_rng
+
+
+class Dropout(Layer):
+    """Inverted dropout, as ``torch.nn.Dropout``.
+
+    Train mode: each element is zeroed with probability ``p`` and the survivors are
+    scaled by 1 / (1 - p), so the expected output equals the input and eval mode
+    needs no rescaling.  Eval mode: the identity.
+
+    Args:
+        p: probability of zeroing an element, in [0, 1].
+        rng: seed or ``np.random.Generator`` the masks are drawn from (never global state).
+
+    Shape: any -> same.
+
+    Example:
+        >>> drop = Dropout(0.5, rng=0)
+        >>> sorted(set(drop(np.ones((4, 4))).ravel().tolist()))
+        [0.0, 2.0]
+    """
+
+    def __init__(self, p: float = 0.5, rng=None):
+        if not 0 <= p <= 1:
+            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p}")
+        self.p = float(p)
+        self.rng = as_rng(rng)
+
+    def config(self) -> dict:
+        return dict(p=self.p)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        if not self.training or self.p == 0:
+            self.mask = None
+            return x
+        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
+        keep = self.rng.random(x.shape, dtype=dtype) >= self.p        # True with prob 1 - p
+        scale = 0.0 if self.p == 1 else 1.0 / (1.0 - self.p)
+        self.mask = keep * np.asarray(scale, dtype=dtype)             # 0 or 1/(1-p)
+        return x * self.mask
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out if self.mask is None else grad_out * self.mask

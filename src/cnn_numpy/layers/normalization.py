@@ -1,0 +1,164 @@
+"""Batch normalisation: per-channel statistics, as ``torch.nn.BatchNorm1d/2d``.
+
+Every channel c is normalised with the mean and variance of *all* its values in the
+batch: over (N, H, W) for images, over N for feature vectors.  (Normalising each
+activation (c, h, w) on its own, a common mistake, is not BatchNorm2d.)
+
+Both layers move the channel axis to the front and work on a (C, M) matrix, one row
+per channel, M = N*H*W values in it.  A Conv2d output is already stored as
+(C, N, H, W) (see ``conv.py``), so for it this reshape is free, and so is the next
+conv's transpose of our (C, N, H, W)-ordered output.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Layer, Parameter
+
+
+class _BatchNorm(Layer):
+    """Shared by BatchNorm1d and BatchNorm2d; they differ only in the input ranks they accept.
+
+    Train mode:  y = weight * (x - mean_B) / sqrt(var_B + eps) + bias, with the batch's
+    mean and *biased* variance, and the running statistics updated as
+        running = (1 - momentum) * running + momentum * batch_stat
+    with the *unbiased* batch variance (M / (M - 1) * var_B) for ``running_var``.
+    ``momentum=None`` gives the cumulative average (factor 1 / num_batches_tracked).
+    Eval mode:   the same formula with ``running_mean`` and ``running_var``.
+    With ``track_running_stats=False`` there are no running statistics and both modes
+    use the batch's.
+    """
+
+    ranks: tuple[int, ...] = ()
+    shape_doc = ""
+    buffer_names = ("running_mean", "running_var", "num_batches_tracked")
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, dtype=np.float32):
+        self.num_features = int(num_features)
+        if self.num_features < 1:
+            raise ValueError(f"{type(self).__name__}: num_features must be >= 1, "
+                             f"got {num_features}")
+        if not eps > 0:
+            raise ValueError(f"{type(self).__name__}: eps must be > 0, got {eps}")
+        if momentum is not None and not 0 <= momentum <= 1:
+            raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1] or None, "
+                             f"got {momentum}")
+        self.eps, self.momentum = float(eps), momentum
+        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
+        dtype, C = np.dtype(dtype), self.num_features
+        self.weight = Parameter(np.ones(C, dtype=dtype)) if affine else None    # gamma
+        self.bias = Parameter(np.zeros(C, dtype=dtype)) if affine else None     # beta
+        if track_running_stats:
+            self.running_mean = np.zeros(C, dtype=dtype)
+            self.running_var = np.ones(C, dtype=dtype)
+            self.num_batches_tracked = np.zeros((), dtype=np.int64)
+        else:
+            self.running_mean = self.running_var = self.num_batches_tracked = None
+        self.dtype = dtype
+
+    def config(self) -> dict:
+        return dict(num_features=self.num_features, eps=self.eps, momentum=self.momentum,
+                    affine=self.affine, track_running_stats=self.track_running_stats,
+                    dtype=str(self.dtype))
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        input_shape = tuple(input_shape)
+        if len(input_shape) not in self.ranks or input_shape[1] != self.num_features:
+            raise ValueError(f"{self!r} expects input of shape {self.shape_doc} with C = "
+                             f"{self.num_features}, got shape {input_shape}")
+        return input_shape
+
+    def _use_batch_stats(self) -> bool:
+        return self.training or not self.track_running_stats
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.output_shape(np.shape(x))
+        x = np.asarray(x).astype(self.dtype, copy=False)
+        moved = np.moveaxis(x, 1, 0)                        # (C, N, ...), a view
+        xc = moved.reshape(self.num_features, -1)           # (C, M), one row per channel
+        M = xc.shape[1]
+        if self._use_batch_stats():
+            if M < 2 and self.training:
+                raise ValueError(f"{self!r}: batch statistics need more than one value per "
+                                 f"channel, got input shape {x.shape}")
+            mean = xc.mean(axis=1)
+            centered = xc - mean[:, None]
+            var = np.mean(centered * centered, axis=1)       # biased, for normalising
+            if self.training and self.track_running_stats:
+                self._update_running(mean, var * (M / (M - 1)))   # unbiased, as PyTorch
+        else:
+            mean, var = self.running_mean, self.running_var
+            centered = xc - mean[:, None]
+        self.inv_std = 1.0 / np.sqrt(var + self.eps)          # (C,)
+        self.x_hat = centered * self.inv_std[:, None]         # (C, M)
+        out = self.x_hat
+        if self.affine:
+            out = out * self.weight.data[:, None] + self.bias.data[:, None]
+        return np.moveaxis(out.reshape(moved.shape), 0, 1)   # (N, C, ...), a view
+
+    def _update_running(self, mean: np.ndarray, unbiased_var: np.ndarray) -> None:
+        self.num_batches_tracked += 1
+        m = 1.0 / int(self.num_batches_tracked) if self.momentum is None else self.momentum
+        self.running_mean *= 1 - m
+        self.running_mean += m * mean
+        self.running_var *= 1 - m
+        self.running_var += m * unbiased_var
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        g_moved = np.moveaxis(grad_out.astype(self.dtype, copy=False), 1, 0)
+        g = g_moved.reshape(self.num_features, -1)            # (C, M)
+        if self.affine:
+            self.weight.grad += np.sum(g * self.x_hat, axis=1)
+            self.bias.grad += g.sum(axis=1)
+            g = g * self.weight.data[:, None]                 # dL/dx_hat
+        if self._use_batch_stats():
+            # x_hat depends on x also through the batch mean and variance:
+            # dx = inv_std * (g - mean(g) - x_hat * mean(g * x_hat)), per channel
+            g_mean = g.mean(axis=1, keepdims=True)
+            gx_mean = np.mean(g * self.x_hat, axis=1, keepdims=True)
+            dx = (g - g_mean - self.x_hat * gx_mean) * self.inv_std[:, None]
+        else:
+            dx = g * self.inv_std[:, None]                    # running stats are constants
+        return np.moveaxis(dx.reshape(g_moved.shape), 0, 1)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of images, one mean/variance per channel over (N, H, W).
+
+    Args:
+        num_features: C, the number of channels.
+        eps: added to the variance before the square root.
+        momentum: weight of the new batch in the running statistics (None: cumulative average).
+        affine: learn a per-channel scale ``weight`` (gamma) and shift ``bias`` (beta).
+        track_running_stats: keep ``running_mean``/``running_var`` for eval mode.
+        dtype: dtype of parameters and buffers; inputs are cast to it (float32 by default).
+
+    Shape: (N, C, H, W) -> (N, C, H, W).
+
+    Example:
+        >>> bn = BatchNorm2d(8)
+        >>> y = bn(np.random.default_rng(0).normal(3, 2, (4, 8, 5, 5)))
+        >>> bool(abs(y.mean()) < 1e-5), bn.running_mean.shape
+        (True, (8,))
+    """
+
+    ranks = (4,)
+    shape_doc = "(N, C, H, W)"
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of feature vectors (after a Linear), one mean/variance per feature.
+
+    Arguments as ``BatchNorm2d``.
+
+    Shape: (N, C) -> (N, C), or (N, C, L) -> (N, C, L) with statistics over (N, L).
+    """
+
+    ranks = (2, 3)
+    shape_doc = "(N, C) or (N, C, L)"
