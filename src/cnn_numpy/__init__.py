@@ -1,6 +1,16 @@
 """cnn-numpy: a convolutional neural network library in pure NumPy, written to be read."""
 
-from .data import iterate_minibatches, synthetic_lines, train_test_split
+from .data import (
+    FASHION_MNIST_CLASSES,
+    MNIST_CLASSES,
+    iterate_minibatches,
+    load_fashion_mnist,
+    load_mnist,
+    normalize,
+    read_idx,
+    synthetic_lines,
+    train_test_split,
+)
 from .gradcheck import check_layer_gradients, check_loss_gradients, numerical_gradient
 from .layers import Conv2d, Flatten, Layer, Linear, MaxPool2d, Parameter, ReLU
 from .losses import CrossEntropyLoss
@@ -16,4 +26,6 @@ __all__ = [
     "Parameter", "ReLU", "SGD", "Sequential", "check_layer_gradients", "check_loss_gradients",
     "evaluate", "fit", "iterate_minibatches", "lenet", "numerical_gradient", "predict",
     "predict_proba", "seed_net", "synthetic_lines", "train_test_split",
+    "FASHION_MNIST_CLASSES", "MNIST_CLASSES", "load_fashion_mnist", "load_mnist", "normalize",
+    "read_idx",
 ]

@@ -1,0 +1,114 @@
+"""Download a dataset file once, safely: mirrors in order, a timeout, a checksum, an atomic rename.
+
+The file is written to a temporary name in the target folder, the SHA-256 of its decompressed
+payload is checked, and only then is it renamed into place.  So a failed, cut-off or wrong
+download leaves nothing behind, and the next run never mistakes half a file for data.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.client
+import os
+import tempfile
+import urllib.error
+import urllib.request
+import zlib
+from pathlib import Path
+
+USER_AGENT = "cnn-numpy (https://pypi.org/project/cnn-numpy/; python-urllib)"
+CHUNK = 1 << 16
+
+
+class DownloadError(RuntimeError):
+    """Every mirror failed; the message says what each one answered and what to do by hand."""
+
+
+def payload_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of the file's content after gunzip (of the file itself if it is not gzip)."""
+    with open(path, "rb") as raw:
+        is_gzip = raw.read(2) == b"\x1f\x8b"
+    opener = gzip.open if is_gzip else open
+    digest = hashlib.sha256()
+    with opener(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fetch(url: str, dest, timeout: float, progress: bool) -> int:
+    """Stream ``url`` into the open binary file ``dest``; returns the byte count.
+
+    Raises on HTTP errors, timeouts and on a body shorter than its Content-Length.
+    """
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        length = response.headers.get("Content-Length")
+        total = int(length) if length and length.isdigit() else None
+        from tqdm import tqdm
+
+        with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, leave=False,
+                  desc=url.rsplit("/", 1)[-1], disable=not progress) as bar:
+            received = 0
+            while chunk := response.read(CHUNK):
+                dest.write(chunk)
+                received += len(chunk)
+                bar.update(len(chunk))
+    if total is not None and received != total:
+        raise http.client.IncompleteRead(b"", total - received)
+    return received
+
+
+def describe(err: BaseException) -> str:
+    """A short, human answer for what a mirror did."""
+    if isinstance(err, urllib.error.HTTPError):
+        return f"HTTP {err.code} {err.reason}"
+    if isinstance(err, http.client.IncompleteRead):
+        return f"connection closed early ({err.expected} bytes missing)"
+    if isinstance(err, urllib.error.URLError):
+        err = err.reason if isinstance(err.reason, BaseException) else err
+    if isinstance(err, TimeoutError):
+        return "timed out"
+    return f"{type(err).__name__}: {err}"
+
+
+def download(filename: str, sha256: str, target_dir: str | os.PathLike, mirrors: list[str],
+             timeout: float = 30.0, progress: bool = True) -> Path:
+    """Download ``filename`` from the first mirror that serves it intact; returns its path.
+
+    Each mirror URL is ``mirror + filename``.  ``sha256`` is the checksum of the
+    decompressed payload, so any faithful copy passes, however it was compressed.
+
+    Raises:
+        DownloadError: no mirror gave a good file.  Nothing is left in ``target_dir``.
+    """
+    target_dir = Path(target_dir)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / filename
+    answers = []
+    for mirror in mirrors:
+        url = mirror + filename
+        fd, tmp = tempfile.mkstemp(dir=target_dir, prefix=f".{filename}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                size = fetch(url, f, timeout, progress)
+            actual = payload_sha256(tmp)
+            if actual == sha256:
+                os.replace(tmp, target)
+                return target
+            answers.append(f"{url}: {size:,} bytes, but the checksum is wrong "
+                           f"(expected sha256 {sha256}, got {actual})")
+        except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+            answers.append(f"{url}: not a complete gzip file ({err}); expected a payload "
+                           f"with sha256 {sha256}")
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
+            answers.append(f"{url}: {describe(err)}")
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    raise DownloadError(
+        f"could not download {filename}; mirrors tried:\n"
+        + "".join(f"  - {answer}\n" for answer in answers)
+        + f"Download it by hand (from any mirror above, or any faithful copy) and put it at\n"
+          f"  {target}\n(gzipped or not; its decompressed sha256 must be {sha256}), "
+          f"or point root= / CNN_NUMPY_DATA at a folder that holds it.")
