@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cnn_numpy import Linear, ReLU
+from cnn_numpy import Conv2d, Dropout, Flatten, Linear, ReLU, Sequential
 from cnn_numpy.cli import main
 from cnn_numpy.presets import MODELS
 
@@ -57,7 +57,25 @@ def test_swapped_in_wrong_layer_fails_naming_it(monkeypatch, capsys):
     monkeypatch.setitem(MODELS, "seed", broken_seed)
     assert main(["gradcheck", "--model", "seed"]) == 1
     out = capsys.readouterr().out
-    assert "first failing layer is 4: LinearWithoutBiasGrad(in_features=200" in out
+    assert "first failing layer is 4: LinearWithoutBiasGrad(in_features=72" in out
     assert "(gradient of bias: relative error 1.00e+00)" in out
     failing = [line for line in out.splitlines() if line.rstrip().endswith("FAIL")]
     assert len(failing) == 1 and "bias" in failing[0]
+
+
+def test_dropout_is_checked_in_training_mode_with_its_mask_frozen(monkeypatch, capsys):
+    built = []
+
+    def with_dropout(image_size, rng, dtype):
+        built.append(Sequential(
+            Conv2d(1, 2, 3, rng=rng, dtype=dtype), ReLU(), Dropout(0.5, rng=rng), Flatten(),
+            Linear(2 * (image_size - 2) ** 2, 3, rng=rng, dtype=dtype)))
+        return built[-1]
+
+    monkeypatch.setitem(MODELS, "seed", with_dropout)
+    assert main(["gradcheck", "--model", "seed"]) == 0
+    out = capsys.readouterr().out
+    assert "2: Dropout(p=0.5)" in out and out.count("(Dropout mask frozen)") == 2
+    dropout = built[-1][2]
+    assert "forward" not in vars(dropout)               # the freeze is undone afterwards
+    assert dropout.training                             # and it was checked in training mode

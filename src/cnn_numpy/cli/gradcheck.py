@@ -9,6 +9,7 @@ the loss itself.  Prints a table; exits 1 naming the first layer that fails.
 from __future__ import annotations
 
 import argparse
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from ..presets import MODELS
 
 #: image sizes tried in order when --image-size is not given: small keeps the check fast
 #: (lenet at 28x28 has a 1568x128 Linear, 200k weights, each needing two forward passes)
-SMALL_SIZES = (12, 16, 20, 28)
+SMALL_SIZES = (8, 12, 16, 20, 28)
 
 
 def add_parser(subparsers) -> None:
@@ -58,44 +59,63 @@ def build(name: str, image_size: int | None, rng: np.random.Generator):
     raise ValueError(f"gradcheck: cannot build {name!r} for image sizes {sizes}: {error}")
 
 
-def is_random(layer, x: np.ndarray) -> bool:
-    """True when two forward passes on the same input differ (Dropout in training mode)."""
-    return not np.array_equal(layer.forward(x), layer.forward(x))
+def random_generators(layer) -> list[np.random.Generator]:
+    """The ``np.random.Generator`` attributes of ``layer`` (Dropout's mask source)."""
+    return [v for v in vars(layer).values() if isinstance(v, np.random.Generator)]
+
+
+@contextmanager
+def frozen_randomness(layers):
+    """Every forward pass of these layers draws the same random numbers (the same Dropout
+    mask), so a layer that is random in training mode is a fixed function that central
+    differences can check.  Yields the names of the layers it froze."""
+    frozen = []
+    for layer in layers:
+        generators = random_generators(layer)
+        if not generators:
+            continue
+        states = [g.bit_generator.state for g in generators]
+
+        def forward(x, layer=layer, generators=generators, states=states):
+            for g, state in zip(generators, states):
+                g.bit_generator.state = state          # rewind: draw the same mask again
+            return type(layer).forward(layer, x)
+
+        layer.forward = forward                        # instance attribute shadows the method
+        frozen.append(layer)
+    try:
+        yield [type(layer).__name__ for layer in frozen]
+    finally:
+        for layer in frozen:
+            del layer.forward
 
 
 def check_model(model, x: np.ndarray, y: np.ndarray, rng: np.random.Generator,
                 h: float = 1e-6) -> list[tuple[str, str, float, str]]:
     """Rows ``(layer, gradient, relative error, note)``: every layer, then the whole chain
-    and the loss.  Each layer gets fresh standard-normal input of the shape it sees in the
-    net: random floats have no ties (MaxPool) and no exact zeros (ReLU), where the
-    derivative jumps and central differences would disagree with any backward()."""
+    and the loss, all in training mode.  Each layer gets fresh standard-normal input of the
+    shape it sees in the net: random floats have no ties (MaxPool) and no exact zeros (ReLU),
+    where the derivative jumps and central differences would disagree with any backward()."""
     rows = []
     shape = x.shape
+    model.train()
     for i, layer in enumerate(model):
         layer_input = rng.standard_normal(shape)
-        note = ""
-        layer.train()
-        if is_random(layer, layer_input):
-            layer.eval()
-            note = "eval mode (random in training mode)"
-        errors = check_layer_gradients(layer, layer_input, h=h, rng=rng)
-        layer.train()
+        with frozen_randomness([layer]) as frozen:
+            errors = check_layer_gradients(layer, layer_input, h=h, rng=rng)
+        note = f"{frozen[0]} mask frozen" if frozen else ""
         for name, err in errors.items():
             rows.append((f"{i}: {layer!r}", name, err, note))
         shape = layer.output_shape(shape)
 
     # the whole chain: d loss / d image through every backward() in turn
     loss = CrossEntropyLoss()
-    note = ""
-    model.train()
-    if is_random(model, x):
-        model.eval()
-        note = "eval mode (random in training mode)"
-    loss.forward(model.forward(x), y)
-    analytic = model.backward(loss.backward())
-    numeric = numerical_gradient(lambda: loss.forward(model.forward(x), y), x, h)
+    with frozen_randomness(list(model)) as frozen:
+        loss.forward(model.forward(x), y)
+        analytic = model.backward(loss.backward())
+        numeric = numerical_gradient(lambda: loss.forward(model.forward(x), y), x, h)
+    note = f"{', '.join(frozen)} mask frozen" if frozen else ""
     rows.append(("whole model + loss", "input", relative_error(analytic, numeric), note))
-    model.train()
     logits = rng.standard_normal((len(y), model.output_shape(x.shape)[1]))
     rows.append(("CrossEntropyLoss", "logits", check_loss_gradients(loss, logits, y, h=h), ""))
     return rows
