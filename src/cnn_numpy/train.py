@@ -117,7 +117,7 @@ def fit(model, loss, optimizer, train: tuple[np.ndarray, np.ndarray], epochs: in
             correct += int((logits.argmax(axis=1) == yb).sum())
             seen += len(yb)
             if progress:
-                batches.set_postfix(loss=f"{total_loss / seen:.4f}")
+                batches.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
         test_acc = evaluate(model, *test) if test is not None else None
         history.epoch.append(epoch)
         history.loss.append(total_loss / seen)
