@@ -8,6 +8,7 @@ import numpy as np
 
 from ..data import normalization_stats, normalize, synthetic_lines, train_test_split
 from ..data.datasets import DATASETS, load_dataset
+from ..data.download import DownloadError
 from ..losses import CrossEntropyLoss
 from ..optim import SGD, Adam
 from ..presets import MODELS
@@ -96,7 +97,10 @@ def load_data(args):
 
 def load_image_dataset(args):
     """MNIST or Fashion-MNIST: pixels in [0, 1], standardised with the training mean and std."""
-    train, test = load_dataset(args.dataset, args.data_dir)
+    try:
+        train, test = load_dataset(args.dataset, args.data_dir)
+    except (DownloadError, OSError, ValueError) as err:  # no traceback: the message says it all
+        raise SystemExit(f"error: {err}") from err
     if args.limit is not None:
         train = (train[0][: args.limit], train[1][: args.limit])
     args.normalize = normalization_stats(train[0])

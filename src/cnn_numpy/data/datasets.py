@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .download import DownloadError
 from .download import download as download_file
 from .idx import read_idx
 
@@ -146,8 +147,12 @@ def locate(name: str, root: str | os.PathLike | None = None, download: bool = Tr
             f"{name}: missing {', '.join(missing)} (.gz or not) in {folder.resolve()}; "
             f"pass download=True, or put the files there, or set root= / {ENV_VAR}")
     for stem in missing:
-        download_file(f"{stem}.gz", info.sha256[stem], folder, list(info.mirrors),
-                      timeout=timeout, progress=progress)
+        try:
+            download_file(f"{stem}.gz", info.sha256[stem], folder, list(info.mirrors),
+                          timeout=timeout, progress=progress)
+        except DownloadError as err:
+            raise DownloadError(f"{err}\n{name} needs all four files in {folder.resolve()}: "
+                                f"{', '.join(f'{s}.gz' for s in FILES)}") from err
     return folder
 
 

@@ -68,6 +68,8 @@ def describe(err: BaseException) -> str:
         return f"connection closed early ({err.expected} bytes missing)"
     if isinstance(err, urllib.error.URLError):
         err = err.reason if isinstance(err.reason, BaseException) else err
+        if not isinstance(err, TimeoutError):
+            return f"could not connect ({err})"
     if isinstance(err, TimeoutError):
         return "timed out"
     return f"{type(err).__name__}: {err}"
