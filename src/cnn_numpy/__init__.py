@@ -12,11 +12,27 @@ from .data import (
     train_test_split,
 )
 from .gradcheck import check_layer_gradients, check_loss_gradients, numerical_gradient
-from .layers import Conv2d, Flatten, Layer, Linear, MaxPool2d, Parameter, ReLU
+from .layers import (
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Layer,
+    LeakyReLU,
+    Linear,
+    MaxPool2d,
+    Parameter,
+    ReLU,
+    Sigmoid,
+    Tanh,
+)
 from .losses import CrossEntropyLoss
 from .model import Sequential
 from .optim import SGD, Adam
-from .presets import lenet, seed_net
+from .presets import deep, lenet, seed_net
+from .schedulers import CosineAnnealingLR, StepLR
 from .train import History, evaluate, fit, predict, predict_proba
 
 __version__ = "0.1.0"
@@ -28,4 +44,6 @@ __all__ = [
     "predict_proba", "seed_net", "synthetic_lines", "train_test_split",
     "FASHION_MNIST_CLASSES", "MNIST_CLASSES", "load_fashion_mnist", "load_mnist", "normalize",
     "read_idx",
+    "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "CosineAnnealingLR", "Dropout", "LeakyReLU",
+    "Sigmoid", "StepLR", "Tanh", "deep",
 ]

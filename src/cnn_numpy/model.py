@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import numpy as np
 
 from .layers.base import Layer, Parameter
+from .layers.conv import conv_output_size
+from .layers.linear import Flatten
 
 
 class Sequential(Layer):
@@ -39,8 +41,32 @@ class Sequential(Layer):
         return iter(self.layers)
 
     def __repr__(self) -> str:
-        lines = [f"  ({i}): {layer!r}" for i, layer in enumerate(self.layers)]
-        return "Sequential(\n" + "\n".join(lines) + "\n)"
+        lines = [f"  ({i}): {layer!r}" + (f"  # {n:,} parameters" if (n := count(layer)) else "")
+                 for i, layer in enumerate(self.layers)]
+        total = f"  # total: {count(self):,} parameters\n" if self.layers else ""
+        return "Sequential(\n" + "\n".join(lines) + "\n" + total + ")"
+
+    def summary(self, input_shape: tuple[int, ...]) -> str:
+        """A table of each layer's output shape and parameter count for an input of
+        ``input_shape`` (with the batch axis, e.g. ``(1, 1, 28, 28)``): ``print`` it.
+
+        Raises ValueError naming the first layer whose input does not fit, and why.
+        """
+        shape = tuple(input_shape)
+        rows = [("", "input", str(shape), "")]
+        for i, layer in enumerate(self.layers):
+            try:
+                out = layer.output_shape(shape)
+            except ValueError as err:
+                why = explain_shape_error(layer, shape, self.layers[i - 1] if i else None,
+                                          rows[-2][2] if i else None)
+                raise ValueError(f"layer ({i}) {layer!r} does not fit its input {shape}: {err}"
+                                 + (f"\n  {why}" if why else "")
+                                 + "\nShapes up to there:\n" + format_table(rows)) from None
+            rows.append((f"({i})", repr(layer), str(out), f"{count(layer):,}"))
+            shape = out
+        total = f"Total parameters: {count(self):,}"
+        return format_table(rows) + "\n" + total
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         for layer in self.layers:
@@ -102,3 +128,36 @@ class Sequential(Layer):
                 p.data[...] = np.asarray(state[f"{i}.{name}"], dtype=p.data.dtype)
             for name, b in layer.named_buffers():
                 b[...] = np.asarray(state[f"{i}.{name}"], dtype=b.dtype)
+
+
+def count(layer: Layer) -> int:
+    """Number of trainable scalars in ``layer``."""
+    return sum(p.data.size for p in layer.parameters())
+
+
+def format_table(rows: list[tuple[str, str, str, str]]) -> str:
+    header = ("", "Layer", "Output shape", "Parameters")
+    rows = [header, *rows]
+    widths = [max(len(row[k]) for row in rows) for k in range(4)]
+    lines = [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d:>{widths[3]}}"
+             for a, b, c, d in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def explain_shape_error(layer: Layer, shape: tuple[int, ...], previous: Layer | None,
+                        previous_input: str | None) -> str:
+    """The arithmetic behind a shape mismatch, where there is a formula to show."""
+    kernel, stride = getattr(layer, "kernel_size", None), getattr(layer, "stride", None)
+    if kernel is not None and stride is not None and len(shape) == 4:
+        padding = getattr(layer, "padding", (0, 0))
+        return "; ".join(
+            f"{axis}_out = floor(({axis} + 2*padding - kernel) / stride) + 1 = "
+            f"floor(({size} + 2*{p} - {k}) / {s}) + 1 = {conv_output_size(size, k, s, p)}"
+            for axis, size, k, s, p in zip("HW", shape[2:], kernel, stride, padding, strict=True))
+    in_features = getattr(layer, "in_features", None)
+    if in_features is not None and len(shape) == 2 and isinstance(previous, Flatten):
+        return (f"Flatten turns {previous_input} into C*H*W = "
+                f"{' * '.join(previous_input.strip('()').split(', ')[1:])} = {shape[1]} "
+                f"features, but the layer has in_features={in_features}")
+    return ""

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers import Conv2d, Flatten, Linear, MaxPool2d, ReLU
+from .layers import (
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Linear,
+    MaxPool2d,
+    ReLU,
+)
 from .layers.base import as_rng
 from .layers.conv import conv_output_size
 from .model import Sequential
@@ -46,4 +55,33 @@ def lenet(num_classes: int = 10, in_channels: int = 1, image_size: int = 28, rng
     )
 
 
-MODELS = {"seed": seed_net, "lenet": lenet}
+def deep(num_classes: int = 10, in_channels: int = 1, image_size: int = 28, width: int = 16,
+         rng=None, dtype=np.float32) -> Sequential:
+    """Two VGG-style blocks, then a small classifier (for 28x28 inputs, width 16):
+
+        [Conv2d(3x3, padding=1) -> BatchNorm2d -> ReLU] x 2 -> MaxPool2d(2)    16 x 14 x 14
+        [Conv2d(3x3, padding=1) -> BatchNorm2d -> ReLU] x 2 -> MaxPool2d(2)    32 x 7 x 7
+        Flatten -> Linear(1568, 128) -> BatchNorm1d -> ReLU -> Dropout(0.5) -> Linear(128, 10)
+
+    The convs before a BatchNorm have no bias: BatchNorm's shift would cancel it.
+    """
+    rng = as_rng(rng)
+    if image_size // 4 < 1:
+        raise ValueError(f"deep: two 2x2 poolings need images of at least 4x4, got {image_size}")
+
+    def conv_bn_relu(c_in, c_out):
+        return [Conv2d(c_in, c_out, 3, padding=1, bias=False, rng=rng, dtype=dtype),
+                BatchNorm2d(c_out, dtype=dtype), ReLU()]
+
+    size = image_size // 2 // 2
+    return Sequential(
+        *conv_bn_relu(in_channels, width), *conv_bn_relu(width, width), MaxPool2d(2),
+        *conv_bn_relu(width, 2 * width), *conv_bn_relu(2 * width, 2 * width), MaxPool2d(2),
+        Flatten(),
+        Linear(2 * width * size * size, 128, bias=False, rng=rng, dtype=dtype),
+        BatchNorm1d(128, dtype=dtype), ReLU(), Dropout(0.5, rng=rng),
+        Linear(128, num_classes, rng=rng, dtype=dtype),
+    )
+
+
+MODELS = {"seed": seed_net, "lenet": lenet, "deep": deep}

@@ -1,9 +1,14 @@
 """Layers: each a short forward() and backward()."""
 
-from .activations import ReLU
+from .activations import LeakyReLU, ReLU, Sigmoid, Tanh
 from .base import Layer, Parameter
 from .conv import Conv2d
+from .dropout import Dropout
 from .linear import Flatten, Linear
-from .pooling import MaxPool2d
+from .normalization import BatchNorm1d, BatchNorm2d
+from .pooling import AvgPool2d, MaxPool2d
 
-__all__ = ["Conv2d", "Flatten", "Layer", "Linear", "MaxPool2d", "Parameter", "ReLU"]
+__all__ = [
+    "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout", "Flatten", "Layer",
+    "LeakyReLU", "Linear", "MaxPool2d", "Parameter", "ReLU", "Sigmoid", "Tanh",
+]
