@@ -31,7 +31,16 @@ from .layers import (
 from .losses import CrossEntropyLoss
 from .model import Sequential
 from .optim import SGD, Adam
+from .plots import (
+    confusion_matrix,
+    plot_confusion_matrix,
+    plot_feature_maps,
+    plot_filters,
+    plot_history,
+    plot_mistakes,
+)
 from .presets import deep, lenet, seed_net
+from .report import write_report
 from .schedulers import CosineAnnealingLR, StepLR
 from .train import History, evaluate, fit, predict, predict_proba
 
@@ -46,4 +55,6 @@ __all__ = [
     "read_idx",
     "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "CosineAnnealingLR", "Dropout", "LeakyReLU",
     "Sigmoid", "StepLR", "Tanh", "deep",
+    "confusion_matrix", "plot_confusion_matrix", "plot_feature_maps", "plot_filters",
+    "plot_history", "plot_mistakes", "write_report",
 ]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import argparse
 
-from . import gradcheck, train
+from . import gradcheck, report, train
 
-SUBCOMMANDS = [train, gradcheck]
+SUBCOMMANDS = [train, gradcheck, report]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 
@@ -12,6 +13,7 @@ from ..data.download import DownloadError
 from ..losses import CrossEntropyLoss
 from ..optim import SGD, Adam
 from ..presets import MODELS
+from ..report import write_report
 from ..runs import make_run_dir, save_config, save_history
 from ..schedulers import CosineAnnealingLR, StepLR
 from ..train import TrainingDiverged, fit
@@ -88,6 +90,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for data, init and shuffling")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="run folder (default: runs/<dataset>-<model>-<timestamp>/)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar (it is shown only when the output is a terminal anyway)")
+    p.add_argument("--no-report", dest="report", action="store_false",
+                   help="skip the pictures and report.html made after training")
     p.set_defaults(run=run)
 
 
@@ -170,7 +176,8 @@ def run(args: argparse.Namespace) -> int:
     optimizer = build_optimizer(args, model.parameters())
     scheduler = build_scheduler(args, optimizer)
     run_dir = make_run_dir(args.dataset, args.model, args.out)
-    settings = {k: v for k, v in vars(args).items() if k not in ("run", "command")}
+    settings = {k: v for k, v in vars(args).items()
+                if k not in ("run", "command", "quiet", "report")}
     save_config(run_dir, settings)
     print(f"Model: {args.model} | optimizer={args.optimizer} lr={args.lr} "
           f"batch_size={args.batch_size} epochs={args.epochs} schedule={args.schedule} | "
@@ -182,8 +189,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         fit(model, CrossEntropyLoss(), optimizer, train, epochs=args.epochs,
             batch_size=args.batch_size, test=test, rng=np.random.default_rng([args.seed, 4]),
-            scheduler=scheduler, on_epoch_end=on_epoch_end)
+            scheduler=scheduler, on_epoch_end=on_epoch_end, progress=show_progress(args))
     except TrainingDiverged as err:
         print(f"error: {err}")
         return 1
+    if args.report:      # after training, so the pictures never slow the loop
+        page = write_report(run_dir, model, test, classes)
+        print(f"Report: {page} (open it in a browser; pictures beside it)")
     return 0
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """The batch progress bar (tqdm, on stderr) only on a terminal: output piped to a file or
+    captured by CI stays one clean line per epoch."""
+    return not args.quiet and sys.stdout.isatty() and sys.stderr.isatty()
