@@ -168,7 +168,7 @@ def _config_rows(config: dict, prefix: str = "") -> list[tuple[str, str]]:
         if isinstance(value, dict):
             rows += _config_rows(value, f"{prefix}{key}.")
         else:
-            rows.append((f"{prefix}{key}", json.dumps(value)))
+            rows.append((f"{prefix}{key}", value if isinstance(value, str) else json.dumps(value)))
     return rows
 
 
