@@ -12,6 +12,7 @@ from .data import (
     train_test_split,
 )
 from .gradcheck import check_layer_gradients, check_loss_gradients, numerical_gradient
+from .imageprep import preprocess_digit, read_image
 from .layers import (
     AvgPool2d,
     BatchNorm1d,
@@ -42,6 +43,7 @@ from .plots import (
 from .presets import deep, lenet, seed_net
 from .report import write_report
 from .schedulers import CosineAnnealingLR, StepLR
+from .serialization import load, load_card, save
 from .train import History, evaluate, fit, predict, predict_proba
 
 __version__ = "0.1.0"
@@ -55,6 +57,7 @@ __all__ = [
     "read_idx",
     "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "CosineAnnealingLR", "Dropout", "LeakyReLU",
     "Sigmoid", "StepLR", "Tanh", "deep",
+    "load", "load_card", "preprocess_digit", "read_image", "save",
     "confusion_matrix", "plot_confusion_matrix", "plot_feature_maps", "plot_filters",
     "plot_history", "plot_mistakes", "write_report",
 ]

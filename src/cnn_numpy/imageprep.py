@@ -114,7 +114,7 @@ def preprocess_digit(image: np.ndarray | str | os.PathLike, size: int = 28,
         box: the ink is scaled so its longer side is ``box`` pixels (20 for MNIST).
 
     Returns a ``Preprocessed`` whose ``.image`` is float32 (size, size) in [0, 1], ink = 1.
-    Normalise it as in training (``normalize``) before giving it to the model.
+    Normalise it as in training (``cnn_numpy.normalize``) before giving it to the model.
     """
     if not isinstance(image, np.ndarray):
         image = read_image(image)
@@ -131,12 +131,3 @@ def preprocess_digit(image: np.ndarray | str | os.PathLike, size: int = 28,
     return Preprocessed(gray=gray, ink=ink, inverted=inverted, cropped=cropped, scaled=scaled,
                         image=place_centered(scaled, size))
 
-
-def normalize(image: np.ndarray, normalization: dict | None) -> np.ndarray:
-    """``(x - mean) / std`` with the training run's ``{"mean": ..., "std": ...}``; None (no
-    normalisation in training) leaves the [0, 1] pixels as they are."""
-    if not normalization:
-        return np.asarray(image, dtype=np.float32)
-    mean = np.asarray(normalization["mean"], dtype=np.float32)
-    std = np.asarray(normalization["std"], dtype=np.float32)
-    return ((image - mean) / std).astype(np.float32)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import argparse
 
-from . import gradcheck, report, train
+from . import evaluate, gradcheck, predict, report, train
 
-SUBCOMMANDS = [train, gradcheck, report]
+SUBCOMMANDS = [train, gradcheck, report, evaluate, predict]
 
 
 def build_parser() -> argparse.ArgumentParser:

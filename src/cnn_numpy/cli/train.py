@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
+from ..checkpoint import CHECKPOINT, load_checkpoint, save_epoch
 from ..data import normalization_stats, normalize, synthetic_lines, train_test_split
 from ..data.datasets import DATASETS, load_dataset
 from ..data.download import DownloadError
@@ -16,7 +19,7 @@ from ..presets import MODELS
 from ..report import write_report
 from ..runs import make_run_dir, save_config, save_history
 from ..schedulers import CosineAnnealingLR, StepLR
-from ..train import TrainingDiverged, fit
+from ..train import History, TrainingDiverged, fit
 
 #: per-dataset defaults for the flags left unset (tuned to reach the README's accuracies)
 DEFAULTS = {
@@ -90,6 +93,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for data, init and shuffling")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="run folder (default: runs/<dataset>-<model>-<timestamp>/)")
+    p.add_argument("--resume", default=None, metavar="RUN_DIR",
+                   help="continue an interrupted run from RUN_DIR/checkpoint.npz with its saved "
+                        "settings (other flags are ignored, except --epochs: the new total)")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bar (it is shown only when the output is a terminal anyway)")
     p.add_argument("--no-report", dest="report", action="store_false",
@@ -109,6 +115,22 @@ def resolve_defaults(args: argparse.Namespace) -> argparse.Namespace:
         if getattr(args, key) is None:
             setattr(args, key, value)
     return args
+
+
+def resume_settings(args: argparse.Namespace) -> argparse.Namespace:
+    """The settings of the run in ``args.resume`` (its config.json); ``--epochs`` may raise
+    the total number of epochs."""
+    run_dir = Path(args.resume)
+    if not (run_dir / "config.json").is_file() or not (run_dir / CHECKPOINT).is_file():
+        raise SystemExit(f"error: {run_dir} is not a run folder with config.json and {CHECKPOINT}"
+                         " to resume from")
+    settings = json.loads((run_dir / "config.json").read_text())
+    settings.pop("versions", None)
+    settings.pop("normalize", None)   # load_data computes it again, from the same data
+    resumed = argparse.Namespace(**{**vars(args), **settings})
+    resumed.epochs = args.epochs if args.epochs is not None else settings["epochs"]
+    resumed.out, resumed.resume = str(run_dir), str(run_dir)
+    return resumed
 
 
 def load_data(args):
@@ -170,6 +192,8 @@ def build_scheduler(args, optimizer):
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.resume is not None:
+        args = resume_settings(args)
     args = resolve_defaults(args)
     train, test, classes = load_data(args)
     model = build_model(args, len(classes), train[0].shape[1:])
@@ -177,19 +201,42 @@ def run(args: argparse.Namespace) -> int:
     scheduler = build_scheduler(args, optimizer)
     run_dir = make_run_dir(args.dataset, args.model, args.out)
     settings = {k: v for k, v in vars(args).items()
-                if k not in ("run", "command", "quiet", "report")}
+                if k not in ("run", "command", "resume", "quiet", "report")}
     save_config(run_dir, settings)
+    card = dict(dataset=args.dataset, class_names=list(classes), normalize=args.normalize,
+                input_shape=list(train[0].shape[1:]), preset=args.model, seed=args.seed,
+                settings=settings)
+    history, shuffle_rng = None, np.random.default_rng([args.seed, 4])
+    if args.resume is not None:
+        checkpoint = load_checkpoint(run_dir / CHECKPOINT)
+        model, history, shuffle_rng = checkpoint.model, checkpoint.history, checkpoint.rng
+        optimizer = build_optimizer(args, model.parameters())
+        scheduler = build_scheduler(args, optimizer)
+        checkpoint.restore_optimizer(optimizer)
+        checkpoint.restore_scheduler(scheduler)
+        print(f"Resuming {run_dir} after epoch {checkpoint.epoch} of {args.epochs}")
+    else:
+        save_epoch(run_dir, model, optimizer, History(), shuffle_rng, scheduler, **card)
+    saved_epochs = [len(history or ())]
     print(f"Model: {args.model} | optimizer={args.optimizer} lr={args.lr} "
           f"batch_size={args.batch_size} epochs={args.epochs} schedule={args.schedule} | "
           f"run folder: {run_dir}")
 
     def on_epoch_end(epoch, history):
         save_history(run_dir, history)
+        save_epoch(run_dir, model, optimizer, history, shuffle_rng, scheduler, **card)
+        saved_epochs[0] = len(history)
 
     try:
-        fit(model, CrossEntropyLoss(), optimizer, train, epochs=args.epochs,
-            batch_size=args.batch_size, test=test, rng=np.random.default_rng([args.seed, 4]),
-            scheduler=scheduler, on_epoch_end=on_epoch_end, progress=show_progress(args))
+        fit(model, CrossEntropyLoss(), optimizer, train,
+            epochs=max(0, args.epochs - saved_epochs[0]), batch_size=args.batch_size, test=test,
+            rng=shuffle_rng, scheduler=scheduler, history=history, on_epoch_end=on_epoch_end,
+            progress=show_progress(args))
+    except KeyboardInterrupt:
+        print(f"\nInterrupted. {run_dir} holds the run after epoch {saved_epochs[0]} "
+              f"({CHECKPOINT}, model.npz, best.npz). Continue with:\n"
+              f"  cnn-numpy train --resume {run_dir}")
+        return 130
     except TrainingDiverged as err:
         print(f"error: {err}")
         return 1
