@@ -69,7 +69,7 @@ def test_deep_preset_shapes_and_registration():
     model = deep(rng=0)
     assert model.output_shape((3, 1, 28, 28)) == (3, 10)
     assert model(np.zeros((3, 1, 28, 28), dtype=np.float32)).dtype == np.float32
-    assert "Total parameters: 218,714" in model.summary((1, 1, 28, 28))
+    assert "Total parameters: 161,398" in model.summary((1, 1, 28, 28))
     assert deep(in_channels=3, image_size=32, width=8, rng=0).output_shape((1, 3, 32, 32)) \
         == (1, 10)
 
