@@ -84,6 +84,9 @@ def test_resume_extends_a_finished_run_and_refuses_a_folder_without_checkpoint(t
     assert main([*FLAGS[:2], "2", *FLAGS[3:], "--out", str(run_dir)]) == 0
     assert main(["train", "--resume", str(run_dir), "--epochs", "3", "--no-report"]) == 0
     assert json.loads((run_dir / "history.json").read_text())["epoch"] == [1, 2, 3]
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run_dir), "--no-report"]) == 0
+    assert "Nothing to do: all 3 epochs are done" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="not a run folder"):
         main(["train", "--resume", str(tmp_path / "nowhere")])
 

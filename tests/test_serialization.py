@@ -63,6 +63,8 @@ def test_file_opens_with_plain_numpy_and_no_pickle(trained):
         header = json.loads(archive[HEADER_KEY].tobytes())
         assert archive["0.weight"].shape == (3, 1, 3, 3)
     assert header["format"] == "cnn-numpy" and header["arrays"]["0.weight"]["dtype"] == "float32"
+    if os.name == "posix":
+        assert path.stat().st_mode & 0o777 == 0o644           # readable by others, as usual
 
 
 def test_registry_holds_every_exported_layer_class():

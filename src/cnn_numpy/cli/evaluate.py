@@ -74,7 +74,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {args.model} does not say which dataset it was trained on; pass --dataset")
         return 2
     try:
-        X, y, classes = load_test_set(dataset, args.data_dir, card)
+        data_dir = args.data_dir
+        if data_dir is None and dataset == card.get("dataset"):   # where training found it
+            data_dir = card.get("settings", {}).get("data_dir")
+        X, y, classes = load_test_set(dataset, data_dir, card)
     except (FileNotFoundError, ValueError, RuntimeError) as err:   # RuntimeError: download
         print(f"error: cannot load the {dataset} test set: {err}")
         return 1

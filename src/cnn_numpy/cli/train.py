@@ -215,9 +215,12 @@ def run(args: argparse.Namespace) -> int:
         checkpoint.restore_optimizer(optimizer)
         checkpoint.restore_scheduler(scheduler)
         print(f"Resuming {run_dir} after epoch {checkpoint.epoch} of {args.epochs}")
+        if checkpoint.epoch >= args.epochs:
+            print(f"Nothing to do: all {args.epochs} epochs are done; to train on, pass "
+                  f"--epochs N with N > {checkpoint.epoch}")
     else:
         save_epoch(run_dir, model, optimizer, History(), shuffle_rng, scheduler, **card)
-    saved_epochs = [len(history or ())]
+    done = len(history or ())
     print(f"Model: {args.model} | optimizer={args.optimizer} lr={args.lr} "
           f"batch_size={args.batch_size} epochs={args.epochs} schedule={args.schedule} | "
           f"run folder: {run_dir}")
@@ -225,15 +228,15 @@ def run(args: argparse.Namespace) -> int:
     def on_epoch_end(epoch, history):
         save_history(run_dir, history)
         save_epoch(run_dir, model, optimizer, history, shuffle_rng, scheduler, **card)
-        saved_epochs[0] = len(history)
 
     try:
         fit(model, CrossEntropyLoss(), optimizer, train,
-            epochs=max(0, args.epochs - saved_epochs[0]), batch_size=args.batch_size, test=test,
+            epochs=max(0, args.epochs - done), batch_size=args.batch_size, test=test,
             rng=shuffle_rng, scheduler=scheduler, history=history, on_epoch_end=on_epoch_end,
             progress=show_progress(args))
     except KeyboardInterrupt:
-        print(f"\nInterrupted. {run_dir} holds the run after epoch {saved_epochs[0]} "
+        done = load_checkpoint(run_dir / CHECKPOINT).epoch   # what was saved before Ctrl-C
+        print(f"\nInterrupted. {run_dir} holds the run after epoch {done} "
               f"({CHECKPOINT}, model.npz, best.npz). Continue with:\n"
               f"  cnn-numpy train --resume {run_dir}")
         return 130
