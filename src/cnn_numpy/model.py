@@ -74,6 +74,8 @@ class Sequential(Layer):
         return x
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        if self.layers:  # our first layer's input is ours: it needs dL/dx if we do (see Layer)
+            self.layers[0].needs_input_grad = self.needs_input_grad
         for layer in reversed(self.layers):
             grad_out = layer.backward(grad_out)
         return grad_out

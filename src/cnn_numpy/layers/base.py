@@ -53,6 +53,11 @@ class Layer:
     """
 
     training: bool = True
+    #: False when nobody needs dL/dx, e.g. for the first layer, whose input is the images, while
+    #: ``fit`` trains (``Sequential`` passes its own flag to its first layer).  Layers whose input
+    #: gradient costs real work (Conv2d, Linear) then skip it and ``backward`` returns None, as
+    #: PyTorch skips it for inputs that do not require grad.
+    needs_input_grad: bool = True
     #: names of non-trainable arrays that belong in ``state_dict()`` (e.g. BatchNorm's running mean)
     buffer_names: tuple[str, ...] = ()
 

@@ -150,6 +150,8 @@ class Conv2d(Layer):
         self.weight.grad += (g @ self.cols.T).reshape(self.weight.data.shape)
         if self.bias is not None:
             self.bias.grad += g.sum(axis=1)
+        if not self.needs_input_grad:  # e.g. the first layer in training (see Layer)
+            return None
         dcols = self.weight.data.reshape(F, -1).T @ g           # (C*kh*kw, N*Ho*Wo)
         dxp = col2im(dcols, self.padded_shape, kh, kw, sh, sw, ho, wo)
         H, W = self.input_hw

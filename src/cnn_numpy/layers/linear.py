@@ -57,6 +57,8 @@ class Linear(Layer):
         self.weight.grad += g.T @ self.x                                    # (out, in)
         if self.bias is not None:
             self.bias.grad += g.sum(axis=0)
+        if not self.needs_input_grad:  # e.g. the first layer in training (see Layer)
+            return None
         return g @ self.weight.data                                         # (N, in)
 
 

@@ -64,23 +64,38 @@ class MaxPool2d(Layer):
     def _views(self, x, ho, wo):
         return window_views(x, *self.kernel_size, *self.stride, ho, wo)
 
+    def max_and_argmax(self, x: np.ndarray, ho: int, wo: int, with_argmax: bool):
+        """The pooled maxima and, if asked, ``argmax``: which tap t (0 .. kh*kw-1, row-major)
+        of each window holds its max."""
+        taps = enumerate(self._views(x, ho, wo))
+        out = next(taps)[1][1].copy(order="K")  # order K keeps x's memory layout (see conv.py)
+        tap_type = np.min_scalar_type(self.kernel_size[0] * self.kernel_size[1] - 1)
+        argmax = np.zeros_like(out, dtype=tap_type) if with_argmax else None
+        for t, (_, view) in taps:
+            if with_argmax:
+                # strictly greater: a tie keeps the earlier tap (row-major first, as PyTorch);
+                # taps come in increasing t, so the max of t over "better" taps is the last one
+                np.maximum(argmax, (view > out) * tap_type.type(t), out=argmax)
+            np.maximum(out, view, out=out)
+        return out, argmax
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         *_, ho, wo = self.output_shape(np.shape(x))
-        out = None
-        for _, view in self._views(x, ho, wo):
-            out = view.copy() if out is None else np.maximum(out, view, out=out)
-        self.x, self.out = x, out
+        out, self.argmax = self.max_and_argmax(x, ho, wo, with_argmax=self.training)
+        self.x = x
         return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        ho, wo = self.out.shape[2:]
-        dx = np.zeros(self.x.shape, dtype=grad_out.dtype)
-        todo = np.ones(self.out.shape, dtype=bool)   # windows whose max is not yet routed
-        taps = zip(self._views(self.x, ho, wo), self._views(dx, ho, wo))
-        for (_, view), (_, dview) in taps:
-            hit = (view == self.out) & todo          # first (row-major) tap equal to the max
-            todo &= ~hit
-            dview += grad_out * hit                  # += : overlapping windows share pixels
+        ho, wo = grad_out.shape[2:]
+        if self.argmax is None:  # forward ran in eval mode, which skips argmax: find it now
+            _, self.argmax = self.max_and_argmax(self.x, ho, wo, with_argmax=True)
+        dx = np.zeros_like(self.x, dtype=grad_out.dtype)      # same memory layout as x
+        overlap = any(s < k for s, k in zip(self.stride, self.kernel_size, strict=True))
+        for t, (_, dview) in enumerate(self._views(dx, ho, wo)):
+            if overlap:  # += : overlapping windows share pixels
+                dview += grad_out * (self.argmax == t)
+            else:        # each pixel is in one window at most: write, don't add
+                np.multiply(grad_out, self.argmax == t, out=dview)
         return dx
 
 
