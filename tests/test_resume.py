@@ -3,6 +3,8 @@
 import json
 import os
 import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -68,6 +70,23 @@ def test_ctrl_c_then_resume_equals_an_unbroken_run(unbroken, tmp_path, monkeypat
     assert a.scheduler_state == b.scheduler_state
 
 
+@pytest.mark.skipif(os.name != "posix", reason="sends a real SIGINT")
+def test_a_real_ctrl_c_exits_130_with_how_to_resume(tmp_path):
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "cnn_numpy", "train", "--epochs", "50", "--no-report",
+               "--out", str(run_dir)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        for line in process.stdout:
+            if line.startswith("Epoch 01"):
+                process.send_signal(signal.SIGINT)      # what Ctrl-C in a terminal sends
+                break
+        out = process.stdout.read()
+        assert process.wait(timeout=60) == 130
+    assert "Traceback" not in out and f"cnn-numpy train --resume {run_dir}" in out
+    saved = load_checkpoint(run_dir / "checkpoint.npz").epoch    # 0 or 1: a race, both fine
+    assert f"holds the run after epoch {saved} " in out
+
+
 def test_run_folder_holds_last_and_best_models_with_cards(unbroken):
     run_dir = unbroken
     history = json.loads((run_dir / "history.json").read_text())
@@ -77,6 +96,10 @@ def test_run_folder_holds_last_and_best_models_with_cards(unbroken):
     assert last["normalize"] == {"mean": 0.0, "std": 1.0} and last["seed"] == 0
     assert best["test_acc"] == max(history["test_acc"])
     assert best["epochs"] == 1 + history["test_acc"].index(best["test_acc"])
+    last_weights, checkpoint_weights = (load(run_dir / "model.npz").state_dict(),
+                                        load(run_dir / "checkpoint.npz").state_dict())
+    for key, value in last_weights.items():           # load() reads a checkpoint too
+        np.testing.assert_array_equal(checkpoint_weights[key], value)
 
 
 def test_resume_extends_a_finished_run_and_refuses_a_folder_without_checkpoint(tmp_path, capsys):
