@@ -75,8 +75,12 @@ class Flatten(Layer):
         return input_shape[0], int(np.prod(input_shape[1:]))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.input_shape = x.shape
+        self.x = x
         return x.reshape(self.output_shape(x.shape))
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        return grad_out.reshape(self.input_shape)
+        # hand the gradient back in x's memory layout (batch second after a conv, see conv.py):
+        # the layers before us then work on one layout, and mixed layouts are slow
+        dx = np.empty_like(self.x, dtype=grad_out.dtype)
+        dx[...] = grad_out.reshape(self.x.shape)
+        return dx
