@@ -239,3 +239,17 @@ def test_plot_mistakes_rejects_bad_shapes(trained):
         plot_mistakes(model, X, y, proba=np.zeros((3, 2)))
     with pytest.raises(ValueError, match="1 class names for 2 classes"):
         plot_mistakes(model, X, y, ["only"])
+
+
+def test_a_notebook_shows_each_figure_once():
+    """Returned as a cell's value or assigned, the figure appears once, not twice."""
+    nbclient = pytest.importorskip("nbclient")
+    nbformat = pytest.importorskip("nbformat")
+    setup = ("from cnn_numpy import History, plot_history\n"
+             "h = History([1, 2], [1.0, 0.5], [0.5, 0.8], [0.6, 0.7], [1.0, 1.0])")
+    cells = [setup, "plot_history(h)", "fig = plot_history(h)", "plot_history(h);", "fig"]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    pictures = [sum("image/png" in out.get("data", {}) for out in cell.outputs)
+                for cell in notebook.cells]
+    assert pictures == [0, 1, 1, 1, 1]

@@ -8,6 +8,8 @@ the user already chose (a notebook's inline one, say) is never changed.
 
 from __future__ import annotations
 
+import functools
+import io
 import math
 import os
 import sys
@@ -35,6 +37,37 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+@functools.cache
+def _inline_figure_class():
+    """A Figure that a notebook (inline backend) draws once, not twice."""
+    from matplotlib.figure import Figure
+
+    class InlineFigure(Figure):
+        def _ipython_display_(self):
+            # Returned as a cell's value, the figure is displayed here; without this, pyplot
+            # would display it a second time at the end of the cell (it shows every open
+            # figure).  Closing it in pyplot after the first display prevents that.
+            import matplotlib.pyplot as plt
+            from IPython.display import Image, display
+
+            buf = io.BytesIO()
+            self.savefig(buf, format="png", bbox_inches="tight")
+            display(Image(buf.getvalue()))
+            plt.close(self)
+
+    return InlineFigure
+
+
+def _subplots(*args, **kwargs):
+    """``plt.subplots``, so ``plt.show()`` shows the figure; in a notebook, shown once."""
+    import matplotlib
+
+    plt = _pyplot()
+    if "inline" in matplotlib.get_backend():
+        kwargs["FigureClass"] = _inline_figure_class()
+    return plt.subplots(*args, **kwargs)
 
 
 def _as_history(history) -> History:
@@ -81,10 +114,9 @@ def plot_history(history: History | dict, title: str | None = None):
     history = _as_history(history)
     if len(history) == 0:
         raise ValueError("plot_history: the history is empty (no epochs were trained)")
-    plt = _pyplot()
     from matplotlib.ticker import MaxNLocator
 
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4), sharex=True)
+    fig, (ax_loss, ax_acc) = _subplots(1, 2, figsize=(10, 4), sharex=True)
     epochs = history.epoch
     marker = "o" if len(epochs) <= 30 else None
     ax_loss.plot(epochs, history.loss, marker=marker, label="train")
@@ -147,14 +179,13 @@ def plot_filters(model, layer: int | None = None, max_filters: int = 64):
     index, conv = _pick_conv(model, layer)
     weight = conv.weight.data[:max_filters].astype(np.float64)     # (F, C_in, kh, kw)
     F, C, kh, kw = weight.shape
-    plt = _pyplot()
     name = f"layer {index}: {conv!r}"
     shown = f" (first {F} of {conv.out_channels})" if F < conv.out_channels else ""
     limit = float(np.abs(weight).max()) or 1.0
     if C in (1, 3):
         cols = min(F, 8)
         rows = math.ceil(F / cols)
-        fig, axes = plt.subplots(rows, cols, figsize=(1.4 * cols + 1.2, 1.5 * rows + 0.9),
+        fig, axes = _subplots(rows, cols, figsize=(1.4 * cols + 1.2, 1.5 * rows + 0.9),
                                  squeeze=False)
         for f, ax in enumerate(axes.flat):
             ax.axis("off")
@@ -177,7 +208,7 @@ def plot_filters(model, layer: int | None = None, max_filters: int = 64):
         for c in range(C):
             top, left = f * (kh + 1), c * (kw + 1)
             mosaic[top : top + kh, left : left + kw] = weight[f, c]
-    fig, ax = plt.subplots(figsize=(min(2 + 0.35 * C * (kw + 1) / 4, 14),
+    fig, ax = _subplots(figsize=(min(2 + 0.35 * C * (kw + 1) / 4, 14),
                                     min(1.5 + 0.35 * F * (kh + 1) / 4, 16)))
     image = ax.imshow(mosaic, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
     ticks_c = range(0, C, max(1, C // 8))
@@ -227,11 +258,10 @@ def plot_feature_maps(model, x: np.ndarray, max_maps: int = 8, title: str | None
     """
     image = _image_batch(x, "plot_feature_maps")
     stages = feature_maps(model, image)
-    plt = _pyplot()
     cols = max(2, min(max_maps, max(maps.shape[0] for _, maps in stages) if stages else 1))
     rows = 1 + len(stages)
     width, height = 1.3 * cols + 0.3, 1.6 * rows + 0.6                # inches
-    fig, axes = plt.subplots(rows, cols, figsize=(width, height), squeeze=False)
+    fig, axes = _subplots(rows, cols, figsize=(width, height), squeeze=False)
     # fixed margins, not tight_layout: the long row titles may run over the empty space
     fig.subplots_adjust(left=0.15 / width, right=1 - 0.15 / width, top=1 - 0.6 / height,
                         bottom=0.2 / height, wspace=0.08, hspace=0.45)
@@ -298,9 +328,8 @@ def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str] | None = No
                          f"{cm.shape}")
     k = cm.shape[0]
     names = _class_names(class_names, k, "plot_confusion_matrix")
-    plt = _pyplot()
     side = 2.5 + 0.6 * k
-    fig, ax = plt.subplots(figsize=(side + 1.2, side))
+    fig, ax = _subplots(figsize=(side + 1.2, side))
     image = ax.imshow(cm, cmap="Blues", vmin=0)
     threshold = cm.max() / 2
     for i in range(k):
@@ -351,10 +380,9 @@ def plot_mistakes(model, X: np.ndarray, y: np.ndarray, class_names: Sequence[str
         chosen = np.argsort(confidence, kind="stable")[:max_images]
         title = (f"No mistakes on {len(X)} test images; the {len(chosen)} least confident "
                  "correct predictions")
-    plt = _pyplot()
     cols = min(len(chosen), 8)
     rows = math.ceil(len(chosen) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.65 * cols + 0.6, 2.0 * rows + 0.7),
+    fig, axes = _subplots(rows, cols, figsize=(1.65 * cols + 0.6, 2.0 * rows + 0.7),
                              squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
