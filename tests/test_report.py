@@ -169,3 +169,23 @@ def test_report_opens_in_headless_chromium(run_dir, tmp_path):
     # the embedded pictures drew: the curves' coloured lines and the filters' red/blue cells
     colourful = (rgb.max(axis=2) - rgb.min(axis=2)) > 80
     assert colourful.sum() > 2000, f"only {colourful.sum()} coloured pixels: images missing?"
+
+
+def test_ten_classes_and_a_report_without_the_data(tmp_path, capsys):
+    """Fashion-MNIST-shaped IDX files (10 classes): every picture; then, with the data gone,
+    `cnn-numpy report` still redraws what the model alone allows (curves and filters)."""
+    from idx_fixtures import fake_files, write_files
+
+    data = write_files(tmp_path / "fashion", fake_files(np.random.default_rng(0), 40, 30))
+    run = tmp_path / "run"
+    assert main(["train", "--dataset", "fashion-mnist", "--data-dir", str(data), "--model",
+                 "seed", "--filters", "2", "--epochs", "1", "--out", str(run)]) == 0
+    for name in PICTURES:
+        assert_png((run / f"{name}.png").read_bytes())
+    shutil.rmtree(data)
+    for name in PICTURES:
+        (run / f"{name}.png").unlink()
+    capsys.readouterr()
+    assert main(["report", str(run)]) == 0
+    assert "could not reload the fashion-mnist test data" in capsys.readouterr().out
+    assert sorted(p.stem for p in run.glob("*.png")) == ["curves", "filters"]

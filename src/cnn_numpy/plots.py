@@ -258,12 +258,13 @@ def plot_feature_maps(model, x: np.ndarray, max_maps: int = 8, title: str | None
     """
     image = _image_batch(x, "plot_feature_maps")
     stages = feature_maps(model, image)
-    cols = max(2, min(max_maps, max(maps.shape[0] for _, maps in stages) if stages else 1))
+    # at least 4 columns, so that the titles fit even above a layer of 1 or 2 channels
+    cols = max(4, min(max_maps, max(maps.shape[0] for _, maps in stages) if stages else 1))
     rows = 1 + len(stages)
-    width, height = 1.3 * cols + 0.3, 1.6 * rows + 0.6                # inches
+    width, height = 1.3 * cols + 0.3, 1.6 * rows + 0.9                # inches
     fig, axes = _subplots(rows, cols, figsize=(width, height), squeeze=False)
     # fixed margins, not tight_layout: the long row titles may run over the empty space
-    fig.subplots_adjust(left=0.15 / width, right=1 - 0.15 / width, top=1 - 0.6 / height,
+    fig.subplots_adjust(left=0.15 / width, right=1 - 0.15 / width, top=1 - 0.9 / height,
                         bottom=0.2 / height, wspace=0.08, hspace=0.45)
     for ax in axes.flat:
         ax.axis("off")

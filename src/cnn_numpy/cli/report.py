@@ -44,8 +44,9 @@ def load_test_data(config: dict):
             setattr(args, key, value)
     try:
         _, test, classes = load_data(args)
-    except (OSError, ValueError, KeyError) as err:
-        print(f"note: could not reload the {config.get('dataset')} test data ({err}); "
+    except (OSError, ValueError, KeyError, RuntimeError, SystemExit) as err:
+        reason = str(err).removeprefix("error: ")
+        print(f"note: could not reload the {config.get('dataset')} test data ({reason}); "
               "skipping the pictures that need it")
         return None, None
     return test, classes
