@@ -68,6 +68,9 @@ def build(layers: list[dict]) -> Sequential:
     registry = layer_registry()
     built = []
     for i, spec in enumerate(layers):
+        if not isinstance(spec, dict) or not isinstance(spec.get("config", {}), dict):
+            raise ModelFileError(f"layer {i} is described as {spec!r}, not as "
+                                 "{'type': ..., 'config': {...}}")
         name, config = spec.get("type"), spec.get("config", {})
         if name not in registry:
             raise ModelFileError(f"layer {i} has unknown type {name!r}; this version of cnn-numpy "
@@ -163,7 +166,7 @@ def open_npz(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
     except ModelFileError:
         raise
     except ValueError as err:
-        if "allow_pickle" in str(err) or "pickle" in str(err).lower():
+        if "pickle" in str(err).lower():   # numpy: "Object arrays cannot be loaded when..."
             raise ModelFileError(f"{path} contains a pickled (object) array; cnn-numpy refuses to "
                                  "load it because unpickling can run arbitrary code") from err
         raise ModelFileError(f"{path} is damaged: {err}") from err
