@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoint import CHECKPOINT, load_checkpoint, save_epoch
+from ..checkpoint import BEST, CHECKPOINT, LAST, load_checkpoint, save_epoch
 from ..data import normalization_stats, normalize, synthetic_lines, train_test_split
 from ..data.datasets import DATASETS, load_dataset
 from ..data.download import DownloadError
@@ -236,9 +236,9 @@ def run(args: argparse.Namespace) -> int:
             progress=show_progress(args))
     except KeyboardInterrupt:
         done = load_checkpoint(run_dir / CHECKPOINT).epoch   # what was saved before Ctrl-C
+        files = [name for name in (CHECKPOINT, LAST, BEST) if (run_dir / name).exists()]
         print(f"\nInterrupted. {run_dir} holds the run after epoch {done} "
-              f"({CHECKPOINT}, model.npz, best.npz). Continue with:\n"
-              f"  cnn-numpy train --resume {run_dir}")
+              f"({', '.join(files)}). Continue with:\n  cnn-numpy train --resume {run_dir}")
         return 130
     except TrainingDiverged as err:
         print(f"error: {err}")
