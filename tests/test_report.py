@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -189,3 +190,19 @@ def test_ten_classes_and_a_report_without_the_data(tmp_path, capsys):
     assert main(["report", str(run)]) == 0
     assert "could not reload the fashion-mnist test data" in capsys.readouterr().out
     assert sorted(p.stem for p in run.glob("*.png")) == ["curves", "filters"]
+
+
+def test_the_visualize_page_runs(tmp_path, monkeypatch):
+    """docs/visualize.md: its Python block runs and its command parses."""
+    from cnn_numpy.cli import build_parser
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "visualize.md").read_text()
+    fenced = re.findall(r"^```(\w*)\n(.*?)^```", page, re.S | re.M)
+    monkeypatch.chdir(tmp_path)
+    for source in [body for lang, body in fenced if lang == "python"]:
+        exec(compile(source, "visualize.md", "exec"), {"__name__": "docs_visualize"})
+    for name in PICTURES:
+        assert_png((tmp_path / f"{name}.png").read_bytes(), min_size=(200, 150))
+    for command in [body for lang, body in fenced if lang == "bash"]:
+        args = build_parser().parse_args(command.split()[1:])
+        assert args.command == "report"
