@@ -129,6 +129,9 @@ def run(args: argparse.Namespace) -> int:
         return 1
     num_outputs = model.output_shape((1, *INPUT_SHAPE))[-1]
     classes = card.get("class_names") or [str(k) for k in range(num_outputs)]
+    if card.get("dataset") == "fashion-mnist":
+        print("note: predict prepares images the way MNIST digits were made (ink fitted in "
+              "20x20); Fashion-MNIST photos filled the whole 28x28, so expect weaker guesses")
     status = 0
     for index, name in enumerate(args.images, 1):
         try:
