@@ -7,7 +7,8 @@ nonsense.  ``preprocess_digit`` repeats MNIST's steps on your image:
 
     gray  ->  ink (inverted if the background is light, background at 0, ink up to 1)
           ->  cropped to the ink's bounding box
-          ->  scaled to fit 20x20, aspect ratio kept (area averaging when shrinking)
+          ->  scaled to fit 20x20, aspect ratio kept (area averaging when shrinking),
+              strongest ink back to 1
           ->  placed in 28x28 with its centre of mass at the centre
 """
 
@@ -21,6 +22,8 @@ import numpy as np
 
 #: pixels whose ink is below this fraction of the darkest stroke count as background
 INK_THRESHOLD = 0.2
+#: the crop is the bounding box of the pixels at least this dark (uneven light stays outside)
+BOX_THRESHOLD = 0.5
 
 
 @dataclass
@@ -122,12 +125,12 @@ def preprocess_digit(image: np.ndarray | str | os.PathLike, size: int = 28,
     if gray.ndim != 2:
         raise ValueError(f"preprocess_digit expects a 2-D grayscale image, got shape {gray.shape}")
     ink, inverted = to_ink(gray)
-    rows, cols = np.nonzero(ink)
+    rows, cols = np.nonzero(ink >= BOX_THRESHOLD)
     cropped = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
     h, w = cropped.shape
     scale = box / max(h, w)
     scaled = resize(cropped, max(1, round(h * scale)), max(1, round(w * scale)))
-    scaled = np.clip(scaled, 0.0, 1.0)
+    scaled = np.clip(scaled / scaled.max(), 0.0, 1.0)     # strongest ink = 1, as in MNIST
     return Preprocessed(gray=gray, ink=ink, inverted=inverted, cropped=cropped, scaled=scaled,
                         image=place_centered(scaled, size))
 
