@@ -58,6 +58,15 @@ def test_a_wide_digit_is_scaled_to_20_wide_keeping_its_aspect_ratio():
     np.testing.assert_allclose(result.image, expected_28x28(wide), atol=1e-5)
 
 
+def test_a_photo_with_uneven_light_and_noise_is_cropped_to_the_digit():
+    image = draw(seven(), 4, (120, 100), (20, 30), ink=0.15, paper=0.85)
+    image += np.linspace(-0.1, 0.1, 100, dtype=np.float32)[None, :]     # light from the right
+    image += np.random.default_rng(0).normal(0, 0.02, image.shape).astype(np.float32)
+    result = preprocess_digit(np.clip(image, 0, 1))
+    assert result.cropped.shape == (80, 48)
+    assert np.abs(result.image - expected_28x28(seven())).mean() < 0.02
+
+
 def test_centre_of_mass_is_centred_and_steps_are_recorded():
     result = preprocess_digit(draw(seven(), 3, (100, 80), (5, 40)))
     assert result.inverted and result.gray.shape == (100, 80)
