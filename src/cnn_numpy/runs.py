@@ -4,6 +4,9 @@
         config.json     every setting, the seed, library versions
         history.json    per-epoch loss, train/test accuracy, seconds
         history.csv     the same as a table
+        model.npz       the latest model (``cnn_numpy.load``, ``cnn-numpy evaluate/predict``)
+        best.npz        the model of the epoch with the best test accuracy
+        checkpoint.npz  model + optimizer + random states, for ``train --resume`` (checkpoint.py)
 """
 
 from __future__ import annotations
