@@ -21,6 +21,7 @@ from ..gradcheck import (
 )
 from ..losses import CrossEntropyLoss
 from ..presets import MODELS
+from .train import positive_int
 
 #: image sizes tried in order when --image-size is not given: small keeps the check fast
 #: (lenet at 28x28 has a 1568x128 Linear, 200k weights, each needing two forward passes)
@@ -35,8 +36,9 @@ def add_parser(subparsers) -> None:
                     "and exits with status 1, naming the first failing layer, if any check fails.")
     p.add_argument("--model", choices=sorted(MODELS), default="seed",
                    help="network preset (default: seed)")
-    p.add_argument("--batch-size", type=int, default=2, help="images in the test batch (default 2)")
-    p.add_argument("--image-size", type=int, default=None,
+    p.add_argument("--batch-size", type=positive_int, default=2,
+                   help="images in the test batch (default 2)")
+    p.add_argument("--image-size", type=positive_int, default=None,
                    help="height = width of the test images (default: the smallest of "
                         f"{', '.join(map(str, SMALL_SIZES))} the preset accepts)")
     p.add_argument("--tol", type=float, default=1e-6,
@@ -145,7 +147,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"Gradient check: {args.model} net in float64, {args.batch_size} random "
           f"{size}x{size} image(s), central differences with h=1e-6, pass if relative error "
           f"< {args.tol:g}")
-    rows = check_model(model, x, y, rng)
+    try:
+        rows = check_model(model, x, y, rng)
+    except ValueError as err:      # e.g. BatchNorm1d with a batch of one image
+        print(f"error: {err}")
+        return 2
     print(format_table(rows, args.tol))
     failed = [r for r in rows if not r[2] < args.tol]
     if failed:
