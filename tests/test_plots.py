@@ -253,3 +253,16 @@ def test_a_notebook_shows_each_figure_once():
     pictures = [sum("image/png" in out.get("data", {}) for out in cell.outputs)
                 for cell in notebook.cells]
     assert pictures == [0, 1, 1, 1, 1]
+
+
+def test_colour_images():
+    """3-channel (RGB) inputs: filters drawn in colour, images shown in colour."""
+    model = seed_net(3, in_channels=3, image_size=16, rng=0)
+    X = np.random.default_rng(0).random((6, 3, 16, 16), dtype=np.float32)
+    y = np.array([0, 1, 2, 0, 1, 2])
+    for fig in (plot_filters(model), plot_feature_maps(model, X[0]),
+                plot_mistakes(model, X, y, ["r", "g", "b"])):
+        image = render(fig)
+        assert_picture(image)
+        rgb = np.asarray(image.convert("RGB"), dtype=np.int16)
+        assert ((rgb.max(axis=2) - rgb.min(axis=2)) > 60).sum() > 100, "no colour drawn"

@@ -168,7 +168,8 @@ def plot_filters(model, layer: int | None = None, max_filters: int = 64):
     """The kernels of one Conv2d layer as images (default: the first conv layer).
 
     One picture per filter when the layer sees 1 (gray) or 3 (colour) input channels, as the
-    first layer does: red = positive weight, blue = negative.  A deeper layer has a kernel for
+    first layer does: red = positive weight, blue = negative (for 3 input channels, the
+    kernel as an RGB image, mid-grey = 0).  A deeper layer has a kernel for
     every (filter, input channel) pair; those are drawn as one grid, a row per filter.
 
     Args:
