@@ -52,19 +52,20 @@ class Sequential(Layer):
 
         Raises ValueError naming the first layer whose input does not fit, and why.
         """
-        shape = tuple(input_shape)
-        rows = [("", "input", str(shape), "")]
+        shapes = [tuple(input_shape)]                     # shapes[i] is layer i's input
+        rows = [("", "input", str(shapes[0]), "")]
         for i, layer in enumerate(self.layers):
+            shape = shapes[-1]
             try:
                 out = layer.output_shape(shape)
             except ValueError as err:
-                why = explain_shape_error(layer, shape, self.layers[i - 1] if i else None,
-                                          rows[-2][2] if i else None)
+                previous = (self.layers[i - 1], shapes[i - 1]) if i else (None, None)
+                why = explain_shape_error(layer, shape, *previous)
                 raise ValueError(f"layer ({i}) {layer!r} does not fit its input {shape}: {err}"
                                  + (f"\n  {why}" if why else "")
                                  + "\nShapes up to there:\n" + format_table(rows)) from None
             rows.append((f"({i})", repr(layer), str(out), f"{count(layer):,}"))
-            shape = out
+            shapes.append(tuple(out))
         total = f"Total parameters: {count(self):,}"
         return format_table(rows) + "\n" + total
 
@@ -148,7 +149,7 @@ def format_table(rows: list[tuple[str, str, str, str]]) -> str:
 
 
 def explain_shape_error(layer: Layer, shape: tuple[int, ...], previous: Layer | None,
-                        previous_input: str | None) -> str:
+                        previous_input: tuple[int, ...] | None) -> str:
     """The arithmetic behind a shape mismatch, where there is a formula to show."""
     kernel, stride = getattr(layer, "kernel_size", None), getattr(layer, "stride", None)
     if kernel is not None and stride is not None and len(shape) == 4:
@@ -160,6 +161,6 @@ def explain_shape_error(layer: Layer, shape: tuple[int, ...], previous: Layer | 
     in_features = getattr(layer, "in_features", None)
     if in_features is not None and len(shape) == 2 and isinstance(previous, Flatten):
         return (f"Flatten turns {previous_input} into C*H*W = "
-                f"{' * '.join(previous_input.strip('()').split(', ')[1:])} = {shape[1]} "
+                f"{' * '.join(map(str, previous_input[1:]))} = {shape[1]} "
                 f"features, but the layer has in_features={in_features}")
     return ""
