@@ -221,9 +221,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         save_epoch(run_dir, model, optimizer, History(), shuffle_rng, scheduler, **card)
     done = len(history or ())
+    schedule = "" if args.schedule == "none" else f" schedule={args.schedule}"
     print(f"Model: {args.model} | optimizer={args.optimizer} lr={args.lr} "
-          f"batch_size={args.batch_size} epochs={args.epochs} schedule={args.schedule} | "
-          f"run folder: {run_dir}")
+          f"batch_size={args.batch_size} epochs={args.epochs}{schedule} | run folder: {run_dir}")
 
     def on_epoch_end(epoch, history):
         save_history(run_dir, history)
