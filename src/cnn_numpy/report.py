@@ -227,8 +227,10 @@ def render_html(name: str, config: dict, history: History, pictures: dict[str, b
         parts.append(f'<figure><figcaption>{html.escape(caption)}{note}</figcaption>'
                      f'<img src="data:image/png;base64,{data}" alt="{stem}.png" '
                      f'title="{stem}.png"></figure>')
+    if "curves" not in every:
+        parts.append('<p class="note">No training curves: no epoch has finished.</p>')
     missing = [heading for stem, heading, _ in SECTIONS
-               if stem != "filters_layer" and stem not in every]
+               if stem not in ("curves", "filters_layer") and stem not in every]
     if missing:
         parts.append('<p class="note">Not drawn (they need the trained model, model.npz, and the '
                      f"test data): {html.escape(', '.join(missing))}.</p>")

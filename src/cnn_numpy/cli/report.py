@@ -72,5 +72,5 @@ def run(args: argparse.Namespace) -> int:
     test, classes = load_test_data(config) if model is not None and config else (None, None)
     page = write_report(run_dir, model, test, classes, history)
     pictures = sorted(p.name for p in run_dir.glob("*.png"))
-    print(f"Report: {page} ({', '.join(pictures)})")
+    print(f"Report: {page} ({', '.join(pictures) or 'no pictures'})")
     return 0
