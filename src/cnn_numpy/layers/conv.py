@@ -1,15 +1,18 @@
 """2-D convolution as one matrix product (im2col), with its backward (col2im).
 
-Public layout is NCHW, as in PyTorch.  Internally the batch axis sits *second*
-(``(C, N, H, W)`` in memory), because then one convolution is one product
+Public layout is NCHW, as in PyTorch.  Internally the batch axis sits *last*
+(``(C, H, W, N)`` in memory), because then one convolution is one product
 
-    out (F, N*Ho*Wo) = W (F, C*kh*kw) @ cols (C*kh*kw, N*Ho*Wo)
+    out (F, Ho*Wo*N) = W (F, C*kh*kw) @ cols (C*kh*kw, Ho*Wo*N)
 
-whose result is already laid out as (F, N, Ho, Wo): no transpose, no copy.  The
-layer hands back ``out.transpose(1, 0, 2, 3)``, a free NCHW *view* of that memory,
-and the next conv's ``x.transpose(1, 0, 2, 3)`` turns it back into contiguous
-(C, N, H, W) memory for free.  The loop version of the same maths is in
-``cnn_numpy/reference.py``; the tests prove the two agree.
+whose result is already laid out as (F, Ho, Wo, N): no transpose, no copy.  The
+layer hands back ``out.transpose(3, 0, 1, 2)``, a free NCHW *view* of that memory,
+and the next conv's ``x.transpose(1, 2, 3, 0)`` turns it back into contiguous
+(C, H, W, N) memory for free.  Batch last also makes every window slice fast: in
+``xp[:, i:i+Ho, j:j+Wo]`` each row of Wo pixels is Wo*N contiguous numbers, so NumPy
+copies long runs instead of short ones.  ReLU, MaxPool2d and Flatten keep whatever
+layout they get, so a whole conv stack stays batch last.  The loop version of the
+same maths is in ``cnn_numpy/reference.py``; the tests prove the two agree.
 """
 
 from __future__ import annotations
@@ -25,18 +28,18 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
 
 
 def im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, ho: int, wo: int) -> np.ndarray:
-    """Unfold a padded (C, N, Hp, Wp) array into columns of shape (C*kh*kw, N*Ho*Wo).
+    """Unfold a padded (C, Hp, Wp, N) array into columns of shape (C*kh*kw, Ho*Wo*N).
 
-    Row (c, i, j) of the result holds, for every output pixel, the input value that
-    kernel tap (i, j) of channel c sees.  One strided slice per tap: kh*kw copies,
-    no loop over pixels, images or channels.
+    Row (c, i, j) of the result holds, for every output pixel of every image, the input
+    value that kernel tap (i, j) of channel c sees.  One strided slice per tap: kh*kw
+    copies, no loop over pixels, images or channels.
     """
-    C, N = xp.shape[:2]
-    cols = np.empty((C, kh, kw, N, ho, wo), dtype=xp.dtype)
+    C, N = xp.shape[0], xp.shape[3]
+    cols = np.empty((C, kh, kw, ho, wo, N), dtype=xp.dtype)
     for i in range(kh):
         for j in range(kw):
-            cols[:, i, j] = xp[:, :, i : i + sh * ho : sh, j : j + sw * wo : sw]
-    return cols.reshape(C * kh * kw, N * ho * wo)
+            cols[:, i, j] = xp[:, i : i + sh * ho : sh, j : j + sw * wo : sw]
+    return cols.reshape(C * kh * kw, ho * wo * N)
 
 
 def col2im(dcols: np.ndarray, padded_shape: tuple[int, ...], kh: int, kw: int, sh: int, sw: int,
@@ -44,14 +47,14 @@ def col2im(dcols: np.ndarray, padded_shape: tuple[int, ...], kh: int, kw: int, s
     """The adjoint of ``im2col``: add every column entry back to the pixel it came from.
 
     Pixels seen by several taps (overlapping windows) receive the sum, which is the
-    chain rule.  Returns the gradient of the padded (C, N, Hp, Wp) input.
+    chain rule.  Returns the gradient of the padded (C, Hp, Wp, N) input.
     """
-    C, N = padded_shape[:2]
-    dcols = dcols.reshape(C, kh, kw, N, ho, wo)
+    C, N = padded_shape[0], padded_shape[3]
+    dcols = dcols.reshape(C, kh, kw, ho, wo, N)
     dxp = np.zeros(padded_shape, dtype=dcols.dtype)
     for i in range(kh):
         for j in range(kw):
-            dxp[:, :, i : i + sh * ho : sh, j : j + sw * wo : sw] += dcols[:, i, j]
+            dxp[:, i : i + sh * ho : sh, j : j + sw * wo : sw] += dcols[:, i, j]
     return dxp
 
 
@@ -130,29 +133,29 @@ class Conv2d(Layer):
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         x = np.asarray(x).astype(self.weight.data.dtype, copy=False)
         C, H, W = x.shape[1:]
-        # (N, C, H, W) -> zero-padded (C, N, Hp, Wp): batch second, see module docstring
-        xp = np.zeros((C, N, H + 2 * ph, W + 2 * pw), dtype=x.dtype)
-        xp[:, :, ph : ph + H, pw : pw + W] = x.transpose(1, 0, 2, 3)
-        self.cols = im2col(xp, kh, kw, sh, sw, ho, wo)         # (C*kh*kw, N*Ho*Wo)
+        # (N, C, H, W) -> zero-padded (C, Hp, Wp, N): batch last, see module docstring
+        xp = np.zeros((C, H + 2 * ph, W + 2 * pw, N), dtype=x.dtype)
+        xp[:, ph : ph + H, pw : pw + W] = x.transpose(1, 2, 3, 0)
+        self.cols = im2col(xp, kh, kw, sh, sw, ho, wo)         # (C*kh*kw, Ho*Wo*N)
         self.padded_shape, self.input_hw = xp.shape, (H, W)
-        out = self.weight.data.reshape(F, -1) @ self.cols       # (F, N*Ho*Wo)
-        out = out.reshape(F, N, ho, wo)
+        out = self.weight.data.reshape(F, -1) @ self.cols       # (F, Ho*Wo*N)
+        out = out.reshape(F, ho, wo, N)
         if self.bias is not None:
             out += self.bias.data[:, None, None, None]
-        return out.transpose(1, 0, 2, 3)                        # (N, F, Ho, Wo) view
+        return out.transpose(3, 0, 1, 2)                        # (N, F, Ho, Wo) view
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         N, F, ho, wo = grad_out.shape
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         g = grad_out.astype(self.weight.data.dtype, copy=False)
-        g = g.transpose(1, 0, 2, 3).reshape(F, N * ho * wo)     # (F, N*Ho*Wo)
+        g = g.transpose(1, 2, 3, 0).reshape(F, ho * wo * N)     # (F, Ho*Wo*N)
         # out = W @ cols + b  =>  dW = g @ cols.T,  db = sum of g,  dcols = W.T @ g
         self.weight.grad += (g @ self.cols.T).reshape(self.weight.data.shape)
         if self.bias is not None:
             self.bias.grad += g.sum(axis=1)
         if not self.needs_input_grad:  # e.g. the first layer in training (see Layer)
             return None
-        dcols = self.weight.data.reshape(F, -1).T @ g           # (C*kh*kw, N*Ho*Wo)
+        dcols = self.weight.data.reshape(F, -1).T @ g           # (C*kh*kw, Ho*Wo*N)
         dxp = col2im(dcols, self.padded_shape, kh, kw, sh, sw, ho, wo)
         H, W = self.input_hw
-        return dxp[:, :, ph : ph + H, pw : pw + W].transpose(1, 0, 2, 3)  # (N, C, H, W) view
+        return dxp[:, ph : ph + H, pw : pw + W].transpose(3, 0, 1, 2)  # (N, C, H, W) view
