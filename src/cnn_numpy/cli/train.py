@@ -25,9 +25,9 @@ from ..train import History, TrainingDiverged, fit
 DEFAULTS = {
     "lines": dict(model="seed", epochs=5, lr=0.01, batch_size=1, optimizer="sgd", momentum=0.0),
     "mnist": dict(model="lenet", epochs=3, lr=0.001, batch_size=64, optimizer="adam",
-                  momentum=0.9),
-    "fashion-mnist": dict(model="lenet", epochs=3, lr=0.001, batch_size=64, optimizer="adam",
-                          momentum=0.9),
+                  momentum=0.9, schedule="cosine"),
+    "fashion-mnist": dict(model="lenet", epochs=5, lr=0.001, batch_size=64, optimizer="adam",
+                          momentum=0.9, schedule="cosine"),
 }
 
 #: defaults of a (model, dataset) pair, over the dataset's: the deep preset trains longer,
@@ -81,7 +81,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--schedule", choices=["none", "step", "cosine"], default=None,
                    help="learning-rate schedule, stepped after each epoch: step = StepLR "
                         "(x gamma every --step-size epochs), cosine = CosineAnnealingLR to "
-                        "--eta-min over all epochs (default: none; cosine for --model deep)")
+                        "--eta-min over all epochs (default: none for lines, cosine for mnist and "
+                        "fashion-mnist)")
     p.add_argument("--step-size", type=positive_int, default=None,
                    help="epochs between StepLR's decays (default: a third of the epochs)")
     p.add_argument("--gamma", type=non_negative_float, default=0.1,
@@ -109,11 +110,11 @@ def resolve_defaults(args: argparse.Namespace) -> argparse.Namespace:
     for key, value in MODEL_DEFAULTS.get((model, args.dataset), {}).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
-    if args.schedule is None:
-        args.schedule = "none"
     for key, value in DEFAULTS[args.dataset].items():
         if getattr(args, key) is None:
             setattr(args, key, value)
+    if args.schedule is None:
+        args.schedule = "none"
     return args
 
 
