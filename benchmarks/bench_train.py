@@ -36,10 +36,15 @@ import numpy as np
 
 from cnn_numpy import SGD, Conv2d, CrossEntropyLoss, Linear, fit, lenet, seed_net
 
-try:
-    import torch
-except ImportError:  # PyTorch is optional
-    torch = None
+torch = None  # imported by load_torch(), never in the cnn-numpy epoch subprocess (its RSS)
+
+
+def load_torch() -> None:
+    global torch
+    try:
+        import torch
+    except ImportError:  # PyTorch is optional
+        torch = None
 
 NETS = {"seed": lambda: seed_net(num_classes=10, rng=0), "lenet": lambda: lenet(rng=0)}
 
@@ -257,8 +262,11 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.epoch_child:
         lib, net, batch, threads, images = args.epoch_child
+        if lib == "torch":
+            load_torch()
         print(json.dumps(run_epoch(lib, net, int(batch), int(threads), int(images))))
         return
+    load_torch()
     if args.quick:
         args.batch, args.threads, args.rounds, args.seconds = [8], [1], 1, 0.02
         args.epoch_images, args.epoch_batch = 256, 32
