@@ -3,10 +3,12 @@
     python benchmarks/profile_layers.py                       # LeNet, batch 64, 1 thread
     python benchmarks/profile_layers.py --net seed --batch 256 --threads 2
 
-Each layer's ``forward`` and ``backward`` is timed with ``time.perf_counter`` over many
+Each layer's ``forward`` and ``backward`` is timed (wall clock by default) over many
 training steps (zero_grad -> forward -> loss -> backward -> SGD step, as ``fit`` does);
 the loss and the optimizer step get a line of their own.  The table shows the median
-per step and the share of the whole step.
+per step and the share of the whole step.  As in ``fit``, the first layer computes no input
+gradient.  On a busy machine ``--clock cpu`` (this process's CPU time, ``time.process_time``)
+is steadier than wall time; use it with one thread only.
 """
 
 from __future__ import annotations
@@ -22,29 +24,31 @@ from cnn_numpy import SGD, CrossEntropyLoss, lenet, seed_net
 NETS = {"seed": lambda: seed_net(num_classes=10, rng=0), "lenet": lambda: lenet(rng=0)}
 
 
-def time_layers(model, batch: np.ndarray, labels: np.ndarray, steps: int) -> dict[str, list]:
+def time_layers(model, batch: np.ndarray, labels: np.ndarray, steps: int,
+                clock=time.perf_counter) -> dict[str, list]:
     """Run ``steps`` training steps; return {row name: [seconds per step, ...]}."""
     loss, opt = CrossEntropyLoss(), SGD(model.parameters(), lr=0.01, momentum=0.9)
+    model[0].needs_input_grad = False  # as fit does: nobody needs d(loss)/d(images)
     times: dict[str, list] = defaultdict(list)
     for _ in range(steps):
         opt.zero_grad()
         x = batch
         for i, layer in enumerate(model):
-            t = time.perf_counter()
+            t = clock()
             x = layer.forward(x)
-            times[f"{i} {layer!r} forward"].append(time.perf_counter() - t)
-        t = time.perf_counter()
+            times[f"{i} {layer!r} forward"].append(clock() - t)
+        t = clock()
         loss.forward(x, labels)
         g = loss.backward()
-        times["loss forward+backward"].append(time.perf_counter() - t)
+        times["loss forward+backward"].append(clock() - t)
         for i in reversed(range(len(model))):
             layer = model[i]
-            t = time.perf_counter()
+            t = clock()
             g = layer.backward(g)
-            times[f"{i} {layer!r} backward"].append(time.perf_counter() - t)
-        t = time.perf_counter()
+            times[f"{i} {layer!r} backward"].append(clock() - t)
+        t = clock()
         opt.step()
-        times["SGD step"].append(time.perf_counter() - t)
+        times["SGD step"].append(clock() - t)
     return times
 
 
@@ -64,15 +68,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads (threadpoolctl)")
     parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     args = parser.parse_args(argv)
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
     from threadpoolctl import threadpool_limits
 
     rng = np.random.default_rng(0)
     batch = rng.random((args.batch, 1, 28, 28), dtype=np.float32)
     labels = rng.integers(0, 10, args.batch)
     with threadpool_limits(limits=args.threads):
-        times = time_layers(NETS[args.net](), batch, labels, args.steps)
-    print_profile(times, f"{args.net}, batch {args.batch}, {args.threads} thread(s)")
+        times = time_layers(NETS[args.net](), batch, labels, args.steps, clock)
+    print_profile(times, f"{args.net}, batch {args.batch}, {args.threads} thread(s), "
+                         f"{args.clock} clock")
 
 
 if __name__ == "__main__":
