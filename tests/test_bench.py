@@ -41,3 +41,27 @@ def test_profile_mode_times_every_layer():
     for name in ("Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear", "SGD step"):
         assert name in out
     assert "forward" in out and "backward" in out
+
+
+def test_the_speed_tricks_keep_the_layer_contract():
+    """The first layer skips its input gradient only inside fit; backward returns dL/dx
+    otherwise, and MaxPool2d still routes a tie to the first element after an eval forward."""
+    import numpy as np
+
+    from cnn_numpy import SGD, CrossEntropyLoss, MaxPool2d, fit, lenet
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((16, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, 16)
+    model = lenet(rng=0)
+    fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.01), (X, y), epochs=1,
+        batch_size=8, rng=0, verbose=False)
+    loss = CrossEntropyLoss()
+    loss.forward(model.forward(X), y)
+    dx = model.backward(loss.backward())
+    assert dx.shape == X.shape and dx.dtype == np.float32
+    model.needs_input_grad = False
+    assert model.backward(loss.backward()) is None
+
+    pool = MaxPool2d(2).eval()
+    pool.forward(np.zeros((1, 1, 2, 2)))
+    assert pool.backward(np.ones((1, 1, 1, 1))).ravel().tolist() == [1, 0, 0, 0]
