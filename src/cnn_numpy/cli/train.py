@@ -37,6 +37,8 @@ MODEL_DEFAULTS = {
                             schedule="cosine"),
     ("deep", "fashion-mnist"): dict(epochs=12, lr=0.001, batch_size=64, optimizer="adam",
                                     schedule="cosine"),
+    # the seed's one-conv net learns faster with a larger step: 98.0% vs 97.6% at lr 1e-3
+    ("seed", "mnist"): dict(lr=0.003),
 }
 
 
