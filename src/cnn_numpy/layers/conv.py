@@ -27,6 +27,12 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
+#: The matrix products run BLOCK columns (output pixels) at a time, so that each piece of the
+#: operands stays in the CPU cache: thin products (a first layer has C*kh*kw = 9 rows) get
+#: several times faster.  The sum over blocks is the same product.
+BLOCK = 4096
+
+
 def im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, ho: int, wo: int) -> np.ndarray:
     """Unfold a padded (C, Hp, Wp, N) array into columns of shape (C*kh*kw, Ho*Wo*N).
 
@@ -138,7 +144,10 @@ class Conv2d(Layer):
         xp[:, ph : ph + H, pw : pw + W] = x.transpose(1, 2, 3, 0)
         self.cols = im2col(xp, kh, kw, sh, sw, ho, wo)         # (C*kh*kw, Ho*Wo*N)
         self.padded_shape, self.input_hw = xp.shape, (H, W)
-        out = self.weight.data.reshape(F, -1) @ self.cols       # (F, Ho*Wo*N)
+        w = self.weight.data.reshape(F, -1)                      # (F, C*kh*kw)
+        out = np.empty((F, ho * wo * N), dtype=x.dtype)          # = w @ cols, BLOCK at a time
+        for s in range(0, out.shape[1], BLOCK):
+            np.matmul(w, self.cols[:, s : s + BLOCK], out=out[:, s : s + BLOCK])
         out = out.reshape(F, ho, wo, N)
         if self.bias is not None:
             out += self.bias.data[:, None, None, None]
@@ -150,7 +159,10 @@ class Conv2d(Layer):
         g = grad_out.astype(self.weight.data.dtype, copy=False)
         g = g.transpose(1, 2, 3, 0).reshape(F, ho * wo * N)     # (F, Ho*Wo*N)
         # out = W @ cols + b  =>  dW = g @ cols.T,  db = sum of g,  dcols = W.T @ g
-        self.weight.grad += (g @ self.cols.T).reshape(self.weight.data.shape)
+        dw = np.zeros((F, self.cols.shape[0]), dtype=g.dtype)    # = g @ cols.T, BLOCK at a time
+        for s in range(0, g.shape[1], BLOCK):
+            dw += g[:, s : s + BLOCK] @ self.cols[:, s : s + BLOCK].T
+        self.weight.grad += dw.reshape(self.weight.data.shape)
         if self.bias is not None:
             self.bias.grad += g.sum(axis=1)
         if not self.needs_input_grad:  # e.g. the first layer in training (see Layer)
