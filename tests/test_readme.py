@@ -20,3 +20,10 @@ def test_readme_python_block_runs(code, tmp_path, monkeypatch):
         monkeypatch.setenv("CNN_NUMPY_DATA", str(SHARED_DATA))
     monkeypatch.chdir(tmp_path)            # anything a snippet writes stays out of the repo
     exec(compile(code, str(README), "exec"), {"__name__": "__readme__"})
+
+
+def test_readme_relative_links_resolve():
+    links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", README.read_text())
+    local = [link for link in links if not link.startswith(("http://", "https://"))]
+    missing = [link for link in local if not (README.parent / link).exists()]
+    assert local and not missing, f"README links to missing files: {missing}"
