@@ -124,7 +124,7 @@ def test_matches_torch_without_running_stats(training):
 
 def test_state_dict_with_buffers_loads_into_torch():
     """Train a few steps here, load the state_dict into torch: same outputs in eval mode."""
-    import torch
+    torch = pytest.importorskip("torch")
     from torch_twin import to_torch
 
     rng = np.random.default_rng(5)
