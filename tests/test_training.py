@@ -173,3 +173,16 @@ def test_fit_reports_divergence():
     with np.errstate(all="ignore"), pytest.raises(TrainingDiverged, match="smaller learning rate"):
         fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=1e30), (X * 1e3, y), 3,
             batch_size=4, rng=0, verbose=False)
+
+
+def test_fit_leaves_every_layer_returning_its_input_gradient():
+    """fit skips the first layer's dL/dx for speed; afterwards layer 0 alone still returns it."""
+    X, y = synthetic_lines(10, rng=0)
+    model = seed_net(2, rng=1)
+    fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.01), (X, y), 1, batch_size=4,
+        rng=2, verbose=False)
+    assert model.needs_input_grad and model[0].needs_input_grad
+    out = model[0](X[:2])
+    assert model[0].backward(np.ones_like(out)).shape == X[:2].shape
+    model(X[:2])
+    assert model.backward(np.ones((2, 2), dtype=np.float32)).shape == X[:2].shape

@@ -75,10 +75,17 @@ class Sequential(Layer):
         return x
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        if self.layers:  # our first layer's input is ours: it needs dL/dx if we do (see Layer)
-            self.layers[0].needs_input_grad = self.needs_input_grad
-        for layer in reversed(self.layers):
-            grad_out = layer.backward(grad_out)
+        if not self.layers:
+            return grad_out
+        first = self.layers[0]
+        # our first layer's input is ours: it needs dL/dx only if we do (see Layer); its own
+        # setting comes back afterwards, so the layer alone still returns dL/dx
+        own, first.needs_input_grad = first.needs_input_grad, self.needs_input_grad
+        try:
+            for layer in reversed(self.layers):
+                grad_out = layer.backward(grad_out)
+        finally:
+            first.needs_input_grad = own
         return grad_out
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:

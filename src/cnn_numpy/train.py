@@ -112,8 +112,10 @@ def fit(model, loss, optimizer, train: tuple[np.ndarray, np.ndarray], epochs: in
                     f"loss became {batch_loss} at epoch {epoch}, batch {step}: training diverged."
                     f" Try a smaller learning rate (now {optimizer.lr}).")
             model.needs_input_grad = False  # nobody uses dL/d(images): the first layer skips it
-            model.backward(loss.backward())
-            model.needs_input_grad = True
+            try:
+                model.backward(loss.backward())
+            finally:
+                model.needs_input_grad = True
             optimizer.step()
             total_loss += batch_loss * len(yb)
             correct += int((logits.argmax(axis=1) == yb).sum())
