@@ -42,6 +42,7 @@ def load_test_data(config: dict):
     for key, value in config.items():               # ...then the run's settings
         if hasattr(args, key):
             setattr(args, key, value)
+    args.download = False                           # redrawing pictures never downloads
     try:
         _, test, classes = load_data(args)
     except (OSError, ValueError, KeyError, RuntimeError, SystemExit) as err:

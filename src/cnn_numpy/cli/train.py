@@ -158,7 +158,8 @@ def load_data(args):
 def load_image_dataset(args):
     """MNIST or Fashion-MNIST: pixels in [0, 1], standardised with the training mean and std."""
     try:
-        train, test = load_dataset(args.dataset, args.data_dir)
+        train, test = load_dataset(args.dataset, args.data_dir,
+                                   download=getattr(args, "download", True))
     except (DownloadError, OSError, ValueError) as err:  # no traceback: the message says it all
         raise SystemExit(f"error: {err}") from err
     if args.limit is not None:

@@ -1,0 +1,31 @@
+"""Guards for the whole suite: tests never touch the network or the machine's datasets."""
+
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from cnn_numpy.data import datasets
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Any URL opened outside 127.0.0.1 fails the test; the test servers on loopback work."""
+    real_urlopen = urllib.request.urlopen
+
+    def loopback_only(request, *args, **kwargs):
+        url = request.full_url if isinstance(request, urllib.request.Request) else request
+        host = urllib.parse.urlsplit(url).hostname
+        if host not in LOOPBACK:
+            pytest.fail(f"test tried to reach the network: {url}")
+        return real_urlopen(request, *args, **kwargs)
+
+    monkeypatch.setattr(urllib.request, "urlopen", loopback_only)
+
+
+@pytest.fixture(autouse=True)
+def no_installed_datasets(monkeypatch):
+    """A Debian dataset package on the test machine must not change what tests load."""
+    monkeypatch.setattr(datasets, "debian_dir", lambda package: None)
