@@ -48,6 +48,8 @@ def test_adam_option(tmp_path, capsys):
 @pytest.mark.parametrize("bad", [
     ["train", "--epochs", "0"], ["train", "--epochs", "two"], ["train", "--lr", "-1"],
     ["train", "--optimizer", "rmsprop"], ["train", "--batch-size", "0"], ["nonsense"],
+    ["train", "--schedule", "step", "--gamma", "0"], ["evaluate", "m.npz", "--limit", "0"],
+    ["predict", "m.npz", "x.png", "--top", "0"],
 ])
 def test_bad_arguments_give_argparse_errors_not_tracebacks(bad):
     proc = subprocess.run([sys.executable, "-m", "cnn_numpy", *bad], capture_output=True,
@@ -59,3 +61,9 @@ def test_bad_arguments_give_argparse_errors_not_tracebacks(bad):
 def test_python_dash_m_prints_help():
     proc = subprocess.run([sys.executable, "-m", "cnn_numpy"], capture_output=True, text=True)
     assert proc.returncode == 0 and "train" in proc.stdout
+
+
+def test_a_net_that_does_not_fit_is_an_error_message(tmp_path, capsys):
+    assert main(["train", "--blocks", "4", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "4 blocks" in err and "use fewer blocks" in err and "Traceback" not in err

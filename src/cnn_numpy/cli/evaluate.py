@@ -12,7 +12,7 @@ from ..data.datasets import DATASETS, load_dataset
 from ..plots import confusion_matrix
 from ..serialization import ModelFileError, load, load_card
 from ..train import predict
-from .train import load_data
+from .train import load_data, positive_int
 
 
 def add_parser(subparsers) -> None:
@@ -25,7 +25,7 @@ def add_parser(subparsers) -> None:
                    help="test set to use (default: the dataset the model was trained on)")
     p.add_argument("--data-dir", default=None, metavar="DIR",
                    help="folder with the dataset's IDX files, or its parent (as for train)")
-    p.add_argument("--limit", type=int, default=None, metavar="N",
+    p.add_argument("--limit", type=positive_int, default=None, metavar="N",
                    help="evaluate on the first N test images only")
     p.set_defaults(run=run)
 

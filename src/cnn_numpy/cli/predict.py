@@ -15,6 +15,7 @@ from ..data import normalize
 from ..imageprep import Preprocessed, preprocess_digit
 from ..serialization import ModelFileError, load, load_card
 from ..train import predict_proba
+from .train import positive_int
 
 #: the input predict prepares: one grayscale 28x28 image, as MNIST
 INPUT_SHAPE = (1, 28, 28)
@@ -28,7 +29,8 @@ def add_parser(subparsers) -> None:
                     "normalised as in training) and print the top classes with probabilities.")
     p.add_argument("model", metavar="MODEL", help="a .npz saved by training or by cnn_numpy.save")
     p.add_argument("images", metavar="IMAGE", nargs="+", help="PNG or JPEG files")
-    p.add_argument("--top", type=int, default=3, help="how many classes to list (default 3)")
+    p.add_argument("--top", type=positive_int, default=3,
+                   help="how many classes to list (default 3)")
     p.add_argument("--min-confidence", type=float, default=0.5, metavar="P",
                    help="below this top probability the answer is 'not sure' (default 0.5)")
     p.add_argument("--show", default=None, metavar="OUT.png",
