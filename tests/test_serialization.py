@@ -182,3 +182,25 @@ def test_state_dict_of_a_loaded_model_loads_into_torch_sequential(trained):
     with torch.no_grad():
         expected = net(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(model(x), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda h: h["layers"][-1]["config"].update(in_features=10**7, out_features=10**6),
+    lambda h: h.update(arrays=[1, 2]),
+    lambda h: h.update(card="not a dict"),
+    lambda h: h.update(layers={"0": "Linear"}),
+])
+def test_crafted_headers_are_model_file_errors(tmp_path, mutate):
+    """A hand-edited header (absurd layer sizes, fields of the wrong type) is a clear error,
+    never a MemoryError or an AttributeError from deep inside."""
+    from cnn_numpy.serialization import ModelFileError, load
+
+    path = tmp_path / "model.npz"
+    cnn.save(cnn.seed_net(2, rng=0), path)
+    arrays = dict(np.load(path))
+    header = json.loads(arrays["__header__"].tobytes())
+    mutate(header)
+    arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ModelFileError):
+        load(tmp_path / "bad.npz")

@@ -184,9 +184,9 @@ def check_header(header, path) -> None:
     if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
         raise ModelFileError(f"{path} has file format version {version!r}; this cnn-numpy reads "
                              f"version {FORMAT_VERSION} and older. Upgrade cnn-numpy to load it.")
-    for key in ("layers", "arrays", "card"):
-        if key not in header:
-            raise ModelFileError(f"{path}: header has no {key!r} entry")
+    for key, kind in (("layers", list), ("arrays", dict), ("card", dict)):
+        if not isinstance(header.get(key), kind):
+            raise ModelFileError(f"{path}: header has no {key!r} entry of type {kind.__name__}")
 
 
 def check_arrays(header: dict, arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray],
@@ -211,7 +211,11 @@ def check_arrays(header: dict, arrays: dict[str, np.ndarray], expected: dict[str
 
 
 def restore_model(header: dict, arrays: dict[str, np.ndarray], path) -> Sequential:
-    model = build(header["layers"])
+    try:
+        model = build(header["layers"])
+    except MemoryError as err:   # a crafted header asking for absurd layer sizes
+        raise ModelFileError(f"{path}: the architecture in its header is too large to "
+                             "build; the file is damaged or not a real model") from err
     if header.get("kind") == "checkpoint":   # a checkpoint also holds "optimizer/..." arrays
         arrays = {k: v for k, v in arrays.items() if "/" not in k}
     check_arrays(header, arrays, model.state_dict(), path)
