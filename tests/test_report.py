@@ -159,7 +159,8 @@ def test_report_opens_in_headless_chromium(run_dir, tmp_path):
     shot = tmp_path / "page.png"
     subprocess.run(
         ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-dev-shm-usage", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update",
          "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
          "--window-size=1200,1600", (run_dir / "report.html").resolve().as_uri()],
         capture_output=True, timeout=120, check=True)
