@@ -168,3 +168,21 @@ def test_optimizer_steps_match_torch(make_ours, make_torch):
     torch_params = dict(t.named_parameters())
     for name, p in model.named_parameters():
         assert_close(p.data, torch_params[name], f"{name} after 5 steps", rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape, k, s, p", [
+    ((3, 2, 40, 40), 3, 1, 1),        # 4,800 output columns: more than one GEMM block
+    ((2, 3, 70, 66), (3, 5), (1, 2), (1, 2)),
+])
+def test_conv2d_with_several_column_blocks_matches_torch(shape, k, s, p):
+    rng = np.random.default_rng(9)
+    conv = Conv2d(shape[1], 4, k, s, p, rng=rng, dtype=np.float64)
+    compare_with_torch(conv, rng.standard_normal(shape))
+
+
+def test_maxpool_backward_after_an_eval_forward_matches_torch():
+    """In eval mode forward skips the argmax bookkeeping; backward must still be right."""
+    x = np.maximum(np.random.default_rng(10).integers(-2, 3, size=(2, 3, 9, 9)), 0).astype(float)
+    for k, s in [(2, None), (3, 2)]:
+        pool = MaxPool2d(k, s).eval()
+        compare_with_torch(pool, x)
