@@ -186,3 +186,15 @@ def test_fit_leaves_every_layer_returning_its_input_gradient():
     assert model[0].backward(np.ones_like(out)).shape == X[:2].shape
     model(X[:2])
     assert model.backward(np.ones((2, 2), dtype=np.float32)).shape == X[:2].shape
+
+
+def test_fit_records_test_loss_as_cross_entropy_on_the_test_set():
+    X, y = synthetic_lines(30, rng=0)
+    train, test = train_test_split(X, y, 0.3, rng=1)
+    model = seed_net(2, rng=2)
+    history = fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.05), train, 2,
+                  batch_size=8, test=test, rng=3, verbose=False)
+    model.eval()
+    expected = CrossEntropyLoss()(model(test[0]).astype(np.float64), test[1])
+    assert history.test_loss[-1] == pytest.approx(expected, rel=1e-4)
+    assert len(history.test_loss) == 2

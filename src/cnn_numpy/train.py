@@ -20,13 +20,19 @@ class TrainingDiverged(RuntimeError):
 
 @dataclass
 class History:
-    """Per-epoch numbers, one list entry per epoch (``test_acc`` is None without test data)."""
+    """Per-epoch numbers, one list entry per epoch (``test_acc`` and ``test_loss`` are None
+    without test data).  ``loss`` and ``train_acc`` are running means over the epoch's batches."""
 
     epoch: list[int] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
     train_acc: list[float] = field(default_factory=list)
     test_acc: list[float | None] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    test_loss: list[float | None] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.test_loss:       # a History made without test losses: None for each epoch
+            self.test_loss = [None] * len(self.epoch)
 
     def __len__(self) -> int:
         return len(self.epoch)
@@ -36,7 +42,8 @@ class History:
 
     @classmethod
     def from_dict(cls, d: dict[str, list]) -> History:
-        return cls(**{k: list(d[k]) for k in ("epoch", "loss", "train_acc", "test_acc", "seconds")})
+        return cls(**{k: list(d[k]) for k in ("epoch", "loss", "train_acc", "test_acc", "seconds")},
+                   test_loss=list(d.get("test_loss", [])))
 
     def format_epoch(self, i: int = -1) -> str:
         """The seed's line: ``Epoch 01 | loss=0.6931 | train_acc=0.850 | test_acc=0.840``."""
@@ -72,6 +79,14 @@ def evaluate(model, X: np.ndarray, y: np.ndarray, batch_size: int = 500) -> floa
     """Accuracy of ``model`` on (X, y), in eval mode."""
     check_dataset(X, y, "evaluate")
     return float(np.mean(predict(model, X, batch_size) == y))
+
+
+def test_metrics(model, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Accuracy and mean cross-entropy on (X, y), in eval mode, from one pass."""
+    check_dataset(X, y, "test")
+    proba = predict_proba(model, X)
+    p_true = np.maximum(proba[np.arange(len(y)), y], np.finfo(proba.dtype).tiny)  # no log(0)
+    return float(np.mean(proba.argmax(axis=1) == y)), float(-np.mean(np.log(p_true)))
 
 
 def fit(model, loss, optimizer, train: tuple[np.ndarray, np.ndarray], epochs: int,
@@ -122,11 +137,12 @@ def fit(model, loss, optimizer, train: tuple[np.ndarray, np.ndarray], epochs: in
             seen += len(yb)
             if progress:
                 batches.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
-        test_acc = evaluate(model, *test) if test is not None else None
+        test_acc, test_loss = test_metrics(model, *test) if test is not None else (None, None)
         history.epoch.append(epoch)
         history.loss.append(total_loss / seen)
         history.train_acc.append(correct / seen)
         history.test_acc.append(test_acc)
+        history.test_loss.append(test_loss)
         history.seconds.append(time.perf_counter() - start)
         if verbose:
             print(history.format_epoch(), flush=True)
