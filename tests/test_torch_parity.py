@@ -23,30 +23,7 @@ from cnn_numpy import (
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
-
-
-def to_torch(layer):
-    """The equivalent torch module, with the same parameters."""
-    if isinstance(layer, Conv2d):
-        t = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride,
-                      layer.padding, bias=layer.bias is not None, dtype=torch.float64)
-    elif isinstance(layer, Linear):
-        t = nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None,
-                      dtype=torch.float64)
-    elif isinstance(layer, MaxPool2d):
-        return nn.MaxPool2d(layer.kernel_size, layer.stride)
-    elif isinstance(layer, ReLU):
-        return nn.ReLU()
-    elif isinstance(layer, Flatten):
-        return nn.Flatten()
-    elif isinstance(layer, Sequential):
-        return nn.Sequential(*[to_torch(sub) for sub in layer])
-    else:
-        raise TypeError(layer)
-    with torch.no_grad():
-        for name, p in layer.named_parameters():
-            getattr(t, name).copy_(torch.from_numpy(p.data))
-    return t
+from torch_twin import to_torch  # noqa: E402  (after the skip: it needs torch)
 
 
 def compare_with_torch(layer, x):
