@@ -11,8 +11,10 @@ class ReLU(Layer):
     """max(0, x).  Its derivative is 1 where x > 0 and 0 elsewhere (also at x = 0, as PyTorch)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.mask = x > 0                 # remember where the input was positive
-        return np.maximum(x, 0, dtype=x.dtype)
+        # mask = 1.0 where the input was positive, else 0.0.  A float mask (not bool) and
+        # x * mask (not np.maximum(x, 0)) take NumPy's fastest loops: same-type, no scalar
+        self.mask = (x > 0).astype(x.dtype)
+        return x * self.mask
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         return grad_out * self.mask       # gradient flows only where x > 0
