@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnn_numpy import SGD, Conv2d, CrossEntropyLoss, Linear, fit, lenet, seed_net
+from cnn_numpy import SGD, Conv2d, CrossEntropyLoss, DataParallel, Linear, fit, lenet, seed_net
 
 torch = None  # imported by load_torch(), never in the cnn-numpy epoch subprocess (its RSS)
 
@@ -159,12 +159,23 @@ def set_threads(threads: int):
     return threadpool_limits(limits=threads)
 
 
+#: how cnn-numpy uses the threads: one net whose matrix products run on ``threads`` BLAS
+#: threads, or ``DataParallel``: ``threads`` replicas, each on a slice of the batch
+MODES = {"numpy": "BLAS threads", "numpy_dp": "DataParallel"}
+
+
+def numpy_model(lib: str, net: str, threads: int):
+    model = NETS[net]()
+    return DataParallel(model, threads) if lib == "numpy_dp" else model
+
+
 def measure(net: str, batch: int, threads: int, rounds: int, seconds: float) -> dict:
-    """Interleaved rounds of both libraries; medians and paired ratios."""
+    """Interleaved rounds of the libraries; medians and paired ratios."""
     rng = np.random.default_rng(0)
     x = rng.random((batch, 1, 28, 28), dtype=np.float32)
     y = rng.integers(0, 10, batch)
-    libs = {"numpy": numpy_steps(NETS[net](), x, y)}
+    libs = {lib: numpy_steps(numpy_model(lib, net, threads), x, y)
+            for lib in MODES if lib == "numpy" or threads > 1}
     if torch is not None:
         libs["torch"] = torch_steps(NETS[net](), x, y)
     rates = {(lib, kind): [] for lib in libs for kind in ("train", "infer")}
@@ -176,9 +187,10 @@ def measure(net: str, batch: int, threads: int, rounds: int, seconds: float) -> 
                     rates[lib, kind].append(images_per_second(libs[lib][k], batch, seconds))
     result = {f"{lib}_{kind}": float(np.median(v)) for (lib, kind), v in rates.items()}
     if torch is not None:
-        for kind in ("train", "infer"):
-            ratios = np.divide(rates["numpy", kind], rates["torch", kind])
-            result[f"ratio_{kind}"] = float(np.median(ratios))
+        for lib in libs.keys() - {"torch"}:
+            for kind in ("train", "infer"):
+                ratios = np.divide(rates[lib, kind], rates["torch", kind])
+                result[f"{lib}_ratio_{kind}"] = float(np.median(ratios))
     return result
 
 
@@ -187,9 +199,9 @@ def run_epoch(lib: str, net: str, batch: int, threads: int, images: int) -> dict
     rng = np.random.default_rng(0)
     X = rng.random((images, 1, 28, 28), dtype=np.float32)
     y = rng.integers(0, 10, images)
-    model = NETS[net]()
+    model = numpy_model(lib, net, threads) if lib != "torch" else NETS[net]()
     with set_threads(threads):
-        if lib == "numpy":
+        if lib != "torch":
             opt = SGD(model.parameters(), lr=0.01, momentum=0.9)
             history = fit(model, CrossEntropyLoss(), opt, (X, y), epochs=1, batch_size=batch,
                           rng=0, verbose=False)
@@ -279,7 +291,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     load_torch()
     if args.quick:
-        args.batch, args.threads, args.rounds, args.seconds = [8], [1], 1, 0.02
+        args.batch, args.threads, args.rounds, args.seconds = [8], [1, 2], 1, 0.02
         args.epoch_images, args.epoch_batch = 256, 32
     if args.profile:
         sys.path.insert(0, str(Path(__file__).parent))
@@ -303,31 +315,34 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for threads in args.threads:
         for net in args.nets:
+            libs = [lib for lib in MODES if lib == "numpy" or threads > 1]
             epoch = {}
             if not args.no_epoch:
-                for lib in ("numpy", "torch") if torch is not None else ("numpy",):
+                for lib in libs + (["torch"] if torch is not None else []):
                     epoch[lib] = epoch_in_subprocess(lib, net, args.epoch_batch, threads,
                                                      args.epoch_images)
             for batch in args.batch:
                 r = measure(net, batch, threads, args.rounds, args.seconds)
                 flops = train_flops_per_image(NETS[net]())
-                gf = {lib: r.get(f"{lib}_train", 0) * flops / 1e9 for lib in ("numpy", "torch")}
                 first = batch == args.batch[0]
-                rows.append([
-                    net, str(batch), str(threads),
-                    fmt(r["numpy_train"]), fmt(r.get("torch_train")),
-                    fmt(r.get("ratio_train"), ".2f"),
-                    fmt(r["numpy_infer"]), fmt(r.get("torch_infer")),
-                    fmt(r.get("ratio_infer"), ".2f"),
-                    f"{gf['numpy']:.1f} ({gf['numpy'] / peaks[threads]:.0%})",
-                    f"{gf['torch']:.1f} ({gf['torch'] / peaks[threads]:.0%})" if torch else "-",
-                    fmt(epoch.get("numpy", {}).get("seconds") if first else None, ".1f"),
-                    fmt(epoch.get("torch", {}).get("seconds") if first else None, ".1f"),
-                    fmt(epoch.get("numpy", {}).get("rss_mb") if first else None),
-                    fmt(epoch.get("torch", {}).get("rss_mb") if first else None),
-                ])
+                torch_gf = r.get("torch_train", 0) * flops / 1e9
+                for lib in libs:
+                    gf = r[f"{lib}_train"] * flops / 1e9
+                    rows.append([
+                        net, str(batch), str(threads), MODES[lib],
+                        fmt(r[f"{lib}_train"]), fmt(r.get("torch_train")),
+                        fmt(r.get(f"{lib}_ratio_train"), ".2f"),
+                        fmt(r[f"{lib}_infer"]), fmt(r.get("torch_infer")),
+                        fmt(r.get(f"{lib}_ratio_infer"), ".2f"),
+                        f"{gf:.1f} ({gf / peaks[threads]:.0%})",
+                        f"{torch_gf:.1f} ({torch_gf / peaks[threads]:.0%})" if torch else "-",
+                        fmt(epoch.get(lib, {}).get("seconds") if first else None, ".1f"),
+                        fmt(epoch.get("torch", {}).get("seconds") if first else None, ".1f"),
+                        fmt(epoch.get(lib, {}).get("rss_mb") if first else None),
+                        fmt(epoch.get("torch", {}).get("rss_mb") if first else None),
+                    ])
                 print(f"  done: {net}, batch {batch}, {threads} thread(s)", file=sys.stderr)
-    header = ["net", "batch", "thr", "train np", "train torch", "ratio", "infer np",
+    header = ["net", "batch", "thr", "np mode", "train np", "train torch", "ratio", "infer np",
               "infer torch", "ratio", "GFLOP/s np (% peak)", "GFLOP/s torch", "epoch np s",
               "epoch torch s", "RSS np MB", "RSS torch MB"]
     widths = [max(len(h), *(len(row[k]) for row in rows)) for k, h in enumerate(header)]

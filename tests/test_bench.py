@@ -23,17 +23,21 @@ def test_bench_train_quick_prints_the_table():
     out = run(str(BENCH / "bench_train.py"), "--quick", "--nets", "seed")
     assert "float32 GEMM peak" in out
     header = next(line for line in out.splitlines() if line.startswith("| net"))
-    row = next(line for line in out.splitlines() if line.split("|")[1:2] == [" seed "])
-    assert header.count("|") == row.count("|")
-    cells = [c.strip() for c in row.strip("|").split("|")]
-    assert float(cells[3].replace(",", "")) > 0                     # cnn-numpy train images/s
-    assert float(cells[-2].replace(",", "")) > 0                    # cnn-numpy peak RSS
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        assert cells[4] == "-"                                      # no PyTorch: no column
-    else:
-        assert float(cells[5]) > 0                                  # the paired ratio
+    rows = [line for line in out.splitlines() if line.split("|")[1:2] == [" seed "]]
+    # 1 thread: one net on BLAS threads; 2 threads: that and DataParallel
+    modes = [[c.strip() for c in row.strip("|").split("|")][2:4] for row in rows]
+    assert modes == [["1", "BLAS threads"], ["2", "BLAS threads"], ["2", "DataParallel"]]
+    for row in rows:
+        assert header.count("|") == row.count("|")
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert float(cells[4].replace(",", "")) > 0                 # cnn-numpy train images/s
+        assert float(cells[-2].replace(",", "")) > 0                # cnn-numpy peak RSS
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            assert cells[5] == "-"                                  # no PyTorch: no column
+        else:
+            assert float(cells[6]) > 0                              # the paired ratio
 
 
 def test_profile_mode_times_every_layer():

@@ -32,6 +32,7 @@ from .layers import (
 from .losses import CrossEntropyLoss
 from .model import Sequential
 from .optim import SGD, Adam
+from .parallel import DataParallel
 from .plots import (
     confusion_matrix,
     plot_confusion_matrix,
@@ -56,7 +57,7 @@ __all__ = [
     "FASHION_MNIST_CLASSES", "MNIST_CLASSES", "load_fashion_mnist", "load_mnist", "normalize",
     "read_idx",
     "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "CosineAnnealingLR", "Dropout", "LeakyReLU",
-    "Sigmoid", "StepLR", "Tanh", "deep",
+    "Sigmoid", "StepLR", "Tanh", "deep", "DataParallel",
     "load", "load_card", "preprocess_digit", "read_image", "save",
     "confusion_matrix", "plot_confusion_matrix", "plot_feature_maps", "plot_filters",
     "plot_history", "plot_mistakes", "write_report",

@@ -15,6 +15,7 @@ from ..data.datasets import DATASETS, load_dataset
 from ..data.download import DownloadError
 from ..losses import CrossEntropyLoss
 from ..optim import SGD, Adam
+from ..parallel import DataParallel, blas_threads
 from ..presets import MODELS
 from ..report import write_report
 from ..runs import make_run_dir, save_config, save_history
@@ -106,6 +107,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--noise", type=non_negative_float, default=0.05,
                    help="noise std of the lines dataset (default 0.05)")
     p.add_argument("--seed", type=int, default=0, help="seed for data, init and shuffling")
+    p.add_argument("--threads", type=positive_int, default=None, metavar="N",
+                   help="train on N CPU threads: each batch is split into N slices, one per "
+                        "thread (DataParallel; a model with BatchNorm uses N BLAS threads "
+                        "instead).  Default: one net, NumPy's BLAS picks its thread count")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="run folder (default: runs/<dataset>-<model>-<timestamp>/)")
     p.add_argument("--resume", default=None, metavar="RUN_DIR",
@@ -145,7 +150,23 @@ def resume_settings(args: argparse.Namespace) -> argparse.Namespace:
     resumed = argparse.Namespace(**{**vars(args), **settings})
     resumed.epochs = args.epochs if args.epochs is not None else settings["epochs"]
     resumed.out, resumed.resume = str(run_dir), str(run_dir)
+    if args.threads is not None:  # how many cores to use is this machine's choice
+        resumed.threads = args.threads
     return resumed
+
+
+def parallel_model(model, threads: int | None):
+    """What ``fit`` trains: ``DataParallel(model, threads)``, or ``model`` itself when one
+    thread was asked for, or none, or the model has BatchNorm (batch statistics: see
+    DataParallel).  Both share the weights, so ``model`` is what gets saved."""
+    if threads is None or threads == 1:
+        return model
+    try:
+        return DataParallel(model, threads)
+    except ValueError:
+        print(f"note: the model has BatchNorm, so its batches are not split: --threads {threads}"
+              " gives NumPy's matrix products that many threads instead")
+        return model
 
 
 def load_data(args):
@@ -242,18 +263,22 @@ def run(args: argparse.Namespace) -> int:
         save_epoch(run_dir, model, optimizer, History(), shuffle_rng, scheduler, **card)
     done = len(history or ())
     schedule = "" if args.schedule == "none" else f" schedule={args.schedule}"
+    threads = "" if args.threads is None else f" threads={args.threads}"
     print(f"Model: {args.model} | optimizer={args.optimizer} lr={args.lr} "
-          f"batch_size={args.batch_size} epochs={args.epochs}{schedule} | run folder: {run_dir}")
+          f"batch_size={args.batch_size} epochs={args.epochs}{schedule}{threads} | "
+          f"run folder: {run_dir}")
+    trained = parallel_model(model, args.threads)
 
     def on_epoch_end(epoch, history):
         save_history(run_dir, history)
         save_epoch(run_dir, model, optimizer, history, shuffle_rng, scheduler, **card)
 
     try:
-        fit(model, CrossEntropyLoss(), optimizer, train,
-            epochs=max(0, args.epochs - done), batch_size=args.batch_size, test=test,
-            rng=shuffle_rng, scheduler=scheduler, history=history, on_epoch_end=on_epoch_end,
-            progress=show_progress(args))
+        with blas_threads(args.threads):  # None: no limit
+            fit(trained, CrossEntropyLoss(), optimizer, train,
+                epochs=max(0, args.epochs - done), batch_size=args.batch_size, test=test,
+                rng=shuffle_rng, scheduler=scheduler, history=history,
+                on_epoch_end=on_epoch_end, progress=show_progress(args))
     except KeyboardInterrupt:
         done = load_checkpoint(run_dir / CHECKPOINT).epoch   # what was saved before Ctrl-C
         files = [name for name in (CHECKPOINT, LAST, BEST) if (run_dir / name).exists()]
