@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -165,7 +166,7 @@ class DataParallel(Layer):
         slices = [slice(a, b) for a, b in zip(self.bounds[:-1], self.bounds[1:], strict=True)]
         if len(slices) == 1:
             return [work(self.replicas[0], slices[0])]
-        with blas_threads(1):
+        with blas_threads(1), gil_switch_interval(SWITCH_INTERVAL):
             futures = [self.pool.submit(work, replica, s)
                        for replica, s in zip(self.replicas[1:], slices[1:])]
             try:
@@ -173,6 +174,25 @@ class DataParallel(Layer):
             finally:
                 rest = [f.result() for f in futures]        # wait for all, even on an error
         return [first, *rest]
+
+
+#: Python lets one thread run Python code at a time (the GIL) and, when another thread asks
+#: for it, takes it away after ``sys.getswitchinterval()``: 5 ms by default.  A thread that
+#: finished a NumPy loop could idle that long while the other runs Python between its loops;
+#: during DataParallel's work the interval is 0.1 ms, which keeps both cores busy (LeNet,
+#: batch 64: a step 1.2-1.3x faster than at 5 ms, measured here).
+SWITCH_INTERVAL = 1e-4
+
+
+@contextlib.contextmanager
+def gil_switch_interval(seconds: float):
+    """``sys.setswitchinterval(seconds)`` inside, the previous interval restored after."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(seconds, previous))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 _controller = None
