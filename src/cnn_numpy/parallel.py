@@ -30,10 +30,12 @@ import numpy as np
 from .layers.base import Layer, Parameter
 
 
-def replicate(layer: Layer) -> Layer:
-    """A copy of ``layer`` that shares its weights but has caches and gradients of its own.
+def replicate(layer: Layer, own_gradients: bool = True) -> Layer:
+    """A copy of ``layer`` that shares its weights but has caches (and, by default,
+    gradients) of its own.
 
-    Parameters become new ``Parameter`` objects around the same ``.data`` arrays; other
+    Parameters become new ``Parameter`` objects around the same ``.data`` arrays (or stay
+    the very same objects, gradients included, if ``own_gradients`` is False); other
     arrays (what a layer keeps from its last call: caches, workspaces) are copied, so no two
     threads ever write into one; a random generator (Dropout) is replaced by one seeded from
     it, so each replica draws its own masks.
@@ -41,15 +43,15 @@ def replicate(layer: Layer) -> Layer:
     twin = copy.copy(layer)
     for name, value in vars(layer).items():
         if isinstance(value, Parameter):
-            setattr(twin, name, Parameter(value.data))
+            setattr(twin, name, Parameter(value.data) if own_gradients else value)
         elif isinstance(value, np.ndarray):
             setattr(twin, name, value.copy())
         elif isinstance(value, np.random.Generator):
             setattr(twin, name, np.random.default_rng(value.integers(2**63)))
         elif isinstance(value, Layer):
-            setattr(twin, name, replicate(value))
+            setattr(twin, name, replicate(value, own_gradients))
         elif isinstance(value, list) and value and all(isinstance(v, Layer) for v in value):
-            setattr(twin, name, [replicate(v) for v in value])  # Sequential.layers
+            setattr(twin, name, [replicate(v, own_gradients) for v in value])  # Sequential
     return twin
 
 
@@ -101,7 +103,8 @@ class DataParallel(Layer):
                     "would be normalised on its own.  Train this model without DataParallel "
                     "(e.g. cnn-numpy train without --threads)")
         self.module, self.threads = module, int(threads)
-        self.replicas = [replicate(module) for _ in range(self.threads)]
+        # replica 0 adds its gradients straight into the module's; the others into their own
+        self.replicas = [replicate(module, own_gradients=t > 0) for t in range(self.threads)]
         self.pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
         self.training = module.training
 
@@ -148,14 +151,15 @@ class DataParallel(Layer):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         def slice_backward(replica: Layer, s: slice) -> np.ndarray | None:
-            replica.zero_grad()
+            if replica is not self.replicas[0]:
+                replica.zero_grad()
             replica.needs_input_grad = self.needs_input_grad
             return replica.backward(grad_out[s])
 
         grads = self.run(slice_backward)
-        used = self.replicas[: len(grads)]
+        others = self.replicas[1 : len(grads)]
         # d(loss)/d(weight) of the batch = sum over slices (the loss's 1/N is in grad_out)
-        for p, *twins in zip(self.module.parameters(), *(r.parameters() for r in used),
+        for p, *twins in zip(self.module.parameters(), *(r.parameters() for r in others),
                              strict=True):
             for twin in twins:
                 p.grad += twin.grad
