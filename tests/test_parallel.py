@@ -1,6 +1,11 @@
-"""DataParallel: the same maths as the plain model, on threads."""
+"""DataParallel: the same maths as the plain model, in worker processes."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -40,13 +45,14 @@ def forward_backward(model, x, y):
     return out, dx, [p.grad.copy() for p in model.parameters()]
 
 
-@pytest.mark.parametrize("threads, batch", [(1, 5), (2, 6), (2, 7), (3, 7), (4, 2), (3, 1)])
-def test_same_output_and_gradients_as_the_plain_model(threads, batch):
-    """Any split, also uneven ones and batches smaller than the thread count."""
+@pytest.mark.parametrize("workers, batch", [(1, 5), (2, 6), (2, 7), (3, 7), (4, 2), (3, 1)])
+def test_same_output_and_gradients_as_the_plain_model(workers, batch):
+    """Any split, also uneven ones and batches smaller than the number of workers."""
     rng = np.random.default_rng(1)
     x, y = rng.standard_normal((batch, 2, 6, 6)), rng.integers(0, 4, batch)
     out, dx, grads = forward_backward(small_net(), x, y)
-    out_p, dx_p, grads_p = forward_backward(DataParallel(small_net(), threads), x, y)
+    with DataParallel(small_net(), workers) as parallel:
+        out_p, dx_p, grads_p = forward_backward(parallel, x, y)
     np.testing.assert_allclose(out_p, out, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(dx_p, dx, rtol=1e-12, atol=1e-14)
     for g_p, g in zip(grads_p, grads, strict=True):
@@ -55,13 +61,13 @@ def test_same_output_and_gradients_as_the_plain_model(threads, batch):
 
 def test_gradients_match_central_differences():
     x = distinct_values(np.random.default_rng(2), (5, 2, 6, 6))
-    assert_gradients(DataParallel(small_net(), threads=2), x)
+    assert_gradients(DataParallel(small_net(), workers=2), x)
 
 
 def test_gradients_accumulate_like_any_layer():
     rng = np.random.default_rng(3)
     x, g = rng.standard_normal((4, 2, 6, 6)), rng.standard_normal((4, 4))
-    model = DataParallel(small_net(), threads=2)
+    model = DataParallel(small_net(), workers=2)
     model.forward(x)
     model.backward(g)
     once = [p.grad.copy() for p in model.parameters()]
@@ -77,7 +83,7 @@ def test_fit_trains_the_wrapped_model_like_the_plain_one():
 
     def train(wrap):
         model = lenet(rng=0)
-        trained = DataParallel(model, threads=2) if wrap else model
+        trained = DataParallel(model, workers=2) if wrap else model
         fit(trained, CrossEntropyLoss(), SGD(model.parameters(), lr=0.05, momentum=0.9),
             (X, y), epochs=2, batch_size=16, rng=0, verbose=False)
         return model.state_dict()
@@ -94,7 +100,7 @@ def test_replicas_follow_the_module_weights():
     rng = np.random.default_rng(5)
     x = rng.standard_normal((4, 2, 6, 6))
     model, other = small_net(0), small_net(1)
-    parallel = DataParallel(model, threads=2)
+    parallel = DataParallel(model, workers=2)
     parallel.forward(x)
     parallel.load_state_dict(other.state_dict())            # in place
     np.testing.assert_allclose(parallel.forward(x), other.forward(x), rtol=1e-12)
@@ -107,7 +113,7 @@ def test_train_eval_and_input_gradient_flags_reach_the_replicas():
     rng = np.random.default_rng(6)
     x = rng.standard_normal((6, 4))
     model = Sequential(Linear(4, 3, rng=0, dtype=np.float64), Dropout(0.5, rng=1))
-    parallel = DataParallel(model, threads=2)
+    parallel = DataParallel(model, workers=2)
     parallel.eval()
     np.testing.assert_allclose(parallel.forward(x), model.forward(x), rtol=1e-12)
     parallel.train()
@@ -121,30 +127,30 @@ def test_dropout_masks_are_reproducible():
 
     def masks():
         model = Sequential(Dropout(0.5, rng=7))
-        return DataParallel(model, threads=2).forward(x)
+        return DataParallel(model, workers=2).forward(x)
 
     np.testing.assert_array_equal(masks(), masks())
 
 
 def test_blas_thread_count_comes_back():
     before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
-    model = DataParallel(small_net(), threads=2)
+    model = DataParallel(small_net(), workers=2)
     model.forward(np.zeros((4, 2, 6, 6)))
     after = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
     assert after == before
 
 
-def test_an_error_in_a_thread_reaches_the_caller():
-    model = DataParallel(small_net(), threads=2)
+def test_an_error_in_a_slice_reaches_the_caller():
+    model = DataParallel(small_net(), workers=2)
     with pytest.raises(ValueError, match="Conv2d.*input channel"):
         model.forward(np.zeros((4, 3, 6, 6)))
 
 
 @pytest.mark.parametrize("make, message", [
     (lambda: DataParallel(Sequential(Conv2d(1, 2, 3), BatchNorm2d(2)), 2), "BatchNorm2d"),
-    (lambda: DataParallel(small_net(), 0), "threads must be an int >= 1"),
-    (lambda: DataParallel(small_net(), 1.5), "threads must be an int >= 1"),
-    (lambda: DataParallel(small_net(), True), "threads must be an int >= 1"),
+    (lambda: DataParallel(small_net(), 0), "workers must be an int >= 1"),
+    (lambda: DataParallel(small_net(), 1.5), "workers must be an int >= 1"),
+    (lambda: DataParallel(small_net(), True), "workers must be an int >= 1"),
     (lambda: DataParallel([ReLU()], 2), "must be a Layer"),
     (lambda: DataParallel(small_net(), 2).forward(np.float64(1.0)), "batch axis"),
 ])
@@ -153,11 +159,91 @@ def test_bad_arguments_are_value_errors(make, message):
         make()
 
 
-def test_cli_threads_flag(tmp_path, capsys):
-    assert main(["train", "--epochs", "1", "--batch-size", "8", "--threads", "2",
+def test_cli_workers_flag(tmp_path, capsys):
+    assert main(["train", "--epochs", "1", "--batch-size", "8", "--workers", "2",
                  "--no-report", "--out", str(tmp_path / "a")]) == 0
     out = capsys.readouterr().out
-    assert "threads=2" in out and "Epoch 01 |" in out
-    assert main(["train", "--model", "deep", "--epochs", "1", "--threads", "2", "--no-report",
+    assert "workers=2" in out and "Epoch 01 |" in out
+    assert main(["train", "--model", "deep", "--epochs", "1", "--workers", "2", "--no-report",
                  "--out", str(tmp_path / "b")]) == 0
     assert "has BatchNorm" in capsys.readouterr().out
+
+
+def test_workers_are_processes_and_stop_with_close():
+    model = small_net()
+    weight = model[0].weight
+    parallel = DataParallel(model, workers=3)
+    assert parallel.pool == []                                # nothing starts before a forward
+    parallel.forward(np.zeros((6, 2, 6, 6)))
+    processes = [w.process for w in parallel.pool]
+    assert len(processes) == 2 and all(p.poll() is None for p in processes)
+    assert all(p.pid != os.getpid() for p in processes)
+    assert isinstance(weight.data.base, np.memmap)            # the weights are shared memory
+    parallel.close()
+    assert all(p.returncode == 0 for p in processes)          # stopped, cleanly
+    assert not isinstance(weight.data.base, np.memmap)        # the module owns its weights again
+    assert model[0].weight is weight
+    parallel.close()                                          # a second close does nothing
+    with DataParallel(model, workers=2) as again:             # a closed model can be wrapped anew
+        np.testing.assert_allclose(again.forward(np.ones((4, 2, 6, 6))),
+                                   model.forward(np.ones((4, 2, 6, 6))), rtol=1e-12)
+
+
+def test_the_optimizers_in_place_step_reaches_the_workers():
+    rng = np.random.default_rng(8)
+    x, y = rng.standard_normal((6, 2, 6, 6)), rng.integers(0, 4, 6)
+    plain, model = small_net(), small_net()
+    with DataParallel(model, workers=2) as parallel:
+        for net in (plain, parallel):
+            opt = SGD(net.parameters(), lr=0.5, momentum=0.9)
+            for _ in range(3):
+                forward_backward(net, x, y)
+                opt.step()
+        np.testing.assert_allclose(parallel.forward(x), plain.forward(x), rtol=1e-10)
+
+
+def test_a_dead_worker_is_an_error_that_names_it():
+    with DataParallel(small_net(), workers=2) as parallel:
+        parallel.forward(np.zeros((4, 2, 6, 6)))
+        worker = parallel.pool[0].process
+        worker.kill()
+        worker.wait()
+        with pytest.raises(RuntimeError, match=f"worker process {worker.pid} exited"):
+            parallel.forward(np.zeros((4, 2, 6, 6)))
+
+
+def test_no_shared_memory_file_is_left_behind():
+    from cnn_numpy import parallel as module
+
+    with DataParallel(small_net(), workers=2) as parallel:
+        parallel.forward(np.zeros((4, 2, 6, 6)))
+        first_inbox = parallel.pool[0].inbox.path
+        parallel.forward(np.zeros((40, 2, 6, 6)))             # needs a larger inbox
+        paths = [parallel.weights.path, parallel.pool[0].grads.path, first_inbox,
+                 parallel.pool[0].inbox.path]
+        assert len(set(paths)) == 4
+        assert not any(os.path.exists(p) for p in paths)      # each name went once mapped
+        assert module.CREATED == set()
+
+
+def test_a_layer_class_from_main_gets_a_clear_error(tmp_path):
+    """A worker is a fresh Python: it cannot import a class that lives in a script's __main__."""
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent("""
+        import numpy as np
+        from cnn_numpy import DataParallel, Sequential, ReLU
+
+        class Double(ReLU):
+            def forward(self, x):
+                return 2 * x
+
+        with DataParallel(Sequential(Double()), workers=2) as model:
+            try:
+                model.forward(np.ones((4, 3)))
+            except RuntimeError as err:
+                print("ERROR:", err)
+    """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert "ERROR: DataParallel: a worker process could not read the model" in done.stdout
+    assert "define it in a module" in done.stdout

@@ -107,10 +107,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--noise", type=non_negative_float, default=0.05,
                    help="noise std of the lines dataset (default 0.05)")
     p.add_argument("--seed", type=int, default=0, help="seed for data, init and shuffling")
-    p.add_argument("--threads", type=positive_int, default=None, metavar="N",
-                   help="train on N CPU threads: each batch is split into N slices, one per "
-                        "thread (DataParallel; a model with BatchNorm uses N BLAS threads "
-                        "instead).  Default: one net, NumPy's BLAS picks its thread count")
+    p.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                   help="train on N CPU cores: each batch is split into N slices, one per "
+                        "process (DataParallel; a model with BatchNorm gets N BLAS threads "
+                        "instead).  Default: one process, NumPy's BLAS picks its thread count")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="run folder (default: runs/<dataset>-<model>-<timestamp>/)")
     p.add_argument("--resume", default=None, metavar="RUN_DIR",
@@ -150,21 +150,21 @@ def resume_settings(args: argparse.Namespace) -> argparse.Namespace:
     resumed = argparse.Namespace(**{**vars(args), **settings})
     resumed.epochs = args.epochs if args.epochs is not None else settings["epochs"]
     resumed.out, resumed.resume = str(run_dir), str(run_dir)
-    if args.threads is not None:  # how many cores to use is this machine's choice
-        resumed.threads = args.threads
+    if args.workers is not None:  # how many cores to use is this machine's choice
+        resumed.workers = args.workers
     return resumed
 
 
-def parallel_model(model, threads: int | None):
-    """What ``fit`` trains: ``DataParallel(model, threads)``, or ``model`` itself when one
-    thread was asked for, or none, or the model has BatchNorm (batch statistics: see
+def parallel_model(model, workers: int | None):
+    """What ``fit`` trains: ``DataParallel(model, workers)``, or ``model`` itself when one
+    worker was asked for, or none, or the model has BatchNorm (batch statistics: see
     DataParallel).  Both share the weights, so ``model`` is what gets saved."""
-    if threads is None or threads == 1:
+    if workers is None or workers == 1:
         return model
     try:
-        return DataParallel(model, threads)
+        return DataParallel(model, workers)
     except ValueError:
-        print(f"note: the model has BatchNorm, so its batches are not split: --threads {threads}"
+        print(f"note: the model has BatchNorm, so its batches are not split: --workers {workers}"
               " gives NumPy's matrix products that many threads instead")
         return model
 
@@ -263,18 +263,18 @@ def run(args: argparse.Namespace) -> int:
         save_epoch(run_dir, model, optimizer, History(), shuffle_rng, scheduler, **card)
     done = len(history or ())
     schedule = "" if args.schedule == "none" else f" schedule={args.schedule}"
-    threads = "" if args.threads is None else f" threads={args.threads}"
+    workers = "" if args.workers is None else f" workers={args.workers}"
     print(f"Model: {args.model} | optimizer={args.optimizer} lr={args.lr} "
-          f"batch_size={args.batch_size} epochs={args.epochs}{schedule}{threads} | "
+          f"batch_size={args.batch_size} epochs={args.epochs}{schedule}{workers} | "
           f"run folder: {run_dir}")
-    trained = parallel_model(model, args.threads)
+    trained = parallel_model(model, args.workers)
 
     def on_epoch_end(epoch, history):
         save_history(run_dir, history)
         save_epoch(run_dir, model, optimizer, history, shuffle_rng, scheduler, **card)
 
     try:
-        with blas_threads(args.threads):  # None: no limit
+        with blas_threads(args.workers):  # None: no limit
             fit(trained, CrossEntropyLoss(), optimizer, train,
                 epochs=max(0, args.epochs - done), batch_size=args.batch_size, test=test,
                 rng=shuffle_rng, scheduler=scheduler, history=history,
@@ -291,6 +291,9 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:   # e.g. BatchNorm1d given a last batch of one image
         print(f"error: {err}", file=sys.stderr)
         return 1
+    finally:
+        if isinstance(trained, DataParallel):
+            trained.close()     # stop its worker processes
     if args.report:      # after training, so the pictures never slow the loop
         page = write_report(run_dir, model, test, classes)
         print(f"Report: {page} (open it in a browser; pictures beside it)")
