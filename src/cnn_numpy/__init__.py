@@ -30,6 +30,7 @@ from .layers import (
     Tanh,
 )
 from .losses import CrossEntropyLoss
+from .memory import keep_freed_memory
 from .model import Sequential
 from .optim import SGD, Adam
 from .parallel import DataParallel
@@ -57,7 +58,7 @@ __all__ = [
     "FASHION_MNIST_CLASSES", "MNIST_CLASSES", "load_fashion_mnist", "load_mnist", "normalize",
     "read_idx",
     "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "CosineAnnealingLR", "Dropout", "LeakyReLU",
-    "Sigmoid", "StepLR", "Tanh", "deep", "DataParallel",
+    "Sigmoid", "StepLR", "Tanh", "deep", "DataParallel", "keep_freed_memory",
     "load", "load_card", "preprocess_digit", "read_image", "save",
     "confusion_matrix", "plot_confusion_matrix", "plot_feature_maps", "plot_filters",
     "plot_history", "plot_mistakes", "write_report",

@@ -12,6 +12,7 @@ import numpy as np
 
 from .data.batches import check_dataset, iterate_minibatches
 from .layers.base import as_rng
+from .memory import keep_freed_memory
 
 
 class TrainingDiverged(RuntimeError):
@@ -101,6 +102,7 @@ def fit(model, loss, optimizer, train: tuple[np.ndarray, np.ndarray], epochs: in
     epoch's batches; ``test_acc`` is measured in eval mode after the epoch.
     ``scheduler.step()`` runs after each epoch; ``on_epoch_end(epoch, history)`` after that.
     Passing a ``history`` continues it: epochs are numbered on from ``len(history)``.
+    Training keeps freed memory in the process for the next step (``keep_freed_memory``).
     """
     X, y = train
     check_dataset(X, y, "train")
@@ -108,6 +110,7 @@ def fit(model, loss, optimizer, train: tuple[np.ndarray, np.ndarray], epochs: in
         raise ValueError(f"epochs must be >= 0, got {epochs}")
     rng = as_rng(rng)
     history = History() if history is None else history
+    keep_freed_memory()  # no page faults from memory malloc gave back (see memory.py)
     for epoch in range(len(history) + 1, len(history) + epochs + 1):
         start = time.perf_counter()
         model.train()
