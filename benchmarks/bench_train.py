@@ -34,7 +34,17 @@ from pathlib import Path
 
 import numpy as np
 
-from cnn_numpy import SGD, Conv2d, CrossEntropyLoss, DataParallel, Linear, fit, lenet, seed_net
+from cnn_numpy import (
+    SGD,
+    Conv2d,
+    CrossEntropyLoss,
+    DataParallel,
+    Linear,
+    fit,
+    keep_freed_memory,
+    lenet,
+    seed_net,
+)
 
 torch = None  # imported by load_torch(), never in the cnn-numpy epoch subprocess (its RSS)
 
@@ -160,7 +170,7 @@ def set_threads(threads: int):
 
 
 #: how cnn-numpy uses the threads: one net whose matrix products run on ``threads`` BLAS
-#: threads, or ``DataParallel``: ``threads`` replicas, each on a slice of the batch
+#: threads, or ``DataParallel``: ``threads`` worker processes, each on a slice of the batch
 MODES = {"numpy": "BLAS threads", "numpy_dp": "DataParallel"}
 
 
@@ -282,6 +292,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", action="store_true", help="per-layer times instead")
     parser.add_argument("--epoch-child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    # as fit does: malloc keeps freed memory (no page faults); PyTorch shares the process, and
+    # its epoch subprocess does the same, so both libraries run under the same allocator
+    keep_freed_memory()
 
     if args.epoch_child:
         lib, net, batch, threads, images = args.epoch_child
