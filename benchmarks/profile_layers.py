@@ -19,7 +19,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from cnn_numpy import SGD, CrossEntropyLoss, lenet, seed_net
+from cnn_numpy import SGD, CrossEntropyLoss, keep_freed_memory, lenet, seed_net
 
 NETS = {"seed": lambda: seed_net(num_classes=10, rng=0), "lenet": lambda: lenet(rng=0)}
 
@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     args = parser.parse_args(argv)
     clock = time.perf_counter if args.clock == "wall" else time.process_time
+    keep_freed_memory()  # as fit does
     from threadpoolctl import threadpool_limits
 
     rng = np.random.default_rng(0)
