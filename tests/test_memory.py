@@ -40,7 +40,8 @@ STEPS = textwrap.dedent("""
 
 
 def run_steps(how: str, **env) -> str:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
     done = subprocess.run([sys.executable, "-c", STEPS, how], capture_output=True, text=True,
                           env={**clean, **env}, timeout=120, check=True)
     return done.stdout
@@ -62,3 +63,5 @@ def test_the_call_says_whether_it_applied():
     assert "applied: True True" in out and faults(out) < 5
     # the user's own malloc settings win: nothing is changed then
     assert "applied: False False" in run_steps("call", MALLOC_TRIM_THRESHOLD_="131072")
+    assert "applied: False False" in run_steps(
+        "call", GLIBC_TUNABLES="glibc.malloc.trim_threshold=131072")

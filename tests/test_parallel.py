@@ -20,6 +20,7 @@ from cnn_numpy import (
     DataParallel,
     Dropout,
     Flatten,
+    Layer,
     Linear,
     MaxPool2d,
     ReLU,
@@ -127,9 +128,13 @@ def test_dropout_masks_are_reproducible():
 
     def masks():
         model = Sequential(Dropout(0.5, rng=7))
-        return DataParallel(model, workers=2).forward(x)
+        with DataParallel(model, workers=2) as parallel:
+            return parallel.forward(x)
 
-    np.testing.assert_array_equal(masks(), masks())
+    first = masks()
+    np.testing.assert_array_equal(first, masks())
+    assert np.any(first == 0) and np.any(first[4:] == 0)        # the worker drops too...
+    assert not np.array_equal(first[:4], first[4:])             # ...with masks of its own
 
 
 def test_blas_thread_count_comes_back():
@@ -138,6 +143,63 @@ def test_blas_thread_count_comes_back():
     model.forward(np.zeros((4, 2, 6, 6)))
     after = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
     assert after == before
+
+
+class FailsOnNegative(Layer):
+    """Identity that refuses negative inputs: an error in one slice only."""
+
+    def forward(self, x):
+        if np.any(x < 0):
+            raise ValueError("FailsOnNegative: negative input")
+        return x
+
+    def backward(self, grad_out):
+        return grad_out
+
+
+def test_an_error_in_a_worker_reaches_the_caller_and_the_next_call_still_pairs():
+    model = Sequential(FailsOnNegative(), Flatten(), Linear(4, 2, rng=0, dtype=np.float64))
+    x = np.ones((4, 4))
+    with DataParallel(model, workers=2) as parallel:
+        expected = parallel.forward(x)
+        bad = x.copy()
+        bad[3] = -1                                              # in the worker's slice
+        with pytest.raises(ValueError, match="negative input"):
+            parallel.forward(bad)
+        np.testing.assert_allclose(parallel.forward(x * 2), model.forward(x * 2), rtol=1e-12)
+        np.testing.assert_allclose(parallel.forward(x), expected, rtol=1e-12)
+
+
+class InterruptOnNegative(FailsOnNegative):
+    def forward(self, x):
+        if np.any(x < 0):
+            raise KeyboardInterrupt   # as Ctrl-C in the middle of a step
+        return x
+
+
+def test_ctrl_c_in_a_step_stops_the_workers_and_the_next_forward_starts_new_ones():
+    model = Sequential(InterruptOnNegative(), Linear(4, 2, rng=0, dtype=np.float64))
+    x = np.ones((4, 4))
+    with DataParallel(model, workers=2) as parallel:
+        parallel.forward(x)
+        old = parallel.pool[0].process
+        bad = x.copy()
+        bad[0] = -1                                              # in this process's slice
+        with pytest.raises(KeyboardInterrupt):
+            parallel.forward(bad)
+        assert parallel.pool == [] and old.poll() is not None    # the unread reply went with it
+        np.testing.assert_allclose(parallel.forward(x), model.forward(x), rtol=1e-12)
+        assert parallel.pool[0].process is not old
+
+
+def test_backward_without_forward_is_an_error():
+    parallel = DataParallel(small_net(), workers=2)
+    with pytest.raises(RuntimeError, match="forward pass of the same batch first"):
+        parallel.backward(np.ones((4, 4)))
+    parallel.forward(np.zeros((4, 2, 6, 6)))
+    parallel.close()
+    with pytest.raises(RuntimeError, match="no close"):
+        parallel.backward(np.ones((4, 4)))
 
 
 def test_an_error_in_a_slice_reaches_the_caller():

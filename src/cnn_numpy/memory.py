@@ -13,7 +13,8 @@ variables ``MALLOC_TRIM_THRESHOLD_`` and ``MALLOC_MMAP_THRESHOLD_``).  The proce
 stays at the memory it has already used at its peak instead of shrinking between steps.
 It is a setting of the whole process (NumPy's arrays and any other library's, PyTorch's
 too), lasts until the process ends, and does nothing on other C libraries (macOS, Windows,
-musl) or when those variables are set already.  ``fit`` calls it.
+musl) or when the user tuned malloc already (those variables, or ``glibc.malloc`` settings
+in ``GLIBC_TUNABLES``).  ``fit`` calls it.
 """
 
 from __future__ import annotations
@@ -33,15 +34,16 @@ def keep_freed_memory(trim_mb: int = 1024) -> bool:
     """Ask glibc's malloc to keep freed memory (see the module docstring).
 
     Returns True if the setting is in force (now or from an earlier call), False where it
-    does not apply: not glibc, or the user set ``MALLOC_TRIM_THRESHOLD_`` or
-    ``MALLOC_MMAP_THRESHOLD_`` (their choice wins).
+    does not apply: not glibc, or the user set ``MALLOC_TRIM_THRESHOLD_``,
+    ``MALLOC_MMAP_THRESHOLD_`` or a ``glibc.malloc`` tunable (their choice wins).
     """
     global _applied
     if _applied is not None:
         return _applied
     _applied = False
     if not sys.platform.startswith("linux") or any(
-            v in os.environ for v in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")):
+            v in os.environ for v in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")) \
+            or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""):
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")

@@ -8,7 +8,7 @@ step, ``DataParallel`` does what ``torch.nn.DataParallel`` does across GPUs, wit
     backward:  grad_out sliced the same way -> worker w's backward -> parameter gradients added
 
 This process is worker 0: it runs slice 0 with the module itself.  Each other worker is a
-Python process (``python -m cnn_numpy.parallel``) with a copy of the module whose weights are
+Python process (running ``serve()`` below) with a copy of the module whose weights are
 the module's own arrays, shared through memory-mapped files: the optimizer's in-place update
 here is what every worker computes with next.  A worker writes its parameter gradients into
 shared memory too, and ``backward`` adds them into the module's ``Parameter.grad``: the
@@ -20,8 +20,8 @@ over the worker's stdin and stdout; the input slice is written into shared memor
 Why processes, not threads: NumPy releases Python's GIL inside its loops, but every hand-over
 of the GIL between two threads wakes the other core, and a LeNet step has about a hundred
 of them.  Measured on a 2-core VM: two threads each training its own LeNet at batch 32 got
-1.3x the images/s of one thread (the seed net 1.0x); two processes got 2.0x (seed net 1.5x).
-A process pays two hand-overs per step instead.
+1.6-1.75x the images/s of one thread (the seed net 0.95-1.1x); two processes got 2.0x (the
+seed net 1.5-1.9x).  A worker process costs four messages per step instead.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import copy
 import os
 import pickle
 import select
+import signal
 import subprocess
 import sys
 import tempfile
@@ -60,9 +61,17 @@ class SharedBlock:
         if path is None:
             shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
             fd, path = tempfile.mkstemp(prefix="cnn-numpy-", dir=shm)
-            with os.fdopen(fd, "wb") as f:
-                f.truncate(max(nbytes, 1))
             CREATED.add(path)
+            with os.fdopen(fd, "wb") as f:
+                try:  # reserve the memory now: a full /dev/shm is an error here, not a crash later
+                    if hasattr(os, "posix_fallocate"):
+                        os.posix_fallocate(f.fileno(), 0, max(nbytes, 1))
+                    f.truncate(max(nbytes, 1))
+                except OSError as err:
+                    unlink(path)
+                    raise OSError(f"DataParallel: no room for {nbytes:,} bytes of shared memory "
+                                  f"in {os.path.dirname(path)} ({err}); free some, or use fewer "
+                                  "workers or smaller batches") from err
         self.path = path
         self.memory = np.memmap(path, np.uint8, mode="r+")
 
@@ -84,7 +93,7 @@ def unlink(path: str) -> None:
     if path in CREATED:
         with contextlib.suppress(OSError):
             os.unlink(path)
-        CREATED.discard(path)
+            CREATED.discard(path)  # kept if it failed (a mapped file on Windows): tried at exit
 
 
 @atexit.register
@@ -146,22 +155,31 @@ class Worker:
         self.process = subprocess.Popen(
             [sys.executable, "-c", "from cnn_numpy.parallel import serve; serve()"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, bufsize=0)
-        self.grads = SharedBlock(pack_size(layout))
+        self.grads: SharedBlock | None = None
         self.inbox: SharedBlock | None = None
-        self.send("start", replica, weights.path, self.grads.path, layout)
+        self.unanswered = 0             # requests sent whose reply has not been read yet
+        try:
+            self.grads = SharedBlock(pack_size(layout))
+            self.send("start", replica, weights.path, self.grads.path, layout)
+        except BaseException:
+            self.process.kill()
+            self.process.wait()
+            raise
 
     def send(self, *request) -> None:
         try:
             write_message(self.process.stdin, pickle.dumps(request, pickle.HIGHEST_PROTOCOL))
         except BrokenPipeError:
             self.died()
+        self.unanswered += 1
 
     def reply(self):
-        """The answer to the last request; an error raised there is raised here."""
+        """The answer to the oldest unanswered request; an error raised there is raised here."""
         try:
             status, value = pickle.loads(read_message(self.process.stdout))
         except EOFError:
             self.died()
+        self.unanswered -= 1
         if status == "error":
             raise value
         return value
@@ -201,6 +219,9 @@ class DataParallel(Layer):
     second) and stop with ``close()``, at the end of a ``with`` block, or when this object
     is garbage-collected.  Each holds a copy of the module made then: its weights follow the
     module's (in-place updates and ``load_state_dict`` included), its structure does not.
+    Each worker's Dropout draws from a generator seeded from the module's when the workers
+    start, so a run is reproducible from its seed, but a checkpoint does not hold the
+    workers' generators: a resumed run draws other masks than an uninterrupted one.
     Not for layers that compute statistics over the batch (BatchNorm): each worker would
     normalise with the statistics of its slice only, so the model would train differently
     (a ValueError says so).  Layers defined in ``__main__`` or a notebook cannot travel to a
@@ -231,6 +252,8 @@ class DataParallel(Layer):
         self.module, self.workers = module, int(workers)
         self.pool: list[Worker] = []
         self.weights: SharedBlock | None = None   # the weights' shared memory, once started
+        self.shared: list[np.ndarray] = []        # the parameters' arrays in it
+        self.slices: list[slice] | None = None    # how the last forward split its batch
         self.training = module.training
 
     def __repr__(self) -> str:
@@ -261,29 +284,40 @@ class DataParallel(Layer):
         x = np.asarray(x)
         if x.ndim == 0:
             raise ValueError("DataParallel: the input needs a batch axis (axis 0), got a scalar")
-        n = len(x)
+        n, self.slices = len(x), None
         # slice w is x[bounds[w] : bounds[w + 1]]; at most one worker per example
         bounds = np.linspace(0, n, min(self.workers, max(n, 1)) + 1).astype(int)
-        self.slices = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-        if len(self.slices) == 1:
-            return self.module.forward(x)
-        self.start()
-        self.share_weights()
-        for worker, s in zip(self.pool, self.slices[1:]):
-            worker.send_input(np.ascontiguousarray(x[s]), self.module.training)
-        outs = self.gather(lambda: self.module.forward(x[self.slices[0]]))
-        return np.concatenate(outs)
+        slices = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        if len(slices) == 1:
+            out = self.module.forward(x)
+        else:
+            self.start()
+            self.share_weights()
+            out = np.concatenate(self.run(
+                lambda worker, s: worker.send_input(np.ascontiguousarray(x[s]),
+                                                    self.module.training),
+                lambda: self.module.forward(x[slices[0]]), slices))
+        self.slices = slices           # what backward splits grad_out by
+        return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
-        if len(self.slices) == 1:
+        slices = self.slices
+        if slices is None or (len(slices) > 1 and len(self.pool) < len(slices) - 1):
+            raise RuntimeError("DataParallel.backward needs the forward pass of the same batch "
+                               "first (and no close() in between)")
+        if len(slices) == 1:
             return self.own_backward(grad_out)
-        for worker, s in zip(self.pool, self.slices[1:]):
-            worker.send("backward", np.ascontiguousarray(grad_out[s]), self.needs_input_grad)
-        grads = self.gather(lambda: self.own_backward(grad_out[self.slices[0]]))
+        grads = self.run(
+            lambda worker, s: worker.send("backward", np.ascontiguousarray(grad_out[s]),
+                                          self.needs_input_grad),
+            lambda: self.own_backward(grad_out[slices[0]]), slices)
         # d(loss)/d(weight) of the batch = sum over the slices
-        for worker in self.pool[: len(self.slices) - 1]:
-            for p, g in zip(self.parameters(), worker.grads.arrays(self.layout), strict=True):
+        for worker in self.pool[: len(slices) - 1]:
+            for p, g in zip(self.parameters(), worker.grads_arrays, strict=True):
                 p.grad += g
+        if any((g is None) != (grads[0] is None) for g in grads):
+            raise RuntimeError("DataParallel: the workers disagree on returning an input "
+                               "gradient")
         return None if grads[0] is None else np.concatenate(grads)
 
     def own_backward(self, grad_out: np.ndarray) -> np.ndarray | None:
@@ -294,25 +328,35 @@ class DataParallel(Layer):
         finally:
             self.module.needs_input_grad = own
 
-    def gather(self, own_work: Callable[[], np.ndarray]) -> list:
-        """Do slice 0 here while the workers do theirs; every result, in slice order.
+    def run(self, send: Callable[[Worker, slice], None], own_work: Callable[[], np.ndarray],
+            slices: list[slice]) -> list:
+        """Send each worker its slice's request, do slice 0 here meanwhile, then read every
+        reply; the results in slice order.
 
-        All replies are read even when something fails, so that the next request and its
-        reply stay paired; then the first error is raised.
+        An error in a slice is raised after all replies are read, so that each later request
+        meets its own reply.  If that pairing cannot be kept (a send failed, or Ctrl-C), the
+        workers are stopped; the next forward starts new ones.
         """
+        workers = self.pool[: len(slices) - 1]
         results, error = [], None
-        with blas_threads(1):   # one core each: this process and every worker
-            try:
-                results.append(own_work())
-            except Exception as err:
-                error = err
-        for worker in self.pool[: len(self.slices) - 1]:
-            try:
-                results.append(worker.reply())
-            except Exception as err:
-                error = error or err
-            if worker.inbox is not None:
-                worker.inbox.unlink()   # mapped by now
+        try:
+            for worker, s in zip(workers, slices[1:]):
+                send(worker, s)
+            with blas_threads(1):   # one core each: this process and every worker
+                try:
+                    results.append(own_work())
+                except Exception as err:
+                    error = err
+            for worker in workers:
+                try:
+                    results.append(worker.reply())
+                except Exception as err:
+                    error = error or err
+                if worker.inbox is not None:
+                    worker.inbox.unlink()   # mapped by now
+        finally:
+            if any(worker.unanswered for worker in workers):
+                self.close()
         if error is not None:
             raise error
         return results
@@ -324,7 +368,8 @@ class DataParallel(Layer):
         params = self.parameters()
         self.layout, nbytes = pack([p.data for p in params])
         weights = self.weights = SharedBlock(nbytes)
-        for p, shared in zip(params, weights.arrays(self.layout), strict=True):
+        self.shared = weights.arrays(self.layout)  # the parameters' arrays while we run
+        for p, shared in zip(params, self.shared, strict=True):
             shared[...] = p.data
             p.data = shared
         pool = self.pool = []
@@ -334,6 +379,7 @@ class DataParallel(Layer):
                 pool.append(Worker(blank_copy(self.module), weights, self.layout))
             for worker in pool:
                 worker.reply()          # started: its files are mapped, their names can go
+                worker.grads_arrays = worker.grads.arrays(self.layout)
         except BaseException:
             self.close()
             raise
@@ -345,12 +391,12 @@ class DataParallel(Layer):
     def share_weights(self) -> None:
         """A parameter whose ``.data`` was replaced by a new array (not updated in place) is
         copied back into shared memory, so the workers see it."""
-        for (name, p), shared in zip(self.named_parameters(),
-                                     self.weights.arrays(self.layout), strict=True):
+        for (name, p), shared in zip(self.named_parameters(), self.shared, strict=True):
             if p.data is not shared:
-                if p.data.shape != shared.shape:
-                    raise ValueError(f"DataParallel: parameter {name} changed shape from "
-                                     f"{shared.shape} to {p.data.shape}; wrap the model anew")
+                if p.data.shape != shared.shape or p.data.dtype != shared.dtype:
+                    raise ValueError(
+                        f"DataParallel: parameter {name} changed from {shared.shape} "
+                        f"{shared.dtype} to {p.data.shape} {p.data.dtype}; wrap the model anew")
                 shared[...] = p.data
                 p.data = shared
 
@@ -359,7 +405,7 @@ class DataParallel(Layer):
         if self.weights is None:
             return
         self.finalizer()
-        self.pool, self.weights = [], None
+        self.pool, self.weights, self.shared, self.slices = [], None, [], None
         for p in self.parameters():
             p.data = p.data.copy()
 
@@ -371,16 +417,20 @@ class DataParallel(Layer):
 
 
 def stop_workers(pool: list[Worker]) -> None:
+    """Ask every worker to stop, then wait for all; kill those still busy after 5 s."""
     for worker in pool:
         with contextlib.suppress(OSError, ValueError, RuntimeError):
             worker.send("stop")
+        with contextlib.suppress(OSError):
             worker.process.stdin.close()
+        worker.process.stdout.close()   # a reply nobody will read must not block the worker
+    deadline = time.monotonic() + 5
     for worker in pool:
         try:
-            worker.process.wait(timeout=5)
+            worker.process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             worker.process.kill()
-        worker.process.stdout.close()
+            worker.process.wait()
 
 
 class Replica:
@@ -420,9 +470,11 @@ SPIN_SECONDS = 2e-3
 
 def read_message(stream) -> bytes:
     """The bytes of the next message (EOFError at the end of the stream)."""
-    if os.name == "posix":      # select() works on pipes there
+    if hasattr(select, "poll"):     # POSIX: poll() works on pipes there
+        poller = select.poll()
+        poller.register(stream, select.POLLIN)
         end = time.perf_counter() + SPIN_SECONDS
-        while not select.select([stream], [], [], 0)[0] and time.perf_counter() < end:
+        while not poller.poll(0) and time.perf_counter() < end:
             pass
     header = read_exactly(stream, 8)
     return read_exactly(stream, int.from_bytes(header, "little"))
@@ -440,9 +492,12 @@ def read_exactly(stream, n: int) -> bytes:
 
 def serve(requests=None, replies=None) -> None:
     """A worker's loop: read a request, do it, write the reply, until "stop" or end of input."""
-    if requests is None:             # stdin and stdout, unbuffered; what a layer or a C
-        requests = os.fdopen(os.dup(0), "rb", buffering=0)   # library prints goes to stderr,
-        replies = os.fdopen(os.dup(1), "wb", buffering=0)    # not into the reply pipe
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the main process: it stops us
+    if requests is None:
+        # requests on stdin, replies on stdout, unbuffered; whatever a layer or a C library
+        # prints goes to stderr, not into the reply pipe
+        requests = os.fdopen(os.dup(0), "rb", buffering=0)
+        replies = os.fdopen(os.dup(1), "wb", buffering=0)
         os.dup2(2, 1)
         sys.stdout = sys.stderr
     blas_threads(1).__enter__()      # each worker is one core's worth of work
