@@ -216,6 +216,9 @@ def run_epoch(lib: str, net: str, batch: int, threads: int, images: int) -> dict
             history = fit(model, CrossEntropyLoss(), opt, (X, y), epochs=1, batch_size=batch,
                           rng=0, verbose=False)
             seconds = history.seconds[0]
+            # DataParallel's worker processes count too (the shared weights twice: a few MB)
+            workers_mb = sum(peak_rss_mb(w.process.pid) for w in getattr(model, "pool", []))
+            return {"seconds": seconds, "rss_mb": peak_rss_mb() + workers_mb}
         else:  # the same loop as fit: shuffle, step, running loss and accuracy
             net_t, Xt, yt = torch_twin(model), torch.from_numpy(X), torch.from_numpy(y)
             opt = torch.optim.SGD(net_t.parameters(), lr=0.01, momentum=0.9)
@@ -235,15 +238,17 @@ def run_epoch(lib: str, net: str, batch: int, threads: int, images: int) -> dict
     return {"seconds": seconds, "rss_mb": peak_rss_mb()}
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory.  On Linux, VmHWM of /proc/self/status: unlike
+def peak_rss_mb(pid: int | str = "self") -> float:
+    """A process's peak resident memory.  On Linux, VmHWM of /proc/<pid>/status: unlike
     ru_maxrss, it does not inherit the parent's peak across fork + exec."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024  # kB
     except OSError:
         pass
+    if pid != "self":
+        return 0.0  # no /proc: another process's peak is not known here
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
