@@ -111,10 +111,17 @@ def gemm_peak(seconds: float, n: int = 1024) -> float:
             return best
 
 
-def images_per_second(step, batch_size: int, seconds: float) -> float:
-    """Run ``step`` (twice to warm up) until ``seconds`` have passed; images per second."""
+def images_per_second(step, batch_size: int, seconds: float, warmup: float = 0.2) -> float:
+    """Run ``step`` until ``seconds`` have passed; images per second.
+
+    Timing starts after ``warmup`` seconds (and at least two steps) of the same work: the
+    previous measurement may have left threads spinning (OpenBLAS's wait up to about 0.1 s
+    for more work before they sleep), and they must not take this one's cores."""
     step()
     step()
+    start = time.perf_counter()
+    while time.perf_counter() - start < warmup:
+        step()
     steps, start = 0, time.perf_counter()
     while True:
         step()
@@ -194,7 +201,8 @@ def measure(net: str, batch: int, threads: int, rounds: int, seconds: float) -> 
             order = list(libs) if r % 2 == 0 else list(reversed(libs))  # alternate who goes first
             for kind, k in (("train", 0), ("infer", 1)):
                 for lib in order:
-                    rates[lib, kind].append(images_per_second(libs[lib][k], batch, seconds))
+                    rates[lib, kind].append(
+                        images_per_second(libs[lib][k], batch, seconds, min(0.2, seconds)))
     result = {f"{lib}_{kind}": float(np.median(v)) for (lib, kind), v in rates.items()}
     if torch is not None:
         for lib in libs.keys() - {"torch"}:
