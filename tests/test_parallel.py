@@ -170,6 +170,26 @@ def test_an_error_in_a_worker_reaches_the_caller_and_the_next_call_still_pairs()
         np.testing.assert_allclose(parallel.forward(x), expected, rtol=1e-12)
 
 
+class Scale(Layer):
+    """Multiplies by a constant array that is not a parameter."""
+
+    def __init__(self, factors):
+        self.factors = np.asarray(factors)
+
+    def forward(self, x):
+        return x * self.factors
+
+    def backward(self, grad_out):
+        return grad_out * self.factors
+
+
+def test_a_layers_constant_arrays_reach_the_workers():
+    model = Sequential(Scale([1.0, 2.0, 3.0]), Linear(3, 2, rng=0, dtype=np.float64))
+    x = np.ones((4, 3))
+    with DataParallel(model, workers=2) as parallel:
+        np.testing.assert_allclose(parallel.forward(x), model.forward(x), rtol=1e-12)
+
+
 class InterruptOnNegative(FailsOnNegative):
     def forward(self, x):
         if np.any(x < 0):

@@ -49,18 +49,15 @@ def layers_of(layer: Layer) -> Iterator[Layer]:
 
 
 def blank_copy(layer: Layer) -> Layer:
-    """A copy of ``layer`` to send to a worker: its structure and settings without its arrays.
-
-    The worker points the parameters at the shared weights; caches are made afresh by its
-    first forward.  A random generator (Dropout) is replaced by one seeded from it, so each
-    worker draws masks of its own, reproducibly.
+    """A copy of ``layer`` to send to a worker, its parameters left empty: the worker points
+    them at the shared weights.  Other arrays (a custom layer's constants, caches) go as they
+    are.  A random generator (Dropout) is replaced by one seeded from it, so each worker
+    draws masks of its own, reproducibly.
     """
     twin = copy.copy(layer)
     for name, value in vars(layer).items():
         if isinstance(value, Parameter):
             setattr(twin, name, Parameter(np.empty(0, value.data.dtype)))
-        elif isinstance(value, np.ndarray):
-            setattr(twin, name, None)
         elif isinstance(value, np.random.Generator):
             setattr(twin, name, np.random.default_rng(value.integers(2**63)))
         elif isinstance(value, Layer):
