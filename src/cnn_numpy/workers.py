@@ -108,7 +108,7 @@ class Worker:
         self.inbox: SharedBlock | None = None
         self.unanswered = 0             # requests sent whose reply has not been read yet
         try:
-            self.grads = SharedBlock(pack_size(layout))
+            self.grads = SharedBlock(weights.memory.nbytes)  # the same layout as the weights
             self.send("start", replica, weights.path, self.grads.path, layout)
         except BaseException:
             self.process.kill()
@@ -146,11 +146,6 @@ class Worker:
         self.inbox.array(0, x.shape, x.dtype)[...] = x
         self.send("forward", self.inbox.path if new_inbox else None, x.shape, x.dtype.str,
                   training)
-
-
-def pack_size(layout: list) -> int:
-    return max((offset + int(np.prod(shape)) * np.dtype(dtype).itemsize
-                for offset, shape, dtype in layout), default=0)
 
 
 def stop_workers(pool: list[Worker]) -> None:
@@ -227,16 +222,15 @@ def read_exactly(stream, n: int) -> bytes:
     return bytes(data)
 
 
-def serve(requests=None, replies=None) -> None:
+def serve() -> None:
     """A worker's loop: read a request, do it, write the reply, until "stop" or end of input."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the main process: it stops us
-    if requests is None:
-        # requests on stdin, replies on stdout, unbuffered; whatever a layer or a C library
-        # prints goes to stderr, not into the reply pipe
-        requests = os.fdopen(os.dup(0), "rb", buffering=0)
-        replies = os.fdopen(os.dup(1), "wb", buffering=0)
-        os.dup2(2, 1)
-        sys.stdout = sys.stderr
+    # requests on stdin, replies on stdout, unbuffered; whatever a layer or a C library prints
+    # goes to stderr, not into the reply pipe
+    requests = os.fdopen(os.dup(0), "rb", buffering=0)
+    replies = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     blas_threads(1).__enter__()      # each worker is one core's worth of work
     keep_freed_memory()              # as fit does in the main process
     replica = Replica()
