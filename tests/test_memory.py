@@ -28,6 +28,13 @@ STEPS = textwrap.dedent("""
         fit(model, loss, opt, (X[:8], y[:8]), epochs=1, batch_size=8, verbose=False)
     elif sys.argv[1] == "call":
         print("applied:", keep_freed_memory(), keep_freed_memory())
+    elif sys.argv[1] == "bad-then-good":  # a refused value must not spoil the next call
+        for bad in (4096, 0, 1.5, True):
+            try:
+                keep_freed_memory(bad)
+            except ValueError as err:
+                print("refused:", err)
+        print("applied:", keep_freed_memory(2047))
     for step in range(30):
         if step == 10:
             before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -65,3 +72,11 @@ def test_the_call_says_whether_it_applied():
     assert "applied: False False" in run_steps("call", MALLOC_TRIM_THRESHOLD_="131072")
     assert "applied: False False" in run_steps(
         "call", GLIBC_TUNABLES="glibc.malloc.trim_threshold=131072")
+
+
+@glibc
+def test_trim_mb_must_fit_mallopt_and_a_refused_value_changes_nothing():
+    out = run_steps("bad-then-good")
+    assert out.count("refused: keep_freed_memory: trim_mb must be a whole number of MB from 1 "
+                     "to 2047") == 4
+    assert "applied: True" in out and faults(out) < 5

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import numbers
 import os
 import sys
 
@@ -31,26 +32,33 @@ _applied: bool | None = None
 
 
 def keep_freed_memory(trim_mb: int = 1024) -> bool:
-    """Ask glibc's malloc to keep freed memory (see the module docstring).
+    """Ask glibc's malloc to keep up to ``trim_mb`` MB of freed memory (1 to 2047; see the
+    module docstring).
 
     Returns True if the setting is in force (now or from an earlier call), False where it
     does not apply: not glibc, or the user set ``MALLOC_TRIM_THRESHOLD_``,
     ``MALLOC_MMAP_THRESHOLD_`` or a ``glibc.malloc`` tunable (their choice wins).
     """
     global _applied
+    # mallopt takes a C int of bytes: 2047 MB is the most it can hold
+    if isinstance(trim_mb, bool) or not isinstance(trim_mb, numbers.Integral) \
+            or not 1 <= trim_mb <= 2047:
+        raise ValueError(f"keep_freed_memory: trim_mb must be a whole number of MB from 1 to "
+                         f"2047, got {trim_mb!r}")
     if _applied is not None:
         return _applied
-    _applied = False
     if not sys.platform.startswith("linux") or any(
             v in os.environ for v in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")) \
             or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""):
+        _applied = False
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
     except (OSError, AttributeError):  # not glibc
+        _applied = False
         return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     # both values are set: setting either one turns off glibc's own adjustment of the other
     _applied = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_MAX)
-                    and mallopt(M_TRIM_THRESHOLD, trim_mb * 2**20))
+                    and mallopt(M_TRIM_THRESHOLD, int(trim_mb) * 2**20))
     return _applied
