@@ -222,10 +222,20 @@ def test_backward_without_forward_is_an_error():
         parallel.backward(np.ones((4, 4)))
 
 
-def test_an_error_in_a_slice_reaches_the_caller():
-    model = DataParallel(small_net(), workers=2)
-    with pytest.raises(ValueError, match="Conv2d.*input channel"):
-        model.forward(np.zeros((4, 3, 6, 6)))
+def test_an_error_in_a_slice_reaches_the_caller_with_the_batchs_shape():
+    with DataParallel(small_net(), workers=2) as model:
+        # the slices are (2, 3, 6, 6); the message names what the caller passed
+        with pytest.raises(ValueError, match=r"Conv2d.*input channel.*\(4, 3, 6, 6\)"):
+            model.forward(np.zeros((4, 3, 6, 6)))
+
+
+@pytest.mark.parametrize("rows", [3, 5])
+def test_backward_needs_one_gradient_row_per_example_of_the_forward(rows):
+    with DataParallel(small_net(), workers=2) as model:
+        model.forward(np.zeros((4, 2, 6, 6)))
+        with pytest.raises(ValueError, match=f"shape \\({rows}, 4\\).*batch of 4"):
+            model.backward(np.ones((rows, 4)))
+        assert model.backward(np.ones((4, 4))).shape == (4, 2, 6, 6)  # still paired
 
 
 @pytest.mark.parametrize("make, message", [
@@ -249,6 +259,31 @@ def test_cli_workers_flag(tmp_path, capsys):
     assert main(["train", "--model", "deep", "--epochs", "1", "--workers", "2", "--no-report",
                  "--out", str(tmp_path / "b")]) == 0
     assert "has BatchNorm" in capsys.readouterr().out
+
+
+def test_ctrl_c_while_the_workers_stop_is_reported_like_any_ctrl_c(tmp_path, capsys,
+                                                                    monkeypatch):
+    close = DataParallel.close
+
+    def close_then_ctrl_c(self):
+        close(self)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(DataParallel, "close", close_then_ctrl_c)
+    assert main(["train", "--epochs", "1", "--batch-size", "8", "--workers", "2",
+                 "--no-report", "--out", str(tmp_path / "a")]) == 130
+    assert "Interrupted." in capsys.readouterr().out
+
+
+def test_a_worker_whose_reply_nobody_reads_exits_quietly(capfd):
+    model = DataParallel(small_net(), workers=2)
+    model.forward(np.zeros((4, 2, 6, 6)))
+    worker = model.pool[0]
+    worker.process.stdout.close()             # as close() or Ctrl-C do mid-step...
+    worker.send("forward", None, (2, 2, 6, 6), "<f8", True)  # ...with a request in flight
+    assert worker.process.wait(timeout=30) == 0
+    model.close()
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_workers_are_processes_and_stop_with_close():

@@ -156,10 +156,14 @@ class DataParallel(Layer):
         else:
             self.start()
             self.share_weights()
-            out = np.concatenate(self.run(
-                lambda worker, s: worker.send_input(np.ascontiguousarray(x[s]),
-                                                    self.module.training),
-                lambda: self.module.forward(x[slices[0]]), slices))
+            try:
+                out = np.concatenate(self.run(
+                    lambda worker, s: worker.send_input(np.ascontiguousarray(x[s]),
+                                                        self.module.training),
+                    lambda: self.module.forward(x[slices[0]]), slices))
+            except ValueError:  # a layer's error names the slice's shape: name the batch's
+                self.module.output_shape(x.shape)  # raises it, if the shape is the cause
+                raise
         self.slices = slices           # what backward splits grad_out by
         return out
 
@@ -168,6 +172,10 @@ class DataParallel(Layer):
         if slices is None or (len(slices) > 1 and len(self.pool) < len(slices) - 1):
             raise RuntimeError("DataParallel.backward needs the forward pass of the same batch "
                                "first (and no close() in between)")
+        if np.shape(grad_out)[:1] != (slices[-1].stop,):
+            raise ValueError(f"DataParallel.backward: grad_out has shape {np.shape(grad_out)}, "
+                             f"but the forward pass had a batch of {slices[-1].stop}; pass the "
+                             "gradient of that forward's output")
         if len(slices) == 1:
             return self.own_backward(grad_out)
         grads = self.run(
@@ -267,10 +275,12 @@ class DataParallel(Layer):
         """Stop the workers; the module keeps its weights, in memory of its own again."""
         if self.weights is None:
             return
-        self.finalizer()
-        self.pool, self.weights, self.shared, self.slices = [], None, [], None
-        for p in self.parameters():
-            p.data = p.data.copy()
+        try:
+            self.finalizer()
+        finally:
+            self.pool, self.weights, self.shared, self.slices = [], None, [], None
+            for p in self.parameters():
+                p.data = p.data.copy()
 
     def __enter__(self) -> DataParallel:
         return self

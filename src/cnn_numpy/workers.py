@@ -157,12 +157,17 @@ def stop_workers(pool: list[Worker]) -> None:
             worker.process.stdin.close()
         worker.process.stdout.close()   # a reply nobody will read must not block the worker
     deadline = time.monotonic() + 5
-    for worker in pool:
-        try:
-            worker.process.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
+    try:
+        for worker in pool:
+            try:
+                worker.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                worker.process.kill()
+                worker.process.wait()
+    except BaseException:               # Ctrl-C while waiting: leave no worker behind
+        for worker in pool:
             worker.process.kill()
-            worker.process.wait()
+        raise
 
 
 class Replica:
@@ -256,7 +261,10 @@ def serve() -> None:
                 reply = pickle.dumps(("error", err))
             except Exception:
                 reply = pickle.dumps(("error", RuntimeError(f"DataParallel worker: {err!r}")))
-        write_message(replies, reply)
+        try:
+            write_message(replies, reply)
+        except BrokenPipeError:      # the main process stopped listening (close, Ctrl-C)
+            return
 
 
 _controller = None

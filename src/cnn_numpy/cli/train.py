@@ -274,11 +274,15 @@ def run(args: argparse.Namespace) -> int:
         save_epoch(run_dir, model, optimizer, history, shuffle_rng, scheduler, **card)
 
     try:
-        with blas_threads(args.workers):  # None: no limit
-            fit(trained, CrossEntropyLoss(), optimizer, train,
-                epochs=max(0, args.epochs - done), batch_size=args.batch_size, test=test,
-                rng=shuffle_rng, scheduler=scheduler, history=history,
-                on_epoch_end=on_epoch_end, progress=show_progress(args))
+        try:
+            with blas_threads(args.workers):  # None: no limit
+                fit(trained, CrossEntropyLoss(), optimizer, train,
+                    epochs=max(0, args.epochs - done), batch_size=args.batch_size, test=test,
+                    rng=shuffle_rng, scheduler=scheduler, history=history,
+                    on_epoch_end=on_epoch_end, progress=show_progress(args))
+        finally:
+            if isinstance(trained, DataParallel):
+                trained.close()     # stop its worker processes (a Ctrl-C here is caught too)
     except KeyboardInterrupt:
         done = load_checkpoint(run_dir / CHECKPOINT).epoch   # what was saved before Ctrl-C
         files = [name for name in (CHECKPOINT, LAST, BEST) if (run_dir / name).exists()]
@@ -291,9 +295,6 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:   # e.g. BatchNorm1d given a last batch of one image
         print(f"error: {err}", file=sys.stderr)
         return 1
-    finally:
-        if isinstance(trained, DataParallel):
-            trained.close()     # stop its worker processes
     if args.report:      # after training, so the pictures never slow the loop
         page = write_report(run_dir, model, test, classes)
         print(f"Report: {page} (open it in a browser; pictures beside it)")
