@@ -83,6 +83,17 @@ def test_save_refuses_a_layer_load_could_not_rebuild(tmp_path):
     assert not (tmp_path / "m.npz").exists()
 
 
+def test_save_takes_the_model_inside_a_dataparallel_and_refuses_a_bare_layer(tmp_path):
+    model = cnn.lenet(rng=0)
+    with cnn.DataParallel(model, workers=2) as parallel:
+        save(parallel, tmp_path / "m.npz")
+    loaded = load(tmp_path / "m.npz").state_dict()
+    assert all(np.array_equal(loaded[k], v) for k, v in model.state_dict().items())
+    with pytest.raises(ValueError, match="must be a Sequential.*Sequential\\(layer\\)"):
+        save(cnn.Conv2d(1, 2, 3), tmp_path / "layer.npz")
+    assert not (tmp_path / "layer.npz").exists()
+
+
 def rewrite(path, edit_header=None, edit_arrays=None):
     """Read a valid file, change its header and/or arrays, write it back."""
     header, arrays = open_npz(path)

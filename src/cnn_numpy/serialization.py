@@ -26,6 +26,7 @@ import numpy as np
 
 from .layers.base import Layer
 from .model import Sequential
+from .parallel import DataParallel
 
 FORMAT = "cnn-numpy"
 #: bump when the layout changes; ``load`` refuses files from a newer version
@@ -51,6 +52,11 @@ def layer_registry() -> dict[str, type[Layer]]:
 
 def architecture(model: Sequential) -> list[dict]:
     """``[{"type": "Conv2d", "config": {...}}, ...]``: enough to rebuild the layers."""
+    if isinstance(model, DataParallel):  # the model it runs (torch users save model.module)
+        model = model.module
+    if not isinstance(model, Sequential):
+        raise ValueError(f"save: the model must be a Sequential (its layers in order), got "
+                         f"{model!r}; for a single layer, save Sequential(layer)")
     registry = layer_registry()
     layers = []
     for i, layer in enumerate(model):
@@ -116,26 +122,29 @@ def save(model: Sequential, path: str | os.PathLike, **metadata) -> Path:
 
     ``metadata`` goes into the card as given (JSON-friendly values), e.g. ``dataset="mnist",
     class_names=[...], normalize={"mean": 0.1307, "std": 0.3081}, input_shape=(1, 28, 28),
-    epochs=5, test_acc=0.98, seed=0``.  The library version and the date are added.
+    epochs=5, test_acc=0.98, seed=0``.  The library version and the date are added.  A
+    ``DataParallel`` is saved as the ``Sequential`` it wraps.
 
     Example:
         >>> save(model, "model.npz", dataset="mnist", input_shape=(1, 28, 28))  # doctest: +SKIP
         >>> model = load("model.npz")                                          # doctest: +SKIP
     """
     path = Path(path)
-    write_npz(path, model.state_dict(), model_header(model, metadata))
+    header = model_header(model, metadata)   # first: it checks what model is
+    write_npz(path, model.state_dict(), header)
     return path
 
 
 def model_header(model: Sequential, metadata: dict, kind: str = "model") -> dict:
     from . import __version__
 
+    layers = architecture(model)   # first: it checks that model is a Sequential
     state = model.state_dict()
     card = {"library_version": __version__,
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             **metadata}
     return {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": kind,
-            "layers": architecture(model),
+            "layers": layers,
             "arrays": {k: {"shape": list(v.shape), "dtype": str(v.dtype)}
                        for k, v in state.items()},
             "card": card}
