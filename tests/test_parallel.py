@@ -261,6 +261,18 @@ def test_cli_workers_flag(tmp_path, capsys):
     assert "has BatchNorm" in capsys.readouterr().out
 
 
+def test_cli_says_when_workers_cannot_all_help(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert main(["train", "--epochs", "1", "--batch-size", "2", "--workers", "3",
+                 "--no-report", "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert "more than this machine's 2 cores" in out
+    assert "batch of 2 is cut into at most 2 slices" in out
+    assert main(["train", "--epochs", "1", "--batch-size", "8", "--workers", "2",
+                 "--no-report", "--out", str(tmp_path / "b")]) == 0
+    assert "note:" not in capsys.readouterr().out
+
+
 def test_ctrl_c_while_the_workers_stop_is_reported_like_any_ctrl_c(tmp_path, capsys,
                                                                     monkeypatch):
     close = DataParallel.close

@@ -110,7 +110,7 @@ class DataParallel(Layer):
                 raise ValueError(
                     f"DataParallel: {layer!r} keeps statistics over the batch "
                     f"({', '.join(layer.buffer_names)}); split over workers, each slice "
-                    "would be normalised on its own.  Train this model without DataParallel "
+                    "would be normalised on its own.  Use this model without DataParallel "
                     "(e.g. cnn-numpy train without --workers)")
         self.module, self.workers = module, int(workers)
         self.pool: list[Worker] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -155,18 +156,26 @@ def resume_settings(args: argparse.Namespace) -> argparse.Namespace:
     return resumed
 
 
-def parallel_model(model, workers: int | None):
+def parallel_model(model, workers: int | None, batch_size: int):
     """What ``fit`` trains: ``DataParallel(model, workers)``, or ``model`` itself when one
     worker was asked for, or none, or the model has BatchNorm (batch statistics: see
     DataParallel).  Both share the weights, so ``model`` is what gets saved."""
     if workers is None or workers == 1:
         return model
     try:
-        return DataParallel(model, workers)
+        parallel = DataParallel(model, workers)
     except ValueError:
         print(f"note: the model has BatchNorm, so its batches are not split: --workers {workers}"
               " gives NumPy's matrix products that many threads instead")
         return model
+    cores = os.cpu_count() or 1
+    if workers > cores:
+        print(f"note: --workers {workers} is more than this machine's {cores} cores; the "
+              "processes will take turns on them, and each step gets slower, not faster")
+    if workers > batch_size:
+        print(f"note: a batch of {batch_size} is cut into at most {batch_size} slices, so "
+              f"training uses only {batch_size} of the {workers} processes")
+    return parallel
 
 
 def load_data(args):
@@ -267,7 +276,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"Model: {args.model} | optimizer={args.optimizer} lr={args.lr} "
           f"batch_size={args.batch_size} epochs={args.epochs}{schedule}{workers} | "
           f"run folder: {run_dir}")
-    trained = parallel_model(model, args.workers)
+    trained = parallel_model(model, args.workers, args.batch_size)
 
     def on_epoch_end(epoch, history):
         save_history(run_dir, history)
