@@ -27,9 +27,9 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
-#: The matrix products run BLOCK columns (output pixels) at a time, so that each piece of the
-#: operands stays in the CPU cache: thin products (a first layer has C*kh*kw = 9 rows) get
-#: several times faster.  The sum over blocks is the same product.
+#: The matrix products run BLOCK columns (output pixels) at a time: a thin product (a first
+#: layer has C*kh*kw = 9 rows) is then small enough for OpenBLAS's unpacked small-matrix
+#: kernels on AVX-512 CPUs (see docs/performance.md).  The sum over blocks is the same product.
 BLOCK = 4096
 
 
