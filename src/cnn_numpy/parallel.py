@@ -158,8 +158,7 @@ class DataParallel(Layer):
             self.share_weights()
             try:
                 out = np.concatenate(self.run(
-                    lambda worker, s: worker.send_input(np.ascontiguousarray(x[s]),
-                                                        self.module.training),
+                    lambda worker, s: worker.send_input(x[s], self.module.training),
                     lambda: self.module.forward(x[slices[0]]), slices))
             except ValueError:  # a layer's error names the slice's shape: name the batch's
                 self.module.output_shape(x.shape)  # raises it, if the shape is the cause
