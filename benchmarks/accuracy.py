@@ -19,7 +19,7 @@ from pathlib import Path
 
 from cnn_numpy.cli import main as cli_main
 from cnn_numpy.presets import MODELS
-from cnn_numpy.runs import load_history
+from cnn_numpy.saving.run_folder import load_history
 
 #: test accuracy the README promises, per (model, dataset)
 TARGETS = {("lenet", "mnist"): 0.990, ("seed", "mnist"): 0.975, ("lenet", "fashion-mnist"): 0.905,

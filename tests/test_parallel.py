@@ -342,7 +342,7 @@ def test_a_dead_worker_is_an_error_that_names_it():
 
 
 def test_no_shared_memory_file_is_left_behind():
-    from cnn_numpy import workers as module
+    from cnn_numpy.speed import workers as module
 
     with DataParallel(small_net(), workers=2) as parallel:
         parallel.forward(np.zeros((4, 2, 6, 6)))

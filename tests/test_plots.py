@@ -14,7 +14,7 @@ from PIL import Image
 
 from cnn_numpy import SGD, CrossEntropyLoss, History, fit, lenet, seed_net, synthetic_lines
 from cnn_numpy.data import train_test_split
-from cnn_numpy.plots import (
+from cnn_numpy.visualize import (
     confusion_matrix,
     feature_maps,
     plot_confusion_matrix,
@@ -73,7 +73,7 @@ def trained():
 def test_matplotlib_uses_agg_without_a_display():
     env = {k: v for k, v in os.environ.items()
            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND")}
-    code = ("import cnn_numpy.plots as p, numpy as np, matplotlib; "
+    code = ("import cnn_numpy.visualize as p, numpy as np, matplotlib; "
             "p.plot_history({'epoch': [1], 'loss': [1.0], 'train_acc': [0.5], 'test_acc': [None],"
             " 'seconds': [1.0]}); print(matplotlib.get_backend())")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,

@@ -6,7 +6,7 @@ from PIL import Image
 
 import cnn_numpy as cnn
 from cnn_numpy.cli import main
-from cnn_numpy.imageprep import center_of_mass, preprocess_digit
+from cnn_numpy.data.images import center_of_mass, preprocess_digit
 
 
 def seven() -> np.ndarray:

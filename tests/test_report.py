@@ -20,9 +20,9 @@ from PIL import Image
 from cnn_numpy import History, predict
 from cnn_numpy.cli import main
 from cnn_numpy.cli.report import load_model, load_test_data
-from cnn_numpy.plots import confusion_matrix
-from cnn_numpy.report import write_report
-from cnn_numpy.runs import load_history, save_history
+from cnn_numpy.saving.run_folder import load_history, save_history
+from cnn_numpy.visualize import confusion_matrix
+from cnn_numpy.visualize.report import write_report
 
 PICTURES = ["curves", "filters", "feature_maps", "confusion_matrix", "mistakes"]
 

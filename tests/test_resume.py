@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 import cnn_numpy as cnn
-from cnn_numpy.checkpoint import interrupts_deferred, load_checkpoint, save_checkpoint
 from cnn_numpy.cli import main
 from cnn_numpy.cli import train as train_cli
-from cnn_numpy.serialization import load, load_card
+from cnn_numpy.saving.checkpoint import interrupts_deferred, load_checkpoint, save_checkpoint
+from cnn_numpy.saving.model_files import load, load_card
 
 # lines data, 480 images in 30 batches of 16 per epoch; momentum and a schedule to restore
 FLAGS = ["train", "--epochs", "4", "--batch-size", "16", "--momentum", "0.9",

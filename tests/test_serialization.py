@@ -9,7 +9,7 @@ import pytest
 
 import cnn_numpy as cnn
 from cnn_numpy import layers
-from cnn_numpy.serialization import (
+from cnn_numpy.saving.model_files import (
     HEADER_KEY,
     ModelFileError,
     layer_registry,
@@ -204,7 +204,7 @@ def test_state_dict_of_a_loaded_model_loads_into_torch_sequential(trained):
 def test_crafted_headers_are_model_file_errors(tmp_path, mutate):
     """A hand-edited header (absurd layer sizes, fields of the wrong type) is a clear error,
     never a MemoryError or an AttributeError from deep inside."""
-    from cnn_numpy.serialization import ModelFileError, load
+    from cnn_numpy.saving.model_files import ModelFileError, load
 
     path = tmp_path / "model.npz"
     cnn.save(cnn.seed_net(2, rng=0), path)

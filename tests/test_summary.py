@@ -75,7 +75,7 @@ def test_deep_preset_shapes_and_registration():
 
 
 def test_deep_preset_save_and_load_keeps_buffers(tmp_path):
-    from cnn_numpy import serialization
+    from cnn_numpy.saving import model_files as serialization
 
     rng = np.random.default_rng(0)
     model = deep(image_size=12, width=4, rng=0)

@@ -1,4 +1,10 @@
-"""cnn-numpy: a convolutional neural network library in pure NumPy, written to be read."""
+"""cnn-numpy: a convolutional neural network library in pure NumPy, written to be read.
+
+Read first: ``layers/`` (each a short forward and backward), ``losses.py``, ``optim.py``,
+``model.py`` (``Sequential``) and ``train.py`` (``fit``).  The subpackages are tooling:
+``data/`` (datasets, your own images), ``saving/`` (files), ``visualize/`` (pictures),
+``speed/`` (cores and memory), ``cli/`` (the ``cnn-numpy`` command).
+"""
 
 from .data import (
     FASHION_MNIST_CLASSES,
@@ -7,12 +13,13 @@ from .data import (
     load_fashion_mnist,
     load_mnist,
     normalize,
+    preprocess_digit,
     read_idx,
+    read_image,
     synthetic_lines,
     train_test_split,
 )
 from .gradcheck import check_layer_gradients, check_loss_gradients, numerical_gradient
-from .imageprep import preprocess_digit, read_image
 from .layers import (
     AvgPool2d,
     BatchNorm1d,
@@ -30,36 +37,44 @@ from .layers import (
     Tanh,
 )
 from .losses import CrossEntropyLoss
-from .memory import keep_freed_memory
 from .model import Sequential
 from .optim import SGD, Adam
-from .parallel import DataParallel
-from .plots import (
+from .presets import deep, lenet, seed_net
+from .saving import load, load_card, save
+from .schedulers import CosineAnnealingLR, StepLR
+from .speed import DataParallel, keep_freed_memory
+from .train import History, evaluate, fit, predict, predict_proba
+from .visualize import (
     confusion_matrix,
     plot_confusion_matrix,
     plot_feature_maps,
     plot_filters,
     plot_history,
     plot_mistakes,
+    write_report,
 )
-from .presets import deep, lenet, seed_net
-from .report import write_report
-from .schedulers import CosineAnnealingLR, StepLR
-from .serialization import load, load_card, save
-from .train import History, evaluate, fit, predict, predict_proba
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Adam", "Conv2d", "CrossEntropyLoss", "Flatten", "History", "Layer", "Linear", "MaxPool2d",
-    "Parameter", "ReLU", "SGD", "Sequential", "check_layer_gradients", "check_loss_gradients",
-    "evaluate", "fit", "iterate_minibatches", "lenet", "numerical_gradient", "predict",
-    "predict_proba", "seed_net", "synthetic_lines", "train_test_split",
-    "FASHION_MNIST_CLASSES", "MNIST_CLASSES", "load_fashion_mnist", "load_mnist", "normalize",
-    "read_idx",
-    "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "CosineAnnealingLR", "Dropout", "LeakyReLU",
-    "Sigmoid", "StepLR", "Tanh", "deep", "DataParallel", "keep_freed_memory",
-    "load", "load_card", "preprocess_digit", "read_image", "save",
-    "confusion_matrix", "plot_confusion_matrix", "plot_feature_maps", "plot_filters",
-    "plot_history", "plot_mistakes", "write_report",
+    # the building blocks: layers, loss, model
+    "Layer", "Parameter", "Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", "LeakyReLU", "Sigmoid",
+    "Tanh", "Flatten", "Linear", "BatchNorm2d", "BatchNorm1d", "Dropout", "CrossEntropyLoss",
+    "Sequential", "seed_net", "lenet", "deep",
+    # training: optimizers, schedules, the loop
+    "SGD", "Adam", "StepLR", "CosineAnnealingLR", "fit", "History", "evaluate", "predict",
+    "predict_proba",
+    # proving it right
+    "check_layer_gradients", "check_loss_gradients", "numerical_gradient",
+    # data
+    "synthetic_lines", "train_test_split", "iterate_minibatches", "load_mnist",
+    "load_fashion_mnist", "MNIST_CLASSES", "FASHION_MNIST_CLASSES", "normalize", "read_idx",
+    "read_image", "preprocess_digit",
+    # keeping a model
+    "save", "load", "load_card",
+    # looking inside
+    "plot_history", "plot_filters", "plot_feature_maps", "confusion_matrix",
+    "plot_confusion_matrix", "plot_mistakes", "write_report",
+    # speed
+    "DataParallel", "keep_freed_memory",
 ]

@@ -12,7 +12,7 @@ import numpy as np
 
 from .data.batches import check_dataset, iterate_minibatches
 from .layers.base import as_rng
-from .memory import keep_freed_memory
+from .speed.memory import keep_freed_memory
 
 
 class TrainingDiverged(RuntimeError):

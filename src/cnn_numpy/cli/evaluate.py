@@ -9,9 +9,9 @@ import numpy as np
 
 from ..data import normalize
 from ..data.datasets import DATASETS, load_dataset
-from ..plots import confusion_matrix
-from ..serialization import ModelFileError, load, load_card
+from ..saving.model_files import ModelFileError, load, load_card
 from ..train import predict
+from ..visualize.mistakes import confusion_matrix
 from .train import load_data, positive_int
 
 

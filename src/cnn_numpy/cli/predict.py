@@ -1,6 +1,6 @@
 """``cnn-numpy predict MODEL IMAGE...``: classify your own drawings or photos.
 
-Each image goes through MNIST's preprocessing (``cnn_numpy.imageprep``) and the training
+Each image goes through MNIST's preprocessing (``cnn_numpy.data.images``) and the training
 run's normalisation before the model sees it; ``--show`` draws every step.
 """
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from ..data import normalize
-from ..imageprep import Preprocessed, preprocess_digit
-from ..serialization import ModelFileError, load, load_card
+from ..data.images import Preprocessed, preprocess_digit
+from ..saving.model_files import ModelFileError, load, load_card
 from ..train import predict_proba
 from .train import positive_int
 
@@ -80,7 +80,7 @@ def show(path: Path, name: str, steps: Preprocessed, x: np.ndarray, probabilitie
     matplotlib.use("Agg")   # the CLI only writes files
     import matplotlib.pyplot as plt
 
-    from ..plots import feature_maps
+    from ..visualize.inside import feature_maps
 
     fig = plt.figure(figsize=(12, 6.5))
     grid = fig.add_gridspec(3, 10, hspace=0.5, wspace=0.4)

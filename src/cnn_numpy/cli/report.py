@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from ..report import write_report
-from ..runs import load_history
+from ..saving.run_folder import load_history
+from ..visualize.report import write_report
 
 
 def add_parser(subparsers) -> None:
@@ -27,7 +27,7 @@ def load_model(run_dir: Path):
     if not path.is_file():
         print(f"note: no model.npz in {run_dir}; drawing the curves only")
         return None
-    from ..serialization import load
+    from ..saving.model_files import load
 
     return load(path)
 

@@ -10,18 +10,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoint import BEST, CHECKPOINT, LAST, load_checkpoint, save_epoch
 from ..data import normalization_stats, normalize, synthetic_lines, train_test_split
 from ..data.datasets import DATASETS, load_dataset
 from ..data.download import DownloadError
 from ..losses import CrossEntropyLoss
 from ..optim import SGD, Adam
-from ..parallel import DataParallel, blas_threads
 from ..presets import MODELS
-from ..report import write_report
-from ..runs import make_run_dir, save_config, save_history
+from ..saving.checkpoint import BEST, CHECKPOINT, LAST, load_checkpoint, save_epoch
+from ..saving.run_folder import make_run_dir, save_config, save_history
 from ..schedulers import CosineAnnealingLR, StepLR
+from ..speed.parallel import DataParallel, blas_threads
 from ..train import History, TrainingDiverged, fit
+from ..visualize.report import write_report
 
 #: per-dataset defaults for the flags left unset (tuned to reach the README's accuracies)
 DEFAULTS = {

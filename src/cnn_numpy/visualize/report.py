@@ -26,9 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import plots
-from .runs import atomic_write_bytes, atomic_write_text, load_history
-from .train import History, predict_proba
+from ..saving.atomic import atomic_write_bytes, atomic_write_text
+from ..saving.run_folder import load_history
+from ..train import History, predict_proba
+from .curves import plot_history
+from .inside import conv_layers, plot_feature_maps, plot_filters
+from .mistakes import confusion_matrix, plot_confusion_matrix, plot_mistakes
 
 #: (file stem, heading, what to look for): the order of the page
 SECTIONS = [
@@ -71,13 +74,13 @@ def make_pictures(history: History | None, model=None,
     model and the test data."""
     pictures = {}
     if history is not None and len(history):
-        pictures["curves"] = _png(plots.plot_history(history))
+        pictures["curves"] = _png(plot_history(history))
     if model is None:
         return pictures
-    convs = plots.conv_layers(model)
+    convs = conv_layers(model)
     for k, (index, _) in enumerate(convs):
         stem = "filters" if k == 0 else f"filters_layer{index}"
-        pictures[stem] = _png(plots.plot_filters(model, layer=index))
+        pictures[stem] = _png(plot_filters(model, layer=index))
     if test is None:
         return pictures
     X, y = test
@@ -88,11 +91,11 @@ def make_pictures(history: History | None, model=None,
     if convs:
         label = (f"test image 0: true {names[y[0]]}, predicted {names[pred[0]]} "
                  f"({proba[0, pred[0]]:.2f})")
-        pictures["feature_maps"] = _png(plots.plot_feature_maps(
+        pictures["feature_maps"] = _png(plot_feature_maps(
             model, X[0], title=f"Feature maps of {label}"))
-    cm = plots.confusion_matrix(y, pred, num_classes=proba.shape[1])
-    pictures["confusion_matrix"] = _png(plots.plot_confusion_matrix(cm, names))
-    pictures["mistakes"] = _png(plots.plot_mistakes(model, X, y, names, proba=proba))
+    cm = confusion_matrix(y, pred, num_classes=proba.shape[1])
+    pictures["confusion_matrix"] = _png(plot_confusion_matrix(cm, names))
+    pictures["mistakes"] = _png(plot_mistakes(model, X, y, names, proba=proba))
     return pictures
 
 

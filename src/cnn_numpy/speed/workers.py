@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .layers.base import Layer
+from ..layers.base import Layer
 from .memory import keep_freed_memory
 
 ALIGN = 64  # bytes: each shared array starts on a cache line
@@ -99,10 +99,10 @@ class Worker:
     def __init__(self, replica: Layer, weights: SharedBlock, layout: list):
         # the worker imports what this process can: cnn_numpy, even if not installed, and the
         # modules that define the model's layers
-        package_root = str(Path(__file__).resolve().parent.parent)
+        package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, *sys.path])))
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from cnn_numpy.workers import serve; serve()"],
+            [sys.executable, "-c", "from cnn_numpy.speed.workers import serve; serve()"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, bufsize=0)
         self.grads: SharedBlock | None = None
         self.inbox: SharedBlock | None = None

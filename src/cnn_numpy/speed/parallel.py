@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from .layers.base import Layer, Parameter
+from ..layers.base import Layer, Parameter
 from .workers import SharedBlock, Worker, blas_threads, pack, stop_workers
 
 __all__ = ["DataParallel", "blas_threads"]

@@ -24,9 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .layers.base import Layer
-from .model import Sequential
-from .parallel import DataParallel
+from ..layers.base import Layer
+from ..model import Sequential
+from ..speed.parallel import DataParallel
+from .atomic import atomic_write_bytes
 
 FORMAT = "cnn-numpy"
 #: bump when the layout changes; ``load`` refuses files from a newer version
@@ -40,7 +41,7 @@ class ModelFileError(ValueError):
 
 def layer_registry() -> dict[str, type[Layer]]:
     """Layer classes by name: every ``Layer`` subclass that ``cnn_numpy.layers`` exports."""
-    from . import layers
+    from .. import layers
 
     registry = {}
     for name in getattr(layers, "__all__", dir(layers)):
@@ -108,8 +109,6 @@ def encode_header(header: dict) -> np.ndarray:
 
 def write_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray], header: dict) -> None:
     """Write ``arrays`` and the JSON ``header`` to ``path`` atomically (temp file + rename)."""
-    from .runs import atomic_write_bytes
-
     if HEADER_KEY in arrays:
         raise ValueError(f"array name {HEADER_KEY!r} is reserved")
     buffer = io.BytesIO()
@@ -136,7 +135,7 @@ def save(model: Sequential, path: str | os.PathLike, **metadata) -> Path:
 
 
 def model_header(model: Sequential, metadata: dict, kind: str = "model") -> dict:
-    from . import __version__
+    from .. import __version__
 
     layers = architecture(model)   # first: it checks that model is a Sequential
     state = model.state_dict()

@@ -16,35 +16,13 @@ import io
 import json
 import os
 import platform
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from .train import History
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename over ``path``: readers see
-    the old file or the new one, never half of one, even if the write is interrupted."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o644)   # mkstemp's 0600 would make the run's files private
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+from ..train import History
+from .atomic import atomic_write_text
 
 
 def make_run_dir(dataset: str, model: str, out: str | os.PathLike | None = None,
@@ -64,7 +42,7 @@ def make_run_dir(dataset: str, model: str, out: str | os.PathLike | None = None,
 
 
 def versions() -> dict[str, str]:
-    from . import __version__
+    from .. import __version__
 
     return {"cnn_numpy": __version__, "numpy": np.__version__, "python": platform.python_version()}
 

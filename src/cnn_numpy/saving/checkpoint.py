@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .model import Sequential
-from .serialization import ModelFileError, model_header, open_npz, restore_model, save, write_npz
-from .train import History
+from ..model import Sequential
+from ..train import History
+from .model_files import ModelFileError, model_header, open_npz, restore_model, save, write_npz
 
 CHECKPOINT, LAST, BEST = "checkpoint.npz", "model.npz", "best.npz"
 
