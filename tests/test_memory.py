@@ -25,6 +25,9 @@ STEPS = textwrap.dedent("""
     model, loss = seed_net(num_classes=10, rng=0), CrossEntropyLoss()
     opt = SGD(model.parameters(), lr=0.01)
     if sys.argv[1] == "fit":
+        fit(model, loss, opt, (X[:8], y[:8]), epochs=1, batch_size=8, verbose=False,
+            keep_freed_memory=True)
+    elif sys.argv[1] == "plain-fit":  # no setting of the whole process unless asked for
         fit(model, loss, opt, (X[:8], y[:8]), epochs=1, batch_size=8, verbose=False)
     elif sys.argv[1] == "call":
         print("applied:", keep_freed_memory(), keep_freed_memory())
@@ -62,6 +65,11 @@ def faults(output: str) -> float:
 def test_fit_keeps_freed_memory_so_steps_take_no_page_faults():
     assert faults(run_steps("none")) > 20      # glibc hands memory back between steps...
     assert faults(run_steps("fit")) < 5        # ...and keeps it once fit has run
+
+
+@glibc
+def test_fit_leaves_malloc_alone_unless_asked():
+    assert faults(run_steps("plain-fit")) > 20
 
 
 @glibc

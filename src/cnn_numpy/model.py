@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .layers.base import Layer, Parameter
+from .layers.base import Layer, Parameter, input_grad
 
 
 class Sequential(Layer):
@@ -62,15 +62,10 @@ class Sequential(Layer):
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         if not self.layers:
             return grad_out
-        first = self.layers[0]
-        # our first layer's input is ours: it needs dL/dx only if we do (see Layer); its own
-        # setting comes back afterwards, so the layer alone still returns dL/dx
-        own, first.needs_input_grad = first.needs_input_grad, self.needs_input_grad
-        try:
+        # our first layer's input is ours: it needs dL/dx only if we do (see Layer)
+        with input_grad(self.layers[0], self.needs_input_grad):
             for layer in reversed(self.layers):
                 grad_out = layer.backward(grad_out)
-        finally:
-            first.needs_input_grad = own
         return grad_out
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .data.batches import check_dataset, iterate_minibatches
-from .layers.base import as_rng
-from .speed.memory import keep_freed_memory
+from .layers.base import as_rng, input_grad
+from .speed import memory
 
 
 class TrainingDiverged(RuntimeError):
@@ -94,15 +94,21 @@ def fit(model, loss, optimizer, train: tuple[np.ndarray, np.ndarray], epochs: in
         batch_size: int = 32, test: tuple[np.ndarray, np.ndarray] | None = None, rng=None,
         scheduler=None, history: History | None = None, verbose: bool = True,
         progress: bool = False, on_epoch_end: Callable[[int, History], None] | None = None,
-        ) -> History:
+        on_batch_end: Callable[[int, int, float], None] | None = None,
+        keep_freed_memory: bool = False) -> History:
     """Train ``model`` with mini-batch gradient descent; returns the History.
 
     Each epoch: shuffle with ``rng``, then for every batch ``zero_grad -> forward -> loss ->
     backward -> step`` (PyTorch's loop).  ``train_acc`` is the running accuracy over the
     epoch's batches; ``test_acc`` is measured in eval mode after the epoch.
-    ``scheduler.step()`` runs after each epoch; ``on_epoch_end(epoch, history)`` after that.
+    ``on_batch_end(epoch, step, loss)`` runs after each optimizer step;
+    ``scheduler.step()`` after each epoch, and ``on_epoch_end(epoch, history)`` after that.
     Passing a ``history`` continues it: epochs are numbered on from ``len(history)``.
-    Training keeps freed memory in the process for the next step (``keep_freed_memory``).
+
+    ``keep_freed_memory=True`` first asks glibc's malloc to keep the memory each step frees
+    for the next one (``cnn_numpy.keep_freed_memory()``), which saves the page faults of
+    getting it back: 15-25% of a LeNet step on Linux.  It is a setting of the whole process
+    that lasts until it exits, so it is off unless asked for; ``cnn-numpy train`` turns it on.
     """
     X, y = train
     check_dataset(X, y, "train")
@@ -110,7 +116,8 @@ def fit(model, loss, optimizer, train: tuple[np.ndarray, np.ndarray], epochs: in
         raise ValueError(f"epochs must be >= 0, got {epochs}")
     rng = as_rng(rng)
     history = History() if history is None else history
-    keep_freed_memory()  # no page faults from memory malloc gave back (see memory.py)
+    if keep_freed_memory:
+        memory.keep_freed_memory()  # see speed/memory.py
     for epoch in range(len(history) + 1, len(history) + epochs + 1):
         start = time.perf_counter()
         model.train()
@@ -129,17 +136,16 @@ def fit(model, loss, optimizer, train: tuple[np.ndarray, np.ndarray], epochs: in
                 raise TrainingDiverged(
                     f"loss became {batch_loss} at epoch {epoch}, batch {step}: training diverged."
                     f" Try a smaller learning rate (now {optimizer.lr}).")
-            model.needs_input_grad = False  # nobody uses dL/d(images): the first layer skips it
-            try:
+            with input_grad(model, False):  # nobody uses dL/d(images): the first layer skips it
                 model.backward(loss.backward())
-            finally:
-                model.needs_input_grad = True
             optimizer.step()
             total_loss += batch_loss * len(yb)
             correct += int((logits.argmax(axis=1) == yb).sum())
             seen += len(yb)
             if progress:
                 batches.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
+            if on_batch_end is not None:
+                on_batch_end(epoch, step, batch_loss)
         test_acc, test_loss = test_metrics(model, *test) if test is not None else (None, None)
         history.epoch.append(epoch)
         history.loss.append(total_loss / seen)

@@ -12,7 +12,8 @@ from ..data.datasets import DATASETS, load_dataset
 from ..saving.model_files import ModelFileError, load, load_card
 from ..train import predict
 from ..visualize.mistakes import confusion_matrix
-from .train import load_data, positive_int
+from .common import positive_int
+from .train import load_data
 
 
 def add_parser(subparsers) -> None:

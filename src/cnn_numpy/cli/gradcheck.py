@@ -21,7 +21,7 @@ from ..gradcheck import (
 )
 from ..losses import CrossEntropyLoss
 from ..presets import MODELS
-from .train import positive_int
+from .common import positive_int
 
 #: image sizes tried in order when --image-size is not given: small keeps the check fast
 #: (lenet at 28x28 has a 1568x128 Linear, 200k weights, each needing two forward passes)

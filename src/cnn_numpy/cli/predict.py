@@ -15,7 +15,7 @@ from ..data import normalize
 from ..data.images import Preprocessed, preprocess_digit
 from ..saving.model_files import ModelFileError, load, load_card
 from ..train import predict_proba
-from .train import positive_int
+from .common import positive_int
 
 #: the input predict prepares: one grayscale 28x28 image, as MNIST
 INPUT_SHAPE = (1, 28, 28)

@@ -22,6 +22,7 @@ from ..schedulers import CosineAnnealingLR, StepLR
 from ..speed.parallel import DataParallel, blas_threads
 from ..train import History, TrainingDiverged, fit
 from ..visualize.report import write_report
+from .common import non_negative_float, positive_float, positive_int
 
 #: per-dataset defaults for the flags left unset (tuned to reach the README's accuracies)
 DEFAULTS = {
@@ -47,27 +48,6 @@ MODEL_DEFAULTS = {
     # BatchNorm1d needs more than one image per batch: not the lines' per-sample default
     ("deep", "lines"): dict(batch_size=16),
 }
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
-    return value
 
 
 def add_parser(subparsers) -> None:
@@ -288,7 +268,8 @@ def run(args: argparse.Namespace) -> int:
                 fit(trained, CrossEntropyLoss(), optimizer, train,
                     epochs=max(0, args.epochs - done), batch_size=args.batch_size, test=test,
                     rng=shuffle_rng, scheduler=scheduler, history=history,
-                    on_epoch_end=on_epoch_end, progress=show_progress(args))
+                    on_epoch_end=on_epoch_end, progress=show_progress(args),
+                    keep_freed_memory=True)
         finally:
             if isinstance(trained, DataParallel):
                 trained.close()     # stop its worker processes (a Ctrl-C here is caught too)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import numpy as np
@@ -45,6 +46,21 @@ def kaiming_uniform(shape: tuple[int, ...], fan_in: int, rng: np.random.Generato
     """
     bound = 1.0 / np.sqrt(fan_in)
     return rng.uniform(-bound, bound, size=shape).astype(dtype)
+
+
+@contextlib.contextmanager
+def input_grad(layer: Layer, needed: bool) -> Iterator[Layer]:
+    """Within the block, ``layer.needs_input_grad`` is ``needed``; afterwards what it was.
+
+    ``with input_grad(model, False): model.backward(g)`` is how ``fit`` says that nobody needs
+    dL/d(images), so the first layer can skip computing it (see ``Layer.needs_input_grad``).
+    """
+    saved = layer.needs_input_grad
+    layer.needs_input_grad = needed
+    try:
+        yield layer
+    finally:
+        layer.needs_input_grad = saved
 
 
 class Layer:

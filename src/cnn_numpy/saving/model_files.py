@@ -246,4 +246,14 @@ def load_card(path: str | os.PathLike) -> dict:
     """The model card of a saved model: dataset, class names, normalisation, accuracy...
     plus ``"layers"`` (the architecture)."""
     header, _ = open_npz(path)
+    return card_of(header)
+
+
+def load_with_card(path: str | os.PathLike) -> tuple[Sequential, dict]:
+    """``(load(path), load_card(path))``, reading the file once."""
+    header, arrays = open_npz(path)
+    return restore_model(header, arrays, path), card_of(header)
+
+
+def card_of(header: dict) -> dict:
     return {**header["card"], "layers": header["layers"]}

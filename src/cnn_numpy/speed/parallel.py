@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from ..layers.base import Layer, Parameter
+from ..layers.base import Layer, Parameter, input_grad
 from .workers import SharedBlock, Worker, blas_threads, pack, stop_workers
 
 __all__ = ["DataParallel", "blas_threads"]
@@ -192,11 +192,8 @@ class DataParallel(Layer):
 
     def own_backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         """Slice 0's backward, by the module itself, with our input-gradient flag."""
-        own, self.module.needs_input_grad = self.module.needs_input_grad, self.needs_input_grad
-        try:
+        with input_grad(self.module, self.needs_input_grad):
             return self.module.backward(grad_out)
-        finally:
-            self.module.needs_input_grad = own
 
     def run(self, send: Callable[[Worker, slice], None], own_work: Callable[[], np.ndarray],
             slices: list[slice]) -> list:
