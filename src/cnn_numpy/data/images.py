@@ -2,87 +2,83 @@
 
 A net trained on MNIST has only seen white digits on black, about 20x20 pixels, centred
 by their centre of mass in a 28x28 field (LeCun et al.'s preprocessing).  Anything else
-(a dark pen on white paper, a digit in a corner, a tall thin image) gives confident
-nonsense.  ``preprocess_digit`` repeats MNIST's steps on your image:
+(a dark pen on white paper, a digit in a corner, a lamp's gradient, the desk around the
+sheet) gives confident nonsense.  ``preprocess_digit`` first finds the ink the way a
+person would, then repeats MNIST's steps:
 
-    gray  ->  ink (inverted if the background is light, background at 0, ink up to 1)
-          ->  cropped to the ink's bounding box
-          ->  scaled to fit 20x20, aspect ratio kept (area averaging when shrinking),
-              strongest ink back to 1
-          ->  placed in 28x28 with its centre of mass at the centre
+    read      ->  at most 800 pixels on the longer side, upright, alpha resolved (image_files)
+    lighting  ->  the paper under the light estimated and divided out (lighting)
+    sheet     ->  the paper told apart from a dark desk around it (sheet)
+    threshold ->  ink where the strength is well above the paper's noise (ink: hysteresis)
+    strokes   ->  the digit's pieces kept; specks and the frame's edge dropped (ink)
+    thicken   ->  thin pen lines widened to MNIST's stroke width (ink)
+    MNIST     ->  cropped, scaled to fit 20x20 (area averaging), strongest ink 1,
+                  placed in 28x28 with its centre of mass at the centre
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-#: pixels whose ink is below this fraction of the darkest stroke count as background
-INK_THRESHOLD = 0.2
-#: the crop is the bounding box of the pixels at least this dark (uneven light stays outside)
+from .image_files import as_rgb, read_photo, shrink
+from .ink import Thresholds, find_strokes, ink_image, stroke_width, thicken, thresholds
+from .lighting import (
+    dark_ink_on_light,
+    enlarge,
+    estimate_background,
+    ink_strength,
+    ink_value,
+    luminance,
+    paper_tint,
+    paper_window,
+    resize,
+    small_copy,
+)
+from .morphology import odd
+from .sheet import find_sheet
+
+#: photos are prepared at most this many pixels on their longer side (a 12 MP photo is
+#: shrunk 5 times: the digit keeps a hundred pixels or more, far more than 20x20 needs)
+WORK_SIDE = 800
+#: strokes wider than the closing's window / this are read again with a wider window
+FAT_STROKES = 3
+#: the crop is the bounding box of the ink at least this strong
 BOX_THRESHOLD = 0.5
 
 
 @dataclass
 class Preprocessed:
-    """Every step of ``preprocess_digit``, float32 arrays in [0, 1], for showing them."""
+    """Every step of ``preprocess_digit``, for showing them.  Float32 arrays in [0, 1]; (H, W)
+    is the image as prepared (shrunk to at most ``WORK_SIDE`` pixels)."""
 
-    gray: np.ndarray       # (H, W) the image as read, 1 = white
-    ink: np.ndarray        # (H, W) ink = 1, background = 0
-    inverted: bool         # True when the background was light (dark ink on paper)
-    cropped: np.ndarray    # (h, w) the ink's bounding box
-    scaled: np.ndarray     # (h', w') with max(h', w') = box
-    image: np.ndarray      # (size, size) the network's input, before normalisation
+    gray: np.ndarray        # (H, W) the image as read, 1 = white
+    ink: np.ndarray         # (H, W) the digit's ink alone: 1 = ink, 0 = background
+    inverted: bool          # True when the ink was dark on a light ground (so inverted)
+    cropped: np.ndarray     # (h, w) the ink's bounding box, strokes thickened
+    scaled: np.ndarray      # (h', w') with max(h', w') = box
+    image: np.ndarray       # (size, size) the network's input, before normalisation
+    photo: np.ndarray       # (H, W, 3) the image as read, in colour
+    background: np.ndarray  # (H, W) how bright the bare paper is under the light
+    corrected: np.ndarray   # (H, W) the image with the light divided out (paper 1 or 0)
+    sheet: np.ndarray       # (H, W) bool: the sheet of paper (all True if it fills the frame)
+    strength: np.ndarray    # (H, W) how much ink each pixel holds, 0 = bare paper
+    pieces: np.ndarray      # (H, W) bool: every piece of ink the threshold found
+    strokes: np.ndarray     # (H, W) bool: the pieces kept as the digit
+    limits: Thresholds      # the threshold's low and high, the paper's noise
+    thickened: int          # the max filter that widened the strokes (1 = none)
+    shrunk_by: float        # the file's longer side / H's or W's longer side
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """A PNG/JPEG/... file as grayscale float32 (H, W) in [0, 1]; transparency becomes white."""
-    from PIL import Image, UnidentifiedImageError
+    """A PNG/JPEG/... file as grayscale float32 (H, W) in [0, 1], 1 = white, full size.
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such image file: {path}")
-    try:
-        with Image.open(path) as img:
-            img.load()
-            if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
-                img = img.convert("RGBA")
-                white = Image.new("RGBA", img.size, (255, 255, 255, 255))
-                img = Image.alpha_composite(white, img)
-            gray = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-        raise ValueError(f"cannot read {path} as an image ({err}); use a PNG or JPEG "
-                         "file") from err
-    return gray
-
-
-def to_ink(gray: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Background -> 0, strongest ink -> 1.  The background is the median of the border
-    pixels; if it is light (> 0.5) the image is inverted first."""
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    inverted = bool(np.median(border) > 0.5)
-    x = 1.0 - gray if inverted else gray
-    background = float(np.median(1.0 - border if inverted else border))
-    peak = float(x.max())
-    if peak - background < 0.1:
-        raise ValueError("no digit found: the image is (almost) one flat colour")
-    ink = np.clip((x - background) / (peak - background), 0.0, 1.0).astype(np.float32)
-    ink[ink < INK_THRESHOLD] = 0.0        # paper texture and JPEG noise are not ink
-    return ink, inverted
-
-
-def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Resize a float image: area averaging when shrinking (anti-aliased, as MNIST's),
-    bilinear when enlarging."""
-    from PIL import Image
-
-    shrinking = height <= image.shape[0] and width <= image.shape[1]
-    method = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
-    out = Image.fromarray(image.astype(np.float32)).resize((width, height), method)
-    return np.asarray(out, dtype=np.float32)
+    A flat colour on a transparent layer is read by its alpha, as dark ink on white (see
+    ``image_files``).  Raises ValueError for a damaged, truncated or oversized file."""
+    rgb, _ = read_photo(path)
+    return luminance(rgb)
 
 
 def center_of_mass(image: np.ndarray) -> tuple[float, float]:
@@ -107,30 +103,99 @@ def place_centered(image: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
+def crop_and_thicken(ink: np.ndarray, strokes: np.ndarray) -> tuple[np.ndarray, int]:
+    """The ink's bounding box (ink >= BOX_THRESHOLD), its strokes widened to MNIST's width.
+
+    Shape: (H, W), (H, W) bool -> (h, w), and the widening filter's size
+    """
+    rows, cols = np.nonzero((ink >= BOX_THRESHOLD) & strokes)
+    if len(rows) == 0:
+        rows, cols = np.nonzero(ink > 0)
+    box = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    margin = max(box.shape) // 5 + 1                   # room for the strokes to widen into
+    padded = np.pad(box, margin)
+    widened, size = thicken(padded, padded >= BOX_THRESHOLD)
+    if size == 1:
+        return box, 1
+    rows, cols = np.nonzero(widened >= BOX_THRESHOLD)
+    return widened[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1], size
+
+
+def mnist_steps(cropped: np.ndarray, size: int, box: int) -> tuple[np.ndarray, np.ndarray]:
+    """Scale the cropped ink to fit ``box`` x ``box`` (aspect kept, strongest ink 1) and place
+    it by its centre of mass in ``size`` x ``size``.  Shape: (h, w) -> (h', w'), (size, size)"""
+    h, w = cropped.shape
+    scale = box / max(h, w)
+    scaled = resize(cropped, max(1, round(h * scale)), max(1, round(w * scale)))
+    scaled = np.clip(scaled / scaled.max(), 0.0, 1.0)     # strongest ink = 1, as in MNIST
+    return scaled, place_centered(scaled, size)
+
+
+def load_rgb(image) -> tuple[np.ndarray, float]:
+    """A path or an array as RGB float32 in [0, 1], shrunk to ``WORK_SIDE``; the factor."""
+    if isinstance(image, (str, os.PathLike)):
+        return read_photo(image, WORK_SIDE)
+    return shrink(as_rgb(image), WORK_SIDE)
+
+
 def preprocess_digit(image: np.ndarray | str | os.PathLike, size: int = 28,
                      box: int = 20) -> Preprocessed:
-    """MNIST-style preprocessing of one grayscale image (or an image file).
+    """MNIST-style preparation of one photo, scan or drawing of a digit (see the module).
 
     Args:
-        image: (H, W) grayscale in [0, 1] (1 = white), or a path to a PNG/JPEG.
+        image: a path to a PNG/JPEG/..., or an array: (H, W) grayscale, (H, W, 3) RGB or
+            (H, W, 4) RGBA, floats in [0, 1] or uint8.  Dark ink on light paper or light
+            ink on a dark ground; a flat colour on a transparent layer is read by its alpha.
         size: side of the output field (28 for MNIST).
         box: the ink is scaled so its longer side is ``box`` pixels (20 for MNIST).
 
     Returns a ``Preprocessed`` whose ``.image`` is float32 (size, size) in [0, 1], ink = 1.
     Normalise it as in training (``cnn_numpy.normalize``) before giving it to the model.
+    Raises ValueError when the file cannot be read or no ink stands out from the paper.
     """
-    if not isinstance(image, np.ndarray):
-        image = read_image(image)
-    gray = np.asarray(image, dtype=np.float32)
-    if gray.ndim != 2:
-        raise ValueError(f"preprocess_digit expects a 2-D grayscale image, got shape {gray.shape}")
-    ink, inverted = to_ink(gray)
-    rows, cols = np.nonzero(ink >= BOX_THRESHOLD)
-    cropped = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
-    h, w = cropped.shape
-    scale = box / max(h, w)
-    scaled = resize(cropped, max(1, round(h * scale)), max(1, round(w * scale)))
-    scaled = np.clip(scaled / scaled.max(), 0.0, 1.0)     # strongest ink = 1, as in MNIST
-    return Preprocessed(gray=gray, ink=ink, inverted=inverted, cropped=cropped, scaled=scaled,
-                        image=place_centered(scaled, size))
+    rgb, shrunk_by = load_rgb(image)
+    window = paper_window(rgb.shape)
+    small, small_window = small_copy(rgb, window)     # strokes fade, paper and desk stay
+    small_gray = luminance(small)
+    dark_ink = dark_ink_on_light(small_gray, small_window)
+    small_sheet = find_sheet(small_gray) if dark_ink else np.ones(small_gray.shape, bool)
+    sheet = enlarge(small_sheet.astype(np.float32), rgb.shape[:2]) >= 0.5
+    value = ink_value(rgb, dark_ink, paper_tint(small, small_sheet))
+    found = find_ink(value, dark_ink, sheet, window)
+    if FAT_STROKES * stroke_width(found.strokes) > window:
+        # strokes nearly as wide as the window: the closing took parts of them for paper
+        found = find_ink(value, dark_ink, sheet, odd(FAT_STROKES * stroke_width(found.strokes)))
+    ink = ink_image(found.strength, found.strokes, found.limits)
+    cropped, thickened = crop_and_thicken(ink, found.strokes)
+    scaled, placed = mnist_steps(cropped, size, box)
+    return Preprocessed(gray=luminance(rgb), ink=ink, inverted=dark_ink, cropped=cropped,
+                        scaled=scaled, image=placed, photo=rgb, background=found.background,
+                        corrected=1.0 - found.strength if dark_ink else found.strength,
+                        sheet=sheet, strength=found.strength, pieces=found.pieces,
+                        strokes=found.strokes, limits=found.limits, thickened=thickened,
+                        shrunk_by=shrunk_by)
 
+
+@dataclass
+class Found:
+    background: np.ndarray   # (H, W) the bare paper's brightness under the light
+    strength: np.ndarray     # (H, W) ink strength, 0 off the sheet
+    limits: Thresholds
+    strokes: np.ndarray      # (H, W) bool the digit's pieces
+    pieces: np.ndarray       # (H, W) bool every piece the threshold found
+
+
+def find_ink(value: np.ndarray, dark_ink: bool, sheet: np.ndarray, window: int) -> Found:
+    """Lighting, threshold and strokes, with a closing ``window`` pixels wide.
+
+    Shape: value (H, W) (``lighting.ink_value``), sheet (H, W) bool
+    """
+    background = estimate_background(value, dark_ink, window)
+    strength = ink_strength(value, background, dark_ink)
+    strength[~sheet] = 0.0
+    limits = thresholds(strength, sheet)
+    strokes, pieces = find_strokes(strength, sheet, limits)
+    if not strokes.any():
+        raise ValueError("no digit found: no stroke stands out from the paper")
+    return Found(background=background, strength=strength, limits=limits, strokes=strokes,
+                 pieces=pieces)

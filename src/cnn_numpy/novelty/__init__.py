@@ -1,0 +1,13 @@
+"""Is this one of the classes at all?  A novelty score from the network's own features
+(class-conditional Gaussians and Mahalanobis distances at several stages), fitted on the
+training images and stored in the model file, so that ``predict`` can answer "not a digit".
+See docs/novelty.md."""
+
+from .detector import NoveltyDetector, fit_novelty
+from .features import Stage, default_stages, stage_features
+from .gaussian import ClassGaussians
+from .predict import NoveltyPrediction, predict_with_novelty
+from .storage import load_novelty
+
+__all__ = ["ClassGaussians", "NoveltyDetector", "NoveltyPrediction", "Stage", "default_stages",
+           "fit_novelty", "load_novelty", "predict_with_novelty", "stage_features"]

@@ -1,0 +1,67 @@
+"""Probabilities and a novelty score together: the answer, and whether to trust it at all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .detector import NoveltyDetector
+from .features import softmax, stage_features
+
+
+@dataclass
+class NoveltyPrediction:
+    """What ``predict_with_novelty`` returns, one entry per image."""
+
+    probabilities: np.ndarray     # (N, C) softmax probabilities
+    predicted: np.ndarray         # (N,) int64: the most probable class
+    scores: np.ndarray            # (N,) novelty scores (NaN without a detector)
+    threshold: float | None       # scores above it are refused (None without a detector)
+    refused: np.ndarray           # (N,) bool: "not one of the classes"
+
+
+def predict_with_novelty(model, X: np.ndarray, novelty: NoveltyDetector | None,
+                         batch_size: int = 500) -> NoveltyPrediction:
+    """Class probabilities and the novelty score of each image, from one pass (eval mode).
+
+    ``X`` is normalised as in training.  With ``novelty=None`` (a model saved without a
+    detector), scores are NaN and nothing is refused.
+
+    Shape: X (N, C, H, W) -> probabilities (N, classes), scores (N,)
+
+    Example:
+        >>> model, novelty = cnn.load("model.npz"), cnn.load_novelty("model.npz")  # doctest: +SKIP
+        >>> answer = cnn.predict_with_novelty(model, x, novelty)                   # doctest: +SKIP
+        >>> answer.refused[0], answer.scores[0], answer.threshold                  # doctest: +SKIP
+    """
+    X = np.asarray(X)
+    if X.ndim < 2 or len(X) == 0:
+        raise ValueError(f"predict_with_novelty: expected a batch of images (N, C, H, W), got "
+                         f"shape {X.shape}")
+    stages = novelty.stages if novelty is not None else []
+    if novelty is not None:
+        check_fits(model, novelty)
+    features, logits = stage_features(model, X, stages, batch_size)
+    probabilities = softmax(logits.astype(np.float64))
+    if novelty is None:
+        scores, refused = np.full(len(X), np.nan), np.zeros(len(X), dtype=bool)
+    else:
+        try:
+            scores = novelty.combine(features)
+        except ValueError as err:
+            raise ValueError(f"the novelty detector does not fit this model: {err}") from err
+        refused = scores > novelty.threshold
+    return NoveltyPrediction(probabilities=probabilities,
+                             predicted=probabilities.argmax(axis=1).astype(np.int64),
+                             scores=scores, threshold=None if novelty is None
+                             else novelty.threshold, refused=refused)
+
+
+def check_fits(model, novelty: NoveltyDetector) -> None:
+    """A ValueError unless the detector's stages are layers of ``model``."""
+    count = len(getattr(model, "layers", ()))
+    for stage in novelty.stages:
+        if not -1 <= stage.layer < count:
+            raise ValueError(f"the novelty detector reads layer {stage.layer}, but the model "
+                             f"has {count} layers: it was fitted for another model")

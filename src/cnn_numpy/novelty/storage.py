@@ -1,0 +1,106 @@
+"""A novelty detector inside the model file: its arrays under ``"novelty/<stage>/<name>"``,
+everything else as plain numbers and strings in the header's ``"novelty"`` entry.
+
+    "novelty/0/means"      (C, D_0) float64    class means of stage 0's features
+    "novelty/0/precision"  (D_0, D_0) float64  inverse of stage 0's shared covariance
+    ...one pair per stage...
+    header["novelty"] = {"method": "mahalanobis", "version": 1, "threshold": 1.07,
+                         "refuse_rate": 0.01, "holdout_refused": 0.0098, "fit_images": 54000,
+                         "holdout_images": 6000, "shrinkage": 0.01,
+                         "stages": [{"layer": 1, "pooling": "channels", "scale": 7.9}, ...]}
+
+A file saved before novelty detectors existed has neither: ``load_novelty`` returns None.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from ..saving.model_files import NOVELTY_PREFIX as PREFIX
+from ..saving.model_files import ModelFileError, open_npz
+from .detector import NoveltyDetector
+from .features import POOLINGS, Stage
+from .gaussian import ClassGaussians
+
+METHOD, VERSION = "mahalanobis", 1
+#: the header entry's keys and their types (numbers must be finite)
+NUMBERS = {"threshold": float, "refuse_rate": float, "holdout_refused": float,
+           "fit_images": int, "holdout_images": int, "shrinkage": float}
+
+
+def to_file(detector: NoveltyDetector) -> tuple[dict, dict[str, np.ndarray]]:
+    """(header entry, arrays without the prefix) for ``save(..., novelty=detector)``."""
+    header = {"method": METHOD, "version": VERSION,
+              "threshold": float(detector.threshold), "refuse_rate": float(detector.refuse_rate),
+              "holdout_refused": float(detector.holdout_refused),
+              "fit_images": int(detector.fit_images),
+              "holdout_images": int(detector.holdout_images),
+              "shrinkage": float(detector.shrinkage),
+              "stages": [{"layer": s.layer, "pooling": s.pooling, "scale": float(scale)}
+                         for s, scale in zip(detector.stages, detector.scales)]}
+    arrays = {}
+    for i, gaussians in enumerate(detector.gaussians):
+        arrays[f"{i}/means"] = gaussians.means.astype(np.float64)
+        arrays[f"{i}/precision"] = gaussians.precision.astype(np.float64)
+    return header, arrays
+
+
+def load_novelty(path: str | os.PathLike) -> NoveltyDetector | None:
+    """The novelty detector stored in a model file, or None if it has none (a file saved
+    before novelty detectors, or by ``save`` without one).  Raises ModelFileError if the
+    stored detector is damaged."""
+    header, arrays = open_npz(path)
+    return read_novelty(header, arrays, path)
+
+
+def read_novelty(header: dict, arrays: dict[str, np.ndarray], path) -> NoveltyDetector | None:
+    """The detector from an opened file's header and arrays (see ``open_npz``), checked."""
+    entry = header.get("novelty")
+    stored = {k[len(PREFIX):]: v for k, v in arrays.items() if k.startswith(PREFIX)}
+    if entry is None and not stored:
+        return None
+
+    def damaged(problem: str) -> ModelFileError:
+        return ModelFileError(f"{path}: its novelty check is damaged ({problem}); load it "
+                              "without one by saving the model again, or fit a new one")
+
+    if not isinstance(entry, dict) or entry.get("method") != METHOD or \
+            entry.get("version") != VERSION:
+        raise damaged(f"header entry {entry!r:.80} is not a {METHOD} detector, version "
+                      f"{VERSION}")
+    for key, kind in NUMBERS.items():
+        value = entry.get(key)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or \
+                (kind is int and not isinstance(value, int)) or not math.isfinite(value):
+            raise damaged(f"{key} is {value!r}, not a finite {kind.__name__}")
+    stages = entry.get("stages")
+    if not isinstance(stages, list) or not stages:
+        raise damaged("no stages")
+    expected = {f"{i}/{name}" for i in range(len(stages)) for name in ("means", "precision")}
+    if set(stored) != expected:
+        raise damaged(f"arrays {sorted(stored)} instead of {sorted(expected)}")
+    parsed, gaussians, scales = [], [], []
+    for i, stage in enumerate(stages):
+        if not isinstance(stage, dict) or stage.get("pooling") not in POOLINGS or \
+                not isinstance(stage.get("layer"), int) or \
+                not isinstance(stage.get("scale"), (int, float)) or \
+                not (math.isfinite(stage["scale"]) and stage["scale"] > 0):
+            raise damaged(f"stage {i} is {stage!r:.80}")
+        means, precision = stored[f"{i}/means"], stored[f"{i}/precision"]
+        if means.ndim != 2 or precision.shape != (means.shape[1], means.shape[1]) or \
+                means.dtype != np.float64 or precision.dtype != np.float64 or \
+                not (np.isfinite(means).all() and np.isfinite(precision).all()):
+            raise damaged(f"stage {i}'s arrays have shapes {means.shape} and {precision.shape}")
+        parsed.append(Stage(stage["layer"], stage["pooling"]))
+        gaussians.append(ClassGaussians(means=means, precision=precision))
+        scales.append(stage["scale"])
+    if len({g.means.shape[0] for g in gaussians}) != 1:
+        raise damaged("stages disagree on the number of classes")
+    return NoveltyDetector(stages=parsed, gaussians=gaussians, scales=np.array(scales),
+                           threshold=entry["threshold"], refuse_rate=entry["refuse_rate"],
+                           holdout_refused=entry["holdout_refused"],
+                           fit_images=entry["fit_images"], holdout_images=entry["holdout_images"],
+                           shrinkage=entry["shrinkage"])
