@@ -44,8 +44,17 @@ class History:
 
     @classmethod
     def from_dict(cls, d: dict[str, list]) -> History:
-        return cls(**{k: list(d[k]) for k in ("epoch", "loss", "train_acc", "test_acc", "seconds")},
-                   test_loss=list(d.get("test_loss", [])))
+        """The inverse of ``as_dict``; ValueError if ``d`` is not one (a damaged file)."""
+        keys = ("epoch", "loss", "train_acc", "test_acc", "seconds", "test_loss")
+        lists = {k: d.get(k, []) for k in keys} if isinstance(d, dict) else {}
+        n = len(lists.get("epoch", ()))
+        if not all(isinstance(v, list) and len(v) in (n, 0 if k == "test_loss" else n)
+                   for k, v in lists.items()) or not lists or not all(
+                v is None or isinstance(v, (int, float)) and math.isfinite(v)
+                for values in lists.values() for v in values):
+            raise ValueError(f"a History is lists of numbers of one length under the keys "
+                             f"{', '.join(keys)}; got {str(d)[:120]}")
+        return cls(**lists)
 
     def format_epoch(self, i: int = -1) -> str:
         """The seed's line: ``Epoch 01 | loss=0.6931 | train_acc=0.850 | test_acc=0.840``."""
