@@ -73,6 +73,13 @@ LAYERS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def onnx_and_onnxruntime():
+    """Every test here needs both (skipped without them, failed in CI)."""
+    need("onnx")
+    need("onnxruntime")
+
+
 def preset(name):
     model = PRESETS[name]()
     train_statistics(model, (1, 28, 28), np.random.default_rng(1))
