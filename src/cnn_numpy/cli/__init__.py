@@ -19,6 +19,7 @@ How it is built:
     predict.py      `predict MODEL IMAGE...`: your own drawings, prepared like MNIST
     report.py       `report RUN_DIR`: redraw a run's pictures and report.html
     gradcheck.py    `gradcheck`: every layer's backward() against central differences
+    export.py       `export MODEL OUT.onnx`: a saved model as ONNX
 
 Each subcommand module has ``add_parser(subparsers)`` and ``run(args) -> int`` (the exit
 status).  ``run`` raises ``CliError`` for what the user can fix, or lets the library's errors
@@ -34,10 +35,10 @@ import os
 import sys
 
 from .. import __version__
-from . import evaluate, gradcheck, predict, report, train
+from . import evaluate, export, gradcheck, predict, report, train
 from .common import CliError, error_message, print_error
 
-SUBCOMMANDS = [train, gradcheck, report, evaluate, predict]
+SUBCOMMANDS = [train, gradcheck, report, evaluate, predict, export]
 
 
 def build_parser() -> argparse.ArgumentParser:
