@@ -1,7 +1,7 @@
 """Refuse, before training starts, a model and batch whose arrays would not fit in memory.
 
 The estimate walks the model's output shapes for one batch (``layer.output_shape``), so it
-costs nothing and allocates nothing:
+costs nothing and allocates nothing, before any batch or optimizer state exists:
 
     parameters   weights + gradients + the optimizer's state (SGD momentum: 1 more copy,
                  Adam: 2), + one gradient copy per DataParallel worker
@@ -10,7 +10,9 @@ costs nothing and allocates nothing:
                  per image, 2 copies); the test pass (500 images at a time, no gradients)
                  when that is larger
 
-It is an estimate, on the generous side; the refusal says what it counted.
+It is an estimate, on the generous side; the refusal says what it counted.  The model itself
+is built before the check (its output shapes come from its layers); the flags' ranges keep
+that small: the largest seed net they allow (--filters 512, 3 blocks) has 24M parameters.
 """
 
 from __future__ import annotations
