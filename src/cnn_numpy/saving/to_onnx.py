@@ -18,14 +18,17 @@ import json
 import os
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..layers.base import Layer
 from ..model import Sequential
-from ..speed.parallel import DataParallel
 from .atomic import atomic_write_bytes
-from .model_files import _to_json, load_with_card
+from .model_files import _to_json, load_with_card, unwrapped
+
+if TYPE_CHECKING:
+    from ..speed.parallel import DataParallel
 
 ONNX_EXTRA = 'pip install "cnn-numpy[onnx]"'
 OPSET = 17
@@ -77,7 +80,7 @@ def export_onnx(model: Sequential | DataParallel | str | os.PathLike,
         model, card = load_with_card(model)
         card.pop("layers", None)                       # the graph itself shows the layers
     path = checked_output_path(path)
-    model = model.module if isinstance(model, DataParallel) else model
+    model = unwrapped(model)                           # a DataParallel: the model it runs
     converters = converters_of(model, CONVERTERS)      # before anything else: names the layer
     shapes = layer_shapes(model, card.get("input_shape") if input_shape is None else input_shape)
     props = {**card, **(metadata or {})}
