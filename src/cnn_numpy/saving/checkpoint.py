@@ -159,9 +159,10 @@ def save_epoch(run_dir: str | os.PathLike, model: Sequential, optimizer, history
 def update_total_epochs(path: Path, total_epochs: int) -> None:
     """Rewrite ``path``'s card with the run's new ``total_epochs`` (a resumed run that trains
     on), so the best model still says "epoch k of N" right; unchanged files are not touched."""
-    if not path.is_file():
-        return
-    model, card = load_with_card(path)
+    try:
+        model, card = load_with_card(path)
+    except (FileNotFoundError, ModelFileError):
+        return                     # no best model (yet), or not ours to rewrite
     if card.get("total_epochs", total_epochs) != total_epochs:
         kept = {k: v for k, v in card.items() if k not in ("layers", "library_version", "date")}
         save(model, path, **{**kept, "total_epochs": total_epochs})
