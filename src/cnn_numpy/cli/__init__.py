@@ -6,7 +6,6 @@ How it is built:
                     place errors are reported
     common.py       CliError / UsageError, print_error, writing(); argument types that
                     range-check every flag where it is given; load_model(path) -> (model, card)
-                    with the card checked against the model
     dataset.py      load_data(): the lines, MNIST or Fashion-MNIST splits a run asks for,
                     normalised; shared by train, evaluate and report
     train.py        `train`: its flags, and run() as a short list of named steps, using

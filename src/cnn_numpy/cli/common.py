@@ -146,32 +146,17 @@ def output_folder(text: str) -> str:
 
 
 def load_model(path: str) -> tuple:
-    """``(model, card)`` of a model file saved by training or ``cnn_numpy.save``, with the
-    card's class names and normalisation checked against the model.
+    """``(model, card)`` of a model file saved by training or ``cnn_numpy.save``.
 
-    Its errors (no such file, a damaged or foreign file) are the library's; ``main``
-    reports them.  A card that contradicts its model is a ``CliError`` naming the file."""
-    model, card = load_with_card(path)
-    input_shape = card.get("input_shape")
-    if input_shape is not None:
-        if not (isinstance(input_shape, list) and len(input_shape) == 3
-                and all(type(n) is int and n > 0 for n in input_shape)):
-            raise CliError(f"{path}: its model card's input_shape is {input_shape!r}, not "
-                           "[channels, height, width]; save the model again with "
-                           "input_shape=(C, H, W)")
-        try:
-            outputs = model.output_shape((1, *input_shape))[-1]
-        except ValueError as err:
-            raise CliError(f"{path}: the model does not take the {input_shape} images its "
-                           f"card names: {err}") from err
-        class_names(card, outputs, path)
-    normalization(card, path)
-    return model, card
+    Its errors (no such file; a damaged or foreign file; a card whose class names,
+    normalisation or input shape contradict the model) are the library's, naming the file;
+    ``main`` reports them."""
+    return load_with_card(path)
 
 
 def normalization(card: dict, path: str) -> dict[str, float]:
-    """The ``{"mean", "std"}`` the model's training data was standardised with (identity if
-    the card has none); a malformed entry is a ``CliError`` naming the file."""
+    """The ``{"mean", "std"}`` a model's (or a run's) training data was standardised with
+    (identity if none is given); a malformed entry is a ``CliError`` naming the file."""
     stats = card.get("normalize")
     if stats is None:
         return {"mean": 0.0, "std": 1.0}
@@ -186,7 +171,8 @@ def normalization(card: dict, path: str) -> dict[str, float]:
 
 def class_names(card: dict, outputs: int, path: str) -> list[str]:
     """The card's class names, one per model output ("0", "1", ... if it names none); a list
-    that does not match the outputs is a ``CliError`` naming the file."""
+    that does not match the outputs (a card without input_shape, which ``load`` could not
+    check) is a ``CliError`` naming the file."""
     names = card.get("class_names")
     if names is None:
         return [str(k) for k in range(outputs)]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import math
 from pathlib import Path
 
 from ..saving.checkpoint import CHECKPOINT
@@ -56,20 +54,15 @@ def check_run_folder(run_dir: Path) -> None:
 
 
 def read_history(run_dir: Path) -> History:
-    """The run's history.json, checked; a damaged one is an error naming it."""
+    """The run's history.json (``History.from_dict`` checks it); a damaged one is an error
+    naming it."""
     path = run_dir / "history.json"
     try:
         history = load_history(run_dir)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (OSError, UnicodeDecodeError) as err:
         raise CliError(f"cannot read {path}: {getattr(err, 'strerror', None) or err}") from err
-    except (KeyError, TypeError, AttributeError) as err:
-        raise CliError(f"{path} is damaged: it lacks the per-epoch lists ({err!r})") from err
-    columns = history.as_dict()
-    lengths = {len(v) for v in columns.values()}
-    numbers = all(v is None or (isinstance(v, (int, float)) and math.isfinite(v))
-                  for column in columns.values() for v in column)
-    if len(lengths) != 1 or not numbers:
-        raise CliError(f"{path} is damaged: its per-epoch lists are not numbers of one length")
+    except (ValueError, KeyError, TypeError) as err:        # not JSON, or not a History
+        raise CliError(f"{path} is damaged: {err}") from err
     if len(history) == 0:
         raise CliError(f"{run_dir} has no finished epoch yet, so there is nothing to draw")
     return history
