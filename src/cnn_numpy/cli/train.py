@@ -54,7 +54,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--batch-size", type=CHECKS["batch_size"], default=None)
     p.add_argument("--optimizer", choices=CHOICES["optimizer"], default=None)
     p.add_argument("--momentum", type=CHECKS["momentum"], default=None,
-                   help="SGD momentum, in [0, 1) (Adam has none)")
+                   help="SGD momentum, in [0, 1) (SGD only: Adam ignores it)")
     p.add_argument("--weight-decay", type=CHECKS["weight_decay"], default=None)
     p.add_argument("--schedule", choices=CHOICES["schedule"], default=None,
                    help="learning-rate schedule, stepped after each epoch: step = StepLR "
