@@ -169,6 +169,14 @@ class EpochSaver:
             self.saved = epoch
             save_history(self.run_dir, history)
 
+    def on_disk(self) -> int:
+        """The epoch the checkpoint on disk holds: a Ctrl-C held back during a save (see
+        ``interrupts_deferred``) lands after the files are complete, before ``saved`` moves."""
+        try:
+            return load_checkpoint(self.run_dir / CHECKPOINT).epoch
+        except (OSError, ValueError):
+            return self.saved
+
     def where_now(self) -> str:
         if self.saved == 0:
             return "no epoch was saved"
@@ -188,7 +196,7 @@ def train_epochs(training: Training, settings: TrainSettings, data: Data, run_di
                 progress=show_progress(settings), keep_freed_memory=True)
     except KeyboardInterrupt:
         files = [name for name in (CHECKPOINT, LAST, BEST) if (run_dir / name).exists()]
-        print(f"\nInterrupted. {run_dir} holds the run after epoch {saver.saved} "
+        print(f"\nInterrupted. {run_dir} holds the run after epoch {saver.on_disk()} "
               f"({', '.join(files)}). Continue with:\n  cnn-numpy train --resume {run_dir}")
         return 130
     except (OSError, RuntimeError, MemoryError) as err:
