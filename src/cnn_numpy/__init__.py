@@ -8,6 +8,7 @@ Read first: ``layers/`` (each a short forward and backward), ``losses.py``, ``op
 
 from .data import (
     FASHION_MNIST_CLASSES,
+    LINES_CLASSES,
     MNIST_CLASSES,
     iterate_minibatches,
     load_fashion_mnist,
@@ -41,6 +42,7 @@ from .model import Sequential
 from .optim import SGD, Adam
 from .presets import deep, lenet, seed_net
 from .saving import load, load_card, save
+from .saving.to_onnx import export_onnx
 from .schedulers import CosineAnnealingLR, StepLR
 from .speed import DataParallel, keep_freed_memory
 from .train import History, evaluate, fit, predict, predict_proba
@@ -68,8 +70,8 @@ __all__ = [
     "check_layer_gradients", "check_loss_gradients", "numerical_gradient",
     # data
     "synthetic_lines", "train_test_split", "iterate_minibatches", "load_mnist",
-    "load_fashion_mnist", "MNIST_CLASSES", "FASHION_MNIST_CLASSES", "normalize", "read_idx",
-    "read_image", "preprocess_digit",
+    "load_fashion_mnist", "LINES_CLASSES", "MNIST_CLASSES", "FASHION_MNIST_CLASSES",
+    "normalize", "read_idx", "read_image", "preprocess_digit",
     # keeping a model
     "save", "load", "load_card",
     # looking inside
@@ -77,4 +79,6 @@ __all__ = [
     "plot_confusion_matrix", "plot_mistakes", "write_report",
     # speed
     "DataParallel", "keep_freed_memory",
+    # carrying it elsewhere
+    "export_onnx",
 ]

@@ -10,27 +10,21 @@ layer hands back ``out.transpose(3, 0, 1, 2)``, a free NCHW *view* of that memor
 and the next conv's ``x.transpose(1, 2, 3, 0)`` turns it back into contiguous
 (C, H, W, N) memory for free.  Batch last also makes every window slice fast: in
 ``xp[:, i:i+Ho, j:j+Wo]`` each row of Wo pixels is Wo*N contiguous numbers, so NumPy
-copies long runs instead of short ones.  ReLU, MaxPool2d and Flatten keep whatever
-layout they get, so a whole conv stack stays batch last.  The loop version of the
-same maths is in ``cnn_numpy/reference.py``; the tests prove the two agree.
+copies long runs instead of short ones.  ReLU and MaxPool2d keep whatever layout they
+get, and Flatten's (N, C*H*W) result is a view of the same memory (a (C*H*W, N) matrix,
+which Linear's product reads as it is), so a whole conv stack stays batch last.  The loop
+version of the same maths is in ``cnn_numpy/reference.py``; the tests prove the two agree.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer, Parameter, as_rng, kaiming_uniform, pair
+from ..checks import flag, float_dtype, whole
+from .base import Layer, Parameter, as_rng, kaiming_uniform, pair, real_input, reuse
+from .windows import conv_output_size, window_tap
 
-
-def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
-    """floor((size + 2*padding - kernel) / stride) + 1, PyTorch's formula."""
-    return (size + 2 * padding - kernel) // stride + 1
-
-
-#: The matrix products run BLOCK columns (output pixels) at a time: a thin product (a first
-#: layer has C*kh*kw = 9 rows) is then small enough for OpenBLAS's unpacked small-matrix
-#: kernels on AVX-512 CPUs (see docs/performance.md).  The sum over blocks is the same product.
-BLOCK = 4096
+__all__ = ["Conv2d", "col2im", "conv_output_size", "im2col"]
 
 
 def im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, ho: int, wo: int,
@@ -48,7 +42,7 @@ def im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, ho: int, wo: int,
     cols = out.reshape(C, kh, kw, ho, wo, N)
     for i in range(kh):
         for j in range(kw):
-            cols[:, i, j] = xp[:, i : i + sh * ho : sh, j : j + sw * wo : sw]
+            cols[:, i, j] = window_tap(xp, i, j, (sh, sw), (ho, wo), axes=(1, 2))
     return out
 
 
@@ -64,8 +58,71 @@ def col2im(dcols: np.ndarray, padded_shape: tuple[int, ...], kh: int, kw: int, s
     dxp = np.zeros(padded_shape, dtype=dcols.dtype)
     for i in range(kh):
         for j in range(kw):
-            dxp[:, i : i + sh * ho : sh, j : j + sw * wo : sw] += dcols[:, i, j]
+            window_tap(dxp, i, j, (sh, sw), (ho, wo), axes=(1, 2))[...] += dcols[:, i, j]
     return dxp
+
+
+# The three matrix products of a convolution, each with the trick that makes it fast named
+# in its docstring (measured in docs/performance.md, "Why the code is laid out as it is").
+
+#: the products run BLOCK columns (output pixels) at a time, see ``matmul_in_blocks``
+BLOCK = 4096
+
+
+def matmul_in_blocks(w: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``w @ cols``, computed BLOCK columns at a time.
+
+    Why blocks: a thin product (a first layer has C*kh*kw = 9 rows) cut into blocks is small
+    enough for OpenBLAS's unpacked small-matrix kernels on AVX-512 CPUs, several times faster
+    there; on other CPUs the blocks cost a little (docs/performance.md).  Each block of the
+    result is the product of the same block of columns: together, exactly the whole product.
+    """
+    out = np.empty((w.shape[0], cols.shape[1]), dtype=cols.dtype)
+    for s in range(0, cols.shape[1], BLOCK):
+        np.matmul(w, cols[:, s : s + BLOCK], out=out[:, s : s + BLOCK])
+    return out
+
+
+def weight_grad(g: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """dW = g @ cols.T, shape (F, C*kh*kw), for g (F, P) and cols (C*kh*kw, P).
+
+    Computed transposed, as (cols @ g.T).T: the same sums, but with C*kh*kw rows (144 in
+    LeNet's second conv) instead of F (32), which OpenBLAS splits over threads better.
+    BLOCK columns at a time, as the forward product (``matmul_in_blocks``).
+    """
+    dw_t = np.zeros((cols.shape[0], g.shape[0]), dtype=g.dtype)    # (C*kh*kw, F)
+    for s in range(0, g.shape[1], BLOCK):
+        dw_t += cols[:, s : s + BLOCK] @ g[:, s : s + BLOCK].T
+    return dw_t.T
+
+
+def bias_grad(g: np.ndarray) -> np.ndarray:
+    """db = the row sums of g (F, P), shape (F,).
+
+    Written as the matrix-vector product g @ ones, which BLAS computes faster than NumPy's
+    ``g.sum(axis=1)`` for the long rows a convolution has.
+    """
+    return g @ np.ones(g.shape[1], g.dtype)
+
+
+def cols_grad(w: np.ndarray, g: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """dcols = w.T @ g, shape (C*kh*kw, P): the gradient of every column entry.
+
+    ``out``: an array of that shape to fill (see ``reuse``: no page faults step after step).
+    """
+    return np.matmul(w.T, g, out=out)
+
+
+def batch_hint(shape: tuple[int, ...], channels: int) -> str:
+    """How to turn an input of ``shape`` into the (N, C, H, W) batch a conv layer takes."""
+    shape = tuple(shape)
+    if len(shape) == 2:
+        return "; for one grayscale image (H, W) use x[None, None]"
+    if len(shape) == 3 and shape[0] == channels:
+        return f"; for one image (C, H, W) use x[None], a batch of one: {(1, *shape)}"
+    if len(shape) == 3 and channels == 1:
+        return f"; for N grayscale images (N, H, W) use x[:, None]: {(shape[0], 1, *shape[1:])}"
+    return ""
 
 
 class Conv2d(Layer):
@@ -89,21 +146,21 @@ class Conv2d(Layer):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  bias: bool = True, rng=None, dtype=np.float32):
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = pair(kernel_size, "kernel_size")
-        self.stride = pair(stride, "stride")
-        self.padding = pair(padding, "padding")
-        if min(self.in_channels, self.out_channels, *self.kernel_size, *self.stride) < 1:
-            raise ValueError(f"{self!r}: channels, kernel_size and stride must be >= 1")
-        if min(self.padding) < 0:
-            raise ValueError(f"{self!r}: padding must be >= 0")
-        rng, dtype = as_rng(rng), np.dtype(dtype)
+        self.in_channels = whole(in_channels, "in_channels", "Conv2d", low=1)
+        self.out_channels = whole(out_channels, "out_channels", "Conv2d", low=1)
+        self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d")
+        self.stride = pair(stride, "stride", "Conv2d")
+        self.padding = pair(padding, "padding", "Conv2d", low=0)
+        bias = flag(bias, "bias", "Conv2d")
+        rng, dtype = as_rng(rng), float_dtype(dtype, "Conv2d")
         kh, kw = self.kernel_size
         fan_in = self.in_channels * kh * kw
         self.weight = Parameter(
             kaiming_uniform((out_channels, in_channels, kh, kw), fan_in, rng, dtype))
         self.bias = (Parameter(kaiming_uniform((out_channels,), fan_in, rng, dtype))
                      if bias else None)
+        self.cols = self.dcols = None      # the column matrix and its gradient, once run
+        self.out_shape = None              # the last forward's output shape
 
     def config(self) -> dict:
         return dict(in_channels=self.in_channels, out_channels=self.out_channels,
@@ -122,9 +179,8 @@ class Conv2d(Layer):
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Output shape for an (N, C, H, W) input shape; ValueError if it does not fit."""
         if len(input_shape) != 4:
-            raise ValueError(
-                f"{self!r} expects a 4-D input (N, C, H, W), got shape {tuple(input_shape)}; "
-                "for a single grayscale image use x[None, None]")
+            raise ValueError(f"{self!r} expects a 4-D input (N, C, H, W), got shape "
+                             f"{tuple(input_shape)}{batch_hint(input_shape, self.in_channels)}")
         N, C, H, W = input_shape
         if C != self.in_channels:
             raise ValueError(
@@ -139,44 +195,36 @@ class Conv2d(Layer):
                 conv_output_size(W, kw, self.stride[1], pw))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        N, F, ho, wo = self.output_shape(np.shape(x))
+        N, F, ho, wo = self.out_shape = self.output_shape(np.shape(x))
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        x = np.asarray(x).astype(self.weight.data.dtype, copy=False)
+        x = real_input(x, self).astype(self.weight.data.dtype, copy=False)
         C, H, W = x.shape[1:]
         # (N, C, H, W) -> zero-padded (C, Hp, Wp, N): batch last, see module docstring
         xp = np.zeros((C, H + 2 * ph, W + 2 * pw, N), dtype=x.dtype)
         xp[:, ph : ph + H, pw : pw + W] = x.transpose(1, 2, 3, 0)
         # (C*kh*kw, Ho*Wo*N), kept for backward, its memory reused step after step
         self.cols = im2col(xp, kh, kw, sh, sw, ho, wo,
-                           out=self.workspace("cols", (C * kh * kw, ho * wo * N), x.dtype))
+                           out=reuse(self.cols, (C * kh * kw, ho * wo * N), x.dtype))
         self.padded_shape, self.input_hw = xp.shape, (H, W)
-        w = self.weight.data.reshape(F, -1)                      # (F, C*kh*kw)
-        out = np.empty((F, ho * wo * N), dtype=x.dtype)          # = w @ cols, BLOCK at a time
-        for s in range(0, out.shape[1], BLOCK):
-            np.matmul(w, self.cols[:, s : s + BLOCK], out=out[:, s : s + BLOCK])
+        out = matmul_in_blocks(self.weight.data.reshape(F, -1), self.cols)  # (F, Ho*Wo*N)
         out = out.reshape(F, ho, wo, N)
         if self.bias is not None:
             out += self.bias.data[:, None, None, None]
         return out.transpose(3, 0, 1, 2)                        # (N, F, Ho, Wo) view
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        N, F, ho, wo = grad_out.shape
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        g = grad_out.astype(self.weight.data.dtype, copy=False)
-        g = g.transpose(1, 2, 3, 0).reshape(F, ho * wo * N)     # (F, Ho*Wo*N)
-        # out = W @ cols + b  =>  dW = g @ cols.T,  db = sum of g,  dcols = W.T @ g
-        # dW is computed transposed, dW.T = cols @ g.T (C*kh*kw, F): the same sum, but BLAS
-        # splits its many rows over threads better (about 1.7x faster at 2 threads)
-        dw_t = np.zeros((self.cols.shape[0], F), dtype=g.dtype)  # BLOCK columns at a time
-        for s in range(0, g.shape[1], BLOCK):
-            dw_t += self.cols[:, s : s + BLOCK] @ g[:, s : s + BLOCK].T
-        self.weight.grad += dw_t.T.reshape(self.weight.data.shape)
-        if self.bias is not None:  # db = row sums of g; as a product with ones, BLAS sums
-            self.bias.grad += g @ np.ones(g.shape[1], g.dtype)  # 3x faster than g.sum(axis=1)
+        """out = W @ cols + b, so  dW = G @ cols.T,  db = sum of G,  dcols = W.T @ G."""
+        G = self.check_grad(grad_out, self.out_shape).astype(self.weight.data.dtype, copy=False)
+        N, F, ho, wo = G.shape
+        G = G.transpose(1, 2, 3, 0).reshape(F, ho * wo * N)     # (F, Ho*Wo*N)
+        W = self.weight.data.reshape(F, -1)                     # (F, C*kh*kw)
+        self.weight.grad += weight_grad(G, self.cols).reshape(self.weight.data.shape)  # G colsᵀ
+        if self.bias is not None:
+            self.bias.grad += bias_grad(G)                      # row sums of G
         if not self.needs_input_grad:  # e.g. the first layer in training (see Layer)
             return None
-        dcols = np.matmul(self.weight.data.reshape(F, -1).T, g,  # (C*kh*kw, Ho*Wo*N)
-                          out=self.workspace("dcols", self.cols.shape, g.dtype))
-        dxp = col2im(dcols, self.padded_shape, kh, kw, sh, sw, ho, wo)
-        H, W = self.input_hw
-        return dxp[:, ph : ph + H, pw : pw + W].transpose(3, 0, 1, 2)  # (N, C, H, W) view
+        self.dcols = cols_grad(W, G, out=reuse(self.dcols, self.cols.shape, G.dtype))  # Wᵀ G
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        dxp = col2im(self.dcols, self.padded_shape, kh, kw, sh, sw, ho, wo)
+        (H, W_in), (ph, pw) = self.input_hw, self.padding
+        return dxp[:, ph : ph + H, pw : pw + W_in].transpose(3, 0, 1, 2)  # (N, C, H, W) view

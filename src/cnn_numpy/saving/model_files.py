@@ -25,9 +25,16 @@ from pathlib import Path
 import numpy as np
 
 from ..layers.base import Layer
-from ..model import Sequential
-from ..speed.parallel import DataParallel
+from ..model import Sequential, checked_state
 from .atomic import atomic_write_bytes
+from .header import (
+    HeaderError,
+    check_archive,
+    check_card,
+    check_header,
+    param_shapes,
+    parse_header,
+)
 
 FORMAT = "cnn-numpy"
 #: bump when the layout changes; ``load`` refuses files from a newer version
@@ -53,10 +60,16 @@ def layer_registry() -> dict[str, type[Layer]]:
     return registry
 
 
+def unwrapped(model):
+    """The model a wrapper such as ``DataParallel`` runs (its ``.module``, as PyTorch users
+    save ``model.module``), or ``model`` itself."""
+    module = getattr(model, "module", None)
+    return module if isinstance(module, Layer) else model
+
+
 def architecture(model: Sequential) -> list[dict]:
     """``[{"type": "Conv2d", "config": {...}}, ...]``: enough to rebuild the layers."""
-    if isinstance(model, DataParallel):  # the model it runs (torch users save model.module)
-        model = model.module
+    model = unwrapped(model)
     if not isinstance(model, Sequential):
         raise ValueError(f"save: the model must be a Sequential (its layers in order), got "
                          f"{model!r}; for a single layer, save Sequential(layer)")
@@ -133,6 +146,8 @@ def save(model: Sequential, path: str | os.PathLike, novelty=None, **metadata) -
         >>> model = load("model.npz")                                          # doctest: +SKIP
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"save: {path} is a folder; give a file name, e.g. {path / 'model.npz'}")
     header = model_header(model, metadata)   # first: it checks what model is
     arrays = model.state_dict()
     if novelty is not None:
@@ -152,6 +167,11 @@ def model_header(model: Sequential, metadata: dict, kind: str = "model") -> dict
     card = {"library_version": __version__,
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             **metadata}
+    card = json.loads(json.dumps(card, default=_to_json))    # what the file will hold
+    try:
+        check_card(card, num_outputs(unwrapped(model), card))
+    except HeaderError as err:      # phrased for a file: "its card's ..."
+        raise ValueError(f"save: {str(err).removeprefix('its ')}") from None
     return {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": kind,
             "layers": layers,
             "arrays": {k: {"shape": list(v.shape), "dtype": str(v.dtype)}
@@ -165,6 +185,9 @@ def open_npz(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
     Raises FileNotFoundError, or ModelFileError with a message saying what is wrong.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a folder, not a model file (in a run folder: "
+                             f"{path / 'model.npz'} or {path / 'best.npz'})")
     if not path.is_file():
         raise FileNotFoundError(f"no such model file: {path}")
     with open(path, "rb") as f:
@@ -174,13 +197,21 @@ def open_npz(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
                 if magic[:1] == b"\x80" else "")
         raise ModelFileError(f"{path} is not a cnn-numpy model file: not an .npz archive{hint}")
     try:
+        with zipfile.ZipFile(path) as archive:
+            check_archive(archive, path.stat().st_size, f"{HEADER_KEY}.npy")
         with np.load(path, allow_pickle=False) as archive:
             if HEADER_KEY not in archive.files:
                 raise ModelFileError(f"{path} is an .npz archive but not a cnn-numpy file (it has "
                                      f"no {HEADER_KEY!r} entry; arrays: {archive.files[:5]}...)")
-            header = json.loads(archive[HEADER_KEY].tobytes().decode("utf-8"))
-            check_header(header, path)
+            raw = archive[HEADER_KEY]
+            if raw.dtype != np.uint8 or raw.ndim != 1:
+                raise HeaderError("its header is not a byte array")
+            header = parse_header(raw.tobytes())
+            check_header(header, layer_registry(), FORMAT, FORMAT_VERSION)
             arrays = {name: archive[name] for name in archive.files if name != HEADER_KEY}
+    except HeaderError as err:
+        raise ModelFileError(f"{path} {err}" if str(err).startswith(("is ", "has "))
+                             else f"{path}: {err}") from None
     except ModelFileError:
         raise
     except ValueError as err:
@@ -194,33 +225,14 @@ def open_npz(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
     return header, arrays
 
 
-def check_header(header, path) -> None:
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ModelFileError(f"{path} is not a cnn-numpy model file (format "
-                             f"{header.get('format') if isinstance(header, dict) else None!r})")
-    version = header.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
-        raise ModelFileError(f"{path} has file format version {version!r}; this cnn-numpy reads "
-                             f"version {FORMAT_VERSION} and older. Upgrade cnn-numpy to load it.")
-    for key, kind in (("layers", list), ("arrays", dict), ("card", dict)):
-        if not isinstance(header.get(key), kind):
-            raise ModelFileError(f"{path}: header has no {key!r} entry of type {kind.__name__}")
-
-
 def check_arrays(header: dict, arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray],
                  path) -> None:
     """Every array the architecture needs is present, with the shape and dtype it needs."""
-    missing = [k for k in expected if k not in arrays]
-    unexpected = [k for k in arrays if k not in expected]
-    if missing or unexpected:
-        raise ModelFileError(f"{path}: arrays do not match the architecture: missing {missing}, "
-                             f"unexpected {unexpected}")
-    for key, want in expected.items():
-        got = arrays[key]
-        if got.shape != want.shape or got.dtype != want.dtype:
-            raise ModelFileError(
-                f"{path}: array {key!r} has shape {got.shape} and dtype {got.dtype}; the "
-                f"architecture needs shape {want.shape} and dtype {want.dtype}")
+    try:
+        checked_state(arrays, expected, cast=False)
+    except ValueError as err:
+        raise ModelFileError(f"{path}: arrays do not match the architecture: {err}") from None
+    for key, got in arrays.items():
         recorded = header["arrays"].get(key, {})
         if recorded and (tuple(recorded.get("shape", ())) != got.shape
                          or recorded.get("dtype") != str(got.dtype)):
@@ -229,6 +241,17 @@ def check_arrays(header: dict, arrays: dict[str, np.ndarray], expected: dict[str
 
 
 def restore_model(header: dict, arrays: dict[str, np.ndarray], path) -> Sequential:
+    # before building anything: the arrays the architecture needs are in the file, so a
+    # forged header cannot make us allocate more than the file holds
+    needed = {f"{i}.{name}": shape for i, spec in enumerate(header["layers"])
+              for name, shape in param_shapes(spec).items()}
+    missing = [key for key in needed if key not in arrays]
+    if missing:
+        raise ModelFileError(f"{path}: arrays do not match the architecture: missing {missing}")
+    for key, shape in needed.items():
+        if arrays[key].shape != shape:
+            raise ModelFileError(f"{path}: array {key!r} has shape {arrays[key].shape}; the "
+                                 f"architecture needs shape {shape}")
     try:
         model = build(header["layers"])
     except MemoryError as err:   # a crafted header asking for absurd layer sizes
@@ -238,9 +261,26 @@ def restore_model(header: dict, arrays: dict[str, np.ndarray], path) -> Sequenti
         arrays = {k: v for k, v in arrays.items() if "/" not in k}
     arrays = {k: v for k, v in arrays.items() if not k.startswith(NOVELTY_PREFIX)}
     check_arrays(header, arrays, model.state_dict(), path)
+    try:
+        check_card(header["card"], num_outputs(model, header["card"]))
+    except HeaderError as err:
+        raise ModelFileError(f"{path}: {err}") from None
     model.load_state_dict(arrays)
     model.eval()
     return model
+
+
+def num_outputs(model: Sequential, card: dict) -> int | None:
+    """The model's number of outputs for the card's input_shape (None without one); a
+    HeaderError if the layers do not take that shape."""
+    shape = card.get("input_shape")
+    if shape is None:
+        return None
+    try:
+        return model.output_shape((1, *shape))[-1]
+    except ValueError as err:
+        raise HeaderError(f"its layers do not take its card's input_shape {shape}: "
+                          f"{err}") from None
 
 
 def load(path: str | os.PathLike) -> Sequential:
