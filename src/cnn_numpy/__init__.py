@@ -2,8 +2,8 @@
 
 Read first: ``layers/`` (each a short forward and backward), ``losses.py``, ``optim.py``,
 ``model.py`` (``Sequential``) and ``train.py`` (``fit``).  The subpackages are tooling:
-``data/`` (datasets, your own images), ``saving/`` (files), ``visualize/`` (pictures),
-``speed/`` (cores and memory), ``cli/`` (the ``cnn-numpy`` command).
+``data/`` (datasets, your own images), ``novelty/`` ("not a digit"), ``saving/`` (files),
+``visualize/`` (pictures), ``speed/`` (cores and memory), ``cli/`` (the ``cnn-numpy`` command).
 """
 
 from .data import (
@@ -39,6 +39,14 @@ from .layers import (
 )
 from .losses import CrossEntropyLoss
 from .model import Sequential
+from .novelty import (
+    NoveltyDetector,
+    NoveltyPrediction,
+    fit_novelty,
+    load_novelty,
+    predict_with_novelty,
+    save_novelty,
+)
 from .optim import SGD, Adam
 from .presets import deep, lenet, seed_net
 from .saving import load, load_card, save
@@ -53,6 +61,7 @@ from .visualize import (
     plot_filters,
     plot_history,
     plot_mistakes,
+    plot_preparation,
     write_report,
 )
 
@@ -74,9 +83,12 @@ __all__ = [
     "normalize", "read_idx", "read_image", "preprocess_digit",
     # keeping a model
     "save", "load", "load_card",
+    # "is this one of the classes at all?"
+    "fit_novelty", "save_novelty", "load_novelty", "predict_with_novelty", "NoveltyDetector",
+    "NoveltyPrediction",
     # looking inside
     "plot_history", "plot_filters", "plot_feature_maps", "confusion_matrix",
-    "plot_confusion_matrix", "plot_mistakes", "write_report",
+    "plot_confusion_matrix", "plot_mistakes", "write_report", "plot_preparation",
     # speed
     "DataParallel", "keep_freed_memory",
     # carrying it elsewhere

@@ -8,17 +8,19 @@ import argparse
 
 import numpy as np
 
-from ..train import predict
+from ..novelty import predict_with_novelty
 from ..visualize.mistakes import confusion_matrix
 from .common import CliError, UsageError, int_in, load_model, normalization
 from .dataset import DATASET_NAMES, Data, DataSource, load_data
+from .novelty_check import load_check, refusal_report
 
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "evaluate", help="accuracy, per-class accuracy and confusion matrix of a saved model",
         description="Evaluate a saved model (model.npz or best.npz from a run folder) on a "
-                    "test set: overall accuracy, accuracy per class, and the confusion matrix.")
+                    "test set: overall accuracy, accuracy per class, the confusion matrix, and "
+                    "how many test images its novelty check refuses.")
     p.add_argument("model", metavar="MODEL", help="a .npz saved by training or by cnn_numpy.save")
     p.add_argument("--dataset", choices=DATASET_NAMES, default=None,
                    help="test set to use (default: the dataset the model was trained on)")
@@ -39,7 +41,11 @@ def run(args: argparse.Namespace) -> int:
     check_model_fits(model, card, args.model, data)
     print(f"Model: {args.model} ({trained_on(card)}) | test set: {source.dataset}, "
           f"{len(y)} images\n")
-    print(format_report(y, predict(model, X), data.classes))
+    novelty = load_check(args.model)                         # None: a note says so
+    answer = predict_with_novelty(model, X, novelty)
+    print(format_report(y, answer.predicted, data.classes))
+    if novelty is not None:
+        print("\n" + refusal_report(answer, y, card, novelty))
     return 0
 
 

@@ -1,7 +1,9 @@
 """``cnn-numpy predict MODEL IMAGE...``: classify your own drawings or photos.
 
-Each image goes through MNIST's preprocessing (``cnn_numpy.data.images``) and the training
-run's normalisation before the model sees it; ``--show`` draws every step.
+Each image is prepared like MNIST (``cnn_numpy.data.images``: lighting, sheet, ink, then
+MNIST's steps) and normalised as in training before the model sees it; the model file's
+novelty check answers "not a digit" for what is unlike every training image; ``--show``
+draws every step.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 
 from ..data import normalize
 from ..data.images import Preprocessed, preprocess_digit
-from ..train import predict_proba
+from ..novelty import predict_with_novelty
 from .common import (
     CliError,
     class_names,
@@ -26,6 +28,7 @@ from .common import (
     probability,
     writing,
 )
+from .novelty_check import load_check, refusal_words
 
 #: the input predict prepares: one grayscale 28x28 image, as MNIST
 INPUT_SHAPE = (1, 28, 28)
@@ -34,9 +37,12 @@ INPUT_SHAPE = (1, 28, 28)
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "predict", help="classify your own images (PNG/JPEG) with a saved model",
-        description="Read each image, prepare it like MNIST (grayscale, white ink on black, "
-                    "cropped, scaled to fit 20x20, centred by its centre of mass in 28x28, "
-                    "normalised as in training) and print the top classes with probabilities.")
+        description="Read each image (a photo of paper, a scan, a drawing), prepare it like "
+                    "MNIST (uneven light divided out, the sheet and the ink found, white ink on "
+                    "black, cropped, scaled to fit 20x20, centred by its centre of mass in "
+                    "28x28, normalised as in training) and print the top classes with "
+                    "probabilities, or 'not a digit' when the model's novelty check finds the "
+                    "image unlike every training image.")
     p.add_argument("model", metavar="MODEL", help="a .npz saved by training or by cnn_numpy.save")
     p.add_argument("images", metavar="IMAGE", nargs="+", help="PNG or JPEG files")
     p.add_argument("--top", type=int_in(1, 1000), default=3,
@@ -45,8 +51,9 @@ def add_parser(subparsers) -> None:
                    help="below this top probability, from 0 to 1, the answer is 'not sure' "
                         "(default 0.5)")
     p.add_argument("--show", type=output_file, default=None, metavar="OUT.png",
-                   help="save a figure of the preprocessing steps, the probabilities and the "
-                        "first feature maps (OUT-1.png, OUT-2.png, ... for several images)")
+                   help="save a figure of every preparation step (the lighting correction "
+                        "too), the probabilities and the first feature maps (OUT-1.png, "
+                        "OUT-2.png, ... for several images)")
     p.set_defaults(run=run)
 
 
@@ -66,15 +73,21 @@ def check_input_shape(model, card: dict, path: str) -> None:
 
 
 def format_prediction(name: str, probabilities: np.ndarray, classes, top: int,
-                      min_confidence: float) -> str:
+                      min_confidence: float, score: float | None = None,
+                      threshold: float | None = None, refusal: str | None = None) -> str:
+    """One line per image; ``refusal`` ("not a digit") when the novelty check refused it."""
     order = np.argsort(probabilities)[::-1][:top]
     best = order[0]
     listing = " | ".join(f"{classes[k]} {probabilities[k]:6.1%}" for k in order)
+    if refusal is not None:
+        return (f"{name}: {refusal} (novelty {score:.2f} > {threshold:.2f})    "
+                f"closest: {listing}")
     if probabilities[best] < min_confidence:
         verdict = f"not sure (best guess {classes[best]})"
     else:
         verdict = f"{classes[best]}"
-    return f"{name}: {verdict}    top {len(order)}: {listing}"
+    novelty = "" if score is None else f"    novelty {score:.2f} (refused above {threshold:.2f})"
+    return f"{name}: {verdict}    top {len(order)}: {listing}{novelty}"
 
 
 def figure_path(out: str, index: int, count: int) -> Path:
@@ -82,30 +95,22 @@ def figure_path(out: str, index: int, count: int) -> Path:
     return out if count == 1 else out.with_name(f"{out.stem}-{index}{out.suffix or '.png'}")
 
 
-def show(path: Path, name: str, steps: Preprocessed, x: np.ndarray, probabilities: np.ndarray,
-         classes, model) -> None:
-    """Save one figure: the preprocessing steps, the probabilities, the first feature maps."""
+def show(path: Path, title: str, steps: Preprocessed, x: np.ndarray,
+         probabilities: np.ndarray, classes, model) -> None:
+    """Save one figure: every preparation step, the probabilities, the first feature maps."""
     import matplotlib
 
     matplotlib.use("Agg")   # the CLI only writes files
     import matplotlib.pyplot as plt
 
     from ..visualize.inside import feature_maps
+    from ..visualize.preparation import draw_panels
 
-    fig = plt.figure(figsize=(12, 6.5))
-    grid = fig.add_gridspec(3, 10, hspace=0.5, wspace=0.4)
-    panels = [(steps.gray, "your image"),
-              (steps.ink, "ink" + (" (inverted)" if steps.inverted else "")),
-              (steps.cropped, f"cropped {steps.cropped.shape[0]}x{steps.cropped.shape[1]}"),
-              (steps.scaled, f"fit in 20x20: {steps.scaled.shape[0]}x{steps.scaled.shape[1]}"),
-              (steps.image, "28x28, centred")]
-    for k, (image, title) in enumerate(panels):
-        ax = fig.add_subplot(grid[0, 2 * k : 2 * k + 2])
-        ax.imshow(image, cmap="gray", vmin=0, vmax=1)
-        ax.set_title(title, fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    bars = fig.add_subplot(grid[1:, 0:4])
+    fig = plt.figure(figsize=(12, 9.5))
+    grid = fig.add_gridspec(4, 12, hspace=0.45, wspace=0.4)
+    draw_panels([fig.add_subplot(grid[r, 3 * c : 3 * c + 3]) for r in (0, 1) for c in range(4)],
+                steps)
+    bars = fig.add_subplot(grid[2:, 0:4])
     positions = np.arange(len(classes))
     bars.barh(positions, probabilities, color="tab:blue")
     bars.set_yticks(positions, [str(c) for c in classes], fontsize=8)
@@ -115,17 +120,16 @@ def show(path: Path, name: str, steps: Preprocessed, x: np.ndarray, probabilitie
     stages = feature_maps(model, x)
     if stages:
         label, maps = next(((lb, m) for lb, m in stages if "ReLU" in lb), stages[0])
-        for c in range(min(12, maps.shape[0])):
-            ax = fig.add_subplot(grid[1 + c // 6, 4 + c % 6])
+        for c in range(min(16, maps.shape[0])):
+            ax = fig.add_subplot(grid[2 + c // 8, 4 + c % 8])
             ax.imshow(maps[c], cmap="viridis", interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
             if c == 0:
                 ax.set_title(f"feature maps after layer {label}", fontsize=9, loc="left")
-    fig.suptitle(f"{name}: {classes[int(np.argmax(probabilities))]} "
-                 f"({probabilities.max():.1%})", fontsize=11)
+    fig.suptitle(title, fontsize=11)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=90)
     plt.close(fig)
 
 
@@ -137,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
     if card.get("dataset") == "fashion-mnist":
         print("note: predict prepares images the way MNIST digits were made (ink fitted in "
               "20x20); Fashion-MNIST photos filled the whole 28x28, so expect weaker guesses")
+    novelty = load_check(args.model)                         # None: a note says so
     status = 0
     for index, name in enumerate(args.images, 1):
         try:
@@ -146,11 +151,15 @@ def run(args: argparse.Namespace) -> int:
             status = 1
             continue
         x = normalize(steps.image, stats["mean"], stats["std"])[None, None]   # (1, 1, 28, 28)
-        probabilities = predict_proba(model, x)[0]
-        print(format_prediction(name, probabilities, classes, args.top, args.min_confidence))
+        answer = predict_with_novelty(model, x, novelty)
+        probabilities, score = answer.probabilities[0], answer.scores[0]
+        line = format_prediction(name, probabilities, classes, args.top, args.min_confidence,
+                                 None if novelty is None else score, answer.threshold,
+                                 refusal_words(card) if answer.refused[0] else None)
+        print(line)
         if args.show:
             out = figure_path(args.show, index, len(args.images))
             with writing(f"write the figure {out}"):
-                show(out, name, steps, x, probabilities, classes, model)
+                show(out, line.split("    ")[0], steps, x, probabilities, classes, model)
             print(f"  figure: {out}")
     return status

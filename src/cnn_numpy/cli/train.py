@@ -16,6 +16,7 @@ from ..visualize.report import write_report
 from .common import UsageError, writing
 from .dataset import Data, load_data
 from .memory_check import check_memory
+from .novelty_check import store_novelty
 from .run_dir import check_out_folder, run_folder
 from .settings import CHECKS, CHOICES, TrainSettings, notes, resolve_defaults, resume_settings
 from .training import (
@@ -104,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
     with run_folder(settings) as run_dir:
         saver = start_run(run_dir, settings, data, training)
         status = train_epochs(training, settings, data, run_dir, saver)
+    if status == 0:          # "not a digit": fitted on the training images, in both models
+        store_novelty(run_dir, data.train, settings.seed)
     if status == 0 and settings.report:
         return draw_report(run_dir, training, data)
     return status

@@ -4,8 +4,8 @@ The photo, shrunk until pen strokes fade into the paper, splits into two groups 
 brightness, found by Otsu's threshold: the sheet, and around it a surface several times
 darker that takes most of the frame's edge.  If there is no such surface (the paper fills
 the frame, or the dark part is a shadow over one side of the page: the lit part then runs
-along much of the edge), the whole frame is the sheet.  Holes in the sheet (where a dark mark was too wide for the
-closing) belong to it.
+along much of the edge), the whole frame is the sheet.  Holes in the sheet (the ink, dark
+marks) belong to it.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from .detector import NoveltyDetector, fit_novelty
 from .features import Stage, default_stages, stage_features
 from .gaussian import ClassGaussians
 from .predict import NoveltyPrediction, predict_with_novelty
-from .storage import load_novelty
+from .storage import load_novelty, save_novelty
 
 __all__ = ["ClassGaussians", "NoveltyDetector", "NoveltyPrediction", "Stage", "default_stages",
-           "fit_novelty", "load_novelty", "predict_with_novelty", "stage_features"]
+           "fit_novelty", "load_novelty", "predict_with_novelty", "save_novelty", "stage_features"]

@@ -1,5 +1,7 @@
 """A novelty detector inside the model file: its arrays under ``"novelty/<stage>/<name>"``,
 everything else as plain numbers and strings in the header's ``"novelty"`` entry.
+``save_novelty(path, detector)`` adds it to a file ``save`` wrote (or replaces it);
+``load_novelty(path)`` reads it back.
 
     "novelty/0/means"      (C, D_0) float64    class means of stage 0's features
     "novelty/0/precision"  (D_0, D_0) float64  inverse of stage 0's shared covariance
@@ -19,20 +21,44 @@ import os
 
 import numpy as np
 
-from ..saving.model_files import NOVELTY_PREFIX as PREFIX
-from ..saving.model_files import ModelFileError, open_npz
+from ..saving.model_files import ModelFileError, open_npz, write_npz
 from .detector import NoveltyDetector
 from .features import POOLINGS, Stage
 from .gaussian import ClassGaussians
 
+PREFIX = "novelty/"
 METHOD, VERSION = "mahalanobis", 1
 #: the header entry's keys and their types (numbers must be finite)
 NUMBERS = {"threshold": float, "refuse_rate": float, "holdout_refused": float,
            "fit_images": int, "holdout_images": int, "shrinkage": float}
 
 
+def save_novelty(path: str | os.PathLike, detector: NoveltyDetector) -> None:
+    """Store ``detector`` in the model file at ``path`` (written by ``save``), replacing any
+    detector it held; the model and its card stay as they are.  Atomic, as ``save``.
+
+    Example:
+        >>> cnn.save(model, "model.npz", dataset="mnist", input_shape=(1, 28, 28))  # doctest: +SKIP
+        >>> cnn.save_novelty("model.npz", cnn.fit_novelty(model, X, y, rng=0))      # doctest: +SKIP
+    """
+    if not isinstance(detector, NoveltyDetector):
+        raise ValueError(f"save_novelty: expected a NoveltyDetector (from fit_novelty), got "
+                         f"{type(detector).__name__}")
+    header, arrays = open_npz(path)
+    last = header["layers"][-1] if header["layers"] else {}
+    outputs = last.get("config", {}).get("out_features")
+    if outputs != detector.num_classes or any(s.layer >= len(header["layers"])
+                                              for s in detector.stages):
+        raise ValueError(f"save_novelty: the detector was fitted for a model with "
+                         f"{detector.num_classes} classes, not the one in {path}")
+    entry, extra = to_file(detector)
+    arrays = {k: v for k, v in arrays.items() if not k.startswith(PREFIX)}
+    arrays.update({PREFIX + name: array for name, array in extra.items()})
+    write_npz(path, arrays, {**header, "novelty": entry})
+
+
 def to_file(detector: NoveltyDetector) -> tuple[dict, dict[str, np.ndarray]]:
-    """(header entry, arrays without the prefix) for ``save(..., novelty=detector)``."""
+    """(header entry, arrays without the "novelty/" prefix) of a detector."""
     header = {"method": METHOD, "version": VERSION,
               "threshold": float(detector.threshold), "refuse_rate": float(detector.refuse_rate),
               "holdout_refused": float(detector.holdout_refused),

@@ -23,7 +23,8 @@ MAX_LAYERS = 1000
 MAX_INFLATION = 16
 #: ... or at least this many bytes (small files)
 MIN_ALLOWANCE = 64 * 2**20
-HEADER_KEYS = {"format", "format_version", "kind", "layers", "arrays", "card", "resume"}
+HEADER_KEYS = {"format", "format_version", "kind", "layers", "arrays", "card", "resume",
+               "novelty"}      # novelty: checked in full by cnn_numpy.novelty.storage
 DTYPES = {"float32", "float64", "int64"}
 
 
@@ -84,6 +85,8 @@ def check_header(header, registry: dict, format_name: str, version: int) -> None
     for key, kind in (("layers", list), ("arrays", dict), ("card", dict)):
         if not isinstance(header.get(key), kind):
             raise HeaderError(f"header has no {key!r} entry of type {kind.__name__}")
+    if not isinstance(header.get("novelty", {}), dict):
+        raise HeaderError("its header's novelty entry is not a dict")
     if header.get("kind", "model") not in ("model", "checkpoint"):
         raise HeaderError(f"its header's kind {header.get('kind')!r} is not model or checkpoint")
     if len(header["layers"]) > MAX_LAYERS:

@@ -40,8 +40,6 @@ FORMAT = "cnn-numpy"
 #: bump when the layout changes; ``load`` refuses files from a newer version
 FORMAT_VERSION = 1
 HEADER_KEY = "__header__"
-#: a novelty detector's arrays (see cnn_numpy.novelty.storage); the model ignores them
-NOVELTY_PREFIX = "novelty/"
 
 
 class ModelFileError(ValueError):
@@ -131,15 +129,13 @@ def write_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray], header: di
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def save(model: Sequential, path: str | os.PathLike, novelty=None, **metadata) -> Path:
+def save(model: Sequential, path: str | os.PathLike, **metadata) -> Path:
     """Save ``model`` (architecture + weights) and a model card to one ``.npz`` file.
 
     ``metadata`` goes into the card as given (JSON-friendly values), e.g. ``dataset="mnist",
     class_names=[...], normalize={"mean": 0.1307, "std": 0.3081}, input_shape=(1, 28, 28),
     epochs=5, test_acc=0.98, seed=0``.  The library version and the date are added.  A
-    ``DataParallel`` is saved as the ``Sequential`` it wraps.  ``novelty``: a
-    ``NoveltyDetector`` (``cnn_numpy.fit_novelty``) stored with the model, its arrays under
-    ``"novelty/..."`` and its numbers in the header's ``"novelty"`` entry.
+    ``DataParallel`` is saved as the ``Sequential`` it wraps.
 
     Example:
         >>> save(model, "model.npz", dataset="mnist", input_shape=(1, 28, 28))  # doctest: +SKIP
@@ -149,13 +145,7 @@ def save(model: Sequential, path: str | os.PathLike, novelty=None, **metadata) -
     if path.is_dir():
         raise ValueError(f"save: {path} is a folder; give a file name, e.g. {path / 'model.npz'}")
     header = model_header(model, metadata)   # first: it checks what model is
-    arrays = model.state_dict()
-    if novelty is not None:
-        from ..novelty.storage import to_file
-
-        header["novelty"], extra = to_file(novelty)
-        arrays.update({NOVELTY_PREFIX + name: array for name, array in extra.items()})
-    write_npz(path, arrays, header)
+    write_npz(path, model.state_dict(), header)
     return path
 
 
@@ -257,9 +247,8 @@ def restore_model(header: dict, arrays: dict[str, np.ndarray], path) -> Sequenti
     except MemoryError as err:   # a crafted header asking for absurd layer sizes
         raise ModelFileError(f"{path}: the architecture in its header is too large to "
                              "build; the file is damaged or not a real model") from err
-    if header.get("kind") == "checkpoint":   # a checkpoint also holds "optimizer/..." arrays
-        arrays = {k: v for k, v in arrays.items() if "/" not in k}
-    arrays = {k: v for k, v in arrays.items() if not k.startswith(NOVELTY_PREFIX)}
+    # not the model's: a checkpoint's "optimizer/..." and a novelty check's "novelty/..."
+    arrays = {k: v for k, v in arrays.items() if "/" not in k}
     check_arrays(header, arrays, model.state_dict(), path)
     try:
         check_card(header["card"], num_outputs(model, header["card"]))
