@@ -9,7 +9,6 @@ import io
 import string
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 from photo_scenes import (
     CONDITIONS,
     Look,
@@ -22,6 +21,7 @@ from photo_scenes import (
     smooth_field,
     uniform,
 )
+from PIL import Image, ImageDraw, ImageFont
 
 #: the kinds of non-digits, each a maker below
 NON_DIGITS = ("fashion", "letters", "noise", "textures", "scribbles")

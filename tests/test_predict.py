@@ -20,9 +20,10 @@ def seven() -> np.ndarray:
 
 
 def expected_28x28(digit: np.ndarray) -> np.ndarray:
-    """``digit`` (already fitting 20x20) placed so its centre of mass is at (13.5, 13.5)."""
+    """``digit`` (already fitting 20x20) placed so its centre of mass is at (14, 14), as in
+    MNIST (the mean centre of mass of its test digits is (13.99, 14.00))."""
     r, c = center_of_mass(digit)
-    top, left = int(np.round(13.5 - r)), int(np.round(13.5 - c))
+    top, left = int(np.round(14 - r)), int(np.round(14 - c))
     out = np.zeros((28, 28), dtype=np.float32)
     out[top : top + digit.shape[0], left : left + digit.shape[1]] = digit
     return out
@@ -71,7 +72,7 @@ def test_centre_of_mass_is_centred_and_steps_are_recorded():
     result = preprocess_digit(draw(seven(), 3, (100, 80), (5, 40)))
     assert result.inverted and result.gray.shape == (100, 80)
     r, c = center_of_mass(result.image)
-    assert abs(r - 13.5) <= 0.5 and abs(c - 13.5) <= 0.5
+    assert abs(r - 14) <= 0.5 and abs(c - 14) <= 0.5
 
 
 def save_png(path, image, mode="L"):

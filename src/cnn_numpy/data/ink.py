@@ -11,7 +11,7 @@ make the digit (not specks, not the sheet's edge), and strokes as thick as MNIST
 * Thickness: MNIST's strokes are about a tenth of the digit's size wide (median 0.098 of
   the longer side of the box, measured on the training set at half intensity).  A ballpoint
   line photographed is far thinner and would shrink to a faint hair in 20 x 20: it is
-  widened (a max filter) to a tenth.
+  widened to a tenth (a max filter over an octagon: the same stroke a round pen draws).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .components import Component, describe_components, label_components
-from .morphology import box_blur, max_filter, odd
+from .morphology import box_blur, max_filter, odd, round_max_filter
 
 #: ``high`` and ``low`` as shares of the strongest ink...
 HIGH, LOW = 0.5, 0.25
@@ -51,7 +51,9 @@ class Thresholds:
 
 
 def thresholds(strength: np.ndarray, sheet: np.ndarray) -> Thresholds:
-    """``low`` and ``high`` for this photo, from the ink strength on the sheet.
+    """``low`` and ``high`` for this photo, from the ink strength on the sheet: shares of
+    the strokes' typical strength (the median of what stands out from the paper at all), so
+    that one dark speck cannot set the bar for a faint digit.
 
     Shape: strength (H, W), sheet (H, W) bool
     """
@@ -63,8 +65,11 @@ def thresholds(strength: np.ndarray, sheet: np.ndarray) -> Thresholds:
     peak = float(np.partition(values, values.size - count)[values.size - count])
     if peak - median < MIN_CONTRAST:
         raise ValueError("no digit found: the image is (almost) one flat colour")
-    high = max(median + HIGH * (peak - median), median + HIGH_NOISE * noise)
-    low = max(median + LOW * (peak - median), median + LOW_NOISE * noise)
+    standing_out = values[values >= max(median + LOW * (peak - median),
+                                        median + LOW_NOISE * noise)]
+    typical = float(np.median(standing_out)) if standing_out.size else peak
+    high = max(median + HIGH * (typical - median), median + HIGH_NOISE * noise)
+    low = max(median + LOW * (typical - median), median + LOW_NOISE * noise)
     return Thresholds(low=low, high=min(high, peak), paper=median, noise=noise, peak=peak)
 
 
@@ -155,7 +160,7 @@ def thicken(ink: np.ndarray, strokes: np.ndarray) -> tuple[np.ndarray, int]:
     if missing < (1 - THIN) * MNIST_STROKE * side:
         return ink, 1
     size = odd(missing + 1)
-    return max_filter(ink, size), size
+    return round_max_filter(ink, size), size
 
 
 def ink_image(strength: np.ndarray, strokes: np.ndarray, limits: Thresholds) -> np.ndarray:

@@ -24,8 +24,9 @@ from .morphology import box_blur, closing, odd, opening
 
 #: the closing's window, as a fraction of the picture's longer side (wider than strokes)
 WINDOW_FRACTION = 1 / 6
-#: ...and at least this many pixels (small drawings, MNIST's 28 x 28)
-MIN_WINDOW = 9
+#: ...and at least this many pixels, or the whole picture if smaller (a small drawing or
+#: MNIST's 28 x 28 has even light, and its strokes are a large share of it)
+MIN_WINDOW = 33
 #: the background is estimated where the window is about this many pixels wide
 SMALL_WINDOW = 16
 #: where the paper would be darker than this (a dark desk, a deep shadow), nothing is read
@@ -41,7 +42,8 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
 
 def paper_window(shape: tuple[int, ...]) -> int:
     """The closing's window for a picture of this (H, W): wider than any stroke."""
-    return odd(max(MIN_WINDOW, max(shape[:2]) * WINDOW_FRACTION))
+    side = max(shape[:2])
+    return odd(max(min(MIN_WINDOW, side), side * WINDOW_FRACTION))
 
 
 def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -92,17 +94,22 @@ def enlarge(small: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 def dark_ink_on_light(small_gray: np.ndarray, size: int) -> bool:
     """True for dark ink on light paper, False for light ink on a dark ground.
 
-    The ground is what covers most of the picture: if the median is nearer the bright end
-    than the dark end, the ink is dark.  If the picture is mostly dark, its bright part is
-    either light ink (thin: an opening wider than strokes removes it) or a sheet of paper
-    on a dark desk (wide: it survives the opening), with dark ink on it.
+    The frame's edge shows the ground: if it is mostly light, the ink is dark.  If it is
+    mostly dark, the bright part is either light ink (thin: an opening wider than strokes
+    removes it) or a sheet of paper on a dark desk (wide: it survives the opening), with
+    dark ink on it.  An edge neither light nor dark: the ground is what covers most of the
+    picture (the median is nearer that end).
 
     Shape: small_gray (h, w), a ``small_copy`` whose window is ``size``
     """
     darkest, median, brightest = np.percentile(small_gray, [1, 50, 99])
-    if brightest - median <= median - darkest:
+    middle = (darkest + brightest) / 2
+    edge = np.concatenate([small_gray[0], small_gray[-1], small_gray[:, 0], small_gray[:, -1]])
+    if np.mean(edge > middle) >= 0.75:
         return True
-    bright = (small_gray > (median + brightest) / 2).astype(np.float32)
+    if np.mean(edge > middle) > 0.25 and brightest - median <= median - darkest:
+        return True
+    bright = (small_gray > middle).astype(np.float32)
     wide = opening(bright, size)                      # bright regions wider than strokes
     return bool(wide.sum() > 0.5 * bright.sum())
 

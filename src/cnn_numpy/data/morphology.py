@@ -50,6 +50,21 @@ def max_filter(image: np.ndarray, size: int) -> np.ndarray:
     return running_max(rows_done.T, size).T                    # then along each column
 
 
+def round_max_filter(image: np.ndarray, size: int) -> np.ndarray:
+    """Max over an octagon ``size`` pixels across (a round pen's tip, nearly): 3x3 squares
+    and 3x3 crosses taken in turn, ``size // 2`` steps.  A square window would widen
+    diagonal strokes 1.4 times more than straight ones.  Shape: (H, W) -> (H, W)"""
+    out = image
+    for step in range(size // 2):
+        if step % 2 == 0:
+            out = max_filter(out, 3)
+        else:
+            p = np.pad(out, 1, mode="edge")
+            out = np.maximum.reduce([p[1:-1, 1:-1], p[:-2, 1:-1], p[2:, 1:-1], p[1:-1, :-2],
+                                     p[1:-1, 2:]])
+    return out
+
+
 def min_filter(image: np.ndarray, size: int) -> np.ndarray:
     """Min over the ``size x size`` window around each pixel (an erosion).  Shape: as input."""
     return -max_filter(-image, size)
