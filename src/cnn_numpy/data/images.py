@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .image_files import as_rgb, read_photo, shrink
-from .ink import Thresholds, find_strokes, ink_image, stroke_width, thicken, thresholds
+from .ink import Thresholds, find_strokes, ink_image, thicken, thresholds
 from .lighting import (
     dark_ink_on_light,
     enlarge,
@@ -43,8 +43,8 @@ from .sheet import find_sheet
 #: photos are prepared at most this many pixels on their longer side (a 12 MP photo is
 #: shrunk 5 times: the digit keeps a hundred pixels or more, far more than 20x20 needs)
 WORK_SIDE = 800
-#: strokes wider than the closing's window / this are read again with a wider window
-FAT_STROKES = 3
+#: the ink is read a second time with a window this many times the size of what was found
+WHOLE = 1.2
 #: the crop is the bounding box of the ink at least this strong
 BOX_THRESHOLD = 0.5
 
@@ -163,9 +163,13 @@ def preprocess_digit(image: np.ndarray | str | os.PathLike, size: int = 28,
     sheet = enlarge(small_sheet.astype(np.float32), rgb.shape[:2]) >= 0.5
     value = ink_value(rgb, dark_ink, paper_tint(small, small_sheet))
     found = find_ink(value, dark_ink, sheet, window)
-    if FAT_STROKES * stroke_width(found.strokes) > window:
-        # strokes nearly as wide as the window: the closing took parts of them for paper
-        found = find_ink(value, dark_ink, sheet, odd(FAT_STROKES * stroke_width(found.strokes)))
+    rows, cols = np.nonzero(found.strokes)
+    whole = odd(WHOLE * (max(np.ptp(rows), np.ptp(cols)) + 1))
+    if whole > window:
+        # once more, the window wider than the whole digit: a filled shape, or a stroke
+        # wider than the first window, is then ink all through, not an outline around
+        # something the closing took for paper
+        found = find_ink(value, dark_ink, sheet, whole, beyond=found.background)
     ink = ink_image(found.strength, found.strokes, found.limits)
     cropped, thickened = crop_and_thicken(ink, found.strokes)
     scaled, placed = mnist_steps(cropped, size, box)
@@ -186,12 +190,14 @@ class Found:
     pieces: np.ndarray       # (H, W) bool every piece the threshold found
 
 
-def find_ink(value: np.ndarray, dark_ink: bool, sheet: np.ndarray, window: int) -> Found:
-    """Lighting, threshold and strokes, with a closing ``window`` pixels wide.
+def find_ink(value: np.ndarray, dark_ink: bool, sheet: np.ndarray, window: int,
+             beyond: np.ndarray | None = None) -> Found:
+    """Lighting, threshold and strokes, with a closing ``window`` pixels wide (``beyond``:
+    how the paper goes on past the frame, see ``estimate_background``).
 
     Shape: value (H, W) (``lighting.ink_value``), sheet (H, W) bool
     """
-    background = estimate_background(value, dark_ink, window)
+    background = estimate_background(value, dark_ink, window, beyond)
     strength = ink_strength(value, background, dark_ink)
     strength[~sheet] = 0.0
     limits = thresholds(strength, sheet)

@@ -142,15 +142,19 @@ def ink_value(rgb: np.ndarray, dark_ink: bool, tint: np.ndarray) -> np.ndarray:
     return (rgb[..., usable] * (1 / tint[usable])).min(axis=-1)
 
 
-def estimate_background(value: np.ndarray, dark_ink: bool, window: int) -> np.ndarray:
+def estimate_background(value: np.ndarray, dark_ink: bool, window: int,
+                        beyond: np.ndarray | None = None) -> np.ndarray:
     """The bare paper's brightness under the light at every pixel, the ink taken away: a
     closing (dark ink; an opening for light ink) of a shrunk copy, smoothed, enlarged back.
+    Past the frame's edge the paper is taken to go on as ``beyond`` (an earlier estimate)
+    ends, or as the picture ends.
 
     Shape: (H, W) -> (H, W)
     """
     small, size = small_copy(value, window)
+    outside = None if beyond is None else small_copy(beyond, window)[0]
     remove_ink = closing if dark_ink else opening
-    return enlarge(box_blur(remove_ink(small, size), odd(size / 4)), value.shape)
+    return enlarge(box_blur(remove_ink(small, size, outside), odd(size / 4)), value.shape)
 
 
 def ink_strength(value: np.ndarray, background: np.ndarray, dark_ink: bool) -> np.ndarray:

@@ -70,14 +70,22 @@ def min_filter(image: np.ndarray, size: int) -> np.ndarray:
     return -max_filter(-image, size)
 
 
-def closing(image: np.ndarray, size: int) -> np.ndarray:
-    """Dilate then erode: removes dark details narrower than ``size``.  Shape: as input."""
-    return min_filter(max_filter(image, size), size)
+def closing(image: np.ndarray, size: int, beyond: np.ndarray | None = None) -> np.ndarray:
+    """Dilate then erode: removes dark details narrower than ``size``.  Shape: as input.
+
+    The frame is extended ``size`` pixels out first, once for both steps, by repeating the
+    border of ``beyond`` (default: the image itself).  Padding each step separately would
+    repeat the *dilated* border, and lift a gradient that darkens towards the frame's edge
+    by half a window; ``beyond`` lets a stroke that touches the edge not be repeated out
+    into a wide dark band."""
+    padded = np.pad(image if beyond is None else beyond, size, mode="edge")
+    padded[size:-size, size:-size] = image
+    return min_filter(max_filter(padded, size), size)[size:-size, size:-size]
 
 
-def opening(image: np.ndarray, size: int) -> np.ndarray:
+def opening(image: np.ndarray, size: int, beyond: np.ndarray | None = None) -> np.ndarray:
     """Erode then dilate: removes bright details narrower than ``size``.  Shape: as input."""
-    return max_filter(min_filter(image, size), size)
+    return -closing(-image, size, None if beyond is None else -beyond)
 
 
 def box_blur(image: np.ndarray, size: int) -> np.ndarray:
