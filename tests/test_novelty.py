@@ -28,17 +28,19 @@ def detector(trained):
 def test_gaussians_and_distance_match_the_formulas():
     rng = np.random.default_rng(0)
     means = np.array([[0.0, 0.0, 0.0], [5.0, 1.0, -2.0]])
-    mixing = rng.normal(size=(3, 3))
+    mixing = rng.normal(size=(2, 3, 3))
     labels = rng.integers(0, 2, 4000)
-    features = means[labels] + rng.normal(size=(4000, 3)) @ mixing
+    features = means[labels] + np.einsum("nd,nde->ne", rng.normal(size=(4000, 3)),
+                                         mixing[labels])
     g = ClassGaussians.fit(features, labels, 2, shrinkage=0.0)
+    inverses = []
     for k in range(2):
-        np.testing.assert_allclose(g.means[k], features[labels == k].mean(axis=0))
-    centred = features - g.means[labels]
-    covariance = centred.T @ centred / len(features)
-    np.testing.assert_allclose(g.precision, np.linalg.inv(covariance), rtol=1e-6)
+        own = features[labels == k]
+        np.testing.assert_allclose(g.means[k], own.mean(axis=0))
+        inverses.append(np.linalg.inv(np.cov(own.T, bias=True)))
+        np.testing.assert_allclose(g.precisions[k], inverses[k], rtol=1e-6)
     queries = rng.normal(size=(7, 3)) * 4
-    brute = [min(np.sqrt((q - m) @ np.linalg.inv(covariance) @ (q - m)) for m in g.means)
+    brute = [min(np.sqrt((q - m) @ p @ (q - m)) for m, p in zip(g.means, inverses))
              for q in queries]
     np.testing.assert_allclose(g.distance(queries), brute, rtol=1e-6)
     with pytest.raises(ValueError, match="every class needs training images"):
@@ -119,7 +121,7 @@ def test_stored_in_the_model_file_and_read_back(trained, detector, tmp_path):
     np.testing.assert_array_equal(again.scales, detector.scales)
     for a, b in zip(again.gaussians, detector.gaussians):
         np.testing.assert_array_equal(a.means, b.means)
-        np.testing.assert_array_equal(a.precision, b.precision)
+        np.testing.assert_array_equal(a.precisions, b.precisions)
     loaded = cnn.load(path)                                    # the model ignores them
     np.testing.assert_array_equal(loaded(X[:4]), model(X[:4]))
     np.testing.assert_allclose(again.score(loaded, X[:10]), detector.score(model, X[:10]))
@@ -143,7 +145,7 @@ def test_a_model_saved_without_one_has_none(trained, tmp_path):
     (lambda h, a: h["novelty"].update(threshold="high"), "threshold is 'high'"),
     (lambda h, a: h["novelty"].update(version=7), "version 1"),
     (lambda h, a: a.pop("novelty/0/means"), "arrays"),
-    (lambda h, a: a.update({"novelty/1/precision": np.zeros((3, 3))}), "shapes"),
+    (lambda h, a: a.update({"novelty/1/precisions": np.zeros((3, 3))}), "shapes"),
     (lambda h, a: h["novelty"]["stages"][0].update(pooling="max"), "stage 0"),
     (lambda h, a: h["novelty"]["stages"][0].update(scale=-1.0), "stage 0"),
 ])

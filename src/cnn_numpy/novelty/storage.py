@@ -3,8 +3,8 @@ everything else as plain numbers and strings in the header's ``"novelty"`` entry
 ``save_novelty(path, detector)`` adds it to a file ``save`` wrote (or replaces it);
 ``load_novelty(path)`` reads it back.
 
-    "novelty/0/means"      (C, D_0) float64    class means of stage 0's features
-    "novelty/0/precision"  (D_0, D_0) float64  inverse of stage 0's shared covariance
+    "novelty/0/means"       (C, D_0) float64       class means of stage 0's features
+    "novelty/0/precisions"  (C, D_0, D_0) float64  inverse of each class's covariance there
     ...one pair per stage...
     header["novelty"] = {"method": "mahalanobis", "version": 1, "threshold": 1.07,
                          "refuse_rate": 0.01, "holdout_refused": 0.0098, "fit_images": 54000,
@@ -70,7 +70,7 @@ def to_file(detector: NoveltyDetector) -> tuple[dict, dict[str, np.ndarray]]:
     arrays = {}
     for i, gaussians in enumerate(detector.gaussians):
         arrays[f"{i}/means"] = gaussians.means.astype(np.float64)
-        arrays[f"{i}/precision"] = gaussians.precision.astype(np.float64)
+        arrays[f"{i}/precisions"] = gaussians.precisions.astype(np.float64)
     return header, arrays
 
 
@@ -105,7 +105,7 @@ def read_novelty(header: dict, arrays: dict[str, np.ndarray], path) -> NoveltyDe
     stages = entry.get("stages")
     if not isinstance(stages, list) or not stages:
         raise damaged("no stages")
-    expected = {f"{i}/{name}" for i in range(len(stages)) for name in ("means", "precision")}
+    expected = {f"{i}/{name}" for i in range(len(stages)) for name in ("means", "precisions")}
     if set(stored) != expected:
         raise damaged(f"arrays {sorted(stored)} instead of {sorted(expected)}")
     parsed, gaussians, scales = [], [], []
@@ -115,13 +115,14 @@ def read_novelty(header: dict, arrays: dict[str, np.ndarray], path) -> NoveltyDe
                 not isinstance(stage.get("scale"), (int, float)) or \
                 not (math.isfinite(stage["scale"]) and stage["scale"] > 0):
             raise damaged(f"stage {i} is {stage!r:.80}")
-        means, precision = stored[f"{i}/means"], stored[f"{i}/precision"]
-        if means.ndim != 2 or precision.shape != (means.shape[1], means.shape[1]) or \
-                means.dtype != np.float64 or precision.dtype != np.float64 or \
-                not (np.isfinite(means).all() and np.isfinite(precision).all()):
-            raise damaged(f"stage {i}'s arrays have shapes {means.shape} and {precision.shape}")
+        means, precisions = stored[f"{i}/means"], stored[f"{i}/precisions"]
+        if means.ndim != 2 or precisions.shape != (*means.shape, means.shape[1]) or \
+                means.dtype != np.float64 or precisions.dtype != np.float64 or \
+                not (np.isfinite(means).all() and np.isfinite(precisions).all()):
+            raise damaged(f"stage {i}'s arrays have shapes {means.shape} and "
+                          f"{precisions.shape}")
         parsed.append(Stage(stage["layer"], stage["pooling"]))
-        gaussians.append(ClassGaussians(means=means, precision=precision))
+        gaussians.append(ClassGaussians(means=means, precisions=precisions))
         scales.append(stage["scale"])
     if len({g.means.shape[0] for g in gaussians}) != 1:
         raise damaged("stages disagree on the number of classes")
