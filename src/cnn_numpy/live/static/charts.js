@@ -1,0 +1,71 @@
+// Small line charts on a canvas: axes, ticks, a legend. Enough for loss and accuracy curves.
+
+const FONT = "11px system-ui, sans-serif";
+
+function niceStep(range, count) {
+  const raw = range / count;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const unit = raw / power;
+  return power * (unit < 1.5 ? 1 : unit < 3.5 ? 2 : unit < 7.5 ? 5 : 10);
+}
+
+/**
+ * Draw `series` ([{label, colour, points: [[x, y]...], width, dots, dash}]) on `canvas`.
+ * x runs from 0 to xMax (epochs); y from yMin to yMax (auto when null).
+ */
+export function lineChart(canvas, { series, xMax, yMin = null, yMax = null, yFormat, xLabel }) {
+  const ratio = window.devicePixelRatio || 1;
+  const cssWidth = canvas.clientWidth || 360, cssHeight = canvas.clientHeight || 200;
+  if (canvas.width !== Math.round(cssWidth * ratio)) {
+    canvas.width = Math.round(cssWidth * ratio); canvas.height = Math.round(cssHeight * ratio);
+  }
+  const c = canvas.getContext("2d");
+  c.setTransform(ratio, 0, 0, ratio, 0, 0);
+  c.clearRect(0, 0, cssWidth, cssHeight);
+  const all = series.flatMap((s) => s.points.map((p) => p[1])).filter(Number.isFinite);
+  let low = yMin ?? (all.length ? Math.min(...all) : 0);
+  let high = yMax ?? (all.length ? Math.max(...all) : 1);
+  if (high - low < 1e-9) { high = low + 1; }
+  if (yMin === null) low = Math.max(0, low - 0.05 * (high - low));
+  const left = 44, right = 10, top = 10, bottom = 30;
+  const w = cssWidth - left - right, h = cssHeight - top - bottom;
+  const X = (x) => left + (xMax > 0 ? x / xMax : 0) * w;
+  const Y = (y) => top + (1 - (y - low) / (high - low)) * h;
+  // grid and ticks
+  c.font = FONT; c.fillStyle = "#667"; c.strokeStyle = "#e4e6ee"; c.lineWidth = 1;
+  const step = niceStep(high - low, 4);
+  c.textAlign = "right"; c.textBaseline = "middle";
+  for (let y = Math.ceil(low / step) * step; y <= high + 1e-12; y += step) {
+    c.beginPath(); c.moveTo(left, Y(y)); c.lineTo(left + w, Y(y)); c.stroke();
+    c.fillText(yFormat ? yFormat(y) : String(Number(y.toPrecision(3))), left - 6, Y(y));
+  }
+  c.textAlign = "center"; c.textBaseline = "top";
+  const xStep = Math.max(1, Math.ceil(xMax / 10));
+  for (let x = 0; x <= xMax; x += xStep) {
+    c.beginPath(); c.moveTo(X(x), top); c.lineTo(X(x), top + h); c.stroke();
+    c.fillText(String(x), X(x), top + h + 4);
+  }
+  if (xLabel) c.fillText(xLabel, left + w / 2, top + h + 16);
+  c.strokeStyle = "#99a"; c.strokeRect(left, top, w, h);
+  // the series
+  for (const s of series) {
+    const points = s.points.filter((p) => Number.isFinite(p[1]));
+    c.strokeStyle = s.colour; c.fillStyle = s.colour; c.lineWidth = s.width ?? 1.5;
+    c.setLineDash(s.dash ?? []);
+    c.beginPath();
+    points.forEach(([x, y], i) => (i ? c.lineTo(X(x), Y(y)) : c.moveTo(X(x), Y(y))));
+    c.stroke();
+    c.setLineDash([]);
+    if (s.dots) {
+      for (const [x, y] of points) { c.beginPath(); c.arc(X(x), Y(y), 3, 0, 2 * Math.PI); c.fill(); }
+    }
+  }
+  // legend
+  c.textAlign = "left"; c.textBaseline = "middle";
+  let y = top + 10;
+  for (const s of series.filter((s) => s.label)) {
+    c.fillStyle = s.colour; c.fillRect(left + w - 118, y - 2, 14, 4);
+    c.fillStyle = "#334"; c.fillText(s.label, left + w - 100, y);
+    y += 15;
+  }
+}
