@@ -13,10 +13,10 @@ import os
 import sys
 
 from .. import __version__
-from . import evaluate, gradcheck, predict, report, serve, train
+from . import evaluate, export, gradcheck, predict, report, serve, train
 from .common import CliError
 
-SUBCOMMANDS = [train, gradcheck, report, evaluate, predict, serve]
+SUBCOMMANDS = [train, gradcheck, report, evaluate, predict, export, serve]
 
 
 def build_parser() -> argparse.ArgumentParser:
