@@ -76,3 +76,26 @@ def wait_for(condition, timeout: float = 20, what: str = "the page"):
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.05)
+
+
+def screenshot(driver, path: Path, full_page: bool = False, width: int | None = None) -> None:
+    """A PNG of the window (or of the whole page), scaled down to ``width`` pixels if given."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    if full_page:
+        size = driver.execute_script("return [document.documentElement.scrollWidth,"
+                                     " document.documentElement.scrollHeight];")
+        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": size[0], "height": size[1], "scale": 1}})
+        image = Image.open(io.BytesIO(base64.b64decode(shot["data"])))
+    else:
+        image = Image.open(io.BytesIO(driver.get_screenshot_as_png()))
+    if width is not None and image.width > width:
+        image = image.resize((width, round(image.height * width / image.width)),
+                             Image.Resampling.LANCZOS)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.convert("RGB").save(path, optimize=True)

@@ -95,8 +95,10 @@ function show(result, meta) {
   let note = `${(100 * a.confidence).toFixed(1)}% sure`;
   if (a.state === "unsure") note = `not sure: best guess ${a.best}, ${(100 * a.confidence).toFixed(1)}%`;
   if (a.state === "refused") note = `${a.text} (novelty score ${fmt(a.novelty.score, 3)} > ${fmt(a.novelty.threshold, 3)})`;
-  else if (a.novelty === null) note += " · this model has no novelty check: it always names a class";
   $("answer-note").textContent = note;
+  $("novelty-note").textContent = a.novelty === null
+    ? "This model has no novelty check: whatever you draw, it names one of its classes."
+    : `Novelty score ${fmt(a.novelty.score, 3)} (refused above ${fmt(a.novelty.threshold, 3)}).`;
   const best = a.index;
   [...$("probabilities").children].forEach((row, k) => {
     const p = result.probabilities[k];

@@ -27,7 +27,8 @@ export function lineChart(canvas, { series, xMax, yMin = null, yMax = null, yFor
   let high = yMax ?? (all.length ? Math.max(...all) : 1);
   if (high - low < 1e-9) { high = low + 1; }
   if (yMin === null) low = Math.max(0, low - 0.05 * (high - low));
-  const left = 44, right = 10, top = 10, bottom = 30;
+  const labelled = series.filter((s) => s.label);
+  const left = 44, right = 10, top = 10 + 16 * Math.ceil(labelled.length / 2), bottom = 30;
   const w = cssWidth - left - right, h = cssHeight - top - bottom;
   const X = (x) => left + (xMax > 0 ? x / xMax : 0) * w;
   const Y = (y) => top + (1 - (y - low) / (high - low)) * h;
@@ -60,12 +61,11 @@ export function lineChart(canvas, { series, xMax, yMin = null, yMax = null, yFor
       for (const [x, y] of points) { c.beginPath(); c.arc(X(x), Y(y), 3, 0, 2 * Math.PI); c.fill(); }
     }
   }
-  // legend
+  // legend, above the plot: two entries a row
   c.textAlign = "left"; c.textBaseline = "middle";
-  let y = top + 10;
-  for (const s of series.filter((s) => s.label)) {
-    c.fillStyle = s.colour; c.fillRect(left + w - 118, y - 2, 14, 4);
-    c.fillStyle = "#334"; c.fillText(s.label, left + w - 100, y);
-    y += 15;
-  }
+  labelled.forEach((s, i) => {
+    const x = left + (i % 2) * (w / 2), y = 8 + 16 * Math.floor(i / 2);
+    c.fillStyle = s.colour; c.fillRect(x, y - 2, 14, 4);
+    c.fillStyle = "#334"; c.fillText(s.label, x + 18, y);
+  });
 }

@@ -4,7 +4,8 @@
 import { decodeFloats, el, fmt } from "./api.js";
 import { colour, drawLegend, drawMap } from "./colors.js";
 
-const MAP = 84;            // every feature map is shown 84 px wide, whatever its resolution
+/** Feature maps are shown 84 px wide whatever their resolution (64 px for over 16 channels). */
+const mapSize = (channels) => (channels > 16 ? 64 : 84);
 
 export class Layers {
   /** `onPick(layer, channel, row, col)`: a pixel of a conv layer's map was clicked. */
@@ -37,11 +38,12 @@ export class Layers {
 
   buildMaps(panel) {
     const [C, H, W] = panel.layer.shape;
+    const size = mapSize(C);
     for (let c = 0; c < C; c++) {
       const box = el("div", "map");
       const canvas = el("canvas");
       canvas.width = W; canvas.height = H;
-      canvas.style.width = `${MAP}px`; canvas.style.height = `${Math.round(MAP * H / W)}px`;
+      canvas.style.width = `${size}px`; canvas.style.height = `${Math.round(size * H / W)}px`;
       canvas.title = `channel ${c}`;
       box.append(canvas, el("span", "map-label", `${c}`));
       panel.body.append(box);
@@ -158,7 +160,7 @@ export class Layers {
     const channels = channel === null ? [...Array(C).keys()] : [channel];
     for (const c of channels) {
       const box = panel.canvases[c].parentElement;
-      box.append(markBox(top, left, h, w, H, W, kind));
+      box.append(markBox(top, left, h, w, H, W, kind, mapSize(C)));
       panel.marks.push(box.lastChild);
     }
   }
@@ -171,8 +173,8 @@ export class Layers {
   }
 }
 
-/** An outline over an H x W image shown MAP px wide (cut to the image where it overhangs). */
-export function markBox(top, left, h, w, H, W, kind, size = MAP) {
+/** An outline over an H x W image shown `size` px wide (cut to the image where it overhangs). */
+export function markBox(top, left, h, w, H, W, kind, size) {
   const scale = size / W;
   const r0 = Math.max(0, top), c0 = Math.max(0, left);
   const r1 = Math.min(H, top + h), c1 = Math.min(W, left + w);

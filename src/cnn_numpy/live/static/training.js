@@ -104,8 +104,9 @@ export class Training {
         { label: "train", colour: "#3355bb", points: [[0, null], ...at("train_acc")], dots: true, width: 2 },
         { label: "test", colour: "#e8590c", points: at("test_acc"), dots: true, width: 2 },
       ] });
+    const lrMax = Math.max(...this.lrs.map((p) => p[1]), 0) * 1.15 || 1;
     lineChart(document.getElementById("lr-chart"), {
-      xMax: this.total, yMin: 0, xLabel: "epoch", yFormat: (v) => fmt(v, 2),
+      xMax: this.total, yMin: 0, yMax: lrMax, xLabel: "epoch", yFormat: (v) => fmt(v, 2),
       series: [{ label: "learning rate", colour: "#2b8a3e", points: this.lrs, width: 2 }] });
     const last = this.last;
     if (last) {
