@@ -102,6 +102,43 @@ def test_drawn_digits_are_recognised_within_half_a_second(page):
     assert median < LATENCY_LIMIT_MS, latencies
 
 
+SYNTHETIC = """
+// draw one stroke through `points` (unit square) with events made in JavaScript, of one kind
+const [kind, points] = arguments;
+const pad = document.getElementById('pad');
+const box = pad.getBoundingClientRect();
+const at = ([x, y]) => ({clientX: box.left + x * box.width, clientY: box.top + y * box.height,
+                         bubbles: true, cancelable: true, button: 0, buttons: 1});
+const fire = (type, point, Kind) => pad.dispatchEvent(new Kind(type, at(point)));
+const touch = (type, point) => pad.dispatchEvent(new TouchEvent(type, {bubbles: true,
+    cancelable: true, changedTouches: [new Touch({identifier: 1, target: pad, ...at(point)})]}));
+const last = points[points.length - 1];
+if (kind === 'mouse') {
+  fire('mousedown', points[0], MouseEvent);
+  points.slice(1).forEach((p) => fire('mousemove', p, MouseEvent));
+  fire('mouseup', last, MouseEvent);
+} else if (kind === 'pointer') {
+  const opts = (p) => ({...at(p), pointerId: 7, pointerType: 'pen', isPrimary: true});
+  pad.dispatchEvent(new PointerEvent('pointerdown', opts(points[0])));
+  points.slice(1).forEach((p) => pad.dispatchEvent(new PointerEvent('pointermove', opts(p))));
+  pad.dispatchEvent(new PointerEvent('pointerup', opts(last)));
+} else {
+  touch('touchstart', points[0]);
+  points.slice(1).forEach((p) => touch('touchmove', p));
+  touch('touchend', last);
+}
+"""
+
+
+@pytest.mark.parametrize("kind", ["mouse", "pointer", "touch"])
+def test_mouse_pen_and_touch_events_all_draw(page, kind):
+    """Pages and tools that send only mouse, only pointer or only touch events all draw."""
+    page.find_element("id", "clear").click()
+    points = [[0.5, 0.12], [0.5, 0.3], [0.5, 0.5], [0.5, 0.7], [0.5, 0.88]]
+    js(page, SYNTHETIC, kind, points)
+    assert answer(page)["label"] == "1"
+
+
 PICTURE = """
 // for each .layer panel: how many of its canvases show more than one colour
 return [...document.querySelectorAll('.layer')].map((panel) =>

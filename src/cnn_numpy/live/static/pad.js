@@ -15,7 +15,8 @@ export class Pad {
     this.onAnswer = onAnswer; this.onClear = onClear; this.onError = onError;
     this.version = 0;        // +1 whenever a change to the pad is complete (a stroke ends...)
     this.stroke = null;      // {source, last: [x, y]} while drawing
-    this.inFlight = false; this.again = false; this.lastSent = 0;
+    this.inFlight = 0; this.again = false; this.lastSent = 0;
+    this.sent = 0; this.shown = 0;   // numbers of the last request sent, and of the answer shown
     this.strokeEnded = 0;    // performance.now() when the last stroke ended
     this.empty = true;
     this.wipe();
@@ -62,7 +63,7 @@ export class Pad {
     this.version += 1;
     this.canvas.dataset.version = this.version;
     this.strokeEnded = performance.now();
-    this.send();
+    this.send(true);
   }
 
   line([x0, y0], [x1, y1]) {
@@ -75,7 +76,7 @@ export class Pad {
     const c = this.canvas;
     c.addEventListener("pointerdown", (e) => {
       if (e.button !== 0) return;
-      c.setPointerCapture?.(e.pointerId);
+      try { c.setPointerCapture(e.pointerId); } catch (err) { /* a synthetic pointer */ }
       this.begin("pointer", e);
       e.preventDefault();
     });
@@ -112,10 +113,12 @@ export class Pad {
     return { pixels: bytesToBase64(gray), width, height };
   }
 
-  /** Ask for an answer for the pad as it is now; one request at a time, the latest wins. */
-  send() {
+  /** Ask for an answer for the pad as it is now.  While drawing, one request at a time (and
+   *  at most one every WHILE_DRAWING ms); when a stroke ends, at once, even if an earlier
+   *  request is still on its way: an answer older than the one on the page is dropped. */
+  send(final = false) {
     if (this.empty) return;
-    if (this.inFlight) { this.again = true; return; }
+    if (this.inFlight > 0 && !final) { this.again = true; return; }
     const start = performance.now();
     const payload = this.pixels();
     this.encodeMs = performance.now() - start;
@@ -123,24 +126,25 @@ export class Pad {
   }
 
   async request(payload, source) {
-    this.inFlight = true; this.again = false; this.lastSent = performance.now();
+    const number = ++this.sent;
+    this.inFlight += 1; this.again = false; this.lastSent = performance.now();
     const version = this.version;
     const sentAfterStroke = this.stroke === null;
     try {
       const asked = performance.now();
       const { ok, status, body } = await postJSON("/api/predict", payload);
       this.requestMs = performance.now() - asked;
+      if (this.empty || number < this.shown) return;   // cleared, or a newer answer is shown
+      this.shown = number;
       const latency = sentAfterStroke && source === "pad"
         ? performance.now() - this.strokeEnded : null;
-      if (!this.empty) {                 // (cleared meanwhile: nothing to show)
-        if (ok) this.onAnswer(body, { version, latency, source });
-        else this.onError(body.error || `error ${status}`, { version, status });
-      }
+      if (ok) this.onAnswer(body, { version, latency, source });
+      else this.onError(body.error || `error ${status}`, { version, status });
     } catch (err) {
       this.onError(`the server does not answer (${err.message})`, { version });
     } finally {
-      this.inFlight = false;
-      if (this.again && !this.empty) this.send();
+      this.inFlight -= 1;
+      if (this.again && this.inFlight === 0 && !this.empty) this.send();
     }
   }
 
