@@ -255,7 +255,6 @@ def test_screenshot_for_the_readme(page, browser, tmp_path):
         draw_digit(browser, 7, seed=6)
         click_pixel(browser, 0, 3, 9, 15, 28)
         wait_for(lambda: js(browser, "return !document.getElementById('kernel').hidden"))
-        screenshot(browser, Path(folder) / "serve-full.png", full_page=True)
         js(browser, "window.scrollTo(0, 0);")
         screenshot(browser, Path(folder) / "serve.png", width=1000)
     finally:

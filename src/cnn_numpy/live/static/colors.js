@@ -84,7 +84,7 @@ export function drawLegend(node, signed, scale, fmt) {
   const words = document.createElement("span");
   words.className = "legend-words";
   words.textContent = signed
-    ? "signed: blue < 0 (white) < red, as before a ReLU"
-    : "zero-based: white = 0, red = strongest; nothing below 0, as after a ReLU";
+    ? "signed values (as before a ReLU): blue < 0 < red"
+    : "zero-based (as after a ReLU): 0 is white, red is strong";
   node.append(low, bar, high, words);
 }
