@@ -22,8 +22,6 @@ import tempfile
 import threading
 import time
 
-import numpy as np
-
 from cnn_numpy import Adam, CrossEntropyLoss, fit, lenet
 from cnn_numpy.data import normalization_stats, normalize
 from cnn_numpy.data.datasets import load_dataset
