@@ -207,3 +207,17 @@ def test_the_visualize_page_runs(tmp_path, monkeypatch):
     for command in [body for lang, body in fenced if lang == "bash"]:
         args = build_parser().parse_args(command.split()[1:])
         assert args.command == "report"
+
+
+def test_the_config_table_shows_only_what_the_run_used():
+    from cnn_numpy.visualize.report import used_settings
+
+    config = {"dataset": "mnist", "model": "lenet", "optimizer": "adam", "momentum": 0.9,
+              "filters": 8, "blocks": 1, "noise": 0.05, "schedule": "cosine", "eta_min": 0.0,
+              "step_size": None, "gamma": 0.1, "limit": None, "lr": 0.003}
+    assert used_settings(config) == {"dataset": "mnist", "model": "lenet", "optimizer": "adam",
+                                     "schedule": "cosine", "eta_min": 0.0, "lr": 0.003}
+    seed = {"dataset": "lines", "model": "seed", "optimizer": "sgd", "momentum": 0.0,
+            "filters": 8, "blocks": 1, "noise": 0.05, "schedule": "none", "gamma": 0.1}
+    assert set(used_settings(seed)) == {"dataset", "model", "optimizer", "momentum", "filters",
+                                        "blocks", "noise", "schedule"}
