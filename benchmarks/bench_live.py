@@ -13,13 +13,12 @@ Prints the seconds of each run and the median of the paired ratios live / plain.
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 from cnn_numpy import Adam, CrossEntropyLoss, fit, lenet
@@ -31,14 +30,19 @@ from cnn_numpy.speed.workers import blas_threads
 LIMIT_PERCENT = 5
 
 
-def follow(port: int, stop: threading.Event) -> None:
-    """A client reading every event, as a page does."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    connection.request("GET", "/events")
-    response = connection.getresponse()
-    while not stop.is_set() and response.fp.readline():
-        pass
-    connection.close()
+FOLLOW = """
+import http.client, sys
+connection = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=60)
+connection.request("GET", "/events")
+response = connection.getresponse()
+while response.read1(65536):
+    pass
+"""
+
+
+def follow(port: int) -> subprocess.Popen:
+    """A client reading every event, in its own process, as a browser is."""
+    return subprocess.Popen([sys.executable, "-c", FOLLOW, str(port)])
 
 
 def open_browser(url: str, profile: str):
@@ -61,7 +65,7 @@ def one_run(train, live: bool, browser: bool, seed: int) -> float:
     """Seconds of one fit over ``train`` (the server's start and stop are not timed)."""
     model = lenet(rng=seed)
     optimizer = Adam(model.parameters(), lr=3e-3)
-    hooks, session, driver, stop, reader, profile = {}, None, None, threading.Event(), None, None
+    hooks, session, driver, reader, profile = {}, None, None, None, None
     batches = -(-len(train[0]) // 32)
     if live:
         session = LiveTraining("127.0.0.1", 0, model, optimizer, epochs=1, batches=batches,
@@ -72,22 +76,21 @@ def one_run(train, live: bool, browser: bool, seed: int) -> float:
             driver = open_browser(session.url, profile)
             time.sleep(2)                                   # the page is up and following
         else:
-            reader = threading.Thread(target=follow, args=(session.server.port, stop))
-            reader.start()
+            reader = follow(session.server.port)
+            time.sleep(1)                                   # connected and following
     try:
         start = time.perf_counter()
         fit(model, CrossEntropyLoss(), optimizer, train, epochs=1, batch_size=32, rng=seed,
             verbose=False, keep_freed_memory=True, **hooks)
         return time.perf_counter() - start
     finally:
-        stop.set()
         if driver is not None:
             driver.quit()
             shutil.rmtree(profile, ignore_errors=True)
         if session is not None:
             session.close()
         if reader is not None:
-            reader.join(timeout=30)
+            reader.wait(timeout=30)                         # the stream ended with the server
 
 
 def main() -> int:

@@ -45,7 +45,14 @@ def start_chromium(profile: Path, width: int = 1400, height: int = 1000):
                  "--hide-scrollbars", f"--window-size={width},{height}",
                  f"--user-data-dir={profile}"):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})   # the page's console
     return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+
+
+def console_errors(driver) -> list[str]:
+    """Errors the page logged to its console since the last call (JS exceptions included)."""
+    return [entry["message"] for entry in driver.get_log("browser")
+            if entry["level"] == "SEVERE"]
 
 
 def draw(driver, strokes, pad_id: str = "pad") -> None:

@@ -19,7 +19,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser import draw, require_browser, screenshot, start_chromium, wait_for
+from browser import (
+    console_errors,
+    draw,
+    require_browser,
+    screenshot,
+    start_chromium,
+    wait_for,
+)
 from digit_strokes import DIGITS, dataset, jittered, render
 from PIL import Image
 
@@ -234,6 +241,11 @@ def test_clear_empties_the_page(page):
     state = js(page, "return [document.getElementById('answer').dataset.state,"
                      " [...document.querySelectorAll('.layer')].map((p) => p.dataset.drawn)];")
     assert state[0] == "empty" and set(state[1]) == {"false"}
+
+
+def test_the_page_logged_no_errors(page):
+    """Everything above ran without one JavaScript error or failed request."""
+    assert console_errors(page) == []
 
 
 def test_screenshot_for_the_readme(page, browser, tmp_path):

@@ -3,7 +3,7 @@
 The hooks run on the training thread, between two steps, so they do as little as possible:
 ``on_batch_end`` appends one tuple to a deque (no lock, no JSON, no I/O: well under a
 microsecond); ``on_epoch_end`` also copies the first layer's filters (a few hundred numbers).
-A publisher thread wakes ten times a second, turns what piled up into JSON events and hands
+A publisher thread wakes four times a second, turns what piled up into JSON events and hands
 them to the feed, from which every page's ``/events`` stream reads.
 """
 
@@ -47,7 +47,7 @@ class LiveTraining:
     """
 
     def __init__(self, host: str, port: int, model, optimizer, epochs: int, batches: int,
-                 history: History | None = None, title: str = "", interval: float = 0.1):
+                 history: History | None = None, title: str = "", interval: float = 0.25):
         self.model, self.optimizer = model, optimizer
         self.feed = EventFeed()
         self.server = LiveServer(host, port, feed=self.feed, on_stop=self.request_stop,

@@ -92,6 +92,7 @@ function show(result, meta) {
   answer.dataset.version = String(meta.version);
   if (meta.latency !== null) answer.dataset.latency = meta.latency.toFixed(1);
   $("answer-main").textContent = a.state === "refused" ? "✗" : a.best;
+  $("answer-main").classList.toggle("long", a.best.length > 3);    // "Ankle boot", "vertical"
   let note = `${(100 * a.confidence).toFixed(1)}% sure`;
   if (a.state === "unsure") note = `not sure: best guess ${a.best}, ${(100 * a.confidence).toFixed(1)}%`;
   if (a.state === "refused") note = `${a.text} (novelty score ${fmt(a.novelty.score, 3)} > ${fmt(a.novelty.threshold, 3)})`;
