@@ -73,6 +73,20 @@ def draw(driver, strokes, pad_id: str = "pad") -> None:
         actions.release().perform()
 
 
+def js(driver, script: str, *args):
+    return driver.execute_script(script, *args)
+
+
+def answer(driver) -> dict:
+    """#answer's data once it shows the pad as it is now (all strokes included)."""
+    wait_for(lambda: js(driver, "const a = document.getElementById('answer');"
+                                "return a.dataset.version === document.getElementById('pad')"
+                                ".dataset.version && a.dataset.state !== 'empty';"),
+             what="the answer to the drawing")
+    return js(driver, "return {...document.getElementById('answer').dataset,"
+                      " text: document.getElementById('answer').innerText};")
+
+
 def wait_for(condition, timeout: float = 20, what: str = "the page"):
     """Poll ``condition()`` until it returns something true; fail after ``timeout`` s."""
     deadline = time.monotonic() + timeout

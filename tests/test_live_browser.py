@@ -1,7 +1,7 @@
 """The page in a real browser (headless Chromium, driven by selenium): digits drawn with the
 mouse are recognised within half a second of the stroke's end, every layer panel shows a
 picture, the kernel view adds up to the feature map's value, an image file can be dropped
-in, and the training view draws its curves from the events.
+in.  (The training view: tests/test_train_live.py.)
 
 One browser for the whole module.  The model is trained here, in a few seconds, on digits
 drawn from the pen strokes in ``digit_strokes.py``, the same strokes the mouse then draws.
@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import os
 import statistics
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from browser import (
+    answer,
     console_errors,
     draw,
+    js,
     require_browser,
     screenshot,
     start_chromium,
@@ -31,7 +32,7 @@ from digit_strokes import DIGITS, dataset, jittered, render
 from PIL import Image
 
 import cnn_numpy as cnn
-from cnn_numpy.live import LiveServer, LiveTraining, ModelView
+from cnn_numpy.live import LiveServer, ModelView
 
 STATS = {"mean": 0.1307, "std": 0.3081}
 CARD = {"dataset": "mnist", "class_names": list(cnn.MNIST_CLASSES), "normalize": STATS,
@@ -61,33 +62,24 @@ def browser(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(model, browser):
-    """The draw view of ``model``, open in the browser."""
-    server = LiveServer("127.0.0.1", 0, view=ModelView(model, CARD, name="digits.npz"),
+def server(model):
+    served = LiveServer("127.0.0.1", 0, view=ModelView(model, CARD, name="digits.npz"),
                         title="digits.npz (test net, drawn digits)").start()
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="module")
+def page(server, browser):
+    """The draw view of ``model``, open in the browser."""
     open_page(browser, server.url)
-    yield browser
-    server.stop()
+    return browser
 
 
 def open_page(driver, url: str) -> None:
     driver.get(url)
     wait_for(lambda: driver.execute_script(
         "return !document.getElementById('draw-view').hidden"), what="the draw view")
-
-
-def js(driver, script: str, *args):
-    return driver.execute_script(script, *args)
-
-
-def answer(driver) -> dict:
-    """#answer's state once it shows the pad as it is now (all strokes included)."""
-    wait_for(lambda: js(driver, "const a = document.getElementById('answer');"
-                                "return a.dataset.version === document.getElementById('pad')"
-                                ".dataset.version && a.dataset.state !== 'empty';"),
-             what="the answer to the drawing")
-    return js(driver, "return {...document.getElementById('answer').dataset,"
-                      " text: document.getElementById('answer').innerText};")
 
 
 def draw_digit(driver, digit: int, seed: int) -> dict:
@@ -243,6 +235,29 @@ def test_clear_empties_the_page(page):
     assert state[0] == "empty" and set(state[1]) == {"false"}
 
 
+class RefuseAll:
+    """A stand-in novelty detector that finds everything unfamiliar."""
+
+    threshold = 1.0
+
+    def score(self, model, X):
+        return np.full(len(X), 2.5)
+
+
+def test_a_refusal_is_shown_in_the_answer(model, server, page):
+    """A model whose file holds a novelty check: "not a digit" instead of a class."""
+    refusing = LiveServer("127.0.0.1", 0, view=ModelView(model, CARD, novelty=RefuseAll()))
+    refusing.start()
+    try:
+        open_page(page, refusing.url)
+        shown = draw_digit(page, 3, seed=7)
+        assert (shown["state"], shown["label"]) == ("refused", "")
+        assert "not a digit" in shown["text"] and "2.5" in shown["text"]
+    finally:
+        refusing.stop()
+        open_page(page, server.url)
+
+
 def test_the_page_logged_no_errors(page):
     """Everything above ran without one JavaScript error or failed request."""
     assert console_errors(page) == []
@@ -272,52 +287,3 @@ def test_screenshot_for_the_readme(page, browser, tmp_path):
     finally:
         if server is not None:
             server.stop()
-
-
-def test_the_training_view_draws_curves_from_the_events(browser):
-    """Training in this process (fit with the --live hooks), watched in the browser."""
-    X, y = cnn.synthetic_lines(40, rng=0)
-    net = cnn.seed_net(2, filters=4, rng=0)
-    optimizer = cnn.SGD(net.parameters(), lr=0.05)
-    live = LiveTraining("127.0.0.1", 0, net, optimizer, epochs=3, batches=10,
-                        title="lines, seed", interval=0.05).start()
-    try:
-        browser.get(live.url)
-        wait_for(lambda: js(browser, "return !document.getElementById('training').hidden"))
-
-        def on_batch_end(epoch, step, loss):
-            live.on_batch_end(epoch, step, loss)
-            time.sleep(0.03)                   # long enough for the page to see it happen
-
-        history = cnn.fit(net, cnn.CrossEntropyLoss(), optimizer, (X, y), epochs=3,
-                          batch_size=8, test=(X, y), rng=0, verbose=False,
-                          on_batch_end=on_batch_end, on_epoch_end=live.on_epoch_end)
-        card = {"dataset": "lines", "class_names": ["vertical", "horizontal"],
-                "normalize": {"mean": 0.0, "std": 1.0}, "input_shape": [1, 28, 28],
-                "epochs": 3, "test_acc": history.test_acc[-1]}
-        live.finished(net, card)
-        wait_for(lambda: js(browser, "return document.getElementById('curves').dataset"
-                                     ".events === '35'"), what="all 35 events")
-        wait_for(lambda: js(browser, "return document.getElementById('curves').dataset"
-                                     ".drawn === '30'"), what="the curves with 30 batches")
-        drawn = js(browser, "return ['loss-chart', 'acc-chart', 'lr-chart'].map((id) => {"
-                            " const c = document.getElementById(id);"
-                            " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height)"
-                            ".data; let coloured = 0;"
-                            " for (let i = 0; i < d.length; i += 4)"
-                            "  if (Math.max(d[i], d[i+1], d[i+2]) - Math.min(d[i], d[i+1], d[i+2])"
-                            " > 60) coloured++; return coloured; });")
-        assert all(count > 50 for count in drawn), drawn
-        assert len(browser.find_elements("css selector", "#filters canvas")) == 4
-        assert "epoch 3/3" in browser.find_element("id", "train-stats").text
-        wait_for(lambda: js(browser, "return !document.getElementById('draw-view').hidden"),
-                 what="the draw view after training")
-        assert "Training finished" in browser.find_element("id", "train-status").text
-        if os.environ.get("CNN_NUMPY_SCREENSHOTS"):
-            screenshot(browser, Path(os.environ["CNN_NUMPY_SCREENSHOTS"]) / "train-live.png",
-                       width=1000)
-        browser.find_element("id", "clear").click()
-        draw(browser, [[(0.5, 0.1), (0.5, 0.9)]])                  # a vertical line
-        assert answer(browser)["label"] == "vertical"
-    finally:
-        live.close()

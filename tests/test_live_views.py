@@ -242,6 +242,29 @@ def test_verdict_names_a_class_is_unsure_or_refuses():
     assert other["text"] == "not one of its classes"
 
 
+class InkDetector:
+    """A stand-in for a model file's novelty detector: the share of inked pixels as the
+    score (a real one measures distances in the net's features)."""
+
+    threshold = 0.3
+
+    def score(self, model, X):
+        return (X > 0).mean(axis=(1, 2, 3))
+
+
+def test_a_novelty_check_refuses_on_the_page():
+    view = ModelView(lenet(rng=0), CARD, novelty=InkDetector())
+    thin = view.predict(preprocess_digit(render(DIGITS[1])).image)["answer"]
+    assert thin["state"] in ("sure", "unsure") and thin["label"] is not None
+    assert thin["novelty"]["refused"] is False and thin["novelty"]["threshold"] == 0.3
+    blob = np.ones((60, 60), np.float32)
+    blob[10:50, 10:50] = 0.0                                    # a filled square of ink
+    refused = view.predict(preprocess_digit(blob).image)["answer"]
+    assert (refused["state"], refused["label"], refused["text"]) == ("refused", None,
+                                                                     "not a digit")
+    assert refused["novelty"]["score"] > 0.3 and refused["best"] in CARD["class_names"]
+
+
 def test_model_view_refuses_inputs_it_cannot_draw():
     model = Sequential(Conv2d(3, 2, 3), Flatten(), Linear(2 * 30 * 30, 2))
     with pytest.raises(ValueError, match="square grayscale"):

@@ -40,10 +40,12 @@ CARD_KEYS = ("dataset", "preset", "epochs", "train_acc", "test_acc", "seed", "da
 
 class ModelView:
     """Predictions and kernel views of ``model`` (a Sequential, put in eval mode) for images
-    prepared with ``card``'s normalisation.  ``name`` labels the page (e.g. the file)."""
+    prepared with ``card``'s normalisation.  ``name`` labels the page (e.g. the file);
+    ``novelty``: the model's novelty detector, if it has one (see ``verdict.novelty``)."""
 
-    def __init__(self, model, card: dict, name: str = ""):
+    def __init__(self, model, card: dict, name: str = "", novelty=None):
         self.model = model
+        self.novelty = novelty
         self.model.eval()
         self.card = card
         self.name = name
@@ -71,8 +73,9 @@ class ModelView:
                 "input_shape": list(self.input_shape), "layers": self.panels,
                 "card": {k: self.card[k] for k in CARD_KEYS if self.card.get(k) is not None}}
 
-    def run(self, image: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        """The model's input for a prepared image and every layer's output for it.
+    def run(self, image: np.ndarray, check: bool = False):
+        """The model's input for a prepared image, every layer's output for it, and (with
+        ``check``) the novelty check's verdict.
 
         Shape: image (H, W) in [0, 1] -> x (1, 1, H, W), [(1, ...) per layer]
         """
@@ -83,15 +86,16 @@ class ModelView:
         x = model_input(image, self.card)
         with self.lock, blas_threads(1):
             outputs = layer_outputs(self.model, x)
+            if check:
+                return x, outputs, novelty(self.novelty, self.model, x)
         return x, outputs
 
     def predict(self, image: np.ndarray) -> dict:
         """Everything the page draws for one prepared image: the image itself, the answer,
         the probabilities and every layer's output (as base64 float32)."""
         start = time.perf_counter()
-        x, outputs = self.run(image)
+        x, outputs, check = self.run(image, check=True)
         probabilities = softmax(outputs[-1][0].astype(np.float64))
-        check = novelty(self.model, self.card, x, outputs)
         answer = verdict(probabilities, self.classes, check, self.card.get("dataset"))
         return {"input": encode_floats(image), "input_shape": list(image.shape),
                 "probabilities": probabilities.tolist(), "answer": answer,

@@ -13,15 +13,19 @@ import numpy as np
 MIN_CONFIDENCE = 0.5
 
 
-def novelty(model, card: dict, x: np.ndarray, outputs: list[np.ndarray]) -> dict | None:
-    """The novelty check's verdict on one image, or None when the model has none.
+def novelty(detector, model, x: np.ndarray) -> dict | None:
+    """The novelty check's verdict on one image, or None when the model has no check.
 
-    Shape: x (1, C, H, W), the model's input; outputs, every layer's output for it.
-    Returns ``{"score": float, "threshold": float, "refused": bool}``.  Models saved
-    without a novelty check (all of them, until one is fitted at the end of training) get
-    None, and the page says that it cannot tell a digit from anything else.
+    ``detector``: the model file's novelty detector (anything with ``score(model, X)`` ->
+    scores and a ``threshold`` above which an image is refused), or None.
+    Shape: x (1, C, H, W), the model's input, normalised as in training.
+    Returns ``{"score": float, "threshold": float, "refused": bool}``.  For a model without a
+    check the page says that it cannot tell a digit from anything else.
     """
-    return None
+    if detector is None:
+        return None
+    score, threshold = float(np.asarray(detector.score(model, x))[0]), float(detector.threshold)
+    return {"score": score, "threshold": threshold, "refused": bool(score > threshold)}
 
 
 def verdict(probabilities: np.ndarray, classes: list[str], check: dict | None,
