@@ -19,7 +19,7 @@ from PIL import Image
 
 from cnn_numpy import History, predict
 from cnn_numpy.cli import main
-from cnn_numpy.cli.report import load_model, load_test_data
+from cnn_numpy.cli.report import load_run_model, load_test_data
 from cnn_numpy.saving.run_folder import load_history, save_history
 from cnn_numpy.visualize import confusion_matrix
 from cnn_numpy.visualize.report import write_report
@@ -72,7 +72,7 @@ def test_report_embeds_every_picture_and_needs_no_network(run_dir):
 
 
 def test_confusion_matrix_sums_to_the_test_set(run_dir):
-    model = load_model(run_dir)
+    model = load_run_model(run_dir)
     config = json.loads((run_dir / "config.json").read_text())
     (X, y), classes = load_test_data(config)
     cm = confusion_matrix(y, predict(model, X), num_classes=len(classes))
@@ -118,9 +118,9 @@ def test_report_from_history_alone(tmp_path, run_dir, capsys):
 
 def test_report_command_errors(tmp_path, capsys):
     assert main(["report", str(tmp_path / "nowhere")]) == 2
-    assert "no run folder" in capsys.readouterr().out
+    assert "no run folder" in capsys.readouterr().err
     assert main(["report", str(tmp_path)]) == 2
-    assert "no history.json" in capsys.readouterr().out
+    assert "no history.json" in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="no run folder"):
         write_report(tmp_path / "nowhere")
 
