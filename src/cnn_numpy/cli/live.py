@@ -27,14 +27,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_server_arguments(parser, host=False)
 
 
-def start(args: argparse.Namespace, model, optimizer, history, epochs: int, batch_size: int,
-          train_images: int, title: str) -> LiveTraining | None:
-    """The page's server for this run (None without --live), its address printed."""
+def start(args: argparse.Namespace, training, settings, data) -> LiveTraining | None:
+    """The page's server for this run (None without --live), its address printed.
+    ``training``, ``settings``, ``data``: the run's (see cli/training.py)."""
     if not getattr(args, "live", False):
         return None
-    batches = math.ceil(train_images / batch_size)
-    live = open_server(lambda: LiveTraining(HOST, args.port, model, optimizer, epochs=epochs,
-                                            batches=batches, history=history, title=title),
+    batches = math.ceil(len(data.train[0]) / settings.batch_size)
+    title = f"{settings.dataset}, {settings.model}"
+    live = open_server(lambda: LiveTraining(HOST, args.port, training.model,
+                                            training.optimizer, epochs=settings.epochs,
+                                            batches=batches, history=training.history,
+                                            title=title),
                        HOST, args.port)
     live.start()
     announce(live.server, "Watch it train", args.browser)
@@ -54,12 +57,13 @@ def hooks(live: LiveTraining | None, on_epoch_end) -> dict:
     return {"on_epoch_end": both, "on_batch_end": live.on_batch_end}
 
 
-def finish(live: LiveTraining | None, status: int, model, card: dict, history,
+def finish(live: LiveTraining | None, status: int, training, card: dict,
            run_dir: Path) -> int:
     """After training: ``status`` 0 keeps the page up with the trained model until Ctrl-C;
     anything else (Stop, Ctrl-C, an error) tells the page and stops the server."""
     if live is None:
         return status
+    model, history = training.model, training.history
     if status != 0:
         live.stopped(f"cnn-numpy train --resume {run_dir}")
         return status
