@@ -165,6 +165,7 @@ def test_the_training_view_draws_curves_from_the_events(browser):
         card = {"dataset": "lines", "class_names": ["vertical", "horizontal"],
                 "normalize": {"mean": 0.0, "std": 1.0}, "input_shape": [1, 28, 28],
                 "epochs": 3, "test_acc": history.test_acc[-1]}
+        assert not browser.find_element("id", "pad").is_displayed()   # no model to draw yet
         live.finished(net, card)
         wait_for(lambda: js(browser, "return document.getElementById('curves').dataset"
                                      ".events === '35'"), what="all 35 events")
@@ -183,6 +184,8 @@ def test_the_training_view_draws_curves_from_the_events(browser):
         wait_for(lambda: js(browser, "return !document.getElementById('draw-view').hidden"),
                  what="the draw view after training")
         assert "Training finished" in browser.find_element("id", "train-status").text
+        assert browser.find_element("id", "pad").is_displayed()
+        assert console_errors(browser) == []
         if os.environ.get("CNN_NUMPY_SCREENSHOTS"):
             screenshot(browser, Path(os.environ["CNN_NUMPY_SCREENSHOTS"]) / "train-live.png",
                        width=1000)

@@ -11,7 +11,7 @@ const REDRAW = 250;        // redraw the charts at most every 250 ms (the browse
 export class Training {
   constructor({ onDone }) {
     this.onDone = onDone;
-    this.batches = []; this.smooth = []; this.epochs = []; this.lrs = [];
+    this.batches = []; this.smooth = []; this.epochs = []; this.lrs = []; this.times = [];
     this.total = 1; this.perEpoch = 1; this.ema = 0; this.emaSteps = 0;
     this.state = "connecting"; this.events = 0; this.drawn = 0; this.pending = false;
     this.status = document.getElementById("train-status");
@@ -49,6 +49,8 @@ export class Training {
       this.emaSteps += 1;
       this.smooth.push([x, this.ema / (1 - SMOOTHING ** this.emaSteps)]);
       this.lr = event.lr; this.lrs.push([x, event.lr]);
+      if (this.last && this.last.epoch !== event.epoch) this.times = [];   // not the evaluation
+      this.times.push([this.batches.length, event.t]);
       this.last = event;
     } else if (event.type === "epoch") {
       this.epochs.push(event);
@@ -92,8 +94,9 @@ export class Training {
       ? this.batches.filter((_, i) => i % Math.ceil(this.batches.length / 3000) === 0)
       : this.batches;
     lineChart(document.getElementById("loss-chart"), {
-      xMax: this.total, xLabel: "epoch", series: [
-        { label: "loss per batch", colour: "rgba(80, 110, 200, 0.25)", points: raw, width: 1 },
+      xMax: this.total, xLabel: "epoch (loss on a log scale)", log: true, series: [
+        { label: "loss per batch", colour: "rgba(80, 110, 200, 0.25)", points: raw, width: 1,
+          outliers: true },
         { label: "smoothed", colour: "#3355bb", points: this.smooth, width: 2 },
         { label: "train (epoch)", colour: "#1b1f3b", points: at("loss"), dots: true, width: 0 },
         { label: "test (epoch)", colour: "#e8590c", points: at("test_loss"), dots: true, width: 1.5, dash: [4, 3] },
@@ -115,11 +118,20 @@ export class Training {
       const loss = this.smooth.length ? this.smooth[this.smooth.length - 1][1] : null;
       const e = epochs[epochs.length - 1];
       const test = e && e.test_acc !== null ? ` · test accuracy ${(100 * e.test_acc).toFixed(2)}%` : "";
-      const speed = last.t > 0 ? ` · ${Math.round(this.batches.length / last.t)} batches/s` : "";
+      const speed = this.speed() ? ` · ${this.speed()} batches/s` : "";
       this.stats.textContent = `epoch ${last.epoch}/${this.total} · batch ${last.batch}/` +
         `${this.perEpoch} · loss ${fmt(loss, 3)} · learning rate ${fmt(this.lr, 3)}${test}${speed}`;
     }
     document.getElementById("curves").dataset.drawn = String(this.batches.length);
+  }
+
+  /** Batches a second over the last 100 batches (the evaluation between epochs aside). */
+  speed() {
+    const times = this.times;
+    if (times.length < 2) return null;
+    const [first, last] = [times[Math.max(0, times.length - 100)], times[times.length - 1]];
+    const span = last[1] - first[1], count = last[0] - first[0];
+    return span > 0 && count > 0 ? Math.round(count / span) : null;
   }
 
   filters(filters, when) {
