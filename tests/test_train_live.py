@@ -194,3 +194,20 @@ def test_the_training_view_draws_curves_from_the_events(browser):
         assert answer(browser)["label"] == "vertical"
     finally:
         live.close()
+
+
+def test_a_port_in_use_stops_before_training(tmp_path, capsys):
+    import socket
+
+    from cnn_numpy.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status = main(["train", "--live", "--port", str(port), "--no-browser", "--epochs", "1",
+                       "--out", str(tmp_path / "run")])
+    assert status == 1
+    err = capsys.readouterr().err
+    assert f"error: port {port} on 127.0.0.1 is already in use" in err
+    assert not (tmp_path / "run" / "model.npz").exists()
