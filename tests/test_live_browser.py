@@ -70,7 +70,7 @@ def server(model):
 
 
 @pytest.fixture(scope="module")
-def page(server, browser):
+def page(browser, server):
     """The draw view of ``model``, open in the browser."""
     open_page(browser, server.url)
     return browser
