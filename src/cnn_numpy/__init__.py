@@ -3,7 +3,8 @@
 Read first: ``layers/`` (each a short forward and backward), ``losses.py``, ``optim.py``,
 ``model.py`` (``Sequential``) and ``train.py`` (``fit``).  The subpackages are tooling:
 ``data/`` (datasets, your own images), ``saving/`` (files), ``visualize/`` (pictures),
-``speed/`` (cores and memory), ``cli/`` (the ``cnn-numpy`` command).
+``speed/`` (cores and memory), ``doctor/`` (when training goes wrong: ``diagnose``,
+``Monitor``), ``cli/`` (the ``cnn-numpy`` command).
 """
 
 from .data import (
@@ -19,6 +20,7 @@ from .data import (
     synthetic_lines,
     train_test_split,
 )
+from .doctor import Diagnosis, Finding, Monitor, diagnose
 from .gradcheck import check_layer_gradients, check_loss_gradients, numerical_gradient
 from .layers import (
     AvgPool2d,
@@ -51,6 +53,7 @@ from .visualize import (
     plot_filters,
     plot_history,
     plot_mistakes,
+    write_diagnosis,
     write_report,
 )
 
@@ -77,4 +80,6 @@ __all__ = [
     "plot_confusion_matrix", "plot_mistakes", "write_report",
     # speed
     "DataParallel", "keep_freed_memory",
+    # when training goes wrong
+    "diagnose", "Diagnosis", "Finding", "Monitor", "write_diagnosis",
 ]
