@@ -43,6 +43,7 @@ from .model import Sequential
 from .optim import SGD, Adam
 from .presets import deep, lenet, seed_net
 from .saving import load, load_card, save
+from .saving.to_onnx import export_onnx
 from .schedulers import CosineAnnealingLR, StepLR
 from .speed import DataParallel, keep_freed_memory
 from .train import History, evaluate, fit, predict, predict_proba
@@ -80,6 +81,8 @@ __all__ = [
     "plot_confusion_matrix", "plot_mistakes", "write_report",
     # speed
     "DataParallel", "keep_freed_memory",
+    # carrying it elsewhere
+    "export_onnx",
     # when training goes wrong
     "diagnose", "Diagnosis", "Finding", "Monitor", "write_diagnosis",
 ]

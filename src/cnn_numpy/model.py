@@ -102,22 +102,43 @@ class Sequential(Layer):
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         """Copy arrays in; keys must match exactly and shapes must agree.  Values are cast to
-        each parameter's dtype (so a float64 checkpoint loads into a float32 model)."""
-        own = {k: v for k, v in self.state_dict().items()}
-        missing = [k for k in own if k not in state]
-        unexpected = [k for k in state if k not in own]
-        if missing or unexpected:
-            raise ValueError(f"load_state_dict: missing keys {missing}, unexpected keys "
-                             f"{unexpected}")
-        for key, value in state.items():
-            if np.shape(value) != own[key].shape:
-                raise ValueError(f"load_state_dict: {key!r} has shape {np.shape(value)}, the "
-                                 f"model expects {own[key].shape}")
+        each parameter's dtype (so a float64 checkpoint loads into a float32 model).  Everything
+        is checked before anything is copied: a failed load leaves the model as it was."""
+        arrays = checked_state(state, self.state_dict(), cast=True)
         for i, layer in enumerate(self.layers):
             for name, p in layer.named_parameters():
-                p.data[...] = np.asarray(state[f"{i}.{name}"], dtype=p.data.dtype)
+                p.data[...] = arrays[f"{i}.{name}"]
             for name, b in layer.named_buffers():
-                b[...] = np.asarray(state[f"{i}.{name}"], dtype=b.dtype)
+                b[...] = arrays[f"{i}.{name}"]
+
+
+def checked_state(state: dict, expected: dict[str, np.ndarray],
+                  cast: bool) -> dict[str, np.ndarray]:
+    """``state``'s arrays, checked against ``expected`` (a ``state_dict()``): the same keys and
+    shapes, real numbers, and the same dtypes (``cast=False``) or cast to them (``cast=True``).
+    Raises ValueError naming the first problem."""
+    if not isinstance(state, dict):
+        raise ValueError(f"a state dict must be a dict of arrays, got {type(state).__name__}")
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    if missing or unexpected:
+        raise ValueError(f"keys do not match the model: missing {missing}, unexpected "
+                         f"{unexpected} (missing keys are the model's, named as in PyTorch)")
+    arrays = {}
+    for key, want in expected.items():
+        value = state[key]
+        got = np.asarray(value) if isinstance(value, (np.ndarray, list, tuple, int, float,
+                                                      np.generic)) else None
+        if got is None or got.dtype.kind not in "biuf":
+            raise ValueError(f"{key!r} must be an array of real numbers, got "
+                             f"{type(value).__name__}"
+                             + (f" of dtype {got.dtype}" if got is not None else ""))
+        if got.shape != want.shape or (not cast and got.dtype != want.dtype):
+            raise ValueError(f"{key!r} has shape {got.shape} and dtype {got.dtype}; the model "
+                             f"needs shape {want.shape}"
+                             + ("" if cast else f" and dtype {want.dtype}"))
+        arrays[key] = got.astype(want.dtype, copy=False)
+    return arrays
 
 
 def count(layer: Layer) -> int:

@@ -13,10 +13,10 @@ import os
 import sys
 
 from .. import __version__
-from . import evaluate, gradcheck, predict, report, train
+from . import evaluate, export, gradcheck, predict, report, train
 from .common import CliError
 
-SUBCOMMANDS = [train, gradcheck, report, evaluate, predict]
+SUBCOMMANDS = [train, gradcheck, report, evaluate, predict, export]
 
 
 def build_parser() -> argparse.ArgumentParser:

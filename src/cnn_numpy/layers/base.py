@@ -48,6 +48,21 @@ def kaiming_uniform(shape: tuple[int, ...], fan_in: int, rng: np.random.Generato
     return rng.uniform(-bound, bound, size=shape).astype(dtype)
 
 
+def reuse(array: np.ndarray | None, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """``array`` if it has this shape and dtype, else a new uninitialised array: a layer's
+    scratch memory, kept as an attribute and reused step after step
+    (``self.cols = im2col(..., out=reuse(self.cols, shape, dtype))``).
+
+    A large array allocated afresh every step gets new memory pages from the operating
+    system, and the first touch of each page is a page fault (about 10% of a LeNet step).
+    Only for arrays the layer keeps to itself: whatever it returns must be new, since the
+    caller may keep it.
+    """
+    if array is None or array.shape != tuple(shape) or array.dtype != dtype:
+        return np.empty(shape, dtype)
+    return array
+
+
 @contextlib.contextmanager
 def input_grad(layer: Layer, needed: bool) -> Iterator[Layer]:
     """Within the block, ``layer.needs_input_grad`` is ``needed``; afterwards what it was.
@@ -85,20 +100,6 @@ class Layer:
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         raise NotImplementedError
-
-    def workspace(self, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
-        """An uninitialised array kept on the layer as ``self.<name>`` and reused by the next
-        call while shape and dtype stay the same.
-
-        A large array allocated afresh every step gets new memory pages from the operating
-        system, and the first touch of each page is a page fault: about 10% of a LeNet step.
-        Only for scratch arrays the layer never hands out (the caller may keep what it returns).
-        """
-        array = getattr(self, name, None)
-        if array is None or array.shape != tuple(shape) or array.dtype != dtype:
-            array = np.empty(shape, dtype)
-            setattr(self, name, array)
-        return array
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Shape of ``forward``'s result for an input of ``input_shape`` (ValueError if it

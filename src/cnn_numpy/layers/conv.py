@@ -10,27 +10,20 @@ layer hands back ``out.transpose(3, 0, 1, 2)``, a free NCHW *view* of that memor
 and the next conv's ``x.transpose(1, 2, 3, 0)`` turns it back into contiguous
 (C, H, W, N) memory for free.  Batch last also makes every window slice fast: in
 ``xp[:, i:i+Ho, j:j+Wo]`` each row of Wo pixels is Wo*N contiguous numbers, so NumPy
-copies long runs instead of short ones.  ReLU, MaxPool2d and Flatten keep whatever
-layout they get, so a whole conv stack stays batch last.  The loop version of the
-same maths is in ``cnn_numpy/reference.py``; the tests prove the two agree.
+copies long runs instead of short ones.  ReLU and MaxPool2d keep whatever layout they
+get, and Flatten's (N, C*H*W) result is a view of the same memory (a (C*H*W, N) matrix,
+which Linear's product reads as it is), so a whole conv stack stays batch last.  The loop
+version of the same maths is in ``cnn_numpy/reference.py``; the tests prove the two agree.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer, Parameter, as_rng, kaiming_uniform, pair
+from .base import Layer, Parameter, as_rng, kaiming_uniform, pair, reuse
+from .windows import conv_output_size, window_tap
 
-
-def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
-    """floor((size + 2*padding - kernel) / stride) + 1, PyTorch's formula."""
-    return (size + 2 * padding - kernel) // stride + 1
-
-
-#: The matrix products run BLOCK columns (output pixels) at a time: a thin product (a first
-#: layer has C*kh*kw = 9 rows) is then small enough for OpenBLAS's unpacked small-matrix
-#: kernels on AVX-512 CPUs (see docs/performance.md).  The sum over blocks is the same product.
-BLOCK = 4096
+__all__ = ["Conv2d", "col2im", "conv_output_size", "im2col"]
 
 
 def im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, ho: int, wo: int,
@@ -48,7 +41,7 @@ def im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, ho: int, wo: int,
     cols = out.reshape(C, kh, kw, ho, wo, N)
     for i in range(kh):
         for j in range(kw):
-            cols[:, i, j] = xp[:, i : i + sh * ho : sh, j : j + sw * wo : sw]
+            cols[:, i, j] = window_tap(xp, i, j, (sh, sw), (ho, wo), axes=(1, 2))
     return out
 
 
@@ -64,8 +57,59 @@ def col2im(dcols: np.ndarray, padded_shape: tuple[int, ...], kh: int, kw: int, s
     dxp = np.zeros(padded_shape, dtype=dcols.dtype)
     for i in range(kh):
         for j in range(kw):
-            dxp[:, i : i + sh * ho : sh, j : j + sw * wo : sw] += dcols[:, i, j]
+            window_tap(dxp, i, j, (sh, sw), (ho, wo), axes=(1, 2))[...] += dcols[:, i, j]
     return dxp
+
+
+# The three matrix products of a convolution, each with the trick that makes it fast named
+# in its docstring (measured in docs/performance.md, "Why the code is laid out as it is").
+
+#: the products run BLOCK columns (output pixels) at a time, see ``matmul_in_blocks``
+BLOCK = 4096
+
+
+def matmul_in_blocks(w: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``w @ cols``, computed BLOCK columns at a time.
+
+    Why blocks: a thin product (a first layer has C*kh*kw = 9 rows) cut into blocks is small
+    enough for OpenBLAS's unpacked small-matrix kernels on AVX-512 CPUs, several times faster
+    there; on other CPUs the blocks cost a little (docs/performance.md).  Each block of the
+    result is the product of the same block of columns: together, exactly the whole product.
+    """
+    out = np.empty((w.shape[0], cols.shape[1]), dtype=cols.dtype)
+    for s in range(0, cols.shape[1], BLOCK):
+        np.matmul(w, cols[:, s : s + BLOCK], out=out[:, s : s + BLOCK])
+    return out
+
+
+def weight_grad(g: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """dW = g @ cols.T, shape (F, C*kh*kw), for g (F, P) and cols (C*kh*kw, P).
+
+    Computed transposed, as (cols @ g.T).T: the same sums, but with C*kh*kw rows (144 in
+    LeNet's second conv) instead of F (32), which OpenBLAS splits over threads better.
+    BLOCK columns at a time, as the forward product (``matmul_in_blocks``).
+    """
+    dw_t = np.zeros((cols.shape[0], g.shape[0]), dtype=g.dtype)    # (C*kh*kw, F)
+    for s in range(0, g.shape[1], BLOCK):
+        dw_t += cols[:, s : s + BLOCK] @ g[:, s : s + BLOCK].T
+    return dw_t.T
+
+
+def bias_grad(g: np.ndarray) -> np.ndarray:
+    """db = the row sums of g (F, P), shape (F,).
+
+    Written as the matrix-vector product g @ ones, which BLAS computes faster than NumPy's
+    ``g.sum(axis=1)`` for the long rows a convolution has.
+    """
+    return g @ np.ones(g.shape[1], g.dtype)
+
+
+def cols_grad(w: np.ndarray, g: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """dcols = w.T @ g, shape (C*kh*kw, P): the gradient of every column entry.
+
+    ``out``: an array of that shape to fill (see ``reuse``: no page faults step after step).
+    """
+    return np.matmul(w.T, g, out=out)
 
 
 class Conv2d(Layer):
@@ -104,6 +148,7 @@ class Conv2d(Layer):
             kaiming_uniform((out_channels, in_channels, kh, kw), fan_in, rng, dtype))
         self.bias = (Parameter(kaiming_uniform((out_channels,), fan_in, rng, dtype))
                      if bias else None)
+        self.cols = self.dcols = None      # the column matrix and its gradient, once run
 
     def config(self) -> dict:
         return dict(in_channels=self.in_channels, out_channels=self.out_channels,
@@ -148,35 +193,29 @@ class Conv2d(Layer):
         xp[:, ph : ph + H, pw : pw + W] = x.transpose(1, 2, 3, 0)
         # (C*kh*kw, Ho*Wo*N), kept for backward, its memory reused step after step
         self.cols = im2col(xp, kh, kw, sh, sw, ho, wo,
-                           out=self.workspace("cols", (C * kh * kw, ho * wo * N), x.dtype))
+                           out=reuse(self.cols, (C * kh * kw, ho * wo * N), x.dtype))
         self.padded_shape, self.input_hw = xp.shape, (H, W)
-        w = self.weight.data.reshape(F, -1)                      # (F, C*kh*kw)
-        out = np.empty((F, ho * wo * N), dtype=x.dtype)          # = w @ cols, BLOCK at a time
-        for s in range(0, out.shape[1], BLOCK):
-            np.matmul(w, self.cols[:, s : s + BLOCK], out=out[:, s : s + BLOCK])
+        out = matmul_in_blocks(self.weight.data.reshape(F, -1), self.cols)  # (F, Ho*Wo*N)
         out = out.reshape(F, ho, wo, N)
         if self.bias is not None:
             out += self.bias.data[:, None, None, None]
         return out.transpose(3, 0, 1, 2)                        # (N, F, Ho, Wo) view
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """out = W @ cols + b, so  dW = G @ cols.T,  db = sum of G,  dcols = W.T @ G."""
+        if self.cols is None:
+            raise RuntimeError(f"{self!r}: backward() needs a forward() first")
         N, F, ho, wo = grad_out.shape
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        g = grad_out.astype(self.weight.data.dtype, copy=False)
-        g = g.transpose(1, 2, 3, 0).reshape(F, ho * wo * N)     # (F, Ho*Wo*N)
-        # out = W @ cols + b  =>  dW = g @ cols.T,  db = sum of g,  dcols = W.T @ g
-        # dW is computed transposed, dW.T = cols @ g.T (C*kh*kw, F): the same sum, but BLAS
-        # splits its many rows over threads better (about 1.7x faster at 2 threads)
-        dw_t = np.zeros((self.cols.shape[0], F), dtype=g.dtype)  # BLOCK columns at a time
-        for s in range(0, g.shape[1], BLOCK):
-            dw_t += self.cols[:, s : s + BLOCK] @ g[:, s : s + BLOCK].T
-        self.weight.grad += dw_t.T.reshape(self.weight.data.shape)
-        if self.bias is not None:  # db = row sums of g; as a product with ones, BLAS sums
-            self.bias.grad += g @ np.ones(g.shape[1], g.dtype)  # 3x faster than g.sum(axis=1)
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        G = grad_out.astype(self.weight.data.dtype, copy=False)
+        G = G.transpose(1, 2, 3, 0).reshape(F, ho * wo * N)     # (F, Ho*Wo*N)
+        W = self.weight.data.reshape(F, -1)                     # (F, C*kh*kw)
+        self.weight.grad += weight_grad(G, self.cols).reshape(self.weight.data.shape)
+        if self.bias is not None:
+            self.bias.grad += bias_grad(G)
         if not self.needs_input_grad:  # e.g. the first layer in training (see Layer)
             return None
-        dcols = np.matmul(self.weight.data.reshape(F, -1).T, g,  # (C*kh*kw, Ho*Wo*N)
-                          out=self.workspace("dcols", self.cols.shape, g.dtype))
-        dxp = col2im(dcols, self.padded_shape, kh, kw, sh, sw, ho, wo)
-        H, W = self.input_hw
-        return dxp[:, ph : ph + H, pw : pw + W].transpose(3, 0, 1, 2)  # (N, C, H, W) view
+        self.dcols = cols_grad(W, G, out=reuse(self.dcols, self.cols.shape, G.dtype))
+        dxp = col2im(self.dcols, self.padded_shape, kh, kw, sh, sw, ho, wo)
+        (H, W_in), (ph, pw) = self.input_hw, self.padding
+        return dxp[:, ph : ph + H, pw : pw + W_in].transpose(3, 0, 1, 2)  # (N, C, H, W) view

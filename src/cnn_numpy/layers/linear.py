@@ -79,8 +79,9 @@ class Flatten(Layer):
         return x.reshape(self.output_shape(x.shape))
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        # hand the gradient back in x's memory layout (batch second after a conv, see conv.py):
-        # the layers before us then work on one layout, and mixed layouts are slow
+        # hand the gradient back in x's memory layout (batch last, (C, H, W, N), after a conv
+        # or pool, see conv.py): the layers before us then work on one layout, and an
+        # elementwise operation on two different layouts is slow
         dx = np.empty_like(self.x, dtype=grad_out.dtype)
         dx[...] = grad_out.reshape(self.x.shape)
         return dx

@@ -5,9 +5,10 @@ batch: over (N, H, W) for images, over N for feature vectors.  (Normalising each
 activation (c, h, w) on its own, a common mistake, is not BatchNorm2d.)
 
 Both layers move the channel axis to the front and work on a (C, M) matrix, one row
-per channel, M = N*H*W values in it.  A Conv2d output is already stored as
-(C, N, H, W) (see ``conv.py``), so for it this reshape is free, and so is the next
-conv's transpose of our (C, N, H, W)-ordered output.
+per channel, M = N*H*W values in it.  ``np.moveaxis`` is a free view; the reshape to
+(C, M) copies unless the input's memory is already channel-first and then batch-first
+(a Conv2d output is stored as (C, H, W, N), see ``conv.py``, so it is copied once).
+The output is a view of (C, N, H, W) memory.
 """
 
 from __future__ import annotations

@@ -25,8 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..layers.base import Layer
-from ..model import Sequential
-from ..speed.parallel import DataParallel
+from ..model import Sequential, checked_state
 from .atomic import atomic_write_bytes
 
 FORMAT = "cnn-numpy"
@@ -51,10 +50,16 @@ def layer_registry() -> dict[str, type[Layer]]:
     return registry
 
 
+def unwrapped(model):
+    """The model a wrapper such as ``DataParallel`` runs (its ``.module``, as PyTorch users
+    save ``model.module``), or ``model`` itself."""
+    module = getattr(model, "module", None)
+    return module if isinstance(module, Layer) else model
+
+
 def architecture(model: Sequential) -> list[dict]:
     """``[{"type": "Conv2d", "config": {...}}, ...]``: enough to rebuild the layers."""
-    if isinstance(model, DataParallel):  # the model it runs (torch users save model.module)
-        model = model.module
+    model = unwrapped(model)
     if not isinstance(model, Sequential):
         raise ValueError(f"save: the model must be a Sequential (its layers in order), got "
                          f"{model!r}; for a single layer, save Sequential(layer)")
@@ -200,17 +205,11 @@ def check_header(header, path) -> None:
 def check_arrays(header: dict, arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray],
                  path) -> None:
     """Every array the architecture needs is present, with the shape and dtype it needs."""
-    missing = [k for k in expected if k not in arrays]
-    unexpected = [k for k in arrays if k not in expected]
-    if missing or unexpected:
-        raise ModelFileError(f"{path}: arrays do not match the architecture: missing {missing}, "
-                             f"unexpected {unexpected}")
-    for key, want in expected.items():
-        got = arrays[key]
-        if got.shape != want.shape or got.dtype != want.dtype:
-            raise ModelFileError(
-                f"{path}: array {key!r} has shape {got.shape} and dtype {got.dtype}; the "
-                f"architecture needs shape {want.shape} and dtype {want.dtype}")
+    try:
+        checked_state(arrays, expected, cast=False)
+    except ValueError as err:
+        raise ModelFileError(f"{path}: arrays do not match the architecture: {err}") from None
+    for key, got in arrays.items():
         recorded = header["arrays"].get(key, {})
         if recorded and (tuple(recorded.get("shape", ())) != got.shape
                          or recorded.get("dtype") != str(got.dtype)):

@@ -14,7 +14,8 @@ stays at the memory it has already used at its peak instead of shrinking between
 It is a setting of the whole process (NumPy's arrays and any other library's, PyTorch's
 too), lasts until the process ends, and does nothing on other C libraries (macOS, Windows,
 musl) or when the user tuned malloc already (those variables, or ``glibc.malloc`` settings
-in ``GLIBC_TUNABLES``).  ``fit`` calls it.
+in ``GLIBC_TUNABLES``).  ``cnn-numpy train`` calls it; ``fit(..., keep_freed_memory=True)``
+does; a library function never calls it unasked.
 """
 
 from __future__ import annotations
@@ -62,3 +63,9 @@ def keep_freed_memory(trim_mb: int = 1024) -> bool:
     _applied = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_MAX)
                     and mallopt(M_TRIM_THRESHOLD, int(trim_mb) * 2**20))
     return _applied
+
+
+def is_kept() -> bool:
+    """Whether ``keep_freed_memory`` is in force in this process (DataParallel's worker
+    processes then ask for it too)."""
+    return _applied is True

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..layers.base import Layer
-from .memory import keep_freed_memory
+from . import memory
 
 ALIGN = 64  # bytes: each shared array starts on a cache line
 
@@ -109,7 +109,8 @@ class Worker:
         self.unanswered = 0             # requests sent whose reply has not been read yet
         try:
             self.grads = SharedBlock(weights.memory.nbytes)  # the same layout as the weights
-            self.send("start", replica, weights.path, self.grads.path, layout)
+            self.send("start", replica, weights.path, self.grads.path, layout,
+                      memory.is_kept())
         except BaseException:
             self.process.kill()
             self.process.wait()
@@ -173,7 +174,10 @@ def stop_workers(pool: list[Worker]) -> None:
 class Replica:
     """What a worker process holds: the module's copy, its shared weights and gradients."""
 
-    def start(self, module: Layer, weights: str, grads: str, layout: list) -> None:
+    def start(self, module: Layer, weights: str, grads: str, layout: list,
+              keep_memory: bool) -> None:
+        if keep_memory:              # as the main process does
+            memory.keep_freed_memory()
         self.module = module
         weights, self.grads = SharedBlock(None, weights), SharedBlock(None, grads)
         for p, w, g in zip(module.parameters(), weights.arrays(layout),
@@ -237,7 +241,6 @@ def serve() -> None:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     blas_threads(1).__enter__()      # each worker is one core's worth of work
-    keep_freed_memory()              # as fit does in the main process
     replica = Replica()
     while True:
         try:

@@ -1,0 +1,85 @@
+"""Each speed trick of Conv2d's three matrix products, timed against the plain formula.
+
+    python benchmarks/bench_conv_tricks.py            # 1 and 2 BLAS threads, batch 64 and 256
+
+For the convolutions of the seed net and the LeNet-style net (float32, MNIST-sized inputs),
+prints the best time over repeats (ms) of:
+
+    forward   w @ cols              vs  matmul_in_blocks(w, cols)     (blocks of columns)
+    dW        g @ cols.T            vs  weight_grad(g, cols)          (transposed, in blocks)
+    db        g.sum(axis=1)         vs  bias_grad(g)                  (g @ ones)
+
+and the speed-up of the trick (> 1: the trick is faster).  The tricks' docstrings in
+src/cnn_numpy/layers/conv.py say why each one can pay; docs/performance.md has the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from cnn_numpy.layers.conv import bias_grad, matmul_in_blocks, weight_grad
+
+#: (name, C*kh*kw, F, Ho*Wo) of each convolution in the presets, for 28x28 inputs
+CONVS = [("seed conv1", 9, 8, 26 * 26), ("lenet conv1", 9, 16, 28 * 28),
+         ("lenet conv2", 144, 32, 14 * 14)]
+
+
+def best_ms(repeats: int, f, *args) -> float:
+    f(*args)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        f(*args)
+        times.append(time.perf_counter() - start)
+    return min(times) * 1e3
+
+
+def plain_forward(w, cols):
+    return w @ cols
+
+
+def plain_weight_grad(g, cols):
+    return g @ cols.T
+
+
+def plain_bias_grad(g):
+    return g.sum(axis=1)
+
+
+def timings(k: int, f: int, pixels: int, repeats: int, rng) -> list[tuple[float, float]]:
+    """(plain ms, trick ms) of the forward product, dW and db for one convolution."""
+    cols = rng.random((k, pixels), dtype=np.float32)
+    g = rng.random((f, pixels), dtype=np.float32)
+    w = rng.random((f, k), dtype=np.float32)
+    return [(best_ms(repeats, plain_forward, w, cols), best_ms(repeats, matmul_in_blocks, w, cols)),
+            (best_ms(repeats, plain_weight_grad, g, cols), best_ms(repeats, weight_grad, g, cols)),
+            (best_ms(repeats, plain_bias_grad, g), best_ms(repeats, bias_grad, g))]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=50)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--batch", type=int, nargs="+", default=[64, 256])
+    args = parser.parse_args(argv)
+    rng = np.random.default_rng(0)
+    print("| threads | batch | conv | forward plain / blocks | dW plain / trick | "
+          "db sum / ones | speed-ups |")
+    print("|---|---|---|---|---|---|---|")
+    for threads in args.threads:
+        with threadpool_limits(threads, "blas"):
+            for n in args.batch:
+                for name, k, f, p in CONVS:
+                    fwd, dw, db = timings(k, f, p * n, args.repeats, rng)
+                    ups = " ".join(f"{a / b:.2f}x" for a, b in (fwd, dw, db))
+                    print(f"| {threads} | {n} | {name} | {fwd[0]:.2f} / {fwd[1]:.2f} | "
+                          f"{dw[0]:.2f} / {dw[1]:.2f} | {db[0]:.3f} / {db[1]:.3f} | {ups} |",
+                          flush=True)
+
+
+if __name__ == "__main__":
+    main()
