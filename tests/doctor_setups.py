@@ -88,6 +88,12 @@ def saturated_sigmoids(seed: int = 0):
     return model, CrossEntropyLoss(), tiny_data(rng=seed), Adam(model.parameters(), lr=3e-3)
 
 
+def too_much_weight_decay(seed: int = 0):
+    """Weight decay 20 (meant: 2e-4?): every weight is pulled to 0 faster than it learns."""
+    model, loss, data, _ = healthy(seed)
+    return model, loss, data, Adam(model.parameters(), lr=3e-3, weight_decay=20.0)
+
+
 def lr_too_high(seed: int = 0):
     model, loss, data, _ = healthy(seed)
     return model, loss, data, SGD(model.parameters(), lr=100.0)

@@ -32,7 +32,9 @@ def check_init_loss(loss_value: float, logits: np.ndarray) -> Finding:
     data["ratio"] = ratio
     if ratio <= T.INIT_LOSS_WARN:
         learned = (" It is well below: the model has learned something already (trained "
-                   "weights?)." if ratio < 0.5 else " As it should be at initialisation.")
+                   "weights?)." if ratio < 0.5 else " As it should be at initialisation."
+                   if ratio <= 1.1 else f" It is {ratio:.2f}x that: a little confident "
+                   f"already, within the {T.INIT_LOSS_WARN:g}x margin.")
         return Finding("init_loss", "ok", f"{measured}.{learned}", data)
     status = "fail" if ratio > T.INIT_LOSS_FAIL else "warn"
     return Finding("init_loss", status, (

@@ -69,12 +69,15 @@ def check_overfit(model, optimizer, loss, X: np.ndarray, y: np.ndarray, batch_si
         return Finding("overfit", "ok", f"{done}: the model, loss and optimizer can learn.",
                        data)
     status = "warn" if accuracies[-1] >= T.OVERFIT_WARN else "fail"
+    decay = getattr(optimizer, "weight_decay", 0)
+    regularised = (f"weight decay 0 for this test (yours, {decay:g}, pulls every weight "
+                   "towards 0)" if decay else "no Dropout for this test")
     return Finding("overfit", status, (
         f"{done}, not 100% ({epochs} epochs allowed). A network that cannot memorise "
         f"{len(pick)} images will not learn the whole data set (CS231n, Karpathy: 'overfit "
         "one batch' first). Try: fix the other findings first (gradients, dead_relu, "
-        "saturation, lr); a larger learning rate (now "
-        f"{optimizer.lr:g}); no weight decay or Dropout for this test; a bigger model."), data)
+        f"saturation, lr); a larger learning rate (now {optimizer.lr:g}); {regularised}; a "
+        "bigger model."), data)
 
 
 def trial_run(model, optimizer, loss, X: np.ndarray, y: np.ndarray, batch_size: int,

@@ -131,8 +131,8 @@ def plot_update_ratios(ratios: dict[str, list[float]], steps: dict[str, list[int
 
 
 def plot_lr_curve(curve: dict, user_lr: float | None = None, title: str | None = None):
-    """The learning-rate range test: loss against learning rate (log scale), with the lowest
-    point, the suggestion and your rate marked.
+    """The learning-rate range test: loss against learning rate (log scale), with where it
+    starts to fall, its lowest point, the suggestion and your rate marked.
 
     Args:
         curve: ``diagnosis["lr"].data`` (``lrs``, ``losses``, ``lr_min``, ``suggested``...).
@@ -146,6 +146,9 @@ def plot_lr_curve(curve: dict, user_lr: float | None = None, title: str | None =
     ax.set_xscale("log")
     ax.axhline(curve["start_loss"], color="grey", linewidth=0.8, linestyle=":",
                label=f"start {curve['start_loss']:.3g}")
+    if curve.get("lr_falls"):
+        ax.axvline(curve["lr_falls"], color="tab:purple", linestyle=":",
+                   label=f"starts to fall at {curve['lr_falls']:.2g}")
     ax.axvline(curve["lr_min"], color="tab:orange", linestyle="--",
                label=f"lowest loss at {curve['lr_min']:.2g}")
     ax.axvline(curve["suggested"], color="tab:green", linewidth=2,
