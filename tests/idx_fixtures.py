@@ -9,6 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from cnn_numpy.data.datasets import DATASETS
+from cnn_numpy.data.verify import mark_verified
+
 TYPE_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(np.int16): 0x0B,
               np.dtype(np.int32): 0x0C, np.dtype(np.float32): 0x0D, np.dtype(np.float64): 0x0E}
 
@@ -35,13 +38,18 @@ def fake_files(rng, n_train: int = 12, n_test: int = 5) -> dict[str, bytes]:
             "t10k-labels-idx1-ubyte": encode_idx(test[1])}
 
 
-def write_files(folder: Path, files: dict[str, bytes], gz: bool = True) -> Path:
+def write_files(folder: Path, files: dict[str, bytes], gz: bool = True,
+                trusted: bool = True) -> Path:
+    """Write the fixture files.  ``trusted``: also mark them as checked, as a real dataset's
+    files are once their SHA-256 matched (data/verify.py), for the dataset the path names
+    (fashion-mnist if it mentions "fashion", else mnist): fixtures are not the real data."""
     folder.mkdir(parents=True, exist_ok=True)
     for stem, data in files.items():
-        if gz:
-            (folder / f"{stem}.gz").write_bytes(gzip.compress(data))
-        else:
-            (folder / stem).write_bytes(data)
+        path = folder / (f"{stem}.gz" if gz else stem)
+        path.write_bytes(gzip.compress(data) if gz else data)
+        if trusted:
+            dataset = "fashion-mnist" if "fashion" in str(folder) else "mnist"
+            mark_verified(path, DATASETS[dataset].sha256[stem])
     return folder
 
 

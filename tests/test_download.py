@@ -59,7 +59,7 @@ def fail(server, tmp_path, mirrors, timeout=5.0):
     target = tmp_path / "cache"
     with pytest.raises(DownloadError) as err:
         download(NAME, SHA, target, mirrors, timeout=timeout, progress=False)
-    assert list(target.iterdir()) == [], "a failed download left a file behind"
+    assert not target.exists(), "a failed download left a file or a folder behind"
     message = str(err.value)
     assert str(target / NAME) in message  # where to put the file by hand
     return message
@@ -129,8 +129,51 @@ def test_load_mnist_downloads_once_then_works_offline(server, tmp_path, monkeypa
     (X_train, y_train), _ = load_mnist(tmp_path)
     assert X_train.shape == (12, 1, 28, 28)
     assert sorted(p.name for p in (tmp_path / "mnist").iterdir()) == sorted(
-        f"{stem}.gz" for stem in files)
+        [*(f"{stem}.gz" for stem in files), ".cnn-numpy-verified.json"])
     requests = len(server.requests)
     assert requests == 8  # each file: 404 from the first mirror, then the second
     load_mnist(tmp_path)
     assert len(server.requests) == requests  # the second run never downloads again
+
+
+class Drip(BaseHTTPRequestHandler):
+    """Sends a whole file's length header, then one byte every 0.05 s."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(GOOD)))
+        self.end_headers()
+        for byte in GOOD:
+            if self.server.stop.wait(0.05):
+                return
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_mirror_that_drips_is_cut_off_by_the_deadline(tmp_path):
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Drip)
+    httpd.stop = threading.Event()
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        start = time.perf_counter()
+        with pytest.raises(DownloadError, match="timed out"):
+            download(NAME, SHA, tmp_path / "cache", [f"http://127.0.0.1:{httpd.server_port}/"],
+                     timeout=5.0, progress=False, deadline=1.0)
+        assert time.perf_counter() - start < 4      # each byte came well within the timeout
+        assert not (tmp_path / "cache").exists()
+    finally:
+        httpd.stop.set()
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_failed_download_makes_no_folders(server, tmp_path, monkeypatch):
+    info = datasets.DATASETS["mnist"]
+    monkeypatch.setitem(datasets.DATASETS, "mnist", datasets.DatasetInfo(
+        "mnist", info.classes, (server.url + "/none/",), info.sha256))
+    with pytest.raises(DownloadError):
+        load_mnist(tmp_path / "deep" / "inside" / "mnist")
+    assert list(tmp_path.iterdir()) == []

@@ -62,3 +62,32 @@ def test_truncated_gzip_raises(tmp_path):
 
 def test_idx_error_is_a_value_error():
     assert issubclass(IdxError, ValueError)
+
+
+def test_a_forged_header_is_refused_before_anything_is_allocated(tmp_path):
+    """Sizes whose product overflows 64 bits, in a raw and in a gzip file."""
+    huge = b"\x00\x00\x08\x03" + b"\xff\xff\xff\xff" * 3 + bytes(16)
+    (tmp_path / "raw").write_bytes(huge)
+    with pytest.raises(IdxError, match="truncated: header says shape"):
+        read_idx(tmp_path / "raw")
+    (tmp_path / "packed").write_bytes(gzip.compress(huge))
+    with pytest.raises(IdxError, match="more than a .*-byte gzip file can hold"):
+        read_idx(tmp_path / "packed")
+
+
+def test_a_gzip_bomb_behind_a_small_header_is_not_inflated(tmp_path):
+    """A valid header for 4 bytes, then 256 MiB of zeros (about 256 KB of gzip): refused after
+    reading 5 bytes of the payload, not after inflating all of it."""
+    import time
+    import zlib
+
+    path = tmp_path / "bomb.gz"
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)       # gzip container
+    parts = [packer.compress(encode_idx(np.zeros(4, np.uint8)))]
+    block = bytes(2**20)
+    parts += [packer.compress(block) for _ in range(256)]
+    path.write_bytes(b"".join(parts) + packer.flush())
+    start = time.perf_counter()
+    with pytest.raises(IdxError, match="has trailing bytes"):
+        read_idx(path)
+    assert time.perf_counter() - start < 0.5

@@ -341,6 +341,33 @@ def test_a_dead_worker_is_an_error_that_names_it():
             parallel.forward(np.zeros((4, 2, 6, 6)))
 
 
+@pytest.mark.parametrize("when", ["idle", "busy"])
+def test_after_a_worker_died_the_next_call_starts_fresh_workers(when):
+    """Killed between steps or in the middle of one: that call fails naming the worker, the
+    next one works (same answers as the plain net), and nothing is left behind."""
+    from cnn_numpy.speed import workers as module
+
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((4, 2, 6, 6)), np.array([0, 1, 2, 0])
+    model = small_net()
+    expected = model.forward(x)
+    with DataParallel(model, workers=2) as parallel:
+        parallel.forward(x)
+        dead = parallel.pool[0].process
+        if when == "busy":   # the worker dies while it owes us a reply
+            parallel.pool[0].send_input(x[2:], True)
+        dead.kill()
+        dead.wait()
+        with pytest.raises(RuntimeError, match=f"worker process {dead.pid} exited"):
+            parallel.forward(x)
+        assert parallel.pool == [] and parallel.weights is None     # stopped, all of them
+        np.testing.assert_allclose(parallel.forward(x), expected, rtol=1e-10)
+        fresh = parallel.pool[0].process
+        assert fresh.pid != dead.pid and fresh.poll() is None
+        forward_backward(parallel, x, y)
+    assert fresh.wait(timeout=10) == 0 and module.CREATED == set()
+
+
 def test_no_shared_memory_file_is_left_behind():
     from cnn_numpy.speed import workers as module
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .checks import real_array
+
 
 class CrossEntropyLoss:
     """Mean over the batch of -log softmax(logits)[target], as ``torch.nn.CrossEntropyLoss``.
@@ -12,14 +14,17 @@ class CrossEntropyLoss:
     ``backward()`` returns dL/dlogits = (softmax(logits) - onehot(targets)) / N.
     """
 
+    probs = targets = None                   # what forward keeps for backward
+
     def __call__(self, logits: np.ndarray, targets: np.ndarray) -> float:
         return self.forward(logits, targets)
 
     def forward(self, logits: np.ndarray, targets: np.ndarray) -> float:
-        logits, targets = np.asarray(logits), np.asarray(targets)
-        if logits.ndim != 2:
-            raise ValueError(f"CrossEntropyLoss expects logits of shape (N, C), got shape "
-                             f"{logits.shape}")
+        logits = real_array(logits, "logits", "CrossEntropyLoss", finite=False)
+        targets = np.asarray(targets)
+        if logits.ndim != 2 or logits.shape[0] == 0:
+            raise ValueError(f"CrossEntropyLoss expects logits of shape (N, C) with N >= 1, got "
+                             f"shape {logits.shape}")
         N, C = logits.shape
         if targets.shape != (N,):
             raise ValueError(f"CrossEntropyLoss: logits have shape {logits.shape} but targets "
@@ -37,6 +42,8 @@ class CrossEntropyLoss:
         return float(-log_probs[np.arange(N), targets].mean())
 
     def backward(self) -> np.ndarray:
+        if self.probs is None:
+            raise RuntimeError("CrossEntropyLoss: backward() needs a forward() first")
         N = len(self.targets)
         grad = self.probs.copy()
         grad[np.arange(N), self.targets] -= 1        # p - onehot(y)

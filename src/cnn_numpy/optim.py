@@ -10,17 +10,21 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from .checks import flag, real, real_array, whole
 from .layers.base import Parameter
 
 
 class Optimizer:
     def __init__(self, params: Iterable[Parameter], lr: float):
+        name = type(self).__name__
         self.params = list(params)
         if not self.params:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
-        if lr < 0:
-            raise ValueError(f"{type(self).__name__}: learning rate must be >= 0, got {lr}")
-        self.lr = lr
+            raise ValueError(f"{name}: got an empty parameter list")
+        for p in self.params:
+            if not isinstance(p, Parameter):
+                raise ValueError(f"{name}: params must be Parameters (pass model.parameters()), "
+                                 f"got {type(p).__name__}")
+        self.lr = real(lr, "learning rate lr", name, low=0)
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -49,9 +53,12 @@ class SGD(Optimizer):
     def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
                  nesterov: bool = False):
         super().__init__(params, lr)
+        # momentum 1 or more never forgets a gradient: the steps grow without bound
+        self.momentum = real(momentum, "momentum", "SGD", low=0, high=1, high_open=True)
+        self.weight_decay = real(weight_decay, "weight_decay", "SGD", low=0)
+        self.nesterov = flag(nesterov, "nesterov", "SGD")
         if nesterov and momentum <= 0:
             raise ValueError("SGD: nesterov momentum requires momentum > 0")
-        self.momentum, self.weight_decay, self.nesterov = momentum, weight_decay, nesterov
         self.buffers: list[np.ndarray | None] = [None] * len(self.params)
 
     def step(self) -> None:
@@ -77,11 +84,11 @@ class SGD(Optimizer):
         return state
 
     def load_state_dict(self, state: dict) -> None:
-        self.lr = float(state["lr"])
-        self.buffers = [None] * len(self.params)
-        for k, p in enumerate(self.params):
-            if f"momentum_buffer.{k}" in state:
-                self.buffers[k] = np.array(state[f"momentum_buffer.{k}"], dtype=p.data.dtype)
+        """Restore what ``state_dict`` saved; everything is checked before anything changes."""
+        lr = real(state.get("lr"), "lr", "SGD state", low=0)
+        buffers = [None if f"momentum_buffer.{k}" not in state else
+                   state_array(state, f"momentum_buffer.{k}", p) for k, p in enumerate(self.params)]
+        self.lr, self.buffers = lr, buffers
 
 
 class Adam(Optimizer):
@@ -95,7 +102,12 @@ class Adam(Optimizer):
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0):
         super().__init__(params, lr)
-        self.betas, self.eps, self.weight_decay = tuple(betas), eps, weight_decay
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
+        self.betas = tuple(real(b, f"betas[{k}]", "Adam", low=0, high=1, high_open=True)
+                           for k, b in enumerate(betas))
+        self.eps = real(eps, "eps", "Adam", low=0, low_open=True)
+        self.weight_decay = real(weight_decay, "weight_decay", "Adam", low=0)
         self.t = 0
         self.m = [np.zeros_like(p.data) for p in self.params]
         self.v = [np.zeros_like(p.data) for p in self.params]
@@ -122,7 +134,20 @@ class Adam(Optimizer):
         return state
 
     def load_state_dict(self, state: dict) -> None:
-        self.lr, self.t = float(state["lr"]), int(state["t"])
-        for k, p in enumerate(self.params):
-            self.m[k] = np.array(state[f"exp_avg.{k}"], dtype=p.data.dtype)
-            self.v[k] = np.array(state[f"exp_avg_sq.{k}"], dtype=p.data.dtype)
+        """Restore what ``state_dict`` saved; everything is checked before anything changes."""
+        lr = real(state.get("lr"), "lr", "Adam state", low=0)
+        t = whole(state.get("t"), "t", "Adam state")
+        m = [state_array(state, f"exp_avg.{k}", p) for k, p in enumerate(self.params)]
+        v = [state_array(state, f"exp_avg_sq.{k}", p) for k, p in enumerate(self.params)]
+        self.lr, self.t, self.m, self.v = lr, t, m, v
+
+
+def state_array(state: dict, key: str, param: Parameter) -> np.ndarray:
+    """``state[key]`` as a finite array of ``param``'s shape and dtype, or a ValueError."""
+    if key not in state:
+        raise ValueError(f"optimizer state: {key!r} is missing")
+    array = real_array(state[key], key, "optimizer state")
+    if array.shape != param.data.shape:
+        raise ValueError(f"optimizer state: {key!r} has shape {array.shape}, the parameter "
+                         f"{param.data.shape}")
+    return array.astype(param.data.dtype)

@@ -9,6 +9,9 @@ resumed run lands on exactly the same rates.  ``fit(..., scheduler=...)`` calls
 from __future__ import annotations
 
 import math
+import numbers
+
+from .checks import real, whole
 
 
 class LRScheduler:
@@ -36,7 +39,10 @@ class LRScheduler:
         return {"base_lr": self.base_lr, "last_epoch": self.last_epoch}
 
     def load_state_dict(self, state: dict) -> None:
-        self.base_lr, self.last_epoch = float(state["base_lr"]), int(state["last_epoch"])
+        name = f"{type(self).__name__} state"
+        base_lr = real(state.get("base_lr"), "base_lr", name, low=0)
+        last_epoch = whole(state.get("last_epoch"), "last_epoch", name)
+        self.base_lr, self.last_epoch = base_lr, last_epoch
         self.optimizer.lr = self.lr_at(self.last_epoch)
 
     def __repr__(self) -> str:
@@ -50,12 +56,12 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer, step_size: int, gamma: float = 0.1):
-        if int(step_size) < 1:
-            raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size}")
-        if not gamma > 0:
-            raise ValueError(f"StepLR: gamma must be > 0, got {gamma}")
+        if isinstance(step_size, bool) or not isinstance(step_size, numbers.Integral) \
+                or step_size < 1:
+            raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
+        self.gamma = real(gamma, "gamma", "StepLR", low=0, low_open=True)
         super().__init__(optimizer)
-        self.step_size, self.gamma = int(step_size), float(gamma)
+        self.step_size = int(step_size)
 
     def lr_at(self, epoch: int) -> float:
         return self.base_lr * self.gamma ** (epoch // self.step_size)
@@ -70,12 +76,12 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer, T_max: int, eta_min: float = 0.0):
-        if int(T_max) < 1:
-            raise ValueError(f"CosineAnnealingLR: T_max must be a positive integer, got {T_max}")
-        if eta_min < 0:
-            raise ValueError(f"CosineAnnealingLR: eta_min must be >= 0, got {eta_min}")
+        if isinstance(T_max, bool) or not isinstance(T_max, numbers.Integral) or T_max < 1:
+            raise ValueError(f"CosineAnnealingLR: T_max must be a positive integer, got "
+                             f"{T_max!r}")
+        self.eta_min = real(eta_min, "eta_min", "CosineAnnealingLR", low=0)
         super().__init__(optimizer)
-        self.T_max, self.eta_min = int(T_max), float(eta_min)
+        self.T_max = int(T_max)
 
     def lr_at(self, epoch: int) -> float:
         cosine = (1 + math.cos(math.pi * epoch / self.T_max)) / 2

@@ -10,7 +10,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .data.batches import check_dataset, iterate_minibatches
+from .checks import real_array, whole
+from .data.batches import check_labels, checked_split, iterate_minibatches
 from .layers.base import as_rng, input_grad
 from .speed import memory
 
@@ -43,8 +44,17 @@ class History:
 
     @classmethod
     def from_dict(cls, d: dict[str, list]) -> History:
-        return cls(**{k: list(d[k]) for k in ("epoch", "loss", "train_acc", "test_acc", "seconds")},
-                   test_loss=list(d.get("test_loss", [])))
+        """The inverse of ``as_dict``; ValueError if ``d`` is not one (a damaged file)."""
+        keys = ("epoch", "loss", "train_acc", "test_acc", "seconds", "test_loss")
+        lists = {k: d.get(k, []) for k in keys} if isinstance(d, dict) else {}
+        n = len(lists.get("epoch", ()))
+        if not all(isinstance(v, list) and len(v) in (n, 0 if k == "test_loss" else n)
+                   for k, v in lists.items()) or not lists or not all(
+                v is None or isinstance(v, (int, float)) and math.isfinite(v)
+                for values in lists.values() for v in values):
+            raise ValueError(f"a History is lists of numbers of one length under the keys "
+                             f"{', '.join(keys)}; got {str(d)[:120]}")
+        return cls(**lists)
 
     def format_epoch(self, i: int = -1) -> str:
         """The seed's line: ``Epoch 01 | loss=0.6931 | train_acc=0.850 | test_acc=0.840``."""
@@ -57,6 +67,9 @@ class History:
 
 def predict_proba(model, X: np.ndarray, batch_size: int = 500) -> np.ndarray:
     """Softmax probabilities (N, C), computed in eval mode, batch by batch."""
+    X = real_array(X, "X", "predict")
+    batch_size = whole(batch_size, "batch_size", "predict", low=1)
+    num_classes = num_outputs(model, X)       # also: a clear error if X does not fit the model
     was_training = model.training
     model.eval()
     try:
@@ -68,7 +81,7 @@ def predict_proba(model, X: np.ndarray, batch_size: int = 500) -> np.ndarray:
             chunks.append(p / p.sum(axis=1, keepdims=True))
     finally:
         model.train(was_training)
-    return np.concatenate(chunks)
+    return np.concatenate(chunks) if chunks else np.empty((0, num_classes), np.float32)
 
 
 def predict(model, X: np.ndarray, batch_size: int = 500) -> np.ndarray:
@@ -78,13 +91,21 @@ def predict(model, X: np.ndarray, batch_size: int = 500) -> np.ndarray:
 
 def evaluate(model, X: np.ndarray, y: np.ndarray, batch_size: int = 500) -> float:
     """Accuracy of ``model`` on (X, y), in eval mode."""
-    check_dataset(X, y, "evaluate")
+    X, y = checked_split((X, y), "evaluate")
+    check_labels(y, num_outputs(model, X), "evaluate")
     return float(np.mean(predict(model, X, batch_size) == y))
+
+
+def num_outputs(model, X: np.ndarray) -> int:
+    """How many classes ``model`` tells apart, for inputs shaped like X's samples (a
+    ValueError naming the layer if they do not fit)."""
+    if X.ndim == 0:
+        raise ValueError("the input must be an array of samples (N, ...), got a scalar")
+    return model.output_shape((1, *X.shape[1:]))[-1]
 
 
 def test_metrics(model, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Accuracy and mean cross-entropy on (X, y), in eval mode, from one pass."""
-    check_dataset(X, y, "test")
     proba = predict_proba(model, X)
     p_true = np.maximum(proba[np.arange(len(y)), y], np.finfo(proba.dtype).tiny)  # no log(0)
     return float(np.mean(proba.argmax(axis=1) == y)), float(-np.mean(np.log(p_true)))
@@ -112,10 +133,13 @@ def fit(model, loss, optimizer, train: tuple[np.ndarray, np.ndarray], epochs: in
     getting it back: 15-25% of a LeNet step on Linux.  It is a setting of the whole process
     that lasts until it exits, so it is off unless asked for; ``cnn-numpy train`` turns it on.
     """
-    X, y = train
-    check_dataset(X, y, "train")
-    if epochs < 0:
-        raise ValueError(f"epochs must be >= 0, got {epochs}")
+    epochs = whole(epochs, "epochs", "fit")
+    batch_size = whole(batch_size, "batch_size", "fit", low=1)
+    X, y = checked_split(train, "train")                     # checked once, not per batch
+    check_labels(y, num_outputs(model, X), "train")
+    if test is not None:
+        test = checked_split(test, "test")
+        check_labels(test[1], num_outputs(model, test[0]), "test")
     rng = as_rng(rng)
     history = History() if history is None else history
     if keep_freed_memory:

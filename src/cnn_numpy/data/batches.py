@@ -6,14 +6,44 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..checks import real_array
 from ..layers.base import as_rng
 
 
 def check_dataset(X: np.ndarray, y: np.ndarray, name: str = "dataset") -> None:
+    """The same number of samples in X and y, and at least one."""
+    if np.ndim(X) == 0 or np.ndim(y) == 0:
+        raise ValueError(f"{name}: X and y must be arrays with a sample axis, got shapes "
+                         f"{np.shape(X)} and {np.shape(y)}")
     if len(X) != len(y):
         raise ValueError(f"{name}: X has {len(X)} samples but y has {len(y)}")
     if len(X) == 0:
         raise ValueError(f"{name} is empty")
+
+
+def checked_split(split, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, y)`` of a data split, checked once before training or evaluating on it: X real
+    and finite, y one integer class index per sample.  ValueError naming the split and the
+    first bad values."""
+    if not isinstance(split, (tuple, list)) or len(split) != 2:
+        raise ValueError(f"{name} must be a pair (X, y) of images and labels, got "
+                         f"{type(split).__name__}")
+    X, y = real_array(split[0], "X", name), np.asarray(split[1])
+    check_dataset(X, y, name)
+    if y.ndim != 1 or y.dtype.kind not in "iu":
+        raise ValueError(f"{name}: y must be a 1-D array of integer class indices, got "
+                         f"dtype {y.dtype} and shape {y.shape}")
+    return X, y
+
+
+def check_labels(y: np.ndarray, num_classes: int, name: str) -> None:
+    """Every label a class index in [0, num_classes): a label of -1 would otherwise pick the
+    last class (NumPy's negative indexing) and report an accuracy for nonsense."""
+    bad = np.flatnonzero((y < 0) | (y >= num_classes))
+    if len(bad):
+        raise ValueError(f"{name}: labels must be class indices 0..{num_classes - 1} (the "
+                         f"model has {num_classes} outputs); {len(bad)} are not, the first at "
+                         f"index {bad[0]} (values {y[bad[:5]].tolist()})")
 
 
 def iterate_minibatches(X: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = True,

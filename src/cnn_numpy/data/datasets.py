@@ -8,6 +8,9 @@ Where the files come from, in order:
 2. For Fashion-MNIST, the folder of Debian's ``dataset-fashion-mnist`` package, if installed.
 3. A download of the missing files into the folder of step 1 (unless ``download=False``).
 
+Files already on disk are checked against the dataset's SHA-256 before their first use
+(``verify.py``), so a damaged or altered file is an error, not a silent wrong answer.
+
 Files go by their standard names, gzipped (``train-images-idx3-ubyte.gz``) or not.
 """
 
@@ -25,6 +28,7 @@ import numpy as np
 from .download import DownloadError
 from .download import download as download_file
 from .idx import read_idx
+from .verify import mark_verified, verify_files
 
 ENV_VAR = "CNN_NUMPY_DATA"
 SPLITS = {
@@ -150,6 +154,7 @@ def locate(name: str, root: str | os.PathLike | None = None, download: bool = Tr
         try:
             download_file(f"{stem}.gz", info.sha256[stem], folder, list(info.mirrors),
                           timeout=timeout, progress=progress)
+            mark_verified(folder / f"{stem}.gz", info.sha256[stem])   # checked as it arrived
         except DownloadError as err:
             raise DownloadError(f"{err}\n{name} needs all four files in {folder.resolve()}: "
                                 f"{', '.join(f'{s}.gz' for s in FILES)}") from err
@@ -184,6 +189,7 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, download: boo
     """
     info = dataset_info(name)
     folder = locate(name, root, download, timeout=timeout, progress=progress)
+    verify_files([find_file(folder, stem) for stem in FILES], info.sha256, name)
     return tuple(read_split(folder, *SPLITS[split], len(info.classes)) for split in SPLITS)
 
 

@@ -7,11 +7,13 @@ download leaves nothing behind, and the next run never mistakes half a file for 
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import http.client
 import os
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import zlib
@@ -25,21 +27,30 @@ class DownloadError(RuntimeError):
     """Every mirror failed; the message says what each one answered and what to do by hand."""
 
 
-def payload_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 of the file's content after gunzip (of the file itself if it is not gzip)."""
+def payload_sha256(path: str | os.PathLike, limit: int | None = None) -> str:
+    """SHA-256 of the file's content after gunzip (of the file itself if it is not gzip).
+
+    With ``limit``, a content longer than ``limit`` bytes is not hashed to the end (a gzip
+    bomb would take minutes): the answer is then a description, never a real checksum.
+    """
     with open(path, "rb") as raw:
         is_gzip = raw.read(2) == b"\x1f\x8b"
     opener = gzip.open if is_gzip else open
-    digest = hashlib.sha256()
+    digest, total = hashlib.sha256(), 0
     with opener(path, "rb") as f:
         while chunk := f.read(1 << 20):
+            total += len(chunk)
+            if limit is not None and total > limit:
+                return f"(unknown: over {limit:,} bytes once unpacked)"
             digest.update(chunk)
     return digest.hexdigest()
 
 
-def fetch(url: str, dest, timeout: float, progress: bool) -> int:
+def fetch(url: str, dest, timeout: float, progress: bool, deadline: float | None = None) -> int:
     """Stream ``url`` into the open binary file ``dest``; returns the byte count.
 
+    ``timeout`` bounds each wait for data; ``deadline`` (a ``time.monotonic()`` value) the
+    whole transfer, so a server that drips a byte at a time cannot hold us forever.
     Raises on HTTP errors, timeouts and on a body shorter than its Content-Length.
     """
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
@@ -51,7 +62,9 @@ def fetch(url: str, dest, timeout: float, progress: bool) -> int:
         with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, leave=False,
                   desc=url.rsplit("/", 1)[-1], disable=not progress) as bar:
             received = 0
-            while chunk := response.read(CHUNK):
+            while chunk := response.read1(CHUNK):     # whatever has arrived, at once
+                if deadline is not None and time.monotonic() > deadline:
+                    raise TimeoutError("the whole transfer took too long")
                 dest.write(chunk)
                 received += len(chunk)
                 bar.update(len(chunk))
@@ -76,17 +89,20 @@ def describe(err: BaseException) -> str:
 
 
 def download(filename: str, sha256: str, target_dir: str | os.PathLike, mirrors: list[str],
-             timeout: float = 30.0, progress: bool = True) -> Path:
+             timeout: float = 30.0, progress: bool = True, deadline: float = 600.0) -> Path:
     """Download ``filename`` from the first mirror that serves it intact; returns its path.
 
     Each mirror URL is ``mirror + filename``.  ``sha256`` is the checksum of the
     decompressed payload, so any faithful copy passes, however it was compressed.
+    ``timeout``: seconds to wait for each piece of data; ``deadline``: seconds for the whole
+    file from one mirror.
 
     Raises:
-        DownloadError: no mirror gave a good file.  Nothing is left in ``target_dir``.
+        DownloadError: no mirror gave a good file.  Nothing is left in ``target_dir``, and
+        folders made for it are removed again.
     """
     target_dir = Path(target_dir)
-    target_dir.mkdir(parents=True, exist_ok=True)
+    made = make_folders(target_dir)
     target = target_dir / filename
     answers = []
     for mirror in mirrors:
@@ -94,7 +110,7 @@ def download(filename: str, sha256: str, target_dir: str | os.PathLike, mirrors:
         fd, tmp = tempfile.mkstemp(dir=target_dir, prefix=f".{filename}.", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as f:
-                size = fetch(url, f, timeout, progress)
+                size = fetch(url, f, timeout, progress, time.monotonic() + deadline)
             actual = payload_sha256(tmp)
             if actual == sha256:
                 os.replace(tmp, target)
@@ -108,9 +124,27 @@ def download(filename: str, sha256: str, target_dir: str | os.PathLike, mirrors:
             answers.append(f"{url}: {describe(err)}")
         finally:
             Path(tmp).unlink(missing_ok=True)
+    for folder in reversed(made):        # leave the user's data location as it was
+        with contextlib.suppress(OSError):
+            folder.rmdir()
     raise DownloadError(
         f"could not download {filename}; mirrors tried:\n"
         + "".join(f"  - {answer}\n" for answer in answers)
         + f"Download it by hand (from any mirror above, or any faithful copy) and put it at\n"
           f"  {target}\n(gzipped or not; its decompressed sha256 must be {sha256}), "
           f"or point root= / CNN_NUMPY_DATA at a folder that holds it.")
+
+
+def make_folders(folder: Path) -> list[Path]:
+    """``mkdir -p folder``; the folders it made, outermost first."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    made = []
+    for path in reversed(missing):
+        path.mkdir(exist_ok=True)
+        made.append(path)
+    return made

@@ -2,11 +2,16 @@
 
 The header is big-endian: two zero bytes, a type byte (0x08 = uint8, ...), the number of
 dimensions, then one 4-byte size per dimension.  The data follow in row-major (C) order.
+
+A file is untrusted input: the header is read and checked against the file *before* the
+data are allocated or inflated, so a forged header (sizes that overflow, or a few bytes of
+gzip that would inflate to gigabytes) is an error, not an allocation.
 """
 
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -20,51 +25,34 @@ IDX_TYPES = {
     0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8"),
 }
 GZIP_MAGIC = b"\x1f\x8b"
+#: deflate packs at most about 1032 bytes into one: a gzip file of n bytes inflates to less
+#: than this many times n
+GZIP_MAX_RATIO = 1100
 
 
 class IdxError(ValueError):
     """A file that is not a valid, complete IDX file."""
 
 
-def read_bytes(path: str | os.PathLike) -> bytes:
-    """The file's bytes, decompressed first if it is gzip (recognised by its magic, not name)."""
-    path = Path(path)
-    data = path.read_bytes()
-    if not data.startswith(GZIP_MAGIC):
-        return data
-    try:
-        return gzip.decompress(data)
-    except (EOFError, OSError, zlib.error) as err:  # EOFError: the gzip stream is cut short
-        raise IdxError(f"{path}: not a complete gzip file ({err}); delete it and download "
-                       f"it again") from err
-
-
-def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
-    """Decode IDX bytes into an array, checking the header against the length."""
-    if len(data) < 4:
-        raise IdxError(f"{name}: {len(data)} bytes is too short for an IDX header")
-    zero, type_code, ndim = struct.unpack(">HBB", data[:4])
+def read_header(f, name: str) -> tuple[tuple[int, ...], np.dtype, int]:
+    """(shape, big-endian dtype, header length) from the first bytes of an open IDX file."""
+    head = f.read(4)
+    if len(head) < 4:
+        raise IdxError(f"{name}: {len(head)} bytes is too short for an IDX header")
+    zero, type_code, ndim = struct.unpack(">HBB", head)
     if zero != 0:
-        raise IdxError(f"{name}: not an IDX file (magic number 0x{data[:4].hex()} should "
+        raise IdxError(f"{name}: not an IDX file (magic number 0x{head.hex()} should "
                        f"start with two zero bytes, as 0x00000803 for images)")
     if type_code not in IDX_TYPES:
         raise IdxError(f"{name}: unknown IDX element type 0x{type_code:02x} (known: "
                        f"{', '.join(f'0x{t:02x}' for t in IDX_TYPES)})")
     if ndim == 0:
         raise IdxError(f"{name}: IDX header says 0 dimensions")
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise IdxError(f"{name}: truncated header ({len(data)} bytes, need {header} for "
-                       f"{ndim} dimensions)")
-    shape = struct.unpack(f">{ndim}I", data[4:header])
-    dtype = IDX_TYPES[type_code]
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(data) != expected:
-        what = "truncated" if len(data) < expected else "has trailing bytes"
-        raise IdxError(f"{name}: {what}: header says shape {shape} of {dtype.name}, which "
-                       f"needs {expected:,} bytes, but the file holds {len(data):,}")
-    array = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
-    return array.astype(dtype.newbyteorder("="))  # native byte order, and a writable copy
+    sizes = f.read(4 * ndim)
+    if len(sizes) < 4 * ndim:
+        raise IdxError(f"{name}: truncated header ({4 + len(sizes)} bytes, need {4 + 4 * ndim} "
+                       f"for {ndim} dimensions)")
+    return struct.unpack(f">{ndim}I", sizes), IDX_TYPES[type_code], 4 + 4 * ndim
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -76,4 +64,49 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         IdxError (a ValueError) naming the file and the problem, for a truncated, corrupt or
         non-IDX file.
     """
-    return parse_idx(read_bytes(path), str(path))
+    path = Path(path)
+    name, file_size = str(path), path.stat().st_size
+    with open(path, "rb") as f:
+        compressed = f.read(2) == GZIP_MAGIC      # gzip is recognised by content, not name
+    try:
+        with (gzip.open if compressed else open)(path, "rb") as f:
+            shape, dtype, header = read_header(f, name)
+            nbytes = math.prod(shape) * dtype.itemsize           # Python ints: no overflow
+            expected = header + nbytes
+            if not compressed and file_size != expected:
+                what = "truncated" if file_size < expected else "has trailing bytes"
+                raise IdxError(f"{name}: {what}: header says shape {shape} of {dtype.name}, "
+                               f"which needs {expected:,} bytes, but the file holds "
+                               f"{file_size:,}")
+            if compressed and nbytes > GZIP_MAX_RATIO * file_size:
+                raise IdxError(f"{name}: header says shape {shape} of {dtype.name} "
+                               f"({expected:,} bytes), more than a {file_size:,}-byte gzip "
+                               "file can hold")
+            data = np.empty(nbytes, np.uint8)
+            got = read_into(f, data)
+            if got < nbytes:
+                raise IdxError(f"{name}: truncated: header says shape {shape} of {dtype.name}, "
+                               f"which needs {expected:,} bytes, but the file holds "
+                               f"{header + got:,} once unpacked")
+            if f.read(1):
+                raise IdxError(f"{name}: has trailing bytes: header says shape {shape} of "
+                               f"{dtype.name}, which needs {expected:,} bytes, but the file "
+                               "holds more once unpacked")
+    except (EOFError, OSError, zlib.error) as err:  # EOFError: the gzip stream is cut short
+        if not compressed:
+            raise
+        raise IdxError(f"{name}: not a complete gzip file ({err}); delete it and download "
+                       f"it again") from err
+    array = data.view(dtype).reshape(shape)
+    return array.astype(dtype.newbyteorder("="))  # native byte order, and a writable copy
+
+
+def read_into(f, buffer: np.ndarray) -> int:
+    """Fill ``buffer`` from ``f`` as far as the file goes; the number of bytes read."""
+    view, got = memoryview(buffer), 0
+    while got < len(view):
+        n = f.readinto(view[got:])
+        if not n:
+            break
+        got += n
+    return got

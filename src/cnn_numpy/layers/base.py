@@ -12,6 +12,8 @@ class Parameter:
     """A trainable array and the gradient accumulated for it (as ``torch.nn.Parameter``)."""
 
     def __init__(self, data: np.ndarray):
+        if not isinstance(data, np.ndarray) or data.dtype.kind != "f":
+            raise ValueError(f"Parameter: data must be a float ndarray, got {data!r:.80}")
         self.data = data
         self.grad = np.zeros_like(data)
 
@@ -25,18 +27,26 @@ class Parameter:
 
 def as_rng(rng: int | np.random.Generator | None) -> np.random.Generator:
     """A seed, a Generator or None -> a Generator (never touches global state)."""
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    if isinstance(rng, np.random.Generator):
+        return rng
+    try:
+        return np.random.default_rng(rng)
+    except (TypeError, ValueError):
+        raise ValueError(f"rng must be a seed (a whole number >= 0, or a list of them), a "
+                         f"numpy Generator or None, got {rng!r}") from None
 
 
-def pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
-    """``3 -> (3, 3)``; ``(3, 5)`` stays; anything else is a ValueError."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+def pair(value: int | tuple[int, int], name: str, owner: str, low: int = 1) -> tuple[int, int]:
+    """``3 -> (3, 3)``; ``(3, 5)`` stays; both whole numbers >= ``low``, else a ValueError."""
+    def whole(v) -> bool:
+        return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= low
+
+    if whole(value):
         return int(value), int(value)
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(
-        isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value
-    ):
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(map(whole, value)):
         return int(value[0]), int(value[1])
-    raise ValueError(f"{name} must be an int or a tuple (h, w) of ints, got {value!r}")
+    raise ValueError(f"{owner}: {name} must be >= {low}: a whole number, or a pair (h, w) of "
+                     f"them, got {value!r}")
 
 
 def kaiming_uniform(shape: tuple[int, ...], fan_in: int, rng: np.random.Generator, dtype):
@@ -45,7 +55,12 @@ def kaiming_uniform(shape: tuple[int, ...], fan_in: int, rng: np.random.Generato
     (``kaiming_uniform_(a=sqrt(5))`` simplifies to exactly this bound.)
     """
     bound = 1.0 / np.sqrt(fan_in)
-    return rng.uniform(-bound, bound, size=shape).astype(dtype)
+    try:
+        return rng.uniform(-bound, bound, size=shape).astype(dtype)
+    except MemoryError:
+        gib = np.prod(shape, dtype=float) * 8 / 2**30
+        raise MemoryError(f"weights of shape {shape} need {gib:,.1f} GiB while they are "
+                          "drawn; use fewer channels or features") from None
 
 
 def reuse(array: np.ndarray | None, shape: tuple[int, ...], dtype) -> np.ndarray:
@@ -101,6 +116,19 @@ class Layer:
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def check_grad(self, grad_out: np.ndarray, shape: tuple[int, ...] | None) -> np.ndarray:
+        """``grad_out`` as an array, if it has the shape of the last forward's output
+        (``shape``; None: there was no forward yet).  Never broadcast: a gradient of another
+        shape is a mistake upstream, and broadcasting would hide it."""
+        if shape is None:
+            raise RuntimeError(f"{self!r}: backward() needs a forward() first (it uses what "
+                               "forward() kept)")
+        grad_out = np.asarray(grad_out)
+        if grad_out.shape != tuple(shape):
+            raise ValueError(f"{self!r}: backward() expects a gradient of the output's shape "
+                             f"{tuple(shape)}, got shape {grad_out.shape}")
+        return grad_out
+
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Shape of ``forward``'s result for an input of ``input_shape`` (ValueError if it
         does not fit).  Elementwise layers keep the shape."""
@@ -140,3 +168,12 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.extra_repr()})"
+
+
+def real_input(x, owner: Layer) -> np.ndarray:
+    """``x`` as an ndarray, refused (ValueError) unless it holds real numbers: casting
+    complex numbers to float would silently drop their imaginary part."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "biuf":
+        raise ValueError(f"{owner!r} expects real numbers, got an input of dtype {x.dtype}")
+    return x

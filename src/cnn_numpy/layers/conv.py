@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer, Parameter, as_rng, kaiming_uniform, pair, reuse
+from ..checks import flag, float_dtype, whole
+from .base import Layer, Parameter, as_rng, kaiming_uniform, pair, real_input, reuse
 from .windows import conv_output_size, window_tap
 
 __all__ = ["Conv2d", "col2im", "conv_output_size", "im2col"]
@@ -133,15 +134,13 @@ class Conv2d(Layer):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  bias: bool = True, rng=None, dtype=np.float32):
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = pair(kernel_size, "kernel_size")
-        self.stride = pair(stride, "stride")
-        self.padding = pair(padding, "padding")
-        if min(self.in_channels, self.out_channels, *self.kernel_size, *self.stride) < 1:
-            raise ValueError(f"{self!r}: channels, kernel_size and stride must be >= 1")
-        if min(self.padding) < 0:
-            raise ValueError(f"{self!r}: padding must be >= 0")
-        rng, dtype = as_rng(rng), np.dtype(dtype)
+        self.in_channels = whole(in_channels, "in_channels", "Conv2d", low=1)
+        self.out_channels = whole(out_channels, "out_channels", "Conv2d", low=1)
+        self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d")
+        self.stride = pair(stride, "stride", "Conv2d")
+        self.padding = pair(padding, "padding", "Conv2d", low=0)
+        bias = flag(bias, "bias", "Conv2d")
+        rng, dtype = as_rng(rng), float_dtype(dtype, "Conv2d")
         kh, kw = self.kernel_size
         fan_in = self.in_channels * kh * kw
         self.weight = Parameter(
@@ -149,6 +148,7 @@ class Conv2d(Layer):
         self.bias = (Parameter(kaiming_uniform((out_channels,), fan_in, rng, dtype))
                      if bias else None)
         self.cols = self.dcols = None      # the column matrix and its gradient, once run
+        self.out_shape = None              # the last forward's output shape
 
     def config(self) -> dict:
         return dict(in_channels=self.in_channels, out_channels=self.out_channels,
@@ -184,9 +184,9 @@ class Conv2d(Layer):
                 conv_output_size(W, kw, self.stride[1], pw))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        N, F, ho, wo = self.output_shape(np.shape(x))
+        N, F, ho, wo = self.out_shape = self.output_shape(np.shape(x))
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        x = np.asarray(x).astype(self.weight.data.dtype, copy=False)
+        x = real_input(x, self).astype(self.weight.data.dtype, copy=False)
         C, H, W = x.shape[1:]
         # (N, C, H, W) -> zero-padded (C, Hp, Wp, N): batch last, see module docstring
         xp = np.zeros((C, H + 2 * ph, W + 2 * pw, N), dtype=x.dtype)
@@ -203,11 +203,9 @@ class Conv2d(Layer):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """out = W @ cols + b, so  dW = G @ cols.T,  db = sum of G,  dcols = W.T @ G."""
-        if self.cols is None:
-            raise RuntimeError(f"{self!r}: backward() needs a forward() first")
-        N, F, ho, wo = grad_out.shape
+        N, F, ho, wo = self.check_grad(grad_out, self.out_shape).shape
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
-        G = grad_out.astype(self.weight.data.dtype, copy=False)
+        G = np.asarray(grad_out).astype(self.weight.data.dtype, copy=False)
         G = G.transpose(1, 2, 3, 0).reshape(F, ho * wo * N)     # (F, Ho*Wo*N)
         W = self.weight.data.reshape(F, -1)                     # (F, C*kh*kw)
         self.weight.grad += weight_grad(G, self.cols).reshape(self.weight.data.shape)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
-from .base import Layer, as_rng
+from .base import Layer, as_rng, real_input
 
 
 class Dropout(Layer):
@@ -27,10 +29,11 @@ class Dropout(Layer):
     """
 
     def __init__(self, p: float = 0.5, rng=None):
-        if not 0 <= p <= 1:
-            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p}")
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
+            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
         self.p = float(p)
         self.rng = as_rng(rng)
+        self.mask = self.shape = None      # the last training forward's mask, its shape
 
     def config(self) -> dict:
         return dict(p=self.p)
@@ -39,7 +42,8 @@ class Dropout(Layer):
         return f"p={self.p}"
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x)
+        x = real_input(x, self)
+        self.shape = x.shape
         if not self.training or self.p == 0:
             self.mask = None
             return x
@@ -50,4 +54,5 @@ class Dropout(Layer):
         return x * self.mask
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        grad_out = self.check_grad(grad_out, self.shape)
         return grad_out if self.mask is None else grad_out * self.mask

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer, Parameter, as_rng, kaiming_uniform
+from ..checks import flag, float_dtype, whole
+from .base import Layer, Parameter, as_rng, kaiming_uniform, real_input
 
 
 class Linear(Layer):
@@ -19,14 +20,15 @@ class Linear(Layer):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None,
                  dtype=np.float32):
-        self.in_features, self.out_features = int(in_features), int(out_features)
-        if min(self.in_features, self.out_features) < 1:
-            raise ValueError(f"{self!r}: in_features and out_features must be >= 1")
-        rng, dtype = as_rng(rng), np.dtype(dtype)
+        self.in_features = whole(in_features, "in_features", "Linear", low=1)
+        self.out_features = whole(out_features, "out_features", "Linear", low=1)
+        bias = flag(bias, "bias", "Linear")
+        rng, dtype = as_rng(rng), float_dtype(dtype, "Linear")
         self.weight = Parameter(
             kaiming_uniform((out_features, in_features), in_features, rng, dtype))
         self.bias = (Parameter(kaiming_uniform((out_features,), in_features, rng, dtype))
                      if bias else None)
+        self.x = None                      # the last forward's input
 
     def config(self) -> dict:
         return dict(in_features=self.in_features, out_features=self.out_features,
@@ -46,14 +48,15 @@ class Linear(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.output_shape(np.shape(x))
-        self.x = np.asarray(x).astype(self.weight.data.dtype, copy=False)   # (N, in)
+        self.x = real_input(x, self).astype(self.weight.data.dtype, copy=False)  # (N, in)
         out = self.x @ self.weight.data.T                                   # (N, out)
         if self.bias is not None:
             out += self.bias.data
         return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        g = grad_out.astype(self.weight.data.dtype, copy=False)             # (N, out)
+        shape = None if self.x is None else (len(self.x), self.out_features)
+        g = self.check_grad(grad_out, shape).astype(self.weight.data.dtype, copy=False)  # (N, out)
         self.weight.grad += g.T @ self.x                                    # (out, in)
         if self.bias is not None:
             self.bias.grad += g.sum(axis=0)
@@ -68,6 +71,8 @@ class Flatten(Layer):
     Shape: (N, C, H, W) -> (N, C*H*W).
     """
 
+    x = None                               # the last forward's input
+
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if len(input_shape) < 2:
             raise ValueError(f"Flatten() expects at least 2-D input (N, ...), got shape "
@@ -75,10 +80,12 @@ class Flatten(Layer):
         return input_shape[0], int(np.prod(input_shape[1:]))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.x = x
-        return x.reshape(self.output_shape(x.shape))
+        self.x = real_input(x, self)
+        return self.x.reshape(self.output_shape(self.x.shape))
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        shape = None if self.x is None else self.output_shape(self.x.shape)
+        grad_out = self.check_grad(grad_out, shape)
         # hand the gradient back in x's memory layout (batch last, (C, H, W, N), after a conv
         # or pool, see conv.py): the layers before us then work on one layout, and an
         # elementwise operation on two different layouts is slow

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer, Parameter
+from ..checks import flag, float_dtype, real, whole
+from .base import Layer, Parameter, real_input
 
 
 class _BatchNorm(Layer):
@@ -37,18 +38,14 @@ class _BatchNorm(Layer):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, dtype=np.float32):
-        self.num_features = int(num_features)
-        if self.num_features < 1:
-            raise ValueError(f"{type(self).__name__}: num_features must be >= 1, "
-                             f"got {num_features}")
-        if not eps > 0:
-            raise ValueError(f"{type(self).__name__}: eps must be > 0, got {eps}")
-        if momentum is not None and not 0 <= momentum <= 1:
-            raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1] or None, "
-                             f"got {momentum}")
-        self.eps, self.momentum = float(eps), momentum
-        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
-        dtype, C = np.dtype(dtype), self.num_features
+        name = type(self).__name__
+        self.num_features = whole(num_features, "num_features", name, low=1)
+        self.eps = real(eps, "eps", name, low=0, low_open=True)
+        self.momentum = None if momentum is None else real(momentum, "momentum (or None)",
+                                                           name, low=0, high=1)
+        self.affine = flag(affine, "affine", name)
+        self.track_running_stats = flag(track_running_stats, "track_running_stats", name)
+        dtype, C = float_dtype(dtype, name), self.num_features
         self.weight = Parameter(np.ones(C, dtype=dtype)) if affine else None    # gamma
         self.bias = Parameter(np.zeros(C, dtype=dtype)) if affine else None     # beta
         if track_running_stats:
@@ -58,6 +55,7 @@ class _BatchNorm(Layer):
         else:
             self.running_mean = self.running_var = self.num_batches_tracked = None
         self.dtype = dtype
+        self.x_hat = self.shape = None     # what the last forward keeps for backward
 
     def config(self) -> dict:
         return dict(num_features=self.num_features, eps=self.eps, momentum=self.momentum,
@@ -79,8 +77,8 @@ class _BatchNorm(Layer):
         return self.training or not self.track_running_stats
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.output_shape(np.shape(x))
-        x = np.asarray(x).astype(self.dtype, copy=False)
+        self.shape = self.output_shape(np.shape(x))
+        x = real_input(x, self).astype(self.dtype, copy=False)
         moved = np.moveaxis(x, 1, 0)                        # (C, N, ...), a view
         xc = moved.reshape(self.num_features, -1)           # (C, M), one row per channel
         M = xc.shape[1]
@@ -112,6 +110,7 @@ class _BatchNorm(Layer):
         self.running_var += m * unbiased_var
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        grad_out = self.check_grad(grad_out, self.shape)
         g_moved = np.moveaxis(grad_out.astype(self.dtype, copy=False), 1, 0)
         g = g_moved.reshape(self.num_features, -1)            # (C, M)
         if self.affine:

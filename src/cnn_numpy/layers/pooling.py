@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer, pair
+from .base import Layer, pair, real_input
 from .windows import conv_output_size, window_tap
 
 
@@ -25,14 +25,14 @@ class _Pool2d(Layer):
     has_padding = True
 
     def __init__(self, kernel_size, stride=None, padding=0):
-        self.kernel_size = pair(kernel_size, "kernel_size")
-        self.stride = self.kernel_size if stride is None else pair(stride, "stride")
-        self.padding = pair(padding, "padding")
-        if min(*self.kernel_size, *self.stride) < 1:
-            raise ValueError(f"{self!r}: kernel_size and stride must be >= 1")
+        name = type(self).__name__
+        self.kernel_size = pair(kernel_size, "kernel_size", name)
+        self.stride = self.kernel_size if stride is None else pair(stride, "stride", name)
+        self.padding = pair(padding, "padding", name, low=0)
         (kh, kw), (ph, pw) = self.kernel_size, self.padding
-        if min(ph, pw) < 0 or 2 * ph > kh or 2 * pw > kw:
+        if 2 * ph > kh or 2 * pw > kw:
             raise ValueError(f"{self!r}: padding must be >= 0 and at most half of kernel_size")
+        self.out_shape = None              # the last forward's output shape
 
     def config(self) -> dict:
         config = dict(kernel_size=list(self.kernel_size), stride=list(self.stride))
@@ -82,16 +82,15 @@ class MaxPool2d(_Pool2d):
         self.x = self.argmax = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        out_size = self.output_shape(np.shape(x))[2:]
-        self.x = x
-        out, self.argmax = self.max_and_argmax(x, out_size, with_argmax=self.training)
+        self.out_shape = self.output_shape(np.shape(x))
+        self.x = x = real_input(x, self)
+        out, self.argmax = self.max_and_argmax(x, self.out_shape[2:], with_argmax=self.training)
         return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Tap t's view of dx gets grad_out where tap t held its window's max, 0 elsewhere."""
-        if self.x is None:
-            raise RuntimeError(f"{self!r}: backward() needs a forward() first")
-        out_size = grad_out.shape[2:]
+        out_size = self.check_grad(grad_out, self.out_shape).shape[2:]
+        grad_out = np.asarray(grad_out)
         if self.argmax is None:  # forward ran in eval mode, which skips argmax: find it now
             _, self.argmax = self.max_and_argmax(self.x, out_size, with_argmax=True)
         dx = self.grad_buffer(grad_out.dtype, out_size)
@@ -147,9 +146,10 @@ class AvgPool2d(_Pool2d):
         self.input_shape = self.padded_shape = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        out_size = self.output_shape(np.shape(x))[2:]
+        self.out_shape = self.output_shape(np.shape(x))
+        out_size = self.out_shape[2:]
         (kh, kw), (ph, pw) = self.kernel_size, self.padding
-        x = np.asarray(x)
+        x = real_input(x, self)
         xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))        # (N, C, H+2p, W+2p)
         out = np.zeros(x.shape[:2] + out_size, dtype=x.dtype)
         for view in self.taps(xp, out_size):
@@ -158,8 +158,7 @@ class AvgPool2d(_Pool2d):
         return out / np.asarray(kh * kw, dtype=out.dtype)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        if self.padded_shape is None:
-            raise RuntimeError(f"{self!r}: backward() needs a forward() first")
+        grad_out = self.check_grad(grad_out, self.out_shape)
         (kh, kw), (ph, pw) = self.kernel_size, self.padding
         share = grad_out / np.asarray(kh * kw, dtype=grad_out.dtype)
         dxp = np.zeros(self.padded_shape, dtype=grad_out.dtype)

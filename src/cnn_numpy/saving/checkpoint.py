@@ -41,11 +41,37 @@ def generator_states(model: Sequential) -> dict[str, dict]:
     return states
 
 
-def generator_from_state(state: dict) -> np.random.Generator:
-    """A Generator continuing exactly from ``bit_generator.state`` (JSON round-tripped)."""
-    bit_generator = getattr(np.random, state["bit_generator"])()
-    bit_generator.state = state
+#: the bit generators a stored random state may name: a file never chooses what to call
+BIT_GENERATORS = {cls.__name__: cls for cls in (np.random.PCG64, np.random.PCG64DXSM,
+                                                np.random.Philox, np.random.SFC64,
+                                                np.random.MT19937)}
+
+
+def generator_from_state(state) -> np.random.Generator:
+    """A Generator continuing exactly from ``bit_generator.state`` (JSON round-tripped).
+    ValueError if the state is not one of a known bit generator's, in plain numbers."""
+    name = state.get("bit_generator") if isinstance(state, dict) else None
+    if name not in BIT_GENERATORS:
+        raise ValueError(f"a random state must name one of {', '.join(BIT_GENERATORS)}, "
+                         f"got {name!r:.100}")
+    if not plain_numbers(state):
+        raise ValueError(f"a {name} random state must hold plain numbers only")
+    bit_generator = BIT_GENERATORS[name]()
+    try:
+        bit_generator.state = state
+    except (TypeError, ValueError, KeyError, OverflowError) as err:
+        raise ValueError(f"a {name} random state is malformed ({err})") from None
     return np.random.Generator(bit_generator)
+
+
+def plain_numbers(value) -> bool:
+    """JSON made of dicts, lists, strings and whole numbers only (what a random state is)."""
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and plain_numbers(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(plain_numbers(v) for v in value)
+    return isinstance(value, (int, str)) and not isinstance(value, bool) or value is True \
+        or value is False
 
 
 def save_checkpoint(path: str | os.PathLike, model: Sequential, optimizer, history: History,
@@ -100,22 +126,56 @@ class Checkpoint:
 
 
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Read a checkpoint written by ``save_checkpoint``; ModelFileError if it is damaged or
+    forged (every part of it is checked before use, see ``check_resume``)."""
     header, arrays = open_npz(path)
     if header.get("kind") != "checkpoint" or "resume" not in header:
         raise ModelFileError(f"{path} is a model file, not a training checkpoint")
-    resume = header["resume"]
     model = restore_model(header, arrays, path)
     model.train()
-    for key, state in resume["layer_rngs"].items():
+    try:
+        resume = check_resume(header["resume"], model)
+        rngs = {key: generator_from_state(state) for key, state in resume["layer_rngs"].items()}
+        history = History.from_dict(resume["history"])
+        rng = generator_from_state(resume["rng"])
+    except ValueError as err:
+        raise ModelFileError(f"{path}: its training state is damaged: {err}") from None
+    for key, generator in rngs.items():
         index, name = key.split(".", 1)
-        setattr(model[int(index)], name, generator_from_state(state))
+        setattr(model[int(index)], name, generator)
     optimizer_state = dict(resume["optimizer"]["scalars"])
     prefix = "optimizer/"
     optimizer_state.update({k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
-    return Checkpoint(model=model, history=History.from_dict(resume["history"]),
-                      rng=generator_from_state(resume["rng"]), card=header["card"],
+    return Checkpoint(model=model, history=history, rng=rng, card=header["card"],
                       optimizer_type=resume["optimizer"]["type"],
                       optimizer_state=optimizer_state, scheduler_state=resume["scheduler"])
+
+
+def check_resume(resume, model: Sequential) -> dict:
+    """The closed schema of a checkpoint's training state; ValueError naming what is wrong."""
+    keys = {"epoch", "history", "optimizer", "rng", "layer_rngs", "scheduler"}
+    if not isinstance(resume, dict) or set(resume) != keys:
+        raise ValueError(f"it must hold exactly {sorted(keys)}")
+    optimizer = resume["optimizer"]
+    scalars = optimizer.get("scalars") if isinstance(optimizer, dict) else None
+    if not isinstance(scalars, dict) or set(optimizer) != {"type", "scalars"} \
+            or optimizer["type"] not in ("SGD", "Adam") \
+            or not all(isinstance(v, (int, float)) for v in scalars.values()):
+        raise ValueError("its optimizer entry must be {'type': 'SGD' | 'Adam', 'scalars': "
+                         "{name: number}}")
+    scheduler = resume["scheduler"]
+    if scheduler is not None and not (isinstance(scheduler, dict)
+                                      and set(scheduler) == {"base_lr", "last_epoch"}):
+        raise ValueError("its scheduler entry must be None or {'base_lr', 'last_epoch'}")
+    if not isinstance(resume["layer_rngs"], dict):
+        raise ValueError("its layer_rngs entry must be a dict")
+    for key in resume["layer_rngs"]:          # only a layer's existing Generator is replaced
+        index, _, name = str(key).partition(".")
+        layer = model[int(index)] if index.isdigit() and int(index) < len(model) else None
+        if not isinstance(getattr(layer, name, None), np.random.Generator):
+            raise ValueError(f"its layer_rngs names {key!r:.100}, which is not a random "
+                             "generator of the model")
+    return resume
 
 
 def best_epoch(history: History) -> int:

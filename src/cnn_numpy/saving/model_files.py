@@ -27,6 +27,14 @@ import numpy as np
 from ..layers.base import Layer
 from ..model import Sequential, checked_state
 from .atomic import atomic_write_bytes
+from .header import (
+    HeaderError,
+    check_archive,
+    check_card,
+    check_header,
+    param_shapes,
+    parse_header,
+)
 
 FORMAT = "cnn-numpy"
 #: bump when the layout changes; ``load`` refuses files from a newer version
@@ -147,6 +155,11 @@ def model_header(model: Sequential, metadata: dict, kind: str = "model") -> dict
     card = {"library_version": __version__,
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             **metadata}
+    card = json.loads(json.dumps(card, default=_to_json))    # what the file will hold
+    try:
+        check_card(card, num_outputs(unwrapped(model), card))
+    except HeaderError as err:      # phrased for a file: "its card's ..."
+        raise ValueError(f"save: {str(err).removeprefix('its ')}") from None
     return {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": kind,
             "layers": layers,
             "arrays": {k: {"shape": list(v.shape), "dtype": str(v.dtype)}
@@ -169,13 +182,21 @@ def open_npz(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
                 if magic[:1] == b"\x80" else "")
         raise ModelFileError(f"{path} is not a cnn-numpy model file: not an .npz archive{hint}")
     try:
+        with zipfile.ZipFile(path) as archive:
+            check_archive(archive, path.stat().st_size, f"{HEADER_KEY}.npy")
         with np.load(path, allow_pickle=False) as archive:
             if HEADER_KEY not in archive.files:
                 raise ModelFileError(f"{path} is an .npz archive but not a cnn-numpy file (it has "
                                      f"no {HEADER_KEY!r} entry; arrays: {archive.files[:5]}...)")
-            header = json.loads(archive[HEADER_KEY].tobytes().decode("utf-8"))
-            check_header(header, path)
+            raw = archive[HEADER_KEY]
+            if raw.dtype != np.uint8 or raw.ndim != 1:
+                raise HeaderError("its header is not a byte array")
+            header = parse_header(raw.tobytes())
+            check_header(header, layer_registry(), FORMAT, FORMAT_VERSION)
             arrays = {name: archive[name] for name in archive.files if name != HEADER_KEY}
+    except HeaderError as err:
+        raise ModelFileError(f"{path} {err}" if str(err).startswith(("is ", "has "))
+                             else f"{path}: {err}") from None
     except ModelFileError:
         raise
     except ValueError as err:
@@ -187,19 +208,6 @@ def open_npz(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
         raise ModelFileError(f"{path} is corrupt or truncated ({type(err).__name__}: {err}); "
                              "save it again") from err
     return header, arrays
-
-
-def check_header(header, path) -> None:
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ModelFileError(f"{path} is not a cnn-numpy model file (format "
-                             f"{header.get('format') if isinstance(header, dict) else None!r})")
-    version = header.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
-        raise ModelFileError(f"{path} has file format version {version!r}; this cnn-numpy reads "
-                             f"version {FORMAT_VERSION} and older. Upgrade cnn-numpy to load it.")
-    for key, kind in (("layers", list), ("arrays", dict), ("card", dict)):
-        if not isinstance(header.get(key), kind):
-            raise ModelFileError(f"{path}: header has no {key!r} entry of type {kind.__name__}")
 
 
 def check_arrays(header: dict, arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray],
@@ -218,6 +226,17 @@ def check_arrays(header: dict, arrays: dict[str, np.ndarray], expected: dict[str
 
 
 def restore_model(header: dict, arrays: dict[str, np.ndarray], path) -> Sequential:
+    # before building anything: the arrays the architecture needs are in the file, so a
+    # forged header cannot make us allocate more than the file holds
+    needed = {f"{i}.{name}": shape for i, spec in enumerate(header["layers"])
+              for name, shape in param_shapes(spec).items()}
+    missing = [key for key in needed if key not in arrays]
+    if missing:
+        raise ModelFileError(f"{path}: arrays do not match the architecture: missing {missing}")
+    for key, shape in needed.items():
+        if arrays[key].shape != shape:
+            raise ModelFileError(f"{path}: array {key!r} has shape {arrays[key].shape}; the "
+                                 f"architecture needs shape {shape}")
     try:
         model = build(header["layers"])
     except MemoryError as err:   # a crafted header asking for absurd layer sizes
@@ -226,9 +245,26 @@ def restore_model(header: dict, arrays: dict[str, np.ndarray], path) -> Sequenti
     if header.get("kind") == "checkpoint":   # a checkpoint also holds "optimizer/..." arrays
         arrays = {k: v for k, v in arrays.items() if "/" not in k}
     check_arrays(header, arrays, model.state_dict(), path)
+    try:
+        check_card(header["card"], num_outputs(model, header["card"]))
+    except HeaderError as err:
+        raise ModelFileError(f"{path}: {err}") from None
     model.load_state_dict(arrays)
     model.eval()
     return model
+
+
+def num_outputs(model: Sequential, card: dict) -> int | None:
+    """The model's number of outputs for the card's input_shape (None without one); a
+    HeaderError if the layers do not take that shape."""
+    shape = card.get("input_shape")
+    if shape is None:
+        return None
+    try:
+        return model.output_shape((1, *shape))[-1]
+    except ValueError as err:
+        raise HeaderError(f"its layers do not take its card's input_shape {shape}: "
+                          f"{err}") from None
 
 
 def load(path: str | os.PathLike) -> Sequential:

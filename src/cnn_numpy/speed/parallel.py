@@ -201,8 +201,8 @@ class DataParallel(Layer):
         reply; the results in slice order.
 
         An error in a slice is raised after all replies are read, so that each later request
-        meets its own reply.  If that pairing cannot be kept (a send failed, or Ctrl-C), the
-        workers are stopped; the next forward starts new ones.
+        meets its own reply.  If that pairing cannot be kept (a send failed, a worker died,
+        or Ctrl-C), the workers are stopped; the next forward starts new ones.
         """
         workers = self.pool[: len(slices) - 1]
         results, error = [], None
@@ -222,7 +222,9 @@ class DataParallel(Layer):
                 if worker.inbox is not None:
                     worker.inbox.unlink()   # mapped by now
         finally:
-            if any(worker.unanswered for worker in workers):
+            # a worker that died, or a request whose reply was not read: stop them all, so
+            # the next forward starts fresh workers (the module keeps its weights)
+            if any(w.unanswered or w.process.poll() is not None for w in workers):
                 self.close()
         if error is not None:
             raise error

@@ -1,0 +1,82 @@
+"""Argument checks shared by the layers, optimizers, schedulers and the training loop.
+
+Each returns the value in a clean form or raises ValueError naming who complains, the
+argument, what it got and what it accepts, e.g.
+``Conv2d: in_channels must be a whole number >= 1, got 1.5``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+
+def whole(value, name: str, owner: str, low: int = 0, high: int | None = None) -> int:
+    """An int (bools and floats refused, even 2.0) in [low, high]."""
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if ok and value >= low and (high is None or value <= high):
+        return int(value)
+    bounds = f">= {low}" if high is None else f"from {low} to {high}"
+    raise ValueError(f"{owner}: {name} must be a whole number {bounds}, got {value!r}")
+
+
+def real(value, name: str, owner: str, low: float | None = None, high: float | None = None,
+         low_open: bool = False, high_open: bool = False) -> float:
+    """A finite real number (bools refused) in the interval from low to high (``*_open``:
+    that end excluded)."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) \
+        and math.isfinite(value)
+    if ok:
+        value = float(value)
+        ok = (low is None or (value > low if low_open else value >= low)) and \
+             (high is None or (value < high if high_open else value <= high))
+    if ok:
+        return value
+    bounds = []
+    if low is not None:
+        bounds.append(f"{'>' if low_open else '>='} {low:g}")
+    if high is not None:
+        bounds.append(f"{'<' if high_open else '<='} {high:g}")
+    what = "a finite number" + (" " + " and ".join(bounds) if bounds else "")
+    raise ValueError(f"{owner}: {name} must be {what}, got {value!r}")
+
+
+def flag(value, name: str, owner: str) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ValueError(f"{owner}: {name} must be True or False, got {value!r}")
+
+
+def float_dtype(dtype, owner: str) -> np.dtype:
+    """float32 or float64: the dtypes the layers compute in."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        dtype = None
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"{owner}: dtype must be float32 or float64, got {dtype!r}")
+    return dtype
+
+
+def real_array(x, name: str, owner: str, finite: bool = True) -> np.ndarray:
+    """``x`` as an ndarray of real numbers (bool, int or float), all finite if asked.
+
+    Complex numbers, strings, objects and NaN/inf are refused with a message naming ``name``:
+    they would otherwise be cast silently (losing the imaginary part) or train to nonsense.
+    """
+    try:
+        array = np.asarray(x)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{owner}: {name} must be an array of real numbers ({err})") from None
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{owner}: {name} must hold real numbers, got dtype {array.dtype}"
+                         + (" (complex: take .real or abs() first)"
+                            if array.dtype.kind == "c" else ""))
+    if finite and array.dtype.kind == "f" and not np.isfinite(array).all():
+        bad = np.argwhere(~np.isfinite(array))[0]
+        raise ValueError(f"{owner}: {name} holds NaN or infinite values (the first at index "
+                         f"{tuple(int(i) for i in bad)}: {array[tuple(bad)]}); clean or "
+                         "impute the data first")
+    return array
