@@ -38,7 +38,7 @@ def load_images(data_dir: str | None, n: int):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=os.environ.get("CNN_NUMPY_DATA"))
+    parser.add_argument("--data-dir", default=os.environ.get("CNN_NUMPY_DATA") or None)
     parser.add_argument("--images", type=int, default=1024)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None, help="BLAS threads")

@@ -74,7 +74,7 @@ def load_images(data_dir: str | None, n: int):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=os.environ.get("CNN_NUMPY_DATA"))
+    parser.add_argument("--data-dir", default=os.environ.get("CNN_NUMPY_DATA") or None)
     parser.add_argument("--images", type=int, default=12_800)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--every", type=int, default=50)

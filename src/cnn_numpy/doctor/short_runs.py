@@ -76,8 +76,8 @@ def check_overfit(model, optimizer, loss, X: np.ndarray, y: np.ndarray, batch_si
         f"{done}, not 100% ({epochs} epochs allowed). A network that cannot memorise "
         f"{len(pick)} images will not learn the whole data set (CS231n, Karpathy: 'overfit "
         "one batch' first). Try: fix the other findings first (gradients, dead_relu, "
-        f"saturation, lr); a larger learning rate (now {optimizer.lr:g}); {regularised}; a "
-        "bigger model."), data)
+        f"saturation, lr); the learning rate the lr finding suggests (now {optimizer.lr:g}); "
+        f"{regularised}; a bigger model."), data)
 
 
 def trial_run(model, optimizer, loss, X: np.ndarray, y: np.ndarray, batch_size: int,
@@ -124,14 +124,17 @@ def check_update_ratio(trial: dict) -> Finding:
     peak = {name: max(r) for name, r in trial["ratios"].items() if r}
     busiest = max(typical, key=typical.get)
     slowest = min(typical, key=typical.get)
+    spread = (f"is 0 for every weight (nothing moves after the first steps)"
+              if typical[busiest] == 0 else
+              f"runs from {typical[slowest]:.1e} ({slowest}) to {typical[busiest]:.1e} "
+              f"({busiest})")
     measured = (f"Over {len(trial['losses'])} steps at your {lr}, the median |update| / "
-                f"|weight| per step runs from {typical[slowest]:.1e} ({slowest}) to "
-                f"{typical[busiest]:.1e} ({busiest}); the rule of thumb is about "
-                f"{T.UPDATE_RULE:g} (CS231n, Karpathy)")
+                f"|weight| per step {spread}; the rule of thumb is about {T.UPDATE_RULE:g} "
+                "(CS231n, Karpathy)")
     jumper = max(peak, key=peak.get)
     if peak[jumper] > T.UPDATE_HIGH_FAIL or typical[busiest] > T.UPDATE_HIGH_WARN:
         status = "fail" if peak[jumper] > T.UPDATE_HIGH_FAIL else "warn"
-        worst = (f"one step changed {jumper} by {peak[jumper]:.2g}x its own size"
+        worst = (f"one step changed {jumper} by {peak[jumper]:.3g}x its own size"
                  if status == "fail" else f"{busiest} is rewritten within ten steps")
         return Finding("update_ratio", status, (
             f"{measured}: {worst}. Steps this large throw away what was learned and can kill "
