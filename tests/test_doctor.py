@@ -239,20 +239,34 @@ def test_lenet_sized_weights_are_sampled_and_pass():
 
 # --- bad input ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("change, message", [
-    (lambda m, l, d, o: (m, l, d, o, {"checks": ["labels", "vibes"]}), "unknown check"),
-    (lambda m, l, d, o: (m, l, (d[0], d[1] + 5), o, {}), r"labels must be class indices in \[0, 3\)"),
-    (lambda m, l, d, o: (m, l, (d[0], d[1].astype(float)), o, {}), "integer class indices"),
-    (lambda m, l, d, o: (m, l, (d[0][:10], d[1]), o, {}), "X has 10 samples but y has 240"),
-    (lambda m, l, d, o: (m, l, d, SGD(healthy(1)[0].parameters(), lr=0.1), {}),
-     "updates none of this model's parameters"),
-    (lambda m, l, d, o: (m, l, (d[0][:, :, :6], d[1]), o, {}), "cannot run on images of shape"),
-    (lambda m, l, d, o: (m, l, d, o, {"batch_size": 0}), "batch_size must be an int >= 1"),
-], ids=["check", "label-range", "label-dtype", "lengths", "optimizer", "shape", "batch"])
-def test_bad_input_is_a_clear_error(change, message):
-    model, loss, data, optimizer, kwargs = change(*healthy(0))
-    with pytest.raises(ValueError, match=message):
-        diagnose(model, loss, data, optimizer, **kwargs)
+BAD_INPUT = {
+    "check": "unknown check",
+    "label-range": r"labels must be class indices in \[0, 3\)",
+    "label-dtype": "integer class indices",
+    "lengths": "X has 10 samples but y has 240",
+    "optimizer": "updates none of this model's parameters",
+    "shape": "cannot run on images of shape",
+    "batch": "batch_size must be an int >= 1",
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUT)
+def test_bad_input_is_a_clear_error(case):
+    model, loss, (X, y), optimizer = healthy(0)
+    kwargs = {"checks": ["labels", "vibes"]} if case == "check" else {}
+    kwargs = {"batch_size": 0} if case == "batch" else kwargs
+    if case == "label-range":
+        y = y + 5
+    elif case == "label-dtype":
+        y = y.astype(float)
+    elif case == "lengths":
+        X = X[:10]
+    elif case == "shape":
+        X = X[:, :, :6]
+    elif case == "optimizer":
+        optimizer = SGD(healthy(1)[0].parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=BAD_INPUT[case]):
+        diagnose(model, loss, (X, y), optimizer, **kwargs)
 
 
 def test_input_scale_nan_fails():

@@ -124,7 +124,7 @@ def check_update_ratio(trial: dict) -> Finding:
     peak = {name: max(r) for name, r in trial["ratios"].items() if r}
     busiest = max(typical, key=typical.get)
     slowest = min(typical, key=typical.get)
-    spread = (f"is 0 for every weight (nothing moves after the first steps)"
+    spread = ("is 0 for every weight (nothing moves after the first steps)"
               if typical[busiest] == 0 else
               f"runs from {typical[slowest]:.1e} ({slowest}) to {typical[busiest]:.1e} "
               f"({busiest})")
