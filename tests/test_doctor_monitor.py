@@ -186,3 +186,19 @@ def test_write_diagnosis_saves_pictures_json_and_a_page(tmp_path):
     saved = json.loads((tmp_path / "out" / "diagnosis.json").read_text())
     assert [f["check"] for f in saved["findings"]] == [f.check for f in found]
     assert html.count('<td class="ok">OK</td>') == len(found) and "tiny net" in html
+
+
+def test_a_data_parallel_model_is_watched_through_its_parameters():
+    from cnn_numpy import DataParallel
+
+    X, y = tiny_data(rng=2)
+    monitor = Monitor(every=2)
+    with DataParallel(tiny_net(2), workers=2) as parallel:
+        fit(parallel, CrossEntropyLoss(), SGD(parallel.parameters(), lr=0.05), (X, y),
+            epochs=1, batch_size=60, rng=2, verbose=False, monitor=monitor)
+    assert [r["step"] for r in monitor.records] == [1, 3]
+    assert all(r["layers"] == [] for r in monitor.records)    # the layers ran in the workers
+    assert [p["name"] for p in monitor.records[0]["params"]][0] == "0.weight"
+    assert monitor.records[0]["params"][0]["update_ratio"] > 0
+    assert [f["epoch"] for f in monitor.filters] == [1]
+    plot_monitor(monitor.records)                               # gradients only: still drawn
