@@ -58,8 +58,8 @@ def filters_gif(frames: list[dict], milliseconds: int = 700) -> bytes:
         mosaic = filter_mosaic(weight, limit, cell)
         image = Image.new("RGB", (max(mosaic.shape[1], 200), mosaic.shape[0] + HEADER), "white")
         image.paste(Image.fromarray(mosaic), (0, HEADER))
-        ImageDraw.Draw(image).text((GAP, 3), f"epoch {frame['epoch']}: {frame['layer']}",
-                                   fill=(0, 0, 0))
+        ImageDraw.Draw(image).text((GAP, 3), f"epoch {frame['epoch']}: {frame['layer']} "
+                                   "(red +, blue -)", fill=(0, 0, 0))
         images.append(image)
     buffer = io.BytesIO()
     images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:],

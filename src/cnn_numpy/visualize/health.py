@@ -26,7 +26,8 @@ def activation_note(stats: dict) -> str:
     """What matters about one layer's output: dead units, or saturation, or exact zeros."""
     if "activity" in stats:
         dead = int(np.sum(np.asarray(stats["activity"]) == 0))
-        return f"{dead} of {len(stats['activity'])} units dead, {stats['zeros']:.0%} zeros"
+        return (f"{dead} of {len(stats['activity'])} units never active, "
+                f"{stats['zeros']:.0%} zeros")
     if stats.get("saturated") is not None:
         return f"saturated {stats['saturated']:.0%}"
     return ""

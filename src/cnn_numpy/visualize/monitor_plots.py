@@ -45,9 +45,10 @@ def _dead_or_saturated(stats: dict) -> float | None:
 
 def plot_monitor(records: list[dict], title: str | None = None):
     """Three panels over the training steps: the std of each nonlinearity's output (a layer
-    whose spread collapses to 0 or explodes has stopped learning), the share of dead ReLU
-    units or saturated tanh/sigmoid outputs, and each weight's grad:data ratio (std of the
-    gradient over std of the weights).
+    whose spread collapses to 0 or explodes has stopped learning), the share of ReLU units
+    silent for every image of the watched batch (a dead unit is silent for good) or of
+    saturated tanh/sigmoid outputs, and each weight's grad:data ratio (std of the gradient
+    over std of the weights).
 
     Args:
         records: ``monitor.records`` (or ``Monitor.load(run_dir).records``).
@@ -62,10 +63,10 @@ def plot_monitor(records: list[dict], title: str | None = None):
             ax_std.plot(steps, values, label=label)
     ax_std.set(xlabel="step", ylabel="std of the output", title="Activation spread")
     for label, (steps, values) in _layer_series(records, _dead_or_saturated).items():
-        kind = "dead" if kinds[label] == "ReLU" else "saturated"
+        kind = "silent" if kinds[label] == "ReLU" else "saturated"
         ax_dead.plot(steps, np.asarray(values) * 100, label=f"{label} ({kind})")
     ax_dead.set(xlabel="step", ylabel="% of units / outputs", ylim=(0, 100),
-                title="Dead ReLU units, saturated outputs")
+                title="ReLU units silent on the whole batch,\nsaturated tanh/sigmoid outputs")
     weights = dict.fromkeys(p["name"] for r in records for p in r["params"]
                             if len(p["shape"]) >= 2)
     for name in weights:

@@ -43,9 +43,10 @@ SECTIONS = [
      "network memorises the training images (overfitting)."),
     ("monitor", "Inside the network while it trained",
      "Recorded every few steps (train --monitor). Left: the spread of each nonlinearity's "
-     "output; one that collapses to 0 or keeps growing has stopped learning. Middle: dead ReLU "
-     "units and saturated tanh/sigmoid outputs pass no gradient. Right: how large the gradients "
-     "are next to the weights they update."),
+     "output; one that collapses to 0 or keeps growing has stopped learning. Middle: ReLU units "
+     "silent for a whole batch and saturated tanh/sigmoid outputs pass no gradient (a dead "
+     "unit stays silent for good). Right: how large the gradients are next to the weights "
+     "they update."),
     ("monitor_updates", "Update-to-weight ratios",
      "How much each step changed each weight, relative to its size: about 1e-3 (the dashed "
      "line) is the rule of thumb. Far above, steps are too big; far below, too small."),
