@@ -50,10 +50,10 @@ def test_evaluate_applies_the_models_normalisation(tmp_path, capsys):
 def test_evaluate_errors(tmp_path, capsys):
     path = cnn.save(cnn.seed_net(2, rng=0), tmp_path / "two.npz")
     assert main(["evaluate", str(path)]) == 2
-    assert "pass --dataset" in capsys.readouterr().out
+    assert "pass --dataset" in capsys.readouterr().err
     data_dir = write_files(tmp_path / "mnist", fake_files(np.random.default_rng(0)))
     assert main(["evaluate", str(path), "--dataset", "mnist", "--data-dir", str(data_dir)]) == 1
-    assert "has 2 outputs, mnist has 10 classes" in capsys.readouterr().out
+    assert "has 2 outputs, mnist has 10 classes" in capsys.readouterr().err
     (tmp_path / "junk.npz").write_bytes(b"junk")
     assert main(["evaluate", str(tmp_path / "junk.npz")]) == 1
-    assert "not a cnn-numpy model file" in capsys.readouterr().out
+    assert "not a cnn-numpy model file" in capsys.readouterr().err

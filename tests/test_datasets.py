@@ -174,14 +174,13 @@ def test_cli_trains_on_idx_files_and_records_normalisation(tmp_path, files, caps
     assert config["normalize"]["std"] > 0
 
 
-def test_cli_reports_a_failed_download_without_traceback(monkeypatch, tmp_path):
+def test_cli_reports_a_failed_download_without_traceback(monkeypatch, tmp_path, capsys):
     def failing_download(filename, *args, **kwargs):
         raise datasets.DownloadError(f"could not download {filename}; mirrors tried: ...")
 
     monkeypatch.setattr(datasets, "download_file", failing_download)
-    with pytest.raises(SystemExit) as exit_info:
-        main(["train", "--dataset", "fashion-mnist", "--data-dir", str(tmp_path / "empty")])
-    message = str(exit_info.value.code)
+    assert main(["train", "--dataset", "fashion-mnist", "--data-dir", str(tmp_path / "empty")]) == 1
+    message = capsys.readouterr().err
     assert message.startswith("error: could not download train-images-idx3-ubyte.gz")
     assert "fashion-mnist needs all four files in" in message and "t10k-labels" in message
 

@@ -221,3 +221,19 @@ def test_a_sequential_forwards_the_checks():
     with pytest.raises(ValueError, match=r"ReLU\(\): backward\(\) expects a gradient of the "
                                          r"output's shape \(4, 2\), got shape \(1, 2\)"):
         model.backward(np.ones((1, 2)))
+
+
+@pytest.mark.parametrize("shape, hint", [
+    ((28, 28), "for one grayscale image (H, W) use x[None, None]"),
+    ((1, 28, 28), "for one image (C, H, W) use x[None], a batch of one: (1, 1, 28, 28)"),
+    ((5, 28, 28), "for N grayscale images (N, H, W) use x[:, None]: (5, 1, 28, 28)"),
+])
+def test_the_shape_hint_fits_the_shape_at_hand(shape, hint):
+    with pytest.raises(ValueError, match=re.escape(hint)):
+        Conv2d(1, 8, 3)(np.zeros(shape))
+
+
+def test_no_wrong_hint_for_a_colour_image_to_a_gray_net():
+    with pytest.raises(ValueError) as err:
+        Conv2d(3, 8, 3)(np.zeros((5, 28, 28)))
+    assert "x[" not in str(err.value)

@@ -266,3 +266,31 @@ def test_colour_images():
         assert_picture(image)
         rgb = np.asarray(image.convert("RGB"), dtype=np.int16)
         assert ((rgb.max(axis=2) - rgb.min(axis=2)) > 60).sum() > 100, "no colour drawn"
+
+
+def test_one_epoch_has_one_tick_and_a_singular_title():
+    history = History(epoch=[1], loss=[0.3], train_acc=[0.9], test_acc=[0.95], seconds=[1.0])
+    fig = plot_history(history)
+    assert fig._suptitle.get_text().startswith("After 1 epoch: ")
+    for ax in fig.axes:
+        assert list(ax.get_xticks()) == [1]
+    assert "while the weights still change" in " ".join(t.get_text() for t in fig.texts)
+
+
+def test_each_feature_map_row_says_what_its_colours_mean(trained):
+    model, _, test = trained
+    text = all_text(plot_feature_maps(model, test[0][0]))
+    assert "0: Conv2d -> (4, 26, 26)   [blue < 0 < red, white = 0]" in text
+    assert "1: ReLU -> (4, 26, 26)   [dark = 0, yellow = the row's largest value]" in text
+    assert "dark = none" not in text
+
+
+def test_a_few_mistakes_are_visible_beside_thousands_of_right_answers():
+    cm = np.array([[1000, 1], [0, 999]])
+    fig = plot_confusion_matrix(cm, CLASSES)
+    ax = fig.axes[0]
+    wrong = [im for im in ax.get_images() if im.cmap.name == "Reds"][0]
+    r, g, b, _ = wrong.cmap(wrong.norm(1))
+    assert min(r, g, b) < 0.5 and r > g             # a single mistake is clearly red
+    right = [im for im in ax.get_images() if im.cmap.name == "Blues"][0]
+    assert right.get_array().mask[0, 1] and wrong.get_array().mask[0, 0]

@@ -31,3 +31,18 @@ def test_readme_relative_links_resolve():
     local = [link for link in links if not link.startswith(("http://", "https://"))]
     missing = [link for link in local if not (README.parent / link).exists()]
     assert local and not missing, f"README links to missing files: {missing}"
+
+
+def test_the_repository_address_is_written_in_one_place():
+    """README, docs and notebook name the repository of pyproject.toml's [project.urls]."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "sync", README.parent / "tools" / "sync_repository_url.py")
+    sync = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sync)
+    name = sync.repository()
+    found = {str(path): sync.references(path.read_text()) for path in sync.files()}
+    assert sum(len(refs) for refs in found.values()) >= 4       # badge, links, install line
+    wrong = {path: refs for path, refs in found.items() if any(r != name for r in refs)}
+    assert not wrong, f"run python tools/sync_repository_url.py: {wrong}"

@@ -19,7 +19,7 @@ from PIL import Image
 
 from cnn_numpy import History, predict
 from cnn_numpy.cli import main
-from cnn_numpy.cli.report import load_model, load_test_data
+from cnn_numpy.cli.report import load_run_model, load_test_data
 from cnn_numpy.saving.run_folder import load_history, save_history
 from cnn_numpy.visualize import confusion_matrix
 from cnn_numpy.visualize.report import write_report
@@ -72,7 +72,7 @@ def test_report_embeds_every_picture_and_needs_no_network(run_dir):
 
 
 def test_confusion_matrix_sums_to_the_test_set(run_dir):
-    model = load_model(run_dir)
+    model = load_run_model(run_dir)
     config = json.loads((run_dir / "config.json").read_text())
     (X, y), classes = load_test_data(config)
     cm = confusion_matrix(y, predict(model, X), num_classes=len(classes))
@@ -118,9 +118,9 @@ def test_report_from_history_alone(tmp_path, run_dir, capsys):
 
 def test_report_command_errors(tmp_path, capsys):
     assert main(["report", str(tmp_path / "nowhere")]) == 2
-    assert "no run folder" in capsys.readouterr().out
+    assert "no run folder" in capsys.readouterr().err
     assert main(["report", str(tmp_path)]) == 2
-    assert "no history.json" in capsys.readouterr().out
+    assert "no history.json" in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="no run folder"):
         write_report(tmp_path / "nowhere")
 
@@ -207,3 +207,17 @@ def test_the_visualize_page_runs(tmp_path, monkeypatch):
     for command in [body for lang, body in fenced if lang == "bash"]:
         args = build_parser().parse_args(command.split()[1:])
         assert args.command == "report"
+
+
+def test_the_config_table_shows_only_what_the_run_used():
+    from cnn_numpy.visualize.report import used_settings
+
+    config = {"dataset": "mnist", "model": "lenet", "optimizer": "adam", "momentum": 0.9,
+              "filters": 8, "blocks": 1, "noise": 0.05, "schedule": "cosine", "eta_min": 0.0,
+              "step_size": None, "gamma": 0.1, "limit": None, "lr": 0.003}
+    assert used_settings(config) == {"dataset": "mnist", "model": "lenet", "optimizer": "adam",
+                                     "schedule": "cosine", "eta_min": 0.0, "lr": 0.003}
+    seed = {"dataset": "lines", "model": "seed", "optimizer": "sgd", "momentum": 0.0,
+            "filters": 8, "blocks": 1, "noise": 0.05, "schedule": "none", "gamma": 0.1}
+    assert set(used_settings(seed)) == {"dataset", "model", "optimizer", "momentum", "filters",
+                                        "blocks", "noise", "schedule"}

@@ -1,9 +1,30 @@
-"""The ``cnn-numpy`` command.  Each subcommand lives in its own module with two
-functions: ``add_parser(subparsers)`` and ``run(args) -> int`` (the exit code).
+"""The ``cnn-numpy`` command.
 
-``main`` is the one place errors are reported: a ``CliError`` or any error the library
-raises for bad input becomes ``error: ...`` on stderr (exit 1; 2 for usage errors), Ctrl-C
-becomes one line (exit 130).  ``CNN_NUMPY_DEBUG=1`` shows the full traceback instead.
+How it is built:
+
+    __init__.py     main(): parses the command line, runs the subcommand, and is the one
+                    place errors are reported
+    common.py       CliError / UsageError, print_error, writing(); argument types that
+                    range-check every flag where it is given; load_model(path) -> (model, card)
+    dataset.py      load_data(): the lines, MNIST or Fashion-MNIST splits a run asks for,
+                    normalised; shared by train, evaluate and report
+    train.py        `train`: its flags, and run() as a short list of named steps, using
+      settings.py       the settings: flags, per-dataset defaults, or a resumed run's config.json
+      memory_check.py   refuses a model and batch whose arrays would not fit in memory
+      run_dir.py        the run folder: refuse to overwrite, make it, remove it if no epoch ends
+      training.py       build or restore model + optimizer + schedule (once), train, save
+                        each epoch, Ctrl-C -> "Continue with: cnn-numpy train --resume RUN"
+    evaluate.py     `evaluate MODEL`: accuracy, per class, confusion matrix (test split only)
+    predict.py      `predict MODEL IMAGE...`: your own drawings, prepared like MNIST
+    report.py       `report RUN_DIR`: redraw a run's pictures and report.html
+    gradcheck.py    `gradcheck`: every layer's backward() against central differences
+    export.py       `export MODEL OUT.onnx`: a saved model as ONNX
+
+Each subcommand module has ``add_parser(subparsers)`` and ``run(args) -> int`` (the exit
+status).  ``run`` raises ``CliError`` for what the user can fix, or lets the library's errors
+through; ``main`` turns them into ``error: ...`` on stderr (exit 1; 2 for usage errors, as
+argparse), and Ctrl-C into one line (exit 130).  ``CNN_NUMPY_DEBUG=1`` shows the full
+traceback instead.  Notes and results go to stdout.
 """
 
 from __future__ import annotations
@@ -14,7 +35,7 @@ import sys
 
 from .. import __version__
 from . import evaluate, export, gradcheck, predict, report, train
-from .common import CliError
+from .common import CliError, error_message, print_error
 
 SUBCOMMANDS = [train, gradcheck, report, evaluate, predict, export]
 
@@ -42,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:      # stdout closed early, e.g. `cnn-numpy evaluate ... | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no error at exit
+        return 141               # 128 + SIGPIPE, as a shell reports it
     except CliError as err:
         return report_error(err, err.code)
     except (ValueError, TypeError, OSError, MemoryError, RuntimeError) as err:
@@ -50,10 +74,5 @@ def main(argv: list[str] | None = None) -> int:
 
 def report_error(err: BaseException, code: int) -> int:
     """``error: <message>`` on stderr; the exit status."""
-    message = str(err) or type(err).__name__
-    if isinstance(err, MemoryError):
-        message = f"not enough memory ({message}); try a smaller batch, model or --limit"
-    elif isinstance(err, OSError) and err.filename is not None and str(err.filename) not in message:
-        message = f"{err.filename}: {message}"
-    print(f"error: {message}", file=sys.stderr, flush=True)
+    print_error(error_message(err))
     return code

@@ -1,15 +1,23 @@
-"""What every subcommand shares: argument types, loading a model file, and the one error style.
+"""What every subcommand shares: the one error style, argument types, loading a model file.
 
 Errors: a subcommand raises ``CliError("what is wrong, and what to do")``; ``main`` prints
 ``error: ...`` on stderr and exits 1 (``UsageError``: 2, as argparse does for a bad flag).
 The library's own errors (``ValueError``, ``OSError``, ``MemoryError``...) are caught the
-same way by ``main``, so nothing a user can cause ends in a traceback.
+same way by ``main``, so nothing a user can cause ends in a traceback.  ``print_error`` is
+the one function that prints an error line; ``main`` and predict's per-image errors use it.
+
+Argument types check a flag where it is given (``int_in(1, 512)``: "must be a whole number
+from 1 to 512, got 0"), so a bad value never reaches the library.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 from ..saving.model_files import load_with_card
 
@@ -24,6 +32,36 @@ class UsageError(CliError):
     """The command line asks for something that cannot work (exit status 2, as argparse)."""
 
     code = 2
+
+
+def error_message(err: BaseException) -> str:
+    """The line to show for ``err``: its message, with the path an OSError names and the
+    memory hint a MemoryError needs."""
+    message = str(err) or type(err).__name__
+    if isinstance(err, MemoryError):
+        message = f"not enough memory ({message}); try a smaller batch, model or --limit"
+    elif isinstance(err, OSError) and err.filename is not None and str(err.filename) not in message:
+        message = f"{err.filename}: {err.strerror or message}"
+    return message
+
+
+def print_error(message: str) -> None:
+    """``error: <message>`` on stderr: the only way the CLI shows an error."""
+    print(f"error: {message}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def writing(action: str, then: str = "") -> Iterator[None]:
+    """Within the block, a failed write (disk full, read-only folder, permission denied)
+    becomes ``CliError("cannot <action>: <reason>; <then>")``: ``action`` names the path,
+    ``then`` says what is still safe and how to go on."""
+    try:
+        yield
+    except OSError as err:
+        reason = err.strerror or str(err)
+        if err.filename is not None and str(err.filename) not in action:
+            reason = f"{reason} ({err.filename})"
+        raise CliError(f"cannot {action}: {reason}" + (f"; {then}" if then else "")) from err
 
 
 def _number(text: str, kind: type) -> int | float:
@@ -74,11 +112,75 @@ positive_int = int_in(1)
 positive_float = float_in(0, low_open=True)
 non_negative_float = float_in(0)
 probability = float_in(0, 1)
+#: what ``np.random.default_rng`` and every ``--seed`` accept
+seed = int_in(0, 2**32 - 1)
 
 
-def load_model(path: str):
+def _check_parents(path: Path) -> None:
+    """The nearest existing folder above ``path`` must be a folder, not a file."""
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise argparse.ArgumentTypeError(
+                    f"cannot write {path}: {parent} is a file, not a folder")
+            return
+
+
+def output_file(text: str) -> str:
+    """An argparse type: a file to write (not a folder, not under a file)."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{text} is a folder; give a file name, e.g. {path / 'figure.png'}")
+    _check_parents(path)
+    return text
+
+
+def output_folder(text: str) -> str:
+    """An argparse type: a folder to write into (not a file, not under a file)."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder")
+    _check_parents(path)
+    return text
+
+
+def load_model(path: str) -> tuple:
     """``(model, card)`` of a model file saved by training or ``cnn_numpy.save``.
 
-    Its errors (no such file, a damaged or foreign file) are the library's; ``main``
-    reports them."""
+    Its errors (no such file; a damaged or foreign file; a card whose class names,
+    normalisation or input shape contradict the model) are the library's, naming the file;
+    ``main`` reports them."""
     return load_with_card(path)
+
+
+def normalization(card: dict, path: str) -> dict[str, float]:
+    """The ``{"mean", "std"}`` a model's (or a run's) training data was standardised with
+    (identity if none is given); a malformed entry is a ``CliError`` naming the file."""
+    stats = card.get("normalize")
+    if stats is None:
+        return {"mean": 0.0, "std": 1.0}
+    numbers = isinstance(stats, dict) and all(
+        isinstance(stats.get(key), (int, float)) and not isinstance(stats.get(key), bool)
+        and math.isfinite(stats[key]) for key in ("mean", "std"))
+    if not numbers or not stats["std"] > 0:
+        raise CliError(f"{path}: normalize is {stats!r}; expected {{'mean': a number, "
+                       "'std': a number > 0}, the statistics of the training images")
+    return {"mean": float(stats["mean"]), "std": float(stats["std"])}
+
+
+def class_names(card: dict, outputs: int, path: str) -> list[str]:
+    """The card's class names, one per model output ("0", "1", ... if it names none); a list
+    that does not match the outputs (a card without input_shape, which ``load`` could not
+    check) is a ``CliError`` naming the file."""
+    names = card.get("class_names")
+    if names is None:
+        return [str(k) for k in range(outputs)]
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise CliError(f"{path}: its model card's class_names is {names!r}, not a list of "
+                       "names (save the model again with class_names=[...])")
+    if len(names) != outputs:
+        raise CliError(f"{path}: the model has {outputs} outputs but its card names "
+                       f"{len(names)} classes ({', '.join(names[:12])}); save it again with "
+                       f"one class name per output")
+    return names

@@ -1,5 +1,6 @@
 """``cnn-numpy evaluate MODEL``: accuracy, per-class accuracy and the confusion matrix on a
-dataset's test split, with the normalisation the model was trained with."""
+dataset's test split, with the normalisation the model was trained with.  Only the test
+files are read (or downloaded)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,10 @@ import argparse
 
 import numpy as np
 
-from ..data import normalize
-from ..data.datasets import DATASETS, load_dataset
-from ..saving.model_files import ModelFileError, load, load_card
 from ..train import predict
 from ..visualize.mistakes import confusion_matrix
-from .common import positive_int
-from .train import load_data
+from .common import CliError, UsageError, int_in, load_model, normalization
+from .dataset import DATASET_NAMES, Data, DataSource, load_data
 
 
 def add_parser(subparsers) -> None:
@@ -22,25 +20,69 @@ def add_parser(subparsers) -> None:
         description="Evaluate a saved model (model.npz or best.npz from a run folder) on a "
                     "test set: overall accuracy, accuracy per class, and the confusion matrix.")
     p.add_argument("model", metavar="MODEL", help="a .npz saved by training or by cnn_numpy.save")
-    p.add_argument("--dataset", choices=["lines", *sorted(DATASETS)], default=None,
+    p.add_argument("--dataset", choices=DATASET_NAMES, default=None,
                    help="test set to use (default: the dataset the model was trained on)")
     p.add_argument("--data-dir", default=None, metavar="DIR",
                    help="folder with the dataset's IDX files, or its parent (as for train)")
-    p.add_argument("--limit", type=positive_int, default=None, metavar="N",
+    p.add_argument("--limit", type=int_in(1, 10_000_000), default=None, metavar="N",
                    help="evaluate on the first N test images only")
     p.set_defaults(run=run)
 
 
-def load_test_set(dataset: str, data_dir: str | None, card: dict):
-    """The test split of ``dataset``, normalised as the model's training data was."""
-    if dataset == "lines":
-        # the synthetic split is drawn from the run's seed, as in training
-        settings = {"noise": 0.05, "seed": 0, **card.get("settings", {}), "dataset": "lines"}
-        _, (X, y), classes = load_data(argparse.Namespace(**settings))
-        return X, y, classes
-    _, (X, y) = load_dataset(dataset, data_dir)
-    normalization = card.get("normalize") or {"mean": 0.0, "std": 1.0}
-    return normalize(X, normalization["mean"], normalization["std"]), y, DATASETS[dataset].classes
+def run(args: argparse.Namespace) -> int:
+    model, card = load_model(args.model)
+    source = test_source(args, card)
+    data = load_data(source, splits=("test",), normalization=normalization(card, args.model))
+    X, y = data.test
+    if args.limit is not None:
+        X, y = X[: args.limit], y[: args.limit]
+    check_model_fits(model, card, args.model, data)
+    print(f"Model: {args.model} ({trained_on(card)}) | test set: {source.dataset}, "
+          f"{len(y)} images\n")
+    print(format_report(y, predict(model, X), data.classes))
+    return 0
+
+
+def test_source(args: argparse.Namespace, card: dict) -> DataSource:
+    """Which test set: ``--dataset``, else the model's; the lines are drawn again from the
+    run's seed and noise, and image files are looked for where training found them."""
+    dataset = args.dataset or card.get("dataset")
+    if dataset is None:
+        raise UsageError(f"{args.model} does not say which dataset it was trained on; "
+                         "pass --dataset")
+    if dataset not in DATASET_NAMES:
+        raise UsageError(f"{args.model} was trained on {dataset!r}, which cnn-numpy cannot "
+                         f"load; pass --dataset ({', '.join(DATASET_NAMES)})")
+    same = dataset == card.get("dataset")
+    trained = card.get("settings") if same and isinstance(card.get("settings"), dict) else {}
+    source = DataSource.from_settings({**trained, "dataset": dataset, "limit": None},
+                                      where=args.model)
+    if args.data_dir is not None:
+        source = DataSource(dataset, args.data_dir, None, source.noise, source.seed)
+    return source
+
+
+def check_model_fits(model, card: dict, path: str, data: Data) -> None:
+    expected = card.get("input_shape")
+    if expected is not None and list(data.image_shape) != list(expected):
+        raise CliError(f"{path} was trained on {'x'.join(map(str, expected))} images, "
+                       f"{data.dataset} has {'x'.join(map(str, data.image_shape))}")
+    num_outputs = model.output_shape((1, *data.image_shape))[-1]
+    if num_outputs != len(data.classes):
+        raise CliError(f"{path} has {num_outputs} outputs, {data.dataset} has "
+                       f"{len(data.classes)} classes")
+
+
+def trained_on(card: dict) -> str:
+    """``trained on mnist for 3 epochs``, or for a best.npz ``trained on lines; the best
+    epoch by test accuracy: epoch 2 of a 5-epoch run``."""
+    text = f"trained on {card.get('dataset', '?')}"
+    epochs, total = card.get("epochs"), card.get("total_epochs")
+    if not isinstance(epochs, int):
+        return text
+    if card.get("saved_as") == "best" and isinstance(total, int):
+        return f"{text}; the best epoch by test accuracy: epoch {epochs} of a {total}-epoch run"
+    return f"{text} for {epochs} epoch{'s' if epochs != 1 else ''}"
 
 
 def format_report(y: np.ndarray, predicted: np.ndarray, classes) -> str:
@@ -62,41 +104,3 @@ def format_report(y: np.ndarray, predicted: np.ndarray, classes) -> str:
     for k, name in enumerate(classes):
         lines.append(f"  {name:<{width}}" + "".join(f"{v:>{cell}}" for v in matrix[k]))
     return "\n".join(lines)
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        model, card = load(args.model), load_card(args.model)
-    except (FileNotFoundError, ModelFileError) as err:
-        print(f"error: {err}")
-        return 1
-    dataset = args.dataset or card.get("dataset")
-    if dataset is None:
-        print(f"error: {args.model} does not say which dataset it was trained on; pass --dataset")
-        return 2
-    try:
-        data_dir = args.data_dir
-        if data_dir is None and dataset == card.get("dataset"):   # where training found it
-            data_dir = card.get("settings", {}).get("data_dir")
-        X, y, classes = load_test_set(dataset, data_dir, card)
-    except (FileNotFoundError, ValueError, RuntimeError) as err:   # RuntimeError: download
-        print(f"error: cannot load the {dataset} test set: {err}")
-        return 1
-    if args.limit is not None:
-        X, y = X[: args.limit], y[: args.limit]
-    expected = card.get("input_shape")
-    if expected is not None and list(X.shape[1:]) != list(expected):
-        print(f"error: {args.model} was trained on {'x'.join(map(str, expected))} images, "
-              f"{dataset} has {'x'.join(map(str, X.shape[1:]))}")
-        return 1
-    num_outputs = model.output_shape((1, *X.shape[1:]))[-1]
-    if num_outputs != len(classes):
-        print(f"error: {args.model} has {num_outputs} outputs, {dataset} has {len(classes)} "
-              "classes")
-        return 1
-    trained = card.get("dataset", "?")
-    print(f"Model: {args.model} (trained on {trained}"
-          + (f" for {card['epochs']} epochs" if "epochs" in card else "") + f") | test set: "
-          f"{dataset}, {len(y)} images\n")
-    print(format_report(y, predict(model, X), classes))
-    return 0

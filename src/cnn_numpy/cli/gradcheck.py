@@ -21,7 +21,7 @@ from ..gradcheck import (
 )
 from ..losses import CrossEntropyLoss
 from ..presets import MODELS
-from .common import positive_int
+from .common import UsageError, float_in, int_in, seed
 
 #: image sizes tried in order when --image-size is not given: small keeps the check fast
 #: (lenet at 28x28 has a 1568x128 Linear, 200k weights, each needing two forward passes)
@@ -36,14 +36,15 @@ def add_parser(subparsers) -> None:
                     "and exits with status 1, naming the first failing layer, if any check fails.")
     p.add_argument("--model", choices=sorted(MODELS), default="seed",
                    help="network preset (default: seed)")
-    p.add_argument("--batch-size", type=positive_int, default=2,
-                   help="images in the test batch (default 2)")
-    p.add_argument("--image-size", type=positive_int, default=None,
-                   help="height = width of the test images (default: the smallest of "
+    p.add_argument("--batch-size", type=int_in(1, 64), default=2,
+                   help="images in the test batch, 1-64 (default 2)")
+    p.add_argument("--image-size", type=int_in(1, 64), default=None,
+                   help="height = width of the test images, 1-64: each number of the input and "
+                        "of every weight costs two forward passes (default: the smallest of "
                         f"{', '.join(map(str, SMALL_SIZES))} the preset accepts)")
-    p.add_argument("--tol", type=float, default=1e-6,
-                   help="largest relative error that passes (default 1e-6)")
-    p.add_argument("--seed", type=int, default=0, help="seed for weights and test data")
+    p.add_argument("--tol", type=float_in(0, 1, low_open=True, high_open=True), default=1e-6,
+                   help="largest relative error that passes, between 0 and 1 (default 1e-6)")
+    p.add_argument("--seed", type=seed, default=0, help="seed for weights and test data")
     p.set_defaults(run=run)
 
 
@@ -139,8 +140,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         model, size = build(args.model, args.image_size, rng)
     except ValueError as err:
-        print(f"error: {err}")
-        return 2
+        raise UsageError(str(err)) from err
     x = rng.standard_normal((args.batch_size, 1, size, size))
     num_classes = model.output_shape(x.shape)[1]
     y = rng.integers(0, num_classes, size=args.batch_size)
@@ -150,8 +150,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         rows = check_model(model, x, y, rng)
     except ValueError as err:      # e.g. BatchNorm1d with a batch of one image
-        print(f"error: {err}")
-        return 2
+        raise UsageError(str(err)) from err
     print(format_table(rows, args.tol))
     failed = [r for r in rows if not r[2] < args.tol]
     if failed:

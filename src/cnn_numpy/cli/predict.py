@@ -13,9 +13,19 @@ import numpy as np
 
 from ..data import normalize
 from ..data.images import Preprocessed, preprocess_digit
-from ..saving.model_files import ModelFileError, load, load_card
 from ..train import predict_proba
-from .common import positive_int
+from .common import (
+    CliError,
+    class_names,
+    error_message,
+    int_in,
+    load_model,
+    normalization,
+    output_file,
+    print_error,
+    probability,
+    writing,
+)
 
 #: the input predict prepares: one grayscale 28x28 image, as MNIST
 INPUT_SHAPE = (1, 28, 28)
@@ -29,30 +39,30 @@ def add_parser(subparsers) -> None:
                     "normalised as in training) and print the top classes with probabilities.")
     p.add_argument("model", metavar="MODEL", help="a .npz saved by training or by cnn_numpy.save")
     p.add_argument("images", metavar="IMAGE", nargs="+", help="PNG or JPEG files")
-    p.add_argument("--top", type=positive_int, default=3,
+    p.add_argument("--top", type=int_in(1, 1000), default=3,
                    help="how many classes to list (default 3)")
-    p.add_argument("--min-confidence", type=float, default=0.5, metavar="P",
-                   help="below this top probability the answer is 'not sure' (default 0.5)")
-    p.add_argument("--show", default=None, metavar="OUT.png",
+    p.add_argument("--min-confidence", type=probability, default=0.5, metavar="P",
+                   help="below this top probability, from 0 to 1, the answer is 'not sure' "
+                        "(default 0.5)")
+    p.add_argument("--show", type=output_file, default=None, metavar="OUT.png",
                    help="save a figure of the preprocessing steps, the probabilities and the "
                         "first feature maps (OUT-1.png, OUT-2.png, ... for several images)")
     p.set_defaults(run=run)
 
 
-def check_input_shape(model, card: dict, path: str) -> str | None:
-    """An error message if the model was not made for 1x28x28 inputs, else None."""
+def check_input_shape(model, card: dict, path: str) -> None:
+    """A ``CliError`` if the model was not made for 1x28x28 inputs."""
     expected = card.get("input_shape")
     if expected is None:   # saved without a card: ask the layers whether 1x28x28 fits
         try:
             model.output_shape((1, *INPUT_SHAPE))
-            return None
+            return
         except ValueError as err:
-            return f"{path} does not take 1x28x28 images: {err}"
+            raise CliError(f"{path} does not take 1x28x28 images: {err}") from err
     if tuple(expected) != INPUT_SHAPE:
-        return (f"{path} was trained on {'x'.join(map(str, expected))} images (channels x height "
-                f"x width); predict prepares 1x28x28 grayscale images like MNIST's. Use a model "
-                f"trained on mnist, fashion-mnist or lines.")
-    return None
+        raise CliError(f"{path} was trained on {'x'.join(map(str, expected))} images (channels "
+                       f"x height x width); predict prepares 1x28x28 grayscale images like "
+                       f"MNIST's. Use a model trained on mnist, fashion-mnist or lines.")
 
 
 def format_prediction(name: str, probabilities: np.ndarray, classes, top: int,
@@ -120,17 +130,10 @@ def show(path: Path, name: str, steps: Preprocessed, x: np.ndarray, probabilitie
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        model, card = load(args.model), load_card(args.model)
-    except (FileNotFoundError, ModelFileError) as err:
-        print(f"error: {err}")
-        return 1
-    problem = check_input_shape(model, card, args.model)
-    if problem:
-        print(f"error: {problem}")
-        return 1
-    num_outputs = model.output_shape((1, *INPUT_SHAPE))[-1]
-    classes = card.get("class_names") or [str(k) for k in range(num_outputs)]
+    model, card = load_model(args.model)
+    check_input_shape(model, card, args.model)
+    classes = class_names(card, model.output_shape((1, *INPUT_SHAPE))[-1], args.model)
+    stats = normalization(card, args.model)                   # as in training
     if card.get("dataset") == "fashion-mnist":
         print("note: predict prepares images the way MNIST digits were made (ink fitted in "
               "20x20); Fashion-MNIST photos filled the whole 28x28, so expect weaker guesses")
@@ -138,16 +141,16 @@ def run(args: argparse.Namespace) -> int:
     for index, name in enumerate(args.images, 1):
         try:
             steps = preprocess_digit(name)
-        except (FileNotFoundError, ValueError) as err:
-            print(f"{name}: error: {err}")
+        except (OSError, ValueError) as err:      # one unreadable image: say so, go on
+            print_error(f"{name}: {error_message(err)}")
             status = 1
             continue
-        stats = card.get("normalize") or {"mean": 0.0, "std": 1.0}    # as in training
         x = normalize(steps.image, stats["mean"], stats["std"])[None, None]   # (1, 1, 28, 28)
         probabilities = predict_proba(model, x)[0]
         print(format_prediction(name, probabilities, classes, args.top, args.min_confidence))
         if args.show:
             out = figure_path(args.show, index, len(args.images))
-            show(out, name, steps, x, probabilities, classes, model)
+            with writing(f"write the figure {out}"):
+                show(out, name, steps, x, probabilities, classes, model)
             print(f"  figure: {out}")
     return status

@@ -135,30 +135,42 @@ def debian_dir(package: str) -> Path | None:
 
 
 def locate(name: str, root: str | os.PathLike | None = None, download: bool = True,
-           timeout: float = 30.0, progress: bool = True) -> Path:
-    """The folder holding all four files of ``name``, downloading the missing ones if allowed."""
+           timeout: float = 30.0, progress: bool = True,
+           splits: tuple[str, ...] = ("train", "test")) -> Path:
+    """The folder holding the files of ``splits`` (all four by default), downloading the
+    missing ones if allowed."""
     info = dataset_info(name)
+    wanted = split_files(splits)
     folder = dataset_dir(name, root)
-    if all(find_file(folder, stem) for stem in FILES):
+    if all(find_file(folder, stem) for stem in wanted):
         return folder
     if info.debian_package is not None:
         system = debian_dir(info.debian_package)
-        if system is not None and all(find_file(system, stem) for stem in FILES):
+        if system is not None and all(find_file(system, stem) for stem in wanted):
             return system
-    missing = [stem for stem in FILES if find_file(folder, stem) is None]
+    missing = [stem for stem in wanted if find_file(folder, stem) is None]
     if not download:
         raise FileNotFoundError(
             f"{name}: missing {', '.join(missing)} (.gz or not) in {folder.resolve()}; "
             f"pass download=True, or put the files there, or set root= / {ENV_VAR}")
+    needs = "all four files" if len(wanted) == len(FILES) else "these files"
     for stem in missing:
         try:
             download_file(f"{stem}.gz", info.sha256[stem], folder, list(info.mirrors),
                           timeout=timeout, progress=progress)
             mark_verified(folder / f"{stem}.gz", info.sha256[stem])   # checked as it arrived
         except DownloadError as err:
-            raise DownloadError(f"{err}\n{name} needs all four files in {folder.resolve()}: "
-                                f"{', '.join(f'{s}.gz' for s in FILES)}") from err
+            raise DownloadError(f"{err}\n{name} needs {needs} in {folder.resolve()}: "
+                                f"{', '.join(f'{s}.gz' for s in wanted)}") from err
     return folder
+
+
+def split_files(splits: tuple[str, ...]) -> list[str]:
+    """The file stems of ``splits`` (``"train"``, ``"test"``), images then labels."""
+    unknown = [s for s in splits if s not in SPLITS]
+    if unknown or not splits:
+        raise ValueError(f"splits must name some of {', '.join(SPLITS)}, got {splits!r}")
+    return [stem for split in splits for stem in SPLITS[split]]
 
 
 def read_split(folder: Path, images_stem: str, labels_stem: str, num_classes: int):
@@ -181,16 +193,19 @@ def read_split(folder: Path, images_stem: str, labels_stem: str, num_classes: in
 
 
 def load_dataset(name: str, root: str | os.PathLike | None = None, download: bool = True,
-                 timeout: float = 30.0, progress: bool = True):
+                 timeout: float = 30.0, progress: bool = True,
+                 splits: tuple[str, ...] = ("train", "test")):
     """``(X_train, y_train), (X_test, y_test)`` of ``"mnist"`` or ``"fashion-mnist"``.
 
     X is float32 (N, 1, 28, 28) with pixels in [0, 1]; y is int64 (N,).  See the module
-    docstring for where the files are looked for.
+    docstring for where the files are looked for.  ``splits=("test",)`` reads (and
+    downloads) only the test files and returns ``((X_test, y_test),)``.
     """
     info = dataset_info(name)
-    folder = locate(name, root, download, timeout=timeout, progress=progress)
-    verify_files([find_file(folder, stem) for stem in FILES], info.sha256, name)
-    return tuple(read_split(folder, *SPLITS[split], len(info.classes)) for split in SPLITS)
+    folder = locate(name, root, download, timeout=timeout, progress=progress, splits=splits)
+    stems = split_files(splits)
+    verify_files([find_file(folder, stem) for stem in stems], info.sha256, name)
+    return tuple(read_split(folder, *SPLITS[split], len(info.classes)) for split in splits)
 
 
 def load_mnist(root: str | os.PathLike | None = None, download: bool = True):

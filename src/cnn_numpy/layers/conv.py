@@ -113,6 +113,18 @@ def cols_grad(w: np.ndarray, g: np.ndarray, out: np.ndarray | None = None) -> np
     return np.matmul(w.T, g, out=out)
 
 
+def batch_hint(shape: tuple[int, ...], channels: int) -> str:
+    """How to turn an input of ``shape`` into the (N, C, H, W) batch a conv layer takes."""
+    shape = tuple(shape)
+    if len(shape) == 2:
+        return "; for one grayscale image (H, W) use x[None, None]"
+    if len(shape) == 3 and shape[0] == channels:
+        return f"; for one image (C, H, W) use x[None], a batch of one: {(1, *shape)}"
+    if len(shape) == 3 and channels == 1:
+        return f"; for N grayscale images (N, H, W) use x[:, None]: {(shape[0], 1, *shape[1:])}"
+    return ""
+
+
 class Conv2d(Layer):
     """2-D convolution (cross-correlation, as in every DL library).
 
@@ -167,9 +179,8 @@ class Conv2d(Layer):
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Output shape for an (N, C, H, W) input shape; ValueError if it does not fit."""
         if len(input_shape) != 4:
-            raise ValueError(
-                f"{self!r} expects a 4-D input (N, C, H, W), got shape {tuple(input_shape)}; "
-                "for a single grayscale image use x[None, None]")
+            raise ValueError(f"{self!r} expects a 4-D input (N, C, H, W), got shape "
+                             f"{tuple(input_shape)}{batch_hint(input_shape, self.in_channels)}")
         N, C, H, W = input_shape
         if C != self.in_channels:
             raise ValueError(

@@ -26,7 +26,15 @@ import numpy as np
 
 from ..model import Sequential
 from ..train import History
-from .model_files import ModelFileError, model_header, open_npz, restore_model, save, write_npz
+from .model_files import (
+    ModelFileError,
+    load_with_card,
+    model_header,
+    open_npz,
+    restore_model,
+    save,
+    write_npz,
+)
 
 CHECKPOINT, LAST, BEST = "checkpoint.npz", "model.npz", "best.npz"
 
@@ -186,9 +194,12 @@ def best_epoch(history: History) -> int:
 
 
 def save_epoch(run_dir: str | os.PathLike, model: Sequential, optimizer, history: History,
-               rng: np.random.Generator, scheduler=None, **card) -> None:
+               rng: np.random.Generator, scheduler=None, total_epochs: int | None = None,
+               **card) -> None:
     """After an epoch: ``checkpoint.npz``, ``model.npz`` and (if this epoch is the best so
-    far) ``best.npz``.  ``card`` goes into each file's model card with the epoch's numbers."""
+    far) ``best.npz``.  ``card`` goes into each file's model card with the epoch's numbers:
+    ``epochs`` (how many the weights were trained), ``total_epochs`` (how many the run was
+    set to train, if given) and ``saved_as`` (``"latest"`` or ``"best"``)."""
     run_dir = Path(run_dir)
     with interrupts_deferred():   # Ctrl-C waits until the three files agree with each other
         save_checkpoint(run_dir / CHECKPOINT, model, optimizer, history, rng, scheduler, **card)
@@ -196,9 +207,25 @@ def save_epoch(run_dir: str | os.PathLike, model: Sequential, optimizer, history
             return
         numbers = {"epochs": len(history), "train_acc": history.train_acc[-1],
                    "test_acc": history.test_acc[-1], "loss": history.loss[-1]}
-        save(model, run_dir / LAST, **card, **numbers)
+        if total_epochs is not None:
+            numbers["total_epochs"] = total_epochs
+        save(model, run_dir / LAST, **card, **numbers, saved_as="latest")
         if best_epoch(history) == len(history) - 1:
-            save(model, run_dir / BEST, **card, **numbers)
+            save(model, run_dir / BEST, **card, **numbers, saved_as="best")
+        elif total_epochs is not None:
+            update_total_epochs(run_dir / BEST, total_epochs)
+
+
+def update_total_epochs(path: Path, total_epochs: int) -> None:
+    """Rewrite ``path``'s card with the run's new ``total_epochs`` (a resumed run that trains
+    on), so the best model still says "epoch k of N" right; unchanged files are not touched."""
+    try:
+        model, card = load_with_card(path)
+    except (FileNotFoundError, ModelFileError):
+        return                     # no best model (yet), or not ours to rewrite
+    if card.get("total_epochs", total_epochs) != total_epochs:
+        kept = {k: v for k, v in card.items() if k not in ("layers", "library_version", "date")}
+        save(model, path, **{**kept, "total_epochs": total_epochs})
 
 
 @contextlib.contextmanager

@@ -24,6 +24,12 @@ import numpy as np
 from ..train import History
 from .atomic import atomic_write_text
 
+#: what a run writes into its folder (the pictures are ``RUN_PICTURES``)
+RUN_FILES = ("config.json", "history.json", "history.csv", "model.npz", "best.npz",
+             "checkpoint.npz", "report.html")
+RUN_PICTURES = ("curves.png", "filters.png", "filters_layer*.png", "feature_maps.png",
+                "confusion_matrix.png", "mistakes.png")
+
 
 def make_run_dir(dataset: str, model: str, out: str | os.PathLike | None = None,
                  root: str | os.PathLike = "runs") -> Path:
@@ -39,6 +45,33 @@ def make_run_dir(dataset: str, model: str, out: str | os.PathLike | None = None,
             path = Path(root) / f"{dataset}-{model}-{stamp}-{k}"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def run_files(run_dir: str | os.PathLike) -> list[Path]:
+    """The files a run wrote that are in ``run_dir`` (none if it is not a folder)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return []
+    files = [run_dir / name for name in RUN_FILES if (run_dir / name).is_file()]
+    return files + sorted(p for pattern in RUN_PICTURES for p in run_dir.glob(pattern))
+
+
+def remove_run(run_dir: str | os.PathLike, up_to: str | os.PathLike | None = None) -> None:
+    """Delete the run's files from ``run_dir`` (nothing else), then the folder and its
+    parents up to ``up_to`` (the first folder this run created) if that leaves them empty."""
+    run_dir = Path(run_dir)
+    for path in run_files(run_dir):
+        path.unlink(missing_ok=True)
+    if up_to is None:
+        return
+    up_to = Path(up_to)
+    for folder in (run_dir, *run_dir.parents):
+        try:
+            folder.rmdir()            # only if empty
+        except OSError:
+            return
+        if folder == up_to:
+            return
 
 
 def versions() -> dict[str, str]:

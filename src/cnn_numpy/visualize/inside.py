@@ -140,16 +140,28 @@ def plot_feature_maps(model, x: np.ndarray, max_maps: int = 8, title: str | None
     hide_ticks(axes[0, 0])
     axes[0, 0].set_title(f"input {tuple(image.shape[1:])}", fontsize=9, loc="left")
     for row, (label, maps) in enumerate(stages, 1):
-        low, high = float(maps.min()), float(maps.max())      # one colour scale per stage
+        cmap, low, high, legend = row_colours(maps)          # one colour scale per stage
         for c in range(min(cols, maps.shape[0])):
             ax = axes[row, c]
-            ax.imshow(maps[c], cmap="viridis", vmin=low, vmax=high, interpolation="nearest")
+            ax.imshow(maps[c], cmap=cmap, vmin=low, vmax=high, interpolation="nearest")
             ax.axis("on")
             hide_ticks(ax)
             ax.set_xlabel(f"ch {c}", fontsize=7, labelpad=1)
         more = f", channels 0-{cols - 1} shown" if maps.shape[0] > cols else ""
-        axes[row, 0].set_title(f"{label} -> {tuple(maps.shape)}{more}", fontsize=9, loc="left")
+        axes[row, 0].set_title(f"{label} -> {tuple(maps.shape)}{more}   [{legend}]",
+                               fontsize=9, loc="left")
     fig.suptitle((title or "Feature maps: what each layer sees")
-                 + "\n(yellow = strong activation, dark = none; one colour scale per row)",
+                 + "\n(one colour scale per row; each row says what its colours mean)",
                  fontsize=10)
     return fig
+
+
+def row_colours(maps: np.ndarray) -> tuple[str, float, float, str]:
+    """(colour map, vmin, vmax, legend) for one stage's maps.  Signed values (a convolution's
+    output before ReLU) get a diverging map centred on 0; values >= 0 (after ReLU or pooling)
+    a map from 0."""
+    low, high = float(maps.min()), float(maps.max())
+    if low < 0:
+        limit = max(-low, high) or 1.0
+        return "RdBu_r", -limit, limit, "blue < 0 < red, white = 0"
+    return "viridis", 0.0, high or 1.0, "dark = 0, yellow = the row's largest value"

@@ -42,21 +42,34 @@ def _class_names(class_names: Sequence[str] | None, k: int, where: str) -> list[
 def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str] | None = None,
                           title: str | None = None):
     """The confusion matrix as a table of coloured cells with the count in each
-    (rows: true class, columns: predicted class)."""
+    (rows: true class, columns: predicted class).
+
+    The diagonal (right answers) is blue and the mistakes red, each on its own scale: a
+    scale shared with the diagonal's thousands would leave a handful of mistakes white.
+    """
     cm = np.asarray(cm)
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] == 0:
         raise ValueError(f"plot_confusion_matrix: expected a square (K, K) matrix, got shape "
                          f"{cm.shape}")
     k = cm.shape[0]
     names = _class_names(class_names, k, "plot_confusion_matrix")
+    from matplotlib.colors import PowerNorm
+    from matplotlib.ticker import MaxNLocator
+
     side = 2.5 + 0.6 * k
     fig, ax = subplots(figsize=(side + 1.2, side))
-    image = ax.imshow(cm, cmap="Blues", vmin=0)
-    threshold = cm.max() / 2
+    diagonal = np.eye(k, dtype=bool)
+    right = np.ma.masked_where(~diagonal, cm)
+    wrong = np.ma.masked_where(diagonal | (cm == 0), cm)
+    ax.imshow(right, cmap="Blues", vmin=0, vmax=max(int(right.max() or 0), 1))
+    worst = max(int(wrong.max() or 0), 1) if wrong.count() else 1
+    # a square-root scale: one mistake among dozens still shows pink
+    wrong_image = ax.imshow(wrong, cmap="Reds", norm=PowerNorm(0.5, vmin=0, vmax=worst))
     for i in range(k):
         for j in range(k):
+            dark = cm[i, j] > (right.max() if i == j else worst) * 0.6
             ax.text(j, i, f"{cm[i, j]:d}", ha="center", va="center", fontsize=10 if k <= 10 else 7,
-                    color="white" if cm[i, j] > threshold else "black")
+                    color="white" if dark else ("0.6" if cm[i, j] == 0 else "black"))
     ax.set_xticks(range(k), names, rotation=45 if k > 4 else 0,
                   ha="right" if k > 4 else "center")
     ax.set_yticks(range(k), names)
@@ -64,7 +77,11 @@ def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str] | None = No
     total = int(cm.sum())
     accuracy = np.trace(cm) / total if total else float("nan")
     ax.set_title(title or f"Confusion matrix: {total} test images, accuracy {accuracy:.3f}")
-    fig.colorbar(image, ax=ax, shrink=0.8, label="images")
+    if wrong.count():       # the counts are written in the cells; the bar shows the red scale
+        bar = fig.colorbar(wrong_image, ax=ax, fraction=0.045, pad=0.03,
+                           label="mistakes (right answers in blue)")
+        bar.locator = MaxNLocator(integer=True)
+        bar.update_ticks()
     fig.tight_layout()
     return fig
 

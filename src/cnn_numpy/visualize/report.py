@@ -40,7 +40,10 @@ from .monitor_plots import monitor_figures
 SECTIONS = [
     ("curves", "Training curves: did it learn?",
      "Loss should fall and accuracy rise. Train accuracy far above test accuracy means the "
-     "network memorises the training images (overfitting)."),
+     "network memorises the training images (overfitting). The train numbers are the mean "
+     "over each epoch's batches, while the weights still change; the test numbers are "
+     "measured after the epoch, which is why after the first epoch test accuracy is often "
+     "the higher one."),
     ("monitor", "Inside the network while it trained",
      "Recorded every few steps (train --monitor). Left: the spread of each nonlinearity's "
      "output; one that collapses to 0 or keeps growing has stopped learning. Middle: ReLU units "
@@ -193,6 +196,27 @@ def _table(rows, header: tuple[str, ...] | None = None) -> str:
     return "\n".join(out)
 
 
+#: settings that only apply when another setting has a given value
+APPLIES_WHEN = {
+    "momentum": ("optimizer", {"sgd"}), "filters": ("model", {"seed"}),
+    "blocks": ("model", {"seed"}), "noise": ("dataset", {"lines"}),
+    "step_size": ("schedule", {"step"}), "gamma": ("schedule", {"step"}),
+    "eta_min": ("schedule", {"cosine"}),
+}
+
+
+def used_settings(config: dict) -> dict:
+    """The settings the run actually used: no momentum for Adam, no filters or blocks for a
+    preset other than the seed net, no noise for real data, nothing left unset (None)."""
+    used = {}
+    for key, value in config.items():
+        rule = APPLIES_WHEN.get(key)
+        if value is None or (rule and config.get(rule[0]) not in rule[1]):
+            continue
+        used[key] = value
+    return used
+
+
 def _config_rows(config: dict, prefix: str = "") -> list[tuple[str, str]]:
     rows = []
     for key, value in config.items():
@@ -265,6 +289,6 @@ def render_html(name: str, config: dict, history: History, pictures: dict[str, b
     if missing:
         parts.append('<p class="note">Not drawn (they need the trained model, model.npz, and the '
                      f"test data): {html.escape(', '.join(missing))}.</p>")
-    parts += ["<h2>Config</h2>", _table(_config_rows(config), ("setting", "value")),
+    parts += ["<h2>Config</h2>", _table(_config_rows(used_settings(config)), ("setting", "value")),
               "</body></html>"]
     return "\n".join(parts) + "\n"
