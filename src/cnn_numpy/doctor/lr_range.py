@@ -6,7 +6,9 @@ enough, then rising (or exploding) once steps overshoot.  The curve here is the 
 fixed probe batch after each step (Smith watched held-out accuracy; fastai the smoothed
 training-batch loss), smoothed with an exponential moving average.  The suggestion is
 fastai's: the rate at the curve's lowest point, divided by 10.  A rate past that point is too
-high; one far below where the curve starts to fall (Smith's lower bound) is too low.
+high, and so is one at which a short run from the start (``trial_run``) blows up: the range
+test creeps up on large rates from trained weights, a real run starts at them.  A rate far
+below where the curve starts to fall (Smith's lower bound) is too low.
 """
 
 from __future__ import annotations
@@ -84,11 +86,8 @@ def check_lr(curve: dict, user_lr: float, trial: dict | None = None) -> Finding:
     measured = (f"{ran}: the loss started to fall at lr {falls:.2g}, was lowest ({lowest:.3g}, "
                 f"from {start:.3g}) at {lr_min:.2g} and {end}. Suggested: {suggested:.2g} (the "
                 f"lowest point / {T.LR_SUGGEST_DIVISOR:g}). Yours is {user_lr:g}")
-    trial_diverged = trial is not None and trial["diverged_at"] is not None
-    if (trial_diverged or (blew is not None and user_lr >= blew)
-            or user_lr >= T.LR_HIGH_FAIL * lr_min):
-        evidence = (f"; at it, the loss became NaN after {trial['diverged_at']} steps"
-                    if trial_diverged else "")
+    evidence = trial_evidence(trial)
+    if evidence or (blew is not None and user_lr >= blew) or user_lr >= T.LR_HIGH_FAIL * lr_min:
         return Finding("lr", "fail", (
             f"{measured}, far too high: past the point where the loss rises{evidence}. "
             f"Training at it diverges, or kills the ReLUs and stalls. Try: lr={suggested:.2g}."),
@@ -105,3 +104,17 @@ def check_lr(curve: dict, user_lr: float, trial: dict | None = None) -> Finding:
             "bound): so small that the loss hardly moves, and training takes far longer than "
             f"it needs to, or gets nowhere. Try: lr={suggested:.2g}."), data)
     return Finding("lr", "ok", f"{measured}: within range.", data)
+
+
+def trial_evidence(trial: dict | None) -> str:
+    """What the short run at the user's rate (``trial_run``) showed of a rate far too high:
+    the loss became NaN, or one step changed a weight by more than its own size; else ''."""
+    if trial is None:
+        return ""
+    if trial["diverged_at"] is not None:
+        return f"; at it, the loss became NaN after {trial['diverged_at']} steps"
+    peaks = {name: max(r) for name, r in trial["ratios"].items() if r}
+    if peaks and max(peaks.values()) > T.UPDATE_HIGH_FAIL:
+        name = max(peaks, key=peaks.get)
+        return f"; at it, one step changed {name} by {peaks[name]:.3g}x its own size"
+    return ""

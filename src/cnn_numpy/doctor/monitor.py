@@ -63,15 +63,20 @@ class Monitor:
         every: watch steps 1, 1 + every, 1 + 2 * every, ...
         max_values: statistics of each layer's output use an evenly spread sample of at most
             this many values.
+        folder: if given, ``save`` into it at every epoch end (``train --monitor`` passes the
+            run folder; see ``for_run``).
     """
 
-    def __init__(self, every: int = 50, max_values: int = 4096):
+    def __init__(self, every: int = 50, max_values: int = 4096,
+                 folder: str | os.PathLike | None = None):
         if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
             raise ValueError(f"Monitor: every must be an int >= 1, got {every!r}")
         self.every, self.max_values = int(every), int(max_values)
         self.steps = 0
         self.records: list[dict] = []
         self.filters: list[dict] = []
+        self.epochs: list[dict] = []             # {"epoch", "steps"}: steps done at its end
+        self.folder = folder
         self.watching: dict | None = None        # the record of the step being watched
         self.before: list = []                   # (name, parameter, weights before the step)
 
@@ -110,16 +115,20 @@ class Monitor:
         self.records.append(record)
 
     def end_epoch(self, model, epoch: int) -> None:
-        """Called by ``fit`` at the end of each epoch: keep the first conv layer's filters."""
+        """Called by ``fit`` at the end of each epoch: keep the first conv layer's filters
+        (and save, if the monitor has a folder)."""
+        self.epochs.append({"epoch": epoch, "steps": self.steps})
         for i, layer in enumerate(model_layers(unwrapped(model))):
             if isinstance(layer, Conv2d):
                 self.filters.append({"epoch": epoch, "layer": layer_label(i, layer),
                                      "weight": layer.weight.data.tolist()})
-                return
+                break
+        if self.folder is not None:
+            self.save(self.folder)
 
     def as_dict(self) -> dict:
         return {"every": self.every, "steps": self.steps, "records": self.records,
-                "filters": self.filters}
+                "filters": self.filters, "epochs": self.epochs}
 
     def save(self, run_dir: str | os.PathLike) -> Path:
         """Write ``monitor.json`` into ``run_dir`` (atomically); returns its path."""
@@ -138,6 +147,23 @@ class Monitor:
             monitor = cls(every=saved["every"])
             monitor.steps = int(saved["steps"])
             monitor.records, monitor.filters = list(saved["records"]), list(saved["filters"])
+            monitor.epochs = list(saved.get("epochs", []))
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"{path} is not a monitor file saved by Monitor.save: {err}") from err
+        return monitor
+
+    @classmethod
+    def for_run(cls, run_dir: str | os.PathLike, epochs_done: int = 0,
+                every: int = 50) -> Monitor:
+        """The monitor of a run folder, saving into it at every epoch end: a new one, or,
+        for a run resumed after ``epochs_done`` epochs, its ``monitor.json`` continued (what
+        it holds of later epochs is dropped: the checkpoint does not hold them)."""
+        if epochs_done == 0 or not (Path(run_dir) / FILE).is_file():
+            return cls(every=every, folder=run_dir)
+        monitor = cls.load(run_dir)
+        monitor.folder = run_dir
+        monitor.records = [r for r in monitor.records if r["epoch"] <= epochs_done]
+        monitor.filters = [f for f in monitor.filters if f["epoch"] <= epochs_done]
+        monitor.epochs = [e for e in monitor.epochs if e["epoch"] <= epochs_done]
+        monitor.steps = monitor.epochs[-1]["steps"] if monitor.epochs else 0
         return monitor
