@@ -7,6 +7,26 @@ import numpy as np
 
 from .figures import subplots
 
+#: the report's sections for a monitored run: (file stem, heading, what to look for)
+MONITOR_SECTIONS = [
+    ("monitor", "Inside the network while it trained",
+     "Recorded every few steps (train --monitor). Left: the spread of each nonlinearity's "
+     "output; one that collapses to 0 or keeps growing has stopped learning. Middle: ReLU units "
+     "silent for a whole batch and saturated tanh/sigmoid outputs pass no gradient (a dead "
+     "unit stays silent for good). Right: how large the gradients are next to the weights "
+     "they update."),
+    ("monitor_updates", "Update-to-weight ratios",
+     "How much each step changed each weight, relative to its size: about 1e-3 (the dashed "
+     "line) is the rule of thumb. Far above, steps are too big; far below, too small."),
+    ("monitor_histograms", "Activations at the last recorded step",
+     "The values each layer put out. A healthy layer spreads them; ReLU outputs pile up at 0 "
+     "(a dead unit is always 0); tanh and sigmoid outputs should not crowd at their limits."),
+]
+FILTERS_EPOCHS_SECTION = (
+    "filters_epochs", "The same filters, epoch by epoch",
+    "An animation (one frame per epoch, one colour scale for all): watch the kernels grow "
+    "from random noise into pattern detectors.")
+
 #: layers whose outputs say most about health: the nonlinearities
 NONLINEAR = ("ReLU", "LeakyReLU", "Tanh", "Sigmoid")
 

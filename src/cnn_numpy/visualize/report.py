@@ -34,7 +34,7 @@ from ..train import History, predict_proba
 from .curves import plot_history
 from .inside import conv_layers, plot_feature_maps, plot_filters
 from .mistakes import confusion_matrix, plot_confusion_matrix, plot_mistakes
-from .monitor_plots import monitor_figures
+from .monitor_plots import FILTERS_EPOCHS_SECTION, MONITOR_SECTIONS, monitor_figures
 
 #: (file stem, heading, what to look for): the order of the page
 SECTIONS = [
@@ -44,24 +44,11 @@ SECTIONS = [
      "over each epoch's batches, while the weights still change; the test numbers are "
      "measured after the epoch, which is why after the first epoch test accuracy is often "
      "the higher one."),
-    ("monitor", "Inside the network while it trained",
-     "Recorded every few steps (train --monitor). Left: the spread of each nonlinearity's "
-     "output; one that collapses to 0 or keeps growing has stopped learning. Middle: ReLU units "
-     "silent for a whole batch and saturated tanh/sigmoid outputs pass no gradient (a dead "
-     "unit stays silent for good). Right: how large the gradients are next to the weights "
-     "they update."),
-    ("monitor_updates", "Update-to-weight ratios",
-     "How much each step changed each weight, relative to its size: about 1e-3 (the dashed "
-     "line) is the rule of thumb. Far above, steps are too big; far below, too small."),
-    ("monitor_histograms", "Activations at the last recorded step",
-     "The values each layer put out. A healthy layer spreads them; ReLU outputs pile up at 0 "
-     "(a dead unit is always 0); tanh and sigmoid outputs should not crowd at their limits."),
+    *MONITOR_SECTIONS,
     ("filters", "Filters of the first conv layer: what did it learn?",
      "Each 3x3 (or kxk) kernel is a tiny pattern detector; red weights are positive, blue "
      "negative. A kernel with a red column between blue ones responds to vertical lines."),
-    ("filters_epochs", "The same filters, epoch by epoch",
-     "An animation (one frame per epoch, one colour scale for all): watch the kernels grow "
-     "from random noise into pattern detectors."),
+    FILTERS_EPOCHS_SECTION,
     ("filters_layer", "Filters of deeper conv layers",
      "A deeper filter has one kernel per input channel: it combines the maps of the layer "
      "before, so it is harder to read by eye."),
@@ -78,7 +65,7 @@ SECTIONS = [
 
 
 #: the sections only a monitored run has
-MONITORED = ("monitor", "monitor_updates", "monitor_histograms", "filters_epochs")
+MONITORED = (*(stem for stem, _, _ in MONITOR_SECTIONS), FILTERS_EPOCHS_SECTION[0])
 
 
 def _png(fig) -> bytes:
