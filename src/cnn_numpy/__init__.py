@@ -9,6 +9,7 @@ Read first: ``layers/`` (each a short forward and backward), ``losses.py``, ``op
 
 from .data import (
     FASHION_MNIST_CLASSES,
+    LINES_CLASSES,
     MNIST_CLASSES,
     iterate_minibatches,
     load_fashion_mnist,
@@ -72,8 +73,8 @@ __all__ = [
     "check_layer_gradients", "check_loss_gradients", "numerical_gradient",
     # data
     "synthetic_lines", "train_test_split", "iterate_minibatches", "load_mnist",
-    "load_fashion_mnist", "MNIST_CLASSES", "FASHION_MNIST_CLASSES", "normalize", "read_idx",
-    "read_image", "preprocess_digit",
+    "load_fashion_mnist", "LINES_CLASSES", "MNIST_CLASSES", "FASHION_MNIST_CLASSES",
+    "normalize", "read_idx", "read_image", "preprocess_digit",
     # keeping a model
     "save", "load", "load_card",
     # looking inside

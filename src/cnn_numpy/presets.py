@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .checks import whole
 from .layers import (
     BatchNorm1d,
     BatchNorm2d,
@@ -26,6 +27,9 @@ def seed_net(num_classes: int = 2, filters: int = 8, blocks: int = 1, image_size
     With the defaults: Conv2d(1, 8, 3) -> ReLU -> MaxPool2d(2) -> Flatten -> Linear(8*13*13, 2).
     Each extra block doubles the filters.
     """
+    filters = whole(filters, "filters", "seed_net", low=1)
+    blocks = whole(blocks, "blocks", "seed_net", low=1)
+    image_size = whole(image_size, "image_size", "seed_net", low=1)
     rng = as_rng(rng)
     layers, channels, size = [], in_channels, image_size
     for b in range(blocks):
@@ -44,6 +48,7 @@ def lenet(num_classes: int = 10, in_channels: int = 1, image_size: int = 28, rng
           dtype=np.float32) -> Sequential:
     """Conv2d(1,16,3,padding=1)-ReLU-MaxPool2d(2)-Conv2d(16,32,3,padding=1)-ReLU-MaxPool2d(2)
     -Flatten-Linear(1568,128)-ReLU-Linear(128,10)  (for 28x28 inputs)."""
+    image_size = whole(image_size, "image_size", "lenet", low=4)
     rng = as_rng(rng)
     size = image_size // 2 // 2
     return Sequential(
@@ -67,6 +72,8 @@ def deep(num_classes: int = 10, in_channels: int = 1, image_size: int = 28, widt
     width (channels of the first block; the second has twice as many) is kept small so an
     epoch of MNIST takes minutes on two CPU cores: the 28x28 convs cost width**2.
     """
+    width = whole(width, "width", "deep", low=1)
+    image_size = whole(image_size, "image_size", "deep", low=1)
     rng = as_rng(rng)
     if image_size // 4 < 1:
         raise ValueError(f"deep: two 2x2 poolings need images of at least 4x4, got {image_size}")

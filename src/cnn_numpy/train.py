@@ -12,7 +12,7 @@ import numpy as np
 
 from .checks import real_array, whole
 from .data.batches import check_labels, checked_split, iterate_minibatches
-from .layers.base import as_rng, input_grad
+from .layers.base import Layer, as_rng, input_grad
 from .speed import memory
 
 
@@ -104,6 +104,30 @@ def num_outputs(model, X: np.ndarray) -> int:
     return model.output_shape((1, *X.shape[1:]))[-1]
 
 
+def check_parts(model, loss, optimizer, scheduler, history, *callbacks) -> None:
+    """fit's other arguments are what they must be (a clear error, not an AttributeError
+    in the middle of an epoch), and the optimizer updates this model's parameters."""
+    problems = [
+        (isinstance(model, Layer), "model must be a Layer, e.g. a Sequential"),
+        (callable(getattr(loss, "forward", None)) and callable(getattr(loss, "backward", None)),
+         "loss must have forward() and backward(), e.g. CrossEntropyLoss()"),
+        (callable(getattr(optimizer, "step", None)) and hasattr(optimizer, "params"),
+         "optimizer must be an Optimizer, e.g. SGD(model.parameters(), lr=0.01)"),
+        (scheduler is None or callable(getattr(scheduler, "step", None)),
+         "scheduler must be None or have step(), e.g. StepLR(optimizer, 5)"),
+        (history is None or isinstance(history, History), "history must be None or a History"),
+        (all(c is None or callable(c) for c in callbacks), "on_epoch_end and on_batch_end must "
+         "be functions (or None)"),
+    ]
+    for ok, message in problems:
+        if not ok:
+            raise ValueError(f"fit: {message}")
+    own = {id(p) for p in model.parameters()}
+    if own and not any(id(p) in own for p in optimizer.params):
+        raise ValueError("fit: the optimizer updates none of the model's parameters (was it "
+                         "made for another model? pass model.parameters())")
+
+
 def test_metrics(model, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Accuracy and mean cross-entropy on (X, y), in eval mode, from one pass."""
     proba = predict_proba(model, X)
@@ -135,6 +159,7 @@ def fit(model, loss, optimizer, train: tuple[np.ndarray, np.ndarray], epochs: in
     """
     epochs = whole(epochs, "epochs", "fit")
     batch_size = whole(batch_size, "batch_size", "fit", low=1)
+    check_parts(model, loss, optimizer, scheduler, history, on_epoch_end, on_batch_end)
     X, y = checked_split(train, "train")                     # checked once, not per batch
     check_labels(y, num_outputs(model, X), "train")
     if test is not None:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..checks import real_array
+from ..checks import real_array, whole
 from ..layers.base import as_rng
 
 
@@ -53,8 +53,7 @@ def iterate_minibatches(X: np.ndarray, y: np.ndarray, batch_size: int, shuffle: 
     With ``shuffle`` the order is a fresh permutation drawn from ``rng`` each call.
     """
     check_dataset(X, y)
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    batch_size = whole(batch_size, "batch_size", "iterate_minibatches", low=1)
     order = as_rng(rng).permutation(len(X)) if shuffle else np.arange(len(X))
     for start in range(0, len(X), batch_size):
         idx = order[start : start + batch_size]
@@ -64,9 +63,13 @@ def iterate_minibatches(X: np.ndarray, y: np.ndarray, batch_size: int, shuffle: 
 def train_test_split(X: np.ndarray, y: np.ndarray, test_fraction: float = 0.2, rng=None):
     """Shuffle, then split: returns ``(X_train, y_train), (X_test, y_test)``."""
     check_dataset(X, y)
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) \
+            or not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
     order = as_rng(rng).permutation(len(X))
     n_test = max(1, int(round(len(X) * test_fraction)))
+    if n_test >= len(X):
+        raise ValueError(f"train_test_split: {len(X)} samples cannot be split into a train and "
+                         f"a test part with test_fraction={test_fraction}")
     test, train = order[:n_test], order[n_test:]
     return (X[train], y[train]), (X[test], y[test])

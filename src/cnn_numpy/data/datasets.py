@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checks import real_array
 from .download import DownloadError
 from .download import download as download_file
 from .idx import read_idx
@@ -235,6 +236,10 @@ def normalize(X: np.ndarray, mean: float = 0.0, std: float = 1.0) -> np.ndarray:
     Standardising inputs to mean 0 and std 1 keeps the first layer's pre-activations at
     the scale its initialisation assumes.  Apply the *training* set's numbers to every split.
     """
-    if not std > 0:
-        raise ValueError(f"normalize: std must be > 0, got {std}")
+    if not (np.isfinite(mean) and np.isfinite(std) and std > 0):
+        raise ValueError(f"normalize: std must be > 0 and both finite, got mean={mean!r}, "
+                         f"std={std!r}")
+    X = real_array(X, "X", "normalize", finite=False)
+    if X.dtype.kind != "f":
+        X = X.astype(np.float32)
     return (X - np.asarray(mean, X.dtype)) / np.asarray(std, X.dtype)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import real, whole
 from ..layers.base import as_rng
 
 LINES_CLASSES = ("vertical", "horizontal")
@@ -19,9 +20,9 @@ def synthetic_lines(n_per_class: int = 300, noise: float = 0.05, size: int = 28,
     Returns:
         X: float32 (2 * n_per_class, 1, size, size) in [0, 1];  y: int64 (2 * n_per_class,).
     """
-    if n_per_class < 1 or size < 5 or noise < 0:
-        raise ValueError(f"synthetic_lines: need n_per_class >= 1, size >= 5 and noise >= 0, "
-                         f"got n_per_class={n_per_class}, size={size}, noise={noise}")
+    n_per_class = whole(n_per_class, "n_per_class", "synthetic_lines", low=1)
+    size = whole(size, "size", "synthetic_lines", low=5)
+    noise = real(noise, "noise", "synthetic_lines", low=0)
     rng = as_rng(rng)
     n = 2 * n_per_class
     y = np.repeat(np.arange(2, dtype=np.int64), n_per_class)

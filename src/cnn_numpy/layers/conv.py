@@ -214,17 +214,17 @@ class Conv2d(Layer):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """out = W @ cols + b, so  dW = G @ cols.T,  db = sum of G,  dcols = W.T @ G."""
-        N, F, ho, wo = self.check_grad(grad_out, self.out_shape).shape
-        (kh, kw), (sh, sw) = self.kernel_size, self.stride
-        G = np.asarray(grad_out).astype(self.weight.data.dtype, copy=False)
+        G = self.check_grad(grad_out, self.out_shape).astype(self.weight.data.dtype, copy=False)
+        N, F, ho, wo = G.shape
         G = G.transpose(1, 2, 3, 0).reshape(F, ho * wo * N)     # (F, Ho*Wo*N)
         W = self.weight.data.reshape(F, -1)                     # (F, C*kh*kw)
-        self.weight.grad += weight_grad(G, self.cols).reshape(self.weight.data.shape)
+        self.weight.grad += weight_grad(G, self.cols).reshape(self.weight.data.shape)  # G colsᵀ
         if self.bias is not None:
-            self.bias.grad += bias_grad(G)
+            self.bias.grad += bias_grad(G)                      # row sums of G
         if not self.needs_input_grad:  # e.g. the first layer in training (see Layer)
             return None
-        self.dcols = cols_grad(W, G, out=reuse(self.dcols, self.cols.shape, G.dtype))
+        self.dcols = cols_grad(W, G, out=reuse(self.dcols, self.cols.shape, G.dtype))  # Wᵀ G
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
         dxp = col2im(self.dcols, self.padded_shape, kh, kw, sh, sw, ho, wo)
         (H, W_in), (ph, pw) = self.input_hw, self.padding
         return dxp[:, ph : ph + H, pw : pw + W_in].transpose(3, 0, 1, 2)  # (N, C, H, W) view

@@ -131,10 +131,10 @@ def check_card(card: dict, num_outputs: int | None = None) -> None:
     if shape is not None and not (is_shape(shape) and len(shape) == 3 and min(shape) >= 1):
         raise HeaderError(f"its card's input_shape must be [channels, height, width], got "
                           f"{shape!r:.200}")
-    for key in ("dataset", "preset", "library_version", "date"):
+    for key in ("dataset", "preset", "library_version", "date", "saved_as"):
         if card.get(key) is not None and not isinstance(card[key], str):
             raise HeaderError(f"its card's {key} must be a string, got {card[key]!r:.100}")
-    for key in ("epochs", "best_epoch", "seed"):
+    for key in ("epochs", "total_epochs", "seed"):
         value = card.get(key)
         if value is not None and not (isinstance(value, int) and not isinstance(value, bool)
                                       and value >= 0):

@@ -142,6 +142,8 @@ def save(model: Sequential, path: str | os.PathLike, **metadata) -> Path:
         >>> model = load("model.npz")                                          # doctest: +SKIP
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"save: {path} is a folder; give a file name, e.g. {path / 'model.npz'}")
     header = model_header(model, metadata)   # first: it checks what model is
     write_npz(path, model.state_dict(), header)
     return path
@@ -173,6 +175,9 @@ def open_npz(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
     Raises FileNotFoundError, or ModelFileError with a message saying what is wrong.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a folder, not a model file (in a run folder: "
+                             f"{path / 'model.npz'} or {path / 'best.npz'})")
     if not path.is_file():
         raise FileNotFoundError(f"no such model file: {path}")
     with open(path, "rb") as f:
