@@ -105,6 +105,14 @@ def test_every_must_be_a_positive_int(every):
         Monitor(every=every)
 
 
+def test_fit_refuses_a_monitor_that_is_not_one():
+    X, y = tiny_data(rng=0)
+    model = tiny_net(0)
+    with pytest.raises(ValueError, match="monitor must be None or a Monitor"):
+        fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), (X, y), epochs=1,
+            monitor=True)
+
+
 def gif_frames(data: bytes) -> list[Image.Image]:
     image = Image.open(io.BytesIO(data))
     assert image.format == "GIF" and image.is_animated

@@ -104,7 +104,7 @@ def num_outputs(model, X: np.ndarray) -> int:
     return model.output_shape((1, *X.shape[1:]))[-1]
 
 
-def check_parts(model, loss, optimizer, scheduler, history, *callbacks) -> None:
+def check_parts(model, loss, optimizer, scheduler, history, *callbacks, monitor=None) -> None:
     """fit's other arguments are what they must be (a clear error, not an AttributeError
     in the middle of an epoch), and the optimizer updates this model's parameters."""
     problems = [
@@ -118,6 +118,8 @@ def check_parts(model, loss, optimizer, scheduler, history, *callbacks) -> None:
         (history is None or isinstance(history, History), "history must be None or a History"),
         (all(c is None or callable(c) for c in callbacks), "on_epoch_end and on_batch_end must "
          "be functions (or None)"),
+        (monitor is None or callable(getattr(monitor, "before_step", None)),
+         "monitor must be None or a Monitor, e.g. Monitor(every=50)"),
     ]
     for ok, message in problems:
         if not ok:
@@ -159,7 +161,8 @@ def fit(model, loss, optimizer, train: tuple[np.ndarray, np.ndarray], epochs: in
     """
     epochs = whole(epochs, "epochs", "fit")
     batch_size = whole(batch_size, "batch_size", "fit", low=1)
-    check_parts(model, loss, optimizer, scheduler, history, on_epoch_end, on_batch_end)
+    check_parts(model, loss, optimizer, scheduler, history, on_epoch_end, on_batch_end,
+                monitor=monitor)
     X, y = checked_split(train, "train")                     # checked once, not per batch
     check_labels(y, num_outputs(model, X), "train")
     if test is not None:
