@@ -18,6 +18,7 @@ How it is built:
     evaluate.py     `evaluate MODEL`: accuracy, per class, confusion matrix (test split only)
     predict.py      `predict MODEL IMAGE...`: your own drawings, prepared like MNIST
     report.py       `report RUN_DIR`: redraw a run's pictures and report.html
+    diagnose.py     `diagnose`: the doctor's checklist on the setup train would run
     gradcheck.py    `gradcheck`: every layer's backward() against central differences
     export.py       `export MODEL OUT.onnx`: a saved model as ONNX
     serve.py        `serve MODEL`: a page to draw digits through every layer (cnn_numpy.live)
@@ -36,10 +37,10 @@ import os
 import sys
 
 from .. import __version__
-from . import evaluate, export, gradcheck, predict, report, serve, train
+from . import diagnose, evaluate, export, gradcheck, predict, report, serve, train
 from .common import CliError, error_message, print_error
 
-SUBCOMMANDS = [train, gradcheck, report, evaluate, predict, export, serve]
+SUBCOMMANDS = [train, diagnose, gradcheck, report, evaluate, predict, export, serve]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -88,6 +88,10 @@ def add_parser(subparsers) -> None:
                    help="no progress bar (it is shown only when the output is a terminal anyway)")
     p.add_argument("--no-report", dest="report", action="store_false",
                    help="skip the pictures and report.html made after training")
+    p.add_argument("--monitor", action="store_true",
+                   help="record activation and gradient statistics and update ratios every 50 "
+                        "steps, and the first layer's filters every epoch, into monitor.json "
+                        "(report.html shows them; see docs/when-training-goes-wrong.md)")
     live.add_arguments(p)
     p.set_defaults(run=run)
 
