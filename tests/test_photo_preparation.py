@@ -4,7 +4,6 @@ drawing does (same strokes in the 28x28 field)."""
 
 import numpy as np
 import pytest
-from PIL import Image
 from photo_fixtures import (
     bomb_png,
     jpeg,
@@ -16,6 +15,7 @@ from photo_fixtures import (
     shadow,
     transparent,
 )
+from PIL import Image
 
 from cnn_numpy.data.components import label_components
 from cnn_numpy.data.images import preprocess_digit, read_image
@@ -182,7 +182,7 @@ def test_morphology_and_components_match_plain_loops():
         piece = labels == k
         grown = max_filter(piece.astype(np.float32), 3) > 0
         assert not (grown & mask & ~piece).any()
-    spiral, (r, c), step = np.zeros((61, 61), dtype=bool), (30, 30), 1
+    spiral, (r, c) = np.zeros((61, 61), dtype=bool), (30, 30)
     for turn in range(30):                    # one long path winding outwards
         dr, dc = [(0, 1), (1, 0), (0, -1), (-1, 0)][turn % 4]
         for _ in range(2 * (turn // 2 + 1)):

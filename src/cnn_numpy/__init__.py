@@ -3,7 +3,8 @@
 Read first: ``layers/`` (each a short forward and backward), ``losses.py``, ``optim.py``,
 ``model.py`` (``Sequential``) and ``train.py`` (``fit``).  The subpackages are tooling:
 ``data/`` (datasets, your own images), ``novelty/`` ("not a digit"), ``saving/`` (files),
-``visualize/`` (pictures), ``speed/`` (cores and memory), ``cli/`` (the ``cnn-numpy`` command).
+``visualize/`` (pictures), ``speed/`` (cores and memory), ``doctor/`` (when training goes
+wrong: ``diagnose``, ``Monitor``), ``cli/`` (the ``cnn-numpy`` command).
 """
 
 from .data import (
@@ -20,6 +21,7 @@ from .data import (
     synthetic_lines,
     train_test_split,
 )
+from .doctor import Diagnosis, Finding, Monitor, diagnose
 from .gradcheck import check_layer_gradients, check_loss_gradients, numerical_gradient
 from .layers import (
     AvgPool2d,
@@ -62,6 +64,7 @@ from .visualize import (
     plot_history,
     plot_mistakes,
     plot_preparation,
+    write_diagnosis,
     write_report,
 )
 
@@ -93,4 +96,6 @@ __all__ = [
     "DataParallel", "keep_freed_memory",
     # carrying it elsewhere
     "export_onnx",
+    # when training goes wrong
+    "diagnose", "Diagnosis", "Finding", "Monitor", "write_diagnosis",
 ]
