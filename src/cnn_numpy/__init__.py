@@ -3,7 +3,8 @@
 Read first: ``layers/`` (each a short forward and backward), ``losses.py``, ``optim.py``,
 ``model.py`` (``Sequential``) and ``train.py`` (``fit``).  The subpackages are tooling:
 ``data/`` (datasets, your own images), ``saving/`` (files), ``visualize/`` (pictures),
-``speed/`` (cores and memory), ``cli/`` (the ``cnn-numpy`` command).
+``speed/`` (cores and memory), ``doctor/`` (when training goes wrong: ``diagnose``,
+``Monitor``), ``cli/`` (the ``cnn-numpy`` command).
 """
 
 from .data import (
@@ -20,6 +21,7 @@ from .data import (
     synthetic_lines,
     train_test_split,
 )
+from .doctor import Diagnosis, Finding, Monitor, diagnose
 from .gradcheck import check_layer_gradients, check_loss_gradients, numerical_gradient
 from .layers import (
     AvgPool2d,
@@ -53,6 +55,7 @@ from .visualize import (
     plot_filters,
     plot_history,
     plot_mistakes,
+    write_diagnosis,
     write_report,
 )
 
@@ -81,4 +84,6 @@ __all__ = [
     "DataParallel", "keep_freed_memory",
     # carrying it elsewhere
     "export_onnx",
+    # when training goes wrong
+    "diagnose", "Diagnosis", "Finding", "Monitor", "write_diagnosis",
 ]

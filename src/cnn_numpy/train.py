@@ -104,7 +104,7 @@ def num_outputs(model, X: np.ndarray) -> int:
     return model.output_shape((1, *X.shape[1:]))[-1]
 
 
-def check_parts(model, loss, optimizer, scheduler, history, *callbacks) -> None:
+def check_parts(model, loss, optimizer, scheduler, history, *callbacks, monitor=None) -> None:
     """fit's other arguments are what they must be (a clear error, not an AttributeError
     in the middle of an epoch), and the optimizer updates this model's parameters."""
     problems = [
@@ -118,6 +118,8 @@ def check_parts(model, loss, optimizer, scheduler, history, *callbacks) -> None:
         (history is None or isinstance(history, History), "history must be None or a History"),
         (all(c is None or callable(c) for c in callbacks), "on_epoch_end and on_batch_end must "
          "be functions (or None)"),
+        (monitor is None or callable(getattr(monitor, "before_step", None)),
+         "monitor must be None or a Monitor, e.g. Monitor(every=50)"),
     ]
     for ok, message in problems:
         if not ok:
@@ -140,7 +142,7 @@ def fit(model, loss, optimizer, train: tuple[np.ndarray, np.ndarray], epochs: in
         scheduler=None, history: History | None = None, verbose: bool = True,
         progress: bool = False, on_epoch_end: Callable[[int, History], None] | None = None,
         on_batch_end: Callable[[int, int, float], None] | None = None,
-        keep_freed_memory: bool = False) -> History:
+        keep_freed_memory: bool = False, monitor=None) -> History:
     """Train ``model`` with mini-batch gradient descent; returns the History.
 
     Each epoch: shuffle with ``rng``, then for every batch ``zero_grad -> forward -> loss ->
@@ -149,6 +151,8 @@ def fit(model, loss, optimizer, train: tuple[np.ndarray, np.ndarray], epochs: in
     ``on_batch_end(epoch, step, loss)`` runs after each optimizer step;
     ``scheduler.step()`` after each epoch, and ``on_epoch_end(epoch, history)`` after that.
     Passing a ``history`` continues it: epochs are numbered on from ``len(history)``.
+    ``monitor`` (``cnn_numpy.Monitor()``) records activation and gradient statistics every N
+    steps and the first layer's filters every epoch (see doctor/monitor.py).
 
     ``keep_freed_memory=True`` first asks glibc's malloc to keep the memory each step frees
     for the next one (``cnn_numpy.keep_freed_memory()``), which saves the page faults of
@@ -157,7 +161,8 @@ def fit(model, loss, optimizer, train: tuple[np.ndarray, np.ndarray], epochs: in
     """
     epochs = whole(epochs, "epochs", "fit")
     batch_size = whole(batch_size, "batch_size", "fit", low=1)
-    check_parts(model, loss, optimizer, scheduler, history, on_epoch_end, on_batch_end)
+    check_parts(model, loss, optimizer, scheduler, history, on_epoch_end, on_batch_end,
+                monitor=monitor)
     X, y = checked_split(train, "train")                     # checked once, not per batch
     check_labels(y, num_outputs(model, X), "train")
     if test is not None:
@@ -178,6 +183,8 @@ def fit(model, loss, optimizer, train: tuple[np.ndarray, np.ndarray], epochs: in
             batches = tqdm(batches, total=math.ceil(len(X) / batch_size), leave=False,
                            desc=f"Epoch {epoch:02d}", unit="batch")
         for step, (xb, yb) in enumerate(batches, 1):
+            if monitor is not None:
+                monitor.before_step(model)
             optimizer.zero_grad()
             logits = model.forward(xb)
             batch_loss = loss.forward(logits, yb)
@@ -188,6 +195,8 @@ def fit(model, loss, optimizer, train: tuple[np.ndarray, np.ndarray], epochs: in
             with input_grad(model, False):  # nobody uses dL/d(images): the first layer skips it
                 model.backward(loss.backward())
             optimizer.step()
+            if monitor is not None:
+                monitor.after_step(model, epoch, batch_loss)
             total_loss += batch_loss * len(yb)
             correct += int((logits.argmax(axis=1) == yb).sum())
             seen += len(yb)
@@ -202,6 +211,8 @@ def fit(model, loss, optimizer, train: tuple[np.ndarray, np.ndarray], epochs: in
         history.test_acc.append(test_acc)
         history.test_loss.append(test_loss)
         history.seconds.append(time.perf_counter() - start)
+        if monitor is not None:
+            monitor.end_epoch(model, epoch)
         if verbose:
             print(history.format_epoch(), flush=True)
         if scheduler is not None:

@@ -14,11 +14,14 @@ How it is built:
       run_dir.py        the run folder: refuse to overwrite, make it, remove it if no epoch ends
       training.py       build or restore model + optimizer + schedule (once), train, save
                         each epoch, Ctrl-C -> "Continue with: cnn-numpy train --resume RUN"
+      live.py           --live: the page's training view around the run (cnn_numpy.live)
     evaluate.py     `evaluate MODEL`: accuracy, per class, confusion matrix (test split only)
     predict.py      `predict MODEL IMAGE...`: your own drawings, prepared like MNIST
     report.py       `report RUN_DIR`: redraw a run's pictures and report.html
+    diagnose.py     `diagnose`: the doctor's checklist on the setup train would run
     gradcheck.py    `gradcheck`: every layer's backward() against central differences
     export.py       `export MODEL OUT.onnx`: a saved model as ONNX
+    serve.py        `serve MODEL`: a page to draw digits through every layer (cnn_numpy.live)
 
 Each subcommand module has ``add_parser(subparsers)`` and ``run(args) -> int`` (the exit
 status).  ``run`` raises ``CliError`` for what the user can fix, or lets the library's errors
@@ -34,10 +37,10 @@ import os
 import sys
 
 from .. import __version__
-from . import evaluate, export, gradcheck, predict, report, train
+from . import diagnose, evaluate, export, gradcheck, predict, report, serve, train
 from .common import CliError, error_message, print_error
 
-SUBCOMMANDS = [train, gradcheck, report, evaluate, predict, export]
+SUBCOMMANDS = [train, diagnose, gradcheck, report, evaluate, predict, export, serve]
 
 
 def build_parser() -> argparse.ArgumentParser:

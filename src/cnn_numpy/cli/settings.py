@@ -103,6 +103,7 @@ class TrainSettings:
     quiet: bool = False
     report: bool = True
     overwrite: bool = False
+    monitor: bool = False
 
     def saved(self) -> dict:
         """The settings config.json keeps."""
@@ -112,7 +113,7 @@ class TrainSettings:
         return DataSource(self.dataset, self.data_dir, self.limit, self.noise, self.seed)
 
 
-RUNNING = ("resume", "quiet", "report", "overwrite")
+RUNNING = ("resume", "quiet", "report", "overwrite", "monitor")
 SAVED = tuple(f.name for f in fields(TrainSettings) if f.name not in RUNNING)
 
 
@@ -179,7 +180,7 @@ def resume_settings(args: argparse.Namespace) -> TrainSettings:
     if "dataset" not in saved or "epochs" not in saved:
         raise CliError(f"{run_dir / 'config.json'} is damaged: it does not name the run's "
                        "dataset and epochs")
-    for key in ("epochs", "workers", "quiet", "report"):
+    for key in ("epochs", "workers", "quiet", "report", "monitor"):
         if getattr(args, key, None) is not None:
             saved[key] = getattr(args, key)
     settings = resolve_defaults(argparse.Namespace(**saved))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..saving.run_folder import save_config
 from ..visualize.report import write_report
+from . import live
 from .common import UsageError, writing
 from .dataset import Data, load_data
 from .memory_check import check_memory
@@ -87,6 +88,11 @@ def add_parser(subparsers) -> None:
                    help="no progress bar (it is shown only when the output is a terminal anyway)")
     p.add_argument("--no-report", dest="report", action="store_false",
                    help="skip the pictures and report.html made after training")
+    p.add_argument("--monitor", action="store_true",
+                   help="record activation and gradient statistics and update ratios every 50 "
+                        "steps, and the first layer's filters every epoch, into monitor.json "
+                        "(report.html shows them; see docs/when-training-goes-wrong.md)")
+    live.add_arguments(p)
     p.set_defaults(run=run)
 
 
@@ -103,10 +109,11 @@ def run(args: argparse.Namespace) -> int:
                  len(data.test[0]))
     with run_folder(settings) as run_dir:
         saver = start_run(run_dir, settings, data, training)
-        status = train_epochs(training, settings, data, run_dir, saver)
+        page = live.start(args, training, settings, data)    # --live: the page's server
+        status = train_epochs(training, settings, data, run_dir, saver, page)
     if status == 0 and settings.report:
-        return draw_report(run_dir, training, data)
-    return status
+        status = draw_report(run_dir, training, data)
+    return live.finish(page, status, training, model_card(settings, data), run_dir)
 
 
 def resolve_settings(args: argparse.Namespace) -> TrainSettings:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..doctor.monitor import Monitor
 from ..losses import CrossEntropyLoss
 from ..model import Sequential
 from ..optim import SGD, Adam
@@ -29,6 +30,7 @@ from ..speed.parallel import DataParallel, blas_threads
 from ..train import History, TrainingDiverged, fit
 from .common import CliError, error_message, writing
 from .dataset import Data
+from .live import hooks as live_hooks
 from .settings import TrainSettings
 
 
@@ -185,15 +187,18 @@ class EpochSaver:
 
 
 def train_epochs(training: Training, settings: TrainSettings, data: Data, run_dir: Path,
-                 saver: EpochSaver) -> int:
-    """Train the epochs left; 0 when done, 130 after Ctrl-C (with how to resume)."""
+                 saver: EpochSaver, page=None) -> int:
+    """Train the epochs left; 0 when done, 130 after Ctrl-C (with how to resume).
+    ``page``: the --live page, fed by fit's hooks (see cli/live.py)."""
+    monitor = Monitor.for_run(run_dir, len(training.history)) if settings.monitor else None
     try:
         with on_cores(training.model, settings.workers, settings.batch_size) as trained:
             fit(trained, CrossEntropyLoss(), training.optimizer, data.train,
                 epochs=max(0, settings.epochs - len(training.history)),
                 batch_size=settings.batch_size, test=data.test, rng=training.rng,
-                scheduler=training.scheduler, history=training.history, on_epoch_end=saver,
-                progress=show_progress(settings), keep_freed_memory=True)
+                scheduler=training.scheduler, history=training.history,
+                **live_hooks(page, saver), progress=show_progress(settings),
+                keep_freed_memory=True, monitor=monitor)
     except KeyboardInterrupt:
         files = [name for name in (CHECKPOINT, LAST, BEST) if (run_dir / name).exists()]
         print(f"\nInterrupted. {run_dir} holds the run after epoch {saver.on_disk()} "

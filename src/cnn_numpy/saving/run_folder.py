@@ -7,6 +7,7 @@
         model.npz       the latest model (``cnn_numpy.load``, ``cnn-numpy evaluate/predict``)
         best.npz        the model of the epoch with the best test accuracy
         checkpoint.npz  model + optimizer + random states, for ``train --resume`` (checkpoint.py)
+        monitor.json    with ``train --monitor``: statistics while training (doctor/monitor.py)
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from .atomic import atomic_write_text
 
 #: what a run writes into its folder (the pictures are ``RUN_PICTURES``)
 RUN_FILES = ("config.json", "history.json", "history.csv", "model.npz", "best.npz",
-             "checkpoint.npz", "report.html")
+             "checkpoint.npz", "report.html", "monitor.json")
 RUN_PICTURES = ("curves.png", "filters.png", "filters_layer*.png", "feature_maps.png",
-                "confusion_matrix.png", "mistakes.png")
+                "confusion_matrix.png", "mistakes.png", "monitor*.png", "filters_epochs.gif")
 
 
 def make_run_dir(dataset: str, model: str, out: str | os.PathLike | None = None,

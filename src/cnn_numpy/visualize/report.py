@@ -2,6 +2,8 @@
 
     runs/<dataset>-<model>-<timestamp>/
         curves.png              loss and accuracy per epoch            (from the History)
+        monitor*.png            activations, gradients, update ratios  (from monitor.json,
+        filters_epochs.gif      the first layer's filters, per epoch    when monitored)
         filters.png             the first conv layer's kernels         (these and the rest
         filters_layer<i>.png    each deeper conv layer's kernels        need the model and
         feature_maps.png        one test image through every stage      the test data)
@@ -32,6 +34,7 @@ from ..train import History, predict_proba
 from .curves import plot_history
 from .inside import conv_layers, plot_feature_maps, plot_filters
 from .mistakes import confusion_matrix, plot_confusion_matrix, plot_mistakes
+from .monitor_plots import FILTERS_EPOCHS_SECTION, MONITOR_SECTIONS, monitor_figures
 
 #: (file stem, heading, what to look for): the order of the page
 SECTIONS = [
@@ -41,9 +44,11 @@ SECTIONS = [
      "over each epoch's batches, while the weights still change; the test numbers are "
      "measured after the epoch, which is why after the first epoch test accuracy is often "
      "the higher one."),
+    *MONITOR_SECTIONS,
     ("filters", "Filters of the first conv layer: what did it learn?",
      "Each 3x3 (or kxk) kernel is a tiny pattern detector; red weights are positive, blue "
      "negative. A kernel with a red column between blue ones responds to vertical lines."),
+    FILTERS_EPOCHS_SECTION,
     ("filters_layer", "Filters of deeper conv layers",
      "A deeper filter has one kernel per input channel: it combines the maps of the layer "
      "before, so it is harder to read by eye."),
@@ -57,6 +62,10 @@ SECTIONS = [
      "Misclassified test images with the network's prediction and its confidence. Confident "
      "mistakes are the interesting ones: often the label is ambiguous, or the image unusual."),
 ]
+
+
+#: the sections only a monitored run has
+MONITORED = (*(stem for stem, _, _ in MONITOR_SECTIONS), FILTERS_EPOCHS_SECTION[0])
 
 
 def _png(fig) -> bytes:
@@ -123,15 +132,21 @@ def write_report(run_dir: str | os.PathLike, model=None,
     config_path = run_dir / "config.json"
     config = json.loads(config_path.read_text()) if config_path.is_file() else {}
     pictures = make_pictures(history, model, test, class_names)
-    for stem, png in pictures.items():
-        atomic_write_bytes(run_dir / f"{stem}.png", png)
+    for stem, figure in monitor_figures(run_dir).items():    # if training was monitored
+        pictures[stem] = figure if isinstance(figure, bytes) else _png(figure)
+    for stem, picture in pictures.items():
+        atomic_write_bytes(run_dir / f"{stem}.{_suffix(stem)}", picture)
     stale = {}
-    for path in sorted(run_dir.glob("*.png")):
+    for path in sorted([*run_dir.glob("*.png"), *run_dir.glob("*.gif")]):
         if path.stem not in pictures and _section(path.stem) is not None:
             stale[path.stem] = path.read_bytes()
     page = render_html(run_dir.name, config, history, pictures, stale)
     atomic_write_text(run_dir / "report.html", page)
     return run_dir / "report.html"
+
+
+def _suffix(stem: str) -> str:
+    return "gif" if stem == "filters_epochs" else "png"
 
 
 def _section(stem: str) -> int | None:
@@ -250,14 +265,14 @@ def render_html(name: str, config: dict, history: History, pictures: dict[str, b
             shown_heading.add(k)
         note = ("" if stem in pictures else
                 ' <span class="note">(from an earlier report: no model to redraw it)</span>')
-        data = base64.b64encode(every[stem]).decode("ascii")
+        data, suffix = base64.b64encode(every[stem]).decode("ascii"), _suffix(stem)
         parts.append(f'<figure><figcaption>{html.escape(caption)}{note}</figcaption>'
-                     f'<img src="data:image/png;base64,{data}" alt="{stem}.png" '
-                     f'title="{stem}.png"></figure>')
+                     f'<img src="data:image/{suffix};base64,{data}" alt="{stem}.{suffix}" '
+                     f'title="{stem}.{suffix}"></figure>')
     if "curves" not in every:
         parts.append('<p class="note">No training curves: no epoch has finished.</p>')
     missing = [heading for stem, heading, _ in SECTIONS
-               if stem not in ("curves", "filters_layer") and stem not in every]
+               if stem not in ("curves", "filters_layer", *MONITORED) and stem not in every]
     if missing:
         parts.append('<p class="note">Not drawn (they need the trained model, model.npz, and the '
                      f"test data): {html.escape(', '.join(missing))}.</p>")

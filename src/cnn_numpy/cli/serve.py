@@ -1,0 +1,97 @@
+"""``cnn-numpy serve MODEL.npz``: a page in your browser where you draw a digit and watch
+every layer of the model respond.  Also the server plumbing ``train --live`` shares:
+the flags, starting the server, the address line, the browser, waiting for Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import sys
+import threading
+from pathlib import Path
+
+from ..live import LiveServer, ModelView
+from ..live.safety import is_loopback
+from .common import CliError, int_in, load_model
+from .predict import check_input_shape
+
+DEFAULT_PORT = 8000
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "serve", help="a page in your browser: draw a digit and watch every layer",
+        description="Start a local web page for a saved model: draw a digit (or drop an "
+                    "image), see the 28x28 input the model gets, its answer, every layer's "
+                    "feature maps, and, on a click, how one number of a conv layer was "
+                    "computed. Ctrl-C stops it.")
+    p.add_argument("model", metavar="MODEL.npz", help="a model saved by training or by "
+                                                      "cnn_numpy.save (1x28x28 inputs)")
+    add_server_arguments(p, host=True)
+    p.set_defaults(run=run)
+
+
+def add_server_arguments(parser: argparse.ArgumentParser, host: bool) -> None:
+    """--port and --no-browser (and --host, for ``serve``)."""
+    parser.add_argument("--port", type=int_in(0, 65535), default=DEFAULT_PORT,
+                        help=f"the page's port (default {DEFAULT_PORT}; 0: any free port)")
+    if host:
+        parser.add_argument("--host", default="127.0.0.1",
+                            help="the address to listen on (default 127.0.0.1: this computer "
+                                 "only; anything else lets the network in)")
+    parser.add_argument("--no-browser", dest="browser", action="store_false",
+                        help="print the page's address, do not open a browser")
+
+
+def open_server(make, host: str, port: int):
+    """``make()`` (a server bound to host:port), with a clear error if it cannot bind."""
+    try:
+        return make()
+    except OSError as err:
+        if err.errno == errno.EADDRINUSE:
+            raise CliError(f"port {port} on {host} is already in use; pick another with "
+                           "--port N, or --port 0 for any free port") from None
+        raise CliError(f"cannot listen on {host} port {port}: {err.strerror or err}; "
+                       "the default --host 127.0.0.1 always works") from None
+
+
+def announce(server: LiveServer, what: str, browser: bool) -> None:
+    """The address line (the real port), a warning if the network can reach the page, and
+    the browser, unless --no-browser."""
+    if not is_loopback(server.host):
+        print(f"warning: listening on {server.host}: anyone who can reach this computer over "
+              "the network can open the page and use the model. Leave out --host to keep it "
+              "on this computer (127.0.0.1).", file=sys.stderr, flush=True)
+    print(f"{what} at {server.url}  (Ctrl-C to stop)", flush=True)
+    if browser:
+        import webbrowser
+
+        threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
+
+
+def serve_until_ctrl_c(server: LiveServer, stop=None) -> None:
+    """Wait (in the main thread) until Ctrl-C, then stop the server quietly."""
+    try:
+        while server.thread.is_alive():
+            server.thread.join(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        (stop or server.stop)()
+    print("\nStopped.", flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    model, card = load_model(args.model)
+    problem = check_input_shape(model, card, args.model)
+    if problem:
+        raise CliError(problem)
+    name = Path(args.model).name
+    view = ModelView(model, card, name=name)
+    title = f"{name} ({card.get('preset') or 'model'}, {card.get('dataset') or 'no dataset'})"
+    server = open_server(lambda: LiveServer(args.host, args.port, view=view, title=title),
+                         args.host, args.port)
+    server.start()
+    announce(server, f"Serving {args.model}", args.browser)
+    serve_until_ctrl_c(server)
+    return 0
