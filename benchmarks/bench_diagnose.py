@@ -1,13 +1,14 @@
 """How long ``diagnose`` takes: the LeNet-style net on 1,024 MNIST images (the issue's
 target: 30 s or less on the project's 2-core machine).
 
-    python benchmarks/bench_diagnose.py --data-dir /work/shared/data    # real MNIST
+    python benchmarks/bench_diagnose.py --data-dir ../shared/data        # real MNIST
     python benchmarks/bench_diagnose.py                                 # random data, MNIST's shape
     python benchmarks/bench_diagnose.py --quick                         # a smoke run (seconds)
 
 Runs the whole diagnosis ``--repeat`` times (Adam 3e-3, batch 32: ``cnn-numpy train --dataset
 mnist``'s defaults) and prints each run's total, then each check alone (each also pays for
-the forward pass every diagnosis makes).  Threads: NumPy's default unless ``--threads N``.
+the forward pass every diagnosis makes).  ``diagnose`` runs on one BLAS thread whatever
+the setting outside (``--threads N`` then only matters for loading the data).
 """
 
 from __future__ import annotations

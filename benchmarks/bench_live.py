@@ -1,6 +1,6 @@
 """Does `cnn-numpy train --live` slow training down?  (The issue allows at most 5%.)
 
-    python benchmarks/bench_live.py --data-dir /work/shared/data          # MNIST, LeNet
+    python benchmarks/bench_live.py --data-dir ../shared/data              # MNIST, LeNet
     python benchmarks/bench_live.py --data-dir DIR --browser              # a page open too
 
 Trains LeNet (Adam 3e-3, batch 32, as `cnn-numpy train --dataset mnist`) for one pass over

@@ -1,7 +1,7 @@
 """What watching costs: ``fit(..., monitor=Monitor())`` against plain ``fit`` (the issue's
 target: 5% of training time or less), LeNet-style net, batch 32, Adam.
 
-    python benchmarks/bench_monitor.py --data-dir /work/shared/data    # real MNIST
+    python benchmarks/bench_monitor.py --data-dir ../shared/data        # real MNIST
     python benchmarks/bench_monitor.py                                 # random data, MNIST's shape
     python benchmarks/bench_monitor.py --quick                         # a smoke run (seconds)
 

@@ -143,11 +143,14 @@ class Drip(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Length", str(len(GOOD)))
         self.end_headers()
-        for byte in GOOD:
-            if self.server.stop.wait(0.05):
-                return
-            self.wfile.write(bytes([byte]))
-            self.wfile.flush()
+        try:
+            for byte in GOOD:
+                if self.server.stop.wait(0.05):
+                    return
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass                        # the client gave up, as it should
 
     def log_message(self, *args):
         pass

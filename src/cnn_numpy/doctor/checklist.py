@@ -10,6 +10,7 @@ import numpy as np
 
 from ..data.batches import check_dataset
 from ..layers.base import as_rng
+from ..speed.workers import blas_threads
 from . import thresholds as T
 from .activations import activation_stats, layer_outputs
 from .copies import unwrapped, working_copies
@@ -54,8 +55,11 @@ def diagnose(model, loss, data: tuple[np.ndarray, np.ndarray], optimizer, *,
         [('labels', 'ok'), ('init_loss', 'ok')]
     """
     # a rate far too high overflows on purpose in the short runs: the findings say so, so
-    # NumPy's overflow warnings are silenced inside (errstate is restored on return)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    # NumPy's overflow warnings are silenced inside (errstate is restored on return).  The
+    # checks are many small products, which one BLAS thread runs fastest and steadiest
+    # (waking a second thread costs more than it saves, most of all on a busy machine); the
+    # thread count is restored on return too.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), blas_threads(1):
         return _diagnose(model, loss, data, optimizer, batch_size, checks, rng)
 
 
