@@ -192,3 +192,21 @@ def test_morphology_and_components_match_plain_loops():
     assert label_components(spiral)[1] == 1
     values = np.concatenate([rng.normal(0.2, 0.05, 500), rng.normal(0.8, 0.05, 500)])
     assert 0.35 < otsu_threshold(values) < 0.65
+
+
+def test_an_image_already_in_mnist_format_is_used_as_it_is(tmp_path, clean):
+    digit = clean.copy()                               # 28x28, ink in 20x20, centred
+    path = tmp_path / "mnist.png"
+    Image.fromarray(np.round(digit * 255).astype(np.uint8)).save(path)
+    for image, inverted in ((path, False), (1 - digit, True)):   # a PNG; dark ink on white
+        steps = preprocess_digit(image)
+        assert steps.as_is and steps.inverted == inverted
+        np.testing.assert_allclose(steps.image, digit, atol=1 / 255)
+    moved = np.roll(digit, (3, -3), axis=(0, 1))       # off centre: the steps run
+    steps = preprocess_digit(moved)
+    assert not steps.as_is
+    assert_same_digit(steps.image, clean, "off centre")
+    small = np.zeros((28, 28), np.float32)             # a small digit: scaled up to 20
+    small[10:18, 12:16] = 1.0
+    steps = preprocess_digit(small)
+    assert not steps.as_is and steps.scaled.shape[0] == 20

@@ -14,6 +14,10 @@ person would, then repeats MNIST's steps:
     thicken   ->  thin pen lines widened to MNIST's stroke width (ink)
     MNIST     ->  cropped, scaled to fit 20x20 (area averaging), strongest ink 1,
                   placed in 28x28 with its centre of mass at the centre
+
+An image that already is in MNIST's format (28x28, the ink within 20x20 and centred, the
+frame's edge bare: an MNIST digit saved as a PNG) is used as it is (``mnist_format``):
+the steps would only resample it, and blur what the network was trained on.
 """
 
 from __future__ import annotations
@@ -47,6 +51,9 @@ WORK_SIDE = 800
 WHOLE = 1.2
 #: the crop is the bounding box of the ink at least this strong
 BOX_THRESHOLD = 0.5
+#: an image counts as MNIST's format when its ink box and centre of mass are within this
+#: many pixels of MNIST's (and its outermost rows and columns are bare)
+FORMAT_SLACK = 2
 
 
 @dataclass
@@ -70,6 +77,7 @@ class Preprocessed:
     limits: Thresholds      # the threshold's low and high, the paper's noise
     thickened: int          # the max filter that widened the strokes (1 = none)
     shrunk_by: float        # the file's longer side / H's or W's longer side
+    as_is: bool = False     # True when it already was in MNIST's format (``mnist_format``)
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -132,6 +140,41 @@ def mnist_steps(cropped: np.ndarray, size: int, box: int) -> tuple[np.ndarray, n
     return scaled, place_centered(scaled, size)
 
 
+def mnist_format(gray: np.ndarray, size: int, box: int) -> tuple[np.ndarray, bool] | None:
+    """``gray`` as the network's input, and whether it was inverted, if it already is in
+    MNIST's format: ``size`` x ``size``, light ink on a dark ground (or dark ink on light,
+    then inverted), the ink's longer side ``box`` pixels (give or take ``FORMAT_SLACK``),
+    its centre of mass at the centre, the frame's edge bare.  None for anything else.
+
+    Shape: (H, W) -> (size, size)
+    """
+    if gray.shape != (size, size):
+        return None
+    k = FORMAT_SLACK
+    for inverted, ink in ((False, gray), (True, 1.0 - gray)):
+        edge = np.concatenate([ink[0], ink[-1], ink[:, 0], ink[:, -1]])
+        rows, cols = np.nonzero(ink >= BOX_THRESHOLD)
+        if edge.max() > 0.2 or len(rows) == 0 or \
+                abs(max(np.ptp(rows), np.ptp(cols)) + 1 - box) > k:
+            continue
+        r, c = center_of_mass(ink)
+        if abs(r - size / 2) <= k and abs(c - size / 2) <= k:
+            return np.clip(ink / ink.max(), 0.0, 1.0).astype(np.float32), inverted
+    return None
+
+
+def as_it_is(rgb: np.ndarray, image: np.ndarray, inverted: bool) -> Preprocessed:
+    """The steps of an image already in MNIST's format: each one the image itself."""
+    gray, strokes = luminance(rgb), image >= BOX_THRESHOLD
+    paper = np.full(gray.shape, 1.0 if inverted else 0.0, dtype=np.float32)
+    return Preprocessed(gray=gray, ink=image, inverted=inverted, cropped=image, scaled=image,
+                        image=image, photo=rgb, background=paper, corrected=gray,
+                        sheet=np.ones(gray.shape, bool), strength=image, pieces=strokes,
+                        strokes=strokes, limits=Thresholds(BOX_THRESHOLD, BOX_THRESHOLD, 0.0,
+                                                           0.0, float(image.max())),
+                        thickened=1, shrunk_by=1.0, as_is=True)
+
+
 def load_rgb(image) -> tuple[np.ndarray, float]:
     """A path or an array as RGB float32 in [0, 1], shrunk to ``WORK_SIDE``; the factor."""
     if isinstance(image, (str, os.PathLike)):
@@ -150,11 +193,15 @@ def preprocess_digit(image: np.ndarray | str | os.PathLike, size: int = 28,
         size: side of the output field (28 for MNIST).
         box: the ink is scaled so its longer side is ``box`` pixels (20 for MNIST).
 
-    Returns a ``Preprocessed`` whose ``.image`` is float32 (size, size) in [0, 1], ink = 1.
+    Returns a ``Preprocessed`` whose ``.image`` is float32 (size, size) in [0, 1], ink = 1
+    (an image already in MNIST's format comes back as it is, ``.as_is`` True).
     Normalise it as in training (``cnn_numpy.normalize``) before giving it to the model.
     Raises ValueError when the file cannot be read or no ink stands out from the paper.
     """
     rgb, shrunk_by = load_rgb(image)
+    prepared = mnist_format(luminance(rgb), size, box)
+    if prepared is not None:
+        return as_it_is(rgb, *prepared)
     window = paper_window(rgb.shape)
     small, small_window = small_copy(rgb, window)     # strokes fade, paper and desk stay
     small_gray = luminance(small)

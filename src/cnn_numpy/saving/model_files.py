@@ -248,7 +248,9 @@ def restore_model(header: dict, arrays: dict[str, np.ndarray], path) -> Sequenti
         raise ModelFileError(f"{path}: the architecture in its header is too large to "
                              "build; the file is damaged or not a real model") from err
     # not the model's: a checkpoint's "optimizer/..." and a novelty check's "novelty/..."
-    arrays = {k: v for k, v in arrays.items() if "/" not in k}
+    checkpoint = header.get("kind") == "checkpoint"
+    arrays = {k: v for k, v in arrays.items()
+              if not k.startswith("novelty/") and not (checkpoint and "/" in k)}
     check_arrays(header, arrays, model.state_dict(), path)
     try:
         check_card(header["card"], num_outputs(model, header["card"]))
