@@ -123,3 +123,35 @@ def test_serve_is_a_subcommand(capsys):
     help_text = capsys.readouterr().out
     assert "--no-browser" in help_text and "--port" in help_text and "--host" in help_text
     assert time.monotonic() - started < 10
+
+
+def test_the_page_gets_the_model_files_novelty_check(model_file, tmp_path, monkeypatch):
+    import argparse
+
+    import numpy as np
+
+    import cnn_numpy.cli.serve as serve_cli
+
+    class Stop(Exception):
+        pass
+
+    views = []
+
+    def server(host, port, view, title):      # record the view instead of serving it
+        views.append(view)
+        raise Stop
+
+    monkeypatch.setattr(serve_cli, "LiveServer", server)
+    with_check = tmp_path / "checked.npz"
+    model = cnn.load(model_file)
+    cnn.save(model, with_check, dataset="mnist", class_names=list(cnn.MNIST_CLASSES),
+             normalize={"mean": 0.1307, "std": 0.3081}, input_shape=(1, 28, 28))
+    X = np.random.default_rng(0).normal(size=(200, 1, 28, 28)).astype(np.float32)
+    cnn.save_novelty(with_check, cnn.fit_novelty(model, X, np.arange(200) % 10, rng=0))
+    for path in (model_file, with_check):
+        with pytest.raises(Stop):
+            serve_cli.run(argparse.Namespace(model=str(path), host="127.0.0.1", port=0,
+                                             browser=False))
+    assert views[0].novelty is None and views[0].info()["novelty"] is None
+    assert views[1].novelty.threshold == cnn.load_novelty(with_check).threshold
+    assert views[1].info()["novelty"]["threshold"] > 0

@@ -94,6 +94,7 @@ def test_events_then_the_trained_model_until_ctrl_c(tmp_path):
         info = json.loads(body)
         assert status == 200 and info["model"]["classes"] == ["vertical", "horizontal"]
         assert info["model"]["card"]["epochs"] == 2
+        assert info["model"]["novelty"]["threshold"] > 0     # the check train stored
         status, _ = request(url, path="/", headers={"Host": "evil.example"})
         assert status == 403
     finally:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from ..live import LiveServer, ModelView
 from ..live.safety import is_loopback
+from ..novelty import load_novelty
 from .common import CliError, int_in, load_model
-from .novelty_check import load_check
 from .predict import check_input_shape
 
 DEFAULT_PORT = 8000
@@ -88,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         raise CliError(problem)
     name = Path(args.model).name
-    view = ModelView(model, card, name=name, novelty=load_check(args.model))
+    # the page says so when the model has no novelty check (None)
+    view = ModelView(model, card, name=name, novelty=load_novelty(args.model))
     title = f"{name} ({card.get('preset') or 'model'}, {card.get('dataset') or 'no dataset'})"
     server = open_server(lambda: LiveServer(args.host, args.port, view=view, title=title),
                          args.host, args.port)

@@ -68,10 +68,13 @@ class ModelView:
         self.predict(preprocess_digit(page, size=self.input_shape[1]).image)
 
     def info(self) -> dict:
-        """The page's layout: the classes, one entry per layer panel, the card's numbers."""
+        """The page's layout: the classes, one entry per layer panel, the card's numbers, the
+        novelty check's threshold (None: the model has no check)."""
+        check = None if self.novelty is None else {"threshold": float(self.novelty.threshold)}
         return {"name": self.name, "classes": self.classes,
                 "input_shape": list(self.input_shape), "layers": self.panels,
-                "card": {k: self.card[k] for k in CARD_KEYS if self.card.get(k) is not None}}
+                "card": {k: self.card[k] for k in CARD_KEYS if self.card.get(k) is not None},
+                "novelty": check}
 
     def run(self, image: np.ndarray, check: bool = False):
         """The model's input for a prepared image, every layer's output for it, and (with
