@@ -264,16 +264,15 @@ def test_the_page_logged_no_errors(page):
 
 
 def test_screenshot_for_the_readme(page, browser, tmp_path):
-    """Saved only with CNN_NUMPY_SCREENSHOTS=DIR (and a real model with
-    CNN_NUMPY_SCREENSHOT_MODEL=MODEL.npz): the README's picture."""
-    folder = os.environ.get("CNN_NUMPY_SCREENSHOTS")
-    if not folder:
-        pytest.skip("set CNN_NUMPY_SCREENSHOTS=DIR to save the page's screenshots")
+    """The README's picture: kept with CNN_NUMPY_SCREENSHOTS=DIR (and a real model with
+    CNN_NUMPY_SCREENSHOT_MODEL=MODEL.npz), else drawn into a temporary folder and checked."""
+    folder = os.environ.get("CNN_NUMPY_SCREENSHOTS") or tmp_path
     server = None
     if os.environ.get("CNN_NUMPY_SCREENSHOT_MODEL"):
         path = os.environ["CNN_NUMPY_SCREENSHOT_MODEL"]
         net, card = cnn.load(path), cnn.load_card(path)
-        server = LiveServer("127.0.0.1", 0, view=ModelView(net, card, name=Path(path).name),
+        view = ModelView(net, card, name=Path(path).name, novelty=cnn.load_novelty(path))
+        server = LiveServer("127.0.0.1", 0, view=view,
                             title=f"{Path(path).name} ({card.get('preset')}, "
                                   f"{card.get('dataset')})").start()
         open_page(browser, server.url)
@@ -284,6 +283,7 @@ def test_screenshot_for_the_readme(page, browser, tmp_path):
         wait_for(lambda: js(browser, "return !document.getElementById('kernel').hidden"))
         js(browser, "window.scrollTo(0, 0);")
         screenshot(browser, Path(folder) / "serve.png", width=1000)
+        assert (Path(folder) / "serve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     finally:
         if server is not None:
             server.stop()
