@@ -21,6 +21,7 @@ import tempfile
 import time
 
 import numpy as np
+from bench_diagnose import load_images  # the same images as bench_diagnose
 
 from cnn_numpy import Adam, CrossEntropyLoss, Monitor, fit, lenet, seed_net
 from cnn_numpy.doctor import monitor as monitor_module
@@ -58,18 +59,6 @@ def timed_stats(watched: list[TimedMonitor]):
         return result
 
     return stats
-
-
-def load_images(data_dir: str | None, n: int):
-    if data_dir is not None:
-        from cnn_numpy.data import load_mnist, normalization_stats, normalize
-
-        (X, y), _ = load_mnist(data_dir, download=False)
-        X, y = X[:n], y[:n]
-        return normalize(X, **normalization_stats(X)), y, f"MNIST ({data_dir})"
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((n, 1, 28, 28)).astype(np.float32)
-    return X, rng.integers(0, 10, n), "random images of MNIST's shape"
 
 
 def main() -> None:
