@@ -22,19 +22,31 @@ from cnn_numpy.presets import MODELS
 from cnn_numpy.saving.run_folder import load_history
 
 #: test accuracy the README promises, per (model, dataset)
-TARGETS = {("lenet", "mnist"): 0.990, ("seed", "mnist"): 0.975, ("lenet", "fashion-mnist"): 0.905,
-           ("deep", "mnist"): 0.993, ("deep", "fashion-mnist"): 0.925}
+TARGETS = {
+    ("lenet", "mnist"): 0.990,
+    ("seed", "mnist"): 0.975,
+    ("lenet", "fashion-mnist"): 0.905,
+    ("deep", "mnist"): 0.993,
+    ("deep", "fashion-mnist"): 0.925,
+}
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", choices=sorted(MODELS), default="lenet")
     p.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
-    p.add_argument("--data-dir", default=None, metavar="DIR",
-                   help="the dataset folder or its parent (default: $CNN_NUMPY_DATA, "
-                        "else data/<dataset>/)")
-    p.add_argument("--out", default=None, metavar="DIR",
-                   help="keep the run folder here (default: a temporary folder)")
+    p.add_argument(
+        "--data-dir",
+        default=None,
+        metavar="DIR",
+        help="the dataset folder or its parent (default: $CNN_NUMPY_DATA, else data/<dataset>/)",
+    )
+    p.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="keep the run folder here (default: a temporary folder)",
+    )
     return p.parse_known_args(argv)
 
 
@@ -56,15 +68,22 @@ def main(argv=None) -> int:
     print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     n_train = min(limit or 60_000, 60_000)  # seconds include the test-set evaluation
     for i in range(len(history)):
-        print(f"| {history.epoch[i]} | {history.loss[i]:.4f} | {history.train_acc[i]:.2%} | "
-              f"{history.test_acc[i]:.2%} | {history.seconds[i]:.1f} | "
-              f"{n_train / history.seconds[i]:,.0f} |")
+        print(
+            f"| {history.epoch[i]} | {history.loss[i]:.4f} | {history.train_acc[i]:.2%} | "
+            f"{history.test_acc[i]:.2%} | {history.seconds[i]:.1f} | "
+            f"{n_train / history.seconds[i]:,.0f} |"
+        )
     final = history.test_acc[-1]
     target = TARGETS.get((args.model, args.dataset))
-    verdict = "" if target is None else (
-        f" (target >= {target:.1%}: {'reached' if final >= target else 'MISSED'})")
-    print(f"\nTest accuracy {final:.2%} after {len(history)} epochs, "
-          f"{sum(history.seconds):.0f} s in all{verdict}")
+    verdict = (
+        ""
+        if target is None
+        else (f" (target >= {target:.1%}: {'reached' if final >= target else 'MISSED'})")
+    )
+    print(
+        f"\nTest accuracy {final:.2%} after {len(history)} epochs, "
+        f"{sum(history.seconds):.0f} s in all{verdict}"
+    )
     return 0 if target is None or final >= target else 1
 
 

@@ -24,8 +24,11 @@ from threadpoolctl import threadpool_limits
 from cnn_numpy.layers.conv import bias_grad, matmul_in_blocks, weight_grad
 
 #: (name, C*kh*kw, F, Ho*Wo) of each convolution in the presets, for 28x28 inputs
-CONVS = [("seed conv1", 9, 8, 26 * 26), ("lenet conv1", 9, 16, 28 * 28),
-         ("lenet conv2", 144, 32, 14 * 14)]
+CONVS = [
+    ("seed conv1", 9, 8, 26 * 26),
+    ("lenet conv1", 9, 16, 28 * 28),
+    ("lenet conv2", 144, 32, 14 * 14),
+]
 
 
 def best_ms(repeats: int, f, *args) -> float:
@@ -55,9 +58,11 @@ def timings(k: int, f: int, pixels: int, repeats: int, rng) -> list[tuple[float,
     cols = rng.random((k, pixels), dtype=np.float32)
     g = rng.random((f, pixels), dtype=np.float32)
     w = rng.random((f, k), dtype=np.float32)
-    return [(best_ms(repeats, plain_forward, w, cols), best_ms(repeats, matmul_in_blocks, w, cols)),
-            (best_ms(repeats, plain_weight_grad, g, cols), best_ms(repeats, weight_grad, g, cols)),
-            (best_ms(repeats, plain_bias_grad, g), best_ms(repeats, bias_grad, g))]
+    return [
+        (best_ms(repeats, plain_forward, w, cols), best_ms(repeats, matmul_in_blocks, w, cols)),
+        (best_ms(repeats, plain_weight_grad, g, cols), best_ms(repeats, weight_grad, g, cols)),
+        (best_ms(repeats, plain_bias_grad, g), best_ms(repeats, bias_grad, g)),
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -67,8 +72,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, nargs="+", default=[64, 256])
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
-    print("| threads | batch | conv | forward plain / blocks | dW plain / trick | "
-          "db sum / ones | speed-ups |")
+    print(
+        "| threads | batch | conv | forward plain / blocks | dW plain / trick | "
+        "db sum / ones | speed-ups |"
+    )
     print("|---|---|---|---|---|---|---|")
     for threads in args.threads:
         with threadpool_limits(threads, "blas"):
@@ -76,9 +83,11 @@ def main(argv: list[str] | None = None) -> None:
                 for name, k, f, p in CONVS:
                     fwd, dw, db = timings(k, f, p * n, args.repeats, rng)
                     ups = " ".join(f"{a / b:.2f}x" for a, b in (fwd, dw, db))
-                    print(f"| {threads} | {n} | {name} | {fwd[0]:.2f} / {fwd[1]:.2f} | "
-                          f"{dw[0]:.2f} / {dw[1]:.2f} | {db[0]:.3f} / {db[1]:.3f} | {ups} |",
-                          flush=True)
+                    print(
+                        f"| {threads} | {n} | {name} | {fwd[0]:.2f} / {fwd[1]:.2f} | "
+                        f"{dw[0]:.2f} / {dw[1]:.2f} | {db[0]:.3f} / {db[1]:.3f} | {ups} |",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":

@@ -53,17 +53,25 @@ def main() -> None:
     def once(checks=None) -> float:
         model = make()
         start = time.perf_counter()
-        diagnose(model, CrossEntropyLoss(), (X, y), Adam(model.parameters(), lr=3e-3),
-                 batch_size=32, checks=checks)
+        diagnose(
+            model,
+            CrossEntropyLoss(),
+            (X, y),
+            Adam(model.parameters(), lr=3e-3),
+            batch_size=32,
+            checks=checks,
+        )
         return time.perf_counter() - start
 
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(args.threads):
-        print(f"diagnose: {'seed net' if args.quick else 'LeNet'} on {len(X):,} {source}; "
-              f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, BLAS threads: "
-              f"{args.threads or 'default'}, Python {platform.python_version()}, "
-              f"NumPy {np.__version__}")
+        print(
+            f"diagnose: {'seed net' if args.quick else 'LeNet'} on {len(X):,} {source}; "
+            f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, BLAS threads: "
+            f"{args.threads or 'default'}, Python {platform.python_version()}, "
+            f"NumPy {np.__version__}"
+        )
         totals = [once() for _ in range(args.repeat)]
         print("| what | seconds |\n| --- | ---: |")
         for k, seconds in enumerate(totals, 1):

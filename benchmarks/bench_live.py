@@ -55,10 +55,18 @@ def open_browser(url: str, profile: str):
 
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-dev-shm-usage", "--window-size=1400,1000",
-                 f"--user-data-dir={profile}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1000",
+        f"--user-data-dir={profile}",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     driver.get(url)
@@ -79,20 +87,31 @@ def one_run(train, live: bool, browser: bool, seed: int) -> tuple[float, float]:
     hooks, session, driver, reader, profile = {}, None, None, None, None
     batches = -(-len(train[0]) // 32)
     if live:
-        session = LiveTraining("127.0.0.1", 0, model, optimizer, epochs=1, batches=batches,
-                               title="benchmark").start()
+        session = LiveTraining(
+            "127.0.0.1", 0, model, optimizer, epochs=1, batches=batches, title="benchmark"
+        ).start()
         hooks = {"on_batch_end": session.on_batch_end, "on_epoch_end": session.on_epoch_end}
         if browser:
             profile = tempfile.mkdtemp(prefix="bench-live-chromium-")
             driver = open_browser(session.url, profile)
-            time.sleep(2)                                   # the page is up and following
+            time.sleep(2)  # the page is up and following
         else:
             reader = follow(session.server.port)
-            time.sleep(1)                                   # connected and following
+            time.sleep(1)  # connected and following
     try:
         start, cpu = time.perf_counter(), cpu_seconds()
-        fit(model, CrossEntropyLoss(), optimizer, train, epochs=1, batch_size=32, rng=seed,
-            verbose=False, keep_freed_memory=True, **hooks)
+        fit(
+            model,
+            CrossEntropyLoss(),
+            optimizer,
+            train,
+            epochs=1,
+            batch_size=32,
+            rng=seed,
+            verbose=False,
+            keep_freed_memory=True,
+            **hooks,
+        )
         return time.perf_counter() - start, cpu_seconds() - cpu
     finally:
         if driver is not None:
@@ -101,7 +120,7 @@ def one_run(train, live: bool, browser: bool, seed: int) -> tuple[float, float]:
         if session is not None:
             session.close()
         if reader is not None:
-            reader.wait(timeout=30)                         # the stream ended with the server
+            reader.wait(timeout=30)  # the stream ended with the server
 
 
 def main() -> int:
@@ -109,10 +128,17 @@ def main() -> int:
     parser.add_argument("--data-dir", default=os.environ.get("CNN_NUMPY_DATA"))
     parser.add_argument("--limit", type=int, default=10_000, help="training images a run")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="BLAS threads for training (default: NumPy's choice)")
-    parser.add_argument("--browser", action="store_true",
-                        help="also keep the page open in headless Chromium during live runs")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="BLAS threads for training (default: NumPy's choice)",
+    )
+    parser.add_argument(
+        "--browser",
+        action="store_true",
+        help="also keep the page open in headless Chromium during live runs",
+    )
     args = parser.parse_args()
     (X, y), _ = load_dataset("mnist", args.data_dir, download=False)
     X, y = X[: args.limit], y[: args.limit]
@@ -120,24 +146,28 @@ def main() -> int:
     what = "page open in Chromium" if args.browser else "one client following /events"
     print(f"LeNet, Adam, batch 32, {len(X)} MNIST images a run; live = hooks + server + {what}")
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start")
-    one_run((train[0][:640], train[1][:640]), live=True, browser=False, seed=0)   # warm-up
+    one_run((train[0][:640], train[1][:640]), live=True, browser=False, seed=0)  # warm-up
     wall, cpu = [], []
     for r in range(args.rounds):
         order = ("plain", "live") if r % 2 == 0 else ("live", "plain")
         with blas_threads(args.threads):
-            seconds = {kind: one_run(train, kind == "live", args.browser, seed=r)
-                       for kind in order}
+            seconds = {kind: one_run(train, kind == "live", args.browser, seed=r) for kind in order}
         (plain_wall, plain_cpu), (live_wall, live_cpu) = seconds["plain"], seconds["live"]
         wall.append(live_wall / plain_wall)
         cpu.append(live_cpu / plain_cpu)
-        print(f"round {r + 1}: plain {plain_wall:.2f} s ({plain_cpu:.2f} s CPU), live "
-              f"{live_wall:.2f} s ({live_cpu:.2f} s CPU): live/plain {wall[-1]:.3f} wall, "
-              f"{cpu[-1]:.3f} CPU", flush=True)
+        print(
+            f"round {r + 1}: plain {plain_wall:.2f} s ({plain_cpu:.2f} s CPU), live "
+            f"{live_wall:.2f} s ({live_cpu:.2f} s CPU): live/plain {wall[-1]:.3f} wall, "
+            f"{cpu[-1]:.3f} CPU",
+            flush=True,
+        )
     for name, ratios in (("wall clock", wall), ("CPU time", cpu)):
         median = statistics.median(ratios)
         verdict = "met" if median <= 1 + LIMIT_PERCENT / 100 else "NOT met"
-        print(f"median live/plain, {name}: {median:.3f} ({100 * (median - 1):+.1f}%; limit "
-              f"+{LIMIT_PERCENT}%: {verdict})")
+        print(
+            f"median live/plain, {name}: {median:.3f} ({100 * (median - 1):+.1f}%; limit "
+            f"+{LIMIT_PERCENT}%: {verdict})"
+        )
     return 0
 
 

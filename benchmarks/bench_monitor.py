@@ -79,15 +79,28 @@ def main() -> None:
     def train(monitor=None) -> float:
         model = make()
         start = time.perf_counter()
-        fit(model, CrossEntropyLoss(), Adam(model.parameters(), lr=3e-3), (X, y), epochs=1,
-            batch_size=32, rng=0, verbose=False, monitor=monitor)
+        fit(
+            model,
+            CrossEntropyLoss(),
+            Adam(model.parameters(), lr=3e-3),
+            (X, y),
+            epochs=1,
+            batch_size=32,
+            rng=0,
+            verbose=False,
+            monitor=monitor,
+        )
         return time.perf_counter() - start
 
-    print(f"monitor: {'seed net' if args.quick else 'LeNet'}, one epoch of {len(X):,} {source}, "
-          f"batch 32, Monitor(every={args.every}); {os.cpu_count()} cores, load "
-          f"{os.getloadavg()[0]:.1f}")
-    print("| round | plain fit, s | monitored fit, s | wall-clock overhead | inside the monitor, s "
-          "| direct overhead |\n| ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        f"monitor: {'seed net' if args.quick else 'LeNet'}, one epoch of {len(X):,} {source}, "
+        f"batch 32, Monitor(every={args.every}); {os.cpu_count()} cores, load "
+        f"{os.getloadavg()[0]:.1f}"
+    )
+    print(
+        "| round | plain fit, s | monitored fit, s | wall-clock overhead | inside the monitor, s "
+        "| direct overhead |\n| ---: | ---: | ---: | ---: | ---: | ---: |"
+    )
     wall, direct = [], []
     for k in range(1, args.rounds + 1):
         plain = train()
@@ -96,17 +109,21 @@ def main() -> None:
         inside = watched[-1].seconds
         wall.append(monitored / plain - 1)
         direct.append(inside / (monitored - inside))
-        print(f"| {k} | {plain:.2f} | {monitored:.2f} | {wall[-1]:+.1%} | {inside:.3f} | "
-              f"{direct[-1]:.2%} |")
+        print(
+            f"| {k} | {plain:.2f} | {monitored:.2f} | {wall[-1]:+.1%} | {inside:.3f} | "
+            f"{direct[-1]:.2%} |"
+        )
     monitor = watched[-1]
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         path = monitor.save(folder)
         saving = time.perf_counter() - start
         size = path.stat().st_size
-    print(f"median overhead: wall clock {np.median(wall):+.1%}, direct {np.median(direct):.2%} "
-          f"(target: 5% or less); {len(monitor.records)} steps watched of {monitor.steps}; "
-          f"saving monitor.json: {saving * 1000:.0f} ms, {size / 1024:.0f} KiB")
+    print(
+        f"median overhead: wall clock {np.median(wall):+.1%}, direct {np.median(direct):.2%} "
+        f"(target: 5% or less); {len(monitor.records)} steps watched of {monitor.steps}; "
+        f"saving monitor.json: {saving * 1000:.0f} ms, {size / 1024:.0f} KiB"
+    )
 
 
 if __name__ == "__main__":

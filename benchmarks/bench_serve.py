@@ -50,7 +50,7 @@ def drawing(size: int = 280) -> np.ndarray:
 
 
 def timed(function, repeat: int) -> list[float]:
-    function()                                   # warm-up
+    function()  # warm-up
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -77,44 +77,60 @@ def main() -> int:
     if args.model:
         model, card = load_with_card(args.model)
     else:
-        model, card = lenet(rng=0), {"class_names": list(MNIST_CLASSES), "input_shape": [1, 28, 28],
-                                     "normalize": {"mean": 0.1307, "std": 0.3081}}
+        model, card = (
+            lenet(rng=0),
+            {
+                "class_names": list(MNIST_CLASSES),
+                "input_shape": [1, 28, 28],
+                "normalize": {"mean": 0.1307, "std": 0.3081},
+            },
+        )
     view = ModelView(model, card)
     gray = drawing()
-    payload = {"pixels": base64.b64encode(gray.tobytes()).decode(), "width": gray.shape[1],
-               "height": gray.shape[0]}
+    payload = {
+        "pixels": base64.b64encode(gray.tobytes()).decode(),
+        "width": gray.shape[1],
+        "height": gray.shape[0],
+    }
     body = json.dumps(payload).encode()
     image = preprocess_digit(pad_pixels(payload["pixels"], 280, 280)).image
     server = LiveServer("127.0.0.1", 0, view=view).start()
     try:
         first = post(server.port, "/api/predict", body)
         conv = max(i for i, layer in enumerate(view.panels) if layer["conv"])
-        kernel_body = json.dumps({"input": first["input"], "layer": conv, "channel": 0,
-                                  "row": 3, "col": 3}).encode()
+        kernel_body = json.dumps(
+            {"input": first["input"], "layer": conv, "channel": 0, "row": 3, "col": 3}
+        ).encode()
         rows = {
-            "prepare": timed(lambda: preprocess_digit(pad_pixels(payload["pixels"], 280, 280)),
-                             args.repeat),
+            "prepare": timed(
+                lambda: preprocess_digit(pad_pixels(payload["pixels"], 280, 280)), args.repeat
+            ),
             "all layers": timed(lambda: view.predict(image), args.repeat),
             "server total": timed(lambda: api.predict(view, payload), args.repeat),
             "over HTTP": timed(lambda: post(server.port, "/api/predict", body), args.repeat),
-            "kernel view": timed(lambda: post(server.port, "/api/kernel", kernel_body),
-                                 args.repeat),
+            "kernel view": timed(
+                lambda: post(server.port, "/api/kernel", kernel_body), args.repeat
+            ),
         }
     finally:
         server.stop()
     layers = " -> ".join(panel["title"] for panel in view.panels)
     print(f"model: {args.model or 'lenet (untrained)'}: {layers}")
-    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, Python "
-          f"{sys.version.split()[0]}, {args.repeat} requests each, answer "
-          f"{len(json.dumps(first)) / 1000:.0f} kB")
+    print(
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, Python "
+        f"{sys.version.split()[0]}, {args.repeat} requests each, answer "
+        f"{len(json.dumps(first)) / 1000:.0f} kB"
+    )
     print(f"{'':14s} {'median':>8s} {'p90':>8s} {'max':>8s}   (ms)")
     for name, times in rows.items():
         p90 = statistics.quantiles(times, n=10)[-1]
         print(f"{name:14s} {statistics.median(times):8.2f} {p90:8.2f} {max(times):8.2f}")
     median = statistics.median(rows["server total"])
     verdict = "met" if median <= TARGET_MS else "NOT met"
-    print(f"target: prediction with all activations <= {TARGET_MS} ms: {verdict} "
-          f"(server total, median {median:.1f} ms)")
+    print(
+        f"target: prediction with all activations <= {TARGET_MS} ms: {verdict} "
+        f"(server total, median {median:.1f} ms)"
+    )
     return 0
 
 

@@ -56,6 +56,7 @@ def load_torch() -> None:
     except ImportError:  # PyTorch is optional
         torch = None
 
+
 NETS = {"seed": lambda: seed_net(num_classes=10, rng=0), "lenet": lambda: lenet(rng=0)}
 
 
@@ -66,8 +67,15 @@ def torch_twin(model):
     for layer in model:
         name = type(layer).__name__
         if name == "Conv2d":
-            layers.append(nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size,
-                                    layer.stride, layer.padding))
+            layers.append(
+                nn.Conv2d(
+                    layer.in_channels,
+                    layer.out_channels,
+                    layer.kernel_size,
+                    layer.stride,
+                    layer.padding,
+                )
+            )
         elif name == "Linear":
             layers.append(nn.Linear(layer.in_features, layer.out_features))
         elif name == "MaxPool2d":
@@ -191,8 +199,11 @@ def measure(net: str, batch: int, threads: int, rounds: int, seconds: float) -> 
     rng = np.random.default_rng(0)
     x = rng.random((batch, 1, 28, 28), dtype=np.float32)
     y = rng.integers(0, 10, batch)
-    libs = {lib: numpy_steps(numpy_model(lib, net, threads), x, y)
-            for lib in MODES if lib == "numpy" or threads > 1}
+    libs = {
+        lib: numpy_steps(numpy_model(lib, net, threads), x, y)
+        for lib in MODES
+        if lib == "numpy" or threads > 1
+    }
     if torch is not None:
         libs["torch"] = torch_steps(NETS[net](), x, y)
     rates = {(lib, kind): [] for lib in libs for kind in ("train", "infer")}
@@ -202,7 +213,8 @@ def measure(net: str, batch: int, threads: int, rounds: int, seconds: float) -> 
             for kind, k in (("train", 0), ("infer", 1)):
                 for lib in order:
                     rates[lib, kind].append(
-                        images_per_second(libs[lib][k], batch, seconds, min(0.2, seconds)))
+                        images_per_second(libs[lib][k], batch, seconds, min(0.2, seconds))
+                    )
     result = {f"{lib}_{kind}": float(np.median(v)) for (lib, kind), v in rates.items()}
     if torch is not None:
         for lib in libs.keys() - {"torch"}:
@@ -221,8 +233,16 @@ def run_epoch(lib: str, net: str, batch: int, threads: int, images: int) -> dict
     with set_threads(threads):
         if lib != "torch":
             opt = SGD(model.parameters(), lr=0.01, momentum=0.9)
-            history = fit(model, CrossEntropyLoss(), opt, (X, y), epochs=1, batch_size=batch,
-                          rng=0, verbose=False)
+            history = fit(
+                model,
+                CrossEntropyLoss(),
+                opt,
+                (X, y),
+                epochs=1,
+                batch_size=batch,
+                rng=0,
+                verbose=False,
+            )
             seconds = history.seconds[0]
             # DataParallel's worker processes count too (the shared weights twice: a few MB)
             workers_mb = sum(peak_rss_mb(w.process.pid) for w in getattr(model, "pool", []))
@@ -261,8 +281,16 @@ def peak_rss_mb(pid: int | str = "self") -> float:
 
 
 def epoch_in_subprocess(lib: str, net: str, batch: int, threads: int, images: int) -> dict:
-    cmd = [sys.executable, __file__, "--epoch-child", lib, net, str(batch), str(threads),
-           str(images)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--epoch-child",
+        lib,
+        net,
+        str(batch),
+        str(threads),
+        str(images),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -278,13 +306,21 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    blas = next((f"{i['internal_api']} {i.get('version')} ({i.get('architecture')})"
-                 for i in threadpool_info() if i["user_api"] == "blas"), "unknown BLAS")
+    blas = next(
+        (
+            f"{i['internal_api']} {i.get('version')} ({i.get('architecture')})"
+            for i in threadpool_info()
+            if i["user_api"] == "blas"
+        ),
+        "unknown BLAS",
+    )
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     tv = torch.__version__ if torch is not None else "not installed"
-    return (f"{cpu}, {os.cpu_count()} cores | numpy {np.__version__}, {blas} | torch {tv} | "
-            f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} | "
-            f"load average {load}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores | numpy {np.__version__}, {blas} | torch {tv} | "
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} | "
+        f"load average {load}"
+    )
 
 
 def fmt(value, spec: str = ",.0f") -> str:
@@ -326,8 +362,10 @@ def main(argv: list[str] | None = None) -> None:
         for net in args.nets:
             for batch in args.batch:
                 for threads in args.threads:
-                    profile(["--net", net, "--batch", str(batch), "--threads", str(threads)]
-                            + (["--steps", "8"] if args.quick else []))
+                    profile(
+                        ["--net", net, "--batch", str(batch), "--threads", str(threads)]
+                        + (["--steps", "8"] if args.quick else [])
+                    )
         return
 
     print(machine())
@@ -335,8 +373,10 @@ def main(argv: list[str] | None = None) -> None:
     for threads in args.threads:
         with set_threads(threads):
             peaks[threads] = gemm_peak(0.2 if args.quick else 3.0)
-    print("float32 GEMM peak (1024^3): "
-          + ", ".join(f"{t} thread(s) {p:.0f} GFLOP/s" for t, p in peaks.items()))
+    print(
+        "float32 GEMM peak (1024^3): "
+        + ", ".join(f"{t} thread(s) {p:.0f} GFLOP/s" for t, p in peaks.items())
+    )
 
     rows = []
     for threads in args.threads:
@@ -345,8 +385,9 @@ def main(argv: list[str] | None = None) -> None:
             epoch = {}
             if not args.no_epoch:
                 for lib in libs + (["torch"] if torch is not None else []):
-                    epoch[lib] = epoch_in_subprocess(lib, net, args.epoch_batch, threads,
-                                                     args.epoch_images)
+                    epoch[lib] = epoch_in_subprocess(
+                        lib, net, args.epoch_batch, threads, args.epoch_images
+                    )
             for batch in args.batch:
                 r = measure(net, batch, threads, args.rounds, args.seconds)
                 flops = train_flops_per_image(NETS[net]())
@@ -354,26 +395,50 @@ def main(argv: list[str] | None = None) -> None:
                 torch_gf = r.get("torch_train", 0) * flops / 1e9
                 for lib in libs:
                     gf = r[f"{lib}_train"] * flops / 1e9
-                    rows.append([
-                        net, str(batch), str(threads), MODES[lib],
-                        fmt(r[f"{lib}_train"]), fmt(r.get("torch_train")),
-                        fmt(r.get(f"{lib}_ratio_train"), ".2f"),
-                        fmt(r[f"{lib}_infer"]), fmt(r.get("torch_infer")),
-                        fmt(r.get(f"{lib}_ratio_infer"), ".2f"),
-                        f"{gf:.1f} ({gf / peaks[threads]:.0%})",
-                        f"{torch_gf:.1f} ({torch_gf / peaks[threads]:.0%})" if torch else "-",
-                        fmt(epoch.get(lib, {}).get("seconds") if first else None, ".1f"),
-                        fmt(epoch.get("torch", {}).get("seconds") if first else None, ".1f"),
-                        fmt(epoch.get(lib, {}).get("rss_mb") if first else None),
-                        fmt(epoch.get("torch", {}).get("rss_mb") if first else None),
-                    ])
+                    rows.append(
+                        [
+                            net,
+                            str(batch),
+                            str(threads),
+                            MODES[lib],
+                            fmt(r[f"{lib}_train"]),
+                            fmt(r.get("torch_train")),
+                            fmt(r.get(f"{lib}_ratio_train"), ".2f"),
+                            fmt(r[f"{lib}_infer"]),
+                            fmt(r.get("torch_infer")),
+                            fmt(r.get(f"{lib}_ratio_infer"), ".2f"),
+                            f"{gf:.1f} ({gf / peaks[threads]:.0%})",
+                            f"{torch_gf:.1f} ({torch_gf / peaks[threads]:.0%})" if torch else "-",
+                            fmt(epoch.get(lib, {}).get("seconds") if first else None, ".1f"),
+                            fmt(epoch.get("torch", {}).get("seconds") if first else None, ".1f"),
+                            fmt(epoch.get(lib, {}).get("rss_mb") if first else None),
+                            fmt(epoch.get("torch", {}).get("rss_mb") if first else None),
+                        ]
+                    )
                 print(f"  done: {net}, batch {batch}, {threads} thread(s)", file=sys.stderr)
-    header = ["net", "batch", "thr", "np mode", "train np", "train torch", "ratio", "infer np",
-              "infer torch", "ratio", "GFLOP/s np (% peak)", "GFLOP/s torch", "epoch np s",
-              "epoch torch s", "RSS np MB", "RSS torch MB"]
+    header = [
+        "net",
+        "batch",
+        "thr",
+        "np mode",
+        "train np",
+        "train torch",
+        "ratio",
+        "infer np",
+        "infer torch",
+        "ratio",
+        "GFLOP/s np (% peak)",
+        "GFLOP/s torch",
+        "epoch np s",
+        "epoch torch s",
+        "RSS np MB",
+        "RSS torch MB",
+    ]
     widths = [max(len(h), *(len(row[k]) for row in rows)) for k, h in enumerate(header)]
-    print(f"\nimages/s (median of {args.rounds} interleaved rounds); ratio = cnn-numpy / PyTorch; "
-          f"epoch = {args.epoch_images:,} images at batch {args.epoch_batch}")
+    print(
+        f"\nimages/s (median of {args.rounds} interleaved rounds); ratio = cnn-numpy / PyTorch; "
+        f"epoch = {args.epoch_images:,} images at batch {args.epoch_batch}"
+    )
     print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in rows:

@@ -20,21 +20,25 @@ from PIL import Image
 
 #: what each condition switches on (the digit height is drawn in every one of them)
 CONDITIONS = {
-    "paper":     dict(),                      # paper texture, even light, black pen, PNG
-    "lamp":      dict(lamp=True),
-    "shadow":    dict(shadow=True),
-    "desk":      dict(desk=True),
+    "paper": dict(),  # paper texture, even light, black pen, PNG
+    "lamp": dict(lamp=True),
+    "shadow": dict(shadow=True),
+    "desk": dict(desk=True),
     "ballpoint": dict(ink="blue"),
-    "jpeg":      dict(jpeg=True),
-    "combined":  dict(lamp=True, shadow=True, desk=True, ink="blue", jpeg=True),
+    "jpeg": dict(jpeg=True),
+    "combined": dict(lamp=True, shadow=True, desk=True, ink="blue", jpeg=True),
 }
 
 #: pens: the colour a photo shows on white paper (sRGB) and the line's width (share of the
 #: digit's height): a felt pen, a blue ballpoint, and three held back while tuning the
 #: preparation (red and green pens, a soft pencil)
-PENS = {"black": ((0.15, 0.15, 0.17), (0.04, 0.10)), "blue": ((0.18, 0.25, 0.55), (0.02, 0.04)),
-        "red": ((0.75, 0.18, 0.18), (0.03, 0.08)), "green": ((0.15, 0.50, 0.25), (0.03, 0.08)),
-        "pencil": ((0.45, 0.45, 0.47), (0.02, 0.04))}
+PENS = {
+    "black": ((0.15, 0.15, 0.17), (0.04, 0.10)),
+    "blue": ((0.18, 0.25, 0.55), (0.02, 0.04)),
+    "red": ((0.75, 0.18, 0.18), (0.03, 0.08)),
+    "green": ((0.15, 0.50, 0.25), (0.03, 0.08)),
+    "pencil": ((0.45, 0.45, 0.47), (0.02, 0.04)),
+}
 
 
 def linear(srgb) -> np.ndarray:
@@ -68,8 +72,9 @@ def uniform(rng: np.random.Generator, low: float, high: float, scale: float = 1.
 
 def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     """Bicubic resize of a float (H, W) image."""
-    out = Image.fromarray(image.astype(np.float32)).resize((width, height),
-                                                           Image.Resampling.BICUBIC)
+    out = Image.fromarray(image.astype(np.float32)).resize(
+        (width, height), Image.Resampling.BICUBIC
+    )
     return np.asarray(out, dtype=np.float32)
 
 
@@ -89,8 +94,8 @@ def blur(image: np.ndarray, sigma: float) -> np.ndarray:
     taps = (taps / taps.sum()).astype(np.float32)
     out = np.pad(image.astype(np.float32), half, mode="edge")
     h, w = out.shape
-    out = sum(t * out[k : h - 2 * half + k] for k, t in enumerate(taps))         # rows
-    out = sum(t * out[:, k : w - 2 * half + k] for k, t in enumerate(taps))      # columns
+    out = sum(t * out[k : h - 2 * half + k] for k, t in enumerate(taps))  # rows
+    out = sum(t * out[:, k : w - 2 * half + k] for k, t in enumerate(taps))  # columns
     return out
 
 
@@ -105,8 +110,16 @@ def thin(mask: np.ndarray) -> np.ndarray:
         for step in (0, 1):
             p = np.pad(m, 1)
             # the 8 neighbours, clockwise from the one above
-            n = [p[:-2, 1:-1], p[:-2, 2:], p[1:-1, 2:], p[2:, 2:], p[2:, 1:-1], p[2:, :-2],
-                 p[1:-1, :-2], p[:-2, :-2]]
+            n = [
+                p[:-2, 1:-1],
+                p[:-2, 2:],
+                p[1:-1, 2:],
+                p[2:, 2:],
+                p[2:, 1:-1],
+                p[2:, :-2],
+                p[1:-1, :-2],
+                p[:-2, :-2],
+            ]
             count = sum(n)
             rises = sum((n[i] == 0) & (n[(i + 1) % 8] == 1) for i in range(8))
             up, right, down, left = n[0], n[2], n[4], n[6]
@@ -133,8 +146,8 @@ def pen_strokes(gray28: np.ndarray, height: int, width: float) -> np.ndarray:
 
     lines = thin(resize(gray28, 112, 112) > 0.5)
     side = height * 28 // 20
-    over = 4                                                 # drawn 4x larger, then shrunk
-    step = side * over / 112                                 # canvas pixels per line pixel
+    over = 4  # drawn 4x larger, then shrunk
+    step = side * over / 112  # canvas pixels per line pixel
     canvas = Image.new("L", (side * over, side * over), 0)
     draw = ImageDraw.Draw(canvas)
     pen = max(1.2, width * height) * over
@@ -143,7 +156,7 @@ def pen_strokes(gray28: np.ndarray, height: int, width: float) -> np.ndarray:
     for r, c in points:
         y, x = (r + 0.5) * step, (c + 0.5) * step
         draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=255)
-        for dr, dc in ((0, 1), (1, -1), (1, 0), (1, 1)):     # join to the next line pixels
+        for dr, dc in ((0, 1), (1, -1), (1, 0), (1, 1)):  # join to the next line pixels
             if (r + dr, c + dc) in points:
                 draw.line((x, y, x + dc * step, y + dr * step), fill=255, width=round(pen))
     small = canvas.resize((side, side), Image.Resampling.BOX)
@@ -170,13 +183,15 @@ def desk(shape: tuple[int, int], rng: np.random.Generator, scale: float) -> np.n
     grain = np.sin((along + wobble) / uniform(rng, 3, 12) * 2 * np.pi)
     level = linear(uniform(rng, 0.12, 0.40, scale))
     colour = np.array([1.0, uniform(rng, 0.6, 0.95), uniform(rng, 0.35, 0.9)], dtype=np.float32)
-    value = level * (1 + uniform(rng, 0.05, 0.25, scale) * grain + 0.05 * smooth_field(shape, 12,
-                                                                                       rng))
+    value = level * (
+        1 + uniform(rng, 0.05, 0.25, scale) * grain + 0.05 * smooth_field(shape, 12, rng)
+    )
     return np.clip(value[..., None] * colour, 0, 1)
 
 
-def sheet_mask(shape: tuple[int, int], fraction: float, rng: np.random.Generator,
-               scale: float) -> np.ndarray:
+def sheet_mask(
+    shape: tuple[int, int], fraction: float, rng: np.random.Generator, scale: float
+) -> np.ndarray:
     """(H, W) in [0, 1]: a slightly turned rectangle covering ``fraction`` of the frame."""
     h, w = shape
     aspect = uniform(rng, 0.85, 1.15, scale)
@@ -188,7 +203,7 @@ def sheet_mask(shape: tuple[int, int], fraction: float, rng: np.random.Generator
     rows, cols = np.mgrid[0:h, 0:w].astype(np.float32)
     u = (cols - cx) * np.cos(angle) + (rows - cy) * np.sin(angle)
     v = -(cols - cx) * np.sin(angle) + (rows - cy) * np.cos(angle)
-    inside = np.minimum(sheet_w / 2 - np.abs(u), sheet_h / 2 - np.abs(v))   # px to the edge
+    inside = np.minimum(sheet_w / 2 - np.abs(u), sheet_h / 2 - np.abs(v))  # px to the edge
     return np.clip(inside + 0.5, 0, 1).astype(np.float32)
 
 
@@ -200,8 +215,8 @@ def lamp(shape: tuple[int, int], rng: np.random.Generator, scale: float) -> np.n
     cy, cx = h / 2 + 0.8 * size * np.sin(angle), w / 2 + 0.8 * size * np.cos(angle)
     rows, cols = np.mgrid[0:h, 0:w].astype(np.float32)
     distance = np.hypot(rows - cy, cols - cx) / size
-    light = 1 / (1 + (distance / uniform(rng, 0.35, 0.7)) ** 2)     # inverse-square-like
-    darkest = uniform(rng, 0.2, 0.55, scale)                        # far side vs near side
+    light = 1 / (1 + (distance / uniform(rng, 0.35, 0.7)) ** 2)  # inverse-square-like
+    darkest = uniform(rng, 0.2, 0.55, scale)  # far side vs near side
     light = (light - light.min()) / (light.max() - light.min() + 1e-6)
     return (darkest + (1 - darkest) * light).astype(np.float32)
 
@@ -230,8 +245,9 @@ def place(content: np.ndarray, shape: tuple[int, int], centre: tuple[float, floa
     return out
 
 
-def photograph(content: np.ndarray, look: Look, rng: np.random.Generator,
-               content_height: int | None = None) -> np.ndarray:
+def photograph(
+    content: np.ndarray, look: Look, rng: np.random.Generator, content_height: int | None = None
+) -> np.ndarray:
     """A photo (H, W, 3) uint8 of ``content`` (ink coverage, (h, w) in [0, 1]) drawn on a
     sheet.  The content takes 25-60% of the frame's height."""
     s = look.scale
@@ -244,15 +260,17 @@ def photograph(content: np.ndarray, look: Look, rng: np.random.Generator,
     if look.desk:
         mask = sheet_mask(shape, uniform(rng, 0.55, 0.85), rng, s)
         rows, cols = np.nonzero(mask > 0.99)
-        centre = (rows.mean() + uniform(rng, -0.1, 0.1) * np.ptp(rows),
-                  cols.mean() + uniform(rng, -0.1, 0.1) * np.ptp(cols))
+        centre = (
+            rows.mean() + uniform(rng, -0.1, 0.1) * np.ptp(rows),
+            cols.mean() + uniform(rng, -0.1, 0.1) * np.ptp(cols),
+        )
     coverage = place(content, shape, centre)
     opacity = uniform(rng, 0.85, 1.0) * (1 - 0.05 * np.abs(smooth_field(shape, 12, rng)))
     coverage = np.clip(coverage * opacity, 0, 1)[..., None]
-    ink = np.clip(linear(PENS[look.ink][0]) * uniform(rng, 0.7, 1.3), 0, 1)   # what it reflects
+    ink = np.clip(linear(PENS[look.ink][0]) * uniform(rng, 0.7, 1.3), 0, 1)  # what it reflects
     scene = sheet * (1 - coverage * (1 - ink))
     if look.desk:
-        dropped = 1 - 0.35 * blur(mask, 0.01 * max(shape)) * (1 - mask)   # the sheet's shadow
+        dropped = 1 - 0.35 * blur(mask, 0.01 * max(shape)) * (1 - mask)  # the sheet's shadow
         scene = scene * mask[..., None] + desk(shape, rng, s) * (dropped * (1 - mask))[..., None]
     light = np.full(shape, uniform(rng, 0.85, 1.1), dtype=np.float32)
     if look.lamp:
@@ -270,7 +288,7 @@ def camera(scene: np.ndarray, rng: np.random.Generator, scale: float = 1.0) -> n
     scene = np.stack([blur(scene[..., c], radius) for c in range(3)], axis=-1)
     noise = uniform(rng, 0.003, 0.012, scale)
     scene = scene + noise * np.sqrt(np.clip(scene, 0.01, 1)) * rng.standard_normal(scene.shape)
-    encoded = np.clip(scene, 0, 1) ** (1 / 2.2)          # sRGB-like gamma
+    encoded = np.clip(scene, 0, 1) ** (1 / 2.2)  # sRGB-like gamma
     return np.round(encoded * 255).astype(np.uint8)
 
 

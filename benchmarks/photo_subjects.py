@@ -94,11 +94,13 @@ def texture_photo(rng: np.random.Generator, scale: float = 1.0):
     h, w = int(rng.integers(150, 601)), int(rng.integers(150, 601))
     channels = []
     for _ in range(3):
-        field = sum(smooth_field((h, w), cells, rng) / (1 + k)
-                    for k, cells in enumerate(rng.integers(2, 12, size=3)))
+        field = sum(
+            smooth_field((h, w), cells, rng) / (1 + k)
+            for k, cells in enumerate(rng.integers(2, 12, size=3))
+        )
         channels.append(field)
     pixels = np.stack(channels, axis=-1)
-    if rng.random() < 0.5:                                     # gray
+    if rng.random() < 0.5:  # gray
         pixels = pixels.mean(axis=-1, keepdims=True).repeat(3, axis=-1)
     pixels = (pixels - pixels.min()) / (np.ptp(pixels) + 1e-6)
     low, high = sorted(rng.uniform(0, 1, 2))
@@ -124,8 +126,9 @@ def scribble_photo(rng: np.random.Generator, scale: float = 1.0):
         weight = frac * frac * (3 - 2 * frac)
         path = anchors[k] * (1 - weight) + anchors[k + 1] * weight
         draw.line([tuple(p) for p in path], fill=255, width=width, joint="curve")
-    content = np.asarray(canvas.resize((height, height), Image.Resampling.BOX),
-                         dtype=np.float32) / 255
+    content = (
+        np.asarray(canvas.resize((height, height), Image.Resampling.BOX), dtype=np.float32) / 255
+    )
     return encode(photograph(content, look, rng), look, rng)
 
 
@@ -135,11 +138,16 @@ def png(pixels: np.ndarray) -> tuple[bytes, str]:
     return buffer.getvalue(), ".png"
 
 
-def non_digit_photo(kind: str, rng: np.random.Generator, fashion_items: np.ndarray,
-                    scale: float = 1.0) -> tuple[bytes, str]:
+def non_digit_photo(
+    kind: str, rng: np.random.Generator, fashion_items: np.ndarray, scale: float = 1.0
+) -> tuple[bytes, str]:
     """A photo of one non-digit of ``kind`` (one of NON_DIGITS)."""
     if kind == "fashion":
         return fashion_photo(fashion_items[int(rng.integers(len(fashion_items)))], rng, scale)
-    makers = {"letters": letter_photo, "noise": noise_photo, "textures": texture_photo,
-              "scribbles": scribble_photo}
+    makers = {
+        "letters": letter_photo,
+        "noise": noise_photo,
+        "textures": texture_photo,
+        "scribbles": scribble_photo,
+    }
     return makers[kind](rng, scale)

@@ -31,10 +31,18 @@ sys.path.insert(0, str(Path(__file__).parent))
 from photo_scenes import CONDITIONS, Look, lamp, linear  # noqa: E402
 from photo_subjects import NON_DIGITS, digit_photo, non_digit_photo  # noqa: E402
 
-HELD_OUT = {"red pen (held out)": "red", "green pen (held out)": "green",
-            "pencil (held out)": "pencil"}
-TARGETS = {"photos": 0.95, "condition": 0.85, "mnist": 0.98, "mnist_refused": 0.02,
-           "non_digits": 0.85}
+HELD_OUT = {
+    "red pen (held out)": "red",
+    "green pen (held out)": "green",
+    "pencil (held out)": "pencil",
+}
+TARGETS = {
+    "photos": 0.95,
+    "condition": 0.85,
+    "mnist": 0.98,
+    "mnist_refused": 0.02,
+    "non_digits": 0.85,
+}
 LINE = re.compile(r"^(?P<name>\S+): (?P<verdict>.+?)    ")
 SCORE = re.compile(r"novelty (?P<score>[\d.]+)")
 
@@ -47,8 +55,12 @@ def parse_args(argv=None):
     p.add_argument("--non-digits", type=int, default=200, help="photos per kind of non-digit")
     p.add_argument("--mnist", type=int, default=10000, help="MNIST test digits as 28x28 PNGs")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--scale", type=float, default=1.0,
-                   help="widen every random range of the photos this many times")
+    p.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="widen every random range of the photos this many times",
+    )
     p.add_argument("--jobs", type=int, default=2, help="processes making photos and predicting")
     p.add_argument("--keep", default=None, metavar="DIR", help="keep the photos in DIR")
     return p.parse_args(argv)
@@ -94,14 +106,19 @@ def predict(job: tuple) -> dict[str, tuple[str, float]]:
     """Run ``cnn-numpy predict`` on some files: {path: (verdict, score)}; verdict "error"
     for a file the CLI could not read or found no digit in."""
     model, paths = job
-    done = subprocess.run([sys.executable, "-m", "cnn_numpy", "predict", model, *paths],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "cnn_numpy", "predict", model, *paths],
+        capture_output=True,
+        text=True,
+    )
     answers = {}
     for line in done.stdout.splitlines():
         match, score = LINE.match(line), SCORE.search(line)
         if match and match["name"] in paths:
-            answers[match["name"]] = (match["verdict"],
-                                      float(score["score"]) if score else float("nan"))
+            answers[match["name"]] = (
+                match["verdict"],
+                float(score["score"]) if score else float("nan"),
+            )
     for path in paths:
         answers.setdefault(path, ("error", float("inf")))
     return answers
@@ -113,10 +130,10 @@ def auroc(negatives: np.ndarray, positives: np.ndarray) -> float:
     order = values.argsort(kind="stable")
     ranks = np.empty(len(values))
     ranks[order] = np.arange(1, len(values) + 1)
-    for value in np.unique(values):                    # tied values share their mean rank
+    for value in np.unique(values):  # tied values share their mean rank
         tied = values == value
         ranks[tied] = ranks[tied].mean()
-    u = ranks[len(negatives):].sum() - len(positives) * (len(positives) + 1) / 2
+    u = ranks[len(negatives) :].sum() - len(positives) * (len(positives) + 1) / 2
     return float(u / (len(negatives) * len(positives)))
 
 
@@ -127,7 +144,7 @@ def timing_12mp(folder: Path) -> tuple[float, float]:
     rng = np.random.default_rng(1)
     h, w = 300, 400
     paper = np.full((h, w, 3), linear(0.9), dtype=np.float32)
-    paper[120:200, 190:200] = linear(0.15)                    # a "1"
+    paper[120:200, 190:200] = linear(0.15)  # a "1"
     photo = (paper * lamp((h, w), rng, 1.0)[..., None]) ** (1 / 2.2)
     big = np.kron(photo, np.ones((10, 10, 1), dtype=np.float32))
     big = big + rng.normal(0, 0.01, big.shape).astype(np.float32)
@@ -150,10 +167,30 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="cnn-numpy-photos-") as tmp:
         folder = Path(args.keep or tmp)
         digit_sets = [*CONDITIONS, *HELD_OUT]
-        jobs = [("digits", name, args.per_condition, [args.seed, 1, i], args.scale, folder,
-                 args.data_dir) for i, name in enumerate(digit_sets)]
-        jobs += [("non-digits", kind, args.non_digits, [args.seed, 2, i], args.scale, folder,
-                  args.data_dir) for i, kind in enumerate(NON_DIGITS)]
+        jobs = [
+            (
+                "digits",
+                name,
+                args.per_condition,
+                [args.seed, 1, i],
+                args.scale,
+                folder,
+                args.data_dir,
+            )
+            for i, name in enumerate(digit_sets)
+        ]
+        jobs += [
+            (
+                "non-digits",
+                kind,
+                args.non_digits,
+                [args.seed, 2, i],
+                args.scale,
+                folder,
+                args.data_dir,
+            )
+            for i, kind in enumerate(NON_DIGITS)
+        ]
         jobs.append(("mnist", "mnist28", args.mnist, None, 1.0, folder, args.data_dir))
         start = time.perf_counter()
         with ProcessPoolExecutor(args.jobs) as pool:
@@ -164,8 +201,10 @@ def main(argv=None) -> int:
             answers = {}
             for part in pool.map(predict, chunks):
                 answers.update(part)
-        print(f"{len(files)} images made in {made - start:.0f} s, predicted by the CLI in "
-              f"{time.perf_counter() - made:.0f} s\n")
+        print(
+            f"{len(files)} images made in {made - start:.0f} s, predicted by the CLI in "
+            f"{time.perf_counter() - made:.0f} s\n"
+        )
         jpeg_s, png_s = timing_12mp(folder)
     return report(sets, answers, digit_sets, jpeg_s, png_s)
 
@@ -183,19 +222,25 @@ def report(sets, answers, digit_sets, jpeg_s: float, png_s: float) -> int:
     tuned = [n for n in digit_sets if n not in HELD_OUT]
     for name in digit_sets:
         right, refused = outcome(sets[name])
-        print(f"| {name} | {len(sets[name])} | {right:.1%} | {refused:.1%} | "
-              f"{1 - right - refused:.1%} |")
+        print(
+            f"| {name} | {len(sets[name])} | {right:.1%} | {refused:.1%} | "
+            f"{1 - right - refused:.1%} |"
+        )
         if name not in HELD_OUT and right < TARGETS["condition"]:
             missed.append(f"{name}: {right:.1%} right < {TARGETS['condition']:.0%}")
     everything = [item for n in tuned for item in sets[n]]
     right, refused = outcome(everything)
-    print(f"| **all {len(tuned)} conditions** | {len(everything)} | {right:.1%} | "
-          f"{refused:.1%} | {1 - right - refused:.1%} |")
+    print(
+        f"| **all {len(tuned)} conditions** | {len(everything)} | {right:.1%} | "
+        f"{refused:.1%} | {1 - right - refused:.1%} |"
+    )
     if right < TARGETS["photos"]:
         missed.append(f"photos: {right:.1%} right < {TARGETS['photos']:.0%}")
     m_right, m_refused = outcome(sets["mnist28"])
-    print(f"| MNIST test digits as 28x28 PNGs | {len(sets['mnist28'])} | {m_right:.1%} | "
-          f"{m_refused:.1%} | {1 - m_right - m_refused:.1%} |")
+    print(
+        f"| MNIST test digits as 28x28 PNGs | {len(sets['mnist28'])} | {m_right:.1%} | "
+        f"{m_refused:.1%} | {1 - m_right - m_refused:.1%} |"
+    )
     if m_right < TARGETS["mnist"] or m_refused > TARGETS["mnist_refused"]:
         missed.append(f"MNIST: {m_right:.1%} right, {m_refused:.1%} refused")
     digit_scores = np.array([answers[p][1] for n in tuned for p, _ in sets[n]])
@@ -207,14 +252,18 @@ def report(sets, answers, digit_sets, jpeg_s: float, png_s: float) -> int:
         refused = [v.startswith("not a digit") or v == "error" for v, _ in verdicts]
         all_refused += refused
         scores = np.array([s for _, s in verdicts])
-        print(f"| {kind} | {len(verdicts)} | {np.mean(refused):.1%} | "
-              f"{np.mean([v == 'error' for v, _ in verdicts]):.1%} | "
-              f"{auroc(digit_scores, scores):.3f} |")
+        print(
+            f"| {kind} | {len(verdicts)} | {np.mean(refused):.1%} | "
+            f"{np.mean([v == 'error' for v, _ in verdicts]):.1%} | "
+            f"{auroc(digit_scores, scores):.3f} |"
+        )
     print(f"| **all** | {len(all_refused)} | {np.mean(all_refused):.1%} | | |")
     if np.mean(all_refused) < TARGETS["non_digits"]:
         missed.append(f"non-digits: {np.mean(all_refused):.1%} refused < 85%")
-    print(f"\nPreparing a 12-megapixel photo (4000x3000): {jpeg_s:.2f} s as JPEG, "
-          f"{png_s:.2f} s as PNG")
+    print(
+        f"\nPreparing a 12-megapixel photo (4000x3000): {jpeg_s:.2f} s as JPEG, "
+        f"{png_s:.2f} s as PNG"
+    )
     if jpeg_s >= 1.0:
         missed.append(f"12 MP JPEG prepared in {jpeg_s:.2f} s >= 1 s")
     for line in missed:

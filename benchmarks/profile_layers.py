@@ -24,8 +24,9 @@ from cnn_numpy import SGD, CrossEntropyLoss, keep_freed_memory, lenet, seed_net
 NETS = {"seed": lambda: seed_net(num_classes=10, rng=0), "lenet": lambda: lenet(rng=0)}
 
 
-def time_layers(model, batch: np.ndarray, labels: np.ndarray, steps: int,
-                clock=time.perf_counter) -> dict[str, list]:
+def time_layers(
+    model, batch: np.ndarray, labels: np.ndarray, steps: int, clock=time.perf_counter
+) -> dict[str, list]:
     """Run ``steps`` training steps; return {row name: [seconds per step, ...]}."""
     loss, opt = CrossEntropyLoss(), SGD(model.parameters(), lr=0.01, momentum=0.9)
     model[0].needs_input_grad = False  # as fit does: nobody needs d(loss)/d(images)
@@ -79,8 +80,9 @@ def main(argv: list[str] | None = None) -> None:
     labels = rng.integers(0, 10, args.batch)
     with threadpool_limits(limits=args.threads):
         times = time_layers(NETS[args.net](), batch, labels, args.steps, clock)
-    print_profile(times, f"{args.net}, batch {args.batch}, {args.threads} thread(s), "
-                         f"{args.clock} clock")
+    print_profile(
+        times, f"{args.net}, batch {args.batch}, {args.threads} thread(s), {args.clock} clock"
+    )
 
 
 if __name__ == "__main__":

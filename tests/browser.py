@@ -39,20 +39,28 @@ def start_chromium(profile: Path, width: int = 1400, height: int = 1000):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                 "--hide-scrollbars", f"--window-size={width},{height}",
-                 f"--user-data-dir={profile}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--hide-scrollbars",
+        f"--window-size={width},{height}",
+        f"--user-data-dir={profile}",
+    ):
         options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})   # the page's console
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the page's console
     return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
 
 
 def console_errors(driver) -> list[str]:
     """Errors the page logged to its console since the last call (JS exceptions included)."""
-    return [entry["message"] for entry in driver.get_log("browser")
-            if entry["level"] == "SEVERE"]
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
 
 
 def draw(driver, strokes, pad_id: str = "pad") -> None:
@@ -79,12 +87,20 @@ def js(driver, script: str, *args):
 
 def answer(driver) -> dict:
     """#answer's data once it shows the pad as it is now (all strokes included)."""
-    wait_for(lambda: js(driver, "const a = document.getElementById('answer');"
-                                "return a.dataset.version === document.getElementById('pad')"
-                                ".dataset.version && a.dataset.state !== 'empty';"),
-             what="the answer to the drawing")
-    return js(driver, "return {...document.getElementById('answer').dataset,"
-                      " text: document.getElementById('answer').innerText};")
+    wait_for(
+        lambda: js(
+            driver,
+            "const a = document.getElementById('answer');"
+            "return a.dataset.version === document.getElementById('pad')"
+            ".dataset.version && a.dataset.state !== 'empty';",
+        ),
+        what="the answer to the drawing",
+    )
+    return js(
+        driver,
+        "return {...document.getElementById('answer').dataset,"
+        " text: document.getElementById('answer').innerText};",
+    )
 
 
 def wait_for(condition, timeout: float = 20, what: str = "the page"):
@@ -107,17 +123,24 @@ def screenshot(driver, path: Path, full_page: bool = False, width: int | None = 
     from PIL import Image
 
     if full_page:
-        size = driver.execute_script("return [document.documentElement.scrollWidth,"
-                                     " document.documentElement.scrollHeight];")
-        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": size[0], "height": size[1], "scale": 1}})
+        size = driver.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight];"
+        )
+        shot = driver.execute_cdp_cmd(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": size[0], "height": size[1], "scale": 1},
+            },
+        )
         image = Image.open(io.BytesIO(base64.b64decode(shot["data"])))
     else:
         image = Image.open(io.BytesIO(driver.get_screenshot_as_png()))
     if width is not None and image.width > width:
-        image = image.resize((width, round(image.height * width / image.width)),
-                             Image.Resampling.LANCZOS)
+        image = image.resize(
+            (width, round(image.height * width / image.width)), Image.Resampling.LANCZOS
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     # 256 colours are plenty for a page of flat panels and heat maps: a third of the bytes
     image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)

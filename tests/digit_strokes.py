@@ -13,8 +13,9 @@ import numpy as np
 from cnn_numpy.data.images import preprocess_digit
 
 
-def arc(cx: float, cy: float, rx: float, ry: float, start: float, stop: float,
-        n: int = 16) -> list[tuple[float, float]]:
+def arc(
+    cx: float, cy: float, rx: float, ry: float, start: float, stop: float, n: int = 16
+) -> list[tuple[float, float]]:
     """Points on an ellipse from angle ``start`` to ``stop`` (degrees, 0 = right, 90 = down)."""
     t = np.radians(np.linspace(start, stop, n))
     return [(cx + rx * np.cos(a), cy + ry * np.sin(a)) for a in t]
@@ -60,13 +61,14 @@ def render(strokes, size: int = 280, pen: float = 20.0) -> np.ndarray:
         points = [(float(x) * size, float(y) * size) for x, y in stroke]
         draw.line(points, fill=0, width=int(pen), joint="curve")
         r = pen / 2
-        for x, y in (points[0], points[-1]):       # round pen ends, as the pad's
+        for x, y in (points[0], points[-1]):  # round pen ends, as the pad's
             draw.ellipse((x - r, y - r, x + r, y + r), fill=0)
     return np.asarray(page, dtype=np.float32) / 255
 
 
-def dataset(n_per_digit: int, rng: np.random.Generator,
-            size: int = 112) -> tuple[np.ndarray, np.ndarray]:
+def dataset(
+    n_per_digit: int, rng: np.random.Generator, size: int = 112
+) -> tuple[np.ndarray, np.ndarray]:
     """(X (N, 1, 28, 28) float32 in [0, 1] prepared as the page prepares drawings, y (N,)).
     Drawn on a ``size`` pixel page (smaller than the pad's 280: quicker, and the same after
     preprocessing), with pens as wide as 15-26 pixels of the pad."""

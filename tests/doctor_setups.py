@@ -35,8 +35,13 @@ def tiny_data(n: int = 240, rng=0, classes: int = CLASSES) -> tuple[np.ndarray, 
 def tiny_net(rng=0, classes: int = CLASSES) -> Sequential:
     """Conv2d(1, 4, 3) -> ReLU -> MaxPool2d(2) -> Flatten -> Linear(36, classes)."""
     rng = np.random.default_rng(rng)
-    return Sequential(Conv2d(1, 4, 3, rng=rng), ReLU(), MaxPool2d(2), Flatten(),
-                      Linear(4 * 3 * 3, classes, rng=rng))
+    return Sequential(
+        Conv2d(1, 4, 3, rng=rng),
+        ReLU(),
+        MaxPool2d(2),
+        Flatten(),
+        Linear(4 * 3 * 3, classes, rng=rng),
+    )
 
 
 def healthy(seed: int = 0):
@@ -82,8 +87,9 @@ def raw_pixels(seed: int = 0):
 def saturated_sigmoids(seed: int = 0):
     """A sigmoid hidden layer whose weights are 30x too large: its outputs stick at 0 and 1."""
     rng = np.random.default_rng(seed)
-    model = Sequential(Flatten(), Linear(SIZE * SIZE, 16, rng=rng), Sigmoid(),
-                       Linear(16, CLASSES, rng=rng))
+    model = Sequential(
+        Flatten(), Linear(SIZE * SIZE, 16, rng=rng), Sigmoid(), Linear(16, CLASSES, rng=rng)
+    )
     model[1].weight.data *= 30
     return model, CrossEntropyLoss(), tiny_data(rng=seed), Adam(model.parameters(), lr=3e-3)
 
@@ -118,6 +124,7 @@ def missing_classes(seed: int = 0):
 def imbalanced(seed: int = 0):
     """Class 0 is 50x more common than class 2."""
     model, loss, (X, y), optimizer = healthy(seed)
-    keep = np.concatenate([np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:40],
-                           np.flatnonzero(y == 2)[:2]])
+    keep = np.concatenate(
+        [np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:40], np.flatnonzero(y == 2)[:2]]
+    )
     return model, loss, (X[keep], y[keep]), optimizer

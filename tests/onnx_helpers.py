@@ -19,7 +19,7 @@ def need(module: str):
     try:
         return importlib.import_module(module)
     except ImportError:
-        message = f"{module} is not installed (pip install -e \".[test]\" installs it)"
+        message = f'{module} is not installed (pip install -e ".[test]" installs it)'
         if os.environ.get("CI") == "true":
             pytest.fail(f"{message}; CI must run the ONNX tests", pytrace=False)
         pytest.skip(message)
@@ -29,7 +29,7 @@ def run_onnx(path, x: np.ndarray) -> np.ndarray:
     """The first output of the ONNX file at ``path`` for input ``x``, by onnxruntime (CPU)."""
     ort = need("onnxruntime")
     options = ort.SessionOptions()
-    options.intra_op_num_threads = 1      # the test machine is shared
+    options.intra_op_num_threads = 1  # the test machine is shared
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     return session.run(None, {"input": x})[0]
 

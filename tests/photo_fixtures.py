@@ -26,15 +26,28 @@ def pen_digit(height: int = 120, width: float = 0.09) -> np.ndarray:
     for x0, y0, x1, y1 in FOUR:
         draw.line((x0 * scale, y0 * scale, x1 * scale, y1 * scale), fill=255, width=pen)
         for x, y in ((x0, y0), (x1, y1)):
-            draw.ellipse((x * scale - pen / 2, y * scale - pen / 2, x * scale + pen / 2,
-                          y * scale + pen / 2), fill=255)
+            draw.ellipse(
+                (
+                    x * scale - pen / 2,
+                    y * scale - pen / 2,
+                    x * scale + pen / 2,
+                    y * scale + pen / 2,
+                ),
+                fill=255,
+            )
     small = canvas.resize((height, height), Image.Resampling.BOX)
     return np.asarray(small, dtype=np.float32) / 255
 
 
-def on_paper(ink: np.ndarray, frame: tuple[int, int] = (300, 260), at=(80, 70),
-             pen=(0.1, 0.1, 0.12), paper=(0.92, 0.9, 0.86), grain: float = 0.015,
-             rng=0) -> np.ndarray:
+def on_paper(
+    ink: np.ndarray,
+    frame: tuple[int, int] = (300, 260),
+    at=(80, 70),
+    pen=(0.1, 0.1, 0.12),
+    paper=(0.92, 0.9, 0.86),
+    grain: float = 0.015,
+    rng=0,
+) -> np.ndarray:
     """``ink`` (coverage, (h, w)) written in ``pen`` colour on grainy paper filling a frame."""
     rng = np.random.default_rng(rng)
     h, w = frame
@@ -64,8 +77,9 @@ def shadow(photo: np.ndarray, depth: float = 0.55, softness: float = 12.0) -> np
     return (photo * light[..., None]).astype(np.float32)
 
 
-def on_desk(photo: np.ndarray, margin: int = 45, desk=(0.12, 0.09, 0.07),
-            angle: float = 0.0) -> np.ndarray:
+def on_desk(
+    photo: np.ndarray, margin: int = 45, desk=(0.12, 0.09, 0.07), angle: float = 0.0
+) -> np.ndarray:
     """The sheet (``photo``) turned by ``angle`` degrees on a dark wooden desk that frames it
     ``margin`` pixels wide."""
     h, w = photo.shape[:2]
@@ -107,13 +121,18 @@ def bomb_png(width: int = 20000, height: int = 20000) -> bytes:
     import zlib
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)     # 8-bit grayscale
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grayscale
     pixels = zlib.compress(b"\x00" * 64)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels)
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
 
 
 def overlap(a: np.ndarray, b: np.ndarray, level: float = 0.5) -> float:

@@ -14,6 +14,8 @@ def snapshot(folder):
 def finished_run(folder):
     """A finished 2-epoch lines run with its report, in ``folder/run``."""
     run = folder / "run"
-    assert main(["train", "--epochs", "2", "--batch-size", "16", "--filters", "2",
-                 "--out", str(run)]) == 0
+    assert (
+        main(["train", "--epochs", "2", "--batch-size", "16", "--filters", "2", "--out", str(run)])
+        == 0
+    )
     return run

@@ -30,14 +30,14 @@ def test_bench_train_quick_prints_the_table():
     for row in rows:
         assert header.count("|") == row.count("|")
         cells = [c.strip() for c in row.strip("|").split("|")]
-        assert float(cells[4].replace(",", "")) > 0                 # cnn-numpy train images/s
-        assert float(cells[-2].replace(",", "")) > 0                # cnn-numpy peak RSS
+        assert float(cells[4].replace(",", "")) > 0  # cnn-numpy train images/s
+        assert float(cells[-2].replace(",", "")) > 0  # cnn-numpy peak RSS
         try:
             import torch  # noqa: F401
         except ImportError:
-            assert cells[5] == "-"                                  # no PyTorch: no column
+            assert cells[5] == "-"  # no PyTorch: no column
         else:
-            assert float(cells[6]) > 0                              # the paired ratio
+            assert float(cells[6]) > 0  # the paired ratio
 
 
 def test_profile_mode_times_every_layer():
@@ -57,8 +57,16 @@ def test_the_speed_tricks_keep_the_layer_contract():
     rng = np.random.default_rng(0)
     X, y = rng.random((16, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, 16)
     model = lenet(rng=0)
-    fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.01), (X, y), epochs=1,
-        batch_size=8, rng=0, verbose=False)
+    fit(
+        model,
+        CrossEntropyLoss(),
+        SGD(model.parameters(), lr=0.01),
+        (X, y),
+        epochs=1,
+        batch_size=8,
+        rng=0,
+        verbose=False,
+    )
     loss = CrossEntropyLoss()
     loss.forward(model.forward(X), y)
     dx = model.backward(loss.backward())

@@ -19,8 +19,20 @@ def load_script():
 def test_accuracy_benchmark_prints_a_table(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write_files(tmp_path / "shared" / "mnist", fake_files(np.random.default_rng(0), 16, 6))
-    code = load_script().main(["--model", "seed", "--dataset", "mnist", "--data-dir",
-                               str(tmp_path / "shared"), "--epochs", "2", "--batch-size", "8"])
+    code = load_script().main(
+        [
+            "--model",
+            "seed",
+            "--dataset",
+            "mnist",
+            "--data-dir",
+            str(tmp_path / "shared"),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "8",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 1  # random labels: the 97.5% target is missed, and the exit status says so
     assert "| epoch | loss | train acc | test acc | seconds | train images/s |" in out

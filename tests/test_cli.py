@@ -9,7 +9,8 @@ import pytest
 from cnn_numpy.cli import main
 
 EPOCH_LINE = re.compile(
-    r"^Epoch (\d\d) \| loss=(\d+\.\d{4}) \| train_acc=(\d\.\d{3}) \| test_acc=(\d\.\d{3})$")
+    r"^Epoch (\d\d) \| loss=(\d+\.\d{4}) \| train_acc=(\d\.\d{3}) \| test_acc=(\d\.\d{3})$"
+)
 
 
 def epoch_lines(text):
@@ -24,13 +25,33 @@ def test_default_train_runs_the_seed_experiment(tmp_path, capsys, monkeypatch):
     assert [int(e) for e, *_ in lines] == [1, 2, 3, 4, 5]
     assert float(lines[-1][3]) >= 0.95
     assert "480 train / 120 test" in out
-    assert (tmp_path / "runs").is_dir()            # the run folder goes under ./runs/
+    assert (tmp_path / "runs").is_dir()  # the run folder goes under ./runs/
 
 
 def test_same_seed_same_output_and_flags(tmp_path, capsys):
-    args = ["train", "--epochs", "2", "--filters", "4", "--lr", "0.02", "--batch-size", "4",
-            "--noise", "0.15", "--seed", "3", "--optimizer", "sgd", "--momentum", "0.5",
-            "--weight-decay", "1e-4", "--blocks", "2"]
+    args = [
+        "train",
+        "--epochs",
+        "2",
+        "--filters",
+        "4",
+        "--lr",
+        "0.02",
+        "--batch-size",
+        "4",
+        "--noise",
+        "0.15",
+        "--seed",
+        "3",
+        "--optimizer",
+        "sgd",
+        "--momentum",
+        "0.5",
+        "--weight-decay",
+        "1e-4",
+        "--blocks",
+        "2",
+    ]
     assert main(args + ["--out", str(tmp_path / "a")]) == 0
     first = epoch_lines(capsys.readouterr().out)
     assert main(args + ["--out", str(tmp_path / "b")]) == 0
@@ -40,20 +61,43 @@ def test_same_seed_same_output_and_flags(tmp_path, capsys):
 
 
 def test_adam_option(tmp_path, capsys):
-    assert main(["train", "--epochs", "1", "--optimizer", "adam", "--lr", "0.001",
-                 "--batch-size", "16", "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--epochs",
+                "1",
+                "--optimizer",
+                "adam",
+                "--lr",
+                "0.001",
+                "--batch-size",
+                "16",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     assert len(epoch_lines(capsys.readouterr().out)) == 1
 
 
-@pytest.mark.parametrize("bad", [
-    ["train", "--epochs", "0"], ["train", "--epochs", "two"], ["train", "--lr", "-1"],
-    ["train", "--optimizer", "rmsprop"], ["train", "--batch-size", "0"], ["nonsense"],
-    ["train", "--schedule", "step", "--gamma", "0"], ["evaluate", "m.npz", "--limit", "0"],
-    ["predict", "m.npz", "x.png", "--top", "0"],
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["train", "--epochs", "0"],
+        ["train", "--epochs", "two"],
+        ["train", "--lr", "-1"],
+        ["train", "--optimizer", "rmsprop"],
+        ["train", "--batch-size", "0"],
+        ["nonsense"],
+        ["train", "--schedule", "step", "--gamma", "0"],
+        ["evaluate", "m.npz", "--limit", "0"],
+        ["predict", "m.npz", "x.png", "--top", "0"],
+    ],
+)
 def test_bad_arguments_give_argparse_errors_not_tracebacks(bad):
-    proc = subprocess.run([sys.executable, "-m", "cnn_numpy", *bad], capture_output=True,
-                          text=True)
+    proc = subprocess.run([sys.executable, "-m", "cnn_numpy", *bad], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "usage:" in proc.stderr and "Traceback" not in proc.stderr
 

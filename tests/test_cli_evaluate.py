@@ -16,13 +16,15 @@ def test_report_numbers():
     text = format_report(y, predicted, ["cat", "dog", "cow"])
     assert "Accuracy: 0.6667 (4/6)" in text
     assert re.search(r"cat\s+0.5000\s+2", text) and re.search(r"dog\s+0.6667\s+3", text)
-    assert re.search(r"dog\s+1\s+2\s+0$", text, re.MULTILINE)     # the confusion matrix row
+    assert re.search(r"dog\s+1\s+2\s+0$", text, re.MULTILINE)  # the confusion matrix row
 
 
 def test_evaluate_lines_model_on_the_runs_own_test_split(tmp_path, capsys):
     run_dir = tmp_path / "run"
-    assert main(["train", "--epochs", "2", "--batch-size", "16", "--no-report",
-                 "--out", str(run_dir)]) == 0
+    assert (
+        main(["train", "--epochs", "2", "--batch-size", "16", "--no-report", "--out", str(run_dir)])
+        == 0
+    )
     history = (run_dir / "history.csv").read_text().splitlines()
     test_acc = float(history[-1].split(",")[3])
     capsys.readouterr()
@@ -36,8 +38,14 @@ def test_evaluate_applies_the_models_normalisation(tmp_path, capsys):
     data_dir = write_files(tmp_path / "mnist", fake_files(np.random.default_rng(0), n_test=40))
     model = cnn.lenet(10, rng=0)
     stats = {"mean": 0.5, "std": 0.25}
-    path = cnn.save(model, tmp_path / "model.npz", dataset="mnist", normalize=stats,
-                    input_shape=[1, 28, 28], class_names=list(cnn.MNIST_CLASSES))
+    path = cnn.save(
+        model,
+        tmp_path / "model.npz",
+        dataset="mnist",
+        normalize=stats,
+        input_shape=[1, 28, 28],
+        class_names=list(cnn.MNIST_CLASSES),
+    )
     _, (X, y) = cnn.load_mnist(data_dir, download=False)
     expected = cnn.evaluate(model, cnn.normalize(X, **stats), y)
     assert main(["evaluate", str(path), "--data-dir", str(data_dir)]) == 0

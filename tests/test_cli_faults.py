@@ -45,12 +45,13 @@ def disk_full(*args):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
-def test_disk_full_after_an_epoch_keeps_the_files_of_the_epoch_before(tmp_path, capsys,
-                                                                      monkeypatch):
+def test_disk_full_after_an_epoch_keeps_the_files_of_the_epoch_before(
+    tmp_path, capsys, monkeypatch
+):
     run = tmp_path / "run"
     fsync = os.fsync
 
-    def full_after_epoch_1(fd):     # the disk fills up once epoch 1 is saved
+    def full_after_epoch_1(fd):  # the disk fills up once epoch 1 is saved
         if (run / "history.csv").exists():
             disk_full()
         fsync(fd)
@@ -58,24 +59,27 @@ def test_disk_full_after_an_epoch_keeps_the_files_of_the_epoch_before(tmp_path, 
     monkeypatch.setattr(os, "fsync", full_after_epoch_1)
     assert main(["train", "--epochs", "3", *FAST, "--out", str(run)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"error: cannot write the files of epoch 2 into {run}: No space left "
-                          f"on device; {run} holds the run after epoch 1; continue with: "
-                          f"cnn-numpy train --resume {run}")
+    assert err.startswith(
+        f"error: cannot write the files of epoch 2 into {run}: No space left "
+        f"on device; {run} holds the run after epoch 1; continue with: "
+        f"cnn-numpy train --resume {run}"
+    )
     assert "Traceback" not in err
     assert load_checkpoint(run / "checkpoint.npz").epoch == 1
     assert load_card(run / "model.npz")["epochs"] == 1 and (run / "best.npz").is_file()
-    assert not [p for p in run.iterdir() if p.name.endswith(".tmp")]     # no half files
+    assert not [p for p in run.iterdir() if p.name.endswith(".tmp")]  # no half files
     monkeypatch.undo()
-    assert main(["train", "--resume", str(run), "--no-report"]) == 0     # room again: go on
+    assert main(["train", "--resume", str(run), "--no-report"]) == 0  # room again: go on
     assert load_checkpoint(run / "checkpoint.npz").epoch == 3
 
 
 @pytest.mark.parametrize("existing", [False, True])
-def test_a_run_that_fails_before_its_first_epoch_leaves_no_run_folder(existing, tmp_path,
-                                                                      capsys, monkeypatch):
+def test_a_run_that_fails_before_its_first_epoch_leaves_no_run_folder(
+    existing, tmp_path, capsys, monkeypatch
+):
     run = tmp_path / "new" / "run"
     if existing:
-        run.mkdir(parents=True)                       # an empty folder of the user's: it stays
+        run.mkdir(parents=True)  # an empty folder of the user's: it stays
     monkeypatch.setattr(os, "fsync", disk_full)
     assert main(["train", "--epochs", "1", *FAST, "--out", str(run)]) == 1
     err = capsys.readouterr().err
@@ -84,8 +88,7 @@ def test_a_run_that_fails_before_its_first_epoch_leaves_no_run_folder(existing, 
     assert (tmp_path / "new").exists() == existing
 
 
-def test_an_error_in_the_first_epoch_removes_the_run_folder_it_made(tmp_path, capsys,
-                                                                    monkeypatch):
+def test_an_error_in_the_first_epoch_removes_the_run_folder_it_made(tmp_path, capsys, monkeypatch):
     def out_of_memory(*args, **kwargs):
         raise MemoryError("Unable to allocate 12.0 GiB")
 
@@ -156,10 +159,11 @@ def test_a_killed_worker_is_an_error_line_not_a_traceback(tmp_path, capfd, monke
     run = tmp_path / "run"
     assert main(["train", "--epochs", "1", *FAST, "--workers", "2", "--out", str(run)]) == 1
     err = capfd.readouterr().err
-    assert err.startswith(f"error: DataParallel: worker process {killed[0].pid} exited with "
-                          "code -9"), err
+    assert err.startswith(
+        f"error: DataParallel: worker process {killed[0].pid} exited with code -9"
+    ), err
     assert "Traceback" not in err and err.count("\n") == 1
-    assert not run.exists()                # it failed in its first epoch: no run to keep
+    assert not run.exists()  # it failed in its first epoch: no run to keep
 
 
 def test_ctrl_c_while_the_report_is_drawn(tmp_path, capsys, monkeypatch):
@@ -168,11 +172,15 @@ def test_ctrl_c_while_the_report_is_drawn(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr("cnn_numpy.cli.train.write_report", ctrl_c)
     run = tmp_path / "run"
-    assert main(["train", "--epochs", "1", "--batch-size", "16", "--filters", "2",
-                 "--out", str(run)]) == 130
+    assert (
+        main(["train", "--epochs", "1", "--batch-size", "16", "--filters", "2", "--out", str(run)])
+        == 130
+    )
     err = capsys.readouterr().err
-    assert err.strip() == (f"Interrupted while drawing the report; the trained run is saved in "
-                           f"{run} (draw it with: cnn-numpy report {run})")
+    assert err.strip() == (
+        f"Interrupted while drawing the report; the trained run is saved in "
+        f"{run} (draw it with: cnn-numpy report {run})"
+    )
     assert (run / "model.npz").is_file() and (run / "history.json").is_file()
     monkeypatch.setattr("cnn_numpy.cli.report.write_report", ctrl_c)
     assert main(["report", str(run)]) == 130
@@ -196,8 +204,9 @@ def test_ctrl_c_while_the_data_loads_is_one_line(tmp_path):
         sys.exit(main(["train", "--dataset", "mnist", "--data-dir", {str(data)!r},
                        "--out", {str(tmp_path / "run")!r}]))
     """)
-    with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True) as process:
+    with subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
         assert process.stdout.readline() == "reading\n"
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=60)

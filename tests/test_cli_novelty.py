@@ -43,11 +43,25 @@ def digits(tmp_path_factory):
     """A model of the two stroke 'digits', saved as an MNIST model with its novelty check."""
     X, y = strokes(400, np.random.default_rng(0))
     model = cnn.seed_net(2, rng=0)
-    cnn.fit(model, cnn.CrossEntropyLoss(), cnn.Adam(model.parameters(), lr=0.01), (X, y),
-            epochs=3, batch_size=16, rng=0, verbose=False)
+    cnn.fit(
+        model,
+        cnn.CrossEntropyLoss(),
+        cnn.Adam(model.parameters(), lr=0.01),
+        (X, y),
+        epochs=3,
+        batch_size=16,
+        rng=0,
+        verbose=False,
+    )
     path = tmp_path_factory.mktemp("digits") / "digits.npz"
-    cnn.save(model, path, dataset="mnist", class_names=["bar", "ring"], input_shape=[1, 28, 28],
-             normalize={"mean": 0.0, "std": 1.0})
+    cnn.save(
+        model,
+        path,
+        dataset="mnist",
+        class_names=["bar", "ring"],
+        input_shape=[1, 28, 28],
+        normalize={"mean": 0.0, "std": 1.0},
+    )
     cnn.save_novelty(path, cnn.fit_novelty(model, X, y, rng=0))
     return path
 
@@ -72,12 +86,12 @@ def test_train_stores_the_check_in_both_models(run, capsys):
     for name in ("model.npz", "best.npz"):
         detector = cnn.load_novelty(run / name)
         assert detector is not None and 0 < detector.threshold < np.inf
-        assert detector.holdout_images == 48                  # 10% of the 480 training lines
+        assert detector.holdout_images == 48  # 10% of the 480 training lines
 
 
 def test_predict_answers_with_the_score_or_refuses(digits, images, capsys):
     ring, blob = images
-    assert main(["predict", str(digits), ring, blob]) == 0          # an answer for each
+    assert main(["predict", str(digits), ring, blob]) == 0  # an answer for each
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(f"{ring}: ring    top 2: ring")
     assert "novelty" in out[0] and "(refused above" in out[0]
@@ -88,18 +102,23 @@ def test_predict_answers_with_the_score_or_refuses(digits, images, capsys):
 
 def test_another_dataset_says_not_one_of_its_classes(digits, images, tmp_path, capsys):
     path = tmp_path / "shapes.npz"
-    cnn.save(cnn.load(digits), path, dataset="shapes", class_names=["bar", "ring"],
-             input_shape=[1, 28, 28])
+    cnn.save(
+        cnn.load(digits),
+        path,
+        dataset="shapes",
+        class_names=["bar", "ring"],
+        input_shape=[1, 28, 28],
+    )
     cnn.save_novelty(path, cnn.load_novelty(digits))
     assert main(["predict", str(path), images[1]]) == 0
     assert ": not one of its classes (novelty " in capsys.readouterr().out
 
 
-def test_a_model_without_a_check_still_predicts_and_says_so(digits, images, run, tmp_path,
-                                                            capsys):
+def test_a_model_without_a_check_still_predicts_and_says_so(digits, images, run, tmp_path, capsys):
     old = tmp_path / "old.npz"
-    cnn.save(cnn.load(digits), old, dataset="mnist", class_names=["bar", "ring"],
-             input_shape=[1, 28, 28])
+    cnn.save(
+        cnn.load(digits), old, dataset="mnist", class_names=["bar", "ring"], input_shape=[1, 28, 28]
+    )
     assert main(["predict", str(old), *images]) == 0
     out = capsys.readouterr().out
     assert "has no novelty check" in out and "not a digit" not in out
@@ -118,14 +137,14 @@ def test_evaluate_reports_the_refusal_rate(run, capsys):
     assert 0 <= float(refused) <= 25
 
 
-def test_show_draws_every_step_and_errors_keep_their_exit_code(digits, images, tmp_path,
-                                                               capsys):
+def test_show_draws_every_step_and_errors_keep_their_exit_code(digits, images, tmp_path, capsys):
     figure = tmp_path / "steps.png"
     assert main(["predict", str(digits), images[0], "--show", str(figure)]) == 0
     assert figure.stat().st_size > 20_000
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
-    assert main(["predict", str(digits), str(tmp_path / "broken.png"),
-                 images[0]]) == 1                      # one unreadable image: exit 1, go on
+    assert (
+        main(["predict", str(digits), str(tmp_path / "broken.png"), images[0]]) == 1
+    )  # one unreadable image: exit 1, go on
     captured = capsys.readouterr()
     assert "cannot read" in captured.err and f"{images[0]}: ring" in captured.out
     blank = png(tmp_path / "blank.png", np.full((40, 40), 0.8))

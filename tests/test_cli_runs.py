@@ -31,7 +31,7 @@ def test_out_a_second_time_refuses_and_says_how_to_go_on(tmp_path, capsys):
     assert err.startswith(f"error: {run} already holds a run (config.json, ")
     assert f"Continue it with: cnn-numpy train --resume {run}" in err
     assert "pick another folder with --out" in err and "--overwrite" in err
-    assert "Data:" not in out                              # refused before loading anything
+    assert "Data:" not in out  # refused before loading anything
     assert {p.name: p.read_bytes() for p in run.iterdir()} == before
 
 
@@ -40,13 +40,15 @@ def test_overwrite_replaces_the_earlier_run(tmp_path, capsys):
     assert main(["train", "--epochs", "2", *FAST, "--out", str(run)]) == 0
     (run / "filters_layer3.png").write_bytes(b"a picture of the old run")
     (run / "notes.txt").write_text("mine")
-    assert main(["train", "--epochs", "1", *FAST, "--seed", "5", "--overwrite",
-                 "--out", str(run)]) == 0
+    assert (
+        main(["train", "--epochs", "1", *FAST, "--seed", "5", "--overwrite", "--out", str(run)])
+        == 0
+    )
     assert json.loads((run / "history.json").read_text())["epoch"] == [1]
     assert json.loads((run / "config.json").read_text())["seed"] == 5
     assert load_card(run / "best.npz")["seed"] == 5
-    assert not (run / "filters_layer3.png").exists()       # the old run's files are gone
-    assert (run / "notes.txt").read_text() == "mine"       # the user's are not
+    assert not (run / "filters_layer3.png").exists()  # the old run's files are gone
+    assert (run / "notes.txt").read_text() == "mine"  # the user's are not
 
 
 def test_an_empty_out_folder_is_used(tmp_path):
@@ -63,11 +65,12 @@ def five_epochs(tmp_path_factory):
 
 def test_evaluate_says_at_which_epoch_of_how_many_the_best_model_was_taken(five_epochs, capsys):
     history = json.loads((five_epochs / "history.json").read_text())
-    best = 1 + history["test_acc"].index(max(history["test_acc"]))     # ties: the earliest
+    best = 1 + history["test_acc"].index(max(history["test_acc"]))  # ties: the earliest
     capsys.readouterr()
     assert main(["evaluate", str(five_epochs / "best.npz")]) == 0
-    assert (f"(trained on lines; the best epoch by test accuracy: epoch {best} of a 5-epoch "
-            "run)") in capsys.readouterr().out
+    assert (
+        f"(trained on lines; the best epoch by test accuracy: epoch {best} of a 5-epoch run)"
+    ) in capsys.readouterr().out
     assert main(["evaluate", str(five_epochs / "model.npz")]) == 0
     assert "(trained on lines for 5 epochs)" in capsys.readouterr().out
 
@@ -83,13 +86,19 @@ def test_a_resumed_run_that_trains_on_updates_the_best_models_total(five_epochs,
     best = load_card(run / "best.npz")
     assert best["total_epochs"] == 6 and best["saved_as"] == "best"
     assert best["epochs"] == 1 + history["test_acc"].index(max(history["test_acc"]))
-    if best["epochs"] <= 5:                                   # the same weights as before
+    if best["epochs"] <= 5:  # the same weights as before
         assert best["test_acc"] == card["test_acc"]
 
 
 def test_evaluate_of_an_old_model_file_without_the_new_card_fields(tmp_path, capsys):
-    path = cnn.save(cnn.seed_net(2, rng=0), tmp_path / "old.npz", dataset="lines", epochs=1,
-                    input_shape=[1, 28, 28], class_names=list(LINES_CLASSES))
+    path = cnn.save(
+        cnn.seed_net(2, rng=0),
+        tmp_path / "old.npz",
+        dataset="lines",
+        epochs=1,
+        input_shape=[1, 28, 28],
+        class_names=list(LINES_CLASSES),
+    )
     assert main(["evaluate", str(path)]) == 0
     assert "(trained on lines for 1 epoch)" in capsys.readouterr().out
 
@@ -97,21 +106,27 @@ def test_evaluate_of_an_old_model_file_without_the_new_card_fields(tmp_path, cap
 def test_evaluate_reads_only_the_test_split(tmp_path, capsys, monkeypatch):
     folder = write_files(tmp_path / "mnist", fake_files(np.random.default_rng(0), 20, 12))
     for stem in datasets.SPLITS["train"]:
-        (folder / f"{stem}.gz").unlink()                       # no training files at all
+        (folder / f"{stem}.gz").unlink()  # no training files at all
 
     def no_download(filename, *args, **kwargs):
         pytest.fail(f"evaluate tried to download {filename}")
 
     monkeypatch.setattr(datasets, "download_file", no_download)
     model = cnn.lenet(10, rng=0)
-    path = cnn.save(model, tmp_path / "model.npz", dataset="mnist", input_shape=[1, 28, 28],
-                    normalize={"mean": 0.5, "std": 0.25}, class_names=list(cnn.MNIST_CLASSES))
+    path = cnn.save(
+        model,
+        tmp_path / "model.npz",
+        dataset="mnist",
+        input_shape=[1, 28, 28],
+        normalize={"mean": 0.5, "std": 0.25},
+        class_names=list(cnn.MNIST_CLASSES),
+    )
     assert main(["evaluate", str(path), "--data-dir", str(folder)]) == 0
     assert "test set: mnist, 12 images" in capsys.readouterr().out
     (test,) = datasets.load_dataset("mnist", folder, download=False, splits=("test",))
     assert len(test[0]) == 12
     with pytest.raises(FileNotFoundError, match="missing train-images"):
-        datasets.load_dataset("mnist", folder, download=False)     # the default: both splits
+        datasets.load_dataset("mnist", folder, download=False)  # the default: both splits
     with pytest.raises(ValueError, match="splits must name some of train, test"):
         datasets.load_dataset("mnist", folder, splits=("validation",))
 
@@ -137,15 +152,18 @@ def test_report_on_a_run_stopped_in_its_first_epoch(tmp_path, capsys, monkeypatc
     assert "is it a run folder" not in err
 
 
-@pytest.mark.parametrize("argv", [
-    ["evaluate", "missing.npz"],
-    ["predict", "missing.npz", "x.png"],
-    ["report", "missing-run"],
-    ["train", "--resume", "missing-run"],
-    ["train", "--blocks", "4", "--no-report"],
-    ["gradcheck", "--model", "deep", "--batch-size", "1"],
-    ["export", "missing.npz", "out.onnx"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["evaluate", "missing.npz"],
+        ["predict", "missing.npz", "x.png"],
+        ["report", "missing-run"],
+        ["train", "--resume", "missing-run"],
+        ["train", "--blocks", "4", "--no-report"],
+        ["gradcheck", "--model", "deep", "--batch-size", "1"],
+        ["export", "missing.npz", "out.onnx"],
+    ],
+)
 def test_errors_go_to_stderr_and_never_to_stdout(argv, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(argv) in (1, 2)
@@ -156,10 +174,14 @@ def test_errors_go_to_stderr_and_never_to_stdout(argv, tmp_path, capsys, monkeyp
 
 
 def test_version_and_a_subprocess_error_line():
-    proc = subprocess.run([sys.executable, "-m", "cnn_numpy", "--version"], capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnn_numpy", "--version"], capture_output=True, text=True
+    )
     assert proc.returncode == 0 and proc.stdout.strip() == f"cnn-numpy {cnn.__version__}"
-    proc = subprocess.run([sys.executable, "-m", "cnn_numpy", "evaluate", "nowhere.npz"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnn_numpy", "evaluate", "nowhere.npz"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr == "error: no such model file: nowhere.npz\n"

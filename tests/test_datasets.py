@@ -46,8 +46,9 @@ def assert_matches(loaded, files):
     assert 0.0 <= X_train.min() and X_train.max() <= 1.0
     raw = np.frombuffer(files["train-images-idx3-ubyte"], np.uint8, offset=16)
     np.testing.assert_array_equal(X_train.ravel() * 255, raw.astype(np.float32))
-    np.testing.assert_array_equal(y_test, np.frombuffer(files["t10k-labels-idx1-ubyte"],
-                                                        np.uint8, offset=8))
+    np.testing.assert_array_equal(
+        y_test, np.frombuffer(files["t10k-labels-idx1-ubyte"], np.uint8, offset=8)
+    )
 
 
 @pytest.mark.parametrize("gz", [True, False])
@@ -72,15 +73,17 @@ def test_lookup_order_root_then_env_then_data_folder(monkeypatch, tmp_path):
     rng = np.random.default_rng(1)
     for place in ("root", "env", "data"):
         write_files(tmp_path / place / "mnist", fake_files(rng, n_train=12, n_test=5))
-    first_label = {place: read_idx(tmp_path / place / "mnist" / "train-labels-idx1-ubyte.gz")
-                   for place in ("root", "env", "data")}
+    first_label = {
+        place: read_idx(tmp_path / place / "mnist" / "train-labels-idx1-ubyte.gz")
+        for place in ("root", "env", "data")
+    }
 
     def loaded_labels(root=None):
         return load_mnist(root, download=False)[0][1]
 
-    assert np.array_equal(loaded_labels(), first_label["data"])          # ./data/mnist/
+    assert np.array_equal(loaded_labels(), first_label["data"])  # ./data/mnist/
     monkeypatch.setenv(datasets.ENV_VAR, str(tmp_path / "env"))
-    assert np.array_equal(loaded_labels(), first_label["env"])            # $CNN_NUMPY_DATA
+    assert np.array_equal(loaded_labels(), first_label["env"])  # $CNN_NUMPY_DATA
     assert np.array_equal(loaded_labels(tmp_path / "root"), first_label["root"])  # root wins
 
 
@@ -98,8 +101,10 @@ def test_missing_files_without_download_raise(tmp_path, files):
 
 
 def test_downloads_only_missing_files_and_only_once(monkeypatch, tmp_path, files):
-    folder = write_files(tmp_path / "data" / "mnist",
-                         {k: v for k, v in files.items() if k != "t10k-labels-idx1-ubyte"})
+    folder = write_files(
+        tmp_path / "data" / "mnist",
+        {k: v for k, v in files.items() if k != "t10k-labels-idx1-ubyte"},
+    )
     calls = []
 
     def fake_download(filename, sha256, target_dir, mirrors, timeout, progress):
@@ -163,8 +168,23 @@ def test_normalize():
 
 def test_cli_trains_on_idx_files_and_records_normalisation(tmp_path, files, capsys):
     write_files(tmp_path / "digits", files)
-    code = main(["train", "--dataset", "mnist", "--data-dir", str(tmp_path / "digits"),
-                 "--limit", "8", "--epochs", "1", "--batch-size", "4", "--out", "run"])
+    code = main(
+        [
+            "train",
+            "--dataset",
+            "mnist",
+            "--data-dir",
+            str(tmp_path / "digits"),
+            "--limit",
+            "8",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--out",
+            "run",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "Data: mnist, 8 train / 5 test images of 1x28x28" in out
@@ -190,23 +210,29 @@ def test_files_on_disk_are_checked_once_and_again_when_they_change(monkeypatch, 
 
     folder = write_files(tmp_path / "mnist", files, trusted=False)
     real = {stem: idx_fixtures.sha256(data) for stem, data in files.items()}
-    monkeypatch.setitem(datasets.DATASETS, "mnist", datasets.DatasetInfo(
-        "mnist", datasets.MNIST_CLASSES, (), real))
+    monkeypatch.setitem(
+        datasets.DATASETS, "mnist", datasets.DatasetInfo("mnist", datasets.MNIST_CLASSES, (), real)
+    )
     hashed = []
     original = verify.payload_sha256
-    monkeypatch.setattr(verify, "payload_sha256",
-                        lambda path, limit: hashed.append(path.name) or original(path, limit))
+    monkeypatch.setattr(
+        verify,
+        "payload_sha256",
+        lambda path, limit: hashed.append(path.name) or original(path, limit),
+    )
     assert_matches(load_mnist(str(folder), download=False), files)
     assert len(hashed) == 4 and (folder / verify.MARKER).is_file()
-    verify._checked.clear()                     # a new process: only the marker remembers
+    verify._checked.clear()  # a new process: only the marker remembers
     load_mnist(str(folder), download=False)
-    assert len(hashed) == 4                     # nothing hashed again
+    assert len(hashed) == 4  # nothing hashed again
     # flip one label: same size, new content and time -> checked again, and refused
     labels = bytearray(files["t10k-labels-idx1-ubyte"])
     labels[-1] = (labels[-1] + 1) % 10
     (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(bytes(labels)))
-    with pytest.raises(verify.DatasetFileError, match="t10k-labels-idx1-ubyte.gz is not the "
-                       "official mnist file.*Delete it and run again"):
+    with pytest.raises(
+        verify.DatasetFileError,
+        match="t10k-labels-idx1-ubyte.gz is not the official mnist file.*Delete it and run again",
+    ):
         load_mnist(str(folder), download=False)
 
 
@@ -215,8 +241,9 @@ def test_a_read_only_folder_is_checked_without_a_marker(monkeypatch, tmp_path, f
 
     folder = write_files(tmp_path / "mnist", files, trusted=False)
     real = {stem: idx_fixtures.sha256(data) for stem, data in files.items()}
-    monkeypatch.setitem(datasets.DATASETS, "mnist", datasets.DatasetInfo(
-        "mnist", datasets.MNIST_CLASSES, (), real))
+    monkeypatch.setitem(
+        datasets.DATASETS, "mnist", datasets.DatasetInfo("mnist", datasets.MNIST_CLASSES, (), real)
+    )
 
     def read_only(path, text):
         raise PermissionError(13, "Permission denied", str(path))

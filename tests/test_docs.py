@@ -70,7 +70,7 @@ def test_cli_commands_parse(page):
         for line in source.splitlines():
             words = shlex.split(line, comments=True)
             if words[:1] == ["cnn-numpy"]:
-                args = parser.parse_args(words[1:])     # SystemExit(2) on an unknown flag
+                args = parser.parse_args(words[1:])  # SystemExit(2) on an unknown flag
                 assert args.command, line
 
 
@@ -78,6 +78,6 @@ def test_cli_commands_parse(page):
 def test_relative_links_resolve(page):
     for target in LINK.findall(page.read_text()):
         if re.match(r"[a-z]+:", target) or target.startswith("#"):
-            continue                                    # web links and same-page anchors
+            continue  # web links and same-page anchors
         path = (page.parent / target.split("#")[0]).resolve()
         assert path.exists(), f"{page.name}: broken link {target}"

@@ -73,8 +73,9 @@ BROKEN = [
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("setup, check, status", BROKEN,
-                         ids=[f"{s.__name__}-{c}" for s, c, _ in BROKEN])
+@pytest.mark.parametrize(
+    "setup, check, status", BROKEN, ids=[f"{s.__name__}-{c}" for s, c, _ in BROKEN]
+)
 def test_each_check_catches_its_broken_setup(setup, check, status, seed):
     model, loss, data, optimizer = setup(seed)
     found = diagnose(model, loss, data, optimizer, rng=seed)
@@ -118,6 +119,7 @@ def test_a_subset_of_checks():
 
 # --- the model and optimizer are exactly as before ------------------------------------------
 
+
 def snapshot(model, optimizer) -> dict:
     """Every bit the doctor must not change: weights, gradients, buffers, modes, random
     generators, the optimizer's state and learning rate, and no new attributes."""
@@ -144,21 +146,33 @@ def snapshot(model, optimizer) -> dict:
 def busy_model(seed: int) -> Sequential:
     """Every kind of state: BatchNorm buffers, a Dropout generator, parameters."""
     rng = np.random.default_rng(seed)
-    return Sequential(Conv2d(1, 4, 3, padding=1, rng=rng), BatchNorm2d(4), ReLU(),
-                      MaxPool2d(2), Flatten(), Dropout(0.3, rng=rng), Linear(64, 16, rng=rng),
-                      Tanh(), Linear(16, 3, rng=rng))
+    return Sequential(
+        Conv2d(1, 4, 3, padding=1, rng=rng),
+        BatchNorm2d(4),
+        ReLU(),
+        MaxPool2d(2),
+        Flatten(),
+        Dropout(0.3, rng=rng),
+        Linear(64, 16, rng=rng),
+        Tanh(),
+        Linear(16, 3, rng=rng),
+    )
 
 
-@pytest.mark.parametrize("make_optimizer", [
-    lambda params: Adam(params, lr=3e-3),
-    lambda params: SGD(params, lr=0.05, momentum=0.9, weight_decay=1e-4),
-], ids=["adam", "sgd-momentum"])
+@pytest.mark.parametrize(
+    "make_optimizer",
+    [
+        lambda params: Adam(params, lr=3e-3),
+        lambda params: SGD(params, lr=0.05, momentum=0.9, weight_decay=1e-4),
+    ],
+    ids=["adam", "sgd-momentum"],
+)
 @pytest.mark.parametrize("mode", ["train", "eval"])
 def test_model_and_optimizer_are_unchanged_bit_for_bit(make_optimizer, mode):
     X, y = tiny_data(rng=3)
     model, loss = busy_model(3), CrossEntropyLoss()
     optimizer = make_optimizer(model.parameters())
-    for start in (0, 16):                     # some optimizer state and leftover gradients
+    for start in (0, 16):  # some optimizer state and leftover gradients
         optimizer.zero_grad()
         loss.forward(model.forward(X[start : start + 16]), y[start : start + 16])
         model.backward(loss.backward())
@@ -175,16 +189,17 @@ def test_model_and_optimizer_are_unchanged_bit_for_bit(make_optimizer, mode):
 
 # --- the gradient check -------------------------------------------------------------------------
 
+
 def test_a_large_weight_is_checked_on_a_sample_that_reaches_the_layer():
     layer = Linear(300, 20, dtype=np.float64, rng=0)
     checked = CheckedLayer(layer, max_entries=256)
     weight = checked.params["weight"]
     assert isinstance(weight, SampledParameter) and 0 < weight.data.size <= 256
-    positions = np.arange(0, 300 * 20, weight.step)         # the flat indices sampled
-    assert len(np.unique(positions // 300)) == 20            # every output unit's weights
+    positions = np.arange(0, 300 * 20, weight.step)  # the flat indices sampled
+    assert len(np.unique(positions // 300)) == 20  # every output unit's weights
     assert len(np.unique(positions % 300)) == weight.data.size  # no two in the same column
     view = weight.data
-    view[0] += 1.0                               # perturbing the sample perturbs the layer
+    view[0] += 1.0  # perturbing the sample perturbs the layer
     assert layer.weight.data[0, 0] == pytest.approx(weight.data[0])
     assert checked.params["bias"] is layer.bias  # small enough: checked in full
 
@@ -202,12 +217,13 @@ class HalfBiasLinear(Linear):
 def test_a_wrong_parameter_gradient_is_caught_and_dropout_is_not_a_false_alarm():
     rng = np.random.default_rng(0)
     model = Sequential(Flatten(), Dropout(0.5, rng=rng), HalfBiasLinear(64, 3, rng=rng))
-    finding = check_gradients(model, CrossEntropyLoss(), [(1, 8, 8), (64,), (64,)], 3,
-                              np.random.default_rng(1))
+    finding = check_gradients(
+        model, CrossEntropyLoss(), [(1, 8, 8), (64,), (64,)], 3, np.random.default_rng(1)
+    )
     assert finding.status == "fail"
     assert "2: HalfBiasLinear" in finding.message and "bias" in finding.message
     by_row = {(r["layer"], r["gradient"]): r["error"] for r in finding.data["rows"]}
-    assert by_row[("1: Dropout", "input")] < thresholds.GRAD_OK          # mask frozen
+    assert by_row[("1: Dropout", "input")] < thresholds.GRAD_OK  # mask frozen
     assert by_row[("2: HalfBiasLinear", "weight")] < thresholds.GRAD_OK
     assert by_row[("2: HalfBiasLinear", "bias")] >= thresholds.GRAD_FAIL
 
@@ -228,10 +244,24 @@ def test_a_backward_that_raises_is_a_finding_not_a_crash():
 def test_lenet_sized_weights_are_sampled_and_pass():
     from cnn_numpy import lenet
 
-    finding = check_gradients(lenet(rng=0), CrossEntropyLoss(),
-                              [(1, 28, 28), (16, 28, 28), (16, 28, 28), (16, 14, 14),
-                               (32, 14, 14), (32, 14, 14), (32, 7, 7), (1568,), (128,), (128,)],
-                              10, np.random.default_rng(0))
+    finding = check_gradients(
+        lenet(rng=0),
+        CrossEntropyLoss(),
+        [
+            (1, 28, 28),
+            (16, 28, 28),
+            (16, 28, 28),
+            (16, 14, 14),
+            (32, 14, 14),
+            (32, 14, 14),
+            (32, 7, 7),
+            (1568,),
+            (128,),
+            (128,),
+        ],
+        10,
+        np.random.default_rng(0),
+    )
     assert finding.status == "ok", finding.message
     notes = {r["layer"]: r["note"] for r in finding.data["rows"] if r["gradient"] == "weight"}
     assert notes["7: Linear"].endswith("of 200,704 entries")

@@ -11,9 +11,14 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 def run(script: str) -> str:
-    env = {k: v for k, v in os.environ.items() if k != "CNN_NUMPY_DATA"}   # random data
-    done = subprocess.run([sys.executable, str(BENCH / script), "--quick"], capture_output=True,
-                          text=True, timeout=300, env=env)
+    env = {k: v for k, v in os.environ.items() if k != "CNN_NUMPY_DATA"}  # random data
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 

@@ -34,12 +34,26 @@ def test_the_default_setup_is_healthy(tmp_path, capsys):
 
 
 def test_a_learning_rate_far_too_high_exits_1(tmp_path, capsys):
-    code = main(["diagnose", "--lr", "10", "--batch-size", "8", "--checks", "lr,update_ratio",
-                 "--out", str(tmp_path / "d")])
+    code = main(
+        [
+            "diagnose",
+            "--lr",
+            "10",
+            "--batch-size",
+            "8",
+            "--checks",
+            "lr,update_ratio",
+            "--out",
+            str(tmp_path / "d"),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 1 and captured.err == ""
-    rows = {line.split()[0]: line.split()[1] for line in captured.out.splitlines()
-            if line.split()[:1] in (["lr"], ["update_ratio"])}
+    rows = {
+        line.split()[0]: line.split()[1]
+        for line in captured.out.splitlines()
+        if line.split()[:1] in (["lr"], ["update_ratio"])
+    }
     assert rows == {"lr": "FAIL", "update_ratio": "FAIL"}
     assert "2 checks: 2 failed" in captured.out
     saved = json.loads((tmp_path / "d" / "diagnosis.json").read_text())
@@ -51,19 +65,33 @@ def test_a_learning_rate_far_too_high_exits_1(tmp_path, capsys):
 def test_one_class_of_real_format_data_exits_1(tmp_path, capsys):
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(30, 28, 28), dtype=np.uint8)
-    files = {"train-images-idx3-ubyte": encode_idx(images),
-             "train-labels-idx1-ubyte": encode_idx(np.full(30, 3, dtype=np.uint8)),
-             "t10k-images-idx3-ubyte": encode_idx(images[:5]),
-             "t10k-labels-idx1-ubyte": encode_idx(np.full(5, 3, dtype=np.uint8))}
+    files = {
+        "train-images-idx3-ubyte": encode_idx(images),
+        "train-labels-idx1-ubyte": encode_idx(np.full(30, 3, dtype=np.uint8)),
+        "t10k-images-idx3-ubyte": encode_idx(images[:5]),
+        "t10k-labels-idx1-ubyte": encode_idx(np.full(5, 3, dtype=np.uint8)),
+    }
     write_files(tmp_path / "digits", files)
-    code = main(["diagnose", "--dataset", "mnist", "--data-dir", str(tmp_path / "digits"),
-                 "--model", "seed", "--checks", "labels,input_scale",
-                 "--out", str(tmp_path / "d")])
+    code = main(
+        [
+            "diagnose",
+            "--dataset",
+            "mnist",
+            "--data-dir",
+            str(tmp_path / "digits"),
+            "--model",
+            "seed",
+            "--checks",
+            "labels,input_scale",
+            "--out",
+            str(tmp_path / "d"),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 1
     assert "Data: mnist, 30 train" in out and "standardised" in out
     assert "All 30 labels are class 3" in out
-    assert re.search(r"^input_scale +ok ", out, re.M)    # the CLI standardises, as train does
+    assert re.search(r"^input_scale +ok ", out, re.M)  # the CLI standardises, as train does
 
 
 def test_diagnose_takes_the_same_flags_as_train():
@@ -71,22 +99,42 @@ def test_diagnose_takes_the_same_flags_as_train():
     sub = next(a for a in parser._actions if a.dest == "command").choices
     flags = {}
     for command in ("train", "diagnose"):
-        flags[command] = {a.dest: (a.option_strings, a.type, a.choices, a.help)
-                          for a in sub[command]._actions if a.dest in TRAIN_FLAGS}
+        flags[command] = {
+            a.dest: (a.option_strings, a.type, a.choices, a.help)
+            for a in sub[command]._actions
+            if a.dest in TRAIN_FLAGS
+        }
     assert flags["diagnose"] == flags["train"] and len(flags["train"]) == len(TRAIN_FLAGS)
-    args = parser.parse_args(["diagnose", "--dataset", "mnist", "--lr", "0.1",
-                              "--optimizer", "sgd", "--momentum", "0.9", "--checks", "lr,labels"])
+    args = parser.parse_args(
+        [
+            "diagnose",
+            "--dataset",
+            "mnist",
+            "--lr",
+            "0.1",
+            "--optimizer",
+            "sgd",
+            "--momentum",
+            "0.9",
+            "--checks",
+            "lr,labels",
+        ]
+    )
     assert (args.dataset, args.lr, args.checks) == ("mnist", 0.1, ["lr", "labels"])
 
 
-@pytest.mark.parametrize("bad, message", [
-    (["--checks", "lr,vibes"], "unknown check(s) vibes"),
-    (["--lr", "-1"], "--lr"),
-    (["--epochs", "3"], "unrecognized arguments: --epochs"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (["--checks", "lr,vibes"], "unknown check(s) vibes"),
+        (["--lr", "-1"], "--lr"),
+        (["--epochs", "3"], "unrecognized arguments: --epochs"),
+    ],
+)
 def test_bad_flags_are_usage_errors(bad, message):
-    proc = subprocess.run([sys.executable, "-m", "cnn_numpy", "diagnose", *bad],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnn_numpy", "diagnose", *bad], capture_output=True, text=True
+    )
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -105,8 +153,25 @@ def gif_frames(path) -> int:
 
 def test_train_monitor_records_and_the_report_shows_it(tmp_path, capsys):
     run = tmp_path / "run"
-    assert main(["train", "--epochs", "2", "--filters", "4", "--batch-size", "8", "--lr", "0.05",
-                 "--monitor", "--out", str(run)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--epochs",
+                "2",
+                "--filters",
+                "4",
+                "--batch-size",
+                "8",
+                "--lr",
+                "0.05",
+                "--monitor",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
     monitor = json.loads((run / "monitor.json").read_text())
     assert monitor["every"] == 50 and monitor["steps"] == 2 * 60
     assert [r["step"] for r in monitor["records"]] == [1, 51, 101]

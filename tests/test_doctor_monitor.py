@@ -25,8 +25,17 @@ EPOCHS, BATCH = 3, 16
 def train(monitor=None, seed=0):
     X, y = tiny_data(rng=seed)
     model = tiny_net(seed)
-    history = fit(model, CrossEntropyLoss(), Adam(model.parameters(), lr=3e-3), (X, y),
-                  epochs=EPOCHS, batch_size=BATCH, rng=seed, verbose=False, monitor=monitor)
+    history = fit(
+        model,
+        CrossEntropyLoss(),
+        Adam(model.parameters(), lr=3e-3),
+        (X, y),
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        rng=seed,
+        verbose=False,
+        monitor=monitor,
+    )
     return model, history
 
 
@@ -39,13 +48,14 @@ def monitored():
 
 def test_it_records_every_n_steps_and_the_filters_every_epoch(monitored):
     model, _, monitor = monitored
-    steps = EPOCHS * math.ceil(240 / BATCH)                      # 15 steps an epoch
+    steps = EPOCHS * math.ceil(240 / BATCH)  # 15 steps an epoch
     assert monitor.steps == steps
     assert [r["step"] for r in monitor.records] == list(range(1, steps + 1, 4))
     assert [r["epoch"] for r in monitor.records][:4] == [1, 1, 1, 1]
     assert [f["epoch"] for f in monitor.filters] == [1, 2, 3]
-    assert np.array_equal(np.asarray(monitor.filters[-1]["weight"], np.float32),
-                          model[0].weight.data)
+    assert np.array_equal(
+        np.asarray(monitor.filters[-1]["weight"], np.float32), model[0].weight.data
+    )
     assert monitor.filters[0]["layer"] == "0: Conv2d"
 
 
@@ -56,7 +66,7 @@ def test_each_record_has_activation_and_gradient_statistics(monitored):
     assert labels == ["0: Conv2d", "1: ReLU", "2: MaxPool2d", "3: Flatten", "4: Linear"]
     relu = record["layers"][1]
     assert relu["shape"] == [4, 6, 6] and len(relu["activity"]) == 4
-    assert sum(relu["hist"]) == BATCH * 4 * 6 * 6            # all values: fewer than 4096
+    assert sum(relu["hist"]) == BATCH * 4 * 6 * 6  # all values: fewer than 4096
     assert relu["range"][0] == 0 and 0 < relu["zeros"] < 1 and relu["std"] > 0
     params = {p["name"]: p for p in record["params"]}
     assert list(params) == ["0.weight", "0.bias", "4.weight", "4.bias"]
@@ -71,7 +81,7 @@ def test_watching_changes_nothing_in_training(monitored):
     assert history.loss == plain_history.loss
     for key, value in plain_model.state_dict().items():
         assert np.array_equal(model.state_dict()[key], value), key
-    assert "forward" not in vars(model)          # the watcher removed itself
+    assert "forward" not in vars(model)  # the watcher removed itself
 
 
 def test_saved_and_loaded(monitored, tmp_path):
@@ -91,10 +101,29 @@ def test_continuing_a_run_continues_the_step_count():
     X, y = tiny_data(rng=1)
     model = tiny_net(1)
     optimizer = SGD(model.parameters(), lr=0.05, momentum=0.9)
-    history = fit(model, CrossEntropyLoss(), optimizer, (X, y), epochs=1, batch_size=60,
-                  rng=1, verbose=False, monitor=monitor)
-    fit(model, CrossEntropyLoss(), optimizer, (X, y), epochs=1, batch_size=60, rng=1,
-        verbose=False, monitor=monitor, history=history)
+    history = fit(
+        model,
+        CrossEntropyLoss(),
+        optimizer,
+        (X, y),
+        epochs=1,
+        batch_size=60,
+        rng=1,
+        verbose=False,
+        monitor=monitor,
+    )
+    fit(
+        model,
+        CrossEntropyLoss(),
+        optimizer,
+        (X, y),
+        epochs=1,
+        batch_size=60,
+        rng=1,
+        verbose=False,
+        monitor=monitor,
+        history=history,
+    )
     assert monitor.steps == 8 and [r["step"] for r in monitor.records] == [1, 6]
     assert [f["epoch"] for f in monitor.filters] == [1, 2]
 
@@ -109,8 +138,14 @@ def test_fit_refuses_a_monitor_that_is_not_one():
     X, y = tiny_data(rng=0)
     model = tiny_net(0)
     with pytest.raises(ValueError, match="monitor must be None or a Monitor"):
-        fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), (X, y), epochs=1,
-            monitor=True)
+        fit(
+            model,
+            CrossEntropyLoss(),
+            SGD(model.parameters(), lr=0.1),
+            (X, y),
+            epochs=1,
+            monitor=True,
+        )
 
 
 def gif_frames(data: bytes) -> list[Image.Image]:
@@ -128,10 +163,10 @@ def test_the_filters_gif_has_one_frame_per_epoch(monitored):
     data = filters_gif(monitor.filters)
     frames = gif_frames(data)
     assert len(frames) == EPOCHS
-    assert Image.open(io.BytesIO(data)).info.get("loop") == 0          # loops forever
+    assert Image.open(io.BytesIO(data)).info.get("loop") == 0  # loops forever
     pixels = [np.asarray(f, dtype=np.float64) for f in frames]
-    assert all(p.std() > 10 for p in pixels)                           # not blank
-    assert np.abs(pixels[0] - pixels[-1]).mean() > 0.5                 # the filters changed
+    assert all(p.std() > 10 for p in pixels)  # not blank
+    assert np.abs(pixels[0] - pixels[-1]).mean() > 0.5  # the filters changed
     with pytest.raises(ValueError, match="no filter snapshots"):
         filters_gif([])
 
@@ -150,8 +185,11 @@ def run_folder(tmp_path, monitored):
 
 
 def embedded(page: str) -> dict[str, tuple[str, bytes]]:
-    found = re.findall(r'<img src="data:image/(png|gif);base64,([A-Za-z0-9+/=]+)" '
-                       r'alt="([^"]+)"', page)
+    found = re.findall(
+        r'<img src="data:image/(png|gif);base64,([A-Za-z0-9+/=]+)" '
+        r'alt="([^"]+)"',
+        page,
+    )
     return {alt: (kind, base64.b64decode(data)) for kind, data, alt in found}
 
 
@@ -165,8 +203,11 @@ def test_the_report_shows_the_monitor_and_the_animation(run_folder):
     kind, data = pictures["filters_epochs.gif"]
     assert kind == "gif" and data == (run_dir / "filters_epochs.gif").read_bytes()
     assert len(gif_frames(data)) == EPOCHS
-    for heading in ("Inside the network while it trained", "Update-to-weight ratios",
-                    "The same filters, epoch by epoch"):
+    for heading in (
+        "Inside the network while it trained",
+        "Update-to-weight ratios",
+        "The same filters, epoch by epoch",
+    ):
         assert heading in page
     assert page.index("Inside the network") < page.index("The same filters")
 
@@ -202,11 +243,20 @@ def test_a_data_parallel_model_is_watched_through_its_parameters():
     X, y = tiny_data(rng=2)
     monitor = Monitor(every=2)
     with DataParallel(tiny_net(2), workers=2) as parallel:
-        fit(parallel, CrossEntropyLoss(), SGD(parallel.parameters(), lr=0.05), (X, y),
-            epochs=1, batch_size=60, rng=2, verbose=False, monitor=monitor)
+        fit(
+            parallel,
+            CrossEntropyLoss(),
+            SGD(parallel.parameters(), lr=0.05),
+            (X, y),
+            epochs=1,
+            batch_size=60,
+            rng=2,
+            verbose=False,
+            monitor=monitor,
+        )
     assert [r["step"] for r in monitor.records] == [1, 3]
-    assert all(r["layers"] == [] for r in monitor.records)    # the layers ran in the workers
+    assert all(r["layers"] == [] for r in monitor.records)  # the layers ran in the workers
     assert [p["name"] for p in monitor.records[0]["params"]][0] == "0.weight"
     assert monitor.records[0]["params"][0]["update_ratio"] > 0
     assert [f["epoch"] for f in monitor.filters] == [1]
-    plot_monitor(monitor.records)                               # gradients only: still drawn
+    plot_monitor(monitor.records)  # gradients only: still drawn

@@ -122,14 +122,19 @@ def test_load_mnist_downloads_once_then_works_offline(server, tmp_path, monkeypa
     files = fake_files(np.random.default_rng(1))
     for stem, data in files.items():
         mirror = serve(server, f"/mnist/{stem}.gz", gzip.compress(data))
-    info = datasets.DatasetInfo("mnist", datasets.MNIST_CLASSES, (server.url + "/gone/", mirror),
-                                {stem: sha256(data) for stem, data in files.items()})
+    info = datasets.DatasetInfo(
+        "mnist",
+        datasets.MNIST_CLASSES,
+        (server.url + "/gone/", mirror),
+        {stem: sha256(data) for stem, data in files.items()},
+    )
     monkeypatch.setitem(datasets.DATASETS, "mnist", info)
     monkeypatch.delenv(datasets.ENV_VAR, raising=False)
     (X_train, y_train), _ = load_mnist(tmp_path)
     assert X_train.shape == (12, 1, 28, 28)
     assert sorted(p.name for p in (tmp_path / "mnist").iterdir()) == sorted(
-        [*(f"{stem}.gz" for stem in files), ".cnn-numpy-verified.json"])
+        [*(f"{stem}.gz" for stem in files), ".cnn-numpy-verified.json"]
+    )
     requests = len(server.requests)
     assert requests == 8  # each file: 404 from the first mirror, then the second
     load_mnist(tmp_path)
@@ -150,7 +155,7 @@ class Drip(BaseHTTPRequestHandler):
                 self.wfile.write(bytes([byte]))
                 self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
-            pass                        # the client gave up, as it should
+            pass  # the client gave up, as it should
 
     def log_message(self, *args):
         pass
@@ -163,9 +168,16 @@ def test_a_mirror_that_drips_is_cut_off_by_the_deadline(tmp_path):
     try:
         start = time.perf_counter()
         with pytest.raises(DownloadError, match="timed out"):
-            download(NAME, SHA, tmp_path / "cache", [f"http://127.0.0.1:{httpd.server_port}/"],
-                     timeout=5.0, progress=False, deadline=1.0)
-        assert time.perf_counter() - start < 4      # each byte came well within the timeout
+            download(
+                NAME,
+                SHA,
+                tmp_path / "cache",
+                [f"http://127.0.0.1:{httpd.server_port}/"],
+                timeout=5.0,
+                progress=False,
+                deadline=1.0,
+            )
+        assert time.perf_counter() - start < 4  # each byte came well within the timeout
         assert not (tmp_path / "cache").exists()
     finally:
         httpd.stop.set()
@@ -175,8 +187,11 @@ def test_a_mirror_that_drips_is_cut_off_by_the_deadline(tmp_path):
 
 def test_a_failed_download_makes_no_folders(server, tmp_path, monkeypatch):
     info = datasets.DATASETS["mnist"]
-    monkeypatch.setitem(datasets.DATASETS, "mnist", datasets.DatasetInfo(
-        "mnist", info.classes, (server.url + "/none/",), info.sha256))
+    monkeypatch.setitem(
+        datasets.DATASETS,
+        "mnist",
+        datasets.DatasetInfo("mnist", info.classes, (server.url + "/none/",), info.sha256),
+    )
     with pytest.raises(DownloadError):
         load_mnist(tmp_path / "deep" / "inside" / "mnist")
     assert list(tmp_path.iterdir()) == []

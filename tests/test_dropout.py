@@ -22,9 +22,9 @@ class FixedUniforms:
 def test_expected_value_is_preserved():
     x = np.random.default_rng(0).uniform(1, 2, (400, 500))
     y = Dropout(0.3, rng=1)(x)
-    assert abs(np.mean(y == 0) - 0.3) < 0.005                   # fraction dropped ~ p
-    np.testing.assert_allclose(y[y != 0], x[y != 0] / 0.7)      # survivors scaled by 1/(1-p)
-    assert abs(y.mean() / x.mean() - 1) < 0.005                 # E[y] = x
+    assert abs(np.mean(y == 0) - 0.3) < 0.005  # fraction dropped ~ p
+    np.testing.assert_allclose(y[y != 0], x[y != 0] / 0.7)  # survivors scaled by 1/(1-p)
+    assert abs(y.mean() / x.mean() - 1) < 0.005  # E[y] = x
 
 
 def test_eval_mode_and_p0_are_the_identity():
@@ -45,7 +45,7 @@ def test_masks_come_from_the_explicit_rng():
     first, second = Dropout(0.5, rng=7)(x), Dropout(0.5, rng=7)(x)
     assert_close(first, second, "same seed, same mask")
     drop = Dropout(0.5, rng=7)
-    assert not np.array_equal(drop(x), drop(x))                 # a fresh mask every call
+    assert not np.array_equal(drop(x), drop(x))  # a fresh mask every call
 
 
 def test_backward_uses_the_forward_mask_and_keeps_float32():
@@ -78,14 +78,14 @@ def test_matches_torch_with_the_same_mask(p):
     from torch_twin import run_both, to_torch
 
     rng = np.random.default_rng(2)
-    x, g = rng.uniform(0.5, 1.5, (4, 3, 5)), rng.standard_normal((4, 3, 5))   # x has no zeros
+    x, g = rng.uniform(0.5, 1.5, (4, 3, 5)), rng.standard_normal((4, 3, 5))  # x has no zeros
     torch.manual_seed(0)
     drop = Dropout(p)
     twin = to_torch(drop)
     x_t = torch.tensor(x)
     torch_kept = (twin(x_t) != 0).numpy()
-    drop.rng = FixedUniforms(np.where(torch_kept, 1.0, 0.0))   # kept where u >= p
-    torch.manual_seed(0)                                        # torch draws the same mask again
+    drop.rng = FixedUniforms(np.where(torch_kept, 1.0, 0.0))  # kept where u >= p
+    torch.manual_seed(0)  # torch draws the same mask again
     (out, dx), (out_t, dx_t) = run_both(drop, twin, x, g)
     assert 0 < torch_kept.mean() < 1
     assert_close(out, out_t, "forward")

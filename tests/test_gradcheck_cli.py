@@ -67,9 +67,15 @@ def test_dropout_is_checked_in_training_mode_with_its_mask_frozen(monkeypatch, c
     built = []
 
     def with_dropout(image_size, rng, dtype):
-        built.append(Sequential(
-            Conv2d(1, 2, 3, rng=rng, dtype=dtype), ReLU(), Dropout(0.5, rng=rng), Flatten(),
-            Linear(2 * (image_size - 2) ** 2, 3, rng=rng, dtype=dtype)))
+        built.append(
+            Sequential(
+                Conv2d(1, 2, 3, rng=rng, dtype=dtype),
+                ReLU(),
+                Dropout(0.5, rng=rng),
+                Flatten(),
+                Linear(2 * (image_size - 2) ** 2, 3, rng=rng, dtype=dtype),
+            )
+        )
         return built[-1]
 
     monkeypatch.setitem(MODELS, "seed", with_dropout)
@@ -77,5 +83,5 @@ def test_dropout_is_checked_in_training_mode_with_its_mask_frozen(monkeypatch, c
     out = capsys.readouterr().out
     assert "2: Dropout(p=0.5)" in out and out.count("(Dropout mask frozen)") == 2
     dropout = built[-1][2]
-    assert "forward" not in vars(dropout)               # the freeze is undone afterwards
-    assert dropout.training                             # and it was checked in training mode
+    assert "forward" not in vars(dropout)  # the freeze is undone afterwards
+    assert dropout.training  # and it was checked in training mode

@@ -8,10 +8,18 @@ from cnn_numpy.data import IdxError, read_idx
 
 
 @pytest.mark.parametrize("gz", [False, True])
-@pytest.mark.parametrize("dtype, shape", [
-    (np.uint8, (3, 28, 28)), (np.uint8, (7,)), (np.int8, (2, 3)), (np.int16, (4, 5)),
-    (np.int32, (2, 2, 2, 2)), (np.float32, (5,)), (np.float64, (3, 1)),
-])
+@pytest.mark.parametrize(
+    "dtype, shape",
+    [
+        (np.uint8, (3, 28, 28)),
+        (np.uint8, (7,)),
+        (np.int8, (2, 3)),
+        (np.int16, (4, 5)),
+        (np.int32, (2, 2, 2, 2)),
+        (np.float32, (5,)),
+        (np.float64, (3, 1)),
+    ],
+)
 def test_read_idx_round_trip(tmp_path, dtype, shape, gz):
     array = (np.random.default_rng(0).standard_normal(shape) * 100).astype(dtype)
     data = encode_idx(array)
@@ -34,16 +42,19 @@ def test_gzip_is_recognised_by_content_not_name(tmp_path):
 GOOD = encode_idx(np.zeros((2, 4, 4), np.uint8))  # 16-byte header + 32 pixels
 
 
-@pytest.mark.parametrize("data, message", [
-    (GOOD[:-1], "truncated"),
-    (GOOD[:20], "needs 48 bytes, but the file holds 20"),
-    (GOOD + b"\0", "trailing bytes"),
-    (GOOD[:10], "truncated header"),
-    (b"", "too short"),
-    (b"\x89PNG\r\n\x1a\n" + bytes(40), "not an IDX file"),
-    (b"\x00\x00\x07\x01" + bytes(8), "unknown IDX element type 0x07"),
-    (b"\x00\x00\x08\x00", "0 dimensions"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (GOOD[:-1], "truncated"),
+        (GOOD[:20], "needs 48 bytes, but the file holds 20"),
+        (GOOD + b"\0", "trailing bytes"),
+        (GOOD[:10], "truncated header"),
+        (b"", "too short"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(40), "not an IDX file"),
+        (b"\x00\x00\x07\x01" + bytes(8), "unknown IDX element type 0x07"),
+        (b"\x00\x00\x08\x00", "0 dimensions"),
+    ],
+)
 def test_bad_files_raise_naming_file_and_problem(tmp_path, data, message):
     path = tmp_path / "bad-idx3-ubyte"
     path.write_bytes(data)
@@ -82,7 +93,7 @@ def test_a_gzip_bomb_behind_a_small_header_is_not_inflated(tmp_path):
     import zlib
 
     path = tmp_path / "bomb.gz"
-    packer = zlib.compressobj(9, zlib.DEFLATED, 31)       # gzip container
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip container
     parts = [packer.compress(encode_idx(np.zeros(4, np.uint8)))]
     block = bytes(2**20)
     parts += [packer.compress(block) for _ in range(256)]

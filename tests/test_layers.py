@@ -17,9 +17,9 @@ CONV_CASES = [  # (N, C, H, W), out_channels, kernel_size, stride, padding
 ]
 POOL_CASES = [  # (N, C, H, W), kernel_size, stride
     ((2, 2, 6, 6), 2, None),
-    ((1, 3, 7, 5), 2, None),          # odd sizes: last row/column dropped (floor)
-    ((2, 1, 7, 7), 3, 2),             # overlapping windows
-    ((1, 2, 6, 8), (2, 3), (1, 2)),   # tuple kernel, overlapping in H
+    ((1, 3, 7, 5), 2, None),  # odd sizes: last row/column dropped (floor)
+    ((2, 1, 7, 7), 3, 2),  # overlapping windows
+    ((1, 2, 6, 8), (2, 3), (1, 2)),  # tuple kernel, overlapping in H
     ((1, 1, 5, 5), 3, 1),
 ]
 
@@ -44,8 +44,9 @@ def test_conv2d_equals_loop_reference(shape, out_ch, k, s, p):
     x = rng.standard_normal(shape)
     out = conv(x)
     w, b = conv.weight.data, conv.bias.data
-    np.testing.assert_allclose(out, reference.conv2d(x, w, b, conv.stride, conv.padding),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        out, reference.conv2d(x, w, b, conv.stride, conv.padding), atol=1e-12
+    )
     g = rng.standard_normal(out.shape)
     dx = conv.backward(g)
     ref_dx, ref_dw, ref_db = reference.conv2d_backward(x, w, g, conv.stride, conv.padding)
@@ -68,8 +69,9 @@ def test_maxpool_equals_loop_reference(shape, k, s):
     out = pool(x)
     np.testing.assert_array_equal(out, reference.max_pool2d(x, pool.kernel_size, pool.stride))
     g = rng.standard_normal(out.shape)
-    np.testing.assert_allclose(pool.backward(g),
-                               reference.max_pool2d_backward(x, g, pool.kernel_size, pool.stride))
+    np.testing.assert_allclose(
+        pool.backward(g), reference.max_pool2d_backward(x, g, pool.kernel_size, pool.stride)
+    )
 
 
 @pytest.mark.parametrize("k, s", [(2, None), (3, 2), (3, 1)])
@@ -81,8 +83,9 @@ def test_maxpool_ties_route_gradient_to_first_maximum(k, s):
     out = pool(x)
     g = rng.standard_normal(out.shape)
     dx = pool.backward(g)
-    np.testing.assert_allclose(dx, reference.max_pool2d_backward(x, g, pool.kernel_size,
-                                                                 pool.stride))
+    np.testing.assert_allclose(
+        dx, reference.max_pool2d_backward(x, g, pool.kernel_size, pool.stride)
+    )
     # total gradient is conserved: each window routes its gradient to exactly one input
     np.testing.assert_allclose(dx.sum(), g.sum())
 
@@ -98,14 +101,15 @@ def test_relu_gradients_and_values():
     assert_gradients(ReLU(), x)
     relu = ReLU()
     np.testing.assert_array_equal(relu(np.array([-1.0, 0.0, 2.0])), [0, 0, 2])
-    np.testing.assert_array_equal(relu.backward(np.ones(3)), [0, 0, 1])   # 0 at x = 0
+    np.testing.assert_array_equal(relu.backward(np.ones(3)), [0, 0, 1])  # 0 at x = 0
 
 
 @pytest.mark.parametrize("bias", [True, False])
 def test_linear_gradients(bias):
     rng = np.random.default_rng(6)
-    assert_gradients(Linear(7, 4, bias=bias, rng=rng, dtype=np.float64),
-                     rng.standard_normal((5, 7)))
+    assert_gradients(
+        Linear(7, 4, bias=bias, rng=rng, dtype=np.float64), rng.standard_normal((5, 7))
+    )
 
 
 def test_flatten_gradients_and_shape():
@@ -130,7 +134,7 @@ def test_cross_entropy_values_and_stability():
     assert loss(big, np.array([0, 0])) == pytest.approx(500.0)
     grad = loss.backward()
     assert np.isfinite(grad).all()
-    np.testing.assert_allclose(grad, [[0, 0], [-0.5, 0.5]], atol=1e-12)   # (p - onehot) / N
+    np.testing.assert_allclose(grad, [[0, 0], [-0.5, 0.5]], atol=1e-12)  # (p - onehot) / N
 
 
 def test_parameter_gradients_accumulate():
@@ -151,8 +155,13 @@ def test_parameter_gradients_accumulate():
 
 def test_backward_does_not_mutate_its_inputs():
     rng = np.random.default_rng(10)
-    layers = [Conv2d(2, 3, 3, padding=1, rng=rng), ReLU(), MaxPool2d(2), Flatten(),
-              Linear(12, 2, rng=rng)]
+    layers = [
+        Conv2d(2, 3, 3, padding=1, rng=rng),
+        ReLU(),
+        MaxPool2d(2),
+        Flatten(),
+        Linear(12, 2, rng=rng),
+    ]
     x = rng.standard_normal((2, 2, 4, 4)).astype(np.float32)
     x_copy = x.copy()
     for layer in layers:
@@ -169,9 +178,14 @@ def test_backward_does_not_mutate_its_inputs():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_dtype_is_kept_through_forward_and_backward(dtype):
     rng = np.random.default_rng(11)
-    layers = [Conv2d(1, 4, 3, padding=1, rng=rng, dtype=dtype), ReLU(), MaxPool2d(2), Flatten(),
-              Linear(4 * 3 * 3, 3, rng=rng, dtype=dtype)]
-    x = rng.random((2, 1, 6, 6))                      # float64 input, cast by the first layer
+    layers = [
+        Conv2d(1, 4, 3, padding=1, rng=rng, dtype=dtype),
+        ReLU(),
+        MaxPool2d(2),
+        Flatten(),
+        Linear(4 * 3 * 3, 3, rng=rng, dtype=dtype),
+    ]
+    x = rng.random((2, 1, 6, 6))  # float64 input, cast by the first layer
     for layer in layers:
         x = layer(x)
         assert x.dtype == dtype, f"{layer!r} returned {x.dtype}"
@@ -205,16 +219,20 @@ def test_conv_output_shape_formula():
 
 # --- errors: every message names the layer, the expected and the actual shape ------------
 
-@pytest.mark.parametrize("layer, shape, words", [
-    (Conv2d(1, 8, 3), (28, 28), ["Conv2d(1, 8", "(N, C, H, W)", "(28, 28)", "x[None, None]"]),
-    (Conv2d(3, 8, 3), (2, 1, 28, 28), ["Conv2d(3, 8", "3 input channel", "1 channel"]),
-    (Conv2d(1, 8, 5), (2, 1, 3, 3), ["kernel 5x5", "padded input 3x3"]),
-    (Conv2d(1, 8, 5, padding=1), (2, 1, 2, 2), ["kernel 5x5", "padded input 4x4"]),
-    (Linear(10, 2), (4, 9), ["in_features=10", "(N, 10)", "(4, 9)"]),
-    (Linear(10, 2), (4, 1, 2, 5), ["Flatten()"]),
-    (MaxPool2d(3), (1, 1, 2, 2), ["MaxPool2d", "3x3", "2x2"]),
-    (MaxPool2d(2), (2, 2), ["MaxPool2d", "(N, C, H, W)"]),
-])
+
+@pytest.mark.parametrize(
+    "layer, shape, words",
+    [
+        (Conv2d(1, 8, 3), (28, 28), ["Conv2d(1, 8", "(N, C, H, W)", "(28, 28)", "x[None, None]"]),
+        (Conv2d(3, 8, 3), (2, 1, 28, 28), ["Conv2d(3, 8", "3 input channel", "1 channel"]),
+        (Conv2d(1, 8, 5), (2, 1, 3, 3), ["kernel 5x5", "padded input 3x3"]),
+        (Conv2d(1, 8, 5, padding=1), (2, 1, 2, 2), ["kernel 5x5", "padded input 4x4"]),
+        (Linear(10, 2), (4, 9), ["in_features=10", "(N, 10)", "(4, 9)"]),
+        (Linear(10, 2), (4, 1, 2, 5), ["Flatten()"]),
+        (MaxPool2d(3), (1, 1, 2, 2), ["MaxPool2d", "3x3", "2x2"]),
+        (MaxPool2d(2), (2, 2), ["MaxPool2d", "(N, C, H, W)"]),
+    ],
+)
 def test_bad_input_shapes_raise_clear_errors(layer, shape, words):
     with pytest.raises(ValueError) as err:
         layer(np.zeros(shape))
@@ -222,13 +240,16 @@ def test_bad_input_shapes_raise_clear_errors(layer, shape, words):
         assert word in str(err.value), f"{word!r} not in {err.value}"
 
 
-@pytest.mark.parametrize("logits, targets, words", [
-    (np.zeros((3, 4)), np.array([0, 1, 4]), ["[0, 4)", "4"]),
-    (np.zeros((3, 4)), np.array([0, -1, 2]), ["[0, 4)", "-1"]),
-    (np.zeros((3, 4)), np.array([0, 1]), ["(3, 4)", "(2,)"]),
-    (np.zeros(4), np.array([0]), ["(N, C)"]),
-    (np.zeros((2, 4)), np.array([0.0, 1.0]), ["integer"]),
-])
+@pytest.mark.parametrize(
+    "logits, targets, words",
+    [
+        (np.zeros((3, 4)), np.array([0, 1, 4]), ["[0, 4)", "4"]),
+        (np.zeros((3, 4)), np.array([0, -1, 2]), ["[0, 4)", "-1"]),
+        (np.zeros((3, 4)), np.array([0, 1]), ["(3, 4)", "(2,)"]),
+        (np.zeros(4), np.array([0]), ["(N, C)"]),
+        (np.zeros((2, 4)), np.array([0.0, 1.0]), ["integer"]),
+    ],
+)
 def test_loss_bad_input_raises_clear_errors(logits, targets, words):
     with pytest.raises(ValueError) as err:
         CrossEntropyLoss()(logits, targets)
@@ -236,11 +257,19 @@ def test_loss_bad_input_raises_clear_errors(logits, targets, words):
         assert word in str(err.value)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: Conv2d(1, 8, 0), lambda: Conv2d(1, 8, 3, stride=0), lambda: Conv2d(1, 8, (3, 3, 3)),
-    lambda: Conv2d(1, 8, 3, padding=-1), lambda: Conv2d(0, 8, 3), lambda: Linear(0, 2),
-    lambda: MaxPool2d(0), lambda: MaxPool2d(2.5),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Conv2d(1, 8, 0),
+        lambda: Conv2d(1, 8, 3, stride=0),
+        lambda: Conv2d(1, 8, (3, 3, 3)),
+        lambda: Conv2d(1, 8, 3, padding=-1),
+        lambda: Conv2d(0, 8, 3),
+        lambda: Linear(0, 2),
+        lambda: MaxPool2d(0),
+        lambda: MaxPool2d(2.5),
+    ],
+)
 def test_bad_constructor_arguments(make):
     with pytest.raises(ValueError):
         make()

@@ -35,20 +35,41 @@ import cnn_numpy as cnn
 from cnn_numpy.live import LiveServer, ModelView
 
 STATS = {"mean": 0.1307, "std": 0.3081}
-CARD = {"dataset": "mnist", "class_names": list(cnn.MNIST_CLASSES), "normalize": STATS,
-        "input_shape": [1, 28, 28], "preset": "test net", "epochs": 4}
-LATENCY_LIMIT_MS = 500            # the issue: an answer within 0.5 s of the end of a stroke
+CARD = {
+    "dataset": "mnist",
+    "class_names": list(cnn.MNIST_CLASSES),
+    "normalize": STATS,
+    "input_shape": [1, 28, 28],
+    "preset": "test net",
+    "epochs": 4,
+}
+LATENCY_LIMIT_MS = 500  # the issue: an answer within 0.5 s of the end of a stroke
 
 
 @pytest.fixture(scope="module")
 def model():
     """A LeNet-like net trained on 300 drawn digits (4 epochs: ~100% on new drawings)."""
     X, y = dataset(30, np.random.default_rng(0))
-    net = cnn.Sequential(cnn.Conv2d(1, 8, 3, padding=1, rng=0), cnn.ReLU(), cnn.MaxPool2d(2),
-                         cnn.Conv2d(8, 16, 3, padding=1, rng=1), cnn.ReLU(), cnn.MaxPool2d(2),
-                         cnn.Flatten(), cnn.Linear(16 * 7 * 7, 10, rng=2))
-    cnn.fit(net, cnn.CrossEntropyLoss(), cnn.Adam(net.parameters(), lr=3e-3),
-            (cnn.normalize(X, **STATS), y), epochs=4, batch_size=16, rng=0, verbose=False)
+    net = cnn.Sequential(
+        cnn.Conv2d(1, 8, 3, padding=1, rng=0),
+        cnn.ReLU(),
+        cnn.MaxPool2d(2),
+        cnn.Conv2d(8, 16, 3, padding=1, rng=1),
+        cnn.ReLU(),
+        cnn.MaxPool2d(2),
+        cnn.Flatten(),
+        cnn.Linear(16 * 7 * 7, 10, rng=2),
+    )
+    cnn.fit(
+        net,
+        cnn.CrossEntropyLoss(),
+        cnn.Adam(net.parameters(), lr=3e-3),
+        (cnn.normalize(X, **STATS), y),
+        epochs=4,
+        batch_size=16,
+        rng=0,
+        verbose=False,
+    )
     return net
 
 
@@ -63,8 +84,12 @@ def browser(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(model):
-    served = LiveServer("127.0.0.1", 0, view=ModelView(model, CARD, name="digits.npz"),
-                        title="digits.npz (test net, drawn digits)").start()
+    served = LiveServer(
+        "127.0.0.1",
+        0,
+        view=ModelView(model, CARD, name="digits.npz"),
+        title="digits.npz (test net, drawn digits)",
+    ).start()
     yield served
     served.stop()
 
@@ -78,8 +103,10 @@ def page(browser, server):
 
 def open_page(driver, url: str) -> None:
     driver.get(url)
-    wait_for(lambda: driver.execute_script(
-        "return !document.getElementById('draw-view').hidden"), what="the draw view")
+    wait_for(
+        lambda: driver.execute_script("return !document.getElementById('draw-view').hidden"),
+        what="the draw view",
+    )
 
 
 def draw_digit(driver, digit: int, seed: int) -> dict:
@@ -163,7 +190,7 @@ def test_every_layer_panel_shows_a_picture(page, model):
     assert [panel.get_attribute("data-drawn") for panel in panels] == ["true"] * 8
     assert all(count > 0 for count in js(page, PICTURE)), js(page, PICTURE)
     legends = [panel.find_element("css selector", ".legend").text for panel in panels]
-    assert "signed" in legends[0] and "zero-based" in legends[1]          # conv, then ReLU
+    assert "signed" in legends[0] and "zero-based" in legends[1]  # conv, then ReLU
 
 
 def click_pixel(driver, layer: int, channel: int, row: int, col: int, size: int) -> None:
@@ -172,20 +199,29 @@ def click_pixel(driver, layer: int, channel: int, row: int, col: int, size: int)
     canvas = driver.find_elements("css selector", f".layer[data-index='{layer}'] .map canvas")
     target = canvas[channel]
     width = target.size["width"]
-    x = (col + 0.5) * width / size - width / 2                 # from the canvas's centre
+    x = (col + 0.5) * width / size - width / 2  # from the canvas's centre
     y = (row + 0.5) * width / size - width / 2
     ActionChains(driver).move_to_element_with_offset(target, int(x), int(y)).click().perform()
 
 
-@pytest.mark.parametrize("layer, channel, row, col, size, inputs", [
-    (0, 3, 14, 14, 28, 1), (0, 0, 0, 0, 28, 1), (3, 5, 7, 6, 14, 8), (3, 15, 13, 0, 14, 8)])
-def test_the_kernel_view_adds_up_to_the_feature_map_value(page, layer, channel, row, col,
-                                                          size, inputs):
+@pytest.mark.parametrize(
+    "layer, channel, row, col, size, inputs",
+    [(0, 3, 14, 14, 28, 1), (0, 0, 0, 0, 28, 1), (3, 5, 7, 6, 14, 8), (3, 15, 13, 0, 14, 8)],
+)
+def test_the_kernel_view_adds_up_to_the_feature_map_value(
+    page, layer, channel, row, col, size, inputs
+):
     draw_digit(page, 8, seed=2)
     click_pixel(page, layer, channel, row, col, size)
-    wait_for(lambda: js(page, "const k = document.getElementById('kernel');"
-                              f"return !k.hidden && k.dataset.layer === '{layer}' && "
-                              "k.querySelector('h4') !== null;"), what="the kernel view")
+    wait_for(
+        lambda: js(
+            page,
+            "const k = document.getElementById('kernel');"
+            f"return !k.hidden && k.dataset.layer === '{layer}' && "
+            "k.querySelector('h4') !== null;",
+        ),
+        what="the kernel view",
+    )
     heading = page.find_element("css selector", "#kernel h4").text
     assert f"channel {channel}, row {row}, column {col}" in heading
     value = float(page.find_element("id", "kernel-sum").get_attribute("data-value"))
@@ -197,9 +233,13 @@ def test_the_kernel_view_adds_up_to_the_feature_map_value(page, layer, channel, 
     assert len(page.find_elements("css selector", "#kernel .channel")) == inputs
     # the window is outlined where the layer's input is shown
     where = "#input" if layer == 0 else f".layer[data-index='{layer - 1}']"
-    marks = js(page, f"return document.querySelector(\"{where}\").parentElement"
-                     ".querySelectorAll('.mark.window').length;" if layer == 0 else
-                     f"return document.querySelectorAll(\"{where} .mark.window\").length;")
+    marks = js(
+        page,
+        f'return document.querySelector("{where}").parentElement'
+        ".querySelectorAll('.mark.window').length;"
+        if layer == 0
+        else f'return document.querySelectorAll("{where} .mark.window").length;',
+    )
     assert marks == (1 if layer == 0 else inputs)
     page.find_element("id", "kernel-close").click()
     assert js(page, "return document.getElementById('kernel').hidden;")
@@ -209,8 +249,11 @@ def test_the_probabilities_are_bars_for_every_class(page):
     draw_digit(page, 0, seed=3)
     rows = page.find_elements("css selector", "#probabilities .prob")
     assert [row.get_attribute("data-label") for row in rows] == list(cnn.MNIST_CLASSES)
-    widths = js(page, "return [...document.querySelectorAll('#probabilities .prob-fill')]"
-                      ".map((bar) => parseFloat(bar.style.width));")
+    widths = js(
+        page,
+        "return [...document.querySelectorAll('#probabilities .prob-fill')]"
+        ".map((bar) => parseFloat(bar.style.width));",
+    )
     assert sum(widths) == pytest.approx(100, abs=1)
     assert rows[int(np.argmax(widths))].get_attribute("class") == "prob best"
 
@@ -230,8 +273,11 @@ def test_an_image_file_is_a_second_way_in(page, tmp_path):
 def test_clear_empties_the_page(page):
     draw_digit(page, 1, seed=5)
     page.find_element("id", "clear").click()
-    state = js(page, "return [document.getElementById('answer').dataset.state,"
-                     " [...document.querySelectorAll('.layer')].map((p) => p.dataset.drawn)];")
+    state = js(
+        page,
+        "return [document.getElementById('answer').dataset.state,"
+        " [...document.querySelectorAll('.layer')].map((p) => p.dataset.drawn)];",
+    )
     assert state[0] == "empty" and set(state[1]) == {"false"}
 
 
@@ -272,9 +318,12 @@ def test_screenshot_for_the_readme(page, browser, tmp_path):
         path = os.environ["CNN_NUMPY_SCREENSHOT_MODEL"]
         net, card = cnn.load(path), cnn.load_card(path)
         view = ModelView(net, card, name=Path(path).name, novelty=cnn.load_novelty(path))
-        server = LiveServer("127.0.0.1", 0, view=view,
-                            title=f"{Path(path).name} ({card.get('preset')}, "
-                                  f"{card.get('dataset')})").start()
+        server = LiveServer(
+            "127.0.0.1",
+            0,
+            view=view,
+            title=f"{Path(path).name} ({card.get('preset')}, {card.get('dataset')})",
+        ).start()
         open_page(browser, server.url)
     try:
         browser.set_window_size(1400, 1000)

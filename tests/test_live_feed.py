@@ -16,9 +16,14 @@ from cnn_numpy import SGD, CrossEntropyLoss, History, fit, seed_net, synthetic_l
 from cnn_numpy.live import LiveTraining
 from cnn_numpy.live.feed import EventFeed
 
-CARD = {"dataset": "lines", "class_names": ["vertical", "horizontal"],
-        "normalize": {"mean": 0.0, "std": 1.0}, "input_shape": [1, 28, 28], "epochs": 2,
-        "test_acc": 1.0}
+CARD = {
+    "dataset": "lines",
+    "class_names": ["vertical", "horizontal"],
+    "normalize": {"mean": 0.0, "std": 1.0},
+    "input_shape": [1, 28, 28],
+    "epochs": 2,
+    "test_acc": 1.0,
+}
 
 
 def read_events(port: int, count: int, last_id: str | None = None) -> list[tuple[int, dict]]:
@@ -50,23 +55,41 @@ def follow_events(port: int, count: int, last_id: str | None = None, timeout: fl
 
 
 def train(live: LiveTraining, epochs: int = 2, pause: float = 0.0) -> History:
-    X, y = synthetic_lines(20, rng=0)                          # 40 images: 5 batches of 8
+    X, y = synthetic_lines(20, rng=0)  # 40 images: 5 batches of 8
     model = live.model
 
     def on_batch_end(epoch, step, loss):
         live.on_batch_end(epoch, step, loss)
         time.sleep(pause)
 
-    return fit(model, CrossEntropyLoss(), live.optimizer, (X, y), epochs=epochs, batch_size=8,
-               test=(X, y), rng=0, verbose=False, on_batch_end=on_batch_end,
-               on_epoch_end=live.on_epoch_end)
+    return fit(
+        model,
+        CrossEntropyLoss(),
+        live.optimizer,
+        (X, y),
+        epochs=epochs,
+        batch_size=8,
+        test=(X, y),
+        rng=0,
+        verbose=False,
+        on_batch_end=on_batch_end,
+        on_epoch_end=live.on_epoch_end,
+    )
 
 
 @pytest.fixture
 def live():
     model = seed_net(2, filters=3, rng=0)
-    session = LiveTraining("127.0.0.1", 0, model, SGD(model.parameters(), lr=0.05), epochs=2,
-                           batches=5, title="lines, seed", interval=0.02).start()
+    session = LiveTraining(
+        "127.0.0.1",
+        0,
+        model,
+        SGD(model.parameters(), lr=0.05),
+        epochs=2,
+        batches=5,
+        title="lines, seed",
+        interval=0.02,
+    ).start()
     yield session
     session.close()
 
@@ -81,8 +104,9 @@ def test_a_late_client_first_gets_the_history(live):
     for _, event in events:
         assert {"epoch", "batch", "loss"} <= set(event)
     batches = [event for _, event in events if event["type"] == "batch"]
-    assert [(b["epoch"], b["batch"]) for b in batches] == [(e, s) for e in (1, 2)
-                                                           for s in range(1, 6)]
+    assert [(b["epoch"], b["batch"]) for b in batches] == [
+        (e, s) for e in (1, 2) for s in range(1, 6)
+    ]
     assert all(b["loss"] > 0 and b["lr"] == 0.05 for b in batches)
     epoch = events[6][1]
     assert epoch["epoch"] == 1 and epoch["batch"] == 5 and 0 <= epoch["test_acc"] <= 1
@@ -101,7 +125,7 @@ def test_events_arrive_while_training_goes_on(live):
 
     reader = threading.Thread(target=follow)
     reader.start()
-    train(live, pause=0.05)                         # about half a second of training
+    train(live, pause=0.05)  # about half a second of training
     trained = time.monotonic()
     live.finished(live.model, CARD)
     reader.join(timeout=30)
@@ -121,9 +145,9 @@ def test_the_training_thread_only_records(live, monkeypatch):
 
     monkeypatch.setattr(live.feed, "publish", spy)
     train(live)
-    live._stop_publisher()                     # its last flush, on its own thread
+    live._stop_publisher()  # its last flush, on its own thread
     assert threads == {"cnn-numpy-live-events"}
-    assert len(live.feed) == 1 + 10 + 2       # start, every batch, every epoch
+    assert len(live.feed) == 1 + 10 + 2  # start, every batch, every epoch
     start = time.perf_counter()
     for step in range(20_000):
         live.on_batch_end(1, step, 0.5)
@@ -133,26 +157,41 @@ def test_the_training_thread_only_records(live, monkeypatch):
 
 def test_after_training_the_page_draws_with_the_trained_model(live):
     port = live.server.port
-    info = lambda: json.loads(get(port, "/api/info")[1])        # noqa: E731
+    info = lambda: json.loads(get(port, "/api/info")[1])  # noqa: E731
     assert info()["training"] is True and info()["model"] is None
     train(live, epochs=1)
     live.finished(live.model, CARD)
     after = info()
     assert after["training"] is False and after["mode"] == "train"
     assert [layer["type"] for layer in after["model"]["layers"]] == [
-        "Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear"]
+        "Conv2d",
+        "ReLU",
+        "MaxPool2d",
+        "Flatten",
+        "Linear",
+    ]
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    connection.request("POST", "/api/stop", body="{}", headers={
-        "Content-Type": "application/json", "X-Token": live.server.token})
-    assert connection.getresponse().status == 409                 # nothing left to stop
+    connection.request(
+        "POST",
+        "/api/stop",
+        body="{}",
+        headers={"Content-Type": "application/json", "X-Token": live.server.token},
+    )
+    assert connection.getresponse().status == 409  # nothing left to stop
 
 
 def test_a_resumed_run_shows_its_earlier_epochs():
     model = seed_net(2, filters=2, rng=0)
-    history = History(epoch=[1, 2], loss=[0.5, 0.3], train_acc=[0.8, 0.9],
-                      test_acc=[0.85, None], seconds=[1.0, 1.0])
-    session = LiveTraining("127.0.0.1", 0, model, SGD(model.parameters(), lr=0.1), epochs=4,
-                           batches=3, history=history)
+    history = History(
+        epoch=[1, 2],
+        loss=[0.5, 0.3],
+        train_acc=[0.8, 0.9],
+        test_acc=[0.85, None],
+        seconds=[1.0, 1.0],
+    )
+    session = LiveTraining(
+        "127.0.0.1", 0, model, SGD(model.parameters(), lr=0.1), epochs=4, batches=3, history=history
+    )
     try:
         events = [json.loads(m.split(b"data: ")[1]) for m in session.feed.wait(0, 0)[0]]
         assert [e["type"] for e in events] == ["start", "epoch", "epoch"]
@@ -165,8 +204,15 @@ def test_a_resumed_run_shows_its_earlier_epochs():
 
 def test_the_feed_keeps_json_valid():
     feed = EventFeed()
-    feed.publish({"type": "batch", "epoch": 1, "batch": 1, "loss": float("nan"),
-                  "lr": np.float64(0.1).item()})
+    feed.publish(
+        {
+            "type": "batch",
+            "epoch": 1,
+            "batch": 1,
+            "loss": float("nan"),
+            "lr": np.float64(0.1).item(),
+        }
+    )
     messages, closed = feed.wait(0, 0)
     assert json.loads(messages[0].split(b"data: ")[1])["loss"] is None and not closed
     feed.close()

@@ -17,8 +17,12 @@ from cnn_numpy import lenet
 from cnn_numpy.live import LiveServer, ModelView
 from cnn_numpy.live.safety import MAX_BODY, host_allowed, split_host_header
 
-CARD = {"dataset": "mnist", "class_names": [str(k) for k in range(10)],
-        "normalize": {"mean": 0.1307, "std": 0.3081}, "input_shape": [1, 28, 28]}
+CARD = {
+    "dataset": "mnist",
+    "class_names": [str(k) for k in range(10)],
+    "normalize": {"mean": 0.1307, "std": 0.3081},
+    "input_shape": [1, 28, 28],
+}
 
 
 @pytest.fixture(scope="module")
@@ -71,32 +75,65 @@ def test_the_page_and_its_files_are_served_with_safe_headers(server):
     assert info["token"] == server.token
 
 
-@pytest.mark.parametrize("path", [
-    "/../pyproject.toml", "/../../../../etc/passwd", "/%2e%2e/%2e%2e/pyproject.toml",
-    "/..%2fserver.py", "/static/app.js", "/server.py", "/__init__.py", "//etc/passwd",
-    "/static/../server.py", "/app.js/..", "/.%2e/server.py", "/app.js%00.html",
-    "/APP.JS", "/index.html/", "/C:/Windows/win.ini"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/../pyproject.toml",
+        "/../../../../etc/passwd",
+        "/%2e%2e/%2e%2e/pyproject.toml",
+        "/..%2fserver.py",
+        "/static/app.js",
+        "/server.py",
+        "/__init__.py",
+        "//etc/passwd",
+        "/static/../server.py",
+        "/app.js/..",
+        "/.%2e/server.py",
+        "/app.js%00.html",
+        "/APP.JS",
+        "/index.html/",
+        "/C:/Windows/win.ini",
+    ],
+)
 def test_only_the_shipped_files_are_served(server, path):
     status, _, body = request(server, "GET", path)
     assert status == 404, path
     assert b"import" not in body and b"root:" not in body
 
 
-@pytest.mark.parametrize("host", [
-    "evil.example:{port}", "evil.example", "127.0.0.1:1", "127.0.0.1",
-    "localhost.evil.example:{port}", "127.0.0.1.nip.io:{port}", "[::1]:1",
-    "192.168.1.10:{port}", "0.0.0.0:{port}", "", "127.0.0.1:{port}:1"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.example:{port}",
+        "evil.example",
+        "127.0.0.1:1",
+        "127.0.0.1",
+        "localhost.evil.example:{port}",
+        "127.0.0.1.nip.io:{port}",
+        "[::1]:1",
+        "192.168.1.10:{port}",
+        "0.0.0.0:{port}",
+        "",
+        "127.0.0.1:{port}:1",
+    ],
+)
 def test_a_foreign_host_header_is_refused(server, host):
     """DNS rebinding: a page on evil.example whose name now points at 127.0.0.1."""
     for path in ("/", "/api/info"):
         status, _, body = request(server, "GET", path, host=host.format(port=server.port))
-        assert status in (400, 403), host                   # unparsable: 400; foreign: 403
+        assert status in (400, 403), host  # unparsable: 400; foreign: 403
         assert server.token.encode() not in body
 
 
 def test_a_foreign_host_cannot_post_either(server):
-    status, _, _ = request(server, "POST", "/api/predict", drawing(),
-                           {"Content-Type": "application/json"}, host="evil.example:80")
+    status, _, _ = request(
+        server,
+        "POST",
+        "/api/predict",
+        drawing(),
+        {"Content-Type": "application/json"},
+        host="evil.example:80",
+    )
     assert status == 403
 
 
@@ -134,16 +171,19 @@ def test_a_body_over_the_cap_is_a_413(server):
     assert status == 413
 
 
-@pytest.mark.parametrize("body, words", [
-    (b"{not json", b"not valid JSON"),
-    (b"[1, 2, 3]", b"must be a JSON object"),
-    (b"\xff\xfe{}", b"not valid JSON"),
-    (b"[" * 100_000 + b"]" * 100_000, b"not valid JSON"),
-    (b'{"pixels": "AAAA", "width": 2.5, "height": 2}', b"'width' must be a whole number"),
-    (b'{"pixels": "AAAA", "width": 2, "height": 3}', b"must hold width*height = 6 bytes"),
-    (b'{"pixels": {"a": 1}, "width": 1, "height": 1}', b"'pixels' must be a string"),
-    (b'{"image": 12}', b"'image' must be a string"),
-])
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        (b"{not json", b"not valid JSON"),
+        (b"[1, 2, 3]", b"must be a JSON object"),
+        (b"\xff\xfe{}", b"not valid JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, b"not valid JSON"),
+        (b'{"pixels": "AAAA", "width": 2.5, "height": 2}', b"'width' must be a whole number"),
+        (b'{"pixels": "AAAA", "width": 2, "height": 3}', b"must hold width*height = 6 bytes"),
+        (b'{"pixels": {"a": 1}, "width": 1, "height": 1}', b"'pixels' must be a string"),
+        (b'{"image": 12}', b"'image' must be a string"),
+    ],
+)
 def test_malformed_or_ill_shaped_json_is_a_400(server, body, words):
     status, headers, answer = post(server, "/api/predict", body)
     assert status == 400 and words in answer
@@ -152,14 +192,23 @@ def test_malformed_or_ill_shaped_json_is_a_400(server, body, words):
 
 def test_other_bad_requests_are_4xx(server):
     assert post(server, "/api/nothing", {})[0] == 404
-    assert request(server, "POST", "/api/predict", drawing(),
-                   {"Content-Type": "text/plain"})[0] == 415            # a cross-site form
+    assert (
+        request(server, "POST", "/api/predict", drawing(), {"Content-Type": "text/plain"})[0] == 415
+    )  # a cross-site form
     assert post(server, "/api/predict", drawing(), Origin="http://evil.example")[0] == 403
-    assert request(server, "POST", "/api/predict", None,
-                   {"Content-Type": "application/json", "Content-Length": "abc"})[0] == 400
+    assert (
+        request(
+            server,
+            "POST",
+            "/api/predict",
+            None,
+            {"Content-Type": "application/json", "Content-Length": "abc"},
+        )[0]
+        == 400
+    )
     for method in ("PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"):
         assert request(server, method, "/")[0] == 405
-    assert request(server, "GET", "/events")[0] == 404                 # no training here
+    assert request(server, "GET", "/events")[0] == 404  # no training here
     for garbage in (b"\x00\x01 garbage \xff\r\n\r\n", b"GET / HTTP/1.1 extra\r\n\r\n"):
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
             raw.sendall(garbage)
@@ -173,7 +222,7 @@ def test_stop_needs_the_session_token(server):
     assert post(server, "/api/stop", {})[0] == 403
     assert post(server, "/api/stop", {}, **{"X-Token": "guess"})[0] == 403
     status, _, body = post(server, "/api/stop", {}, **{"X-Token": server.token})
-    assert status == 409 and b"no training" in body                   # serving, not training
+    assert status == 409 and b"no training" in body  # serving, not training
 
 
 def test_predict_and_kernel_answer(server):
@@ -181,8 +230,11 @@ def test_predict_and_kernel_answer(server):
     assert status == 200
     result = json.loads(body)
     assert len(result["layers"]) == 10 and len(result["probabilities"]) == 10
-    status, _, body = post(server, "/api/kernel", {"input": result["input"], "layer": 3,
-                                                   "channel": 4, "row": 7, "col": 6})
+    status, _, body = post(
+        server,
+        "/api/kernel",
+        {"input": result["input"], "layer": 3, "channel": 4, "row": 7, "col": 6},
+    )
     view = json.loads(body)
     assert status == 200 and len(view["window"]) == 16
     assert view["value"] == pytest.approx(view["feature_map_value"], rel=1e-5, abs=1e-5)

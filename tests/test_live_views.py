@@ -34,8 +34,12 @@ from cnn_numpy.live.model_view import ModelView
 from cnn_numpy.live.safety import HttpError
 from cnn_numpy.live.verdict import verdict
 
-CARD = {"dataset": "mnist", "class_names": [str(k) for k in range(10)],
-        "normalize": {"mean": 0.1307, "std": 0.3081}, "input_shape": [1, 28, 28]}
+CARD = {
+    "dataset": "mnist",
+    "class_names": [str(k) for k in range(10)],
+    "normalize": {"mean": 0.1307, "std": 0.3081},
+    "input_shape": [1, 28, 28],
+}
 
 
 def floats(text: str) -> np.ndarray:
@@ -45,8 +49,11 @@ def floats(text: str) -> np.ndarray:
 def pad_payload(gray: np.ndarray) -> dict:
     """What the page sends for its pad: gray bytes, base64."""
     data = np.round(gray * 255).astype(np.uint8)
-    return {"pixels": base64.b64encode(data.tobytes()).decode(), "width": data.shape[1],
-            "height": data.shape[0]}
+    return {
+        "pixels": base64.b64encode(data.tobytes()).decode(),
+        "width": data.shape[1],
+        "height": data.shape[0],
+    }
 
 
 @pytest.mark.parametrize("make", [lenet, deep, seed_net], ids=["lenet", "deep", "seed"])
@@ -61,20 +68,37 @@ def test_layer_outputs_are_the_models_own_forward_pass(make):
 
 
 def test_short_titles_read_like_pytorch():
-    layers = [Conv2d(1, 16, 3, padding=1), Conv2d(2, 4, (3, 5), stride=2, bias=False),
-              MaxPool2d(2), MaxPool2d(3, stride=1), Linear(1568, 128), ReLU(), Flatten()]
+    layers = [
+        Conv2d(1, 16, 3, padding=1),
+        Conv2d(2, 4, (3, 5), stride=2, bias=False),
+        MaxPool2d(2),
+        MaxPool2d(3, stride=1),
+        Linear(1568, 128),
+        ReLU(),
+        Flatten(),
+    ]
     assert [short_title(layer) for layer in layers] == [
-        "Conv2d(1, 16, 3, padding=1)", "Conv2d(2, 4, (3, 5), stride=2, bias=False)",
-        "MaxPool2d(2)", "MaxPool2d(3, stride=1)", "Linear(1568, 128)", "ReLU()", "Flatten()"]
+        "Conv2d(1, 16, 3, padding=1)",
+        "Conv2d(2, 4, (3, 5), stride=2, bias=False)",
+        "MaxPool2d(2)",
+        "MaxPool2d(3, stride=1)",
+        "Linear(1568, 128)",
+        "ReLU()",
+        "Flatten()",
+    ]
     panel = describe_layers(lenet(rng=0), (1, 28, 28))[0]
     assert (panel["title"], panel["shape_text"], panel["conv"]) == (
-        "Conv2d(1, 16, 3, padding=1)", "16×28×28", True)
+        "Conv2d(1, 16, 3, padding=1)",
+        "16×28×28",
+        True,
+    )
 
 
 CONVS = {
     "3x3 padding 1": lambda: Conv2d(1, 4, 3, padding=1, rng=0),
-    "tuple kernel, stride, padding": lambda: Conv2d(3, 5, (3, 5), stride=(2, 1),
-                                                    padding=(1, 2), rng=0),
+    "tuple kernel, stride, padding": lambda: Conv2d(
+        3, 5, (3, 5), stride=(2, 1), padding=(1, 2), rng=0
+    ),
     "stride 3, no bias": lambda: Conv2d(2, 3, 4, stride=3, bias=False, rng=0),
 }
 
@@ -84,7 +108,7 @@ def test_kernel_view_sum_is_the_feature_map_value(name):
     conv = CONVS[name]()
     C, (kh, kw) = conv.in_channels, conv.kernel_size
     x = np.random.default_rng(2).standard_normal((1, C, 11, 13)).astype(np.float32)
-    out = conv.forward(x)[0]                                      # (F, Ho, Wo)
+    out = conv.forward(x)[0]  # (F, Ho, Wo)
     F, Ho, Wo = out.shape
     pixels = [(0, 0, 0), (F - 1, Ho - 1, Wo - 1), (F // 2, Ho // 2, Wo // 2), (1, 0, Wo - 1)]
     for f, r, c in pixels:
@@ -97,8 +121,7 @@ def test_kernel_view_sum_is_the_feature_map_value(name):
         # the window, cut from the zero-padded input by hand
         (sh, sw), (ph, pw) = conv.stride, conv.padding
         padded = np.pad(x[0], ((0, 0), (ph, ph), (pw, pw)))
-        np.testing.assert_array_equal(window, padded[:, r * sh : r * sh + kh,
-                                                     c * sw : c * sw + kw])
+        np.testing.assert_array_equal(window, padded[:, r * sh : r * sh + kh, c * sw : c * sw + kw])
         padding = np.array(view["padding"])
         assert not window[:, padding].any(), "padding cells hold zeros"
         assert view["origin"] == [r * sh - ph, c * sw - pw]
@@ -119,7 +142,7 @@ def test_model_view_kernel_follows_the_value_through_batchnorm_and_relu():
     view = ModelView(deep(rng=0), CARD)
     image = preprocess_digit(render(DIGITS[3])).image
     x, outputs = view.run(image)
-    for layer in (0, 3, 7):                       # the first conv, one inside, one after a pool
+    for layer in (0, 3, 7):  # the first conv, one inside, one after a pool
         result = view.kernel(image, layer, 2, 5, 6)
         assert result["value"] == pytest.approx(result["feature_map_value"], rel=1e-5, abs=1e-5)
         assert [step["type"] for step in result["then"]] == ["BatchNorm2d", "ReLU"]
@@ -136,14 +159,13 @@ def test_predict_shows_every_layer_and_the_probabilities_of_predict():
     gray = render(DIGITS[7])
     result = api.predict(view, pad_payload(gray))
     steps = preprocess_digit(np.round(gray * 255) / 255)
-    x = normalize(steps.image, 0.1307, 0.3081)[None, None]      # as cnn-numpy predict does
+    x = normalize(steps.image, 0.1307, 0.3081)[None, None]  # as cnn-numpy predict does
     np.testing.assert_allclose(result["probabilities"], predict_proba(model, x)[0], rtol=1e-5)
     np.testing.assert_array_equal(floats(result["input"]).reshape(28, 28), steps.image)
     outputs = layer_outputs(model, x)
     assert len(result["layers"]) == len(outputs) == 10
-    for panel, output in zip(result["layers"], outputs):     # (BLAS threads: sum order)
-        np.testing.assert_allclose(floats(panel["values"]), output.ravel(), rtol=1e-5,
-                                   atol=1e-6)
+    for panel, output in zip(result["layers"], outputs):  # (BLAS threads: sum order)
+        np.testing.assert_allclose(floats(panel["values"]), output.ravel(), rtol=1e-5, atol=1e-6)
         assert panel["signed"] == bool(output.min() < 0)
         assert panel["scale"] == pytest.approx(np.abs(output).max())
     answer = result["answer"]
@@ -154,12 +176,12 @@ def test_predict_shows_every_layer_and_the_probabilities_of_predict():
 
 def test_an_uploaded_file_is_prepared_exactly_as_predict_prepares_it(tmp_path):
     view = ModelView(lenet(rng=0), CARD)
-    photo = np.full((120, 90, 3), 235, np.uint8)              # dark ink on light paper
+    photo = np.full((120, 90, 3), 235, np.uint8)  # dark ink on light paper
     photo[20:100, 40:52] = (30, 30, 80)
     path = tmp_path / "one.png"
     Image.fromarray(photo).save(path)
     result = api.predict(view, {"image": base64.b64encode(path.read_bytes()).decode()})
-    steps = preprocess_digit(path)                            # predict's own call
+    steps = preprocess_digit(path)  # predict's own call
     np.testing.assert_array_equal(floats(result["input"]).reshape(28, 28), steps.image)
     assert result["source"] == "upload"
 
@@ -172,25 +194,32 @@ def test_pad_pixels_are_read_as_read_image_reads_a_gray_png(tmp_path):
 
     payload = pad_payload(gray / 255)
     np.testing.assert_array_equal(
-        pad_pixels(payload["pixels"], payload["width"], payload["height"]), read_image(path))
+        pad_pixels(payload["pixels"], payload["width"], payload["height"]), read_image(path)
+    )
     x = model_input(preprocess_digit(read_image(path)).image, CARD)
     assert x.shape == (1, 1, 28, 28) and x.dtype == np.float32
 
 
-@pytest.mark.parametrize("payload, status, words", [
-    ({"pixels": "not base64!", "width": 2, "height": 2}, 400, "base64"),
-    ({"pixels": base64.b64encode(b"abc").decode(), "width": 2, "height": 2}, 400, "4 bytes"),
-    ({"pixels": "", "width": 0, "height": 2}, 400, "'width' must be from 1"),
-    ({"pixels": "", "width": 99999, "height": 2}, 400, "'width' must be from 1"),
-    ({"pixels": "", "width": "2", "height": 2}, 400, "'width' must be a whole number"),
-    ({"pixels": "", "width": True, "height": 2}, 400, "'width' must be a whole number"),
-    ({"pixels": 7, "width": 2, "height": 2}, 400, "'pixels' must be a string"),
-    ({"width": 2, "height": 2}, 400, "'pixels' must be a string"),
-    ({"pixels": base64.b64encode(bytes([255] * 16)).decode(), "width": 4, "height": 4}, 422,
-     "no digit found"),
-    ({"image": base64.b64encode(b"GIF89a not really").decode()}, 422, "not an image"),
-    ({"image": ["a list"]}, 400, "'image' must be a string"),
-])
+@pytest.mark.parametrize(
+    "payload, status, words",
+    [
+        ({"pixels": "not base64!", "width": 2, "height": 2}, 400, "base64"),
+        ({"pixels": base64.b64encode(b"abc").decode(), "width": 2, "height": 2}, 400, "4 bytes"),
+        ({"pixels": "", "width": 0, "height": 2}, 400, "'width' must be from 1"),
+        ({"pixels": "", "width": 99999, "height": 2}, 400, "'width' must be from 1"),
+        ({"pixels": "", "width": "2", "height": 2}, 400, "'width' must be a whole number"),
+        ({"pixels": "", "width": True, "height": 2}, 400, "'width' must be a whole number"),
+        ({"pixels": 7, "width": 2, "height": 2}, 400, "'pixels' must be a string"),
+        ({"width": 2, "height": 2}, 400, "'pixels' must be a string"),
+        (
+            {"pixels": base64.b64encode(bytes([255] * 16)).decode(), "width": 4, "height": 4},
+            422,
+            "no digit found",
+        ),
+        ({"image": base64.b64encode(b"GIF89a not really").decode()}, 422, "not an image"),
+        ({"image": ["a list"]}, 400, "'image' must be a string"),
+    ],
+)
 def test_bad_predict_requests_say_what_is_wrong(payload, status, words):
     view = ModelView(seed_net(10, filters=2, rng=0), CARD)
     with pytest.raises(HttpError, match=words) as caught:
@@ -200,7 +229,7 @@ def test_bad_predict_requests_say_what_is_wrong(payload, status, words):
 
 def test_a_decompression_bomb_is_refused_before_decoding():
     buffer = io.BytesIO()
-    Image.new("L", (9000, 9000)).save(buffer, "PNG")         # 81 megapixels in ~80 kB
+    Image.new("L", (9000, 9000)).save(buffer, "PNG")  # 81 megapixels in ~80 kB
     assert len(buffer.getvalue()) < 200_000
     with pytest.raises(ValueError, match="at most 40 megapixels"):
         check_image_size(buffer.getvalue())
@@ -210,14 +239,16 @@ def test_bad_kernel_requests_say_what_is_wrong():
     view = ModelView(lenet(rng=0), CARD)
     good = base64.b64encode(np.zeros(784, "<f4").tobytes()).decode()
     nan = base64.b64encode(np.full(784, np.nan, "<f4").tobytes()).decode()
-    cases = [({"input": good[:-8], "layer": 0, "channel": 0, "row": 0, "col": 0}, "3136 bytes"),
-             ({"input": nan, "layer": 0, "channel": 0, "row": 0, "col": 0}, "not finite"),
-             ({"input": good, "layer": 99, "channel": 0, "row": 0, "col": 0}, "'layer' must"),
-             ({"input": good, "layer": 1, "channel": 0, "row": 0, "col": 0}, "not a Conv2d"),
-             ({"input": good, "layer": 0, "channel": 16, "row": 0, "col": 0}, "channel must"),
-             ({"input": good, "layer": 3, "channel": 0, "row": 14, "col": 0}, "row must"),
-             ({"input": good, "layer": 0, "channel": -1, "row": 0, "col": 0}, "'channel' must"),
-             ({"input": good, "layer": 0, "channel": 0, "row": 0}, "'col' must")]
+    cases = [
+        ({"input": good[:-8], "layer": 0, "channel": 0, "row": 0, "col": 0}, "3136 bytes"),
+        ({"input": nan, "layer": 0, "channel": 0, "row": 0, "col": 0}, "not finite"),
+        ({"input": good, "layer": 99, "channel": 0, "row": 0, "col": 0}, "'layer' must"),
+        ({"input": good, "layer": 1, "channel": 0, "row": 0, "col": 0}, "not a Conv2d"),
+        ({"input": good, "layer": 0, "channel": 16, "row": 0, "col": 0}, "channel must"),
+        ({"input": good, "layer": 3, "channel": 0, "row": 14, "col": 0}, "row must"),
+        ({"input": good, "layer": 0, "channel": -1, "row": 0, "col": 0}, "'channel' must"),
+        ({"input": good, "layer": 0, "channel": 0, "row": 0}, "'col' must"),
+    ]
     for payload, words in cases:
         with pytest.raises(HttpError, match=words) as caught:
             api.kernel(view, payload)
@@ -233,12 +264,19 @@ def test_verdict_names_a_class_is_unsure_or_refuses():
     unsure = verdict(np.array([0.3, 0.4, 0.3]), classes, None)
     assert (unsure["state"], unsure["label"]) == ("unsure", "1")
     assert "not sure" in unsure["text"]
-    refused = verdict(np.array([0.0, 1.0, 0.0]), classes,
-                      {"score": 9.0, "threshold": 3.0, "refused": True}, "mnist")
-    assert (refused["state"], refused["label"], refused["text"]) == ("refused", None,
-                                                                     "not a digit")
-    other = verdict(np.array([0.0, 1.0, 0.0]), classes,
-                    {"score": 9.0, "threshold": 3.0, "refused": True}, "fashion-mnist")
+    refused = verdict(
+        np.array([0.0, 1.0, 0.0]),
+        classes,
+        {"score": 9.0, "threshold": 3.0, "refused": True},
+        "mnist",
+    )
+    assert (refused["state"], refused["label"], refused["text"]) == ("refused", None, "not a digit")
+    other = verdict(
+        np.array([0.0, 1.0, 0.0]),
+        classes,
+        {"score": 9.0, "threshold": 3.0, "refused": True},
+        "fashion-mnist",
+    )
     assert other["text"] == "not one of its classes"
 
 
@@ -258,10 +296,9 @@ def test_a_novelty_check_refuses_on_the_page():
     assert thin["state"] in ("sure", "unsure") and thin["label"] is not None
     assert thin["novelty"]["refused"] is False and thin["novelty"]["threshold"] == 0.3
     blob = np.ones((60, 60), np.float32)
-    blob[10:50, 10:50] = 0.0                                    # a filled square of ink
+    blob[10:50, 10:50] = 0.0  # a filled square of ink
     refused = view.predict(preprocess_digit(blob).image)["answer"]
-    assert (refused["state"], refused["label"], refused["text"]) == ("refused", None,
-                                                                     "not a digit")
+    assert (refused["state"], refused["label"], refused["text"]) == ("refused", None, "not a digit")
     assert refused["novelty"]["score"] > 0.3 and refused["best"] in CARD["class_names"]
 
 

@@ -12,7 +12,8 @@ import pytest
 
 glibc = pytest.mark.skipif(
     not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
-    reason="mallopt settings are glibc's")
+    reason="mallopt settings are glibc's",
+)
 
 # Training steps of the seed net; prints the page faults per step of the last 20 steps.
 STEPS = textwrap.dedent("""
@@ -50,10 +51,17 @@ STEPS = textwrap.dedent("""
 
 
 def run_steps(how: str, **env) -> str:
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
-    done = subprocess.run([sys.executable, "-c", STEPS, how], capture_output=True, text=True,
-                          env={**clean, **env}, timeout=120, check=True)
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", STEPS, how],
+        capture_output=True,
+        text=True,
+        env={**clean, **env},
+        timeout=120,
+        check=True,
+    )
     return done.stdout
 
 
@@ -63,8 +71,8 @@ def faults(output: str) -> float:
 
 @glibc
 def test_fit_keeps_freed_memory_so_steps_take_no_page_faults():
-    assert faults(run_steps("none")) > 20      # glibc hands memory back between steps...
-    assert faults(run_steps("fit")) < 5        # ...and keeps it once fit has run
+    assert faults(run_steps("none")) > 20  # glibc hands memory back between steps...
+    assert faults(run_steps("fit")) < 5  # ...and keeps it once fit has run
 
 
 @glibc
@@ -79,12 +87,15 @@ def test_the_call_says_whether_it_applied():
     # the user's own malloc settings win: nothing is changed then
     assert "applied: False False" in run_steps("call", MALLOC_TRIM_THRESHOLD_="131072")
     assert "applied: False False" in run_steps(
-        "call", GLIBC_TUNABLES="glibc.malloc.trim_threshold=131072")
+        "call", GLIBC_TUNABLES="glibc.malloc.trim_threshold=131072"
+    )
 
 
 @glibc
 def test_trim_mb_must_fit_mallopt_and_a_refused_value_changes_nothing():
     out = run_steps("bad-then-good")
-    assert out.count("refused: keep_freed_memory: trim_mb must be a whole number of MB from 1 "
-                     "to 2047") == 4
+    assert (
+        out.count("refused: keep_freed_memory: trim_mb must be a whole number of MB from 1 to 2047")
+        == 4
+    )
     assert "applied: True" in out and faults(out) < 5

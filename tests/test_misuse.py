@@ -64,7 +64,7 @@ def test_a_gradient_of_the_wrong_shape_is_refused_not_broadcast(make, shape):
     wrong = (1, *out.shape[1:-1], out.shape[-1] + 1) if out.ndim > 1 else (out.shape[0] + 1,)
     with pytest.raises(ValueError, match=re.escape(f"output's shape {out.shape}, got shape")):
         layer.backward(np.ones(wrong))
-    with pytest.raises(ValueError, match="got shape"):          # (1, 3) would broadcast
+    with pytest.raises(ValueError, match="got shape"):  # (1, 3) would broadcast
         layer.backward(np.ones((1, *out.shape[1:])) if out.shape[0] > 1 else np.ones(2))
 
 
@@ -74,26 +74,29 @@ def test_complex_input_is_refused_not_cast(make, shape):
         make().forward(np.ones(shape) + 1j)
 
 
-@pytest.mark.parametrize("build, message", [
-    (lambda: Conv2d(1.5, 8, 3), r"Conv2d: in_channels must be a whole number >= 1, got 1.5"),
-    (lambda: Conv2d(1, 0, 3), "out_channels must be a whole number >= 1, got 0"),
-    (lambda: Conv2d(1, 8, 0), "kernel_size must be >= 1"),
-    (lambda: Conv2d(1, 8, 3, stride=(1, 0)), "stride must be >= 1"),
-    (lambda: Conv2d(1, 8, 3, padding=-1), "padding must be >= 0"),
-    (lambda: Conv2d(1, 8, 3, dtype=np.int32), "dtype must be float32 or float64"),
-    (lambda: Conv2d(1, 8, 3, bias="yes"), "bias must be True or False"),
-    (lambda: Conv2d(1, 8, 3, rng=-1), "rng must be a seed"),
-    (lambda: Conv2d(True, 8, 3), "in_channels must be a whole number"),
-    (lambda: Linear(4, 2.0), "out_features must be a whole number >= 1, got 2.0"),
-    (lambda: LeakyReLU(float("nan")), "negative_slope must be a finite number"),
-    (lambda: Dropout(1.5), r"p must be a probability in \[0, 1\]"),
-    (lambda: Dropout("0.5"), "p must be a probability"),
-    (lambda: BatchNorm2d(0), "num_features must be a whole number >= 1"),
-    (lambda: BatchNorm2d(3, eps=0), "eps must be a finite number > 0"),
-    (lambda: BatchNorm2d(3, momentum=2), "momentum"),
-    (lambda: MaxPool2d(2.5), "kernel_size must be >= 1"),
-    (lambda: AvgPool2d(2, padding=2), "at most half of kernel_size"),
-])
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (lambda: Conv2d(1.5, 8, 3), r"Conv2d: in_channels must be a whole number >= 1, got 1.5"),
+        (lambda: Conv2d(1, 0, 3), "out_channels must be a whole number >= 1, got 0"),
+        (lambda: Conv2d(1, 8, 0), "kernel_size must be >= 1"),
+        (lambda: Conv2d(1, 8, 3, stride=(1, 0)), "stride must be >= 1"),
+        (lambda: Conv2d(1, 8, 3, padding=-1), "padding must be >= 0"),
+        (lambda: Conv2d(1, 8, 3, dtype=np.int32), "dtype must be float32 or float64"),
+        (lambda: Conv2d(1, 8, 3, bias="yes"), "bias must be True or False"),
+        (lambda: Conv2d(1, 8, 3, rng=-1), "rng must be a seed"),
+        (lambda: Conv2d(True, 8, 3), "in_channels must be a whole number"),
+        (lambda: Linear(4, 2.0), "out_features must be a whole number >= 1, got 2.0"),
+        (lambda: LeakyReLU(float("nan")), "negative_slope must be a finite number"),
+        (lambda: Dropout(1.5), r"p must be a probability in \[0, 1\]"),
+        (lambda: Dropout("0.5"), "p must be a probability"),
+        (lambda: BatchNorm2d(0), "num_features must be a whole number >= 1"),
+        (lambda: BatchNorm2d(3, eps=0), "eps must be a finite number > 0"),
+        (lambda: BatchNorm2d(3, momentum=2), "momentum"),
+        (lambda: MaxPool2d(2.5), "kernel_size must be >= 1"),
+        (lambda: AvgPool2d(2, padding=2), "at most half of kernel_size"),
+    ],
+)
 def test_bad_layer_arguments_name_the_argument(build, message):
     with pytest.raises(ValueError, match=message):
         build()
@@ -108,20 +111,29 @@ def params():
     return seed_net(rng=0).parameters()
 
 
-@pytest.mark.parametrize("build, message", [
-    (lambda: SGD(params(), lr=float("nan")), "learning rate lr must be a finite number >= 0"),
-    (lambda: SGD(params(), lr=float("inf")), "learning rate lr must be a finite number"),
-    (lambda: SGD(params(), lr=-0.1), "learning rate lr must be a finite number >= 0"),
-    (lambda: SGD(params(), lr=0.1, momentum=1.5), "momentum must be a finite number >= 0 and < 1"),
-    (lambda: SGD(params(), lr=0.1, weight_decay=-1), "weight_decay must be"),
-    (lambda: SGD([np.zeros(3)], lr=0.1), "params must be Parameters"),
-    (lambda: Adam(params(), lr=1e-3, betas=(0.9, 1.0)), r"betas\[1\] must be"),
-    (lambda: Adam(params(), lr=1e-3, betas=0.9), "betas must be a pair"),
-    (lambda: Adam(params(), lr=1e-3, eps=0), "eps must be a finite number > 0"),
-    (lambda: StepLR(SGD(params(), lr=0.1), step_size=1.5), "step_size must be a positive integer"),
-    (lambda: StepLR(SGD(params(), lr=0.1), 2, gamma=float("nan")), "gamma must be"),
-    (lambda: CosineAnnealingLR(SGD(params(), lr=0.1), T_max=0), "T_max must be a positive"),
-])
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (lambda: SGD(params(), lr=float("nan")), "learning rate lr must be a finite number >= 0"),
+        (lambda: SGD(params(), lr=float("inf")), "learning rate lr must be a finite number"),
+        (lambda: SGD(params(), lr=-0.1), "learning rate lr must be a finite number >= 0"),
+        (
+            lambda: SGD(params(), lr=0.1, momentum=1.5),
+            "momentum must be a finite number >= 0 and < 1",
+        ),
+        (lambda: SGD(params(), lr=0.1, weight_decay=-1), "weight_decay must be"),
+        (lambda: SGD([np.zeros(3)], lr=0.1), "params must be Parameters"),
+        (lambda: Adam(params(), lr=1e-3, betas=(0.9, 1.0)), r"betas\[1\] must be"),
+        (lambda: Adam(params(), lr=1e-3, betas=0.9), "betas must be a pair"),
+        (lambda: Adam(params(), lr=1e-3, eps=0), "eps must be a finite number > 0"),
+        (
+            lambda: StepLR(SGD(params(), lr=0.1), step_size=1.5),
+            "step_size must be a positive integer",
+        ),
+        (lambda: StepLR(SGD(params(), lr=0.1), 2, gamma=float("nan")), "gamma must be"),
+        (lambda: CosineAnnealingLR(SGD(params(), lr=0.1), T_max=0), "T_max must be a positive"),
+    ],
+)
 def test_bad_optimizer_and_schedule_arguments(build, message):
     with pytest.raises(ValueError, match=message):
         build()
@@ -140,12 +152,12 @@ def test_a_failed_load_state_dict_changes_no_weight():
     model = seed_net(rng=0)
     before = model.state_dict()
     state = {k: np.full_like(v, 7.0) for k, v in before.items()}
-    state["4.bias"] = np.array(["a", "b"])            # the last key is bad, the others fine
+    state["4.bias"] = np.array(["a", "b"])  # the last key is bad, the others fine
     with pytest.raises(ValueError, match="'4.bias' must be an array of real numbers"):
         model.load_state_dict(state)
     for key, value in model.state_dict().items():
         np.testing.assert_array_equal(value, before[key])
-    state["4.bias"] = np.random.default_rng(0)        # a Generator in place of a weight
+    state["4.bias"] = np.random.default_rng(0)  # a Generator in place of a weight
     with pytest.raises(ValueError, match="'4.bias' must be an array of real numbers"):
         model.load_state_dict(state)
 
@@ -157,8 +169,16 @@ def data():
 
 
 def train_once(model, data, **kwargs):
-    return fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.01), data, epochs=1,
-               batch_size=4, verbose=False, **kwargs)
+    return fit(
+        model,
+        CrossEntropyLoss(),
+        SGD(model.parameters(), lr=0.01),
+        data,
+        epochs=1,
+        batch_size=4,
+        verbose=False,
+        **kwargs,
+    )
 
 
 def test_a_label_of_minus_one_is_an_error_not_the_last_class(data):
@@ -218,16 +238,22 @@ def test_an_empty_batch(data):
 def test_a_sequential_forwards_the_checks():
     model = Sequential(Linear(3, 2, rng=0), ReLU())
     model.forward(np.ones((4, 3)))
-    with pytest.raises(ValueError, match=r"ReLU\(\): backward\(\) expects a gradient of the "
-                                         r"output's shape \(4, 2\), got shape \(1, 2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"ReLU\(\): backward\(\) expects a gradient of the "
+        r"output's shape \(4, 2\), got shape \(1, 2\)",
+    ):
         model.backward(np.ones((1, 2)))
 
 
-@pytest.mark.parametrize("shape, hint", [
-    ((28, 28), "for one grayscale image (H, W) use x[None, None]"),
-    ((1, 28, 28), "for one image (C, H, W) use x[None], a batch of one: (1, 1, 28, 28)"),
-    ((5, 28, 28), "for N grayscale images (N, H, W) use x[:, None]: (5, 1, 28, 28)"),
-])
+@pytest.mark.parametrize(
+    "shape, hint",
+    [
+        ((28, 28), "for one grayscale image (H, W) use x[None, None]"),
+        ((1, 28, 28), "for one image (C, H, W) use x[None], a batch of one: (1, 1, 28, 28)"),
+        ((5, 28, 28), "for N grayscale images (N, H, W) use x[:, None]: (5, 1, 28, 28)"),
+    ],
+)
 def test_the_shape_hint_fits_the_shape_at_hand(shape, hint):
     with pytest.raises(ValueError, match=re.escape(hint)):
         Conv2d(1, 8, 3)(np.zeros(shape))

@@ -10,7 +10,7 @@ POOLS = [  # (input shape, kernel_size, stride, padding)
     ((2, 3, 6, 6), 2, None, 0),
     ((1, 2, 7, 5), 3, 2, 1),
     ((2, 1, 5, 6), (2, 3), (1, 2), (1, 0)),
-    ((1, 2, 4, 4), 3, 1, 0),                 # overlapping windows
+    ((1, 2, 4, 4), 3, 1, 0),  # overlapping windows
 ]
 ACTIVATIONS = [LeakyReLU(), LeakyReLU(0.2), Sigmoid(), Tanh()]
 
@@ -90,7 +90,7 @@ def test_activation_matches_torch(layer):
 
     rng = np.random.default_rng(2)
     x = rng.standard_normal((4, 3, 5)) * 4
-    x[0, 0, :2] = 0.0                                  # the kink: derivative as PyTorch's
+    x[0, 0, :2] = 0.0  # the kink: derivative as PyTorch's
     g = rng.standard_normal(x.shape)
     (out, dx), (out_t, dx_t) = run_both(layer, to_torch(layer), x, g)
     assert_close(out, out_t, f"{layer!r} forward")

@@ -19,8 +19,12 @@ def random_bn(cls, C, rng, **kwargs):
     return bn
 
 
-CASES = [(BatchNorm2d, (4, 3, 5, 5)), (BatchNorm2d, (2, 2, 3, 4)), (BatchNorm1d, (6, 4)),
-         (BatchNorm1d, (3, 2, 5))]
+CASES = [
+    (BatchNorm2d, (4, 3, 5, 5)),
+    (BatchNorm2d, (2, 2, 3, 4)),
+    (BatchNorm1d, (6, 4)),
+    (BatchNorm1d, (3, 2, 5)),
+]
 
 
 def test_normalises_each_channel_over_batch_and_space():
@@ -28,7 +32,7 @@ def test_normalises_each_channel_over_batch_and_space():
     y = BatchNorm2d(4, dtype=np.float64)(x)
     assert_close(y.mean(axis=(0, 2, 3)), np.zeros(4), "per-channel mean", atol=1e-12)
     assert_close(y.var(axis=(0, 2, 3)), np.ones(4), "per-channel variance", rtol=1e-4)
-    assert abs(y[:, 0, 0, 0].mean()) > 1e-3   # not normalised per activation (c, h, w)
+    assert abs(y[:, 0, 0, 0].mean()) > 1e-3  # not normalised per activation (c, h, w)
 
 
 def test_float32_stays_float32():
@@ -49,13 +53,20 @@ def test_gradients(cls, shape, training, affine):
 
 
 def test_gradients_without_running_stats_in_eval_mode():
-    rng = np.random.default_rng(2)   # no running statistics: eval mode uses the batch's
+    rng = np.random.default_rng(2)  # no running statistics: eval mode uses the batch's
     bn = random_bn(BatchNorm2d, 3, rng, track_running_stats=False).eval()
     assert_gradients(bn, rng.standard_normal((3, 3, 2, 2)))
 
 
-@pytest.mark.parametrize("cls, shape", [(BatchNorm2d, (2, 3, 4)), (BatchNorm2d, (2, 4, 3, 3)),
-                                        (BatchNorm1d, (5, 3, 2, 2)), (BatchNorm1d, (5, 2))])
+@pytest.mark.parametrize(
+    "cls, shape",
+    [
+        (BatchNorm2d, (2, 3, 4)),
+        (BatchNorm2d, (2, 4, 3, 3)),
+        (BatchNorm1d, (5, 3, 2, 2)),
+        (BatchNorm1d, (5, 2)),
+    ],
+)
 def test_bad_input_shape_is_a_clear_error(cls, shape):
     with pytest.raises(ValueError, match=r"expects input of shape .* with C = 3"):
         cls(3)(np.zeros(shape))
@@ -68,14 +79,20 @@ def test_bad_arguments():
         BatchNorm2d(3, momentum=1.5)
     with pytest.raises(ValueError, match="more than one value per channel"):
         BatchNorm1d(3)(np.zeros((1, 3)))
-    assert BatchNorm1d(3).eval()(np.zeros((1, 3))).shape == (1, 3)   # fine with running stats
+    assert BatchNorm1d(3).eval()(np.zeros((1, 3))).shape == (1, 3)  # fine with running stats
 
 
 def test_state_dict_names_and_config():
     model = Sequential(Conv2d(1, 2, 3), BatchNorm2d(2))
-    assert list(model.state_dict()) == ["0.weight", "0.bias", "1.weight", "1.bias",
-                                        "1.running_mean", "1.running_var",
-                                        "1.num_batches_tracked"]
+    assert list(model.state_dict()) == [
+        "0.weight",
+        "0.bias",
+        "1.weight",
+        "1.bias",
+        "1.running_mean",
+        "1.running_var",
+        "1.num_batches_tracked",
+    ]
     bn = BatchNorm1d(5, eps=1e-3, momentum=None, affine=False, dtype=np.float64)
     assert repr(BatchNorm1d(**bn.config())) == repr(bn)
     assert list(dict(bn.named_parameters())) == []
@@ -95,7 +112,7 @@ def test_matches_torch_train_then_eval(cls, shape, momentum):
     bn = random_bn(cls, shape[1], rng, momentum=momentum)
     twin = to_torch(bn)
     for step in range(4):
-        mode = step < 3                                  # 3 train steps, then eval
+        mode = step < 3  # 3 train steps, then eval
         bn.train(mode), twin.train(mode)
         x, g = rng.normal(1.0, 2.0, shape), rng.standard_normal(shape)
         twin.zero_grad()
@@ -128,14 +145,19 @@ def test_state_dict_with_buffers_loads_into_torch():
     from torch_twin import to_torch
 
     rng = np.random.default_rng(5)
-    model = Sequential(Conv2d(1, 3, 3, padding=1, rng=rng, dtype=np.float64),
-                       BatchNorm2d(3, dtype=np.float64), ReLU(), Flatten(),
-                       Linear(3 * 5 * 5, 4, rng=rng, dtype=np.float64),
-                       BatchNorm1d(4, dtype=np.float64))
+    model = Sequential(
+        Conv2d(1, 3, 3, padding=1, rng=rng, dtype=np.float64),
+        BatchNorm2d(3, dtype=np.float64),
+        ReLU(),
+        Flatten(),
+        Linear(3 * 5 * 5, 4, rng=rng, dtype=np.float64),
+        BatchNorm1d(4, dtype=np.float64),
+    )
     for _ in range(3):
-        model.forward(rng.normal(0.5, 2.0, (6, 1, 5, 5)))   # updates the running statistics
-    twin = to_torch(Sequential(*[type(layer)(**layer.config()) if layer.config() else layer
-                                 for layer in model]))      # fresh torch model
+        model.forward(rng.normal(0.5, 2.0, (6, 1, 5, 5)))  # updates the running statistics
+    twin = to_torch(
+        Sequential(*[type(layer)(**layer.config()) if layer.config() else layer for layer in model])
+    )  # fresh torch model
     state = {k: torch.from_numpy(np.asarray(v)) for k, v in model.state_dict().items()}
     twin.load_state_dict(state, strict=True)
     model.eval(), twin.eval()

@@ -21,8 +21,9 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 def execute(tmp_path: Path) -> str:
     """Run the notebook in ``tmp_path``; return all its text output."""
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})
+    client = nbclient.NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     client.execute()
     texts = []
     for cell in nb.cells:
@@ -49,7 +50,7 @@ def test_notebook_runs_without_mnist(tmp_path, monkeypatch):
     empty.mkdir()
     monkeypatch.setenv("CNN_NUMPY_DATA", str(empty))
     out = execute(tmp_path)
-    assert "Epoch 05" in out                       # the lines part ran
+    assert "Epoch 05" in out  # the lines part ran
     assert "MNIST not available, skipping this section" in out
 
 
@@ -61,12 +62,13 @@ def test_notebook_is_committed_executed_with_small_pictures():
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert cell.execution_count is not None, f"not executed: {cell.source[:60]}"
-            pictures += [o["data"]["image/png"] for o in cell.outputs
-                         if "image/png" in o.get("data", {})]
-    assert len(pictures) >= 8                      # curves, filters, feature maps, matrix...
-    sizes = [len(p) * 3 // 4 for p in pictures]    # base64 -> bytes
+            pictures += [
+                o["data"]["image/png"] for o in cell.outputs if "image/png" in o.get("data", {})
+            ]
+    assert len(pictures) >= 8  # curves, filters, feature maps, matrix...
+    sizes = [len(p) * 3 // 4 for p in pictures]  # base64 -> bytes
     assert max(sizes) < 120_000 and sum(sizes) < 600_000, sizes
-    assert "MNIST not available" not in str(nb.cells[16].outputs)   # run with the real data
+    assert "MNIST not available" not in str(nb.cells[16].outputs)  # run with the real data
 
 
 def test_notebook_finds_the_data_the_cli_downloaded(tmp_path, monkeypatch):

@@ -39,37 +39,65 @@ PRESETS = {
 
 # (model, one example's input shape): every layer type and option export knows
 LAYERS = {
-    "conv-tuple-kernel-stride-padding": (lambda r: Sequential(
-        Conv2d(2, 3, (2, 3), stride=(2, 1), padding=(1, 2), rng=r)), (2, 7, 6)),
-    "conv-no-bias-stride-2": (lambda r: Sequential(
-        Conv2d(1, 4, 3, stride=2, padding=1, bias=False, rng=r), ReLU()), (1, 9, 9)),
+    "conv-tuple-kernel-stride-padding": (
+        lambda r: Sequential(Conv2d(2, 3, (2, 3), stride=(2, 1), padding=(1, 2), rng=r)),
+        (2, 7, 6),
+    ),
+    "conv-no-bias-stride-2": (
+        lambda r: Sequential(Conv2d(1, 4, 3, stride=2, padding=1, bias=False, rng=r), ReLU()),
+        (1, 9, 9),
+    ),
     "maxpool-overlapping": (lambda r: Sequential(MaxPool2d(3, stride=2)), (2, 9, 8)),
     "maxpool-tuple": (lambda r: Sequential(MaxPool2d((2, 3), stride=(1, 2))), (3, 6, 7)),
     "avgpool": (lambda r: Sequential(AvgPool2d(2)), (2, 6, 6)),
-    "avgpool-padding-counts": (lambda r: Sequential(AvgPool2d(3, stride=2, padding=1)),
-                               (2, 7, 6)),
-    "avgpool-tuple": (lambda r: Sequential(AvgPool2d((2, 4), stride=(1, 3), padding=(1, 2))),
-                      (1, 5, 9)),
-    "activations": (lambda r: Sequential(
-        Conv2d(1, 3, 3, rng=r), LeakyReLU(0.2), Conv2d(3, 3, 1, rng=r), Sigmoid(),
-        Conv2d(3, 2, 1, rng=r), Tanh(), Flatten(), Linear(2 * 4 * 4, 5, rng=r), ReLU()),
-        (1, 6, 6)),
+    "avgpool-padding-counts": (lambda r: Sequential(AvgPool2d(3, stride=2, padding=1)), (2, 7, 6)),
+    "avgpool-tuple": (
+        lambda r: Sequential(AvgPool2d((2, 4), stride=(1, 3), padding=(1, 2))),
+        (1, 5, 9),
+    ),
+    "activations": (
+        lambda r: Sequential(
+            Conv2d(1, 3, 3, rng=r),
+            LeakyReLU(0.2),
+            Conv2d(3, 3, 1, rng=r),
+            Sigmoid(),
+            Conv2d(3, 2, 1, rng=r),
+            Tanh(),
+            Flatten(),
+            Linear(2 * 4 * 4, 5, rng=r),
+            ReLU(),
+        ),
+        (1, 6, 6),
+    ),
     "leaky-relu-default-slope": (lambda r: Sequential(LeakyReLU()), (3, 4, 4)),
-    "linear-no-bias-dropout": (lambda r: Sequential(
-        Flatten(), Linear(12, 6, bias=False, rng=r), Dropout(0.3, rng=r), Linear(6, 3, rng=r)),
-        (3, 2, 2)),
-    "batchnorm2d": (lambda r: Sequential(
-        Conv2d(2, 4, 3, padding=1, bias=False, rng=r), BatchNorm2d(4), ReLU()), (2, 5, 5)),
-    "batchnorm2d-eps-momentum-none": (lambda r: Sequential(
-        BatchNorm2d(3, eps=1e-2, momentum=None)), (3, 4, 4)),
+    "linear-no-bias-dropout": (
+        lambda r: Sequential(
+            Flatten(), Linear(12, 6, bias=False, rng=r), Dropout(0.3, rng=r), Linear(6, 3, rng=r)
+        ),
+        (3, 2, 2),
+    ),
+    "batchnorm2d": (
+        lambda r: Sequential(Conv2d(2, 4, 3, padding=1, bias=False, rng=r), BatchNorm2d(4), ReLU()),
+        (2, 5, 5),
+    ),
+    "batchnorm2d-eps-momentum-none": (
+        lambda r: Sequential(BatchNorm2d(3, eps=1e-2, momentum=None)),
+        (3, 4, 4),
+    ),
     "batchnorm2d-affine-false": (lambda r: Sequential(BatchNorm2d(3, affine=False)), (3, 4, 4)),
-    "batchnorm1d": (lambda r: Sequential(
-        Flatten(), Linear(8, 6, rng=r), BatchNorm1d(6), Tanh()), (2, 2, 2)),
+    "batchnorm1d": (
+        lambda r: Sequential(Flatten(), Linear(8, 6, rng=r), BatchNorm1d(6), Tanh()),
+        (2, 2, 2),
+    ),
     "batchnorm1d-3d-input": (lambda r: Sequential(BatchNorm1d(4)), (4, 7)),
-    "batchnorm2d-batch-statistics": (lambda r: Sequential(
-        BatchNorm2d(3, track_running_stats=False)), (3, 4, 5)),
-    "batchnorm1d-batch-statistics-no-affine": (lambda r: Sequential(
-        Flatten(), BatchNorm1d(6, affine=False, track_running_stats=False)), (6,)),
+    "batchnorm2d-batch-statistics": (
+        lambda r: Sequential(BatchNorm2d(3, track_running_stats=False)),
+        (3, 4, 5),
+    ),
+    "batchnorm1d-batch-statistics-no-affine": (
+        lambda r: Sequential(Flatten(), BatchNorm1d(6, affine=False, track_running_stats=False)),
+        (6,),
+    ),
 }
 
 
@@ -100,8 +128,9 @@ def assert_runs_as_cnn_numpy(model, shape, path, softmax=False):
         expected = cnn.predict_proba(model, x) if softmax else model.eval()(x)
         got = run_onnx(path, x)
         assert got.dtype == np.float32 and got.shape == expected.shape, (n, got.shape)
-        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5,
-                                   err_msg=f"batch of {n}: onnxruntime != cnn-numpy")
+        np.testing.assert_allclose(
+            got, expected, rtol=1e-5, atol=1e-5, err_msg=f"batch of {n}: onnxruntime != cnn-numpy"
+        )
 
 
 def assert_valid_with_every_shape(model, shape, path):
@@ -121,7 +150,8 @@ def assert_valid_with_every_shape(model, shape, path):
         for out in node.output:
             assert out in known, f"ONNX infers no shape for {out} ({node.name})"
             assert known[out][0] in ("batch", 1) and all(
-                isinstance(d, int) and d > 0 for d in known[out][1:]), (out, known[out])
+                isinstance(d, int) and d > 0 for d in known[out][1:]
+            ), (out, known[out])
             assert known[out] == declared.get(out, known[out]), (out, declared[out])
     sizes = (1, *shape)
     for i, layer in enumerate(model):
@@ -172,21 +202,36 @@ def test_names_read_like_the_state_dict(tmp_path):
     assert [n.name for n in nodes[:3]] == ["0_Conv2d", "1_BatchNorm2d", "2_ReLU"]
     block = ["Conv", "BatchNormalization", "Relu"] * 2 + ["MaxPool"]
     assert [n.op_type for n in nodes] == block * 2 + [
-        "Flatten", "Gemm", "BatchNormalization", "Relu", "Dropout", "Gemm"]
+        "Flatten",
+        "Gemm",
+        "BatchNormalization",
+        "Relu",
+        "Dropout",
+        "Gemm",
+    ]
     assert nodes[0].doc_string == repr(model[0])
-    assert dims(proto.graph.value_info[0]) == ["batch", 12, 28, 28]   # shapes ship in the file
+    assert dims(proto.graph.value_info[0]) == ["batch", 12, 28, 28]  # shapes ship in the file
 
 
 def test_conv_and_pool_attributes(tmp_path):
     onnx = need("onnx")
-    model = Sequential(Conv2d(2, 3, (2, 3), stride=(2, 1), padding=(1, 2), bias=False),
-                       AvgPool2d((2, 1), padding=(1, 0)), MaxPool2d((1, 2), stride=(1, 1)))
+    model = Sequential(
+        Conv2d(2, 3, (2, 3), stride=(2, 1), padding=(1, 2), bias=False),
+        AvgPool2d((2, 1), padding=(1, 0)),
+        MaxPool2d((1, 2), stride=(1, 1)),
+    )
     proto = onnx.load(str(cnn.export_onnx(model, tmp_path / "a.onnx", (2, 8, 8))))
-    attrs = [{a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
-             for n in proto.graph.node]
-    assert attrs[0] == {"kernel_shape": [2, 3], "strides": [2, 1], "pads": [1, 2, 1, 2],
-                        "dilations": [1, 1], "group": 1}
-    assert len(proto.graph.node[0].input) == 2                        # no bias input
+    attrs = [
+        {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute} for n in proto.graph.node
+    ]
+    assert attrs[0] == {
+        "kernel_shape": [2, 3],
+        "strides": [2, 1],
+        "pads": [1, 2, 1, 2],
+        "dilations": [1, 1],
+        "group": 1,
+    }
+    assert len(proto.graph.node[0].input) == 2  # no bias input
     assert attrs[1]["count_include_pad"] == 1 and attrs[1]["pads"] == [1, 0, 1, 0]
     assert attrs[2]["kernel_shape"] == [1, 2] and attrs[2]["strides"] == [1, 1]
 
@@ -201,9 +246,15 @@ def test_a_data_parallel_exports_as_the_model_it_wraps(tmp_path):
 def test_exported_from_a_file_carries_the_model_card(tmp_path):
     onnx = need("onnx")
     model, shape = preset("lenet")
-    saved = cnn.save(model, tmp_path / "model.npz", dataset="mnist",
-                     class_names=list(cnn.MNIST_CLASSES), normalize={"mean": 0.1307, "std": 0.3081},
-                     input_shape=shape, test_acc=0.99)
+    saved = cnn.save(
+        model,
+        tmp_path / "model.npz",
+        dataset="mnist",
+        class_names=list(cnn.MNIST_CLASSES),
+        normalize={"mean": 0.1307, "std": 0.3081},
+        input_shape=shape,
+        test_acc=0.99,
+    )
     path = cnn.export_onnx(saved, tmp_path / "model.onnx", metadata={"note": "for Netron"})
     proto = onnx.load(str(path))
     props = {p.key: p.value for p in proto.metadata_props}
@@ -226,11 +277,13 @@ def test_a_float64_model_is_exported_as_float32_with_a_warning(tmp_path):
     assert {i.data_type for i in proto.graph.initializer} == {onnx.TensorProto.FLOAT}
     assert {p.key: p.value for p in proto.metadata_props}["exported_from_dtype"] == "float64"
     x = np.random.default_rng(0).standard_normal((3, 1, 28, 28))
-    np.testing.assert_allclose(run_onnx(path, x.astype(np.float32)), model(x), rtol=1e-4,
-                               atol=1e-5)
-    with pytest.warns(UserWarning, match="float64"):          # buffers count too
-        cnn.export_onnx(Sequential(BatchNorm2d(2, affine=False, dtype=np.float64)),
-                        tmp_path / "bn.onnx", (2, 3, 3))
+    np.testing.assert_allclose(run_onnx(path, x.astype(np.float32)), model(x), rtol=1e-4, atol=1e-5)
+    with pytest.warns(UserWarning, match="float64"):  # buffers count too
+        cnn.export_onnx(
+            Sequential(BatchNorm2d(2, affine=False, dtype=np.float64)),
+            tmp_path / "bn.onnx",
+            (2, 3, 3),
+        )
     with warnings.catch_warnings():
-        warnings.simplefilter("error")              # a float32 model exports without a warning
+        warnings.simplefilter("error")  # a float32 model exports without a warning
         cnn.export_onnx(cnn.lenet(rng=0), tmp_path / "f32.onnx", (1, 28, 28))

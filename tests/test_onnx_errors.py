@@ -29,8 +29,13 @@ class MyReLU(ReLU):
 @pytest.fixture
 def saved(tmp_path):
     """A LeNet saved with a full model card, as `cnn-numpy train` saves it."""
-    return cnn.save(cnn.lenet(rng=0), tmp_path / "model.npz", dataset="mnist",
-                    class_names=list(cnn.MNIST_CLASSES), input_shape=[1, 28, 28])
+    return cnn.save(
+        cnn.lenet(rng=0),
+        tmp_path / "model.npz",
+        dataset="mnist",
+        class_names=list(cnn.MNIST_CLASSES),
+        input_shape=[1, 28, 28],
+    )
 
 
 @pytest.fixture
@@ -40,8 +45,10 @@ def no_onnx(monkeypatch):
 
 
 def test_import_cnn_numpy_never_imports_onnx():
-    code = ("import sys, cnn_numpy; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('onnx', 'onnxruntime')))")
+    code = (
+        "import sys, cnn_numpy; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('onnx', 'onnxruntime')))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stdout + proc.stderr
 
@@ -51,22 +58,31 @@ def test_an_unknown_layer_is_named_and_nothing_is_written(layer, tmp_path):
     need("onnx")
     model = Sequential(Conv2d(1, 2, 3, rng=0), layer, Flatten(), Linear(2 * 4 * 4, 2, rng=0))
     path = tmp_path / "m.onnx"
-    with pytest.raises(ValueError, match=f"layer 1 is a {type(layer).__name__} .*does not "
-                                         "know; it knows AvgPool2d, BatchNorm1d"):
+    with pytest.raises(
+        ValueError,
+        match=f"layer 1 is a {type(layer).__name__} .*does not "
+        "know; it knows AvgPool2d, BatchNorm1d",
+    ):
         cnn.export_onnx(model, path, (1, 6, 6))
     assert list(tmp_path.iterdir()) == []
-    path.write_bytes(b"the previous export")          # an old file stays as it was
+    path.write_bytes(b"the previous export")  # an old file stays as it was
     with pytest.raises(ValueError, match=type(layer).__name__):
         cnn.export_onnx(model, path, (1, 6, 6))
     assert path.read_bytes() == b"the previous export" and len(list(tmp_path.iterdir())) == 1
 
 
-@pytest.mark.parametrize("model, message", [
-    (Conv2d(1, 2, 3), "must be a Sequential .* got Conv2d; for a single layer, export "
-                      r"Sequential\(layer\)"),
-    (Sequential(), "no layers"),
-    ("not a model at all.txt", "no such model file"),
-])
+@pytest.mark.parametrize(
+    "model, message",
+    [
+        (
+            Conv2d(1, 2, 3),
+            "must be a Sequential .* got Conv2d; for a single layer, export "
+            r"Sequential\(layer\)",
+        ),
+        (Sequential(), "no layers"),
+        ("not a model at all.txt", "no such model file"),
+    ],
+)
 def test_what_is_not_a_model(model, message, tmp_path):
     need("onnx")
     with pytest.raises((ValueError, OSError), match=message):
@@ -74,11 +90,16 @@ def test_what_is_not_a_model(model, message, tmp_path):
     assert not (tmp_path / "m.onnx").exists()
 
 
-@pytest.mark.parametrize("shape, message", [
-    (None, "give input_shape"), ((1, 20, 20), r"does not fit layer 7: Linear.*1568.*\(1, 800\)"),
-    ((1, 1, 28, 28), "does not fit layer 0"), ((1, 0, 28), "positive sizes"),
-    ("1x28x28", "whole numbers"),
-])
+@pytest.mark.parametrize(
+    "shape, message",
+    [
+        (None, "give input_shape"),
+        ((1, 20, 20), r"does not fit layer 7: Linear.*1568.*\(1, 800\)"),
+        ((1, 1, 28, 28), "does not fit layer 0"),
+        ((1, 0, 28), "positive sizes"),
+        ("1x28x28", "whole numbers"),
+    ],
+)
 def test_an_input_shape_the_model_does_not_take(shape, message, tmp_path):
     need("onnx")
     with pytest.raises(ValueError, match=message):
@@ -95,7 +116,7 @@ def test_bad_output_paths(saved, tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(OSError):
         cnn.export_onnx(saved, tmp_path / "file" / "m.onnx")
-    nested = cnn.export_onnx(saved, tmp_path / "new" / "folder" / "m.onnx")   # folders made
+    nested = cnn.export_onnx(saved, tmp_path / "new" / "folder" / "m.onnx")  # folders made
     assert nested.is_file() and [p.name for p in nested.parent.iterdir()] == ["m.onnx"]
 
 
@@ -138,29 +159,33 @@ def test_the_input_shape_flag_when_the_card_has_none(tmp_path, capsys):
 
 def test_the_command_notes_a_float64_model(tmp_path, capsys):
     need("onnx")
-    path = cnn.save(cnn.seed_net(rng=0, dtype=np.float64), tmp_path / "f64.npz",
-                    input_shape=[1, 28, 28])
+    path = cnn.save(
+        cnn.seed_net(rng=0, dtype=np.float64), tmp_path / "f64.npz", input_shape=[1, 28, 28]
+    )
     assert main(["export", str(path), str(tmp_path / "m.onnx")]) == 0
     out, err = capsys.readouterr()
     assert "note: the model is float64; it is exported as float32" in out and err == ""
 
 
-@pytest.mark.parametrize("args, code, message", [
-    (["missing.npz", "m.onnx"], 1, "no such model file: missing.npz"),
-    (["model.npz", "model.npz"], 2, "would overwrite it"),
-    (["model.npz", "."], 1, "is a folder; give the file to write"),
-    (["model.npz", "m.onnx", "--input-shape", "1,20,20"], 1, "does not fit layer 7"),
-    (["model.npz", "m.onnx", "--input-shape", "a,b"], 2, "must be positive sizes"),
-    (["model.npz", "m.onnx", "--input-shape", "1,-2,3"], 2, "must be positive sizes"),
-    (["junk.npz", "m.onnx"], 1, "not a cnn-numpy model file"),
-])
-def test_command_errors_are_one_line_on_stderr(args, code, message, saved, tmp_path,
-                                               monkeypatch):
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["missing.npz", "m.onnx"], 1, "no such model file: missing.npz"),
+        (["model.npz", "model.npz"], 2, "would overwrite it"),
+        (["model.npz", "."], 1, "is a folder; give the file to write"),
+        (["model.npz", "m.onnx", "--input-shape", "1,20,20"], 1, "does not fit layer 7"),
+        (["model.npz", "m.onnx", "--input-shape", "a,b"], 2, "must be positive sizes"),
+        (["model.npz", "m.onnx", "--input-shape", "1,-2,3"], 2, "must be positive sizes"),
+        (["junk.npz", "m.onnx"], 1, "not a cnn-numpy model file"),
+    ],
+)
+def test_command_errors_are_one_line_on_stderr(args, code, message, saved, tmp_path, monkeypatch):
     need("onnx")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "junk.npz").write_bytes(b"junk")
-    proc = subprocess.run([sys.executable, "-m", "cnn_numpy", "export", *args],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnn_numpy", "export", *args], capture_output=True, text=True
+    )
     assert proc.returncode == code, proc.stderr
     assert message in proc.stderr and "Traceback" not in proc.stderr and proc.stdout == ""
     assert not (tmp_path / "m.onnx").exists()
@@ -168,9 +193,10 @@ def test_command_errors_are_one_line_on_stderr(args, code, message, saved, tmp_p
 
 def test_a_different_input_shape_than_training_is_noted(tmp_path, capsys):
     need("onnx")
-    model = Sequential(Conv2d(1, 2, 3, padding=1, rng=0), ReLU())     # any image size works
+    model = Sequential(Conv2d(1, 2, 3, padding=1, rng=0), ReLU())  # any image size works
     path = cnn.save(model, tmp_path / "conv.npz", input_shape=[1, 28, 28])
     assert main(["export", str(path), str(tmp_path / "m.onnx"), "--input-shape", "1,8,8"]) == 0
     assert "note: exported for input shape (1, 8, 8); the model was trained on (1, 28, 28)" in (
-        capsys.readouterr().out)
+        capsys.readouterr().out
+    )
     assert run_onnx(tmp_path / "m.onnx", np.ones((1, 1, 8, 8), np.float32)).shape == (1, 2, 8, 8)

@@ -33,8 +33,13 @@ from cnn_numpy.cli import main
 
 def small_net(seed=0, dtype=np.float64):
     rng = np.random.default_rng(seed)
-    return Sequential(Conv2d(2, 3, 3, padding=1, rng=rng, dtype=dtype), ReLU(), MaxPool2d(2),
-                      Flatten(), Linear(3 * 3 * 3, 4, rng=rng, dtype=dtype))
+    return Sequential(
+        Conv2d(2, 3, 3, padding=1, rng=rng, dtype=dtype),
+        ReLU(),
+        MaxPool2d(2),
+        Flatten(),
+        Linear(3 * 3 * 3, 4, rng=rng, dtype=dtype),
+    )
 
 
 def forward_backward(model, x, y):
@@ -85,15 +90,23 @@ def test_fit_trains_the_wrapped_model_like_the_plain_one():
     def train(wrap):
         model = lenet(rng=0)
         trained = DataParallel(model, workers=2) if wrap else model
-        fit(trained, CrossEntropyLoss(), SGD(model.parameters(), lr=0.05, momentum=0.9),
-            (X, y), epochs=2, batch_size=16, rng=0, verbose=False)
+        fit(
+            trained,
+            CrossEntropyLoss(),
+            SGD(model.parameters(), lr=0.05, momentum=0.9),
+            (X, y),
+            epochs=2,
+            batch_size=16,
+            rng=0,
+            verbose=False,
+        )
         return model.state_dict()
 
     plain, parallel = train(False), train(True)
     assert plain.keys() == parallel.keys()
     changed = [k for k in plain if not np.array_equal(lenet(rng=0).state_dict()[k], plain[k])]
-    assert changed == list(plain)                     # training moved every parameter
-    for k in plain:                                   # float32: only the sum order differs
+    assert changed == list(plain)  # training moved every parameter
+    for k in plain:  # float32: only the sum order differs
         np.testing.assert_allclose(parallel[k], plain[k], rtol=1e-3, atol=1e-5, err_msg=k)
 
 
@@ -103,9 +116,9 @@ def test_replicas_follow_the_module_weights():
     model, other = small_net(0), small_net(1)
     parallel = DataParallel(model, workers=2)
     parallel.forward(x)
-    parallel.load_state_dict(other.state_dict())            # in place
+    parallel.load_state_dict(other.state_dict())  # in place
     np.testing.assert_allclose(parallel.forward(x), other.forward(x), rtol=1e-12)
-    model[0].weight.data = np.zeros_like(model[0].weight.data)   # a new array
+    model[0].weight.data = np.zeros_like(model[0].weight.data)  # a new array
     np.testing.assert_allclose(parallel.forward(x), model.forward(x), rtol=1e-12)
     assert list(parallel.state_dict()) == list(model.state_dict())
 
@@ -118,7 +131,7 @@ def test_train_eval_and_input_gradient_flags_reach_the_replicas():
     parallel.eval()
     np.testing.assert_allclose(parallel.forward(x), model.forward(x), rtol=1e-12)
     parallel.train()
-    assert np.any(parallel.forward(x) == 0)                  # dropout is on
+    assert np.any(parallel.forward(x) == 0)  # dropout is on
     parallel.needs_input_grad = False
     assert parallel.backward(np.ones((6, 3))) is None
 
@@ -133,8 +146,8 @@ def test_dropout_masks_are_reproducible():
 
     first = masks()
     np.testing.assert_array_equal(first, masks())
-    assert np.any(first == 0) and np.any(first[4:] == 0)        # the worker drops too...
-    assert not np.array_equal(first[:4], first[4:])             # ...with masks of its own
+    assert np.any(first == 0) and np.any(first[4:] == 0)  # the worker drops too...
+    assert not np.array_equal(first[:4], first[4:])  # ...with masks of its own
 
 
 def test_blas_thread_count_comes_back():
@@ -163,7 +176,7 @@ def test_an_error_in_a_worker_reaches_the_caller_and_the_next_call_still_pairs()
     with DataParallel(model, workers=2) as parallel:
         expected = parallel.forward(x)
         bad = x.copy()
-        bad[3] = -1                                              # in the worker's slice
+        bad[3] = -1  # in the worker's slice
         with pytest.raises(ValueError, match="negative input"):
             parallel.forward(bad)
         np.testing.assert_allclose(parallel.forward(x * 2), model.forward(x * 2), rtol=1e-12)
@@ -193,7 +206,7 @@ def test_a_layers_constant_arrays_reach_the_workers():
 class InterruptOnNegative(FailsOnNegative):
     def forward(self, x):
         if np.any(x < 0):
-            raise KeyboardInterrupt   # as Ctrl-C in the middle of a step
+            raise KeyboardInterrupt  # as Ctrl-C in the middle of a step
         return x
 
 
@@ -204,10 +217,10 @@ def test_ctrl_c_in_a_step_stops_the_workers_and_the_next_forward_starts_new_ones
         parallel.forward(x)
         old = parallel.pool[0].process
         bad = x.copy()
-        bad[0] = -1                                              # in this process's slice
+        bad[0] = -1  # in this process's slice
         with pytest.raises(KeyboardInterrupt):
             parallel.forward(bad)
-        assert parallel.pool == [] and old.poll() is not None    # the unread reply went with it
+        assert parallel.pool == [] and old.poll() is not None  # the unread reply went with it
         np.testing.assert_allclose(parallel.forward(x), model.forward(x), rtol=1e-12)
         assert parallel.pool[0].process is not old
 
@@ -238,43 +251,105 @@ def test_backward_needs_one_gradient_row_per_example_of_the_forward(rows):
         assert model.backward(np.ones((4, 4))).shape == (4, 2, 6, 6)  # still paired
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: DataParallel(Sequential(Conv2d(1, 2, 3), BatchNorm2d(2)), 2), "BatchNorm2d"),
-    (lambda: DataParallel(small_net(), 0), "workers must be an int >= 1"),
-    (lambda: DataParallel(small_net(), 1.5), "workers must be an int >= 1"),
-    (lambda: DataParallel(small_net(), True), "workers must be an int >= 1"),
-    (lambda: DataParallel([ReLU()], 2), "must be a Layer"),
-    (lambda: DataParallel(small_net(), 2).forward(np.float64(1.0)), "batch axis"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: DataParallel(Sequential(Conv2d(1, 2, 3), BatchNorm2d(2)), 2), "BatchNorm2d"),
+        (lambda: DataParallel(small_net(), 0), "workers must be an int >= 1"),
+        (lambda: DataParallel(small_net(), 1.5), "workers must be an int >= 1"),
+        (lambda: DataParallel(small_net(), True), "workers must be an int >= 1"),
+        (lambda: DataParallel([ReLU()], 2), "must be a Layer"),
+        (lambda: DataParallel(small_net(), 2).forward(np.float64(1.0)), "batch axis"),
+    ],
+)
 def test_bad_arguments_are_value_errors(make, message):
     with pytest.raises(ValueError, match=message):
         make()
 
 
 def test_cli_workers_flag(tmp_path, capsys):
-    assert main(["train", "--epochs", "1", "--batch-size", "8", "--workers", "2",
-                 "--no-report", "--out", str(tmp_path / "a")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "8",
+                "--workers",
+                "2",
+                "--no-report",
+                "--out",
+                str(tmp_path / "a"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "workers=2" in out and "Epoch 01 |" in out
-    assert main(["train", "--model", "deep", "--epochs", "1", "--workers", "2", "--no-report",
-                 "--out", str(tmp_path / "b")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "deep",
+                "--epochs",
+                "1",
+                "--workers",
+                "2",
+                "--no-report",
+                "--out",
+                str(tmp_path / "b"),
+            ]
+        )
+        == 0
+    )
     assert "has BatchNorm" in capsys.readouterr().out
 
 
 def test_cli_says_when_workers_cannot_all_help(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    assert main(["train", "--epochs", "1", "--batch-size", "2", "--workers", "3",
-                 "--no-report", "--out", str(tmp_path / "a")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "2",
+                "--workers",
+                "3",
+                "--no-report",
+                "--out",
+                str(tmp_path / "a"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "more than this machine's 2 cores" in out
     assert "batch of 2 is cut into at most 2 slices" in out
-    assert main(["train", "--epochs", "1", "--batch-size", "8", "--workers", "2",
-                 "--no-report", "--out", str(tmp_path / "b")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "8",
+                "--workers",
+                "2",
+                "--no-report",
+                "--out",
+                str(tmp_path / "b"),
+            ]
+        )
+        == 0
+    )
     assert "note:" not in capsys.readouterr().out
 
 
-def test_ctrl_c_while_the_workers_stop_is_reported_like_any_ctrl_c(tmp_path, capsys,
-                                                                    monkeypatch):
+def test_ctrl_c_while_the_workers_stop_is_reported_like_any_ctrl_c(tmp_path, capsys, monkeypatch):
     close = DataParallel.close
 
     def close_then_ctrl_c(self):
@@ -282,8 +357,23 @@ def test_ctrl_c_while_the_workers_stop_is_reported_like_any_ctrl_c(tmp_path, cap
         raise KeyboardInterrupt
 
     monkeypatch.setattr(DataParallel, "close", close_then_ctrl_c)
-    assert main(["train", "--epochs", "1", "--batch-size", "8", "--workers", "2",
-                 "--no-report", "--out", str(tmp_path / "a")]) == 130
+    assert (
+        main(
+            [
+                "train",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "8",
+                "--workers",
+                "2",
+                "--no-report",
+                "--out",
+                str(tmp_path / "a"),
+            ]
+        )
+        == 130
+    )
     assert "Interrupted." in capsys.readouterr().out
 
 
@@ -291,7 +381,7 @@ def test_a_worker_whose_reply_nobody_reads_exits_quietly(capfd):
     model = DataParallel(small_net(), workers=2)
     model.forward(np.zeros((4, 2, 6, 6)))
     worker = model.pool[0]
-    worker.process.stdout.close()             # as close() or Ctrl-C do mid-step...
+    worker.process.stdout.close()  # as close() or Ctrl-C do mid-step...
     worker.send("forward", None, (2, 2, 6, 6), "<f8", True)  # ...with a request in flight
     assert worker.process.wait(timeout=30) == 0
     model.close()
@@ -302,20 +392,21 @@ def test_workers_are_processes_and_stop_with_close():
     model = small_net()
     weight = model[0].weight
     parallel = DataParallel(model, workers=3)
-    assert parallel.pool == []                                # nothing starts before a forward
+    assert parallel.pool == []  # nothing starts before a forward
     parallel.forward(np.zeros((6, 2, 6, 6)))
     processes = [w.process for w in parallel.pool]
     assert len(processes) == 2 and all(p.poll() is None for p in processes)
     assert all(p.pid != os.getpid() for p in processes)
-    assert isinstance(weight.data.base, np.memmap)            # the weights are shared memory
+    assert isinstance(weight.data.base, np.memmap)  # the weights are shared memory
     parallel.close()
-    assert all(p.returncode == 0 for p in processes)          # stopped, cleanly
-    assert not isinstance(weight.data.base, np.memmap)        # the module owns its weights again
+    assert all(p.returncode == 0 for p in processes)  # stopped, cleanly
+    assert not isinstance(weight.data.base, np.memmap)  # the module owns its weights again
     assert model[0].weight is weight
-    parallel.close()                                          # a second close does nothing
-    with DataParallel(model, workers=2) as again:             # a closed model can be wrapped anew
-        np.testing.assert_allclose(again.forward(np.ones((4, 2, 6, 6))),
-                                   model.forward(np.ones((4, 2, 6, 6))), rtol=1e-12)
+    parallel.close()  # a second close does nothing
+    with DataParallel(model, workers=2) as again:  # a closed model can be wrapped anew
+        np.testing.assert_allclose(
+            again.forward(np.ones((4, 2, 6, 6))), model.forward(np.ones((4, 2, 6, 6))), rtol=1e-12
+        )
 
 
 def test_the_optimizers_in_place_step_reaches_the_workers():
@@ -354,13 +445,13 @@ def test_after_a_worker_died_the_next_call_starts_fresh_workers(when):
     with DataParallel(model, workers=2) as parallel:
         parallel.forward(x)
         dead = parallel.pool[0].process
-        if when == "busy":   # the worker dies while it owes us a reply
+        if when == "busy":  # the worker dies while it owes us a reply
             parallel.pool[0].send_input(x[2:], True)
         dead.kill()
         dead.wait()
         with pytest.raises(RuntimeError, match=f"worker process {dead.pid} exited"):
             parallel.forward(x)
-        assert parallel.pool == [] and parallel.weights is None     # stopped, all of them
+        assert parallel.pool == [] and parallel.weights is None  # stopped, all of them
         np.testing.assert_allclose(parallel.forward(x), expected, rtol=1e-10)
         fresh = parallel.pool[0].process
         assert fresh.pid != dead.pid and fresh.poll() is None
@@ -374,18 +465,23 @@ def test_no_shared_memory_file_is_left_behind():
     with DataParallel(small_net(), workers=2) as parallel:
         parallel.forward(np.zeros((4, 2, 6, 6)))
         first_inbox = parallel.pool[0].inbox.path
-        parallel.forward(np.zeros((40, 2, 6, 6)))             # needs a larger inbox
-        paths = [parallel.weights.path, parallel.pool[0].grads.path, first_inbox,
-                 parallel.pool[0].inbox.path]
+        parallel.forward(np.zeros((40, 2, 6, 6)))  # needs a larger inbox
+        paths = [
+            parallel.weights.path,
+            parallel.pool[0].grads.path,
+            first_inbox,
+            parallel.pool[0].inbox.path,
+        ]
         assert len(set(paths)) == 4
-        assert not any(os.path.exists(p) for p in paths)      # each name went once mapped
+        assert not any(os.path.exists(p) for p in paths)  # each name went once mapped
         assert module.CREATED == set()
 
 
 def test_a_layer_class_from_main_gets_a_clear_error(tmp_path):
     """A worker is a fresh Python: it cannot import a class that lives in a script's __main__."""
     script = tmp_path / "script.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         import numpy as np
         from cnn_numpy import DataParallel, Sequential, ReLU
 
@@ -398,8 +494,10 @@ def test_a_layer_class_from_main_gets_a_clear_error(tmp_path):
                 model.forward(np.ones((4, 3)))
             except RuntimeError as err:
                 print("ERROR:", err)
-    """))
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          timeout=60, check=True)
+    """)
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True
+    )
     assert "ERROR: DataParallel: a worker process could not read the model" in done.stdout
     assert "define it in a module" in done.stdout

@@ -44,10 +44,12 @@ PHOTOS = {
     "everything": lambda: on_desk(shadow(lamp(on_paper(pen_digit(), pen=BLUE)))),
     "blue pen": lambda: on_paper(pen_digit(), pen=BLUE),
     "red pen": lambda: on_paper(pen_digit(), pen=(0.8, 0.15, 0.15)),
-    "pencil on grey paper": lambda: on_paper(pen_digit(), pen=(0.35, 0.35, 0.37),
-                                             paper=(0.6, 0.6, 0.6)),
-    "chalk on a board": lambda: on_paper(pen_digit(), pen=(0.9, 0.9, 0.85),
-                                         paper=(0.15, 0.22, 0.18)),
+    "pencil on grey paper": lambda: on_paper(
+        pen_digit(), pen=(0.35, 0.35, 0.37), paper=(0.6, 0.6, 0.6)
+    ),
+    "chalk on a board": lambda: on_paper(
+        pen_digit(), pen=(0.9, 0.9, 0.85), paper=(0.15, 0.22, 0.18)
+    ),
 }
 
 
@@ -56,14 +58,14 @@ def test_photos_come_out_as_the_clean_drawing(name, clean):
     steps = preprocess_digit(PHOTOS[name]())
     assert_same_digit(steps.image, clean, name)
     assert steps.inverted == (name != "chalk on a board")
-    assert steps.thickened == 1                               # a felt pen is MNIST-bold
+    assert steps.thickened == 1  # a felt pen is MNIST-bold
 
 
 def test_lighting_is_divided_out():
     steps = preprocess_digit(lamp(on_paper(pen_digit()), darkest=0.3))
     paper = ~max_filter(steps.strokes.astype(np.float32), 9).astype(bool)
-    assert steps.background[0, 0] > 2 * steps.background[-1, -1]       # the lamp's fall-off...
-    assert np.percentile(steps.strength[paper], 99) < 0.1               # ...gone from the paper
+    assert steps.background[0, 0] > 2 * steps.background[-1, -1]  # the lamp's fall-off...
+    assert np.percentile(steps.strength[paper], 99) < 0.1  # ...gone from the paper
 
 
 def test_the_desk_is_not_the_sheet():
@@ -71,27 +73,27 @@ def test_the_desk_is_not_the_sheet():
     steps = preprocess_digit(photo)
     assert not steps.sheet[:20, :20].any() and steps.sheet[200, 200]
     assert 0.4 < steps.sheet.mean() < 0.8
-    assert not steps.strokes[:, :55].any()                   # nothing kept on the desk's side
+    assert not steps.strokes[:, :55].any()  # nothing kept on the desk's side
 
 
 def test_specks_and_a_mark_at_the_frame_edge_are_dropped(clean):
     photo = on_paper(pen_digit())
     rng = np.random.default_rng(0)
-    for r, c in rng.integers(10, 250, size=(25, 2)):         # dust: 2x2 dark dots
+    for r, c in rng.integers(10, 250, size=(25, 2)):  # dust: 2x2 dark dots
         photo[r : r + 2, c : c + 2] = 0.2
-    photo[:, :6] = 0.15                                       # the edge of something else
+    photo[:, :6] = 0.15  # the edge of something else
     steps = preprocess_digit(photo)
     assert_same_digit(steps.image, clean, "specks")
-    assert steps.pieces.sum() > steps.strokes.sum()           # found, then dropped
+    assert steps.pieces.sum() > steps.strokes.sum()  # found, then dropped
 
 
 def test_a_broken_stroke_stays_one_digit(clean):
     ink = pen_digit()
-    ink[60:64, :] = 0                                         # a gap across the digit
+    ink[60:64, :] = 0  # a gap across the digit
     steps = preprocess_digit(on_paper(ink))
     assert overlap(steps.image, clean) > 0.6
     rows = np.nonzero(steps.image.sum(axis=1) > 0)[0]
-    assert rows.max() - rows.min() >= 18                      # both halves kept
+    assert rows.max() - rows.min() >= 18  # both halves kept
 
 
 def test_thin_lines_are_widened_to_mnist_strokes():
@@ -109,8 +111,9 @@ def write(path, data: bytes):
 
 
 def test_jpeg_and_colour_files(tmp_path, clean):
-    path = write(tmp_path / "photo.jpg", jpeg(lamp(on_paper(pen_digit(), pen=(0.2, 0.25, 0.6))),
-                                               quality=60))
+    path = write(
+        tmp_path / "photo.jpg", jpeg(lamp(on_paper(pen_digit(), pen=(0.2, 0.25, 0.6))), quality=60)
+    )
     assert_same_digit(preprocess_digit(path).image, clean, "JPEG")
 
 
@@ -120,12 +123,12 @@ def test_a_drawing_on_a_transparent_layer(tmp_path, clean, colour):
     assert_same_digit(preprocess_digit(rgba).image, clean, f"array {colour}")
     Image.fromarray(rgba, "RGBA").save(tmp_path / "layer.png")
     assert_same_digit(preprocess_digit(tmp_path / "layer.png").image, clean, f"file {colour}")
-    assert read_image(tmp_path / "layer.png")[0, 0] == 1.0         # transparent = paper
+    assert read_image(tmp_path / "layer.png")[0, 0] == 1.0  # transparent = paper
 
 
 def test_a_12_megapixel_photo_is_shrunk_first(tmp_path, clean):
     photo = lamp(on_paper(pen_digit(), frame=(300, 400), at=(90, 140)))
-    big = np.kron(photo, np.ones((10, 10, 1), dtype=np.float32))   # 3000 x 4000
+    big = np.kron(photo, np.ones((10, 10, 1), dtype=np.float32))  # 3000 x 4000
     path = write(tmp_path / "phone.jpg", jpeg(big, quality=85))
     steps = preprocess_digit(path)
     assert max(steps.photo.shape) <= 800 and steps.shrunk_by >= 4.9
@@ -134,11 +137,12 @@ def test_a_12_megapixel_photo_is_shrunk_first(tmp_path, clean):
 
 def test_exif_orientation_is_applied(tmp_path, clean):
     photo = on_paper(pen_digit())
-    sideways = np.ascontiguousarray(np.rot90(photo, 1))       # how the sensor stored it
+    sideways = np.ascontiguousarray(np.rot90(photo, 1))  # how the sensor stored it
     exif = Image.Exif()
-    exif[0x0112] = 6                                          # "rotate 90 clockwise to view"
-    Image.fromarray(np.round(sideways * 255).astype(np.uint8)).save(tmp_path / "turned.jpg",
-                                                                     quality=95, exif=exif)
+    exif[0x0112] = 6  # "rotate 90 clockwise to view"
+    Image.fromarray(np.round(sideways * 255).astype(np.uint8)).save(
+        tmp_path / "turned.jpg", quality=95, exif=exif
+    )
     assert_same_digit(preprocess_digit(tmp_path / "turned.jpg").image, clean, "EXIF")
 
 
@@ -147,7 +151,7 @@ def test_hostile_and_damaged_files_give_clear_errors(tmp_path):
     assert bomb.stat().st_size < 1000
     with pytest.raises(ValueError, match="400 megapixels.*decompression bomb"):
         preprocess_digit(bomb)
-    smaller = write(tmp_path / "smaller.png", bomb_png(10000, 10000))   # past Pillow's warning
+    smaller = write(tmp_path / "smaller.png", bomb_png(10000, 10000))  # past Pillow's warning
     with pytest.raises(ValueError, match="10000x10000 pixels.*decompression bomb"):
         preprocess_digit(smaller)
     good = tmp_path / "good.png"
@@ -178,12 +182,12 @@ def test_morphology_and_components_match_plain_loops():
     assert (closing(image, 7) >= image).all()
     mask = rng.random((40, 40)) < 0.45
     labels, count = label_components(mask)
-    for k in range(1, count + 1):             # every component is 8-connected and maximal
+    for k in range(1, count + 1):  # every component is 8-connected and maximal
         piece = labels == k
         grown = max_filter(piece.astype(np.float32), 3) > 0
         assert not (grown & mask & ~piece).any()
     spiral, (r, c) = np.zeros((61, 61), dtype=bool), (30, 30)
-    for turn in range(30):                    # one long path winding outwards
+    for turn in range(30):  # one long path winding outwards
         dr, dc = [(0, 1), (1, 0), (0, -1), (-1, 0)][turn % 4]
         for _ in range(2 * (turn // 2 + 1)):
             if 0 <= r < 61 and 0 <= c < 61:
@@ -195,18 +199,18 @@ def test_morphology_and_components_match_plain_loops():
 
 
 def test_an_image_already_in_mnist_format_is_used_as_it_is(tmp_path, clean):
-    digit = clean.copy()                               # 28x28, ink in 20x20, centred
+    digit = clean.copy()  # 28x28, ink in 20x20, centred
     path = tmp_path / "mnist.png"
     Image.fromarray(np.round(digit * 255).astype(np.uint8)).save(path)
-    for image, inverted in ((path, False), (1 - digit, True)):   # a PNG; dark ink on white
+    for image, inverted in ((path, False), (1 - digit, True)):  # a PNG; dark ink on white
         steps = preprocess_digit(image)
         assert steps.as_is and steps.inverted == inverted
         np.testing.assert_allclose(steps.image, digit, atol=1 / 255)
-    moved = np.roll(digit, (3, -3), axis=(0, 1))       # off centre: the steps run
+    moved = np.roll(digit, (3, -3), axis=(0, 1))  # off centre: the steps run
     steps = preprocess_digit(moved)
     assert not steps.as_is
     assert_same_digit(steps.image, clean, "off centre")
-    small = np.zeros((28, 28), np.float32)             # a small digit: scaled up to 20
+    small = np.zeros((28, 28), np.float32)  # a small digit: scaled up to 20
     small[10:18, 12:16] = 1.0
     steps = preprocess_digit(small)
     assert not steps.as_is and steps.scaled.shape[0] == 20

@@ -65,23 +65,41 @@ def trained():
     X, y = synthetic_lines(40, rng=1)
     train, test = train_test_split(X, y, 0.25, rng=2)
     model = seed_net(2, filters=4, rng=0)
-    history = fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.05), train, epochs=2,
-                  batch_size=4, test=test, rng=3, verbose=False)
+    history = fit(
+        model,
+        CrossEntropyLoss(),
+        SGD(model.parameters(), lr=0.05),
+        train,
+        epochs=2,
+        batch_size=4,
+        test=test,
+        rng=3,
+        verbose=False,
+    )
     return model, history, test
 
 
 def test_matplotlib_uses_agg_without_a_display():
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND")}
-    code = ("import cnn_numpy.visualize as p, numpy as np, matplotlib; "
-            "p.plot_history({'epoch': [1], 'loss': [1.0], 'train_acc': [0.5], 'test_acc': [None],"
-            " 'seconds': [1.0]}); print(matplotlib.get_backend())")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True).stdout
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND")
+    }
+    code = (
+        "import cnn_numpy.visualize as p, numpy as np, matplotlib; "
+        "p.plot_history({'epoch': [1], 'loss': [1.0], 'train_acc': [0.5], 'test_acc': [None],"
+        " 'seconds': [1.0]}); print(matplotlib.get_backend())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip().lower() == "agg"
     # a backend the user chose (a notebook's inline one, say) is left alone
-    out = subprocess.run([sys.executable, "-c", code], env={**env, "MPLBACKEND": "svg"},
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "MPLBACKEND": "svg"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert out.strip().lower() == "svg"
 
 
@@ -97,8 +115,13 @@ def test_plot_history(trained):
 
 
 def test_plot_history_accepts_a_dict_and_no_test_data():
-    history = History(epoch=[1, 2, 3], loss=[0.9, 0.5, 0.2], train_acc=[0.5, 0.8, 0.9],
-                      test_acc=[None, None, None], seconds=[1.0, 1.0, 1.0])
+    history = History(
+        epoch=[1, 2, 3],
+        loss=[0.9, 0.5, 0.2],
+        train_acc=[0.5, 0.8, 0.9],
+        test_acc=[None, None, None],
+        seconds=[1.0, 1.0, 1.0],
+    )
     fig = plot_history(history.as_dict())
     assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()] == ["train"]
     assert_picture(render(fig))
@@ -141,11 +164,18 @@ def test_feature_maps_titles_name_layer_and_shape(trained):
     model, _, (X, _) = trained
     stages = feature_maps(model, X[0])
     assert [(label, maps.shape) for label, maps in stages] == [
-        ("0: Conv2d", (4, 26, 26)), ("1: ReLU", (4, 26, 26)), ("2: MaxPool2d", (4, 13, 13))]
+        ("0: Conv2d", (4, 26, 26)),
+        ("1: ReLU", (4, 26, 26)),
+        ("2: MaxPool2d", (4, 13, 13)),
+    ]
     fig = plot_feature_maps(model, X[:1])
     text = all_text(fig)
-    for title in ("input (1, 28, 28)", "0: Conv2d -> (4, 26, 26)", "1: ReLU -> (4, 26, 26)",
-                  "2: MaxPool2d -> (4, 13, 13)"):
+    for title in (
+        "input (1, 28, 28)",
+        "0: Conv2d -> (4, 26, 26)",
+        "1: ReLU -> (4, 26, 26)",
+        "2: MaxPool2d -> (4, 13, 13)",
+    ):
         assert title in text
     assert_picture(render(fig))
     assert model.training, "plot_feature_maps must leave the model in the mode it found it in"
@@ -160,8 +190,10 @@ def test_feature_maps_of_a_deeper_net_show_the_first_channels():
     assert_picture(render(fig))
 
 
-@pytest.mark.parametrize("shape, message", [
-    ((28, 28), r"\(C, H, W\)"), ((2, 1, 28, 28), "one image"), ((3, 28, 28), "3 channels")])
+@pytest.mark.parametrize(
+    "shape, message",
+    [((28, 28), r"\(C, H, W\)"), ((2, 1, 28, 28), "one image"), ((3, 28, 28), "3 channels")],
+)
 def test_feature_maps_reject_bad_shapes(trained, shape, message):
     model, _, _ = trained
     with pytest.raises(ValueError, match=message):
@@ -180,12 +212,15 @@ def test_confusion_matrix_counts():
     assert confusion_matrix(y_true, y_pred, num_classes=5).shape == (5, 5)
 
 
-@pytest.mark.parametrize("y_true, y_pred, kwargs, message", [
-    ([0, 1], [0, 1, 1], {}, "same length"),
-    ([0, 3], [0, 1], {"num_classes": 2}, "out of range"),
-    ([0.5, 1], [0, 1], {}, "class indices"),
-    ([-1, 1], [0, 1], {}, "class indices"),
-])
+@pytest.mark.parametrize(
+    "y_true, y_pred, kwargs, message",
+    [
+        ([0, 1], [0, 1, 1], {}, "same length"),
+        ([0, 3], [0, 1], {"num_classes": 2}, "out of range"),
+        ([0.5, 1], [0, 1], {}, "class indices"),
+        ([-1, 1], [0, 1], {}, "class indices"),
+    ],
+)
 def test_confusion_matrix_rejects_bad_labels(y_true, y_pred, kwargs, message):
     with pytest.raises(ValueError, match=message):
         confusion_matrix(np.array(y_true), np.array(y_pred), **kwargs)
@@ -195,8 +230,18 @@ def test_plot_confusion_matrix_shows_counts_and_class_names():
     cm = np.array([[50, 3], [7, 40]])
     fig = plot_confusion_matrix(cm, CLASSES)
     text = all_text(fig)
-    for word in ("50", "3", "7", "40", "vertical", "horizontal", "predicted class", "true class",
-                 "100 test images", "accuracy 0.900"):
+    for word in (
+        "50",
+        "3",
+        "7",
+        "40",
+        "vertical",
+        "horizontal",
+        "predicted class",
+        "true class",
+        "100 test images",
+        "accuracy 0.900",
+    ):
         assert word in text
     assert_picture(render(fig))
 
@@ -210,9 +255,9 @@ def test_plot_confusion_matrix_rejects_bad_input():
 
 def test_plot_mistakes_most_confident_first(trained):
     model, _, (X, y) = trained
-    proba = np.tile([[0.2, 0.8]], (len(y), 1))          # always "horizontal", 80% sure...
+    proba = np.tile([[0.2, 0.8]], (len(y), 1))  # always "horizontal", 80% sure...
     surest = np.flatnonzero(y == 0)[-1]
-    proba[surest] = [0.05, 0.95]                          # ... but 95% on one vertical line
+    proba[surest] = [0.05, 0.95]  # ... but 95% on one vertical line
     fig = plot_mistakes(model, X, y, CLASSES, proba=proba, max_images=4)
     wrong = int((y == 0).sum())
     assert f"{wrong} of {len(y)} test images misclassified" in fig._suptitle.get_text()
@@ -225,7 +270,7 @@ def test_plot_mistakes_most_confident_first(trained):
 
 def test_plot_mistakes_without_mistakes_shows_the_closest_calls(trained):
     model, _, (X, y) = trained
-    proba = np.eye(2)[y] * 0.6 + 0.2                     # always right, 80% sure
+    proba = np.eye(2)[y] * 0.6 + 0.2  # always right, 80% sure
     fig = plot_mistakes(model, X, y, CLASSES, proba=proba)
     assert "No mistakes" in fig._suptitle.get_text()
     assert_picture(render(fig))
@@ -245,13 +290,16 @@ def test_a_notebook_shows_each_figure_once():
     """Returned as a cell's value or assigned, the figure appears once, not twice."""
     nbclient = pytest.importorskip("nbclient")
     nbformat = pytest.importorskip("nbformat")
-    setup = ("from cnn_numpy import History, plot_history\n"
-             "h = History([1, 2], [1.0, 0.5], [0.5, 0.8], [0.6, 0.7], [1.0, 1.0])")
+    setup = (
+        "from cnn_numpy import History, plot_history\n"
+        "h = History([1, 2], [1.0, 0.5], [0.5, 0.8], [0.6, 0.7], [1.0, 1.0])"
+    )
     cells = [setup, "plot_history(h)", "fig = plot_history(h)", "plot_history(h);", "fig"]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
-    pictures = [sum("image/png" in out.get("data", {}) for out in cell.outputs)
-                for cell in notebook.cells]
+    pictures = [
+        sum("image/png" in out.get("data", {}) for out in cell.outputs) for cell in notebook.cells
+    ]
     assert pictures == [0, 1, 1, 1, 1]
 
 
@@ -260,8 +308,11 @@ def test_colour_images():
     model = seed_net(3, in_channels=3, image_size=16, rng=0)
     X = np.random.default_rng(0).random((6, 3, 16, 16), dtype=np.float32)
     y = np.array([0, 1, 2, 0, 1, 2])
-    for fig in (plot_filters(model), plot_feature_maps(model, X[0]),
-                plot_mistakes(model, X, y, ["r", "g", "b"])):
+    for fig in (
+        plot_filters(model),
+        plot_feature_maps(model, X[0]),
+        plot_mistakes(model, X, y, ["r", "g", "b"]),
+    ):
         image = render(fig)
         assert_picture(image)
         rgb = np.asarray(image.convert("RGB"), dtype=np.int16)
@@ -291,6 +342,6 @@ def test_a_few_mistakes_are_visible_beside_thousands_of_right_answers():
     ax = fig.axes[0]
     wrong = [im for im in ax.get_images() if im.cmap.name == "Reds"][0]
     r, g, b, _ = wrong.cmap(wrong.norm(1))
-    assert min(r, g, b) < 0.5 and r > g             # a single mistake is clearly red
+    assert min(r, g, b) < 0.5 and r > g  # a single mistake is clearly red
     right = [im for im in ax.get_images() if im.cmap.name == "Blues"][0]
     assert right.get_array().mask[0, 1] and wrong.get_array().mask[0, 0]

@@ -39,13 +39,16 @@ def draw(digit, scale, canvas_hw, at, ink=0.0, paper=1.0):
     return canvas
 
 
-@pytest.mark.parametrize("name, image", [
-    ("dark pen on white paper, off-centre", draw(seven(), 3, (100, 80), (5, 40))),
-    ("white ink on black", draw(seven(), 2, (60, 60), (10, 20), ink=1.0, paper=0.0)),
-    ("in a corner of a wide image", draw(seven(), 4, (90, 300), (10, 250))),
-    ("grey paper, grey pen", draw(seven(), 3, (70, 70), (2, 2), ink=0.2, paper=0.8)),
-    ("same size as MNIST's box", draw(seven(), 1, (28, 28), (0, 0))),
-])
+@pytest.mark.parametrize(
+    "name, image",
+    [
+        ("dark pen on white paper, off-centre", draw(seven(), 3, (100, 80), (5, 40))),
+        ("white ink on black", draw(seven(), 2, (60, 60), (10, 20), ink=1.0, paper=0.0)),
+        ("in a corner of a wide image", draw(seven(), 4, (90, 300), (10, 250))),
+        ("grey paper, grey pen", draw(seven(), 3, (70, 70), (2, 2), ink=0.2, paper=0.8)),
+        ("same size as MNIST's box", draw(seven(), 1, (28, 28), (0, 0))),
+    ],
+)
 def test_preprocessing_recovers_the_digit_by_construction(name, image):
     result = preprocess_digit(image)
     assert result.image.shape == (28, 28) and result.image.dtype == np.float32
@@ -53,7 +56,7 @@ def test_preprocessing_recovers_the_digit_by_construction(name, image):
 
 
 def test_a_wide_digit_is_scaled_to_20_wide_keeping_its_aspect_ratio():
-    wide = seven().T.copy()                                           # 12 x 20
+    wide = seven().T.copy()  # 12 x 20
     result = preprocess_digit(draw(wide, 5, (200, 150), (30, 20)))
     assert result.scaled.shape == (12, 20) and result.cropped.shape == (60, 100)
     np.testing.assert_allclose(result.image, expected_28x28(wide), atol=1e-5)
@@ -61,7 +64,7 @@ def test_a_wide_digit_is_scaled_to_20_wide_keeping_its_aspect_ratio():
 
 def test_a_photo_with_uneven_light_and_noise_is_cropped_to_the_digit():
     image = draw(seven(), 4, (120, 100), (20, 30), ink=0.15, paper=0.85)
-    image += np.linspace(-0.1, 0.1, 100, dtype=np.float32)[None, :]     # light from the right
+    image += np.linspace(-0.1, 0.1, 100, dtype=np.float32)[None, :]  # light from the right
     image += np.random.default_rng(0).normal(0, 0.02, image.shape).astype(np.float32)
     result = preprocess_digit(np.clip(image, 0, 1))
     assert result.cropped.shape == (80, 48)
@@ -85,14 +88,15 @@ def test_image_files_png_jpeg_and_transparent(tmp_path):
     expected = expected_28x28(seven())
     png = save_png(tmp_path / "seven.png", image, "RGB")
     np.testing.assert_allclose(preprocess_digit(png).image, expected, atol=1e-5)
-    transparent = Image.new("RGBA", (80, 100), (0, 0, 0, 0))     # ink only where alpha = 255
+    transparent = Image.new("RGBA", (80, 100), (0, 0, 0, 0))  # ink only where alpha = 255
     alpha = Image.fromarray(np.round((1 - image) * 255).astype(np.uint8))
     transparent.putalpha(alpha)
     transparent.save(tmp_path / "transparent.png")
-    np.testing.assert_allclose(preprocess_digit(tmp_path / "transparent.png").image, expected,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        preprocess_digit(tmp_path / "transparent.png").image, expected, atol=1e-5
+    )
     save_png(tmp_path / "seven.jpg", image)
-    jpeg = preprocess_digit(tmp_path / "seven.jpg").image         # lossy: close, not equal
+    jpeg = preprocess_digit(tmp_path / "seven.jpg").image  # lossy: close, not equal
     assert np.abs(jpeg - expected).mean() < 0.05
 
 
@@ -111,17 +115,31 @@ def lines_model(tmp_path_factory):
     """A seed net trained for two epochs on lines (vertical vs horizontal), saved with a card."""
     X, y = cnn.synthetic_lines(100, rng=0)
     model = cnn.seed_net(2, rng=0)
-    cnn.fit(model, cnn.CrossEntropyLoss(), cnn.Adam(model.parameters(), lr=0.01), (X, y),
-            epochs=2, batch_size=16, rng=0, verbose=False)
+    cnn.fit(
+        model,
+        cnn.CrossEntropyLoss(),
+        cnn.Adam(model.parameters(), lr=0.01),
+        (X, y),
+        epochs=2,
+        batch_size=16,
+        rng=0,
+        verbose=False,
+    )
     path = tmp_path_factory.mktemp("model") / "lines.npz"
-    cnn.save(model, path, dataset="lines", class_names=["vertical", "horizontal"],
-             input_shape=[1, 28, 28], normalize={"mean": 0.0, "std": 1.0})
+    cnn.save(
+        model,
+        path,
+        dataset="lines",
+        class_names=["vertical", "horizontal"],
+        input_shape=[1, 28, 28],
+        normalize={"mean": 0.0, "std": 1.0},
+    )
     return path
 
 
 def test_cli_predict_prints_top_classes_and_saves_a_figure(lines_model, tmp_path, capsys):
     line = np.ones((90, 60), dtype=np.float32)
-    line[10:80, 28:33] = 0                                        # a vertical pen stroke
+    line[10:80, 28:33] = 0  # a vertical pen stroke
     image = save_png(tmp_path / "vertical.png", line)
     assert main(["predict", str(lines_model), str(image), "--show", str(tmp_path / "fig.png")]) == 0
     out = capsys.readouterr().out

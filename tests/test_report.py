@@ -66,8 +66,13 @@ def test_report_embeds_every_picture_and_needs_no_network(run_dir):
     for name in PICTURES:
         assert embedded.get(f"{name}.png") == (run_dir / f"{name}.png").read_bytes()
     assert not re.search(r'(src|href)="(https?:)?//', page), "the page must work offline"
-    for text in ("final test accuracy", "Confusion matrix", "Mistakes",
-                 "<td>dataset</td><td>lines</td>", "<td>noise</td><td>0.05</td>"):
+    for text in (
+        "final test accuracy",
+        "Confusion matrix",
+        "Mistakes",
+        "<td>dataset</td><td>lines</td>",
+        "<td>noise</td><td>0.05</td>",
+    ):
         assert text in page
 
 
@@ -82,8 +87,13 @@ def test_confusion_matrix_sums_to_the_test_set(run_dir):
 
 
 def test_history_files_round_trip(tmp_path):
-    history = History(epoch=[1, 2], loss=[0.5, 0.25], train_acc=[0.75, 0.875],
-                      test_acc=[None, 0.9], seconds=[1.5, 1.25])
+    history = History(
+        epoch=[1, 2],
+        loss=[0.5, 0.25],
+        train_acc=[0.75, 0.875],
+        test_acc=[None, 0.9],
+        seconds=[1.5, 1.25],
+    )
     save_history(tmp_path, history)
     assert load_history(tmp_path) == history
     rows = list(csv.DictReader((tmp_path / "history.csv").open()))
@@ -101,7 +111,8 @@ def test_report_command_redraws_a_saved_run(run_dir, tmp_path, capsys):
     for name in PICTURES:
         assert_png((copy / f"{name}.png").read_bytes())
     assert set(embedded_pictures((copy / "report.html").read_text())) >= {
-        f"{name}.png" for name in PICTURES}
+        f"{name}.png" for name in PICTURES
+    }
 
 
 def test_report_from_history_alone(tmp_path, run_dir, capsys):
@@ -128,9 +139,23 @@ def test_report_command_errors(tmp_path, capsys):
 def test_piped_output_has_no_progress_bar(tmp_path):
     """stdout and stderr are pipes here: one line per epoch, no tqdm bar."""
     result = subprocess.run(
-        [sys.executable, "-m", "cnn_numpy", "train", "--epochs", "1", "--batch-size", "16",
-         "--no-report", "--out", str(tmp_path / "run")],
-        capture_output=True, text=True, check=True)
+        [
+            sys.executable,
+            "-m",
+            "cnn_numpy",
+            "train",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "16",
+            "--no-report",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "Epoch 01 | loss=" in result.stdout
     assert "\r" not in result.stdout + result.stderr and "batch/s" not in result.stderr
     assert not (tmp_path / "run" / "report.html").exists()
@@ -147,23 +172,45 @@ def test_progress_bar_shows_the_running_loss(capsys, monkeypatch):
     monkeypatch.setattr(tqdm, "tqdm", functools.partial(tqdm.tqdm, mininterval=0))
     X, y = synthetic_lines(16, rng=0)
     model = seed_net(2, filters=2, rng=0)
-    fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.01), (X, y), epochs=1,
-        batch_size=8, rng=0, progress=True)
+    fit(
+        model,
+        CrossEntropyLoss(),
+        SGD(model.parameters(), lr=0.01),
+        (X, y),
+        epochs=1,
+        batch_size=8,
+        rng=0,
+        progress=True,
+    )
     captured = capsys.readouterr()
-    assert "Epoch 01" in captured.err and "loss=" in captured.err      # tqdm, on stderr
-    assert captured.out.count("Epoch 01 |") == 1                       # the epoch line, once
+    assert "Epoch 01" in captured.err and "loss=" in captured.err  # tqdm, on stderr
+    assert captured.out.count("Epoch 01 |") == 1  # the epoch line, once
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
 def test_report_opens_in_headless_chromium(run_dir, tmp_path):
     shot = tmp_path / "page.png"
     subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--disable-dev-shm-usage", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update",
-         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
-         "--window-size=1200,1600", (run_dir / "report.html").resolve().as_uri()],
-        capture_output=True, timeout=120, check=True)
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={shot}",
+            "--window-size=1200,1600",
+            (run_dir / "report.html").resolve().as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
     image = Image.open(shot).convert("RGB")
     assert image.size == (1200, 1600)
     rgb = np.asarray(image, dtype=np.int16)
@@ -180,8 +227,26 @@ def test_ten_classes_and_a_report_without_the_data(tmp_path, capsys):
 
     data = write_files(tmp_path / "fashion", fake_files(np.random.default_rng(0), 40, 30))
     run = tmp_path / "run"
-    assert main(["train", "--dataset", "fashion-mnist", "--data-dir", str(data), "--model",
-                 "seed", "--filters", "2", "--epochs", "1", "--out", str(run)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                "fashion-mnist",
+                "--data-dir",
+                str(data),
+                "--model",
+                "seed",
+                "--filters",
+                "2",
+                "--epochs",
+                "1",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
     for name in PICTURES:
         assert_png((run / f"{name}.png").read_bytes())
     shutil.rmtree(data)
@@ -212,12 +277,47 @@ def test_the_visualize_page_runs(tmp_path, monkeypatch):
 def test_the_config_table_shows_only_what_the_run_used():
     from cnn_numpy.visualize.report import used_settings
 
-    config = {"dataset": "mnist", "model": "lenet", "optimizer": "adam", "momentum": 0.9,
-              "filters": 8, "blocks": 1, "noise": 0.05, "schedule": "cosine", "eta_min": 0.0,
-              "step_size": None, "gamma": 0.1, "limit": None, "lr": 0.003}
-    assert used_settings(config) == {"dataset": "mnist", "model": "lenet", "optimizer": "adam",
-                                     "schedule": "cosine", "eta_min": 0.0, "lr": 0.003}
-    seed = {"dataset": "lines", "model": "seed", "optimizer": "sgd", "momentum": 0.0,
-            "filters": 8, "blocks": 1, "noise": 0.05, "schedule": "none", "gamma": 0.1}
-    assert set(used_settings(seed)) == {"dataset", "model", "optimizer", "momentum", "filters",
-                                        "blocks", "noise", "schedule"}
+    config = {
+        "dataset": "mnist",
+        "model": "lenet",
+        "optimizer": "adam",
+        "momentum": 0.9,
+        "filters": 8,
+        "blocks": 1,
+        "noise": 0.05,
+        "schedule": "cosine",
+        "eta_min": 0.0,
+        "step_size": None,
+        "gamma": 0.1,
+        "limit": None,
+        "lr": 0.003,
+    }
+    assert used_settings(config) == {
+        "dataset": "mnist",
+        "model": "lenet",
+        "optimizer": "adam",
+        "schedule": "cosine",
+        "eta_min": 0.0,
+        "lr": 0.003,
+    }
+    seed = {
+        "dataset": "lines",
+        "model": "seed",
+        "optimizer": "sgd",
+        "momentum": 0.0,
+        "filters": 8,
+        "blocks": 1,
+        "noise": 0.05,
+        "schedule": "none",
+        "gamma": 0.1,
+    }
+    assert set(used_settings(seed)) == {
+        "dataset",
+        "model",
+        "optimizer",
+        "momentum",
+        "filters",
+        "blocks",
+        "noise",
+        "schedule",
+    }

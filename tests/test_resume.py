@@ -16,8 +16,22 @@ from cnn_numpy.saving.checkpoint import interrupts_deferred, load_checkpoint, sa
 from cnn_numpy.saving.model_files import load, load_card
 
 # lines data, 480 images in 30 batches of 16 per epoch; momentum and a schedule to restore
-FLAGS = ["train", "--epochs", "4", "--batch-size", "16", "--momentum", "0.9",
-         "--schedule", "step", "--step-size", "1", "--gamma", "0.5", "--no-report"]
+FLAGS = [
+    "train",
+    "--epochs",
+    "4",
+    "--batch-size",
+    "16",
+    "--momentum",
+    "0.9",
+    "--schedule",
+    "step",
+    "--step-size",
+    "1",
+    "--gamma",
+    "0.5",
+    "--no-report",
+]
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +48,10 @@ def history_without_times(run_dir):
     return history
 
 
-@pytest.mark.parametrize("interrupt_at_batch", [31, 75])   # start of epoch 2, middle of 3
-def test_ctrl_c_then_resume_equals_an_unbroken_run(unbroken, tmp_path, monkeypatch, capsys,
-                                                   interrupt_at_batch):
+@pytest.mark.parametrize("interrupt_at_batch", [31, 75])  # start of epoch 2, middle of 3
+def test_ctrl_c_then_resume_equals_an_unbroken_run(
+    unbroken, tmp_path, monkeypatch, capsys, interrupt_at_batch
+):
     broken = tmp_path / "broken"
 
     calls = []
@@ -73,17 +88,26 @@ def test_ctrl_c_then_resume_equals_an_unbroken_run(unbroken, tmp_path, monkeypat
 @pytest.mark.skipif(os.name != "posix", reason="sends a real SIGINT")
 def test_a_real_ctrl_c_exits_130_with_how_to_resume(tmp_path):
     run_dir = tmp_path / "run"
-    command = [sys.executable, "-m", "cnn_numpy", "train", "--epochs", "50", "--no-report",
-               "--out", str(run_dir)]
+    command = [
+        sys.executable,
+        "-m",
+        "cnn_numpy",
+        "train",
+        "--epochs",
+        "50",
+        "--no-report",
+        "--out",
+        str(run_dir),
+    ]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
         for line in process.stdout:
             if line.startswith("Epoch 01"):
-                process.send_signal(signal.SIGINT)      # what Ctrl-C in a terminal sends
+                process.send_signal(signal.SIGINT)  # what Ctrl-C in a terminal sends
                 break
         out = process.stdout.read()
         assert process.wait(timeout=60) == 130
     assert "Traceback" not in out and f"cnn-numpy train --resume {run_dir}" in out
-    saved = load_checkpoint(run_dir / "checkpoint.npz").epoch    # 0 or 1: a race, both fine
+    saved = load_checkpoint(run_dir / "checkpoint.npz").epoch  # 0 or 1: a race, both fine
     assert f"holds the run after epoch {saved} " in out
 
 
@@ -96,9 +120,11 @@ def test_run_folder_holds_last_and_best_models_with_cards(unbroken):
     assert last["normalize"] == {"mean": 0.0, "std": 1.0} and last["seed"] == 0
     assert best["test_acc"] == max(history["test_acc"])
     assert best["epochs"] == 1 + history["test_acc"].index(best["test_acc"])
-    last_weights, checkpoint_weights = (load(run_dir / "model.npz").state_dict(),
-                                        load(run_dir / "checkpoint.npz").state_dict())
-    for key, value in last_weights.items():           # load() reads a checkpoint too
+    last_weights, checkpoint_weights = (
+        load(run_dir / "model.npz").state_dict(),
+        load(run_dir / "checkpoint.npz").state_dict(),
+    )
+    for key, value in last_weights.items():  # load() reads a checkpoint too
         np.testing.assert_array_equal(checkpoint_weights[key], value)
 
 
@@ -119,15 +145,30 @@ def test_checkpoint_restores_dropout_adam_and_schedule_exactly(tmp_path):
     X, y = cnn.synthetic_lines(40, rng=0)
 
     def setup():
-        model = cnn.Sequential(cnn.Conv2d(1, 4, 3, rng=0), cnn.ReLU(), cnn.MaxPool2d(2),
-                               cnn.Flatten(), cnn.Dropout(0.5, rng=1), cnn.Linear(676, 2, rng=0))
+        model = cnn.Sequential(
+            cnn.Conv2d(1, 4, 3, rng=0),
+            cnn.ReLU(),
+            cnn.MaxPool2d(2),
+            cnn.Flatten(),
+            cnn.Dropout(0.5, rng=1),
+            cnn.Linear(676, 2, rng=0),
+        )
         optimizer = cnn.Adam(model.parameters(), lr=0.01)
         return model, optimizer, cnn.CosineAnnealingLR(optimizer, T_max=3)
 
     def train(model, optimizer, scheduler, epochs, rng, history=None):
-        return cnn.fit(model, cnn.CrossEntropyLoss(), optimizer, (X, y), epochs=epochs,
-                       batch_size=16, rng=rng, scheduler=scheduler, history=history,
-                       verbose=False)
+        return cnn.fit(
+            model,
+            cnn.CrossEntropyLoss(),
+            optimizer,
+            (X, y),
+            epochs=epochs,
+            batch_size=16,
+            rng=rng,
+            scheduler=scheduler,
+            history=history,
+            verbose=False,
+        )
 
     model, optimizer, scheduler = setup()
     train(model, optimizer, scheduler, 3, np.random.default_rng(4))
@@ -156,5 +197,5 @@ def test_ctrl_c_waits_until_a_save_is_complete():
     with pytest.raises(KeyboardInterrupt):
         with interrupts_deferred():
             os.kill(os.getpid(), signal.SIGINT)
-            finished.append(True)          # still running: the interrupt is held
+            finished.append(True)  # still running: the interrupt is held
     assert finished == [True]

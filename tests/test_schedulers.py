@@ -13,7 +13,7 @@ SCHEDULES = [
     (StepLR, dict(step_size=3)),
     (StepLR, dict(step_size=2, gamma=0.5)),
     (CosineAnnealingLR, dict(T_max=10)),
-    (CosineAnnealingLR, dict(T_max=4, eta_min=0.01)),   # 12 steps: past T_max it climbs again
+    (CosineAnnealingLR, dict(T_max=4, eta_min=0.01)),  # 12 steps: past T_max it climbs again
 ]
 
 
@@ -33,7 +33,8 @@ def test_rates_match_torch_step_by_step(cls, kwargs):
         twin.step()
         scheduler.step()
         assert math.isclose(ours.lr, twin.get_last_lr()[0], rel_tol=1e-12, abs_tol=1e-15), (
-            f"{cls.__name__}({kwargs}) epoch {epoch}: {ours.lr} != {twin.get_last_lr()[0]}")
+            f"{cls.__name__}({kwargs}) epoch {epoch}: {ours.lr} != {twin.get_last_lr()[0]}"
+        )
         assert scheduler.get_last_lr() == [ours.lr]
 
 
@@ -55,7 +56,7 @@ def test_state_dict_resumes_on_the_same_rates(cls, kwargs):
     first = cls(first_opt, **kwargs)
     for _ in range(5):
         first.step()
-    resumed_opt = optimizer(123.0)                  # lr is overwritten by the schedule's
+    resumed_opt = optimizer(123.0)  # lr is overwritten by the schedule's
     resumed = cls(resumed_opt, **kwargs)
     resumed.load_state_dict(first.state_dict())
     assert resumed_opt.lr == first_opt.lr
@@ -78,8 +79,17 @@ def test_fit_steps_the_schedule_after_each_epoch():
     model = seed_net(rng=0)
     opt = Adam(model.parameters(), lr=0.01)
     scheduler = StepLR(opt, step_size=1, gamma=0.5)
-    fit(model, CrossEntropyLoss(), opt, (X, y), epochs=3, batch_size=8, rng=0,
-        scheduler=scheduler, verbose=False)
+    fit(
+        model,
+        CrossEntropyLoss(),
+        opt,
+        (X, y),
+        epochs=3,
+        batch_size=8,
+        rng=0,
+        scheduler=scheduler,
+        verbose=False,
+    )
     assert scheduler.last_epoch == 3 and opt.lr == pytest.approx(0.01 / 8)
 
 
@@ -95,6 +105,6 @@ def test_cli_schedule_flags():
     assert isinstance(scheduler, StepLR) and scheduler.step_size == 3
     args, scheduler = scheduler_for("--schedule", "cosine", "--eta-min", "0.001")
     assert isinstance(scheduler, CosineAnnealingLR) and scheduler.T_max == args.epochs
-    assert scheduler_for()[1] is None                           # the seed's run: no schedule
+    assert scheduler_for()[1] is None  # the seed's run: no schedule
     args, scheduler = scheduler_for("--dataset", "mnist", "--model", "deep")
     assert args.schedule == "cosine" and args.optimizer == "adam"

@@ -24,9 +24,15 @@ from cnn_numpy.saving.model_files import (
 def small_model(dropout: bool = True) -> cnn.Sequential:
     """Conv -> BatchNorm -> LeakyReLU -> AvgPool -> Flatten -> Dropout -> Linear -> Tanh."""
     return cnn.Sequential(
-        cnn.Conv2d(1, 3, 3, padding=1, rng=0), cnn.BatchNorm2d(3), cnn.LeakyReLU(0.1),
-        cnn.AvgPool2d(2), cnn.Flatten(), *([cnn.Dropout(0.2, rng=1)] if dropout else []),
-        cnn.Linear(3 * 4 * 4, 4, rng=0), cnn.Tanh())
+        cnn.Conv2d(1, 3, 3, padding=1, rng=0),
+        cnn.BatchNorm2d(3),
+        cnn.LeakyReLU(0.1),
+        cnn.AvgPool2d(2),
+        cnn.Flatten(),
+        *([cnn.Dropout(0.2, rng=1)] if dropout else []),
+        cnn.Linear(3 * 4 * 4, 4, rng=0),
+        cnn.Tanh(),
+    )
 
 
 @pytest.fixture
@@ -35,10 +41,16 @@ def trained(tmp_path):
     model = small_model()
     x = np.random.default_rng(0).normal(size=(6, 1, 8, 8)).astype(np.float32)
     model.train()
-    model(x * 3 + 1)                           # update the running mean/var buffers
+    model(x * 3 + 1)  # update the running mean/var buffers
     model.eval()
-    path = save(model, tmp_path / "model.npz", dataset="toy", class_names=list("abcd"),
-                normalize={"mean": np.float64(0.5), "std": 2.0}, input_shape=(1, 8, 8))
+    path = save(
+        model,
+        tmp_path / "model.npz",
+        dataset="toy",
+        class_names=list("abcd"),
+        normalize={"mean": np.float64(0.5), "std": 2.0},
+        input_shape=(1, 8, 8),
+    )
     return model, x, path
 
 
@@ -46,7 +58,7 @@ def test_round_trip_gives_identical_predictions_and_card(trained):
     model, x, path = trained
     loaded = load(path)
     assert repr(loaded) == repr(model)
-    assert not loaded.training                 # loaded ready to predict
+    assert not loaded.training  # loaded ready to predict
     np.testing.assert_array_equal(loaded(x), model(x))
     for key, value in model.state_dict().items():
         assert loaded.state_dict()[key].dtype == value.dtype
@@ -64,13 +76,17 @@ def test_file_opens_with_plain_numpy_and_no_pickle(trained):
         assert archive["0.weight"].shape == (3, 1, 3, 3)
     assert header["format"] == "cnn-numpy" and header["arrays"]["0.weight"]["dtype"] == "float32"
     if os.name == "posix":
-        assert path.stat().st_mode & 0o777 == 0o644           # readable by others, as usual
+        assert path.stat().st_mode & 0o777 == 0o644  # readable by others, as usual
 
 
 def test_registry_holds_every_exported_layer_class():
-    exported = {name for name in layers.__all__
-                if isinstance(getattr(layers, name), type)
-                and issubclass(getattr(layers, name), layers.Layer) and name != "Layer"}
+    exported = {
+        name
+        for name in layers.__all__
+        if isinstance(getattr(layers, name), type)
+        and issubclass(getattr(layers, name), layers.Layer)
+        and name != "Layer"
+    }
     assert set(layer_registry()) == exported
 
 
@@ -104,18 +120,27 @@ def rewrite(path, edit_header=None, edit_arrays=None):
     write_npz(path, arrays, header)
 
 
-@pytest.mark.parametrize("edit_header, edit_arrays, message", [
-    (lambda h: h["layers"][0].update(type="Conv3d"), None, "unknown type 'Conv3d'"),
-    (None, lambda a: a.pop("0.bias"), r"missing \['0.bias'\]"),
-    (None, lambda a: a.update({"extra": np.zeros(2)}), r"unexpected \['extra'\]"),
-    (lambda h: h["arrays"]["6.weight"].update(shape=[4, 49]),
-     lambda a: a.update({"6.weight": np.zeros((4, 49), np.float32)}), "shape"),
-    (lambda h: h["arrays"]["0.weight"].update(dtype="float64"),
-     lambda a: a.update({"0.weight": a["0.weight"].astype(np.float64)}), "dtype"),
-    (lambda h: h["layers"][0]["config"].update(out_channels="three"), None, "cannot be built"),
-    (lambda h: h.update(format_version=99), None, "version 99.*Upgrade"),
-    (lambda h: h.update(format="keras"), None, "not a cnn-numpy model"),
-])
+@pytest.mark.parametrize(
+    "edit_header, edit_arrays, message",
+    [
+        (lambda h: h["layers"][0].update(type="Conv3d"), None, "unknown type 'Conv3d'"),
+        (None, lambda a: a.pop("0.bias"), r"missing \['0.bias'\]"),
+        (None, lambda a: a.update({"extra": np.zeros(2)}), r"unexpected \['extra'\]"),
+        (
+            lambda h: h["arrays"]["6.weight"].update(shape=[4, 49]),
+            lambda a: a.update({"6.weight": np.zeros((4, 49), np.float32)}),
+            "shape",
+        ),
+        (
+            lambda h: h["arrays"]["0.weight"].update(dtype="float64"),
+            lambda a: a.update({"0.weight": a["0.weight"].astype(np.float64)}),
+            "dtype",
+        ),
+        (lambda h: h["layers"][0]["config"].update(out_channels="three"), None, "cannot be built"),
+        (lambda h: h.update(format_version=99), None, "version 99.*Upgrade"),
+        (lambda h: h.update(format="keras"), None, "not a cnn-numpy model"),
+    ],
+)
 def test_load_rejects_a_file_that_does_not_match(trained, edit_header, edit_arrays, message):
     _, _, path = trained
     rewrite(path, edit_header, edit_arrays)
@@ -176,7 +201,7 @@ def test_a_save_that_fails_mid_write_leaves_the_old_file_intact(trained, monkeyp
         save(other, path)
     monkeypatch.undo()
     assert path.read_bytes() == before
-    assert [p.name for p in path.parent.iterdir()] == ["model.npz"]   # no temp file left
+    assert [p.name for p in path.parent.iterdir()] == ["model.npz"]  # no temp file left
     np.testing.assert_array_equal(load(path)(x), model(x))
 
 
@@ -185,9 +210,16 @@ def test_state_dict_of_a_loaded_model_loads_into_torch_sequential(trained):
     nn = torch.nn
     _, x, path = trained
     model = load(path)
-    net = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.BatchNorm2d(3), nn.LeakyReLU(0.1),
-                        nn.AvgPool2d(2), nn.Flatten(), nn.Dropout(0.2), nn.Linear(48, 4),
-                        nn.Tanh())
+    net = nn.Sequential(
+        nn.Conv2d(1, 3, 3, padding=1),
+        nn.BatchNorm2d(3),
+        nn.LeakyReLU(0.1),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.Dropout(0.2),
+        nn.Linear(48, 4),
+        nn.Tanh(),
+    )
     net.load_state_dict({k: torch.from_numpy(v) for k, v in model.state_dict().items()})
     net.eval()
     with torch.no_grad():
@@ -195,12 +227,15 @@ def test_state_dict_of_a_loaded_model_loads_into_torch_sequential(trained):
     np.testing.assert_allclose(model(x), expected, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("mutate", [
-    lambda h: h["layers"][-1]["config"].update(in_features=10**7, out_features=10**6),
-    lambda h: h.update(arrays=[1, 2]),
-    lambda h: h.update(card="not a dict"),
-    lambda h: h.update(layers={"0": "Linear"}),
-])
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda h: h["layers"][-1]["config"].update(in_features=10**7, out_features=10**6),
+        lambda h: h.update(arrays=[1, 2]),
+        lambda h: h.update(card="not a dict"),
+        lambda h: h.update(layers={"0": "Linear"}),
+    ],
+)
 def test_crafted_headers_are_model_file_errors(tmp_path, mutate):
     """A hand-edited header (absurd layer sizes, fields of the wrong type) is a clear error,
     never a MemoryError or an AttributeError from deep inside."""

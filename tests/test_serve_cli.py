@@ -21,15 +21,24 @@ from cnn_numpy.cli import main
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("serve") / "model.npz"
-    cnn.save(cnn.seed_net(10, filters=2, rng=0), path, dataset="mnist",
-             class_names=list(cnn.MNIST_CLASSES), normalize={"mean": 0.1307, "std": 0.3081},
-             input_shape=(1, 28, 28))
+    cnn.save(
+        cnn.seed_net(10, filters=2, rng=0),
+        path,
+        dataset="mnist",
+        class_names=list(cnn.MNIST_CLASSES),
+        normalize={"mean": 0.1307, "std": 0.3081},
+        input_shape=(1, 28, 28),
+    )
     return path
 
 
 def serve(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "cnn_numpy", "serve", *args, "--no-browser"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "cnn_numpy", "serve", *args, "--no-browser"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def address(process: subprocess.Popen, timeout: float = 60) -> str:
@@ -60,7 +69,7 @@ def test_port_0_prints_the_real_address_and_ctrl_c_stops_cleanly(model_file):
         code, out, err = ctrl_c(process)
     assert code in (0, 130)
     assert "Traceback" not in err and "Stopped." in out
-    with pytest.raises(OSError):                          # the port is released
+    with pytest.raises(OSError):  # the port is released
         socket.create_connection(("127.0.0.1", port), timeout=5).close()
 
 
@@ -107,6 +116,7 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
         main(["serve", "model.npz", "--port", "70000"])
     assert "must be a whole number from 0 to 65535" in capsys.readouterr().err
 
+
 def test_an_address_of_another_computer_is_a_clear_error(model_file, capsys):
     # 192.0.2.1 is reserved for documentation: never this machine's address
     assert main(["serve", str(model_file), "--host", "192.0.2.1", "--no-browser"]) == 1
@@ -137,21 +147,28 @@ def test_the_page_gets_the_model_files_novelty_check(model_file, tmp_path, monke
 
     views = []
 
-    def server(host, port, view, title):      # record the view instead of serving it
+    def server(host, port, view, title):  # record the view instead of serving it
         views.append(view)
         raise Stop
 
     monkeypatch.setattr(serve_cli, "LiveServer", server)
     with_check = tmp_path / "checked.npz"
     model = cnn.load(model_file)
-    cnn.save(model, with_check, dataset="mnist", class_names=list(cnn.MNIST_CLASSES),
-             normalize={"mean": 0.1307, "std": 0.3081}, input_shape=(1, 28, 28))
+    cnn.save(
+        model,
+        with_check,
+        dataset="mnist",
+        class_names=list(cnn.MNIST_CLASSES),
+        normalize={"mean": 0.1307, "std": 0.3081},
+        input_shape=(1, 28, 28),
+    )
     X = np.random.default_rng(0).normal(size=(200, 1, 28, 28)).astype(np.float32)
     cnn.save_novelty(with_check, cnn.fit_novelty(model, X, np.arange(200) % 10, rng=0))
     for path in (model_file, with_check):
         with pytest.raises(Stop):
-            serve_cli.run(argparse.Namespace(model=str(path), host="127.0.0.1", port=0,
-                                             browser=False))
+            serve_cli.run(
+                argparse.Namespace(model=str(path), host="127.0.0.1", port=0, browser=False)
+            )
     assert views[0].novelty is None and views[0].info()["novelty"] is None
     assert views[1].novelty.threshold == cnn.load_novelty(with_check).threshold
     assert views[1].info()["novelty"]["threshold"] > 0

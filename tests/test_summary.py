@@ -19,8 +19,15 @@ from cnn_numpy.presets import MODELS
 
 
 def small_net():
-    return Sequential(Conv2d(1, 4, 3, rng=0), BatchNorm2d(4), ReLU(), MaxPool2d(2), Flatten(),
-                      Dropout(0.5, rng=0), Linear(4 * 13 * 13, 10, rng=0))
+    return Sequential(
+        Conv2d(1, 4, 3, rng=0),
+        BatchNorm2d(4),
+        ReLU(),
+        MaxPool2d(2),
+        Flatten(),
+        Dropout(0.5, rng=0),
+        Linear(4 * 13 * 13, 10, rng=0),
+    )
 
 
 def test_summary_table():
@@ -43,16 +50,27 @@ def test_print_model_shows_layers_and_parameter_counts():
 
 
 def test_summary_names_the_first_layer_that_breaks_with_the_formula():
-    model = Sequential(Conv2d(1, 8, 5), MaxPool2d(2), Conv2d(8, 8, 5), MaxPool2d(2),
-                       MaxPool2d(2), Conv2d(8, 8, 3), Flatten(), Linear(8, 2))
+    model = Sequential(
+        Conv2d(1, 8, 5),
+        MaxPool2d(2),
+        Conv2d(8, 8, 5),
+        MaxPool2d(2),
+        MaxPool2d(2),
+        Conv2d(8, 8, 3),
+        Flatten(),
+        Linear(8, 2),
+    )
     with pytest.raises(ValueError) as err:
         model.summary((1, 1, 28, 28))
     message = str(err.value)
-    assert message.startswith("layer (5) Conv2d(8, 8, kernel_size=(3, 3)) does not fit its "
-                              "input (1, 8, 2, 2)")
-    assert "H_out = floor((H + 2*padding - kernel) / stride) + 1 = " \
-           "floor((2 + 2*0 - 3) / 1) + 1 = 0" in message
-    assert "(4)  MaxPool2d" in message          # the table up to the break
+    assert message.startswith(
+        "layer (5) Conv2d(8, 8, kernel_size=(3, 3)) does not fit its input (1, 8, 2, 2)"
+    )
+    assert (
+        "H_out = floor((H + 2*padding - kernel) / stride) + 1 = "
+        "floor((2 + 2*0 - 3) / 1) + 1 = 0" in message
+    )
+    assert "(4)  MaxPool2d" in message  # the table up to the break
     assert "(6)" not in message
 
 
@@ -60,8 +78,10 @@ def test_summary_explains_a_flatten_linear_mismatch():
     model = Sequential(Conv2d(1, 8, 3), ReLU(), MaxPool2d(2), Flatten(), Linear(8 * 14 * 14, 2))
     with pytest.raises(ValueError, match=r"layer \(4\) Linear\(in_features=1568") as err:
         model.summary((1, 1, 28, 28))
-    assert ("Flatten turns (1, 8, 13, 13) into C*H*W = 8 * 13 * 13 = 1352 features, but the "
-            "layer has in_features=1568") in str(err.value)
+    assert (
+        "Flatten turns (1, 8, 13, 13) into C*H*W = 8 * 13 * 13 = 1352 features, but the "
+        "layer has in_features=1568"
+    ) in str(err.value)
 
 
 def test_deep_preset_shapes_and_registration():
@@ -70,8 +90,10 @@ def test_deep_preset_shapes_and_registration():
     assert model.output_shape((3, 1, 28, 28)) == (3, 10)
     assert model(np.zeros((3, 1, 28, 28), dtype=np.float32)).dtype == np.float32
     assert "Total parameters: 161,398" in model.summary((1, 1, 28, 28))
-    assert deep(in_channels=3, image_size=32, width=8, rng=0).output_shape((1, 3, 32, 32)) \
-        == (1, 10)
+    assert deep(in_channels=3, image_size=32, width=8, rng=0).output_shape((1, 3, 32, 32)) == (
+        1,
+        10,
+    )
 
 
 def test_deep_preset_save_and_load_keeps_buffers(tmp_path):
@@ -79,7 +101,7 @@ def test_deep_preset_save_and_load_keeps_buffers(tmp_path):
 
     rng = np.random.default_rng(0)
     model = deep(image_size=12, width=4, rng=0)
-    model.forward(rng.standard_normal((8, 1, 12, 12)).astype(np.float32))   # running stats move
+    model.forward(rng.standard_normal((8, 1, 12, 12)).astype(np.float32))  # running stats move
     path = serialization.save(model, tmp_path / "deep.npz")
     loaded = serialization.load(path)
     x = rng.standard_normal((2, 1, 12, 12)).astype(np.float32)

@@ -28,10 +28,10 @@ def test_synthetic_lines_shapes_labels_and_lines():
     assert y.dtype == np.int64 and np.bincount(y).tolist() == [50, 50]
     for img, label in zip(X[:, 0], y):
         cols, rows = img.sum(axis=0), img.sum(axis=1)
-        line = cols if label == 0 else rows           # vertical: one full column
+        line = cols if label == 0 else rows  # vertical: one full column
         assert line.max() == 20 and (line == 20).sum() == 1
         pos = int(line.argmax())
-        assert 2 <= pos < 18                          # away from the edges
+        assert 2 <= pos < 18  # away from the edges
 
 
 def test_synthetic_lines_noise_range_and_seed():
@@ -70,7 +70,7 @@ def test_sequential_state_dict_round_trip_and_errors():
     x = np.random.default_rng(0).random((3, 1, 28, 28))
     np.testing.assert_array_equal(a(x), b(x))
     state64 = {k: v.astype(np.float64) for k, v in a.state_dict().items()}
-    b.load_state_dict(state64)                      # cast to the parameters' dtype
+    b.load_state_dict(state64)  # cast to the parameters' dtype
     assert b[0].weight.data.dtype == np.float32
     with pytest.raises(ValueError, match="missing keys"):
         b.load_state_dict({"0.weight": a.state_dict()["0.weight"]})
@@ -82,8 +82,7 @@ def test_sequential_state_dict_round_trip_and_errors():
 
 def test_sequential_parameters_zero_grad_and_modes():
     model = Sequential(Linear(3, 4, rng=0), ReLU(), Linear(4, 2, rng=0))
-    assert [n for n, _ in model.named_parameters()] == ["0.weight", "0.bias", "2.weight",
-                                                        "2.bias"]
+    assert [n for n, _ in model.named_parameters()] == ["0.weight", "0.bias", "2.weight", "2.bias"]
     model(np.ones((2, 3)))
     model.backward(np.ones((2, 2)))
     assert any(p.grad.any() for p in model.parameters())
@@ -96,8 +95,9 @@ def test_sequential_parameters_zero_grad_and_modes():
         Sequential(Linear(3, 4), "relu")
 
 
-@pytest.mark.parametrize("make", [
-    lambda p: SGD(p, lr=0.1, momentum=0.9), lambda p: Adam(p, lr=0.01, weight_decay=0.1)])
+@pytest.mark.parametrize(
+    "make", [lambda p: SGD(p, lr=0.1, momentum=0.9), lambda p: Adam(p, lr=0.01, weight_decay=0.1)]
+)
 def test_optimizer_state_dict_round_trip(make):
     def run(steps, first=0, restore=None):
         model = Sequential(Linear(3, 2, rng=0))
@@ -120,8 +120,10 @@ def test_optimizer_state_dict_round_trip(make):
 
 def test_optimizer_keeps_float32():
     model = seed_net(2, rng=0)
-    for opt in (SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3),
-                Adam(model.parameters(), weight_decay=1e-3)):
+    for opt in (
+        SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3),
+        Adam(model.parameters(), weight_decay=1e-3),
+    ):
         loss = CrossEntropyLoss()
         loss(model(np.random.default_rng(0).random((2, 1, 28, 28))), np.array([0, 1]))
         model.backward(loss.backward())
@@ -141,15 +143,24 @@ def test_fit_learns_lines_and_history():
     X, y = synthetic_lines(60, rng=0)
     train, test = train_test_split(X, y, 0.25, rng=1)
     model = seed_net(2, rng=2)
-    history = fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.05, momentum=0.9),
-                  train, epochs=4, batch_size=8, test=test, rng=3, verbose=False)
+    history = fit(
+        model,
+        CrossEntropyLoss(),
+        SGD(model.parameters(), lr=0.05, momentum=0.9),
+        train,
+        epochs=4,
+        batch_size=8,
+        test=test,
+        rng=3,
+        verbose=False,
+    )
     assert history.epoch == [1, 2, 3, 4] and len(history) == 4
     assert history.loss[-1] < history.loss[0]
     assert history.test_acc[-1] >= 0.95 and evaluate(model, *test) == history.test_acc[-1]
     proba = predict_proba(model, test[0])
     np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
     np.testing.assert_array_equal(predict(model, test[0]), proba.argmax(axis=1))
-    assert model.training                     # evaluate() restores the mode it found
+    assert model.training  # evaluate() restores the mode it found
     assert history.format_epoch(0).startswith("Epoch 01 | loss=")
 
 
@@ -158,8 +169,16 @@ def test_fit_same_seed_same_result():
 
     def run():
         model = seed_net(2, rng=1)
-        fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.05), (X, y), 2,
-            batch_size=4, rng=5, verbose=False)
+        fit(
+            model,
+            CrossEntropyLoss(),
+            SGD(model.parameters(), lr=0.05),
+            (X, y),
+            2,
+            batch_size=4,
+            rng=5,
+            verbose=False,
+        )
         return model.state_dict()
 
     a, b = run(), run()
@@ -171,16 +190,32 @@ def test_fit_reports_divergence():
     X, y = synthetic_lines(20, rng=0)
     model = seed_net(2, rng=0)
     with np.errstate(all="ignore"), pytest.raises(TrainingDiverged, match="smaller learning rate"):
-        fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=1e30), (X * 1e3, y), 3,
-            batch_size=4, rng=0, verbose=False)
+        fit(
+            model,
+            CrossEntropyLoss(),
+            SGD(model.parameters(), lr=1e30),
+            (X * 1e3, y),
+            3,
+            batch_size=4,
+            rng=0,
+            verbose=False,
+        )
 
 
 def test_fit_leaves_every_layer_returning_its_input_gradient():
     """fit skips the first layer's dL/dx for speed; afterwards layer 0 alone still returns it."""
     X, y = synthetic_lines(10, rng=0)
     model = seed_net(2, rng=1)
-    fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.01), (X, y), 1, batch_size=4,
-        rng=2, verbose=False)
+    fit(
+        model,
+        CrossEntropyLoss(),
+        SGD(model.parameters(), lr=0.01),
+        (X, y),
+        1,
+        batch_size=4,
+        rng=2,
+        verbose=False,
+    )
     assert model.needs_input_grad and model[0].needs_input_grad
     out = model[0](X[:2])
     assert model[0].backward(np.ones_like(out)).shape == X[:2].shape
@@ -192,8 +227,17 @@ def test_fit_records_test_loss_as_cross_entropy_on_the_test_set():
     X, y = synthetic_lines(30, rng=0)
     train, test = train_test_split(X, y, 0.3, rng=1)
     model = seed_net(2, rng=2)
-    history = fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.05), train, 2,
-                  batch_size=8, test=test, rng=3, verbose=False)
+    history = fit(
+        model,
+        CrossEntropyLoss(),
+        SGD(model.parameters(), lr=0.05),
+        train,
+        2,
+        batch_size=8,
+        test=test,
+        rng=3,
+        verbose=False,
+    )
     model.eval()
     expected = CrossEntropyLoss()(model(test[0]).astype(np.float64), test[1])
     assert history.test_loss[-1] == pytest.approx(expected, rel=1e-4)

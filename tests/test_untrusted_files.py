@@ -24,8 +24,14 @@ from cnn_numpy.saving.model_files import (
 
 
 def small_model():
-    return cnn.Sequential(cnn.Conv2d(1, 2, 3, rng=0), cnn.ReLU(), cnn.MaxPool2d(2),
-                          cnn.Flatten(), cnn.Dropout(0.5, rng=1), cnn.Linear(2 * 3 * 3, 3, rng=2))
+    return cnn.Sequential(
+        cnn.Conv2d(1, 2, 3, rng=0),
+        cnn.ReLU(),
+        cnn.MaxPool2d(2),
+        cnn.Flatten(),
+        cnn.Dropout(0.5, rng=1),
+        cnn.Linear(2 * 3 * 3, 3, rng=2),
+    )
 
 
 @pytest.fixture
@@ -33,11 +39,27 @@ def checkpoint(tmp_path):
     model = small_model()
     optimizer = cnn.SGD(model.parameters(), lr=0.1, momentum=0.9)
     X, y = np.random.default_rng(0).random((8, 1, 8, 8), dtype=np.float32), np.arange(8) % 3
-    history = cnn.fit(model, cnn.CrossEntropyLoss(), optimizer, (X, y), epochs=1, batch_size=4,
-                      rng=0, verbose=False)
+    history = cnn.fit(
+        model,
+        cnn.CrossEntropyLoss(),
+        optimizer,
+        (X, y),
+        epochs=1,
+        batch_size=4,
+        rng=0,
+        verbose=False,
+    )
     path = tmp_path / "checkpoint.npz"
-    save_checkpoint(path, model, optimizer, history, np.random.default_rng(5), dataset="lines",
-                    class_names=["a", "b", "c"], input_shape=[1, 8, 8])
+    save_checkpoint(
+        path,
+        model,
+        optimizer,
+        history,
+        np.random.default_rng(5),
+        dataset="lines",
+        class_names=["a", "b", "c"],
+        input_shape=[1, 8, 8],
+    )
     return path
 
 
@@ -62,19 +84,23 @@ def test_a_stored_random_state_never_names_a_function_to_call(checkpoint, monkey
 def test_a_generator_cannot_replace_a_weight(checkpoint):
     def swap(header):
         header["resume"]["layer_rngs"]["0.weight"] = header["resume"]["rng"]
+
     forge(checkpoint, swap)
     with pytest.raises(ModelFileError, match="'0.weight', which is not a random generator"):
         load_checkpoint(checkpoint)
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda r: r.update(extra=1), "must hold exactly"),
-    (lambda r: r["optimizer"].update(type="Eval"), "optimizer entry"),
-    (lambda r: r["rng"]["state"].update(state="many"), "PCG64 random state is malformed"),
-    (lambda r: r["rng"].update(state=[1.5]), "plain numbers only"),
-    (lambda r: r["history"].update(loss=[1, 2]), "a History is lists"),
-    (lambda r: r.update(scheduler={"base_lr": 1}), "scheduler entry"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda r: r.update(extra=1), "must hold exactly"),
+        (lambda r: r["optimizer"].update(type="Eval"), "optimizer entry"),
+        (lambda r: r["rng"]["state"].update(state="many"), "PCG64 random state is malformed"),
+        (lambda r: r["rng"].update(state=[1.5]), "plain numbers only"),
+        (lambda r: r["history"].update(loss=[1, 2]), "a History is lists"),
+        (lambda r: r.update(scheduler={"base_lr": 1}), "scheduler entry"),
+    ],
+)
 def test_a_damaged_training_state_is_named(checkpoint, edit, message):
     forge(checkpoint, lambda h: edit(h["resume"]))
     with pytest.raises(ModelFileError, match=message):
@@ -86,17 +112,20 @@ def test_the_loaded_checkpoint_still_resumes_exactly(checkpoint):
     assert restored.rng.random() == np.random.default_rng(5).random()
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda h: h.update(script="import os"), r"unknown entries \['script'\]"),
-    (lambda h: h["card"].update(class_names=["a", "b"]), "names 2 classes but the model has 3"),
-    (lambda h: h["card"].update(normalize={"mean": 0.1, "std": 0}), "normalize must be"),
-    (lambda h: h["card"].update(normalize="z-score"), "normalize must be"),
-    (lambda h: h["card"].update(input_shape=[3, 8, 8]), "do not take its card's input_shape"),
-    (lambda h: h["card"].update(epochs=-1), "epochs must be a whole number"),
-    (lambda h: h["arrays"]["0.weight"].update(dtype="object"), "record of array '0.weight'"),
-    (lambda h: h["layers"][0].update(code="x"), "layer 0 is described as"),
-    (lambda h: h.update(kind="script"), "kind 'script'"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda h: h.update(script="import os"), r"unknown entries \['script'\]"),
+        (lambda h: h["card"].update(class_names=["a", "b"]), "names 2 classes but the model has 3"),
+        (lambda h: h["card"].update(normalize={"mean": 0.1, "std": 0}), "normalize must be"),
+        (lambda h: h["card"].update(normalize="z-score"), "normalize must be"),
+        (lambda h: h["card"].update(input_shape=[3, 8, 8]), "do not take its card's input_shape"),
+        (lambda h: h["card"].update(epochs=-1), "epochs must be a whole number"),
+        (lambda h: h["arrays"]["0.weight"].update(dtype="object"), "record of array '0.weight'"),
+        (lambda h: h["layers"][0].update(code="x"), "layer 0 is described as"),
+        (lambda h: h.update(kind="script"), "kind 'script'"),
+    ],
+)
 def test_a_forged_header_is_refused(checkpoint, edit, message):
     forge(checkpoint, edit)
     with pytest.raises(ModelFileError, match=message):
@@ -106,11 +135,15 @@ def test_a_forged_header_is_refused(checkpoint, edit, message):
 def test_a_forged_architecture_cannot_make_load_allocate(checkpoint):
     """A header claiming a 10^6 x 10^6 Linear (4 TB) beside a small array is refused before
     anything is built."""
-    forge(checkpoint, lambda h: h["layers"][5]["config"].update(in_features=10**6,
-                                                                  out_features=10**6))
+    forge(
+        checkpoint, lambda h: h["layers"][5]["config"].update(in_features=10**6, out_features=10**6)
+    )
     start = time.perf_counter()
-    with pytest.raises(ModelFileError, match=r"'5.weight' has shape \(3, 18\); the architecture "
-                                             r"needs shape \(1000000, 1000000\)"):
+    with pytest.raises(
+        ModelFileError,
+        match=r"'5.weight' has shape \(3, 18\); the architecture "
+        r"needs shape \(1000000, 1000000\)",
+    ):
         load(checkpoint)
     assert time.perf_counter() - start < 2
 
@@ -141,7 +174,7 @@ def test_a_compressed_bomb_is_refused_before_it_is_unpacked(tmp_path):
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(f"{HEADER_KEY}.npy", b"x")
         with archive.open("0.weight.npy", "w", force_zip64=True) as member:
-            for _ in range(80):                           # 80 MB of zeros, a few KB on disk
+            for _ in range(80):  # 80 MB of zeros, a few KB on disk
                 member.write(bytes(2**20))
     assert path.stat().st_size < 200_000
     with pytest.raises(ModelFileError, match="unpack to 83,886,08"):

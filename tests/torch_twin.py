@@ -32,21 +32,38 @@ def to_torch(layer):
     if isinstance(layer, Sequential):
         return nn.Sequential(*[to_torch(sub) for sub in layer]).train(layer.training)
     if isinstance(layer, Conv2d):
-        twin = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride,
-                         layer.padding, bias=layer.bias is not None, **f64)
+        twin = nn.Conv2d(
+            layer.in_channels,
+            layer.out_channels,
+            layer.kernel_size,
+            layer.stride,
+            layer.padding,
+            bias=layer.bias is not None,
+            **f64,
+        )
     elif isinstance(layer, Linear):
-        twin = nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None,
-                         **f64)
+        twin = nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None, **f64)
     elif isinstance(layer, (BatchNorm1d, BatchNorm2d)):
         cls = nn.BatchNorm2d if isinstance(layer, BatchNorm2d) else nn.BatchNorm1d
-        twin = cls(layer.num_features, layer.eps, layer.momentum, layer.affine,
-                   layer.track_running_stats, **f64)
+        twin = cls(
+            layer.num_features,
+            layer.eps,
+            layer.momentum,
+            layer.affine,
+            layer.track_running_stats,
+            **f64,
+        )
     else:
-        simple = {AvgPool2d: lambda: nn.AvgPool2d(layer.kernel_size, layer.stride, layer.padding),
-                  MaxPool2d: lambda: nn.MaxPool2d(layer.kernel_size, layer.stride),
-                  LeakyReLU: lambda: nn.LeakyReLU(layer.negative_slope),
-                  Dropout: lambda: nn.Dropout(layer.p), ReLU: nn.ReLU, Sigmoid: nn.Sigmoid,
-                  Tanh: nn.Tanh, Flatten: nn.Flatten}
+        simple = {
+            AvgPool2d: lambda: nn.AvgPool2d(layer.kernel_size, layer.stride, layer.padding),
+            MaxPool2d: lambda: nn.MaxPool2d(layer.kernel_size, layer.stride),
+            LeakyReLU: lambda: nn.LeakyReLU(layer.negative_slope),
+            Dropout: lambda: nn.Dropout(layer.p),
+            ReLU: nn.ReLU,
+            Sigmoid: nn.Sigmoid,
+            Tanh: nn.Tanh,
+            Flatten: nn.Flatten,
+        }
         return simple[type(layer)]().train(layer.training)
     with torch.no_grad():
         for name, p in layer.named_parameters():

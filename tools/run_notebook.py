@@ -21,12 +21,19 @@ NOTEBOOK = ROOT / "notebooks" / "walkthrough.ipynb"
 
 def main() -> None:
     shared = ROOT.parent / "shared" / "data"
-    if "CNN_NUMPY_DATA" not in os.environ and not (ROOT / "data" / "mnist").is_dir() \
-            and (shared / "mnist").is_dir():
+    if (
+        "CNN_NUMPY_DATA" not in os.environ
+        and not (ROOT / "data" / "mnist").is_dir()
+        and (shared / "mnist").is_dir()
+    ):
         os.environ["CNN_NUMPY_DATA"] = str(shared)
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    nbclient.NotebookClient(
+        nb,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+    ).execute()
     nbformat.write(nb, NOTEBOOK)
     print(f"executed {NOTEBOOK.relative_to(ROOT)} ({NOTEBOOK.stat().st_size:,} bytes)")
 

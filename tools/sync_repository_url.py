@@ -13,20 +13,28 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 #: github.com/<owner>/<name> as written in a Colab link or a pip "git+https://" URL
-ADDRESS = re.compile(r"(colab\.research\.google\.com/github/|github\.com/)"
-                     r"([\w.-]+/[\w.-]+?)(?=/blob/|\.git\b|[)\s\"])")
+ADDRESS = re.compile(
+    r"(colab\.research\.google\.com/github/|github\.com/)"
+    r"([\w.-]+/[\w.-]+?)(?=/blob/|\.git\b|[)\s\"])"
+)
 
 
 def repository() -> str:
     """owner/name from pyproject.toml."""
-    match = re.search(r'^Repository = "https://github\.com/([^"]+?)/?"$',
-                      (ROOT / "pyproject.toml").read_text(), re.M)
+    match = re.search(
+        r'^Repository = "https://github\.com/([^"]+?)/?"$',
+        (ROOT / "pyproject.toml").read_text(),
+        re.M,
+    )
     return match.group(1)
 
 
 def files() -> list[Path]:
-    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
-            *sorted((ROOT / "notebooks").glob("*.ipynb"))]
+    return [
+        ROOT / "README.md",
+        *sorted((ROOT / "docs").glob("*.md")),
+        *sorted((ROOT / "notebooks").glob("*.ipynb")),
+    ]
 
 
 def references(text: str) -> list[str]:

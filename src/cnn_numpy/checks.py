@@ -22,16 +22,23 @@ def whole(value, name: str, owner: str, low: int = 0, high: int | None = None) -
     raise ValueError(f"{owner}: {name} must be a whole number {bounds}, got {value!r}")
 
 
-def real(value, name: str, owner: str, low: float | None = None, high: float | None = None,
-         low_open: bool = False, high_open: bool = False) -> float:
+def real(
+    value,
+    name: str,
+    owner: str,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
     """A finite real number (bools refused) in the interval from low to high (``*_open``:
     that end excluded)."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) \
-        and math.isfinite(value)
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
     if ok:
         value = float(value)
-        ok = (low is None or (value > low if low_open else value >= low)) and \
-             (high is None or (value < high if high_open else value <= high))
+        ok = (low is None or (value > low if low_open else value >= low)) and (
+            high is None or (value < high if high_open else value <= high)
+        )
     if ok:
         return value
     bounds = []
@@ -71,12 +78,15 @@ def real_array(x, name: str, owner: str, finite: bool = True) -> np.ndarray:
     except (TypeError, ValueError) as err:
         raise ValueError(f"{owner}: {name} must be an array of real numbers ({err})") from None
     if array.dtype.kind not in "biuf":
-        raise ValueError(f"{owner}: {name} must hold real numbers, got dtype {array.dtype}"
-                         + (" (complex: take .real or abs() first)"
-                            if array.dtype.kind == "c" else ""))
+        raise ValueError(
+            f"{owner}: {name} must hold real numbers, got dtype {array.dtype}"
+            + (" (complex: take .real or abs() first)" if array.dtype.kind == "c" else "")
+        )
     if finite and array.dtype.kind == "f" and not np.isfinite(array).all():
         bad = np.argwhere(~np.isfinite(array))[0]
-        raise ValueError(f"{owner}: {name} holds NaN or infinite values (the first at index "
-                         f"{tuple(int(i) for i in bad)}: {array[tuple(bad)]}); clean or "
-                         "impute the data first")
+        raise ValueError(
+            f"{owner}: {name} holds NaN or infinite values (the first at index "
+            f"{tuple(int(i) for i in bad)}: {array[tuple(bad)]}); clean or "
+            "impute the data first"
+        )
     return array

@@ -55,8 +55,10 @@ def check_layer_gradients(layer, x: np.ndarray, h: float = 1e-6, rng=R_SEED) -> 
     params = dict(layer.named_parameters())
     for name, p in params.items():
         if p.data.dtype != np.float64:
-            raise ValueError(f"gradient check needs float64: {layer!r}.{name} is "
-                             f"{p.data.dtype}; build the layer with dtype=np.float64")
+            raise ValueError(
+                f"gradient check needs float64: {layer!r}.{name} is "
+                f"{p.data.dtype}; build the layer with dtype=np.float64"
+            )
     R = as_rng(rng).standard_normal(layer.forward(x).shape)
 
     def objective() -> float:
@@ -76,8 +78,9 @@ def check_loss_gradients(loss, logits: np.ndarray, targets: np.ndarray, h: float
     logits = np.array(logits, dtype=np.float64)
     loss.forward(logits, targets)
     analytic = loss.backward()
-    return relative_error(analytic, numerical_gradient(lambda: loss.forward(logits, targets),
-                                                       logits, h))
+    return relative_error(
+        analytic, numerical_gradient(lambda: loss.forward(logits, targets), logits, h)
+    )
 
 
 def assert_gradients_ok(layer, x: np.ndarray, tol: float = 1e-6, rng=R_SEED) -> dict[str, float]:

@@ -39,8 +39,10 @@ class Sequential(Layer):
         return iter(self.layers)
 
     def __repr__(self) -> str:
-        lines = [f"  ({i}): {layer!r}" + (f"  # {n:,} parameters" if (n := count(layer)) else "")
-                 for i, layer in enumerate(self.layers)]
+        lines = [
+            f"  ({i}): {layer!r}" + (f"  # {n:,} parameters" if (n := count(layer)) else "")
+            for i, layer in enumerate(self.layers)
+        ]
         total = f"  # total: {count(self):,} parameters\n" if self.layers else ""
         return "Sequential(\n" + "\n".join(lines) + "\n" + total + ")"
 
@@ -112,8 +114,9 @@ class Sequential(Layer):
                 b[...] = arrays[f"{i}.{name}"]
 
 
-def checked_state(state: dict, expected: dict[str, np.ndarray],
-                  cast: bool) -> dict[str, np.ndarray]:
+def checked_state(
+    state: dict, expected: dict[str, np.ndarray], cast: bool
+) -> dict[str, np.ndarray]:
     """``state``'s arrays, checked against ``expected`` (a ``state_dict()``): the same keys and
     shapes, real numbers, and the same dtypes (``cast=False``) or cast to them (``cast=True``).
     Raises ValueError naming the first problem."""
@@ -122,21 +125,28 @@ def checked_state(state: dict, expected: dict[str, np.ndarray],
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
     if missing or unexpected:
-        raise ValueError(f"keys do not match the model: missing {missing}, unexpected "
-                         f"{unexpected} (missing keys are the model's, named as in PyTorch)")
+        raise ValueError(
+            f"keys do not match the model: missing {missing}, unexpected "
+            f"{unexpected} (missing keys are the model's, named as in PyTorch)"
+        )
     arrays = {}
     for key, want in expected.items():
         value = state[key]
-        got = np.asarray(value) if isinstance(value, (np.ndarray, list, tuple, int, float,
-                                                      np.generic)) else None
+        got = (
+            np.asarray(value)
+            if isinstance(value, (np.ndarray, list, tuple, int, float, np.generic))
+            else None
+        )
         if got is None or got.dtype.kind not in "biuf":
-            raise ValueError(f"{key!r} must be an array of real numbers, got "
-                             f"{type(value).__name__}"
-                             + (f" of dtype {got.dtype}" if got is not None else ""))
+            raise ValueError(
+                f"{key!r} must be an array of real numbers, got "
+                f"{type(value).__name__}" + (f" of dtype {got.dtype}" if got is not None else "")
+            )
         if got.shape != want.shape or (not cast and got.dtype != want.dtype):
-            raise ValueError(f"{key!r} has shape {got.shape} and dtype {got.dtype}; the model "
-                             f"needs shape {want.shape}"
-                             + ("" if cast else f" and dtype {want.dtype}"))
+            raise ValueError(
+                f"{key!r} has shape {got.shape} and dtype {got.dtype}; the model "
+                f"needs shape {want.shape}" + ("" if cast else f" and dtype {want.dtype}")
+            )
         arrays[key] = got.astype(want.dtype, copy=False)
     return arrays
 

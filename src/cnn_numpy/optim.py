@@ -22,8 +22,10 @@ class Optimizer:
             raise ValueError(f"{name}: got an empty parameter list")
         for p in self.params:
             if not isinstance(p, Parameter):
-                raise ValueError(f"{name}: params must be Parameters (pass model.parameters()), "
-                                 f"got {type(p).__name__}")
+                raise ValueError(
+                    f"{name}: params must be Parameters (pass model.parameters()), "
+                    f"got {type(p).__name__}"
+                )
         self.lr = real(lr, "learning rate lr", name, low=0)
 
     def zero_grad(self) -> None:
@@ -44,14 +46,20 @@ class Optimizer:
 class SGD(Optimizer):
     """Stochastic gradient descent, PyTorch's rule (dampening 0):
 
-        g = grad + weight_decay * p
-        buf = momentum * buf + g             (buf = g at the first step)
-        g = g + momentum * buf if nesterov else buf
-        p = p - lr * g
+    g = grad + weight_decay * p
+    buf = momentum * buf + g             (buf = g at the first step)
+    g = g + momentum * buf if nesterov else buf
+    p = p - lr * g
     """
 
-    def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
-                 nesterov: bool = False):
+    def __init__(
+        self,
+        params,
+        lr: float,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ):
         super().__init__(params, lr)
         # momentum 1 or more never forgets a gradient: the steps grow without bound
         self.momentum = real(momentum, "momentum", "SGD", low=0, high=1, high_open=True)
@@ -86,26 +94,38 @@ class SGD(Optimizer):
     def load_state_dict(self, state: dict) -> None:
         """Restore what ``state_dict`` saved; everything is checked before anything changes."""
         lr = real(state.get("lr"), "lr", "SGD state", low=0)
-        buffers = [None if f"momentum_buffer.{k}" not in state else
-                   state_array(state, f"momentum_buffer.{k}", p) for k, p in enumerate(self.params)]
+        buffers = [
+            None
+            if f"momentum_buffer.{k}" not in state
+            else state_array(state, f"momentum_buffer.{k}", p)
+            for k, p in enumerate(self.params)
+        ]
         self.lr, self.buffers = lr, buffers
 
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba), PyTorch's rule:
 
-        g = grad + weight_decay * p
-        m = b1 * m + (1 - b1) * g;   v = b2 * v + (1 - b2) * g**2
-        p = p - lr / (1 - b1**t) * m / (sqrt(v) / sqrt(1 - b2**t) + eps)
+    g = grad + weight_decay * p
+    m = b1 * m + (1 - b1) * g;   v = b2 * v + (1 - b2) * g**2
+    p = p - lr / (1 - b1**t) * m / (sqrt(v) / sqrt(1 - b2**t) + eps)
     """
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0):
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas=(0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ):
         super().__init__(params, lr)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
-        self.betas = tuple(real(b, f"betas[{k}]", "Adam", low=0, high=1, high_open=True)
-                           for k, b in enumerate(betas))
+        self.betas = tuple(
+            real(b, f"betas[{k}]", "Adam", low=0, high=1, high_open=True)
+            for k, b in enumerate(betas)
+        )
         self.eps = real(eps, "eps", "Adam", low=0, low_open=True)
         self.weight_decay = real(weight_decay, "weight_decay", "Adam", low=0)
         self.t = 0
@@ -124,7 +144,7 @@ class Adam(Optimizer):
             m += (1 - b1) * g
             v *= b2
             v += (1 - b2) * g * g
-            denom = np.sqrt(v) / math.sqrt(bias2) + self.eps   # Python floats keep float32
+            denom = np.sqrt(v) / math.sqrt(bias2) + self.eps  # Python floats keep float32
             p.data -= (self.lr / bias1) * m / denom
 
     def state_dict(self) -> dict:
@@ -148,6 +168,7 @@ def state_array(state: dict, key: str, param: Parameter) -> np.ndarray:
         raise ValueError(f"optimizer state: {key!r} is missing")
     array = real_array(state[key], key, "optimizer state")
     if array.shape != param.data.shape:
-        raise ValueError(f"optimizer state: {key!r} has shape {array.shape}, the parameter "
-                         f"{param.data.shape}")
+        raise ValueError(
+            f"optimizer state: {key!r} has shape {array.shape}, the parameter {param.data.shape}"
+        )
     return array.astype(param.data.dtype)

@@ -20,8 +20,15 @@ from .layers.conv import conv_output_size
 from .model import Sequential
 
 
-def seed_net(num_classes: int = 2, filters: int = 8, blocks: int = 1, image_size: int = 28,
-             in_channels: int = 1, rng=None, dtype=np.float32) -> Sequential:
+def seed_net(
+    num_classes: int = 2,
+    filters: int = 8,
+    blocks: int = 1,
+    image_size: int = 28,
+    in_channels: int = 1,
+    rng=None,
+    dtype=np.float32,
+) -> Sequential:
     """The seed's net: ``blocks`` x (Conv2d(3x3) -> ReLU -> MaxPool2d(2)) -> Flatten -> Linear.
 
     With the defaults: Conv2d(1, 8, 3) -> ReLU -> MaxPool2d(2) -> Flatten -> Linear(8*13*13, 2).
@@ -36,32 +43,46 @@ def seed_net(num_classes: int = 2, filters: int = 8, blocks: int = 1, image_size
         out = filters * 2**b
         size = conv_output_size(size, 3, 1, 0) // 2
         if size < 1:
-            raise ValueError(f"seed_net: {blocks} blocks shrink a {image_size}x{image_size} image "
-                             f"to nothing (after block {b + 1}); use fewer blocks")
+            raise ValueError(
+                f"seed_net: {blocks} blocks shrink a {image_size}x{image_size} image "
+                f"to nothing (after block {b + 1}); use fewer blocks"
+            )
         layers += [Conv2d(channels, out, 3, rng=rng, dtype=dtype), ReLU(), MaxPool2d(2)]
         channels = out
     layers += [Flatten(), Linear(channels * size * size, num_classes, rng=rng, dtype=dtype)]
     return Sequential(*layers)
 
 
-def lenet(num_classes: int = 10, in_channels: int = 1, image_size: int = 28, rng=None,
-          dtype=np.float32) -> Sequential:
+def lenet(
+    num_classes: int = 10, in_channels: int = 1, image_size: int = 28, rng=None, dtype=np.float32
+) -> Sequential:
     """Conv2d(1,16,3,padding=1)-ReLU-MaxPool2d(2)-Conv2d(16,32,3,padding=1)-ReLU-MaxPool2d(2)
     -Flatten-Linear(1568,128)-ReLU-Linear(128,10)  (for 28x28 inputs)."""
     image_size = whole(image_size, "image_size", "lenet", low=4)
     rng = as_rng(rng)
     size = image_size // 2 // 2
     return Sequential(
-        Conv2d(in_channels, 16, 3, padding=1, rng=rng, dtype=dtype), ReLU(), MaxPool2d(2),
-        Conv2d(16, 32, 3, padding=1, rng=rng, dtype=dtype), ReLU(), MaxPool2d(2),
+        Conv2d(in_channels, 16, 3, padding=1, rng=rng, dtype=dtype),
+        ReLU(),
+        MaxPool2d(2),
+        Conv2d(16, 32, 3, padding=1, rng=rng, dtype=dtype),
+        ReLU(),
+        MaxPool2d(2),
         Flatten(),
-        Linear(32 * size * size, 128, rng=rng, dtype=dtype), ReLU(),
+        Linear(32 * size * size, 128, rng=rng, dtype=dtype),
+        ReLU(),
         Linear(128, num_classes, rng=rng, dtype=dtype),
     )
 
 
-def deep(num_classes: int = 10, in_channels: int = 1, image_size: int = 28, width: int = 12,
-         rng=None, dtype=np.float32) -> Sequential:
+def deep(
+    num_classes: int = 10,
+    in_channels: int = 1,
+    image_size: int = 28,
+    width: int = 12,
+    rng=None,
+    dtype=np.float32,
+) -> Sequential:
     """Two VGG-style blocks, then a small classifier (for 28x28 inputs, width 12):
 
         [Conv2d(3x3, padding=1) -> BatchNorm2d -> ReLU] x 2 -> MaxPool2d(2)    12 x 14 x 14
@@ -79,16 +100,25 @@ def deep(num_classes: int = 10, in_channels: int = 1, image_size: int = 28, widt
         raise ValueError(f"deep: two 2x2 poolings need images of at least 4x4, got {image_size}")
 
     def conv_bn_relu(c_in, c_out):
-        return [Conv2d(c_in, c_out, 3, padding=1, bias=False, rng=rng, dtype=dtype),
-                BatchNorm2d(c_out, dtype=dtype), ReLU()]
+        return [
+            Conv2d(c_in, c_out, 3, padding=1, bias=False, rng=rng, dtype=dtype),
+            BatchNorm2d(c_out, dtype=dtype),
+            ReLU(),
+        ]
 
     size = image_size // 2 // 2
     return Sequential(
-        *conv_bn_relu(in_channels, width), *conv_bn_relu(width, width), MaxPool2d(2),
-        *conv_bn_relu(width, 2 * width), *conv_bn_relu(2 * width, 2 * width), MaxPool2d(2),
+        *conv_bn_relu(in_channels, width),
+        *conv_bn_relu(width, width),
+        MaxPool2d(2),
+        *conv_bn_relu(width, 2 * width),
+        *conv_bn_relu(2 * width, 2 * width),
+        MaxPool2d(2),
         Flatten(),
         Linear(2 * width * size * size, 128, bias=False, rng=rng, dtype=dtype),
-        BatchNorm1d(128, dtype=dtype), ReLU(), Dropout(0.5, rng=rng),
+        BatchNorm1d(128, dtype=dtype),
+        ReLU(),
+        Dropout(0.5, rng=rng),
         Linear(128, num_classes, rng=rng, dtype=dtype),
     )
 

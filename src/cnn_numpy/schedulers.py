@@ -52,12 +52,15 @@ class LRScheduler:
 class StepLR(LRScheduler):
     """Multiply the rate by ``gamma`` every ``step_size`` epochs:
 
-        lr = base_lr * gamma ** (epoch // step_size)
+    lr = base_lr * gamma ** (epoch // step_size)
     """
 
     def __init__(self, optimizer, step_size: int, gamma: float = 0.1):
-        if isinstance(step_size, bool) or not isinstance(step_size, numbers.Integral) \
-                or step_size < 1:
+        if (
+            isinstance(step_size, bool)
+            or not isinstance(step_size, numbers.Integral)
+            or step_size < 1
+        ):
             raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
         self.gamma = real(gamma, "gamma", "StepLR", low=0, low_open=True)
         super().__init__(optimizer)
@@ -77,8 +80,7 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer, T_max: int, eta_min: float = 0.0):
         if isinstance(T_max, bool) or not isinstance(T_max, numbers.Integral) or T_max < 1:
-            raise ValueError(f"CosineAnnealingLR: T_max must be a positive integer, got "
-                             f"{T_max!r}")
+            raise ValueError(f"CosineAnnealingLR: T_max must be a positive integer, got {T_max!r}")
         self.eta_min = real(eta_min, "eta_min", "CosineAnnealingLR", low=0)
         super().__init__(optimizer)
         self.T_max = int(T_max)

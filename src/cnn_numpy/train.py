@@ -33,7 +33,7 @@ class History:
     test_loss: list[float | None] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if not self.test_loss:       # a History made without test losses: None for each epoch
+        if not self.test_loss:  # a History made without test losses: None for each epoch
             self.test_loss = [None] * len(self.epoch)
 
     def __len__(self) -> int:
@@ -48,18 +48,30 @@ class History:
         keys = ("epoch", "loss", "train_acc", "test_acc", "seconds", "test_loss")
         lists = {k: d.get(k, []) for k in keys} if isinstance(d, dict) else {}
         n = len(lists.get("epoch", ()))
-        if not all(isinstance(v, list) and len(v) in (n, 0 if k == "test_loss" else n)
-                   for k, v in lists.items()) or not lists or not all(
+        if (
+            not all(
+                isinstance(v, list) and len(v) in (n, 0 if k == "test_loss" else n)
+                for k, v in lists.items()
+            )
+            or not lists
+            or not all(
                 v is None or isinstance(v, (int, float)) and math.isfinite(v)
-                for values in lists.values() for v in values):
-            raise ValueError(f"a History is lists of numbers of one length under the keys "
-                             f"{', '.join(keys)}; got {str(d)[:120]}")
+                for values in lists.values()
+                for v in values
+            )
+        ):
+            raise ValueError(
+                f"a History is lists of numbers of one length under the keys "
+                f"{', '.join(keys)}; got {str(d)[:120]}"
+            )
         return cls(**lists)
 
     def format_epoch(self, i: int = -1) -> str:
         """The seed's line: ``Epoch 01 | loss=0.6931 | train_acc=0.850 | test_acc=0.840``."""
-        line = (f"Epoch {self.epoch[i]:02d} | loss={self.loss[i]:.4f} | "
-                f"train_acc={self.train_acc[i]:.3f}")
+        line = (
+            f"Epoch {self.epoch[i]:02d} | loss={self.loss[i]:.4f} | "
+            f"train_acc={self.train_acc[i]:.3f}"
+        )
         if self.test_acc[i] is not None:
             line += f" | test_acc={self.test_acc[i]:.3f}"
         return line
@@ -69,7 +81,7 @@ def predict_proba(model, X: np.ndarray, batch_size: int = 500) -> np.ndarray:
     """Softmax probabilities (N, C), computed in eval mode, batch by batch."""
     X = real_array(X, "X", "predict")
     batch_size = whole(batch_size, "batch_size", "predict", low=1)
-    num_classes = num_outputs(model, X)       # also: a clear error if X does not fit the model
+    num_classes = num_outputs(model, X)  # also: a clear error if X does not fit the model
     was_training = model.training
     model.eval()
     try:
@@ -109,25 +121,37 @@ def check_parts(model, loss, optimizer, scheduler, history, *callbacks, monitor=
     in the middle of an epoch), and the optimizer updates this model's parameters."""
     problems = [
         (isinstance(model, Layer), "model must be a Layer, e.g. a Sequential"),
-        (callable(getattr(loss, "forward", None)) and callable(getattr(loss, "backward", None)),
-         "loss must have forward() and backward(), e.g. CrossEntropyLoss()"),
-        (callable(getattr(optimizer, "step", None)) and hasattr(optimizer, "params"),
-         "optimizer must be an Optimizer, e.g. SGD(model.parameters(), lr=0.01)"),
-        (scheduler is None or callable(getattr(scheduler, "step", None)),
-         "scheduler must be None or have step(), e.g. StepLR(optimizer, 5)"),
+        (
+            callable(getattr(loss, "forward", None)) and callable(getattr(loss, "backward", None)),
+            "loss must have forward() and backward(), e.g. CrossEntropyLoss()",
+        ),
+        (
+            callable(getattr(optimizer, "step", None)) and hasattr(optimizer, "params"),
+            "optimizer must be an Optimizer, e.g. SGD(model.parameters(), lr=0.01)",
+        ),
+        (
+            scheduler is None or callable(getattr(scheduler, "step", None)),
+            "scheduler must be None or have step(), e.g. StepLR(optimizer, 5)",
+        ),
         (history is None or isinstance(history, History), "history must be None or a History"),
-        (all(c is None or callable(c) for c in callbacks), "on_epoch_end and on_batch_end must "
-         "be functions (or None)"),
-        (monitor is None or callable(getattr(monitor, "before_step", None)),
-         "monitor must be None or a Monitor, e.g. Monitor(every=50)"),
+        (
+            all(c is None or callable(c) for c in callbacks),
+            "on_epoch_end and on_batch_end must be functions (or None)",
+        ),
+        (
+            monitor is None or callable(getattr(monitor, "before_step", None)),
+            "monitor must be None or a Monitor, e.g. Monitor(every=50)",
+        ),
     ]
     for ok, message in problems:
         if not ok:
             raise ValueError(f"fit: {message}")
     own = {id(p) for p in model.parameters()}
     if own and not any(id(p) in own for p in optimizer.params):
-        raise ValueError("fit: the optimizer updates none of the model's parameters (was it "
-                         "made for another model? pass model.parameters())")
+        raise ValueError(
+            "fit: the optimizer updates none of the model's parameters (was it "
+            "made for another model? pass model.parameters())"
+        )
 
 
 def test_metrics(model, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -137,12 +161,24 @@ def test_metrics(model, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(np.mean(proba.argmax(axis=1) == y)), float(-np.mean(np.log(p_true)))
 
 
-def fit(model, loss, optimizer, train: tuple[np.ndarray, np.ndarray], epochs: int,
-        batch_size: int = 32, test: tuple[np.ndarray, np.ndarray] | None = None, rng=None,
-        scheduler=None, history: History | None = None, verbose: bool = True,
-        progress: bool = False, on_epoch_end: Callable[[int, History], None] | None = None,
-        on_batch_end: Callable[[int, int, float], None] | None = None,
-        keep_freed_memory: bool = False, monitor=None) -> History:
+def fit(
+    model,
+    loss,
+    optimizer,
+    train: tuple[np.ndarray, np.ndarray],
+    epochs: int,
+    batch_size: int = 32,
+    test: tuple[np.ndarray, np.ndarray] | None = None,
+    rng=None,
+    scheduler=None,
+    history: History | None = None,
+    verbose: bool = True,
+    progress: bool = False,
+    on_epoch_end: Callable[[int, History], None] | None = None,
+    on_batch_end: Callable[[int, int, float], None] | None = None,
+    keep_freed_memory: bool = False,
+    monitor=None,
+) -> History:
     """Train ``model`` with mini-batch gradient descent; returns the History.
 
     Each epoch: shuffle with ``rng``, then for every batch ``zero_grad -> forward -> loss ->
@@ -161,9 +197,10 @@ def fit(model, loss, optimizer, train: tuple[np.ndarray, np.ndarray], epochs: in
     """
     epochs = whole(epochs, "epochs", "fit")
     batch_size = whole(batch_size, "batch_size", "fit", low=1)
-    check_parts(model, loss, optimizer, scheduler, history, on_epoch_end, on_batch_end,
-                monitor=monitor)
-    X, y = checked_split(train, "train")                     # checked once, not per batch
+    check_parts(
+        model, loss, optimizer, scheduler, history, on_epoch_end, on_batch_end, monitor=monitor
+    )
+    X, y = checked_split(train, "train")  # checked once, not per batch
     check_labels(y, num_outputs(model, X), "train")
     if test is not None:
         test = checked_split(test, "test")
@@ -180,8 +217,13 @@ def fit(model, loss, optimizer, train: tuple[np.ndarray, np.ndarray], epochs: in
         if progress:
             from tqdm import tqdm
 
-            batches = tqdm(batches, total=math.ceil(len(X) / batch_size), leave=False,
-                           desc=f"Epoch {epoch:02d}", unit="batch")
+            batches = tqdm(
+                batches,
+                total=math.ceil(len(X) / batch_size),
+                leave=False,
+                desc=f"Epoch {epoch:02d}",
+                unit="batch",
+            )
         for step, (xb, yb) in enumerate(batches, 1):
             if monitor is not None:
                 monitor.before_step(model)
@@ -191,7 +233,8 @@ def fit(model, loss, optimizer, train: tuple[np.ndarray, np.ndarray], epochs: in
             if not math.isfinite(batch_loss):
                 raise TrainingDiverged(
                     f"loss became {batch_loss} at epoch {epoch}, batch {step}: training diverged."
-                    f" Try a smaller learning rate (now {optimizer.lr}).")
+                    f" Try a smaller learning rate (now {optimizer.lr})."
+                )
             with input_grad(model, False):  # nobody uses dL/d(images): the first layer skips it
                 model.backward(loss.backward())
             optimizer.step()

@@ -45,7 +45,8 @@ SUBCOMMANDS = [train, diagnose, gradcheck, report, evaluate, predict, export, se
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="cnn-numpy", description="A CNN in pure NumPy: train it, look inside, learn from it.")
+        prog="cnn-numpy", description="A CNN in pure NumPy: train it, look inside, learn from it."
+    )
     parser.add_argument("--version", action="version", version=f"cnn-numpy {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in SUBCOMMANDS:
@@ -66,9 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
         return 130
-    except BrokenPipeError:      # stdout closed early, e.g. `cnn-numpy evaluate ... | head`
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no error at exit
-        return 141               # 128 + SIGPIPE, as a shell reports it
+    except BrokenPipeError:  # stdout closed early, e.g. `cnn-numpy evaluate ... | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 141  # 128 + SIGPIPE, as a shell reports it
     except CliError as err:
         return report_error(err, err.code)
     except (ValueError, TypeError, OSError, MemoryError, RuntimeError) as err:

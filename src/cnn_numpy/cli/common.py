@@ -69,7 +69,8 @@ def _number(text: str, kind: type) -> int | float:
         value = kind(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"must be {'a whole number' if kind is int else 'a number'}, got {text!r}") from None
+            f"must be {'a whole number' if kind is int else 'a number'}, got {text!r}"
+        ) from None
     if kind is float and not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
     return value
@@ -85,12 +86,13 @@ def int_in(low: int, high: int | None = None):
             raise argparse.ArgumentTypeError(f"must be a whole number {bounds}, got {text}")
         return value
 
-    parse.__name__ = "int"          # argparse names the type in some messages
+    parse.__name__ = "int"  # argparse names the type in some messages
     return parse
 
 
-def float_in(low: float, high: float | None = None, low_open: bool = False,
-             high_open: bool = False):
+def float_in(
+    low: float, high: float | None = None, low_open: bool = False, high_open: bool = False
+):
     """An argparse type: a finite number in the interval from ``low`` to ``high``
     (``*_open``: that end excluded; no upper bound if ``high`` is None)."""
 
@@ -122,7 +124,8 @@ def _check_parents(path: Path) -> None:
         if parent.exists():
             if not parent.is_dir():
                 raise argparse.ArgumentTypeError(
-                    f"cannot write {path}: {parent} is a file, not a folder")
+                    f"cannot write {path}: {parent} is a file, not a folder"
+                )
             return
 
 
@@ -131,7 +134,8 @@ def output_file(text: str) -> str:
     path = Path(text)
     if path.is_dir():
         raise argparse.ArgumentTypeError(
-            f"{text} is a folder; give a file name, e.g. {path / 'figure.png'}")
+            f"{text} is a folder; give a file name, e.g. {path / 'figure.png'}"
+        )
     _check_parents(path)
     return text
 
@@ -161,11 +165,16 @@ def normalization(card: dict, path: str) -> dict[str, float]:
     if stats is None:
         return {"mean": 0.0, "std": 1.0}
     numbers = isinstance(stats, dict) and all(
-        isinstance(stats.get(key), (int, float)) and not isinstance(stats.get(key), bool)
-        and math.isfinite(stats[key]) for key in ("mean", "std"))
+        isinstance(stats.get(key), (int, float))
+        and not isinstance(stats.get(key), bool)
+        and math.isfinite(stats[key])
+        for key in ("mean", "std")
+    )
     if not numbers or not stats["std"] > 0:
-        raise CliError(f"{path}: normalize is {stats!r}; expected {{'mean': a number, "
-                       "'std': a number > 0}, the statistics of the training images")
+        raise CliError(
+            f"{path}: normalize is {stats!r}; expected {{'mean': a number, "
+            "'std': a number > 0}, the statistics of the training images"
+        )
     return {"mean": float(stats["mean"]), "std": float(stats["std"])}
 
 
@@ -177,10 +186,14 @@ def class_names(card: dict, outputs: int, path: str) -> list[str]:
     if names is None:
         return [str(k) for k in range(outputs)]
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise CliError(f"{path}: its model card's class_names is {names!r}, not a list of "
-                       "names (save the model again with class_names=[...])")
+        raise CliError(
+            f"{path}: its model card's class_names is {names!r}, not a list of "
+            "names (save the model again with class_names=[...])"
+        )
     if len(names) != outputs:
-        raise CliError(f"{path}: the model has {outputs} outputs but its card names "
-                       f"{len(names)} classes ({', '.join(names[:12])}); save it again with "
-                       f"one class name per output")
+        raise CliError(
+            f"{path}: the model has {outputs} outputs but its card names "
+            f"{len(names)} classes ({', '.join(names[:12])}); save it again with "
+            f"one class name per output"
+        )
     return names

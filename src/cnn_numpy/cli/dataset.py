@@ -30,26 +30,37 @@ class DataSource:
 
     dataset: str = "lines"
     data_dir: str | None = None
-    limit: int | None = None      # the first N training images only
-    noise: float = 0.05           # the lines' noise std
-    seed: int = 0                 # the lines are drawn from it
+    limit: int | None = None  # the first N training images only
+    noise: float = 0.05  # the lines' noise std
+    seed: int = 0  # the lines are drawn from it
 
     @classmethod
     def from_settings(cls, settings: dict, where: str) -> DataSource:
         """From a run's config.json or a model card's ``settings``; ``where`` names the file
         in the error a malformed value gets."""
-        source = cls(**{key: settings[key] for key in ("dataset", "data_dir", "limit", "noise",
-                                                       "seed") if settings.get(key) is not None})
+        source = cls(
+            **{
+                key: settings[key]
+                for key in ("dataset", "data_dir", "limit", "noise", "seed")
+                if settings.get(key) is not None
+            }
+        )
         kinds = {"dataset": str, "data_dir": str, "limit": int, "noise": (int, float), "seed": int}
         for key, kind in kinds.items():
             value = getattr(source, key)
             if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
                 raise CliError(f"{where}: {key} is {value!r}, which is not a {key} a run has")
-        if (source.dataset not in DATASET_NAMES or not 0 <= source.seed < 2**32
-                or not math.isfinite(source.noise) or source.noise < 0):
-            raise CliError(f"{where}: dataset {source.dataset!r}, seed {source.seed} and noise "
-                           f"{source.noise} are not settings a run can have (dataset one of "
-                           f"{', '.join(DATASET_NAMES)}, seed 0..2**32-1, noise >= 0)")
+        if (
+            source.dataset not in DATASET_NAMES
+            or not 0 <= source.seed < 2**32
+            or not math.isfinite(source.noise)
+            or source.noise < 0
+        ):
+            raise CliError(
+                f"{where}: dataset {source.dataset!r}, seed {source.seed} and noise "
+                f"{source.noise} are not settings a run can have (dataset one of "
+                f"{', '.join(DATASET_NAMES)}, seed 0..2**32-1, noise >= 0)"
+            )
         return source
 
 
@@ -61,8 +72,8 @@ class Data:
     train: Split | None
     test: Split | None
     classes: tuple[str, ...]
-    normalize: dict[str, float]   # {"mean", "std"} applied to every split
-    summary: str                  # the "Data: ..." line train prints
+    normalize: dict[str, float]  # {"mean", "std"} applied to every split
+    summary: str  # the "Data: ..." line train prints
 
     @property
     def image_shape(self) -> tuple[int, ...]:
@@ -70,27 +81,33 @@ class Data:
         return tuple(split[0].shape[1:])
 
 
-def load_data(source: DataSource, splits: tuple[str, ...] = ("train", "test"),
-              normalization: dict[str, float] | None = None, download: bool = True) -> Data:
+def load_data(
+    source: DataSource,
+    splits: tuple[str, ...] = ("train", "test"),
+    normalization: dict[str, float] | None = None,
+    download: bool = True,
+) -> Data:
     """The ``splits`` of ``source``'s dataset, normalised with ``normalization`` (default:
     the training split's own mean and std; the lines are left as they are)."""
     if source.dataset == "lines":
         return load_lines(source, splits)
     if normalization is None and "train" not in splits:
-        splits = ("train", *splits)      # the mean and std come from the training images
-    loaded = dict(zip(splits, load_dataset(source.dataset, source.data_dir, download=download,
-                                           splits=splits)))
+        splits = ("train", *splits)  # the mean and std come from the training images
+    loaded = dict(
+        zip(splits, load_dataset(source.dataset, source.data_dir, download=download, splits=splits))
+    )
     train, test = loaded.get("train"), loaded.get("test")
     if train is not None and source.limit is not None:
         train = (train[0][: source.limit], train[1][: source.limit])
     stats = normalization or normalization_stats(train[0])
     train, test = (None if s is None else (normalize(s[0], **stats), s[1]) for s in (train, test))
     shape = "x".join(map(str, (train or test)[0].shape[1:]))
-    summary = (f"Data: {source.dataset}, {count(train, 'train')} / {count(test, 'test')} "
-               f"images of {shape}, pixels in [0, 1] standardised with the training mean "
-               f"{stats['mean']:.4f} and std {stats['std']:.4f}")
-    return Data(source.dataset, train, test, DATASETS[source.dataset].classes, stats,
-                summary)
+    summary = (
+        f"Data: {source.dataset}, {count(train, 'train')} / {count(test, 'test')} "
+        f"images of {shape}, pixels in [0, 1] standardised with the training mean "
+        f"{stats['mean']:.4f} and std {stats['std']:.4f}"
+    )
+    return Data(source.dataset, train, test, DATASETS[source.dataset].classes, stats, summary)
 
 
 def load_lines(source: DataSource, splits: tuple[str, ...]) -> Data:
@@ -100,10 +117,18 @@ def load_lines(source: DataSource, splits: tuple[str, ...]) -> Data:
     train, test = train_test_split(X, y, 0.2, rng=np.random.default_rng([source.seed, 2]))
     if source.limit is not None:
         train = (train[0][: source.limit], train[1][: source.limit])
-    summary = (f"Data: lines (synthetic, noise={source.noise}), {count(train, 'train')} / "
-               f"{count(test, 'test')} images of 1x28x28, pixels in [0, 1]")
-    return Data("lines", train if "train" in splits else None,
-                test if "test" in splits else None, LINES_CLASSES, dict(IDENTITY), summary)
+    summary = (
+        f"Data: lines (synthetic, noise={source.noise}), {count(train, 'train')} / "
+        f"{count(test, 'test')} images of 1x28x28, pixels in [0, 1]"
+    )
+    return Data(
+        "lines",
+        train if "train" in splits else None,
+        test if "test" in splits else None,
+        LINES_CLASSES,
+        dict(IDENTITY),
+        summary,
+    )
 
 
 def count(split: Split | None, name: str) -> str:

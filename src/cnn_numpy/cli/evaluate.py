@@ -17,17 +17,32 @@ from .novelty_check import load_check, refusal_report
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
-        "evaluate", help="accuracy, per-class accuracy and confusion matrix of a saved model",
+        "evaluate",
+        help="accuracy, per-class accuracy and confusion matrix of a saved model",
         description="Evaluate a saved model (model.npz or best.npz from a run folder) on a "
-                    "test set: overall accuracy, accuracy per class, the confusion matrix, and "
-                    "how many test images its novelty check refuses.")
+        "test set: overall accuracy, accuracy per class, the confusion matrix, and "
+        "how many test images its novelty check refuses.",
+    )
     p.add_argument("model", metavar="MODEL", help="a .npz saved by training or by cnn_numpy.save")
-    p.add_argument("--dataset", choices=DATASET_NAMES, default=None,
-                   help="test set to use (default: the dataset the model was trained on)")
-    p.add_argument("--data-dir", default=None, metavar="DIR",
-                   help="folder with the dataset's IDX files, or its parent (as for train)")
-    p.add_argument("--limit", type=int_in(1, 10_000_000), default=None, metavar="N",
-                   help="evaluate on the first N test images only")
+    p.add_argument(
+        "--dataset",
+        choices=DATASET_NAMES,
+        default=None,
+        help="test set to use (default: the dataset the model was trained on)",
+    )
+    p.add_argument(
+        "--data-dir",
+        default=None,
+        metavar="DIR",
+        help="folder with the dataset's IDX files, or its parent (as for train)",
+    )
+    p.add_argument(
+        "--limit",
+        type=int_in(1, 10_000_000),
+        default=None,
+        metavar="N",
+        help="evaluate on the first N test images only",
+    )
     p.set_defaults(run=run)
 
 
@@ -39,9 +54,10 @@ def run(args: argparse.Namespace) -> int:
     if args.limit is not None:
         X, y = X[: args.limit], y[: args.limit]
     check_model_fits(model, card, args.model, data)
-    print(f"Model: {args.model} ({trained_on(card)}) | test set: {source.dataset}, "
-          f"{len(y)} images\n")
-    novelty = load_check(args.model)                         # None: a note says so
+    print(
+        f"Model: {args.model} ({trained_on(card)}) | test set: {source.dataset}, {len(y)} images\n"
+    )
+    novelty = load_check(args.model)  # None: a note says so
     answer = predict_with_novelty(model, X, novelty)
     print(format_report(y, answer.predicted, data.classes))
     if novelty is not None:
@@ -54,15 +70,19 @@ def test_source(args: argparse.Namespace, card: dict) -> DataSource:
     run's seed and noise, and image files are looked for where training found them."""
     dataset = args.dataset or card.get("dataset")
     if dataset is None:
-        raise UsageError(f"{args.model} does not say which dataset it was trained on; "
-                         "pass --dataset")
+        raise UsageError(
+            f"{args.model} does not say which dataset it was trained on; pass --dataset"
+        )
     if dataset not in DATASET_NAMES:
-        raise UsageError(f"{args.model} was trained on {dataset!r}, which cnn-numpy cannot "
-                         f"load; pass --dataset ({', '.join(DATASET_NAMES)})")
+        raise UsageError(
+            f"{args.model} was trained on {dataset!r}, which cnn-numpy cannot "
+            f"load; pass --dataset ({', '.join(DATASET_NAMES)})"
+        )
     same = dataset == card.get("dataset")
     trained = card.get("settings") if same and isinstance(card.get("settings"), dict) else {}
-    source = DataSource.from_settings({**trained, "dataset": dataset, "limit": None},
-                                      where=args.model)
+    source = DataSource.from_settings(
+        {**trained, "dataset": dataset, "limit": None}, where=args.model
+    )
     if args.data_dir is not None:
         source = DataSource(dataset, args.data_dir, None, source.noise, source.seed)
     return source
@@ -71,12 +91,15 @@ def test_source(args: argparse.Namespace, card: dict) -> DataSource:
 def check_model_fits(model, card: dict, path: str, data: Data) -> None:
     expected = card.get("input_shape")
     if expected is not None and list(data.image_shape) != list(expected):
-        raise CliError(f"{path} was trained on {'x'.join(map(str, expected))} images, "
-                       f"{data.dataset} has {'x'.join(map(str, data.image_shape))}")
+        raise CliError(
+            f"{path} was trained on {'x'.join(map(str, expected))} images, "
+            f"{data.dataset} has {'x'.join(map(str, data.image_shape))}"
+        )
     num_outputs = model.output_shape((1, *data.image_shape))[-1]
     if num_outputs != len(data.classes):
-        raise CliError(f"{path} has {num_outputs} outputs, {data.dataset} has "
-                       f"{len(data.classes)} classes")
+        raise CliError(
+            f"{path} has {num_outputs} outputs, {data.dataset} has {len(data.classes)} classes"
+        )
 
 
 def trained_on(card: dict) -> str:
@@ -95,8 +118,7 @@ def format_report(y: np.ndarray, predicted: np.ndarray, classes) -> str:
     """Accuracy, a per-class table and the confusion matrix, as text."""
     matrix = confusion_matrix(y, predicted, len(classes))
     correct = int(np.trace(matrix))
-    lines = [f"Accuracy: {correct / len(y):.4f} ({correct}/{len(y)})", "",
-             "Per-class accuracy:"]
+    lines = [f"Accuracy: {correct / len(y):.4f} ({correct}/{len(y)})", "", "Per-class accuracy:"]
     width = max(len("class"), *(len(str(c)) for c in classes))
     lines.append(f"  {'class':<{width}}  accuracy  images")
     for k, name in enumerate(classes):

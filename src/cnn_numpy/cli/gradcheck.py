@@ -30,20 +30,35 @@ SMALL_SIZES = (8, 12, 16, 20, 28)
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
-        "gradcheck", help="check every layer's gradients numerically (float64)",
+        "gradcheck",
+        help="check every layer's gradients numerically (float64)",
         description="Build a preset net in float64 and compare each layer's backward() with "
-                    "central differences, for its input and every parameter. Prints a table "
-                    "and exits with status 1, naming the first failing layer, if any check fails.")
-    p.add_argument("--model", choices=sorted(MODELS), default="seed",
-                   help="network preset (default: seed)")
-    p.add_argument("--batch-size", type=int_in(1, 64), default=2,
-                   help="images in the test batch, 1-64 (default 2)")
-    p.add_argument("--image-size", type=int_in(1, 64), default=None,
-                   help="height = width of the test images, 1-64: each number of the input and "
-                        "of every weight costs two forward passes (default: the smallest of "
-                        f"{', '.join(map(str, SMALL_SIZES))} the preset accepts)")
-    p.add_argument("--tol", type=float_in(0, 1, low_open=True, high_open=True), default=1e-6,
-                   help="largest relative error that passes, between 0 and 1 (default 1e-6)")
+        "central differences, for its input and every parameter. Prints a table "
+        "and exits with status 1, naming the first failing layer, if any check fails.",
+    )
+    p.add_argument(
+        "--model", choices=sorted(MODELS), default="seed", help="network preset (default: seed)"
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int_in(1, 64),
+        default=2,
+        help="images in the test batch, 1-64 (default 2)",
+    )
+    p.add_argument(
+        "--image-size",
+        type=int_in(1, 64),
+        default=None,
+        help="height = width of the test images, 1-64: each number of the input and "
+        "of every weight costs two forward passes (default: the smallest of "
+        f"{', '.join(map(str, SMALL_SIZES))} the preset accepts)",
+    )
+    p.add_argument(
+        "--tol",
+        type=float_in(0, 1, low_open=True, high_open=True),
+        default=1e-6,
+        help="largest relative error that passes, between 0 and 1 (default 1e-6)",
+    )
     p.add_argument("--seed", type=seed, default=0, help="seed for weights and test data")
     p.set_defaults(run=run)
 
@@ -57,7 +72,7 @@ def build(name: str, image_size: int | None, rng: np.random.Generator):
             model = MODELS[name](image_size=size, rng=rng, dtype=np.float64)
             model.output_shape((1, 1, size, size))
             return model, size
-        except ValueError as err:   # too small for this preset: try the next size
+        except ValueError as err:  # too small for this preset: try the next size
             error = err
     raise ValueError(f"gradcheck: cannot build {name!r} for image sizes {sizes}: {error}")
 
@@ -81,10 +96,10 @@ def frozen_randomness(layers):
 
         def forward(x, layer=layer, generators=generators, states=states):
             for g, state in zip(generators, states):
-                g.bit_generator.state = state          # rewind: draw the same mask again
+                g.bit_generator.state = state  # rewind: draw the same mask again
             return type(layer).forward(layer, x)
 
-        layer.forward = forward                        # instance attribute shadows the method
+        layer.forward = forward  # instance attribute shadows the method
         frozen.append(layer)
     try:
         yield [type(layer).__name__ for layer in frozen]
@@ -93,8 +108,9 @@ def frozen_randomness(layers):
             del layer.forward
 
 
-def check_model(model, x: np.ndarray, y: np.ndarray, rng: np.random.Generator,
-                h: float = 1e-6) -> list[tuple[str, str, float, str]]:
+def check_model(
+    model, x: np.ndarray, y: np.ndarray, rng: np.random.Generator, h: float = 1e-6
+) -> list[tuple[str, str, float, str]]:
     """Rows ``(layer, gradient, relative error, note)``: every layer, then the whole chain
     and the loss, all in training mode.  Each layer gets fresh standard-normal input of the
     shape it sees in the net: random floats have no ties (MaxPool) and no exact zeros (ReLU),
@@ -126,12 +142,16 @@ def check_model(model, x: np.ndarray, y: np.ndarray, rng: np.random.Generator,
 
 def format_table(rows, tol: float) -> str:
     width = max(len("layer"), *(len(r[0]) for r in rows))
-    lines = [f"{'layer':<{width}}  {'gradient':<10}  {'max rel. error':>14}  result",
-             f"{'-' * width}  {'-' * 10}  {'-' * 14}  ------"]
+    lines = [
+        f"{'layer':<{width}}  {'gradient':<10}  {'max rel. error':>14}  result",
+        f"{'-' * width}  {'-' * 10}  {'-' * 14}  ------",
+    ]
     for layer, name, err, note in rows:
         result = "pass" if err < tol else "FAIL"
-        lines.append(f"{layer:<{width}}  {name:<10}  {err:>14.2e}  {result}"
-                     + (f"  ({note})" if note else ""))
+        lines.append(
+            f"{layer:<{width}}  {name:<10}  {err:>14.2e}  {result}"
+            + (f"  ({note})" if note else "")
+        )
     return "\n".join(lines)
 
 
@@ -144,19 +164,23 @@ def run(args: argparse.Namespace) -> int:
     x = rng.standard_normal((args.batch_size, 1, size, size))
     num_classes = model.output_shape(x.shape)[1]
     y = rng.integers(0, num_classes, size=args.batch_size)
-    print(f"Gradient check: {args.model} net in float64, {args.batch_size} random "
-          f"{size}x{size} image(s), central differences with h=1e-6, pass if relative error "
-          f"< {args.tol:g}")
+    print(
+        f"Gradient check: {args.model} net in float64, {args.batch_size} random "
+        f"{size}x{size} image(s), central differences with h=1e-6, pass if relative error "
+        f"< {args.tol:g}"
+    )
     try:
         rows = check_model(model, x, y, rng)
-    except ValueError as err:      # e.g. BatchNorm1d with a batch of one image
+    except ValueError as err:  # e.g. BatchNorm1d with a batch of one image
         raise UsageError(str(err)) from err
     print(format_table(rows, args.tol))
     failed = [r for r in rows if not r[2] < args.tol]
     if failed:
         layer, name, err, _ = failed[0]
-        print(f"FAILED: first failing layer is {layer} (gradient of {name}: relative error "
-              f"{err:.2e}); {len(failed)} of {len(rows)} checks failed")
+        print(
+            f"FAILED: first failing layer is {layer} (gradient of {name}: relative error "
+            f"{err:.2e}); {len(failed)} of {len(rows)} checks failed"
+        )
         return 1
     print(f"OK: all {len(rows)} gradients agree with central differences")
     return 0

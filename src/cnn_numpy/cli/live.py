@@ -17,15 +17,18 @@ from ..novelty import load_novelty
 from ..saving.checkpoint import LAST
 from .serve import add_server_arguments, announce, open_server, serve_until_ctrl_c
 
-HOST = "127.0.0.1"      # a training run's page stays on this computer
+HOST = "127.0.0.1"  # a training run's page stays on this computer
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """--live, --port, --no-browser."""
-    parser.add_argument("--live", action="store_true",
-                        help="watch training in your browser: loss, accuracy, learning rate "
-                             "and first-layer filters as they change, a Stop button; then "
-                             "draw digits for the trained model (Ctrl-C ends it)")
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="watch training in your browser: loss, accuracy, learning rate "
+        "and first-layer filters as they change, a Stop button; then "
+        "draw digits for the trained model (Ctrl-C ends it)",
+    )
     add_server_arguments(parser, host=False)
 
 
@@ -36,11 +39,20 @@ def start(args: argparse.Namespace, training, settings, data) -> LiveTraining | 
         return None
     batches = math.ceil(len(data.train[0]) / settings.batch_size)
     title = f"{settings.dataset}, {settings.model}"
-    live = open_server(lambda: LiveTraining(HOST, args.port, training.model,
-                                            training.optimizer, epochs=settings.epochs,
-                                            batches=batches, history=training.history,
-                                            title=title),
-                       HOST, args.port)
+    live = open_server(
+        lambda: LiveTraining(
+            HOST,
+            args.port,
+            training.model,
+            training.optimizer,
+            epochs=settings.epochs,
+            batches=batches,
+            history=training.history,
+            title=title,
+        ),
+        HOST,
+        args.port,
+    )
     live.start()
     announce(live.server, "Watch it train", args.browser)
     return live
@@ -53,14 +65,13 @@ def hooks(live: LiveTraining | None, on_epoch_end) -> dict:
         return {"on_epoch_end": on_epoch_end}
 
     def both(epoch, history):
-        on_epoch_end(epoch, history)         # the checkpoint first: Stop may come any time
+        on_epoch_end(epoch, history)  # the checkpoint first: Stop may come any time
         live.on_epoch_end(epoch, history)
 
     return {"on_epoch_end": both, "on_batch_end": live.on_batch_end}
 
 
-def finish(live: LiveTraining | None, status: int, training, card: dict,
-           run_dir: Path) -> int:
+def finish(live: LiveTraining | None, status: int, training, card: dict, run_dir: Path) -> int:
     """After training: ``status`` 0 keeps the page up with the trained model until Ctrl-C;
     anything else (Stop, Ctrl-C, an error) tells the page and stops the server."""
     if live is None:
@@ -69,12 +80,24 @@ def finish(live: LiveTraining | None, status: int, training, card: dict,
     if status != 0:
         live.stopped(f"cnn-numpy train --resume {run_dir}")
         return status
-    if len(history):          # the numbers model.npz's card holds too
-        card = {**card, "epochs": len(history), "train_acc": history.train_acc[-1],
-                "test_acc": history.test_acc[-1], "loss": history.loss[-1]}
-    live.finished(model, card, name=f"{Path(run_dir).name}/model.npz",
-                  novelty=load_novelty(Path(run_dir) / LAST))
-    print(f"Training done. The page stays up with the trained model: draw a digit at "
-          f"{live.url}  (Ctrl-C to stop)", flush=True)
+    if len(history):  # the numbers model.npz's card holds too
+        card = {
+            **card,
+            "epochs": len(history),
+            "train_acc": history.train_acc[-1],
+            "test_acc": history.test_acc[-1],
+            "loss": history.loss[-1],
+        }
+    live.finished(
+        model,
+        card,
+        name=f"{Path(run_dir).name}/model.npz",
+        novelty=load_novelty(Path(run_dir) / LAST),
+    )
+    print(
+        f"Training done. The page stays up with the trained model: draw a digit at "
+        f"{live.url}  (Ctrl-C to stop)",
+        flush=True,
+    )
     serve_until_ctrl_c(live.server, stop=live.close)
     return 0

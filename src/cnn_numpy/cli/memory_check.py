@@ -41,8 +41,14 @@ def per_image_elements(model, image_shape: tuple[int, ...]) -> tuple[int, int]:
     return activations, columns
 
 
-def training_bytes(model, image_shape: tuple[int, ...], batch: int, test_images: int,
-                   optimizer_copies: int, workers: int = 1) -> tuple[int, int]:
+def training_bytes(
+    model,
+    image_shape: tuple[int, ...],
+    batch: int,
+    test_images: int,
+    optimizer_copies: int,
+    workers: int = 1,
+) -> tuple[int, int]:
     """``(bytes for the parameters, bytes for one batch)`` of training ``model``."""
     params = model.parameters()
     itemsize = params[0].data.itemsize if params else 4
@@ -79,13 +85,15 @@ def human(nbytes: float) -> str:
     return f"{nbytes:.0f} bytes" if power == 0 else f"{nbytes:.1f} {units[power]}"
 
 
-def check_memory(model, settings, image_shape: tuple[int, ...], train_images: int,
-                 test_images: int) -> None:
+def check_memory(
+    model, settings, image_shape: tuple[int, ...], train_images: int, test_images: int
+) -> None:
     """A ``UsageError`` naming the memory this run would need, if more than is free."""
     batch = min(settings.batch_size, train_images)
     copies = 2 if settings.optimizer == "adam" else int(settings.momentum > 0)
-    params, arrays = training_bytes(model, image_shape, batch, test_images, copies,
-                                    settings.workers or 1)
+    params, arrays = training_bytes(
+        model, image_shape, batch, test_images, copies, settings.workers or 1
+    )
     free = available_bytes()
     if free is None or params + arrays <= free:
         return
@@ -94,4 +102,5 @@ def check_memory(model, settings, image_shape: tuple[int, ...], train_images: in
         f"this run needs about {human(params + arrays)} of memory ({human(params)} for the "
         f"{sum(p.data.size for p in model.parameters()):,} parameters with their gradients "
         f"and optimizer state, {human(arrays)} for the arrays of a batch of {batch} images), "
-        f"more than the {human(free)} free now; use a smaller {knobs}")
+        f"more than the {human(free)} free now; use a smaller {knobs}"
+    )

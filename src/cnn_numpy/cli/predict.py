@@ -36,52 +36,72 @@ INPUT_SHAPE = (1, 28, 28)
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
-        "predict", help="classify your own images (PNG/JPEG) with a saved model",
+        "predict",
+        help="classify your own images (PNG/JPEG) with a saved model",
         description="Read each image (a photo of paper, a scan, a drawing), prepare it like "
-                    "MNIST (uneven light divided out, the sheet and the ink found, white ink on "
-                    "black, cropped, scaled to fit 20x20, centred by its centre of mass in "
-                    "28x28, normalised as in training) and print the top classes with "
-                    "probabilities, or 'not a digit' when the model's novelty check finds the "
-                    "image unlike every training image.")
+        "MNIST (uneven light divided out, the sheet and the ink found, white ink on "
+        "black, cropped, scaled to fit 20x20, centred by its centre of mass in "
+        "28x28, normalised as in training) and print the top classes with "
+        "probabilities, or 'not a digit' when the model's novelty check finds the "
+        "image unlike every training image.",
+    )
     p.add_argument("model", metavar="MODEL", help="a .npz saved by training or by cnn_numpy.save")
     p.add_argument("images", metavar="IMAGE", nargs="+", help="PNG or JPEG files")
-    p.add_argument("--top", type=int_in(1, 1000), default=3,
-                   help="how many classes to list (default 3)")
-    p.add_argument("--min-confidence", type=probability, default=0.5, metavar="P",
-                   help="below this top probability, from 0 to 1, the answer is 'not sure' "
-                        "(default 0.5)")
-    p.add_argument("--show", type=output_file, default=None, metavar="OUT.png",
-                   help="save a figure of every preparation step (the lighting correction "
-                        "too), the probabilities and the first feature maps (OUT-1.png, "
-                        "OUT-2.png, ... for several images)")
+    p.add_argument(
+        "--top", type=int_in(1, 1000), default=3, help="how many classes to list (default 3)"
+    )
+    p.add_argument(
+        "--min-confidence",
+        type=probability,
+        default=0.5,
+        metavar="P",
+        help="below this top probability, from 0 to 1, the answer is 'not sure' (default 0.5)",
+    )
+    p.add_argument(
+        "--show",
+        type=output_file,
+        default=None,
+        metavar="OUT.png",
+        help="save a figure of every preparation step (the lighting correction "
+        "too), the probabilities and the first feature maps (OUT-1.png, "
+        "OUT-2.png, ... for several images)",
+    )
     p.set_defaults(run=run)
 
 
 def check_input_shape(model, card: dict, path: str) -> None:
     """A ``CliError`` if the model was not made for 1x28x28 inputs."""
     expected = card.get("input_shape")
-    if expected is None:   # saved without a card: ask the layers whether 1x28x28 fits
+    if expected is None:  # saved without a card: ask the layers whether 1x28x28 fits
         try:
             model.output_shape((1, *INPUT_SHAPE))
             return
         except ValueError as err:
             raise CliError(f"{path} does not take 1x28x28 images: {err}") from err
     if tuple(expected) != INPUT_SHAPE:
-        raise CliError(f"{path} was trained on {'x'.join(map(str, expected))} images (channels "
-                       f"x height x width); predict prepares 1x28x28 grayscale images like "
-                       f"MNIST's. Use a model trained on mnist, fashion-mnist or lines.")
+        raise CliError(
+            f"{path} was trained on {'x'.join(map(str, expected))} images (channels "
+            f"x height x width); predict prepares 1x28x28 grayscale images like "
+            f"MNIST's. Use a model trained on mnist, fashion-mnist or lines."
+        )
 
 
-def format_prediction(name: str, probabilities: np.ndarray, classes, top: int,
-                      min_confidence: float, score: float | None = None,
-                      threshold: float | None = None, refusal: str | None = None) -> str:
+def format_prediction(
+    name: str,
+    probabilities: np.ndarray,
+    classes,
+    top: int,
+    min_confidence: float,
+    score: float | None = None,
+    threshold: float | None = None,
+    refusal: str | None = None,
+) -> str:
     """One line per image; ``refusal`` ("not a digit") when the novelty check refused it."""
     order = np.argsort(probabilities)[::-1][:top]
     best = order[0]
     listing = " | ".join(f"{classes[k]} {probabilities[k]:6.1%}" for k in order)
     if refusal is not None:
-        return (f"{name}: {refusal} (novelty {score:.2f} > {threshold:.2f})    "
-                f"closest: {listing}")
+        return f"{name}: {refusal} (novelty {score:.2f} > {threshold:.2f})    closest: {listing}"
     if probabilities[best] < min_confidence:
         verdict = f"not sure (best guess {classes[best]})"
     else:
@@ -95,12 +115,19 @@ def figure_path(out: str, index: int, count: int) -> Path:
     return out if count == 1 else out.with_name(f"{out.stem}-{index}{out.suffix or '.png'}")
 
 
-def show(path: Path, title: str, steps: Preprocessed, x: np.ndarray,
-         probabilities: np.ndarray, classes, model) -> None:
+def show(
+    path: Path,
+    title: str,
+    steps: Preprocessed,
+    x: np.ndarray,
+    probabilities: np.ndarray,
+    classes,
+    model,
+) -> None:
     """Save one figure: every preparation step, the probabilities, the first feature maps."""
     import matplotlib
 
-    matplotlib.use("Agg")   # the CLI only writes files
+    matplotlib.use("Agg")  # the CLI only writes files
     import matplotlib.pyplot as plt
 
     from ..visualize.inside import feature_maps
@@ -108,8 +135,9 @@ def show(path: Path, title: str, steps: Preprocessed, x: np.ndarray,
 
     fig = plt.figure(figsize=(12, 9.5))
     grid = fig.add_gridspec(4, 12, hspace=0.45, wspace=0.4)
-    draw_panels([fig.add_subplot(grid[r, 3 * c : 3 * c + 3]) for r in (0, 1) for c in range(4)],
-                steps)
+    draw_panels(
+        [fig.add_subplot(grid[r, 3 * c : 3 * c + 3]) for r in (0, 1) for c in range(4)], steps
+    )
     bars = fig.add_subplot(grid[2:, 0:4])
     positions = np.arange(len(classes))
     bars.barh(positions, probabilities, color="tab:blue")
@@ -137,25 +165,34 @@ def run(args: argparse.Namespace) -> int:
     model, card = load_model(args.model)
     check_input_shape(model, card, args.model)
     classes = class_names(card, model.output_shape((1, *INPUT_SHAPE))[-1], args.model)
-    stats = normalization(card, args.model)                   # as in training
+    stats = normalization(card, args.model)  # as in training
     if card.get("dataset") == "fashion-mnist":
-        print("note: predict prepares images the way MNIST digits were made (ink fitted in "
-              "20x20); Fashion-MNIST photos filled the whole 28x28, so expect weaker guesses")
-    novelty = load_check(args.model)                         # None: a note says so
+        print(
+            "note: predict prepares images the way MNIST digits were made (ink fitted in "
+            "20x20); Fashion-MNIST photos filled the whole 28x28, so expect weaker guesses"
+        )
+    novelty = load_check(args.model)  # None: a note says so
     status = 0
     for index, name in enumerate(args.images, 1):
         try:
             steps = preprocess_digit(name)
-        except (OSError, ValueError) as err:      # one unreadable image: say so, go on
+        except (OSError, ValueError) as err:  # one unreadable image: say so, go on
             print_error(f"{name}: {error_message(err)}")
             status = 1
             continue
-        x = normalize(steps.image, stats["mean"], stats["std"])[None, None]   # (1, 1, 28, 28)
+        x = normalize(steps.image, stats["mean"], stats["std"])[None, None]  # (1, 1, 28, 28)
         answer = predict_with_novelty(model, x, novelty)
         probabilities, score = answer.probabilities[0], answer.scores[0]
-        line = format_prediction(name, probabilities, classes, args.top, args.min_confidence,
-                                 None if novelty is None else score, answer.threshold,
-                                 refusal_words(card) if answer.refused[0] else None)
+        line = format_prediction(
+            name,
+            probabilities,
+            classes,
+            args.top,
+            args.min_confidence,
+            None if novelty is None else score,
+            answer.threshold,
+            refusal_words(card) if answer.refused[0] else None,
+        )
         print(line)
         if args.show:
             out = figure_path(args.show, index, len(args.images))

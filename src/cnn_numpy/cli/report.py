@@ -16,11 +16,13 @@ from .settings import read_config
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
-        "report", help="redraw a run folder's pictures and report.html",
+        "report",
+        help="redraw a run folder's pictures and report.html",
         description="Regenerate curves.png, filters.png, feature_maps.png, confusion_matrix.png, "
-                    "mistakes.png and report.html in a run folder made by `cnn-numpy train`. "
-                    "The curves come from history.json; the other pictures need the trained "
-                    "model (model.npz) and reload the test data the run's config.json names.")
+        "mistakes.png and report.html in a run folder made by `cnn-numpy train`. "
+        "The curves come from history.json; the other pictures need the trained "
+        "model (model.npz) and reload the test data the run's config.json names.",
+    )
     p.add_argument("run_dir", metavar="RUN_DIR", help="the run folder, e.g. runs/lines-seed-...")
     p.set_defaults(run=run)
 
@@ -46,11 +48,14 @@ def check_run_folder(run_dir: Path) -> None:
     if (run_dir / "history.json").is_file():
         return
     if (run_dir / CHECKPOINT).is_file():
-        raise CliError(f"{run_dir} has no finished epoch yet (the run was stopped during its "
-                       f"first epoch), so there is nothing to draw. Continue it with: "
-                       f"cnn-numpy train --resume {run_dir}")
-    raise UsageError(f"{run_dir} has no history.json; is it a run folder made by "
-                     "`cnn-numpy train`?")
+        raise CliError(
+            f"{run_dir} has no finished epoch yet (the run was stopped during its "
+            f"first epoch), so there is nothing to draw. Continue it with: "
+            f"cnn-numpy train --resume {run_dir}"
+        )
+    raise UsageError(
+        f"{run_dir} has no history.json; is it a run folder made by `cnn-numpy train`?"
+    )
 
 
 def read_history(run_dir: Path) -> History:
@@ -61,7 +66,7 @@ def read_history(run_dir: Path) -> History:
         history = load_history(run_dir)
     except (OSError, UnicodeDecodeError) as err:
         raise CliError(f"cannot read {path}: {getattr(err, 'strerror', None) or err}") from err
-    except (ValueError, KeyError, TypeError) as err:        # not JSON, or not a History
+    except (ValueError, KeyError, TypeError) as err:  # not JSON, or not a History
         raise CliError(f"{path} is damaged: {err}") from err
     if len(history) == 0:
         raise CliError(f"{run_dir} has no finished epoch yet, so there is nothing to draw")
@@ -83,10 +88,13 @@ def load_test_data(config: dict):
     (None, None) with a note if that fails."""
     try:
         source = DataSource.from_settings(config, where="config.json")
-        data = load_data(source, splits=("test",), normalization=config.get("normalize"),
-                         download=False)
+        data = load_data(
+            source, splits=("test",), normalization=config.get("normalize"), download=False
+        )
     except (OSError, ValueError, RuntimeError, CliError) as err:
-        print(f"note: could not reload the {config.get('dataset')} test data ({err}); "
-              "skipping the pictures that need it")
+        print(
+            f"note: could not reload the {config.get('dataset')} test data ({err}); "
+            "skipping the pictures that need it"
+        )
         return None, None
     return data.test, data.classes

@@ -26,9 +26,11 @@ def check_out_folder(out: str | None, overwrite: bool) -> None:
     files = run_files(out)
     if files:
         names = ", ".join(p.name for p in files[:4]) + (", ..." if len(files) > 4 else "")
-        raise CliError(f"{out} already holds a run ({names}). Continue it with: cnn-numpy train "
-                       f"--resume {out}; or pick another folder with --out; or pass --overwrite "
-                       "to replace it")
+        raise CliError(
+            f"{out} already holds a run ({names}). Continue it with: cnn-numpy train "
+            f"--resume {out}; or pick another folder with --out; or pass --overwrite "
+            "to replace it"
+        )
 
 
 def first_missing(path: Path) -> Path | None:
@@ -51,16 +53,16 @@ def run_folder(settings) -> Iterator[Path]:
         return
     check_out_folder(settings.out, settings.overwrite)
     planned = Path(settings.out if settings.out is not None else "runs")
-    created = first_missing(planned)        # None: the folder (or runs/) is there already
+    created = first_missing(planned)  # None: the folder (or runs/) is there already
     with writing(f"create the run folder {settings.out or 'under runs/'}"):
         run_dir = make_run_dir(settings.dataset, settings.model, settings.out)
     if created is None and settings.out is None:
-        created = run_dir                   # a new runs/<name> in an existing runs/
+        created = run_dir  # a new runs/<name> in an existing runs/
     if settings.overwrite:
         remove_run(run_dir)
     try:
         yield run_dir
     except BaseException:
-        if not (run_dir / "history.json").is_file():     # no epoch finished: nothing to keep
+        if not (run_dir / "history.json").is_file():  # no epoch finished: nothing to keep
             remove_run(run_dir, up_to=created)
         raise

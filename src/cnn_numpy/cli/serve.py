@@ -21,27 +21,43 @@ DEFAULT_PORT = 8000
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
-        "serve", help="a page in your browser: draw a digit and watch every layer",
+        "serve",
+        help="a page in your browser: draw a digit and watch every layer",
         description="Start a local web page for a saved model: draw a digit (or drop an "
-                    "image), see the 28x28 input the model gets, its answer, every layer's "
-                    "feature maps, and, on a click, how one number of a conv layer was "
-                    "computed. Ctrl-C stops it.")
-    p.add_argument("model", metavar="MODEL.npz", help="a model saved by training or by "
-                                                      "cnn_numpy.save (1x28x28 inputs)")
+        "image), see the 28x28 input the model gets, its answer, every layer's "
+        "feature maps, and, on a click, how one number of a conv layer was "
+        "computed. Ctrl-C stops it.",
+    )
+    p.add_argument(
+        "model",
+        metavar="MODEL.npz",
+        help="a model saved by training or by cnn_numpy.save (1x28x28 inputs)",
+    )
     add_server_arguments(p, host=True)
     p.set_defaults(run=run)
 
 
 def add_server_arguments(parser: argparse.ArgumentParser, host: bool) -> None:
     """--port and --no-browser (and --host, for ``serve``)."""
-    parser.add_argument("--port", type=int_in(0, 65535), default=DEFAULT_PORT,
-                        help=f"the page's port (default {DEFAULT_PORT}; 0: any free port)")
+    parser.add_argument(
+        "--port",
+        type=int_in(0, 65535),
+        default=DEFAULT_PORT,
+        help=f"the page's port (default {DEFAULT_PORT}; 0: any free port)",
+    )
     if host:
-        parser.add_argument("--host", default="127.0.0.1",
-                            help="the address to listen on (default 127.0.0.1: this computer "
-                                 "only; anything else lets the network in)")
-    parser.add_argument("--no-browser", dest="browser", action="store_false",
-                        help="print the page's address, do not open a browser")
+        parser.add_argument(
+            "--host",
+            default="127.0.0.1",
+            help="the address to listen on (default 127.0.0.1: this computer "
+            "only; anything else lets the network in)",
+        )
+    parser.add_argument(
+        "--no-browser",
+        dest="browser",
+        action="store_false",
+        help="print the page's address, do not open a browser",
+    )
 
 
 def open_server(make, host: str, port: int):
@@ -50,19 +66,27 @@ def open_server(make, host: str, port: int):
         return make()
     except OSError as err:
         if err.errno == errno.EADDRINUSE:
-            raise CliError(f"port {port} on {host} is already in use; pick another with "
-                           "--port N, or --port 0 for any free port") from None
-        raise CliError(f"cannot listen on {host} port {port}: {err.strerror or err}; "
-                       "the default --host 127.0.0.1 always works") from None
+            raise CliError(
+                f"port {port} on {host} is already in use; pick another with "
+                "--port N, or --port 0 for any free port"
+            ) from None
+        raise CliError(
+            f"cannot listen on {host} port {port}: {err.strerror or err}; "
+            "the default --host 127.0.0.1 always works"
+        ) from None
 
 
 def announce(server: LiveServer, what: str, browser: bool) -> None:
     """The address line (the real port), a warning if the network can reach the page, and
     the browser, unless --no-browser."""
     if not is_loopback(server.host):
-        print(f"warning: listening on {server.host}: anyone who can reach this computer over "
-              "the network can open the page and use the model. Leave out --host to keep it "
-              "on this computer (127.0.0.1).", file=sys.stderr, flush=True)
+        print(
+            f"warning: listening on {server.host}: anyone who can reach this computer over "
+            "the network can open the page and use the model. Leave out --host to keep it "
+            "on this computer (127.0.0.1).",
+            file=sys.stderr,
+            flush=True,
+        )
     print(f"{what} at {server.url}  (Ctrl-C to stop)", flush=True)
     if browser:
         import webbrowser
@@ -91,8 +115,9 @@ def run(args: argparse.Namespace) -> int:
     # the page says so when the model has no novelty check (None)
     view = ModelView(model, card, name=name, novelty=load_novelty(args.model))
     title = f"{name} ({card.get('preset') or 'model'}, {card.get('dataset') or 'no dataset'})"
-    server = open_server(lambda: LiveServer(args.host, args.port, view=view, title=title),
-                         args.host, args.port)
+    server = open_server(
+        lambda: LiveServer(args.host, args.port, view=view, title=title), args.host, args.port
+    )
     server.start()
     announce(server, f"Serving {args.model}", args.browser)
     serve_until_ctrl_c(server)

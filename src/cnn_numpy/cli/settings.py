@@ -19,36 +19,63 @@ from .dataset import DATASET_NAMES, DataSource
 
 #: the range of every numeric setting (also the flags' argparse types)
 CHECKS = {
-    "limit": int_in(1, 10_000_000), "filters": int_in(1, 512), "blocks": int_in(1, 8),
-    "epochs": int_in(1, 10_000), "lr": float_in(0, 10), "batch_size": int_in(1, 100_000),
-    "momentum": float_in(0, 1, high_open=True), "weight_decay": float_in(0, 1),
-    "step_size": int_in(1, 10_000), "gamma": float_in(0, 10, low_open=True),
-    "eta_min": float_in(0, 10), "noise": float_in(0, 10), "seed": seed,
-    "workers": int_in(1, 128), "out": output_folder,
+    "limit": int_in(1, 10_000_000),
+    "filters": int_in(1, 512),
+    "blocks": int_in(1, 8),
+    "epochs": int_in(1, 10_000),
+    "lr": float_in(0, 10),
+    "batch_size": int_in(1, 100_000),
+    "momentum": float_in(0, 1, high_open=True),
+    "weight_decay": float_in(0, 1),
+    "step_size": int_in(1, 10_000),
+    "gamma": float_in(0, 10, low_open=True),
+    "eta_min": float_in(0, 10),
+    "noise": float_in(0, 10),
+    "seed": seed,
+    "workers": int_in(1, 128),
+    "out": output_folder,
 }
 #: the settings that take one of a few words
-CHOICES = {"dataset": DATASET_NAMES, "model": tuple(sorted(MODELS)),
-           "optimizer": ("sgd", "adam"), "schedule": ("none", "step", "cosine")}
+CHOICES = {
+    "dataset": DATASET_NAMES,
+    "model": tuple(sorted(MODELS)),
+    "optimizer": ("sgd", "adam"),
+    "schedule": ("none", "step", "cosine"),
+}
 
 #: per-dataset defaults for the flags left unset (tuned to reach the README's accuracies)
 DEFAULTS = {
     "lines": dict(model="seed", epochs=5, lr=0.01, batch_size=1, optimizer="sgd", momentum=0.0),
     # lenet, 3 epochs, test accuracy over seeds 0-3: 99.31 99.25 99.06 99.25% at lr 3e-3
     # (99.01 and 99.07% for seeds 0-1 at lr 1e-3)
-    "mnist": dict(model="lenet", epochs=3, lr=0.003, batch_size=32, optimizer="adam",
-                  momentum=0.9, schedule="cosine"),
-    "fashion-mnist": dict(model="lenet", epochs=5, lr=0.001, batch_size=64, optimizer="adam",
-                          momentum=0.9, schedule="cosine"),
+    "mnist": dict(
+        model="lenet",
+        epochs=3,
+        lr=0.003,
+        batch_size=32,
+        optimizer="adam",
+        momentum=0.9,
+        schedule="cosine",
+    ),
+    "fashion-mnist": dict(
+        model="lenet",
+        epochs=5,
+        lr=0.001,
+        batch_size=64,
+        optimizer="adam",
+        momentum=0.9,
+        schedule="cosine",
+    ),
 }
 
 #: defaults of a (model, dataset) pair, over the dataset's: the deep preset trains longer,
 #: with a cosine schedule (measured: 99.47% on MNIST, 93.24% on Fashion-MNIST)
 MODEL_DEFAULTS = {
-    ("deep", "mnist"): dict(epochs=6, lr=0.001, batch_size=64, optimizer="adam",
-                            schedule="cosine"),
+    ("deep", "mnist"): dict(epochs=6, lr=0.001, batch_size=64, optimizer="adam", schedule="cosine"),
     # Fashion-MNIST, 12 epochs: 93.24% at lr 3e-3 against 92.58% at lr 1e-3
-    ("deep", "fashion-mnist"): dict(epochs=12, lr=0.003, batch_size=64, optimizer="adam",
-                                    schedule="cosine"),
+    ("deep", "fashion-mnist"): dict(
+        epochs=12, lr=0.003, batch_size=64, optimizer="adam", schedule="cosine"
+    ),
     # the seed's one-conv net learns faster with a larger step: 98.0% vs 97.6% at lr 1e-3
     ("seed", "mnist"): dict(lr=0.003, batch_size=64),
     # BatchNorm1d needs more than one image per batch: not the lines' per-sample default
@@ -56,13 +83,23 @@ MODEL_DEFAULTS = {
 }
 
 #: defaults that do not depend on the dataset
-BASE_DEFAULTS = dict(filters=8, blocks=1, weight_decay=0.0, schedule="none", gamma=0.1,
-                     eta_min=0.0, noise=0.05, seed=0)
+BASE_DEFAULTS = dict(
+    filters=8,
+    blocks=1,
+    weight_decay=0.0,
+    schedule="none",
+    gamma=0.1,
+    eta_min=0.0,
+    noise=0.05,
+    seed=0,
+)
 
 #: flags that shape only some runs: setting -> (does it apply to this run?, why not)
 APPLIES = {
-    "momentum": (lambda s: s.optimizer == "sgd",
-                 "momentum is SGD's; Adam keeps its own running averages of the gradient"),
+    "momentum": (
+        lambda s: s.optimizer == "sgd",
+        "momentum is SGD's; Adam keeps its own running averages of the gradient",
+    ),
     "filters": (lambda s: s.model == "seed", "it shapes the seed net only"),
     "blocks": (lambda s: s.model == "seed", "it shapes the seed net only"),
     "noise": (lambda s: s.dataset == "lines", "it is the noise of the synthetic lines"),
@@ -124,8 +161,16 @@ def resolve_defaults(args: argparse.Namespace) -> TrainSettings:
     dataset = given.get("dataset", "lines")
     model = given.get("model", DEFAULTS[dataset]["model"])
     values = {key: None for key in SAVED}
-    values.update({**BASE_DEFAULTS, **DEFAULTS[dataset], **MODEL_DEFAULTS.get((model, dataset), {}),
-                   **given, "dataset": dataset, "model": model})
+    values.update(
+        {
+            **BASE_DEFAULTS,
+            **DEFAULTS[dataset],
+            **MODEL_DEFAULTS.get((model, dataset), {}),
+            **given,
+            "dataset": dataset,
+            "model": model,
+        }
+    )
     running = {k: getattr(args, k) for k in RUNNING if getattr(args, k, None) is not None}
     return TrainSettings(**values, **running)
 
@@ -138,8 +183,9 @@ def read_config(path: Path) -> dict:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise CliError(f"cannot read {path}: {getattr(err, 'strerror', None) or err}") from err
     if not isinstance(config, dict):
-        raise CliError(f"{path} is damaged: it holds a {type(config).__name__}, not the "
-                       "settings of a run")
+        raise CliError(
+            f"{path} is damaged: it holds a {type(config).__name__}, not the settings of a run"
+        )
     settings = {key: checked(key, config[key], path) for key in SAVED if key in config}
     if "normalize" in config:
         settings["normalize"] = normalization(config, str(path))
@@ -174,12 +220,14 @@ def resume_settings(args: argparse.Namespace) -> TrainSettings:
     the total number of epochs, ``--workers`` choose this machine's cores."""
     run_dir = Path(args.resume)
     if not (run_dir / "config.json").is_file() or not (run_dir / CHECKPOINT).is_file():
-        raise CliError(f"{run_dir} is not a run folder with config.json and {CHECKPOINT} to "
-                       "resume from")
+        raise CliError(
+            f"{run_dir} is not a run folder with config.json and {CHECKPOINT} to resume from"
+        )
     saved = read_config(run_dir / "config.json")
     if "dataset" not in saved or "epochs" not in saved:
-        raise CliError(f"{run_dir / 'config.json'} is damaged: it does not name the run's "
-                       "dataset and epochs")
+        raise CliError(
+            f"{run_dir / 'config.json'} is damaged: it does not name the run's dataset and epochs"
+        )
     for key in ("epochs", "workers", "quiet", "report", "monitor"):
         if getattr(args, key, None) is not None:
             saved[key] = getattr(args, key)
@@ -195,8 +243,14 @@ def notes(settings: TrainSettings, args: argparse.Namespace) -> list[str]:
         ignored = [k for k in given if k not in ("epochs", "workers")]
         if args.overwrite:
             ignored.append("overwrite")
-        return [f"note: {', '.join(flag(k) for k in ignored)} ignored with --resume: the run "
-                "keeps the settings in its config.json"] if ignored else []
+        return (
+            [
+                f"note: {', '.join(flag(k) for k in ignored)} ignored with --resume: the run "
+                "keeps the settings in its config.json"
+            ]
+            if ignored
+            else []
+        )
     lines = []
     for key in given:
         applies, why = APPLIES.get(key, (lambda s: True, ""))

@@ -42,23 +42,30 @@ class Training:
     optimizer: SGD | Adam
     scheduler: StepLR | CosineAnnealingLR | None
     history: History
-    rng: np.random.Generator          # the shuffling's
+    rng: np.random.Generator  # the shuffling's
 
 
 def build_model(settings: TrainSettings, num_classes: int, image_shape: tuple[int, ...]):
     rng = np.random.default_rng([settings.seed, 3])
     channels, size = image_shape[0], image_shape[1]
     if settings.model == "seed":
-        return MODELS["seed"](num_classes, filters=settings.filters, blocks=settings.blocks,
-                              image_size=size, in_channels=channels, rng=rng)
+        return MODELS["seed"](
+            num_classes,
+            filters=settings.filters,
+            blocks=settings.blocks,
+            image_size=size,
+            in_channels=channels,
+            rng=rng,
+        )
     return MODELS[settings.model](num_classes, in_channels=channels, image_size=size, rng=rng)
 
 
 def build_optimizer(settings: TrainSettings, params):
     if settings.optimizer == "adam":
         return Adam(params, lr=settings.lr, weight_decay=settings.weight_decay)
-    return SGD(params, lr=settings.lr, momentum=settings.momentum,
-               weight_decay=settings.weight_decay)
+    return SGD(
+        params, lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay
+    )
 
 
 def build_scheduler(settings: TrainSettings, optimizer):
@@ -73,8 +80,13 @@ def build_scheduler(settings: TrainSettings, optimizer):
 def start_fresh(settings: TrainSettings, data: Data) -> Training:
     model = build_model(settings, len(data.classes), data.image_shape)
     optimizer = build_optimizer(settings, model.parameters())
-    return Training(model, optimizer, build_scheduler(settings, optimizer), History(),
-                    np.random.default_rng([settings.seed, 4]))
+    return Training(
+        model,
+        optimizer,
+        build_scheduler(settings, optimizer),
+        History(),
+        np.random.default_rng([settings.seed, 4]),
+    )
 
 
 def read_checkpoint(run_dir: str) -> Checkpoint:
@@ -93,28 +105,38 @@ def start_from(checkpoint: Checkpoint, settings: TrainSettings, data: Data) -> T
     try:
         outputs = checkpoint.model.output_shape((1, *data.image_shape))[-1]
     except ValueError as err:
-        raise CliError(f"{path} does not take the {settings.dataset} images of its "
-                       f"config.json: {err}") from err
+        raise CliError(
+            f"{path} does not take the {settings.dataset} images of its config.json: {err}"
+        ) from err
     if outputs != len(data.classes):
-        raise CliError(f"{path} has {outputs} outputs, but its config.json names "
-                       f"{settings.dataset} with {len(data.classes)} classes")
+        raise CliError(
+            f"{path} has {outputs} outputs, but its config.json names "
+            f"{settings.dataset} with {len(data.classes)} classes"
+        )
     optimizer = build_optimizer(settings, checkpoint.model.parameters())
     scheduler = build_scheduler(settings, optimizer)
     try:
         checkpoint.restore_optimizer(optimizer)
         checkpoint.restore_scheduler(scheduler)
     except (KeyError, TypeError, ValueError) as err:
-        raise CliError(f"{path} does not match its config.json ({settings.optimizer}, "
-                       f"schedule {settings.schedule}): {err}") from err
+        raise CliError(
+            f"{path} does not match its config.json ({settings.optimizer}, "
+            f"schedule {settings.schedule}): {err}"
+        ) from err
     return Training(checkpoint.model, optimizer, scheduler, checkpoint.history, checkpoint.rng)
 
 
 def model_card(settings: TrainSettings, data: Data) -> dict:
     """What every saved model of the run says about itself (see ``cnn_numpy.save``)."""
-    return dict(dataset=settings.dataset, class_names=list(data.classes),
-                normalize=data.normalize, input_shape=list(data.image_shape),
-                preset=settings.model, seed=settings.seed,
-                settings={**settings.saved(), "normalize": data.normalize})
+    return dict(
+        dataset=settings.dataset,
+        class_names=list(data.classes),
+        normalize=data.normalize,
+        input_shape=list(data.image_shape),
+        preset=settings.model,
+        seed=settings.seed,
+        settings={**settings.saved(), "normalize": data.normalize},
+    )
 
 
 def parallel_model(model, workers: int | None, batch_size: int):
@@ -126,16 +148,22 @@ def parallel_model(model, workers: int | None, batch_size: int):
     try:
         parallel = DataParallel(model, workers)
     except ValueError:
-        print(f"note: the model has BatchNorm, so its batches are not split: --workers {workers}"
-              " gives NumPy's matrix products that many threads instead")
+        print(
+            f"note: the model has BatchNorm, so its batches are not split: --workers {workers}"
+            " gives NumPy's matrix products that many threads instead"
+        )
         return model
     cores = os.cpu_count() or 1
     if workers > cores:
-        print(f"note: --workers {workers} is more than this machine's {cores} cores; the "
-              "processes will take turns on them, and each step gets slower, not faster")
+        print(
+            f"note: --workers {workers} is more than this machine's {cores} cores; the "
+            "processes will take turns on them, and each step gets slower, not faster"
+        )
     if workers > batch_size:
-        print(f"note: a batch of {batch_size} is cut into at most {batch_size} slices, so "
-              f"training uses only {batch_size} of the {workers} processes")
+        print(
+            f"note: a batch of {batch_size} is cut into at most {batch_size} slices, so "
+            f"training uses only {batch_size} of the {workers} processes"
+        )
     return parallel
 
 
@@ -158,12 +186,20 @@ class EpochSaver:
     def __init__(self, run_dir: Path, training: Training, card: dict, total_epochs: int):
         self.run_dir, self.training, self.card = run_dir, training, card
         self.total_epochs = total_epochs
-        self.saved = len(training.history)      # the epoch the files on disk hold
+        self.saved = len(training.history)  # the epoch the files on disk hold
 
     def save(self, history: History) -> None:
         t = self.training
-        save_epoch(self.run_dir, t.model, t.optimizer, history, t.rng, t.scheduler,
-                   total_epochs=self.total_epochs, **self.card)
+        save_epoch(
+            self.run_dir,
+            t.model,
+            t.optimizer,
+            history,
+            t.rng,
+            t.scheduler,
+            total_epochs=self.total_epochs,
+            **self.card,
+        )
 
     def __call__(self, epoch: int, history: History) -> None:
         with writing(f"write the files of epoch {epoch} into {self.run_dir}", self.where_now()):
@@ -182,31 +218,51 @@ class EpochSaver:
     def where_now(self) -> str:
         if self.saved == 0:
             return "no epoch was saved"
-        return (f"{self.run_dir} holds the run after epoch {self.saved}; continue with: "
-                f"cnn-numpy train --resume {self.run_dir}")
+        return (
+            f"{self.run_dir} holds the run after epoch {self.saved}; continue with: "
+            f"cnn-numpy train --resume {self.run_dir}"
+        )
 
 
-def train_epochs(training: Training, settings: TrainSettings, data: Data, run_dir: Path,
-                 saver: EpochSaver, page=None) -> int:
+def train_epochs(
+    training: Training,
+    settings: TrainSettings,
+    data: Data,
+    run_dir: Path,
+    saver: EpochSaver,
+    page=None,
+) -> int:
     """Train the epochs left; 0 when done, 130 after Ctrl-C (with how to resume).
     ``page``: the --live page, fed by fit's hooks (see cli/live.py)."""
     monitor = Monitor.for_run(run_dir, len(training.history)) if settings.monitor else None
     try:
         with on_cores(training.model, settings.workers, settings.batch_size) as trained:
-            fit(trained, CrossEntropyLoss(), training.optimizer, data.train,
+            fit(
+                trained,
+                CrossEntropyLoss(),
+                training.optimizer,
+                data.train,
                 epochs=max(0, settings.epochs - len(training.history)),
-                batch_size=settings.batch_size, test=data.test, rng=training.rng,
-                scheduler=training.scheduler, history=training.history,
-                **live_hooks(page, saver), progress=show_progress(settings),
-                keep_freed_memory=True, monitor=monitor)
+                batch_size=settings.batch_size,
+                test=data.test,
+                rng=training.rng,
+                scheduler=training.scheduler,
+                history=training.history,
+                **live_hooks(page, saver),
+                progress=show_progress(settings),
+                keep_freed_memory=True,
+                monitor=monitor,
+            )
     except KeyboardInterrupt:
         files = [name for name in (CHECKPOINT, LAST, BEST) if (run_dir / name).exists()]
-        print(f"\nInterrupted. {run_dir} holds the run after epoch {saver.on_disk()} "
-              f"({', '.join(files)}). Continue with:\n  cnn-numpy train --resume {run_dir}")
+        print(
+            f"\nInterrupted. {run_dir} holds the run after epoch {saver.on_disk()} "
+            f"({', '.join(files)}). Continue with:\n  cnn-numpy train --resume {run_dir}"
+        )
         return 130
     except (OSError, RuntimeError, MemoryError) as err:
         if saver.saved == 0 or isinstance(err, TrainingDiverged):
-            raise        # nothing to continue from (or it would only diverge again)
+            raise  # nothing to continue from (or it would only diverge again)
         raise CliError(f"{error_message(err)}\n{saver.where_now()}") from err
     return 0
 

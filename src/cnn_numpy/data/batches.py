@@ -13,8 +13,10 @@ from ..layers.base import as_rng
 def check_dataset(X: np.ndarray, y: np.ndarray, name: str = "dataset") -> None:
     """The same number of samples in X and y, and at least one."""
     if np.ndim(X) == 0 or np.ndim(y) == 0:
-        raise ValueError(f"{name}: X and y must be arrays with a sample axis, got shapes "
-                         f"{np.shape(X)} and {np.shape(y)}")
+        raise ValueError(
+            f"{name}: X and y must be arrays with a sample axis, got shapes "
+            f"{np.shape(X)} and {np.shape(y)}"
+        )
     if len(X) != len(y):
         raise ValueError(f"{name}: X has {len(X)} samples but y has {len(y)}")
     if len(X) == 0:
@@ -26,13 +28,16 @@ def checked_split(split, name: str) -> tuple[np.ndarray, np.ndarray]:
     and finite, y one integer class index per sample.  ValueError naming the split and the
     first bad values."""
     if not isinstance(split, (tuple, list)) or len(split) != 2:
-        raise ValueError(f"{name} must be a pair (X, y) of images and labels, got "
-                         f"{type(split).__name__}")
+        raise ValueError(
+            f"{name} must be a pair (X, y) of images and labels, got {type(split).__name__}"
+        )
     X, y = real_array(split[0], "X", name), np.asarray(split[1])
     check_dataset(X, y, name)
     if y.ndim != 1 or y.dtype.kind not in "iu":
-        raise ValueError(f"{name}: y must be a 1-D array of integer class indices, got "
-                         f"dtype {y.dtype} and shape {y.shape}")
+        raise ValueError(
+            f"{name}: y must be a 1-D array of integer class indices, got "
+            f"dtype {y.dtype} and shape {y.shape}"
+        )
     return X, y
 
 
@@ -41,13 +46,16 @@ def check_labels(y: np.ndarray, num_classes: int, name: str) -> None:
     last class (NumPy's negative indexing) and report an accuracy for nonsense."""
     bad = np.flatnonzero((y < 0) | (y >= num_classes))
     if len(bad):
-        raise ValueError(f"{name}: labels must be class indices 0..{num_classes - 1} (the "
-                         f"model has {num_classes} outputs); {len(bad)} are not, the first at "
-                         f"index {bad[0]} (values {y[bad[:5]].tolist()})")
+        raise ValueError(
+            f"{name}: labels must be class indices 0..{num_classes - 1} (the "
+            f"model has {num_classes} outputs); {len(bad)} are not, the first at "
+            f"index {bad[0]} (values {y[bad[:5]].tolist()})"
+        )
 
 
-def iterate_minibatches(X: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = True,
-                        rng=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def iterate_minibatches(
+    X: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = True, rng=None
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(X[idx], y[idx])`` batches covering the data once; the last may be smaller.
 
     With ``shuffle`` the order is a fresh permutation drawn from ``rng`` each call.
@@ -63,13 +71,18 @@ def iterate_minibatches(X: np.ndarray, y: np.ndarray, batch_size: int, shuffle: 
 def train_test_split(X: np.ndarray, y: np.ndarray, test_fraction: float = 0.2, rng=None):
     """Shuffle, then split: returns ``(X_train, y_train), (X_test, y_test)``."""
     check_dataset(X, y)
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) \
-            or not 0 < test_fraction < 1:
+    if (
+        isinstance(test_fraction, bool)
+        or not isinstance(test_fraction, (int, float))
+        or not 0 < test_fraction < 1
+    ):
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
     order = as_rng(rng).permutation(len(X))
     n_test = max(1, int(round(len(X) * test_fraction)))
     if n_test >= len(X):
-        raise ValueError(f"train_test_split: {len(X)} samples cannot be split into a train and "
-                         f"a test part with test_fraction={test_fraction}")
+        raise ValueError(
+            f"train_test_split: {len(X)} samples cannot be split into a train and "
+            f"a test part with test_fraction={test_fraction}"
+        )
     test, train = order[:n_test], order[n_test:]
     return (X[train], y[train]), (X[test], y[test])

@@ -30,17 +30,17 @@ def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
     if n == 0:
         return labels, 0
     index = np.full((mask.shape[0] + 2, mask.shape[1] + 2), -1, dtype=np.int64)
-    index[rows + 1, cols + 1] = np.arange(n)          # the pixel number of each ink pixel
-    pixel, neighbour = [], []     # every pair of touching ink pixels, once
+    index[rows + 1, cols + 1] = np.arange(n)  # the pixel number of each ink pixel
+    pixel, neighbour = [], []  # every pair of touching ink pixels, once
     for dr, dc in NEIGHBOURS:
         other = index[rows + 1 + dr, cols + 1 + dc]
         touching = other >= 0
         pixel.append(np.flatnonzero(touching))
         neighbour.append(other[touching])
     pixel, neighbour = np.concatenate(pixel), np.concatenate(neighbour)
-    parent = np.arange(n)         # a forest: each pixel points towards its component's root
+    parent = np.arange(n)  # a forest: each pixel points towards its component's root
     while True:
-        while True:               # pointer jumping until every pixel points at its root
+        while True:  # pointer jumping until every pixel points at its root
             grandparent = parent[parent]
             if np.array_equal(grandparent, parent):
                 break
@@ -50,8 +50,7 @@ def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
         if not apart.any():
             break
         # hook: the larger root of two touching pixels now points at the smaller one
-        parent[np.maximum(root_a[apart], root_b[apart])] = np.minimum(root_a[apart],
-                                                                      root_b[apart])
+        parent[np.maximum(root_a[apart], root_b[apart])] = np.minimum(root_a[apart], root_b[apart])
     _, numbered = np.unique(parent, return_inverse=True)
     labels[rows, cols] = numbered.reshape(-1) + 1
     return labels, int(numbered.max()) + 1
@@ -62,13 +61,13 @@ class Component:
     """One connected piece of ink: where it is and how much there is."""
 
     label: int
-    area: int                   # pixels
+    area: int  # pixels
     top: int
     left: int
-    bottom: int                 # exclusive, as in slices
+    bottom: int  # exclusive, as in slices
     right: int
-    strength: float             # mean ink strength over its pixels (0..1)
-    touches_border: bool        # reaches the frame's edge
+    strength: float  # mean ink strength over its pixels (0..1)
+    touches_border: bool  # reaches the frame's edge
 
     @property
     def height(self) -> int:
@@ -100,9 +99,16 @@ def describe_components(labels: np.ndarray, count: int, strength: np.ndarray) ->
     np.maximum.at(bottom, which, rows + 1)
     np.maximum.at(right, which, cols + 1)
     h, w = labels.shape
-    return [Component(label=k + 1, area=int(area[k]), top=int(top[k]), left=int(left[k]),
-                      bottom=int(bottom[k]), right=int(right[k]),
-                      strength=float(total[k] / max(area[k], 1)),
-                      touches_border=bool(top[k] == 0 or left[k] == 0 or bottom[k] == h
-                                          or right[k] == w))
-            for k in range(count)]
+    return [
+        Component(
+            label=k + 1,
+            area=int(area[k]),
+            top=int(top[k]),
+            left=int(left[k]),
+            bottom=int(bottom[k]),
+            right=int(right[k]),
+            strength=float(total[k] / max(area[k], 1)),
+            touches_border=bool(top[k] == 0 or left[k] == 0 or bottom[k] == h or right[k] == w),
+        )
+        for k in range(count)
+    ]

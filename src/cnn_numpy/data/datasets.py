@@ -39,8 +39,18 @@ SPLITS = {
 FILES = [name for pair in SPLITS.values() for name in pair]
 
 MNIST_CLASSES = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
-FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
-                         "Shirt", "Sneaker", "Bag", "Ankle boot")
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 
 
 @dataclass(frozen=True)
@@ -56,33 +66,31 @@ class DatasetInfo:
 
 DATASETS = {
     "mnist": DatasetInfo(
-        "mnist", MNIST_CLASSES,
-        mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/",  # torchvision's first
-                 "http://yann.lecun.com/exdb/mnist/"),               # the original
+        "mnist",
+        MNIST_CLASSES,
+        mirrors=(
+            "https://ossci-datasets.s3.amazonaws.com/mnist/",  # torchvision's first
+            "http://yann.lecun.com/exdb/mnist/",
+        ),  # the original
         sha256={
-            "train-images-idx3-ubyte":
-                "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-            "train-labels-idx1-ubyte":
-                "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-            "t10k-images-idx3-ubyte":
-                "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-            "t10k-labels-idx1-ubyte":
-                "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-        }),
+            "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+            "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+            "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+            "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        },
+    ),
     "fashion-mnist": DatasetInfo(
-        "fashion-mnist", FASHION_MNIST_CLASSES,
+        "fashion-mnist",
+        FASHION_MNIST_CLASSES,
         mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
         sha256={
-            "train-images-idx3-ubyte":
-                "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-            "train-labels-idx1-ubyte":
-                "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-            "t10k-images-idx3-ubyte":
-                "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-            "t10k-labels-idx1-ubyte":
-                "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+            "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+            "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+            "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+            "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
         },
-        debian_package="dataset-fashion-mnist"),
+        debian_package="dataset-fashion-mnist",
+    ),
 }
 
 
@@ -124,8 +132,9 @@ def debian_dir(package: str) -> Path | None:
     if shutil.which("dpkg") is None:
         return None
     try:
-        listing = subprocess.run(["dpkg", "-L", package], capture_output=True, text=True,
-                                 timeout=10, check=True).stdout
+        listing = subprocess.run(
+            ["dpkg", "-L", package], capture_output=True, text=True, timeout=10, check=True
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None  # not installed, or dpkg misbehaved: just look elsewhere
     for line in listing.splitlines():
@@ -135,9 +144,14 @@ def debian_dir(package: str) -> Path | None:
     return None
 
 
-def locate(name: str, root: str | os.PathLike | None = None, download: bool = True,
-           timeout: float = 30.0, progress: bool = True,
-           splits: tuple[str, ...] = ("train", "test")) -> Path:
+def locate(
+    name: str,
+    root: str | os.PathLike | None = None,
+    download: bool = True,
+    timeout: float = 30.0,
+    progress: bool = True,
+    splits: tuple[str, ...] = ("train", "test"),
+) -> Path:
     """The folder holding the files of ``splits`` (all four by default), downloading the
     missing ones if allowed."""
     info = dataset_info(name)
@@ -153,16 +167,25 @@ def locate(name: str, root: str | os.PathLike | None = None, download: bool = Tr
     if not download:
         raise FileNotFoundError(
             f"{name}: missing {', '.join(missing)} (.gz or not) in {folder.resolve()}; "
-            f"pass download=True, or put the files there, or set root= / {ENV_VAR}")
+            f"pass download=True, or put the files there, or set root= / {ENV_VAR}"
+        )
     needs = "all four files" if len(wanted) == len(FILES) else "these files"
     for stem in missing:
         try:
-            download_file(f"{stem}.gz", info.sha256[stem], folder, list(info.mirrors),
-                          timeout=timeout, progress=progress)
-            mark_verified(folder / f"{stem}.gz", info.sha256[stem])   # checked as it arrived
+            download_file(
+                f"{stem}.gz",
+                info.sha256[stem],
+                folder,
+                list(info.mirrors),
+                timeout=timeout,
+                progress=progress,
+            )
+            mark_verified(folder / f"{stem}.gz", info.sha256[stem])  # checked as it arrived
         except DownloadError as err:
-            raise DownloadError(f"{err}\n{name} needs {needs} in {folder.resolve()}: "
-                                f"{', '.join(f'{s}.gz' for s in wanted)}") from err
+            raise DownloadError(
+                f"{err}\n{name} needs {needs} in {folder.resolve()}: "
+                f"{', '.join(f'{s}.gz' for s in wanted)}"
+            ) from err
     return folder
 
 
@@ -179,23 +202,31 @@ def read_split(folder: Path, images_stem: str, labels_stem: str, num_classes: in
     images_path, labels_path = find_file(folder, images_stem), find_file(folder, labels_stem)
     images, labels = read_idx(images_path), read_idx(labels_path)
     if images.ndim != 3 or images.dtype != np.uint8:
-        raise ValueError(f"{images_path}: expected uint8 images (N, H, W), got "
-                         f"{images.dtype} {images.shape}")
+        raise ValueError(
+            f"{images_path}: expected uint8 images (N, H, W), got {images.dtype} {images.shape}"
+        )
     if labels.ndim != 1 or labels.dtype != np.uint8:
-        raise ValueError(f"{labels_path}: expected uint8 labels (N,), got "
-                         f"{labels.dtype} {labels.shape}")
+        raise ValueError(
+            f"{labels_path}: expected uint8 labels (N,), got {labels.dtype} {labels.shape}"
+        )
     if len(images) != len(labels):
-        raise ValueError(f"{images_path} holds {len(images)} images but {labels_path} "
-                         f"holds {len(labels)} labels")
+        raise ValueError(
+            f"{images_path} holds {len(images)} images but {labels_path} holds {len(labels)} labels"
+        )
     if labels.size and labels.max() >= num_classes:
         raise ValueError(f"{labels_path}: label {labels.max()} out of range 0..{num_classes - 1}")
     X = images[:, None].astype(np.float32) / np.float32(255)  # (N, 1, H, W), 0..255 -> [0, 1]
     return X, labels.astype(np.int64)
 
 
-def load_dataset(name: str, root: str | os.PathLike | None = None, download: bool = True,
-                 timeout: float = 30.0, progress: bool = True,
-                 splits: tuple[str, ...] = ("train", "test")):
+def load_dataset(
+    name: str,
+    root: str | os.PathLike | None = None,
+    download: bool = True,
+    timeout: float = 30.0,
+    progress: bool = True,
+    splits: tuple[str, ...] = ("train", "test"),
+):
     """``(X_train, y_train), (X_test, y_test)`` of ``"mnist"`` or ``"fashion-mnist"``.
 
     X is float32 (N, 1, 28, 28) with pixels in [0, 1]; y is int64 (N,).  See the module
@@ -237,8 +268,9 @@ def normalize(X: np.ndarray, mean: float = 0.0, std: float = 1.0) -> np.ndarray:
     the scale its initialisation assumes.  Apply the *training* set's numbers to every split.
     """
     if not (np.isfinite(mean) and np.isfinite(std) and std > 0):
-        raise ValueError(f"normalize: std must be > 0 and both finite, got mean={mean!r}, "
-                         f"std={std!r}")
+        raise ValueError(
+            f"normalize: std must be > 0 and both finite, got mean={mean!r}, std={std!r}"
+        )
     X = real_array(X, "X", "normalize", finite=False)
     if X.dtype.kind != "f":
         X = X.astype(np.float32)

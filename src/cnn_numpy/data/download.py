@@ -59,10 +59,17 @@ def fetch(url: str, dest, timeout: float, progress: bool, deadline: float | None
         total = int(length) if length and length.isdigit() else None
         from tqdm import tqdm
 
-        with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, leave=False,
-                  desc=url.rsplit("/", 1)[-1], disable=not progress) as bar:
+        with tqdm(
+            total=total,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            leave=False,
+            desc=url.rsplit("/", 1)[-1],
+            disable=not progress,
+        ) as bar:
             received = 0
-            while chunk := response.read1(CHUNK):     # whatever has arrived, at once
+            while chunk := response.read1(CHUNK):  # whatever has arrived, at once
                 if deadline is not None and time.monotonic() > deadline:
                     raise TimeoutError("the whole transfer took too long")
                 dest.write(chunk)
@@ -88,8 +95,15 @@ def describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}"
 
 
-def download(filename: str, sha256: str, target_dir: str | os.PathLike, mirrors: list[str],
-             timeout: float = 30.0, progress: bool = True, deadline: float = 600.0) -> Path:
+def download(
+    filename: str,
+    sha256: str,
+    target_dir: str | os.PathLike,
+    mirrors: list[str],
+    timeout: float = 30.0,
+    progress: bool = True,
+    deadline: float = 600.0,
+) -> Path:
     """Download ``filename`` from the first mirror that serves it intact; returns its path.
 
     Each mirror URL is ``mirror + filename``.  ``sha256`` is the checksum of the
@@ -115,24 +129,28 @@ def download(filename: str, sha256: str, target_dir: str | os.PathLike, mirrors:
             if actual == sha256:
                 os.replace(tmp, target)
                 return target
-            answers.append(f"{url}: {size:,} bytes, but the checksum is wrong "
-                           f"(expected sha256 {sha256}, got {actual})")
+            answers.append(
+                f"{url}: {size:,} bytes, but the checksum is wrong "
+                f"(expected sha256 {sha256}, got {actual})"
+            )
         except (EOFError, zlib.error, gzip.BadGzipFile) as err:
-            answers.append(f"{url}: not a complete gzip file ({err}); expected a payload "
-                           f"with sha256 {sha256}")
+            answers.append(
+                f"{url}: not a complete gzip file ({err}); expected a payload with sha256 {sha256}"
+            )
         except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
             answers.append(f"{url}: {describe(err)}")
         finally:
             Path(tmp).unlink(missing_ok=True)
-    for folder in reversed(made):        # leave the user's data location as it was
+    for folder in reversed(made):  # leave the user's data location as it was
         with contextlib.suppress(OSError):
             folder.rmdir()
     raise DownloadError(
         f"could not download {filename}; mirrors tried:\n"
         + "".join(f"  - {answer}\n" for answer in answers)
         + f"Download it by hand (from any mirror above, or any faithful copy) and put it at\n"
-          f"  {target}\n(gzipped or not; its decompressed sha256 must be {sha256}), "
-          f"or point root= / CNN_NUMPY_DATA at a folder that holds it.")
+        f"  {target}\n(gzipped or not; its decompressed sha256 must be {sha256}), "
+        f"or point root= / CNN_NUMPY_DATA at a folder that holds it."
+    )
 
 
 def make_folders(folder: Path) -> list[Path]:

@@ -21,8 +21,12 @@ import numpy as np
 
 #: element type byte -> big-endian NumPy dtype
 IDX_TYPES = {
-    0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
-    0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8"),
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
 }
 GZIP_MAGIC = b"\x1f\x8b"
 #: deflate packs at most about 1032 bytes into one: a gzip file of n bytes inflates to less
@@ -41,17 +45,23 @@ def read_header(f, name: str) -> tuple[tuple[int, ...], np.dtype, int]:
         raise IdxError(f"{name}: {len(head)} bytes is too short for an IDX header")
     zero, type_code, ndim = struct.unpack(">HBB", head)
     if zero != 0:
-        raise IdxError(f"{name}: not an IDX file (magic number 0x{head.hex()} should "
-                       f"start with two zero bytes, as 0x00000803 for images)")
+        raise IdxError(
+            f"{name}: not an IDX file (magic number 0x{head.hex()} should "
+            f"start with two zero bytes, as 0x00000803 for images)"
+        )
     if type_code not in IDX_TYPES:
-        raise IdxError(f"{name}: unknown IDX element type 0x{type_code:02x} (known: "
-                       f"{', '.join(f'0x{t:02x}' for t in IDX_TYPES)})")
+        raise IdxError(
+            f"{name}: unknown IDX element type 0x{type_code:02x} (known: "
+            f"{', '.join(f'0x{t:02x}' for t in IDX_TYPES)})"
+        )
     if ndim == 0:
         raise IdxError(f"{name}: IDX header says 0 dimensions")
     sizes = f.read(4 * ndim)
     if len(sizes) < 4 * ndim:
-        raise IdxError(f"{name}: truncated header ({4 + len(sizes)} bytes, need {4 + 4 * ndim} "
-                       f"for {ndim} dimensions)")
+        raise IdxError(
+            f"{name}: truncated header ({4 + len(sizes)} bytes, need {4 + 4 * ndim} "
+            f"for {ndim} dimensions)"
+        )
     return struct.unpack(f">{ndim}I", sizes), IDX_TYPES[type_code], 4 + 4 * ndim
 
 
@@ -67,36 +77,45 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     name, file_size = str(path), path.stat().st_size
     with open(path, "rb") as f:
-        compressed = f.read(2) == GZIP_MAGIC      # gzip is recognised by content, not name
+        compressed = f.read(2) == GZIP_MAGIC  # gzip is recognised by content, not name
     try:
         with (gzip.open if compressed else open)(path, "rb") as f:
             shape, dtype, header = read_header(f, name)
-            nbytes = math.prod(shape) * dtype.itemsize           # Python ints: no overflow
+            nbytes = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
             expected = header + nbytes
             if not compressed and file_size != expected:
                 what = "truncated" if file_size < expected else "has trailing bytes"
-                raise IdxError(f"{name}: {what}: header says shape {shape} of {dtype.name}, "
-                               f"which needs {expected:,} bytes, but the file holds "
-                               f"{file_size:,}")
+                raise IdxError(
+                    f"{name}: {what}: header says shape {shape} of {dtype.name}, "
+                    f"which needs {expected:,} bytes, but the file holds "
+                    f"{file_size:,}"
+                )
             if compressed and nbytes > GZIP_MAX_RATIO * file_size:
-                raise IdxError(f"{name}: header says shape {shape} of {dtype.name} "
-                               f"({expected:,} bytes), more than a {file_size:,}-byte gzip "
-                               "file can hold")
+                raise IdxError(
+                    f"{name}: header says shape {shape} of {dtype.name} "
+                    f"({expected:,} bytes), more than a {file_size:,}-byte gzip "
+                    "file can hold"
+                )
             data = np.empty(nbytes, np.uint8)
             got = read_into(f, data)
             if got < nbytes:
-                raise IdxError(f"{name}: truncated: header says shape {shape} of {dtype.name}, "
-                               f"which needs {expected:,} bytes, but the file holds "
-                               f"{header + got:,} once unpacked")
+                raise IdxError(
+                    f"{name}: truncated: header says shape {shape} of {dtype.name}, "
+                    f"which needs {expected:,} bytes, but the file holds "
+                    f"{header + got:,} once unpacked"
+                )
             if f.read(1):
-                raise IdxError(f"{name}: has trailing bytes: header says shape {shape} of "
-                               f"{dtype.name}, which needs {expected:,} bytes, but the file "
-                               "holds more once unpacked")
+                raise IdxError(
+                    f"{name}: has trailing bytes: header says shape {shape} of "
+                    f"{dtype.name}, which needs {expected:,} bytes, but the file "
+                    "holds more once unpacked"
+                )
     except (EOFError, OSError, zlib.error) as err:  # EOFError: the gzip stream is cut short
         if not compressed:
             raise
-        raise IdxError(f"{name}: not a complete gzip file ({err}); delete it and download "
-                       f"it again") from err
+        raise IdxError(
+            f"{name}: not a complete gzip file ({err}); delete it and download it again"
+        ) from err
     array = data.view(dtype).reshape(shape)
     return array.astype(dtype.newbyteorder("="))  # native byte order, and a writable copy
 

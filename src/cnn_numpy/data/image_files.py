@@ -24,8 +24,15 @@ from pathlib import Path
 import numpy as np
 
 #: EXIF orientation -> the Pillow transpose that puts the photo upright
-ORIENTATIONS = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE",
-                6: "ROTATE_270", 7: "TRANSVERSE", 8: "ROTATE_90"}
+ORIENTATIONS = {
+    2: "FLIP_LEFT_RIGHT",
+    3: "ROTATE_180",
+    4: "FLIP_TOP_BOTTOM",
+    5: "TRANSPOSE",
+    6: "ROTATE_270",
+    7: "TRANSVERSE",
+    8: "ROTATE_90",
+}
 #: the visible colour of a transparent image is "flat" when its std is below this
 FLAT_COLOUR = 0.05
 
@@ -44,7 +51,7 @@ def read_photo(path: str | os.PathLike, max_side: int | None = None) -> tuple[np
     if not path.is_file():
         raise FileNotFoundError(f"no such image file: {path}")
     try:
-        with warnings.catch_warnings():        # Pillow warns of big images: refused below
+        with warnings.catch_warnings():  # Pillow warns of big images: refused below
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(path)
         with img:
@@ -62,19 +69,22 @@ def read_photo(path: str | os.PathLike, max_side: int | None = None) -> tuple[np
             if orientation in ORIENTATIONS:
                 img = img.transpose(getattr(Image.Transpose, ORIENTATIONS[orientation]))
             pixels = to_rgb(img)
-    except Image.DecompressionBombError as err:   # Pillow's own check, in Image.open
+    except Image.DecompressionBombError as err:  # Pillow's own check, in Image.open
         claimed = re.search(r"\((\d+) pixels\)", str(err))
         pixels = f"{int(claimed.group(1)) / 1e6:.0f} megapixels" if claimed else "more pixels"
-        raise ValueError(f"cannot read {path}: it claims {pixels}, more than the "
-                         f"{Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels an image may have "
-                         "here (a file like this is a 'decompression bomb'); resize it to a "
-                         "few megapixels") from err
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
-            MemoryError) as err:
+        raise ValueError(
+            f"cannot read {path}: it claims {pixels}, more than the "
+            f"{Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels an image may have "
+            "here (a file like this is a 'decompression bomb'); resize it to a "
+            "few megapixels"
+        ) from err
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, MemoryError) as err:
         if isinstance(err, ValueError) and str(err).startswith("cannot read"):
             raise
-        raise ValueError(f"cannot read {path} as an image ({type(err).__name__}: {err}); use a "
-                         "PNG or JPEG file (truncated or damaged files cannot be read)") from err
+        raise ValueError(
+            f"cannot read {path} as an image ({type(err).__name__}: {err}); use a "
+            "PNG or JPEG file (truncated or damaged files cannot be read)"
+        ) from err
     return pixels, max(width, height) / max(pixels.shape[:2])
 
 
@@ -87,13 +97,15 @@ def plain_mode(img):
         return img.convert("I")
     if img.mode in ("PA", "La", "RGBa") or "transparency" in img.info:
         return img.convert("RGBA")
-    return img.convert("RGB")          # palette, CMYK, YCbCr, 1-bit, ...
+    return img.convert("RGB")  # palette, CMYK, YCbCr, 1-bit, ...
 
 
 def too_large(path, width: int, height: int, limit: int) -> str:
-    return (f"cannot read {path}: it claims {width}x{height} pixels ({width * height / 1e6:.0f} "
-            f"megapixels), more than the {limit / 1e6:.0f} megapixels an image may have here "
-            "(a file like this is a 'decompression bomb'); resize it to a few megapixels")
+    return (
+        f"cannot read {path}: it claims {width}x{height} pixels ({width * height / 1e6:.0f} "
+        f"megapixels), more than the {limit / 1e6:.0f} megapixels an image may have here "
+        "(a file like this is a 'decompression bomb'); resize it to a few megapixels"
+    )
 
 
 def shrunk_size(width: int, height: int, max_side: int) -> tuple[int, int]:
@@ -107,10 +119,13 @@ def to_rgb(img) -> np.ndarray:
 
     Shape: -> (H, W, 3)
     """
-    if img.mode in ("I", "F"):                   # 16-bit or float grayscale
+    if img.mode in ("I", "F"):  # 16-bit or float grayscale
         gray = np.asarray(img, dtype=np.float32)
-        top = 1.0 if img.mode == "F" and gray.max() <= 1 else (255.0 if gray.max() <= 255
-                                                               else 65535.0)
+        top = (
+            1.0
+            if img.mode == "F" and gray.max() <= 1
+            else (255.0 if gray.max() <= 255 else 65535.0)
+        )
         gray = np.clip(gray / top, 0, 1)
         return np.repeat(gray[..., None], 3, axis=-1)
     if img.mode in ("L", "RGB"):
@@ -126,16 +141,16 @@ def resolve_alpha(rgba: np.ndarray) -> np.ndarray:
     Shape: (H, W, 4) -> (H, W, 3)
     """
     rgb, alpha = rgba[..., :3], rgba[..., 3:]
-    if alpha.min() >= 1.0:                      # fully opaque: the alpha says nothing
+    if alpha.min() >= 1.0:  # fully opaque: the alpha says nothing
         return np.ascontiguousarray(rgb)
     weight = alpha[..., 0]
     visible = weight.sum()
-    if visible == 0:                            # all transparent: nothing drawn
+    if visible == 0:  # all transparent: nothing drawn
         return np.ones_like(rgb)
     gray = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     mean = float((gray * weight).sum() / visible)
     spread = float(np.sqrt(((gray - mean) ** 2 * weight).sum() / visible))
-    if spread < FLAT_COLOUR:                    # one colour, shaped by alpha: alpha is the ink
+    if spread < FLAT_COLOUR:  # one colour, shaped by alpha: alpha is the ink
         return np.repeat(1.0 - alpha, 3, axis=-1).astype(np.float32)
     backdrop = 0.0 if mean > 0.5 else 1.0
     return (rgb * alpha + backdrop * (1 - alpha)).astype(np.float32)
@@ -152,9 +167,15 @@ def shrink(pixels: np.ndarray, max_side: int | None) -> tuple[np.ndarray, float]
     if max_side is None or max(h, w) <= max_side:
         return pixels, 1.0
     new_w, new_h = shrunk_size(w, h, max_side)
-    channels = [np.asarray(Image.fromarray(np.ascontiguousarray(pixels[..., c], np.float32))
-                           .resize((new_w, new_h), Image.Resampling.BOX), dtype=np.float32)
-                for c in range(pixels.shape[2])]
+    channels = [
+        np.asarray(
+            Image.fromarray(np.ascontiguousarray(pixels[..., c], np.float32)).resize(
+                (new_w, new_h), Image.Resampling.BOX
+            ),
+            dtype=np.float32,
+        )
+        for c in range(pixels.shape[2])
+    ]
     return np.stack(channels, axis=-1), w / new_w
 
 
@@ -168,12 +189,13 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[..., 0]
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
-        raise ValueError(f"expected a 2-D grayscale image (H, W), or (H, W, 3) RGB, or "
-                         f"(H, W, 4) RGBA, got shape {array.shape}")
+        raise ValueError(
+            f"expected a 2-D grayscale image (H, W), or (H, W, 3) RGB, or "
+            f"(H, W, 4) RGBA, got shape {array.shape}"
+        )
     if min(array.shape[:2]) < 1:
         raise ValueError(f"the image is empty (shape {array.shape})")
-    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool) or \
-            np.iscomplexobj(array):
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool) or np.iscomplexobj(array):
         raise ValueError(f"the image must hold real numbers, got dtype {array.dtype}")
     if array.dtype == np.uint8:
         array = array.astype(np.float32) / 255.0
@@ -181,8 +203,10 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         raise ValueError("the image has NaN or infinite pixels; pixels must be in [0, 1]")
     if array.min() < 0 or array.max() > 1:
-        raise ValueError(f"pixels must be in [0, 1] (or uint8 0..255), got values from "
-                         f"{array.min():g} to {array.max():g}")
+        raise ValueError(
+            f"pixels must be in [0, 1] (or uint8 0..255), got values from "
+            f"{array.min():g} to {array.max():g}"
+        )
     if array.ndim == 2:
         return np.repeat(array[..., None], 3, axis=-1)
     if array.shape[2] == 4:

@@ -61,23 +61,23 @@ class Preprocessed:
     """Every step of ``preprocess_digit``, for showing them.  Float32 arrays in [0, 1]; (H, W)
     is the image as prepared (shrunk to at most ``WORK_SIDE`` pixels)."""
 
-    gray: np.ndarray        # (H, W) the image as read, 1 = white
-    ink: np.ndarray         # (H, W) the digit's ink alone: 1 = ink, 0 = background
-    inverted: bool          # True when the ink was dark on a light ground (so inverted)
-    cropped: np.ndarray     # (h, w) the ink's bounding box, strokes thickened
-    scaled: np.ndarray      # (h', w') with max(h', w') = box
-    image: np.ndarray       # (size, size) the network's input, before normalisation
-    photo: np.ndarray       # (H, W, 3) the image as read, in colour
+    gray: np.ndarray  # (H, W) the image as read, 1 = white
+    ink: np.ndarray  # (H, W) the digit's ink alone: 1 = ink, 0 = background
+    inverted: bool  # True when the ink was dark on a light ground (so inverted)
+    cropped: np.ndarray  # (h, w) the ink's bounding box, strokes thickened
+    scaled: np.ndarray  # (h', w') with max(h', w') = box
+    image: np.ndarray  # (size, size) the network's input, before normalisation
+    photo: np.ndarray  # (H, W, 3) the image as read, in colour
     background: np.ndarray  # (H, W) how bright the bare paper is under the light
-    corrected: np.ndarray   # (H, W) the image with the light divided out (paper 1 or 0)
-    sheet: np.ndarray       # (H, W) bool: the sheet of paper (all True if it fills the frame)
-    strength: np.ndarray    # (H, W) how much ink each pixel holds, 0 = bare paper
-    pieces: np.ndarray      # (H, W) bool: every piece of ink the threshold found
-    strokes: np.ndarray     # (H, W) bool: the pieces kept as the digit
-    limits: Thresholds      # the threshold's low and high, the paper's noise
-    thickened: int          # the max filter that widened the strokes (1 = none)
-    shrunk_by: float        # the file's longer side / H's or W's longer side
-    as_is: bool = False     # True when it already was in MNIST's format (``mnist_format``)
+    corrected: np.ndarray  # (H, W) the image with the light divided out (paper 1 or 0)
+    sheet: np.ndarray  # (H, W) bool: the sheet of paper (all True if it fills the frame)
+    strength: np.ndarray  # (H, W) how much ink each pixel holds, 0 = bare paper
+    pieces: np.ndarray  # (H, W) bool: every piece of ink the threshold found
+    strokes: np.ndarray  # (H, W) bool: the pieces kept as the digit
+    limits: Thresholds  # the threshold's low and high, the paper's noise
+    thickened: int  # the max filter that widened the strokes (1 = none)
+    shrunk_by: float  # the file's longer side / H's or W's longer side
+    as_is: bool = False  # True when it already was in MNIST's format (``mnist_format``)
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -121,7 +121,7 @@ def crop_and_thicken(ink: np.ndarray, strokes: np.ndarray) -> tuple[np.ndarray, 
     if len(rows) == 0:
         rows, cols = np.nonzero(ink > 0)
     box = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
-    margin = max(box.shape) // 5 + 1                   # room for the strokes to widen into
+    margin = max(box.shape) // 5 + 1  # room for the strokes to widen into
     padded = np.pad(box, margin)
     widened, size = thicken(padded, padded >= BOX_THRESHOLD)
     if size == 1:
@@ -136,7 +136,7 @@ def mnist_steps(cropped: np.ndarray, size: int, box: int) -> tuple[np.ndarray, n
     h, w = cropped.shape
     scale = box / max(h, w)
     scaled = resize(cropped, max(1, round(h * scale)), max(1, round(w * scale)))
-    scaled = np.clip(scaled / scaled.max(), 0.0, 1.0)     # strongest ink = 1, as in MNIST
+    scaled = np.clip(scaled / scaled.max(), 0.0, 1.0)  # strongest ink = 1, as in MNIST
     return scaled, place_centered(scaled, size)
 
 
@@ -154,8 +154,7 @@ def mnist_format(gray: np.ndarray, size: int, box: int) -> tuple[np.ndarray, boo
     for inverted, ink in ((False, gray), (True, 1.0 - gray)):
         edge = np.concatenate([ink[0], ink[-1], ink[:, 0], ink[:, -1]])
         rows, cols = np.nonzero(ink >= BOX_THRESHOLD)
-        if edge.max() > 0.2 or len(rows) == 0 or \
-                abs(max(np.ptp(rows), np.ptp(cols)) + 1 - box) > k:
+        if edge.max() > 0.2 or len(rows) == 0 or abs(max(np.ptp(rows), np.ptp(cols)) + 1 - box) > k:
             continue
         r, c = center_of_mass(ink)
         if abs(r - size / 2) <= k and abs(c - size / 2) <= k:
@@ -167,12 +166,25 @@ def as_it_is(rgb: np.ndarray, image: np.ndarray, inverted: bool) -> Preprocessed
     """The steps of an image already in MNIST's format: each one the image itself."""
     gray, strokes = luminance(rgb), image >= BOX_THRESHOLD
     paper = np.full(gray.shape, 1.0 if inverted else 0.0, dtype=np.float32)
-    return Preprocessed(gray=gray, ink=image, inverted=inverted, cropped=image, scaled=image,
-                        image=image, photo=rgb, background=paper, corrected=gray,
-                        sheet=np.ones(gray.shape, bool), strength=image, pieces=strokes,
-                        strokes=strokes, limits=Thresholds(BOX_THRESHOLD, BOX_THRESHOLD, 0.0,
-                                                           0.0, float(image.max())),
-                        thickened=1, shrunk_by=1.0, as_is=True)
+    return Preprocessed(
+        gray=gray,
+        ink=image,
+        inverted=inverted,
+        cropped=image,
+        scaled=image,
+        image=image,
+        photo=rgb,
+        background=paper,
+        corrected=gray,
+        sheet=np.ones(gray.shape, bool),
+        strength=image,
+        pieces=strokes,
+        strokes=strokes,
+        limits=Thresholds(BOX_THRESHOLD, BOX_THRESHOLD, 0.0, 0.0, float(image.max())),
+        thickened=1,
+        shrunk_by=1.0,
+        as_is=True,
+    )
 
 
 def load_rgb(image) -> tuple[np.ndarray, float]:
@@ -182,8 +194,9 @@ def load_rgb(image) -> tuple[np.ndarray, float]:
     return shrink(as_rgb(image), WORK_SIDE)
 
 
-def preprocess_digit(image: np.ndarray | str | os.PathLike, size: int = 28,
-                     box: int = 20) -> Preprocessed:
+def preprocess_digit(
+    image: np.ndarray | str | os.PathLike, size: int = 28, box: int = 20
+) -> Preprocessed:
     """MNIST-style preparation of one photo, scan or drawing of a digit (see the module).
 
     Args:
@@ -203,7 +216,7 @@ def preprocess_digit(image: np.ndarray | str | os.PathLike, size: int = 28,
     if prepared is not None:
         return as_it_is(rgb, *prepared)
     window = paper_window(rgb.shape)
-    small, small_window = small_copy(rgb, window)     # strokes fade, paper and desk stay
+    small, small_window = small_copy(rgb, window)  # strokes fade, paper and desk stay
     small_gray = luminance(small)
     dark_ink = dark_ink_on_light(small_gray, small_window)
     small_sheet = find_sheet(small_gray) if dark_ink else np.ones(small_gray.shape, bool)
@@ -220,25 +233,42 @@ def preprocess_digit(image: np.ndarray | str | os.PathLike, size: int = 28,
     ink = ink_image(found.strength, found.strokes, found.limits)
     cropped, thickened = crop_and_thicken(ink, found.strokes)
     scaled, placed = mnist_steps(cropped, size, box)
-    return Preprocessed(gray=luminance(rgb), ink=ink, inverted=dark_ink, cropped=cropped,
-                        scaled=scaled, image=placed, photo=rgb, background=found.background,
-                        corrected=1.0 - found.strength if dark_ink else found.strength,
-                        sheet=sheet, strength=found.strength, pieces=found.pieces,
-                        strokes=found.strokes, limits=found.limits, thickened=thickened,
-                        shrunk_by=shrunk_by)
+    return Preprocessed(
+        gray=luminance(rgb),
+        ink=ink,
+        inverted=dark_ink,
+        cropped=cropped,
+        scaled=scaled,
+        image=placed,
+        photo=rgb,
+        background=found.background,
+        corrected=1.0 - found.strength if dark_ink else found.strength,
+        sheet=sheet,
+        strength=found.strength,
+        pieces=found.pieces,
+        strokes=found.strokes,
+        limits=found.limits,
+        thickened=thickened,
+        shrunk_by=shrunk_by,
+    )
 
 
 @dataclass
 class Found:
-    background: np.ndarray   # (H, W) the bare paper's brightness under the light
-    strength: np.ndarray     # (H, W) ink strength, 0 off the sheet
+    background: np.ndarray  # (H, W) the bare paper's brightness under the light
+    strength: np.ndarray  # (H, W) ink strength, 0 off the sheet
     limits: Thresholds
-    strokes: np.ndarray      # (H, W) bool the digit's pieces
-    pieces: np.ndarray       # (H, W) bool every piece the threshold found
+    strokes: np.ndarray  # (H, W) bool the digit's pieces
+    pieces: np.ndarray  # (H, W) bool every piece the threshold found
 
 
-def find_ink(value: np.ndarray, dark_ink: bool, sheet: np.ndarray, window: int,
-             beyond: np.ndarray | None = None) -> Found:
+def find_ink(
+    value: np.ndarray,
+    dark_ink: bool,
+    sheet: np.ndarray,
+    window: int,
+    beyond: np.ndarray | None = None,
+) -> Found:
     """Lighting, threshold and strokes, with a closing ``window`` pixels wide (``beyond``:
     how the paper goes on past the frame, see ``estimate_background``).
 
@@ -251,5 +281,6 @@ def find_ink(value: np.ndarray, dark_ink: bool, sheet: np.ndarray, window: int,
     strokes, pieces = find_strokes(strength, sheet, limits)
     if not strokes.any():
         raise ValueError("no digit found: no stroke stands out from the paper")
-    return Found(background=background, strength=strength, limits=limits, strokes=strokes,
-                 pieces=pieces)
+    return Found(
+        background=background, strength=strength, limits=limits, strokes=strokes, pieces=pieces
+    )

@@ -45,9 +45,9 @@ THIN = 0.7
 class Thresholds:
     low: float
     high: float
-    paper: float         # the paper's own ink strength (median on the sheet)
-    noise: float         # the paper's noise (robust std of the ink strength on the sheet)
-    peak: float          # the strongest ink (ignoring a few outliers)
+    paper: float  # the paper's own ink strength (median on the sheet)
+    noise: float  # the paper's noise (robust std of the ink strength on the sheet)
+    peak: float  # the strongest ink (ignoring a few outliers)
 
 
 def thresholds(strength: np.ndarray, sheet: np.ndarray) -> Thresholds:
@@ -65,8 +65,7 @@ def thresholds(strength: np.ndarray, sheet: np.ndarray) -> Thresholds:
     peak = float(np.partition(values, values.size - count)[values.size - count])
     if peak - median < MIN_CONTRAST:
         raise ValueError("no digit found: the image is (almost) one flat colour")
-    standing_out = values[values >= max(median + LOW * (peak - median),
-                                        median + LOW_NOISE * noise)]
+    standing_out = values[values >= max(median + LOW * (peak - median), median + LOW_NOISE * noise)]
     typical = float(np.median(standing_out)) if standing_out.size else peak
     high = max(median + HIGH * (typical - median), median + HIGH_NOISE * noise)
     low = max(median + LOW * (typical - median), median + LOW_NOISE * noise)
@@ -88,8 +87,9 @@ def hysteresis(strength: np.ndarray, limits: Thresholds) -> tuple[np.ndarray, in
     return renumber[labels], len(strong)
 
 
-def choose_pieces(pieces: list[Component], labels: np.ndarray,
-                  sheet: np.ndarray) -> list[Component]:
+def choose_pieces(
+    pieces: list[Component], labels: np.ndarray, sheet: np.ndarray
+) -> list[Component]:
     """The pieces that make the digit (see the module docstring).
 
     Shape: labels (H, W), sheet (H, W) bool
@@ -102,18 +102,21 @@ def choose_pieces(pieces: list[Component], labels: np.ndarray,
     inner = [p for p in candidates if not p.touches_border]
     largest = max((p.area for p in candidates), default=0)
     if any(p.area >= min(0.1 * largest, INNER_SHARE * h * w) for p in inner):
-        candidates = inner          # something real inside: what the frame's edge cuts goes
+        candidates = inner  # something real inside: what the frame's edge cuts goes
     if not candidates:
         return []
 
-    def weight(p: Component) -> float:   # ink, preferring the middle of the frame
+    def weight(p: Component) -> float:  # ink, preferring the middle of the frame
         dy, dx = (p.centre[0] - h / 2) / h, (p.centre[1] - w / 2) / w
         return p.area * p.strength / (1 + 4 * (dy * dy + dx * dx))
 
     main = max(candidates, key=weight)
     reach = NEAR * max(main.height, main.width)
-    return [p for p in candidates
-            if p is main or (p.area >= MIN_SHARE * main.area and gap(p, main) <= reach)]
+    return [
+        p
+        for p in candidates
+        if p is main or (p.area >= MIN_SHARE * main.area and gap(p, main) <= reach)
+    ]
 
 
 def gap(a: Component, b: Component) -> float:
@@ -123,8 +126,9 @@ def gap(a: Component, b: Component) -> float:
     return float(np.hypot(rows, cols))
 
 
-def find_strokes(strength: np.ndarray, sheet: np.ndarray,
-                 limits: Thresholds) -> tuple[np.ndarray, np.ndarray]:
+def find_strokes(
+    strength: np.ndarray, sheet: np.ndarray, limits: Thresholds
+) -> tuple[np.ndarray, np.ndarray]:
     """The digit's strokes, and every piece the threshold found (for showing what went).
 
     Shape: (H, W), (H, W) bool -> (H, W) bool, (H, W) bool
@@ -155,7 +159,7 @@ def thicken(ink: np.ndarray, strokes: np.ndarray) -> tuple[np.ndarray, int]:
     if len(rows) == 0:
         return ink, 1
     side = max(np.ptp(rows), np.ptp(cols)) + 1
-    smooth = box_blur(strokes.astype(np.float32), 3) >= 0.5     # ragged edges inflate P
+    smooth = box_blur(strokes.astype(np.float32), 3) >= 0.5  # ragged edges inflate P
     missing = MNIST_STROKE * side - stroke_width(smooth)
     if missing < (1 - THIN) * MNIST_STROKE * side:
         return ink, 1
@@ -176,7 +180,7 @@ def ink_image(strength: np.ndarray, strokes: np.ndarray, limits: Thresholds) -> 
     if len(rows) == 0:
         return out
     top, left = max(rows.min() - 1, 0), max(cols.min() - 1, 0)
-    region = np.s_[top : rows.max() + 2, left : cols.max() + 2]    # the strokes' box + 1 px
+    region = np.s_[top : rows.max() + 2, left : cols.max() + 2]  # the strokes' box + 1 px
     near = max_filter(strokes[region].astype(np.float32), 3) > 0
     floor = limits.paper + 2 * limits.noise
     level = float(np.percentile(strength[strokes], 75))

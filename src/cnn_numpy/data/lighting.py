@@ -54,8 +54,9 @@ def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
         return image.astype(np.float32, copy=True)
     shrinking = height <= image.shape[0] and width <= image.shape[1]
     method = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
-    out = Image.fromarray(np.ascontiguousarray(image, dtype=np.float32)).resize((width, height),
-                                                                               method)
+    out = Image.fromarray(np.ascontiguousarray(image, dtype=np.float32)).resize(
+        (width, height), method
+    )
     return np.asarray(out, dtype=np.float32)
 
 
@@ -110,7 +111,7 @@ def dark_ink_on_light(small_gray: np.ndarray, size: int) -> bool:
     if np.mean(edge > middle) > 0.25 and brightest - median <= median - darkest:
         return True
     bright = (small_gray > middle).astype(np.float32)
-    wide = opening(bright, size)                      # bright regions wider than strokes
+    wide = opening(bright, size)  # bright regions wider than strokes
     return bool(wide.sum() > 0.5 * bright.sum())
 
 
@@ -142,8 +143,9 @@ def ink_value(rgb: np.ndarray, dark_ink: bool, tint: np.ndarray) -> np.ndarray:
     return (rgb[..., usable] * (1 / tint[usable])).min(axis=-1)
 
 
-def estimate_background(value: np.ndarray, dark_ink: bool, window: int,
-                        beyond: np.ndarray | None = None) -> np.ndarray:
+def estimate_background(
+    value: np.ndarray, dark_ink: bool, window: int, beyond: np.ndarray | None = None
+) -> np.ndarray:
     """The bare paper's brightness under the light at every pixel, the ink taken away: a
     closing (dark ink; an opening for light ink) of a shrunk copy, smoothed, enlarged back.
     Past the frame's edge the paper is taken to go on as ``beyond`` (an earlier estimate)

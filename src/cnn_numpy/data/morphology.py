@@ -46,8 +46,8 @@ def max_filter(image: np.ndarray, size: int) -> np.ndarray:
 
     Shape: (H, W) -> (H, W)
     """
-    rows_done = running_max(image, size)                       # along each row
-    return running_max(rows_done.T, size).T                    # then along each column
+    rows_done = running_max(image, size)  # along each row
+    return running_max(rows_done.T, size).T  # then along each column
 
 
 def round_max_filter(image: np.ndarray, size: int) -> np.ndarray:
@@ -60,8 +60,9 @@ def round_max_filter(image: np.ndarray, size: int) -> np.ndarray:
             out = max_filter(out, 3)
         else:
             p = np.pad(out, 1, mode="edge")
-            out = np.maximum.reduce([p[1:-1, 1:-1], p[:-2, 1:-1], p[2:, 1:-1], p[1:-1, :-2],
-                                     p[1:-1, 2:]])
+            out = np.maximum.reduce(
+                [p[1:-1, 1:-1], p[:-2, 1:-1], p[2:, 1:-1], p[1:-1, :-2], p[1:-1, 2:]]
+            )
     return out
 
 
@@ -101,8 +102,12 @@ def box_blur(image: np.ndarray, size: int) -> np.ndarray:
     table = padded.cumsum(axis=0).cumsum(axis=1)
     h, w = image.shape
     # sum over rows (i - r .. i + r) and columns (j - r .. j + r) of the image
-    total = (table[size : size + h, size : size + w] - table[:h, size : size + w]
-             - table[size : size + h, :w] + table[:h, :w])
+    total = (
+        table[size : size + h, size : size + w]
+        - table[:h, size : size + w]
+        - table[size : size + h, :w]
+        + table[:h, :w]
+    )
     return (total / size**2).astype(np.float32)
 
 

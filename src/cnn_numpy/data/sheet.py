@@ -30,7 +30,7 @@ def otsu_threshold(values: np.ndarray, bins: int = 128) -> float:
     """
     counts, edges = np.histogram(values, bins=bins)
     centres = (edges[:-1] + edges[1:]) / 2
-    weight_low = np.cumsum(counts)[:-1]                 # pixels at or below each cut
+    weight_low = np.cumsum(counts)[:-1]  # pixels at or below each cut
     weight_high = counts.sum() - weight_low
     sums = np.cumsum(counts * centres)[:-1]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -38,8 +38,8 @@ def otsu_threshold(values: np.ndarray, bins: int = 128) -> float:
         mean_high = (sums[-1] + counts[-1] * centres[-1] - sums) / weight_high
         between = weight_low * weight_high * (mean_low - mean_high) ** 2
     between = np.nan_to_num(between, nan=-1.0)
-    best = np.flatnonzero(between >= between.max() * (1 - 1e-9))    # an empty gap ties:
-    return float(edges[1:-1][best].mean())                            # cut in its middle
+    best = np.flatnonzero(between >= between.max() * (1 - 1e-9))  # an empty gap ties:
+    return float(edges[1:-1][best].mean())  # cut in its middle
 
 
 def find_sheet(paper: np.ndarray) -> np.ndarray:
@@ -55,14 +55,14 @@ def find_sheet(paper: np.ndarray) -> np.ndarray:
     if np.exp(log_paper[bright].mean() - log_paper[~bright].mean()) < DESK_CONTRAST:
         return everything
     border = np.concatenate([bright[0], bright[-1], bright[:, 0], bright[:, -1]])
-    if np.mean(border) > SHEET_BORDER:          # a shadow over part of the page, no desk
+    if np.mean(border) > SHEET_BORDER:  # a shadow over part of the page, no desk
         return everything
     labels, count = label_components(bright)
     if count == 0:
         return everything
     largest = 1 + int(np.argmax(np.bincount(labels.ravel(), minlength=count + 1)[1:]))
     sheet = fill_holes(labels == largest)
-    return min_filter(sheet.astype(np.float32), 3) > 0     # its very edge is neither
+    return min_filter(sheet.astype(np.float32), 3) > 0  # its very edge is neither
 
 
 def fill_holes(mask: np.ndarray) -> np.ndarray:

@@ -30,8 +30,8 @@ def synthetic_lines(n_per_class: int = 300, noise: float = 0.05, size: int = 28,
     position = rng.integers(margin, size - margin, size=n)
     X = np.zeros((n, 1, size, size), dtype=np.float32)
     vertical = y == 0
-    X[vertical, 0, :, position[vertical]] = 1.0       # a column of ones
-    X[~vertical, 0, position[~vertical], :] = 1.0     # a row of ones
+    X[vertical, 0, :, position[vertical]] = 1.0  # a column of ones
+    X[~vertical, 0, position[~vertical], :] = 1.0  # a row of ones
     X += rng.normal(0.0, noise, size=X.shape).astype(np.float32)
     np.clip(X, 0.0, 1.0, out=X)
     order = rng.permutation(n)

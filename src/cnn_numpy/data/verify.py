@@ -21,7 +21,7 @@ MARKER = ".cnn-numpy-verified.json"
 #: no file of MNIST or Fashion-MNIST unpacks to more than this (47,040,016 bytes)
 MAX_PAYLOAD = 64 * 2**20
 
-_checked: set[tuple] = set()     # (path, size, mtime_ns, sha256) verified in this process
+_checked: set[tuple] = set()  # (path, size, mtime_ns, sha256) verified in this process
 
 
 class DatasetFileError(ValueError):
@@ -59,14 +59,15 @@ def verify_files(paths: list[Path], expected: dict[str, str], dataset: str) -> N
                     f"{path} is not the official {dataset} file it is named after: its content "
                     f"has sha256 {actual}, expected {want}. It is damaged or was altered. "
                     "Delete it and run again to download a fresh copy, or put the original "
-                    "file there.")
+                    "file there."
+                )
             _checked.add(key)
             marker[path.name], changed = known, True
         if changed:
             try:
                 atomic_write_text(folder / MARKER, json.dumps(marker, indent=1) + "\n")
             except OSError:
-                pass                 # a read-only folder: checked again by the next process
+                pass  # a read-only folder: checked again by the next process
 
 
 def mark_verified(path: Path, sha256: str) -> None:

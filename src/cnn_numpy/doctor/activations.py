@@ -65,8 +65,9 @@ def unit_activity(out: np.ndarray) -> np.ndarray:
     return np.mean(out > 0, axis=axes, dtype=np.float64)
 
 
-def activation_stats(label: str, layer: Layer, out: np.ndarray,
-                     max_values: int = 1_000_000) -> dict:
+def activation_stats(
+    label: str, layer: Layer, out: np.ndarray, max_values: int = 1_000_000
+) -> dict:
     """Mean, std, histogram (``BINS`` counts over ``range``), the fraction of exact zeros and,
     for Tanh/Sigmoid, the saturated fraction, of one layer's output; for ReLU, also the
     activity of each unit (``unit_activity``).  Computed on an evenly spread sample of at most
@@ -75,11 +76,17 @@ def activation_stats(label: str, layer: Layer, out: np.ndarray,
     finite = values[np.isfinite(values)]
     low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
     counts, _ = np.histogram(finite, bins=BINS, range=(low, high if high > low else low + 1))
-    stats = {"label": label, "kind": type(layer).__name__, "shape": list(out.shape[1:]),
-             "mean": float(np.mean(values)), "std": float(np.std(values)),
-             "zeros": float(np.mean(values == 0)),
-             "hist": counts.tolist(), "range": [low, high],
-             "saturated": saturated_fraction(layer, values)}
+    stats = {
+        "label": label,
+        "kind": type(layer).__name__,
+        "shape": list(out.shape[1:]),
+        "mean": float(np.mean(values)),
+        "std": float(np.std(values)),
+        "zeros": float(np.mean(values == 0)),
+        "hist": counts.tolist(),
+        "range": [low, high],
+        "saturated": saturated_fraction(layer, values),
+    }
     if isinstance(layer, ReLU) and out.ndim >= 2:
         stats["activity"] = unit_activity(out).tolist()
     return stats

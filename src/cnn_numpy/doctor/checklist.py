@@ -22,9 +22,16 @@ from .lr_range import check_lr, range_test
 from .short_runs import check_overfit, check_update_ratio, trial_run
 
 
-def diagnose(model, loss, data: tuple[np.ndarray, np.ndarray], optimizer, *,
-             batch_size: int = 32, checks: Sequence[str] | None = None,
-             rng=0) -> Diagnosis:
+def diagnose(
+    model,
+    loss,
+    data: tuple[np.ndarray, np.ndarray],
+    optimizer,
+    *,
+    batch_size: int = 32,
+    checks: Sequence[str] | None = None,
+    rng=0,
+) -> Diagnosis:
     """Find what is wrong before training: returns a ``Diagnosis`` of one finding per check.
 
     The checks (``cnn_numpy.doctor.CHECKS``; the docs page "When training goes wrong"
@@ -71,16 +78,23 @@ def _diagnose(model, loss, data, optimizer, batch_size, checks, rng) -> Diagnosi
     unknown = [name for name in selected if name not in CHECKS]
     if unknown:
         raise ValueError(f"diagnose: unknown check(s) {unknown}; the checks are {list(CHECKS)}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-            or batch_size < 1:
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, (int, np.integer))
+        or batch_size < 1
+    ):
         raise ValueError(f"diagnose: batch_size must be an int >= 1, got {batch_size!r}")
     if not hasattr(optimizer, "lr") or not hasattr(optimizer, "params"):
-        raise ValueError(f"diagnose: {optimizer!r} is not an optimizer with .params and .lr "
-                         "(e.g. SGD(model.parameters(), lr=0.01))")
+        raise ValueError(
+            f"diagnose: {optimizer!r} is not an optimizer with .params and .lr "
+            "(e.g. SGD(model.parameters(), lr=0.01))"
+        )
     model = unwrapped(model)
     rng = as_rng(rng)
-    seeds = {name: np.random.default_rng(seed)
-             for name, seed in zip(CHECKS, rng.integers(2**63, size=len(CHECKS)))}
+    seeds = {
+        name: np.random.default_rng(seed)
+        for name, seed in zip(CHECKS, rng.integers(2**63, size=len(CHECKS)))
+    }
     pick = np.sort(rng.choice(len(X), min(T.SAMPLES, len(X)), replace=False))
     Xs, ys = X[pick], y[pick]
 
@@ -105,8 +119,9 @@ def _diagnose(model, loss, data, optimizer, batch_size, checks, rng) -> Diagnosi
     if "init_loss" in selected:
         found["init_loss"] = check_init_loss(probe_loss.forward(logits, ys[: T.PROBE]), logits)
     if "gradients" in selected:
-        found["gradients"] = check_gradients(model, copy.deepcopy(loss), input_shapes,
-                                             num_classes, seeds["gradients"])
+        found["gradients"] = check_gradients(
+            model, copy.deepcopy(loss), input_shapes, num_classes, seeds["gradients"]
+        )
     if "dead_relu" in selected:
         found["dead_relu"] = check_dead_relu(stats)
     if "saturation" in selected:
@@ -131,12 +146,15 @@ def forward_or_explain(model, X: np.ndarray) -> list:
     try:
         outputs = layer_outputs(model, X)
     except (ValueError, IndexError) as err:
-        raise ValueError(f"diagnose: the model cannot run on images of shape {X.shape[1:]}: "
-                         f"{err}") from err
+        raise ValueError(
+            f"diagnose: the model cannot run on images of shape {X.shape[1:]}: {err}"
+        ) from err
     logits = outputs[-1][2]
     if logits.ndim != 2:
-        raise ValueError(f"diagnose: the model's output has shape {logits.shape}; a classifier "
-                         "gives logits of shape (N, classes)")
+        raise ValueError(
+            f"diagnose: the model's output has shape {logits.shape}; a classifier "
+            "gives logits of shape (N, classes)"
+        )
     return outputs
 
 
@@ -144,6 +162,8 @@ def check_labels_are_indices(y: np.ndarray, num_classes: int) -> None:
     if not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"diagnose: labels must be integer class indices, got dtype {y.dtype}")
     if y.min() < 0 or y.max() >= num_classes:
-        raise ValueError(f"diagnose: labels must be class indices in [0, {num_classes}) for a "
-                         f"model with {num_classes} outputs, got values from {y.min()} to "
-                         f"{y.max()}")
+        raise ValueError(
+            f"diagnose: labels must be class indices in [0, {num_classes}) for a "
+            f"model with {num_classes} outputs, got values from {y.min()} to "
+            f"{y.max()}"
+        )

@@ -33,8 +33,10 @@ def working_copies(model, optimizer, loss):
     model = unwrapped(model)
     owned = {id(p) for p in model.parameters()}
     if not any(id(p) in owned for p in optimizer.params):
-        raise ValueError("diagnose: the optimizer updates none of this model's parameters; "
-                         "build it with the model's: SGD(model.parameters(), lr=...)")
+        raise ValueError(
+            "diagnose: the optimizer updates none of this model's parameters; "
+            "build it with the model's: SGD(model.parameters(), lr=...)"
+        )
     return copy.deepcopy((model, optimizer, loss))
 
 
@@ -59,5 +61,5 @@ def to_float64(layer: Layer) -> None:
         elif isinstance(value, Layer):
             to_float64(value)
         elif isinstance(value, list) and value and all(isinstance(v, Layer) for v in value):
-            for sub in value:       # a container's layers (Sequential keeps a list)
+            for sub in value:  # a container's layers (Sequential keeps a list)
                 to_float64(sub)

@@ -8,8 +8,17 @@ from dataclasses import dataclass, field
 
 #: the checks, in the order they run and print: the data first, then the network at
 #: initialisation, then short training runs (Karpathy's recipe: "become one with the data")
-CHECKS = ("labels", "input_scale", "init_loss", "gradients", "dead_relu", "saturation",
-          "overfit", "update_ratio", "lr")
+CHECKS = (
+    "labels",
+    "input_scale",
+    "init_loss",
+    "gradients",
+    "dead_relu",
+    "saturation",
+    "overfit",
+    "update_ratio",
+    "lr",
+)
 
 STATUSES = ("ok", "warn", "fail")
 
@@ -84,16 +93,17 @@ class Diagnosis:
         warns = sum(f.status == "warn" for f in self.findings)
         if not fails and not warns:
             return f"All {len(self)} checks ok ({self.seconds:.1f} s)."
-        found = ", ".join(f"{n} {word}" for n, word in ((fails, "failed"), (warns, "warned"))
-                          if n)
+        found = ", ".join(f"{n} {word}" for n, word in ((fails, "failed"), (warns, "warned")) if n)
         return f"{len(self)} checks: {found} ({self.seconds:.1f} s)."
 
     def table(self, width: int = 100) -> str:
         """The findings as a text table, each message wrapped under its row."""
         name_width = max(len("check"), *(len(f.check) for f in self.findings))
         indent = " " * (name_width + 10)
-        lines = [f"{'check':<{name_width}}  status  finding",
-                 f"{'-' * name_width}  ------  {'-' * (width - len(indent))}"]
+        lines = [
+            f"{'check':<{name_width}}  status  finding",
+            f"{'-' * name_width}  ------  {'-' * (width - len(indent))}",
+        ]
         for f in self.findings:
             wrapped = textwrap.wrap(f.message, width - len(indent)) or [""]
             status = f.status.upper() if f.status != "ok" else "ok"
@@ -106,7 +116,11 @@ class Diagnosis:
 
     def as_dict(self) -> dict:
         """JSON-friendly: every finding with its data, and the activation statistics."""
-        return {"seconds": self.seconds,
-                "findings": [{"check": f.check, "status": f.status, "message": f.message,
-                              "data": f.data} for f in self.findings],
-                "activations": self.activations}
+        return {
+            "seconds": self.seconds,
+            "findings": [
+                {"check": f.check, "status": f.status, "message": f.message, "data": f.data}
+                for f in self.findings
+            ],
+            "activations": self.activations,
+        }

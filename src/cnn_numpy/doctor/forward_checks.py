@@ -19,39 +19,68 @@ def check_init_loss(loss_value: float, logits: np.ndarray) -> Finding:
     shifted = logits - logits.max(axis=1, keepdims=True)
     proba = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
     confidence = float(np.mean(proba.max(axis=1)))
-    data = {"loss": loss_value, "chance": chance, "confidence": confidence,
-            "num_classes": num_classes}
-    measured = (f"The loss before training is {loss_value:.4g}; ln {num_classes} = "
-                f"{chance:.3f} is the loss of answering every class with probability "
-                f"1/{num_classes}")
+    data = {
+        "loss": loss_value,
+        "chance": chance,
+        "confidence": confidence,
+        "num_classes": num_classes,
+    }
+    measured = (
+        f"The loss before training is {loss_value:.4g}; ln {num_classes} = "
+        f"{chance:.3f} is the loss of answering every class with probability "
+        f"1/{num_classes}"
+    )
     if not math.isfinite(loss_value):
-        return Finding("init_loss", "fail", (
-            f"{measured}, but this one is not a number: the logits overflow. Try: look at "
-            "input_scale (huge inputs) and at the weights' initialisation."), data)
+        return Finding(
+            "init_loss",
+            "fail",
+            (
+                f"{measured}, but this one is not a number: the logits overflow. Try: look at "
+                "input_scale (huge inputs) and at the weights' initialisation."
+            ),
+            data,
+        )
     ratio = loss_value / chance
     data["ratio"] = ratio
     if ratio <= T.INIT_LOSS_WARN:
-        learned = (" It is well below: the model has learned something already (trained "
-                   "weights?)." if ratio < 0.5 else " As it should be at initialisation."
-                   if ratio <= 1.1 else f" It is {ratio:.2f}x that: a little confident "
-                   f"already, within the {T.INIT_LOSS_WARN:g}x margin.")
+        learned = (
+            " It is well below: the model has learned something already (trained weights?)."
+            if ratio < 0.5
+            else " As it should be at initialisation."
+            if ratio <= 1.1
+            else f" It is {ratio:.2f}x that: a little confident "
+            f"already, within the {T.INIT_LOSS_WARN:g}x margin."
+        )
         return Finding("init_loss", "ok", f"{measured}.{learned}", data)
     status = "fail" if ratio > T.INIT_LOSS_FAIL else "warn"
-    return Finding("init_loss", status, (
-        f"{measured}: this is {ratio:.1f}x that. The network is confidently wrong before it "
-        f"has learned anything: its top class gets probability {confidence:.2f} on average. "
-        "Training first has to undo that (the 'hockey stick' loss curve). Usually the last "
-        "layer's weights are too large, or the inputs are (see input_scale). Try: scale the "
-        "last layer's initial weights down (model[-1].weight.data *= 0.01; Karpathy's recipe: "
-        "'init well'), or keep the default initialisation."), data)
+    return Finding(
+        "init_loss",
+        status,
+        (
+            f"{measured}: this is {ratio:.1f}x that. The network is confidently wrong before it "
+            f"has learned anything: its top class gets probability {confidence:.2f} on average. "
+            "Training first has to undo that (the 'hockey stick' loss curve). Usually the last "
+            "layer's weights are too large, or the inputs are (see input_scale). Try: scale the "
+            "last layer's initial weights down (model[-1].weight.data *= 0.01; Karpathy's recipe: "
+            "'init well'), or keep the default initialisation."
+        ),
+        data,
+    )
 
 
 def check_dead_relu(stats: list[dict]) -> Finding:
     """Per ReLU layer, the fraction of units (filters, for conv layers) never active on the
     probe batch: ``DEAD_WARN`` or more warns, ``DEAD_FAIL`` or more fails."""
-    layers = [{"label": s["label"], "units": len(s["activity"]),
-               "dead": int(np.sum(np.asarray(s["activity"]) == 0)), "activity": s["activity"]}
-              for s in stats if "activity" in s]
+    layers = [
+        {
+            "label": s["label"],
+            "units": len(s["activity"]),
+            "dead": int(np.sum(np.asarray(s["activity"]) == 0)),
+            "activity": s["activity"],
+        }
+        for s in stats
+        if "activity" in s
+    ]
     data = {"layers": layers}
     if not layers:
         return Finding("dead_relu", "ok", "The model has no ReLU layers.", data)
@@ -59,41 +88,58 @@ def check_dead_relu(stats: list[dict]) -> Finding:
         layer["fraction"] = layer["dead"] / layer["units"]
     worst_layer = max(layers, key=lambda layer: layer["fraction"])
     share = worst_layer["fraction"]
-    listed = "; ".join(f"{layer['label']} {layer['dead']} of {layer['units']}"
-                       for layer in layers)
+    listed = "; ".join(f"{layer['label']} {layer['dead']} of {layer['units']}" for layer in layers)
     measured = f"Units never active on the probe batch, per ReLU layer: {listed}"
     if share < T.DEAD_WARN:
-        return Finding("dead_relu", "ok", f"{measured}. Nearly every unit responds to "
-                       "something.", data)
+        return Finding(
+            "dead_relu", "ok", f"{measured}. Nearly every unit responds to something.", data
+        )
     status = "fail" if share >= T.DEAD_FAIL else "warn"
-    return Finding("dead_relu", status, (
-        f"{measured}: {share:.0%} of {worst_layer['label']} is dead. A dead ReLU outputs 0 "
-        "for every input, so no gradient flows through it and it never comes back: that "
-        "part of the network is lost. Usually a step too large knocked the biases far "
-        "negative (CS231n), or the initialisation or inputs put every pre-activation below "
-        "0. Try: a smaller learning rate; biases initialised at 0 or slightly positive; "
-        "standardised inputs; LeakyReLU, whose negative side still passes gradient."), data)
+    return Finding(
+        "dead_relu",
+        status,
+        (
+            f"{measured}: {share:.0%} of {worst_layer['label']} is dead. A dead ReLU outputs 0 "
+            "for every input, so no gradient flows through it and it never comes back: that "
+            "part of the network is lost. Usually a step too large knocked the biases far "
+            "negative (CS231n), or the initialisation or inputs put every pre-activation below "
+            "0. Try: a smaller learning rate; biases initialised at 0 or slightly positive; "
+            "standardised inputs; LeakyReLU, whose negative side still passes gradient."
+        ),
+        data,
+    )
 
 
 def check_saturation(stats: list[dict]) -> Finding:
     """Per Tanh/Sigmoid layer, the fraction of outputs in the flat zone at either limit:
     ``SATURATION_WARN`` or more warns, ``SATURATION_FAIL`` or more fails."""
-    layers = [{"label": s["label"], "saturated": s["saturated"]} for s in stats
-              if s["saturated"] is not None]
+    layers = [
+        {"label": s["label"], "saturated": s["saturated"]}
+        for s in stats
+        if s["saturated"] is not None
+    ]
     data = {"layers": layers}
     if not layers:
         return Finding("saturation", "ok", "The model has no Tanh or Sigmoid layers.", data)
     worst_layer = max(layers, key=lambda layer: layer["saturated"])
     share = worst_layer["saturated"]
     listed = "; ".join(f"{layer['label']} {layer['saturated']:.0%}" for layer in layers)
-    measured = (f"Outputs stuck near their limits (tanh |t| > {T.TANH_LIMIT}, sigmoid within "
-                f"{(1 - T.TANH_LIMIT) / 2:.3g} of 0 or 1): {listed}")
+    measured = (
+        f"Outputs stuck near their limits (tanh |t| > {T.TANH_LIMIT}, sigmoid within "
+        f"{(1 - T.TANH_LIMIT) / 2:.3g} of 0 or 1): {listed}"
+    )
     if share < T.SATURATION_WARN:
         return Finding("saturation", "ok", f"{measured}. Gradients pass.", data)
     status = "fail" if share >= T.SATURATION_FAIL else "warn"
-    return Finding("saturation", status, (
-        f"{measured}. There the derivative (1 - t^2, or s(1 - s)) is nearly 0, so almost no "
-        "gradient passes and the layers before learn slowly or not at all (CS231n: "
-        "'sigmoids saturate and kill gradients'). Their inputs are too large. Try: "
-        "standardised inputs; smaller initial weights (about 1/sqrt(fan_in)); BatchNorm "
-        "before the nonlinearity; or ReLU."), data)
+    return Finding(
+        "saturation",
+        status,
+        (
+            f"{measured}. There the derivative (1 - t^2, or s(1 - s)) is nearly 0, so almost no "
+            "gradient passes and the layers before learn slowly or not at all (CS231n: "
+            "'sigmoids saturate and kill gradients'). Their inputs are too large. Try: "
+            "standardised inputs; smaller initial weights (about 1/sqrt(fan_in)); BatchNorm "
+            "before the nonlinearity; or ReLU."
+        ),
+        data,
+    )

@@ -39,7 +39,7 @@ class SampledParameter:
 
     @property
     def data(self) -> np.ndarray:
-        return self.param.data.reshape(-1)[:: self.step]      # (ceil(size / step),), a view
+        return self.param.data.reshape(-1)[:: self.step]  # (ceil(size / step),), a view
 
     @property
     def grad(self) -> np.ndarray:
@@ -102,15 +102,16 @@ def small_input_shape(layer: Layer, shape: tuple[int, ...], rng) -> tuple[int, .
         trial = (*shape[:2], size, size)
         try:
             out = layer.forward(rng.standard_normal(trial))
-        except Exception:        # too small for this layer (a kernel larger than the image...)
+        except Exception:  # too small for this layer (a kernel larger than the image...)
             continue
         if np.size(out) > 0 and np.all(np.isfinite(out)):
             return trial
     return shape
 
 
-def check_gradients(model, loss, input_shapes: list[tuple[int, ...]], num_classes: int,
-                    rng: np.random.Generator) -> Finding:
+def check_gradients(
+    model, loss, input_shapes: list[tuple[int, ...]], num_classes: int, rng: np.random.Generator
+) -> Finding:
     """Check each layer of ``model`` (not changed: each is copied) and ``loss``; fails naming
     the first layer whose relative error reaches ``GRAD_FAIL``.  ``input_shapes[i]`` is the
     shape of one sample at the input of layer i, e.g. (1, 28, 28) for the first."""
@@ -123,23 +124,44 @@ def check_gradients(model, loss, input_shapes: list[tuple[int, ...]], num_classe
         checked = CheckedLayer(layer)
         try:
             errors = check_layer_gradients(checked, rng.standard_normal(small), rng=rng)
-        except Exception as err:          # a backward() that raises is a finding, not a crash
-            rows.append({"layer": label, "gradient": "backward", "error": math.inf,
-                         "note": f"{type(err).__name__}: {err}"})
+        except Exception as err:  # a backward() that raises is a finding, not a crash
+            rows.append(
+                {
+                    "layer": label,
+                    "gradient": "backward",
+                    "error": math.inf,
+                    "note": f"{type(err).__name__}: {err}",
+                }
+            )
         else:
             for name, err in errors.items():
                 p = checked.params.get(name)
-                note = (f"{p.data.size} of {p.param.data.size:,} entries"
-                        if isinstance(p, SampledParameter) else "")
+                note = (
+                    f"{p.data.size} of {p.param.data.size:,} entries"
+                    if isinstance(p, SampledParameter)
+                    else ""
+                )
                 rows.append({"layer": label, "gradient": name, "error": err, "note": note})
     logits = rng.standard_normal((T.GRAD_BATCH, num_classes))
     targets = rng.integers(0, num_classes, T.GRAD_BATCH)
     try:
-        rows.append({"layer": type(loss).__name__, "gradient": "logits", "note": "",
-                     "error": check_loss_gradients(loss, logits, targets)})
+        rows.append(
+            {
+                "layer": type(loss).__name__,
+                "gradient": "logits",
+                "note": "",
+                "error": check_loss_gradients(loss, logits, targets),
+            }
+        )
     except Exception as err:
-        rows.append({"layer": type(loss).__name__, "gradient": "backward", "error": math.inf,
-                     "note": f"{type(err).__name__}: {err}"})
+        rows.append(
+            {
+                "layer": type(loss).__name__,
+                "gradient": "backward",
+                "error": math.inf,
+                "note": f"{type(err).__name__}: {err}",
+            }
+        )
     return gradient_finding(rows)
 
 
@@ -149,21 +171,36 @@ def gradient_finding(rows: list[dict]) -> Finding:
     worst_error = max(r["error"] for r in rows)
     layers = len({r["layer"] for r in rows})
     if not bad:
-        return Finding("gradients", "ok", (
-            f"backward() of all {layers - 1} layers and of the loss agrees with central "
-            f"differences in float64: largest relative error {worst_error:.1e} (passes below "
-            f"{T.GRAD_OK:g})."), data)
+        return Finding(
+            "gradients",
+            "ok",
+            (
+                f"backward() of all {layers - 1} layers and of the loss agrees with central "
+                f"differences in float64: largest relative error {worst_error:.1e} (passes below "
+                f"{T.GRAD_OK:g})."
+            ),
+            data,
+        )
     failed = [r for r in bad if not r["error"] < T.GRAD_FAIL]
     status = "fail" if failed else "warn"
     first = (failed or bad)[0]
     others = sorted({r["layer"] for r in bad} - {first["layer"]})
-    error = ("raised " + first["note"] if first["gradient"] == "backward" else
-             f"is off for its {first['gradient']}: relative error {first['error']:.2g} "
-             f"(passes below {T.GRAD_OK:g}, fails from {T.GRAD_FAIL:g})")
+    error = (
+        "raised " + first["note"]
+        if first["gradient"] == "backward"
+        else f"is off for its {first['gradient']}: relative error {first['error']:.2g} "
+        f"(passes below {T.GRAD_OK:g}, fails from {T.GRAD_FAIL:g})"
+    )
     also = f" Also off: {', '.join(others)}." if others else ""
-    return Finding("gradients", status, (
-        f"First failing layer: {first['layer']}; its backward() {error}.{also} A wrong "
-        "gradient can still let the loss fall (learning curves hide it), but the network "
-        "learns less well than it should. Try: derive that layer's backward() again (what "
-        "does each output depend on?); check it alone with "
-        "cnn_numpy.check_layer_gradients(layer, x) on a float64 copy."), data)
+    return Finding(
+        "gradients",
+        status,
+        (
+            f"First failing layer: {first['layer']}; its backward() {error}.{also} A wrong "
+            "gradient can still let the loss fall (learning curves hide it), but the network "
+            "learns less well than it should. Try: derive that layer's backward() again (what "
+            "does each output depend on?); check it alone with "
+            "cnn_numpy.check_layer_gradients(layer, x) on a float64 copy."
+        ),
+        data,
+    )

@@ -42,10 +42,15 @@ def parameter_stats(name: str, param, before: np.ndarray) -> dict:
     grad, weight = param.grad.astype(np.float64), param.data.astype(np.float64)
     scale = float(np.linalg.norm(before))
     weight_std = float(np.std(weight))
-    return {"name": name, "shape": list(param.data.shape), "weight_std": weight_std,
-            "grad_mean": float(np.mean(grad)), "grad_std": float(np.std(grad)),
-            "grad_data": float(np.std(grad)) / weight_std if weight_std else None,
-            "update_ratio": float(np.linalg.norm(weight - before)) / scale if scale else None}
+    return {
+        "name": name,
+        "shape": list(param.data.shape),
+        "weight_std": weight_std,
+        "grad_mean": float(np.mean(grad)),
+        "grad_std": float(np.std(grad)),
+        "grad_data": float(np.std(grad)) / weight_std if weight_std else None,
+        "update_ratio": float(np.linalg.norm(weight - before)) / scale if scale else None,
+    }
 
 
 class Monitor:
@@ -67,18 +72,19 @@ class Monitor:
             run folder; see ``for_run``).
     """
 
-    def __init__(self, every: int = 50, max_values: int = 4096,
-                 folder: str | os.PathLike | None = None):
+    def __init__(
+        self, every: int = 50, max_values: int = 4096, folder: str | os.PathLike | None = None
+    ):
         if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
             raise ValueError(f"Monitor: every must be an int >= 1, got {every!r}")
         self.every, self.max_values = int(every), int(max_values)
         self.steps = 0
         self.records: list[dict] = []
         self.filters: list[dict] = []
-        self.epochs: list[dict] = []             # {"epoch", "steps"}: steps done at its end
+        self.epochs: list[dict] = []  # {"epoch", "steps"}: steps done at its end
         self.folder = folder
-        self.watching: dict | None = None        # the record of the step being watched
-        self.before: list = []                   # (name, parameter, weights before the step)
+        self.watching: dict | None = None  # the record of the step being watched
+        self.before: list = []  # (name, parameter, weights before the step)
 
     def before_step(self, model) -> None:
         """Called by ``fit`` before each step's forward pass."""
@@ -86,20 +92,22 @@ class Monitor:
         if (self.steps - 1) % self.every:
             return
         self.watching = record = {"step": self.steps, "layers": []}
-        self.before = [(name, p, p.data.copy()) for name, p in
-                       unwrapped(model).named_parameters()]
-        if hasattr(model, "layers"):          # a DataParallel's layers run in its workers
+        self.before = [(name, p, p.data.copy()) for name, p in unwrapped(model).named_parameters()]
+        if hasattr(model, "layers"):  # a DataParallel's layers run in its workers
             self.watch_forward(model, record)
 
     def watch_forward(self, model, record: dict) -> None:
         """For the next forward pass only, run ``model``'s layers one at a time and record
         each output's statistics (the instance attribute shadows the class's forward, and
         removes itself when called)."""
+
         def forward(x):
             del model.forward
             outputs = layer_outputs(model, x)
-            record["layers"] = [activation_stats(label, layer, out, self.max_values)
-                                for label, layer, out in outputs]
+            record["layers"] = [
+                activation_stats(label, layer, out, self.max_values)
+                for label, layer, out in outputs
+            ]
             return outputs[-1][2]
 
         model.forward = forward
@@ -120,15 +128,25 @@ class Monitor:
         self.epochs.append({"epoch": epoch, "steps": self.steps})
         for i, layer in enumerate(model_layers(unwrapped(model))):
             if isinstance(layer, Conv2d):
-                self.filters.append({"epoch": epoch, "layer": layer_label(i, layer),
-                                     "weight": layer.weight.data.tolist()})
+                self.filters.append(
+                    {
+                        "epoch": epoch,
+                        "layer": layer_label(i, layer),
+                        "weight": layer.weight.data.tolist(),
+                    }
+                )
                 break
         if self.folder is not None:
             self.save(self.folder)
 
     def as_dict(self) -> dict:
-        return {"every": self.every, "steps": self.steps, "records": self.records,
-                "filters": self.filters, "epochs": self.epochs}
+        return {
+            "every": self.every,
+            "steps": self.steps,
+            "records": self.records,
+            "filters": self.filters,
+            "epochs": self.epochs,
+        }
 
     def save(self, run_dir: str | os.PathLike) -> Path:
         """Write ``monitor.json`` into ``run_dir`` (atomically); returns its path."""
@@ -153,8 +171,7 @@ class Monitor:
         return monitor
 
     @classmethod
-    def for_run(cls, run_dir: str | os.PathLike, epochs_done: int = 0,
-                every: int = 50) -> Monitor:
+    def for_run(cls, run_dir: str | os.PathLike, epochs_done: int = 0, every: int = 50) -> Monitor:
         """The monitor of a run folder, saving into it at every epoch end: a new one, or,
         for a run resumed after ``epochs_done`` epochs, its ``monitor.json`` continued (what
         it holds of later epochs is dropped: the checkpoint does not hold them)."""

@@ -37,8 +37,8 @@ SPREAD_FAIL = 0.01
 # --- init_loss: at initialisation the loss should be about ln C, the loss of predicting
 # every class with probability 1/C (CS231n: "expect 2.302 for 10 classes"; Karpathy: "verify
 # loss @ init").  The presets at initialisation: 1.00-1.09 x ln C.  Round margins ------------
-INIT_LOSS_WARN = 1.5      # x ln C
-INIT_LOSS_FAIL = 3.0      # x ln C: on average confidently wrong
+INIT_LOSS_WARN = 1.5  # x ln C
+INIT_LOSS_FAIL = 3.0  # x ln C: on average confidently wrong
 
 # --- gradients: relative error of backward() against central differences in float64 ------------
 #: below this a gradient passes: the library's own tolerance (tests/helpers.py, gradcheck.py)

@@ -9,6 +9,18 @@ from .normalization import BatchNorm1d, BatchNorm2d
 from .pooling import AvgPool2d, MaxPool2d
 
 __all__ = [
-    "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout", "Flatten", "Layer",
-    "LeakyReLU", "Linear", "MaxPool2d", "Parameter", "ReLU", "Sigmoid", "Tanh",
+    "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv2d",
+    "Dropout",
+    "Flatten",
+    "Layer",
+    "LeakyReLU",
+    "Linear",
+    "MaxPool2d",
+    "Parameter",
+    "ReLU",
+    "Sigmoid",
+    "Tanh",
 ]

@@ -22,7 +22,7 @@ class ReLU(Layer):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         grad_out = self.check_grad(grad_out, getattr(self.mask, "shape", None))
-        return grad_out * self.mask       # gradient flows only where x > 0
+        return grad_out * self.mask  # gradient flows only where x > 0
 
 
 class LeakyReLU(Layer):
@@ -57,7 +57,7 @@ class Sigmoid(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = real_input(x, self)
-        e = np.exp(-np.abs(x))                     # <= 1: no overflow for large |x|
+        e = np.exp(-np.abs(x))  # <= 1: no overflow for large |x|
         self.out = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
         return self.out
 

@@ -32,12 +32,15 @@ def as_rng(rng: int | np.random.Generator | None) -> np.random.Generator:
     try:
         return np.random.default_rng(rng)
     except (TypeError, ValueError):
-        raise ValueError(f"rng must be a seed (a whole number >= 0, or a list of them), a "
-                         f"numpy Generator or None, got {rng!r}") from None
+        raise ValueError(
+            f"rng must be a seed (a whole number >= 0, or a list of them), a "
+            f"numpy Generator or None, got {rng!r}"
+        ) from None
 
 
 def pair(value: int | tuple[int, int], name: str, owner: str, low: int = 1) -> tuple[int, int]:
     """``3 -> (3, 3)``; ``(3, 5)`` stays; both whole numbers >= ``low``, else a ValueError."""
+
     def whole(v) -> bool:
         return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= low
 
@@ -45,8 +48,9 @@ def pair(value: int | tuple[int, int], name: str, owner: str, low: int = 1) -> t
         return int(value), int(value)
     if isinstance(value, (tuple, list)) and len(value) == 2 and all(map(whole, value)):
         return int(value[0]), int(value[1])
-    raise ValueError(f"{owner}: {name} must be >= {low}: a whole number, or a pair (h, w) of "
-                     f"them, got {value!r}")
+    raise ValueError(
+        f"{owner}: {name} must be >= {low}: a whole number, or a pair (h, w) of them, got {value!r}"
+    )
 
 
 def kaiming_uniform(shape: tuple[int, ...], fan_in: int, rng: np.random.Generator, dtype):
@@ -59,8 +63,10 @@ def kaiming_uniform(shape: tuple[int, ...], fan_in: int, rng: np.random.Generato
         return rng.uniform(-bound, bound, size=shape).astype(dtype)
     except MemoryError:
         gib = np.prod(shape, dtype=float) * 8 / 2**30
-        raise MemoryError(f"weights of shape {shape} need {gib:,.1f} GiB while they are "
-                          "drawn; use fewer channels or features") from None
+        raise MemoryError(
+            f"weights of shape {shape} need {gib:,.1f} GiB while they are "
+            "drawn; use fewer channels or features"
+        ) from None
 
 
 def reuse(array: np.ndarray | None, shape: tuple[int, ...], dtype) -> np.ndarray:
@@ -121,12 +127,15 @@ class Layer:
         (``shape``; None: there was no forward yet).  Never broadcast: a gradient of another
         shape is a mistake upstream, and broadcasting would hide it."""
         if shape is None:
-            raise RuntimeError(f"{self!r}: backward() needs a forward() first (it uses what "
-                               "forward() kept)")
+            raise RuntimeError(
+                f"{self!r}: backward() needs a forward() first (it uses what forward() kept)"
+            )
         grad_out = np.asarray(grad_out)
         if grad_out.shape != tuple(shape):
-            raise ValueError(f"{self!r}: backward() expects a gradient of the output's shape "
-                             f"{tuple(shape)}, got shape {grad_out.shape}")
+            raise ValueError(
+                f"{self!r}: backward() expects a gradient of the output's shape "
+                f"{tuple(shape)}, got shape {grad_out.shape}"
+            )
         return grad_out
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -27,8 +27,16 @@ from .windows import conv_output_size, window_tap
 __all__ = ["Conv2d", "col2im", "conv_output_size", "im2col"]
 
 
-def im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, ho: int, wo: int,
-           out: np.ndarray | None = None) -> np.ndarray:
+def im2col(
+    xp: np.ndarray,
+    kh: int,
+    kw: int,
+    sh: int,
+    sw: int,
+    ho: int,
+    wo: int,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
     """Unfold a padded (C, Hp, Wp, N) array into columns of shape (C*kh*kw, Ho*Wo*N).
 
     Row (c, i, j) of the result holds, for every output pixel of every image, the input
@@ -46,8 +54,16 @@ def im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, ho: int, wo: int,
     return out
 
 
-def col2im(dcols: np.ndarray, padded_shape: tuple[int, ...], kh: int, kw: int, sh: int, sw: int,
-           ho: int, wo: int) -> np.ndarray:
+def col2im(
+    dcols: np.ndarray,
+    padded_shape: tuple[int, ...],
+    kh: int,
+    kw: int,
+    sh: int,
+    sw: int,
+    ho: int,
+    wo: int,
+) -> np.ndarray:
     """The adjoint of ``im2col``: add every column entry back to the pixel it came from.
 
     Pixels seen by several taps (overlapping windows) receive the sum, which is the
@@ -90,7 +106,7 @@ def weight_grad(g: np.ndarray, cols: np.ndarray) -> np.ndarray:
     LeNet's second conv) instead of F (32), which OpenBLAS splits over threads better.
     BLOCK columns at a time, as the forward product (``matmul_in_blocks``).
     """
-    dw_t = np.zeros((cols.shape[0], g.shape[0]), dtype=g.dtype)    # (C*kh*kw, F)
+    dw_t = np.zeros((cols.shape[0], g.shape[0]), dtype=g.dtype)  # (C*kh*kw, F)
     for s in range(0, g.shape[1], BLOCK):
         dw_t += cols[:, s : s + BLOCK] @ g[:, s : s + BLOCK].T
     return dw_t.T
@@ -144,8 +160,17 @@ class Conv2d(Layer):
         (2, 8, 26, 26)
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 bias: bool = True, rng=None, dtype=np.float32):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        bias: bool = True,
+        rng=None,
+        dtype=np.float32,
+    ):
         self.in_channels = whole(in_channels, "in_channels", "Conv2d", low=1)
         self.out_channels = whole(out_channels, "out_channels", "Conv2d", low=1)
         self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d")
@@ -156,17 +181,24 @@ class Conv2d(Layer):
         kh, kw = self.kernel_size
         fan_in = self.in_channels * kh * kw
         self.weight = Parameter(
-            kaiming_uniform((out_channels, in_channels, kh, kw), fan_in, rng, dtype))
-        self.bias = (Parameter(kaiming_uniform((out_channels,), fan_in, rng, dtype))
-                     if bias else None)
-        self.cols = self.dcols = None      # the column matrix and its gradient, once run
-        self.out_shape = None              # the last forward's output shape
+            kaiming_uniform((out_channels, in_channels, kh, kw), fan_in, rng, dtype)
+        )
+        self.bias = (
+            Parameter(kaiming_uniform((out_channels,), fan_in, rng, dtype)) if bias else None
+        )
+        self.cols = self.dcols = None  # the column matrix and its gradient, once run
+        self.out_shape = None  # the last forward's output shape
 
     def config(self) -> dict:
-        return dict(in_channels=self.in_channels, out_channels=self.out_channels,
-                    kernel_size=list(self.kernel_size), stride=list(self.stride),
-                    padding=list(self.padding), bias=self.bias is not None,
-                    dtype=str(self.weight.data.dtype))
+        return dict(
+            in_channels=self.in_channels,
+            out_channels=self.out_channels,
+            kernel_size=list(self.kernel_size),
+            stride=list(self.stride),
+            padding=list(self.padding),
+            bias=self.bias is not None,
+            dtype=str(self.weight.data.dtype),
+        )
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
@@ -179,20 +211,28 @@ class Conv2d(Layer):
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Output shape for an (N, C, H, W) input shape; ValueError if it does not fit."""
         if len(input_shape) != 4:
-            raise ValueError(f"{self!r} expects a 4-D input (N, C, H, W), got shape "
-                             f"{tuple(input_shape)}{batch_hint(input_shape, self.in_channels)}")
+            raise ValueError(
+                f"{self!r} expects a 4-D input (N, C, H, W), got shape "
+                f"{tuple(input_shape)}{batch_hint(input_shape, self.in_channels)}"
+            )
         N, C, H, W = input_shape
         if C != self.in_channels:
             raise ValueError(
                 f"{self!r} expects {self.in_channels} input channel(s), got shape "
-                f"{tuple(input_shape)} with {C} channel(s)")
+                f"{tuple(input_shape)} with {C} channel(s)"
+            )
         (kh, kw), (ph, pw) = self.kernel_size, self.padding
         if H + 2 * ph < kh or W + 2 * pw < kw:
             raise ValueError(
                 f"{self!r}: kernel {kh}x{kw} is larger than the padded input "
-                f"{H + 2 * ph}x{W + 2 * pw} (input {H}x{W}, padding {self.padding})")
-        return (N, self.out_channels, conv_output_size(H, kh, self.stride[0], ph),
-                conv_output_size(W, kw, self.stride[1], pw))
+                f"{H + 2 * ph}x{W + 2 * pw} (input {H}x{W}, padding {self.padding})"
+            )
+        return (
+            N,
+            self.out_channels,
+            conv_output_size(H, kh, self.stride[0], ph),
+            conv_output_size(W, kw, self.stride[1], pw),
+        )
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         N, F, ho, wo = self.out_shape = self.output_shape(np.shape(x))
@@ -203,24 +243,25 @@ class Conv2d(Layer):
         xp = np.zeros((C, H + 2 * ph, W + 2 * pw, N), dtype=x.dtype)
         xp[:, ph : ph + H, pw : pw + W] = x.transpose(1, 2, 3, 0)
         # (C*kh*kw, Ho*Wo*N), kept for backward, its memory reused step after step
-        self.cols = im2col(xp, kh, kw, sh, sw, ho, wo,
-                           out=reuse(self.cols, (C * kh * kw, ho * wo * N), x.dtype))
+        self.cols = im2col(
+            xp, kh, kw, sh, sw, ho, wo, out=reuse(self.cols, (C * kh * kw, ho * wo * N), x.dtype)
+        )
         self.padded_shape, self.input_hw = xp.shape, (H, W)
         out = matmul_in_blocks(self.weight.data.reshape(F, -1), self.cols)  # (F, Ho*Wo*N)
         out = out.reshape(F, ho, wo, N)
         if self.bias is not None:
             out += self.bias.data[:, None, None, None]
-        return out.transpose(3, 0, 1, 2)                        # (N, F, Ho, Wo) view
+        return out.transpose(3, 0, 1, 2)  # (N, F, Ho, Wo) view
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """out = W @ cols + b, so  dW = G @ cols.T,  db = sum of G,  dcols = W.T @ G."""
         G = self.check_grad(grad_out, self.out_shape).astype(self.weight.data.dtype, copy=False)
         N, F, ho, wo = G.shape
-        G = G.transpose(1, 2, 3, 0).reshape(F, ho * wo * N)     # (F, Ho*Wo*N)
-        W = self.weight.data.reshape(F, -1)                     # (F, C*kh*kw)
+        G = G.transpose(1, 2, 3, 0).reshape(F, ho * wo * N)  # (F, Ho*Wo*N)
+        W = self.weight.data.reshape(F, -1)  # (F, C*kh*kw)
         self.weight.grad += weight_grad(G, self.cols).reshape(self.weight.data.shape)  # G colsᵀ
         if self.bias is not None:
-            self.bias.grad += bias_grad(G)                      # row sums of G
+            self.bias.grad += bias_grad(G)  # row sums of G
         if not self.needs_input_grad:  # e.g. the first layer in training (see Layer)
             return None
         self.dcols = cols_grad(W, G, out=reuse(self.dcols, self.cols.shape, G.dtype))  # Wᵀ G

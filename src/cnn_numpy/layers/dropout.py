@@ -33,7 +33,7 @@ class Dropout(Layer):
             raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
         self.p = float(p)
         self.rng = as_rng(rng)
-        self.mask = self.shape = None      # the last training forward's mask, its shape
+        self.mask = self.shape = None  # the last training forward's mask, its shape
 
     def config(self) -> dict:
         return dict(p=self.p)
@@ -48,9 +48,9 @@ class Dropout(Layer):
             self.mask = None
             return x
         dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
-        keep = self.rng.random(x.shape, dtype=dtype) >= self.p        # True with prob 1 - p
+        keep = self.rng.random(x.shape, dtype=dtype) >= self.p  # True with prob 1 - p
         scale = 0.0 if self.p == 1 else 1.0 / (1.0 - self.p)
-        self.mask = keep * np.asarray(scale, dtype=dtype)             # 0 or 1/(1-p)
+        self.mask = keep * np.asarray(scale, dtype=dtype)  # 0 or 1/(1-p)
         return x * self.mask
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:

@@ -18,21 +18,28 @@ class Linear(Layer):
         (4, 10)
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None,
-                 dtype=np.float32):
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, rng=None, dtype=np.float32
+    ):
         self.in_features = whole(in_features, "in_features", "Linear", low=1)
         self.out_features = whole(out_features, "out_features", "Linear", low=1)
         bias = flag(bias, "bias", "Linear")
         rng, dtype = as_rng(rng), float_dtype(dtype, "Linear")
         self.weight = Parameter(
-            kaiming_uniform((out_features, in_features), in_features, rng, dtype))
-        self.bias = (Parameter(kaiming_uniform((out_features,), in_features, rng, dtype))
-                     if bias else None)
-        self.x = None                      # the last forward's input
+            kaiming_uniform((out_features, in_features), in_features, rng, dtype)
+        )
+        self.bias = (
+            Parameter(kaiming_uniform((out_features,), in_features, rng, dtype)) if bias else None
+        )
+        self.x = None  # the last forward's input
 
     def config(self) -> dict:
-        return dict(in_features=self.in_features, out_features=self.out_features,
-                    bias=self.bias is not None, dtype=str(self.weight.data.dtype))
+        return dict(
+            in_features=self.in_features,
+            out_features=self.out_features,
+            bias=self.bias is not None,
+            dtype=str(self.weight.data.dtype),
+        )
 
     def extra_repr(self) -> str:
         b = "" if getattr(self, "bias", True) is not None else ", bias=False"
@@ -43,13 +50,14 @@ class Linear(Layer):
             hint = " (add Flatten() before it?)" if len(input_shape) > 2 else ""
             raise ValueError(
                 f"{self!r} expects input of shape (N, {self.in_features}), got shape "
-                f"{tuple(input_shape)}{hint}")
+                f"{tuple(input_shape)}{hint}"
+            )
         return input_shape[0], self.out_features
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.output_shape(np.shape(x))
         self.x = real_input(x, self).astype(self.weight.data.dtype, copy=False)  # (N, in)
-        out = self.x @ self.weight.data.T                                   # (N, out)
+        out = self.x @ self.weight.data.T  # (N, out)
         if self.bias is not None:
             out += self.bias.data
         return out
@@ -57,12 +65,12 @@ class Linear(Layer):
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         shape = None if self.x is None else (len(self.x), self.out_features)
         g = self.check_grad(grad_out, shape).astype(self.weight.data.dtype, copy=False)  # (N, out)
-        self.weight.grad += g.T @ self.x                                    # (out, in)
+        self.weight.grad += g.T @ self.x  # (out, in)
         if self.bias is not None:
             self.bias.grad += g.sum(axis=0)
         if not self.needs_input_grad:  # e.g. the first layer in training (see Layer)
             return None
-        return g @ self.weight.data                                         # (N, in)
+        return g @ self.weight.data  # (N, in)
 
 
 class Flatten(Layer):
@@ -71,12 +79,13 @@ class Flatten(Layer):
     Shape: (N, C, H, W) -> (N, C*H*W).
     """
 
-    x = None                               # the last forward's input
+    x = None  # the last forward's input
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if len(input_shape) < 2:
-            raise ValueError(f"Flatten() expects at least 2-D input (N, ...), got shape "
-                             f"{tuple(input_shape)}")
+            raise ValueError(
+                f"Flatten() expects at least 2-D input (N, ...), got shape {tuple(input_shape)}"
+            )
         return input_shape[0], int(np.prod(input_shape[1:]))
 
     def forward(self, x: np.ndarray) -> np.ndarray:

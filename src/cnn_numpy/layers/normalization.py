@@ -36,18 +36,26 @@ class _BatchNorm(Layer):
     shape_doc = ""
     buffer_names = ("running_mean", "running_var", "num_batches_tracked")
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, dtype=np.float32):
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        dtype=np.float32,
+    ):
         name = type(self).__name__
         self.num_features = whole(num_features, "num_features", name, low=1)
         self.eps = real(eps, "eps", name, low=0, low_open=True)
-        self.momentum = None if momentum is None else real(momentum, "momentum (or None)",
-                                                           name, low=0, high=1)
+        self.momentum = (
+            None if momentum is None else real(momentum, "momentum (or None)", name, low=0, high=1)
+        )
         self.affine = flag(affine, "affine", name)
         self.track_running_stats = flag(track_running_stats, "track_running_stats", name)
         dtype, C = float_dtype(dtype, name), self.num_features
-        self.weight = Parameter(np.ones(C, dtype=dtype)) if affine else None    # gamma
-        self.bias = Parameter(np.zeros(C, dtype=dtype)) if affine else None     # beta
+        self.weight = Parameter(np.ones(C, dtype=dtype)) if affine else None  # gamma
+        self.bias = Parameter(np.zeros(C, dtype=dtype)) if affine else None  # beta
         if track_running_stats:
             self.running_mean = np.zeros(C, dtype=dtype)
             self.running_var = np.ones(C, dtype=dtype)
@@ -55,22 +63,31 @@ class _BatchNorm(Layer):
         else:
             self.running_mean = self.running_var = self.num_batches_tracked = None
         self.dtype = dtype
-        self.x_hat = self.shape = None     # what the last forward keeps for backward
+        self.x_hat = self.shape = None  # what the last forward keeps for backward
 
     def config(self) -> dict:
-        return dict(num_features=self.num_features, eps=self.eps, momentum=self.momentum,
-                    affine=self.affine, track_running_stats=self.track_running_stats,
-                    dtype=str(self.dtype))
+        return dict(
+            num_features=self.num_features,
+            eps=self.eps,
+            momentum=self.momentum,
+            affine=self.affine,
+            track_running_stats=self.track_running_stats,
+            dtype=str(self.dtype),
+        )
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+        )
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         input_shape = tuple(input_shape)
         if len(input_shape) not in self.ranks or input_shape[1] != self.num_features:
-            raise ValueError(f"{self!r} expects input of shape {self.shape_doc} with C = "
-                             f"{self.num_features}, got shape {input_shape}")
+            raise ValueError(
+                f"{self!r} expects input of shape {self.shape_doc} with C = "
+                f"{self.num_features}, got shape {input_shape}"
+            )
         return input_shape
 
     def _use_batch_stats(self) -> bool:
@@ -79,27 +96,29 @@ class _BatchNorm(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.shape = self.output_shape(np.shape(x))
         x = real_input(x, self).astype(self.dtype, copy=False)
-        moved = np.moveaxis(x, 1, 0)                        # (C, N, ...), a view
-        xc = moved.reshape(self.num_features, -1)           # (C, M), one row per channel
+        moved = np.moveaxis(x, 1, 0)  # (C, N, ...), a view
+        xc = moved.reshape(self.num_features, -1)  # (C, M), one row per channel
         M = xc.shape[1]
         if self._use_batch_stats():
             if M < 2 and self.training:
-                raise ValueError(f"{self!r}: batch statistics need more than one value per "
-                                 f"channel, got input shape {x.shape}")
+                raise ValueError(
+                    f"{self!r}: batch statistics need more than one value per "
+                    f"channel, got input shape {x.shape}"
+                )
             mean = xc.mean(axis=1)
             centered = xc - mean[:, None]
-            var = np.mean(centered * centered, axis=1)       # biased, for normalising
+            var = np.mean(centered * centered, axis=1)  # biased, for normalising
             if self.training and self.track_running_stats:
-                self._update_running(mean, var * (M / (M - 1)))   # unbiased, as PyTorch
+                self._update_running(mean, var * (M / (M - 1)))  # unbiased, as PyTorch
         else:
             mean, var = self.running_mean, self.running_var
             centered = xc - mean[:, None]
-        self.inv_std = 1.0 / np.sqrt(var + self.eps)          # (C,)
-        self.x_hat = centered * self.inv_std[:, None]         # (C, M)
+        self.inv_std = 1.0 / np.sqrt(var + self.eps)  # (C,)
+        self.x_hat = centered * self.inv_std[:, None]  # (C, M)
         out = self.x_hat
         if self.affine:
             out = out * self.weight.data[:, None] + self.bias.data[:, None]
-        return np.moveaxis(out.reshape(moved.shape), 0, 1)   # (N, C, ...), a view
+        return np.moveaxis(out.reshape(moved.shape), 0, 1)  # (N, C, ...), a view
 
     def _update_running(self, mean: np.ndarray, unbiased_var: np.ndarray) -> None:
         self.num_batches_tracked += 1
@@ -112,11 +131,11 @@ class _BatchNorm(Layer):
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         grad_out = self.check_grad(grad_out, self.shape)
         g_moved = np.moveaxis(grad_out.astype(self.dtype, copy=False), 1, 0)
-        g = g_moved.reshape(self.num_features, -1)            # (C, M)
+        g = g_moved.reshape(self.num_features, -1)  # (C, M)
         if self.affine:
             self.weight.grad += np.sum(g * self.x_hat, axis=1)
             self.bias.grad += g.sum(axis=1)
-            g = g * self.weight.data[:, None]                 # dL/dx_hat
+            g = g * self.weight.data[:, None]  # dL/dx_hat
         if self._use_batch_stats():
             # x_hat depends on x also through the batch mean and variance:
             # dx = inv_std * (g - mean(g) - x_hat * mean(g * x_hat)), per channel
@@ -124,7 +143,7 @@ class _BatchNorm(Layer):
             gx_mean = np.mean(g * self.x_hat, axis=1, keepdims=True)
             dx = (g - g_mean - self.x_hat * gx_mean) * self.inv_std[:, None]
         else:
-            dx = g * self.inv_std[:, None]                    # running stats are constants
+            dx = g * self.inv_std[:, None]  # running stats are constants
         return np.moveaxis(dx.reshape(g_moved.shape), 0, 1)
 
 

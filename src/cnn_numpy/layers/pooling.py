@@ -32,7 +32,7 @@ class _Pool2d(Layer):
         (kh, kw), (ph, pw) = self.kernel_size, self.padding
         if 2 * ph > kh or 2 * pw > kw:
             raise ValueError(f"{self!r}: padding must be >= 0 and at most half of kernel_size")
-        self.out_shape = None              # the last forward's output shape
+        self.out_shape = None  # the last forward's output shape
 
     def config(self) -> dict:
         config = dict(kernel_size=list(self.kernel_size), stride=list(self.stride))
@@ -44,14 +44,17 @@ class _Pool2d(Layer):
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if len(input_shape) != 4:
-            raise ValueError(f"{self!r} expects a 4-D input (N, C, H, W), got shape "
-                             f"{tuple(input_shape)}")
+            raise ValueError(
+                f"{self!r} expects a 4-D input (N, C, H, W), got shape {tuple(input_shape)}"
+            )
         N, C, H, W = input_shape
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         if H + 2 * ph < kh or W + 2 * pw < kw:
             padded = "padded input" if self.has_padding else "input"
-            raise ValueError(f"{self!r}: window {kh}x{kw} is larger than the {padded} "
-                             f"{H + 2 * ph}x{W + 2 * pw} (input shape {tuple(input_shape)})")
+            raise ValueError(
+                f"{self!r}: window {kh}x{kw} is larger than the {padded} "
+                f"{H + 2 * ph}x{W + 2 * pw} (input shape {tuple(input_shape)})"
+            )
         return N, C, conv_output_size(H, kh, sh, ph), conv_output_size(W, kw, sw, pw)
 
     def taps(self, x: np.ndarray, out_size: tuple[int, int]) -> list[np.ndarray]:
@@ -98,7 +101,7 @@ class MaxPool2d(_Pool2d):
         for t, dx_tap in enumerate(self.taps(dx, out_size)):
             if overlap:  # overlapping windows share pixels: add
                 dx_tap += grad_out * (self.argmax == t)
-            else:        # each pixel is in one window at most: write
+            else:  # each pixel is in one window at most: write
                 np.multiply(grad_out, self.argmax == t, out=dx_tap)
         return dx
 
@@ -150,7 +153,7 @@ class AvgPool2d(_Pool2d):
         out_size = self.out_shape[2:]
         (kh, kw), (ph, pw) = self.kernel_size, self.padding
         x = real_input(x, self)
-        xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))        # (N, C, H+2p, W+2p)
+        xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))  # (N, C, H+2p, W+2p)
         out = np.zeros(x.shape[:2] + out_size, dtype=x.dtype)
         for view in self.taps(xp, out_size):
             out += view
@@ -163,6 +166,6 @@ class AvgPool2d(_Pool2d):
         share = grad_out / np.asarray(kh * kw, dtype=grad_out.dtype)
         dxp = np.zeros(self.padded_shape, dtype=grad_out.dtype)
         for dview in self.taps(dxp, grad_out.shape[2:]):
-            dview += share                           # += : overlapping windows share pixels
+            dview += share  # += : overlapping windows share pixels
         H, W = self.input_shape[2:]
         return dxp[:, :, ph : ph + H, pw : pw + W]

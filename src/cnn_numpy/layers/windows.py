@@ -16,8 +16,14 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
-def window_tap(x: np.ndarray, i: int, j: int, stride: tuple[int, int],
-               out_size: tuple[int, int], axes: tuple[int, int] = (2, 3)) -> np.ndarray:
+def window_tap(
+    x: np.ndarray,
+    i: int,
+    j: int,
+    stride: tuple[int, int],
+    out_size: tuple[int, int],
+    axes: tuple[int, int] = (2, 3),
+) -> np.ndarray:
     """The view of ``x`` that kernel tap (i, j) sees at every output position (a, b).
 
     Along ``axes`` (the height and width axes of x): ``view[a, b] = x[a*sh + i, b*sw + j]``,

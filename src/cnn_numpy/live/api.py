@@ -41,7 +41,7 @@ def predict(view: ModelView | None, payload: dict) -> dict:
         prepare, source = (lambda: preprocess_digit(gray)), "pad"
     try:
         steps = prepare()
-    except ValueError as err:       # e.g. an empty pad, or a file that is not an image
+    except ValueError as err:  # e.g. an empty pad, or a file that is not an image
         raise HttpError(422, str(err)) from None
     prepared = time.perf_counter()
     answer = view.predict(steps.image)
@@ -58,8 +58,11 @@ def kernel(view: ModelView | None, payload: dict) -> dict:
     shape = view.input_shape[1:]
     data = _decoded(str_field(payload, "input"), "input")
     if len(data) != 4 * int(np.prod(shape)):
-        raise HttpError(400, f"'input' must hold {'x'.join(map(str, shape))} float32 numbers "
-                             f"({4 * int(np.prod(shape))} bytes), got {len(data)} bytes")
+        raise HttpError(
+            400,
+            f"'input' must hold {'x'.join(map(str, shape))} float32 numbers "
+            f"({4 * int(np.prod(shape))} bytes), got {len(data)} bytes",
+        )
     image = np.frombuffer(data, dtype="<f4").reshape(shape).astype(np.float32)
     if not np.all(np.isfinite(image)):
         raise HttpError(400, "'input' holds numbers that are not finite")
@@ -67,7 +70,7 @@ def kernel(view: ModelView | None, payload: dict) -> dict:
     channel, row, col = (int_field(payload, name) for name in ("channel", "row", "col"))
     try:
         return view.kernel(image, layer, channel, row, col)
-    except ValueError as err:       # not a conv layer, or a pixel outside the map
+    except ValueError as err:  # not a conv layer, or a pixel outside the map
         raise HttpError(400, str(err)) from None
 
 

@@ -37,18 +37,17 @@ class EventFeed:
         """Add events (JSON objects; non-finite floats become null) and wake every client."""
         with self._changed:
             for event in events:
-                data = json.dumps({k: finite(v) for k, v in event.items()},
-                                  separators=(",", ":"), allow_nan=False)
-                self._messages.append(
-                    f"id: {len(self._messages)}\ndata: {data}\n\n".encode())
+                data = json.dumps(
+                    {k: finite(v) for k, v in event.items()}, separators=(",", ":"), allow_nan=False
+                )
+                self._messages.append(f"id: {len(self._messages)}\ndata: {data}\n\n".encode())
             self._changed.notify_all()
 
     def wait(self, start: int, timeout: float) -> tuple[list[bytes], bool]:
         """The messages from number ``start`` on, waiting up to ``timeout`` seconds for one
         if there is none yet; and whether the feed is closed (nothing more will come)."""
         with self._changed:
-            self._changed.wait_for(lambda: len(self._messages) > start or self.closed,
-                                   timeout)
+            self._changed.wait_for(lambda: len(self._messages) > start or self.closed, timeout)
             return self._messages[start:], self.closed
 
     def close(self) -> None:

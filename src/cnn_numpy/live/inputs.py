@@ -39,12 +39,10 @@ def pad_pixels(pixels: str, width: int, height: int) -> np.ndarray:
     255 = white paper), as an (H, W) float32 image in [0, 1] (1 = white), like ``read_image``.
     """
     if not (1 <= width <= MAX_PAD_SIDE and 1 <= height <= MAX_PAD_SIDE):
-        raise ValueError(f"width and height must be from 1 to {MAX_PAD_SIDE}, got "
-                         f"{width}x{height}")
+        raise ValueError(f"width and height must be from 1 to {MAX_PAD_SIDE}, got {width}x{height}")
     data = decode_base64(pixels, "pixels")
     if len(data) != width * height:
-        raise ValueError(f"pixels must hold width*height = {width * height} bytes, got "
-                         f"{len(data)}")
+        raise ValueError(f"pixels must hold width*height = {width * height} bytes, got {len(data)}")
     return np.frombuffer(data, dtype=np.uint8).reshape(height, width).astype(np.float32) / 255
 
 
@@ -57,13 +55,16 @@ def check_image_size(data: bytes) -> None:
         with Image.open(io.BytesIO(data)) as img:
             width, height = img.size
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
-        raise ValueError(f"the file is not an image Pillow can read ({err}); use a PNG or "
-                         "JPEG file") from None
+        raise ValueError(
+            f"the file is not an image Pillow can read ({err}); use a PNG or JPEG file"
+        ) from None
     except Image.DecompressionBombError:
         width = height = MAX_UPLOAD_PIXELS
     if width * height > MAX_UPLOAD_PIXELS:
-        raise ValueError(f"the image has {width}x{height} pixels; at most "
-                         f"{MAX_UPLOAD_PIXELS // 1_000_000} megapixels are accepted")
+        raise ValueError(
+            f"the image has {width}x{height} pixels; at most "
+            f"{MAX_UPLOAD_PIXELS // 1_000_000} megapixels are accepted"
+        )
 
 
 def uploaded_image(data: bytes):
@@ -81,5 +82,5 @@ def model_input(image: np.ndarray, card: dict) -> np.ndarray:
 
     Shape: image (H, W) in [0, 1] -> (1, 1, H, W)
     """
-    stats = card.get("normalize") or {"mean": 0.0, "std": 1.0}    # as in training
+    stats = card.get("normalize") or {"mean": 0.0, "std": 1.0}  # as in training
     return normalize(image.astype(np.float32), stats["mean"], stats["std"])[None, None]

@@ -25,8 +25,7 @@ def window_origin(conv: Conv2d, row: int, col: int) -> tuple[int, int]:
     return row * sh - ph, col * sw - pw
 
 
-def kernel_view(conv: Conv2d, conv_input: np.ndarray, channel: int, row: int,
-                col: int) -> dict:
+def kernel_view(conv: Conv2d, conv_input: np.ndarray, channel: int, row: int, col: int) -> dict:
     """The computation of output pixel ``(channel, row, col)`` of ``conv``, number by number.
 
     Shape: conv_input (C_in, H, W), the layer's input for one image.  Returns plain lists
@@ -42,8 +41,10 @@ def kernel_view(conv: Conv2d, conv_input: np.ndarray, channel: int, row: int,
     _, F, Ho, Wo = conv.output_shape((1, C, H, W))
     for name, value, size in (("channel", channel, F), ("row", row, Ho), ("col", col, Wo)):
         if not 0 <= value < size:
-            raise ValueError(f"{name} must be from 0 to {size - 1} for this {F}x{Ho}x{Wo} "
-                             f"feature map, got {value}")
+            raise ValueError(
+                f"{name} must be from 0 to {size - 1} for this {F}x{Ho}x{Wo} "
+                f"feature map, got {value}"
+            )
     (kh, kw), (ph, pw) = conv.kernel_size, conv.padding
     top, left = window_origin(conv, row, col)
     # the window in the zero-padded input: (C, kh, kw)
@@ -51,16 +52,26 @@ def kernel_view(conv: Conv2d, conv_input: np.ndarray, channel: int, row: int,
     window = padded[:, top + ph : top + ph + kh, left + pw : left + pw + kw]
     rows = np.arange(top, top + kh)[:, None]
     cols = np.arange(left, left + kw)[None, :]
-    padding = (rows < 0) | (rows >= H) | (cols < 0) | (cols >= W)          # (kh, kw)
-    kernel = conv.weight.data[channel].astype(np.float64)                   # (C, kh, kw)
+    padding = (rows < 0) | (rows >= H) | (cols < 0) | (cols >= W)  # (kh, kw)
+    kernel = conv.weight.data[channel].astype(np.float64)  # (C, kh, kw)
     products = window * kernel
-    channel_sums = products.sum(axis=(1, 2))                                # (C,)
+    channel_sums = products.sum(axis=(1, 2))  # (C,)
     total = float(channel_sums.sum())
     bias = float(conv.bias.data[channel]) if conv.bias is not None else 0.0
     return {
-        "channel": channel, "row": row, "col": col,
-        "origin": [top, left], "stride": list(conv.stride), "padding_size": [ph, pw],
-        "window": window.tolist(), "padding": padding.tolist(), "kernel": kernel.tolist(),
-        "products": products.tolist(), "channel_sums": channel_sums.tolist(),
-        "sum": total, "bias": bias, "has_bias": conv.bias is not None, "value": total + bias,
+        "channel": channel,
+        "row": row,
+        "col": col,
+        "origin": [top, left],
+        "stride": list(conv.stride),
+        "padding_size": [ph, pw],
+        "window": window.tolist(),
+        "padding": padding.tolist(),
+        "kernel": kernel.tolist(),
+        "products": products.tolist(),
+        "channel_sums": channel_sums.tolist(),
+        "sum": total,
+        "bias": bias,
+        "has_bias": conv.bias is not None,
+        "value": total + bias,
     }

@@ -94,14 +94,16 @@ def describe_layers(model, input_shape: tuple[int, ...]) -> list[dict]:
     panels = []
     for index, layer in enumerate(model.layers):
         shape = layer.output_shape(shape)
-        panels.append({
-            "index": index,
-            "type": type(layer).__name__,
-            "title": short_title(layer),
-            "shape": list(shape[1:]),
-            "shape_text": shape_text(shape[1:]),
-            "conv": isinstance(layer, Conv2d),       # the page offers the kernel view on these
-        })
+        panels.append(
+            {
+                "index": index,
+                "type": type(layer).__name__,
+                "title": short_title(layer),
+                "shape": list(shape[1:]),
+                "shape_text": shape_text(shape[1:]),
+                "conv": isinstance(layer, Conv2d),  # the page offers the kernel view on these
+            }
+        )
     return panels
 
 
@@ -119,5 +121,10 @@ def panel_values(output: np.ndarray) -> dict:
     symmetric about zero; otherwise the scale runs from zero (white) to the largest value.
     """
     low, high = float(output.min()), float(output.max())
-    return {"values": encode_floats(output), "low": low, "high": high,
-            "signed": low < 0, "scale": max(abs(low), abs(high))}
+    return {
+        "values": encode_floats(output),
+        "low": low,
+        "high": high,
+        "signed": low < 0,
+        "scale": max(abs(low), abs(high)),
+    }

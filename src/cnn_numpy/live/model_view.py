@@ -34,8 +34,7 @@ from .verdict import novelty, verdict
 PER_PIXEL = (BatchNorm2d, ReLU, LeakyReLU, Sigmoid, Tanh, Dropout)
 
 #: what the page shows of the model card
-CARD_KEYS = ("dataset", "preset", "epochs", "train_acc", "test_acc", "seed", "date",
-             "version")
+CARD_KEYS = ("dataset", "preset", "epochs", "train_acc", "test_acc", "seed", "date", "version")
 
 
 class ModelView:
@@ -50,10 +49,15 @@ class ModelView:
         self.card = card
         self.name = name
         self.input_shape = tuple(card.get("input_shape") or (1, 28, 28))
-        if len(self.input_shape) != 3 or self.input_shape[0] != 1 or (
-                self.input_shape[1] != self.input_shape[2]):
-            raise ValueError(f"the page draws square grayscale digits; this model takes "
-                             f"{'x'.join(map(str, self.input_shape))} inputs")
+        if (
+            len(self.input_shape) != 3
+            or self.input_shape[0] != 1
+            or (self.input_shape[1] != self.input_shape[2])
+        ):
+            raise ValueError(
+                f"the page draws square grayscale digits; this model takes "
+                f"{'x'.join(map(str, self.input_shape))} inputs"
+            )
         self.panels = describe_layers(model, self.input_shape)
         num_outputs = self.panels[-1]["shape"][-1] if self.panels else 0
         self.classes = [str(c) for c in card.get("class_names") or range(num_outputs)]
@@ -71,10 +75,14 @@ class ModelView:
         """The page's layout: the classes, one entry per layer panel, the card's numbers, the
         novelty check's threshold (None: the model has no check)."""
         check = None if self.novelty is None else {"threshold": float(self.novelty.threshold)}
-        return {"name": self.name, "classes": self.classes,
-                "input_shape": list(self.input_shape), "layers": self.panels,
-                "card": {k: self.card[k] for k in CARD_KEYS if self.card.get(k) is not None},
-                "novelty": check}
+        return {
+            "name": self.name,
+            "classes": self.classes,
+            "input_shape": list(self.input_shape),
+            "layers": self.panels,
+            "card": {k: self.card[k] for k in CARD_KEYS if self.card.get(k) is not None},
+            "novelty": check,
+        }
 
     def run(self, image: np.ndarray, check: bool = False):
         """The model's input for a prepared image, every layer's output for it, and (with
@@ -84,8 +92,10 @@ class ModelView:
         """
         expected = self.input_shape[1:]
         if image.shape != expected:
-            raise ValueError(f"the model takes {'x'.join(map(str, self.input_shape))} "
-                             f"images, got a {'x'.join(map(str, image.shape))} image")
+            raise ValueError(
+                f"the model takes {'x'.join(map(str, self.input_shape))} "
+                f"images, got a {'x'.join(map(str, image.shape))} image"
+            )
         x = model_input(image, self.card)
         with self.lock, blas_threads(1):
             outputs = layer_outputs(self.model, x)
@@ -100,31 +110,42 @@ class ModelView:
         x, outputs, check = self.run(image, check=True)
         probabilities = softmax(outputs[-1][0].astype(np.float64))
         answer = verdict(probabilities, self.classes, check, self.card.get("dataset"))
-        return {"input": encode_floats(image), "input_shape": list(image.shape),
-                "probabilities": probabilities.tolist(), "answer": answer,
-                "layers": [panel_values(out[0]) for out in outputs],
-                "ms": {"model": 1000 * (time.perf_counter() - start)}}
+        return {
+            "input": encode_floats(image),
+            "input_shape": list(image.shape),
+            "probabilities": probabilities.tolist(),
+            "answer": answer,
+            "layers": [panel_values(out[0]) for out in outputs],
+            "ms": {"model": 1000 * (time.perf_counter() - start)},
+        }
 
     def kernel(self, image: np.ndarray, layer: int, channel: int, row: int, col: int) -> dict:
         """The kernel view of pixel ``(channel, row, col)`` of conv layer ``layer`` for a
         prepared image, with the feature map's own value and the per-pixel layers after it."""
         if not 0 <= layer < len(self.model.layers):
-            raise ValueError(f"layer must be from 0 to {len(self.model.layers) - 1}, got "
-                             f"{layer}")
+            raise ValueError(f"layer must be from 0 to {len(self.model.layers) - 1}, got {layer}")
         conv = self.model.layers[layer]
         if not isinstance(conv, Conv2d):
             raise ValueError(f"layer {layer} is {short_title(conv)}, not a Conv2d")
         x, outputs = self.run(image)
         conv_input = x[0] if layer == 0 else outputs[layer - 1][0]
         view = kernel_view(conv, conv_input, channel, row, col)
-        view.update(layer=layer, title=short_title(conv),
-                    feature_map_value=float(outputs[layer][0, channel, row, col]))
+        view.update(
+            layer=layer,
+            title=short_title(conv),
+            feature_map_value=float(outputs[layer][0, channel, row, col]),
+        )
         view["then"] = []
         for index in range(layer + 1, len(self.model.layers)):
             following = self.model.layers[index]
             if not isinstance(following, PER_PIXEL):
                 break
-            view["then"].append({"layer": index, "title": short_title(following),
-                                 "type": type(following).__name__,
-                                 "value": float(outputs[index][0, channel, row, col])})
+            view["then"].append(
+                {
+                    "layer": index,
+                    "title": short_title(following),
+                    "type": type(following).__name__,
+                    "value": float(outputs[index][0, channel, row, col]),
+                }
+            )
         return view

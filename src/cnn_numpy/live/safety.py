@@ -91,8 +91,11 @@ def check_host(headers, server_host: str, server_port: int) -> None:
         raise HttpError(400, "the request needs exactly one Host header")
     host, port = split_host_header(values[0])
     if not host_allowed(host, port, server_host, server_port):
-        raise HttpError(403, f"Host {values[0]!r} is not this server's address; open the "
-                             f"page at the address cnn-numpy printed")
+        raise HttpError(
+            403,
+            f"Host {values[0]!r} is not this server's address; open the "
+            f"page at the address cnn-numpy printed",
+        )
 
 
 def check_post(headers) -> None:
@@ -116,8 +119,9 @@ def body_length(headers, limit: int = MAX_BODY) -> int:
         raise HttpError(400, f"malformed Content-Length {text!r}")
     length = int(text)
     if length > limit:
-        raise HttpError(413, f"the request body is {length:,} bytes; at most {limit:,} are "
-                             "accepted")
+        raise HttpError(
+            413, f"the request body is {length:,} bytes; at most {limit:,} are accepted"
+        )
     return length
 
 

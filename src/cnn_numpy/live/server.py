@@ -34,14 +34,18 @@ from .feed import EventFeed
 from .model_view import ModelView
 from .safety import MAX_BODY, HttpError, body_length, check_host, check_post, parse_json_object
 
-CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-                 ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
 
 #: sent with every answer: no framing (the Stop button cannot be clicked through another
 #: site), no scripts or styles from anywhere else, no guessing of content types
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
-                               "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -66,12 +70,18 @@ class LiveServer(ThreadingHTTPServer):
     which).  ``view``: the model to draw with (None while it trains); ``feed``: training
     events (None when serving a saved model); ``on_stop``: what the Stop button does."""
 
-    daemon_threads = True          # a page still streaming events does not hold up the exit
+    daemon_threads = True  # a page still streaming events does not hold up the exit
     request_queue_size = 64
 
-    def __init__(self, host: str, port: int, view: ModelView | None = None,
-                 feed: EventFeed | None = None, on_stop: Callable[[], None] | None = None,
-                 title: str = ""):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        view: ModelView | None = None,
+        feed: EventFeed | None = None,
+        on_stop: Callable[[], None] | None = None,
+        title: str = "",
+    ):
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.view, self.feed, self.on_stop, self.title = view, feed, on_stop, title
         self.token = secrets.token_urlsafe(24)
@@ -88,8 +98,9 @@ class LiveServer(ThreadingHTTPServer):
     def host_for_url(self) -> str:
         """The bound address as a URL writes it; for "every interface" (0.0.0.0, ::), this
         computer's loopback address, which a browser here can open."""
-        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.server_address[0],
-                                                          self.server_address[0])
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(
+            self.server_address[0], self.server_address[0]
+        )
         return f"[{host}]" if ":" in host else host
 
     @property
@@ -99,8 +110,12 @@ class LiveServer(ThreadingHTTPServer):
 
     def start(self) -> LiveServer:
         """Serve in a background thread (the caller's thread trains, or waits for Ctrl-C)."""
-        self.thread = threading.Thread(target=self.serve_forever, name="cnn-numpy-live",
-                                       kwargs={"poll_interval": 0.2}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.serve_forever,
+            name="cnn-numpy-live",
+            kwargs={"poll_interval": 0.2},
+            daemon=True,
+        )
         self.thread.start()
         return self
 
@@ -116,8 +131,13 @@ class LiveServer(ThreadingHTTPServer):
     def info(self) -> dict:
         mode = "train" if self.feed is not None else "serve"
         view = self.view.info() if self.view is not None else None
-        return {"mode": mode, "title": self.title, "token": self.token, "model": view,
-                "training": self.feed is not None and self.view is None}
+        return {
+            "mode": mode,
+            "title": self.title,
+            "token": self.token,
+            "model": view,
+            "training": self.feed is not None and self.view is None,
+        }
 
 
 class PageHandler(BaseHTTPRequestHandler):
@@ -125,7 +145,7 @@ class PageHandler(BaseHTTPRequestHandler):
 
     server: LiveServer
     server_version = "cnn-numpy"
-    timeout = 30                  # seconds a silent connection is kept
+    timeout = 30  # seconds a silent connection is kept
 
     def do_GET(self) -> None:
         self.answer(self.get)
@@ -145,10 +165,13 @@ class PageHandler(BaseHTTPRequestHandler):
         except HttpError as err:
             self.fail(err.status, str(err))
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
-            self.close_connection = True            # the page went away mid-answer
-        except Exception as err:                   # a bug: say so, keep serving
-            print(f"cnn-numpy: error answering {self.command} {self.path[:80]}: "
-                  f"{type(err).__name__}: {err}", file=sys.stderr)
+            self.close_connection = True  # the page went away mid-answer
+        except Exception as err:  # a bug: say so, keep serving
+            print(
+                f"cnn-numpy: error answering {self.command} {self.path[:80]}: "
+                f"{type(err).__name__}: {err}",
+                file=sys.stderr,
+            )
             self.fail(500, "internal error (the terminal running cnn-numpy says more)")
 
     def get(self, path: str) -> None:
@@ -161,8 +184,11 @@ class PageHandler(BaseHTTPRequestHandler):
         self.send(200, *self.server.files[path])
 
     def post(self, path: str) -> None:
-        routes = {"/api/predict": self.predict, "/api/kernel": self.kernel,
-                  "/api/stop": self.stop_training}
+        routes = {
+            "/api/predict": self.predict,
+            "/api/kernel": self.kernel,
+            "/api/stop": self.stop_training,
+        }
         if path not in routes:
             raise HttpError(404, "no such action")
         check_post(self.headers)

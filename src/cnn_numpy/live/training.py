@@ -29,7 +29,7 @@ def first_filters(model) -> dict | None:
     """The first Conv2d's weights (F, C, kh, kw) as the page draws them, or None."""
     for layer in getattr(model, "layers", []):
         if isinstance(layer, Conv2d):
-            weight = np.array(layer.weight.data, dtype=np.float32)       # a copy
+            weight = np.array(layer.weight.data, dtype=np.float32)  # a copy
             return {"shape": list(weight.shape), "values": weight}
     return None
 
@@ -46,24 +46,44 @@ class LiveTraining:
         title: words for the page's header.
     """
 
-    def __init__(self, host: str, port: int, model, optimizer, epochs: int, batches: int,
-                 history: History | None = None, title: str = "", interval: float = 0.25):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        model,
+        optimizer,
+        epochs: int,
+        batches: int,
+        history: History | None = None,
+        title: str = "",
+        interval: float = 0.25,
+    ):
         self.model, self.optimizer = model, optimizer
         self.feed = EventFeed()
-        self.server = LiveServer(host, port, feed=self.feed, on_stop=self.request_stop,
-                                 title=title)
+        self.server = LiveServer(host, port, feed=self.feed, on_stop=self.request_stop, title=title)
         self.pending: collections.deque = collections.deque()
         self.interval = interval
         self.started = time.perf_counter()
         self.last_batch: tuple | None = None
         self._quit = threading.Event()
-        self._publisher = threading.Thread(target=self._publish_loop, daemon=True,
-                                           name="cnn-numpy-live-events")
+        self._publisher = threading.Thread(
+            target=self._publish_loop, daemon=True, name="cnn-numpy-live-events"
+        )
         done = len(history or ())
-        self.feed.publish({"type": "start", "epoch": done, "batch": 0, "loss": None,
-                           "epochs": epochs, "batches": batches, "lr": optimizer.lr,
-                           "title": title, "filters": self._filters_json(first_filters(model))})
-        for i in range(done):       # a resumed run: the epochs before, as they were
+        self.feed.publish(
+            {
+                "type": "start",
+                "epoch": done,
+                "batch": 0,
+                "loss": None,
+                "epochs": epochs,
+                "batches": batches,
+                "lr": optimizer.lr,
+                "title": title,
+                "filters": self._filters_json(first_filters(model)),
+            }
+        )
+        for i in range(done):  # a resumed run: the epochs before, as they were
             self.feed.publish(self._epoch_event(history, i, None, None))
 
     @property
@@ -77,12 +97,14 @@ class LiveTraining:
 
     # -- on the training thread: record, nothing more ------------------------------------
     def on_batch_end(self, epoch: int, step: int, loss: float) -> None:
-        self.pending.append((epoch, step, loss, self.optimizer.lr,
-                             time.perf_counter() - self.started))
+        self.pending.append(
+            (epoch, step, loss, self.optimizer.lr, time.perf_counter() - self.started)
+        )
 
     def on_epoch_end(self, epoch: int, history: History) -> None:
-        self.pending.append((history, len(history) - 1, self.optimizer.lr,
-                             first_filters(self.model)))
+        self.pending.append(
+            (history, len(history) - 1, self.optimizer.lr, first_filters(self.model))
+        )
 
     # -- the publisher thread ------------------------------------------------------------
     def _publish_loop(self) -> None:
@@ -97,8 +119,16 @@ class LiveTraining:
             record = self.pending.popleft()
             if len(record) == 5:
                 epoch, step, loss, lr, seconds = self.last_batch = record
-                events.append({"type": "batch", "epoch": epoch, "batch": step,
-                               "loss": float(loss), "lr": lr, "t": round(seconds, 3)})
+                events.append(
+                    {
+                        "type": "batch",
+                        "epoch": epoch,
+                        "batch": step,
+                        "loss": float(loss),
+                        "lr": lr,
+                        "t": round(seconds, 3),
+                    }
+                )
             else:
                 history, i, next_lr, filters = record
                 events.append(self._epoch_event(history, i, next_lr, filters))
@@ -107,12 +137,19 @@ class LiveTraining:
 
     def _epoch_event(self, history: History, i: int, next_lr, filters) -> dict:
         batch = self.last_batch
-        return {"type": "epoch", "epoch": history.epoch[i],
-                "batch": batch[1] if batch else None, "loss": history.loss[i],
-                "train_acc": history.train_acc[i], "test_acc": history.test_acc[i],
-                "test_loss": history.test_loss[i], "seconds": history.seconds[i],
-                "lr": batch[3] if batch else None, "next_lr": next_lr,
-                "filters": self._filters_json(filters)}
+        return {
+            "type": "epoch",
+            "epoch": history.epoch[i],
+            "batch": batch[1] if batch else None,
+            "loss": history.loss[i],
+            "train_acc": history.train_acc[i],
+            "test_acc": history.test_acc[i],
+            "test_loss": history.test_loss[i],
+            "seconds": history.seconds[i],
+            "lr": batch[3] if batch else None,
+            "next_lr": next_lr,
+            "filters": self._filters_json(filters),
+        }
 
     @staticmethod
     def _filters_json(filters: dict | None) -> dict | None:
@@ -131,20 +168,34 @@ class LiveTraining:
         (with its ``novelty`` check, if it has one: see ``ModelView``)."""
         self._stop_publisher()
         self.server.view = ModelView(model, card, name=name, novelty=novelty)
-        self.feed.publish({"type": "done", "epoch": card.get("epochs"), "batch": None,
-                           "loss": card.get("loss"), "test_acc": card.get("test_acc")})
+        self.feed.publish(
+            {
+                "type": "done",
+                "epoch": card.get("epochs"),
+                "batch": None,
+                "loss": card.get("loss"),
+                "test_acc": card.get("test_acc"),
+            }
+        )
 
     def stopped(self, resume_command: str) -> None:
         """Training was interrupted: tell the page how to resume, then close the server."""
         self._stop_publisher()
-        self.feed.publish({"type": "stopped", "epoch": None, "batch": None, "loss": None,
-                           "resume": resume_command})
+        self.feed.publish(
+            {
+                "type": "stopped",
+                "epoch": None,
+                "batch": None,
+                "loss": None,
+                "resume": resume_command,
+            }
+        )
         self.close()
 
     def close(self) -> None:
         self._stop_publisher()
         self.feed.close()
-        self.feed.wait_for_followers(timeout=1.0)   # let open pages read the last events
+        self.feed.wait_for_followers(timeout=1.0)  # let open pages read the last events
         self.server.stop()
 
     def _stop_publisher(self) -> None:

@@ -28,8 +28,9 @@ def novelty(detector, model, x: np.ndarray) -> dict | None:
     return {"score": score, "threshold": threshold, "refused": bool(score > threshold)}
 
 
-def verdict(probabilities: np.ndarray, classes: list[str], check: dict | None,
-            dataset: str | None = None) -> dict:
+def verdict(
+    probabilities: np.ndarray, classes: list[str], check: dict | None, dataset: str | None = None
+) -> dict:
     """What ``#answer`` says, as data: ``label`` (the class, or None when refused),
     ``best`` (the most probable class), ``confidence``, ``state`` ("sure", "unsure" or
     "refused"), ``text`` (the words to show) and the novelty check's numbers."""
@@ -43,5 +44,12 @@ def verdict(probabilities: np.ndarray, classes: list[str], check: dict | None,
         state, label, text = "unsure", name, f"not sure (best guess {name})"
     else:
         state, label, text = "sure", name, name
-    return {"label": label, "best": name, "index": best, "confidence": confidence,
-            "state": state, "text": text, "novelty": check}
+    return {
+        "label": label,
+        "best": name,
+        "index": best,
+        "confidence": confidence,
+        "state": state,
+        "text": text,
+        "novelty": check,
+    }

@@ -9,5 +9,15 @@ from .gaussian import ClassGaussians
 from .predict import NoveltyPrediction, predict_with_novelty
 from .storage import load_novelty, save_novelty
 
-__all__ = ["ClassGaussians", "NoveltyDetector", "NoveltyPrediction", "Stage", "default_stages",
-           "fit_novelty", "load_novelty", "predict_with_novelty", "save_novelty", "stage_features"]
+__all__ = [
+    "ClassGaussians",
+    "NoveltyDetector",
+    "NoveltyPrediction",
+    "Stage",
+    "default_stages",
+    "fit_novelty",
+    "load_novelty",
+    "predict_with_novelty",
+    "save_novelty",
+    "stage_features",
+]

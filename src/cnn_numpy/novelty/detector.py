@@ -33,10 +33,10 @@ class NoveltyDetector:
 
     stages: list[Stage]
     gaussians: list[ClassGaussians]
-    scales: np.ndarray                   # (S,) each stage's held-out 99th percentile distance
+    scales: np.ndarray  # (S,) each stage's held-out 99th percentile distance
     threshold: float
-    refuse_rate: float = REFUSE_RATE     # the share of held-out images meant to be refused
-    holdout_refused: float = float("nan")   # ...and the share that actually is
+    refuse_rate: float = REFUSE_RATE  # the share of held-out images meant to be refused
+    holdout_refused: float = float("nan")  # ...and the share that actually is
     fit_images: int = 0
     holdout_images: int = 0
     shrinkage: float = SHRINKAGE
@@ -52,10 +52,13 @@ class NoveltyDetector:
         Shape: [(N, D_s) for each stage] -> (N, S)
         """
         if len(features) != len(self.stages):
-            raise ValueError(f"novelty: {len(self.stages)} stages, got features for "
-                             f"{len(features)}")
-        return np.stack([g.distance(f) for g, f in zip(self.gaussians, features)],
-                        axis=1) / self.scales
+            raise ValueError(
+                f"novelty: {len(self.stages)} stages, got features for {len(features)}"
+            )
+        return (
+            np.stack([g.distance(f) for g, f in zip(self.gaussians, features)], axis=1)
+            / self.scales
+        )
 
     def combine(self, features: list[np.ndarray]) -> np.ndarray:
         """The novelty score from the stages' features.  Shape: -> (N,)"""
@@ -70,9 +73,17 @@ class NoveltyDetector:
         return self.combine(features)
 
 
-def fit_novelty(model, X: np.ndarray, y: np.ndarray, holdout: float = 0.1,
-                refuse_rate: float = REFUSE_RATE, rng=None, stages: list[Stage] | None = None,
-                shrinkage: float = SHRINKAGE, batch_size: int = 500) -> NoveltyDetector:
+def fit_novelty(
+    model,
+    X: np.ndarray,
+    y: np.ndarray,
+    holdout: float = 0.1,
+    refuse_rate: float = REFUSE_RATE,
+    rng=None,
+    stages: list[Stage] | None = None,
+    shrinkage: float = SHRINKAGE,
+    batch_size: int = 500,
+) -> NoveltyDetector:
     """A ``NoveltyDetector`` for ``model`` from its training images (normalised as in
     training): Gaussians on ``1 - holdout`` of them, scales and threshold on the rest.
 
@@ -101,14 +112,22 @@ def fit_novelty(model, X: np.ndarray, y: np.ndarray, holdout: float = 0.1,
     fit, rest = order[held:], order[:held]
     num_classes = logits.shape[1]
     if y.max() >= num_classes:
-        raise ValueError(f"fit_novelty: labels go up to {y.max()}, the model has "
-                         f"{num_classes} outputs")
+        raise ValueError(
+            f"fit_novelty: labels go up to {y.max()}, the model has {num_classes} outputs"
+        )
     gaussians = [ClassGaussians.fit(f[fit], y[fit], num_classes, shrinkage) for f in features]
     distances = np.stack([g.distance(f[rest]) for g, f in zip(gaussians, features)], axis=1)
     scales = np.maximum(np.quantile(distances, SCALE_QUANTILE, axis=0), 1e-12)
-    detector = NoveltyDetector(stages=stages, gaussians=gaussians, scales=scales,
-                               threshold=np.inf, refuse_rate=refuse_rate,
-                               fit_images=len(fit), holdout_images=held, shrinkage=shrinkage)
+    detector = NoveltyDetector(
+        stages=stages,
+        gaussians=gaussians,
+        scales=scales,
+        threshold=np.inf,
+        refuse_rate=refuse_rate,
+        fit_images=len(fit),
+        holdout_images=held,
+        shrinkage=shrinkage,
+    )
     held_scores = np.sqrt(np.mean((distances / scales) ** 2, axis=1))
     detector.threshold = float(np.quantile(held_scores, 1 - refuse_rate))
     detector.holdout_refused = float(np.mean(held_scores > detector.threshold))

@@ -44,8 +44,10 @@ def default_stages(model) -> list[Stage]:
     layers = getattr(model, "layers", None)
     if not layers or not isinstance(layers[-1], Linear):
         last = type(layers[-1]).__name__ if layers else type(model).__name__
-        raise ValueError(f"a novelty score needs a model that ends in its classifier, a Linear "
-                         f"layer giving one logit per class; this model ends with {last}")
+        raise ValueError(
+            f"a novelty score needs a model that ends in its classifier, a Linear "
+            f"layer giving one logit per class; this model ends with {last}"
+        )
     stages = []
     for i, layer in enumerate(layers):
         if isinstance(layer, Flatten):
@@ -63,19 +65,23 @@ def pool(activations: np.ndarray, pooling: str) -> np.ndarray:
     """
     n = len(activations)
     if pooling == "channels" and activations.ndim == 4:
-        maps = activations.reshape(n, activations.shape[1], -1)         # (N, C, H*W)
+        maps = activations.reshape(n, activations.shape[1], -1)  # (N, C, H*W)
         return np.concatenate([maps.mean(axis=2), maps.std(axis=2)], axis=1)
     if pooling == "grid" and activations.ndim == 4:
         _, c, h, w = activations.shape
         top, bottom = activations[:, :, : h // 2], activations[:, :, h // 2 :]
-        quarters = [half[:, :, :, cols] for half in (top, bottom)
-                    for cols in (slice(0, w // 2), slice(w // 2, w))]
+        quarters = [
+            half[:, :, :, cols]
+            for half in (top, bottom)
+            for cols in (slice(0, w // 2), slice(w // 2, w))
+        ]
         return np.stack([q.mean(axis=(2, 3)) for q in quarters], axis=2).reshape(n, 4 * c)
     return activations.reshape(n, -1)
 
 
-def stage_features(model, X: np.ndarray, stages: list[Stage],
-                   batch_size: int = 500) -> tuple[list[np.ndarray], np.ndarray]:
+def stage_features(
+    model, X: np.ndarray, stages: list[Stage], batch_size: int = 500
+) -> tuple[list[np.ndarray], np.ndarray]:
     """Each stage's features, and the logits, for every image, in eval mode, in one pass.
 
     Shape: X (N, C, H, W) -> [(N, D_s) for each stage], logits (N, classes)

@@ -31,33 +31,42 @@ SHRINKAGE = 0.01
 class ClassGaussians:
     """Each class's mean and the inverse of its covariance, for one feature vector."""
 
-    means: np.ndarray        # (C, D) float64
-    precisions: np.ndarray   # (C, D, D) float64: inverse of each class's covariance
+    means: np.ndarray  # (C, D) float64
+    precisions: np.ndarray  # (C, D, D) float64: inverse of each class's covariance
 
     @classmethod
-    def fit(cls, features: np.ndarray, labels: np.ndarray, num_classes: int,
-            shrinkage: float = SHRINKAGE) -> ClassGaussians:
+    def fit(
+        cls,
+        features: np.ndarray,
+        labels: np.ndarray,
+        num_classes: int,
+        shrinkage: float = SHRINKAGE,
+    ) -> ClassGaussians:
         """Shape: features (N, D), labels (N,) ints in [0, num_classes)"""
         f = np.asarray(features, dtype=np.float64)
         labels = np.asarray(labels)
         if f.ndim != 2 or labels.shape != (len(f),):
-            raise ValueError(f"ClassGaussians.fit: features (N, D) and labels (N,) expected, "
-                             f"got {f.shape} and {labels.shape}")
+            raise ValueError(
+                f"ClassGaussians.fit: features (N, D) and labels (N,) expected, "
+                f"got {f.shape} and {labels.shape}"
+            )
         counts = np.bincount(labels, minlength=num_classes)[:num_classes]
         if (counts < 2).any():
-            raise ValueError(f"ClassGaussians.fit: every class needs training images (two at "
-                             f"least); too few for {np.flatnonzero(counts < 2).tolist()}")
+            raise ValueError(
+                f"ClassGaussians.fit: every class needs training images (two at "
+                f"least); too few for {np.flatnonzero(counts < 2).tolist()}"
+            )
         d = f.shape[1]
         means, precisions = np.zeros((num_classes, d)), np.zeros((num_classes, d, d))
         for k in range(num_classes):
             own = f[labels == k]
             means[k] = own.mean(axis=0)
             centred = own - means[k]
-            covariance = centred.T @ centred / len(own)                   # (D, D)
+            covariance = centred.T @ centred / len(own)  # (D, D)
             ridge = shrinkage * float(np.trace(covariance)) / d
             covariance[np.diag_indices(d)] += max(ridge, 1e-12)
             precision = np.linalg.inv(covariance)
-            precisions[k] = (precision + precision.T) / 2                 # symmetric
+            precisions[k] = (precision + precision.T) / 2  # symmetric
         return cls(means=means, precisions=precisions)
 
     def distance(self, features: np.ndarray) -> np.ndarray:
@@ -65,10 +74,11 @@ class ClassGaussians:
         covariance.  Shape: (N, D) -> (N,) float64"""
         f = np.asarray(features, dtype=np.float64)
         if f.ndim != 2 or f.shape[1] != self.means.shape[1]:
-            raise ValueError(f"novelty: expected features of shape (N, {self.means.shape[1]}), "
-                             f"got {f.shape}")
-        squared = np.empty((len(f), len(self.means)))                    # (N, C)
+            raise ValueError(
+                f"novelty: expected features of shape (N, {self.means.shape[1]}), got {f.shape}"
+            )
+        squared = np.empty((len(f), len(self.means)))  # (N, C)
         for k, (mean, precision) in enumerate(zip(self.means, self.precisions)):
-            diff = f - mean                                               # (N, D)
+            diff = f - mean  # (N, D)
             squared[:, k] = np.einsum("nd,de,ne->n", diff, precision, diff)
         return np.sqrt(np.maximum(squared.min(axis=1), 0.0))

@@ -14,15 +14,16 @@ from .features import softmax, stage_features
 class NoveltyPrediction:
     """What ``predict_with_novelty`` returns, one entry per image."""
 
-    probabilities: np.ndarray     # (N, C) softmax probabilities
-    predicted: np.ndarray         # (N,) int64: the most probable class
-    scores: np.ndarray            # (N,) novelty scores (NaN without a detector)
-    threshold: float | None       # scores above it are refused (None without a detector)
-    refused: np.ndarray           # (N,) bool: "not one of the classes"
+    probabilities: np.ndarray  # (N, C) softmax probabilities
+    predicted: np.ndarray  # (N,) int64: the most probable class
+    scores: np.ndarray  # (N,) novelty scores (NaN without a detector)
+    threshold: float | None  # scores above it are refused (None without a detector)
+    refused: np.ndarray  # (N,) bool: "not one of the classes"
 
 
-def predict_with_novelty(model, X: np.ndarray, novelty: NoveltyDetector | None,
-                         batch_size: int = 500) -> NoveltyPrediction:
+def predict_with_novelty(
+    model, X: np.ndarray, novelty: NoveltyDetector | None, batch_size: int = 500
+) -> NoveltyPrediction:
     """Class probabilities and the novelty score of each image, from one pass (eval mode).
 
     ``X`` is normalised as in training.  With ``novelty=None`` (a model saved without a
@@ -37,8 +38,9 @@ def predict_with_novelty(model, X: np.ndarray, novelty: NoveltyDetector | None,
     """
     X = np.asarray(X)
     if X.ndim < 2 or len(X) == 0:
-        raise ValueError(f"predict_with_novelty: expected a batch of images (N, C, H, W), got "
-                         f"shape {X.shape}")
+        raise ValueError(
+            f"predict_with_novelty: expected a batch of images (N, C, H, W), got shape {X.shape}"
+        )
     stages = novelty.stages if novelty is not None else []
     if novelty is not None:
         check_fits(model, novelty)
@@ -52,10 +54,13 @@ def predict_with_novelty(model, X: np.ndarray, novelty: NoveltyDetector | None,
         except ValueError as err:
             raise ValueError(f"the novelty detector does not fit this model: {err}") from err
         refused = scores > novelty.threshold
-    return NoveltyPrediction(probabilities=probabilities,
-                             predicted=probabilities.argmax(axis=1).astype(np.int64),
-                             scores=scores, threshold=None if novelty is None
-                             else novelty.threshold, refused=refused)
+    return NoveltyPrediction(
+        probabilities=probabilities,
+        predicted=probabilities.argmax(axis=1).astype(np.int64),
+        scores=scores,
+        threshold=None if novelty is None else novelty.threshold,
+        refused=refused,
+    )
 
 
 def check_fits(model, novelty: NoveltyDetector) -> None:
@@ -63,5 +68,7 @@ def check_fits(model, novelty: NoveltyDetector) -> None:
     count = len(getattr(model, "layers", ()))
     for stage in novelty.stages:
         if not -1 <= stage.layer < count:
-            raise ValueError(f"the novelty detector reads layer {stage.layer}, but the model "
-                             f"has {count} layers: it was fitted for another model")
+            raise ValueError(
+                f"the novelty detector reads layer {stage.layer}, but the model "
+                f"has {count} layers: it was fitted for another model"
+            )

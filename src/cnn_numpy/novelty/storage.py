@@ -29,8 +29,14 @@ from .gaussian import ClassGaussians
 PREFIX = "novelty/"
 METHOD, VERSION = "mahalanobis", 1
 #: the header entry's keys and their types (numbers must be finite)
-NUMBERS = {"threshold": float, "refuse_rate": float, "holdout_refused": float,
-           "fit_images": int, "holdout_images": int, "shrinkage": float}
+NUMBERS = {
+    "threshold": float,
+    "refuse_rate": float,
+    "holdout_refused": float,
+    "fit_images": int,
+    "holdout_images": int,
+    "shrinkage": float,
+}
 
 
 def save_novelty(path: str | os.PathLike, detector: NoveltyDetector) -> None:
@@ -42,15 +48,20 @@ def save_novelty(path: str | os.PathLike, detector: NoveltyDetector) -> None:
         >>> cnn.save_novelty("model.npz", cnn.fit_novelty(model, X, y, rng=0))      # doctest: +SKIP
     """
     if not isinstance(detector, NoveltyDetector):
-        raise ValueError(f"save_novelty: expected a NoveltyDetector (from fit_novelty), got "
-                         f"{type(detector).__name__}")
+        raise ValueError(
+            f"save_novelty: expected a NoveltyDetector (from fit_novelty), got "
+            f"{type(detector).__name__}"
+        )
     header, arrays = open_npz(path)
     last = header["layers"][-1] if header["layers"] else {}
     outputs = last.get("config", {}).get("out_features")
-    if outputs != detector.num_classes or any(s.layer >= len(header["layers"])
-                                              for s in detector.stages):
-        raise ValueError(f"save_novelty: the detector was fitted for a model with "
-                         f"{detector.num_classes} classes, not the one in {path}")
+    if outputs != detector.num_classes or any(
+        s.layer >= len(header["layers"]) for s in detector.stages
+    ):
+        raise ValueError(
+            f"save_novelty: the detector was fitted for a model with "
+            f"{detector.num_classes} classes, not the one in {path}"
+        )
     entry, extra = to_file(detector)
     arrays = {k: v for k, v in arrays.items() if not k.startswith(PREFIX)}
     arrays.update({PREFIX + name: array for name, array in extra.items()})
@@ -59,14 +70,20 @@ def save_novelty(path: str | os.PathLike, detector: NoveltyDetector) -> None:
 
 def to_file(detector: NoveltyDetector) -> tuple[dict, dict[str, np.ndarray]]:
     """(header entry, arrays without the "novelty/" prefix) of a detector."""
-    header = {"method": METHOD, "version": VERSION,
-              "threshold": float(detector.threshold), "refuse_rate": float(detector.refuse_rate),
-              "holdout_refused": float(detector.holdout_refused),
-              "fit_images": int(detector.fit_images),
-              "holdout_images": int(detector.holdout_images),
-              "shrinkage": float(detector.shrinkage),
-              "stages": [{"layer": s.layer, "pooling": s.pooling, "scale": float(scale)}
-                         for s, scale in zip(detector.stages, detector.scales)]}
+    header = {
+        "method": METHOD,
+        "version": VERSION,
+        "threshold": float(detector.threshold),
+        "refuse_rate": float(detector.refuse_rate),
+        "holdout_refused": float(detector.holdout_refused),
+        "fit_images": int(detector.fit_images),
+        "holdout_images": int(detector.holdout_images),
+        "shrinkage": float(detector.shrinkage),
+        "stages": [
+            {"layer": s.layer, "pooling": s.pooling, "scale": float(scale)}
+            for s, scale in zip(detector.stages, detector.scales)
+        ],
+    }
     arrays = {}
     for i, gaussians in enumerate(detector.gaussians):
         arrays[f"{i}/means"] = gaussians.means.astype(np.float64)
@@ -85,22 +102,30 @@ def load_novelty(path: str | os.PathLike) -> NoveltyDetector | None:
 def read_novelty(header: dict, arrays: dict[str, np.ndarray], path) -> NoveltyDetector | None:
     """The detector from an opened file's header and arrays (see ``open_npz``), checked."""
     entry = header.get("novelty")
-    stored = {k[len(PREFIX):]: v for k, v in arrays.items() if k.startswith(PREFIX)}
+    stored = {k[len(PREFIX) :]: v for k, v in arrays.items() if k.startswith(PREFIX)}
     if entry is None and not stored:
         return None
 
     def damaged(problem: str) -> ModelFileError:
-        return ModelFileError(f"{path}: its novelty check is damaged ({problem}); load it "
-                              "without one by saving the model again, or fit a new one")
+        return ModelFileError(
+            f"{path}: its novelty check is damaged ({problem}); load it "
+            "without one by saving the model again, or fit a new one"
+        )
 
-    if not isinstance(entry, dict) or entry.get("method") != METHOD or \
-            entry.get("version") != VERSION:
-        raise damaged(f"header entry {entry!r:.80} is not a {METHOD} detector, version "
-                      f"{VERSION}")
+    if (
+        not isinstance(entry, dict)
+        or entry.get("method") != METHOD
+        or entry.get("version") != VERSION
+    ):
+        raise damaged(f"header entry {entry!r:.80} is not a {METHOD} detector, version {VERSION}")
     for key, kind in NUMBERS.items():
         value = entry.get(key)
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or \
-                (kind is int and not isinstance(value, int)) or not math.isfinite(value):
+        if (
+            not isinstance(value, (int, float))
+            or isinstance(value, bool)
+            or (kind is int and not isinstance(value, int))
+            or not math.isfinite(value)
+        ):
             raise damaged(f"{key} is {value!r}, not a finite {kind.__name__}")
     stages = entry.get("stages")
     if not isinstance(stages, list) or not stages:
@@ -110,24 +135,36 @@ def read_novelty(header: dict, arrays: dict[str, np.ndarray], path) -> NoveltyDe
         raise damaged(f"arrays {sorted(stored)} instead of {sorted(expected)}")
     parsed, gaussians, scales = [], [], []
     for i, stage in enumerate(stages):
-        if not isinstance(stage, dict) or stage.get("pooling") not in POOLINGS or \
-                not isinstance(stage.get("layer"), int) or \
-                not isinstance(stage.get("scale"), (int, float)) or \
-                not (math.isfinite(stage["scale"]) and stage["scale"] > 0):
+        if (
+            not isinstance(stage, dict)
+            or stage.get("pooling") not in POOLINGS
+            or not isinstance(stage.get("layer"), int)
+            or not isinstance(stage.get("scale"), (int, float))
+            or not (math.isfinite(stage["scale"]) and stage["scale"] > 0)
+        ):
             raise damaged(f"stage {i} is {stage!r:.80}")
         means, precisions = stored[f"{i}/means"], stored[f"{i}/precisions"]
-        if means.ndim != 2 or precisions.shape != (*means.shape, means.shape[1]) or \
-                means.dtype != np.float64 or precisions.dtype != np.float64 or \
-                not (np.isfinite(means).all() and np.isfinite(precisions).all()):
-            raise damaged(f"stage {i}'s arrays have shapes {means.shape} and "
-                          f"{precisions.shape}")
+        if (
+            means.ndim != 2
+            or precisions.shape != (*means.shape, means.shape[1])
+            or means.dtype != np.float64
+            or precisions.dtype != np.float64
+            or not (np.isfinite(means).all() and np.isfinite(precisions).all())
+        ):
+            raise damaged(f"stage {i}'s arrays have shapes {means.shape} and {precisions.shape}")
         parsed.append(Stage(stage["layer"], stage["pooling"]))
         gaussians.append(ClassGaussians(means=means, precisions=precisions))
         scales.append(stage["scale"])
     if len({g.means.shape[0] for g in gaussians}) != 1:
         raise damaged("stages disagree on the number of classes")
-    return NoveltyDetector(stages=parsed, gaussians=gaussians, scales=np.array(scales),
-                           threshold=entry["threshold"], refuse_rate=entry["refuse_rate"],
-                           holdout_refused=entry["holdout_refused"],
-                           fit_images=entry["fit_images"], holdout_images=entry["holdout_images"],
-                           shrinkage=entry["shrinkage"])
+    return NoveltyDetector(
+        stages=parsed,
+        gaussians=gaussians,
+        scales=np.array(scales),
+        threshold=entry["threshold"],
+        refuse_rate=entry["refuse_rate"],
+        holdout_refused=entry["holdout_refused"],
+        fit_images=entry["fit_images"],
+        holdout_images=entry["holdout_images"],
+        shrinkage=entry["shrinkage"],
+    )

@@ -14,7 +14,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.chmod(tmp, 0o644)   # mkstemp's 0600 would make the run's files private
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would make the run's files private
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

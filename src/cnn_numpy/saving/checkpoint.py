@@ -50,9 +50,16 @@ def generator_states(model: Sequential) -> dict[str, dict]:
 
 
 #: the bit generators a stored random state may name: a file never chooses what to call
-BIT_GENERATORS = {cls.__name__: cls for cls in (np.random.PCG64, np.random.PCG64DXSM,
-                                                np.random.Philox, np.random.SFC64,
-                                                np.random.MT19937)}
+BIT_GENERATORS = {
+    cls.__name__: cls
+    for cls in (
+        np.random.PCG64,
+        np.random.PCG64DXSM,
+        np.random.Philox,
+        np.random.SFC64,
+        np.random.MT19937,
+    )
+}
 
 
 def generator_from_state(state) -> np.random.Generator:
@@ -60,8 +67,9 @@ def generator_from_state(state) -> np.random.Generator:
     ValueError if the state is not one of a known bit generator's, in plain numbers."""
     name = state.get("bit_generator") if isinstance(state, dict) else None
     if name not in BIT_GENERATORS:
-        raise ValueError(f"a random state must name one of {', '.join(BIT_GENERATORS)}, "
-                         f"got {name!r:.100}")
+        raise ValueError(
+            f"a random state must name one of {', '.join(BIT_GENERATORS)}, got {name!r:.100}"
+        )
     if not plain_numbers(state):
         raise ValueError(f"a {name} random state must hold plain numbers only")
     bit_generator = BIT_GENERATORS[name]()
@@ -78,12 +86,23 @@ def plain_numbers(value) -> bool:
         return all(isinstance(k, str) and plain_numbers(v) for k, v in value.items())
     if isinstance(value, list):
         return all(plain_numbers(v) for v in value)
-    return isinstance(value, (int, str)) and not isinstance(value, bool) or value is True \
+    return (
+        isinstance(value, (int, str))
+        and not isinstance(value, bool)
+        or value is True
         or value is False
+    )
 
 
-def save_checkpoint(path: str | os.PathLike, model: Sequential, optimizer, history: History,
-                    rng: np.random.Generator, scheduler=None, **metadata) -> Path:
+def save_checkpoint(
+    path: str | os.PathLike,
+    model: Sequential,
+    optimizer,
+    history: History,
+    rng: np.random.Generator,
+    scheduler=None,
+    **metadata,
+) -> Path:
     """Save model, optimizer, History, random states and scheduler to one ``.npz`` (atomic)."""
     arrays = model.state_dict()
     scalars = {}
@@ -124,8 +143,9 @@ class Checkpoint:
 
     def restore_optimizer(self, optimizer) -> None:
         if type(optimizer).__name__ != self.optimizer_type:
-            raise ValueError(f"checkpoint was made with {self.optimizer_type}, not "
-                             f"{type(optimizer).__name__}")
+            raise ValueError(
+                f"checkpoint was made with {self.optimizer_type}, not {type(optimizer).__name__}"
+            )
         optimizer.load_state_dict(self.optimizer_state)
 
     def restore_scheduler(self, scheduler) -> None:
@@ -153,10 +173,16 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         setattr(model[int(index)], name, generator)
     optimizer_state = dict(resume["optimizer"]["scalars"])
     prefix = "optimizer/"
-    optimizer_state.update({k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
-    return Checkpoint(model=model, history=history, rng=rng, card=header["card"],
-                      optimizer_type=resume["optimizer"]["type"],
-                      optimizer_state=optimizer_state, scheduler_state=resume["scheduler"])
+    optimizer_state.update({k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)})
+    return Checkpoint(
+        model=model,
+        history=history,
+        rng=rng,
+        card=header["card"],
+        optimizer_type=resume["optimizer"]["type"],
+        optimizer_state=optimizer_state,
+        scheduler_state=resume["scheduler"],
+    )
 
 
 def check_resume(resume, model: Sequential) -> dict:
@@ -166,23 +192,29 @@ def check_resume(resume, model: Sequential) -> dict:
         raise ValueError(f"it must hold exactly {sorted(keys)}")
     optimizer = resume["optimizer"]
     scalars = optimizer.get("scalars") if isinstance(optimizer, dict) else None
-    if not isinstance(scalars, dict) or set(optimizer) != {"type", "scalars"} \
-            or optimizer["type"] not in ("SGD", "Adam") \
-            or not all(isinstance(v, (int, float)) for v in scalars.values()):
-        raise ValueError("its optimizer entry must be {'type': 'SGD' | 'Adam', 'scalars': "
-                         "{name: number}}")
+    if (
+        not isinstance(scalars, dict)
+        or set(optimizer) != {"type", "scalars"}
+        or optimizer["type"] not in ("SGD", "Adam")
+        or not all(isinstance(v, (int, float)) for v in scalars.values())
+    ):
+        raise ValueError(
+            "its optimizer entry must be {'type': 'SGD' | 'Adam', 'scalars': {name: number}}"
+        )
     scheduler = resume["scheduler"]
-    if scheduler is not None and not (isinstance(scheduler, dict)
-                                      and set(scheduler) == {"base_lr", "last_epoch"}):
+    if scheduler is not None and not (
+        isinstance(scheduler, dict) and set(scheduler) == {"base_lr", "last_epoch"}
+    ):
         raise ValueError("its scheduler entry must be None or {'base_lr', 'last_epoch'}")
     if not isinstance(resume["layer_rngs"], dict):
         raise ValueError("its layer_rngs entry must be a dict")
-    for key in resume["layer_rngs"]:          # only a layer's existing Generator is replaced
+    for key in resume["layer_rngs"]:  # only a layer's existing Generator is replaced
         index, _, name = str(key).partition(".")
         layer = model[int(index)] if index.isdigit() and int(index) < len(model) else None
         if not isinstance(getattr(layer, name, None), np.random.Generator):
-            raise ValueError(f"its layer_rngs names {key!r:.100}, which is not a random "
-                             "generator of the model")
+            raise ValueError(
+                f"its layer_rngs names {key!r:.100}, which is not a random generator of the model"
+            )
     return resume
 
 
@@ -193,20 +225,31 @@ def best_epoch(history: History) -> int:
     return int(np.argmax(scores))
 
 
-def save_epoch(run_dir: str | os.PathLike, model: Sequential, optimizer, history: History,
-               rng: np.random.Generator, scheduler=None, total_epochs: int | None = None,
-               **card) -> None:
+def save_epoch(
+    run_dir: str | os.PathLike,
+    model: Sequential,
+    optimizer,
+    history: History,
+    rng: np.random.Generator,
+    scheduler=None,
+    total_epochs: int | None = None,
+    **card,
+) -> None:
     """After an epoch: ``checkpoint.npz``, ``model.npz`` and (if this epoch is the best so
     far) ``best.npz``.  ``card`` goes into each file's model card with the epoch's numbers:
     ``epochs`` (how many the weights were trained), ``total_epochs`` (how many the run was
     set to train, if given) and ``saved_as`` (``"latest"`` or ``"best"``)."""
     run_dir = Path(run_dir)
-    with interrupts_deferred():   # Ctrl-C waits until the three files agree with each other
+    with interrupts_deferred():  # Ctrl-C waits until the three files agree with each other
         save_checkpoint(run_dir / CHECKPOINT, model, optimizer, history, rng, scheduler, **card)
         if len(history) == 0:
             return
-        numbers = {"epochs": len(history), "train_acc": history.train_acc[-1],
-                   "test_acc": history.test_acc[-1], "loss": history.loss[-1]}
+        numbers = {
+            "epochs": len(history),
+            "train_acc": history.train_acc[-1],
+            "test_acc": history.test_acc[-1],
+            "loss": history.loss[-1],
+        }
         if total_epochs is not None:
             numbers["total_epochs"] = total_epochs
         save(model, run_dir / LAST, **card, **numbers, saved_as="latest")
@@ -222,7 +265,7 @@ def update_total_epochs(path: Path, total_epochs: int) -> None:
     try:
         model, card = load_with_card(path)
     except (FileNotFoundError, ModelFileError):
-        return                     # no best model (yet), or not ours to rewrite
+        return  # no best model (yet), or not ours to rewrite
     if card.get("total_epochs", total_epochs) != total_epochs:
         kept = {k: v for k, v in card.items() if k not in ("layers", "library_version", "date")}
         save(model, path, **{**kept, "total_epochs": total_epochs})

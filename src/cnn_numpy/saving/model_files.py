@@ -69,16 +69,20 @@ def architecture(model: Sequential) -> list[dict]:
     """``[{"type": "Conv2d", "config": {...}}, ...]``: enough to rebuild the layers."""
     model = unwrapped(model)
     if not isinstance(model, Sequential):
-        raise ValueError(f"save: the model must be a Sequential (its layers in order), got "
-                         f"{model!r}; for a single layer, save Sequential(layer)")
+        raise ValueError(
+            f"save: the model must be a Sequential (its layers in order), got "
+            f"{model!r}; for a single layer, save Sequential(layer)"
+        )
     registry = layer_registry()
     layers = []
     for i, layer in enumerate(model):
         name = type(layer).__name__
         if registry.get(name) is not type(layer):
-            raise ValueError(f"save: layer {i} is a {name}, which is not one of the layer "
-                             f"classes in cnn_numpy.layers ({', '.join(sorted(registry))}), so "
-                             "it could not be rebuilt when loading")
+            raise ValueError(
+                f"save: layer {i} is a {name}, which is not one of the layer "
+                f"classes in cnn_numpy.layers ({', '.join(sorted(registry))}), so "
+                "it could not be rebuilt when loading"
+            )
         layers.append({"type": name, "config": layer.config()})
     return layers
 
@@ -89,17 +93,21 @@ def build(layers: list[dict]) -> Sequential:
     built = []
     for i, spec in enumerate(layers):
         if not isinstance(spec, dict) or not isinstance(spec.get("config", {}), dict):
-            raise ModelFileError(f"layer {i} is described as {spec!r}, not as "
-                                 "{'type': ..., 'config': {...}}")
+            raise ModelFileError(
+                f"layer {i} is described as {spec!r}, not as {{'type': ..., 'config': {{...}}}}"
+            )
         name, config = spec.get("type"), spec.get("config", {})
         if name not in registry:
-            raise ModelFileError(f"layer {i} has unknown type {name!r}; this version of cnn-numpy "
-                                 f"knows {', '.join(sorted(registry))}")
+            raise ModelFileError(
+                f"layer {i} has unknown type {name!r}; this version of cnn-numpy "
+                f"knows {', '.join(sorted(registry))}"
+            )
         try:
             built.append(registry[name](**config))
         except (TypeError, ValueError) as err:
-            raise ModelFileError(f"layer {i} ({name}) cannot be built from {config}: "
-                                 f"{err}") from err
+            raise ModelFileError(
+                f"layer {i} ({name}) cannot be built from {config}: {err}"
+            ) from err
     return Sequential(*built)
 
 
@@ -144,7 +152,7 @@ def save(model: Sequential, path: str | os.PathLike, **metadata) -> Path:
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"save: {path} is a folder; give a file name, e.g. {path / 'model.npz'}")
-    header = model_header(model, metadata)   # first: it checks what model is
+    header = model_header(model, metadata)  # first: it checks what model is
     write_npz(path, model.state_dict(), header)
     return path
 
@@ -152,21 +160,26 @@ def save(model: Sequential, path: str | os.PathLike, **metadata) -> Path:
 def model_header(model: Sequential, metadata: dict, kind: str = "model") -> dict:
     from .. import __version__
 
-    layers = architecture(model)   # first: it checks that model is a Sequential
+    layers = architecture(model)  # first: it checks that model is a Sequential
     state = model.state_dict()
-    card = {"library_version": __version__,
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            **metadata}
-    card = json.loads(json.dumps(card, default=_to_json))    # what the file will hold
+    card = {
+        "library_version": __version__,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        **metadata,
+    }
+    card = json.loads(json.dumps(card, default=_to_json))  # what the file will hold
     try:
         check_card(card, num_outputs(unwrapped(model), card))
-    except HeaderError as err:      # phrased for a file: "its card's ..."
+    except HeaderError as err:  # phrased for a file: "its card's ..."
         raise ValueError(f"save: {str(err).removeprefix('its ')}") from None
-    return {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": kind,
-            "layers": layers,
-            "arrays": {k: {"shape": list(v.shape), "dtype": str(v.dtype)}
-                       for k, v in state.items()},
-            "card": card}
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "kind": kind,
+        "layers": layers,
+        "arrays": {k: {"shape": list(v.shape), "dtype": str(v.dtype)} for k, v in state.items()},
+        "card": card,
+    }
 
 
 def open_npz(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
@@ -176,23 +189,30 @@ def open_npz(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
     """
     path = Path(path)
     if path.is_dir():
-        raise ModelFileError(f"{path} is a folder, not a model file (in a run folder: "
-                             f"{path / 'model.npz'} or {path / 'best.npz'})")
+        raise ModelFileError(
+            f"{path} is a folder, not a model file (in a run folder: "
+            f"{path / 'model.npz'} or {path / 'best.npz'})"
+        )
     if not path.is_file():
         raise FileNotFoundError(f"no such model file: {path}")
     with open(path, "rb") as f:
         magic = f.read(4)
     if magic != b"PK\x03\x04":
-        hint = (" (it looks like a pickle; cnn-numpy never loads pickles, they can run code)"
-                if magic[:1] == b"\x80" else "")
+        hint = (
+            " (it looks like a pickle; cnn-numpy never loads pickles, they can run code)"
+            if magic[:1] == b"\x80"
+            else ""
+        )
         raise ModelFileError(f"{path} is not a cnn-numpy model file: not an .npz archive{hint}")
     try:
         with zipfile.ZipFile(path) as archive:
             check_archive(archive, path.stat().st_size, f"{HEADER_KEY}.npy")
         with np.load(path, allow_pickle=False) as archive:
             if HEADER_KEY not in archive.files:
-                raise ModelFileError(f"{path} is an .npz archive but not a cnn-numpy file (it has "
-                                     f"no {HEADER_KEY!r} entry; arrays: {archive.files[:5]}...)")
+                raise ModelFileError(
+                    f"{path} is an .npz archive but not a cnn-numpy file (it has "
+                    f"no {HEADER_KEY!r} entry; arrays: {archive.files[:5]}...)"
+                )
             raw = archive[HEADER_KEY]
             if raw.dtype != np.uint8 or raw.ndim != 1:
                 raise HeaderError("its header is not a byte array")
@@ -200,23 +220,28 @@ def open_npz(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
             check_header(header, layer_registry(), FORMAT, FORMAT_VERSION)
             arrays = {name: archive[name] for name in archive.files if name != HEADER_KEY}
     except HeaderError as err:
-        raise ModelFileError(f"{path} {err}" if str(err).startswith(("is ", "has "))
-                             else f"{path}: {err}") from None
+        raise ModelFileError(
+            f"{path} {err}" if str(err).startswith(("is ", "has ")) else f"{path}: {err}"
+        ) from None
     except ModelFileError:
         raise
     except ValueError as err:
-        if "pickle" in str(err).lower():   # numpy: "Object arrays cannot be loaded when..."
-            raise ModelFileError(f"{path} contains a pickled (object) array; cnn-numpy refuses to "
-                                 "load it because unpickling can run arbitrary code") from err
+        if "pickle" in str(err).lower():  # numpy: "Object arrays cannot be loaded when..."
+            raise ModelFileError(
+                f"{path} contains a pickled (object) array; cnn-numpy refuses to "
+                "load it because unpickling can run arbitrary code"
+            ) from err
         raise ModelFileError(f"{path} is damaged: {err}") from err
     except (zipfile.BadZipFile, EOFError, OSError, KeyError, UnicodeDecodeError) as err:
-        raise ModelFileError(f"{path} is corrupt or truncated ({type(err).__name__}: {err}); "
-                             "save it again") from err
+        raise ModelFileError(
+            f"{path} is corrupt or truncated ({type(err).__name__}: {err}); save it again"
+        ) from err
     return header, arrays
 
 
-def check_arrays(header: dict, arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray],
-                 path) -> None:
+def check_arrays(
+    header: dict, arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray], path
+) -> None:
     """Every array the architecture needs is present, with the shape and dtype it needs."""
     try:
         checked_state(arrays, expected, cast=False)
@@ -224,33 +249,45 @@ def check_arrays(header: dict, arrays: dict[str, np.ndarray], expected: dict[str
         raise ModelFileError(f"{path}: arrays do not match the architecture: {err}") from None
     for key, got in arrays.items():
         recorded = header["arrays"].get(key, {})
-        if recorded and (tuple(recorded.get("shape", ())) != got.shape
-                         or recorded.get("dtype") != str(got.dtype)):
-            raise ModelFileError(f"{path}: array {key!r} does not match the header's record "
-                                 f"{recorded}")
+        if recorded and (
+            tuple(recorded.get("shape", ())) != got.shape or recorded.get("dtype") != str(got.dtype)
+        ):
+            raise ModelFileError(
+                f"{path}: array {key!r} does not match the header's record {recorded}"
+            )
 
 
 def restore_model(header: dict, arrays: dict[str, np.ndarray], path) -> Sequential:
     # before building anything: the arrays the architecture needs are in the file, so a
     # forged header cannot make us allocate more than the file holds
-    needed = {f"{i}.{name}": shape for i, spec in enumerate(header["layers"])
-              for name, shape in param_shapes(spec).items()}
+    needed = {
+        f"{i}.{name}": shape
+        for i, spec in enumerate(header["layers"])
+        for name, shape in param_shapes(spec).items()
+    }
     missing = [key for key in needed if key not in arrays]
     if missing:
         raise ModelFileError(f"{path}: arrays do not match the architecture: missing {missing}")
     for key, shape in needed.items():
         if arrays[key].shape != shape:
-            raise ModelFileError(f"{path}: array {key!r} has shape {arrays[key].shape}; the "
-                                 f"architecture needs shape {shape}")
+            raise ModelFileError(
+                f"{path}: array {key!r} has shape {arrays[key].shape}; the "
+                f"architecture needs shape {shape}"
+            )
     try:
         model = build(header["layers"])
-    except MemoryError as err:   # a crafted header asking for absurd layer sizes
-        raise ModelFileError(f"{path}: the architecture in its header is too large to "
-                             "build; the file is damaged or not a real model") from err
+    except MemoryError as err:  # a crafted header asking for absurd layer sizes
+        raise ModelFileError(
+            f"{path}: the architecture in its header is too large to "
+            "build; the file is damaged or not a real model"
+        ) from err
     # not the model's: a checkpoint's "optimizer/..." and a novelty check's "novelty/..."
     checkpoint = header.get("kind") == "checkpoint"
-    arrays = {k: v for k, v in arrays.items()
-              if not k.startswith("novelty/") and not (checkpoint and "/" in k)}
+    arrays = {
+        k: v
+        for k, v in arrays.items()
+        if not k.startswith("novelty/") and not (checkpoint and "/" in k)
+    }
     check_arrays(header, arrays, model.state_dict(), path)
     try:
         check_card(header["card"], num_outputs(model, header["card"]))
@@ -270,8 +307,7 @@ def num_outputs(model: Sequential, card: dict) -> int | None:
     try:
         return model.output_shape((1, *shape))[-1]
     except ValueError as err:
-        raise HeaderError(f"its layers do not take its card's input_shape {shape}: "
-                          f"{err}") from None
+        raise HeaderError(f"its layers do not take its card's input_shape {shape}: {err}") from None
 
 
 def load(path: str | os.PathLike) -> Sequential:

@@ -29,7 +29,7 @@ from ..layers import (
     Tanh,
 )
 
-BATCH = "batch"   # the symbolic name of the (dynamic) batch axis
+BATCH = "batch"  # the symbolic name of the (dynamic) batch axis
 
 
 class GraphBuilder:
@@ -44,11 +44,20 @@ class GraphBuilder:
         self.initializers.append(numpy_helper.from_array(data, name))
         return name
 
-    def node(self, op: str, inputs: list[str], output: str, name: str, shape: tuple,
-             doc: str = "", **attributes) -> str:
+    def node(
+        self,
+        op: str,
+        inputs: list[str],
+        output: str,
+        name: str,
+        shape: tuple,
+        doc: str = "",
+        **attributes,
+    ) -> str:
         """Add one ``op`` node writing ``output``, of ``shape`` (an int or ``BATCH`` per axis)."""
-        self.nodes.append(helper.make_node(op, inputs, [output], name=name, doc_string=doc,
-                                           **attributes))
+        self.nodes.append(
+            helper.make_node(op, inputs, [output], name=name, doc_string=doc, **attributes)
+        )
         self.value_info.append(tensor(output, shape))
         return output
 
@@ -64,9 +73,14 @@ class GraphBuilder:
     def graph(self, input_shape: tuple, output: str, output_shape: tuple):
         """The GraphProto from ``input`` to ``output``, every value between them with its shape."""
         inner = [info for info in self.value_info if info.name != output]
-        return helper.make_graph(self.nodes, "cnn-numpy", [tensor("input", input_shape)],
-                                 [tensor(output, output_shape)], initializer=self.initializers,
-                                 value_info=inner)
+        return helper.make_graph(
+            self.nodes,
+            "cnn-numpy",
+            [tensor("input", input_shape)],
+            [tensor(output, output_shape)],
+            initializer=self.initializers,
+            value_info=inner,
+        )
 
 
 def tensor(name: str, shape: tuple):
@@ -77,28 +91,58 @@ def tensor(name: str, shape: tuple):
 # Each converter: (graph, layer, key, x, in_shape, out_shape) -> the name of the output value.
 # ``key`` is the layer's index in the Sequential ("3"); shapes have BATCH in front.
 
+
 def conv2d(g: GraphBuilder, layer: Conv2d, key: str, x: str, in_shape, out_shape) -> str:
-    inputs = [x, g.weight(f"{key}.weight", layer.weight.data)]       # (C_out, C_in, kh, kw)
+    inputs = [x, g.weight(f"{key}.weight", layer.weight.data)]  # (C_out, C_in, kh, kw)
     if layer.bias is not None:
         inputs.append(g.weight(f"{key}.bias", layer.bias.data))
     ph, pw = layer.padding
-    return g.node("Conv", inputs, out_name(layer, key), node_name(layer, key), out_shape,
-                  repr(layer), kernel_shape=list(layer.kernel_size), strides=list(layer.stride),
-                  pads=[ph, pw, ph, pw], dilations=[1, 1], group=1)
+    return g.node(
+        "Conv",
+        inputs,
+        out_name(layer, key),
+        node_name(layer, key),
+        out_shape,
+        repr(layer),
+        kernel_shape=list(layer.kernel_size),
+        strides=list(layer.stride),
+        pads=[ph, pw, ph, pw],
+        dilations=[1, 1],
+        group=1,
+    )
 
 
 def max_pool2d(g: GraphBuilder, layer: MaxPool2d, key: str, x: str, in_shape, out_shape) -> str:
-    return g.node("MaxPool", [x], out_name(layer, key), node_name(layer, key), out_shape,
-                  repr(layer), kernel_shape=list(layer.kernel_size), strides=list(layer.stride),
-                  pads=[0, 0, 0, 0], ceil_mode=0)
+    return g.node(
+        "MaxPool",
+        [x],
+        out_name(layer, key),
+        node_name(layer, key),
+        out_shape,
+        repr(layer),
+        kernel_shape=list(layer.kernel_size),
+        strides=list(layer.stride),
+        pads=[0, 0, 0, 0],
+        ceil_mode=0,
+    )
 
 
 def avg_pool2d(g: GraphBuilder, layer: AvgPool2d, key: str, x: str, in_shape, out_shape) -> str:
     ph, pw = layer.padding
     # count_include_pad=1: the zero padding counts in the mean, as PyTorch's default and ours
-    return g.node("AveragePool", [x], out_name(layer, key), node_name(layer, key), out_shape,
-                  repr(layer), kernel_shape=list(layer.kernel_size), strides=list(layer.stride),
-                  pads=[ph, pw, ph, pw], count_include_pad=1, ceil_mode=0)
+    return g.node(
+        "AveragePool",
+        [x],
+        out_name(layer, key),
+        node_name(layer, key),
+        out_shape,
+        repr(layer),
+        kernel_shape=list(layer.kernel_size),
+        strides=list(layer.stride),
+        pads=[ph, pw, ph, pw],
+        count_include_pad=1,
+        ceil_mode=0,
+    )
 
 
 def elementwise(op: str, **attributes):
@@ -106,15 +150,17 @@ def elementwise(op: str, **attributes):
 
     def convert(g: GraphBuilder, layer, key: str, x: str, in_shape, out_shape) -> str:
         values = {name: value(layer) for name, value in attributes.items()}
-        return g.node(op, [x], out_name(layer, key), node_name(layer, key), out_shape,
-                      repr(layer), **values)
+        return g.node(
+            op, [x], out_name(layer, key), node_name(layer, key), out_shape, repr(layer), **values
+        )
 
     return convert
 
 
 def flatten(g: GraphBuilder, layer: Flatten, key: str, x: str, in_shape, out_shape) -> str:
-    return g.node("Flatten", [x], out_name(layer, key), node_name(layer, key), out_shape,
-                  repr(layer), axis=1)
+    return g.node(
+        "Flatten", [x], out_name(layer, key), node_name(layer, key), out_shape, repr(layer), axis=1
+    )
 
 
 def linear(g: GraphBuilder, layer: Linear, key: str, x: str, in_shape, out_shape) -> str:
@@ -122,38 +168,59 @@ def linear(g: GraphBuilder, layer: Linear, key: str, x: str, in_shape, out_shape
     inputs = [x, g.weight(f"{key}.weight", layer.weight.data)]
     if layer.bias is not None:
         inputs.append(g.weight(f"{key}.bias", layer.bias.data))
-    return g.node("Gemm", inputs, out_name(layer, key), node_name(layer, key), out_shape,
-                  repr(layer), transB=1)
+    return g.node(
+        "Gemm",
+        inputs,
+        out_name(layer, key),
+        node_name(layer, key),
+        out_shape,
+        repr(layer),
+        transB=1,
+    )
 
 
 def dropout(g: GraphBuilder, layer: Dropout, key: str, x: str, in_shape, out_shape) -> str:
     # without a training_mode input ONNX's Dropout is the identity, as ours in eval mode;
     # the ratio is kept so the graph shows what the layer was
     ratio = g.weight(f"{key}.p", np.asarray(layer.p))
-    return g.node("Dropout", [x, ratio], out_name(layer, key), node_name(layer, key), out_shape,
-                  repr(layer))
+    return g.node(
+        "Dropout", [x, ratio], out_name(layer, key), node_name(layer, key), out_shape, repr(layer)
+    )
 
 
 def batch_norm(g: GraphBuilder, layer, key: str, x: str, in_shape, out_shape) -> str:
     C = layer.num_features
     if layer.affine:
         scale, shift = ("weight", layer.weight.data), ("bias", layer.bias.data)
-    else:   # affine=False: y = x_hat, i.e. a scale of 1 and a shift of 0
+    else:  # affine=False: y = x_hat, i.e. a scale of 1 and a shift of 0
         scale, shift = ("unit_scale", np.ones(C)), ("zero_shift", np.zeros(C))
     if not layer.track_running_stats:
         return batch_norm_from_batch(g, layer, key, x, in_shape, scale, shift)
-    inputs = [x, g.weight(f"{key}.{scale[0]}", scale[1]), g.weight(f"{key}.{shift[0]}", shift[1]),
-              g.weight(f"{key}.running_mean", layer.running_mean),
-              g.weight(f"{key}.running_var", layer.running_var)]
+    inputs = [
+        x,
+        g.weight(f"{key}.{scale[0]}", scale[1]),
+        g.weight(f"{key}.{shift[0]}", shift[1]),
+        g.weight(f"{key}.running_mean", layer.running_mean),
+        g.weight(f"{key}.running_var", layer.running_var),
+    ]
     # ONNX's momentum weighs the old running value (ours the new batch); used only in training
     attributes = {} if layer.momentum is None else {"momentum": 1.0 - layer.momentum}
     # inference form: y = scale * (x - running_mean) / sqrt(running_var + eps) + shift
-    return g.node("BatchNormalization", inputs, out_name(layer, key), node_name(layer, key),
-                  out_shape, repr(layer), epsilon=layer.eps, **attributes)
+    return g.node(
+        "BatchNormalization",
+        inputs,
+        out_name(layer, key),
+        node_name(layer, key),
+        out_shape,
+        repr(layer),
+        epsilon=layer.eps,
+        **attributes,
+    )
 
 
-def batch_norm_from_batch(g: GraphBuilder, layer, key: str, x: str, in_shape, scale: tuple,
-                          shift: tuple) -> str:
+def batch_norm_from_batch(
+    g: GraphBuilder, layer, key: str, x: str, in_shape, scale: tuple, shift: tuple
+) -> str:
     """``track_running_stats=False``: the statistics of the batch itself, in eval mode too.
 
     ONNX's BatchNormalization does that only in training mode, which runtimes built for
@@ -162,9 +229,9 @@ def batch_norm_from_batch(g: GraphBuilder, layer, key: str, x: str, in_shape, sc
     ``scale`` and ``shift`` are (name, array) pairs.
     """
     name, C, rank = node_name(layer, key), layer.num_features, len(in_shape)
-    axes = [0, *range(2, rank)]                          # every axis but the channels
-    stat_shape = (1, C) + (1,) * (rank - 2)              # (1, C, 1, 1) for images
-    per_channel = (C,) + (1,) * (rank - 2)               # scale and shift as (C, 1, 1)
+    axes = [0, *range(2, rank)]  # every axis but the channels
+    stat_shape = (1, C) + (1,) * (rank - 2)  # (1, C, 1, 1) for images
+    per_channel = (C,) + (1,) * (rank - 2)  # scale and shift as (C, 1, 1)
     scale = g.weight(f"{key}.{scale[0]}", scale[1].reshape(per_channel))
     shift = g.weight(f"{key}.{shift[0]}", shift[1].reshape(per_channel))
     eps = g.weight(f"{key}.eps", np.asarray(layer.eps))
@@ -175,12 +242,18 @@ def batch_norm_from_batch(g: GraphBuilder, layer, key: str, x: str, in_shape, sc
     mean = step("ReduceMean", [x], "mean", stat_shape, axes=axes, keepdims=1)
     centered = step("Sub", [x, mean], "centered", in_shape)
     squared = step("Mul", [centered, centered], "squared", in_shape)
-    var = step("ReduceMean", [squared], "var", stat_shape, axes=axes, keepdims=1)   # biased
+    var = step("ReduceMean", [squared], "var", stat_shape, axes=axes, keepdims=1)  # biased
     std = step("Sqrt", [step("Add", [var, eps], "var_eps", stat_shape)], "std", stat_shape)
     x_hat = step("Div", [centered, std], "x_hat", in_shape)
     scaled = step("Mul", [x_hat, scale], "scaled", in_shape)
-    return g.node("Add", [scaled, shift], out_name(layer, key), name, in_shape,
-                  repr(layer) + ": batch statistics (track_running_stats=False)")
+    return g.node(
+        "Add",
+        [scaled, shift],
+        out_name(layer, key),
+        name,
+        in_shape,
+        repr(layer) + ": batch statistics (track_running_stats=False)",
+    )
 
 
 def node_name(layer, key: str) -> str:
@@ -193,8 +266,16 @@ def out_name(layer, key: str) -> str:
 
 #: exact classes only: a subclass may compute something else, so it is not exported as its parent
 CONVERTERS = {
-    Conv2d: conv2d, MaxPool2d: max_pool2d, AvgPool2d: avg_pool2d, Flatten: flatten,
-    Linear: linear, Dropout: dropout, BatchNorm2d: batch_norm, BatchNorm1d: batch_norm,
-    ReLU: elementwise("Relu"), Sigmoid: elementwise("Sigmoid"), Tanh: elementwise("Tanh"),
+    Conv2d: conv2d,
+    MaxPool2d: max_pool2d,
+    AvgPool2d: avg_pool2d,
+    Flatten: flatten,
+    Linear: linear,
+    Dropout: dropout,
+    BatchNorm2d: batch_norm,
+    BatchNorm1d: batch_norm,
+    ReLU: elementwise("Relu"),
+    Sigmoid: elementwise("Sigmoid"),
+    Tanh: elementwise("Tanh"),
     LeakyReLU: elementwise("LeakyRelu", alpha=lambda layer: layer.negative_slope),
 }

@@ -1,13 +1,13 @@
 """The run folder every ``cnn-numpy train`` leaves behind, and atomic file writes.
 
-    runs/<dataset>-<model>-<timestamp>/
-        config.json     every setting, the seed, library versions
-        history.json    per-epoch loss, train/test accuracy, seconds
-        history.csv     the same as a table
-        model.npz       the latest model (``cnn_numpy.load``, ``cnn-numpy evaluate/predict``)
-        best.npz        the model of the epoch with the best test accuracy
-        checkpoint.npz  model + optimizer + random states, for ``train --resume`` (checkpoint.py)
-        monitor.json    with ``train --monitor``: statistics while training (doctor/monitor.py)
+runs/<dataset>-<model>-<timestamp>/
+    config.json     every setting, the seed, library versions
+    history.json    per-epoch loss, train/test accuracy, seconds
+    history.csv     the same as a table
+    model.npz       the latest model (``cnn_numpy.load``, ``cnn-numpy evaluate/predict``)
+    best.npz        the model of the epoch with the best test accuracy
+    checkpoint.npz  model + optimizer + random states, for ``train --resume`` (checkpoint.py)
+    monitor.json    with ``train --monitor``: statistics while training (doctor/monitor.py)
 """
 
 from __future__ import annotations
@@ -26,14 +26,31 @@ from ..train import History
 from .atomic import atomic_write_text
 
 #: what a run writes into its folder (the pictures are ``RUN_PICTURES``)
-RUN_FILES = ("config.json", "history.json", "history.csv", "model.npz", "best.npz",
-             "checkpoint.npz", "report.html", "monitor.json")
-RUN_PICTURES = ("curves.png", "filters.png", "filters_layer*.png", "feature_maps.png",
-                "confusion_matrix.png", "mistakes.png", "monitor*.png", "filters_epochs.gif")
+RUN_FILES = (
+    "config.json",
+    "history.json",
+    "history.csv",
+    "model.npz",
+    "best.npz",
+    "checkpoint.npz",
+    "report.html",
+    "monitor.json",
+)
+RUN_PICTURES = (
+    "curves.png",
+    "filters.png",
+    "filters_layer*.png",
+    "feature_maps.png",
+    "confusion_matrix.png",
+    "mistakes.png",
+    "monitor*.png",
+    "filters_epochs.gif",
+)
 
 
-def make_run_dir(dataset: str, model: str, out: str | os.PathLike | None = None,
-                 root: str | os.PathLike = "runs") -> Path:
+def make_run_dir(
+    dataset: str, model: str, out: str | os.PathLike | None = None, root: str | os.PathLike = "runs"
+) -> Path:
     """``out`` if given, else ``runs/<dataset>-<model>-<YYYYmmdd-HHMMSS>`` (made unique)."""
     if out is not None:
         path = Path(out)
@@ -68,7 +85,7 @@ def remove_run(run_dir: str | os.PathLike, up_to: str | os.PathLike | None = Non
     up_to = Path(up_to)
     for folder in (run_dir, *run_dir.parents):
         try:
-            folder.rmdir()            # only if empty
+            folder.rmdir()  # only if empty
         except OSError:
             return
         if folder == up_to:
@@ -82,8 +99,9 @@ def versions() -> dict[str, str]:
 
 
 def save_config(run_dir: Path, settings: dict) -> None:
-    atomic_write_text(run_dir / "config.json",
-                      json.dumps({**settings, "versions": versions()}, indent=2) + "\n")
+    atomic_write_text(
+        run_dir / "config.json", json.dumps({**settings, "versions": versions()}, indent=2) + "\n"
+    )
 
 
 def save_history(run_dir: Path, history: History) -> None:

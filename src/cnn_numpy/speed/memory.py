@@ -27,7 +27,7 @@ import os
 import sys
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # from glibc's <malloc.h>
-MMAP_THRESHOLD_MAX = 32 * 2**20              # glibc's upper limit on 64-bit machines
+MMAP_THRESHOLD_MAX = 32 * 2**20  # glibc's upper limit on 64-bit machines
 
 _applied: bool | None = None
 
@@ -42,15 +42,22 @@ def keep_freed_memory(trim_mb: int = 1024) -> bool:
     """
     global _applied
     # mallopt takes a C int of bytes: 2047 MB is the most it can hold
-    if isinstance(trim_mb, bool) or not isinstance(trim_mb, numbers.Integral) \
-            or not 1 <= trim_mb <= 2047:
-        raise ValueError(f"keep_freed_memory: trim_mb must be a whole number of MB from 1 to "
-                         f"2047, got {trim_mb!r}")
+    if (
+        isinstance(trim_mb, bool)
+        or not isinstance(trim_mb, numbers.Integral)
+        or not 1 <= trim_mb <= 2047
+    ):
+        raise ValueError(
+            f"keep_freed_memory: trim_mb must be a whole number of MB from 1 to "
+            f"2047, got {trim_mb!r}"
+        )
     if _applied is not None:
         return _applied
-    if not sys.platform.startswith("linux") or any(
-            v in os.environ for v in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")) \
-            or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""):
+    if (
+        not sys.platform.startswith("linux")
+        or any(v in os.environ for v in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"))
+        or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", "")
+    ):
         _applied = False
         return False
     try:
@@ -60,8 +67,10 @@ def keep_freed_memory(trim_mb: int = 1024) -> bool:
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     # both values are set: setting either one turns off glibc's own adjustment of the other
-    _applied = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_MAX)
-                    and mallopt(M_TRIM_THRESHOLD, int(trim_mb) * 2**20))
+    _applied = bool(
+        mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_MAX)
+        and mallopt(M_TRIM_THRESHOLD, int(trim_mb) * 2**20)
+    )
     return _applied
 
 

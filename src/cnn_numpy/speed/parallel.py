@@ -100,10 +100,10 @@ class DataParallel(Layer):
 
     def __init__(self, module: Layer, workers: int = 2):
         if not isinstance(module, Layer):
-            raise ValueError(f"DataParallel: module must be a Layer (e.g. a Sequential), "
-                             f"got {module!r}")
-        if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) \
-                or workers < 1:
+            raise ValueError(
+                f"DataParallel: module must be a Layer (e.g. a Sequential), got {module!r}"
+            )
+        if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
             raise ValueError(f"DataParallel: workers must be an int >= 1, got {workers!r}")
         for layer in layers_of(module):
             if layer.buffer_names:
@@ -111,12 +111,13 @@ class DataParallel(Layer):
                     f"DataParallel: {layer!r} keeps statistics over the batch "
                     f"({', '.join(layer.buffer_names)}); split over workers, each slice "
                     "would be normalised on its own.  Use this model without DataParallel "
-                    "(e.g. cnn-numpy train without --workers)")
+                    "(e.g. cnn-numpy train without --workers)"
+                )
         self.module, self.workers = module, int(workers)
         self.pool: list[Worker] = []
-        self.weights: SharedBlock | None = None   # the weights' shared memory, once started
-        self.shared: list[np.ndarray] = []        # the parameters' arrays in it
-        self.slices: list[slice] | None = None    # how the last forward split its batch
+        self.weights: SharedBlock | None = None  # the weights' shared memory, once started
+        self.shared: list[np.ndarray] = []  # the parameters' arrays in it
+        self.slices: list[slice] | None = None  # how the last forward split its batch
         self.training = module.training
 
     def __repr__(self) -> str:
@@ -157,37 +158,47 @@ class DataParallel(Layer):
             self.start()
             self.share_weights()
             try:
-                out = np.concatenate(self.run(
-                    lambda worker, s: worker.send_input(x[s], self.module.training),
-                    lambda: self.module.forward(x[slices[0]]), slices))
+                out = np.concatenate(
+                    self.run(
+                        lambda worker, s: worker.send_input(x[s], self.module.training),
+                        lambda: self.module.forward(x[slices[0]]),
+                        slices,
+                    )
+                )
             except ValueError:  # a layer's error names the slice's shape: name the batch's
                 self.module.output_shape(x.shape)  # raises it, if the shape is the cause
                 raise
-        self.slices = slices           # what backward splits grad_out by
+        self.slices = slices  # what backward splits grad_out by
         return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         slices = self.slices
         if slices is None or (len(slices) > 1 and len(self.pool) < len(slices) - 1):
-            raise RuntimeError("DataParallel.backward needs the forward pass of the same batch "
-                               "first (and no close() in between)")
+            raise RuntimeError(
+                "DataParallel.backward needs the forward pass of the same batch "
+                "first (and no close() in between)"
+            )
         if np.shape(grad_out)[:1] != (slices[-1].stop,):
-            raise ValueError(f"DataParallel.backward: grad_out has shape {np.shape(grad_out)}, "
-                             f"but the forward pass had a batch of {slices[-1].stop}; pass the "
-                             "gradient of that forward's output")
+            raise ValueError(
+                f"DataParallel.backward: grad_out has shape {np.shape(grad_out)}, "
+                f"but the forward pass had a batch of {slices[-1].stop}; pass the "
+                "gradient of that forward's output"
+            )
         if len(slices) == 1:
             return self.own_backward(grad_out)
         grads = self.run(
-            lambda worker, s: worker.send("backward", np.ascontiguousarray(grad_out[s]),
-                                          self.needs_input_grad),
-            lambda: self.own_backward(grad_out[slices[0]]), slices)
+            lambda worker, s: worker.send(
+                "backward", np.ascontiguousarray(grad_out[s]), self.needs_input_grad
+            ),
+            lambda: self.own_backward(grad_out[slices[0]]),
+            slices,
+        )
         # d(loss)/d(weight) of the batch = sum over the slices
         for worker in self.pool[: len(slices) - 1]:
             for p, g in zip(self.parameters(), worker.grads_arrays, strict=True):
                 p.grad += g
         if any((g is None) != (grads[0] is None) for g in grads):
-            raise RuntimeError("DataParallel: the workers disagree on returning an input "
-                               "gradient")
+            raise RuntimeError("DataParallel: the workers disagree on returning an input gradient")
         return None if grads[0] is None else np.concatenate(grads)
 
     def own_backward(self, grad_out: np.ndarray) -> np.ndarray | None:
@@ -195,8 +206,12 @@ class DataParallel(Layer):
         with input_grad(self.module, self.needs_input_grad):
             return self.module.backward(grad_out)
 
-    def run(self, send: Callable[[Worker, slice], None], own_work: Callable[[], np.ndarray],
-            slices: list[slice]) -> list:
+    def run(
+        self,
+        send: Callable[[Worker, slice], None],
+        own_work: Callable[[], np.ndarray],
+        slices: list[slice],
+    ) -> list:
         """Send each worker its slice's request, do slice 0 here meanwhile, then read every
         reply; the results in slice order.
 
@@ -209,7 +224,7 @@ class DataParallel(Layer):
         try:
             for worker, s in zip(workers, slices[1:]):
                 send(worker, s)
-            with blas_threads(1):   # one core each: this process and every worker
+            with blas_threads(1):  # one core each: this process and every worker
                 try:
                     results.append(own_work())
                 except Exception as err:
@@ -220,7 +235,7 @@ class DataParallel(Layer):
                 except Exception as err:
                     error = error or err
                 if worker.inbox is not None:
-                    worker.inbox.unlink()   # mapped by now
+                    worker.inbox.unlink()  # mapped by now
         finally:
             # a worker that died, or a request whose reply was not read: stop them all, so
             # the next forward starts fresh workers (the module keeps its weights)
@@ -247,7 +262,7 @@ class DataParallel(Layer):
             for _ in range(self.workers - 1):
                 pool.append(Worker(blank_copy(self.module), weights, self.layout))
             for worker in pool:
-                worker.reply()          # started: its files are mapped, their names can go
+                worker.reply()  # started: its files are mapped, their names can go
                 worker.grads_arrays = worker.grads.arrays(self.layout)
         except BaseException:
             self.close()
@@ -265,7 +280,8 @@ class DataParallel(Layer):
                 if p.data.shape != shared.shape or p.data.dtype != shared.dtype:
                     raise ValueError(
                         f"DataParallel: parameter {name} changed from {shared.shape} "
-                        f"{shared.dtype} to {p.data.shape} {p.data.dtype}; wrap the model anew")
+                        f"{shared.dtype} to {p.data.shape} {p.data.dtype}; wrap the model anew"
+                    )
                 shared[...] = p.data
                 p.data = shared
 

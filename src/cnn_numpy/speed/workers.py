@@ -50,9 +50,11 @@ class SharedBlock:
                     f.truncate(max(nbytes, 1))
                 except OSError as err:
                     unlink(path)
-                    raise OSError(f"DataParallel: no room for {nbytes:,} bytes of shared memory "
-                                  f"in {os.path.dirname(path)} ({err}); free some, or use fewer "
-                                  "workers or smaller batches") from err
+                    raise OSError(
+                        f"DataParallel: no room for {nbytes:,} bytes of shared memory "
+                        f"in {os.path.dirname(path)} ({err}); free some, or use fewer "
+                        "workers or smaller batches"
+                    ) from err
         self.path = path
         self.memory = np.memmap(path, np.uint8, mode="r+")
 
@@ -103,14 +105,17 @@ class Worker:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, *sys.path])))
         self.process = subprocess.Popen(
             [sys.executable, "-c", "from cnn_numpy.speed.workers import serve; serve()"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, bufsize=0)
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            bufsize=0,
+        )
         self.grads: SharedBlock | None = None
         self.inbox: SharedBlock | None = None
-        self.unanswered = 0             # requests sent whose reply has not been read yet
+        self.unanswered = 0  # requests sent whose reply has not been read yet
         try:
             self.grads = SharedBlock(weights.memory.nbytes)  # the same layout as the weights
-            self.send("start", replica, weights.path, self.grads.path, layout,
-                      memory.is_kept())
+            self.send("start", replica, weights.path, self.grads.path, layout, memory.is_kept())
         except BaseException:
             self.process.kill()
             self.process.wait()
@@ -136,8 +141,10 @@ class Worker:
 
     def died(self):
         code = self.process.wait()
-        raise RuntimeError(f"DataParallel: worker process {self.process.pid} exited with code "
-                           f"{code} (its error, if any, is printed above)")
+        raise RuntimeError(
+            f"DataParallel: worker process {self.process.pid} exited with code "
+            f"{code} (its error, if any, is printed above)"
+        )
 
     def send_input(self, x: np.ndarray, training: bool) -> None:
         """Copy ``x`` into the worker's inbox (a larger one if needed) and ask for forward."""
@@ -145,8 +152,7 @@ class Worker:
         if new_inbox:  # its name is removed after the reply, see DataParallel.run
             self.inbox = SharedBlock(x.nbytes)
         self.inbox.array(0, x.shape, x.dtype)[...] = x
-        self.send("forward", self.inbox.path if new_inbox else None, x.shape, x.dtype.str,
-                  training)
+        self.send("forward", self.inbox.path if new_inbox else None, x.shape, x.dtype.str, training)
 
 
 def stop_workers(pool: list[Worker]) -> None:
@@ -156,7 +162,7 @@ def stop_workers(pool: list[Worker]) -> None:
             worker.send("stop")
         with contextlib.suppress(OSError):
             worker.process.stdin.close()
-        worker.process.stdout.close()   # a reply nobody will read must not block the worker
+        worker.process.stdout.close()  # a reply nobody will read must not block the worker
     deadline = time.monotonic() + 5
     try:
         for worker in pool:
@@ -165,7 +171,7 @@ def stop_workers(pool: list[Worker]) -> None:
             except subprocess.TimeoutExpired:
                 worker.process.kill()
                 worker.process.wait()
-    except BaseException:               # Ctrl-C while waiting: leave no worker behind
+    except BaseException:  # Ctrl-C while waiting: leave no worker behind
         for worker in pool:
             worker.process.kill()
         raise
@@ -174,14 +180,16 @@ def stop_workers(pool: list[Worker]) -> None:
 class Replica:
     """What a worker process holds: the module's copy, its shared weights and gradients."""
 
-    def start(self, module: Layer, weights: str, grads: str, layout: list,
-              keep_memory: bool) -> None:
-        if keep_memory:              # as the main process does
+    def start(
+        self, module: Layer, weights: str, grads: str, layout: list, keep_memory: bool
+    ) -> None:
+        if keep_memory:  # as the main process does
             memory.keep_freed_memory()
         self.module = module
         weights, self.grads = SharedBlock(None, weights), SharedBlock(None, grads)
-        for p, w, g in zip(module.parameters(), weights.arrays(layout),
-                           self.grads.arrays(layout), strict=True):
+        for p, w, g in zip(
+            module.parameters(), weights.arrays(layout), self.grads.arrays(layout), strict=True
+        ):
             p.data, p.grad = w, g
 
     def forward(self, inbox: str | None, shape: tuple, dtype: str, training: bool):
@@ -191,7 +199,7 @@ class Replica:
         return self.module.forward(self.inbox.array(0, shape, dtype))
 
     def backward(self, grad_out: np.ndarray, needs_input_grad: bool):
-        self.module.zero_grad()       # the shared gradients hold this slice's only
+        self.module.zero_grad()  # the shared gradients hold this slice's only
         self.module.needs_input_grad = needs_input_grad
         return self.module.backward(grad_out)
 
@@ -200,7 +208,7 @@ def write_message(stream, data: bytes) -> None:
     """One message: its length (8 bytes), then the bytes (a pickle)."""
     message = memoryview(len(data).to_bytes(8, "little") + data)
     while message:
-        message = message[stream.write(message):]
+        message = message[stream.write(message) :]
 
 
 #: How long a process waiting for a message checks for it in a busy loop before it sleeps.
@@ -211,7 +219,7 @@ SPIN_SECONDS = 2e-3
 
 def read_message(stream) -> bytes:
     """The bytes of the next message (EOFError at the end of the stream)."""
-    if hasattr(select, "poll"):     # POSIX: poll() works on pipes there
+    if hasattr(select, "poll"):  # POSIX: poll() works on pipes there
         poller = select.poll()
         poller.register(stream, select.POLLIN)
         end = time.perf_counter() + SPIN_SECONDS
@@ -240,33 +248,42 @@ def serve() -> None:
     replies = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    blas_threads(1).__enter__()      # each worker is one core's worth of work
+    blas_threads(1).__enter__()  # each worker is one core's worth of work
     replica = Replica()
     while True:
         try:
             data = read_message(requests)
-        except EOFError:             # the main process is gone
+        except EOFError:  # the main process is gone
             return
         try:
             kind, *args = pickle.loads(data)
-        except Exception as err:     # e.g. a layer class this process cannot import
-            write_message(replies, pickle.dumps(("error", RuntimeError(
-                f"DataParallel: a worker process could not read the model ({err}).  A layer "
-                "class defined in __main__ (a script run directly, a notebook) cannot be sent "
-                "to another process: define it in a module (a .py file) and import it"))))
+        except Exception as err:  # e.g. a layer class this process cannot import
+            write_message(
+                replies,
+                pickle.dumps(
+                    (
+                        "error",
+                        RuntimeError(
+                            f"DataParallel: a worker process could not read the model ({err}).  A layer "
+                            "class defined in __main__ (a script run directly, a notebook) cannot be sent "
+                            "to another process: define it in a module (a .py file) and import it"
+                        ),
+                    )
+                ),
+            )
             return
         if kind == "stop":
             return
         try:
             reply = pickle.dumps(("ok", getattr(replica, kind)(*args)), pickle.HIGHEST_PROTOCOL)
-        except Exception as err:     # raised by the work, or by pickling its result
+        except Exception as err:  # raised by the work, or by pickling its result
             try:
                 reply = pickle.dumps(("error", err))
             except Exception:
                 reply = pickle.dumps(("error", RuntimeError(f"DataParallel worker: {err!r}")))
         try:
             write_message(replies, reply)
-        except BrokenPipeError:      # the main process stopped listening (close, Ctrl-C)
+        except BrokenPipeError:  # the main process stopped listening (close, Ctrl-C)
             return
 
 

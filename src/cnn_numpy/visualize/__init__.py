@@ -12,8 +12,23 @@ from .monitor_plots import plot_monitor, update_ratio_series
 from .preparation import plot_preparation
 from .report import write_report
 
-__all__ = ["confusion_matrix", "conv_layers", "feature_maps", "filters_gif",
-           "plot_activation_histograms", "plot_confusion_matrix", "plot_dead_units",
-           "plot_feature_maps", "plot_filters", "plot_history", "plot_lr_curve",
-           "plot_mistakes", "plot_monitor", "plot_preparation", "plot_update_ratios",
-           "update_ratio_series", "write_diagnosis", "write_report"]
+__all__ = [
+    "confusion_matrix",
+    "conv_layers",
+    "feature_maps",
+    "filters_gif",
+    "plot_activation_histograms",
+    "plot_confusion_matrix",
+    "plot_dead_units",
+    "plot_feature_maps",
+    "plot_filters",
+    "plot_history",
+    "plot_lr_curve",
+    "plot_mistakes",
+    "plot_monitor",
+    "plot_preparation",
+    "plot_update_ratios",
+    "update_ratio_series",
+    "write_diagnosis",
+    "write_report",
+]

@@ -21,19 +21,19 @@ def filter_mosaic(weight: np.ndarray, limit: float, cell: int) -> np.ndarray:
     from matplotlib import colormaps
 
     F, C, kh, kw = weight.shape
-    scaled = np.clip(weight / limit, -1, 1)                          # (F, C, kh, kw) in [-1, 1]
+    scaled = np.clip(weight / limit, -1, 1)  # (F, C, kh, kw) in [-1, 1]
     if C == 3:
-        tiles = ((scaled.transpose(0, 2, 3, 1) + 1) / 2)              # (F, kh, kw, 3) in [0, 1]
+        tiles = (scaled.transpose(0, 2, 3, 1) + 1) / 2  # (F, kh, kw, 3) in [0, 1]
         rows, cols = math.ceil(F / 8), min(F, 8)
     else:
-        tiles = colormaps["RdBu_r"]((scaled + 1) / 2)[..., :3]        # (F, C, kh, kw, 3)
+        tiles = colormaps["RdBu_r"]((scaled + 1) / 2)[..., :3]  # (F, C, kh, kw, 3)
         tiles = tiles.reshape(F * C, kh, kw, 3)
         rows, cols = (math.ceil(F / 8), min(F, 8)) if C == 1 else (F, C)
     height, width = rows * (kh * cell + GAP) + GAP, cols * (kw * cell + GAP) + GAP
     canvas = np.full((height, width, 3), 255, dtype=np.uint8)
     for k, tile in enumerate(tiles):
         r, c = divmod(k, cols)
-        big = np.kron(tile, np.ones((cell, cell, 1)))                # each weight a cell x cell
+        big = np.kron(tile, np.ones((cell, cell, 1)))  # each weight a cell x cell
         top, left = GAP + r * (kh * cell + GAP), GAP + c * (kw * cell + GAP)
         canvas[top : top + kh * cell, left : left + kw * cell] = np.round(big * 255)
     return canvas
@@ -52,16 +52,18 @@ def filters_gif(frames: list[dict], milliseconds: int = 700) -> bytes:
     weights = [np.asarray(f["weight"], dtype=np.float64) for f in frames]
     limit = max(float(np.abs(w).max()) for w in weights) or 1.0
     kernel = max(weights[0].shape[2:])
-    cell = max(4, 48 // kernel)                       # a filter tile about 48 pixels wide
+    cell = max(4, 48 // kernel)  # a filter tile about 48 pixels wide
     images = []
     for frame, weight in zip(frames, weights):
         mosaic = filter_mosaic(weight, limit, cell)
         image = Image.new("RGB", (max(mosaic.shape[1], 200), mosaic.shape[0] + HEADER), "white")
         image.paste(Image.fromarray(mosaic), (0, HEADER))
-        ImageDraw.Draw(image).text((GAP, 3), f"epoch {frame['epoch']}: {frame['layer']} "
-                                   "(red +, blue -)", fill=(0, 0, 0))
+        ImageDraw.Draw(image).text(
+            (GAP, 3), f"epoch {frame['epoch']}: {frame['layer']} (red +, blue -)", fill=(0, 0, 0)
+        )
         images.append(image)
     buffer = io.BytesIO()
-    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:],
-                   duration=milliseconds, loop=0)
+    images[0].save(
+        buffer, format="GIF", save_all=True, append_images=images[1:], duration=milliseconds, loop=0
+    )
     return buffer.getvalue()

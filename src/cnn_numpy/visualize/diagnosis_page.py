@@ -1,12 +1,12 @@
 """A diagnosis on disk: its pictures, ``diagnosis.json`` and a small self-contained page.
 
-    OUT/
-        activations.png     activation histograms per layer (one forward pass)
-        dead_units.png      how often each ReLU unit / filter is active (dead ones red)
-        update_ratios.png   |update| / |weight| per step of a short run at your lr
-        lr_curve.png        the learning-rate range test, with the suggestion and your rate
-        diagnosis.json      every finding with its measurements
-        diagnosis.html      the findings table and the pictures, readable offline
+OUT/
+    activations.png     activation histograms per layer (one forward pass)
+    dead_units.png      how often each ReLU unit / filter is active (dead ones red)
+    update_ratios.png   |update| / |weight| per step of a short run at your lr
+    lr_curve.png        the learning-rate range test, with the suggestion and your rate
+    diagnosis.json      every finding with its measurements
+    diagnosis.html      the findings table and the pictures, readable offline
 """
 
 from __future__ import annotations
@@ -25,19 +25,31 @@ from .report import CSS
 
 #: (file stem, heading, what to look for), in page order
 PICTURES = [
-    ("activations", "Activations per layer",
-     "One histogram per layer of the values it puts out for a batch of your images. A healthy "
-     "layer spreads them; ReLU outputs pile up at 0, and a dead unit is always 0; tanh and "
-     "sigmoid outputs should not crowd at their limits (red: the doctor fails that layer)."),
-    ("dead_units", "Dead units per filter",
-     "For each ReLU layer, the share of inputs on which each unit (each filter, for a conv "
-     "layer) is active. Red units are never active: no gradient flows through them."),
-    ("update_ratios", "Update-to-weight ratios",
-     "How much each step of a short run at your learning rate changed each weight, relative to "
-     "its size. About 1e-3 (the dashed line) is the rule of thumb."),
-    ("lr_curve", "Learning-rate range test",
-     "The loss while the learning rate grows step by step. Too small and nothing happens; too "
-     "large and the loss rises or explodes. The suggestion is the lowest point divided by 10."),
+    (
+        "activations",
+        "Activations per layer",
+        "One histogram per layer of the values it puts out for a batch of your images. A healthy "
+        "layer spreads them; ReLU outputs pile up at 0, and a dead unit is always 0; tanh and "
+        "sigmoid outputs should not crowd at their limits (red: the doctor fails that layer).",
+    ),
+    (
+        "dead_units",
+        "Dead units per filter",
+        "For each ReLU layer, the share of inputs on which each unit (each filter, for a conv "
+        "layer) is active. Red units are never active: no gradient flows through them.",
+    ),
+    (
+        "update_ratios",
+        "Update-to-weight ratios",
+        "How much each step of a short run at your learning rate changed each weight, relative to "
+        "its size. About 1e-3 (the dashed line) is the rule of thumb.",
+    ),
+    (
+        "lr_curve",
+        "Learning-rate range test",
+        "The loss while the learning rate grows step by step. Too small and nothing happens; too "
+        "large and the loss rises or explodes. The suggestion is the lowest point divided by 10.",
+    ),
 ]
 
 
@@ -89,22 +101,31 @@ def render_page(diagnosis: Diagnosis, pictures: dict[str, bytes], title: str = "
     """The findings table (status coloured), then each picture with what to look for."""
     rows = "\n".join(
         f'<tr><td>{html.escape(f.check)}</td><td class="{f.status}">{f.status.upper()}</td>'
-        f'<td class="msg">{html.escape(f.message)}</td></tr>' for f in diagnosis)
+        f'<td class="msg">{html.escape(f.message)}</td></tr>'
+        for f in diagnosis
+    )
     parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>cnn-numpy diagnosis</title><style>{CSS}{STATUS_CSS}</style></head><body>",
         "<h1>cnn-numpy diagnosis</h1>",
         f'<p class="sub">{html.escape(title)} &middot; {html.escape(diagnosis.summary())}</p>',
-        "<table><tr><th>check</th><th>status</th><th>finding</th></tr>", rows, "</table>",
+        "<table><tr><th>check</th><th>status</th><th>finding</th></tr>",
+        rows,
+        "</table>",
     ]
     for stem, heading, caption in PICTURES:
         if stem in pictures:
             data = base64.b64encode(pictures[stem]).decode("ascii")
-            parts.append(f"<h2>{html.escape(heading)}</h2><figure><figcaption>"
-                         f'{html.escape(caption)}</figcaption><img src="data:image/png;base64,'
-                         f'{data}" alt="{stem}.png" title="{stem}.png"></figure>')
-    parts.append("<p>What each check means, and how to fix what it finds: the docs page "
-                 "&ldquo;When training goes wrong&rdquo; (docs/when-training-goes-wrong.md)."
-                 "</p></body></html>")
+            parts.append(
+                f"<h2>{html.escape(heading)}</h2><figure><figcaption>"
+                f'{html.escape(caption)}</figcaption><img src="data:image/png;base64,'
+                f'{data}" alt="{stem}.png" title="{stem}.png"></figure>'
+            )
+    parts.append(
+        "<p>What each check means, and how to fix what it finds: the docs page "
+        "&ldquo;When training goes wrong&rdquo; (docs/when-training-goes-wrong.md)."
+        "</p></body></html>"
+    )
     return "\n".join(parts) + "\n"

@@ -26,8 +26,11 @@ def pyplot():
     """``matplotlib.pyplot``, choosing Agg first when there is no display and nobody chose."""
     import matplotlib
 
-    if ("matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND")
-            and not has_display()):
+    if (
+        "matplotlib.pyplot" not in sys.modules
+        and not os.environ.get("MPLBACKEND")
+        and not has_display()
+    ):
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -68,7 +71,7 @@ def subplots(*args, **kwargs):
 def display_image(image: np.ndarray) -> tuple[np.ndarray, str | None]:
     """(C, H, W) -> something imshow draws: (H, W) in gray, or (H, W, 3) colour in [0, 1]."""
     if image.shape[0] == 3:
-        rgb = image.transpose(1, 2, 0).astype(np.float64)          # (H, W, 3)
+        rgb = image.transpose(1, 2, 0).astype(np.float64)  # (H, W, 3)
         low, high = rgb.min(), rgb.max()
         return (rgb - low) / (high - low) if high > low else np.zeros_like(rgb), None
     return image[0], "gray"
@@ -79,8 +82,10 @@ def image_batch(x: np.ndarray, name: str) -> np.ndarray:
     if x.ndim == 3:
         x = x[None]
     if x.ndim != 4:
-        raise ValueError(f"{name}: expected images of shape (N, C, H, W) or one image (C, H, W), "
-                         f"got shape {x.shape}")
+        raise ValueError(
+            f"{name}: expected images of shape (N, C, H, W) or one image (C, H, W), "
+            f"got shape {x.shape}"
+        )
     return x
 
 

@@ -26,8 +26,7 @@ def activation_note(stats: dict) -> str:
     """What matters about one layer's output: dead units, or saturation, or exact zeros."""
     if "activity" in stats:
         dead = int(np.sum(np.asarray(stats["activity"]) == 0))
-        return (f"{dead} of {len(stats['activity'])} units never active, "
-                f"{stats['zeros']:.0%} zeros")
+        return f"{dead} of {len(stats['activity'])} units never active, {stats['zeros']:.0%} zeros"
     if stats.get("saturated") is not None:
         return f"saturated {stats['saturated']:.0%}"
     return ""
@@ -58,12 +57,21 @@ def plot_activation_histograms(layers: list[dict], title: str | None = None):
         share = counts / max(counts.sum(), 1)
         colour = "tab:red" if alarming(stats) else "tab:blue"
         ax.stairs(share, edges, fill=True, alpha=0.6, color=colour)
-        ax.set_title(f"{stats['label']}\nmean {stats['mean']:+.2f}, std {stats['std']:.2f}",
-                     fontsize=8)
+        ax.set_title(
+            f"{stats['label']}\nmean {stats['mean']:+.2f}, std {stats['std']:.2f}", fontsize=8
+        )
         note = activation_note(stats)
         if note:
-            ax.text(0.98, 0.95, note, transform=ax.transAxes, ha="right", va="top", fontsize=7,
-                    bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none"})
+            ax.text(
+                0.98,
+                0.95,
+                note,
+                transform=ax.transAxes,
+                ha="right",
+                va="top",
+                fontsize=7,
+                bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none"},
+            )
         ax.tick_params(labelsize=7)
     fig.suptitle(title or "Activations per layer: share of values in each bin", fontsize=10)
     fig.tight_layout()
@@ -87,23 +95,32 @@ def plot_dead_units(layers: list[dict], title: str | None = None):
         units = np.arange(len(activity))
         dead = activity == 0
         ax.bar(units[~dead], activity[~dead], width=0.9, color="tab:blue")
-        ax.bar(units[dead], np.full(dead.sum(), 0.02), width=0.9, color="tab:red",
-               label="dead (never active)")
+        ax.bar(
+            units[dead],
+            np.full(dead.sum(), 0.02),
+            width=0.9,
+            color="tab:red",
+            label="dead (never active)",
+        )
         ax.set(ylim=(0, 1), xlim=(-0.5, len(activity) - 0.5), ylabel="active share")
-        ax.set_title(f"{layer['label']}: {dead.sum()} of {len(activity)} units dead",
-                     fontsize=9, loc="left")
+        ax.set_title(
+            f"{layer['label']}: {dead.sum()} of {len(activity)} units dead", fontsize=9, loc="left"
+        )
         if dead.any():
             ax.legend(fontsize=7, loc="upper right")
         ax.tick_params(labelsize=7)
     axes.flat[-1].set_xlabel("unit (filter, for a conv layer)")
-    fig.suptitle(title or "Dead units: share of inputs on which each unit is active",
-                 fontsize=10)
+    fig.suptitle(title or "Dead units: share of inputs on which each unit is active", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def plot_update_ratios(ratios: dict[str, list[float]], steps: dict[str, list[int]] | None = None,
-                       rule: float = 1e-3, title: str | None = None):
+def plot_update_ratios(
+    ratios: dict[str, list[float]],
+    steps: dict[str, list[int]] | None = None,
+    rule: float = 1e-3,
+    title: str | None = None,
+):
     """log10 of |update| / |weight| per step for each weight, against the ~1e-3 rule of thumb
     (CS231n; Karpathy's makemore draws the same picture).  Far above: steps too big; far
     below: too small.
@@ -121,8 +138,9 @@ def plot_update_ratios(ratios: dict[str, list[float]], steps: dict[str, list[int
         x = steps[name] if steps else np.arange(1, len(values) + 1)
         y = np.log10(np.maximum(np.asarray(values, dtype=np.float64), 1e-12))
         ax.plot(x, y, label=name, marker="." if len(values) < 40 else None)
-    ax.axhline(np.log10(rule), color="k", linestyle="--", linewidth=1,
-               label=f"rule of thumb ({rule:g})")
+    ax.axhline(
+        np.log10(rule), color="k", linestyle="--", linewidth=1, label=f"rule of thumb ({rule:g})"
+    )
     ax.set(xlabel="step", ylabel="log10 |update| / |weight|")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
@@ -145,25 +163,45 @@ def plot_lr_curve(curve: dict, user_lr: float | None = None, title: str | None =
     fig, ax = subplots(figsize=(8, 4))
     ax.plot(curve["lrs"], curve["losses"], color="tab:blue", label="loss (smoothed)")
     ax.set_xscale("log")
-    ax.axhline(curve["start_loss"], color="grey", linewidth=0.8, linestyle=":",
-               label=f"start {curve['start_loss']:.3g}")
+    ax.axhline(
+        curve["start_loss"],
+        color="grey",
+        linewidth=0.8,
+        linestyle=":",
+        label=f"start {curve['start_loss']:.3g}",
+    )
     if curve.get("lr_falls"):
-        ax.axvline(curve["lr_falls"], color="tab:purple", linestyle=":",
-                   label=f"starts to fall at {curve['lr_falls']:.2g}")
-    ax.axvline(curve["lr_min"], color="tab:orange", linestyle="--",
-               label=f"lowest loss at {curve['lr_min']:.2g}")
-    ax.axvline(curve["suggested"], color="tab:green", linewidth=2,
-               label=f"suggested {curve['suggested']:.2g}")
+        ax.axvline(
+            curve["lr_falls"],
+            color="tab:purple",
+            linestyle=":",
+            label=f"starts to fall at {curve['lr_falls']:.2g}",
+        )
+    ax.axvline(
+        curve["lr_min"],
+        color="tab:orange",
+        linestyle="--",
+        label=f"lowest loss at {curve['lr_min']:.2g}",
+    )
+    ax.axvline(
+        curve["suggested"],
+        color="tab:green",
+        linewidth=2,
+        label=f"suggested {curve['suggested']:.2g}",
+    )
     if user_lr is not None:
         ax.axvline(user_lr, color="tab:red", linestyle="-.", label=f"yours {user_lr:g}")
     if curve.get("diverged_lr"):
-        ax.axvline(curve["diverged_lr"], color="k", linewidth=0.8,
-                   label=f"blew up at {curve['diverged_lr']:.2g}")
+        ax.axvline(
+            curve["diverged_lr"],
+            color="k",
+            linewidth=0.8,
+            label=f"blew up at {curve['diverged_lr']:.2g}",
+        )
     top = max(curve["losses"]) * 1.1
     ax.set(xlabel="learning rate", ylabel="loss", ylim=(0, top))
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
-    ax.set_title(title or "Learning-rate range test (Smith 2017, fastai's lr_find)",
-                 fontsize=10)
+    ax.set_title(title or "Learning-rate range test (Smith 2017, fastai's lr_find)", fontsize=10)
     fig.tight_layout()
     return fig

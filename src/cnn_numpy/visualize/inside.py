@@ -25,8 +25,10 @@ def _pick_conv(model, layer: int | None) -> tuple[int, Conv2d]:
     for index, conv in convs:
         if index == layer:
             return index, conv
-    raise ValueError(f"plot_filters: layer {layer} is not a Conv2d; the Conv2d layers are at "
-                     f"indices {[i for i, _ in convs]}")
+    raise ValueError(
+        f"plot_filters: layer {layer} is not a Conv2d; the Conv2d layers are at "
+        f"indices {[i for i, _ in convs]}"
+    )
 
 
 def plot_filters(model, layer: int | None = None, max_filters: int = 64):
@@ -43,7 +45,7 @@ def plot_filters(model, layer: int | None = None, max_filters: int = 64):
         max_filters: draw at most this many filters (the first ones).
     """
     index, conv = _pick_conv(model, layer)
-    weight = conv.weight.data[:max_filters].astype(np.float64)     # (F, C_in, kh, kw)
+    weight = conv.weight.data[:max_filters].astype(np.float64)  # (F, C_in, kh, kw)
     F, C, kh, kw = weight.shape
     name = f"layer {index}: {conv!r}"
     shown = f" (first {F} of {conv.out_channels})" if F < conv.out_channels else ""
@@ -51,18 +53,20 @@ def plot_filters(model, layer: int | None = None, max_filters: int = 64):
     if C in (1, 3):
         cols = min(F, 8)
         rows = math.ceil(F / cols)
-        fig, axes = subplots(rows, cols, figsize=(1.4 * cols + 1.2, 1.5 * rows + 0.9),
-                                 squeeze=False)
+        fig, axes = subplots(
+            rows, cols, figsize=(1.4 * cols + 1.2, 1.5 * rows + 0.9), squeeze=False
+        )
         for f, ax in enumerate(axes.flat):
             ax.axis("off")
             if f >= F:
                 continue
             if C == 3:
-                kernel = weight[f].transpose(1, 2, 0)                  # (kh, kw, 3)
+                kernel = weight[f].transpose(1, 2, 0)  # (kh, kw, 3)
                 ax.imshow((kernel / limit + 1) / 2, interpolation="nearest")
             else:
-                image = ax.imshow(weight[f, 0], cmap="RdBu_r", vmin=-limit, vmax=limit,
-                                  interpolation="nearest")
+                image = ax.imshow(
+                    weight[f, 0], cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest"
+                )
             ax.set_title(f"filter {f}", fontsize=9)
         if C == 1:
             fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="weight")
@@ -74,8 +78,9 @@ def plot_filters(model, layer: int | None = None, max_filters: int = 64):
         for c in range(C):
             top, left = f * (kh + 1), c * (kw + 1)
             mosaic[top : top + kh, left : left + kw] = weight[f, c]
-    fig, ax = subplots(figsize=(min(2 + 0.35 * C * (kw + 1) / 4, 14),
-                                    min(1.5 + 0.35 * F * (kh + 1) / 4, 16)))
+    fig, ax = subplots(
+        figsize=(min(2 + 0.35 * C * (kw + 1) / 4, 14), min(1.5 + 0.35 * F * (kh + 1) / 4, 16))
+    )
     image = ax.imshow(mosaic, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
     ticks_c = range(0, C, max(1, C // 8))
     ticks_f = range(0, F, max(1, F // 16))
@@ -83,8 +88,9 @@ def plot_filters(model, layer: int | None = None, max_filters: int = 64):
     ax.set_yticks([f * (kh + 1) + (kh - 1) / 2 for f in ticks_f], [str(f) for f in ticks_f])
     ax.set(xlabel="input channel", ylabel="filter (output channel)")
     fig.colorbar(image, ax=ax, shrink=0.8, label="weight")
-    ax.set_title(f"Filters of {name}{shown}\none {kh}x{kw} kernel per (filter, input channel)",
-                 fontsize=10)
+    ax.set_title(
+        f"Filters of {name}{shown}\none {kh}x{kw} kernel per (filter, input channel)", fontsize=10
+    )
     fig.tight_layout()
     return fig
 
@@ -97,8 +103,10 @@ def feature_maps(model, x: np.ndarray) -> list[tuple[str, np.ndarray]]:
         raise ValueError(f"feature_maps: pass one image (C, H, W) or (1, C, H, W), got {len(x)}")
     convs = conv_layers(model)
     if convs and x.shape[1] != convs[0][1].in_channels:
-        raise ValueError(f"feature_maps: the image has {x.shape[1]} channels, the first Conv2d "
-                         f"expects {convs[0][1].in_channels} (shape (C, H, W))")
+        raise ValueError(
+            f"feature_maps: the image has {x.shape[1]} channels, the first Conv2d "
+            f"expects {convs[0][1].in_channels} (shape (C, H, W))"
+        )
     was_training = model.training
     model.eval()
     stages = []
@@ -127,11 +135,17 @@ def plot_feature_maps(model, x: np.ndarray, max_maps: int = 8, title: str | None
     # at least 4 columns, so that the titles fit even above a layer of 1 or 2 channels
     cols = max(4, min(max_maps, max(maps.shape[0] for _, maps in stages) if stages else 1))
     rows = 1 + len(stages)
-    width, height = 1.3 * cols + 0.3, 1.6 * rows + 0.9                # inches
+    width, height = 1.3 * cols + 0.3, 1.6 * rows + 0.9  # inches
     fig, axes = subplots(rows, cols, figsize=(width, height), squeeze=False)
     # fixed margins, not tight_layout: the long row titles may run over the empty space
-    fig.subplots_adjust(left=0.15 / width, right=1 - 0.15 / width, top=1 - 0.9 / height,
-                        bottom=0.2 / height, wspace=0.08, hspace=0.45)
+    fig.subplots_adjust(
+        left=0.15 / width,
+        right=1 - 0.15 / width,
+        top=1 - 0.9 / height,
+        bottom=0.2 / height,
+        wspace=0.08,
+        hspace=0.45,
+    )
     for ax in axes.flat:
         ax.axis("off")
     shown, cmap = display_image(image[0])
@@ -140,7 +154,7 @@ def plot_feature_maps(model, x: np.ndarray, max_maps: int = 8, title: str | None
     hide_ticks(axes[0, 0])
     axes[0, 0].set_title(f"input {tuple(image.shape[1:])}", fontsize=9, loc="left")
     for row, (label, maps) in enumerate(stages, 1):
-        cmap, low, high, legend = row_colours(maps)          # one colour scale per stage
+        cmap, low, high, legend = row_colours(maps)  # one colour scale per stage
         for c in range(min(cols, maps.shape[0])):
             ax = axes[row, c]
             ax.imshow(maps[c], cmap=cmap, vmin=low, vmax=high, interpolation="nearest")
@@ -148,11 +162,14 @@ def plot_feature_maps(model, x: np.ndarray, max_maps: int = 8, title: str | None
             hide_ticks(ax)
             ax.set_xlabel(f"ch {c}", fontsize=7, labelpad=1)
         more = f", channels 0-{cols - 1} shown" if maps.shape[0] > cols else ""
-        axes[row, 0].set_title(f"{label} -> {tuple(maps.shape)}{more}   [{legend}]",
-                               fontsize=9, loc="left")
-    fig.suptitle((title or "Feature maps: what each layer sees")
-                 + "\n(one colour scale per row; each row says what its colours mean)",
-                 fontsize=10)
+        axes[row, 0].set_title(
+            f"{label} -> {tuple(maps.shape)}{more}   [{legend}]", fontsize=9, loc="left"
+        )
+    fig.suptitle(
+        (title or "Feature maps: what each layer sees")
+        + "\n(one colour scale per row; each row says what its colours mean)",
+        fontsize=10,
+    )
     return fig
 
 

@@ -9,30 +9,40 @@ from .figures import subplots
 
 #: the report's sections for a monitored run: (file stem, heading, what to look for)
 MONITOR_SECTIONS = [
-    ("monitor", "Inside the network while it trained",
-     "Recorded every few steps (train --monitor). Left: the spread of each nonlinearity's "
-     "output; one that collapses to 0 or keeps growing has stopped learning. Middle: ReLU units "
-     "silent for a whole batch and saturated tanh/sigmoid outputs pass no gradient (a dead "
-     "unit stays silent for good). Right: how large the gradients are next to the weights "
-     "they update."),
-    ("monitor_updates", "Update-to-weight ratios",
-     "How much each step changed each weight, relative to its size: about 1e-3 (the dashed "
-     "line) is the rule of thumb. Far above, steps are too big; far below, too small."),
-    ("monitor_histograms", "Activations at the last recorded step",
-     "The values each layer put out. A healthy layer spreads them; ReLU outputs pile up at 0 "
-     "(a dead unit is always 0); tanh and sigmoid outputs should not crowd at their limits."),
+    (
+        "monitor",
+        "Inside the network while it trained",
+        "Recorded every few steps (train --monitor). Left: the spread of each nonlinearity's "
+        "output; one that collapses to 0 or keeps growing has stopped learning. Middle: ReLU units "
+        "silent for a whole batch and saturated tanh/sigmoid outputs pass no gradient (a dead "
+        "unit stays silent for good). Right: how large the gradients are next to the weights "
+        "they update.",
+    ),
+    (
+        "monitor_updates",
+        "Update-to-weight ratios",
+        "How much each step changed each weight, relative to its size: about 1e-3 (the dashed "
+        "line) is the rule of thumb. Far above, steps are too big; far below, too small.",
+    ),
+    (
+        "monitor_histograms",
+        "Activations at the last recorded step",
+        "The values each layer put out. A healthy layer spreads them; ReLU outputs pile up at 0 "
+        "(a dead unit is always 0); tanh and sigmoid outputs should not crowd at their limits.",
+    ),
 ]
 FILTERS_EPOCHS_SECTION = (
-    "filters_epochs", "The same filters, epoch by epoch",
+    "filters_epochs",
+    "The same filters, epoch by epoch",
     "An animation (one frame per epoch, one colour scale for all): watch the kernels grow "
-    "from random noise into pattern detectors.")
+    "from random noise into pattern detectors.",
+)
 
 #: layers whose outputs say most about health: the nonlinearities
 NONLINEAR = ("ReLU", "LeakyReLU", "Tanh", "Sigmoid")
 
 
-def update_ratio_series(records: list[dict]) -> tuple[dict[str, list[float]],
-                                                      dict[str, list[int]]]:
+def update_ratio_series(records: list[dict]) -> tuple[dict[str, list[float]], dict[str, list[int]]]:
     """``({weight name: [update ratio per watched step]}, {weight name: [step numbers]})`` for
     every weight (parameters with 2 or more axes), ready for ``plot_update_ratios``."""
     ratios: dict[str, list[float]] = {}
@@ -85,13 +95,20 @@ def plot_monitor(records: list[dict], title: str | None = None):
     for label, (steps, values) in _layer_series(records, _dead_or_saturated).items():
         kind = "silent" if kinds[label] == "ReLU" else "saturated"
         ax_dead.plot(steps, np.asarray(values) * 100, label=f"{label} ({kind})")
-    ax_dead.set(xlabel="step", ylabel="% of units / outputs", ylim=(0, 100),
-                title="ReLU units silent on the whole batch,\nsaturated tanh/sigmoid outputs")
-    weights = dict.fromkeys(p["name"] for r in records for p in r["params"]
-                            if len(p["shape"]) >= 2)
+    ax_dead.set(
+        xlabel="step",
+        ylabel="% of units / outputs",
+        ylim=(0, 100),
+        title="ReLU units silent on the whole batch,\nsaturated tanh/sigmoid outputs",
+    )
+    weights = dict.fromkeys(p["name"] for r in records for p in r["params"] if len(p["shape"]) >= 2)
     for name in weights:
-        points = [(r["step"], p["grad_data"]) for r in records for p in r["params"]
-                  if p["name"] == name and p["grad_data"]]
+        points = [
+            (r["step"], p["grad_data"])
+            for r in records
+            for p in r["params"]
+            if p["name"] == name and p["grad_data"]
+        ]
         if points:
             steps, values = zip(*points)
             ax_grad.plot(steps, np.log10(values), label=name)
@@ -126,8 +143,10 @@ def monitor_figures(run_dir) -> dict:
         figures["monitor"] = plot_monitor(monitor.records)
         if last["layers"]:
             figures["monitor_histograms"] = plot_activation_histograms(
-                last["layers"], title=f"Activations per layer at step {last['step']} "
-                                      f"(epoch {last['epoch']}): share of values in each bin")
+                last["layers"],
+                title=f"Activations per layer at step {last['step']} "
+                f"(epoch {last['epoch']}): share of values in each bin",
+            )
         ratios, steps = update_ratio_series(monitor.records)
         if ratios:
             figures["monitor_updates"] = plot_update_ratios(ratios, steps)

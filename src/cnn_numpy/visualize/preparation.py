@@ -28,12 +28,20 @@ def preparation_panels(steps: Preprocessed) -> list[tuple[np.ndarray, str, dict]
     size = f"{steps.photo.shape[1]}x{steps.photo.shape[0]}"
     shrunk = f", shrunk {steps.shrunk_by:.1f}x" if steps.shrunk_by > 1.01 else ""
     ground = "paper" if steps.inverted else "ground"
-    widened = (f"strokes widened ({steps.thickened}px max filter)" if steps.thickened > 1
-               else "cropped (stroke width kept)")
+    widened = (
+        f"strokes widened ({steps.thickened}px max filter)"
+        if steps.thickened > 1
+        else "cropped (stroke width kept)"
+    )
     if steps.as_is:
-        return [(np.clip(steps.photo, 0, 1), f"image {size}", {}),
-                (steps.image, "already MNIST's format: used as it is"
-                 + (" (inverted)" if steps.inverted else ""), gray)]
+        return [
+            (np.clip(steps.photo, 0, 1), f"image {size}", {}),
+            (
+                steps.image,
+                "already MNIST's format: used as it is" + (" (inverted)" if steps.inverted else ""),
+                gray,
+            ),
+        ]
     return [
         (np.clip(steps.photo, 0, 1), f"photo {size}{shrunk}", {}),
         (steps.background, f"lighting: the bare {ground}", gray),
@@ -50,11 +58,12 @@ def draw_panels(axes, steps: Preprocessed) -> None:
     """Draw ``preparation_panels(steps)`` into ``axes`` (one per panel; the rest left blank)."""
     axes, panels = list(axes), preparation_panels(steps)
     for ax, (image, title, style) in zip(axes, panels):
-        ax.imshow(image, interpolation="nearest" if image.shape[0] <= 40 else "antialiased",
-                  **style)
+        ax.imshow(
+            image, interpolation="nearest" if image.shape[0] <= 40 else "antialiased", **style
+        )
         ax.set_title(title, fontsize=8)
         hide_ticks(ax)
-    for ax in axes[len(panels):]:
+    for ax in axes[len(panels) :]:
         ax.axis("off")
 
 
