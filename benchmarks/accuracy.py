@@ -17,9 +17,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cnn_numpy.cli import main as cli_main
 from cnn_numpy.presets import MODELS
-from cnn_numpy.saving.run_folder import load_history
+from cnn_numpy.tools.cli import main as cli_main
+from cnn_numpy.tools.saving.run_folder import load_history
 
 #: test accuracy the README promises, per (model, dataset)
 TARGETS = {

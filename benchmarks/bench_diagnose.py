@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from cnn_numpy import Adam, CrossEntropyLoss, diagnose, lenet, seed_net
-from cnn_numpy.doctor import CHECKS
+from cnn_numpy.tools.doctor import CHECKS
 
 
 def load_images(data_dir: str | None, n: int):

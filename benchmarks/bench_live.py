@@ -25,11 +25,11 @@ import sys
 import tempfile
 import time
 
-from cnn_numpy import Adam, CrossEntropyLoss, fit, lenet
+from cnn_numpy import Adam, CrossEntropyLoss, fit, keep_freed_memory, lenet
 from cnn_numpy.data import normalization_stats, normalize
 from cnn_numpy.data.datasets import load_dataset
-from cnn_numpy.live import LiveTraining
-from cnn_numpy.speed.workers import blas_threads
+from cnn_numpy.tools.live import LiveTraining
+from cnn_numpy.tools.speed.workers import blas_threads
 
 LIMIT_PERCENT = 5
 
@@ -84,13 +84,13 @@ def one_run(train, live: bool, browser: bool, seed: int) -> tuple[float, float]:
     client's start are not timed)."""
     model = lenet(rng=seed)
     optimizer = Adam(model.parameters(), lr=3e-3)
-    hooks, session, driver, reader, profile = {}, None, None, None, None
+    callbacks, session, driver, reader, profile = [], None, None, None, None
     batches = -(-len(train[0]) // 32)
     if live:
         session = LiveTraining(
             "127.0.0.1", 0, model, optimizer, epochs=1, batches=batches, title="benchmark"
         ).start()
-        hooks = {"on_batch_end": session.on_batch_end, "on_epoch_end": session.on_epoch_end}
+        callbacks = [session]
         if browser:
             profile = tempfile.mkdtemp(prefix="bench-live-chromium-")
             driver = open_browser(session.url, profile)
@@ -108,9 +108,7 @@ def one_run(train, live: bool, browser: bool, seed: int) -> tuple[float, float]:
             epochs=1,
             batch_size=32,
             rng=seed,
-            verbose=False,
-            keep_freed_memory=True,
-            **hooks,
+            callbacks=callbacks,
         )
         return time.perf_counter() - start, cpu_seconds() - cpu
     finally:
@@ -140,6 +138,7 @@ def main() -> int:
         help="also keep the page open in headless Chromium during live runs",
     )
     args = parser.parse_args()
+    keep_freed_memory()  # as `cnn-numpy train` does: no page faults between steps
     (X, y), _ = load_dataset("mnist", args.data_dir, download=False)
     X, y = X[: args.limit], y[: args.limit]
     train = (normalize(X, **normalization_stats(X)), y)

@@ -24,7 +24,7 @@ import numpy as np
 from bench_diagnose import load_images  # the same images as bench_diagnose
 
 from cnn_numpy import Adam, CrossEntropyLoss, Monitor, fit, lenet, seed_net
-from cnn_numpy.doctor import monitor as monitor_module
+from cnn_numpy.tools.doctor import monitor as monitor_module
 
 
 class TimedMonitor(Monitor):
@@ -87,8 +87,7 @@ def main() -> None:
             epochs=1,
             batch_size=32,
             rng=0,
-            verbose=False,
-            monitor=monitor,
+            callbacks=[] if monitor is None else [monitor],
         )
         return time.perf_counter() - start
 

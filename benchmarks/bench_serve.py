@@ -30,10 +30,10 @@ import time
 import numpy as np
 
 from cnn_numpy import MNIST_CLASSES, lenet
-from cnn_numpy.data.images import preprocess_digit
-from cnn_numpy.live import LiveServer, ModelView, api
-from cnn_numpy.live.inputs import pad_pixels
-from cnn_numpy.saving.model_files import load_with_card
+from cnn_numpy.tools.live import LiveServer, ModelView, api
+from cnn_numpy.tools.live.inputs import pad_pixels
+from cnn_numpy.tools.photos.images import preprocess_digit
+from cnn_numpy.tools.saving.model_files import load_with_card
 
 TARGET_MS = 50
 

@@ -241,7 +241,7 @@ def run_epoch(lib: str, net: str, batch: int, threads: int, images: int) -> dict
                 epochs=1,
                 batch_size=batch,
                 rng=0,
-                verbose=False,
+                callbacks=[],
             )
             seconds = history.seconds[0]
             # DataParallel's worker processes count too (the shared weights twice: a few MB)

@@ -1,12 +1,16 @@
 """cnn-numpy: a convolutional neural network library in pure NumPy, written to be read.
 
-Read first: ``layers/`` (each a short forward and backward), ``losses.py``, ``optim.py``,
-``model.py`` (``Sequential``) and ``train.py`` (``fit``).  The subpackages are tooling:
-``data/`` (datasets, your own images), ``novelty/`` ("not a digit"), ``saving/`` (files),
-``visualize/`` (pictures), ``speed/`` (cores and memory), ``doctor/`` (when training goes
-wrong: ``diagnose``, ``Monitor``), ``cli/`` (the ``cnn-numpy`` command).
+The core, at this level, is what the tour teaches: ``layers/`` (each a short forward and
+backward), ``losses.py``, ``optim.py``, ``schedulers.py``, ``model.py`` (``Sequential``),
+``train.py`` (``fit``), ``gradcheck.py`` and ``reference.py`` (proving it right),
+``presets.py`` and ``data/`` (the datasets).  Everything else is a tool around it, one folder
+each under ``tools/`` (see its ``__init__``); the tools' names below load only when first used,
+so ``import cnn_numpy`` stays light (no Pillow, matplotlib, tqdm or server code).
 """
 
+import importlib
+
+from . import _moved  # noqa: F401  (old module paths keep working: see _moved.py)
 from .data import (
     FASHION_MNIST_CLASSES,
     LINES_CLASSES,
@@ -15,13 +19,10 @@ from .data import (
     load_fashion_mnist,
     load_mnist,
     normalize,
-    preprocess_digit,
     read_idx,
-    read_image,
     synthetic_lines,
     train_test_split,
 )
-from .doctor import Diagnosis, Finding, Monitor, diagnose
 from .gradcheck import check_layer_gradients, check_loss_gradients, numerical_gradient
 from .layers import (
     AvgPool2d,
@@ -41,112 +42,61 @@ from .layers import (
 )
 from .losses import CrossEntropyLoss
 from .model import Sequential
-from .novelty import (
-    NoveltyDetector,
-    NoveltyPrediction,
-    fit_novelty,
-    load_novelty,
-    predict_with_novelty,
-    save_novelty,
-)
 from .optim import SGD, Adam
 from .presets import deep, lenet, seed_net
-from .saving import load, load_card, save
-from .saving.to_onnx import export_onnx
 from .schedulers import CosineAnnealingLR, StepLR
-from .speed import DataParallel, keep_freed_memory
-from .train import History, evaluate, fit, predict, predict_proba
-from .visualize import (
-    confusion_matrix,
-    plot_confusion_matrix,
-    plot_feature_maps,
-    plot_filters,
-    plot_history,
-    plot_mistakes,
-    plot_preparation,
-    write_diagnosis,
-    write_report,
-)
+from .train import Callback, History, evaluate, fit, predict, predict_proba
 
 __version__ = "0.1.0"
 
+# The tools' public names: name -> the module under cnn_numpy that defines it, imported on first use.
+_TOOL_NAMES = {
+    **dict.fromkeys(["read_image", "preprocess_digit"], "tools.photos"),
+    **dict.fromkeys(["diagnose", "Diagnosis", "Finding", "Monitor"], "tools.doctor"),
+    **dict.fromkeys(
+        ["fit_novelty", "save_novelty", "load_novelty", "predict_with_novelty", "NoveltyDetector",
+         "NoveltyPrediction"],
+        "tools.novelty",
+    ),
+    **dict.fromkeys(["save", "load", "load_card"], "tools.saving"),
+    "export_onnx": "tools.onnx_export",
+    **dict.fromkeys(["DataParallel", "keep_freed_memory"], "tools.speed"),
+    **dict.fromkeys(
+        ["plot_history", "plot_filters", "plot_feature_maps", "confusion_matrix",
+         "plot_confusion_matrix", "plot_mistakes", "write_report", "plot_preparation",
+         "write_diagnosis"],
+        "tools.visualize",
+    ),
+}  # fmt: skip
+
+
+def __getattr__(name: str):
+    """Load a tool's name the first time it is asked for (PEP 562)."""
+    if name not in _TOOL_NAMES:
+        raise AttributeError(f"module 'cnn_numpy' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_TOOL_NAMES[name]}", __name__), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_TOOL_NAMES))
+
+
 __all__ = [
     # the building blocks: layers, loss, model
-    "Layer",
-    "Parameter",
-    "Conv2d",
-    "MaxPool2d",
-    "AvgPool2d",
-    "ReLU",
-    "LeakyReLU",
-    "Sigmoid",
-    "Tanh",
-    "Flatten",
-    "Linear",
-    "BatchNorm2d",
-    "BatchNorm1d",
-    "Dropout",
-    "CrossEntropyLoss",
-    "Sequential",
-    "seed_net",
-    "lenet",
-    "deep",
+    "Layer", "Parameter", "Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", "LeakyReLU", "Sigmoid",
+    "Tanh", "Flatten", "Linear", "BatchNorm2d", "BatchNorm1d", "Dropout", "CrossEntropyLoss",
+    "Sequential", "seed_net", "lenet", "deep",
     # training: optimizers, schedules, the loop
-    "SGD",
-    "Adam",
-    "StepLR",
-    "CosineAnnealingLR",
-    "fit",
-    "History",
-    "evaluate",
-    "predict",
-    "predict_proba",
+    "SGD", "Adam", "StepLR", "CosineAnnealingLR", "fit", "Callback", "History", "evaluate",
+    "predict", "predict_proba",
     # proving it right
-    "check_layer_gradients",
-    "check_loss_gradients",
-    "numerical_gradient",
+    "check_layer_gradients", "check_loss_gradients", "numerical_gradient",
     # data
-    "synthetic_lines",
-    "train_test_split",
-    "iterate_minibatches",
-    "load_mnist",
-    "load_fashion_mnist",
-    "LINES_CLASSES",
-    "MNIST_CLASSES",
-    "FASHION_MNIST_CLASSES",
-    "normalize",
-    "read_idx",
-    "read_image",
-    "preprocess_digit",
-    # keeping a model
-    "save",
-    "load",
-    "load_card",
-    # "is this one of the classes at all?"
-    "fit_novelty",
-    "save_novelty",
-    "load_novelty",
-    "predict_with_novelty",
-    "NoveltyDetector",
-    "NoveltyPrediction",
-    # looking inside
-    "plot_history",
-    "plot_filters",
-    "plot_feature_maps",
-    "confusion_matrix",
-    "plot_confusion_matrix",
-    "plot_mistakes",
-    "write_report",
-    "plot_preparation",
-    # speed
-    "DataParallel",
-    "keep_freed_memory",
-    # carrying it elsewhere
-    "export_onnx",
-    # when training goes wrong
-    "diagnose",
-    "Diagnosis",
-    "Finding",
-    "Monitor",
-    "write_diagnosis",
-]
+    "synthetic_lines", "train_test_split", "iterate_minibatches", "load_mnist",
+    "load_fashion_mnist", "LINES_CLASSES", "MNIST_CLASSES", "FASHION_MNIST_CLASSES",
+    "normalize", "read_idx",
+    # the tools (loaded on first use)
+    *_TOOL_NAMES,
+]  # fmt: skip

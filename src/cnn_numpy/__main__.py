@@ -1,5 +1,5 @@
 """``python -m cnn_numpy`` runs the command-line interface."""
 
-from .cli import main
+from .tools.cli import main
 
 raise SystemExit(main())

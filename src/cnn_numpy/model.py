@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from .layers.base import Layer, Parameter, input_grad
+from .summary import count, summary_table
 
 
 class Sequential(Layer):
@@ -52,8 +53,6 @@ class Sequential(Layer):
 
         Raises ValueError naming the first layer whose input does not fit, and why.
         """
-        from .visualize.summary import summary_table
-
         return summary_table(self, input_shape)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -149,8 +148,3 @@ def checked_state(
             )
         arrays[key] = got.astype(want.dtype, copy=False)
     return arrays
-
-
-def count(layer: Layer) -> int:
-    """Number of trainable scalars in ``layer``."""
-    return sum(p.data.size for p in layer.parameters())

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -13,7 +12,6 @@ import numpy as np
 from .checks import real_array, whole
 from .data.batches import check_labels, checked_split, iterate_minibatches
 from .layers.base import Layer, as_rng, input_grad
-from .speed import memory
 
 
 class TrainingDiverged(RuntimeError):
@@ -116,7 +114,7 @@ def num_outputs(model, X: np.ndarray) -> int:
     return model.output_shape((1, *X.shape[1:]))[-1]
 
 
-def check_parts(model, loss, optimizer, scheduler, history, *callbacks, monitor=None) -> None:
+def check_parts(model, loss, optimizer, scheduler, history, callbacks) -> None:
     """fit's other arguments are what they must be (a clear error, not an AttributeError
     in the middle of an epoch), and the optimizer updates this model's parameters."""
     problems = [
@@ -135,12 +133,9 @@ def check_parts(model, loss, optimizer, scheduler, history, *callbacks, monitor=
         ),
         (history is None or isinstance(history, History), "history must be None or a History"),
         (
-            all(c is None or callable(c) for c in callbacks),
-            "on_epoch_end and on_batch_end must be functions (or None)",
-        ),
-        (
-            monitor is None or callable(getattr(monitor, "before_step", None)),
-            "monitor must be None or a Monitor, e.g. Monitor(every=50)",
+            all(any(callable(getattr(c, hook, None)) for hook in HOOKS) for c in callbacks),
+            "callbacks must be a list of Callback objects (each with one of the methods "
+            f"{', '.join(HOOKS)}), e.g. [PrintEpoch()] or [Monitor(every=50)]",
         ),
     ]
     for ok, message in problems:
@@ -161,6 +156,40 @@ def test_metrics(model, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(np.mean(proba.argmax(axis=1) == y)), float(-np.mean(np.log(p_true)))
 
 
+class Callback:
+    """What ``fit`` tells the tools around it as it trains (as Keras callbacks, Lightning hooks).
+
+    Override the hooks you need; fit calls them in this order.  The progress bar, the
+    ``Monitor``, the live page and the CLI's checkpoints are all callbacks, so the loop below
+    is PyTorch's loop and nothing else.
+    """
+
+    def on_train_begin(self, model) -> None:
+        """Once, before the first epoch."""
+
+    def on_epoch_begin(self, epoch: int, steps: int) -> None:
+        """Before the epoch's first batch; ``steps`` batches will follow."""
+
+    def on_batch_begin(self, epoch: int, step: int) -> None:
+        """Before ``zero_grad`` of batch ``step`` (counted from 1 in each epoch)."""
+
+    def on_batch_end(self, epoch: int, step: int, loss: float) -> None:
+        """After the optimizer's step; ``loss`` is the batch's."""
+
+    def on_epoch_end(self, epoch: int, history: History) -> None:
+        """After the test pass and ``scheduler.step()``; ``history`` has the epoch's line."""
+
+
+HOOKS = [name for name in vars(Callback) if name.startswith("on_")]
+
+
+class PrintEpoch(Callback):
+    """Print the History's line after each epoch: ``fit``'s only callback unless told otherwise."""
+
+    def on_epoch_end(self, epoch: int, history: History) -> None:
+        print(history.format_epoch(), flush=True)
+
+
 def fit(
     model,
     loss,
@@ -172,34 +201,24 @@ def fit(
     rng=None,
     scheduler=None,
     history: History | None = None,
-    verbose: bool = True,
-    progress: bool = False,
-    on_epoch_end: Callable[[int, History], None] | None = None,
-    on_batch_end: Callable[[int, int, float], None] | None = None,
-    keep_freed_memory: bool = False,
-    monitor=None,
+    callbacks: list | None = None,
+    **removed,
 ) -> History:
     """Train ``model`` with mini-batch gradient descent; returns the History.
 
     Each epoch: shuffle with ``rng``, then for every batch ``zero_grad -> forward -> loss ->
     backward -> step`` (PyTorch's loop).  ``train_acc`` is the running accuracy over the
-    epoch's batches; ``test_acc`` is measured in eval mode after the epoch.
-    ``on_batch_end(epoch, step, loss)`` runs after each optimizer step;
-    ``scheduler.step()`` after each epoch, and ``on_epoch_end(epoch, history)`` after that.
-    Passing a ``history`` continues it: epochs are numbered on from ``len(history)``.
-    ``monitor`` (``cnn_numpy.Monitor()``) records activation and gradient statistics every N
-    steps and the first layer's filters every epoch (see doctor/monitor.py).
-
-    ``keep_freed_memory=True`` first asks glibc's malloc to keep the memory each step frees
-    for the next one (``cnn_numpy.keep_freed_memory()``), which saves the page faults of
-    getting it back: 15-25% of a LeNet step on Linux.  It is a setting of the whole process
-    that lasts until it exits, so it is off unless asked for; ``cnn-numpy train`` turns it on.
+    epoch's batches; ``test_acc`` is measured in eval mode after the epoch, then
+    ``scheduler.step()`` runs.  Passing a ``history`` continues it: epochs are numbered on from
+    ``len(history)``.  ``callbacks`` (see ``Callback``) are told of each step; the default,
+    ``None``, prints each epoch's line (``[PrintEpoch()]``), and ``[]`` trains silently.
     """
+    if removed:
+        raise TypeError(removed_keywords(removed))
     epochs = whole(epochs, "epochs", "fit")
     batch_size = whole(batch_size, "batch_size", "fit", low=1)
-    check_parts(
-        model, loss, optimizer, scheduler, history, on_epoch_end, on_batch_end, monitor=monitor
-    )
+    callbacks = [PrintEpoch()] if callbacks is None else list(callbacks)
+    check_parts(model, loss, optimizer, scheduler, history, callbacks)
     X, y = checked_split(train, "train")  # checked once, not per batch
     check_labels(y, num_outputs(model, X), "train")
     if test is not None:
@@ -207,26 +226,21 @@ def fit(
         check_labels(test[1], num_outputs(model, test[0]), "test")
     rng = as_rng(rng)
     history = History() if history is None else history
-    if keep_freed_memory:
-        memory.keep_freed_memory()  # see speed/memory.py
+
+    def tell(hook: str, *args) -> None:
+        for callback in callbacks:
+            if callable(getattr(callback, hook, None)):
+                getattr(callback, hook)(*args)
+
+    tell("on_train_begin", model)
     for epoch in range(len(history) + 1, len(history) + epochs + 1):
         start = time.perf_counter()
         model.train()
         total_loss, correct, seen = 0.0, 0, 0
+        tell("on_epoch_begin", epoch, math.ceil(len(X) / batch_size))
         batches = iterate_minibatches(X, y, batch_size, shuffle=True, rng=rng)
-        if progress:
-            from tqdm import tqdm
-
-            batches = tqdm(
-                batches,
-                total=math.ceil(len(X) / batch_size),
-                leave=False,
-                desc=f"Epoch {epoch:02d}",
-                unit="batch",
-            )
         for step, (xb, yb) in enumerate(batches, 1):
-            if monitor is not None:
-                monitor.before_step(model)
+            tell("on_batch_begin", epoch, step)
             optimizer.zero_grad()
             logits = model.forward(xb)
             batch_loss = loss.forward(logits, yb)
@@ -238,15 +252,10 @@ def fit(
             with input_grad(model, False):  # nobody uses dL/d(images): the first layer skips it
                 model.backward(loss.backward())
             optimizer.step()
-            if monitor is not None:
-                monitor.after_step(model, epoch, batch_loss)
             total_loss += batch_loss * len(yb)
             correct += int((logits.argmax(axis=1) == yb).sum())
             seen += len(yb)
-            if progress:
-                batches.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
-            if on_batch_end is not None:
-                on_batch_end(epoch, step, batch_loss)
+            tell("on_batch_end", epoch, step, batch_loss)
         test_acc, test_loss = test_metrics(model, *test) if test is not None else (None, None)
         history.epoch.append(epoch)
         history.loss.append(total_loss / seen)
@@ -254,12 +263,25 @@ def fit(
         history.test_acc.append(test_acc)
         history.test_loss.append(test_loss)
         history.seconds.append(time.perf_counter() - start)
-        if monitor is not None:
-            monitor.end_epoch(model, epoch)
-        if verbose:
-            print(history.format_epoch(), flush=True)
         if scheduler is not None:
             scheduler.step()
-        if on_epoch_end is not None:
-            on_epoch_end(epoch, history)
+        tell("on_epoch_end", epoch, history)
     return history
+
+
+REPLACED = {
+    "verbose": "verbose=False is callbacks=[] (the default prints each epoch's line)",
+    "progress": "progress=True is callbacks=[PrintEpoch(), ProgressBar()] "
+    "(from cnn_numpy.tools.progress import ProgressBar)",
+    "monitor": "monitor=m is callbacks=[PrintEpoch(), m]",
+    "on_epoch_end": "on_epoch_end=f is a Callback whose on_epoch_end(epoch, history) calls f",
+    "on_batch_end": "on_batch_end=f is a Callback whose on_batch_end(epoch, step, loss) calls f",
+    "keep_freed_memory": "keep_freed_memory=True is cnn_numpy.keep_freed_memory() before fit "
+    "(a setting of the whole process)",
+}
+
+
+def removed_keywords(removed: dict) -> str:
+    """fit's old keywords, each with what replaced it (the tools reach fit through callbacks)."""
+    lines = [REPLACED.get(k, f"{k!r} is not an argument of fit") for k in removed]
+    return "fit() got " + ", ".join(map(repr, removed)) + ": " + "; ".join(lines)

@@ -1,4 +1,6 @@
-"""Datasets, batching, and your own images prepared like MNIST."""
+"""Datasets and batching: MNIST, Fashion-MNIST, the synthetic lines, minibatches.
+
+Your own photos, prepared like MNIST, are a tool: ``cnn_numpy.tools.photos``."""
 
 from .batches import iterate_minibatches, train_test_split
 from .datasets import (
@@ -12,7 +14,6 @@ from .datasets import (
 )
 from .download import DownloadError
 from .idx import IdxError, read_idx
-from .images import preprocess_digit, read_image
 from .synthetic import LINES_CLASSES, synthetic_lines
 
 __all__ = [
@@ -27,9 +28,7 @@ __all__ = [
     "load_mnist",
     "normalization_stats",
     "normalize",
-    "preprocess_digit",
     "read_idx",
-    "read_image",
     "synthetic_lines",
     "train_test_split",
 ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..saving.atomic import atomic_write_text
+from .atomic import atomic_write_text
 from .download import payload_sha256
 
 MARKER = ".cnn-numpy-verified.json"

@@ -1,0 +1,72 @@
+"""``Sequential.summary``: the shapes flowing through a net, and why a layer does not fit."""
+
+from __future__ import annotations
+
+from .layers.base import Layer
+from .layers.conv import conv_output_size
+from .layers.linear import Flatten
+
+
+def summary_table(model, input_shape: tuple[int, ...]) -> str:
+    """A table of each layer's output shape and parameter count for an input of
+    ``input_shape``; ValueError naming the first layer whose input does not fit, and why."""
+    shapes = [tuple(input_shape)]  # shapes[i] is layer i's input
+    rows = [("", "input", str(shapes[0]), "")]
+    for i, layer in enumerate(model.layers):
+        shape = shapes[-1]
+        try:
+            out = layer.output_shape(shape)
+        except ValueError as err:
+            previous = (model.layers[i - 1], shapes[i - 1]) if i else (None, None)
+            why = explain_shape_error(layer, shape, *previous)
+            raise ValueError(
+                f"layer ({i}) {layer!r} does not fit its input {shape}: {err}"
+                + (f"\n  {why}" if why else "")
+                + "\nShapes up to there:\n"
+                + format_table(rows)
+            ) from None
+        rows.append((f"({i})", repr(layer), str(out), f"{count(layer):,}"))
+        shapes.append(tuple(out))
+    return format_table(rows) + "\n" + f"Total parameters: {count(model):,}"
+
+
+def format_table(rows: list[tuple[str, str, str, str]]) -> str:
+    header = ("", "Layer", "Output shape", "Parameters")
+    rows = [header, *rows]
+    widths = [max(len(row[k]) for row in rows) for k in range(4)]
+    lines = [
+        f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d:>{widths[3]}}"
+        for a, b, c, d in rows
+    ]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def explain_shape_error(
+    layer: Layer,
+    shape: tuple[int, ...],
+    previous: Layer | None,
+    previous_input: tuple[int, ...] | None,
+) -> str:
+    """The arithmetic behind a shape mismatch, where there is a formula to show."""
+    kernel, stride = getattr(layer, "kernel_size", None), getattr(layer, "stride", None)
+    if kernel is not None and stride is not None and len(shape) == 4:
+        padding = getattr(layer, "padding", (0, 0))
+        return "; ".join(
+            f"{axis}_out = floor(({axis} + 2*padding - kernel) / stride) + 1 = "
+            f"floor(({size} + 2*{p} - {k}) / {s}) + 1 = {conv_output_size(size, k, s, p)}"
+            for axis, size, k, s, p in zip("HW", shape[2:], kernel, stride, padding, strict=True)
+        )
+    in_features = getattr(layer, "in_features", None)
+    if in_features is not None and len(shape) == 2 and isinstance(previous, Flatten):
+        return (
+            f"Flatten turns {previous_input} into C*H*W = "
+            f"{' * '.join(map(str, previous_input[1:]))} = {shape[1]} "
+            f"features, but the layer has in_features={in_features}"
+        )
+    return ""
+
+
+def count(layer: Layer) -> int:
+    """Number of trainable scalars in ``layer``."""
+    return sum(p.data.size for p in layer.parameters())

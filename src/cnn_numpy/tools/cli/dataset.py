@@ -1,0 +1,135 @@
+"""The data a run trains and tests on, as ``train``, ``evaluate`` and ``report`` load it.
+
+One function, ``load_data(source, splits, normalization)``: the synthetic lines (drawn from
+the run's seed, so the same split every time) or MNIST / Fashion-MNIST (only the files of the
+splits asked for), standardised with the training set's mean and std, or with the numbers a
+model was trained with.  Nothing is written into the caller's settings: the normalisation
+comes back with the data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...data import LINES_CLASSES, normalization_stats, normalize, synthetic_lines, train_test_split
+from ...data.datasets import DATASETS, load_dataset
+from .common import CliError
+
+#: every dataset a run can name
+DATASET_NAMES = ("lines", *sorted(DATASETS))
+IDENTITY = {"mean": 0.0, "std": 1.0}
+Split = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Which data: the dataset and the settings that shape it (a run's, or a model card's)."""
+
+    dataset: str = "lines"
+    data_dir: str | None = None
+    limit: int | None = None  # the first N training images only
+    noise: float = 0.05  # the lines' noise std
+    seed: int = 0  # the lines are drawn from it
+
+    @classmethod
+    def from_settings(cls, settings: dict, where: str) -> DataSource:
+        """From a run's config.json or a model card's ``settings``; ``where`` names the file
+        in the error a malformed value gets."""
+        source = cls(
+            **{
+                key: settings[key]
+                for key in ("dataset", "data_dir", "limit", "noise", "seed")
+                if settings.get(key) is not None
+            }
+        )
+        kinds = {"dataset": str, "data_dir": str, "limit": int, "noise": (int, float), "seed": int}
+        for key, kind in kinds.items():
+            value = getattr(source, key)
+            if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+                raise CliError(f"{where}: {key} is {value!r}, which is not a {key} a run has")
+        if (
+            source.dataset not in DATASET_NAMES
+            or not 0 <= source.seed < 2**32
+            or not math.isfinite(source.noise)
+            or source.noise < 0
+        ):
+            raise CliError(
+                f"{where}: dataset {source.dataset!r}, seed {source.seed} and noise "
+                f"{source.noise} are not settings a run can have (dataset one of "
+                f"{', '.join(DATASET_NAMES)}, seed 0..2**32-1, noise >= 0)"
+            )
+        return source
+
+
+@dataclass
+class Data:
+    """The splits asked for (None for one not loaded), already normalised."""
+
+    dataset: str
+    train: Split | None
+    test: Split | None
+    classes: tuple[str, ...]
+    normalize: dict[str, float]  # {"mean", "std"} applied to every split
+    summary: str  # the "Data: ..." line train prints
+
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        split = self.train if self.train is not None else self.test
+        return tuple(split[0].shape[1:])
+
+
+def load_data(
+    source: DataSource,
+    splits: tuple[str, ...] = ("train", "test"),
+    normalization: dict[str, float] | None = None,
+    download: bool = True,
+) -> Data:
+    """The ``splits`` of ``source``'s dataset, normalised with ``normalization`` (default:
+    the training split's own mean and std; the lines are left as they are)."""
+    if source.dataset == "lines":
+        return load_lines(source, splits)
+    if normalization is None and "train" not in splits:
+        splits = ("train", *splits)  # the mean and std come from the training images
+    loaded = dict(
+        zip(splits, load_dataset(source.dataset, source.data_dir, download=download, splits=splits))
+    )
+    train, test = loaded.get("train"), loaded.get("test")
+    if train is not None and source.limit is not None:
+        train = (train[0][: source.limit], train[1][: source.limit])
+    stats = normalization or normalization_stats(train[0])
+    train, test = (None if s is None else (normalize(s[0], **stats), s[1]) for s in (train, test))
+    shape = "x".join(map(str, (train or test)[0].shape[1:]))
+    summary = (
+        f"Data: {source.dataset}, {count(train, 'train')} / {count(test, 'test')} "
+        f"images of {shape}, pixels in [0, 1] standardised with the training mean "
+        f"{stats['mean']:.4f} and std {stats['std']:.4f}"
+    )
+    return Data(source.dataset, train, test, DATASETS[source.dataset].classes, stats, summary)
+
+
+def load_lines(source: DataSource, splits: tuple[str, ...]) -> Data:
+    """The seed's experiment: 600 images of lines drawn from the seed, 80/20 split.  Both
+    splits are drawn every time (they come from one draw); the pixels stay in [0, 1]."""
+    X, y = synthetic_lines(300, noise=source.noise, rng=np.random.default_rng([source.seed, 1]))
+    train, test = train_test_split(X, y, 0.2, rng=np.random.default_rng([source.seed, 2]))
+    if source.limit is not None:
+        train = (train[0][: source.limit], train[1][: source.limit])
+    summary = (
+        f"Data: lines (synthetic, noise={source.noise}), {count(train, 'train')} / "
+        f"{count(test, 'test')} images of 1x28x28, pixels in [0, 1]"
+    )
+    return Data(
+        "lines",
+        train if "train" in splits else None,
+        test if "test" in splits else None,
+        LINES_CLASSES,
+        dict(IDENTITY),
+        summary,
+    )
+
+
+def count(split: Split | None, name: str) -> str:
+    return f"{len(split[0])} {name}" if split is not None else f"no {name}"

@@ -1,0 +1,89 @@
+"""``cnn-numpy export MODEL.npz OUT.onnx``: a saved model as an ONNX file (onnxruntime, Netron)."""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from pathlib import Path
+
+from ..onnx_export.to_onnx import ONNX_EXTRA, export_onnx, require_onnx
+from .common import CliError, UsageError, load_model
+
+
+def shape_text(text: str) -> tuple[int, ...]:
+    """An argparse type: ``"1,28,28"`` -> ``(1, 28, 28)``."""
+    try:
+        shape = tuple(int(part) for part in text.replace("x", ",").split(","))
+    except ValueError:
+        shape = ()
+    if not shape or min(shape) < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be positive sizes separated by commas, e.g. 1,28,28, got {text!r}"
+        )
+    return shape
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "export",
+        help="write a saved model as an ONNX file (onnxruntime, Netron)",
+        description="Export a saved model (model.npz or best.npz from a run folder) to ONNX, "
+        "opset 17, with a dynamic batch axis and the model card as metadata. Run "
+        "it with onnxruntime, or see the graph with the shape on every edge in "
+        "Netron (`pip install netron`, then `netron OUT.onnx`, or "
+        f"https://netron.app). Needs the onnx package: {ONNX_EXTRA}.",
+    )
+    p.add_argument("model", metavar="MODEL", help="a .npz saved by training or by cnn_numpy.save")
+    p.add_argument("out", metavar="OUT", help="the .onnx file to write, e.g. model.onnx")
+    p.add_argument(
+        "--softmax",
+        action="store_true",
+        help="end with a Softmax: the output is probabilities instead of logits",
+    )
+    p.add_argument(
+        "--input-shape",
+        type=shape_text,
+        default=None,
+        metavar="C,H,W",
+        help="one example's shape without the batch axis, e.g. 1,28,28 (default: "
+        "the input_shape in the model's card)",
+    )
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        require_onnx()
+    except ImportError as err:
+        raise CliError(str(err)) from None
+    if Path(args.out).resolve() == Path(args.model).resolve():
+        raise UsageError(
+            f"OUT is the model file itself ({args.model}); the export would "
+            "overwrite it. Choose another name, e.g. model.onnx"
+        )
+    model, card = load_model(args.model)
+    card.pop("layers", None)  # the ONNX graph itself shows the layers
+    input_shape = args.input_shape or card.get("input_shape")
+    if input_shape is None:
+        raise UsageError(
+            f"{args.model}'s model card has no input_shape; pass it with "
+            "--input-shape C,H,W, e.g. --input-shape 1,28,28"
+        )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = export_onnx(model, args.out, input_shape, softmax=args.softmax, metadata=card)
+    if args.input_shape and card.get("input_shape") not in (None, list(args.input_shape)):
+        print(
+            f"note: exported for input shape {args.input_shape}; the model was trained on "
+            f"{tuple(card['input_shape'])}"
+        )
+    for warning in caught:
+        print(f"note: {str(warning.message).removeprefix('export_onnx: ')}")
+    output = "probabilities" if args.softmax else "logits"
+    shape = ",".join(map(str, input_shape))
+    print(
+        f"Wrote {path} ({path.stat().st_size / 1e6:.2f} MB, opset 17): input (batch,{shape}) "
+        f"float32 -> {output}"
+    )
+    print(f"See the graph: pip install netron && netron {path}  (or open it at https://netron.app)")
+    return 0

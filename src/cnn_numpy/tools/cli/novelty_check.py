@@ -1,0 +1,95 @@
+"""The novelty check as the subcommands use it: ``train`` fits it and stores it in model.npz
+and best.npz, ``predict`` answers "not a digit" with it, ``evaluate`` reports how many test
+images it refuses.  The library part is ``cnn_numpy.tools.novelty``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..novelty import NoveltyDetector, fit_novelty, load_novelty, save_novelty
+from ..novelty.predict import NoveltyPrediction
+from ..saving.checkpoint import BEST, LAST
+from ..saving.model_files import load
+from .common import writing
+
+
+def refusal_words(card: dict) -> str:
+    """What a refused image is called: "not a digit" for MNIST's model."""
+    return "not a digit" if card.get("dataset") == "mnist" else "not one of its classes"
+
+
+def missing_note(path: str) -> str:
+    return (
+        f"note: {path} has no novelty check (it was saved before cnn-numpy had one, or "
+        "by cnn_numpy.save alone), so every image gets one of its classes, however unlike "
+        "them it is; train again, or add one with cnn_numpy.fit_novelty and save_novelty"
+    )
+
+
+def describe(detector: NoveltyDetector) -> str:
+    return (
+        f"score above {detector.threshold:.2f} refused, {detector.holdout_refused:.1%} of "
+        f"{detector.holdout_images:,} held-out training images"
+    )
+
+
+def store_novelty(run_dir: Path, train: tuple[np.ndarray, np.ndarray], seed: int) -> None:
+    """Fit the novelty check on the training images for model.npz and best.npz (once if
+    they hold the same weights) and store it in each file."""
+    X, y = train
+    fitted: list[tuple[dict, NoveltyDetector]] = []
+    for name in (LAST, BEST):
+        path = run_dir / name
+        if not path.is_file():
+            continue
+        model = load(path)
+        state = model.state_dict()
+        detector = next(
+            (
+                d
+                for s, d in fitted
+                if s.keys() == state.keys() and all(np.array_equal(s[k], state[k]) for k in s)
+            ),
+            None,
+        )
+        if detector is None:
+            try:
+                detector = fit_novelty(model, X, y, rng=np.random.default_rng([seed, 5]))
+            except ValueError as err:  # e.g. --limit left a class without images
+                print(f"note: no novelty check stored: {err}")
+                return
+            fitted.append((state, detector))
+        with writing(f"store the novelty check in {path}"):
+            save_novelty(path, detector)
+    if fitted:
+        print(
+            f"Novelty check: {describe(fitted[0][1])}; stored in "
+            f"{' and '.join(n for n in (LAST, BEST) if (run_dir / n).is_file())}"
+        )
+
+
+def load_check(path: str) -> NoveltyDetector | None:
+    """The model file's novelty check, or None (with a note on stdout) if it has none."""
+    detector = load_novelty(path)
+    if detector is None:
+        print(missing_note(path))
+    return detector
+
+
+def refusal_report(
+    answer: NoveltyPrediction, y: np.ndarray, card: dict, detector: NoveltyDetector
+) -> str:
+    """evaluate's lines: how many test images the check refuses, and the accuracy on the
+    rest and overall (a refused image counted as wrong)."""
+    refused = int(answer.refused.sum())
+    kept = ~answer.refused
+    right = answer.predicted == y
+    kept_acc = f"{right[kept].mean():.4f}" if kept.any() else "-"
+    return (
+        f"Novelty check ({describe(detector)}):\n"
+        f"  refused as {refusal_words(card)}: {refused / len(y):.2%} ({refused}/{len(y)})\n"
+        f"  accuracy on the images it accepts: {kept_acc}\n"
+        f"  right and accepted: {(right & kept).mean():.4f}"
+    )

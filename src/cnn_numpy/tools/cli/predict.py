@@ -1,0 +1,202 @@
+"""``cnn-numpy predict MODEL IMAGE...``: classify your own drawings or photos.
+
+Each image is prepared like MNIST (``cnn_numpy.tools.photos.images``: lighting, sheet, ink, then
+MNIST's steps) and normalised as in training before the model sees it; the model file's
+novelty check answers "not a digit" for what is unlike every training image; ``--show``
+draws every step.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from ...data import normalize
+from ..novelty import predict_with_novelty
+from ..photos.images import Preprocessed, preprocess_digit
+from .common import (
+    CliError,
+    class_names,
+    error_message,
+    int_in,
+    load_model,
+    normalization,
+    output_file,
+    print_error,
+    probability,
+    writing,
+)
+from .novelty_check import load_check, refusal_words
+
+#: the input predict prepares: one grayscale 28x28 image, as MNIST
+INPUT_SHAPE = (1, 28, 28)
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "predict",
+        help="classify your own images (PNG/JPEG) with a saved model",
+        description="Read each image (a photo of paper, a scan, a drawing), prepare it like "
+        "MNIST (uneven light divided out, the sheet and the ink found, white ink on "
+        "black, cropped, scaled to fit 20x20, centred by its centre of mass in "
+        "28x28, normalised as in training) and print the top classes with "
+        "probabilities, or 'not a digit' when the model's novelty check finds the "
+        "image unlike every training image.",
+    )
+    p.add_argument("model", metavar="MODEL", help="a .npz saved by training or by cnn_numpy.save")
+    p.add_argument("images", metavar="IMAGE", nargs="+", help="PNG or JPEG files")
+    p.add_argument(
+        "--top", type=int_in(1, 1000), default=3, help="how many classes to list (default 3)"
+    )
+    p.add_argument(
+        "--min-confidence",
+        type=probability,
+        default=0.5,
+        metavar="P",
+        help="below this top probability, from 0 to 1, the answer is 'not sure' (default 0.5)",
+    )
+    p.add_argument(
+        "--show",
+        type=output_file,
+        default=None,
+        metavar="OUT.png",
+        help="save a figure of every preparation step (the lighting correction "
+        "too), the probabilities and the first feature maps (OUT-1.png, "
+        "OUT-2.png, ... for several images)",
+    )
+    p.set_defaults(run=run)
+
+
+def check_input_shape(model, card: dict, path: str) -> None:
+    """A ``CliError`` if the model was not made for 1x28x28 inputs."""
+    expected = card.get("input_shape")
+    if expected is None:  # saved without a card: ask the layers whether 1x28x28 fits
+        try:
+            model.output_shape((1, *INPUT_SHAPE))
+            return
+        except ValueError as err:
+            raise CliError(f"{path} does not take 1x28x28 images: {err}") from err
+    if tuple(expected) != INPUT_SHAPE:
+        raise CliError(
+            f"{path} was trained on {'x'.join(map(str, expected))} images (channels "
+            f"x height x width); predict prepares 1x28x28 grayscale images like "
+            f"MNIST's. Use a model trained on mnist, fashion-mnist or lines."
+        )
+
+
+def format_prediction(
+    name: str,
+    probabilities: np.ndarray,
+    classes,
+    top: int,
+    min_confidence: float,
+    score: float | None = None,
+    threshold: float | None = None,
+    refusal: str | None = None,
+) -> str:
+    """One line per image; ``refusal`` ("not a digit") when the novelty check refused it."""
+    order = np.argsort(probabilities)[::-1][:top]
+    best = order[0]
+    listing = " | ".join(f"{classes[k]} {probabilities[k]:6.1%}" for k in order)
+    if refusal is not None:
+        return f"{name}: {refusal} (novelty {score:.2f} > {threshold:.2f})    closest: {listing}"
+    if probabilities[best] < min_confidence:
+        verdict = f"not sure (best guess {classes[best]})"
+    else:
+        verdict = f"{classes[best]}"
+    novelty = "" if score is None else f"    novelty {score:.2f} (refused above {threshold:.2f})"
+    return f"{name}: {verdict}    top {len(order)}: {listing}{novelty}"
+
+
+def figure_path(out: str, index: int, count: int) -> Path:
+    out = Path(out)
+    return out if count == 1 else out.with_name(f"{out.stem}-{index}{out.suffix or '.png'}")
+
+
+def show(
+    path: Path,
+    title: str,
+    steps: Preprocessed,
+    x: np.ndarray,
+    probabilities: np.ndarray,
+    classes,
+    model,
+) -> None:
+    """Save one figure: every preparation step, the probabilities, the first feature maps."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # the CLI only writes files
+    import matplotlib.pyplot as plt
+
+    from ..visualize.inside import feature_maps
+    from ..visualize.preparation import draw_panels
+
+    fig = plt.figure(figsize=(12, 9.5))
+    grid = fig.add_gridspec(4, 12, hspace=0.45, wspace=0.4)
+    draw_panels(
+        [fig.add_subplot(grid[r, 3 * c : 3 * c + 3]) for r in (0, 1) for c in range(4)], steps
+    )
+    bars = fig.add_subplot(grid[2:, 0:4])
+    positions = np.arange(len(classes))
+    bars.barh(positions, probabilities, color="tab:blue")
+    bars.set_yticks(positions, [str(c) for c in classes], fontsize=8)
+    bars.invert_yaxis()
+    bars.set_xlim(0, 1)
+    bars.set_xlabel("probability")
+    stages = feature_maps(model, x)
+    if stages:
+        label, maps = next(((lb, m) for lb, m in stages if "ReLU" in lb), stages[0])
+        for c in range(min(16, maps.shape[0])):
+            ax = fig.add_subplot(grid[2 + c // 8, 4 + c % 8])
+            ax.imshow(maps[c], cmap="viridis", interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_title(f"feature maps after layer {label}", fontsize=9, loc="left")
+    fig.suptitle(title, fontsize=11)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def run(args: argparse.Namespace) -> int:
+    model, card = load_model(args.model)
+    check_input_shape(model, card, args.model)
+    classes = class_names(card, model.output_shape((1, *INPUT_SHAPE))[-1], args.model)
+    stats = normalization(card, args.model)  # as in training
+    if card.get("dataset") == "fashion-mnist":
+        print(
+            "note: predict prepares images the way MNIST digits were made (ink fitted in "
+            "20x20); Fashion-MNIST photos filled the whole 28x28, so expect weaker guesses"
+        )
+    novelty = load_check(args.model)  # None: a note says so
+    status = 0
+    for index, name in enumerate(args.images, 1):
+        try:
+            steps = preprocess_digit(name)
+        except (OSError, ValueError) as err:  # one unreadable image: say so, go on
+            print_error(f"{name}: {error_message(err)}")
+            status = 1
+            continue
+        x = normalize(steps.image, stats["mean"], stats["std"])[None, None]  # (1, 1, 28, 28)
+        answer = predict_with_novelty(model, x, novelty)
+        probabilities, score = answer.probabilities[0], answer.scores[0]
+        line = format_prediction(
+            name,
+            probabilities,
+            classes,
+            args.top,
+            args.min_confidence,
+            None if novelty is None else score,
+            answer.threshold,
+            refusal_words(card) if answer.refused[0] else None,
+        )
+        print(line)
+        if args.show:
+            out = figure_path(args.show, index, len(args.images))
+            with writing(f"write the figure {out}"):
+                show(out, line.split("    ")[0], steps, x, probabilities, classes, model)
+            print(f"  figure: {out}")
+    return status

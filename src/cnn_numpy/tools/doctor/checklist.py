@@ -1,0 +1,169 @@
+"""``diagnose``: run the teachers' checklist on a model, its loss, data and optimizer."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from ...data.batches import check_dataset
+from ...layers.base import as_rng
+from ..speed.workers import blas_threads
+from . import thresholds as T
+from .activations import activation_stats, layer_outputs
+from .copies import unwrapped, working_copies
+from .data_checks import check_input_scale, check_labels
+from .findings import CHECKS, Diagnosis, Finding
+from .forward_checks import check_dead_relu, check_init_loss, check_saturation
+from .gradients import check_gradients
+from .lr_range import check_lr, range_test
+from .short_runs import check_overfit, check_update_ratio, trial_run
+
+
+def diagnose(
+    model,
+    loss,
+    data: tuple[np.ndarray, np.ndarray],
+    optimizer,
+    *,
+    batch_size: int = 32,
+    checks: Sequence[str] | None = None,
+    rng=0,
+) -> Diagnosis:
+    """Find what is wrong before training: returns a ``Diagnosis`` of one finding per check.
+
+    The checks (``cnn_numpy.tools.doctor.CHECKS``; the docs page "When training goes wrong"
+    explains each): ``labels``, ``input_scale``, ``init_loss``, ``gradients``, ``dead_relu``,
+    ``saturation``, ``overfit``, ``update_ratio``, ``lr``.  Every check works on deep copies:
+    ``model`` (weights, buffers, gradients, mode, random generators) and ``optimizer``
+    (state, learning rate) are exactly as they were afterwards.
+
+    Args:
+        model: a ``Sequential`` (or any Layer; a ``DataParallel``'s module is used).
+        loss: e.g. ``CrossEntropyLoss()``.
+        data: ``(X, y)``, the training images (N, C, H, W) and integer labels (N,).  The
+            checks that train use a random subset of at most 1,024 of them.
+        optimizer: built on ``model.parameters()``; its learning rate is the one judged.
+        batch_size: the batch size you train with (the short training runs use it).
+        checks: names of the checks to run (default: all).
+        rng: seed or Generator for the subsets, shuffles and random test inputs.
+
+    Shape: X (N, C, H, W) or (N, F), y (N,).
+
+    Example:
+        >>> from cnn_numpy import SGD, CrossEntropyLoss, seed_net, synthetic_lines
+        >>> X, y = synthetic_lines(50, rng=0)
+        >>> model = seed_net(2, rng=1)
+        >>> found = diagnose(model, CrossEntropyLoss(), (X, y), SGD(model.parameters(), 0.01),
+        ...                  checks=["labels", "init_loss"])
+        >>> [(f.check, f.status) for f in found]
+        [('labels', 'ok'), ('init_loss', 'ok')]
+    """
+    # a rate far too high overflows on purpose in the short runs: the findings say so, so
+    # NumPy's overflow warnings are silenced inside (errstate is restored on return).  The
+    # checks are many small products, which one BLAS thread runs fastest and steadiest
+    # (waking a second thread costs more than it saves, most of all on a busy machine); the
+    # thread count is restored on return too.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), blas_threads(1):
+        return _diagnose(model, loss, data, optimizer, batch_size, checks, rng)
+
+
+def _diagnose(model, loss, data, optimizer, batch_size, checks, rng) -> Diagnosis:
+    started = time.perf_counter()
+    X, y = np.asarray(data[0]), np.asarray(data[1])
+    check_dataset(X, y, "diagnose")
+    selected = CHECKS if checks is None else tuple(checks)
+    unknown = [name for name in selected if name not in CHECKS]
+    if unknown:
+        raise ValueError(f"diagnose: unknown check(s) {unknown}; the checks are {list(CHECKS)}")
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, (int, np.integer))
+        or batch_size < 1
+    ):
+        raise ValueError(f"diagnose: batch_size must be an int >= 1, got {batch_size!r}")
+    if not hasattr(optimizer, "lr") or not hasattr(optimizer, "params"):
+        raise ValueError(
+            f"diagnose: {optimizer!r} is not an optimizer with .params and .lr "
+            "(e.g. SGD(model.parameters(), lr=0.01))"
+        )
+    model = unwrapped(model)
+    rng = as_rng(rng)
+    seeds = {
+        name: np.random.default_rng(seed)
+        for name, seed in zip(CHECKS, rng.integers(2**63, size=len(CHECKS)))
+    }
+    pick = np.sort(rng.choice(len(X), min(T.SAMPLES, len(X)), replace=False))
+    Xs, ys = X[pick], y[pick]
+
+    # one forward pass on a copy: the shapes, the number of classes, the activations
+    probe_model, _, probe_loss = working_copies(model, optimizer, loss)
+    probe_model.train()
+    outputs = forward_or_explain(probe_model, Xs[: T.PROBE])
+    logits = outputs[-1][2]
+    num_classes = logits.shape[1]
+    check_labels_are_indices(y, num_classes)
+    stats = [activation_stats(label, layer, out) for label, layer, out in outputs]
+    input_shapes = [tuple(X.shape[1:])] + [tuple(out.shape[1:]) for _, _, out in outputs[:-1]]
+
+    def copies():
+        return working_copies(model, optimizer, loss)
+
+    found: dict[str, Finding] = {}
+    if "labels" in selected:
+        found["labels"] = check_labels(y, num_classes)
+    if "input_scale" in selected:
+        found["input_scale"] = check_input_scale(Xs)
+    if "init_loss" in selected:
+        found["init_loss"] = check_init_loss(probe_loss.forward(logits, ys[: T.PROBE]), logits)
+    if "gradients" in selected:
+        found["gradients"] = check_gradients(
+            model, copy.deepcopy(loss), input_shapes, num_classes, seeds["gradients"]
+        )
+    if "dead_relu" in selected:
+        found["dead_relu"] = check_dead_relu(stats)
+    if "saturation" in selected:
+        found["saturation"] = check_saturation(stats)
+    if "overfit" in selected:
+        found["overfit"] = check_overfit(*copies(), Xs, ys, batch_size, seeds["overfit"])
+    trial = None
+    if "update_ratio" in selected or "lr" in selected:
+        trial = trial_run(*copies(), Xs, ys, batch_size, seeds["update_ratio"])
+    if "update_ratio" in selected:
+        found["update_ratio"] = check_update_ratio(trial)
+    if "lr" in selected:
+        curve = range_test(*copies(), Xs, ys, batch_size, seeds["lr"])
+        found["lr"] = check_lr(curve, float(optimizer.lr), trial)
+    findings = [found[name] for name in CHECKS if name in found]
+    return Diagnosis(findings, activations=stats, seconds=time.perf_counter() - started)
+
+
+def forward_or_explain(model, X: np.ndarray) -> list:
+    """``layer_outputs`` of the probe batch; a model that cannot take X, or whose output is
+    not (N, classes) logits, is a ValueError that says so."""
+    try:
+        outputs = layer_outputs(model, X)
+    except (ValueError, IndexError) as err:
+        raise ValueError(
+            f"diagnose: the model cannot run on images of shape {X.shape[1:]}: {err}"
+        ) from err
+    logits = outputs[-1][2]
+    if logits.ndim != 2:
+        raise ValueError(
+            f"diagnose: the model's output has shape {logits.shape}; a classifier "
+            "gives logits of shape (N, classes)"
+        )
+    return outputs
+
+
+def check_labels_are_indices(y: np.ndarray, num_classes: int) -> None:
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"diagnose: labels must be integer class indices, got dtype {y.dtype}")
+    if y.min() < 0 or y.max() >= num_classes:
+        raise ValueError(
+            f"diagnose: labels must be class indices in [0, {num_classes}) for a "
+            f"model with {num_classes} outputs, got values from {y.min()} to "
+            f"{y.max()}"
+        )

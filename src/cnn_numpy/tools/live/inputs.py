@@ -1,0 +1,86 @@
+"""From what the page sends (the pad's pixels, or an uploaded image file) to the model's input.
+
+The preparation is ``cnn-numpy predict``'s, step for step: ``preprocess_digit`` (grayscale,
+ink on black, cropped, fitted in 20x20, centred by its centre of mass in 28x28), then the
+training run's normalisation from the model card.  An uploaded file goes through the very
+same ``read_image`` as a file given to ``predict``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ...data import normalize
+from ..photos.images import preprocess_digit
+
+#: the pad sends at most this many pixels a side (its canvas is 280x280)
+MAX_PAD_SIDE = 2048
+#: an uploaded image may have at most this many pixels (a 12-megapixel photo fits): a small
+#: compressed file can decode to gigabytes ("decompression bomb"), so the size is checked first
+MAX_UPLOAD_PIXELS = 40_000_000
+
+
+def decode_base64(text: str, what: str) -> bytes:
+    """Bytes of a base64 string; ValueError naming ``what`` if it is not base64."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"{what} must be base64 text") from None
+
+
+def pad_pixels(pixels: str, width: int, height: int) -> np.ndarray:
+    """The pad's canvas, sent as base64 of ``height * width`` gray bytes (0 = black ink,
+    255 = white paper), as an (H, W) float32 image in [0, 1] (1 = white), like ``read_image``.
+    """
+    if not (1 <= width <= MAX_PAD_SIDE and 1 <= height <= MAX_PAD_SIDE):
+        raise ValueError(f"width and height must be from 1 to {MAX_PAD_SIDE}, got {width}x{height}")
+    data = decode_base64(pixels, "pixels")
+    if len(data) != width * height:
+        raise ValueError(f"pixels must hold width*height = {width * height} bytes, got {len(data)}")
+    return np.frombuffer(data, dtype=np.uint8).reshape(height, width).astype(np.float32) / 255
+
+
+def check_image_size(data: bytes) -> None:
+    """ValueError if ``data`` is not an image Pillow knows, or decodes to too many pixels.
+    Reads the header only."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
+        raise ValueError(
+            f"the file is not an image Pillow can read ({err}); use a PNG or JPEG file"
+        ) from None
+    except Image.DecompressionBombError:
+        width = height = MAX_UPLOAD_PIXELS
+    if width * height > MAX_UPLOAD_PIXELS:
+        raise ValueError(
+            f"the image has {width}x{height} pixels; at most "
+            f"{MAX_UPLOAD_PIXELS // 1_000_000} megapixels are accepted"
+        )
+
+
+def uploaded_image(data: bytes):
+    """Prepare an uploaded image file exactly as ``predict`` prepares a file: written to a
+    temporary file of ours (nothing the request says names it), then ``preprocess_digit``."""
+    check_image_size(data)
+    with tempfile.TemporaryDirectory(prefix="cnn-numpy-upload-") as folder:
+        path = Path(folder) / "upload"
+        path.write_bytes(data)
+        return preprocess_digit(path)
+
+
+def model_input(image: np.ndarray, card: dict) -> np.ndarray:
+    """The prepared 28x28 image, normalised as in training: what the model gets.
+
+    Shape: image (H, W) in [0, 1] -> (1, 1, H, W)
+    """
+    stats = card.get("normalize") or {"mean": 0.0, "std": 1.0}  # as in training
+    return normalize(image.astype(np.float32), stats["mean"], stats["std"])[None, None]

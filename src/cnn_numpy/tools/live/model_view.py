@@ -1,0 +1,151 @@
+"""A model and its card as the page sees them: predictions with every layer's output, and
+the kernel view of any conv pixel.
+
+One lock around the model: its layers keep caches and workspaces between calls, so two
+requests must not run it at once.  And one BLAS thread while it runs: a single image is far
+too little work to share, and waking BLAS's sleeping second thread for each request cost
+80-100 ms (against 1 ms for the whole forward pass) on a busy 2-core machine.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from ...layers import BatchNorm2d, Conv2d, Dropout, LeakyReLU, ReLU, Sigmoid, Tanh
+from ..photos.images import preprocess_digit
+from ..speed.workers import blas_threads
+from .inputs import model_input
+from .kernel_view import kernel_view
+from .layers_view import (
+    describe_layers,
+    encode_floats,
+    layer_outputs,
+    panel_values,
+    short_title,
+    softmax,
+)
+from .verdict import novelty, verdict
+
+#: layers that change each number on its own (same channel, same pixel): the kernel view
+#: follows a conv's value through them ("then ReLU: ...")
+PER_PIXEL = (BatchNorm2d, ReLU, LeakyReLU, Sigmoid, Tanh, Dropout)
+
+#: what the page shows of the model card
+CARD_KEYS = ("dataset", "preset", "epochs", "train_acc", "test_acc", "seed", "date", "version")
+
+
+class ModelView:
+    """Predictions and kernel views of ``model`` (a Sequential, put in eval mode) for images
+    prepared with ``card``'s normalisation.  ``name`` labels the page (e.g. the file);
+    ``novelty``: the model's novelty detector, if it has one (see ``verdict.novelty``)."""
+
+    def __init__(self, model, card: dict, name: str = "", novelty=None):
+        self.model = model
+        self.novelty = novelty
+        self.model.eval()
+        self.card = card
+        self.name = name
+        self.input_shape = tuple(card.get("input_shape") or (1, 28, 28))
+        if (
+            len(self.input_shape) != 3
+            or self.input_shape[0] != 1
+            or (self.input_shape[1] != self.input_shape[2])
+        ):
+            raise ValueError(
+                f"the page draws square grayscale digits; this model takes "
+                f"{'x'.join(map(str, self.input_shape))} inputs"
+            )
+        self.panels = describe_layers(model, self.input_shape)
+        num_outputs = self.panels[-1]["shape"][-1] if self.panels else 0
+        self.classes = [str(c) for c in card.get("class_names") or range(num_outputs)]
+        self.lock = threading.Lock()
+        self.warm_up()
+
+    def warm_up(self) -> None:
+        """One prediction of a drawn bar, so the first real request does not pay for loading
+        Pillow and starting BLAS (a few hundred ms)."""
+        page = np.ones((56, 56), dtype=np.float32)
+        page[8:48, 24:32] = 0.0
+        self.predict(preprocess_digit(page, size=self.input_shape[1]).image)
+
+    def info(self) -> dict:
+        """The page's layout: the classes, one entry per layer panel, the card's numbers, the
+        novelty check's threshold (None: the model has no check)."""
+        check = None if self.novelty is None else {"threshold": float(self.novelty.threshold)}
+        return {
+            "name": self.name,
+            "classes": self.classes,
+            "input_shape": list(self.input_shape),
+            "layers": self.panels,
+            "card": {k: self.card[k] for k in CARD_KEYS if self.card.get(k) is not None},
+            "novelty": check,
+        }
+
+    def run(self, image: np.ndarray, check: bool = False):
+        """The model's input for a prepared image, every layer's output for it, and (with
+        ``check``) the novelty check's verdict.
+
+        Shape: image (H, W) in [0, 1] -> x (1, 1, H, W), [(1, ...) per layer]
+        """
+        expected = self.input_shape[1:]
+        if image.shape != expected:
+            raise ValueError(
+                f"the model takes {'x'.join(map(str, self.input_shape))} "
+                f"images, got a {'x'.join(map(str, image.shape))} image"
+            )
+        x = model_input(image, self.card)
+        with self.lock, blas_threads(1):
+            outputs = layer_outputs(self.model, x)
+            if check:
+                return x, outputs, novelty(self.novelty, self.model, x)
+        return x, outputs
+
+    def predict(self, image: np.ndarray) -> dict:
+        """Everything the page draws for one prepared image: the image itself, the answer,
+        the probabilities and every layer's output (as base64 float32)."""
+        start = time.perf_counter()
+        x, outputs, check = self.run(image, check=True)
+        probabilities = softmax(outputs[-1][0].astype(np.float64))
+        answer = verdict(probabilities, self.classes, check, self.card.get("dataset"))
+        return {
+            "input": encode_floats(image),
+            "input_shape": list(image.shape),
+            "probabilities": probabilities.tolist(),
+            "answer": answer,
+            "layers": [panel_values(out[0]) for out in outputs],
+            "ms": {"model": 1000 * (time.perf_counter() - start)},
+        }
+
+    def kernel(self, image: np.ndarray, layer: int, channel: int, row: int, col: int) -> dict:
+        """The kernel view of pixel ``(channel, row, col)`` of conv layer ``layer`` for a
+        prepared image, with the feature map's own value and the per-pixel layers after it."""
+        if not 0 <= layer < len(self.model.layers):
+            raise ValueError(f"layer must be from 0 to {len(self.model.layers) - 1}, got {layer}")
+        conv = self.model.layers[layer]
+        if not isinstance(conv, Conv2d):
+            raise ValueError(f"layer {layer} is {short_title(conv)}, not a Conv2d")
+        x, outputs = self.run(image)
+        conv_input = x[0] if layer == 0 else outputs[layer - 1][0]
+        view = kernel_view(conv, conv_input, channel, row, col)
+        view.update(
+            layer=layer,
+            title=short_title(conv),
+            feature_map_value=float(outputs[layer][0, channel, row, col]),
+        )
+        view["then"] = []
+        for index in range(layer + 1, len(self.model.layers)):
+            following = self.model.layers[index]
+            if not isinstance(following, PER_PIXEL):
+                break
+            view["then"].append(
+                {
+                    "layer": index,
+                    "title": short_title(following),
+                    "type": type(following).__name__,
+                    "value": float(outputs[index][0, channel, row, col]),
+                }
+            )
+        return view

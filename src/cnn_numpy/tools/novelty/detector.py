@@ -1,0 +1,134 @@
+"""The novelty score of a whole network: a Mahalanobis distance at each stage, each in units
+of how far the most unusual 1% of held-out training images are there, combined.
+
+    r_s(x)  = distance_s(x) / scale_s        scale_s: 99th percentile on held-out images
+    score(x) = sqrt(mean over stages of r_s(x)^2)
+
+Above ``threshold`` (set so that ``refuse_rate`` of the held-out images are above it), the
+answer is "not one of the classes".  The Gaussians are fitted on most training images and
+the scales and threshold on the rest, which the Gaussians did not see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...data.batches import check_dataset
+from ...layers.base import as_rng
+from .features import Stage, default_stages, stage_features
+from .gaussian import SHRINKAGE, ClassGaussians
+
+#: the share of held-out training images above the threshold
+REFUSE_RATE = 0.01
+#: each stage's distance is divided by its value at this quantile of the held-out images
+SCALE_QUANTILE = 0.99
+
+
+@dataclass
+class NoveltyDetector:
+    """A fitted novelty score.  ``score(model, X)`` scores images; above ``threshold`` an
+    image is refused as "not one of the classes"."""
+
+    stages: list[Stage]
+    gaussians: list[ClassGaussians]
+    scales: np.ndarray  # (S,) each stage's held-out 99th percentile distance
+    threshold: float
+    refuse_rate: float = REFUSE_RATE  # the share of held-out images meant to be refused
+    holdout_refused: float = float("nan")  # ...and the share that actually is
+    fit_images: int = 0
+    holdout_images: int = 0
+    shrinkage: float = SHRINKAGE
+    num_classes: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scales = np.asarray(self.scales, dtype=np.float64)
+        self.num_classes = self.gaussians[0].means.shape[0] if self.gaussians else 0
+
+    def stage_scores(self, features: list[np.ndarray]) -> np.ndarray:
+        """Each stage's distance over its scale (1 = as far as the most unusual 1%).
+
+        Shape: [(N, D_s) for each stage] -> (N, S)
+        """
+        if len(features) != len(self.stages):
+            raise ValueError(
+                f"novelty: {len(self.stages)} stages, got features for {len(features)}"
+            )
+        return (
+            np.stack([g.distance(f) for g, f in zip(self.gaussians, features)], axis=1)
+            / self.scales
+        )
+
+    def combine(self, features: list[np.ndarray]) -> np.ndarray:
+        """The novelty score from the stages' features.  Shape: -> (N,)"""
+        return np.sqrt(np.mean(self.stage_scores(features) ** 2, axis=1))
+
+    def score(self, model, X: np.ndarray, batch_size: int = 500) -> np.ndarray:
+        """The novelty score of each image (``X`` normalised as in training).
+
+        Shape: (N, C, H, W) -> (N,)
+        """
+        features, _ = stage_features(model, X, self.stages, batch_size)
+        return self.combine(features)
+
+
+def fit_novelty(
+    model,
+    X: np.ndarray,
+    y: np.ndarray,
+    holdout: float = 0.1,
+    refuse_rate: float = REFUSE_RATE,
+    rng=None,
+    stages: list[Stage] | None = None,
+    shrinkage: float = SHRINKAGE,
+    batch_size: int = 500,
+) -> NoveltyDetector:
+    """A ``NoveltyDetector`` for ``model`` from its training images (normalised as in
+    training): Gaussians on ``1 - holdout`` of them, scales and threshold on the rest.
+
+    Args:
+        X, y: training images (N, C, H, W) and labels (N,).
+        holdout: the share of images kept apart to set the scales and the threshold on.
+        refuse_rate: the share of those held-out images the threshold refuses (0.01).
+        rng: seed or Generator for the split.
+        stages: where features are read (default: each conv block's ReLU, and the logits).
+
+    Example:
+        >>> novelty = fit_novelty(model, X_train, y_train, rng=0)             # doctest: +SKIP
+        >>> novelty.score(model, X_test[:5]).round(2)                         # doctest: +SKIP
+    """
+    check_dataset(X, y, "fit_novelty")
+    if not 0 < holdout < 1:
+        raise ValueError(f"fit_novelty: holdout must be between 0 and 1, got {holdout}")
+    if not 0 < refuse_rate < 1:
+        raise ValueError(f"fit_novelty: refuse_rate must be between 0 and 1, got {refuse_rate}")
+    held = max(1, int(round(holdout * len(X))))
+    if len(X) - held < 2:
+        raise ValueError(f"fit_novelty: {len(X)} images are too few to fit and hold out")
+    stages = list(stages) if stages is not None else default_stages(model)
+    features, logits = stage_features(model, X, stages, batch_size)
+    order = as_rng(rng).permutation(len(X))
+    fit, rest = order[held:], order[:held]
+    num_classes = logits.shape[1]
+    if y.max() >= num_classes:
+        raise ValueError(
+            f"fit_novelty: labels go up to {y.max()}, the model has {num_classes} outputs"
+        )
+    gaussians = [ClassGaussians.fit(f[fit], y[fit], num_classes, shrinkage) for f in features]
+    distances = np.stack([g.distance(f[rest]) for g, f in zip(gaussians, features)], axis=1)
+    scales = np.maximum(np.quantile(distances, SCALE_QUANTILE, axis=0), 1e-12)
+    detector = NoveltyDetector(
+        stages=stages,
+        gaussians=gaussians,
+        scales=scales,
+        threshold=np.inf,
+        refuse_rate=refuse_rate,
+        fit_images=len(fit),
+        holdout_images=held,
+        shrinkage=shrinkage,
+    )
+    held_scores = np.sqrt(np.mean((distances / scales) ** 2, axis=1))
+    detector.threshold = float(np.quantile(held_scores, 1 - refuse_rate))
+    detector.holdout_refused = float(np.mean(held_scores > detector.threshold))
+    return detector

@@ -1,0 +1,117 @@
+"""The features a novelty score reads: what the network computed at a few places ("stages")
+on its way to the answer, each boiled down to a short vector.
+
+    a conv block's output (N, C, H, W)  ->  per channel, its mean and std over the image
+                                            (N, 2C), and its mean in each quarter (N, 4C)
+    the logits (N, classes)             ->  as they are
+
+Why several places: the last layers only know "which digit is this most like"; the first
+ones still see *what the picture is made of* (thin strokes, or filled areas, noise, soft
+shading), which is where most things that are not digits give themselves away.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...layers import Flatten, Linear, ReLU
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Where features are read: the output of layer ``layer`` (``-1``: the model's output,
+    the logits), boiled down by ``pooling``:
+
+    * "channels": each channel's mean and std over the image (how much of each pattern the
+      layer found, and how unevenly);
+    * "grid": each channel's mean in each quarter of the image (where it found it);
+    * "flat": the values as they are (for the logits).
+    """
+
+    layer: int
+    pooling: str
+
+
+POOLINGS = ("channels", "grid", "flat")
+
+
+def default_stages(model) -> list[Stage]:
+    """Each conv block's ReLU (every ReLU before the first Flatten), and the logits.
+
+    Raises ValueError unless the model is a Sequential ending in a ``Linear`` classifier."""
+    layers = getattr(model, "layers", None)
+    if not layers or not isinstance(layers[-1], Linear):
+        last = type(layers[-1]).__name__ if layers else type(model).__name__
+        raise ValueError(
+            f"a novelty score needs a model that ends in its classifier, a Linear "
+            f"layer giving one logit per class; this model ends with {last}"
+        )
+    stages = []
+    for i, layer in enumerate(layers):
+        if isinstance(layer, Flatten):
+            break
+        if isinstance(layer, ReLU):
+            stages += [Stage(i, "channels"), Stage(i, "grid")]
+    return [*stages, Stage(-1, "flat")]
+
+
+def pool(activations: np.ndarray, pooling: str) -> np.ndarray:
+    """One stage's activations boiled down to a vector per image.
+
+    Shape: (N, C, H, W) -> (N, 2C) for "channels", (N, 4C) for "grid";
+           (N, ...) -> (N, prod(...)) for "flat"
+    """
+    n = len(activations)
+    if pooling == "channels" and activations.ndim == 4:
+        maps = activations.reshape(n, activations.shape[1], -1)  # (N, C, H*W)
+        return np.concatenate([maps.mean(axis=2), maps.std(axis=2)], axis=1)
+    if pooling == "grid" and activations.ndim == 4:
+        _, c, h, w = activations.shape
+        top, bottom = activations[:, :, : h // 2], activations[:, :, h // 2 :]
+        quarters = [
+            half[:, :, :, cols]
+            for half in (top, bottom)
+            for cols in (slice(0, w // 2), slice(w // 2, w))
+        ]
+        return np.stack([q.mean(axis=(2, 3)) for q in quarters], axis=2).reshape(n, 4 * c)
+    return activations.reshape(n, -1)
+
+
+def stage_features(
+    model, X: np.ndarray, stages: list[Stage], batch_size: int = 500
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Each stage's features, and the logits, for every image, in eval mode, in one pass.
+
+    Shape: X (N, C, H, W) -> [(N, D_s) for each stage], logits (N, classes)
+    """
+    if len(X) == 0:
+        raise ValueError("novelty features: no images (X has length 0)")
+    last = len(model.layers) - 1
+    reads = [(s.layer if s.layer >= 0 else last, s.pooling) for s in stages]
+    was_training = model.training
+    model.eval()
+    features: list[list[np.ndarray]] = [[] for _ in stages]
+    logits = []
+    try:
+        for start in range(0, len(X), batch_size):
+            x = X[start : start + batch_size]
+            for i, layer in enumerate(model.layers):
+                x = layer.forward(x)
+                for k, (where, pooling) in enumerate(reads):
+                    if where == i:
+                        features[k].append(pool(x, pooling).astype(np.float32))
+            logits.append(x)
+    finally:
+        model.train(was_training)
+    return [np.concatenate(f) for f in features], np.concatenate(logits)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Probabilities from logits, row by row (shifted by the max: no overflow).
+
+    Shape: (N, C) -> (N, C)
+    """
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)

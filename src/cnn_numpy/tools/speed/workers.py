@@ -1,0 +1,303 @@
+"""The plumbing of ``DataParallel`` (parallel.py): worker processes and the memory they share.
+
+A worker is a fresh Python process running ``serve()``.  It holds a copy of the model
+(``Replica``); the model's weights, the worker's weight gradients and its input slice live in
+memory-mapped files (``SharedBlock``) that both processes map, so none of them is copied per
+step.  Requests ("start", "forward", "backward", "stop") go down the worker's stdin and replies
+come back up its stdout, each a length-prefixed pickle; only small arrays travel that way (the
+logits and their gradient).  ``Worker`` is the main process's handle on one worker.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import pickle
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ...layers.base import Layer
+from . import memory
+
+ALIGN = 64  # bytes: each shared array starts on a cache line
+
+
+class SharedBlock:
+    """A file mapped into memory by this process and by a worker: arrays in it are shared.
+
+    It lives in ``/dev/shm`` (RAM) where there is one.  The file's name is removed once the
+    worker has mapped it (``unlink``); the memory stays until both processes let go of it.
+    """
+
+    def __init__(self, nbytes: int | None, path: str | None = None):
+        """A new block of ``nbytes``, or (``path``) the whole of an existing one."""
+        if path is None:
+            shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+            fd, path = tempfile.mkstemp(prefix="cnn-numpy-", dir=shm)
+            CREATED.add(path)
+            with os.fdopen(fd, "wb") as f:
+                try:  # reserve the memory now: a full /dev/shm is an error here, not a crash later
+                    if hasattr(os, "posix_fallocate"):
+                        os.posix_fallocate(f.fileno(), 0, max(nbytes, 1))
+                    f.truncate(max(nbytes, 1))
+                except OSError as err:
+                    unlink(path)
+                    raise OSError(
+                        f"DataParallel: no room for {nbytes:,} bytes of shared memory "
+                        f"in {os.path.dirname(path)} ({err}); free some, or use fewer "
+                        "workers or smaller batches"
+                    ) from err
+        self.path = path
+        self.memory = np.memmap(path, np.uint8, mode="r+")
+
+    def array(self, offset: int, shape: tuple[int, ...], dtype) -> np.ndarray:
+        return np.ndarray(shape, dtype, buffer=self.memory, offset=offset)
+
+    def arrays(self, layout: list[tuple[int, tuple, str]]) -> list[np.ndarray]:
+        return [self.array(offset, shape, dtype) for offset, shape, dtype in layout]
+
+    def unlink(self) -> None:
+        unlink(self.path)
+
+
+#: the files this process made for shared memory: removed once mapped, at the latest at exit
+CREATED: set[str] = set()
+
+
+def unlink(path: str) -> None:
+    if path in CREATED:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+            CREATED.discard(path)  # kept if it failed (a mapped file on Windows): tried at exit
+
+
+@atexit.register
+def unlink_all() -> None:
+    for path in list(CREATED):
+        unlink(path)
+
+
+def pack(arrays: list[np.ndarray]) -> tuple[list[tuple[int, tuple, str]], int]:
+    """Where each array goes in one shared block: [(offset, shape, dtype), ...], total bytes."""
+    layout, end = [], 0
+    for a in arrays:
+        layout.append((end, a.shape, a.dtype.str))
+        end += -(-a.nbytes // ALIGN) * ALIGN  # round up to the next cache line
+    return layout, end
+
+
+class Worker:
+    """This process's handle on one worker process: requests go down its stdin as pickles,
+    replies come back up its stdout."""
+
+    def __init__(self, replica: Layer, weights: SharedBlock, layout: list):
+        # the worker imports what this process can: cnn_numpy, even if not installed, and the
+        # modules that define the model's layers
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, *sys.path])))
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "from cnn_numpy.tools.speed.workers import serve; serve()"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            bufsize=0,
+        )
+        self.grads: SharedBlock | None = None
+        self.inbox: SharedBlock | None = None
+        self.unanswered = 0  # requests sent whose reply has not been read yet
+        try:
+            self.grads = SharedBlock(weights.memory.nbytes)  # the same layout as the weights
+            self.send("start", replica, weights.path, self.grads.path, layout, memory.is_kept())
+        except BaseException:
+            self.process.kill()
+            self.process.wait()
+            raise
+
+    def send(self, *request) -> None:
+        try:
+            write_message(self.process.stdin, pickle.dumps(request, pickle.HIGHEST_PROTOCOL))
+        except BrokenPipeError:
+            self.died()
+        self.unanswered += 1
+
+    def reply(self):
+        """The answer to the oldest unanswered request; an error raised there is raised here."""
+        try:
+            status, value = pickle.loads(read_message(self.process.stdout))
+        except EOFError:
+            self.died()
+        self.unanswered -= 1
+        if status == "error":
+            raise value
+        return value
+
+    def died(self):
+        code = self.process.wait()
+        raise RuntimeError(
+            f"DataParallel: worker process {self.process.pid} exited with code "
+            f"{code} (its error, if any, is printed above)"
+        )
+
+    def send_input(self, x: np.ndarray, training: bool) -> None:
+        """Copy ``x`` into the worker's inbox (a larger one if needed) and ask for forward."""
+        new_inbox = self.inbox is None or self.inbox.memory.nbytes < x.nbytes
+        if new_inbox:  # its name is removed after the reply, see DataParallel.run
+            self.inbox = SharedBlock(x.nbytes)
+        self.inbox.array(0, x.shape, x.dtype)[...] = x
+        self.send("forward", self.inbox.path if new_inbox else None, x.shape, x.dtype.str, training)
+
+
+def stop_workers(pool: list[Worker]) -> None:
+    """Ask every worker to stop, then wait for all; kill those still busy after 5 s."""
+    for worker in pool:
+        with contextlib.suppress(OSError, ValueError, RuntimeError):
+            worker.send("stop")
+        with contextlib.suppress(OSError):
+            worker.process.stdin.close()
+        worker.process.stdout.close()  # a reply nobody will read must not block the worker
+    deadline = time.monotonic() + 5
+    try:
+        for worker in pool:
+            try:
+                worker.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                worker.process.kill()
+                worker.process.wait()
+    except BaseException:  # Ctrl-C while waiting: leave no worker behind
+        for worker in pool:
+            worker.process.kill()
+        raise
+
+
+class Replica:
+    """What a worker process holds: the module's copy, its shared weights and gradients."""
+
+    def start(
+        self, module: Layer, weights: str, grads: str, layout: list, keep_memory: bool
+    ) -> None:
+        if keep_memory:  # as the main process does
+            memory.keep_freed_memory()
+        self.module = module
+        weights, self.grads = SharedBlock(None, weights), SharedBlock(None, grads)
+        for p, w, g in zip(
+            module.parameters(), weights.arrays(layout), self.grads.arrays(layout), strict=True
+        ):
+            p.data, p.grad = w, g
+
+    def forward(self, inbox: str | None, shape: tuple, dtype: str, training: bool):
+        if inbox is not None:
+            self.inbox = SharedBlock(None, inbox)
+        self.module.train(training)
+        return self.module.forward(self.inbox.array(0, shape, dtype))
+
+    def backward(self, grad_out: np.ndarray, needs_input_grad: bool):
+        self.module.zero_grad()  # the shared gradients hold this slice's only
+        self.module.needs_input_grad = needs_input_grad
+        return self.module.backward(grad_out)
+
+
+def write_message(stream, data: bytes) -> None:
+    """One message: its length (8 bytes), then the bytes (a pickle)."""
+    message = memoryview(len(data).to_bytes(8, "little") + data)
+    while message:
+        message = message[stream.write(message) :]
+
+
+#: How long a process waiting for a message checks for it in a busy loop before it sleeps.
+#: A process woken from sleep starts 0.1-0.2 ms late on a VM; the messages of one training
+#: step come less than a millisecond apart, so the busy wait catches them.
+SPIN_SECONDS = 2e-3
+
+
+def read_message(stream) -> bytes:
+    """The bytes of the next message (EOFError at the end of the stream)."""
+    if hasattr(select, "poll"):  # POSIX: poll() works on pipes there
+        poller = select.poll()
+        poller.register(stream, select.POLLIN)
+        end = time.perf_counter() + SPIN_SECONDS
+        while not poller.poll(0) and time.perf_counter() < end:
+            pass
+    header = read_exactly(stream, 8)
+    return read_exactly(stream, int.from_bytes(header, "little"))
+
+
+def read_exactly(stream, n: int) -> bytes:
+    data = bytearray()
+    while len(data) < n:
+        chunk = stream.read(n - len(data))
+        if not chunk:
+            raise EOFError
+        data += chunk
+    return bytes(data)
+
+
+def serve() -> None:
+    """A worker's loop: read a request, do it, write the reply, until "stop" or end of input."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the main process: it stops us
+    # requests on stdin, replies on stdout, unbuffered; whatever a layer or a C library prints
+    # goes to stderr, not into the reply pipe
+    requests = os.fdopen(os.dup(0), "rb", buffering=0)
+    replies = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    blas_threads(1).__enter__()  # each worker is one core's worth of work
+    replica = Replica()
+    while True:
+        try:
+            data = read_message(requests)
+        except EOFError:  # the main process is gone
+            return
+        try:
+            kind, *args = pickle.loads(data)
+        except Exception as err:  # e.g. a layer class this process cannot import
+            write_message(
+                replies,
+                pickle.dumps(
+                    (
+                        "error",
+                        RuntimeError(
+                            f"DataParallel: a worker process could not read the model ({err}).  A layer "
+                            "class defined in __main__ (a script run directly, a notebook) cannot be sent "
+                            "to another process: define it in a module (a .py file) and import it"
+                        ),
+                    )
+                ),
+            )
+            return
+        if kind == "stop":
+            return
+        try:
+            reply = pickle.dumps(("ok", getattr(replica, kind)(*args)), pickle.HIGHEST_PROTOCOL)
+        except Exception as err:  # raised by the work, or by pickling its result
+            try:
+                reply = pickle.dumps(("error", err))
+            except Exception:
+                reply = pickle.dumps(("error", RuntimeError(f"DataParallel worker: {err!r}")))
+        try:
+            write_message(replies, reply)
+        except BrokenPipeError:  # the main process stopped listening (close, Ctrl-C)
+            return
+
+
+_controller = None
+
+
+def blas_threads(n: int | None):
+    """Context manager: BLAS (NumPy's matrix products) limited to ``n`` threads inside
+    (``None``: left as it is)."""
+    global _controller
+    if n is None:
+        return contextlib.nullcontext()
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=n, user_api="blas")

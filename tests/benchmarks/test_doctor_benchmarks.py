@@ -1,0 +1,36 @@
+"""The doctor's benchmark scripts run (smoke runs: tiny sizes, no timing asserted)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def run(script: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "CNN_NUMPY_DATA"}  # random data
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_bench_diagnose_prints_every_check():
+    out = run("bench_diagnose.py")
+    assert "random images of MNIST's shape" in out
+    for check in ("all 9 checks, run 1", "gradients alone", "lr alone"):
+        assert f"| {check} |" in out
+    assert "best of 1:" in out
+
+
+def test_bench_monitor_prints_the_overhead():
+    out = run("bench_monitor.py")
+    assert "| 1 |" in out and "median overhead: wall clock" in out and "direct" in out

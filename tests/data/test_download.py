@@ -1,0 +1,197 @@
+"""The downloader against a real HTTP server on 127.0.0.1 (never the network)."""
+
+import gzip
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import pytest
+from helpers.idx_fixtures import fake_files, sha256
+
+from cnn_numpy.data import datasets, load_mnist
+from cnn_numpy.data.download import DownloadError, download
+
+PAYLOAD = fake_files(np.random.default_rng(0))["t10k-labels-idx1-ubyte"]
+GOOD = gzip.compress(PAYLOAD)
+SHA = sha256(PAYLOAD)
+NAME = "t10k-labels-idx1-ubyte.gz"
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Answers each path as ``server.routes[path]`` says: (status, body, claimed length,
+    seconds to stall before answering)."""
+
+    def do_GET(self):
+        self.server.requests.append((self.path, self.headers.get("User-Agent")))
+        status, body, length, stall = self.server.routes.get(self.path, (404, b"", None, 0))
+        if stall:
+            self.server.stop.wait(stall)  # stall, but let the teardown end it at once
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body) if length is None else length))
+        self.end_headers()
+        self.wfile.write(body)
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.routes, httpd.requests, httpd.stop = {}, [], threading.Event()
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    yield httpd
+    httpd.stop.set()
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def serve(server, path, body, status=200, length=None, stall=0):
+    server.routes[path] = (status, body, length, stall)
+    return server.url + path.rsplit("/", 1)[0] + "/"
+
+
+def fail(server, tmp_path, mirrors, timeout=5.0):
+    target = tmp_path / "cache"
+    with pytest.raises(DownloadError) as err:
+        download(NAME, SHA, target, mirrors, timeout=timeout, progress=False)
+    assert not target.exists(), "a failed download left a file or a folder behind"
+    message = str(err.value)
+    assert str(target / NAME) in message  # where to put the file by hand
+    return message
+
+
+@pytest.mark.parametrize("progress", [False, True])
+def test_good_file(server, tmp_path, progress):
+    mirror = serve(server, f"/a/{NAME}", GOOD)
+    path = download(NAME, SHA, tmp_path, [mirror], progress=progress)
+    assert path == tmp_path / NAME and path.read_bytes() == GOOD
+    assert [p.name for p in tmp_path.iterdir()] == [NAME]  # no temporary file left
+    assert server.requests == [(f"/a/{NAME}", server.requests[0][1])]
+    assert server.requests[0][1].startswith("cnn-numpy")  # our User-Agent
+
+
+def test_truncated_file(server, tmp_path):
+    mirror = serve(server, f"/a/{NAME}", GOOD[: len(GOOD) // 2])
+    message = fail(server, tmp_path, [mirror])
+    assert f"{mirror}{NAME}: not a complete gzip file" in message and SHA in message
+
+
+def test_connection_closed_before_content_length(server, tmp_path):
+    mirror = serve(server, f"/a/{NAME}", GOOD[: len(GOOD) // 2], length=len(GOOD))
+    message = fail(server, tmp_path, [mirror])
+    assert f"{mirror}{NAME}: connection closed early" in message
+
+
+def test_wrong_checksum(server, tmp_path):
+    other = PAYLOAD[:-1] + b"\x09"
+    mirror = serve(server, f"/a/{NAME}", gzip.compress(other))
+    message = fail(server, tmp_path, [mirror])
+    assert f"expected sha256 {SHA}, got {sha256(other)}" in message
+
+
+def test_404_on_first_mirror_then_second(server, tmp_path):
+    first = server.url + "/missing/"
+    second = serve(server, f"/b/{NAME}", GOOD)
+    path = download(NAME, SHA, tmp_path, [first, second], progress=False)
+    assert path.read_bytes() == GOOD
+    assert [p for p, _ in server.requests] == [f"/missing/{NAME}", f"/b/{NAME}"]
+
+
+def test_error_lists_every_mirror_and_its_answer(server, tmp_path):
+    first = server.url + "/missing/"
+    second = serve(server, f"/c/{NAME}", b"", status=503)
+    message = fail(server, tmp_path, [first, second])
+    assert f"{first}{NAME}: HTTP 404" in message
+    assert f"{second}{NAME}: HTTP 503" in message
+
+
+def test_server_that_stalls_past_the_timeout(server, tmp_path):
+    mirror = serve(server, f"/slow/{NAME}", GOOD, stall=10)
+    start = time.perf_counter()
+    message = fail(server, tmp_path, [mirror], timeout=0.3)
+    assert time.perf_counter() - start < 5
+    assert f"{mirror}{NAME}: timed out" in message
+
+
+def test_load_mnist_downloads_once_then_works_offline(server, tmp_path, monkeypatch):
+    files = fake_files(np.random.default_rng(1))
+    for stem, data in files.items():
+        mirror = serve(server, f"/mnist/{stem}.gz", gzip.compress(data))
+    info = datasets.DatasetInfo(
+        "mnist",
+        datasets.MNIST_CLASSES,
+        (server.url + "/gone/", mirror),
+        {stem: sha256(data) for stem, data in files.items()},
+    )
+    monkeypatch.setitem(datasets.DATASETS, "mnist", info)
+    monkeypatch.delenv(datasets.ENV_VAR, raising=False)
+    (X_train, y_train), _ = load_mnist(tmp_path)
+    assert X_train.shape == (12, 1, 28, 28)
+    assert sorted(p.name for p in (tmp_path / "mnist").iterdir()) == sorted(
+        [*(f"{stem}.gz" for stem in files), ".cnn-numpy-verified.json"]
+    )
+    requests = len(server.requests)
+    assert requests == 8  # each file: 404 from the first mirror, then the second
+    load_mnist(tmp_path)
+    assert len(server.requests) == requests  # the second run never downloads again
+
+
+class Drip(BaseHTTPRequestHandler):
+    """Sends a whole file's length header, then one byte every 0.05 s."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(GOOD)))
+        self.end_headers()
+        try:
+            for byte in GOOD:
+                if self.server.stop.wait(0.05):
+                    return
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up, as it should
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_mirror_that_drips_is_cut_off_by_the_deadline(tmp_path):
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Drip)
+    httpd.stop = threading.Event()
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        start = time.perf_counter()
+        with pytest.raises(DownloadError, match="timed out"):
+            download(
+                NAME,
+                SHA,
+                tmp_path / "cache",
+                [f"http://127.0.0.1:{httpd.server_port}/"],
+                timeout=5.0,
+                progress=False,
+                deadline=1.0,
+            )
+        assert time.perf_counter() - start < 4  # each byte came well within the timeout
+        assert not (tmp_path / "cache").exists()
+    finally:
+        httpd.stop.set()
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_failed_download_makes_no_folders(server, tmp_path, monkeypatch):
+    info = datasets.DATASETS["mnist"]
+    monkeypatch.setitem(
+        datasets.DATASETS,
+        "mnist",
+        datasets.DatasetInfo("mnist", info.classes, (server.url + "/none/",), info.sha256),
+    )
+    with pytest.raises(DownloadError):
+        load_mnist(tmp_path / "deep" / "inside" / "mnist")
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,155 @@
+"""Every numeric flag is range-checked where it is given; flags a run cannot use get a note;
+--limit works on the lines; a size that would not fit in memory is refused up front."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from cnn_numpy.tools.cli import main, memory_check
+
+FAST = ["--epochs", "1", "--batch-size", "16", "--filters", "2", "--no-report"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--seed", "-1"], "--seed: must be a whole number from 0 to 4294967295, got -1"),
+        (["train", "--seed", "4294967296"], "--seed: must be a whole number from 0 to 4294967295"),
+        (
+            ["train", "--filters", "1000000000000"],
+            "--filters: must be a whole number from 1 to 512",
+        ),
+        (["train", "--filters", "0"], "--filters: must be a whole number from 1 to 512, got 0"),
+        (["train", "--blocks", "9"], "--blocks: must be a whole number from 1 to 8, got 9"),
+        (["train", "--epochs", "10001"], "--epochs: must be a whole number from 1 to 10000"),
+        (
+            ["train", "--batch-size", "1000000"],
+            "--batch-size: must be a whole number from 1 to 100000",
+        ),
+        (["train", "--limit", "0"], "--limit: must be a whole number from 1 to 10000000, got 0"),
+        (["train", "--workers", "0"], "--workers: must be a whole number from 1 to 128, got 0"),
+        (["train", "--workers", "1000"], "--workers: must be a whole number from 1 to 128"),
+        (["train", "--step-size", "0"], "--step-size: must be a whole number from 1 to 10000"),
+        (["train", "--momentum", "1.5"], "--momentum: must be a number >= 0 and < 1, got 1.5"),
+        (["train", "--momentum", "1"], "--momentum: must be a number >= 0 and < 1, got 1"),
+        (["train", "--momentum", "-0.1"], "--momentum: must be a number >= 0 and < 1"),
+        (["train", "--lr", "nan"], "--lr: must be a finite number, got nan"),
+        (["train", "--lr", "inf"], "--lr: must be a finite number, got inf"),
+        (["train", "--lr", "100"], "--lr: must be a number >= 0 and <= 10, got 100"),
+        (["train", "--weight-decay", "2"], "--weight-decay: must be a number >= 0 and <= 1"),
+        (["train", "--noise", "-1"], "--noise: must be a number >= 0 and <= 10, got -1"),
+        (["train", "--gamma", "-1"], "--gamma: must be a number > 0 and <= 10"),
+        (["train", "--eta-min", "-0.5"], "--eta-min: must be a number >= 0 and <= 10"),
+        (["gradcheck", "--tol", "-1"], "--tol: must be a number > 0 and < 1, got -1"),
+        (["gradcheck", "--tol", "0"], "--tol: must be a number > 0 and < 1, got 0"),
+        (["gradcheck", "--tol", "1"], "--tol: must be a number > 0 and < 1, got 1"),
+        (
+            ["gradcheck", "--image-size", "1000000"],
+            "--image-size: must be a whole number from 1 to 64",
+        ),
+        (
+            ["gradcheck", "--batch-size", "100000"],
+            "--batch-size: must be a whole number from 1 to 64",
+        ),
+        (["gradcheck", "--seed", "-1"], "--seed: must be a whole number from 0 to 4294967295"),
+        (
+            ["predict", "m.npz", "x.png", "--min-confidence", "2"],
+            "--min-confidence: must be a number >= 0 and <= 1, got 2",
+        ),
+        (["predict", "m.npz", "x.png", "--min-confidence", "1.5"], "--min-confidence: must be"),
+        (["predict", "m.npz", "x.png", "--min-confidence", "-0.1"], "--min-confidence: must be"),
+        (
+            ["predict", "m.npz", "x.png", "--top", "0"],
+            "--top: must be a whole number from 1 to 1000",
+        ),
+        (
+            ["evaluate", "m.npz", "--limit", "-5"],
+            "--limit: must be a whole number from 1 to 10000000",
+        ),
+    ],
+)
+def test_out_of_range_values_are_refused_where_they_are_given(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "usage:" in err and "Traceback" not in err
+
+
+def test_the_edges_of_each_range_are_accepted():
+    from cnn_numpy.tools.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["train", "--seed", "4294967295", "--momentum", "0.999", "--filters", "512", "--lr", "0"]
+    )
+    assert (args.seed, args.momentum, args.filters, args.lr) == (4294967295, 0.999, 512, 0.0)
+    args = build_parser().parse_args(["predict", "m.npz", "x.png", "--min-confidence", "0"])
+    assert args.min_confidence == 0.0
+    assert build_parser().parse_args(["gradcheck", "--tol", "0.5"]).tol == 0.5
+
+
+def test_limit_applies_to_the_lines(tmp_path, capsys):
+    assert main(["train", *FAST, "--limit", "100", "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "Data: lines (synthetic, noise=0.05), 100 train / 120 test images" in out
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["limit"] == 100
+
+
+@pytest.mark.parametrize(
+    "flags, note",
+    [
+        (
+            ["--optimizer", "adam", "--momentum", "0.9"],
+            "note: --momentum 0.9 is ignored: momentum is SGD's; Adam keeps its own running averages",
+        ),
+        (
+            ["--model", "lenet", "--filters", "16"],
+            "note: --filters 16 is ignored: it shapes the seed",
+        ),
+        (["--gamma", "0.5"], "note: --gamma 0.5 is ignored: it applies to --schedule step"),
+        (["--data-dir", "somewhere"], "note: --data-dir somewhere is ignored: the lines are drawn"),
+    ],
+)
+def test_a_flag_the_run_cannot_use_gets_one_note(flags, note, tmp_path, capsys):
+    argv = ["train", "--epochs", "1", "--batch-size", "16", "--no-report", *flags]
+    assert main([*argv, "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("note:") == 1 and note in out
+    assert out.index("note:") < out.index("Epoch 01")
+
+
+def test_momentum_with_sgd_gets_no_note(tmp_path, capsys):
+    assert main(["train", *FAST, "--momentum", "0.5", "--out", str(tmp_path / "run")]) == 0
+    assert "note:" not in capsys.readouterr().out
+
+
+def test_a_size_that_does_not_fit_in_memory_is_refused_up_front(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(memory_check, "available_bytes", lambda: 64 * 2**20)  # 64 MiB free
+    trained = []
+    monkeypatch.setattr("cnn_numpy.tools.cli.training.fit", lambda *a, **k: trained.append(1))
+    run = tmp_path / "run"
+    code = main(["train", "--filters", "64", "--batch-size", "480", "--out", str(run)])
+    assert code == 2 and not trained and not run.exists()
+    err = capsys.readouterr().err
+    needed = re.search(r"needs about ([\d.]+) MiB of memory", err)
+    assert needed and float(needed.group(1)) > 64, err
+    assert "batch of 480 images" in err and "more than the 64.0 MiB free now" in err
+    assert "smaller --batch-size, --filters or --blocks" in err
+
+
+def test_the_memory_estimate_counts_parameters_and_one_batch():
+    from cnn_numpy import lenet, seed_net
+
+    params, batch = memory_check.training_bytes(
+        seed_net(2, filters=8, rng=0), (1, 28, 28), batch=10, test_images=5, optimizer_copies=0
+    )
+    assert params == 4 * (8 * 9 + 8 + 8 * 13 * 13 * 2 + 2) * 2  # weights + gradients
+    conv, relu, pool, flat, logits = 8 * 26 * 26, 8 * 26 * 26, 8 * 13 * 13, 8 * 13 * 13, 2
+    columns = 9 * 26 * 26
+    per_image = 3 * (conv + relu + pool + flat + logits) + 2 * columns + 28 * 28
+    assert batch == 4 * 10 * per_image
+    big = memory_check.training_bytes(lenet(rng=0), (1, 28, 28), 60_000, 10_000, 2)
+    assert sum(big) > 20 * 2**30  # a whole MNIST epoch as one batch: tens of GiB

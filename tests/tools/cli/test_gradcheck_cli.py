@@ -1,0 +1,87 @@
+"""``cnn-numpy gradcheck``: passes on every preset, and names the layer whose backward is wrong."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cnn_numpy import Conv2d, Dropout, Flatten, Linear, ReLU, Sequential
+from cnn_numpy.presets import MODELS
+from cnn_numpy.tools.cli import main
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_gradcheck_passes_on_every_preset(model, capsys):
+    assert main(["gradcheck", "--model", model]) == 0
+    out = capsys.readouterr().out
+    assert "FAIL" not in out and "OK: all" in out
+    assert "whole model + loss" in out and "CrossEntropyLoss" in out
+
+
+def test_table_lists_every_layer_and_parameter(capsys):
+    main(["gradcheck", "--model", "seed"])
+    out = capsys.readouterr().out
+    for row in ("0: Conv2d", "1: ReLU()", "2: MaxPool2d", "3: Flatten()", "4: Linear"):
+        assert row in out
+    conv_rows = [line.split()[-3] for line in out.splitlines() if line.startswith("0: Conv2d")]
+    assert conv_rows == ["input", "weight", "bias"]
+
+
+def test_wrong_relu_backward_fails_naming_the_layer(monkeypatch, capsys):
+    # forgets the mask: passes the gradient through where x < 0 too
+    monkeypatch.setattr(ReLU, "backward", lambda self, grad_out: grad_out)
+    assert main(["gradcheck", "--model", "seed"]) == 1
+    out = capsys.readouterr().out
+    assert "first failing layer is 1: ReLU() (gradient of input" in out
+
+
+class LinearWithoutBiasGrad(Linear):
+    """A deliberately wrong backward: the bias gradient is never accumulated."""
+
+    def backward(self, grad_out):
+        g = grad_out.astype(self.weight.data.dtype, copy=False)
+        self.weight.grad += g.T @ self.x
+        return g @ self.weight.data
+
+
+def test_swapped_in_wrong_layer_fails_naming_it(monkeypatch, capsys):
+    build_seed = MODELS["seed"]
+
+    def broken_seed(**kwargs):
+        model = build_seed(**kwargs)
+        good = model.layers[-1]
+        bad = LinearWithoutBiasGrad(good.in_features, good.out_features, dtype=np.float64)
+        model.layers[-1] = bad
+        return model
+
+    monkeypatch.setitem(MODELS, "seed", broken_seed)
+    assert main(["gradcheck", "--model", "seed"]) == 1
+    out = capsys.readouterr().out
+    assert "first failing layer is 4: LinearWithoutBiasGrad(in_features=72" in out
+    assert "(gradient of bias: relative error 1.00e+00)" in out
+    failing = [line for line in out.splitlines() if line.rstrip().endswith("FAIL")]
+    assert len(failing) == 1 and "bias" in failing[0]
+
+
+def test_dropout_is_checked_in_training_mode_with_its_mask_frozen(monkeypatch, capsys):
+    built = []
+
+    def with_dropout(image_size, rng, dtype):
+        built.append(
+            Sequential(
+                Conv2d(1, 2, 3, rng=rng, dtype=dtype),
+                ReLU(),
+                Dropout(0.5, rng=rng),
+                Flatten(),
+                Linear(2 * (image_size - 2) ** 2, 3, rng=rng, dtype=dtype),
+            )
+        )
+        return built[-1]
+
+    monkeypatch.setitem(MODELS, "seed", with_dropout)
+    assert main(["gradcheck", "--model", "seed"]) == 0
+    out = capsys.readouterr().out
+    assert "2: Dropout(p=0.5)" in out and out.count("(Dropout mask frozen)") == 2
+    dropout = built[-1][2]
+    assert "forward" not in vars(dropout)  # the freeze is undone afterwards
+    assert dropout.training  # and it was checked in training mode

@@ -1,0 +1,174 @@
+"""`cnn-numpy serve MODEL.npz` as a user runs it: the address it prints is the real one,
+Ctrl-C stops it cleanly, a network address is warned about, and bad input is a clear error."""
+
+from __future__ import annotations
+
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+import cnn_numpy as cnn
+from cnn_numpy.tools.cli import main
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("serve") / "model.npz"
+    cnn.save(
+        cnn.seed_net(10, filters=2, rng=0),
+        path,
+        dataset="mnist",
+        class_names=list(cnn.MNIST_CLASSES),
+        normalize={"mean": 0.1307, "std": 0.3081},
+        input_shape=(1, 28, 28),
+    )
+    return path
+
+
+def serve(*args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "cnn_numpy", "serve", *args, "--no-browser"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def address(process: subprocess.Popen, timeout: float = 60) -> str:
+    """The URL in the first line the server prints."""
+    ready, _, _ = select.select([process.stdout], [], [], timeout)
+    assert ready, "the server printed nothing"
+    line = process.stdout.readline()
+    found = re.search(r"http://\S+/", line)
+    assert found, f"no address in {line!r} (stderr: {process.stderr.read()})"
+    return found.group(0)
+
+
+def ctrl_c(process: subprocess.Popen) -> tuple[int, str, str]:
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    return process.returncode, out, err
+
+
+def test_port_0_prints_the_real_address_and_ctrl_c_stops_cleanly(model_file):
+    process = serve(str(model_file), "--port", "0")
+    try:
+        url = address(process)
+        port = int(re.search(r":(\d+)/$", url).group(1))
+        assert url.startswith("http://127.0.0.1:") and port > 0
+        with urllib.request.urlopen(url, timeout=30) as page:
+            assert b'<canvas id="pad"' in page.read()
+    finally:
+        code, out, err = ctrl_c(process)
+    assert code in (0, 130)
+    assert "Traceback" not in err and "Stopped." in out
+    with pytest.raises(OSError):  # the port is released
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+
+
+def test_a_network_host_is_served_with_a_warning(model_file):
+    process = serve(str(model_file), "--port", "0", "--host", "0.0.0.0")
+    try:
+        url = address(process)
+        with urllib.request.urlopen(url, timeout=30) as page:
+            assert page.status == 200
+    finally:
+        code, _, err = ctrl_c(process)
+    assert "warning: listening on 0.0.0.0: anyone who can reach this computer" in err
+    assert code in (0, 130) and "Traceback" not in err
+
+
+def test_the_default_host_is_loopback_without_a_warning(model_file):
+    process = serve(str(model_file), "--port", "0")
+    try:
+        assert address(process).startswith("http://127.0.0.1:")
+    finally:
+        _, _, err = ctrl_c(process)
+    assert "warning" not in err
+
+
+def test_a_port_in_use_is_a_clear_error(model_file, capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", str(model_file), "--port", str(port), "--no-browser"]) == 1
+    err = capsys.readouterr().err
+    assert f"error: port {port} on 127.0.0.1 is already in use" in err and "--port 0" in err
+
+
+def test_bad_input_is_a_clear_error(tmp_path, capsys):
+    assert main(["serve", str(tmp_path / "missing.npz"), "--no-browser"]) == 1
+    assert capsys.readouterr().err.startswith("error: ")
+    colour = tmp_path / "colour.npz"
+    net = cnn.Sequential(cnn.Conv2d(3, 2, 3, rng=0), cnn.Flatten(), cnn.Linear(2 * 30 * 30, 2))
+    cnn.save(net, colour, input_shape=(3, 32, 32))
+    assert main(["serve", str(colour), "--no-browser"]) == 1
+    assert "predict prepares 1x28x28" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["serve", "model.npz", "--port", "70000"])
+    assert "must be a whole number from 0 to 65535" in capsys.readouterr().err
+
+
+def test_an_address_of_another_computer_is_a_clear_error(model_file, capsys):
+    # 192.0.2.1 is reserved for documentation: never this machine's address
+    assert main(["serve", str(model_file), "--host", "192.0.2.1", "--no-browser"]) == 1
+    assert "error: cannot listen on 192.0.2.1 port 8000" in capsys.readouterr().err
+
+
+def test_serve_is_a_subcommand(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "serve" in capsys.readouterr().out
+    started = time.monotonic()
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    help_text = capsys.readouterr().out
+    assert "--no-browser" in help_text and "--port" in help_text and "--host" in help_text
+    assert time.monotonic() - started < 10
+
+
+def test_the_page_gets_the_model_files_novelty_check(model_file, tmp_path, monkeypatch):
+    import argparse
+
+    import numpy as np
+
+    import cnn_numpy.tools.cli.serve as serve_cli
+
+    class Stop(Exception):
+        pass
+
+    views = []
+
+    def server(host, port, view, title):  # record the view instead of serving it
+        views.append(view)
+        raise Stop
+
+    monkeypatch.setattr(serve_cli, "LiveServer", server)
+    with_check = tmp_path / "checked.npz"
+    model = cnn.load(model_file)
+    cnn.save(
+        model,
+        with_check,
+        dataset="mnist",
+        class_names=list(cnn.MNIST_CLASSES),
+        normalize={"mean": 0.1307, "std": 0.3081},
+        input_shape=(1, 28, 28),
+    )
+    X = np.random.default_rng(0).normal(size=(200, 1, 28, 28)).astype(np.float32)
+    cnn.save_novelty(with_check, cnn.fit_novelty(model, X, np.arange(200) % 10, rng=0))
+    for path in (model_file, with_check):
+        with pytest.raises(Stop):
+            serve_cli.run(
+                argparse.Namespace(model=str(path), host="127.0.0.1", port=0, browser=False)
+            )
+    assert views[0].novelty is None and views[0].info()["novelty"] is None
+    assert views[1].novelty.threshold == cnn.load_novelty(with_check).threshold
+    assert views[1].info()["novelty"]["threshold"] > 0

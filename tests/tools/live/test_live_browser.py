@@ -1,0 +1,338 @@
+"""The page in a real browser (headless Chromium, driven by selenium): digits drawn with the
+mouse are recognised within half a second of the stroke's end, every layer panel shows a
+picture, the kernel view adds up to the feature map's value, an image file can be dropped
+in.  (The training view: tests/tools/live/test_train_live.py.)
+
+One browser for the whole module.  The model is trained here, in a few seconds, on digits
+drawn from the pen strokes in ``digit_strokes.py``, the same strokes the mouse then draws.
+
+``CNN_NUMPY_SCREENSHOTS=DIR`` saves screenshots of the page into DIR (the README's picture
+is made so, with ``CNN_NUMPY_SCREENSHOT_MODEL=MODEL.npz`` for a real MNIST model).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers.browser import (
+    answer,
+    console_errors,
+    draw,
+    js,
+    require_browser,
+    screenshot,
+    start_chromium,
+    wait_for,
+)
+from helpers.digit_strokes import DIGITS, dataset, jittered, render
+from PIL import Image
+
+import cnn_numpy as cnn
+from cnn_numpy.tools.live import LiveServer, ModelView
+
+STATS = {"mean": 0.1307, "std": 0.3081}
+CARD = {
+    "dataset": "mnist",
+    "class_names": list(cnn.MNIST_CLASSES),
+    "normalize": STATS,
+    "input_shape": [1, 28, 28],
+    "preset": "test net",
+    "epochs": 4,
+}
+LATENCY_LIMIT_MS = 500  # the issue: an answer within 0.5 s of the end of a stroke
+
+
+@pytest.fixture(scope="module")
+def model():
+    """A LeNet-like net trained on 300 drawn digits (4 epochs: ~100% on new drawings)."""
+    X, y = dataset(30, np.random.default_rng(0))
+    net = cnn.Sequential(
+        cnn.Conv2d(1, 8, 3, padding=1, rng=0),
+        cnn.ReLU(),
+        cnn.MaxPool2d(2),
+        cnn.Conv2d(8, 16, 3, padding=1, rng=1),
+        cnn.ReLU(),
+        cnn.MaxPool2d(2),
+        cnn.Flatten(),
+        cnn.Linear(16 * 7 * 7, 10, rng=2),
+    )
+    cnn.fit(
+        net,
+        cnn.CrossEntropyLoss(),
+        cnn.Adam(net.parameters(), lr=3e-3),
+        (cnn.normalize(X, **STATS), y),
+        epochs=4,
+        batch_size=16,
+        rng=0,
+        callbacks=[],
+    )
+    return net
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    require_browser()
+    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def server(model):
+    served = LiveServer(
+        "127.0.0.1",
+        0,
+        view=ModelView(model, CARD, name="digits.npz"),
+        title="digits.npz (test net, drawn digits)",
+    ).start()
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="module")
+def page(browser, server):
+    """The draw view of ``model``, open in the browser."""
+    open_page(browser, server.url)
+    return browser
+
+
+def open_page(driver, url: str) -> None:
+    driver.get(url)
+    wait_for(
+        lambda: driver.execute_script("return !document.getElementById('draw-view').hidden"),
+        what="the draw view",
+    )
+
+
+def draw_digit(driver, digit: int, seed: int) -> dict:
+    driver.find_element("id", "clear").click()
+    draw(driver, jittered(DIGITS[digit], np.random.default_rng(seed)))
+    return answer(driver)
+
+
+def test_drawn_digits_are_recognised_within_half_a_second(page):
+    answers, latencies = {}, []
+    for digit in (1, 7, 0, 4, 2, 3, 5, 6, 8, 9):
+        shown = draw_digit(page, digit, seed=100 + digit)
+        answers[digit] = shown["label"]
+        latencies.append(float(shown["latency"]))
+        assert shown["text"].startswith(shown["label"])
+    assert answers == {digit: str(digit) for digit in answers}
+    median = statistics.median(latencies)
+    print(f"\nend of stroke -> answer drawn: median {median:.0f} ms, max {max(latencies):.0f} ms")
+    assert median < LATENCY_LIMIT_MS, latencies
+
+
+SYNTHETIC = """
+// draw one stroke through `points` (unit square) with events made in JavaScript, of one kind
+const [kind, points] = arguments;
+const pad = document.getElementById('pad');
+const box = pad.getBoundingClientRect();
+const at = ([x, y]) => ({clientX: box.left + x * box.width, clientY: box.top + y * box.height,
+                         bubbles: true, cancelable: true, button: 0, buttons: 1});
+const fire = (type, point, Kind) => pad.dispatchEvent(new Kind(type, at(point)));
+const touch = (type, point) => pad.dispatchEvent(new TouchEvent(type, {bubbles: true,
+    cancelable: true, changedTouches: [new Touch({identifier: 1, target: pad, ...at(point)})]}));
+const last = points[points.length - 1];
+if (kind === 'mouse') {
+  fire('mousedown', points[0], MouseEvent);
+  points.slice(1).forEach((p) => fire('mousemove', p, MouseEvent));
+  fire('mouseup', last, MouseEvent);
+} else if (kind === 'pointer') {
+  const opts = (p) => ({...at(p), pointerId: 7, pointerType: 'pen', isPrimary: true});
+  pad.dispatchEvent(new PointerEvent('pointerdown', opts(points[0])));
+  points.slice(1).forEach((p) => pad.dispatchEvent(new PointerEvent('pointermove', opts(p))));
+  pad.dispatchEvent(new PointerEvent('pointerup', opts(last)));
+} else {
+  touch('touchstart', points[0]);
+  points.slice(1).forEach((p) => touch('touchmove', p));
+  touch('touchend', last);
+}
+"""
+
+
+@pytest.mark.parametrize("kind", ["mouse", "pointer", "touch"])
+def test_mouse_pen_and_touch_events_all_draw(page, kind):
+    """Pages and tools that send only mouse, only pointer or only touch events all draw."""
+    page.find_element("id", "clear").click()
+    points = [[0.5, 0.12], [0.5, 0.3], [0.5, 0.5], [0.5, 0.7], [0.5, 0.88]]
+    js(page, SYNTHETIC, kind, points)
+    assert answer(page)["label"] == "1"
+
+
+PICTURE = """
+// for each .layer panel: how many of its canvases show more than one colour
+return [...document.querySelectorAll('.layer')].map((panel) =>
+  [...panel.querySelectorAll('canvas')].filter((canvas) => {
+    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let low = 255, high = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      low = Math.min(low, data[i], data[i + 1], data[i + 2]);
+      high = Math.max(high, data[i], data[i + 1], data[i + 2]);
+    }
+    return high - low > 20;
+  }).length);
+"""
+
+
+def test_every_layer_panel_shows_a_picture(page, model):
+    draw_digit(page, 4, seed=1)
+    panels = page.find_elements("css selector", ".layer")
+    assert len(panels) == len(model.layers) == 8
+    titles = [panel.find_element("css selector", ".layer-title").text for panel in panels]
+    assert titles[0].split() == ["0", "Conv2d(1,", "8,", "3,", "padding=1)", "8×28×28"]
+    assert titles[-1].split()[-2:] == ["Linear(784,", "10)"] or titles[-1].endswith("10")
+    assert [panel.get_attribute("data-drawn") for panel in panels] == ["true"] * 8
+    assert all(count > 0 for count in js(page, PICTURE)), js(page, PICTURE)
+    legends = [panel.find_element("css selector", ".legend").text for panel in panels]
+    assert "signed" in legends[0] and "zero-based" in legends[1]  # conv, then ReLU
+
+
+def click_pixel(driver, layer: int, channel: int, row: int, col: int, size: int) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    canvas = driver.find_elements("css selector", f".layer[data-index='{layer}'] .map canvas")
+    target = canvas[channel]
+    width = target.size["width"]
+    x = (col + 0.5) * width / size - width / 2  # from the canvas's centre
+    y = (row + 0.5) * width / size - width / 2
+    ActionChains(driver).move_to_element_with_offset(target, int(x), int(y)).click().perform()
+
+
+@pytest.mark.parametrize(
+    "layer, channel, row, col, size, inputs",
+    [(0, 3, 14, 14, 28, 1), (0, 0, 0, 0, 28, 1), (3, 5, 7, 6, 14, 8), (3, 15, 13, 0, 14, 8)],
+)
+def test_the_kernel_view_adds_up_to_the_feature_map_value(
+    page, layer, channel, row, col, size, inputs
+):
+    draw_digit(page, 8, seed=2)
+    click_pixel(page, layer, channel, row, col, size)
+    wait_for(
+        lambda: js(
+            page,
+            "const k = document.getElementById('kernel');"
+            f"return !k.hidden && k.dataset.layer === '{layer}' && "
+            "k.querySelector('h4') !== null;",
+        ),
+        what="the kernel view",
+    )
+    heading = page.find_element("css selector", "#kernel h4").text
+    assert f"channel {channel}, row {row}, column {col}" in heading
+    value = float(page.find_element("id", "kernel-sum").get_attribute("data-value"))
+    shown = float(page.find_element("id", "kernel-map-value").get_attribute("data-value"))
+    assert value == pytest.approx(shown, rel=1e-5, abs=1e-5)
+    assert "✓" in page.find_element("css selector", "#kernel-sum + .sum-note").text
+    relu = float(page.find_element("id", f"kernel-then-{layer + 1}").get_attribute("data-value"))
+    assert relu == pytest.approx(max(0.0, value), abs=1e-6)
+    assert len(page.find_elements("css selector", "#kernel .channel")) == inputs
+    # the window is outlined where the layer's input is shown
+    where = "#input" if layer == 0 else f".layer[data-index='{layer - 1}']"
+    marks = js(
+        page,
+        f'return document.querySelector("{where}").parentElement'
+        ".querySelectorAll('.mark.window').length;"
+        if layer == 0
+        else f'return document.querySelectorAll("{where} .mark.window").length;',
+    )
+    assert marks == (1 if layer == 0 else inputs)
+    page.find_element("id", "kernel-close").click()
+    assert js(page, "return document.getElementById('kernel').hidden;")
+
+
+def test_the_probabilities_are_bars_for_every_class(page):
+    draw_digit(page, 0, seed=3)
+    rows = page.find_elements("css selector", "#probabilities .prob")
+    assert [row.get_attribute("data-label") for row in rows] == list(cnn.MNIST_CLASSES)
+    widths = js(
+        page,
+        "return [...document.querySelectorAll('#probabilities .prob-fill')]"
+        ".map((bar) => parseFloat(bar.style.width));",
+    )
+    assert sum(widths) == pytest.approx(100, abs=1)
+    assert rows[int(np.argmax(widths))].get_attribute("class") == "prob best"
+
+
+def test_an_image_file_is_a_second_way_in(page, tmp_path):
+    path = tmp_path / "seven.png"
+    gray = render(jittered(DIGITS[7], np.random.default_rng(4)), size=400, pen=30)
+    Image.fromarray((gray * 255).astype(np.uint8)).save(path)
+    upload = page.find_element("id", "upload")
+    js(page, "arguments[0].style.display = 'block';", upload)
+    upload.send_keys(str(path))
+    js(page, "arguments[0].style.display = '';", upload)
+    shown = answer(page)
+    assert shown["label"] == "7"
+
+
+def test_clear_empties_the_page(page):
+    draw_digit(page, 1, seed=5)
+    page.find_element("id", "clear").click()
+    state = js(
+        page,
+        "return [document.getElementById('answer').dataset.state,"
+        " [...document.querySelectorAll('.layer')].map((p) => p.dataset.drawn)];",
+    )
+    assert state[0] == "empty" and set(state[1]) == {"false"}
+
+
+class RefuseAll:
+    """A stand-in novelty detector that finds everything unfamiliar."""
+
+    threshold = 1.0
+
+    def score(self, model, X):
+        return np.full(len(X), 2.5)
+
+
+def test_a_refusal_is_shown_in_the_answer(model, server, page):
+    """A model whose file holds a novelty check: "not a digit" instead of a class."""
+    refusing = LiveServer("127.0.0.1", 0, view=ModelView(model, CARD, novelty=RefuseAll()))
+    refusing.start()
+    try:
+        open_page(page, refusing.url)
+        shown = draw_digit(page, 3, seed=7)
+        assert (shown["state"], shown["label"]) == ("refused", "")
+        assert "not a digit" in shown["text"] and "2.5" in shown["text"]
+    finally:
+        refusing.stop()
+        open_page(page, server.url)
+
+
+def test_the_page_logged_no_errors(page):
+    """Everything above ran without one JavaScript error or failed request."""
+    assert console_errors(page) == []
+
+
+def test_screenshot_for_the_readme(page, browser, tmp_path):
+    """The README's picture: kept with CNN_NUMPY_SCREENSHOTS=DIR (and a real model with
+    CNN_NUMPY_SCREENSHOT_MODEL=MODEL.npz), else drawn into a temporary folder and checked."""
+    folder = os.environ.get("CNN_NUMPY_SCREENSHOTS") or tmp_path
+    server = None
+    if os.environ.get("CNN_NUMPY_SCREENSHOT_MODEL"):
+        path = os.environ["CNN_NUMPY_SCREENSHOT_MODEL"]
+        net, card = cnn.load(path), cnn.load_card(path)
+        view = ModelView(net, card, name=Path(path).name, novelty=cnn.load_novelty(path))
+        server = LiveServer(
+            "127.0.0.1",
+            0,
+            view=view,
+            title=f"{Path(path).name} ({card.get('preset')}, {card.get('dataset')})",
+        ).start()
+        open_page(browser, server.url)
+    try:
+        browser.set_window_size(1400, 1000)
+        draw_digit(browser, 7, seed=6)
+        click_pixel(browser, 0, 3, 9, 15, 28)
+        wait_for(lambda: js(browser, "return !document.getElementById('kernel').hidden"))
+        js(browser, "window.scrollTo(0, 0);")
+        screenshot(browser, Path(folder) / "serve.png", width=1000)
+        assert (Path(folder) / "serve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    finally:
+        if server is not None:
+            server.stop()

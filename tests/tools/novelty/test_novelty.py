@@ -1,0 +1,180 @@
+"""The novelty score: Gaussians and distances against plain formulas, the threshold's refusal
+rate on held-out images, far-away inputs refused, and the model file round trip."""
+
+import numpy as np
+import pytest
+
+import cnn_numpy as cnn
+from cnn_numpy.tools.novelty import ClassGaussians, Stage, default_stages, stage_features
+from cnn_numpy.tools.saving.model_files import ModelFileError, open_npz, write_npz
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """A seed net that tells vertical from horizontal lines, and its training images."""
+    X, y = cnn.synthetic_lines(150, rng=0)
+    model = cnn.seed_net(2, rng=0)
+    cnn.fit(
+        model,
+        cnn.CrossEntropyLoss(),
+        cnn.Adam(model.parameters(), lr=0.01),
+        (X, y),
+        epochs=2,
+        batch_size=16,
+        rng=0,
+        callbacks=[],
+    )
+    return model, X, y
+
+
+@pytest.fixture(scope="module")
+def detector(trained):
+    model, X, y = trained
+    return cnn.fit_novelty(model, X, y, holdout=0.2, rng=0)
+
+
+def test_gaussians_and_distance_match_the_formulas():
+    rng = np.random.default_rng(0)
+    means = np.array([[0.0, 0.0, 0.0], [5.0, 1.0, -2.0]])
+    mixing = rng.normal(size=(2, 3, 3))
+    labels = rng.integers(0, 2, 4000)
+    features = means[labels] + np.einsum("nd,nde->ne", rng.normal(size=(4000, 3)), mixing[labels])
+    g = ClassGaussians.fit(features, labels, 2, shrinkage=0.0)
+    inverses = []
+    for k in range(2):
+        own = features[labels == k]
+        np.testing.assert_allclose(g.means[k], own.mean(axis=0))
+        inverses.append(np.linalg.inv(np.cov(own.T, bias=True)))
+        np.testing.assert_allclose(g.precisions[k], inverses[k], rtol=1e-6)
+    queries = rng.normal(size=(7, 3)) * 4
+    brute = [
+        min(np.sqrt((q - m) @ p @ (q - m)) for m, p in zip(g.means, inverses)) for q in queries
+    ]
+    np.testing.assert_allclose(g.distance(queries), brute, rtol=1e-6)
+    with pytest.raises(ValueError, match="every class needs training images"):
+        ClassGaussians.fit(features, np.zeros(4000, dtype=int), 2)
+    with pytest.raises(ValueError, match=r"features of shape \(N, 3\)"):
+        g.distance(np.zeros((2, 4)))
+
+
+def test_the_threshold_refuses_the_asked_share_of_held_out_images(trained):
+    model, X, y = trained
+    X2, y2 = np.concatenate([X] * 4), np.concatenate([y] * 4)  # 1200 images
+    for rate in (0.05, 0.2):
+        d = cnn.fit_novelty(model, X2, y2, holdout=0.25, refuse_rate=rate, rng=1)
+        assert d.holdout_images == 300 and d.fit_images == 900
+        assert abs(d.holdout_refused - rate) <= 1 / 300 + 1e-9
+        assert np.isclose(np.mean(d.score(model, X2[:300]) > d.threshold), rate, atol=0.05)
+
+
+def test_far_away_images_are_refused_and_training_images_are_not(trained, detector):
+    model, X, y = trained
+    rng = np.random.default_rng(2)
+    noise = rng.uniform(0, 1, size=(50, 1, 28, 28)).astype(np.float32)
+    blobs = np.zeros((50, 1, 28, 28), dtype=np.float32)
+    blobs[:, :, 6:22, 6:22] = 1.0  # a filled square, no line
+    answer = cnn.predict_with_novelty(model, np.concatenate([X[:100], noise, blobs]), detector)
+    assert answer.refused[:100].mean() <= 0.05
+    assert answer.refused[100:].mean() >= 0.95
+    assert answer.scores[100:].min() > np.percentile(answer.scores[:100], 95)
+
+
+def test_predict_with_novelty_agrees_with_predict_proba(trained, detector):
+    model, X, _ = trained
+    answer = cnn.predict_with_novelty(model, X[:20], detector)
+    np.testing.assert_allclose(answer.probabilities, cnn.predict_proba(model, X[:20]), atol=1e-6)
+    assert answer.predicted.dtype == np.int64 and answer.scores.shape == (20,)
+    assert answer.threshold == detector.threshold
+    np.testing.assert_array_equal(answer.refused, answer.scores > detector.threshold)
+    plain = cnn.predict_with_novelty(model, X[:5], None)  # no detector
+    assert np.isnan(plain.scores).all() and not plain.refused.any() and plain.threshold is None
+    with pytest.raises(ValueError, match="batch of images"):
+        cnn.predict_with_novelty(model, np.zeros((0, 1, 28, 28)), detector)
+
+
+def test_stages_are_the_conv_blocks_and_the_logits():
+    assert default_stages(cnn.lenet(rng=0)) == [
+        Stage(1, "channels"),
+        Stage(1, "grid"),
+        Stage(4, "channels"),
+        Stage(4, "grid"),
+        Stage(-1, "flat"),
+    ]
+    features, logits = stage_features(
+        cnn.lenet(rng=0), np.zeros((3, 1, 28, 28), np.float32), default_stages(cnn.lenet(rng=0))
+    )
+    assert [f.shape for f in features] == [(3, 32), (3, 64), (3, 64), (3, 128), (3, 10)]
+    np.testing.assert_array_equal(features[-1], logits)
+    with pytest.raises(ValueError, match="ends with ReLU"):
+        default_stages(cnn.Sequential(cnn.Flatten(), cnn.Linear(784, 10), cnn.ReLU()))
+
+
+def test_bad_arguments_name_the_problem(trained):
+    model, X, y = trained
+    with pytest.raises(ValueError, match="holdout must be between 0 and 1"):
+        cnn.fit_novelty(model, X, y, holdout=1.0)
+    with pytest.raises(ValueError, match="refuse_rate must be between 0 and 1"):
+        cnn.fit_novelty(model, X, y, refuse_rate=0)
+    with pytest.raises(ValueError, match="every class needs training images"):
+        cnn.fit_novelty(model, X[y == 0], y[y == 0])
+
+
+def save_with_novelty(model, detector, path):
+    cnn.save(
+        model,
+        path,
+        dataset="lines",
+        class_names=["vertical", "horizontal"],
+        input_shape=[1, 28, 28],
+    )
+    cnn.save_novelty(path, detector)
+    return path
+
+
+def test_stored_in_the_model_file_and_read_back(trained, detector, tmp_path):
+    model, X, _ = trained
+    path = save_with_novelty(model, detector, tmp_path / "model.npz")
+    again = cnn.load_novelty(path)
+    assert again.threshold == detector.threshold and again.stages == detector.stages
+    np.testing.assert_array_equal(again.scales, detector.scales)
+    for a, b in zip(again.gaussians, detector.gaussians):
+        np.testing.assert_array_equal(a.means, b.means)
+        np.testing.assert_array_equal(a.precisions, b.precisions)
+    loaded = cnn.load(path)  # the model ignores them
+    np.testing.assert_array_equal(loaded(X[:4]), model(X[:4]))
+    np.testing.assert_allclose(again.score(loaded, X[:10]), detector.score(model, X[:10]))
+    cnn.save_novelty(path, detector)  # replaced, not doubled
+    header, arrays = open_npz(path)
+    assert sum(k.startswith("novelty/") for k in arrays) == 2 * len(detector.stages)
+    assert header["novelty"]["method"] == "mahalanobis"
+
+
+def test_a_model_saved_without_one_has_none(trained, tmp_path):
+    model, _, _ = trained
+    cnn.save(model, tmp_path / "old.npz", dataset="lines")
+    assert cnn.load_novelty(tmp_path / "old.npz") is None
+    other = tmp_path / "ten.npz"
+    cnn.save(cnn.seed_net(10, rng=0), other)
+    with pytest.raises(ValueError, match="fitted for a model with 2 classes"):
+        cnn.save_novelty(other, cnn.fit_novelty(model, *cnn.synthetic_lines(30, rng=1), rng=0))
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda h, a: h["novelty"].update(threshold="high"), "threshold is 'high'"),
+        (lambda h, a: h["novelty"].update(version=7), "version 1"),
+        (lambda h, a: a.pop("novelty/0/means"), "arrays"),
+        (lambda h, a: a.update({"novelty/1/precisions": np.zeros((3, 3))}), "shapes"),
+        (lambda h, a: h["novelty"]["stages"][0].update(pooling="max"), "stage 0"),
+        (lambda h, a: h["novelty"]["stages"][0].update(scale=-1.0), "stage 0"),
+    ],
+)
+def test_a_damaged_novelty_check_is_named(trained, detector, tmp_path, damage, message):
+    path = save_with_novelty(trained[0], detector, tmp_path / "model.npz")
+    header, arrays = open_npz(path)
+    damage(header, arrays)
+    write_npz(path, arrays, header)
+    with pytest.raises(ModelFileError, match=f"novelty check is damaged.*{message}"):
+        cnn.load_novelty(path)
+    cnn.load(path)  # the model itself still loads
