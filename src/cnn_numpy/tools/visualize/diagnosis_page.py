@@ -21,7 +21,7 @@ from pathlib import Path
 from ...data.atomic import atomic_write_bytes, atomic_write_text
 from ..doctor.findings import Diagnosis
 from .health import plot_activation_histograms, plot_dead_units, plot_lr_curve, plot_update_ratios
-from .report import CSS
+from .report_page import CSS
 
 #: (file stem, heading, what to look for), in page order
 PICTURES = [
