@@ -45,7 +45,7 @@ from .model import Sequential
 from .optim import SGD, Adam
 from .presets import deep, lenet, seed_net
 from .schedulers import CosineAnnealingLR, StepLR
-from .train import Callback, History, evaluate, fit, predict, predict_proba
+from .train import Callback, History, PrintEpoch, evaluate, fit, predict, predict_proba
 
 __version__ = "0.1.0"
 
@@ -89,7 +89,7 @@ __all__ = [
     "Tanh", "Flatten", "Linear", "BatchNorm2d", "BatchNorm1d", "Dropout", "CrossEntropyLoss",
     "Sequential", "seed_net", "lenet", "deep",
     # training: optimizers, schedules, the loop
-    "SGD", "Adam", "StepLR", "CosineAnnealingLR", "fit", "Callback", "History", "evaluate",
+    "SGD", "Adam", "StepLR", "CosineAnnealingLR", "fit", "Callback", "PrintEpoch", "History", "evaluate",
     "predict", "predict_proba",
     # proving it right
     "check_layer_gradients", "check_loss_gradients", "numerical_gradient",
