@@ -130,10 +130,10 @@ def wrong_file(path: Path, stem: str, dataset: str, actual: str, want: str) -> s
     other = known_files().get(actual)
     if other is not None and other[0] != dataset:
         return (
-            f"{path} is {other[0]}'s {other[1]} file, not {dataset}'s: {path.parent} holds "
-            f"{other[0]}. To use it, ask for {other[0]} (--dataset {other[0]} on the command "
-            f"line, load_dataset({other[0]!r}) in Python); for {dataset}, point --data-dir "
-            f"(root=) at a folder holding {dataset}'s files, or at an empty one to download them."
+            f"{path} is {other[0]}'s {other[1]} file, not {dataset}'s. To use {other[0]}, "
+            f"ask for it (--dataset {other[0]} on the command line, "
+            f"load_dataset({other[0]!r}) in Python); for {dataset}, point --data-dir (root=) "
+            f"at a folder holding {dataset}'s files, or at an empty one to download them."
         )
     if other is not None:
         return (
