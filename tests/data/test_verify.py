@@ -2,6 +2,7 @@
 the user's cache folder, never in the data folder; a damaged file, another dataset's file or
 a renamed file is an error saying what it is and what to do."""
 
+import dataclasses
 import gzip
 import re
 import warnings
@@ -45,11 +46,7 @@ def known(monkeypatch):
     files = {name: fake_files(rng, n_train=12, n_test=5) for name in datasets.DATASETS}
     for name, info in list(datasets.DATASETS.items()):
         checksums = {stem: sha256(data) for stem, data in files[name].items()}
-        monkeypatch.setitem(
-            datasets.DATASETS,
-            name,
-            datasets.DatasetInfo(name, info.classes, info.mirrors, checksums),
-        )
+        monkeypatch.setitem(datasets.DATASETS, name, dataclasses.replace(info, sha256=checksums))
     return files
 
 
@@ -249,3 +246,20 @@ def test_a_damaged_file_that_was_verified_before_is_not_trusted(tmp_path, known,
     path.write_bytes(truncated(known["mnist"]["train-images-idx3-ubyte"]))
     with pytest.raises(IdxError, match=f"{path} is truncated"):
         load_mnist(folder)
+
+
+def test_the_debian_folder_comes_before_the_check_of_a_misnamed_folder(
+    monkeypatch, tmp_path, known
+):
+    """$CNN_NUMPY_DATA at an MNIST folder and Debian's Fashion-MNIST installed: Fashion-MNIST
+    comes from Debian's folder, as before, not an error about the MNIST files."""
+    mnist = write_files(tmp_path / "mnist", known["mnist"], trusted=False)
+    system = write_files(tmp_path / "usr/share/fashion", known["fashion-mnist"], trusted=False)
+    monkeypatch.setenv(datasets.ENV_VAR, str(mnist))
+    monkeypatch.setattr(datasets, "debian_dir", lambda package: system)
+    (_, y_train), _ = load_fashion_mnist(download=False)
+    expected = known["fashion-mnist"]["train-labels-idx1-ubyte"]
+    np.testing.assert_array_equal(y_train, np.frombuffer(expected, np.uint8, offset=8))
+    with pytest.raises(DatasetFileError, match="is mnist's .* not fashion-mnist's"):
+        monkeypatch.setattr(datasets, "debian_dir", lambda package: None)
+        load_fashion_mnist(download=False)

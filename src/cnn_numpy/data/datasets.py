@@ -101,14 +101,17 @@ def locate(
     missing ones if allowed."""
     info = dataset_info(name)
     wanted = split_files(splits)
-    folder = misnamed_folder(name, dataset_dir(name, root), wanted)
+    folder = dataset_dir(name, root)
     if all(find_file(folder, stem) for stem in wanted):
         return folder
     if info.debian_package is not None:
         system = debian_dir(info.debian_package)
         if system is not None and all(find_file(system, stem) for stem in wanted):
             return system
+    folder = misnamed_folder(name, folder, wanted)  # before any download beside other files
     missing = [stem for stem in wanted if find_file(folder, stem) is None]
+    if not missing:
+        return folder
     if not download:
         raise FileNotFoundError(
             f"{name}: missing {', '.join(missing)} (.gz or not) in {folder.resolve()}; "
