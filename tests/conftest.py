@@ -29,3 +29,14 @@ def no_network(monkeypatch):
 def no_installed_datasets(monkeypatch):
     """A Debian dataset package on the test machine must not change what tests load."""
     monkeypatch.setattr(datasets, "debian_dir", lambda package: None)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory):
+    """The dataset checksum cache (data/verify.py) goes to a temporary folder, never the
+    user's ~/.cache; session-wide, so module-scoped fixtures use it too."""
+    from cnn_numpy.data import verify
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(verify.CACHE_ENV, str(tmp_path_factory.mktemp("cnn-numpy-cache")))
+        yield

@@ -1,9 +1,7 @@
-import gzip
 import json
 
 import numpy as np
 import pytest
-from helpers import idx_fixtures
 from helpers.idx_fixtures import encode_idx, fake_files, write_files
 
 from cnn_numpy.data import (
@@ -203,54 +201,6 @@ def test_cli_reports_a_failed_download_without_traceback(monkeypatch, tmp_path, 
     message = capsys.readouterr().err
     assert message.startswith("error: could not download train-images-idx3-ubyte.gz")
     assert "fashion-mnist needs all four files in" in message and "t10k-labels" in message
-
-
-def test_files_on_disk_are_checked_once_and_again_when_they_change(monkeypatch, tmp_path, files):
-    from cnn_numpy.data import verify
-
-    folder = write_files(tmp_path / "mnist", files, trusted=False)
-    real = {stem: idx_fixtures.sha256(data) for stem, data in files.items()}
-    monkeypatch.setitem(
-        datasets.DATASETS, "mnist", datasets.DatasetInfo("mnist", datasets.MNIST_CLASSES, (), real)
-    )
-    hashed = []
-    original = verify.payload_sha256
-    monkeypatch.setattr(
-        verify,
-        "payload_sha256",
-        lambda path, limit: hashed.append(path.name) or original(path, limit),
-    )
-    assert_matches(load_mnist(str(folder), download=False), files)
-    assert len(hashed) == 4 and (folder / verify.MARKER).is_file()
-    verify._checked.clear()  # a new process: only the marker remembers
-    load_mnist(str(folder), download=False)
-    assert len(hashed) == 4  # nothing hashed again
-    # flip one label: same size, new content and time -> checked again, and refused
-    labels = bytearray(files["t10k-labels-idx1-ubyte"])
-    labels[-1] = (labels[-1] + 1) % 10
-    (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(bytes(labels)))
-    with pytest.raises(
-        verify.DatasetFileError,
-        match="t10k-labels-idx1-ubyte.gz is not the official mnist file.*Delete it and run again",
-    ):
-        load_mnist(str(folder), download=False)
-
-
-def test_a_read_only_folder_is_checked_without_a_marker(monkeypatch, tmp_path, files):
-    from cnn_numpy.data import verify
-
-    folder = write_files(tmp_path / "mnist", files, trusted=False)
-    real = {stem: idx_fixtures.sha256(data) for stem, data in files.items()}
-    monkeypatch.setitem(
-        datasets.DATASETS, "mnist", datasets.DatasetInfo("mnist", datasets.MNIST_CLASSES, (), real)
-    )
-
-    def read_only(path, text):
-        raise PermissionError(13, "Permission denied", str(path))
-
-    monkeypatch.setattr(verify, "atomic_write_text", read_only)
-    assert_matches(load_mnist(str(folder), download=False), files)
-    assert not (folder / verify.MARKER).exists()
 
 
 def test_the_real_checksums_refuse_fixture_files(tmp_path, files):

@@ -133,8 +133,8 @@ def test_load_mnist_downloads_once_then_works_offline(server, tmp_path, monkeypa
     (X_train, y_train), _ = load_mnist(tmp_path)
     assert X_train.shape == (12, 1, 28, 28)
     assert sorted(p.name for p in (tmp_path / "mnist").iterdir()) == sorted(
-        [*(f"{stem}.gz" for stem in files), ".cnn-numpy-verified.json"]
-    )
+        f"{stem}.gz" for stem in files
+    )  # nothing else: the checksums are remembered in the user's cache folder
     requests = len(server.requests)
     assert requests == 8  # each file: 404 from the first mirror, then the second
     load_mnist(tmp_path)
@@ -195,3 +195,81 @@ def test_a_failed_download_makes_no_folders(server, tmp_path, monkeypatch):
     with pytest.raises(DownloadError):
         load_mnist(tmp_path / "deep" / "inside" / "mnist")
     assert list(tmp_path.iterdir()) == []
+
+
+class Paced(BaseHTTPRequestHandler):
+    """Serves ``server.files[path]``: headers at once, then ``server.piece`` bytes every
+    ``server.pause`` seconds (``server.piece = 1``: a drip)."""
+
+    def do_GET(self):
+        self.server.requests.append(self.path)
+        body = self.server.files.get(self.path)
+        if body is None:
+            self.send_error(404)
+            return
+        piece, pause = self.server.pace[self.path]
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            for start in range(0, len(body), piece):
+                if start and self.server.stop.wait(pause):
+                    return
+                self.wfile.write(body[start : start + piece])
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up, as it should
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def paced():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Paced)
+    httpd.files, httpd.pace, httpd.requests, httpd.stop = {}, {}, [], threading.Event()
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+
+    def mirror(name, body, piece, pause):
+        httpd.files[f"/{name}/{NAME}"] = body
+        httpd.pace[f"/{name}/{NAME}"] = (piece, pause)
+        return f"http://127.0.0.1:{httpd.server_port}/{name}/"
+
+    mirror.requests = httpd.requests
+    yield mirror
+    httpd.stop.set()
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_a_dripping_mirror_is_too_slow_and_the_next_one_is_tried(paced, tmp_path):
+    """One byte every 0.05 s never trips a 1 s read timeout, and the 600 s deadline is far:
+    the speed limit (1 KiB in any 1 s) gives up on it after about a second."""
+    drip = paced("drip", GOOD, piece=1, pause=0.05)
+    good = paced("good", GOOD, piece=len(GOOD), pause=0)
+    start = time.perf_counter()
+    path = download(NAME, SHA, tmp_path / "cache", [drip, good], timeout=1.0, progress=False)
+    assert time.perf_counter() - start < 4
+    assert path.read_bytes() == GOOD
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [NAME]  # no part file left
+    assert paced.requests == [f"/drip/{NAME}", f"/good/{NAME}"]
+
+
+def test_only_dripping_mirrors_is_an_error_naming_each_as_too_slow(paced, tmp_path):
+    mirrors = [paced(name, GOOD, piece=1, pause=0.05) for name in ("one", "two")]
+    start = time.perf_counter()
+    message = fail(None, tmp_path, mirrors, timeout=1.0)
+    assert time.perf_counter() - start < 7
+    for mirror in mirrors:
+        assert f"{mirror}{NAME}: too slow: " in message
+    assert "in the last 1 s" in message
+
+
+def test_a_slow_but_steady_mirror_is_not_too_slow(paced, tmp_path):
+    """1.5 KiB every 0.3 s: under 5 KiB/s, but never less than 1 KiB in any second."""
+    payload = np.random.default_rng(2).integers(0, 256, 9000, dtype=np.uint8).tobytes()
+    packed = gzip.compress(payload)  # random bytes do not shrink: about 9 KB, 6 pieces
+    steady = paced("steady", packed, piece=1536, pause=0.3)
+    path = download(NAME, sha256(payload), tmp_path, [steady], timeout=1.0, progress=False)
+    assert path.read_bytes() == packed

@@ -63,12 +63,31 @@ def test_bad_files_raise_naming_file_and_problem(tmp_path, data, message):
     assert str(path) in str(err.value)
 
 
-def test_truncated_gzip_raises(tmp_path):
-    path = tmp_path / "images.gz"
-    path.write_bytes(gzip.compress(GOOD)[:-12])
-    with pytest.raises(IdxError, match="not a complete gzip file") as err:
+def flip(data: bytes, at: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :]
+
+
+PACKED = gzip.compress(encode_idx((np.arange(2 * 28 * 28) % 7).astype(np.uint8)))
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (gzip.compress(GOOD)[:-12], "is truncated: its gzip data end before"),
+        (flip(PACKED, 20), "is corrupt: its compressed data cannot be unpacked"),
+        (flip(gzip.compress(GOOD), -6), r"is corrupt: .*CRC check failed"),
+        (gzip.compress(GOOD) + b"junk", "is corrupt: the bytes after its gzip data"),
+        (b"\x1f\x8b\x07" + bytes(20), "is not a gzip file this reader knows"),
+        (b"<!DOCTYPE html><title>404</title>", "not a gzip file .*nor a raw IDX file"),
+    ],
+)
+def test_a_damaged_gzip_file_says_what_is_wrong_and_what_to_do(tmp_path, data, message):
+    path = tmp_path / "t10k-images-idx3-ubyte.gz"
+    path.write_bytes(data)
+    with pytest.raises(IdxError, match=message) as err:
         read_idx(path)
-    assert str(path) in str(err.value)
+    assert str(err.value).startswith(str(path))
+    assert "Delete it and run again to download a fresh copy" in str(err.value)
 
 
 def test_idx_error_is_a_value_error():

@@ -15,8 +15,10 @@ from .datasets import (
 from .download import DownloadError
 from .idx import IdxError, read_idx
 from .synthetic import LINES_CLASSES, synthetic_lines
+from .verify import DatasetFileError
 
 __all__ = [
+    "DatasetFileError",
     "DownloadError",
     "FASHION_MNIST_CLASSES",
     "IdxError",

@@ -20,16 +20,22 @@ import functools
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..checks import real_array
+from .catalogue import (  # noqa: F401  (kept importable from here, as before the split)
+    DATASETS,
+    FASHION_MNIST_CLASSES,
+    MNIST_CLASSES,
+    DatasetInfo,
+    dataset_info,
+)
 from .download import DownloadError
 from .download import download as download_file
 from .idx import read_idx
-from .verify import mark_verified, verify_files
+from .verify import mark_verified, verify_files, which_file
 
 ENV_VAR = "CNN_NUMPY_DATA"
 SPLITS = {
@@ -37,67 +43,6 @@ SPLITS = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 FILES = [name for pair in SPLITS.values() for name in pair]
-
-MNIST_CLASSES = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
-FASHION_MNIST_CLASSES = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-)
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    """What we know about a dataset: classes, mirrors, and the SHA-256 of each decompressed file."""
-
-    name: str
-    classes: tuple[str, ...]
-    mirrors: tuple[str, ...]
-    sha256: dict[str, str]
-    debian_package: str | None = None
-
-
-DATASETS = {
-    "mnist": DatasetInfo(
-        "mnist",
-        MNIST_CLASSES,
-        mirrors=(
-            "https://ossci-datasets.s3.amazonaws.com/mnist/",  # torchvision's first
-            "http://yann.lecun.com/exdb/mnist/",
-        ),  # the original
-        sha256={
-            "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-            "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-            "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-            "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-        },
-    ),
-    "fashion-mnist": DatasetInfo(
-        "fashion-mnist",
-        FASHION_MNIST_CLASSES,
-        mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
-        sha256={
-            "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-            "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-            "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-            "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-        },
-        debian_package="dataset-fashion-mnist",
-    ),
-}
-
-
-def dataset_info(name: str) -> DatasetInfo:
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
-    return DATASETS[name]
 
 
 def find_file(folder: Path, stem: str) -> Path | None:
@@ -163,7 +108,10 @@ def locate(
         system = debian_dir(info.debian_package)
         if system is not None and all(find_file(system, stem) for stem in wanted):
             return system
+    folder = misnamed_folder(name, folder, wanted)  # before any download beside other files
     missing = [stem for stem in wanted if find_file(folder, stem) is None]
+    if not missing:
+        return folder
     if not download:
         raise FileNotFoundError(
             f"{name}: missing {', '.join(missing)} (.gz or not) in {folder.resolve()}; "
@@ -187,6 +135,24 @@ def locate(
                 f"{', '.join(f'{s}.gz' for s in wanted)}"
             ) from err
     return folder
+
+
+def misnamed_folder(name: str, folder: Path, wanted: list[str]) -> Path:
+    """``folder``, unless it is a ``<other dataset>/<name>`` subfolder not yet made while its
+    parent holds files under the wanted names: then their content decides.  ``name``'s own
+    files are used where they are; another known dataset's are a DatasetFileError saying
+    which dataset it is and what to pass instead (never a download into the subfolder)."""
+    parent = folder.parent
+    present = [path for stem in wanted if (path := find_file(parent, stem)) is not None]
+    if folder.is_dir() or not present:
+        return folder
+    smallest = min(present, key=lambda path: path.stat().st_size)  # a labels file: quick
+    found = which_file(smallest)
+    if found is None:  # unknown content: leave it alone, and use the subfolder
+        return folder
+    if found[0] != name:
+        verify_files([smallest], dataset_info(name).sha256, name)  # raises, naming found[0]
+    return parent
 
 
 def split_files(splits: tuple[str, ...]) -> list[str]:

@@ -7,6 +7,7 @@ download leaves nothing behind, and the next run never mistakes half a file for 
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import gzip
 import hashlib
@@ -21,10 +22,41 @@ from pathlib import Path
 
 USER_AGENT = "cnn-numpy (https://pypi.org/project/cnn-numpy/; python-urllib)"
 CHUNK = 1 << 16
+#: a mirror that sends less than this many bytes in any ``timeout`` seconds is given up on
+#: (curl's ``--speed-limit 1024 --speed-time T``): a drip of bytes defeats a per-read timeout
+MIN_BYTES = 1024
 
 
 class DownloadError(RuntimeError):
     """Every mirror failed; the message says what each one answered and what to do by hand."""
+
+
+class TooSlow(TimeoutError):
+    """Less than ``MIN_BYTES`` arrived in a window of ``timeout`` seconds."""
+
+
+class Pace:
+    """Watches a transfer: ``arrived(n)`` raises TooSlow once a whole ``window`` of seconds
+    has passed and the bytes that arrived in the last ``window`` seconds are fewer than
+    ``least``.  (A silent mirror is stopped by the socket timeout, which is the same length.)"""
+
+    def __init__(self, window: float, least: int = MIN_BYTES):
+        self.window, self.least = window, least
+        self.start = time.monotonic()
+        self.recent = collections.deque()  # (time, bytes) of the last ``window`` seconds
+        self.recent_bytes = 0
+
+    def arrived(self, n: int) -> None:
+        now = time.monotonic()
+        self.recent.append((now, n))
+        self.recent_bytes += n
+        while self.recent and self.recent[0][0] <= now - self.window:
+            self.recent_bytes -= self.recent.popleft()[1]
+        if now - self.start >= self.window and self.recent_bytes < self.least:
+            raise TooSlow(
+                f"too slow: {self.recent_bytes:,} bytes in the last {self.window:g} s, "
+                f"less than the {self.least:,} bytes a working mirror sends"
+            )
 
 
 def payload_sha256(path: str | os.PathLike, limit: int | None = None) -> str:
@@ -49,9 +81,10 @@ def payload_sha256(path: str | os.PathLike, limit: int | None = None) -> str:
 def fetch(url: str, dest, timeout: float, progress: bool, deadline: float | None = None) -> int:
     """Stream ``url`` into the open binary file ``dest``; returns the byte count.
 
-    ``timeout`` bounds each wait for data; ``deadline`` (a ``time.monotonic()`` value) the
-    whole transfer, so a server that drips a byte at a time cannot hold us forever.
-    Raises on HTTP errors, timeouts and on a body shorter than its Content-Length.
+    ``timeout`` bounds each wait for data, and a mirror that sends less than ``MIN_BYTES``
+    in any ``timeout`` seconds is too slow (TooSlow), so a server that drips a byte at a
+    time cannot hold us; ``deadline`` (a ``time.monotonic()`` value) bounds the whole
+    transfer.  Raises on HTTP errors, timeouts and on a body shorter than its Content-Length.
     """
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -68,10 +101,11 @@ def fetch(url: str, dest, timeout: float, progress: bool, deadline: float | None
             desc=url.rsplit("/", 1)[-1],
             disable=not progress,
         ) as bar:
-            received = 0
+            received, pace = 0, Pace(timeout)
             while chunk := response.read1(CHUNK):  # whatever has arrived, at once
                 if deadline is not None and time.monotonic() > deadline:
                     raise TimeoutError("the whole transfer took too long")
+                pace.arrived(len(chunk))
                 dest.write(chunk)
                 received += len(chunk)
                 bar.update(len(chunk))
@@ -82,6 +116,8 @@ def fetch(url: str, dest, timeout: float, progress: bool, deadline: float | None
 
 def describe(err: BaseException) -> str:
     """A short, human answer for what a mirror did."""
+    if isinstance(err, TooSlow):
+        return str(err)
     if isinstance(err, urllib.error.HTTPError):
         return f"HTTP {err.code} {err.reason}"
     if isinstance(err, http.client.IncompleteRead):
@@ -108,8 +144,9 @@ def download(
 
     Each mirror URL is ``mirror + filename``.  ``sha256`` is the checksum of the
     decompressed payload, so any faithful copy passes, however it was compressed.
-    ``timeout``: seconds to wait for each piece of data; ``deadline``: seconds for the whole
-    file from one mirror.
+    ``timeout``: seconds to wait for each piece of data, and the window in which at least
+    ``MIN_BYTES`` must arrive (else the mirror is too slow and the next one is tried);
+    ``deadline``: seconds for the whole file from one mirror.
 
     Raises:
         DownloadError: no mirror gave a good file.  Nothing is left in ``target_dir``, and

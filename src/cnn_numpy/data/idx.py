@@ -32,6 +32,9 @@ GZIP_MAGIC = b"\x1f\x8b"
 #: deflate packs at most about 1032 bytes into one: a gzip file of n bytes inflates to less
 #: than this many times n
 GZIP_MAX_RATIO = 1100
+#: what Python's gzip raises for a file that is cut short, corrupt, or not gzip after all
+GZIP_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
+FIX = "Delete it and run again to download a fresh copy, or put the original file there."
 
 
 class IdxError(ValueError):
@@ -77,7 +80,12 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     name, file_size = str(path), path.stat().st_size
     with open(path, "rb") as f:
-        compressed = f.read(2) == GZIP_MAGIC  # gzip is recognised by content, not name
+        head = f.read(16)
+    compressed = head[:2] == GZIP_MAGIC  # gzip is recognised by content, not name
+    if not compressed and path.suffix == ".gz" and head[:2] != b"\x00\x00":
+        raise IdxError(
+            f"{name}: not a gzip file (it begins with {head!r}), nor a raw IDX file. {FIX}"
+        )
     try:
         with (gzip.open if compressed else open)(path, "rb") as f:
             shape, dtype, header = read_header(f, name)
@@ -110,14 +118,27 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
                     f"{dtype.name}, which needs {expected:,} bytes, but the file "
                     "holds more once unpacked"
                 )
-    except (EOFError, OSError, zlib.error) as err:  # EOFError: the gzip stream is cut short
+    except (*GZIP_ERRORS, OSError) as err:
         if not compressed:
             raise
-        raise IdxError(
-            f"{name}: not a complete gzip file ({err}); delete it and download it again"
-        ) from err
+        raise damaged_gzip(path, err) from err
     array = data.view(dtype).reshape(shape)
     return array.astype(dtype.newbyteorder("="))  # native byte order, and a writable copy
+
+
+def damaged_gzip(path: str | os.PathLike, err: BaseException) -> IdxError:
+    """The IdxError for a gzip file that cannot be unpacked: the file, what is wrong, the fix."""
+    if isinstance(err, EOFError):
+        what = "truncated: its gzip data end before their end-of-stream marker (a cut-off copy)"
+    elif isinstance(err, gzip.BadGzipFile) and str(err).startswith("Not a gzipped"):
+        what = f"corrupt: the bytes after its gzip data are not gzip ({err})"
+    elif isinstance(err, gzip.BadGzipFile) and "compression method" in str(err):
+        what = f"not a gzip file this reader knows ({err})"
+    elif isinstance(err, (gzip.BadGzipFile, zlib.error)):
+        what = f"corrupt: its compressed data cannot be unpacked ({err})"
+    else:
+        what = f"unreadable ({getattr(err, 'strerror', None) or err})"
+    return IdxError(f"{path} is {what}. {FIX}")
 
 
 def read_into(f, buffer: np.ndarray) -> int:

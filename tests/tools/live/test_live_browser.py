@@ -193,6 +193,16 @@ def test_every_layer_panel_shows_a_picture(page, model):
     assert "signed" in legends[0] and "zero-based" in legends[1]  # conv, then ReLU
 
 
+#: the network's float32 value of a sum of products against the page's float64 sum of the
+#: same float32 numbers: a float32 rounding is relative (2**-24 of the value, 3.7e-7 near 6),
+#: and a sum of up to 200 products (in another order, with cancellation) gathers up to about
+#: a hundred of them, relative to the value and, near zero, to terms of order 1
+FLOAT32_SUM = {
+    "rel": 128 * float(np.finfo(np.float32).eps),
+    "abs": 128 * float(np.finfo(np.float32).eps),
+}
+
+
 def click_pixel(driver, layer: int, channel: int, row: int, col: int, size: int) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
 
@@ -226,10 +236,10 @@ def test_the_kernel_view_adds_up_to_the_feature_map_value(
     assert f"channel {channel}, row {row}, column {col}" in heading
     value = float(page.find_element("id", "kernel-sum").get_attribute("data-value"))
     shown = float(page.find_element("id", "kernel-map-value").get_attribute("data-value"))
-    assert value == pytest.approx(shown, rel=1e-5, abs=1e-5)
+    assert value == pytest.approx(shown, **FLOAT32_SUM)
     assert "✓" in page.find_element("css selector", "#kernel-sum + .sum-note").text
     relu = float(page.find_element("id", f"kernel-then-{layer + 1}").get_attribute("data-value"))
-    assert relu == pytest.approx(max(0.0, value), abs=1e-6)
+    assert relu == pytest.approx(max(0.0, value), **FLOAT32_SUM)  # relu: float32, value: float64
     assert len(page.find_elements("css selector", "#kernel .channel")) == inputs
     # the window is outlined where the layer's input is shown
     where = "#input" if layer == 0 else f".layer[data-index='{layer - 1}']"

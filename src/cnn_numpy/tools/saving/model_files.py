@@ -27,6 +27,7 @@ import numpy as np
 from ...data.atomic import atomic_write_bytes
 from ...model import Sequential, checked_state
 from .architecture import ModelFileError, architecture, build, layer_registry, unwrapped
+from .damaged import ARCHIVE_ERRORS, damaged_archive
 from .header import (
     HeaderError,
     check_archive,
@@ -162,11 +163,9 @@ def open_npz(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
                 f"{path} contains a pickled (object) array; cnn-numpy refuses to "
                 "load it because unpickling can run arbitrary code"
             ) from err
-        raise ModelFileError(f"{path} is damaged: {err}") from err
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError, UnicodeDecodeError) as err:
-        raise ModelFileError(
-            f"{path} is corrupt or truncated ({type(err).__name__}: {err}); save it again"
-        ) from err
+        raise ModelFileError(damaged_archive(path, err)) from err
+    except ARCHIVE_ERRORS as err:
+        raise ModelFileError(damaged_archive(path, err)) from err
     return header, arrays
 
 

@@ -1,0 +1,40 @@
+"""What is wrong with a model file or checkpoint whose ``.npz`` (zip) archive cannot be read."""
+
+from __future__ import annotations
+
+import struct
+import tokenize
+import zipfile
+import zlib
+
+#: what reading a damaged ``.npz`` raises, from zipfile, zlib and NumPy's ``.npy`` header
+#: parser (ValueError is told apart by the caller: it also means a pickled array)
+ARCHIVE_ERRORS = (
+    zipfile.BadZipFile,  # no end record (cut short), bad CRC, bad member header
+    zipfile.LargeZipFile,
+    EOFError,  # a member's data end early
+    OSError,
+    zlib.error,  # a deflated member whose bytes were changed
+    KeyError,
+    UnicodeDecodeError,
+    NotImplementedError,  # a compression method zipfile does not know
+    RuntimeError,  # an encrypted member
+    tokenize.TokenError,  # a damaged .npy header
+    SyntaxError,
+    struct.error,
+)
+FIX = "copy it again from where it came from, or train and save the model again"
+
+
+def damaged_archive(path, err: BaseException) -> str:
+    """The message for a ``.npz`` that ``err`` stopped: the file, what is wrong, the fix."""
+    detail = f"{type(err).__name__}: {err}"
+    if isinstance(err, EOFError) or (
+        isinstance(err, zipfile.BadZipFile) and "not a zip file" in str(err).lower()
+    ):
+        what = f"truncated: the end of its zip archive is missing ({detail})"
+    elif isinstance(err, (NotImplementedError, RuntimeError)):
+        what = f"an archive NumPy cannot read ({detail})"
+    else:
+        what = f"corrupt: its zip archive is damaged ({detail})"
+    return f"{path} is {what}; {FIX}"
