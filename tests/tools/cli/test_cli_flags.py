@@ -76,7 +76,7 @@ def test_out_of_range_values_are_refused_where_they_are_given(argv, message, cap
         main(argv)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert message in err and "usage:" in err and "Traceback" not in err
+    assert message in err and "--help" in err and "Traceback" not in err
 
 
 def test_the_edges_of_each_range_are_accepted():
