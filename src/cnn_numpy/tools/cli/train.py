@@ -19,7 +19,15 @@ from .dataset import Data, load_data
 from .memory_check import check_memory
 from .novelty_check import store_novelty
 from .run_dir import check_out_folder, run_folder
-from .settings import CHECKS, CHOICES, TrainSettings, notes, resolve_defaults, resume_settings
+from .settings import (
+    CHECKS,
+    CHOICES,
+    TrainSettings,
+    batch_note,
+    notes,
+    resolve_defaults,
+    resume_settings,
+)
 from .training import (
     EpochSaver,
     Training,
@@ -181,6 +189,8 @@ def run(args: argparse.Namespace) -> int:
     checkpoint = read_checkpoint(settings.resume) if settings.resume is not None else None
     data = load_data(settings.data_source())
     print(data.summary)
+    for line in batch_note(settings.batch_size, len(data.train[0])):
+        print(line)
     training = (
         start_from(checkpoint, settings, data)
         if checkpoint is not None
