@@ -38,6 +38,7 @@ import os
 import sys
 
 from ... import __version__
+from ..install_hint import missing_module_message
 from . import diagnose, evaluate, export, gradcheck, predict, report, serve, train
 from .common import CliError, error_message, print_error
 from .usage import Parser, unknown_flags
@@ -74,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         return 141  # 128 + SIGPIPE, as a shell reports it
     except CliError as err:
         return report_error(err, err.code)
+    except ImportError as err:  # a package this command needs is missing: how to install it
+        print_error(missing_module_message(err))
+        return 1
     except (ValueError, TypeError, OSError, MemoryError, RuntimeError) as err:
         return report_error(err, 1)
 
