@@ -8,6 +8,7 @@ report.  Each step lives in its own module (see ``cli/__init__.py``).
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -238,7 +239,14 @@ def start_run(run_dir: Path, settings: TrainSettings, data: Data, training: Trai
         with writing(f"write the first checkpoint into {run_dir}"):
             saver.save(training.history)
     else:
-        print(f"Resuming {run_dir} after epoch {done} of {settings.epochs}")
+        step = training.progress.step  # > 0: an epoch was interrupted after that batch
+        steps = math.ceil(len(data.train[0]) / settings.batch_size)
+        print(
+            f"Resuming {run_dir} at batch {step + 1} of {steps} in epoch {done + 1} of "
+            f"{settings.epochs}"
+            if step
+            else f"Resuming {run_dir} after epoch {done} of {settings.epochs}"
+        )
         if done >= settings.epochs:
             print(
                 f"Nothing to do: all {settings.epochs} epochs are done; to train on, pass "
