@@ -164,7 +164,8 @@ def add_parser(subparsers) -> None:
     p.add_argument(
         "--quiet",
         action="store_true",
-        help="no progress bar (it is shown only when the output is a terminal anyway)",
+        help="no progress bar (shown on a terminal) and no progress lines (every 30 s "
+        "within an epoch where the output is not a terminal)",
     )
     p.add_argument(
         "--no-report",
