@@ -84,3 +84,31 @@ def test_the_command_line_reports_the_same_without_a_traceback():
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "did you mean --dataset mnist?" in proc.stderr and proc.stdout == ""
+
+
+def subcommands() -> dict:
+    from cnn_numpy.tools.cli import build_parser
+    from cnn_numpy.tools.cli.usage import subparser
+
+    parser = build_parser()
+    names = next(a for a in parser._actions if a.dest == "command").choices
+    return {name: subparser(parser, name) for name in names}
+
+
+@pytest.mark.parametrize("command", sorted(subcommands()))
+def test_every_subcommand_suggests_its_own_flag_for_a_typo(command, capsys):
+    """Each subcommand (and any added later): its longest flag, two letters swapped."""
+    parser = subcommands()[command]
+    positionals = [a for a in parser._actions if not a.option_strings]
+    flags = [f for a in parser._actions for f in a.option_strings if f.startswith("--")]
+    flags = [f for f in flags if f != "--help"]
+    if not flags:
+        pytest.skip(f"{command} has no flags but --help")
+    flag = max(flags, key=len)
+    typo = flag[:3] + flag[4] + flag[3] + flag[5:]  # e.g. --dtaaset
+    argv = [command, *["x.npz" for _ in positionals], typo]
+    code, err = run_cli(argv, capsys)
+    assert code == 2
+    assert f"unrecognized arguments: {typo}" in err
+    assert "did you mean" in err and flag in err.splitlines()[1]
+    assert err.splitlines()[-1] == f"see: cnn-numpy {command} --help"
