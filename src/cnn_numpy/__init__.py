@@ -23,6 +23,7 @@ from .data import (
     synthetic_lines,
     train_test_split,
 )
+from .epoch_progress import EpochProgress
 from .gradcheck import check_layer_gradients, check_loss_gradients, numerical_gradient
 from .layers import (
     AvgPool2d,
@@ -89,8 +90,8 @@ __all__ = [
     "Tanh", "Flatten", "Linear", "BatchNorm2d", "BatchNorm1d", "Dropout", "CrossEntropyLoss",
     "Sequential", "seed_net", "lenet", "deep",
     # training: optimizers, schedules, the loop
-    "SGD", "Adam", "StepLR", "CosineAnnealingLR", "fit", "Callback", "PrintEpoch", "History", "evaluate",
-    "predict", "predict_proba",
+    "SGD", "Adam", "StepLR", "CosineAnnealingLR", "fit", "Callback", "PrintEpoch", "History",
+    "EpochProgress", "evaluate", "predict", "predict_proba",
     # proving it right
     "check_layer_gradients", "check_loss_gradients", "numerical_gradient",
     # data

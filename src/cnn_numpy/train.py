@@ -11,6 +11,7 @@ import numpy as np
 
 from .checks import real_array, whole
 from .data.batches import check_labels, checked_split, iterate_minibatches
+from .epoch_progress import EpochProgress
 from .layers.base import Layer, as_rng, input_grad
 
 
@@ -202,6 +203,7 @@ def fit(
     scheduler=None,
     history: History | None = None,
     callbacks: list | None = None,
+    progress: EpochProgress | None = None,
     **removed,
 ) -> History:
     """Train ``model`` with mini-batch gradient descent; returns the History.
@@ -226,6 +228,7 @@ def fit(
         check_labels(test[1], num_outputs(model, test[0]), "test")
     rng = as_rng(rng)
     history = History() if history is None else history
+    progress = EpochProgress() if progress is None else progress.checked()
 
     def tell(hook: str, *args) -> None:
         for callback in callbacks:
@@ -236,10 +239,15 @@ def fit(
     for epoch in range(len(history) + 1, len(history) + epochs + 1):
         start = time.perf_counter()
         model.train()
-        total_loss, correct, seen = 0.0, 0, 0
+        if progress.step == 0:  # a new epoch: remember where its shuffle starts
+            progress.shuffle_state = rng.bit_generator.state
+        else:  # an interrupted epoch: the same shuffle again, its first batches skipped
+            rng.bit_generator.state = progress.shuffle_state
         tell("on_epoch_begin", epoch, math.ceil(len(X) / batch_size))
         batches = iterate_minibatches(X, y, batch_size, shuffle=True, rng=rng)
         for step, (xb, yb) in enumerate(batches, 1):
+            if step <= progress.step:
+                continue  # trained before the interruption
             tell("on_batch_begin", epoch, step)
             optimizer.zero_grad()
             logits = model.forward(xb)
@@ -252,17 +260,19 @@ def fit(
             with input_grad(model, False):  # nobody uses dL/d(images): the first layer skips it
                 model.backward(loss.backward())
             optimizer.step()
-            total_loss += batch_loss * len(yb)
-            correct += int((logits.argmax(axis=1) == yb).sum())
-            seen += len(yb)
+            progress.total_loss += batch_loss * len(yb)
+            progress.correct += int((logits.argmax(axis=1) == yb).sum())
+            progress.seen += len(yb)
+            progress.step = step
             tell("on_batch_end", epoch, step, batch_loss)
         test_acc, test_loss = test_metrics(model, *test) if test is not None else (None, None)
         history.epoch.append(epoch)
-        history.loss.append(total_loss / seen)
-        history.train_acc.append(correct / seen)
+        history.loss.append(progress.total_loss / progress.seen)
+        history.train_acc.append(progress.correct / progress.seen)
         history.test_acc.append(test_acc)
         history.test_loss.append(test_loss)
         history.seconds.append(time.perf_counter() - start)
+        progress.next_epoch()
         if scheduler is not None:
             scheduler.step()
         tell("on_epoch_end", epoch, history)

@@ -99,7 +99,8 @@ def test_adam_option(tmp_path, capsys):
 def test_bad_arguments_give_argparse_errors_not_tracebacks(bad):
     proc = subprocess.run([sys.executable, "-m", "cnn_numpy", *bad], capture_output=True, text=True)
     assert proc.returncode == 2
-    assert "usage:" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
+    assert "--help" in proc.stderr.splitlines()[-1]
 
 
 def test_python_dash_m_prints_help():

@@ -65,3 +65,23 @@ def test_evaluate_errors(tmp_path, capsys):
     (tmp_path / "junk.npz").write_bytes(b"junk")
     assert main(["evaluate", str(tmp_path / "junk.npz")]) == 1
     assert "not a cnn-numpy model file" in capsys.readouterr().err
+
+
+def test_a_model_evaluated_on_another_dataset_says_so_before_the_numbers(tmp_path, capsys):
+    fashion = write_files(tmp_path / "fashion", fake_files(np.random.default_rng(1), n_test=20))
+    digits = write_files(tmp_path / "mnist", fake_files(np.random.default_rng(2), n_test=20))
+    path = cnn.save(
+        cnn.lenet(10, rng=0),
+        tmp_path / "model.npz",
+        dataset="mnist",
+        input_shape=[1, 28, 28],
+        class_names=list(cnn.MNIST_CLASSES),
+    )
+    assert (
+        main(["evaluate", str(path), "--data-dir", str(fashion), "--dataset", "fashion-mnist"]) == 0
+    )
+    out = capsys.readouterr().out
+    note = out.find("was trained on mnist, not fashion-mnist")
+    assert 0 <= note < out.find("Accuracy:")
+    assert main(["evaluate", str(path), "--data-dir", str(digits)]) == 0  # its own: no note
+    assert "was trained on" not in capsys.readouterr().out

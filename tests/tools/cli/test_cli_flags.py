@@ -76,7 +76,7 @@ def test_out_of_range_values_are_refused_where_they_are_given(argv, message, cap
         main(argv)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert message in err and "usage:" in err and "Traceback" not in err
+    assert message in err and "--help" in err and "Traceback" not in err
 
 
 def test_the_edges_of_each_range_are_accepted():
@@ -153,3 +153,13 @@ def test_the_memory_estimate_counts_parameters_and_one_batch():
     assert batch == 4 * 10 * per_image
     big = memory_check.training_bytes(lenet(rng=0), (1, 28, 28), 60_000, 10_000, 2)
     assert sum(big) > 20 * 2**30  # a whole MNIST epoch as one batch: tens of GiB
+
+
+def test_a_batch_larger_than_the_data_is_noted_with_the_steps_per_epoch(tmp_path, capsys):
+    argv = ["train", "--epochs", "1", "--filters", "2", "--no-report", "--limit", "40"]
+    assert main([*argv, "--batch-size", "500", "--out", str(tmp_path / "big")]) == 0
+    out = capsys.readouterr().out
+    assert "note: --batch-size 500 is more than the 40 training images" in out
+    assert "each epoch is 1 step" in out
+    assert main([*argv, "--batch-size", "40", "--out", str(tmp_path / "fits")]) == 0
+    assert "--batch-size" not in capsys.readouterr().out  # a batch that fits: no note

@@ -160,7 +160,9 @@ def test_the_stop_button_ends_training_as_ctrl_c_does(browser, tmp_path):
     assert process.returncode == 130, err
     assert "Traceback" not in err
     assert "Interrupted." in out and f"cnn-numpy train --resume {run}" in out
-    saved = int(re.search(r"after epoch (\d+)", out).group(1))
+    # saved at the end of the batch under way (or of an epoch, if Stop came at its end)
+    within = re.search(r"after batch (\d+) of \d+ in epoch (\d+)", out)
+    saved = int(within.group(2)) - 1 if within else int(re.search(r"after epoch (\d+)", out)[1])
     assert saved >= 1 and (run / "checkpoint.npz").is_file()
     resumed = subprocess.run(
         [
@@ -179,7 +181,11 @@ def test_the_stop_button_ends_training_as_ctrl_c_does(browser, tmp_path):
         timeout=300,
     )
     assert resumed.returncode == 0, resumed.stderr
-    assert f"Resuming {run} after epoch {saved}" in resumed.stdout
+    assert (
+        f"Resuming {run} at batch {int(within[1]) + 1} of 480 in epoch {saved + 1}"
+        if within
+        else f"Resuming {run} after epoch {saved}"
+    ) in resumed.stdout
     assert f"Epoch {saved + 1:02d} |" in resumed.stdout
 
 

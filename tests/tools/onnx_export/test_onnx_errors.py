@@ -12,7 +12,8 @@ import cnn_numpy as cnn
 from cnn_numpy import Conv2d, Flatten, Layer, Linear, ReLU, Sequential
 from cnn_numpy.tools.cli import main
 
-MISSING_EXTRA = 'pip install "cnn-numpy[onnx]"'
+#: what every "install onnx" hint says (the rest names this Python's pip and the checkout)
+MISSING_EXTRA = "pip install onnx"
 
 
 class Squash(Layer):
@@ -121,16 +122,18 @@ def test_bad_output_paths(saved, tmp_path):
 
 
 def test_without_the_extra_export_onnx_says_what_to_install(no_onnx, tmp_path):
-    with pytest.raises(ModuleNotFoundError, match=MISSING_EXTRA.replace("[", r"\[")):
+    with pytest.raises(ModuleNotFoundError, match=MISSING_EXTRA) as info:
         cnn.export_onnx(cnn.seed_net(rng=0), tmp_path / "m.onnx", (1, 28, 28))
     assert not (tmp_path / "m.onnx").exists()
+    assert "cnn-numpy[onnx]" not in str(info.value)  # not on an index: that would fail
 
 
 def test_without_the_extra_the_command_says_what_to_install(no_onnx, saved, tmp_path, capsys):
     assert main(["export", str(saved), str(tmp_path / "m.onnx")]) == 1
     out, err = capsys.readouterr()
     assert out == ""
-    assert err == f"error: exporting to ONNX needs the onnx package: {MISSING_EXTRA}\n"
+    assert err.startswith("error: exporting to ONNX needs the onnx package: ")
+    assert MISSING_EXTRA in err and "cnn-numpy[onnx]" not in err and err.count("\n") == 1
 
 
 def test_the_command_writes_a_file_onnxruntime_runs(saved, tmp_path, capsys):

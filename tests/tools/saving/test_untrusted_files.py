@@ -90,6 +90,19 @@ def test_a_generator_cannot_replace_a_weight(checkpoint):
         load_checkpoint(checkpoint)
 
 
+def in_epoch(resume: dict, **change) -> dict:
+    """A mid-epoch entry, as a checkpoint saved at batch 1 of an epoch holds it."""
+    state = dict(step=1, total_loss=1.1, correct=2, seen=4, shuffle_state=resume["rng"])
+    return {**state, **change}
+
+
+def test_a_mid_epoch_state_round_trips(checkpoint):
+    forge(checkpoint, lambda h: h["resume"].update(in_epoch=in_epoch(h["resume"])))
+    progress = load_checkpoint(checkpoint).progress
+    assert (progress.step, progress.total_loss, progress.correct, progress.seen) == (1, 1.1, 2, 4)
+    assert progress.shuffle_state == open_npz(checkpoint)[0]["resume"]["rng"]
+
+
 @pytest.mark.parametrize(
     "edit, message",
     [
@@ -99,6 +112,11 @@ def test_a_generator_cannot_replace_a_weight(checkpoint):
         (lambda r: r["rng"].update(state=[1.5]), "plain numbers only"),
         (lambda r: r["history"].update(loss=[1, 2]), "a History is lists"),
         (lambda r: r.update(scheduler={"base_lr": 1}), "scheduler entry"),
+        (lambda r: r.update(in_epoch=in_epoch(r, step=0)), "in_epoch entry"),
+        (lambda r: r.update(in_epoch=in_epoch(r, correct=9, seen=4)), "in_epoch entry"),
+        (lambda r: r.update(in_epoch=in_epoch(r, total_loss="1")), "in_epoch entry"),
+        (lambda r: r.update(in_epoch={**in_epoch(r), "extra": 1}), "in_epoch entry"),
+        (lambda r: r.update(in_epoch=in_epoch(r, shuffle_state={"bit_generator": "os"})), "PCG64"),
     ],
 )
 def test_a_damaged_training_state_is_named(checkpoint, edit, message):

@@ -22,6 +22,7 @@ How it is built:
     gradcheck.py    `gradcheck`: every layer's backward() against central differences
     export.py       `export MODEL OUT.onnx`: a saved model as ONNX
     serve.py        `serve MODEL`: a page to draw digits through every layer (cnn_numpy.tools.live)
+    usage.py        a mistyped command line: the error, "did you mean ...?", where help is
 
 Each subcommand module has ``add_parser(subparsers)`` and ``run(args) -> int`` (the exit
 status).  ``run`` raises ``CliError`` for what the user can fix, or lets the library's errors
@@ -37,14 +38,16 @@ import os
 import sys
 
 from ... import __version__
+from ..install_hint import missing_module_message
 from . import diagnose, evaluate, export, gradcheck, predict, report, serve, train
 from .common import CliError, error_message, print_error
+from .usage import Parser, unknown_flags
 
 SUBCOMMANDS = [train, diagnose, gradcheck, report, evaluate, predict, export, serve]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(  # its errors: the error, "did you mean ...?", where the help is
         prog="cnn-numpy", description="A CNN in pure NumPy: train it, look inside, learn from it."
     )
     parser.add_argument("--version", action="version", version=f"cnn-numpy {__version__}")
@@ -56,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = unknown_flags(parser, argv)  # parse_args, with the subcommand's own suggestions
     if args.command is None:
         parser.print_help()
         return 0
@@ -72,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         return 141  # 128 + SIGPIPE, as a shell reports it
     except CliError as err:
         return report_error(err, err.code)
+    except ImportError as err:  # a package this command needs is missing: how to install it
+        print_error(missing_module_message(err))
+        return 1
     except (ValueError, TypeError, OSError, MemoryError, RuntimeError) as err:
         return report_error(err, 1)
 

@@ -54,9 +54,8 @@ def run(args: argparse.Namespace) -> int:
     if args.limit is not None:
         X, y = X[: args.limit], y[: args.limit]
     check_model_fits(model, card, args.model, data)
-    print(
-        f"Model: {args.model} ({trained_on(card)}) | test set: {source.dataset}, {len(y)} images\n"
-    )
+    print(f"Model: {args.model} ({trained_on(card)}) | test set: {source.dataset}, {len(y)} images")
+    print(other_dataset_note(args.model, card.get("dataset"), source.dataset))
     novelty = load_check(args.model)  # None: a note says so
     answer = predict_with_novelty(model, X, novelty)
     print(format_report(y, answer.predicted, data.classes))
@@ -86,6 +85,18 @@ def test_source(args: argparse.Namespace, card: dict) -> DataSource:
     if args.data_dir is not None:
         source = DataSource(dataset, args.data_dir, None, source.noise, source.seed)
     return source
+
+
+def other_dataset_note(path: str, trained: str | None, tested: str) -> str:
+    """Before the numbers: a model tested on images of another dataset than its card names
+    answers with its own classes, so its "accuracy" there says little about it."""
+    if trained is None or trained == tested:
+        return ""
+    return (
+        f"note: {path} was trained on {trained}, not {tested}: it answers with {trained}'s "
+        f"classes, so the numbers below measure it on images it never learned, not how good "
+        f"it is (leave out --dataset to test it on {trained})\n"
+    )
 
 
 def check_model_fits(model, card: dict, path: str, data: Data) -> None:

@@ -6,7 +6,7 @@ import argparse
 import warnings
 from pathlib import Path
 
-from ..onnx_export.to_onnx import ONNX_EXTRA, export_onnx, require_onnx
+from ..onnx_export.to_onnx import export_onnx, require_onnx
 from .common import CliError, UsageError, load_model
 
 
@@ -31,7 +31,8 @@ def add_parser(subparsers) -> None:
         "opset 17, with a dynamic batch axis and the model card as metadata. Run "
         "it with onnxruntime, or see the graph with the shape on every edge in "
         "Netron (`pip install netron`, then `netron OUT.onnx`, or "
-        f"https://netron.app). Needs the onnx package: {ONNX_EXTRA}.",
+        "https://netron.app). Needs the onnx package: pip install onnx (or, in the "
+        'checkout, pip install -e ".[onnx]").',
     )
     p.add_argument("model", metavar="MODEL", help="a .npz saved by training or by cnn_numpy.save")
     p.add_argument("out", metavar="OUT", help="the .onnx file to write, e.g. model.onnx")

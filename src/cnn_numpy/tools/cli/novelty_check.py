@@ -10,8 +10,9 @@ import numpy as np
 
 from ..novelty import NoveltyDetector, fit_novelty, load_novelty, save_novelty
 from ..novelty.predict import NoveltyPrediction
+from ..novelty.storage import read_novelty
 from ..saving.checkpoint import BEST, LAST
-from ..saving.model_files import load
+from ..saving.model_files import ModelFileError, load, open_npz
 from .common import writing
 
 
@@ -26,6 +27,31 @@ def missing_note(path: str) -> str:
         "by cnn_numpy.save alone), so every image gets one of its classes, however unlike "
         "them it is; train again, or add one with cnn_numpy.fit_novelty and save_novelty"
     )
+
+
+def checkpoint_note(path: str) -> str:
+    """A checkpoint is not an old model file: it holds the training state, and the run's
+    model files beside it hold the novelty check."""
+    run_dir = Path(path).parent
+    with_check = [str(run_dir / name) for name in (BEST, LAST) if has_check(run_dir / name)]
+    where = (
+        f"use one of the run's model files, which have it: {', '.join(with_check)}"
+        if with_check
+        else f"the run has no model file with one yet; finish its training with: "
+        f"cnn-numpy train --resume {run_dir}"
+    )
+    return (
+        f"note: {path} is a training checkpoint (what train --resume continues from), not a "
+        "model file: it has no novelty check, so every image gets one of its classes, however "
+        f"unlike them it is; {where}"
+    )
+
+
+def has_check(path: Path) -> bool:
+    try:
+        return path.is_file() and load_novelty(path) is not None
+    except (OSError, ModelFileError):
+        return False
 
 
 def describe(detector: NoveltyDetector) -> str:
@@ -72,9 +98,10 @@ def store_novelty(run_dir: Path, train: tuple[np.ndarray, np.ndarray], seed: int
 
 def load_check(path: str) -> NoveltyDetector | None:
     """The model file's novelty check, or None (with a note on stdout) if it has none."""
-    detector = load_novelty(path)
+    header, arrays = open_npz(path)
+    detector = read_novelty(header, arrays, path)
     if detector is None:
-        print(missing_note(path))
+        print(checkpoint_note(path) if header.get("kind") == "checkpoint" else missing_note(path))
     return detector
 
 

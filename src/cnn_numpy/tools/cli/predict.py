@@ -1,4 +1,5 @@
-"""``cnn-numpy predict MODEL IMAGE...``: classify your own drawings or photos.
+"""``cnn-numpy predict MODEL IMAGE...``: classify your own drawings or photos (or every
+image in a folder, in name order).
 
 Each image is prepared like MNIST (``cnn_numpy.tools.photos.images``: lighting, sheet, ink, then
 MNIST's steps) and normalised as in training before the model sees it; the model file's
@@ -32,6 +33,8 @@ from .novelty_check import load_check, refusal_words
 
 #: the input predict prepares: one grayscale 28x28 image, as MNIST
 INPUT_SHAPE = (1, 28, 28)
+#: the files a folder given to predict is read for (what Pillow opens), by suffix
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm")
 
 
 def add_parser(subparsers) -> None:
@@ -46,7 +49,12 @@ def add_parser(subparsers) -> None:
         "image unlike every training image.",
     )
     p.add_argument("model", metavar="MODEL", help="a .npz saved by training or by cnn_numpy.save")
-    p.add_argument("images", metavar="IMAGE", nargs="+", help="PNG or JPEG files")
+    p.add_argument(
+        "images",
+        metavar="IMAGE",
+        nargs="+",
+        help="PNG or JPEG files, or folders of them (every image in a folder, in name order)",
+    )
     p.add_argument(
         "--top", type=int_in(1, 1000), default=3, help="how many classes to list (default 3)"
     )
@@ -67,6 +75,33 @@ def add_parser(subparsers) -> None:
         "OUT-2.png, ... for several images)",
     )
     p.set_defaults(run=run)
+
+
+def image_files(names: list[str]) -> list[str]:
+    """The images to predict: each name given, a folder replaced by its image files in name
+    order (its other files skipped with a note); a folder without images is a ``CliError``."""
+    images = []
+    for name in names:
+        folder = Path(name)
+        if not folder.is_dir():
+            images.append(name)  # a file (or a missing one: its own error, in turn)
+            continue
+        entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+        found = [p for p in entries if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+        if not found:
+            raise CliError(
+                f"{folder} has no image files ({', '.join(IMAGE_SUFFIXES)}); give images, "
+                "or a folder of them"
+            )
+        skipped = [p.name + ("/" if p.is_dir() else "") for p in entries if p not in found]
+        if skipped:
+            print(
+                f"note: {folder}: {len(skipped)} {'entry is' if len(skipped) == 1 else 'entries are'}"
+                f" not an image and skipped: {', '.join(skipped[:8])}"
+                + (", ..." if len(skipped) > 8 else "")
+            )
+        images += [str(p) for p in found]
+    return images
 
 
 def check_input_shape(model, card: dict, path: str) -> None:
@@ -171,9 +206,10 @@ def run(args: argparse.Namespace) -> int:
             "note: predict prepares images the way MNIST digits were made (ink fitted in "
             "20x20); Fashion-MNIST photos filled the whole 28x28, so expect weaker guesses"
         )
+    images = image_files(args.images)  # a folder: its images, in name order
     novelty = load_check(args.model)  # None: a note says so
     status = 0
-    for index, name in enumerate(args.images, 1):
+    for index, name in enumerate(images, 1):
         try:
             steps = preprocess_digit(name)
         except (OSError, ValueError) as err:  # one unreadable image: say so, go on
@@ -195,7 +231,7 @@ def run(args: argparse.Namespace) -> int:
         )
         print(line)
         if args.show:
-            out = figure_path(args.show, index, len(args.images))
+            out = figure_path(args.show, index, len(images))
             with writing(f"write the figure {out}"):
                 show(out, line.split("    ")[0], steps, x, probabilities, classes, model)
             print(f"  figure: {out}")

@@ -259,5 +259,15 @@ def notes(settings: TrainSettings, args: argparse.Namespace) -> list[str]:
     return lines
 
 
+def batch_note(batch_size: int, images: int) -> list[str]:
+    """A note when one batch holds all the training images: an epoch is then one step."""
+    if batch_size <= images:
+        return []
+    return [
+        f"note: --batch-size {batch_size} is more than the {images} training images, so each "
+        f"epoch is 1 step (one batch of all {images}); a smaller batch gives more steps"
+    ]
+
+
 def flag(key: str) -> str:
     return "--" + key.replace("_", "-")

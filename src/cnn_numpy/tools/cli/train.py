@@ -8,6 +8,7 @@ report.  Each step lives in its own module (see ``cli/__init__.py``).
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -19,7 +20,15 @@ from .dataset import Data, load_data
 from .memory_check import check_memory
 from .novelty_check import store_novelty
 from .run_dir import check_out_folder, run_folder
-from .settings import CHECKS, CHOICES, TrainSettings, notes, resolve_defaults, resume_settings
+from .settings import (
+    CHECKS,
+    CHOICES,
+    TrainSettings,
+    batch_note,
+    notes,
+    resolve_defaults,
+    resume_settings,
+)
 from .training import (
     EpochSaver,
     Training,
@@ -155,7 +164,8 @@ def add_parser(subparsers) -> None:
     p.add_argument(
         "--quiet",
         action="store_true",
-        help="no progress bar (it is shown only when the output is a terminal anyway)",
+        help="no progress bar (shown on a terminal) and no progress lines (every 30 s "
+        "within an epoch where the output is not a terminal)",
     )
     p.add_argument(
         "--no-report",
@@ -181,6 +191,8 @@ def run(args: argparse.Namespace) -> int:
     checkpoint = read_checkpoint(settings.resume) if settings.resume is not None else None
     data = load_data(settings.data_source())
     print(data.summary)
+    for line in batch_note(settings.batch_size, len(data.train[0])):
+        print(line)
     training = (
         start_from(checkpoint, settings, data)
         if checkpoint is not None
@@ -228,7 +240,14 @@ def start_run(run_dir: Path, settings: TrainSettings, data: Data, training: Trai
         with writing(f"write the first checkpoint into {run_dir}"):
             saver.save(training.history)
     else:
-        print(f"Resuming {run_dir} after epoch {done} of {settings.epochs}")
+        step = training.progress.step  # > 0: an epoch was interrupted after that batch
+        steps = math.ceil(len(data.train[0]) / settings.batch_size)
+        print(
+            f"Resuming {run_dir} at batch {step + 1} of {steps} in epoch {done + 1} of "
+            f"{settings.epochs}"
+            if step
+            else f"Resuming {run_dir} after epoch {done} of {settings.epochs}"
+        )
         if done >= settings.epochs:
             print(
                 f"Nothing to do: all {settings.epochs} epochs are done; to train on, pass "

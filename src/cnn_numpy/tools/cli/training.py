@@ -3,21 +3,23 @@
 ``start_fresh`` builds the model, optimizer and schedule from the settings;
 ``start_from`` restores them from a checkpoint (each built once, on the restored model).
 ``train_epochs`` runs ``fit`` on the cores asked for, saves the run after every epoch, and
-turns Ctrl-C into "RUN holds the run after epoch N ... Continue with: cnn-numpy train
---resume RUN" (exit 130).
+turns Ctrl-C into a stop at the end of the batch under way, saved there ("RUN holds the run
+after batch k of S in epoch E ... Continue with: cnn-numpy train --resume RUN", exit 130;
+see stopping.py); ``--resume`` goes on at the next batch.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ...epoch_progress import EpochProgress
 from ...losses import CrossEntropyLoss
 from ...model import Sequential
 from ...optim import SGD, Adam
@@ -25,8 +27,8 @@ from ...presets import MODELS
 from ...schedulers import CosineAnnealingLR, StepLR
 from ...train import Callback, History, PrintEpoch, TrainingDiverged, fit
 from ..doctor.monitor import Monitor
-from ..progress import ProgressBar
-from ..saving.checkpoint import BEST, CHECKPOINT, LAST, Checkpoint, load_checkpoint, save_epoch
+from ..progress import progress_display
+from ..saving.checkpoint import CHECKPOINT, Checkpoint, load_checkpoint, save_epoch
 from ..saving.run_folder import save_history
 from ..speed.memory import keep_freed_memory
 from ..speed.parallel import DataParallel, blas_threads
@@ -34,6 +36,7 @@ from .common import CliError, error_message, writing
 from .dataset import Data
 from .live import callbacks as live_callbacks
 from .settings import TrainSettings
+from .stopping import StopAtBatchEnd, save_interrupted, where_it_stopped
 
 
 @dataclass
@@ -45,6 +48,7 @@ class Training:
     scheduler: StepLR | CosineAnnealingLR | None
     history: History
     rng: np.random.Generator  # the shuffling's
+    progress: EpochProgress = field(default_factory=EpochProgress)  # within the epoch
 
 
 def build_model(settings: TrainSettings, num_classes: int, image_shape: tuple[int, ...]):
@@ -125,7 +129,10 @@ def start_from(checkpoint: Checkpoint, settings: TrainSettings, data: Data) -> T
             f"{path} does not match its config.json ({settings.optimizer}, "
             f"schedule {settings.schedule}): {err}"
         ) from err
-    return Training(checkpoint.model, optimizer, scheduler, checkpoint.history, checkpoint.rng)
+    progress = checkpoint.progress or EpochProgress()  # an interrupted epoch goes on
+    return Training(
+        checkpoint.model, optimizer, scheduler, checkpoint.history, checkpoint.rng, progress
+    )
 
 
 def model_card(settings: TrainSettings, data: Data) -> dict:
@@ -237,42 +244,45 @@ def train_epochs(
     """Train the epochs left; 0 when done, 130 after Ctrl-C (with how to resume).
     ``page``: the --live page, fed by fit's hooks (see cli/live.py)."""
     monitor = Monitor.for_run(run_dir, len(training.history)) if settings.monitor else None
+    stop = StopAtBatchEnd()  # Ctrl-C: stop when the batch ends, saved there
     try:
         keep_freed_memory()  # the command owns its process: no page faults (speed/memory.py)
         with on_cores(training.model, settings.workers, settings.batch_size) as trained:
-            fit(
-                trained,
-                CrossEntropyLoss(),
-                training.optimizer,
-                data.train,
-                epochs=max(0, settings.epochs - len(training.history)),
-                batch_size=settings.batch_size,
-                test=data.test,
-                rng=training.rng,
-                scheduler=training.scheduler,
-                history=training.history,
-                callbacks=[
-                    PrintEpoch(),
-                    *([ProgressBar()] if show_progress(settings) else []),
-                    *([monitor] if monitor is not None else []),
-                    *live_callbacks(page, saver),
-                ],
-            )
+            with stop.installed():
+                fit(
+                    trained,
+                    CrossEntropyLoss(),
+                    training.optimizer,
+                    data.train,
+                    epochs=max(0, settings.epochs - len(training.history)),
+                    batch_size=settings.batch_size,
+                    test=data.test,
+                    rng=training.rng,
+                    scheduler=training.scheduler,
+                    history=training.history,
+                    callbacks=[
+                        PrintEpoch(),
+                        *progress_display(settings.quiet),
+                        *([monitor] if monitor is not None else []),
+                        *live_callbacks(page, saver),
+                        stop,
+                    ],
+                    progress=training.progress,
+                )
     except KeyboardInterrupt:
-        files = [name for name in (CHECKPOINT, LAST, BEST) if (run_dir / name).exists()]
+        step = 0 if stop.forced else training.progress.step  # forced: stopped mid-batch
+        if step:
+            with writing(f"save the interrupted epoch into {run_dir}", saver.where_now()):
+                save_interrupted(run_dir, training, saver.card)
+        steps = math.ceil(len(data.train[0]) / settings.batch_size)
+        done = len(training.history) if step else saver.on_disk()
         print(
-            f"\nInterrupted. {run_dir} holds the run after epoch {saver.on_disk()} "
-            f"({', '.join(files)}). Continue with:\n  cnn-numpy train --resume {run_dir}"
+            f"\nInterrupted. {where_it_stopped(run_dir, done, step, steps)}. Continue with:\n"
+            f"  cnn-numpy train --resume {run_dir}"
         )
         return 130
     except (OSError, RuntimeError, MemoryError) as err:
-        if saver.saved == 0 or isinstance(err, TrainingDiverged):
-            raise  # nothing to continue from (or it would only diverge again)
+        if saver.saved == 0 or isinstance(err, (TrainingDiverged, BrokenPipeError)):
+            raise  # nothing to continue from (or it would only diverge again; or `| head`)
         raise CliError(f"{error_message(err)}\n{saver.where_now()}") from err
     return 0
-
-
-def show_progress(settings: TrainSettings) -> bool:
-    """The batch progress bar (tqdm, on stderr) only on a terminal: output piped to a file or
-    captured by CI stays one clean line per epoch."""
-    return not settings.quiet and sys.stdout.isatty() and sys.stderr.isatty()

@@ -102,11 +102,15 @@ def check_lr(curve: dict, user_lr: float, trial: dict | None = None) -> Finding:
         curve["diverged_lr"],
         curve["lr_falls"],
     )
+    # the loss still falling at the largest rate tested: the range found no upper limit, so
+    # no rate can be "past the point where the loss rises"; only the short run can judge it
+    no_limit = blew is None and lr_min == curve["lrs"][-1]
     end = (
         f"blew up from {blew:.2g}"
         if blew is not None
-        else "was still falling at the end"
-        if lr_min == curve["lrs"][-1]
+        else f"was still falling at the largest rate tested: the range found no upper limit "
+        f"up to {lr_min:.2g}"
+        if no_limit
         else "rose after it"
     )
     measured = (
@@ -114,18 +118,36 @@ def check_lr(curve: dict, user_lr: float, trial: dict | None = None) -> Finding:
         f"from {start:.3g}) at {lr_min:.2g} and {end}. Suggested: {suggested:.2g} (the "
         f"lowest point / {T.LR_SUGGEST_DIVISOR:g}). Yours is {user_lr:g}"
     )
-    evidence = trial_evidence(trial)
-    if evidence or (blew is not None and user_lr >= blew) or user_lr >= T.LR_HIGH_FAIL * lr_min:
+    evidence, moves = trial_evidence(trial), trial_direction(trial)
+    lower = min(suggested, user_lr / 10)  # a rate judged too high is never told to go up
+    # the curve's verdicts, unless the short run at the rate itself shows the opposite
+    past_blowup = blew is not None and user_lr >= blew and moves != "low"
+    past_rise = not no_limit and user_lr >= T.LR_HIGH_FAIL * lr_min and moves != "low"
+    if evidence or past_blowup or past_rise:
+        why = (
+            f"past the rate where the loss blew up{evidence}"
+            if past_blowup
+            else f"past the point where the loss rises{evidence}"
+            if past_rise
+            else f"the range test, which reaches large rates from weights it has already "
+            f"trained, saw no upper limit, but a run that starts at it does{evidence}"
+            if no_limit
+            else f"the curve allows it, but a run that starts at it does not{evidence}"
+        )
         return Finding(
             "lr",
             "fail",
             (
-                f"{measured}, far too high: past the point where the loss rises{evidence}. "
-                f"Training at it diverges, or kills the ReLUs and stalls. Try: lr={suggested:.2g}."
+                f"{measured}, far too high: {why}. Training at it diverges, or kills the ReLUs "
+                f"and stalls. Try: lr={lower:.2g}."
             ),
             data,
         )
-    if user_lr > lr_min:
+    below = falls / user_lr
+    curve_says = (
+        "high" if user_lr > lr_min and not no_limit else "low" if below >= T.LR_LOW_WARN else None
+    )
+    if curve_says == "high" and moves != "low":  # a run at it moving too little: not too high
         return Finding(
             "lr",
             "warn",
@@ -135,8 +157,7 @@ def check_lr(curve: dict, user_lr: float, trial: dict | None = None) -> Finding:
             ),
             data,
         )
-    below = falls / user_lr
-    if below >= T.LR_LOW_WARN:
+    if curve_says == "low" and moves != "high":  # nor is one whose steps are too large
         status = "fail" if below >= T.LR_LOW_FAIL else "warn"
         return Finding(
             "lr",
@@ -148,7 +169,41 @@ def check_lr(curve: dict, user_lr: float, trial: dict | None = None) -> Finding:
             ),
             data,
         )
-    return Finding("lr", "ok", f"{measured}: within range.", data)
+    if curve_says is not None:  # the curve and the run at the rate disagree: the run decides
+        curve_view = "past the curve's lowest point" if curve_says == "high" else "far below it"
+        advice = "a larger rate, watching the loss" if moves == "low" else f"lr={lower:.2g}"
+        return Finding(
+            "lr",
+            "warn",
+            (
+                f"{measured}: {curve_view} by the curve, but a run that starts at it moves the "
+                f"weights too {'little' if moves == 'low' else 'much'} (see update_ratio), and "
+                f"that run measures the rate itself, so it decides: too {moves}. Try: {advice}."
+            ),
+            data,
+        )
+    beyond = " (beyond the largest rate tested: judged by the short run at it)"
+    if user_lr <= lr_min:
+        beyond = ""
+    return Finding("lr", "ok", f"{measured}: within range{beyond}.", data)
+
+
+def trial_direction(trial: dict | None) -> str | None:
+    """Which way the short run at the user's rate (update_ratio's measurement) points:
+    "high" (steps too large), "low" (weights moving, but far too little) or None."""
+    if trial is None:
+        return None
+    if trial["diverged_at"] is not None:
+        return "high"
+    typical = [float(np.median(r)) for r in trial["ratios"].values() if r]
+    peaks = [max(r) for r in trial["ratios"].values() if r]
+    if not typical:
+        return None
+    if max(peaks) > T.UPDATE_HIGH_FAIL or max(typical) > T.UPDATE_HIGH_WARN:
+        return "high"
+    if 0 < max(typical) < T.UPDATE_LOW_WARN:  # 0: no gradient at all, not the rate's fault
+        return "low"
+    return None
 
 
 def trial_evidence(trial: dict | None) -> str:

@@ -4,8 +4,8 @@ ONNX describes a network as a graph of standard operators (Conv, Relu, MaxPool, 
 with the weights stored beside it, so any ONNX runtime can run it without cnn-numpy.
 ``export_onnx`` writes one node per layer (``onnx_layers.py`` says how), opset 17, with a
 dynamic batch axis and the shape of every value between layers, and the model card as
-metadata.  It needs the optional ``onnx`` package: ``pip install "cnn-numpy[onnx]"``;
-``import cnn_numpy`` never imports it.
+metadata.  It needs the optional ``onnx`` package: ``pip install onnx`` (or, in the checkout,
+``pip install -e ".[onnx]"``); ``import cnn_numpy`` never imports it.
 
 float64 models are exported in float32: ONNX runtimes run convolutions in float32
 (onnxruntime has no float64 Conv on CPU), so a float64 graph would not run there.  A
@@ -25,23 +25,24 @@ import numpy as np
 from ...data.atomic import atomic_write_bytes
 from ...layers.base import Layer
 from ...model import Sequential
+from ..install_hint import install_command
 from ..saving.model_files import _to_json, load_with_card, unwrapped
 
 if TYPE_CHECKING:
     from ..speed.parallel import DataParallel
 
-ONNX_EXTRA = 'pip install "cnn-numpy[onnx]"'
 OPSET = 17
 IR_VERSION = 8  # the first IR version with opset 17: runtimes from onnxruntime 1.11 on read it
 
 
 def require_onnx():
-    """The ``onnx`` module, or a ModuleNotFoundError saying which extra to install."""
+    """The ``onnx`` module, or a ModuleNotFoundError saying how to install it."""
     try:
         import onnx
     except ImportError as err:
         raise ModuleNotFoundError(
-            f"exporting to ONNX needs the onnx package: {ONNX_EXTRA}", name="onnx"
+            f"exporting to ONNX needs the onnx package: {install_command('onnx', extra='onnx')}",
+            name="onnx",
         ) from err
     return onnx
 

@@ -19,11 +19,12 @@ import contextlib
 import os
 import signal
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ...epoch_progress import EpochProgress
 from ...model import Sequential
 from ...train import History
 from .model_files import (
@@ -35,63 +36,9 @@ from .model_files import (
     save,
     write_npz,
 )
+from .random_states import generator_from_state, generator_states
 
 CHECKPOINT, LAST, BEST = "checkpoint.npz", "model.npz", "best.npz"
-
-
-def generator_states(model: Sequential) -> dict[str, dict]:
-    """``{"<layer index>.<attribute>": bit_generator.state}`` for every Generator a layer owns."""
-    states = {}
-    for i, layer in enumerate(model):
-        for name, value in vars(layer).items():
-            if isinstance(value, np.random.Generator):
-                states[f"{i}.{name}"] = value.bit_generator.state
-    return states
-
-
-#: the bit generators a stored random state may name: a file never chooses what to call
-BIT_GENERATORS = {
-    cls.__name__: cls
-    for cls in (
-        np.random.PCG64,
-        np.random.PCG64DXSM,
-        np.random.Philox,
-        np.random.SFC64,
-        np.random.MT19937,
-    )
-}
-
-
-def generator_from_state(state) -> np.random.Generator:
-    """A Generator continuing exactly from ``bit_generator.state`` (JSON round-tripped).
-    ValueError if the state is not one of a known bit generator's, in plain numbers."""
-    name = state.get("bit_generator") if isinstance(state, dict) else None
-    if name not in BIT_GENERATORS:
-        raise ValueError(
-            f"a random state must name one of {', '.join(BIT_GENERATORS)}, got {name!r:.100}"
-        )
-    if not plain_numbers(state):
-        raise ValueError(f"a {name} random state must hold plain numbers only")
-    bit_generator = BIT_GENERATORS[name]()
-    try:
-        bit_generator.state = state
-    except (TypeError, ValueError, KeyError, OverflowError) as err:
-        raise ValueError(f"a {name} random state is malformed ({err})") from None
-    return np.random.Generator(bit_generator)
-
-
-def plain_numbers(value) -> bool:
-    """JSON made of dicts, lists, strings and whole numbers only (what a random state is)."""
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and plain_numbers(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(plain_numbers(v) for v in value)
-    return (
-        isinstance(value, (int, str))
-        and not isinstance(value, bool)
-        or value is True
-        or value is False
-    )
 
 
 def save_checkpoint(
@@ -101,9 +48,12 @@ def save_checkpoint(
     history: History,
     rng: np.random.Generator,
     scheduler=None,
+    progress: EpochProgress | None = None,
     **metadata,
 ) -> Path:
-    """Save model, optimizer, History, random states and scheduler to one ``.npz`` (atomic)."""
+    """Save model, optimizer, History, random states and scheduler to one ``.npz`` (atomic).
+    ``progress``: where fit stopped within an epoch (saved if it is past batch 0), so that
+    ``--resume`` goes on at the next batch."""
     arrays = model.state_dict()
     scalars = {}
     for key, value in optimizer.state_dict().items():
@@ -120,6 +70,8 @@ def save_checkpoint(
         "layer_rngs": generator_states(model),
         "scheduler": scheduler.state_dict() if hasattr(scheduler, "state_dict") else None,
     }
+    if progress is not None and progress.step > 0:
+        header["resume"]["in_epoch"] = asdict(progress)
     write_npz(path, arrays, header)
     return Path(path)
 
@@ -127,7 +79,9 @@ def save_checkpoint(
 @dataclass
 class Checkpoint:
     """What ``load_checkpoint`` gives back.  ``model`` already has its weights and layer
-    random states; call ``restore_optimizer`` on an optimizer built for ``model.parameters()``."""
+    random states; call ``restore_optimizer`` on an optimizer built for ``model.parameters()``.
+    ``progress``: where an interrupted epoch stopped (pass it to ``fit``), or None when the
+    checkpoint was saved at the end of an epoch."""
 
     model: Sequential
     history: History
@@ -136,6 +90,7 @@ class Checkpoint:
     optimizer_type: str
     optimizer_state: dict
     scheduler_state: dict | None
+    progress: EpochProgress | None = None
 
     @property
     def epoch(self) -> int:
@@ -166,6 +121,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         rngs = {key: generator_from_state(state) for key, state in resume["layer_rngs"].items()}
         history = History.from_dict(resume["history"])
         rng = generator_from_state(resume["rng"])
+        progress = in_epoch(resume.get("in_epoch"))
     except ValueError as err:
         raise ModelFileError(f"{path}: its training state is damaged: {err}") from None
     for key, generator in rngs.items():
@@ -182,14 +138,38 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         optimizer_type=resume["optimizer"]["type"],
         optimizer_state=optimizer_state,
         scheduler_state=resume["scheduler"],
+        progress=progress,
     )
+
+
+def in_epoch(state) -> EpochProgress | None:
+    """The saved ``EpochProgress`` of an interrupted epoch (None if the checkpoint has none);
+    ValueError if it is not one."""
+    if state is None:
+        return None
+    fields = {"step": int, "total_loss": float, "correct": int, "seen": int, "shuffle_state": dict}
+    if (
+        not isinstance(state, dict)
+        or set(state) != set(fields)
+        or not all(
+            isinstance(state[k], kind) and not isinstance(state[k], bool)
+            for k, kind in fields.items()
+        )
+        or not (state["step"] >= 1 and 0 <= state["correct"] <= state["seen"])
+        or not np.isfinite(state["total_loss"])
+    ):
+        raise ValueError(
+            f"its in_epoch entry must be {{{', '.join(fields)}}} of an interrupted epoch"
+        )
+    generator_from_state(state["shuffle_state"])  # a state a Generator takes
+    return EpochProgress(**state)
 
 
 def check_resume(resume, model: Sequential) -> dict:
     """The closed schema of a checkpoint's training state; ValueError naming what is wrong."""
     keys = {"epoch", "history", "optimizer", "rng", "layer_rngs", "scheduler"}
-    if not isinstance(resume, dict) or set(resume) != keys:
-        raise ValueError(f"it must hold exactly {sorted(keys)}")
+    if not isinstance(resume, dict) or set(resume) - {"in_epoch"} != keys:
+        raise ValueError(f"it must hold exactly {sorted(keys)} (and in_epoch, mid-epoch)")
     optimizer = resume["optimizer"]
     scalars = optimizer.get("scalars") if isinstance(optimizer, dict) else None
     if (

@@ -1,0 +1,100 @@
+"""``cnn-numpy predict`` on a folder (every image in name order) and on a checkpoint (issue 31
+items 3 and 8)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cnn_numpy.tools.cli import main
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A small finished lines run: checkpoint.npz, model.npz and best.npz (with its check)."""
+    run_dir = tmp_path_factory.mktemp("run") / "lines"
+    argv = ["train", "--epochs", "1", "--filters", "2", "--limit", "60", "--batch-size", "8"]
+    assert main([*argv, "--no-report", "--out", str(run_dir)]) == 0
+    return run_dir
+
+
+def stroke(vertical: bool) -> Image.Image:
+    """A dark stroke on white paper, 60x60."""
+    pixels = np.full((60, 60), 255, np.uint8)
+    if vertical:
+        pixels[10:50, 27:33] = 0
+    else:
+        pixels[27:33, 10:50] = 0
+    return Image.fromarray(pixels)
+
+
+def answers(out: str) -> list[str]:
+    """The image each answer line names, in printed order."""
+    lines = [line for line in out.splitlines() if not line.startswith("note")]
+    return [line.split(": ")[0] for line in lines if "top " in line or "closest: " in line]
+
+
+def test_a_folder_is_every_image_in_it_in_name_order(run, tmp_path, capsys):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    stroke(True).save(folder / "b-vertical.png")
+    stroke(False).save(folder / "a-horizontal.JPG", format="JPEG")
+    stroke(True).save(folder / "c.bmp")
+    (folder / "notes.txt").write_text("my digits")
+    (folder / "more").mkdir()
+    (folder / ".DS_Store").write_bytes(b"\0")
+    capsys.readouterr()
+    assert main(["predict", str(run / "model.npz"), str(folder)]) == 0
+    out = capsys.readouterr().out
+    names = ["a-horizontal.JPG", "b-vertical.png", "c.bmp"]
+    assert answers(out) == [str(folder / name) for name in names]
+    assert "2 entries are not an image and skipped: more/, notes.txt" in out
+    assert ".DS_Store" not in out
+
+
+def test_folders_and_files_mix_in_the_order_given(run, tmp_path, capsys):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    stroke(True).save(folder / "one.png")
+    single = tmp_path / "single.png"
+    stroke(False).save(single)
+    capsys.readouterr()
+    assert main(["predict", str(run / "model.npz"), str(single), str(folder)]) == 0
+    assert answers(capsys.readouterr().out) == [str(single), str(folder / "one.png")]
+
+
+def test_a_folder_without_images_is_a_clear_error(run, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "readme.md").write_text("nothing here")
+    assert main(["predict", str(run / "model.npz"), str(empty)]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err.startswith(f"error: {empty} has no image files (.png, .jpg") and "Traceback" not in err
+    )
+
+
+def test_a_checkpoint_is_named_and_the_runs_model_files_are_offered(run, tmp_path, capsys):
+    image = tmp_path / "one.png"
+    stroke(True).save(image)
+    capsys.readouterr()
+    assert main(["predict", str(run / "checkpoint.npz"), str(image)]) == 0
+    out = capsys.readouterr().out
+    assert f"note: {run / 'checkpoint.npz'} is a training checkpoint" in out
+    assert f"{run / 'best.npz'}, {run / 'model.npz'}" in out
+    assert "saved before cnn-numpy had" not in out  # it is not an old model file
+    assert answers(out) == [str(image)]  # and it still predicts, without the check
+
+
+def test_a_checkpoint_of_a_run_without_model_files_says_how_to_finish_it(run, tmp_path, capsys):
+    lone = tmp_path / "interrupted"
+    lone.mkdir()
+    (lone / "checkpoint.npz").write_bytes((run / "checkpoint.npz").read_bytes())
+    image = tmp_path / "one.png"
+    stroke(True).save(image)
+    capsys.readouterr()
+    assert main(["evaluate", str(lone / "checkpoint.npz"), "--limit", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "is a training checkpoint" in out
+    assert f"finish its training with: cnn-numpy train --resume {lone}" in out
