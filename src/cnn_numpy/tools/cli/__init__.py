@@ -22,6 +22,7 @@ How it is built:
     gradcheck.py    `gradcheck`: every layer's backward() against central differences
     export.py       `export MODEL OUT.onnx`: a saved model as ONNX
     serve.py        `serve MODEL`: a page to draw digits through every layer (cnn_numpy.tools.live)
+    exercises.py    `exercises start|check|hint DIR`: the workbook; --layers-from for train, serve
 
 Each subcommand module has ``add_parser(subparsers)`` and ``run(args) -> int`` (the exit
 status).  ``run`` raises ``CliError`` for what the user can fix, or lets the library's errors
@@ -37,10 +38,11 @@ import os
 import sys
 
 from ... import __version__
-from . import diagnose, evaluate, export, gradcheck, predict, report, serve, train
+from . import diagnose, evaluate, exercises, export, gradcheck, predict, report, serve, train
 from .common import CliError, error_message, print_error
 
 SUBCOMMANDS = [train, diagnose, gradcheck, report, evaluate, predict, export, serve]
+SUBCOMMANDS += [exercises]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -45,6 +45,7 @@ class Training:
     scheduler: StepLR | CosineAnnealingLR | None
     history: History
     rng: np.random.Generator  # the shuffling's
+    loss: CrossEntropyLoss | None = None  # None: the library's (--layers-from: maybe yours)
 
 
 def build_model(settings: TrainSettings, num_classes: int, image_shape: tuple[int, ...]):
@@ -242,7 +243,7 @@ def train_epochs(
         with on_cores(training.model, settings.workers, settings.batch_size) as trained:
             fit(
                 trained,
-                CrossEntropyLoss(),
+                training.loss or CrossEntropyLoss(),
                 training.optimizer,
                 data.train,
                 epochs=max(0, settings.epochs - len(training.history)),
