@@ -126,6 +126,15 @@ EXERCISES = (
     ),
 )
 
+#: a layer's backward: what it returns, and which forward argument each gradient is for
+BACKWARD_GRADS = {
+    "relu": {"dx": 0},
+    "linear": {"dx": 0, "dweight": 1, "dbias": 2},
+    "conv2d": {"dx": 0, "dweight": 1, "dbias": 2},
+    "maxpool2d": {"dx": 0},
+    "batchnorm2d": {"dx": 0, "dgamma": 1, "dbeta": 2},
+}
+
 BY_NAME = {exercise.name: exercise for exercise in EXERCISES}
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .cases import Case, cases_for
-from .catalog import Exercise
+from .catalog import BACKWARD_GRADS, Exercise
 from .compare import TOLERANCE, describe, matches, not_finite, unpack, worst
 from .mistakes import BIAS_NOT_SUMMED, MISTAKES
 from .numeric import numerical_check
@@ -107,16 +107,6 @@ class FunctionGrader:
             note = "; the result is float32: keep the input's float64 (dtype=x.dtype)"
         message = f"differs from the library's: {found}{note}"
         return self.result(FAIL, message, error=err, where=where, location=self.box.path)
-
-
-#: a layer's backward: what it returns, and which forward argument each gradient is for
-BACKWARD_GRADS = {
-    "relu": {"dx": 0},
-    "linear": {"dx": 0, "dweight": 1, "dbias": 2},
-    "conv2d": {"dx": 0, "dweight": 1, "dbias": 2},
-    "maxpool2d": {"dx": 0},
-    "batchnorm2d": {"dx": 0, "dgamma": 1, "dbeta": 2},
-}
 
 
 def grade_exercise(folder: Path, exercise: Exercise, limit: float, seed: int = 0) -> list[Result]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .catalog import BACKWARD_GRADS
 from .compare import at, rel_error
 
 STEP = 1e-6
@@ -66,8 +67,6 @@ def numerical_gradients(grader, case, arrays: dict, wrt: dict) -> tuple[float, s
 
 def numerical_check(forward, case, arrays, result):
     """``result`` (the backward's, or the loss's) with what the numerical gradients say."""
-    from .grader import BACKWARD_GRADS
-
     wrt = BACKWARD_GRADS.get(forward.exercise.name, {"dlogits": 0})
     found = numerical_gradients(forward, case, arrays, wrt)
     if found is None:
