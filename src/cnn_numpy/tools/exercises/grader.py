@@ -60,6 +60,8 @@ class FunctionGrader:
         if outcome.problem.startswith("NotImplementedError"):
             return self.result(TODO, "not done yet (it raises NotImplementedError)")
         location = outcome.where or self.box.path
+        if outcome is self.box.load_problem:  # the file, not a case: a SyntaxError, ...
+            return self.result(FAIL, f"{outcome.problem} (loading the file)", location=location)
         return self.result(FAIL, f"{outcome.problem} (on {case.label})", location=location)
 
     def compare(self, cases_and_arrays: list[tuple[Case, dict]], expected_of) -> Result:
@@ -79,7 +81,8 @@ class FunctionGrader:
         count = f"{len(cases_and_arrays)} case{'s' * (len(cases_and_arrays) > 1)}"
         return self.result(
             PASS,
-            f"{count}, largest relative error {largest:.1e} ({largest_where})",
+            f"{count}, largest relative error {largest:.1e}"
+            + (f" ({largest_where})" if largest else " (exact)"),
             error=largest,
             where=largest_where,
         )
