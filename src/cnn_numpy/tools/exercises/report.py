@@ -3,11 +3,18 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 
 from .grader import FAIL, PASS, TODO, Result
 
 MARKS = {PASS: "✓", FAIL: "✗", TODO: "·"}
+
+
+def shown(location: str) -> str:
+    """A file:line as the learner would type it: relative to the current folder if inside."""
+    relative = os.path.relpath(location)
+    return location if relative.startswith("..") else relative
 
 
 @dataclass
@@ -44,7 +51,7 @@ class Report:
         for r in self.results:
             line = f"{MARKS[r.status]} {r.function:<{width}}  {r.message}"
             if r.location and not r.passed:
-                line += f"\n  {'':<{width}}  at {r.location}"
+                line += f"\n  {'':<{width}}  at {shown(r.location)}"
             lines.append(line)
         lines.append(self.summary())
         return "\n".join(lines)

@@ -1,9 +1,9 @@
 """The process that runs a learner's code for the grader (``python -m
 cnn_numpy.tools.exercises.worker``), so that nothing the code does can break the grader.
 
-Messages both ways are an 8-byte length and a pickle.  Requests come on stdin; answers go
-back on what was stdout, which is then pointed at /dev/null (the learner's prints would
-garble the answers).  Each call runs under a time limit: a watchdog thread that, when the
+Messages both ways are an 8-byte length and a pickle.  Requests come on what was stdin,
+answers go back on what was stdout; both are then pointed at /dev/null (the learner's prints
+or ``input()`` would garble them).  Each call runs under a time limit: a watchdog thread that, when the
 limit passes, answers ``("timeout", where)`` with the line the code was running, and ends
 the process.  Answers hold plain values only (``plain``): arrays of numbers, numbers, tuples,
 lists, None, or a description of anything else.
@@ -133,12 +133,12 @@ class Worker:
 
 
 def main() -> None:
-    out_fd = os.dup(1)  # the answers' channel
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)  # prints and writes to fd 1 from the learner's code go nowhere
-    sys.stdout = open(1, "w", closefd=False)
+    out_fd, in_fd = os.dup(1), os.dup(0)  # the answers' and the requests' channels
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the learner's prints go nowhere
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)  # and input() reads nothing of the requests
+    sys.stdout, sys.stdin = open(1, "w", closefd=False), open(0, closefd=False)
     sys.setrecursionlimit(10_000)
-    Worker(out_fd).serve(sys.stdin.buffer)
+    Worker(out_fd).serve(os.fdopen(in_fd, "rb"))
 
 
 if __name__ == "__main__":
