@@ -3,8 +3,9 @@
     python benchmarks/bench_exercises.py                       # the hand-written workbook
     python benchmarks/bench_exercises.py --workbook my-cnn     # yours
 
-Times forward + backward (median of --repeats, ms per batch, float32 inputs) on the seed net's
-and LeNet's convolutions of MNIST-sized images for:
+Times forward + backward (ms per batch of --batch, float32, one BLAS thread by default) on
+the seed net's and LeNet's convolutions of MNIST-sized images, in interleaved rounds (the
+library right before the other, so a busy moment of a shared machine slows both), for:
 
     library       cnn_numpy.Conv2d: im2col, one matrix product (src/cnn_numpy/layers/conv.py)
     workbook      conv2d_forward/backward of a workbook (default: the hand-written solution
@@ -13,7 +14,7 @@ and LeNet's convolutions of MNIST-sized images for:
     four loops    the textbook's first version (below): loops over n, f, i, j, one np.sum
                   per output number
 
-and how many times slower each is than the library.  The four loops take seconds per batch:
+and the median of the paired ratios: how many times slower each is than the library.  The four loops take seconds per batch:
 they run on --naive-batch images and are scaled to the batch (time grows linearly with it).
 """
 
@@ -72,17 +73,10 @@ def load_workbook_conv(folder: Path):
     return module.conv2d_forward, module.conv2d_backward
 
 
-def median_seconds(repeats: int, step) -> float:
-    """The median over ``repeats`` runs after one warm-up: on a shared machine the best run
-    catches a quiet moment (we saw 2 ms and 130 ms for the same Conv2d step), the median
-    the usual one."""
+def seconds(step) -> float:
+    start = time.perf_counter()
     step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -90,6 +84,7 @@ def main() -> None:
     parser.add_argument("--workbook", type=Path, default=SOLUTION)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--naive-batch", type=int, default=2)
+    parser.add_argument("--naive-repeats", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument(
         "--threads", type=int, default=1, help="BLAS threads for both (default 1: steadier)"
@@ -98,7 +93,7 @@ def main() -> None:
     forward, backward = load_workbook_conv(args.workbook)
     rng = np.random.default_rng(0)
     print(
-        f"forward + backward, ms per batch of {args.batch} (median of {args.repeats}, "
+        f"forward + backward, ms per batch of {args.batch} (medians of {args.repeats} paired rounds, "
         f"{args.threads} BLAS thread(s))"
     )
     print(
@@ -127,12 +122,22 @@ def row(conv, args, forward, backward, rng) -> str:
     def four_loops():
         four_loops_backward(dout[few], four_loops_forward(x[few], w, b, 1, padding)[1])
 
-    ours = median_seconds(args.repeats, library) * 1e3
-    theirs = median_seconds(args.repeats, workbook) * 1e3
-    naive = median_seconds(1, four_loops) * 1e3 * args.batch / args.naive_batch
+    # interleaved rounds, paired ratios: each round times the library right before the
+    # others, so a busy moment of the shared machine slows both sides of a ratio
+    library(), workbook()  # warm-up
+    rounds = []
+    for _ in range(args.repeats):
+        ours, theirs = seconds(library), seconds(workbook)
+        rounds.append((ours, theirs, theirs / ours))
+    naive_rounds = []
+    for _ in range(args.naive_repeats):
+        ours, naive = seconds(library), seconds(four_loops) * args.batch / args.naive_batch
+        naive_rounds.append((naive, naive / ours))
+    ours, theirs, ratio = np.median(rounds, axis=0)
+    naive, naive_ratio = np.median(naive_rounds, axis=0)
     return (
-        f"{name:<12} {ours:>9.2f} {theirs:>10.1f} {theirs / ours:>9.0f} {naive:>10.0f} "
-        f"{naive / ours:>9.0f}"
+        f"{name:<12} {ours * 1e3:>9.2f} {theirs * 1e3:>10.1f} {ratio:>9.0f} {naive * 1e3:>10.0f} "
+        f"{naive_ratio:>9.0f}"
     )
 
 

@@ -24,8 +24,8 @@ EXERCISES = (
         ("relu_forward", "relu_backward"),
         "the forward/backward contract: what to cache, and a gradient that is a mask",
         (
-            "np.maximum(x, 0) gives the output; the cache only needs to remember where x was "
-            "positive (or x itself).",
+            "The forward is one NumPy call that compares every entry with 0. Ask yourself what "
+            "backward will need to know, and put just that in the cache.",
             "The local derivative of max(0, x) is 1 where x > 0 and 0 elsewhere; backward "
             "multiplies dout by it, elementwise.",
             "At x == 0 exactly the gradient is 0, as PyTorch: use the mask x > 0, not x >= 0. "
@@ -37,7 +37,8 @@ EXERCISES = (
         ("linear_forward", "linear_backward"),
         "the chain rule as three matrix products, and why the bias gradient is a sum",
         (
-            "The forward is one matrix product plus a broadcast: (N, in) @ (in, out) + (out,).",
+            "Write the shapes down: x is (N, in), weight is (out, in), the output (N, out). "
+            "Which product of x and weight (or its transpose) has that shape?",
             "Check every gradient by its shape: dweight must be (out, in), so it can only be "
             "dout.T (out, N) times x (N, in).",
             "The same bias is added to every example of the batch, so its gradient adds up "
@@ -49,10 +50,10 @@ EXERCISES = (
         ("softmax_cross_entropy",),
         "the loss, its famous gradient (p - onehot) / N, and numerical stability",
         (
-            "Subtract each row's max first: logits - logits.max(axis=1, keepdims=True). Softmax "
-            "does not change, and exp never overflows.",
-            "log softmax = shifted - log(sum(exp(shifted))) row by row; pick each row's label "
-            "with fancy indexing: log_p[np.arange(N), labels].",
+            "Shift each row by its own maximum before exp (keepdims keeps the shapes "
+            "broadcasting). Softmax does not change, and exp never overflows.",
+            "Work with log softmax (the shifted row minus the log of its sum of exps); each "
+            "row's label can be picked with one fancy index of a range and the labels.",
             "The loss is the mean over the batch, so the gradient is divided by N too: "
             "p, minus 1 at each row's label, all over N.",
         ),
@@ -74,15 +75,16 @@ EXERCISES = (
         ("conv2d_forward", "conv2d_backward"),
         "the convolution as loops over windows, padding and stride, and its three gradients",
         (
-            "Pad first with np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))), then compute H_out and "
-            "W_out from the padded size: (H + 2p - kh) // stride + 1.",
-            "One output pixel is a window of the padded input times the kernel, summed: "
-            "np.sum(xp[n, :, i*s:i*s+kh, j*s:j*s+kw] * weight[f]). Do not flip the kernel.",
-            "Backward walks the same loops: where the forward read a window, add "
-            "dout[n, f, i, j] * weight[f] into that window of dxp, and dout[n, f, i, j] times "
-            "the window into dweight[f].",
-            "Cut the padding off at the end: dx = dxp[:, :, p:p+H, p:p+W]; dbias sums dout over "
-            "the batch and both spatial axes.",
+            "Pad the input first (np.pad, zeros on H and W only), then get H_out and W_out from "
+            "the docstring's formula.",
+            "One output number is one window of the padded input (rows from i*stride, columns "
+            "from j*stride, the kernel's size) times kernel f, elementwise, summed over c, a "
+            "and b. Use the kernel as it is: no flipping.",
+            "Backward walks the same loops: where the forward read a window, the gradient "
+            "flows back into that window of a zero array the padded input's shape (add, windows "
+            "overlap), and the window itself, times dout, into dweight[f].",
+            "At the end cut the padding off the gradient of the padded input; dbias adds dout "
+            "up over the batch and both spatial axes.",
         ),
     ),
     Exercise(
@@ -90,12 +92,12 @@ EXERCISES = (
         ("maxpool2d_forward", "maxpool2d_backward"),
         "a layer without weights whose gradient is routing: who won each window",
         (
-            "The same window loops as conv2d, with max instead of a weighted sum; no padding, "
-            "H_out = (H - k) // stride + 1.",
-            "In backward, find the winner of each window: np.unravel_index(np.argmax(window), "
-            "window.shape) gives the first maximum in row-major order.",
-            "Only that one position gets dout[n, c, i, j]; add it (+=), since overlapping "
-            "windows can pick the same pixel.",
+            "The same window loops as conv2d, with the window's maximum instead of a weighted "
+            "sum, and no padding.",
+            "In backward, find each window's winner again: np.argmax gives the first maximum "
+            "in row-major order as a flat index, np.unravel_index turns it into (a, b).",
+            "Only that one position gets dout[n, c, i, j], and it must add to what is there: "
+            "overlapping windows can pick the same pixel.",
         ),
     ),
     Exercise(
@@ -103,8 +105,8 @@ EXERCISES = (
         ("batchnorm2d_forward", "batchnorm2d_backward"),
         "statistics per channel, and a gradient that flows through the mean and variance",
         (
-            "Per channel means averaging over axes (0, 2, 3): x.mean(axis=(0, 2, 3), "
-            "keepdims=True) keeps shapes that broadcast.",
+            "Per channel means over the batch and both spatial axes; keepdims keeps shapes "
+            "that broadcast against x.",
             "The variance divides by M = N*H*W, as np.var does by default (not M - 1).",
             "dgamma and dbeta are sums over (0, 2, 3), like a bias; keep x_hat and "
             "1 / sqrt(var + eps) in the cache.",

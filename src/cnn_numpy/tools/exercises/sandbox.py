@@ -24,6 +24,8 @@ import numpy as np
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
 #: seconds the process gets past the limit to report its own timeout (then it is killed)
 GRACE = 3.0
+#: seconds a new process may take to start Python and import NumPy on a busy machine
+STARTUP = 30.0
 
 
 class _SafeUnpickler(pickle.Unpickler):
@@ -98,7 +100,7 @@ class Sandbox:
                 ),
             },
         )
-        return self.ask(("load", self.path, limit), limit)
+        return self.ask(("load", self.path, limit), limit, slack=GRACE + STARTUP)
 
     def call(self, name: str, args, kwargs=None, keep=None, cache=None, limit=10.0) -> Outcome:
         """``name(*args, [cached], **kwargs)``; ``keep``: the function returns (value, cache):
@@ -112,13 +114,13 @@ class Sandbox:
                 return loaded
         return self.ask(("call", name, tuple(args), kwargs or {}, keep, cache, limit), limit)
 
-    def ask(self, request, limit: float) -> Outcome:
+    def ask(self, request, limit: float, slack: float = GRACE) -> Outcome:
         start = time.monotonic()
         try:
             data = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
             self.process.stdin.write(len(data).to_bytes(8, "big") + data)
             self.process.stdin.flush()
-            answer = self.read(start + limit + GRACE)
+            answer = self.read(start + limit + slack)
         except (TimeoutError, EOFError, OSError, pickle.UnpicklingError) as err:
             answer = self.lost(err)
         seconds = time.monotonic() - start
