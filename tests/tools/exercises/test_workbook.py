@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import inspect
 import json
+import subprocess
+import sys
 from importlib import util
 
 import pytest
@@ -125,3 +127,23 @@ def test_the_report_as_json_has_a_result_per_function(workbook):
         ("adam_step", "fail"),
     ]
     assert data["results"][1]["mistake"].startswith("Adam without bias correction")
+
+
+def test_the_tool_loads_lazily_under_both_names():
+    code = (
+        "import sys, cnn_numpy\n"
+        "assert 'cnn_numpy.tools.exercises' not in sys.modules\n"
+        "from cnn_numpy import exercises\n"
+        "import cnn_numpy.exercises\n"
+        "from cnn_numpy.exercises import check\n"
+        "assert cnn_numpy.exercises is exercises and check is exercises.check\n"
+        "assert 'exercises' in cnn_numpy.__all__\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_report_iterates_over_its_results(workbook):
+    report = check(workbook, "relu")
+    assert len(report) == 2 and [r.function for r in report] == ["relu_forward", "relu_backward"]
+    with pytest.raises(KeyError, match="no function 'conv2d_forward'"):
+        report["conv2d_forward"]

@@ -28,6 +28,12 @@ class Report:
         """Every function graded passed."""
         return bool(self.results) and all(r.passed for r in self.results)
 
+    def __iter__(self):
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
     def __getitem__(self, function: str) -> Result:
         for result in self.results:
             if result.function == function:
