@@ -152,12 +152,12 @@ def bias_mean(name: str, axes) -> Callable[[Case], dict]:
 
 
 FLIPPED = (
-    "the kernel is flipped: that is a true convolution, but PyTorch's Conv2d (and this "
-    "exercise) is cross-correlation; use weight[f, c, a, b] as it is, without [::-1, ::-1]"
+    "kernel flipped: that is a true convolution, but PyTorch's Conv2d (and this exercise) is "
+    "cross-correlation; use weight[f, c, a, b] as it is, without [::-1, ::-1]"
 )
 BIAS_NOT_SUMMED = (
-    "the bias gradient is not summed over the batch: every example adds to the same bias, "
-    "so add dout up over the batch (and, for a conv, over every output pixel); do not average"
+    "bias gradient not summed over the batch: every example adds to the same bias, so add "
+    "dout up over the batch (and, for a conv, over every output pixel); do not average"
 )
 
 #: function -> the mistakes it is checked for, in the order they are tried
@@ -172,13 +172,13 @@ MISTAKES: dict[str, list[Mistake]] = {
     "conv2d_forward": [
         Mistake(FLIPPED, flipped_forward),
         Mistake(
-            "the padding is applied to the output: pad the input x with zeros before the "
-            "windows slide over it, not the result",
+            "padding applied to the output: pad the input x with zeros before the windows "
+            "slide over it, not the result",
             padded_output(with_bias=False),
         ),
         Mistake(
-            "the padding is applied to the output: pad the input x with zeros before the "
-            "windows slide over it, not the result",
+            "padding applied to the output: pad the input x with zeros before the windows "
+            "slide over it, not the result",
             padded_output(with_bias=True),
         ),
     ],
@@ -188,7 +188,7 @@ MISTAKES: dict[str, list[Mistake]] = {
     ],
     "maxpool2d_backward": [
         Mistake(
-            "the pooling gradient goes to every tied maximum of a window: only one input "
+            "pooling gradient sent to every tied maximum of a window: only one input "
             "produced the output, so only the first maximum (row-major, as np.argmax finds "
             "it) gets dout",
             every_tied_max(assign=False),
@@ -201,9 +201,13 @@ MISTAKES: dict[str, list[Mistake]] = {
     ],
     "softmax_cross_entropy": [
         Mistake(
-            "the loss is summed instead of averaged over the batch: divide the loss and "
-            "dlogits by N",
+            "loss summed instead of averaged over the batch: divide the loss and dlogits by N",
             scaled(("loss", "dlogits"), lambda case: len(case.args[1])),
+        ),
+        Mistake(
+            "loss summed instead of averaged over the batch: divide the loss by N (dlogits "
+            "already is)",
+            scaled(("loss",), lambda case: len(case.args[1])),
         ),
         Mistake(
             "dlogits is not divided by N: the loss is a mean over the batch, so its "
@@ -225,20 +229,20 @@ MISTAKES: dict[str, list[Mistake]] = {
     ],
     "batchnorm2d_backward": [
         Mistake(
-            "the BatchNorm backward is missing the terms through the mean and variance: "
-            "every x moves its channel's mean and variance, and so every x_hat; see the "
-            "docstring's formula for dx",
+            "BatchNorm backward missing the terms through the mean and variance: every x "
+            "moves its channel's mean and variance, and so every x_hat; see the docstring's "
+            "formula for dx",
             no_mean_or_var_terms,
         ),
         Mistake(
-            "the BatchNorm backward is missing the term through the variance: subtract "
+            "BatchNorm backward missing the term through the variance: subtract "
             "x_hat * mean(dx_hat * x_hat) too",
             no_var_term,
         ),
     ],
     "sgd_step": [
         Mistake(
-            "weight decay is added after momentum: PyTorch adds weight_decay * param to the "
+            "weight decay added after momentum: PyTorch adds weight_decay * param to the "
             "gradient first, and the velocity accumulates that sum",
             decay_after_momentum,
         )

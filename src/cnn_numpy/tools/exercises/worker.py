@@ -110,7 +110,7 @@ class Worker:
         if cache is not None:
             args = (*args, self.caches[cache])
         result = self.run_limited(lambda: fn(*args, **kwargs), limit)
-        if keep is not None and isinstance(result, tuple) and len(result) == 2:
+        if keep is not None and isinstance(result, (tuple, list)) and len(result) == 2:
             if keep:
                 self.caches[keep] = result[1]
             return ("ok", ("pair", plain(result[0])))
