@@ -68,6 +68,11 @@ MISTAKES = [
               "new_velocity = momentum * velocity + grad\n"
               "    new_param = param - lr * (new_velocity + weight_decay * param)")],
      "sgd_step", "weight decay added after momentum"),
+    ("adam", [("v_hat = new_v / (1 - beta2**t)", "v_hat = new_v")],
+     "adam_step", "Adam without bias correction of v"),
+    ("adam", [("np.sqrt(v_hat) + eps", "np.sqrt(v_hat + eps)")], "adam_step", "eps is inside"),
+    ("linear", [("dbias = dout.sum(axis=0)", "dbias = dout[0]")],
+     "linear_backward", "bias gradient not summed over the batch"),
     ("adam", [("m_hat = new_m / (1 - beta1**t)", "m_hat = new_m"),
               ("v_hat = new_v / (1 - beta2**t)", "v_hat = new_v")],
      "adam_step", "without bias correction"),

@@ -173,7 +173,7 @@ def adam_cases(rng) -> list[Case]:
     for shape, t, lr, betas, eps in [
         ((3, 4), 1, 0.01, (0.9, 0.999), 1e-8),
         ((5,), 3, 0.001, (0.9, 0.999), 1e-8),
-        ((2, 3), 10, 0.1, (0.8, 0.99), 1e-6),
+        ((2, 3), 10, 0.1, (0.8, 0.99), 1e-3),  # a large eps: inside or outside the sqrt shows
     ]:
         param, grad = rng.standard_normal(shape), rng.standard_normal(shape)
         first = t == 1

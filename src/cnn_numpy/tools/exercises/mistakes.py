@@ -135,12 +135,15 @@ def decay_after_momentum(case: Case) -> dict | None:
     return {"new_param": param - lr * (new_velocity + decay * param), "new_velocity": new_velocity}
 
 
-def adam_variant(correct: bool, eps_inside: bool) -> Callable[[Case], dict]:
+def adam_variant(
+    correct_m: bool, correct_v: bool, eps_inside: bool = False
+) -> Callable[[Case], dict]:
     def outputs(case: Case) -> dict:
         param, grad, m, v, t, lr = case.args
         (b1, b2), eps = case.kwargs["betas"], case.kwargs["eps"]
         m, v = b1 * m + (1 - b1) * grad, b2 * v + (1 - b2) * grad**2
-        m_hat, v_hat = (m / (1 - b1**t), v / (1 - b2**t)) if correct else (m, v)
+        m_hat = m / (1 - b1**t) if correct_m else m
+        v_hat = v / (1 - b2**t) if correct_v else v
         denom = np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps
         return {"new_param": param - lr * m_hat / denom}
 
@@ -168,7 +171,10 @@ MISTAKES: dict[str, list[Mistake]] = {
             lambda case: {"dx": case.dout * (case.args[0] >= 0)},
         )
     ],
-    "linear_backward": [Mistake(BIAS_NOT_SUMMED, bias_mean("dbias", 0))],
+    "linear_backward": [
+        Mistake(BIAS_NOT_SUMMED, bias_mean("dbias", 0)),
+        Mistake(BIAS_NOT_SUMMED, lambda case: {"dbias": case.dout[0]}),  # the first example's
+    ],
     "conv2d_forward": [
         Mistake(FLIPPED, flipped_forward),
         Mistake(
@@ -185,6 +191,7 @@ MISTAKES: dict[str, list[Mistake]] = {
     "conv2d_backward": [
         Mistake(FLIPPED, flipped_backward),
         Mistake(BIAS_NOT_SUMMED, bias_mean("dbias", (0, 2, 3))),
+        Mistake(BIAS_NOT_SUMMED, lambda case: {"dbias": case.dout[0].sum(axis=(1, 2))}),
     ],
     "maxpool2d_backward": [
         Mistake(
@@ -251,11 +258,19 @@ MISTAKES: dict[str, list[Mistake]] = {
         Mistake(
             "Adam without bias correction: divide m by (1 - beta1**t) and v by "
             "(1 - beta2**t) before the step",
-            adam_variant(correct=False, eps_inside=False),
+            adam_variant(correct_m=False, correct_v=False),
+        ),
+        Mistake(
+            "Adam without bias correction of m: divide it by (1 - beta1**t) too",
+            adam_variant(correct_m=False, correct_v=True),
+        ),
+        Mistake(
+            "Adam without bias correction of v: divide it by (1 - beta2**t) too",
+            adam_variant(correct_m=True, correct_v=False),
         ),
         Mistake(
             "eps is inside the square root: PyTorch divides by sqrt(v_hat) + eps",
-            adam_variant(correct=True, eps_inside=True),
+            adam_variant(correct_m=True, correct_v=True, eps_inside=True),
         ),
     ],
 }
