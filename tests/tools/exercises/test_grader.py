@@ -190,3 +190,16 @@ def test_prints_in_the_learners_code_do_not_disturb_the_grader(workbook):
         "    print('debug' * 1000)\n    out = np.maximum(x, 0)",
     )
     assert check(workbook, "relu").ok
+
+
+def test_a_right_backward_after_a_wrong_forward_says_they_disagree(workbook):
+    plant(
+        workbook,
+        "conv2d.py",
+        "    out += bias[None, :, None, None]",
+        "    out += 2 * bias[None, :, None, None]",
+    )
+    report = check(workbook, "conv2d")
+    assert report["conv2d_forward"].status == "fail"
+    assert report["conv2d_backward"].passed  # it is the library's gradient ...
+    assert "numerical gradients of your own forward differ" in report["conv2d_backward"].message

@@ -74,8 +74,13 @@ def numerical_check(forward, case, arrays, result):
     if found is None:
         return result
     err, where = found
-    if result.passed:
+    if result.passed and err < NUMERIC_TOLERANCE:
         result.message += f"; numerical gradients agree ({err:.1e})"
+    elif result.passed:
+        result.message += (
+            f"; numerical gradients of your own forward differ ({where}: relative error "
+            f"{err:.2g}), so your forward does not compute what this backward differentiates"
+        )
     elif err < NUMERIC_TOLERANCE:
         result.message += (
             "; it does agree with numerical gradients of your own forward, so look at the "
