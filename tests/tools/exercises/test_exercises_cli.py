@@ -166,3 +166,14 @@ def test_serve_uses_the_learners_forward(workbook, tmp_path, capsys, monkeypatch
     assert "forward" in vars(model[0]) and "  conv2d: yours" in capsys.readouterr().out
     x = np.random.default_rng(0).standard_normal((2, 1, 28, 28)).astype(np.float32)
     np.testing.assert_allclose(model.forward(x), cnn.load(path).forward(x), rtol=1e-4, atol=1e-5)
+
+
+def test_the_deep_preset_gets_every_layer_it_can(workbook):
+    model = cnn.deep(10, rng=0)
+    lines = layers_from(workbook, model, cnn.Adam(model.parameters())).lines
+    assert "batchnorm2d: yours" in lines and "adam: yours" in lines
+    kinds = {type(layer).__name__ for layer in model if "forward" in vars(layer)}
+    assert kinds == {"Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "Linear"}
+    model.eval()  # BatchNorm's running statistics, updated by the learner's training forward
+    x = np.random.default_rng(0).standard_normal((2, 1, 28, 28)).astype(np.float32)
+    assert model.forward(x).shape == (2, 10)

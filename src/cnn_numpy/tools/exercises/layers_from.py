@@ -91,19 +91,50 @@ def square(pair) -> bool:
     return pair[0] == pair[1]
 
 
-#: which exercise a layer needs, and whether the learner's signature can express it
-ADOPT = [
-    (ReLU, "relu", lambda layer: True, relu),
-    (Linear, "linear", lambda layer: True, lambda layer, fns: with_params(
-        layer, fns, "linear", lambda self: {})),
-    (Conv2d, "conv2d", lambda layer: square(layer.stride) and square(layer.padding),
-     lambda layer, fns: with_params(layer, fns, "conv2d", lambda self: {
-         "stride": self.stride[0], "padding": self.padding[0]})),
-    (MaxPool2d, "maxpool2d", lambda layer: square(layer.kernel_size) and square(layer.stride),
-     maxpool),
-    (BatchNorm2d, "batchnorm2d", lambda layer: layer.affine, lambda layer, fns: with_params(
-        layer, fns, "batchnorm2d", lambda self: {"eps": self.eps})),
-]  # fmt: skip
+#: layer class -> the exercise whose functions replace its forward and backward
+EXERCISE_OF = {
+    ReLU: "relu",
+    Linear: "linear",
+    Conv2d: "conv2d",
+    MaxPool2d: "maxpool2d",
+    BatchNorm2d: "batchnorm2d",
+}
+
+
+def expressible(layer) -> bool:
+    """Whether the exercise's signature can say what the layer does (one int for stride,
+    padding and the pooling window; BatchNorm with gamma and beta)."""
+    if isinstance(layer, Conv2d):
+        return square(layer.stride) and square(layer.padding)
+    if isinstance(layer, MaxPool2d):
+        return square(layer.kernel_size) and square(layer.stride)
+    if isinstance(layer, BatchNorm2d):
+        return layer.affine
+    return True
+
+
+def extra_arguments(layer) -> dict:
+    """The keyword arguments of the layer's exercise forward besides (x, weight, bias)."""
+    if isinstance(layer, Conv2d):
+        return {"stride": layer.stride[0], "padding": layer.padding[0]}
+    if isinstance(layer, BatchNorm2d):
+        return {"eps": layer.eps}
+    return {}
+
+
+def wrap(layer, fns: dict) -> None:
+    if isinstance(layer, ReLU):
+        relu(layer, fns)
+    elif isinstance(layer, MaxPool2d):
+        maxpool(layer, fns)
+    else:
+        with_params(layer, fns, EXERCISE_OF[type(layer)], extra_arguments)
+
+
+def all_layers(model) -> list:
+    """The model's layers, those inside nested Sequentials too."""
+    inner = getattr(model, "layers", None)
+    return [model] if inner is None else [leaf for layer in inner for leaf in all_layers(layer)]
 
 
 def sgd(optimizer: SGD, fns: dict) -> None:
@@ -163,21 +194,17 @@ def layers_from(folder, model, optimizer=None, time_limit: float = 10.0) -> Adop
     passed = set(report.exercises_passed())
     adoption = Adoption()
     fns = {e.name: load_functions(Path(folder) / e.file) for e in EXERCISES if e.name in passed}
-    layers = list(model) if hasattr(model, "layers") else [model]
+    layers = all_layers(model)
     for exercise in EXERCISES:
         name = exercise.name
-        if name not in passed:
-            failing = [r for r in report.results if r.exercise == name and not r.passed]
-            why = (
-                "not done yet"
-                if failing[0].status == TODO
-                else (
-                    f"{failing[0].function} fails the grader ({failing[0].message.split(';')[0]})"
-                )
-            )
-            adoption.lines.append(f"{name}: {why}, using the library's")
+        if name in passed:
+            adoption.lines.append(f"{name}: {adopt(name, fns[name], layers, optimizer, adoption)}")
             continue
-        adoption.lines.append(f"{name}: {adopt(name, fns[name], layers, optimizer, adoption)}")
+        failing = next(r for r in report.results if r.exercise == name and not r.passed)
+        why = f"{failing.function} fails the grader ({failing.message.split(';')[0]})"
+        adoption.lines.append(
+            f"{name}: {'not done yet' if failing.status == TODO else why}, using the library's"
+        )
     return adoption
 
 
@@ -186,25 +213,21 @@ def adopt(name: str, fns: dict, layers: list, optimizer, adoption: Adoption) -> 
         adoption.loss = LearnerLoss(fns["softmax_cross_entropy"])
         return "yours"
     if name in ("sgd", "adam"):
-        kind, wrap = (SGD, sgd) if name == "sgd" else (Adam, adam)
+        kind, wrap_step = (SGD, sgd) if name == "sgd" else (Adam, adam)
         if not isinstance(optimizer, kind):
             return "yours (not used: the optimizer is not " + kind.__name__ + ")"
         if getattr(optimizer, "nesterov", False):
             return "yours, but Nesterov momentum is not in the exercise: using the library's"
-        wrap(optimizer, fns)
+        wrap_step(optimizer, fns)
         return "yours"
-    for kind, exercise, fits, wrap in ADOPT:
-        if exercise == name:
-            mine = [layer for layer in layers if type(layer) is kind]
-            used = [layer for layer in mine if fits(layer)]
-            for layer in used:
-                wrap(layer, fns)
-            if not mine:
-                return f"yours (not used: the model has no {kind.__name__})"
-            left = len(mine) - len(used)
-            return "yours" + (
-                f" ({left} layer(s) the exercise's signature cannot express use the library's)"
-                if left
-                else ""
-            )
+    mine = [layer for layer in layers if EXERCISE_OF.get(type(layer)) == name]
+    if not mine:
+        kind = next(k.__name__ for k, exercise in EXERCISE_OF.items() if exercise == name)
+        return f"yours (not used: the model has no {kind})"
+    used = [layer for layer in mine if expressible(layer)]
+    for layer in used:
+        wrap(layer, fns)
+    left = len(mine) - len(used)
+    if left:
+        return f"yours ({left} layer(s) that its signature cannot express use the library's)"
     return "yours"
