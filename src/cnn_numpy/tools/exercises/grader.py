@@ -70,17 +70,20 @@ class FunctionGrader:
     def compare(self, cases_and_arrays: list[tuple[Case, dict]], expected_of) -> Result:
         """Pass if every case is within TOLERANCE; else the first bad case, named if it is a
         classic mistake."""
-        largest, largest_where = 0.0, ""
+        largest, largest_where, failures = 0.0, "", []
         for case, arrays in cases_and_arrays:
             expected = expected_of(case)
             problem = not_finite(arrays)
             if problem:
-                return self.result(FAIL, self.non_finite(problem, case), location=self.box.path)
+                failures.append(self.non_finite(problem, case))
+                continue
             err, where = worst(arrays, expected)
             if err > TOLERANCE:
-                return self.mismatch(case, arrays, expected, err, where)
-            if err >= largest:
+                failures.append(self.mismatch(case, arrays, expected, err, where))
+            elif err >= largest:
                 largest, largest_where = err, where
+        if failures:  # the first that names a classic mistake, else the first
+            return next((f for f in failures if f.mistake), failures[0])
         count = f"{len(cases_and_arrays)} case{'s' * (len(cases_and_arrays) > 1)}"
         return self.result(
             PASS,
@@ -90,13 +93,15 @@ class FunctionGrader:
             where=largest_where,
         )
 
-    def non_finite(self, problem: str, case: Case) -> str:
+    def non_finite(self, problem: str, case: Case) -> Result:
         if self.function == "softmax_cross_entropy" and "1000" in case.label:
-            return (
-                f"{problem} on {case.label}: softmax without subtracting the max; exp(1000) "
-                "overflows to inf. Subtract each row's maximum from the logits first"
+            named = "softmax without subtracting the max"
+            message = (
+                f"{named}: exp(1000) overflows to inf, and {problem} on {case.label}. "
+                "Subtract each row's maximum from the logits first"
             )
-        return f"{problem} (on {case.label})"
+            return self.result(FAIL, message, location=self.box.path, mistake=named)
+        return self.result(FAIL, f"{problem} (on {case.label})", location=self.box.path)
 
     def mismatch(self, case, arrays, expected, err, where) -> Result:
         found = f"largest relative error {err:.2g} at {where} (on {case.label})"
