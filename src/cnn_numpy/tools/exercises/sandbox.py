@@ -11,9 +11,10 @@ from __future__ import annotations
 import io
 import os
 import pickle
-import select
+import queue
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +101,8 @@ class Sandbox:
                 ),
             },
         )
+        self.answers = queue.Queue()
+        threading.Thread(target=pump, args=(self.process.stdout, self.answers), daemon=True).start()
         return self.ask(("load", self.path, limit), limit, slack=GRACE + STARTUP)
 
     def call(self, name: str, args, kwargs=None, keep=None, cache=None, limit=10.0) -> Outcome:
@@ -149,20 +152,22 @@ class Sandbox:
         return ("died", f"ended the process that ran it (exit status {code})")
 
     def read(self, deadline: float) -> tuple:
-        fd = self.process.stdout.fileno()
-        size = int.from_bytes(read_exact(fd, 8, deadline), "big")
-        return _SafeUnpickler(io.BytesIO(read_exact(fd, size, deadline))).load()
-
-
-def read_exact(fd: int, size: int, deadline: float) -> bytes:
-    chunks = []
-    while size:
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
-            raise TimeoutError
-        chunk = os.read(fd, min(size, 1 << 20))
-        if not chunk:
+        try:
+            data = self.answers.get(timeout=max(deadline - time.monotonic(), 0.0))
+        except queue.Empty:
+            raise TimeoutError from None
+        if data is None:
             raise EOFError
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
+        return _SafeUnpickler(io.BytesIO(data)).load()
+
+
+def pump(stream, answers: queue.Queue) -> None:
+    """Read the process's answers (an 8-byte length, then the pickle) as they come, into
+    ``answers``; None when it ends.  A thread, so that waiting for an answer can time out
+    on every system (``select`` on pipes is POSIX only)."""
+    try:
+        while len(header := stream.read(8)) == 8:
+            answers.put(stream.read(int.from_bytes(header, "big")))
+    except (OSError, ValueError):  # the stream closed under us: the process was stopped
+        pass
+    answers.put(None)
