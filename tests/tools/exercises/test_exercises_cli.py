@@ -177,3 +177,20 @@ def test_the_deep_preset_gets_every_layer_it_can(workbook):
     model.eval()  # BatchNorm's running statistics, updated by the learner's training forward
     x = np.random.default_rng(0).standard_normal((2, 1, 28, 28)).astype(np.float32)
     assert model.forward(x).shape == (2, 10)
+
+
+def test_the_page_gives_the_same_answer_with_the_learners_forward(workbook):
+    """What serve's page computes (every layer's output, the answer, a conv pixel's kernel
+    view) with the learner's functions, against the library's own."""
+    from cnn_numpy.tools.live import ModelView
+
+    card = {"input_shape": [1, 28, 28], "class_names": [str(k) for k in range(10)]}
+    theirs_model, ours_model = cnn.lenet(rng=0).eval(), cnn.lenet(rng=0).eval()
+    layers_from(workbook, theirs_model)
+    theirs, ours = ModelView(theirs_model, card), ModelView(ours_model, card)
+    image = np.random.default_rng(0).random((28, 28)).astype(np.float32)
+    a, b = theirs.predict(image), ours.predict(image)
+    assert a["answer"]["label"] == b["answer"]["label"]
+    np.testing.assert_allclose(a["probabilities"], b["probabilities"], rtol=1e-4, atol=1e-6)
+    k_a, k_b = theirs.kernel(image, 3, 5, 4, 6), ours.kernel(image, 3, 5, 4, 6)
+    np.testing.assert_allclose(k_a["feature_map_value"], k_b["feature_map_value"], rtol=1e-4)
