@@ -203,3 +203,15 @@ def test_a_right_backward_after_a_wrong_forward_says_they_disagree(workbook):
     assert report["conv2d_forward"].status == "fail"
     assert report["conv2d_backward"].passed  # it is the library's gradient ...
     assert "numerical gradients of your own forward differ" in report["conv2d_backward"].message
+
+
+def test_a_forward_stopped_by_the_time_limit_leaves_its_backward_ungraded(workbook):
+    plant(
+        workbook,
+        "relu.py",
+        "    out = np.maximum(x, 0)",
+        "    while x.ndim == 4:  # the second case\n        pass\n    out = 0",
+    )
+    report = check(workbook, "relu", time_limit=1)
+    assert report["relu_forward"].message.startswith("stopped after 1 s")
+    assert report["relu_backward"].message == "needs relu_forward's cache: relu_forward first"

@@ -192,6 +192,8 @@ def grade_layer(box: Sandbox, exercise: Exercise, cases: list[Case], limit: floa
         # a wrong shape on one case, unless another case shows which classic mistake it is
         forward_result = shape_problem if shape_problem and not named else compared
     backward = FunctionGrader(box, exercise, backward_name, limit)
+    if box.process is None:  # the forward stopped its process (a timeout, a crash): the
+        kept = []  # caches went with it
     if box.load_problem is not None:  # the file itself: a SyntaxError, a loop at import ...
         return [forward_result, backward.failed_call(box.load_problem, cases[0])]
     if not kept:
