@@ -194,3 +194,19 @@ def test_the_page_gives_the_same_answer_with_the_learners_forward(workbook):
     np.testing.assert_allclose(a["probabilities"], b["probabilities"], rtol=1e-4, atol=1e-6)
     k_a, k_b = theirs.kernel(image, 3, 5, 4, 6), ours.kernel(image, 3, 5, 4, 6)
     np.testing.assert_allclose(k_a["feature_map_value"], k_b["feature_map_value"], rtol=1e-4)
+
+
+def test_a_learners_error_during_training_is_one_error_line(workbook, tmp_path, capsys):
+    """Passes the grader (float64), fails on the float32 of training: one clear line."""
+    plant(
+        workbook,
+        "relu.py",
+        "    x = cache\n",
+        "    x = cache\n    assert dout.dtype == np.float64, 'float32!'\n",
+    )
+    code, _, err = run(
+        capsys, "train", "--layers-from", str(workbook), "--limit", "8", "--epochs", "1",
+        "--no-report", "--out", str(tmp_path / "run"), "--quiet",
+    )  # fmt: skip
+    assert code == 1 and err.startswith("error: your relu_backward raised AssertionError: float32!")
+    assert "relu.py:" in err and "Traceback" not in err

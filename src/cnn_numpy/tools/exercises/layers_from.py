@@ -9,6 +9,7 @@ loss is returned: the learner's ``softmax_cross_entropy``, or the library's.
 from __future__ import annotations
 
 import importlib.util
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MethodType
@@ -21,13 +22,33 @@ from ...optim import SGD, Adam
 from .catalog import EXERCISES
 from .grader import TODO
 from .workbook import check
+from .worker import learner_line
 
 
-def load_functions(path: Path) -> dict:
+def load_functions(path: Path, names) -> dict:
+    """The learner's functions ``names`` from ``path``, each wrapped by ``guarded``."""
     spec = importlib.util.spec_from_file_location(f"cnn_numpy_workbook_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return vars(module)
+    return {name: guarded(getattr(module, name), name, str(path.resolve())) for name in names}
+
+
+def guarded(fn, name: str, path: str):
+    """``fn``, whose exceptions become a RuntimeError naming it and the learner's line (the
+    command then prints one ``error:`` line, not a traceback)."""
+
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as err:
+            where = learner_line(traceback.walk_tb(err.__traceback__), path) or path
+            raise RuntimeError(
+                f"your {name} raised {type(err).__name__}: {err} (at {where}) during training; "
+                "it passed the grader's small float64 cases, so look at what differs here: "
+                "float32 arrays, larger shapes"
+            ) from err
+
+    return call
 
 
 def relu(layer: ReLU, fns: dict) -> None:
@@ -193,7 +214,11 @@ def layers_from(folder, model, optimizer=None, time_limit: float = 10.0) -> Adop
     report = check(folder, time_limit=time_limit)
     passed = set(report.exercises_passed())
     adoption = Adoption()
-    fns = {e.name: load_functions(Path(folder) / e.file) for e in EXERCISES if e.name in passed}
+    fns = {
+        e.name: load_functions(Path(folder) / e.file, e.functions)
+        for e in EXERCISES
+        if e.name in passed
+    }
     layers = all_layers(model)
     for exercise in EXERCISES:
         name = exercise.name
