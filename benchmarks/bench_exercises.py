@@ -136,9 +136,14 @@ def row(conv, args, forward, backward, rng) -> str:
     ours, theirs, ratio = np.median(rounds, axis=0)
     naive, naive_ratio = np.median(naive_rounds, axis=0)
     return (
-        f"{name:<12} {ours * 1e3:>9.2f} {theirs * 1e3:>10.1f} {ratio:>9.0f} {naive * 1e3:>10.0f} "
-        f"{naive_ratio:>9.0f}"
+        f"{name:<12} {ours * 1e3:>9.2f} {theirs * 1e3:>10.1f} {times(ratio):>9} "
+        f"{naive * 1e3:>10.0f} {times(naive_ratio):>9}"
     )
+
+
+def times(ratio: float) -> str:
+    """A ratio to two significant digits at least: 0.62, 8.1, 110, 3142."""
+    return f"{ratio:.0f}" if ratio >= 10 else f"{ratio:.2g}"
 
 
 if __name__ == "__main__":
