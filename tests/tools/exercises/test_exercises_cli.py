@@ -27,7 +27,7 @@ def test_start_check_hint_from_the_command_line(tmp_path, capsys):
     code, _, err = run(capsys, "exercises", "start", folder)
     assert code == 1 and err.startswith("error: ") and "--force" in err
     code, out, _ = run(capsys, "exercises", "check", folder, "relu")
-    assert code == 1 and "· relu_forward" in out and "not done yet" in out
+    assert code == 1 and "✗ relu_forward" in out and "not done yet" in out
     code, out, _ = run(capsys, "exercises", "hint", folder, "relu")
     assert code == 0 and out.startswith("Hint 1 of 3 for relu")
 
