@@ -23,6 +23,7 @@ How it is built:
     export.py       `export MODEL OUT.onnx`: a saved model as ONNX
     serve.py        `serve MODEL`: a page to draw digits through every layer (cnn_numpy.tools.live)
     usage.py        a mistyped command line: the error, "did you mean ...?", where help is
+    exercises.py    `exercises start|check|hint DIR`: the workbook; --layers-from for train, serve
 
 Each subcommand module has ``add_parser(subparsers)`` and ``run(args) -> int`` (the exit
 status).  ``run`` raises ``CliError`` for what the user can fix, or lets the library's errors
@@ -39,11 +40,12 @@ import sys
 
 from ... import __version__
 from ..install_hint import missing_module_message
-from . import diagnose, evaluate, export, gradcheck, predict, report, serve, train
+from . import diagnose, evaluate, exercises, export, gradcheck, predict, report, serve, train
 from .common import CliError, error_message, print_error
 from .usage import Parser, unknown_flags
 
 SUBCOMMANDS = [train, diagnose, gradcheck, report, evaluate, predict, export, serve]
+SUBCOMMANDS += [exercises]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,6 +14,7 @@ from ..live import LiveServer, ModelView
 from ..live.safety import is_loopback
 from ..novelty import load_novelty
 from .common import CliError, int_in, load_model
+from .exercises import add_layers_from_argument, use_layers_from
 from .predict import check_input_shape
 
 DEFAULT_PORT = 8000
@@ -34,6 +35,7 @@ def add_parser(subparsers) -> None:
         help="a model saved by training or by cnn_numpy.save (1x28x28 inputs)",
     )
     add_server_arguments(p, host=True)
+    add_layers_from_argument(p)
     p.set_defaults(run=run)
 
 
@@ -111,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
     problem = check_input_shape(model, card, args.model)
     if problem:
         raise CliError(problem)
+    use_layers_from(args, model)  # --layers-from: the page runs your forward
     name = Path(args.model).name
     # the page says so when the model has no novelty check (None)
     view = ModelView(model, card, name=name, novelty=load_novelty(args.model))

@@ -17,6 +17,7 @@ from ..visualize.report import write_report
 from . import live
 from .common import UsageError, writing
 from .dataset import Data, load_data
+from .exercises import add_layers_from_argument, use_layers_from
 from .memory_check import check_memory
 from .novelty_check import store_novelty
 from .run_dir import check_out_folder, run_folder
@@ -181,6 +182,7 @@ def add_parser(subparsers) -> None:
         "(report.html shows them; see docs/when-training-goes-wrong.md)",
     )
     live.add_arguments(p)
+    add_layers_from_argument(p)
     p.set_defaults(run=run)
 
 
@@ -198,6 +200,7 @@ def run(args: argparse.Namespace) -> int:
         if checkpoint is not None
         else start_model(settings, data)
     )
+    training.loss = use_layers_from(args, training.model, training.optimizer, settings.workers)
     check_memory(training.model, settings, data.image_shape, len(data.train[0]), len(data.test[0]))
     with run_folder(settings) as run_dir:
         saver = start_run(run_dir, settings, data, training)

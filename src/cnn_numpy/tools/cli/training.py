@@ -49,6 +49,7 @@ class Training:
     history: History
     rng: np.random.Generator  # the shuffling's
     progress: EpochProgress = field(default_factory=EpochProgress)  # within the epoch
+    loss: CrossEntropyLoss | None = None  # None: the library's (--layers-from: maybe yours)
 
 
 def build_model(settings: TrainSettings, num_classes: int, image_shape: tuple[int, ...]):
@@ -251,7 +252,7 @@ def train_epochs(
             with stop.installed():
                 fit(
                     trained,
-                    CrossEntropyLoss(),
+                    training.loss or CrossEntropyLoss(),
                     training.optimizer,
                     data.train,
                     epochs=max(0, settings.epochs - len(training.history)),

@@ -1,0 +1,227 @@
+"""The grader: each function of an exercise, run in the learner's own process (``sandbox``),
+on the cases of ``cases.py``, compared with the library's answers and, for a backward, with
+numerical gradients of the learner's own forward.  Every outcome is a ``Result`` line; nothing
+the learner's code does raises here.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .cases import Case, cases_for
+from .catalog import BACKWARD_GRADS, Exercise
+from .compare import TOLERANCE, describe, matches, not_finite, unpack, worst
+from .mistakes import BIAS_NOT_SUMMED, MISTAKES
+from .numeric import numerical_check
+from .sandbox import Outcome, Sandbox
+
+PASS, FAIL, TODO = "pass", "fail", "not done"
+
+
+@dataclass
+class Result:
+    exercise: str
+    function: str
+    status: str  # PASS, FAIL or TODO
+    message: str
+    error: float | None = None  # the largest relative error found
+    where: str | None = None  # which array and index it was at
+    location: str | None = None  # the learner's file:line
+    mistake: str | None = None  # the classic mistake recognised, in a few words
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASS
+
+
+class FunctionGrader:
+    """One function's calls, under its time budget (``limit`` seconds in all)."""
+
+    def __init__(self, box: Sandbox, exercise: Exercise, function: str, limit: float):
+        self.box, self.exercise, self.function = box, exercise, function
+        self.left, self.limit = limit, limit
+
+    def call(self, args, kwargs=None, keep=None, cache=None) -> Outcome:
+        outcome = self.box.call(
+            self.function, args, kwargs, keep, cache, limit=max(self.left, 0.01)
+        )
+        self.left -= outcome.seconds
+        if outcome.problem and outcome.problem.startswith("stopped after"):
+            outcome.problem = f"stopped after {self.limit:g} s (an endless loop?)"
+        return outcome
+
+    def result(self, status: str, message: str, **more) -> Result:
+        if more.get("location") == self.box.path:  # a wrong value: point at the function
+            more["location"] = def_line(self.box.path, self.function)
+        return Result(self.exercise.name, self.function, status, message, **more)
+
+    def failed_call(self, outcome: Outcome, case: Case) -> Result:
+        if outcome.problem.startswith("NotImplementedError"):
+            return self.result(TODO, "not done yet (it raises NotImplementedError)")
+        location = outcome.where or self.box.path
+        if outcome is self.box.load_problem:  # the file, not a case: a SyntaxError, ...
+            return self.result(FAIL, f"{outcome.problem} (loading the file)", location=location)
+        return self.result(FAIL, f"{outcome.problem} (on {case.label})", location=location)
+
+    def compare(self, cases_and_arrays: list[tuple[Case, dict]], expected_of) -> Result:
+        """Pass if every case is within TOLERANCE; else the first bad case, named if it is a
+        classic mistake."""
+        largest, largest_where, failures = 0.0, "", []
+        for case, arrays in cases_and_arrays:
+            expected = expected_of(case)
+            problem = not_finite(arrays)
+            if problem:
+                failures.append(self.non_finite(problem, case))
+                continue
+            err, where = worst(arrays, expected)
+            if err > TOLERANCE:
+                failures.append(self.mismatch(case, arrays, expected, err, where))
+            elif err >= largest:
+                largest, largest_where = err, where
+        if failures:  # the first that names a classic mistake, else the first
+            return next((f for f in failures if f.mistake), failures[0])
+        count = f"{len(cases_and_arrays)} case{'s' * (len(cases_and_arrays) > 1)}"
+        return self.result(
+            PASS,
+            f"{count}, largest relative error {largest:.1e}"
+            + (f" ({largest_where})" if largest else " (exact)"),
+            error=largest,
+            where=largest_where,
+        )
+
+    def non_finite(self, problem: str, case: Case) -> Result:
+        if self.function == "softmax_cross_entropy" and "1000" in case.label:
+            named = "softmax without subtracting the max"
+            message = (
+                f"{named}: exp(1000) overflows to inf, and {problem} on {case.label}. "
+                "Subtract each row's maximum from the logits first"
+            )
+            return self.result(FAIL, message, location=self.box.path, mistake=named)
+        return self.result(FAIL, f"{problem} (on {case.label})", location=self.box.path)
+
+    def mismatch(self, case, arrays, expected, err, where) -> Result:
+        found = f"largest relative error {err:.2g} at {where} (on {case.label})"
+        for mistake in MISTAKES.get(self.function, []):
+            if matches(arrays, mistake.outputs(case), expected):
+                message = f"{mistake.message}; {found}"
+                named = mistake.message.split(":")[0]
+                return self.result(
+                    FAIL, message, error=err, where=where, location=self.box.path, mistake=named
+                )
+        dtypes = {str(a.dtype) for a in arrays.values() if a.dtype != np.float64}
+        note = ""
+        if dtypes & {"float32", "float16"} and err < 1e-2:
+            note = "; the result is float32: keep the input's float64 (dtype=x.dtype)"
+        message = f"differs from the library's: {found}{note}"
+        return self.result(FAIL, message, error=err, where=where, location=self.box.path)
+
+
+def def_line(path: str, function: str) -> str:
+    """``path:line`` of ``def function`` in the learner's file (read, not run), or ``path``."""
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8", errors="replace"))
+    except (OSError, SyntaxError, ValueError):
+        return path
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            return f"{path}:{node.lineno}"
+    return path
+
+
+def grade_exercise(folder: Path, exercise: Exercise, limit: float, seed: int = 0) -> list[Result]:
+    path = Path(folder) / exercise.file
+    if not path.is_file():
+        message = f"{path} is missing (cnn-numpy exercises start --force {folder} writes it again)"
+        return [Result(exercise.name, f, FAIL, message) for f in exercise.functions]
+    cases = cases_for(exercise.name, seed)
+    with Sandbox(str(path)) as box:
+        if exercise.name in BACKWARD_GRADS:
+            return grade_layer(box, exercise, cases, limit)
+        return [grade_function(box, exercise, cases, limit)]
+
+
+def grade_function(box: Sandbox, exercise: Exercise, cases: list[Case], limit: float) -> Result:
+    """A function that returns all it computes at once (the loss, the optimizers' steps)."""
+    grader = FunctionGrader(box, exercise, exercise.functions[0], limit)
+    names = tuple(cases[0].expected)
+    results = []
+    for case in cases:
+        outcome = grader.call(case.args, case.kwargs)
+        if not outcome.ok:
+            return grader.failed_call(outcome, case)
+        shapes = {name: np.shape(value) for name, value in case.expected.items()}
+        arrays, problem = unpack(outcome.value, names, shapes, grader.function)
+        if problem:
+            return grader.result(FAIL, f"{problem} (on {case.label})", location=box.path)
+        results.append((case, arrays))
+    result = grader.compare(results, lambda case: case.expected)
+    if result.passed and grader.function == "softmax_cross_entropy":
+        result = numerical_check(grader, cases[0], results[0][1], result)
+    return result
+
+
+def grade_layer(box: Sandbox, exercise: Exercise, cases: list[Case], limit: float) -> list[Result]:
+    """forward on every case (each keeps its cache in the learner's process), then backward."""
+    forward_name, backward_name = exercise.functions
+    forward = FunctionGrader(box, exercise, forward_name, limit)
+    kept, outs, forward_result, shape_problem = [], [], None, None
+    for k, case in enumerate(cases):
+        outcome = forward.call(case.args, case.kwargs, keep=f"case{k}")
+        if not outcome.ok:
+            forward_result = forward.failed_call(outcome, case)
+            break
+        if outcome.value[0] != "pair":
+            message = f"should return (out, cache), got {describe(outcome.value)}"
+            forward_result = forward.result(FAIL, message, location=box.path)
+            break
+        kept.append(k)  # its cache is there: the backward can be graded on it
+        shapes = {"out": case.expected["out"].shape}
+        arrays, problem = unpack(outcome.value[1], ("out",), shapes, forward_name)
+        if problem:
+            message = f"{problem} (on {case.label})"
+            shape_problem = shape_problem or forward.result(FAIL, message, location=box.path)
+        else:
+            outs.append((case, arrays))
+    if forward_result is None:
+        compared = forward.compare(outs, lambda case: case.expected) if outs else None
+        named = compared is not None and compared.mistake is not None
+        # a wrong shape on one case, unless another case shows which classic mistake it is
+        forward_result = shape_problem if shape_problem and not named else compared
+    backward = FunctionGrader(box, exercise, backward_name, limit)
+    if box.process is None:  # the forward stopped its process (a timeout, a crash): the
+        kept = []  # caches went with it
+    if box.load_problem is not None:  # the file itself: a SyntaxError, a loop at import ...
+        return [forward_result, backward.failed_call(box.load_problem, cases[0])]
+    if not kept:
+        status = TODO if forward_result.status == TODO else FAIL
+        message = f"needs {forward_name}'s cache: {forward_name} first"
+        return [forward_result, backward.result(status, message)]
+    grads = BACKWARD_GRADS[exercise.name]
+    results = []
+    for k in kept:
+        case = cases[k]
+        outcome = backward.call((case.dout,), cache=f"case{k}")
+        if not outcome.ok:
+            return [forward_result, backward.failed_call(outcome, case)]
+        shapes = {name: case.grads[name].shape for name in grads}
+        arrays, problem = unpack(outcome.value, tuple(grads), shapes, backward_name)
+        if problem:
+            hint = shape_hint(problem, case)
+            message = f"{problem}{hint} (on {case.label})"
+            return [forward_result, backward.result(FAIL, message, location=box.path)]
+        results.append((case, arrays))
+    result = backward.compare(results, lambda case: case.grads)
+    return [forward_result, numerical_check(forward, cases[kept[0]], results[0][1], result)]
+
+
+def shape_hint(problem: str, case: Case) -> str:
+    """A word on the two wrong shapes that have a classic cause."""
+    if problem.startswith("dbias") and case.dout is not None:
+        return f": {BIAS_NOT_SUMMED}"
+    if problem.startswith("dx") and case.kwargs.get("padding"):
+        return ": is it the padded input's? cut the padding off: dxp[:, :, p:p+H, p:p+W]"
+    return ""
