@@ -70,8 +70,16 @@ _TOOL_NAMES = {
 }  # fmt: skip
 
 
+#: tool modules that ``from cnn_numpy import <name>`` loads on first use
+_TOOL_MODULES = {"explain": "tools.explain"}
+
+
 def __getattr__(name: str):
     """Load a tool's name the first time it is asked for (PEP 562)."""
+    if name in _TOOL_MODULES:
+        module = importlib.import_module(f".{_TOOL_MODULES[name]}", __name__)
+        globals()[name] = module
+        return module
     if name not in _TOOL_NAMES:
         raise AttributeError(f"module 'cnn_numpy' has no attribute {name!r}")
     value = getattr(importlib.import_module(f".{_TOOL_NAMES[name]}", __name__), name)
@@ -80,7 +88,7 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_TOOL_NAMES))
+    return sorted(set(globals()) | set(_TOOL_NAMES) | set(_TOOL_MODULES))
 
 
 __all__ = [
@@ -99,4 +107,5 @@ __all__ = [
     "normalize", "read_idx",
     # the tools (loaded on first use)
     *_TOOL_NAMES,
+    *_TOOL_MODULES,
 ]  # fmt: skip

@@ -17,6 +17,9 @@ How it is built:
       live.py           --live: the page's training view around the run (cnn_numpy.tools.live)
     evaluate.py     `evaluate MODEL`: accuracy, per class, confusion matrix (test split only)
     predict.py      `predict MODEL IMAGE...`: your own drawings, prepared like MNIST
+    explain.py      `explain MODEL IMAGE...`: saliency, Grad-CAM, occlusion, IG over them
+    attack.py       `attack MODEL`: accuracy under FGSM / PGD per eps (cnn_numpy.explain)
+    adversarial.py  train's --adversarial EPS [--attack fgsm|pgd]
     report.py       `report RUN_DIR`: redraw a run's pictures and report.html
     diagnose.py     `diagnose`: the doctor's checklist on the setup train would run
     gradcheck.py    `gradcheck`: every layer's backward() against central differences
@@ -37,10 +40,21 @@ import os
 import sys
 
 from ... import __version__
-from . import diagnose, evaluate, export, gradcheck, predict, report, serve, train
+from . import attack, diagnose, evaluate, explain, export, gradcheck, predict, report, serve, train
 from .common import CliError, error_message, print_error
 
-SUBCOMMANDS = [train, diagnose, gradcheck, report, evaluate, predict, export, serve]
+SUBCOMMANDS = [
+    train,
+    diagnose,
+    gradcheck,
+    report,
+    evaluate,
+    predict,
+    explain,
+    attack,
+    export,
+    serve,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..saving.run_folder import save_config
 from ..visualize.report import write_report
-from . import live
+from . import adversarial, live
 from .common import UsageError, writing
 from .dataset import Data, load_data
 from .memory_check import check_memory
@@ -170,6 +170,7 @@ def add_parser(subparsers) -> None:
         "steps, and the first layer's filters every epoch, into monitor.json "
         "(report.html shows them; see docs/when-training-goes-wrong.md)",
     )
+    adversarial.add_arguments(p)
     live.add_arguments(p)
     p.set_defaults(run=run)
 

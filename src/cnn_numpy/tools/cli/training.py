@@ -18,18 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ...losses import CrossEntropyLoss
 from ...model import Sequential
 from ...optim import SGD, Adam
 from ...presets import MODELS
 from ...schedulers import CosineAnnealingLR, StepLR
-from ...train import Callback, History, PrintEpoch, TrainingDiverged, fit
+from ...train import Callback, History, TrainingDiverged, fit
 from ..doctor.monitor import Monitor
 from ..progress import ProgressBar
 from ..saving.checkpoint import BEST, CHECKPOINT, LAST, Checkpoint, load_checkpoint, save_epoch
 from ..saving.run_folder import save_history
 from ..speed.memory import keep_freed_memory
 from ..speed.parallel import DataParallel, blas_threads
+from .adversarial import fit_parts
 from .common import CliError, error_message, writing
 from .dataset import Data
 from .live import callbacks as live_callbacks
@@ -240,9 +240,10 @@ def train_epochs(
     try:
         keep_freed_memory()  # the command owns its process: no page faults (speed/memory.py)
         with on_cores(training.model, settings.workers, settings.batch_size) as trained:
+            trained, loss, epoch_line = fit_parts(trained, training.model, settings, data)
             fit(
                 trained,
-                CrossEntropyLoss(),
+                loss,
                 training.optimizer,
                 data.train,
                 epochs=max(0, settings.epochs - len(training.history)),
@@ -252,7 +253,7 @@ def train_epochs(
                 scheduler=training.scheduler,
                 history=training.history,
                 callbacks=[
-                    PrintEpoch(),
+                    epoch_line,
                     *([ProgressBar()] if show_progress(settings) else []),
                     *([monitor] if monitor is not None else []),
                     *live_callbacks(page, saver),
