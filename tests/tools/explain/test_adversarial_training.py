@@ -5,11 +5,11 @@ import json
 
 import numpy as np
 import pytest
+from cnn_numpy.explain import AdversarialEpoch, AdversarialTraining, pgd
 from helpers import assert_close
 from helpers.torch_twin import to_torch
 
 import cnn_numpy as cnn
-from cnn_numpy.explain import AdversarialEpoch, AdversarialTraining, pgd
 from cnn_numpy.layers.base import input_grad
 from cnn_numpy.tools.cli import main
 

@@ -4,8 +4,6 @@ check, completeness, class images."""
 
 import numpy as np
 import pytest
-
-import cnn_numpy as cnn
 from cnn_numpy.explain import (
     class_image,
     completeness_error,
@@ -18,6 +16,8 @@ from cnn_numpy.explain import (
     saliency,
     sanity_check,
 )
+
+import cnn_numpy as cnn
 
 
 @pytest.fixture
@@ -32,8 +32,9 @@ def x():
 
 def test_imports_as_cnn_numpy_explain():
     import cnn_numpy.explain
-    from cnn_numpy import explain
     from cnn_numpy.explain import saliency as by_name
+
+    from cnn_numpy import explain
 
     assert explain is cnn_numpy.explain and by_name is explain.saliency
     assert explain.__name__ == "cnn_numpy.tools.explain"
