@@ -7,11 +7,11 @@ import base64
 
 import numpy as np
 import pytest
+from cnn_numpy.explain import grad_cam, saliency
 from helpers.browser import answer, console_errors, draw, js, require_browser, start_chromium
 from helpers.digit_strokes import DIGITS, jittered
 
 import cnn_numpy as cnn
-from cnn_numpy.explain import grad_cam, saliency
 from cnn_numpy.tools.live import LiveServer, ModelView
 
 STATS = {"mean": 0.1307, "std": 0.3081}
