@@ -4,9 +4,9 @@ saliency of the class said and of the true class (cnn_numpy.explain.saliency).""
 import base64
 
 import numpy as np
+from cnn_numpy.explain import saliency
 
 import cnn_numpy as cnn
-from cnn_numpy.explain import saliency
 from cnn_numpy.tools.visualize.mistake_saliency import plot_mistake_saliency
 
 

@@ -33,7 +33,8 @@ from ...train import History, predict_proba
 from ..saving.run_folder import load_history
 from .curves import plot_history
 from .inside import conv_layers, plot_feature_maps, plot_filters
-from .mistake_saliency import SECTION as MISTAKES_SALIENCY, plot_mistake_saliency
+from .mistake_saliency import SECTION as MISTAKES_SALIENCY
+from .mistake_saliency import plot_mistake_saliency
 from .mistakes import confusion_matrix, plot_confusion_matrix, plot_mistakes
 from .monitor_plots import FILTERS_EPOCHS_SECTION, MONITOR_SECTIONS, monitor_figures
 
