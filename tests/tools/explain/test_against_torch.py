@@ -212,3 +212,23 @@ def test_class_image_follows_torch_and_reaches_its_class():
     for target in (0, 3):
         image = class_image(model, target, (1, 28, 28), rng=target)
         assert cnn.predict(model, image[None])[0] == target
+
+
+def test_float64_input_explains_a_float32_model_in_float64(x):
+    """Layers cast their input to their weights' dtype; the explanation follows x instead, on
+    a float64 copy (the float32 model itself is left alone)."""
+    model = cnn.deep(10, rng=0, in_channels=2, image_size=12)  # float32, BatchNorm, Dropout
+    twin = to_torch(model).eval()  # float64 copies of the same float32 numbers
+    before = model.state_dict()
+    t = predicted(twin, x)
+    expected = torch_input_grad(twin, x, picked(t))
+    got = saliency(model, x)
+    assert got.dtype == np.float64
+    assert_close(got, expected, "saliency of a float32 model", rtol=RTOL, atol=0)
+    labels = np.array([1, 2, 7])
+    g = torch_input_grad(twin, x, cross_entropy(labels))
+    assert_close(fgsm(model, x, labels, 0.1), np.clip(x + 0.1 * np.sign(g), 0, 1), "fgsm")
+    assert all(v.dtype == np.float32 for v in model.state_dict().values() if v.dtype.kind == "f")
+    assert all(np.array_equal(v, before[k]) for k, v in model.state_dict().items())
+    cam = grad_cam(model, x, layer=model[2])  # a layer object of the original model
+    assert cam.dtype == np.float64 and cam.shape == (3, 12, 12)

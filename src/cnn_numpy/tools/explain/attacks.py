@@ -18,6 +18,7 @@ from .backprop import (
     cross_entropy_grad,
     explaining,
     gradient_to_input,
+    in_precision_of,
     input_array,
     targets,
 )
@@ -31,6 +32,7 @@ def fgsm(model, x, labels, eps: float, clip=(0.0, 1.0), target=None) -> np.ndarr
     turns clipping off.  The model is attacked in eval mode and left as it was.
     """
     x = input_array(x, "fgsm")
+    model = in_precision_of(model, x)
     eps = check_number(eps, "eps", "fgsm")
     clip = check_clip(clip, "fgsm")
     with explaining(model):
@@ -55,6 +57,7 @@ def pgd(
     a Generator).  With ``target``, each step goes down the loss of ``target``.
     """
     x = input_array(x, "pgd")
+    model = in_precision_of(model, x)
     eps = check_number(eps, "eps", "pgd")
     step_size = check_number(step_size, "step_size", "pgd")
     steps = check_steps(steps, "pgd")

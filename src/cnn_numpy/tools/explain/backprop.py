@@ -11,11 +11,12 @@ and returns that quantity's gradient with respect to ``x``.  No layer gets new g
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from ...layers.base import Layer, input_grad  # the only use of input_grad in this tool
+from ...layers.base import Layer, Parameter, input_grad  # the only use of input_grad here
 
 
 @contextlib.contextmanager
@@ -33,6 +34,29 @@ def explaining(model: Layer) -> Iterator[Layer]:
         model.train(was_training)
         for p, g in zip(model.parameters(), grads):
             p.grad[...] = g
+
+
+def in_precision_of(model: Layer, x: np.ndarray) -> Layer:
+    """``model``, or for float64 ``x`` and a float32 model a float64 copy of it: the
+    explanation is computed in x's precision (pass float64 to check it against autograd).
+    Layers cast their input to their parameters' dtype, so without the copy float64 input
+    would be explained in float32."""
+    params = model.parameters() if isinstance(model, Layer) else []
+    if x.dtype != np.float64 or all(p.data.dtype == np.float64 for p in params):
+        return model
+    precise = copy.deepcopy(model)
+    for layer in [precise, *getattr(precise, "layers", [])]:
+        for name, value in list(vars(layer).items()):
+            if isinstance(value, Parameter):
+                value.data, value.grad = (
+                    value.data.astype(np.float64),
+                    value.grad.astype(np.float64),
+                )
+            elif name in layer.buffer_names and value is not None and value.dtype.kind == "f":
+                setattr(layer, name, value.astype(np.float64))
+            elif name == "dtype" and np.dtype(value).kind == "f":
+                layer.dtype = np.dtype(np.float64)
+    return precise
 
 
 def input_array(x, owner: str) -> np.ndarray:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...layers.base import Layer
-from .backprop import explaining, input_array, one_hot, targets
+from .backprop import explaining, in_precision_of, input_array, one_hot, targets
 
 
 def grad_cam(model, x, target=None, layer=None) -> np.ndarray:
@@ -18,6 +18,7 @@ def grad_cam(model, x, target=None, layer=None) -> np.ndarray:
     """
     x = input_array(x, "grad_cam")
     index = layer_index(model, layer, x.shape)
+    model = in_precision_of(model, x)
     with explaining(model):
         A = x
         for sub in model.layers[: index + 1]:  # forward to the chosen layer: A (N, K, h, w)

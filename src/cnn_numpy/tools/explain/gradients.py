@@ -12,6 +12,7 @@ from .backprop import (
     check_steps,
     explaining,
     gradient_to_input,
+    in_precision_of,
     input_array,
     one_hot,
     targets,
@@ -29,6 +30,7 @@ def saliency(model, x, target=None) -> np.ndarray:
         >>> heat = np.abs(s).max(axis=1)        # (N, 28, 28)
     """
     x = input_array(x, "saliency")
+    model = in_precision_of(model, x)
     with explaining(model):
         _, dx = gradient_to_input(
             model, x, lambda logits: one_hot(targets(target, logits, "saliency"), logits)
@@ -46,6 +48,7 @@ def integrated_gradients(model, x, target=None, baseline=None, steps: int = 32) 
     predicted for x.
     """
     x = input_array(x, "integrated_gradients")
+    model = in_precision_of(model, x)
     steps = check_steps(steps, "integrated_gradients")
     b = baseline_array(baseline, x)
     total = np.zeros_like(x)
@@ -78,6 +81,7 @@ def completeness_error(model, x, attributions, target=None, baseline=None) -> np
     """|Σ attributions − (logit(x) − logit(b))| / |logit(x) − logit(b)| per sample (N,):
     how far integrated gradients are from their completeness axiom."""
     x = input_array(x, "completeness_error")
+    model = in_precision_of(model, x)
     b = baseline_array(baseline, x)
     with explaining(model):
         logits_x, logits_b = model.forward(x), model.forward(b)

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backprop import check_number, check_steps, explaining, input_array, softmax, targets
+from .backprop import (
+    check_number,
+    check_steps,
+    explaining,
+    in_precision_of,
+    input_array,
+    softmax,
+    targets,
+)
 
 
 def occlusion(model, x, target=None, window: int = 4, stride: int | None = None, fill: float = 0.0):
@@ -16,6 +24,7 @@ def occlusion(model, x, target=None, window: int = 4, stride: int | None = None,
     the squares the model's answer depends on; negative ones, squares that argued against it.
     """
     x = input_array(x, "occlusion")
+    model = in_precision_of(model, x)
     window = check_steps(window, "occlusion", "window")
     stride = window if stride is None else check_steps(stride, "occlusion", "stride")
     fill = check_number(fill, "fill", "occlusion", low=-np.inf)
