@@ -109,6 +109,9 @@ def test_train_adversarial_cli(tmp_path, capsys):
     assert "adv_train_acc=" in out and "PGD-2 eps=0.1" in out
     config = json.loads((run / "config.json").read_text())
     assert config["adversarial"] == 0.1 and config["attack"] == "pgd"
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--no-report"]) == 0
+    resumed = capsys.readouterr().out
+    assert "Epoch 02" in resumed and "PGD-2 eps=0.1" in resumed  # the run's own attack
     assert main(["train", *flags, "--attack", "pgd", "--out", str(tmp_path / "b")]) == 0
     assert "--attack pgd is ignored" in capsys.readouterr().out
     with pytest.raises(SystemExit) as bad:  # argparse's usage error

@@ -12,6 +12,9 @@ from ...train import PrintEpoch
 from .common import UsageError
 from .settings import CHECKS, CHOICES
 
+#: PGD's steps per training batch unless --attack-steps says otherwise
+DEFAULT_PGD_STEPS = 7
+
 
 def add_arguments(p) -> None:
     p.add_argument(
@@ -35,7 +38,7 @@ def add_arguments(p) -> None:
         default=None,
         metavar="N",
         help="PGD's steps per batch while training, each of 2.5·EPS/N (Madry's rule); "
-        "training costs about N+1 times a plain epoch (default 7)",
+        f"training costs about N+1 times a plain epoch (default {DEFAULT_PGD_STEPS})",
     )
 
 
@@ -49,12 +52,10 @@ def fit_parts(trained, model, settings, data) -> tuple:
     from ..explain import AdversarialEpoch, AdversarialTraining, pixel_units
 
     eps, clip = pixel_units(settings.adversarial, data.normalize)
-    steps = settings.attack_steps
-    adversarial = AdversarialTraining(
-        model, eps, settings.attack, clip, steps=steps, rng=[settings.seed, 5]
-    )
+    method, steps = settings.attack or "fgsm", settings.attack_steps or DEFAULT_PGD_STEPS
+    adversarial = AdversarialTraining(model, eps, method, clip, steps=steps, rng=[settings.seed, 5])
     attack = f"FGSM eps={settings.adversarial:g}"
-    if settings.attack == "pgd":
+    if method == "pgd":
         attack = f"PGD-{steps} eps={settings.adversarial:g} step={2.5 * settings.adversarial / steps:.3g}"
     return (
         adversarial.model,

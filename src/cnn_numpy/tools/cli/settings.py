@@ -95,8 +95,6 @@ BASE_DEFAULTS = dict(
     eta_min=0.0,
     noise=0.05,
     seed=0,
-    attack="fgsm",
-    attack_steps=7,
 )
 
 #: flags that shape only some runs: setting -> (does it apply to this run?, why not)
@@ -145,8 +143,8 @@ class TrainSettings:
     seed: int
     workers: int | None
     adversarial: float | None  # eps in pixel units; None: plain training
-    attack: str
-    attack_steps: int
+    attack: str | None  # None: fgsm (with --adversarial)
+    attack_steps: int | None  # None: 7 (with --attack pgd)
     out: str | None
     # how this command runs, not saved:
     resume: str | None = None
