@@ -68,21 +68,25 @@ def mnist_model(tmp_path):
                     normalize=stats, input_shape=[1, 28, 28],
                     class_names=list(cnn.MNIST_CLASSES))  # fmt: skip
     _, (X, y) = cnn.load_mnist(data_dir, download=False)
-    return path, data_dir, cnn.evaluate(cnn.load(path), cnn.normalize(X, **stats), y)
+    X = cnn.normalize(X, **stats)
+    clean = {n: cnn.evaluate(cnn.load(path), X[:n], y[:n]) for n in (8, 30)}
+    return path, data_dir, clean
 
 
 @pytest.mark.parametrize("method", ["fgsm", "pgd"])
 def test_attack_prints_the_table_and_draws_it(mnist_model, method, tmp_path, capsys):
     path, data_dir, clean = mnist_model
-    out = tmp_path / "attack"
+    out, limit = tmp_path / "attack", "8" if method == "pgd" else "30"
     assert main(["attack", str(path), "--data-dir", str(data_dir), "--method", method,
-                 "--eps", "0.3,0.1", "--out", str(out)]) == 0  # fmt: skip
+                 "--eps", "0.3,0.1", "--limit", limit, "--out", str(out)]) == 0  # fmt: skip
     text = capsys.readouterr().out
-    assert ("PGD-20" if method == "pgd" else "FGSM") in text and "30 mnist test images" in text
+    assert ("PGD-20" if method == "pgd" else "FGSM") in text
+    assert f"{limit} mnist test images" in text
     report = json.loads((out / "accuracy.json").read_text())
     assert [r["eps"] for r in report["rows"]] == [0.0, 0.1, 0.3]
-    assert report["rows"][0]["accuracy"] == pytest.approx(clean)
-    assert f"{clean:.2%}" in text
+    assert report["rows"][0]["accuracy"] == pytest.approx(clean[int(limit)])
+    assert f"{clean[int(limit)]:.2%}" in text
+    assert report["rows"][2]["accuracy"] <= report["rows"][0]["accuracy"]
     assert png_size(out / "accuracy.png") and png_size(out / "examples.png")
 
 
