@@ -7,7 +7,6 @@ plain ones without ``--adversarial`` and ``cnn_numpy.explain.AdversarialTraining
 
 from __future__ import annotations
 
-from ...losses import CrossEntropyLoss
 from ...train import PrintEpoch
 from .common import UsageError
 from .settings import CHECKS, CHOICES
@@ -42,11 +41,11 @@ def add_arguments(p) -> None:
     )
 
 
-def fit_parts(trained, model, settings, data) -> tuple:
-    """``(model, loss, epoch_line)`` for ``fit``: ``trained``, cross-entropy and PrintEpoch;
-    or, with --adversarial, the adversarial wrapper of ``model``, its loss and its line."""
+def fit_parts(trained, model, loss, settings, data) -> tuple:
+    """``(model, loss, epoch_line)`` for ``fit``: ``trained``, ``loss`` and PrintEpoch; or,
+    with --adversarial, the adversarial wrapper of ``model``, its loss and its line."""
     if settings.adversarial is None:
-        return trained, CrossEntropyLoss(), PrintEpoch()
+        return trained, loss, PrintEpoch()
     if trained is not model:
         raise UsageError("--adversarial trains in one process; leave out --workers")
     from ..explain import AdversarialEpoch, AdversarialTraining, pixel_units

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...losses import CrossEntropyLoss
 from ...model import Sequential
 from ...optim import SGD, Adam
 from ...presets import MODELS
@@ -240,7 +241,9 @@ def train_epochs(
     try:
         keep_freed_memory()  # the command owns its process: no page faults (speed/memory.py)
         with on_cores(training.model, settings.workers, settings.batch_size) as trained:
-            trained, loss, epoch_line = fit_parts(trained, training.model, settings, data)
+            trained, loss, epoch_line = fit_parts(
+                trained, training.model, CrossEntropyLoss(), settings, data
+            )
             fit(
                 trained,
                 loss,
