@@ -66,7 +66,8 @@ def main(argv=None) -> int:
         f"{f'eps {e:g}':>8}" for e in (0, 0.05, 0.1, 0.2, 0.3)) + "  train s")  # fmt: skip
     for name, attack, images, table, seconds in rows:
         cells = "  ".join(f"{r['accuracy']:>8.2%}" for r in table)
-        print(f"{name:<8} {attack:<7} {images:>6}  {cells}  {seconds or '-'}")
+        took = "-" if seconds is None else f"{seconds:.0f}"
+        print(f"{name:<8} {attack:<7} {images:>6}  {cells}  {took:>7}")
     return 0
 
 
