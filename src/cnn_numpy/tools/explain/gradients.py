@@ -51,13 +51,13 @@ def integrated_gradients(model, x, target=None, baseline=None, steps: int = 32) 
     model = in_precision_of(model, x)
     steps = check_steps(steps, "integrated_gradients")
     b = baseline_array(baseline, x)
-    total = np.zeros_like(x)
+    total = 0.0
     with explaining(model):
         t = targets(target, model.forward(x), "integrated_gradients")
         for k in range(1, steps + 1):
             point = b + (k / steps) * (x - b)  # on the straight line from b to x
             _, dx = gradient_to_input(model, point, lambda logits: one_hot(t, logits))
-            total += dx
+            total = total + dx  # in the gradients' dtype (the model's)
     return (x - b) * total / steps
 
 

@@ -34,12 +34,12 @@ def occlusion(model, x, target=None, window: int = 4, stride: int | None = None,
             f"occlusion: window {window} is larger than the image ({H}x{W}); use at most {min(H, W)}"
         )
     rows, cols = (H - window) // stride + 1, (W - window) // stride + 1
-    drops = np.zeros((N, rows, cols), dtype=x.dtype)
     with explaining(model):
         logits = model.forward(x)
         t = targets(target, logits, "occlusion")
         samples = np.arange(N)
         p = softmax(logits)[samples, t]
+        drops = np.zeros((N, rows, cols), dtype=p.dtype)
         for i in range(rows):
             for j in range(cols):
                 hidden = x.copy()
