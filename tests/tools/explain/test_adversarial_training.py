@@ -121,3 +121,16 @@ def test_train_adversarial_cli(tmp_path, capsys):
     assert main(["train", *flags, "--adversarial", "0.1", "--workers", "2",
                  "--out", str(tmp_path / "d")]) == 2  # fmt: skip
     assert "leave out --workers" in capsys.readouterr().err
+
+
+def test_the_monitor_watches_an_adversarial_run():
+    """The Monitor runs one forward pass layer by layer (it replaces the model's forward):
+    the wrapper still remembers the images, so the attack still has them."""
+    X, y = cnn.synthetic_lines(20, noise=0.05, rng=0)
+    model = cnn.seed_net(2, filters=2, rng=1)
+    adv = AdversarialTraining(model, 0.1, "fgsm")
+    monitor = cnn.Monitor(every=1)
+    cnn.fit(adv.model, adv.loss, cnn.SGD(model.parameters(), lr=0.01), (X, y), 1, 8,
+            rng=0, callbacks=[monitor])  # fmt: skip
+    assert len(monitor.records) == 5 and monitor.records[0]["layers"][0]["label"] == "0: Conv2d"
+    assert len(monitor.filters) == 1 and adv.loss.accuracy() is not None

@@ -32,6 +32,23 @@ class RememberInput(Layer):
     def __init__(self, model: Layer):
         self.inner, self.x = model, None
 
+    @property
+    def layers(self) -> list:
+        """The wrapped Sequential's layers (what the Monitor and the live page look at)."""
+        return getattr(self.inner, "layers", [])
+
+    def __setattr__(self, name: str, value) -> None:
+        """A ``forward`` set on the instance (the Monitor does, to watch one pass layer by
+        layer) still remembers the images first."""
+        if name == "forward" and callable(value):
+            watched = value
+
+            def value(x):
+                self.x = x
+                return watched(x)
+
+        object.__setattr__(self, name, value)
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.x = x
         return self.inner.forward(x)
