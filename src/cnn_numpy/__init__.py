@@ -70,7 +70,7 @@ _TOOL_NAMES = {
     ),
 }  # fmt: skip
 #: tool modules that ``from cnn_numpy import <name>`` loads on first use
-_TOOL_MODULES = {"exercises": "tools.exercises"}
+_TOOL_MODULES = {"exercises": "tools.exercises", "explain": "tools.explain"}
 
 
 def __getattr__(name: str):

@@ -23,6 +23,7 @@ MOVED = {
     "cnn_numpy.speed": "cnn_numpy.tools.speed",
     "cnn_numpy.saving": "cnn_numpy.tools.saving",
     "cnn_numpy.exercises": "cnn_numpy.tools.exercises",
+    "cnn_numpy.explain": "cnn_numpy.tools.explain",
     "cnn_numpy.visualize.summary": "cnn_numpy.summary",
     "cnn_numpy.saving.atomic": "cnn_numpy.data.atomic",
     "cnn_numpy.saving.to_onnx": "cnn_numpy.tools.onnx_export.to_onnx",

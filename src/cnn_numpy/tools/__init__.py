@@ -9,6 +9,8 @@
 - ``speed/``        speed beyond the layers: every core (``DataParallel``), no page faults
 - ``saving/``       files: model files without pickle, checkpoints, run folders
 - ``onnx_export/``  carrying a model elsewhere: ONNX export
+- ``explain/``      asking it why (saliency, Grad-CAM, occlusion, integrated gradients) and
+                    fooling it (FGSM, PGD, adversarial training): ``cnn_numpy.explain``
 - ``progress.py``   what ``fit`` reports as it trains: the bar, the epoch line (callbacks)
 
 Nothing here is needed to read the core (``cnn_numpy/layers``, ``losses.py``, ``optim.py``,

@@ -17,6 +17,9 @@ How it is built:
       live.py           --live: the page's training view around the run (cnn_numpy.tools.live)
     evaluate.py     `evaluate MODEL`: accuracy, per class, confusion matrix (test split only)
     predict.py      `predict MODEL IMAGE...`: your own drawings, prepared like MNIST
+    explain.py      `explain MODEL IMAGE...`: saliency, Grad-CAM, occlusion, IG over them
+    attack.py       `attack MODEL`: accuracy under FGSM / PGD per eps (cnn_numpy.explain)
+    adversarial.py  train's --adversarial EPS [--attack fgsm|pgd]
     report.py       `report RUN_DIR`: redraw a run's pictures and report.html
     diagnose.py     `diagnose`: the doctor's checklist on the setup train would run
     gradcheck.py    `gradcheck`: every layer's backward() against central differences
@@ -40,11 +43,34 @@ import sys
 
 from ... import __version__
 from ..install_hint import missing_module_message
-from . import diagnose, evaluate, exercises, export, gradcheck, predict, report, serve, train
+from . import (
+    attack,
+    diagnose,
+    evaluate,
+    exercises,
+    explain,
+    export,
+    gradcheck,
+    predict,
+    report,
+    serve,
+    train,
+)
 from .common import CliError, error_message, print_error
 from .usage import Parser, unknown_flags
 
-SUBCOMMANDS = [train, diagnose, gradcheck, report, evaluate, predict, export, serve]
+SUBCOMMANDS = [
+    train,
+    diagnose,
+    gradcheck,
+    report,
+    evaluate,
+    predict,
+    explain,
+    attack,
+    export,
+    serve,
+]
 SUBCOMMANDS += [exercises]
 
 

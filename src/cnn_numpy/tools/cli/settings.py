@@ -34,6 +34,8 @@ CHECKS = {
     "seed": seed,
     "workers": int_in(1, 128),
     "out": output_folder,
+    "adversarial": float_in(0, 1),
+    "attack_steps": int_in(1, 1000),
 }
 #: the settings that take one of a few words
 CHOICES = {
@@ -41,6 +43,7 @@ CHOICES = {
     "model": tuple(sorted(MODELS)),
     "optimizer": ("sgd", "adam"),
     "schedule": ("none", "step", "cosine"),
+    "attack": ("fgsm", "pgd"),
 }
 
 #: per-dataset defaults for the flags left unset (tuned to reach the README's accuracies)
@@ -107,6 +110,11 @@ APPLIES = {
     "step_size": (lambda s: s.schedule == "step", "it applies to --schedule step"),
     "gamma": (lambda s: s.schedule == "step", "it applies to --schedule step"),
     "eta_min": (lambda s: s.schedule == "cosine", "it applies to --schedule cosine"),
+    "attack": (lambda s: s.adversarial is not None, "it is the attack of --adversarial"),
+    "attack_steps": (
+        lambda s: s.adversarial is not None and s.attack == "pgd",
+        "it is the number of steps of --adversarial's PGD",
+    ),
 }
 
 
@@ -134,6 +142,9 @@ class TrainSettings:
     noise: float
     seed: int
     workers: int | None
+    adversarial: float | None  # eps in pixel units; None: plain training
+    attack: str | None  # None: fgsm (with --adversarial)
+    attack_steps: int | None  # None: 7 (with --attack pgd)
     out: str | None
     # how this command runs, not saved:
     resume: str | None = None

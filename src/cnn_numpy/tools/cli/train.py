@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..saving.run_folder import save_config
 from ..visualize.report import write_report
-from . import live
+from . import adversarial, live
 from .common import UsageError, writing
 from .dataset import Data, load_data
 from .exercises import add_layers_from_argument, use_layers_from
@@ -181,6 +181,7 @@ def add_parser(subparsers) -> None:
         "steps, and the first layer's filters every epoch, into monitor.json "
         "(report.html shows them; see docs/when-training-goes-wrong.md)",
     )
+    adversarial.add_arguments(p)
     live.add_arguments(p)
     add_layers_from_argument(p)
     p.set_defaults(run=run)

@@ -25,13 +25,14 @@ from ...model import Sequential
 from ...optim import SGD, Adam
 from ...presets import MODELS
 from ...schedulers import CosineAnnealingLR, StepLR
-from ...train import Callback, History, PrintEpoch, TrainingDiverged, fit
+from ...train import Callback, History, TrainingDiverged, fit
 from ..doctor.monitor import Monitor
 from ..progress import progress_display
 from ..saving.checkpoint import CHECKPOINT, Checkpoint, load_checkpoint, save_epoch
 from ..saving.run_folder import save_history
 from ..speed.memory import keep_freed_memory
 from ..speed.parallel import DataParallel, blas_threads
+from .adversarial import fit_parts
 from .common import CliError, error_message, writing
 from .dataset import Data
 from .live import callbacks as live_callbacks
@@ -249,10 +250,13 @@ def train_epochs(
     try:
         keep_freed_memory()  # the command owns its process: no page faults (speed/memory.py)
         with on_cores(training.model, settings.workers, settings.batch_size) as trained:
+            trained, loss, epoch_line = fit_parts(
+                trained, training.model, training.loss or CrossEntropyLoss(), settings, data
+            )
             with stop.installed():
                 fit(
                     trained,
-                    training.loss or CrossEntropyLoss(),
+                    loss,
                     training.optimizer,
                     data.train,
                     epochs=max(0, settings.epochs - len(training.history)),
@@ -262,7 +266,7 @@ def train_epochs(
                     scheduler=training.scheduler,
                     history=training.history,
                     callbacks=[
-                        PrintEpoch(),
+                        epoch_line,
                         *progress_display(settings.quiet),
                         *([monitor] if monitor is not None else []),
                         *live_callbacks(page, saver),

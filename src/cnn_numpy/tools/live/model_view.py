@@ -28,6 +28,7 @@ from .layers_view import (
     softmax,
 )
 from .verdict import novelty, verdict
+from .why_view import why
 
 #: layers that change each number on its own (same channel, same pixel): the kernel view
 #: follows a conv's value through them ("then ReLU: ...")
@@ -110,12 +111,15 @@ class ModelView:
         x, outputs, check = self.run(image, check=True)
         probabilities = softmax(outputs[-1][0].astype(np.float64))
         answer = verdict(probabilities, self.classes, check, self.card.get("dataset"))
+        with self.lock, blas_threads(1):  # Grad-CAM and saliency of the best class
+            reasons = why(self.model, x, int(probabilities.argmax()))
         return {
             "input": encode_floats(image),
             "input_shape": list(image.shape),
             "probabilities": probabilities.tolist(),
             "answer": answer,
             "layers": [panel_values(out[0]) for out in outputs],
+            "why": reasons,
             "ms": {"model": 1000 * (time.perf_counter() - start)},
         }
 

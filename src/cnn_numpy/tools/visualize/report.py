@@ -30,6 +30,7 @@ from ...train import History, predict_proba
 from ..saving.run_folder import load_history
 from .curves import plot_history
 from .inside import conv_layers, plot_feature_maps, plot_filters
+from .mistake_saliency import plot_mistake_saliency
 from .mistakes import confusion_matrix, plot_confusion_matrix, plot_mistakes
 from .monitor_plots import monitor_figures
 from .report_page import render_html, section_of, suffix_of, used_settings  # noqa: F401
@@ -82,6 +83,7 @@ def make_pictures(
     cm = confusion_matrix(y, pred, num_classes=proba.shape[1])
     pictures["confusion_matrix"] = _png(plot_confusion_matrix(cm, names))
     pictures["mistakes"] = _png(plot_mistakes(model, X, y, names, proba=proba))
+    pictures["mistakes_saliency"] = _png(plot_mistake_saliency(model, X, y, proba, names))
     return pictures
 
 

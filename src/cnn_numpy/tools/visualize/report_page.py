@@ -8,6 +8,7 @@ import html
 import json
 
 from ...train import History
+from .mistake_saliency import SECTION as MISTAKES_SALIENCY
 from .monitor_plots import FILTERS_EPOCHS_SECTION, MONITOR_SECTIONS
 
 #: (file stem, heading, what to look for): the order of the page
@@ -53,6 +54,7 @@ SECTIONS = [
         "Misclassified test images with the network's prediction and its confidence. Confident "
         "mistakes are the interesting ones: often the label is ambiguous, or the image unusual.",
     ),
+    MISTAKES_SALIENCY,
 ]
 
 

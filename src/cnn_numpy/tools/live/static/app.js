@@ -7,6 +7,7 @@ import { renderKernel } from "./kernel.js";
 import { Layers, markBox } from "./layers.js";
 import { Pad } from "./pad.js";
 import { Training } from "./training.js";
+import { Why } from "./why.js";
 
 const $ = (id) => document.getElementById(id);
 let drawView = null;
@@ -41,7 +42,8 @@ function buildDrawView(info) {
     onClear: () => reset(),
     onError: (message, meta) => showError(message, meta),
   });
-  drawView = { info: model, layers, pad, result: null, picked: null };
+  const why = new Why($("why"), [...document.querySelectorAll(".why-method")], $("why-note"));
+  drawView = { info: model, layers, pad, why, result: null, picked: null };
   $("clear").addEventListener("click", () => pad.clear());
   $("upload").addEventListener("change", (e) => {
     if (e.target.files[0]) pad.upload(e.target.files[0]);
@@ -77,6 +79,7 @@ function reset() {
     row.classList.remove("best");
   }
   drawView.layers.clear();
+  drawView.why.clear(drawView.pad.version);
   closeKernel();
   drawView.result = null;
 }
@@ -109,6 +112,7 @@ function show(result, meta) {
   });
   const drawing = performance.now();
   drawView.layers.render(result);
+  drawView.why.render(result, meta.version);
   const renderMs = performance.now() - drawing;
   const ms = result.ms;
   const pad = drawView.pad;

@@ -1,0 +1,129 @@
+"""``cnn-numpy explain MODEL IMAGE...``: why the model said what it said.
+
+Each image takes ``predict``'s photo path (prepared like MNIST, normalised as in training,
+"not a digit" from the novelty check), then one figure: the prepared input and each map of
+``cnn_numpy.explain`` as a heat map over it, with the prediction and its probability.
+Occlusion fills with black paper and integrated gradients start from a black image (pixel 0,
+in the model's units), not from 0 of the standardised input.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from ...data import normalize
+from ..explain import grad_cam, integrated_gradients, occlusion, saliency
+from ..explain.figures import heat_maps, save_png
+from ..novelty import predict_with_novelty
+from ..photos.images import preprocess_digit
+from .common import (
+    CliError,
+    class_names,
+    error_message,
+    int_in,
+    load_model,
+    normalization,
+    output_file,
+    print_error,
+    writing,
+)
+from .novelty_check import load_check, refusal_words
+from .predict import INPUT_SHAPE, check_input_shape, figure_path
+
+METHODS = ("saliency", "gradcam", "occlusion", "ig")
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "explain",
+        help="why a saved model classified your images so: saliency, Grad-CAM, occlusion, "
+        "integrated gradients",
+        description="Prepare each image as predict does, then draw the input and each "
+        "explanation as a heat map over it: saliency (|d logit / d pixel|), Grad-CAM (at "
+        "the last convolutional stage), occlusion (how much hiding each 4x4 square drops "
+        "the probability) and integrated gradients (32 steps from a black image).",
+    )
+    p.add_argument("model", metavar="MODEL", help="a .npz saved by training or by cnn_numpy.save")
+    p.add_argument("images", metavar="IMAGE", nargs="+", help="PNG or JPEG files")
+    p.add_argument(
+        "--method",
+        choices=(*METHODS, "all"),
+        default="all",
+        help="which explanation to draw (default: all four)",
+    )
+    p.add_argument(
+        "--target",
+        type=int_in(0, 100_000),
+        default=None,
+        metavar="CLASS",
+        help="explain this class's score (its index) instead of the predicted class",
+    )
+    p.add_argument(
+        "--out",
+        type=output_file,
+        default=None,
+        metavar="FILE.png",
+        help="the figure (FILE-1.png, FILE-2.png, ... for several images; default: "
+        "IMAGE-why.png in the current folder)",
+    )
+    p.set_defaults(run=run)
+
+
+def explanation_maps(model, x, target, methods, stats) -> dict[str, np.ndarray]:
+    """Each method's map for one prepared input x (1, C, H, W), in the model's units."""
+    black = (0.0 - stats["mean"]) / stats["std"]  # pixel 0 as the model sees it
+    maps = {}
+    for method in methods:
+        if method == "saliency":
+            maps[method] = np.abs(saliency(model, x, target)).max(axis=1)[0]
+        elif method == "gradcam":
+            maps[method] = grad_cam(model, x, target)[0]
+        elif method == "occlusion":
+            maps[method] = occlusion(model, x, target, window=4, fill=black)[0]
+        else:
+            ig = integrated_gradients(model, x, target, baseline=np.full_like(x, black))
+            maps[method] = ig.sum(axis=1)[0]
+    return maps
+
+
+def run(args: argparse.Namespace) -> int:
+    model, card = load_model(args.model)
+    check_input_shape(model, card, args.model)
+    classes = class_names(card, model.output_shape((1, *INPUT_SHAPE))[-1], args.model)
+    if args.target is not None and args.target >= len(classes):
+        raise CliError(
+            f"--target {args.target} is not a class of {args.model} (0-{len(classes) - 1})"
+        )
+    stats = normalization(card, args.model)
+    novelty = load_check(args.model)  # None: a note says so
+    methods = METHODS if args.method == "all" else (args.method,)
+    status = 0
+    for index, name in enumerate(args.images, 1):
+        try:
+            steps = preprocess_digit(name)
+        except (OSError, ValueError) as err:  # one unreadable image: say so, go on
+            print_error(f"{name}: {error_message(err)}")
+            status = 1
+            continue
+        x = normalize(steps.image, stats["mean"], stats["std"])[None, None]  # (1, 1, 28, 28)
+        answer = predict_with_novelty(model, x, novelty)
+        p = answer.probabilities[0]
+        best = int(p.argmax())
+        verdict = f"{classes[best]} ({p[best]:.1%})"
+        if answer.refused[0]:
+            verdict = f"{refusal_words(card)} (closest: {verdict})"
+        target = best if args.target is None else args.target
+        title = f"{Path(name).name}: {verdict}; explaining class {classes[target]}"
+        maps = explanation_maps(model, x, target, methods, stats)
+        out = (
+            figure_path(args.out, index, len(args.images))
+            if args.out
+            else Path(f"{Path(name).stem}-why.png")
+        )
+        with writing(f"write the figure {out}"):
+            save_png(heat_maps(steps.image, maps, title), out)
+        print(f"{name}: {verdict}    figure: {out}")
+    return status

@@ -1,0 +1,99 @@
+"""The pictures of ``cnn-numpy explain`` and ``cnn-numpy attack`` (matplotlib, Agg).
+
+``heat_maps``: the prepared input, then each map as a heat map over it with its colour bar.
+``accuracy_plot``: accuracy against eps.  ``attack_grid``: clean / adversarial / difference
+with both predictions.  ``save_png`` writes a figure atomically.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from ...data.atomic import atomic_write_bytes
+from ..visualize.figures import hide_ticks, pyplot
+
+#: how each method's map is drawn: its title and colour map
+STYLES = {
+    "saliency": ("saliency |∂ logit / ∂ x|", "hot"),
+    "gradcam": ("Grad-CAM", "jet"),
+    "occlusion": ("occlusion: drop of p", "RdBu_r"),
+    "ig": ("integrated gradients", "RdBu_r"),
+}
+
+
+def heat_maps(image: np.ndarray, maps: dict[str, np.ndarray], title: str):
+    """``image`` (H, W) in gray, then each of ``maps`` (name -> (h, w), any resolution)
+    stretched over it, half transparent, with a colour bar."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 1 + len(maps), figsize=(3.2 * (1 + len(maps)), 3.6))
+    axes = np.atleast_1d(axes)
+    H, W = image.shape
+    axes[0].imshow(image, cmap="gray")
+    axes[0].set_title("prepared input", fontsize=9)
+    for ax, (name, heat) in zip(axes[1:], maps.items()):
+        label, cmap = STYLES.get(name, (name, "hot"))
+        ax.imshow(image, cmap="gray", extent=(0, W, H, 0))
+        limits = {}
+        if cmap == "RdBu_r":  # signed: white is zero
+            bound = float(np.abs(heat).max()) or 1.0
+            limits = dict(vmin=-bound, vmax=bound)
+        shown = ax.imshow(
+            heat, cmap=cmap, alpha=0.6, extent=(0, W, H, 0), interpolation="bilinear", **limits
+        )
+        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
+        ax.set_title(f"{label}\n{heat.shape[0]}x{heat.shape[1]}", fontsize=9)
+    for ax in axes:
+        hide_ticks(ax)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_plot(eps: list[float], accuracy: dict[str, list[float]], title: str):
+    """Accuracy (0-1) against eps, one line per attack."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    for name, values in accuracy.items():
+        ax.plot(eps, values, marker="o", label=name)
+    ax.set_xlabel("eps (pixel units, 0-1)")
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def attack_grid(clean, adversarial, labels, predicted, classes, title: str):
+    """One row per image: clean (its prediction), adversarial (its prediction), their
+    difference.  Images are (N, H, W) in pixel units; ``predicted`` (clean, adversarial)."""
+    plt = pyplot()
+    n = len(clean)
+    fig, axes = plt.subplots(n, 3, figsize=(6.3, 2.1 * n), squeeze=False)
+    bound = float(np.abs(adversarial - clean).max()) or 1.0
+    for i in range(n):
+        before, after = classes[predicted[0][i]], classes[predicted[1][i]]
+        axes[i, 0].imshow(clean[i], cmap="gray", vmin=0, vmax=1)
+        axes[i, 0].set_title(f"clean: {before} (true {classes[labels[i]]})", fontsize=8)
+        axes[i, 1].imshow(adversarial[i], cmap="gray", vmin=0, vmax=1)
+        fooled = "FOOLED" if predicted[1][i] != labels[i] else "still right"
+        axes[i, 1].set_title(f"adversarial: {after} ({fooled})", fontsize=8)
+        shown = axes[i, 2].imshow(adversarial[i] - clean[i], cmap="RdBu_r", vmin=-bound, vmax=bound)
+        axes[i, 2].set_title("difference", fontsize=8)
+        fig.colorbar(shown, ax=axes[i, 2], fraction=0.046, pad=0.04)
+        for ax in axes[i]:
+            hide_ticks(ax)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def save_png(fig, path) -> None:
+    """``fig`` as a PNG at ``path``, written atomically; the figure is closed."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    pyplot().close(fig)
+    atomic_write_bytes(path, buffer.getvalue())

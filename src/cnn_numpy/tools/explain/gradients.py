@@ -1,0 +1,92 @@
+"""Attributions made of input gradients: saliency and integrated gradients.
+
+Both are "one more backward pass, to the input" (``backprop.gradient_to_input``), starting
+from the one-hot gradient of the target's logit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .backprop import (
+    check_steps,
+    explaining,
+    gradient_to_input,
+    in_precision_of,
+    input_array,
+    one_hot,
+    targets,
+)
+
+
+def saliency(model, x, target=None) -> np.ndarray:
+    """∂ logit[target] / ∂ x, signed (Simonyan et al. 2014), shape (N, C, H, W).
+
+    ``target``: an int, an int array (N,), or None for the predicted class.  The picture
+    is ``abs(s).max(axis=1)``: how much a small change of each pixel moves the score.
+
+    Example:
+        >>> s = saliency(model, x)              # x: (N, 1, 28, 28) as the model takes it
+        >>> heat = np.abs(s).max(axis=1)        # (N, 28, 28)
+    """
+    x = input_array(x, "saliency")
+    model = in_precision_of(model, x)
+    with explaining(model):
+        _, dx = gradient_to_input(
+            model, x, lambda logits: one_hot(targets(target, logits, "saliency"), logits)
+        )
+    return dx
+
+
+def integrated_gradients(model, x, target=None, baseline=None, steps: int = 32) -> np.ndarray:
+    """(x − b) · (1/steps) Σ_{k=1..steps} ∂ logit[target] / ∂ x at b + (k/steps)(x − b)
+    (Sundararajan et al. 2017, right Riemann sum), shape (N, C, H, W).
+
+    ``baseline`` b: zeros when None, else an array that broadcasts to x's shape.  The sum of
+    a sample's attributions approaches logit(x) − logit(b) as ``steps`` grows
+    (completeness: ``completeness_error`` measures it).  ``target`` None is the class
+    predicted for x.
+    """
+    x = input_array(x, "integrated_gradients")
+    model = in_precision_of(model, x)
+    steps = check_steps(steps, "integrated_gradients")
+    b = baseline_array(baseline, x)
+    total = 0.0
+    with explaining(model):
+        t = targets(target, model.forward(x), "integrated_gradients")
+        for k in range(1, steps + 1):
+            point = b + (k / steps) * (x - b)  # on the straight line from b to x
+            _, dx = gradient_to_input(model, point, lambda logits: one_hot(t, logits))
+            total = total + dx  # in the gradients' dtype (the model's)
+    return (x - b) * total / steps
+
+
+def baseline_array(baseline, x: np.ndarray) -> np.ndarray:
+    """The baseline as an array of x's shape and dtype (zeros for None)."""
+    if baseline is None:
+        return np.zeros_like(x)
+    b = np.asarray(baseline)
+    try:
+        if b.dtype.kind not in "biuf":
+            raise ValueError
+        return np.broadcast_to(b, x.shape).astype(x.dtype)
+    except ValueError:
+        raise ValueError(
+            f"integrated_gradients: baseline must be real numbers that broadcast to x's shape "
+            f"{x.shape}, got shape {b.shape} and dtype {b.dtype}"
+        ) from None
+
+
+def completeness_error(model, x, attributions, target=None, baseline=None) -> np.ndarray:
+    """|Σ attributions − (logit(x) − logit(b))| / |logit(x) − logit(b)| per sample (N,):
+    how far integrated gradients are from their completeness axiom."""
+    x = input_array(x, "completeness_error")
+    model = in_precision_of(model, x)
+    b = baseline_array(baseline, x)
+    with explaining(model):
+        logits_x, logits_b = model.forward(x), model.forward(b)
+        t = targets(target, logits_x, "completeness_error")
+    rows = np.arange(len(t))
+    difference = logits_x[rows, t] - logits_b[rows, t]
+    total = np.asarray(attributions).reshape(len(t), -1).sum(axis=1)
+    return np.abs(total - difference) / np.maximum(np.abs(difference), np.finfo(float).tiny)

@@ -1,0 +1,75 @@
+// The "why" view: the answer's Grad-CAM or saliency as a heat map over the prepared input,
+// redrawn with every answer (so it follows the pen).  The maps come from the server
+// (cnn_numpy.explain, the model's own backward pass); this only draws them.
+
+import { decodeFloats } from "./api.js";
+
+const SIDE = 168;                                        // the canvas, in screen pixels
+
+/** A small canvas holding `values` (h x w) as gray (alpha 255) or as red heat (alpha ~ value). */
+function smallCanvas(values, h, w, heat, max) {
+  const canvas = document.createElement("canvas");
+  canvas.width = w; canvas.height = h;
+  const context = canvas.getContext("2d");
+  const image = context.createImageData(w, h);
+  for (let i = 0; i < h * w; i++) {
+    if (heat) {
+      const t = max > 0 ? Math.max(0, values[i]) / max : 0;   // 0 .. 1
+      image.data.set([255, Math.round(220 * (1 - t)), 0, Math.round(230 * t)], 4 * i);
+    } else {
+      const v = Math.max(0, Math.min(255, Math.round(values[i] * 255)));
+      image.data.set([v, v, v, 255], 4 * i);
+    }
+  }
+  context.putImageData(image, 0, 0);
+  return canvas;
+}
+
+export class Why {
+  constructor(canvas, buttons, caption) {
+    this.canvas = canvas;
+    this.caption = caption;
+    this.method = "gradcam";
+    this.result = null;
+    this.buttons = buttons;
+    for (const button of buttons) {
+      button.addEventListener("click", () => {
+        this.method = button.dataset.method;
+        this.render(this.result, this.version);
+      });
+    }
+  }
+
+  clear(version) {
+    this.result = null;
+    const context = this.canvas.getContext("2d");
+    context.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    this.canvas.dataset.version = String(version);
+    this.canvas.dataset.method = "";
+    this.caption.textContent = "Draw a digit: the map shows where the answer came from.";
+  }
+
+  render(result, version) {
+    this.result = result;
+    this.version = version;
+    if (!result || !result.why) return;
+    let method = this.method;
+    if (!result.why[method]) method = "saliency";          // a net without a 4-D layer
+    for (const button of this.buttons) button.classList.toggle("on", button.dataset.method === method);
+    const map = result.why[method];
+    const [H, W] = result.input_shape;
+    const [h, w] = map.shape;
+    const canvas = this.canvas;
+    canvas.width = SIDE; canvas.height = SIDE;
+    const context = canvas.getContext("2d");
+    context.imageSmoothingEnabled = false;                  // the input's pixels, sharp
+    context.drawImage(smallCanvas(decodeFloats(result.input), H, W, false, 1), 0, 0, SIDE, SIDE);
+    context.imageSmoothingEnabled = method === "gradcam";   // Grad-CAM stretched smoothly
+    context.drawImage(smallCanvas(decodeFloats(map.values), h, w, true, map.max), 0, 0, SIDE, SIDE);
+    canvas.dataset.version = String(version);
+    canvas.dataset.method = method;
+    canvas.dataset.shape = `${h}x${w}`;
+    const name = method === "gradcam" ? `Grad-CAM at the last ${h}×${w} layer` : `saliency |∂ logit / ∂ pixel|, ${h}×${w}`;
+    this.caption.textContent = `Why “${result.answer.best}”: ${name}. Yellow to red: more of the evidence.`;
+  }
+}

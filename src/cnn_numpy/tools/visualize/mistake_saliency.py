@@ -1,0 +1,60 @@
+"""The report's "why the mistakes?" section: for the most confident mistakes, where the
+model looked (saliency, ``cnn_numpy.explain``) for the class it said and for the true one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..explain.gradients import saliency
+from .figures import display_image, hide_ticks, subplots
+
+#: (file stem, heading, what to look for), as report.SECTIONS
+SECTION = (
+    "mistakes_saliency",
+    "Why the mistakes? Saliency",
+    "For the most confident mistakes: the image, then |d logit / d pixel| for the class the "
+    "network said and for the true class (brighter: a small change there moves that score "
+    "more). Evidence for the wrong class sitting on a stray stroke or a gap in the ink is the "
+    "usual story; a map that looks like the digit's outline everywhere says little.",
+)
+
+
+def plot_mistake_saliency(
+    model,
+    X: np.ndarray,
+    y: np.ndarray,
+    proba: np.ndarray,
+    class_names: Sequence[str],
+    max_images: int = 6,
+):
+    """One row per mistake, most confident first: image, saliency of the predicted class,
+    saliency of the true class.  ``proba``: the model's softmax outputs for X (N, K).
+    With no mistakes, the least confident correct answers (the closest to being wrong)."""
+    pred = proba.argmax(axis=1)
+    confidence = proba[np.arange(len(X)), pred]
+    wrong = np.flatnonzero(pred != y)
+    chosen = wrong[np.argsort(-confidence[wrong], kind="stable")][:max_images]
+    title = f"Why the {len(chosen)} most confident mistakes?"
+    if not len(chosen):
+        chosen = np.argsort(confidence, kind="stable")[:max_images]
+        title = f"No mistakes; the {len(chosen)} least confident right answers"
+    said = saliency(model, X[chosen], pred[chosen])  # (n, C, H, W)
+    truth = saliency(model, X[chosen], y[chosen])
+    fig, axes = subplots(len(chosen), 3, figsize=(6.6, 2.2 * len(chosen)), squeeze=False)
+    for row, i in enumerate(chosen):
+        image, cmap = display_image(X[i])
+        axes[row, 0].imshow(image, cmap=cmap)
+        axes[row, 0].set_title(
+            f"true {class_names[y[i]]}, said {class_names[pred[i]]} ({confidence[i]:.2f})",
+            fontsize=8,
+        )
+        for col, (maps, k) in enumerate(((said, pred[i]), (truth, y[i])), 1):
+            axes[row, col].imshow(np.abs(maps[row]).max(axis=0), cmap="hot")
+            axes[row, col].set_title(f"saliency of {class_names[k]}", fontsize=8)
+        for ax in axes[row]:
+            hide_ticks(ax)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

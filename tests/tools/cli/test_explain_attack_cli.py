@@ -1,0 +1,104 @@
+"""``cnn-numpy explain`` (heat maps over the prepared photo) and ``cnn-numpy attack``
+(accuracy per eps, pictures), on small fixtures."""
+
+import json
+
+import numpy as np
+import pytest
+from helpers.idx_fixtures import fake_files, write_files
+from PIL import Image, ImageDraw
+
+import cnn_numpy as cnn
+from cnn_numpy.tools.cli import main
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A 1-epoch lines run: model.npz with its novelty check."""
+    folder = tmp_path_factory.mktemp("explain") / "run"
+    assert (
+        main(["train", "--epochs", "1", "--filters", "2", "--no-report", "--out", str(folder)]) == 0
+    )
+    return folder
+
+
+@pytest.fixture
+def photo(tmp_path):
+    canvas = Image.new("L", (200, 200), 235)
+    ImageDraw.Draw(canvas).line((100, 20, 100, 180), fill=30, width=14)  # a vertical line
+    canvas.save(tmp_path / "line.png")
+    return str(tmp_path / "line.png")
+
+
+def png_size(path):
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        return image.size
+
+
+def test_explain_draws_every_map_over_the_prepared_image(run, photo, tmp_path, capsys):
+    out = tmp_path / "why.png"
+    assert main(["explain", str(run / "model.npz"), photo, "--out", str(out)]) == 0
+    line = capsys.readouterr().out
+    assert line.startswith(f"{photo}: ") and "%" in line and f"figure: {out}" in line
+    wide = png_size(out)[0]
+    assert main(["explain", str(run / "model.npz"), photo, "--method", "gradcam", "--target",
+                 "1", "--out", str(tmp_path / "one.png")]) == 0  # fmt: skip
+    assert png_size(tmp_path / "one.png")[0] < wide / 2  # two panels, not five
+
+
+def test_explain_several_images_and_errors(run, photo, tmp_path, capsys):
+    missing = str(tmp_path / "missing.png")
+    out = tmp_path / "fig.png"
+    assert main(["explain", str(run / "model.npz"), photo, missing, photo, "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"error: {missing}") and "Traceback" not in captured.err
+    assert png_size(tmp_path / "fig-1.png") and png_size(tmp_path / "fig-3.png")
+    assert main(["explain", str(run / "model.npz"), photo, "--target", "2"]) == 1
+    assert "--target 2 is not a class" in capsys.readouterr().err
+    assert main(["explain", str(tmp_path / "nothing.npz"), photo]) == 1
+    assert capsys.readouterr().err.startswith("error: ")
+
+
+@pytest.fixture
+def mnist_model(tmp_path):
+    data_dir = write_files(tmp_path / "mnist", fake_files(np.random.default_rng(0), n_test=30))
+    stats = {"mean": 0.4, "std": 0.3}
+    path = cnn.save(cnn.lenet(10, rng=0), tmp_path / "model.npz", dataset="mnist",
+                    normalize=stats, input_shape=[1, 28, 28],
+                    class_names=list(cnn.MNIST_CLASSES))  # fmt: skip
+    _, (X, y) = cnn.load_mnist(data_dir, download=False)
+    X = cnn.normalize(X, **stats)
+    clean = {n: cnn.evaluate(cnn.load(path), X[:n], y[:n]) for n in (8, 30)}
+    return path, data_dir, clean
+
+
+@pytest.mark.parametrize("method", ["fgsm", "pgd"])
+def test_attack_prints_the_table_and_draws_it(mnist_model, method, tmp_path, capsys):
+    path, data_dir, clean = mnist_model
+    out, limit = tmp_path / "attack", "8" if method == "pgd" else "30"
+    assert main(["attack", str(path), "--data-dir", str(data_dir), "--method", method,
+                 "--eps", "0.3,0.1", "--limit", limit, "--out", str(out)]) == 0  # fmt: skip
+    text = capsys.readouterr().out
+    assert ("PGD-20" if method == "pgd" else "FGSM") in text
+    assert f"{limit} mnist test images" in text
+    report = json.loads((out / "accuracy.json").read_text())
+    assert [r["eps"] for r in report["rows"]] == [0.0, 0.1, 0.3]
+    assert report["rows"][0]["accuracy"] == pytest.approx(clean[int(limit)])
+    assert f"{clean[int(limit)]:.2%}" in text
+    assert report["rows"][2]["accuracy"] <= report["rows"][0]["accuracy"]
+    assert png_size(out / "accuracy.png") and png_size(out / "examples.png")
+
+
+def test_attack_bad_input(mnist_model, tmp_path, capsys):
+    path, data_dir, _ = mnist_model
+    for bad in ("0.1,2", "x", "-0.1"):
+        with pytest.raises(SystemExit) as usage:
+            main(["attack", str(path), "--data-dir", str(data_dir), "--eps", bad])
+        assert usage.value.code == 2
+        assert "pixel units" in capsys.readouterr().err
+    lines_model = cnn.save(cnn.seed_net(2, rng=0), tmp_path / "lines.npz", dataset="lines")
+    assert (
+        main(["attack", str(lines_model), "--dataset", "mnist", "--data-dir", str(data_dir)]) == 1
+    )
+    assert "outputs" in capsys.readouterr().err

@@ -1,0 +1,42 @@
+"""The report's saliency of its mistakes: the most confident mistakes first, each with the
+saliency of the class said and of the true class (cnn_numpy.explain.saliency)."""
+
+import base64
+
+import numpy as np
+from cnn_numpy.explain import saliency
+
+import cnn_numpy as cnn
+from cnn_numpy.tools.visualize.mistake_saliency import plot_mistake_saliency
+
+
+def test_rows_are_the_most_confident_mistakes_with_both_maps():
+    model = cnn.seed_net(3, filters=2, rng=0)
+    X = np.random.default_rng(1).random((12, 1, 28, 28)).astype(np.float32)
+    proba = cnn.predict_proba(model, X)
+    pred = proba.argmax(axis=1)
+    y = pred.copy()
+    y[[2, 5, 7]] = (pred[[2, 5, 7]] + 1) % 3  # three mistakes
+    fig = plot_mistake_saliency(model, X, y, proba, ["a", "b", "c"], max_images=2)
+    axes = fig.axes
+    assert len(axes) == 6  # two rows: image, saliency of the class said, of the true class
+    order = sorted([2, 5, 7], key=lambda i: -proba[i, pred[i]])[:2]
+    for row, i in enumerate(order):
+        assert axes[3 * row].get_title().startswith(f"true {'abc'[y[i]]}, said {'abc'[pred[i]]}")
+        shown = axes[3 * row + 2].get_images()[0].get_array()
+        expected = np.abs(saliency(model, X[[i]], y[[i]])[0]).max(axis=0)
+        np.testing.assert_allclose(shown, expected, rtol=1e-5)
+    assert "most confident mistakes" in fig._suptitle.get_text()
+    none = plot_mistake_saliency(model, X, pred, proba, ["a", "b", "c"])
+    assert "No mistakes" in none._suptitle.get_text() and len(none.axes) == 18
+
+
+def test_the_report_shows_the_saliency_of_its_mistakes(tmp_path):
+    from cnn_numpy.tools.cli import main
+
+    run = tmp_path / "run"
+    assert main(["train", "--epochs", "1", "--filters", "2", "--out", str(run)]) == 0
+    picture = (run / "mistakes_saliency.png").read_bytes()
+    page = (run / "report.html").read_text()
+    assert "Why the mistakes? Saliency" in page
+    assert base64.b64encode(picture).decode() in page
