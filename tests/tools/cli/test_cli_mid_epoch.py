@@ -105,8 +105,9 @@ def test_a_real_ctrl_c_within_an_epoch_resumes_to_the_unbroken_run(tmp_path):
         assert p.wait(timeout=120) == 130
     assert "Traceback" not in out and f"cnn-numpy train --resume {broken}" in out
     saved = load_checkpoint(broken / "checkpoint.npz")
-    if saved.progress is not None:  # within epoch 2 (else: at its end, a race)
-        assert f"after batch {saved.progress.step} of 480 in epoch 2" in out
+    if saved.progress is not None:  # within an epoch (else: at its end, a race)
+        epoch = len(saved.history) + 1  # 2, or 3 on a machine too busy to stop in time
+        assert f"after batch {saved.progress.step} of 480 in epoch {epoch}" in out
     resumed = subprocess.run(
         [sys.executable, "-m", "cnn_numpy", "train", "--resume", str(broken), "--no-report"],
         capture_output=True,
