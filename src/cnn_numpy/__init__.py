@@ -25,6 +25,7 @@ from .data import (
 )
 from .gradcheck import check_layer_gradients, check_loss_gradients, numerical_gradient
 from .layers import (
+    AdaptiveAvgPool2d,
     AvgPool2d,
     BatchNorm1d,
     BatchNorm2d,
@@ -37,13 +38,14 @@ from .layers import (
     MaxPool2d,
     Parameter,
     ReLU,
+    Residual,
     Sigmoid,
     Tanh,
 )
 from .losses import CrossEntropyLoss
 from .model import Sequential
 from .optim import SGD, Adam
-from .presets import deep, lenet, seed_net
+from .presets import deep, lenet, resnet, seed_net
 from .schedulers import CosineAnnealingLR, StepLR
 from .train import Callback, History, evaluate, fit, predict, predict_proba
 
@@ -87,7 +89,7 @@ __all__ = [
     # the building blocks: layers, loss, model
     "Layer", "Parameter", "Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", "LeakyReLU", "Sigmoid",
     "Tanh", "Flatten", "Linear", "BatchNorm2d", "BatchNorm1d", "Dropout", "CrossEntropyLoss",
-    "Sequential", "seed_net", "lenet", "deep",
+    "Sequential", "seed_net", "lenet", "deep", "Residual", "AdaptiveAvgPool2d", "resnet",
     # training: optimizers, schedules, the loop
     "SGD", "Adam", "StepLR", "CosineAnnealingLR", "fit", "Callback", "History", "evaluate",
     "predict", "predict_proba",

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from ...presets import MODELS
+from ...transforms import AUGMENTATIONS
 from ..saving.checkpoint import CHECKPOINT
 from .common import CliError, float_in, int_in, normalization, output_folder, seed
 from .dataset import DATASET_NAMES, DataSource
@@ -41,6 +42,7 @@ CHOICES = {
     "model": tuple(sorted(MODELS)),
     "optimizer": ("sgd", "adam"),
     "schedule": ("none", "step", "cosine"),
+    "augment": ("none", *sorted(AUGMENTATIONS)),
 }
 
 #: per-dataset defaults for the flags left unset (tuned to reach the README's accuracies)
@@ -80,7 +82,18 @@ MODEL_DEFAULTS = {
     ("seed", "mnist"): dict(lr=0.003, batch_size=64),
     # BatchNorm1d needs more than one image per batch: not the lines' per-sample default
     ("deep", "lines"): dict(batch_size=16),
+    # resnet: augmented (flips never for digits), see benchmarks/bench_resnet.py
+    ("resnet", "mnist"): dict(
+        epochs=6, lr=0.003, batch_size=64, optimizer="adam", schedule="cosine", augment="shift"
+    ),
+    ("resnet", "fashion-mnist"): dict(
+        epochs=12, lr=0.003, batch_size=64, optimizer="adam", schedule="cosine", augment="crop-flip"
+    ),
+    ("resnet", "lines"): dict(batch_size=16),
 }
+
+#: datasets whose images mean something else mirrored: a flipped 2 is no 2
+NO_FLIPS = ("mnist",)
 
 #: defaults that do not depend on the dataset
 BASE_DEFAULTS = dict(
@@ -92,6 +105,7 @@ BASE_DEFAULTS = dict(
     eta_min=0.0,
     noise=0.05,
     seed=0,
+    augment="none",
 )
 
 #: flags that shape only some runs: setting -> (does it apply to this run?, why not)
@@ -121,6 +135,7 @@ class TrainSettings:
     model: str
     filters: int
     blocks: int
+    augment: str
     epochs: int
     lr: float
     batch_size: int

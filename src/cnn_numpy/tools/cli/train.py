@@ -19,7 +19,15 @@ from .dataset import Data, load_data
 from .memory_check import check_memory
 from .novelty_check import store_novelty
 from .run_dir import check_out_folder, run_folder
-from .settings import CHECKS, CHOICES, TrainSettings, notes, resolve_defaults, resume_settings
+from .settings import (
+    CHECKS,
+    CHOICES,
+    NO_FLIPS,
+    TrainSettings,
+    notes,
+    resolve_defaults,
+    resume_settings,
+)
 from .training import (
     EpochSaver,
     Training,
@@ -77,6 +85,16 @@ def add_parser(subparsers) -> None:
         type=CHECKS["blocks"],
         default=None,
         help="Conv->ReLU->Pool blocks in the seed net (default 1)",
+    )
+    p.add_argument(
+        "--augment",
+        choices=CHOICES["augment"],
+        default=None,
+        help="random changes to each training batch: shift (up to 2 pixels), crop-flip (a "
+        "random crop of the image padded by 2 pixels, 4 at 32x32, and a left-right mirror), "
+        "rotate-shift (up to 10 degrees, then a shift), or none (default: none, but shift "
+        "for --model resnet on mnist and crop-flip on fashion-mnist; never a flip for "
+        "digits: a mirrored 2 is not a 2)",
     )
     p.add_argument("--epochs", type=CHECKS["epochs"], default=None)
     p.add_argument("--lr", type=CHECKS["lr"], default=None, help="learning rate")
@@ -203,6 +221,11 @@ def resolve_settings(args: argparse.Namespace) -> TrainSettings:
     if args.resume is not None:
         return resume_settings(args)
     settings = resolve_defaults(args)
+    if "flip" in settings.augment and settings.dataset in NO_FLIPS:
+        raise UsageError(
+            f"--augment {settings.augment} mirrors images, and a mirrored digit is another "
+            "digit or none (a mirrored 2 is not a 2); use --augment shift or rotate-shift"
+        )
     check_out_folder(settings.out, settings.overwrite)  # before the data takes its time
     return settings
 

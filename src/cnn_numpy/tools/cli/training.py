@@ -24,6 +24,7 @@ from ...optim import SGD, Adam
 from ...presets import MODELS
 from ...schedulers import CosineAnnealingLR, StepLR
 from ...train import Callback, History, PrintEpoch, TrainingDiverged, fit
+from ...transforms import augmentation
 from ..doctor.monitor import Monitor
 from ..progress import ProgressBar
 from ..saving.checkpoint import BEST, CHECKPOINT, LAST, Checkpoint, load_checkpoint, save_epoch
@@ -251,6 +252,7 @@ def train_epochs(
                 rng=training.rng,
                 scheduler=training.scheduler,
                 history=training.history,
+                augment=augmentation(settings.augment, data.image_shape[-1]),
                 callbacks=[
                     PrintEpoch(),
                     *([ProgressBar()] if show_progress(settings) else []),
