@@ -58,7 +58,11 @@ def wrong_way(graph: dict[str, set[str]]) -> list[str]:
         return name == TOOLS or name.startswith(TOOLS + ".") or name.endswith(".__main__")
 
     return sorted(
-        f"{a} imports {b}" for a, deps in graph.items() if not is_tool(a) for b in deps if is_tool(b)
+        f"{a} imports {b}"
+        for a, deps in graph.items()
+        if not is_tool(a)
+        for b in deps
+        if is_tool(b)
     )
 
 

@@ -136,8 +136,9 @@ class RandomRotation:
         # the source of output (i, j): the output rotated back by -theta, (N, H, W)
         y = np.cos(theta) * i - np.sin(theta) * j + cy
         x = np.sin(theta) * i + np.cos(theta) * j + cx
-        padded = pad(batch, 1, self.fill)  # a border of fill for sources just outside
-        y, x = np.clip(y + 1, 0, H), np.clip(x + 1, 0, W)  # into padded coordinates
+        padded = pad(batch, 1, self.fill)  # a border of fill: rows 0 and H+1, columns 0 and W+1
+        y, x = np.clip(y + 1, 0, H + 1), np.clip(x + 1, 0, W + 1)  # padded coordinates; far
+        # outside becomes the border, which is all fill
         y0, x0 = (
             np.minimum(np.floor(y), H).astype(np.intp),
             np.minimum(np.floor(x), W).astype(np.intp),
