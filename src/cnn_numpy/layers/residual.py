@@ -67,8 +67,8 @@ class Residual(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.out_shape = self.output_shape(np.shape(x))  # a clear error before any work
-        skip = x if self.shortcut is None else self.shortcut.forward(x)
-        return self.block.forward(x) + skip  # (N, C_out, H_out, W_out)
+        out = self.block.forward(x)
+        return out + (x if self.shortcut is None else self.shortcut.forward(x))  # the sum
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         grad_out = self.check_grad(grad_out, self.out_shape)
