@@ -12,10 +12,12 @@ import importlib
 
 from . import _moved  # noqa: F401  (old module paths keep working: see _moved.py)
 from .data import (
+    CIFAR10_CLASSES,
     FASHION_MNIST_CLASSES,
     LINES_CLASSES,
     MNIST_CLASSES,
     iterate_minibatches,
+    load_cifar10,
     load_fashion_mnist,
     load_mnist,
     normalize,
@@ -98,7 +100,7 @@ __all__ = [
     # data
     "synthetic_lines", "train_test_split", "iterate_minibatches", "load_mnist",
     "load_fashion_mnist", "LINES_CLASSES", "MNIST_CLASSES", "FASHION_MNIST_CLASSES",
-    "normalize", "read_idx",
+    "normalize", "read_idx", "load_cifar10", "CIFAR10_CLASSES",
     # the tools (loaded on first use)
     *_TOOL_NAMES,
 ]  # fmt: skip
