@@ -68,6 +68,17 @@ DEFAULTS = {
         momentum=0.9,
         schedule="cosine",
     ),
+    # colour photos: the resnet, crop-flip augmented (mirrored objects are the same objects)
+    "cifar10": dict(
+        model="resnet",
+        epochs=10,
+        lr=0.003,
+        batch_size=64,
+        optimizer="adam",
+        momentum=0.9,
+        schedule="cosine",
+        augment="crop-flip",
+    ),
 }
 
 #: defaults of a (model, dataset) pair, over the dataset's: the deep preset trains longer,

@@ -11,7 +11,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from ...transforms import augmentation
 from ..saving.run_folder import save_config
+from ..visualize.augmentation import save_augmented
 from ..visualize.report import write_report
 from . import live
 from .common import UsageError, writing
@@ -51,7 +53,8 @@ def add_parser(subparsers) -> None:
         "--dataset",
         choices=CHOICES["dataset"],
         default=None,
-        help="lines (synthetic, the default), mnist or fashion-mnist",
+        help="lines (synthetic, the default), mnist, fashion-mnist or cifar10 (the official "
+        "binary version, 32x32 colour)",
     )
     p.add_argument(
         "--data-dir",
@@ -211,6 +214,8 @@ def run(args: argparse.Namespace) -> int:
         status = train_epochs(training, settings, data, run_dir, saver, page)
     if status == 0:  # "not a digit": fitted on the training images, in both models
         store_novelty(run_dir, data.train, settings.seed)
+    if status == 0 and settings.report and settings.augment != "none":  # the report shows it
+        save_augmented(run_dir, data.train[0], augmentation(settings.augment, data.image_shape[-1]))
     if status == 0 and settings.report:
         status = draw_report(run_dir, training, data)
     return live.finish(page, status, training, model_card(settings, data), run_dir)

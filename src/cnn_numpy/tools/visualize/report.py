@@ -31,6 +31,7 @@ import numpy as np
 from ...data.atomic import atomic_write_bytes, atomic_write_text
 from ...train import History, predict_proba
 from ..saving.run_folder import load_history
+from .augmentation import AUGMENTATION_SECTION
 from .curves import plot_history
 from .inside import conv_layers, plot_feature_maps, plot_filters
 from .mistakes import confusion_matrix, plot_confusion_matrix, plot_mistakes
@@ -47,6 +48,7 @@ SECTIONS = [
         "measured after the epoch, which is why after the first epoch test accuracy is often "
         "the higher one.",
     ),
+    AUGMENTATION_SECTION,
     *MONITOR_SECTIONS,
     (
         "filters",
