@@ -143,15 +143,17 @@ class RandomRotation:
             np.minimum(np.floor(y), H).astype(np.intp),
             np.minimum(np.floor(x), W).astype(np.intp),
         )
-        dy, dx = (y - y0)[:, None], (x - x0)[:, None]  # (N, 1, H, W) weights
-        n, c = np.arange(N)[:, None, None, None], np.arange(C)[None, :, None, None]
-
-        def at(r, s):  # padded[n, c, r[n], s[n]], (N, C, H, W)
-            return padded[n, c, r[:, None], s[:, None]]
-
-        top = at(y0, x0) * (1 - dx) + at(y0, x0 + 1) * dx
-        bottom = at(y0 + 1, x0) * (1 - dx) + at(y0 + 1, x0 + 1) * dx
-        return (top * (1 - dy) + bottom * dy).astype(batch.dtype, copy=False)
+        dy = (y - y0)[:, None].astype(batch.dtype)  # (N, 1, H, W) weights
+        dx = (x - x0)[:, None].astype(batch.dtype)
+        # the four neighbours by one flat index into the padded batch: (n, c, y0, x0) and
+        # one to the right (+1), one below (+ W + 2), both
+        rows = np.arange(N * C).reshape(N, C, 1, 1) * (H + 2) + y0[:, None]  # (N, C, H, W)
+        corner = rows * (W + 2) + x0[:, None]
+        flat = padded.reshape(-1)
+        top = flat[corner] * (1 - dx) + flat[corner + 1] * dx
+        below = corner + (W + 2)
+        bottom = flat[below] * (1 - dx) + flat[below + 1] * dx
+        return top * (1 - dy) + bottom * dy
 
     def __repr__(self) -> str:
         return f"RandomRotation(degrees={self.degrees})"
