@@ -131,29 +131,29 @@ class RandomRotation:
         batch, rng = checked_batch(batch, "RandomRotation"), as_rng(rng)
         N, C, H, W = batch.shape
         theta = np.deg2rad(rng.uniform(-self.degrees, self.degrees, size=N))[:, None, None]
+        dtype = batch.dtype if batch.dtype.kind == "f" else np.dtype(np.float32)
+        cos, sin = np.cos(theta).astype(dtype), np.sin(theta).astype(dtype)
         cy, cx = (H - 1) / 2, (W - 1) / 2
-        i, j = np.meshgrid(np.arange(H) - cy, np.arange(W) - cx, indexing="ij")  # (H, W)
-        # the source of output (i, j): the output rotated back by -theta, (N, H, W)
-        y = np.cos(theta) * i - np.sin(theta) * j + cy
-        x = np.sin(theta) * i + np.cos(theta) * j + cx
-        padded = pad(batch, 1, self.fill)  # a border of fill: rows 0 and H+1, columns 0 and W+1
-        y, x = np.clip(y + 1, 0, H + 1), np.clip(x + 1, 0, W + 1)  # padded coordinates; far
-        # outside becomes the border, which is all fill
-        y0, x0 = (
-            np.minimum(np.floor(y), H).astype(np.intp),
-            np.minimum(np.floor(x), W).astype(np.intp),
-        )
-        dy = (y - y0)[:, None].astype(batch.dtype)  # (N, 1, H, W) weights
-        dx = (x - x0)[:, None].astype(batch.dtype)
-        # the four neighbours by one flat index into the padded batch: (n, c, y0, x0) and
-        # one to the right (+1), one below (+ W + 2), both
-        rows = np.arange(N * C).reshape(N, C, 1, 1) * (H + 2) + y0[:, None]  # (N, C, H, W)
-        corner = rows * (W + 2) + x0[:, None]
-        flat = padded.reshape(-1)
-        top = flat[corner] * (1 - dx) + flat[corner + 1] * dx
+        i = (np.arange(H, dtype=dtype) - dtype.type(cy))[:, None]  # (H, 1), centred
+        j = (np.arange(W, dtype=dtype) - dtype.type(cx))[None, :]  # (1, W)
+        # the source of output (i, j): the output rotated back by -theta, in the coordinates
+        # of the batch padded by one pixel of fill (+1); far outside becomes that border
+        y = np.clip(cos * i - sin * j + dtype.type(cy + 1), 0, H + 1)  # (N, H, W)
+        x = np.clip(sin * i + cos * j + dtype.type(cx + 1), 0, W + 1)
+        y0, x0 = np.minimum(y.astype(np.intp), H), np.minimum(x.astype(np.intp), W)  # floor: >= 0
+        dy, dx = (y - y0)[:, None], (x - x0)[:, None]  # (N, 1, H, W) weights
+        # the four neighbours by one flat index into the padded batch: (n, c, y0, x0), one to
+        # the right (+1), one below (+ W + 2), both
+        padded = pad(batch, 1, self.fill).reshape(-1)
+        corner = (np.arange(N * C).reshape(N, C, 1, 1) * (H + 2) + y0[:, None]) * (W + 2) + x0[
+            :, None
+        ]
+        top, right = padded[corner], padded[corner + 1]
+        top += (right - top) * dx  # a + (b - a) * dx: linear along the row
         below = corner + (W + 2)
-        bottom = flat[below] * (1 - dx) + flat[below + 1] * dx
-        return top * (1 - dy) + bottom * dy
+        bottom, right = padded[below], padded[below + 1]
+        bottom += (right - bottom) * dx
+        return (top + (bottom - top) * dy).astype(batch.dtype, copy=False)
 
     def __repr__(self) -> str:
         return f"RandomRotation(degrees={self.degrees})"
