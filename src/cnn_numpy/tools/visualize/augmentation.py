@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
 import numpy as np
 
 from ...data.atomic import atomic_write_bytes
-from .figures import display_image, hide_ticks, subplots
+from .figures import display_image, hide_ticks, pyplot, subplots
 
 #: the report's section for the picture (see report.SECTIONS)
 AUGMENTATION_SECTION = (
@@ -41,8 +42,10 @@ def plot_augmented(X: np.ndarray, augment, rng=0, images: int = 8, draws: int = 
 
 def save_augmented(run_dir: str | os.PathLike, X: np.ndarray, augment, seed: int = 0) -> Path:
     """``plot_augmented`` as ``run_dir/augmentation.png`` (the report embeds it)."""
-    from .report import _png
-
+    fig = plot_augmented(X, augment, rng=[seed, 5])
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    pyplot().close(fig)
     path = Path(run_dir) / "augmentation.png"
-    atomic_write_bytes(path, _png(plot_augmented(X, augment, rng=[seed, 5])))
+    atomic_write_bytes(path, buffer.getvalue())
     return path

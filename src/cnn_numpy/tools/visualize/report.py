@@ -84,8 +84,8 @@ SECTIONS = [
 ]
 
 
-#: the sections only a monitored run has
-MONITORED = (*(stem for stem, _, _ in MONITOR_SECTIONS), FILTERS_EPOCHS_SECTION[0])
+#: the sections only some runs have (a monitored run, an augmented one)
+MONITORED = (*(stem for stem, _, _ in MONITOR_SECTIONS), FILTERS_EPOCHS_SECTION[0], "augmentation")
 
 
 def _png(fig) -> bytes:
