@@ -110,3 +110,13 @@ def test_cifar10_without_files_is_a_clear_error(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert code == 1 and "could not download cifar-10-binary.tar.gz" in err
     assert "Traceback" not in err and not Path(tmp_path / "run").exists()
+
+
+def test_the_memory_check_counts_the_convs_inside_the_blocks():
+    from cnn_numpy.tools.cli.memory_check import per_image_elements
+
+    _, columns = per_image_elements(cnn.resnet(rng=0), (1, 28, 28))
+    stem = 1 * 9 * 28 * 28
+    stage1 = 16 * 9 * 14 * 14 + 32 * 9 * 14 * 14 + 16 * 14 * 14  # block convs, 1x1 shortcut
+    stage2 = 32 * 9 * 7 * 7 + 64 * 9 * 7 * 7 + 32 * 7 * 7
+    assert columns == stem + stage1 + stage2
