@@ -12,10 +12,12 @@ import importlib
 
 from . import _moved  # noqa: F401  (old module paths keep working: see _moved.py)
 from .data import (
+    CIFAR10_CLASSES,
     FASHION_MNIST_CLASSES,
     LINES_CLASSES,
     MNIST_CLASSES,
     iterate_minibatches,
+    load_cifar10,
     load_fashion_mnist,
     load_mnist,
     normalize,
@@ -26,6 +28,7 @@ from .data import (
 from .epoch_progress import EpochProgress
 from .gradcheck import check_layer_gradients, check_loss_gradients, numerical_gradient
 from .layers import (
+    AdaptiveAvgPool2d,
     AvgPool2d,
     BatchNorm1d,
     BatchNorm2d,
@@ -38,13 +41,14 @@ from .layers import (
     MaxPool2d,
     Parameter,
     ReLU,
+    Residual,
     Sigmoid,
     Tanh,
 )
 from .losses import CrossEntropyLoss
 from .model import Sequential
 from .optim import SGD, Adam
-from .presets import deep, lenet, seed_net
+from .presets import deep, lenet, resnet, seed_net
 from .schedulers import CosineAnnealingLR, StepLR
 from .train import Callback, History, PrintEpoch, evaluate, fit, predict, predict_proba
 
@@ -94,7 +98,7 @@ __all__ = [
     # the building blocks: layers, loss, model
     "Layer", "Parameter", "Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", "LeakyReLU", "Sigmoid",
     "Tanh", "Flatten", "Linear", "BatchNorm2d", "BatchNorm1d", "Dropout", "CrossEntropyLoss",
-    "Sequential", "seed_net", "lenet", "deep",
+    "Sequential", "seed_net", "lenet", "deep", "Residual", "AdaptiveAvgPool2d", "resnet",
     # training: optimizers, schedules, the loop
     "SGD", "Adam", "StepLR", "CosineAnnealingLR", "fit", "Callback", "PrintEpoch", "History",
     "EpochProgress", "evaluate", "predict", "predict_proba",
@@ -103,7 +107,7 @@ __all__ = [
     # data
     "synthetic_lines", "train_test_split", "iterate_minibatches", "load_mnist",
     "load_fashion_mnist", "LINES_CLASSES", "MNIST_CLASSES", "FASHION_MNIST_CLASSES",
-    "normalize", "read_idx",
+    "normalize", "read_idx", "load_cifar10", "CIFAR10_CLASSES",
     # the tools (loaded on first use)
     *_TOOL_NAMES, *_TOOL_MODULES,
 ]  # fmt: skip

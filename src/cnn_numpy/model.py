@@ -41,7 +41,9 @@ class Sequential(Layer):
 
     def __repr__(self) -> str:
         lines = [
-            f"  ({i}): {layer!r}" + (f"  # {n:,} parameters" if (n := count(layer)) else "")
+            f"  ({i}): "
+            + repr(layer).replace("\n", "\n  ")  # a Residual's lines indented
+            + (f"  # {n:,} parameters" if (n := count(layer)) else "")
             for i, layer in enumerate(self.layers)
         ]
         total = f"  # total: {count(self):,} parameters\n" if self.layers else ""

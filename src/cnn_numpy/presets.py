@@ -6,6 +6,7 @@ import numpy as np
 
 from .checks import whole
 from .layers import (
+    AdaptiveAvgPool2d,
     BatchNorm1d,
     BatchNorm2d,
     Conv2d,
@@ -14,6 +15,7 @@ from .layers import (
     Linear,
     MaxPool2d,
     ReLU,
+    Residual,
 )
 from .layers.base import as_rng
 from .layers.conv import conv_output_size
@@ -123,4 +125,76 @@ def deep(
     )
 
 
-MODELS = {"seed": seed_net, "lenet": lenet, "deep": deep}
+def basic_block(c_in: int, c_out: int, stride: int, rng, dtype) -> list:
+    """ResNet's basic block, then its ReLU: x -> relu(block(x) + shortcut(x)) with
+
+    block:    Conv2d(3x3, stride) -> BatchNorm2d -> ReLU -> Conv2d(3x3) -> BatchNorm2d
+    shortcut: the identity, or Conv2d(1x1, stride) -> BatchNorm2d where the shape changes
+    """
+
+    def conv(a, b, k, s):
+        return Conv2d(a, b, k, stride=s, padding=k // 2, bias=False, rng=rng, dtype=dtype)
+
+    block = Sequential(
+        conv(c_in, c_out, 3, stride),
+        BatchNorm2d(c_out, dtype=dtype),
+        ReLU(),
+        conv(c_out, c_out, 3, 1),
+        BatchNorm2d(c_out, dtype=dtype),
+    )
+    shortcut = None
+    if stride != 1 or c_in != c_out:
+        shortcut = Sequential(conv(c_in, c_out, 1, stride), BatchNorm2d(c_out, dtype=dtype))
+    return [Residual(block, shortcut), ReLU()]
+
+
+def resnet(
+    num_classes: int = 10,
+    in_channels: int = 1,
+    image_size: int = 28,
+    width: int = 16,
+    blocks: tuple[int, ...] = (1, 1),
+    rng=None,
+    dtype=np.float32,
+) -> Sequential:
+    """A small ResNet for 28x28 (and 32x32) images; with the defaults, for 28x28:
+
+        stem:    Conv2d(3x3) -> BatchNorm2d -> ReLU                          16 x 28 x 28
+        stage 1: basic block, stride 2 (1x1-conv shortcut)                   32 x 14 x 14
+        stage 2: basic block, stride 2 (1x1-conv shortcut)                   64 x 7 x 7
+        AdaptiveAvgPool2d(1) -> Flatten -> Linear(64, num_classes)
+
+    Stage i holds ``blocks[i]`` basic blocks with ``width * 2**(i+1)`` channels; its first
+    block halves the size (stride 2) and doubles the channels, the others keep both (identity
+    shortcuts).  No block runs at the full 28x28: there a 16-channel block costs more than
+    the rest of the net (measured: benchmarks/bench_resnet.py), and an epoch of
+    Fashion-MNIST must stay within a few LeNet epochs on two CPU cores.  The global average
+    pooling lets the net take any image size >= 2**len(blocks).
+    """
+    width = whole(width, "width", "resnet", low=1)
+    image_size = whole(image_size, "image_size", "resnet", low=1)
+    if not isinstance(blocks, (tuple, list)) or not blocks:
+        raise ValueError(f"resnet: blocks must be a list of counts, one per stage, got {blocks!r}")
+    blocks = [whole(n, "each count in blocks", "resnet", low=1) for n in blocks]
+    if image_size < 2 ** len(blocks):
+        raise ValueError(
+            f"resnet: {len(blocks)} stages halve a {image_size}x{image_size} image "
+            f"{len(blocks)} times; use images of at least {2 ** len(blocks)} pixels"
+        )
+    rng = as_rng(rng)
+    layers = [
+        Conv2d(in_channels, width, 3, padding=1, bias=False, rng=rng, dtype=dtype),
+        BatchNorm2d(width, dtype=dtype),
+        ReLU(),
+    ]
+    channels = width
+    for stage, count in enumerate(blocks):
+        out = width * 2 ** (stage + 1)
+        for i in range(count):
+            layers += basic_block(channels, out, 2 if i == 0 else 1, rng, dtype)
+            channels = out
+    layers += [AdaptiveAvgPool2d(1), Flatten(), Linear(channels, num_classes, rng=rng, dtype=dtype)]
+    return Sequential(*layers)
+
+
+MODELS = {"seed": seed_net, "lenet": lenet, "deep": deep, "resnet": resnet}

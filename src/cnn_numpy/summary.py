@@ -5,6 +5,7 @@ from __future__ import annotations
 from .layers.base import Layer
 from .layers.conv import conv_output_size
 from .layers.linear import Flatten
+from .layers.residual import Residual
 
 
 def summary_table(model, input_shape: tuple[int, ...]) -> str:
@@ -25,9 +26,29 @@ def summary_table(model, input_shape: tuple[int, ...]) -> str:
                 + "\nShapes up to there:\n"
                 + format_table(rows)
             ) from None
-        rows.append((f"({i})", repr(layer), str(out), f"{count(layer):,}"))
+        name = "Residual: block(x) + shortcut(x)" if isinstance(layer, Residual) else repr(layer)
+        rows.append((f"({i})", name, str(out), f"{count(layer):,}"))
+        rows += branch_rows(layer, shape, "  ")
         shapes.append(tuple(out))
     return format_table(rows) + "\n" + f"Total parameters: {count(model):,}"
+
+
+def branch_rows(layer: Layer, shape: tuple[int, ...], indent: str) -> list[tuple[str, ...]]:
+    """A Residual's two branches, indented under it, each layer with its output shape."""
+    if not isinstance(layer, Residual):
+        return []
+    rows = []
+    for branch in ("block", "shortcut"):
+        inner = getattr(layer, branch)
+        if inner is None:
+            rows.append(("", f"{indent}shortcut: identity", str(tuple(shape)), "0"))
+            continue
+        out = tuple(shape)
+        for j, sub in enumerate(getattr(inner, "layers", [inner])):
+            out = tuple(sub.output_shape(out))
+            rows.append(("", f"{indent}{branch} ({j}) {sub!r}", str(out), f"{count(sub):,}"))
+            rows += branch_rows(sub, out, indent + "  ")
+    return rows
 
 
 def format_table(rows: list[tuple[str, str, str, str]]) -> str:

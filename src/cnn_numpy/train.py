@@ -204,6 +204,7 @@ def fit(
     history: History | None = None,
     callbacks: list | None = None,
     progress: EpochProgress | None = None,
+    augment=None,
     **removed,
 ) -> History:
     """Train ``model`` with mini-batch gradient descent; returns the History.
@@ -214,6 +215,8 @@ def fit(
     ``scheduler.step()`` runs.  Passing a ``history`` continues it: epochs are numbered on from
     ``len(history)``.  ``callbacks`` (see ``Callback``) are told of each step; the default,
     ``None``, prints each epoch's line (``[PrintEpoch()]``), and ``[]`` trains silently.
+    ``augment`` (see ``cnn_numpy.transforms``), called as ``augment(xb, rng)``, changes each
+    training batch at random (drawing from ``rng``, after the shuffle); the test set never.
     """
     if removed:
         raise TypeError(removed_keywords(removed))
@@ -226,6 +229,8 @@ def fit(
     if test is not None:
         test = checked_split(test, "test")
         check_labels(test[1], num_outputs(model, test[0]), "test")
+    if augment is not None and not callable(augment):
+        raise ValueError(f"fit: augment must be None or a transform t(batch, rng), got {augment!r}")
     rng = as_rng(rng)
     history = History() if history is None else history
     progress = EpochProgress() if progress is None else progress.checked()
@@ -246,8 +251,9 @@ def fit(
         tell("on_epoch_begin", epoch, math.ceil(len(X) / batch_size))
         batches = iterate_minibatches(X, y, batch_size, shuffle=True, rng=rng)
         for step, (xb, yb) in enumerate(batches, 1):
+            xb = xb if augment is None else augment(xb, rng)  # e.g. random crops and flips
             if step <= progress.step:
-                continue  # trained before the interruption
+                continue  # trained before the interruption (its draws above replayed)
             tell("on_batch_begin", epoch, step)
             optimizer.zero_grad()
             logits = model.forward(xb)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from cnn_numpy import (
+    AdaptiveAvgPool2d,
     AvgPool2d,
     BatchNorm1d,
     BatchNorm2d,
@@ -17,6 +18,7 @@ from cnn_numpy import (
     Linear,
     MaxPool2d,
     ReLU,
+    Residual,
     Sequential,
     Sigmoid,
     Tanh,
@@ -26,11 +28,26 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 
 
+class TorchResidual(nn.Module):
+    """``block(x) + shortcut(x)`` with attributes ``block`` and ``shortcut`` (nn.Identity()
+    when absent): the module our ``Residual``'s state_dict keys name."""
+
+    def __init__(self, block, shortcut=None):
+        super().__init__()
+        self.block, self.shortcut = block, shortcut if shortcut is not None else nn.Identity()
+
+    def forward(self, x):
+        return self.block(x) + self.shortcut(x)
+
+
 def to_torch(layer):
     """A float64 torch twin of ``layer`` in the same train/eval mode."""
     f64 = dict(dtype=torch.float64)
     if isinstance(layer, Sequential):
         return nn.Sequential(*[to_torch(sub) for sub in layer]).train(layer.training)
+    if isinstance(layer, Residual):
+        shortcut = None if layer.shortcut is None else to_torch(layer.shortcut)
+        return TorchResidual(to_torch(layer.block), shortcut).train(layer.training)
     if isinstance(layer, Conv2d):
         twin = nn.Conv2d(
             layer.in_channels,
@@ -63,6 +80,7 @@ def to_torch(layer):
             Sigmoid: nn.Sigmoid,
             Tanh: nn.Tanh,
             Flatten: nn.Flatten,
+            AdaptiveAvgPool2d: lambda: nn.AdaptiveAvgPool2d(layer.output_size),
         }
         return simple[type(layer)]().train(layer.training)
     with torch.no_grad():

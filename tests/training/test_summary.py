@@ -123,3 +123,25 @@ def test_deep_preset_matches_torch_in_eval_mode():
     model.eval()
     x = rng.standard_normal((3, 1, 12, 12))
     assert_close(model.forward(x), twin(torch.from_numpy(x)), "deep preset logits")
+
+
+def test_summary_shows_a_residuals_two_branches_indented():
+    from cnn_numpy import resnet
+
+    table = resnet(rng=0).summary((1, 1, 28, 28))
+    lines = table.splitlines()
+    residual = next(i for i, line in enumerate(lines) if "Residual" in line)
+    assert "(1, 32, 14, 14)" in lines[residual]
+    assert lines[residual + 1].lstrip().startswith("block (0) Conv2d(16, 32")
+    assert lines[residual + 1].index("block") > lines[residual].index("Residual")
+    assert any(
+        line.lstrip().startswith("shortcut (0) Conv2d(16, 32, kernel_size=(1, 1)") for line in lines
+    )
+    assert table.endswith("Total parameters: 73,082")
+
+
+def test_summary_names_an_identity_shortcut():
+    from cnn_numpy import Conv2d, Residual, Sequential
+
+    table = Sequential(Residual(Sequential(Conv2d(2, 2, 3, padding=1)))).summary((1, 2, 5, 5))
+    assert "shortcut: identity" in table

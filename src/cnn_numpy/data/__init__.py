@@ -3,6 +3,7 @@
 Your own photos, prepared like MNIST, are a tool: ``cnn_numpy.tools.photos``."""
 
 from .batches import iterate_minibatches, train_test_split
+from .cifar10 import CIFAR10_CLASSES, CifarError, load_cifar10
 from .datasets import (
     FASHION_MNIST_CLASSES,
     MNIST_CLASSES,
@@ -19,6 +20,9 @@ from .verify import DatasetFileError
 
 __all__ = [
     "DatasetFileError",
+    "CIFAR10_CLASSES",
+    "CifarError",
+    "load_cifar10",
     "DownloadError",
     "FASHION_MNIST_CLASSES",
     "IdxError",

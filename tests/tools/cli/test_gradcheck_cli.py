@@ -85,3 +85,15 @@ def test_dropout_is_checked_in_training_mode_with_its_mask_frozen(monkeypatch, c
     dropout = built[-1][2]
     assert "forward" not in vars(dropout)  # the freeze is undone afterwards
     assert dropout.training  # and it was checked in training mode
+
+
+def test_a_residual_that_forgets_its_shortcut_gradient_fails_by_name(monkeypatch, capsys):
+    from cnn_numpy import Residual
+
+    def only_the_block(self, grad_out):  # drops the second term of the sum
+        return self.block.backward(grad_out)
+
+    monkeypatch.setattr(Residual, "backward", only_the_block)
+    assert main(["gradcheck", "--model", "resnet"]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED: first failing layer is 3: Residual (gradient of input" in out

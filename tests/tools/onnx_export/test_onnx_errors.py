@@ -62,7 +62,7 @@ def test_an_unknown_layer_is_named_and_nothing_is_written(layer, tmp_path):
     with pytest.raises(
         ValueError,
         match=f"layer 1 is a {type(layer).__name__} .*does not "
-        "know; it knows AvgPool2d, BatchNorm1d",
+        "know; it knows AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d",
     ):
         cnn.export_onnx(model, path, (1, 6, 6))
     assert list(tmp_path.iterdir()) == []

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from ...data import LINES_CLASSES, normalization_stats, normalize, synthetic_lines, train_test_split
+from ...data.cifar10 import CIFAR10_CLASSES, load_cifar10
 from ...data.datasets import DATASETS, load_dataset
 from .common import CliError
 
 #: every dataset a run can name
-DATASET_NAMES = ("lines", *sorted(DATASETS))
+DATASET_NAMES = ("lines", *sorted([*DATASETS, "cifar10"]))
 IDENTITY = {"mean": 0.0, "std": 1.0}
 Split = tuple[np.ndarray, np.ndarray]
 
@@ -93,9 +95,8 @@ def load_data(
         return load_lines(source, splits)
     if normalization is None and "train" not in splits:
         splits = ("train", *splits)  # the mean and std come from the training images
-    loaded = dict(
-        zip(splits, load_dataset(source.dataset, source.data_dir, download=download, splits=splits))
-    )
+    load = load_cifar10 if source.dataset == "cifar10" else partial(load_dataset, source.dataset)
+    loaded = dict(zip(splits, load(source.data_dir, download=download, splits=splits)))
     train, test = loaded.get("train"), loaded.get("test")
     if train is not None and source.limit is not None:
         train = (train[0][: source.limit], train[1][: source.limit])
@@ -107,7 +108,8 @@ def load_data(
         f"images of {shape}, pixels in [0, 1] standardised with the training mean "
         f"{stats['mean']:.4f} and std {stats['std']:.4f}"
     )
-    return Data(source.dataset, train, test, DATASETS[source.dataset].classes, stats, summary)
+    classes = CIFAR10_CLASSES if source.dataset == "cifar10" else DATASETS[source.dataset].classes
+    return Data(source.dataset, train, test, classes, stats, summary)
 
 
 def load_lines(source: DataSource, splits: tuple[str, ...]) -> Data:

@@ -124,7 +124,7 @@ def check_model(
             errors = check_layer_gradients(layer, layer_input, h=h, rng=rng)
         note = f"{frozen[0]} mask frozen" if frozen else ""
         for name, err in errors.items():
-            rows.append((f"{i}: {layer!r}", name, err, note))
+            rows.append((f"{i}: {one_line(layer)}", name, err, note))
         shape = layer.output_shape(shape)
 
     # the whole chain: d loss / d image through every backward() in turn
@@ -138,6 +138,12 @@ def check_model(
     logits = rng.standard_normal((len(y), model.output_shape(x.shape)[1]))
     rows.append(("CrossEntropyLoss", "logits", check_loss_gradients(loss, logits, y, h=h), ""))
     return rows
+
+
+def one_line(layer) -> str:
+    """``repr(layer)``, or its class name where that takes several lines (a Residual)."""
+    text = repr(layer)
+    return type(layer).__name__ if "\n" in text else text
 
 
 def format_table(rows, tol: float) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import os
 
-from ...layers import Conv2d
+from ...layers import Conv2d, Residual
 from .common import UsageError
 
 #: predict_proba's batch for the test pass after each epoch
@@ -37,6 +37,10 @@ def per_image_elements(model, image_shape: tuple[int, ...]) -> tuple[int, int]:
         if isinstance(layer, Conv2d):
             kh, kw = layer.kernel_size
             columns += layer.in_channels * kh * kw * math.prod(out[2:])
+        if isinstance(layer, Residual):  # and what its branches keep
+            for _, branch in layer.branches():
+                inner = per_image_elements(getattr(branch, "layers", [branch]), shape[1:])
+                activations, columns = activations + inner[0], columns + inner[1]
         shape = out
     return activations, columns
 

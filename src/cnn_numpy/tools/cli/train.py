@@ -12,7 +12,9 @@ import math
 import sys
 from pathlib import Path
 
+from ...transforms import augmentation
 from ..saving.run_folder import save_config
+from ..visualize.augmentation import save_augmented
 from ..visualize.report import write_report
 from . import adversarial, live
 from .common import UsageError, writing
@@ -24,6 +26,7 @@ from .run_dir import check_out_folder, run_folder
 from .settings import (
     CHECKS,
     CHOICES,
+    NO_FLIPS,
     TrainSettings,
     batch_note,
     notes,
@@ -53,7 +56,8 @@ def add_parser(subparsers) -> None:
         "--dataset",
         choices=CHOICES["dataset"],
         default=None,
-        help="lines (synthetic, the default), mnist or fashion-mnist",
+        help="lines (synthetic, the default), mnist, fashion-mnist or cifar10 (the official "
+        "binary version, 32x32 colour)",
     )
     p.add_argument(
         "--data-dir",
@@ -87,6 +91,16 @@ def add_parser(subparsers) -> None:
         type=CHECKS["blocks"],
         default=None,
         help="Conv->ReLU->Pool blocks in the seed net (default 1)",
+    )
+    p.add_argument(
+        "--augment",
+        choices=CHOICES["augment"],
+        default=None,
+        help="random changes to each training batch: shift (up to 2 pixels), crop-flip (a "
+        "random crop of the image padded by 2 pixels, 4 at 32x32, and a left-right mirror), "
+        "rotate-shift (up to 10 degrees, then a shift), or none (default: none, but shift "
+        "for --model resnet on mnist and crop-flip on fashion-mnist; never a flip for "
+        "digits: a mirrored 2 is not a 2)",
     )
     p.add_argument("--epochs", type=CHECKS["epochs"], default=None)
     p.add_argument("--lr", type=CHECKS["lr"], default=None, help="learning rate")
@@ -209,6 +223,8 @@ def run(args: argparse.Namespace) -> int:
         status = train_epochs(training, settings, data, run_dir, saver, page)
     if status == 0:  # "not a digit": fitted on the training images, in both models
         store_novelty(run_dir, data.train, settings.seed)
+    if status == 0 and settings.report and settings.augment != "none":  # the report shows it
+        save_augmented(run_dir, data.train[0], augmentation(settings.augment, data.image_shape[-1]))
     if status == 0 and settings.report:
         status = draw_report(run_dir, training, data)
     return live.finish(page, status, training, model_card(settings, data), run_dir)
@@ -219,6 +235,11 @@ def resolve_settings(args: argparse.Namespace) -> TrainSettings:
     if args.resume is not None:
         return resume_settings(args)
     settings = resolve_defaults(args)
+    if "flip" in settings.augment and settings.dataset in NO_FLIPS:
+        raise UsageError(
+            f"--augment {settings.augment} mirrors images, and a mirrored digit is another "
+            "digit or none (a mirrored 2 is not a 2); use --augment shift or rotate-shift"
+        )
     check_out_folder(settings.out, settings.overwrite)  # before the data takes its time
     return settings
 

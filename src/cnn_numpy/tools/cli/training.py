@@ -26,6 +26,7 @@ from ...optim import SGD, Adam
 from ...presets import MODELS
 from ...schedulers import CosineAnnealingLR, StepLR
 from ...train import Callback, History, TrainingDiverged, fit
+from ...transforms import augmentation
 from ..doctor.monitor import Monitor
 from ..progress import progress_display
 from ..saving.checkpoint import CHECKPOINT, Checkpoint, load_checkpoint, save_epoch
@@ -265,6 +266,7 @@ def train_epochs(
                     rng=training.rng,
                     scheduler=training.scheduler,
                     history=training.history,
+                    augment=augmentation(settings.augment, data.image_shape[-1]),
                     callbacks=[
                         epoch_line,
                         *progress_display(settings.quiet),

@@ -8,12 +8,15 @@ outputs stuck at their limits.
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
 
 from ...layers import ReLU, Sigmoid, Tanh
 from ...layers.base import Layer
+from ...layers.residual import Residual
+from ...model import Sequential
 from .thresholds import TANH_LIMIT
 
 #: histogram bins per layer
@@ -31,12 +34,44 @@ def layer_label(index: int, layer: Layer) -> str:
 
 def layer_outputs(model, x: np.ndarray) -> list[tuple[str, Layer, np.ndarray]]:
     """``(label, layer, output)`` for every layer, from one forward pass of ``x`` in the
-    model's current mode (what ``Sequential.forward`` computes, one layer at a time)."""
+    model's current mode (what ``Sequential.forward`` computes, one layer at a time).  A
+    Residual's inner layers come first (``3.block.0: Conv2d``...), then its sum (``3: Residual``)."""
     outputs = []
     for i, layer in enumerate(model_layers(model)):
-        x = layer.forward(x)
+        with inner_outputs(layer, str(i), outputs):
+            x = layer.forward(x)
         outputs.append((layer_label(i, layer), layer, x))
     return outputs
+
+
+@contextlib.contextmanager
+def inner_outputs(layer: Layer, key: str, outputs: list):
+    """Within the block, each layer inside the Residual ``layer`` appends its output to
+    ``outputs`` as it runs (its ``forward`` shadowed by an instance attribute, removed after)."""
+    watched = list(nested(layer, key))
+    for label, inner in watched:
+
+        def forward(x, inner=inner, label=label, run=inner.forward):
+            out = run(x)
+            outputs.append((label, inner, out))
+            return out
+
+        inner.forward = forward
+    try:
+        yield
+    finally:
+        for _, inner in watched:
+            del inner.forward
+
+
+def nested(layer: Layer, key: str):
+    """``("3.block.0: Conv2d", layer)`` for the layers inside a Residual, in the order they run."""
+    for branch, inner in layer.branches() if isinstance(layer, Residual) else ():
+        subs = list(inner) if isinstance(inner, Sequential) else [inner]
+        for j, sub in enumerate(subs):
+            here = f"{key}.{branch}" + (f".{j}" if isinstance(inner, Sequential) else "")
+            yield from nested(sub, here)
+            yield f"{here}: {type(sub).__name__}", sub
 
 
 def sample(values: np.ndarray, max_values: int) -> np.ndarray:

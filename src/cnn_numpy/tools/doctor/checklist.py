@@ -106,7 +106,8 @@ def _diagnose(model, loss, data, optimizer, batch_size, checks, rng) -> Diagnosi
     num_classes = logits.shape[1]
     check_labels_are_indices(y, num_classes)
     stats = [activation_stats(label, layer, out) for label, layer, out in outputs]
-    input_shapes = [tuple(X.shape[1:])] + [tuple(out.shape[1:]) for _, _, out in outputs[:-1]]
+    top = [out for label, _, out in outputs if "." not in label.split(":")[0]]  # not 3.block.0
+    input_shapes = [tuple(X.shape[1:])] + [tuple(out.shape[1:]) for out in top[:-1]]
 
     def copies():
         return working_copies(model, optimizer, loss)

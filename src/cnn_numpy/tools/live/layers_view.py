@@ -22,21 +22,19 @@ from ...layers import (
     Linear,
     MaxPool2d,
 )
+from .residual_view import flat_panels, panel_outputs
 
 
 def layer_outputs(model, x: np.ndarray) -> list[np.ndarray]:
     """Every layer's output for the batch ``x``, in order; the last one is the logits.
 
-    Shape: x (N, C, H, W) -> [(N, ...) after layer 0, (N, ...) after layer 1, ...]
+    Shape: x (N, C, H, W) -> [(N, ...) after layer 0, (N, ...) after layer 1, ...]; a
+    Residual's block and shortcut layers come before its sum (see ``residual_view``).
 
     The caller puts the model in eval mode.  Each output is copied (a layer may hand out a
     view of memory that the next call reuses).
     """
-    outputs = []
-    for layer in model.layers:
-        x = layer.forward(x)
-        outputs.append(np.array(x, dtype=np.float32, copy=True))
-    return outputs
+    return panel_outputs(model, flat_panels(model), x)  # a Residual: its layers, then the sum
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -90,15 +88,22 @@ def describe_layers(model, input_shape: tuple[int, ...]) -> list[dict]:
 
     ``input_shape`` is one image's, without the batch axis, e.g. ``(1, 28, 28)``.
     """
-    shape = (1, *input_shape)
-    panels = []
-    for index, layer in enumerate(model.layers):
-        shape = layer.output_shape(shape)
+    shapes, panels = [], []
+    for index, panel in enumerate(flat_panels(model)):
+        layer = panel.layer
+        fed = shapes[panel.input] if panel.input >= 0 else (1, *input_shape)
+        shape = fed if panel.terms else layer.output_shape(fed)  # a sum: its terms' shape
+        shapes.append(shape)
         panels.append(
             {
                 "index": index,
+                "path": panel.path,  # "3.block.0" inside a Residual
+                "input": panel.input,  # the panel it reads (-1: the image)
+                "branch": panel.branch,
+                "depth": panel.depth,
+                "terms": panel.terms,  # a Residual's sum: the two panels it adds
                 "type": type(layer).__name__,
-                "title": short_title(layer),
+                "title": "Residual: block + shortcut" if panel.terms else short_title(layer),
                 "shape": list(shape[1:]),
                 "shape_text": shape_text(shape[1:]),
                 "conv": isinstance(layer, Conv2d),  # the page offers the kernel view on these

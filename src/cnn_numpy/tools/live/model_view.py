@@ -27,6 +27,7 @@ from .layers_view import (
     short_title,
     softmax,
 )
+from .residual_view import flat_panels
 from .verdict import novelty, verdict
 from .why_view import why
 
@@ -59,6 +60,7 @@ class ModelView:
                 f"the page draws square grayscale digits; this model takes "
                 f"{'x'.join(map(str, self.input_shape))} inputs"
             )
+        self.flat = flat_panels(model)  # the panels' layers, Residuals opened up
         self.panels = describe_layers(model, self.input_shape)
         num_outputs = self.panels[-1]["shape"][-1] if self.panels else 0
         self.classes = [str(c) for c in card.get("class_names") or range(num_outputs)]
@@ -126,13 +128,14 @@ class ModelView:
     def kernel(self, image: np.ndarray, layer: int, channel: int, row: int, col: int) -> dict:
         """The kernel view of pixel ``(channel, row, col)`` of conv layer ``layer`` for a
         prepared image, with the feature map's own value and the per-pixel layers after it."""
-        if not 0 <= layer < len(self.model.layers):
-            raise ValueError(f"layer must be from 0 to {len(self.model.layers) - 1}, got {layer}")
-        conv = self.model.layers[layer]
+        layers = [panel.layer for panel in self.flat]  # a Residual's inner layers too
+        if not 0 <= layer < len(layers):
+            raise ValueError(f"layer must be from 0 to {len(layers) - 1}, got {layer}")
+        conv, source = layers[layer], self.flat[layer].input
         if not isinstance(conv, Conv2d):
             raise ValueError(f"layer {layer} is {short_title(conv)}, not a Conv2d")
         x, outputs = self.run(image)
-        conv_input = x[0] if layer == 0 else outputs[layer - 1][0]
+        conv_input = x[0] if source < 0 else outputs[source][0]
         view = kernel_view(conv, conv_input, channel, row, col)
         view.update(
             layer=layer,
@@ -140,9 +143,9 @@ class ModelView:
             feature_map_value=float(outputs[layer][0, channel, row, col]),
         )
         view["then"] = []
-        for index in range(layer + 1, len(self.model.layers)):
-            following = self.model.layers[index]
-            if not isinstance(following, PER_PIXEL):
+        for index in range(layer + 1, len(layers)):
+            following = layers[index]
+            if not isinstance(following, PER_PIXEL) or self.flat[index].input != index - 1:
                 break
             view["then"].append(
                 {

@@ -77,6 +77,7 @@ def export_onnx(
     """
     onnx = require_onnx()
     from .onnx_layers import CONVERTERS
+    from .onnx_residual import residual  # noqa: F401  (adds Residual to CONVERTERS)
 
     card: dict = {}
     if isinstance(model, (str, os.PathLike)):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from ... import layers as layer_classes
 from ...layers.base import Layer
+from ...layers.residual import describe
 from ...model import Sequential
+from .nesting import build_layer, nested_layers
 
 
 class ModelFileError(ValueError):
@@ -34,7 +36,8 @@ def unwrapped(model):
 
 
 def architecture(model: Sequential) -> list[dict]:
-    """``[{"type": "Conv2d", "config": {...}}, ...]``: enough to rebuild the layers."""
+    """``[{"type": "Conv2d", "config": {...}}, ...]``: enough to rebuild the layers (a
+    Residual's config describes its branches the same way)."""
     model = unwrapped(model)
     if not isinstance(model, Sequential):
         raise ValueError(
@@ -42,38 +45,19 @@ def architecture(model: Sequential) -> list[dict]:
             f"{model!r}; for a single layer, save Sequential(layer)"
         )
     registry = layer_registry()
-    layers = []
-    for i, layer in enumerate(model):
+    for where, layer in nested_layers(model):
         name = type(layer).__name__
-        if registry.get(name) is not type(layer):
+        if registry.get(name) is not type(layer) and not isinstance(layer, Sequential):
             raise ValueError(
-                f"save: layer {i} is a {name}, which is not one of the layer "
+                f"save: {where} is a {name}, which is not one of the layer "
                 f"classes in cnn_numpy.layers ({', '.join(sorted(registry))}), so "
                 "it could not be rebuilt when loading"
             )
-        layers.append({"type": name, "config": layer.config()})
-    return layers
+    return [describe(layer) for layer in model]
 
 
 def build(layers: list[dict]) -> Sequential:
     """The inverse of ``architecture``: fresh layers (random weights) from their configs."""
     registry = layer_registry()
-    built = []
-    for i, spec in enumerate(layers):
-        if not isinstance(spec, dict) or not isinstance(spec.get("config", {}), dict):
-            raise ModelFileError(
-                f"layer {i} is described as {spec!r}, not as {{'type': ..., 'config': {{...}}}}"
-            )
-        name, config = spec.get("type"), spec.get("config", {})
-        if name not in registry:
-            raise ModelFileError(
-                f"layer {i} has unknown type {name!r}; this version of cnn-numpy "
-                f"knows {', '.join(sorted(registry))}"
-            )
-        try:
-            built.append(registry[name](**config))
-        except (TypeError, ValueError) as err:
-            raise ModelFileError(
-                f"layer {i} ({name}) cannot be built from {config}: {err}"
-            ) from err
-    return Sequential(*built)
+    specs = enumerate(layers)
+    return Sequential(*[build_layer(s, f"layer {i}", registry, ModelFileError) for i, s in specs])

@@ -104,21 +104,13 @@ def check_header(header, registry: dict, format_name: str, version: int) -> None
         raise HeaderError(f"its header's kind {header.get('kind')!r} is not model or checkpoint")
     if len(header["layers"]) > MAX_LAYERS:
         raise HeaderError(f"its header lists {len(header['layers'])} layers (at most {MAX_LAYERS})")
+    count = 0
     for i, spec in enumerate(header["layers"]):
-        if (
-            not isinstance(spec, dict)
-            or set(spec) - {"type", "config"}
-            or not isinstance(spec.get("config", {}), dict)
-        ):
-            raise HeaderError(
-                f"layer {i} is described as {spec!r:.200}, not as "
-                "{'type': ..., 'config': {...}}"
-            )
-        if spec.get("type") not in registry:
-            raise HeaderError(
-                f"layer {i} has unknown type {spec.get('type')!r:.100}; this "
-                f"version of cnn-numpy knows {', '.join(sorted(registry))}"
-            )
+        for where, sub in nested_specs(spec, f"layer {i}"):
+            check_spec(sub, where, registry)
+            count += 1
+    if count > MAX_LAYERS:
+        raise HeaderError(f"its header describes {count} layers (at most {MAX_LAYERS})")
     for name, record in header["arrays"].items():
         if (
             not isinstance(record, dict)
@@ -131,6 +123,52 @@ def check_header(header, registry: dict, format_name: str, version: int) -> None
                 "{'shape': [sizes], 'dtype': 'float32' | 'float64' | 'int64'}"
             )
     check_card(header["card"])
+
+
+#: the containers a layer spec may nest: their branches, each a spec of its own
+CONTAINERS = {"Residual": ("block", "shortcut"), "Sequential": ()}
+
+
+def check_spec(spec, where: str, registry: dict) -> None:
+    """One ``{"type": ..., "config": {...}}`` of a known type (not what it nests)."""
+    if (
+        not isinstance(spec, dict)
+        or set(spec) - {"type", "config"}
+        or not isinstance(spec.get("config", {}), dict)
+    ):
+        raise HeaderError(
+            f"{where} is described as {spec!r:.200}, not as {{'type': ..., 'config': {{...}}}}"
+        )
+    if spec.get("type") not in registry and spec.get("type") not in CONTAINERS:
+        raise HeaderError(
+            f"{where} has unknown type {spec.get('type')!r:.100}; this "
+            f"version of cnn-numpy knows {', '.join(sorted(registry))}"
+        )
+
+
+def nested_specs(spec, where: str):
+    """``(where, spec)`` for ``spec`` and every spec inside it: a Residual's ``block`` and
+    ``shortcut`` (None: the identity), a Sequential's ``layers``.  Malformed nesting is a
+    HeaderError; each spec itself is left to ``check_spec``."""
+    yield where, spec
+    kind = spec.get("type") if isinstance(spec, dict) else None
+    config = spec.get("config", {}) if isinstance(spec, dict) else {}
+    if kind not in CONTAINERS or not isinstance(config, dict):
+        return
+    if kind == "Sequential":
+        inner = config.get("layers")
+        if not isinstance(inner, list) or set(config) != {"layers"}:
+            raise HeaderError(f"{where} (Sequential) must have the config {{'layers': [...]}}")
+        for i, sub in enumerate(inner):
+            yield from nested_specs(sub, f"{where} ({i})")
+        return
+    if set(config) - {"block", "shortcut"} or not isinstance(config.get("block"), dict):
+        raise HeaderError(
+            f"{where} (Residual) must have the config {{'block': spec, 'shortcut': spec or None}}"
+        )
+    for branch in ("block", "shortcut"):
+        if config.get(branch) is not None:
+            yield from nested_specs(config[branch], f"{where} {branch}")
 
 
 def is_shape(value) -> bool:
@@ -197,6 +235,16 @@ def param_shapes(spec: dict) -> dict[str, tuple[int, ...]]:
             return tuple(value)
         return (value, value)
 
+    if kind in CONTAINERS and isinstance(config, dict):  # the arrays of what it nests
+        inner = config.get("layers") if kind == "Sequential" else None
+        inner = dict(enumerate(inner)) if isinstance(inner, list) else inner
+        branches = inner or {b: config.get(b) for b in CONTAINERS[kind]}
+        return {
+            f"{branch}.{name}": shape
+            for branch, sub in branches.items()
+            if isinstance(sub, dict)
+            for name, shape in param_shapes(sub).items()
+        }
     try:
         if kind == "Conv2d":
             shapes = {

@@ -8,6 +8,7 @@ import html
 import json
 
 from ...train import History
+from .augmentation import AUGMENTATION_SECTION
 from .mistake_saliency import SECTION as MISTAKES_SALIENCY
 from .monitor_plots import FILTERS_EPOCHS_SECTION, MONITOR_SECTIONS
 
@@ -22,6 +23,7 @@ SECTIONS = [
         "measured after the epoch, which is why after the first epoch test accuracy is often "
         "the higher one.",
     ),
+    AUGMENTATION_SECTION,
     *MONITOR_SECTIONS,
     (
         "filters",
@@ -58,8 +60,8 @@ SECTIONS = [
 ]
 
 
-#: the sections only a monitored run has
-MONITORED = (*(stem for stem, _, _ in MONITOR_SECTIONS), FILTERS_EPOCHS_SECTION[0])
+#: the sections only some runs have (a monitored run, an augmented one)
+MONITORED = (*(stem for stem, _, _ in MONITOR_SECTIONS), FILTERS_EPOCHS_SECTION[0], "augmentation")
 
 
 def suffix_of(stem: str) -> str:

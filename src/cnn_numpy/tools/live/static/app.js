@@ -148,11 +148,12 @@ async function pick(layer, channel, row, col) {
   clearInputMark();
   const [kh, kw] = [body.kernel[0].length, body.kernel[0][0].length];
   const [top, left] = body.origin;
-  if (layer === 0) {
+  const source = panel.layer.input ?? layer - 1;  // the panel it reads (-1: the image)
+  if (source < 0) {
     const [H, W] = result.input_shape;
     $("input").parentElement.append(markBox(top, left, kh, kw, H, W, "window", 140));
   } else {
-    drawView.layers.mark(layer - 1, null, top, left, kh, kw, "window");
+    drawView.layers.mark(source, null, top, left, kh, kw, "window");
   }
   drawView.layers.mark(layer, channel, row, col, 1, 1, "pixel");
 }

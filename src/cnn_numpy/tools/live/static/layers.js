@@ -10,7 +10,7 @@ const mapSize = (channels) => (channels > 16 ? 64 : 84);
 export class Layers {
   /** `onPick(layer, channel, row, col)`: a pixel of a conv layer's map was clicked. */
   constructor(root, info, onPick) {
-    this.root = root; this.onPick = onPick; this.classes = info.classes;
+    this.root = root; this.onPick = onPick; this.classes = info.classes; this.info = info.layers;
     this.panels = info.layers.map((layer) => this.build(layer, info.layers.length));
     this.values = [];
   }
@@ -20,12 +20,20 @@ export class Layers {
     node.dataset.index = layer.index;
     node.dataset.type = layer.type;
     node.dataset.drawn = "false";
+    // inside a Residual: indented, marked by branch; its sum gets a panel of its own
+    node.dataset.path = layer.path ?? `${layer.index}`;
+    node.dataset.branch = layer.branch || "";
+    if (layer.branch) node.classList.add(`branch-${layer.branch}`);
+    if (layer.terms) node.classList.add("sum");
+    node.style.marginLeft = `${24 * (layer.depth || 0)}px`;
     const head = el("header", "layer-head");
     const title = el("h3", "layer-title");
-    title.append(el("span", "layer-index", `${layer.index}`), el("span", "layer-name", layer.title),
+    title.append(el("span", "layer-index", node.dataset.path), el("span", "layer-name", layer.title),
                  el("span", "layer-shape", layer.shape_text));
     const legend = el("div", "legend");
-    const readout = el("div", "readout", layer.conv ? "click a pixel: how was it computed?" : "");
+    const sum = layer.terms && `the sum of ${this.pathOf(layer.terms[0])} and ` +
+      `${layer.terms[1] < 0 ? "the input" : this.pathOf(layer.terms[1])}`;
+    const readout = el("div", "readout", layer.conv ? "click a pixel: how was it computed?" : sum || "");
     head.append(title, legend, readout);
     const body = el("div", layer.shape.length === 3 ? "maps" : "vector");
     node.append(head, body);
@@ -34,6 +42,11 @@ export class Layers {
     if (layer.shape.length === 3) this.buildMaps(panel);
     else this.buildVector(panel, layer.index === count - 1);
     return panel;
+  }
+
+  /** The path shown for panel `index` ("3.block.4"), or "the input" for -1. */
+  pathOf(index) {
+    return index < 0 ? "the input" : this.info[index].path ?? `${index}`;
   }
 
   buildMaps(panel) {

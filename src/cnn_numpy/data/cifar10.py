@@ -1,0 +1,228 @@
+"""CIFAR-10 (A. Krizhevsky, 2009): 60,000 colour images of 32x32 in 10 classes, read from
+the official *binary* version, without pickle.
+
+Where the files come from, in order (``root``, else ``$CNN_NUMPY_DATA``, else ``./data``; a
+root may also hold them in a ``cifar10/`` folder):
+
+1. ``root/cifar-10-batches-bin/*.bin``, as the archive unpacks;
+2. else ``root/cifar-10-binary.tar.gz``, checked against its published MD5 and unpacked
+   safely (only the known files, only regular files, sizes checked before reading, nothing
+   written outside ``cifar-10-batches-bin/``, atomically);
+3. else a download of that archive from the official address (unless ``download=False``),
+   written under a temporary name and renamed only once its MD5 is right.
+
+Each batch file is records of 1 label byte (0..9) and 3,072 pixel bytes: the 1,024 red, then
+green, then blue values of a 32x32 image, row by row: exactly NumPy's (N, 3, 32, 32).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tarfile
+import tempfile
+import time
+import urllib.error
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from .download import DownloadError, describe, fetch
+
+CIFAR10_CLASSES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
+ARCHIVE = "cifar-10-binary.tar.gz"
+MD5 = "c32a1d4ab5d03f1284b67883e8d87530"  # published on the dataset's page
+MIRRORS = ("https://www.cs.toronto.edu/~kriz/",)
+FOLDER = "cifar-10-batches-bin"
+SPLITS = {"train": [f"data_batch_{i}.bin" for i in range(1, 6)], "test": ["test_batch.bin"]}
+#: what the archive may hold; anything else in it is refused
+KNOWN = {*SPLITS["train"], *SPLITS["test"], "batches.meta.txt", "readme.html"}
+RECORD = 1 + 3 * 32 * 32  # label byte + pixels
+MAX_MEMBER = 10_000 * RECORD  # an official batch: 30,730,000 bytes
+
+
+class CifarError(ValueError):
+    """A CIFAR-10 file or archive is damaged, altered or not what it claims to be."""
+
+
+def cifar10_dir(root: str | os.PathLike | None = None) -> Path:
+    """The folder holding ``cifar-10-batches-bin/`` or the archive (or to download into)."""
+    base = Path(root or os.environ.get("CNN_NUMPY_DATA") or "data").expanduser()
+    if not (base / FOLDER).is_dir() and not (base / ARCHIVE).is_file():
+        if (base / "cifar10").is_dir() or root is None:
+            return base / "cifar10"
+    return base
+
+
+def md5_of(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_archive(path: Path) -> None:
+    actual = md5_of(path)
+    if actual != MD5:
+        raise CifarError(
+            f"{path}: MD5 {actual}, but the official {ARCHIVE} has MD5 {MD5}; the file is "
+            "damaged or is another archive. Delete it and download it again."
+        )
+
+
+def safe_members(archive: tarfile.TarFile, path: Path) -> list[tarfile.TarInfo]:
+    """The archive's batch files, every member checked before anything is read: a plain
+    relative path inside ``cifar-10-batches-bin/``, a regular file or folder (no links, no
+    devices), a known name, at most an official batch's size."""
+    members = []
+    for member in archive.getmembers():
+        name = PurePosixPath(member.name)
+        if name.is_absolute() or ".." in name.parts or name.parts[:1] != (FOLDER,):
+            raise CifarError(
+                f"{path}: refusing the entry {member.name!r}: CIFAR-10's archive holds only "
+                f"files inside {FOLDER}/, and this one would be written elsewhere"
+            )
+        if member.isdir() and len(name.parts) == 1:
+            continue
+        if not member.isfile() or len(name.parts) != 2 or name.name not in KNOWN:
+            kind = "link" if member.issym() or member.islnk() else "entry"
+            raise CifarError(f"{path}: refusing the {kind} {member.name!r}: not a CIFAR-10 file")
+        if member.size > MAX_MEMBER:
+            raise CifarError(
+                f"{path}: {member.name} is {member.size:,} bytes; a CIFAR-10 batch is "
+                f"{MAX_MEMBER:,}"
+            )
+        members.append(member)
+    return members
+
+
+def unpack(path: Path, folder: Path) -> None:
+    """``path`` (checked) into ``folder/cifar-10-batches-bin``: into a temporary folder first,
+    renamed into place when every file is out, so an interrupted unpack leaves nothing."""
+    check_archive(path)
+    with tarfile.open(path, "r:gz") as archive:
+        members = safe_members(archive, path)
+        staging = Path(tempfile.mkdtemp(dir=folder, prefix=f".{FOLDER}."))
+        try:
+            for member in members:
+                source = archive.extractfile(member)
+                with source, open(staging / PurePosixPath(member.name).name, "wb") as out:
+                    shutil.copyfileobj(source, out)
+            os.replace(staging, folder / FOLDER)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def download_archive(folder: Path, timeout: float, progress: bool) -> Path:
+    """The archive from the first mirror that serves it with the right MD5 (atomic)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    answers = []
+    for mirror in MIRRORS:
+        url = mirror + ARCHIVE
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{ARCHIVE}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                size = fetch(url, f, timeout, progress, time.monotonic() + 3600)
+            actual = md5_of(Path(tmp))
+            if actual == MD5:
+                os.replace(tmp, folder / ARCHIVE)
+                return folder / ARCHIVE
+            answers.append(f"{url}: {size:,} bytes, but MD5 {actual} (expected {MD5})")
+        except (urllib.error.URLError, OSError, ValueError) as err:
+            answers.append(f"{url}: {describe(err)}")
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    raise DownloadError(
+        f"could not download {ARCHIVE}; mirrors tried:\n"
+        + "".join(f"  - {answer}\n" for answer in answers)
+        + f"Download it by hand (the binary version, MD5 {MD5}) and put it at\n"
+        f"  {folder / ARCHIVE}\nor its unpacked {FOLDER}/ folder beside it."
+    )
+
+
+def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """One batch file: images uint8 (N, 3, 32, 32) and labels uint8 (N,), checked."""
+    size = path.stat().st_size
+    if size == 0 or size % RECORD:
+        hint = (
+            " (records of 3,074 bytes: this looks like CIFAR-100, which has two label bytes)"
+            if size and size % (RECORD + 1) == 0
+            else " (the file is cut off mid-record, or is not a CIFAR-10 binary batch; the "
+            "Python version's pickles are not read)"
+        )
+        raise CifarError(
+            f"{path}: {size:,} bytes is not a whole number of {RECORD:,}-byte records "
+            f"(1 label byte + 32x32x3 pixel bytes){hint}"
+        )
+    records = np.fromfile(path, dtype=np.uint8).reshape(-1, RECORD)
+    labels = records[:, 0]
+    if labels.max() >= len(CIFAR10_CLASSES):
+        at = int(np.argmax(labels >= len(CIFAR10_CLASSES)))
+        raise CifarError(f"{path}: record {at} has label {labels[at]}; CIFAR-10 labels are 0..9")
+    return records[:, 1:].reshape(-1, 3, 32, 32), labels
+
+
+def read_split(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """A split's batches, joined: X float32 (N, 3, 32, 32) in [0, 1], y int64 (N,)."""
+    batches = [read_batch(folder / name) for name in SPLITS[split]]
+    counts = [len(labels) for _, labels in batches]
+    if len(set(counts)) > 1:
+        short = SPLITS[split][int(np.argmin(counts))]
+        raise CifarError(
+            f"{folder / short}: {min(counts):,} records where the other batches hold "
+            f"{max(counts):,}; the batch is truncated"
+        )
+    X = np.concatenate([images for images, _ in batches]).astype(np.float32) / np.float32(255)
+    return X, np.concatenate([labels for _, labels in batches]).astype(np.int64)
+
+
+def load_cifar10(
+    root: str | os.PathLike | None = None,
+    download: bool = True,
+    splits: tuple[str, ...] = ("train", "test"),
+    timeout: float = 30.0,
+    progress: bool = True,
+):
+    """CIFAR-10: ``(X_train, y_train), (X_test, y_test)``; 50,000 + 10,000 colour images.
+
+    X float32 (N, 3, 32, 32) in [0, 1], y int64 in 0..9 (names in ``CIFAR10_CLASSES``).
+    See the module docstring for where the files are looked for.  ``splits=("test",)``
+    returns ``((X_test, y_test),)``.
+
+    Example:
+        >>> (X_train, y_train), (X_test, y_test) = load_cifar10()  # doctest: +SKIP
+    """
+    if not splits or any(s not in SPLITS for s in splits):
+        raise ValueError(f"splits must name some of train, test, got {splits!r}")
+    folder = cifar10_dir(root)
+    needed = [folder / FOLDER / name for split in splits for name in SPLITS[split]]
+    missing = [path.name for path in needed if not path.is_file()]
+    if missing and (folder / FOLDER).exists():  # the user's folder: never overwritten
+        raise FileNotFoundError(
+            f"cifar10: {folder / FOLDER} lacks {', '.join(missing)}; put them there, or "
+            f"remove the folder to unpack {ARCHIVE} again"
+        )
+    if missing:
+        archive = folder / ARCHIVE
+        if not archive.is_file():
+            if not download:
+                raise FileNotFoundError(
+                    f"cifar10: neither {folder / FOLDER}/ nor {archive} exists; pass "
+                    "download=True, or put the archive (the binary version) there"
+                )
+            download_archive(folder, timeout, progress)
+        unpack(archive, folder)
+    return tuple(read_split(folder / FOLDER, split) for split in splits)

@@ -1,0 +1,197 @@
+"""Data augmentation: random changes to a training batch that keep its labels true.
+
+Each transform is called as ``t(batch, rng) -> batch`` on a whole batch ``(N, C, H, W)`` at
+once (one draw per image, vectorised: no Python loop over images) with a
+``numpy.random.Generator``.  A transform draws the same number of values for every batch of
+the same size, whatever the pixels, so a run is reproducible from its seed: ``fit(...,
+augment=t, rng=seed)`` draws the shuffles and the augmentation from one generator, which the
+CLI's checkpoints save after every epoch, so a resumed run draws exactly what an uninterrupted
+one would.  Only ``fit``'s training batches are augmented, never the test set.
+
+Names and arguments follow torchvision's (``RandomCrop(size, padding)``, ...), but they work on
+batches of already standardised arrays, so a pixel coming from outside the image takes each
+image's smallest value (its background, for MNIST-like images) unless ``fill`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .checks import real, whole
+from .layers.base import as_rng
+
+
+def checked_batch(batch, owner: str) -> np.ndarray:
+    batch = np.asarray(batch)
+    if batch.ndim != 4 or batch.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{owner}: expects a batch of images (N, C, H, W) of real numbers, got shape "
+            f"{batch.shape} and dtype {batch.dtype}"
+        )
+    return batch
+
+
+def fill_values(batch: np.ndarray, fill: float | None) -> np.ndarray:
+    """(N, 1, 1, 1): each image's smallest value, or ``fill``."""
+    if fill is None:
+        return batch.min(axis=(1, 2, 3), keepdims=True)
+    return np.full((len(batch), 1, 1, 1), fill, dtype=batch.dtype)
+
+
+def crop(padded: np.ndarray, top: np.ndarray, left: np.ndarray, size: tuple[int, int]):
+    """``padded[n, :, top[n]:top[n]+h, left[n]:left[n]+w]`` for every n, in one gather."""
+    N, C = padded.shape[:2]
+    rows = top[:, None] + np.arange(size[0])  # (N, h)
+    cols = left[:, None] + np.arange(size[1])  # (N, w)
+    n, c = np.arange(N)[:, None, None, None], np.arange(C)[None, :, None, None]
+    return padded[n, c, rows[:, None, :, None], cols[:, None, None, :]]  # (N, C, h, w)
+
+
+def pad(batch: np.ndarray, padding: int, fill: float | None) -> np.ndarray:
+    """The batch with ``padding`` pixels of fill on every side."""
+    N, C, H, W = batch.shape
+    padded = np.empty((N, C, H + 2 * padding, W + 2 * padding), dtype=batch.dtype)
+    padded[...] = fill_values(batch, fill)
+    padded[:, :, padding : padding + H, padding : padding + W] = batch
+    return padded
+
+
+class RandomCrop:
+    """A random ``size`` x ``size`` window of the image padded by ``padding`` on each side
+    (torchvision's ``RandomCrop(size, padding)``): with size = the image's, a random shift of
+    up to ``padding`` pixels."""
+
+    def __init__(self, size, padding: int = 0, fill: float | None = None):
+        size = (size, size) if isinstance(size, (int, np.integer)) else size
+        if not (isinstance(size, (tuple, list)) and len(size) == 2):
+            raise ValueError(f"RandomCrop: size must be a whole number or (h, w), got {size!r}")
+        self.size = tuple(whole(s, "size", "RandomCrop", low=1) for s in size)
+        self.padding = whole(padding, "padding", "RandomCrop")
+        self.fill = None if fill is None else real(fill, "fill", "RandomCrop")
+
+    def __call__(self, batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        batch, rng = checked_batch(batch, "RandomCrop"), as_rng(rng)
+        (h, w), p = self.size, self.padding
+        H, W = batch.shape[2] + 2 * p, batch.shape[3] + 2 * p
+        if h > H or w > W:
+            raise ValueError(
+                f"RandomCrop: a {h}x{w} crop does not fit in the {H}x{W} padded images"
+            )
+        top = rng.integers(0, H - h + 1, size=len(batch))
+        left = rng.integers(0, W - w + 1, size=len(batch))
+        return crop(pad(batch, p, self.fill), top, left, (h, w))
+
+    def __repr__(self) -> str:
+        return f"RandomCrop(size={self.size}, padding={self.padding})"
+
+
+class RandomShift(RandomCrop):
+    """Move each image by a random whole number of pixels, up to ``max_pixels`` in each
+    direction (a RandomCrop of the image's own size from the image padded by max_pixels)."""
+
+    def __init__(self, max_pixels: int, fill: float | None = None):
+        self.max_pixels = whole(max_pixels, "max_pixels", "RandomShift")
+        self.fill = None if fill is None else real(fill, "fill", "RandomShift")
+        self.padding = self.max_pixels
+
+    def __call__(self, batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        self.size = checked_batch(batch, "RandomShift").shape[2:]
+        return super().__call__(batch, rng)
+
+    def __repr__(self) -> str:
+        return f"RandomShift(max_pixels={self.max_pixels})"
+
+
+class RandomHorizontalFlip:
+    """Mirror each image left-right with probability ``p``.  Never for digits or letters: a
+    mirrored 2 is not a 2."""
+
+    def __init__(self, p: float = 0.5):
+        self.p = real(p, "p", "RandomHorizontalFlip", low=0, high=1)
+
+    def __call__(self, batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        batch, rng = checked_batch(batch, "RandomHorizontalFlip"), as_rng(rng)
+        flip = rng.random(len(batch)) < self.p  # (N,)
+        return np.where(flip[:, None, None, None], batch[..., ::-1], batch)
+
+    def __repr__(self) -> str:
+        return f"RandomHorizontalFlip(p={self.p})"
+
+
+class RandomRotation:
+    """Rotate each image about its centre by an angle drawn uniformly from
+    [-degrees, degrees], with bilinear interpolation (no SciPy): output pixel (i, j) reads
+    the input at the point that the rotation moves onto it, from its four neighbours."""
+
+    def __init__(self, degrees: float, fill: float | None = None):
+        self.degrees = real(degrees, "degrees", "RandomRotation", low=0, high=180)
+        self.fill = None if fill is None else real(fill, "fill", "RandomRotation")
+
+    def __call__(self, batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        batch, rng = checked_batch(batch, "RandomRotation"), as_rng(rng)
+        N, C, H, W = batch.shape
+        theta = np.deg2rad(rng.uniform(-self.degrees, self.degrees, size=N))[:, None, None]
+        dtype = batch.dtype if batch.dtype.kind == "f" else np.dtype(np.float32)
+        cos, sin = np.cos(theta).astype(dtype), np.sin(theta).astype(dtype)
+        cy, cx = (H - 1) / 2, (W - 1) / 2
+        i = (np.arange(H, dtype=dtype) - dtype.type(cy))[:, None]  # (H, 1), centred
+        j = (np.arange(W, dtype=dtype) - dtype.type(cx))[None, :]  # (1, W)
+        # the source of output (i, j): the output rotated back by -theta, in the coordinates
+        # of the batch padded by one pixel of fill (+1); far outside becomes that border
+        y = np.clip(cos * i - sin * j + dtype.type(cy + 1), 0, H + 1)  # (N, H, W)
+        x = np.clip(sin * i + cos * j + dtype.type(cx + 1), 0, W + 1)
+        y0, x0 = np.minimum(y.astype(np.intp), H), np.minimum(x.astype(np.intp), W)  # floor: >= 0
+        dy, dx = (y - y0)[:, None], (x - x0)[:, None]  # (N, 1, H, W) weights
+        # the four neighbours by one flat index into the padded batch: (n, c, y0, x0), one to
+        # the right (+1), one below (+ W + 2), both
+        padded = pad(batch, 1, self.fill).reshape(-1)
+        corner = (np.arange(N * C).reshape(N, C, 1, 1) * (H + 2) + y0[:, None]) * (W + 2) + x0[
+            :, None
+        ]
+        top, right = padded[corner], padded[corner + 1]
+        top += (right - top) * dx  # a + (b - a) * dx: linear along the row
+        below = corner + (W + 2)
+        bottom, right = padded[below], padded[below + 1]
+        bottom += (right - bottom) * dx
+        return (top + (bottom - top) * dy).astype(batch.dtype, copy=False)
+
+    def __repr__(self) -> str:
+        return f"RandomRotation(degrees={self.degrees})"
+
+
+class Compose:
+    """Apply ``transforms`` in order, each drawing from the same generator."""
+
+    def __init__(self, transforms: list):
+        if not all(callable(t) for t in transforms):
+            raise ValueError(f"Compose: every transform must be callable, got {transforms!r}")
+        self.transforms = list(transforms)
+
+    def __call__(self, batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        for transform in self.transforms:
+            batch = transform(batch, rng)
+        return batch
+
+    def __repr__(self) -> str:
+        return f"Compose({self.transforms!r})"
+
+
+#: the CLI's --augment choices; each takes the image size (28 or 32)
+AUGMENTATIONS = {
+    "shift": lambda size: RandomShift(2),
+    "crop-flip": lambda size: Compose(
+        [RandomCrop(size, padding=4 if size >= 32 else 2), RandomHorizontalFlip()]
+    ),
+    "rotate-shift": lambda size: Compose([RandomRotation(10), RandomShift(2)]),
+}
+
+
+def augmentation(name: str, image_size: int):
+    """The augmentation ``cnn-numpy train --augment NAME`` uses; None for ``"none"``."""
+    if name == "none":
+        return None
+    if name not in AUGMENTATIONS:
+        raise ValueError(
+            f"augmentation: {name!r} is not one of none, {', '.join(sorted(AUGMENTATIONS))}"
+        )
+    return AUGMENTATIONS[name](image_size)

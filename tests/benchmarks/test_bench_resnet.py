@@ -1,0 +1,38 @@
+"""benchmarks/bench_resnet.py and benchmarks/skip_gradients.py run, so they cannot rot."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_skip_gradients_shows_the_plain_nets_gradient_vanish(capsys, tmp_path):
+    assert (
+        load_script("skip_gradients").main(["--seeds", "1", "--plot", str(tmp_path / "g.png")]) == 0
+    )
+    out = capsys.readouterr().out
+    ratios = {
+        line.split(":")[0]: float(line.rsplit("=", 1)[1])
+        for line in out.splitlines()
+        if "first conv / last conv" in line
+    }
+    assert ratios["plain"] < 1e-4 < 0.05 < ratios["residual"]
+    assert (tmp_path / "g.png").stat().st_size > 1000
+
+
+def test_bench_resnet_prints_its_tables(capsys):
+    pytest.importorskip("torch")
+    assert load_script("bench_resnet").main(["--rounds", "1", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "| numpy resnet |" in out and "| torch resnet |" in out
+    assert "resnet training speed, cnn-numpy / PyTorch" in out
+    assert "| rotate-shift |" in out

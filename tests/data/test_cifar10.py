@@ -1,0 +1,165 @@
+"""CIFAR-10 from generated files in the official binary format: read without pickle into
+(N, 3, 32, 32) float32, the archive checked by MD5 and unpacked safely, damaged files named."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers.cifar_fixtures import (
+    FOLDER,
+    archive_entries,
+    records,
+    write_archive,
+    write_batches,
+)
+
+from cnn_numpy import CIFAR10_CLASSES, load_cifar10
+from cnn_numpy.data import cifar10
+from cnn_numpy.data.cifar10 import CifarError
+
+
+def test_the_unpacked_batches_are_read_in_the_official_layout(tmp_path):
+    held = write_batches(tmp_path)
+    (X_train, y_train), (X_test, y_test) = load_cifar10(tmp_path, download=False)
+    assert X_train.shape == (20, 3, 32, 32) and X_train.dtype == np.float32
+    assert y_train.dtype == np.int64 and X_test.shape == (4, 3, 32, 32)
+    images, labels = held["data_batch_2.bin"]
+    np.testing.assert_array_equal(X_train[4:8], images / np.float32(255))
+    np.testing.assert_array_equal(y_train[4:8], labels)
+    np.testing.assert_array_equal(y_test, held["test_batch.bin"][1])
+    assert 0 <= X_train.min() and X_train.max() <= 1
+    assert len(CIFAR10_CLASSES) == 10 and CIFAR10_CLASSES[0] == "airplane"
+
+
+def test_one_record_by_hand_red_then_green_then_blue(tmp_path):
+    write_batches(tmp_path)
+    record = bytearray(records(1, 0)[0])
+    record[0] = 7  # the label byte
+    record[1:] = bytes([10] * 1024 + [20] * 1024 + [30] * 1024)  # R, G, B planes
+    (tmp_path / FOLDER / "test_batch.bin").write_bytes(bytes(record))
+    ((X, y),) = load_cifar10(tmp_path, download=False, splits=("test",))
+    assert y.tolist() == [7]
+    np.testing.assert_allclose(X[0, :, 5, 9] * 255, [10, 20, 30], rtol=1e-6)
+
+
+def test_a_parent_folder_named_by_the_environment_works(tmp_path, monkeypatch):
+    write_batches(tmp_path / "cifar10")
+    monkeypatch.setenv("CNN_NUMPY_DATA", str(tmp_path))
+    ((X, _),) = load_cifar10(splits=("test",), download=False)
+    assert X.shape == (4, 3, 32, 32)
+
+
+@pytest.fixture
+def archive(tmp_path, monkeypatch):
+    """A generated archive whose MD5 stands in for the official one."""
+    path = tmp_path / cifar10.ARCHIVE
+    monkeypatch.setattr(cifar10, "MD5", write_archive(path, archive_entries()))
+    return path
+
+
+def test_the_archive_is_checked_and_unpacked_once(tmp_path, archive):
+    (X_train, _), (X_test, _) = load_cifar10(tmp_path, download=False)
+    assert X_train.shape == (20, 3, 32, 32) and (tmp_path / FOLDER / "test_batch.bin").is_file()
+    archive.unlink()  # the unpacked files are read from now on
+    assert load_cifar10(tmp_path, download=False, splits=("test",))[0][0].shape == X_test.shape
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def test_an_archive_with_the_wrong_md5_is_refused_before_unpacking(tmp_path, archive, monkeypatch):
+    monkeypatch.setattr(cifar10, "MD5", "c32a1d4ab5d03f1284b67883e8d87530")
+    with pytest.raises(CifarError, match="but the official cifar-10-binary.tar.gz has MD5 c32a"):
+        load_cifar10(tmp_path, download=False)
+    assert not (tmp_path / FOLDER).exists()
+
+
+@pytest.mark.parametrize(
+    "entries, links, message",
+    [
+        ({"../x": b"evil"}, None, r"refusing the entry '../x'"),
+        ({f"{FOLDER}/../../x": b"evil"}, None, r"would be written elsewhere"),
+        ({"/etc/x": b"evil"}, None, r"refusing the entry '/etc/x'"),
+        ({}, {f"{FOLDER}/test_batch.bin": "/etc/passwd"}, r"refusing the link"),
+        ({f"{FOLDER}/run.sh": b"rm -rf"}, None, r"'cifar-10-batches-bin/run.sh': not a CIFAR"),
+        ({f"{FOLDER}/test_batch.bin": b"\0" * (10_000 * 3073 + 1)}, None, r"a CIFAR-10 batch is"),
+    ],
+)
+def test_a_dangerous_archive_is_refused_and_nothing_is_written(
+    tmp_path, monkeypatch, entries, links, message
+):
+    path = tmp_path / "data" / cifar10.ARCHIVE
+    path.parent.mkdir()
+    monkeypatch.setattr(cifar10, "MD5", write_archive(path, entries, links))
+    with pytest.raises(CifarError, match=message):
+        load_cifar10(path.parent, download=False)
+    assert sorted(p.name for p in path.parent.iterdir()) == [cifar10.ARCHIVE]
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda b: b + b"\0" * 4, r"is not a whole number of 3,073-byte records"),
+        (lambda b: b[:-100], r"cut off mid-record"),
+        (lambda b: b"\0" * (3074 * 4), r"looks like CIFAR-100"),
+        (lambda b: b"", r"0 bytes is not a whole number"),
+        (lambda b: b[:3073] + bytes([10]) + b[3074:], r"record 1 has label 10; CIFAR-10 labels"),
+    ],
+)
+def test_a_damaged_batch_is_named(tmp_path, damage, message):
+    write_batches(tmp_path)
+    path = tmp_path / FOLDER / "data_batch_3.bin"
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(CifarError, match=message):
+        load_cifar10(tmp_path, download=False)
+
+
+def test_a_truncated_batch_is_named(tmp_path):
+    write_batches(tmp_path)
+    path = tmp_path / FOLDER / "data_batch_4.bin"
+    path.write_bytes(path.read_bytes()[: 3 * 3073])  # whole records, but fewer
+    with pytest.raises(CifarError, match=r"data_batch_4.bin: 3 records where the other batches"):
+        load_cifar10(tmp_path, download=False)
+
+
+def test_missing_files_are_named_and_the_folder_is_kept(tmp_path):
+    write_batches(tmp_path)
+    (tmp_path / FOLDER / "data_batch_5.bin").unlink()
+    with pytest.raises(FileNotFoundError, match="lacks data_batch_5.bin"):
+        load_cifar10(tmp_path)
+    assert (tmp_path / FOLDER / "data_batch_1.bin").is_file()
+
+
+def test_without_files_and_download_false_says_where_to_put_them(tmp_path):
+    with pytest.raises(FileNotFoundError, match="pass download=True"):
+        load_cifar10(tmp_path, download=False)
+
+
+def test_a_failed_download_lists_what_each_mirror_answered(tmp_path, monkeypatch):
+    monkeypatch.setattr(cifar10, "MIRRORS", ("http://127.0.0.1:9/", "http://127.0.0.1:9/b/"))
+    with pytest.raises(cifar10.DownloadError, match=r"(?s)127.0.0.1:9/cifar.*127.0.0.1:9/b/cifar"):
+        load_cifar10(tmp_path, timeout=2, progress=False)
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_a_download_with_the_wrong_md5_leaves_nothing(tmp_path, monkeypatch):
+    def serve(url, dest, timeout, progress, deadline):
+        dest.write(b"not the archive")
+        return 15
+
+    monkeypatch.setattr(cifar10, "fetch", serve)
+    with pytest.raises(cifar10.DownloadError, match="15 bytes, but MD5"):
+        load_cifar10(tmp_path, progress=False)
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_a_good_download_is_checked_renamed_and_unpacked(tmp_path, monkeypatch):
+    source = tmp_path / "source.tar.gz"
+    monkeypatch.setattr(cifar10, "MD5", write_archive(source, archive_entries()))
+    monkeypatch.setattr(cifar10, "fetch", lambda url, dest, *a: dest.write(source.read_bytes()))
+    ((X, y),) = load_cifar10(tmp_path / "data", splits=("test",), progress=False)
+    assert X.shape == (4, 3, 32, 32) and (tmp_path / "data" / cifar10.ARCHIVE).is_file()
+
+
+def test_bad_splits_are_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="splits must name some of train, test"):
+        load_cifar10(tmp_path, splits=("valid",))

@@ -1,0 +1,60 @@
+"""DataParallel where it applies to residual nets: without BatchNorm its slices give the
+serial model's outputs and gradients; the resnet preset (BatchNorm) is refused, by name."""
+
+import numpy as np
+import pytest
+
+import cnn_numpy as cnn
+from cnn_numpy import (
+    AdaptiveAvgPool2d,
+    Conv2d,
+    CrossEntropyLoss,
+    DataParallel,
+    Flatten,
+    Linear,
+    ReLU,
+    Residual,
+    Sequential,
+)
+
+
+def plain_residual_net():
+    return Sequential(
+        Conv2d(1, 4, 3, padding=1, rng=0),
+        ReLU(),
+        Residual(
+            Sequential(
+                Conv2d(4, 8, 3, stride=2, padding=1, rng=1),
+                ReLU(),
+                Conv2d(8, 8, 3, padding=1, rng=2),
+            ),
+            Conv2d(4, 8, 1, stride=2, rng=3),
+        ),
+        ReLU(),
+        Residual(Sequential(Conv2d(8, 8, 3, padding=1, rng=4))),
+        AdaptiveAvgPool2d(1),
+        Flatten(),
+        Linear(8, 3, rng=5),
+    )
+
+
+def test_data_parallel_runs_a_residual_net_like_the_serial_one():
+    rng = np.random.default_rng(0)
+    x, y = rng.random((6, 1, 10, 10), dtype=np.float32), rng.integers(0, 3, 6)
+    serial, parallel_model = plain_residual_net(), plain_residual_net()
+    loss = CrossEntropyLoss()
+    loss(serial(x), y)
+    serial.backward(loss.backward())
+    with DataParallel(parallel_model, workers=2) as parallel:
+        logits = parallel(x)
+        loss(logits, y)
+        parallel.backward(loss.backward())
+    np.testing.assert_allclose(logits, serial(x), rtol=1e-5, atol=1e-6)
+    grads = dict(parallel_model.named_parameters())
+    for name, p in serial.named_parameters():
+        np.testing.assert_allclose(grads[name].grad, p.grad, rtol=1e-4, atol=1e-6, err_msg=name)
+
+
+def test_data_parallel_refuses_the_resnet_preset_naming_its_batchnorm():
+    with pytest.raises(ValueError, match=r"BatchNorm2d\(16.*keeps statistics over the batch"):
+        DataParallel(cnn.resnet(rng=0), workers=2)
