@@ -24,6 +24,7 @@ from cnn_numpy import (
     seed_net,
     synthetic_lines,
 )
+from cnn_numpy.transforms import RandomShift
 
 
 class StopAt(Callback):
@@ -54,12 +55,15 @@ def setup(make_model, optimizer):
 
 @pytest.mark.parametrize("make_model", [lambda rng: seed_net(2, filters=2, rng=rng), with_dropout])
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("augment", [None, RandomShift(2)], ids=["plain", "augmented"])
 @pytest.mark.parametrize("epoch, step, hook", [(1, 3, "on_batch_end"), (2, 1, "on_batch_begin"),
                                                (2, 7, "on_batch_end"), (3, 5, "on_batch_end")])  # fmt: skip
-def test_an_interrupted_epoch_goes_on_where_it_stopped(make_model, optimizer, epoch, step, hook):
+def test_an_interrupted_epoch_goes_on_where_it_stopped(
+    make_model, optimizer, augment, epoch, step, hook
+):
     X, y = synthetic_lines(30, rng=0)  # 60 images, 8 batches of 8 (the last of 4)
     train, test = (X[:52], y[:52]), (X[52:], y[52:])
-    kwargs = dict(batch_size=8, test=test, callbacks=[])
+    kwargs = dict(batch_size=8, test=test, callbacks=[], augment=augment)
 
     model, opt, rng = setup(make_model, optimizer)
     unbroken = fit(model, CrossEntropyLoss(), opt, train, epochs=3, rng=rng, **kwargs)
