@@ -231,7 +231,7 @@ def report(sets, answers, digit_sets, jpeg_s: float, png_s: float) -> int:
         right, refused = outcome(sets[name])
         print(
             f"| {name} | {len(sets[name])} | {right:.1%} | {refused:.1%} | "
-            f"{1 - right - refused:.1%} |"
+            f"{max(0.0, 1 - right - refused):.1%} |"
         )
         if name not in HELD_OUT and right < TARGETS["condition"]:
             missed.append(f"{name}: {right:.1%} right < {TARGETS['condition']:.0%}")
@@ -239,14 +239,14 @@ def report(sets, answers, digit_sets, jpeg_s: float, png_s: float) -> int:
     right, refused = outcome(everything)
     print(
         f"| **all {len(tuned)} conditions** | {len(everything)} | {right:.1%} | "
-        f"{refused:.1%} | {1 - right - refused:.1%} |"
+        f"{refused:.1%} | {max(0.0, 1 - right - refused):.1%} |"
     )
     if right < TARGETS["photos"]:
         missed.append(f"photos: {right:.1%} right < {TARGETS['photos']:.0%}")
     m_right, m_refused = outcome(sets["mnist28"])
     print(
         f"| MNIST test digits as 28x28 PNGs | {len(sets['mnist28'])} | {m_right:.1%} | "
-        f"{m_refused:.1%} | {1 - m_right - m_refused:.1%} |"
+        f"{m_refused:.1%} | {max(0.0, 1 - m_right - m_refused):.1%} |"
     )
     if m_right < TARGETS["mnist"] or m_refused > TARGETS["mnist_refused"]:
         missed.append(f"MNIST: {m_right:.1%} right, {m_refused:.1%} refused")
