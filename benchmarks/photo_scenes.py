@@ -27,6 +27,8 @@ CONDITIONS = {
     "ballpoint": dict(ink="blue"),
     "jpeg": dict(jpeg=True),
     "combined": dict(lamp=True, shadow=True, desk=True, ink="blue", jpeg=True),
+    # everything at once and out of focus: the hardest photo the benchmark takes
+    "combined + blur": dict(lamp=True, shadow=True, desk=True, ink="blue", jpeg=True, blur=True),
 }
 
 #: pens: the colour a photo shows on white paper (sRGB) and the line's width (share of the
@@ -56,6 +58,7 @@ class Look:
     desk: bool = False
     ink: str = "black"
     jpeg: bool = False
+    blur: bool = False  # out of focus: a blur 1-2.5% of the content's height
     scale: float = 1.0
 
 
@@ -279,12 +282,16 @@ def photograph(
         light = light * shadow(shape, rng, s)
     warm = np.array([1.0, 0.97, uniform(rng, 0.85, 1.0)], dtype=np.float32) if look.lamp else 1
     scene = scene * light[..., None] * warm
-    return camera(scene, rng, s)
+    radius = uniform(rng, 0.01, 0.025, s) * h_content if look.blur else None
+    return camera(scene, rng, s, radius)
 
 
-def camera(scene: np.ndarray, rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
-    """Lens blur, sensor noise (more in the dark), gamma, 8 bits."""
-    radius = uniform(rng, 0.3, 1.2, scale)
+def camera(
+    scene: np.ndarray, rng: np.random.Generator, scale: float = 1.0, radius: float | None = None
+) -> np.ndarray:
+    """Lens blur (``radius`` px, default 0.3-1.2), sensor noise (more in the dark), gamma,
+    8 bits."""
+    radius = uniform(rng, 0.3, 1.2, scale) if radius is None else radius
     scene = np.stack([blur(scene[..., c], radius) for c in range(3)], axis=-1)
     noise = uniform(rng, 0.003, 0.012, scale)
     scene = scene + noise * np.sqrt(np.clip(scene, 0.01, 1)) * rng.standard_normal(scene.shape)

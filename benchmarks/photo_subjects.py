@@ -1,6 +1,8 @@
 """What benchmarks/photos.py photographs: MNIST test digits rewritten with a pen, and things
-that are not digits (Fashion-MNIST items drawn on paper, letters from a font, noise, smooth
-textures, scribbles).  Each maker returns an encoded image file (bytes) and its suffix."""
+that are not digits (Fashion-MNIST items drawn on paper, letters from a font, handwritten
+letters, noise, smooth textures, scribbles, doodles).  Each maker returns an encoded image
+file (bytes) and its suffix.  The handwritten letters and the doodles are drawn with a pen
+model of their own (photo_handwriting.py), not the digits' stroke generator."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import io
 import string
 
 import numpy as np
+from photo_handwriting import doodle, handwritten_letter
 from photo_scenes import (
     CONDITIONS,
     Look,
@@ -24,7 +27,15 @@ from photo_scenes import (
 from PIL import Image, ImageDraw, ImageFont
 
 #: the kinds of non-digits, each a maker below
-NON_DIGITS = ("fashion", "letters", "noise", "textures", "scribbles")
+NON_DIGITS = (
+    "fashion",
+    "letters",
+    "handwriting",
+    "noise",
+    "textures",
+    "scribbles",
+    "doodles",
+)
 LETTERS = string.ascii_uppercase + string.ascii_lowercase
 
 
@@ -132,6 +143,22 @@ def scribble_photo(rng: np.random.Generator, scale: float = 1.0):
     return encode(photograph(content, look, rng), look, rng)
 
 
+def handwriting_photo(rng: np.random.Generator, scale: float = 1.0):
+    """A handwritten letter (photo_handwriting.LETTERS) on paper, 110-300 px tall."""
+    look = random_look(rng, scale)
+    height = int(rng.integers(110, 301))
+    content = handwritten_letter(rng, height, pen_width(look, rng))
+    return encode(photograph(content, look, rng, content_height=height), look, rng)
+
+
+def doodle_photo(rng: np.random.Generator, scale: float = 1.0):
+    """A doodle (photo_handwriting.doodle) on paper, 110-300 px across."""
+    look = random_look(rng, scale)
+    height = int(rng.integers(110, 301))
+    content = doodle(rng, height, pen_width(look, rng))
+    return encode(photograph(content, look, rng, content_height=height), look, rng)
+
+
 def png(pixels: np.ndarray) -> tuple[bytes, str]:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, "PNG")
@@ -146,8 +173,10 @@ def non_digit_photo(
         return fashion_photo(fashion_items[int(rng.integers(len(fashion_items)))], rng, scale)
     makers = {
         "letters": letter_photo,
+        "handwriting": handwriting_photo,
         "noise": noise_photo,
         "textures": texture_photo,
         "scribbles": scribble_photo,
+        "doodles": doodle_photo,
     }
     return makers[kind](rng, scale)

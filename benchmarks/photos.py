@@ -4,11 +4,15 @@
 
 Makes photos of MNIST test digits rewritten with a pen (benchmarks/photo_scenes.py: paper
 texture, a lamp's gradient, a soft shadow, a dark desk around the sheet, a blue ballpoint,
-JPEG 60-90, everything at once; digits 110-300 px tall) and of non-digits (Fashion-MNIST
-items drawn on paper, letters from fonts, noise, smooth textures, scribbles), runs the CLI on
-them as a user would, and prints accuracy per condition (a refusal is not right), refusal
-rates, the AUROC of the novelty score against each kind of non-digit, and how long a
-12-megapixel photo takes to prepare.  Rows marked "held out" (red and green pens, pencil)
+JPEG 60-90, everything at once, everything at once and out of focus; digits 110-300 px
+tall) and of non-digits (Fashion-MNIST items drawn on paper, letters from fonts, handwritten
+letters, noise, smooth textures, scribbles, doodles; the handwritten letters and the doodles
+with a pen model of their own, benchmarks/photo_handwriting.py), runs the CLI on them as a
+user would, and prints accuracy per condition (a refusal is not right), refusal rates per
+kind, the AUROC of the novelty score against each kind of non-digit, and how long a
+12-megapixel photo takes to prepare.  Nothing in the novelty check is fitted on these
+photos; anything chosen by looking at them is chosen on one ``--seed`` and reported on
+another (benchmarks/photo_novelty.py scores several model files on the same sets).  Rows marked "held out" (red and green pens, pencil)
 were never looked at while the preparation was tuned; ``--scale 1.3`` widens every random
 range beyond the tuned ones.  The exit status is 1 if a target is missed.
 """
@@ -36,12 +40,15 @@ HELD_OUT = {
     "green pen (held out)": "green",
     "pencil (held out)": "pencil",
 }
+#: issue 24's goals: every condition 90% right, raw MNIST 98.5% right and at most 2%
+#: refused, non-digits 90% refused and every kind 80%
 TARGETS = {
     "photos": 0.95,
-    "condition": 0.85,
-    "mnist": 0.98,
+    "condition": 0.90,
+    "mnist": 0.985,
     "mnist_refused": 0.02,
-    "non_digits": 0.85,
+    "non_digits": 0.90,
+    "kind": 0.80,
 }
 LINE = re.compile(r"^(?P<name>\S+): (?P<verdict>.+?)    ")
 SCORE = re.compile(r"novelty (?P<score>[\d.]+)")
@@ -72,7 +79,7 @@ def make_set(job: tuple) -> list[tuple[str, int]]:
     import cnn_numpy as cnn
 
     rng = np.random.default_rng(seed)
-    folder = Path(folder) / name.split(" ")[0]
+    folder = Path(folder) / re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     folder.mkdir(parents=True, exist_ok=True)
     made = []
     if kind == "digits":
@@ -224,7 +231,7 @@ def report(sets, answers, digit_sets, jpeg_s: float, png_s: float) -> int:
         right, refused = outcome(sets[name])
         print(
             f"| {name} | {len(sets[name])} | {right:.1%} | {refused:.1%} | "
-            f"{1 - right - refused:.1%} |"
+            f"{max(0.0, 1 - right - refused):.1%} |"
         )
         if name not in HELD_OUT and right < TARGETS["condition"]:
             missed.append(f"{name}: {right:.1%} right < {TARGETS['condition']:.0%}")
@@ -232,14 +239,14 @@ def report(sets, answers, digit_sets, jpeg_s: float, png_s: float) -> int:
     right, refused = outcome(everything)
     print(
         f"| **all {len(tuned)} conditions** | {len(everything)} | {right:.1%} | "
-        f"{refused:.1%} | {1 - right - refused:.1%} |"
+        f"{refused:.1%} | {max(0.0, 1 - right - refused):.1%} |"
     )
     if right < TARGETS["photos"]:
         missed.append(f"photos: {right:.1%} right < {TARGETS['photos']:.0%}")
     m_right, m_refused = outcome(sets["mnist28"])
     print(
         f"| MNIST test digits as 28x28 PNGs | {len(sets['mnist28'])} | {m_right:.1%} | "
-        f"{m_refused:.1%} | {1 - m_right - m_refused:.1%} |"
+        f"{m_refused:.1%} | {max(0.0, 1 - m_right - m_refused):.1%} |"
     )
     if m_right < TARGETS["mnist"] or m_refused > TARGETS["mnist_refused"]:
         missed.append(f"MNIST: {m_right:.1%} right, {m_refused:.1%} refused")
@@ -257,9 +264,13 @@ def report(sets, answers, digit_sets, jpeg_s: float, png_s: float) -> int:
             f"{np.mean([v == 'error' for v, _ in verdicts]):.1%} | "
             f"{auroc(digit_scores, scores):.3f} |"
         )
+        if np.mean(refused) < TARGETS["kind"]:
+            missed.append(f"{kind}: {np.mean(refused):.1%} refused < {TARGETS['kind']:.0%}")
     print(f"| **all** | {len(all_refused)} | {np.mean(all_refused):.1%} | | |")
     if np.mean(all_refused) < TARGETS["non_digits"]:
-        missed.append(f"non-digits: {np.mean(all_refused):.1%} refused < 85%")
+        missed.append(
+            f"non-digits: {np.mean(all_refused):.1%} refused < {TARGETS['non_digits']:.0%}"
+        )
     print(
         f"\nPreparing a 12-megapixel photo (4000x3000): {jpeg_s:.2f} s as JPEG, "
         f"{png_s:.2f} s as PNG"

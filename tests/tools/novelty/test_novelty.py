@@ -65,6 +65,10 @@ def test_the_threshold_refuses_the_asked_share_of_held_out_images(trained):
         assert d.holdout_images == 300 and d.fit_images == 900
         assert abs(d.holdout_refused - rate) <= 1 / 300 + 1e-9
         assert np.isclose(np.mean(d.score(model, X2[:300]) > d.threshold), rate, atol=0.05)
+    # the default: 1.5% of held-out images (chosen on the photo benchmark's fit seed,
+    # docs/novelty.md)
+    d = cnn.fit_novelty(model, X2, y2, holdout=0.25, rng=1)
+    assert d.refuse_rate == 0.015 and abs(d.holdout_refused - 0.015) <= 1 / 300 + 1e-9
 
 
 def test_far_away_images_are_refused_and_training_images_are_not(trained, detector):

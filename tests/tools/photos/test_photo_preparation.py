@@ -19,6 +19,7 @@ from PIL import Image
 
 from cnn_numpy.tools.photos.components import label_components
 from cnn_numpy.tools.photos.images import preprocess_digit, read_image
+from cnn_numpy.tools.photos.lighting import enlarge, small_copy
 from cnn_numpy.tools.photos.morphology import box_blur, closing, max_filter
 from cnn_numpy.tools.photos.sheet import otsu_threshold
 
@@ -214,3 +215,14 @@ def test_an_image_already_in_mnist_format_is_used_as_it_is(tmp_path, clean):
     small[10:18, 12:16] = 1.0
     steps = preprocess_digit(small)
     assert not steps.as_is and steps.scaled.shape[0] == 20
+
+
+@pytest.mark.parametrize("shape", [(418, 313), (313, 418), (799, 123), (57, 800), (800, 611)])
+def test_the_background_comes_back_at_the_photo_s_size(shape):
+    """small_copy shrinks by a whole factor; enlarge must find that factor from both sides
+    (418 rows make 19 blocks of 22 or of 23: from the rows alone a 418 x 313 photo came
+    back 308 wide, and its preparation failed on the shapes)."""
+    image = np.random.default_rng(0).uniform(0, 1, shape).astype(np.float32)
+    for window in (33, 101, 135, 369, 401):
+        small, _ = small_copy(image, window)
+        assert enlarge(small, shape).shape == shape

@@ -20,8 +20,12 @@ from ...layers.base import as_rng
 from .features import Stage, default_stages, stage_features
 from .gaussian import SHRINKAGE, ClassGaussians
 
-#: the share of held-out training images above the threshold
-REFUSE_RATE = 0.01
+#: the share of held-out training images above the threshold.  1.5%, not 1%: measured with
+#: benchmarks/photo_novelty.py on its fit seed (1), the default lenet refused 85.5% of the
+#: non-digits instead of 79.0% (handwritten letters 68% instead of 62%, doodles 73% instead
+#: of 63%), raw MNIST test digits 1.5% instead of 0.9%, and no photo condition fell below
+#: 92% right; docs/novelty.md has the figures on the report seed (2)
+REFUSE_RATE = 0.015
 #: each stage's distance is divided by its value at this quantile of the held-out images
 SCALE_QUANTILE = 0.99
 
@@ -90,7 +94,7 @@ def fit_novelty(
     Args:
         X, y: training images (N, C, H, W) and labels (N,).
         holdout: the share of images kept apart to set the scales and the threshold on.
-        refuse_rate: the share of those held-out images the threshold refuses (0.01).
+        refuse_rate: the share of those held-out images the threshold refuses (0.015).
         rng: seed or Generator for the split.
         stages: where features are read (default: each conv block's ReLU, and the logits).
 

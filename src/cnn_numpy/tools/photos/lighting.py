@@ -85,9 +85,13 @@ def enlarge(small: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
     Shape: (h, w) -> (H, W)
     """
-    factor = -(-shape[0] // small.shape[0])
     if small.shape == shape:
         return small
+    # the factor small_copy shrank by: the smallest whose blocks give small's shape on both
+    # axes (rows alone can give a smaller one: 418 rows in 19 blocks of 22 or of 23)
+    factor = -(-shape[0] // small.shape[0])
+    while -(-shape[0] // factor) > small.shape[0] or -(-shape[1] // factor) > small.shape[1]:
+        factor += 1
     full = resize(small, small.shape[0] * factor, small.shape[1] * factor)
     return full[: shape[0], : shape[1]]
 
