@@ -277,7 +277,9 @@ def train_epochs(
                     progress=training.progress,
                 )
     except KeyboardInterrupt:
-        step = 0 if stop.forced else training.progress.step  # forced: stopped mid-batch
+        # stopped at a batch's end by our own Ctrl-C handler: save there; else (a second
+        # Ctrl-C, or an interrupt from elsewhere) mid-batch: the last saved epoch stands
+        step = training.progress.step if stop.requested and not stop.forced else 0
         if step:
             with writing(f"save the interrupted epoch into {run_dir}", saver.where_now()):
                 save_interrupted(run_dir, training, saver.card)
