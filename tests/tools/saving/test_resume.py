@@ -107,8 +107,12 @@ def test_a_real_ctrl_c_exits_130_with_how_to_resume(tmp_path):
         out = process.stdout.read()
         assert process.wait(timeout=60) == 130
     assert "Traceback" not in out and f"cnn-numpy train --resume {run_dir}" in out
-    saved = load_checkpoint(run_dir / "checkpoint.npz").epoch  # 0 or 1: a race, both fine
-    assert f"holds the run after epoch {saved} " in out
+    saved = load_checkpoint(run_dir / "checkpoint.npz")  # at an epoch's end, or within one
+    if saved.progress is None:
+        assert f"holds the run after epoch {saved.epoch} " in out
+    else:
+        step, epoch = saved.progress.step, saved.epoch + 1
+        assert f"holds the run after batch {step} of 480 in epoch {epoch} " in out
 
 
 def test_run_folder_holds_last_and_best_models_with_cards(unbroken):
