@@ -1,0 +1,157 @@
+"""The flags of ``cnn-numpy train``: data, model, optimizer and schedule, the run folder.
+
+(The tools' own flags are added by their modules: ``--adversarial`` in adversarial.py,
+``--live`` in live.py, ``--layers-from`` in exercises.py.)
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from .settings import CHECKS, CHOICES
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--dataset",
+        choices=CHOICES["dataset"],
+        default=None,
+        help="lines (synthetic, the default), mnist, fashion-mnist or cifar10 (the official "
+        "binary version, 32x32 colour)",
+    )
+    p.add_argument(
+        "--data-dir",
+        default=None,
+        metavar="DIR",
+        help="folder with the dataset's IDX files, or its parent (default: "
+        "$CNN_NUMPY_DATA, else data/<dataset>/; downloaded there if missing)",
+    )
+    p.add_argument(
+        "--limit",
+        type=CHECKS["limit"],
+        default=None,
+        metavar="N",
+        help="train on the first N training images only (quick experiments)",
+    )
+    p.add_argument(
+        "--model",
+        choices=CHOICES["model"],
+        default=None,
+        help="network preset (default per dataset: seed for lines, lenet for mnist and "
+        "fashion-mnist)",
+    )
+    p.add_argument(
+        "--filters",
+        type=CHECKS["filters"],
+        default=None,
+        help="filters in the first conv layer of the seed net, 1-512 (default 8)",
+    )
+    p.add_argument(
+        "--blocks",
+        type=CHECKS["blocks"],
+        default=None,
+        help="Conv->ReLU->Pool blocks in the seed net (default 1)",
+    )
+    p.add_argument(
+        "--augment",
+        choices=CHOICES["augment"],
+        default=None,
+        help="random changes to each training batch: shift (up to 2 pixels), crop-flip (a "
+        "random crop of the image padded by 2 pixels, 4 at 32x32, and a left-right mirror), "
+        "rotate-shift (up to 10 degrees, then a shift), or none (default: none, but shift "
+        "for --model resnet on mnist and crop-flip on fashion-mnist; never a flip for "
+        "digits: a mirrored 2 is not a 2)",
+    )
+    p.add_argument("--epochs", type=CHECKS["epochs"], default=None)
+    p.add_argument("--lr", type=CHECKS["lr"], default=None, help="learning rate")
+    p.add_argument("--batch-size", type=CHECKS["batch_size"], default=None)
+    p.add_argument("--optimizer", choices=CHOICES["optimizer"], default=None)
+    p.add_argument(
+        "--momentum",
+        type=CHECKS["momentum"],
+        default=None,
+        help="SGD momentum, in [0, 1) (SGD only: Adam ignores it)",
+    )
+    p.add_argument("--weight-decay", type=CHECKS["weight_decay"], default=None)
+    p.add_argument(
+        "--schedule",
+        choices=CHOICES["schedule"],
+        default=None,
+        help="learning-rate schedule, stepped after each epoch: step = StepLR "
+        "(x gamma every --step-size epochs), cosine = CosineAnnealingLR to "
+        "--eta-min over all epochs (default: none for lines, cosine for mnist and "
+        "fashion-mnist)",
+    )
+    p.add_argument(
+        "--step-size",
+        type=CHECKS["step_size"],
+        default=None,
+        help="epochs between StepLR's decays (default: a third of the epochs)",
+    )
+    p.add_argument(
+        "--gamma", type=CHECKS["gamma"], default=None, help="StepLR's decay factor (default 0.1)"
+    )
+    p.add_argument(
+        "--eta-min",
+        type=CHECKS["eta_min"],
+        default=None,
+        help="CosineAnnealingLR's final learning rate (default 0)",
+    )
+    p.add_argument(
+        "--noise",
+        type=CHECKS["noise"],
+        default=None,
+        help="noise std of the lines dataset (default 0.05)",
+    )
+    p.add_argument(
+        "--seed",
+        type=CHECKS["seed"],
+        default=None,
+        help="seed for data, init and shuffling, 0 to 2**32-1 (default 0)",
+    )
+    p.add_argument(
+        "--workers",
+        type=CHECKS["workers"],
+        default=None,
+        metavar="N",
+        help="train on N CPU cores: each batch is split into N slices, one per "
+        "process (DataParallel; a model with BatchNorm gets N BLAS threads "
+        "instead).  Default: one process, NumPy's BLAS picks its thread count",
+    )
+    p.add_argument(
+        "--out",
+        type=CHECKS["out"],
+        default=None,
+        metavar="DIR",
+        help="run folder (default: runs/<dataset>-<model>-<timestamp>/); one that "
+        "holds a run already is refused unless --overwrite",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="let --out replace the run already in that folder"
+    )
+    p.add_argument(
+        "--resume",
+        default=None,
+        metavar="RUN_DIR",
+        help="continue an interrupted run from RUN_DIR/checkpoint.npz with its saved "
+        "settings (other flags are ignored, except --epochs: the new total)",
+    )
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar (shown on a terminal) and no progress lines (every 30 s "
+        "within an epoch where the output is not a terminal)",
+    )
+    p.add_argument(
+        "--no-report",
+        dest="report",
+        action="store_false",
+        help="skip the pictures and report.html made after training",
+    )
+    p.add_argument(
+        "--monitor",
+        action="store_true",
+        help="record activation and gradient statistics and update ratios every 50 "
+        "steps, and the first layer's filters every epoch, into monitor.json "
+        "(report.html shows them; see docs/when-training-goes-wrong.md)",
+    )
