@@ -52,9 +52,9 @@ def test_an_unknown_flag_is_reported_by_its_subcommand_not_the_top_level(capsys)
 
 
 def test_nothing_close_gives_no_guess(capsys):
-    code, err = run_cli(["train", "--dataset", "cifar10"], capsys)
+    code, err = run_cli(["train", "--dataset", "imagenet"], capsys)
     assert code == 2 and "did you mean" not in err
-    assert "invalid choice: 'cifar10'" in err and "see: cnn-numpy train --help" in err
+    assert "invalid choice: 'imagenet'" in err and "see: cnn-numpy train --help" in err
     code, err = run_cli(["diagnose", "--epochs", "3"], capsys)
     assert code == 2 and "did you mean" not in err and "unrecognized arguments: --epochs" in err
 
