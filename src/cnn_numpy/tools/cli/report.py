@@ -11,7 +11,7 @@ from ..saving.run_folder import load_history
 from ..visualize.report import write_report
 from .common import CliError, UsageError, load_model, writing
 from .dataset import DataSource, load_data
-from .settings import read_config
+from .saved_settings import read_config
 
 
 def add_parser(subparsers) -> None:

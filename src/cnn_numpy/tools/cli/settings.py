@@ -8,14 +8,11 @@ config.json is checked against the same table, so a damaged file is an error nam
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import asdict, dataclass, fields
-from pathlib import Path
 
 from ...presets import MODELS
 from ...transforms import AUGMENTATIONS
-from ..saving.checkpoint import CHECKPOINT
-from .common import CliError, float_in, int_in, normalization, output_folder, seed
+from .common import float_in, int_in, output_folder, seed
 from .dataset import DATASET_NAMES, DataSource
 
 #: the range of every numeric setting (also the flags' argparse types)
@@ -212,67 +209,6 @@ def resolve_defaults(args: argparse.Namespace) -> TrainSettings:
     )
     running = {k: getattr(args, k) for k in RUNNING if getattr(args, k, None) is not None}
     return TrainSettings(**values, **running)
-
-
-def read_config(path: Path) -> dict:
-    """A run's config.json, every setting in it (and ``normalize``) checked; a damaged file
-    is a ``CliError`` naming it.  Keys this version does not know are left out."""
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CliError(f"cannot read {path}: {getattr(err, 'strerror', None) or err}") from err
-    if not isinstance(config, dict):
-        raise CliError(
-            f"{path} is damaged: it holds a {type(config).__name__}, not the settings of a run"
-        )
-    settings = {key: checked(key, config[key], path) for key in SAVED if key in config}
-    if "normalize" in config:
-        settings["normalize"] = normalization(config, str(path))
-    return settings
-
-
-def checked(key: str, value, path: Path):
-    """``value`` if the flag ``--key`` would accept it, else a ``CliError`` naming ``path``."""
-    problem = None
-    if value is None:
-        return value
-    if key in CHOICES:
-        if value not in CHOICES[key]:
-            problem = f"not one of {', '.join(CHOICES[key])}"
-    elif key == "data_dir" or key == "out":
-        if not isinstance(value, str):
-            problem = "not a folder name"
-    elif isinstance(value, bool) or not isinstance(value, (int, float)):
-        problem = "not a number"
-    else:
-        try:
-            CHECKS[key](repr(value))
-        except argparse.ArgumentTypeError as err:
-            problem = str(err)
-    if problem:
-        raise CliError(f"{path} is damaged: {key} is {value!r} ({problem})")
-    return value
-
-
-def resume_settings(args: argparse.Namespace) -> TrainSettings:
-    """The settings of the run in ``args.resume`` (its config.json); ``--epochs`` may raise
-    the total number of epochs, ``--workers`` choose this machine's cores."""
-    run_dir = Path(args.resume)
-    if not (run_dir / "config.json").is_file() or not (run_dir / CHECKPOINT).is_file():
-        raise CliError(
-            f"{run_dir} is not a run folder with config.json and {CHECKPOINT} to resume from"
-        )
-    saved = read_config(run_dir / "config.json")
-    if "dataset" not in saved or "epochs" not in saved:
-        raise CliError(
-            f"{run_dir / 'config.json'} is damaged: it does not name the run's dataset and epochs"
-        )
-    for key in ("epochs", "workers", "quiet", "report", "monitor"):
-        if getattr(args, key, None) is not None:
-            saved[key] = getattr(args, key)
-    settings = resolve_defaults(argparse.Namespace(**saved))
-    settings.out = settings.resume = str(run_dir)
-    return settings
 
 
 def notes(settings: TrainSettings, args: argparse.Namespace) -> list[str]:

@@ -23,13 +23,13 @@ from .exercises import add_layers_from_argument, use_layers_from
 from .memory_check import check_memory
 from .novelty_check import store_novelty
 from .run_dir import check_out_folder, run_folder
+from .saved_settings import resume_settings
 from .settings import (
     NO_FLIPS,
     TrainSettings,
     batch_note,
     notes,
     resolve_defaults,
-    resume_settings,
 )
 from .train_flags import add_arguments
 from .training import (
