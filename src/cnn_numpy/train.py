@@ -11,7 +11,8 @@ import numpy as np
 
 from .checks import real_array, whole
 from .data.batches import check_labels, checked_split, iterate_minibatches
-from .layers.base import Layer, as_rng, input_grad
+from .layers.base import Layer, as_rng
+from .layers.speed import input_grad
 
 
 class TrainingDiverged(RuntimeError):
