@@ -287,9 +287,10 @@ def workloads(args) -> None:
     print(f"\nimages/s of training, best of {args.rounds} alternating rounds (spread: worst-best)")
     print(f"batch {args.batch}, {args.images:,} random 28x28 images per round and library\n")
     print(
-        "| workload | cnn-numpy | PyTorch | ratio of bests | per-round ratios | RSS np / torch MB |"
+        "| workload | cnn-numpy | PyTorch | ratio of bests | per-round ratios "
+        "| CPU-time ratio | RSS np / torch MB |"
     )
-    print("|---|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for name, net, threads, dp in WORKLOADS:
         job = dict(net=net, size=28, batch=args.batch, threads=threads, steps=False)
         job.update(images=args.images, seconds=0, dp=dp)
