@@ -182,17 +182,19 @@ def job_data(job: dict):
 
 
 def time_steps(job: dict, step, X, y) -> dict:
-    """Median and best seconds per step over ``job["seconds"]`` (after 3 warm-up steps)."""
-    b, times, spent, i = job["batch"], [], 0.0, 0
+    """Median seconds per step, wall and CPU time of this process, over ``job["seconds"]``
+    (after 3 warm-up steps)."""
+    b, wall, cpu, i = job["batch"], [], [], 0
     for i in range(3):
         step(X[i * b : (i + 1) * b], y[i * b : (i + 1) * b])
-    while spent < job["seconds"] or len(times) < 5:
+    while sum(wall) < job["seconds"] or len(wall) < 5:
         k = (i % 8) * b
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         step(X[k : k + b], y[k : k + b])
-        times.append(time.perf_counter() - start)
-        spent, i = spent + times[-1], i + 1
-    return {"median_ms": 1e3 * float(np.median(times)), "best_ms": 1e3 * min(times)}
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+        i += 1
+    return {"median_ms": 1e3 * float(np.median(wall)), "cpu_ms": 1e3 * float(np.median(cpu))}
 
 
 #: --against: the source tree of an older cnn-numpy, timed as the library "older"
@@ -326,22 +328,28 @@ def workloads(args) -> None:
 def scaling(args) -> None:
     libs = libraries()
     print(f"\nms per training step (1 thread), best of {args.rounds} alternating rounds")
-    print("| net | image | batch | cnn-numpy ms | PyTorch ms | cnn-numpy / PyTorch speed |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("CPU: CPU time of the process per step (steady on a busy machine); wall: wall time")
+    print(
+        "| net | image | batch | cnn-numpy ms CPU | PyTorch ms CPU | speed ratio CPU "
+        "| cnn-numpy ms wall | PyTorch ms wall | speed ratio wall |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows = []
     for net, size, batch in SCALING[: 2 if args.quick else None]:
         job = dict(net=net, size=size, batch=batch, threads=1, steps=True, dp=False)
         job.update(images=0, seconds=args.seconds)
         res = rounds_of({lib: job for lib in libs}, args.rounds)
-        best = {lib: min(r["median_ms"] for r in res[lib]) for lib in libs}
-        t_ms = best.get("torch")
-        ratio = f"{t_ms / best['numpy']:.2f}×" if t_ms else "-"
-        print(
-            f"| {net} | {size} | {batch} | {best['numpy']:.2f} | "
-            f"{'-' if t_ms is None else f'{t_ms:.2f}'} | {ratio} |",
-            flush=True,
-        )
-        rows.append(dict(net=net, size=size, batch=batch, numpy_ms=best["numpy"], torch_ms=t_ms))
+        row = dict(net=net, size=size, batch=batch)
+        for lib in libs:
+            row[f"{lib}_cpu_ms"] = min(r["cpu_ms"] for r in res[lib])
+            row[f"{lib}_wall_ms"] = min(r["median_ms"] for r in res[lib])
+        cells = []
+        for clock in ("cpu", "wall"):
+            mine, theirs = row[f"numpy_{clock}_ms"], row.get(f"torch_{clock}_ms")
+            cells += [f"{mine:.2f}", "-" if theirs is None else f"{theirs:.2f}"]
+            cells.append("-" if theirs is None else f"{theirs / mine:.2f}×")
+        print(f"| {net} | {size} | {batch} | " + " | ".join(cells) + " |", flush=True)
+        rows.append(row)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
 
