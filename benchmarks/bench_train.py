@@ -356,6 +356,34 @@ def scaling(args) -> None:
         rows.append(row)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
+    if args.plot:
+        plot(rows, args.plot)
+
+
+def plot(rows: list[dict], path: str) -> None:
+    """--scaling's rows as a picture: CPU ms per step of both libraries, LeNet by batch size
+    (left), the deep preset by image size (right), log scales."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, net, key, label in (
+        (axes[0], "lenet", "batch", "batch size (LeNet, 28x28)"),
+        (axes[1], "deep", "size", "image size (deep preset, batch 32)"),
+    ):
+        mine = [r for r in rows if r["net"] == net]
+        for lib, name in (("numpy", "cnn-numpy"), ("torch", "PyTorch")):
+            points = [(r[key], r[f"{lib}_cpu_ms"]) for r in mine if r.get(f"{lib}_cpu_ms")]
+            if points:
+                ax.plot(*zip(*points), marker="o", label=name)
+        ax.set(xscale="log", yscale="log", xlabel=label, ylabel="ms per training step (CPU)")
+        ax.legend()
+        ax.grid(True, which="both", alpha=0.3)
+    fig.suptitle("Time per training step, 1 thread, each library in its own process")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -366,6 +394,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=2.0, help="--scaling: per process")
     parser.add_argument("--scaling", action="store_true", help="time per step by size")
     parser.add_argument("--json", help="--scaling: also write the rows to this file")
+    parser.add_argument("--plot", help="--scaling: also draw the rows into this PNG")
+    parser.add_argument("--plot-from", help="draw --plot from a --json file of an earlier run")
     parser.add_argument("--quick", action="store_true", help="smoke run: tiny and fast")
     parser.add_argument("--profile", action="store_true", help="per-layer times instead")
     parser.add_argument("--against", help="also time the cnn-numpy in this source tree")
@@ -376,6 +406,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.child:
         lib, job = args.child[0], json.loads(args.child[1])
         print(json.dumps((numpy_child if lib == "numpy" else torch_child)(job)))
+        return
+    if args.plot_from:
+        plot(json.loads(Path(args.plot_from).read_text()), args.plot)
         return
     if args.quick:
         args.rounds, args.images, args.seconds, args.batch = 1, 256, 0.05, 16

@@ -44,8 +44,10 @@ def test_bench_train_quick_prints_the_cpu_and_the_three_workloads():
             assert number(row[2]) > 0 and number(row[3]) > 0  # PyTorch, the ratio
 
 
-def test_bench_train_scaling_times_a_step_per_size():
-    out = run(str(BENCH / "bench_train.py"), "--quick", "--scaling")
+def test_bench_train_scaling_times_a_step_per_size(tmp_path):
+    picture = tmp_path / "scaling.png"
+    out = run(str(BENCH / "bench_train.py"), "--quick", "--scaling", "--plot", str(picture))
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     rows = table_rows(out)
     assert [(r[0], r[1], r[2]) for r in rows] == [("lenet", "28", "1"), ("lenet", "28", "8")]
     assert all(number(r[3]) > 0 for r in rows)
