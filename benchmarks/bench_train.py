@@ -1,23 +1,25 @@
-"""cnn-numpy beside PyTorch (CPU): training and inference speed, GEMM efficiency, memory.
+"""cnn-numpy beside PyTorch (CPU), each library in its own process, as users run them.
 
-    python benchmarks/bench_train.py                  # the full table (about 10 minutes)
-    python benchmarks/bench_train.py --threads 1      # one thread count only
-    python benchmarks/bench_train.py --quick          # a smoke run of every code path (seconds)
-    python benchmarks/bench_train.py --profile        # time per layer (profile_layers.py)
+    python benchmarks/bench_train.py               # the three workloads, best of 5 rounds
+    python benchmarks/bench_train.py --scaling     # time per step: LeNet by batch, deep by size
+    python benchmarks/bench_train.py --quick       # a smoke run of every code path (seconds)
+    python benchmarks/bench_train.py --profile     # time per layer (profile_layers.py)
 
-For each net (the seed net and the LeNet-style net, 10 classes, float32 28x28 inputs),
-batch size and thread count, the two libraries are timed *interleaved*, round after round,
-on the same random batch, with SGD (momentum 0.9): images/s of a training step
-(zero_grad -> forward -> loss -> backward -> step) and of inference (forward in eval mode).
-The table gives medians over the rounds and the paired ratio cnn-numpy / PyTorch (the
-median of the per-round ratios, so that load from other programs cancels out).
-
-GFLOP/s counts the matrix-product work of a training step (forward, weight gradient and,
-except for the first layer, input gradient of every Conv2d and Linear) and compares it with
-the float32 GEMM peak NumPy reaches here (a 1024x1024 product).  The epoch columns train one
-full 60,000-image epoch (batch 64) in a fresh subprocess per library, so the peak resident
-memory (RSS) of each is its own.  Threads: BLAS via threadpoolctl, PyTorch via
-``torch.set_num_threads``.  PyTorch is optional: without it only cnn-numpy is measured.
+Workloads: LeNet training at 1 thread; LeNet with ``DataParallel(2)`` against PyTorch on 2
+threads; the seed net at 1 thread.  Each round starts one fresh process per library, in
+alternating order (cnn-numpy first in even rounds, PyTorch first in odd ones), and each
+process trains on the same random images in the same shuffled order: cnn-numpy through
+``fit`` (after ``keep_freed_memory()``, as ``cnn-numpy train`` does), PyTorch through the
+plain loop of its tutorials.  Why separate processes: ``keep_freed_memory()`` is a setting
+of the whole process and speeds PyTorch up too, so in one process the comparison is not
+the one users see.  The table gives the best images/s of each library over the rounds
+(the round least disturbed by other programs), the spread (worst-best), the ratio of the
+bests and the range of the per-round ratios.  The CPU-time ratio compares the CPU
+seconds each process spent per image (1 thread only), which other programs on a busy machine
+disturb much less than wall time.  ``--against DIR`` also times the cnn-numpy in DIR (an older
+commit's checkout) in the same alternating rounds.  ``--scaling`` times single training steps
+(zero_grad, forward, loss, backward, SGD step) the same way.  Every table is headed by the
+CPU (model, AVX-512 or not), the BLAS NumPy uses, the float32 GEMM peak and the load.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -34,36 +35,31 @@ from pathlib import Path
 
 import numpy as np
 
-from cnn_numpy import (
-    SGD,
-    Conv2d,
-    CrossEntropyLoss,
-    DataParallel,
-    Linear,
-    fit,
-    keep_freed_memory,
-    lenet,
-    seed_net,
-)
-
-torch = None  # imported by load_torch(), never in the cnn-numpy epoch subprocess (its RSS)
+#: (name, net, threads, cnn-numpy uses DataParallel)
+WORKLOADS = [
+    ("LeNet, 1 thread", "lenet", 1, False),
+    ("LeNet, 2 cores: DataParallel(2) vs torch 2 threads", "lenet", 2, True),
+    ("seed net, 1 thread", "seed", 1, False),
+]
+#: --scaling: (net, image size, batch), one thread
+SCALING = [("lenet", 28, b) for b in (1, 8, 32, 128, 512)] + [
+    ("deep", s, 32) for s in (28, 56, 112)
+]
 
 
-def load_torch() -> None:
-    global torch
-    try:
-        import torch
-    except ImportError:  # PyTorch is optional
-        torch = None
+def build(net: str, size: int = 28):
+    from cnn_numpy import deep, lenet, seed_net
 
-
-NETS = {"seed": lambda: seed_net(num_classes=10, rng=0), "lenet": lambda: lenet(rng=0)}
+    if net == "seed":
+        return seed_net(num_classes=10, image_size=size, rng=0)
+    return (lenet if net == "lenet" else deep)(10, image_size=size, rng=0)
 
 
 def torch_twin(model):
-    """The same net in PyTorch, starting from the same weights."""
-    nn = torch.nn
-    layers = []
+    """The same net in PyTorch, from the same weights."""
+    import torch
+
+    nn, layers = torch.nn, []
     for layer in model:
         name = type(layer).__name__
         if name == "Conv2d":
@@ -74,12 +70,19 @@ def torch_twin(model):
                     layer.kernel_size,
                     layer.stride,
                     layer.padding,
+                    bias=layer.bias is not None,
                 )
             )
         elif name == "Linear":
-            layers.append(nn.Linear(layer.in_features, layer.out_features))
+            layers.append(
+                nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None)
+            )
         elif name == "MaxPool2d":
             layers.append(nn.MaxPool2d(layer.kernel_size, layer.stride))
+        elif name.startswith("BatchNorm"):
+            layers.append(getattr(nn, name)(layer.num_features))
+        elif name == "Dropout":
+            layers.append(nn.Dropout(layer.p))
         else:
             layers.append(getattr(nn, name)())
     twin = nn.Sequential(*layers)
@@ -87,362 +90,338 @@ def torch_twin(model):
     return twin
 
 
-def train_flops_per_image(model, image_shape=(1, 28, 28)) -> int:
-    """Multiply-adds x 2 of the matrix products in one training step, per image: forward,
-    weight gradient and (all but the first layer, whose input needs none) input gradient."""
-    flops, shape = 0, (1, *image_shape)
-    for i, layer in enumerate(model):
-        out = layer.output_shape(shape)
-        if isinstance(layer, Conv2d):
-            macs = int(np.prod(out)) * layer.in_channels * int(np.prod(layer.kernel_size))
-        elif isinstance(layer, Linear):
-            macs = layer.in_features * layer.out_features
-        else:
-            macs = 0
-        flops += 2 * macs * (2 if i == 0 else 3)
-        shape = out
-    return flops
-
-
-def gemm_peak(seconds: float, n: int = 1024) -> float:
-    """Best float32 GFLOP/s of an n x n x n NumPy matrix product (run under the thread limit)."""
-    rng = np.random.default_rng(0)
-    a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
-    a @ b
-    best, end = 0.0, time.perf_counter() + seconds
-    while True:
-        start = time.perf_counter()
-        a @ b
-        now = time.perf_counter()
-        best = max(best, 2 * n**3 / (now - start) / 1e9)
-        if now > end:
-            return best
-
-
-def images_per_second(step, batch_size: int, seconds: float, warmup: float = 0.2) -> float:
-    """Run ``step`` until ``seconds`` have passed; images per second.
-
-    Timing starts after ``warmup`` seconds (and at least two steps) of the same work: the
-    previous measurement may have left threads spinning (OpenBLAS's wait up to about 0.1 s
-    for more work before they sleep), and they must not take this one's cores."""
-    step()
-    step()
-    start = time.perf_counter()
-    while time.perf_counter() - start < warmup:
-        step()
-    steps, start = 0, time.perf_counter()
-    while True:
-        step()
-        steps += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            return steps * batch_size / elapsed
-
-
-def numpy_steps(model, x, y):
-    loss, opt = CrossEntropyLoss(), SGD(model.parameters(), lr=0.01, momentum=0.9)
-
-    def train():
-        model.train()
-        opt.zero_grad()
-        loss.forward(model.forward(x), y)
-        model.needs_input_grad = False  # as fit does: the images need no gradient
-        model.backward(loss.backward())
-        opt.step()
-
-    def infer():
-        model.eval()
-        model.forward(x)
-
-    return train, infer
-
-
-def torch_steps(model, x, y):
-    net, x, y = torch_twin(model), torch.from_numpy(x), torch.from_numpy(y)
-    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
-
-    def train():
-        net.train()
-        opt.zero_grad()
-        torch.nn.functional.cross_entropy(net(x), y).backward()
-        opt.step()
-
-    def infer():
-        net.eval()
-        with torch.inference_mode():
-            net(x)
-
-    return train, infer
-
-
-def set_threads(threads: int):
-    """Limit BLAS/OpenMP (threadpoolctl) and PyTorch to ``threads``; returns the limiter."""
-    from threadpoolctl import threadpool_limits
-
-    if torch is not None:
-        torch.set_num_threads(threads)
-    return threadpool_limits(limits=threads)
-
-
-#: how cnn-numpy uses the threads: one net whose matrix products run on ``threads`` BLAS
-#: threads, or ``DataParallel``: ``threads`` worker processes, each on a slice of the batch
-MODES = {"numpy": "BLAS threads", "numpy_dp": "DataParallel"}
-
-
-def numpy_model(lib: str, net: str, threads: int):
-    model = NETS[net]()
-    return DataParallel(model, threads) if lib == "numpy_dp" else model
-
-
-def measure(net: str, batch: int, threads: int, rounds: int, seconds: float) -> dict:
-    """Interleaved rounds of the libraries; medians and paired ratios."""
-    rng = np.random.default_rng(0)
-    x = rng.random((batch, 1, 28, 28), dtype=np.float32)
-    y = rng.integers(0, 10, batch)
-    libs = {
-        lib: numpy_steps(numpy_model(lib, net, threads), x, y)
-        for lib in MODES
-        if lib == "numpy" or threads > 1
-    }
-    if torch is not None:
-        libs["torch"] = torch_steps(NETS[net](), x, y)
-    rates = {(lib, kind): [] for lib in libs for kind in ("train", "infer")}
-    with set_threads(threads):
-        for r in range(rounds):
-            order = list(libs) if r % 2 == 0 else list(reversed(libs))  # alternate who goes first
-            for kind, k in (("train", 0), ("infer", 1)):
-                for lib in order:
-                    rates[lib, kind].append(
-                        images_per_second(libs[lib][k], batch, seconds, min(0.2, seconds))
-                    )
-    result = {f"{lib}_{kind}": float(np.median(v)) for (lib, kind), v in rates.items()}
-    if torch is not None:
-        for lib in libs.keys() - {"torch"}:
-            for kind in ("train", "infer"):
-                ratios = np.divide(rates[lib, kind], rates["torch", kind])
-                result[f"{lib}_ratio_{kind}"] = float(np.median(ratios))
-    return result
-
-
-def run_epoch(lib: str, net: str, batch: int, threads: int, images: int) -> dict:
-    """One training epoch over ``images`` random images (run in a fresh subprocess)."""
-    rng = np.random.default_rng(0)
-    X = rng.random((images, 1, 28, 28), dtype=np.float32)
-    y = rng.integers(0, 10, images)
-    model = numpy_model(lib, net, threads) if lib != "torch" else NETS[net]()
-    with set_threads(threads):
-        if lib != "torch":
-            opt = SGD(model.parameters(), lr=0.01, momentum=0.9)
-            history = fit(
-                model,
-                CrossEntropyLoss(),
-                opt,
-                (X, y),
-                epochs=1,
-                batch_size=batch,
-                rng=0,
-                callbacks=[],
-            )
-            seconds = history.seconds[0]
-            # DataParallel's worker processes count too (the shared weights twice: a few MB)
-            workers_mb = sum(peak_rss_mb(w.process.pid) for w in getattr(model, "pool", []))
-            return {"seconds": seconds, "rss_mb": peak_rss_mb() + workers_mb}
-        else:  # the same loop as fit: shuffle, step, running loss and accuracy
-            net_t, Xt, yt = torch_twin(model), torch.from_numpy(X), torch.from_numpy(y)
-            opt = torch.optim.SGD(net_t.parameters(), lr=0.01, momentum=0.9)
-            start, total, correct = time.perf_counter(), 0.0, 0
-            order = torch.from_numpy(rng.permutation(images))
-            for i in range(0, images, batch):
-                idx = order[i : i + batch]
-                xb, yb = Xt[idx], yt[idx]
-                opt.zero_grad()
-                logits = net_t(xb)
-                loss = torch.nn.functional.cross_entropy(logits, yb)
-                loss.backward()
-                opt.step()
-                total += loss.item() * len(yb)
-                correct += int((logits.argmax(1) == yb).sum())
-            seconds = time.perf_counter() - start
-    return {"seconds": seconds, "rss_mb": peak_rss_mb()}
-
-
 def peak_rss_mb(pid: int | str = "self") -> float:
-    """A process's peak resident memory.  On Linux, VmHWM of /proc/<pid>/status: unlike
-    ru_maxrss, it does not inherit the parent's peak across fork + exec."""
+    """A process's peak resident memory (VmHWM of /proc/<pid>/status; 0 where unknown)."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024  # kB
+                return int(line.split()[1]) / 1024
     except OSError:
         pass
-    if pid != "self":
-        return 0.0  # no /proc: another process's peak is not known here
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return 0.0
 
 
-def epoch_in_subprocess(lib: str, net: str, batch: int, threads: int, images: int) -> dict:
-    cmd = [
-        sys.executable,
-        __file__,
-        "--epoch-child",
-        lib,
-        net,
-        str(batch),
-        str(threads),
-        str(images),
-    ]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+def numpy_child(job: dict) -> dict:
+    from threadpoolctl import threadpool_limits
+
+    from cnn_numpy import SGD, CrossEntropyLoss, DataParallel, fit, keep_freed_memory
+
+    keep_freed_memory()  # as cnn-numpy train does
+    X, y = job_data(job)
+    model = build(job["net"], job["size"])
+    trained = DataParallel(model, job["threads"]) if job["dp"] else model
+    with threadpool_limits(job["threads"], user_api="blas"):
+        opt, loss = SGD(model.parameters(), lr=0.01, momentum=0.9), CrossEntropyLoss()
+        if job["steps"]:  # --scaling: single steps
+            result = time_steps(job, lambda xb, yb: numpy_step(trained, loss, opt, xb, yb), X, y)
+        else:
+            b = job["batch"]
+            fit(trained, loss, opt, (X[: 4 * b], y[: 4 * b]), 1, b, rng=1, callbacks=[])
+            cpu = time.process_time()
+            seconds = fit(trained, loss, opt, (X, y), 1, b, rng=0, callbacks=[]).seconds[0]
+            cpu = time.process_time() - cpu
+            result = {"images_per_s": len(X) / seconds, "images_per_cpu_s": len(X) / cpu}
+    pool = getattr(trained, "pool", [])
+    result["rss_mb"] = peak_rss_mb() + sum(peak_rss_mb(w.process.pid) for w in pool)
+    if job["dp"]:
+        trained.close()
+    return result
+
+
+def numpy_step(model, loss, opt, xb, yb) -> None:
+    opt.zero_grad()
+    loss.forward(model.forward(xb), yb)
+    model.needs_input_grad = False  # as fit does: nobody needs dL/d(images)
+    model.backward(loss.backward())
+    opt.step()
+
+
+def torch_child(job: dict) -> dict:
+    import torch
+
+    torch.set_num_threads(job["threads"])
+    X, y = job_data(job)
+    net = torch_twin(build(job["net"], job["size"]))
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+
+    def step(xb, yb):
+        opt.zero_grad()
+        logits = net(xb)
+        batch_loss = torch.nn.functional.cross_entropy(logits, yb)
+        batch_loss.backward()
+        opt.step()
+        return logits, batch_loss
+
+    if job["steps"]:
+        result = time_steps(job, step, Xt, yt)
+    else:  # fit's loop: shuffle, step, running loss and accuracy
+        b, order = job["batch"], torch.from_numpy(np.random.default_rng(0).permutation(len(X)))
+        for i in range(0, 4 * b, b):
+            step(Xt[i : i + b], yt[i : i + b])
+        start, cpu, total, correct = time.perf_counter(), time.process_time(), 0.0, 0
+        for i in range(0, len(X), b):
+            idx = order[i : i + b]
+            logits, batch_loss = step(Xt[idx], yt[idx])
+            total += batch_loss.item() * len(idx)
+            correct += int((logits.argmax(1) == yt[idx]).sum())
+        result = {
+            "images_per_s": len(X) / (time.perf_counter() - start),
+            "images_per_cpu_s": len(X) / (time.process_time() - cpu),
+        }
+    result["rss_mb"] = peak_rss_mb()
+    result["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+    return result
+
+
+def job_data(job: dict):
+    rng = np.random.default_rng(0)
+    n = job["batch"] * 8 if job["steps"] else job["images"]
+    X = rng.random((n, 1, job["size"], job["size"]), dtype=np.float32)
+    return X, rng.integers(0, 10, n)
+
+
+def time_steps(job: dict, step, X, y) -> dict:
+    """Median seconds per step, wall and CPU time of this process, over ``job["seconds"]``
+    (after 3 warm-up steps)."""
+    b, wall, cpu, i = job["batch"], [], [], 0
+    for i in range(3):
+        step(X[i * b : (i + 1) * b], y[i * b : (i + 1) * b])
+    while sum(wall) < job["seconds"] or len(wall) < 5:
+        k = (i % 8) * b
+        start, start_cpu = time.perf_counter(), time.process_time()
+        step(X[k : k + b], y[k : k + b])
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+        i += 1
+    return {"median_ms": 1e3 * float(np.median(wall)), "cpu_ms": 1e3 * float(np.median(cpu))}
+
+
+#: --against: the source tree of an older cnn-numpy, timed as the library "older"
+AGAINST: dict[str, str] = {}
+
+
+def run_child(lib: str, **job) -> dict:
+    """One fresh process of ``lib`` ("numpy", "torch" or "older": cnn-numpy from --against)."""
+    env = dict(os.environ)
+    if lib == "older":
+        env["PYTHONPATH"] = AGAINST["src"]
+        lib = "numpy"
+    cmd = [sys.executable, __file__, "--child", lib, json.dumps(job)]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if done.returncode:
+        raise SystemExit(f"error: the {lib} process failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def machine() -> str:
-    from threadpoolctl import threadpool_info
+def gemm_peak(seconds: float, n: int = 1024, clock=time.perf_counter) -> float:
+    """Best float32 GFLOP/s of an n x n x n NumPy product (run under the thread limit), by
+    wall time or (``time.process_time``) CPU time."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
+    best, end = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        start = clock()
+        a @ b
+        spent = clock() - start
+        best = max(best, 2 * n**3 / spent / 1e9) if spent > 0 else best
+    return best
 
-    cpu = platform.processor() or platform.machine()
+
+def machine(quick: bool) -> str:
+    """The CPU (model, AVX-512 or not, cores), NumPy's BLAS, the GEMM peak, the load."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    info = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+            key, _, value = line.partition(":")
+            info.setdefault(key.strip(), value.strip())
     except OSError:
         pass
+    cpu = info.get("model name", platform.processor() or platform.machine())
+    if "cpu family" in info:
+        cpu += f" (family {info['cpu family']}, model {info.get('model')})"
+    flags = info.get("flags", "")
+    avx = "AVX-512" if "avx512f" in flags.split() else "no AVX-512"
     blas = next(
         (
-            f"{i['internal_api']} {i.get('version')} ({i.get('architecture')})"
+            f"{i['internal_api']} {i.get('version')} ({i.get('architecture')} kernel)"
             for i in threadpool_info()
             if i["user_api"] == "blas"
         ),
         "unknown BLAS",
     )
+    with threadpool_limits(1):
+        peak1 = gemm_peak(0.2 if quick else 2.0)
+        peak_cpu = gemm_peak(0.2 if quick else 2.0, clock=time.process_time)
+    try:
+        import torch
+
+        tv = f"torch {torch.__version__}"
+    except ImportError:
+        tv = "torch not installed"
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    tv = torch.__version__ if torch is not None else "not installed"
     return (
-        f"{cpu}, {os.cpu_count()} cores | numpy {np.__version__}, {blas} | torch {tv} | "
-        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} | "
-        f"load average {load}"
+        f"CPU: {cpu}, {avx}, {os.cpu_count()} cores | numpy {np.__version__}, {blas} | {tv}\n"
+        f"float32 GEMM peak (1024^3, 1 thread): {peak1:.0f} GFLOP/s by wall time, "
+        f"{peak_cpu:.0f} by CPU time | load average {load}"
     )
 
 
-def fmt(value, spec: str = ",.0f") -> str:
-    return "-" if value is None else format(value, spec)
+def rounds_of(lib_jobs: dict[str, dict], rounds: int) -> dict[str, list[dict]]:
+    """``rounds`` rounds, one process per library each, the order alternating."""
+    results = {lib: [] for lib in lib_jobs}
+    for r in range(rounds):
+        order = list(lib_jobs) if r % 2 == 0 else list(reversed(lib_jobs))
+        for lib in order:
+            results[lib].append(run_child(lib, **lib_jobs[lib]))
+    return results
+
+
+def libraries() -> list[str]:
+    older = ["older"] if AGAINST else []
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return ["numpy", *older]
+    return ["numpy", "torch", *older]
+
+
+def workloads(args) -> None:
+    libs = libraries()
+    print(f"\nimages/s of training, best of {args.rounds} alternating rounds (spread: worst-best)")
+    print(f"batch {args.batch}, {args.images:,} random 28x28 images per round and library\n")
+    print(
+        "| workload | cnn-numpy | PyTorch | ratio of bests | per-round ratios "
+        "| CPU-time ratio | RSS np / torch MB |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, net, threads, dp in WORKLOADS:
+        job = dict(net=net, size=28, batch=args.batch, threads=threads, steps=False)
+        job.update(images=args.images, seconds=0, dp=dp)
+        res = rounds_of({lib: job for lib in libs}, args.rounds)
+        rate = {lib: [r["images_per_s"] for r in res[lib]] for lib in libs}
+        cell = {lib: f"{max(v):,.0f} ({min(v):,.0f}-{max(v):,.0f})" for lib, v in rate.items()}
+        rss = {lib: max(r["rss_mb"] for r in res[lib]) for lib in libs}
+        if "torch" in libs:
+            ratios = np.divide(rate["numpy"], rate["torch"])
+            ratio = f"**{max(rate['numpy']) / max(rate['torch']):.2f}×**"
+            spread = f"{ratios.min():.2f}-{ratios.max():.2f}"
+            cpu = {lib: max(r["images_per_cpu_s"] for r in res[lib]) for lib in libs}
+            # CPU time per image (this process's): steady on a busy machine; not for 2 cores
+            cpu_ratio = "-" if threads > 1 else f"{cpu['numpy'] / cpu['torch']:.2f}×"
+            memory = f"{rss['numpy']:.0f} / {rss['torch']:.0f}"
+            torch_cells = (cell["torch"], ratio, spread, cpu_ratio, memory)
+        else:
+            torch_cells = ("-", "-", "-", "-", f"{rss['numpy']:.0f} / -")
+        print(f"| {name} | {cell['numpy']} | " + " | ".join(torch_cells) + " |", flush=True)
+        if AGAINST:
+            older = (
+                f"{max(rate['older']):,.0f} ({min(rate['older']):,.0f}-{max(rate['older']):,.0f})"
+            )
+            speedup = np.divide(rate["numpy"], rate["older"])
+            print(
+                f"|  (the same with {AGAINST['src']}) | {older} | | this / older: "
+                f"{max(rate['numpy']) / max(rate['older']):.2f}× | "
+                f"{speedup.min():.2f}-{speedup.max():.2f} | | {max(r['rss_mb'] for r in res['older']):.0f} |",
+                flush=True,
+            )
+
+
+def scaling(args) -> None:
+    libs = libraries()
+    print(f"\nms per training step (1 thread), best of {args.rounds} alternating rounds")
+    print("CPU: CPU time of the process per step (steady on a busy machine); wall: wall time")
+    print(
+        "| net | image | batch | cnn-numpy ms CPU | PyTorch ms CPU | speed ratio CPU "
+        "| cnn-numpy ms wall | PyTorch ms wall | speed ratio wall |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    rows = []
+    for net, size, batch in SCALING[: 2 if args.quick else None]:
+        job = dict(net=net, size=size, batch=batch, threads=1, steps=True, dp=False)
+        job.update(images=0, seconds=args.seconds)
+        res = rounds_of({lib: job for lib in libs}, args.rounds)
+        row = dict(net=net, size=size, batch=batch)
+        for lib in libs:
+            row[f"{lib}_cpu_ms"] = min(r["cpu_ms"] for r in res[lib])
+            row[f"{lib}_wall_ms"] = min(r["median_ms"] for r in res[lib])
+        cells = []
+        for clock in ("cpu", "wall"):
+            mine, theirs = row[f"numpy_{clock}_ms"], row.get(f"torch_{clock}_ms")
+            cells += [f"{mine:.2f}", "-" if theirs is None else f"{theirs:.2f}"]
+            cells.append("-" if theirs is None else f"{theirs / mine:.2f}×")
+        print(f"| {net} | {size} | {batch} | " + " | ".join(cells) + " |", flush=True)
+        rows.append(row)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    if args.plot:
+        plot(rows, args.plot)
+
+
+def plot(rows: list[dict], path: str) -> None:
+    """--scaling's rows as a picture: CPU ms per step of both libraries, LeNet by batch size
+    (left), the deep preset by image size (right), log scales."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, net, key, label in (
+        (axes[0], "lenet", "batch", "batch size (LeNet, 28x28)"),
+        (axes[1], "deep", "size", "image size (deep preset, batch 32)"),
+    ):
+        mine = [r for r in rows if r["net"] == net]
+        for lib, name in (("numpy", "cnn-numpy"), ("torch", "PyTorch")):
+            points = [(r[key], r[f"{lib}_cpu_ms"]) for r in mine if r.get(f"{lib}_cpu_ms")]
+            if points:
+                ax.plot(*zip(*points), marker="o", label=name)
+        ax.set(xscale="log", yscale="log", xlabel=label, ylabel="ms per training step (CPU)")
+        ax.legend()
+        ax.grid(True, which="both", alpha=0.3)
+    fig.suptitle("Time per training step, 1 thread, each library in its own process")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--nets", nargs="+", choices=sorted(NETS), default=["seed", "lenet"])
-    parser.add_argument("--batch", nargs="+", type=int, default=[64, 256])
-    parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--seconds", type=float, default=1.0, help="per measurement")
-    parser.add_argument("--epoch-images", type=int, default=60_000)
-    parser.add_argument("--epoch-batch", type=int, default=64)
-    parser.add_argument("--no-epoch", action="store_true", help="skip the full-epoch columns")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=64, help="the workloads' batch size")
+    parser.add_argument("--images", type=int, default=12_800, help="images per round")
+    parser.add_argument("--seconds", type=float, default=2.0, help="--scaling: per process")
+    parser.add_argument("--scaling", action="store_true", help="time per step by size")
+    parser.add_argument("--json", help="--scaling: also write the rows to this file")
+    parser.add_argument("--plot", help="--scaling: also draw the rows into this PNG")
+    parser.add_argument("--plot-from", help="draw --plot from a --json file of an earlier run")
     parser.add_argument("--quick", action="store_true", help="smoke run: tiny and fast")
     parser.add_argument("--profile", action="store_true", help="per-layer times instead")
-    parser.add_argument("--epoch-child", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--against", help="also time the cnn-numpy in this source tree")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    # as fit does: malloc keeps freed memory (no page faults); PyTorch shares the process, and
-    # its epoch subprocess does the same, so both libraries run under the same allocator
-    keep_freed_memory()
-
-    if args.epoch_child:
-        lib, net, batch, threads, images = args.epoch_child
-        if lib == "torch":
-            load_torch()
-        print(json.dumps(run_epoch(lib, net, int(batch), int(threads), int(images))))
+    if args.against:
+        AGAINST["src"] = str(Path(args.against).resolve() / "src")
+    if args.child:
+        lib, job = args.child[0], json.loads(args.child[1])
+        print(json.dumps((numpy_child if lib == "numpy" else torch_child)(job)))
         return
-    load_torch()
+    if args.plot_from:
+        plot(json.loads(Path(args.plot_from).read_text()), args.plot)
+        return
     if args.quick:
-        args.batch, args.threads, args.rounds, args.seconds = [8], [1, 2], 1, 0.02
-        args.epoch_images, args.epoch_batch = 256, 32
+        args.rounds, args.images, args.seconds, args.batch = 1, 256, 0.05, 16
     if args.profile:
         sys.path.insert(0, str(Path(__file__).parent))
         from profile_layers import main as profile
 
-        for net in args.nets:
-            for batch in args.batch:
-                for threads in args.threads:
-                    profile(
-                        ["--net", net, "--batch", str(batch), "--threads", str(threads)]
-                        + (["--steps", "8"] if args.quick else [])
-                    )
+        profile(["--net", "lenet"] + (["--steps", "8"] if args.quick else ["--torch"]))
         return
-
-    print(machine())
-    peaks = {}
-    for threads in args.threads:
-        with set_threads(threads):
-            peaks[threads] = gemm_peak(0.2 if args.quick else 3.0)
-    print(
-        "float32 GEMM peak (1024^3): "
-        + ", ".join(f"{t} thread(s) {p:.0f} GFLOP/s" for t, p in peaks.items())
-    )
-
-    rows = []
-    for threads in args.threads:
-        for net in args.nets:
-            libs = [lib for lib in MODES if lib == "numpy" or threads > 1]
-            epoch = {}
-            if not args.no_epoch:
-                for lib in libs + (["torch"] if torch is not None else []):
-                    epoch[lib] = epoch_in_subprocess(
-                        lib, net, args.epoch_batch, threads, args.epoch_images
-                    )
-            for batch in args.batch:
-                r = measure(net, batch, threads, args.rounds, args.seconds)
-                flops = train_flops_per_image(NETS[net]())
-                first = batch == args.batch[0]
-                torch_gf = r.get("torch_train", 0) * flops / 1e9
-                for lib in libs:
-                    gf = r[f"{lib}_train"] * flops / 1e9
-                    rows.append(
-                        [
-                            net,
-                            str(batch),
-                            str(threads),
-                            MODES[lib],
-                            fmt(r[f"{lib}_train"]),
-                            fmt(r.get("torch_train")),
-                            fmt(r.get(f"{lib}_ratio_train"), ".2f"),
-                            fmt(r[f"{lib}_infer"]),
-                            fmt(r.get("torch_infer")),
-                            fmt(r.get(f"{lib}_ratio_infer"), ".2f"),
-                            f"{gf:.1f} ({gf / peaks[threads]:.0%})",
-                            f"{torch_gf:.1f} ({torch_gf / peaks[threads]:.0%})" if torch else "-",
-                            fmt(epoch.get(lib, {}).get("seconds") if first else None, ".1f"),
-                            fmt(epoch.get("torch", {}).get("seconds") if first else None, ".1f"),
-                            fmt(epoch.get(lib, {}).get("rss_mb") if first else None),
-                            fmt(epoch.get("torch", {}).get("rss_mb") if first else None),
-                        ]
-                    )
-                print(f"  done: {net}, batch {batch}, {threads} thread(s)", file=sys.stderr)
-    header = [
-        "net",
-        "batch",
-        "thr",
-        "np mode",
-        "train np",
-        "train torch",
-        "ratio",
-        "infer np",
-        "infer torch",
-        "ratio",
-        "GFLOP/s np (% peak)",
-        "GFLOP/s torch",
-        "epoch np s",
-        "epoch torch s",
-        "RSS np MB",
-        "RSS torch MB",
-    ]
-    widths = [max(len(h), *(len(row[k]) for row in rows)) for k, h in enumerate(header)]
-    print(
-        f"\nimages/s (median of {args.rounds} interleaved rounds); ratio = cnn-numpy / PyTorch; "
-        f"epoch = {args.epoch_images:,} images at batch {args.epoch_batch}"
-    )
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for row in rows:
-        print("| " + " | ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) + " |")
+    print(machine(args.quick), flush=True)
+    scaling(args) if args.scaling else workloads(args)
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"\nload average at the end: {load}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .layers.base import Layer, Parameter, input_grad
+from .layers.base import Layer, Parameter
+from .layers.speed import input_grad
 from .summary import count, summary_table
 
 

@@ -12,7 +12,8 @@ from .checks import real_array, whole
 from .data.batches import check_labels, checked_split, iterate_minibatches
 from .epoch_progress import EpochProgress
 from .history import History
-from .layers.base import Layer, as_rng, input_grad
+from .layers.base import Layer, as_rng
+from .layers.speed import input_grad
 
 
 class TrainingDiverged(RuntimeError):

@@ -19,29 +19,42 @@ def run(*args: str) -> str:
     return done.stdout
 
 
-def test_bench_train_quick_prints_the_table():
-    out = run(str(BENCH / "bench_train.py"), "--quick", "--nets", "seed")
-    assert "float32 GEMM peak" in out
-    header = next(line for line in out.splitlines() if line.startswith("| net"))
-    rows = [line for line in out.splitlines() if line.split("|")[1:2] == [" seed "]]
-    # 1 thread: one net on BLAS threads; 2 threads: that and DataParallel
-    modes = [[c.strip() for c in row.strip("|").split("|")][2:4] for row in rows]
-    assert modes == [["1", "BLAS threads"], ["2", "BLAS threads"], ["2", "DataParallel"]]
+def table_rows(out: str) -> list[list[str]]:
+    """The cells of a markdown table's body rows."""
+    lines = [line for line in out.splitlines() if line.startswith("| ")]
+    return [[c.strip() for c in line.strip("|").split("|")] for line in lines[1:]]
+
+
+def number(cell: str) -> float:
+    return float(cell.split()[0].replace(",", "").replace("*", "").rstrip("×"))
+
+
+def test_bench_train_quick_prints_the_cpu_and_the_three_workloads():
+    out = run(str(BENCH / "bench_train.py"), "--quick")
+    assert "CPU: " in out and "AVX-512" in out and "GEMM peak" in out
+    rows = table_rows(out)
+    assert [row[0].split(",")[0] for row in rows] == ["LeNet", "LeNet", "seed net"]
     for row in rows:
-        assert header.count("|") == row.count("|")
-        cells = [c.strip() for c in row.strip("|").split("|")]
-        assert float(cells[4].replace(",", "")) > 0  # cnn-numpy train images/s
-        assert float(cells[-2].replace(",", "")) > 0  # cnn-numpy peak RSS
+        assert number(row[1]) > 0  # cnn-numpy images/s
         try:
             import torch  # noqa: F401
         except ImportError:
-            assert cells[5] == "-"  # no PyTorch: no column
+            assert row[2] == "-"
         else:
-            assert float(cells[6]) > 0  # the paired ratio
+            assert number(row[2]) > 0 and number(row[3]) > 0  # PyTorch, the ratio
+
+
+def test_bench_train_scaling_times_a_step_per_size(tmp_path):
+    picture = tmp_path / "scaling.png"
+    out = run(str(BENCH / "bench_train.py"), "--quick", "--scaling", "--plot", str(picture))
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = table_rows(out)
+    assert [(r[0], r[1], r[2]) for r in rows] == [("lenet", "28", "1"), ("lenet", "28", "8")]
+    assert all(number(r[3]) > 0 for r in rows)
 
 
 def test_profile_mode_times_every_layer():
-    out = run(str(BENCH / "bench_train.py"), "--quick", "--profile", "--nets", "lenet")
+    out = run(str(BENCH / "bench_train.py"), "--quick", "--profile")
     for name in ("Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear", "SGD step"):
         assert name in out
     assert "forward" in out and "backward" in out

@@ -1,117 +1,30 @@
-"""The two pieces every layer is made of: ``Parameter`` and ``Layer``."""
+"""The layer contract: ``Layer`` (forward, backward, parameters, train/eval, state) and
+``Parameter`` (an array and its gradient), then the small helpers the layers' constructors
+share.  The speed mechanisms (scratch memory, skipping dL/dx) are in ``layers/speed.py``."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 
 import numpy as np
 
 
-class Parameter:
-    """A trainable array and the gradient accumulated for it (as ``torch.nn.Parameter``)."""
-
-    def __init__(self, data: np.ndarray):
-        if not isinstance(data, np.ndarray) or data.dtype.kind != "f":
-            raise ValueError(f"Parameter: data must be a float ndarray, got {data!r:.80}")
-        self.data = data
-        self.grad = np.zeros_like(data)
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.data.shape
-
-    def __repr__(self) -> str:
-        return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
-
-
-def as_rng(rng: int | np.random.Generator | None) -> np.random.Generator:
-    """A seed, a Generator or None -> a Generator (never touches global state)."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    try:
-        return np.random.default_rng(rng)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"rng must be a seed (a whole number >= 0, or a list of them), a "
-            f"numpy Generator or None, got {rng!r}"
-        ) from None
-
-
-def pair(value: int | tuple[int, int], name: str, owner: str, low: int = 1) -> tuple[int, int]:
-    """``3 -> (3, 3)``; ``(3, 5)`` stays; both whole numbers >= ``low``, else a ValueError."""
-
-    def whole(v) -> bool:
-        return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= low
-
-    if whole(value):
-        return int(value), int(value)
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(map(whole, value)):
-        return int(value[0]), int(value[1])
-    raise ValueError(
-        f"{owner}: {name} must be >= {low}: a whole number, or a pair (h, w) of them, got {value!r}"
-    )
-
-
-def kaiming_uniform(shape: tuple[int, ...], fan_in: int, rng: np.random.Generator, dtype):
-    """PyTorch's default init for Conv2d and Linear: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
-
-    (``kaiming_uniform_(a=sqrt(5))`` simplifies to exactly this bound.)
-    """
-    bound = 1.0 / np.sqrt(fan_in)
-    try:
-        return rng.uniform(-bound, bound, size=shape).astype(dtype)
-    except MemoryError:
-        gib = np.prod(shape, dtype=float) * 8 / 2**30
-        raise MemoryError(
-            f"weights of shape {shape} need {gib:,.1f} GiB while they are "
-            "drawn; use fewer channels or features"
-        ) from None
-
-
-def reuse(array: np.ndarray | None, shape: tuple[int, ...], dtype) -> np.ndarray:
-    """``array`` if it has this shape and dtype, else a new uninitialised array: a layer's
-    scratch memory, kept as an attribute and reused step after step
-    (``self.cols = im2col(..., out=reuse(self.cols, shape, dtype))``).
-
-    A large array allocated afresh every step gets new memory pages from the operating
-    system, and the first touch of each page is a page fault (about 10% of a LeNet step).
-    Only for arrays the layer keeps to itself: whatever it returns must be new, since the
-    caller may keep it.
-    """
-    if array is None or array.shape != tuple(shape) or array.dtype != dtype:
-        return np.empty(shape, dtype)
-    return array
-
-
-@contextlib.contextmanager
-def input_grad(layer: Layer, needed: bool) -> Iterator[Layer]:
-    """Within the block, ``layer.needs_input_grad`` is ``needed``; afterwards what it was.
-
-    ``with input_grad(model, False): model.backward(g)`` is how ``fit`` says that nobody needs
-    dL/d(images), so the first layer can skip computing it (see ``Layer.needs_input_grad``).
-    """
-    saved = layer.needs_input_grad
-    layer.needs_input_grad = needed
-    try:
-        yield layer
-    finally:
-        layer.needs_input_grad = saved
-
-
 class Layer:
-    """Base class.  ``forward(x)`` caches what ``backward(grad_out)`` needs;
-    ``backward`` returns dL/dx and *adds* parameter gradients into ``param.grad``.
+    """What every layer is (as ``torch.nn.Module``, by hand):
+
+    - ``forward(x)`` computes the output and caches what ``backward`` needs;
+    - ``backward(grad_out)`` takes dL/d(output), *adds* each parameter's gradient into
+      ``param.grad`` and returns dL/dx;
+    - ``parameters()`` are the trainable ``Parameter``s, ``zero_grad()`` clears their ``.grad``;
+    - ``train()`` / ``eval()`` switch the mode (Dropout and BatchNorm behave differently);
+    - state: parameters and the buffers named in ``buffer_names`` (BatchNorm's running mean).
     """
 
     training: bool = True
-    #: False when nobody needs dL/dx, e.g. for the first layer, whose input is the images, while
-    #: ``fit`` trains (``Sequential`` passes its own flag to its first layer).  Layers whose input
-    #: gradient costs real work (Conv2d, Linear) then skip it and ``backward`` returns None, as
-    #: PyTorch skips it for inputs that do not require grad.
-    needs_input_grad: bool = True
     #: names of non-trainable arrays that belong in ``state_dict()`` (e.g. BatchNorm's running mean)
     buffer_names: tuple[str, ...] = ()
+    #: False while nobody needs dL/dx: ``backward`` may then return None (see layers/speed.py)
+    needs_input_grad: bool = True
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
@@ -179,6 +92,70 @@ class Layer:
         return f"{type(self).__name__}({self.extra_repr()})"
 
 
+class Parameter:
+    """A trainable array and the gradient accumulated for it (as ``torch.nn.Parameter``)."""
+
+    def __init__(self, data: np.ndarray):
+        if not isinstance(data, np.ndarray) or data.dtype.kind != "f":
+            raise ValueError(f"Parameter: data must be a float ndarray, got {data!r:.80}")
+        self.data = data
+        self.grad = np.zeros_like(data)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    def __repr__(self) -> str:
+        return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
+
+
+# Helpers the layers share: arguments, random init, input checks.
+
+
+def as_rng(rng: int | np.random.Generator | None) -> np.random.Generator:
+    """A seed, a Generator or None -> a Generator (never touches global state)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    try:
+        return np.random.default_rng(rng)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"rng must be a seed (a whole number >= 0, or a list of them), a "
+            f"numpy Generator or None, got {rng!r}"
+        ) from None
+
+
+def pair(value: int | tuple[int, int], name: str, owner: str, low: int = 1) -> tuple[int, int]:
+    """``3 -> (3, 3)``; ``(3, 5)`` stays; both whole numbers >= ``low``, else a ValueError."""
+
+    def whole(v) -> bool:
+        return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= low
+
+    if whole(value):
+        return int(value), int(value)
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(map(whole, value)):
+        return int(value[0]), int(value[1])
+    raise ValueError(
+        f"{owner}: {name} must be >= {low}: a whole number, or a pair (h, w) of them, got {value!r}"
+    )
+
+
+def kaiming_uniform(shape: tuple[int, ...], fan_in: int, rng: np.random.Generator, dtype):
+    """PyTorch's default init for Conv2d and Linear: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+
+    (``kaiming_uniform_(a=sqrt(5))`` simplifies to exactly this bound.)
+    """
+    bound = 1.0 / np.sqrt(fan_in)
+    try:
+        return rng.uniform(-bound, bound, size=shape).astype(dtype)
+    except MemoryError:
+        gib = np.prod(shape, dtype=float) * 8 / 2**30
+        raise MemoryError(
+            f"weights of shape {shape} need {gib:,.1f} GiB while they are "
+            "drawn; use fewer channels or features"
+        ) from None
+
+
 def real_input(x, owner: Layer) -> np.ndarray:
     """``x`` as an ndarray, refused (ValueError) unless it holds real numbers: casting
     complex numbers to float would silently drop their imaginary part."""
@@ -186,3 +163,8 @@ def real_input(x, owner: Layer) -> np.ndarray:
     if x.dtype.kind not in "biuf":
         raise ValueError(f"{owner!r} expects real numbers, got an input of dtype {x.dtype}")
     return x
+
+
+# The speed mechanisms' old address (they live in layers/speed.py): code that imports them from
+# here keeps working.
+from .speed import input_grad, reuse  # noqa: E402, F401

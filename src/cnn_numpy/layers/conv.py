@@ -3,7 +3,7 @@
 Public layout is NCHW, as in PyTorch.  Internally the batch axis sits *last*
 (``(C, H, W, N)`` in memory), because then one convolution is one product
 
-    out (F, Ho*Wo*N) = W (F, C*kh*kw) @ cols (C*kh*kw, Ho*Wo*N)
+    out (F, Ho*Wo*N) = w (F, C*kh*kw) @ cols (C*kh*kw, Ho*Wo*N)
 
 whose result is already laid out as (F, Ho, Wo, N): no transpose, no copy.  The
 layer hands back ``out.transpose(3, 0, 1, 2)``, a free NCHW *view* of that memory,
@@ -21,7 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..checks import flag, float_dtype, whole
-from .base import Layer, Parameter, as_rng, kaiming_uniform, pair, real_input, reuse
+from .base import Layer, Parameter, as_rng, kaiming_uniform, pair, real_input
+from .speed import reuse, skip_input_grad
 from .windows import conv_output_size, window_tap
 
 __all__ = ["Conv2d", "col2im", "conv_output_size", "im2col"]
@@ -100,7 +101,7 @@ def matmul_in_blocks(w: np.ndarray, cols: np.ndarray) -> np.ndarray:
 
 
 def weight_grad(g: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """dW = g @ cols.T, shape (F, C*kh*kw), for g (F, P) and cols (C*kh*kw, P).
+    """dw = g @ cols.T, shape (F, C*kh*kw), for g (F, P) and cols (C*kh*kw, P).
 
     Computed transposed, as (cols @ g.T).T: the same sums, but with C*kh*kw rows (144 in
     LeNet's second conv) instead of F (32), which OpenBLAS splits over threads better.
@@ -235,37 +236,35 @@ class Conv2d(Layer):
         )
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        N, F, ho, wo = self.out_shape = self.output_shape(np.shape(x))
+        N, F, Ho, Wo = self.out_shape = self.output_shape(np.shape(x))
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         x = real_input(x, self).astype(self.weight.data.dtype, copy=False)
         C, H, W = x.shape[1:]
         # (N, C, H, W) -> zero-padded (C, Hp, Wp, N): batch last, see module docstring
         xp = np.zeros((C, H + 2 * ph, W + 2 * pw, N), dtype=x.dtype)
         xp[:, ph : ph + H, pw : pw + W] = x.transpose(1, 2, 3, 0)
-        # (C*kh*kw, Ho*Wo*N), kept for backward, its memory reused step after step
-        self.cols = im2col(
-            xp, kh, kw, sh, sw, ho, wo, out=reuse(self.cols, (C * kh * kw, ho * wo * N), x.dtype)
-        )
+        cols_memory = reuse(self.cols, (C * kh * kw, Ho * Wo * N), x.dtype)  # see layers/speed.py
+        self.cols = im2col(xp, kh, kw, sh, sw, Ho, Wo, out=cols_memory)  # (C*kh*kw, Ho*Wo*N)
         self.padded_shape, self.input_hw = xp.shape, (H, W)
         out = matmul_in_blocks(self.weight.data.reshape(F, -1), self.cols)  # (F, Ho*Wo*N)
-        out = out.reshape(F, ho, wo, N)
+        out = out.reshape(F, Ho, Wo, N)
         if self.bias is not None:
             out += self.bias.data[:, None, None, None]
         return out.transpose(3, 0, 1, 2)  # (N, F, Ho, Wo) view
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        """out = W @ cols + b, so  dW = G @ cols.T,  db = sum of G,  dcols = W.T @ G."""
+    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
+        """out = w @ cols + b, so  dw = G @ cols.T,  db = sum of G,  dcols = w.T @ G."""
         G = self.check_grad(grad_out, self.out_shape).astype(self.weight.data.dtype, copy=False)
-        N, F, ho, wo = G.shape
-        G = G.transpose(1, 2, 3, 0).reshape(F, ho * wo * N)  # (F, Ho*Wo*N)
-        W = self.weight.data.reshape(F, -1)  # (F, C*kh*kw)
+        N, F, Ho, Wo = G.shape
+        G = G.transpose(1, 2, 3, 0).reshape(F, Ho * Wo * N)  # (F, Ho*Wo*N)
+        w = self.weight.data.reshape(F, -1)  # (F, C*kh*kw)
         self.weight.grad += weight_grad(G, self.cols).reshape(self.weight.data.shape)  # G colsᵀ
         if self.bias is not None:
             self.bias.grad += bias_grad(G)  # row sums of G
-        if not self.needs_input_grad:  # e.g. the first layer in training (see Layer)
+        if skip_input_grad(self):  # nobody needs dL/dx (see layers/speed.py)
             return None
-        self.dcols = cols_grad(W, G, out=reuse(self.dcols, self.cols.shape, G.dtype))  # Wᵀ G
+        self.dcols = cols_grad(w, G, out=reuse(self.dcols, self.cols.shape, G.dtype))  # wᵀ G
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
-        dxp = col2im(self.dcols, self.padded_shape, kh, kw, sh, sw, ho, wo)
-        (H, W_in), (ph, pw) = self.input_hw, self.padding
-        return dxp[:, ph : ph + H, pw : pw + W_in].transpose(3, 0, 1, 2)  # (N, C, H, W) view
+        dxp = col2im(self.dcols, self.padded_shape, kh, kw, sh, sw, Ho, Wo)  # (C, Hp, Wp, N)
+        (H, W), (ph, pw) = self.input_hw, self.padding
+        return dxp[:, ph : ph + H, pw : pw + W].transpose(3, 0, 1, 2)  # (N, C, H, W) view

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..checks import flag, float_dtype, whole
 from .base import Layer, Parameter, as_rng, kaiming_uniform, real_input
+from .speed import skip_input_grad
 
 
 class Linear(Layer):
@@ -62,13 +63,13 @@ class Linear(Layer):
             out += self.bias.data
         return out
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         shape = None if self.x is None else (len(self.x), self.out_features)
         g = self.check_grad(grad_out, shape).astype(self.weight.data.dtype, copy=False)  # (N, out)
         self.weight.grad += g.T @ self.x  # (out, in)
         if self.bias is not None:
             self.bias.grad += g.sum(axis=0)
-        if not self.needs_input_grad:  # e.g. the first layer in training (see Layer)
+        if skip_input_grad(self):  # nobody needs dL/dx (see layers/speed.py)
             return None
         return g @ self.weight.data  # (N, in)
 
@@ -92,7 +93,7 @@ class Flatten(Layer):
         self.x = real_input(x, self)
         return self.x.reshape(self.output_shape(self.x.shape))
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         shape = None if self.x is None else self.output_shape(self.x.shape)
         grad_out = self.check_grad(grad_out, shape)
         # hand the gradient back in x's memory layout (batch last, (C, H, W, N), after a conv

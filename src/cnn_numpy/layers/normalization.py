@@ -132,18 +132,22 @@ class _BatchNorm(Layer):
         grad_out = self.check_grad(grad_out, self.shape)
         g_moved = np.moveaxis(grad_out.astype(self.dtype, copy=False), 1, 0)
         g = g_moved.reshape(self.num_features, -1)  # (C, M)
+        g_sum = g.sum(axis=1)  # (C,)
+        gx_sum = np.einsum("cm,cm->c", g, self.x_hat)  # sum of g * x_hat per channel, no copy
         if self.affine:
-            self.weight.grad += np.sum(g * self.x_hat, axis=1)
-            self.bias.grad += g.sum(axis=1)
-            g = g * self.weight.data[:, None]  # dL/dx_hat
+            self.weight.grad += gx_sum
+            self.bias.grad += g_sum
+        # dL/dx_hat = weight * g: the weight is folded into the per-channel factor below
+        scale = self.inv_std * (self.weight.data if self.affine else 1)  # (C,)
         if self._use_batch_stats():
             # x_hat depends on x also through the batch mean and variance:
-            # dx = inv_std * (g - mean(g) - x_hat * mean(g * x_hat)), per channel
-            g_mean = g.mean(axis=1, keepdims=True)
-            gx_mean = np.mean(g * self.x_hat, axis=1, keepdims=True)
-            dx = (g - g_mean - self.x_hat * gx_mean) * self.inv_std[:, None]
+            # dx = weight * inv_std * (g - mean(g) - x_hat * mean(g * x_hat)), per channel
+            M = g.shape[1]
+            dx = g - (g_sum / M)[:, None]
+            dx -= self.x_hat * (gx_sum / M)[:, None]
+            dx *= scale[:, None]
         else:
-            dx = g * self.inv_std[:, None]  # running stats are constants
+            dx = g * scale[:, None]  # running stats are constants
         return np.moveaxis(dx.reshape(g_moved.shape), 0, 1)
 
 

@@ -87,15 +87,17 @@ class MaxPool2d(_Pool2d):
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.out_shape = self.output_shape(np.shape(x))
         self.x = x = real_input(x, self)
-        out, self.argmax = self.max_and_argmax(x, self.out_shape[2:], with_argmax=self.training)
+        taps = self.taps(x, self.out_shape[2:])  # kh*kw views of x, one per window tap
+        out, self.argmax = max_and_argmax(taps, with_argmax=self.training)
         return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        """Tap t's view of dx gets grad_out where tap t held its window's max, 0 elsewhere."""
+        """dx[window's max] = grad_out[window]: tap t's view of dx gets grad_out where
+        argmax == t (tap t held its window's max), 0 elsewhere."""
         out_size = self.check_grad(grad_out, self.out_shape).shape[2:]
         grad_out = np.asarray(grad_out)
-        if self.argmax is None:  # forward ran in eval mode, which skips argmax: find it now
-            _, self.argmax = self.max_and_argmax(self.x, out_size, with_argmax=True)
+        if self.argmax is None:  # forward ran in eval mode, which skips the argmax
+            _, self.argmax = max_and_argmax(self.taps(self.x, out_size), with_argmax=True)
         dx = self.grad_buffer(grad_out.dtype, out_size)
         overlap = any(s < k for s, k in zip(self.stride, self.kernel_size))
         for t, dx_tap in enumerate(self.taps(dx, out_size)):
@@ -105,21 +107,6 @@ class MaxPool2d(_Pool2d):
                 np.multiply(grad_out, self.argmax == t, out=dx_tap)
         return dx
 
-    def max_and_argmax(self, x: np.ndarray, out_size: tuple[int, int], with_argmax: bool):
-        """The pooled maxima and, if asked, ``argmax``: which tap t (0 .. kh*kw-1, row-major)
-        of each window holds its max."""
-        first, *rest = self.taps(x, out_size)
-        out = first.copy(order="K")  # order K keeps x's memory layout (see conv.py)
-        tap_type = np.min_scalar_type(len(rest))
-        argmax = np.zeros_like(out, dtype=tap_type) if with_argmax else None
-        for t, view in enumerate(rest, 1):
-            if with_argmax:
-                # strictly greater: a tie keeps the earlier tap (row-major first, as PyTorch);
-                # taps come in increasing t, so the max of t over "better" taps is the last one
-                np.maximum(argmax, (view > out) * tap_type.type(t), out=argmax)
-            np.maximum(out, view, out=out)
-        return out, argmax
-
     def grad_buffer(self, dtype, out_size: tuple[int, int]) -> np.ndarray:
         """dx's memory, in x's layout.  Zeros, unless the windows tile x exactly (stride =
         kernel and nothing left over): then backward writes every pixel once, and the
@@ -127,6 +114,25 @@ class MaxPool2d(_Pool2d):
         (kh, kw), (ho, wo) = self.kernel_size, out_size
         tiled = self.stride == self.kernel_size and self.x.shape[2:] == (kh * ho, kw * wo)
         return (np.empty_like if tiled else np.zeros_like)(self.x, dtype=dtype)
+
+
+def max_and_argmax(taps: list[np.ndarray], with_argmax: bool):
+    """out = the elementwise max of the taps; argmax = which tap t holds it (the first on
+    ties, as PyTorch), or None unless ``with_argmax``.
+
+    Written without a mask assignment (slow on strided views): taps come in increasing t,
+    and a tap that beats the running max *strictly* is the window's new argmax, so
+    argmax = max over t of t * (tap_t > running max).
+    """
+    first, *rest = taps
+    out = first.copy(order="K")  # order K keeps x's memory layout (see conv.py)
+    tap_type = np.min_scalar_type(len(rest))
+    argmax = np.zeros_like(out, dtype=tap_type) if with_argmax else None
+    for t, view in enumerate(rest, 1):
+        if with_argmax:
+            np.maximum(argmax, (view > out) * tap_type.type(t), out=argmax)
+        np.maximum(out, view, out=out)
+    return out, argmax
 
 
 class AvgPool2d(_Pool2d):

@@ -436,7 +436,7 @@ def test_a_dead_worker_is_an_error_that_names_it():
 def test_after_a_worker_died_the_next_call_starts_fresh_workers(when):
     """Killed between steps or in the middle of one: that call fails naming the worker, the
     next one works (same answers as the plain net), and nothing is left behind."""
-    from cnn_numpy.tools.speed import workers as module
+    from cnn_numpy.tools.speed import shared_memory as module
 
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((4, 2, 6, 6)), np.array([0, 1, 2, 0])
@@ -460,7 +460,7 @@ def test_after_a_worker_died_the_next_call_starts_fresh_workers(when):
 
 
 def test_no_shared_memory_file_is_left_behind():
-    from cnn_numpy.tools.speed import workers as module
+    from cnn_numpy.tools.speed import shared_memory as module
 
     with DataParallel(small_net(), workers=2) as parallel:
         parallel.forward(np.zeros((4, 2, 6, 6)))

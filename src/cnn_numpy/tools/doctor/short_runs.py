@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ...data.batches import iterate_minibatches
-from ...layers.base import input_grad
+from ...layers.speed import input_grad
 from ...train import predict
 from . import thresholds as T
 from .findings import Finding

@@ -26,45 +26,17 @@ seed net 1.5-1.9x).  A worker process costs four messages per step instead.
 
 from __future__ import annotations
 
-import copy
 import weakref
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from ...layers.base import Layer, Parameter, input_grad
-from .workers import SharedBlock, Worker, blas_threads, pack, stop_workers
+from ...layers.base import Layer, Parameter
+from ...layers.speed import input_grad
+from .shared_memory import SharedBlock, pack
+from .workers import Worker, blank_copy, blas_threads, layers_of, stop_workers
 
 __all__ = ["DataParallel", "blas_threads"]
-
-
-def layers_of(layer: Layer) -> Iterator[Layer]:
-    """``layer`` and every layer inside it."""
-    yield layer
-    for value in vars(layer).values():
-        children = value if isinstance(value, list) else [value]
-        for child in children:
-            if isinstance(child, Layer):
-                yield from layers_of(child)
-
-
-def blank_copy(layer: Layer) -> Layer:
-    """A copy of ``layer`` to send to a worker, its parameters left empty: the worker points
-    them at the shared weights.  Other arrays (a custom layer's constants, caches) go as they
-    are.  A random generator (Dropout) is replaced by one seeded from it, so each worker
-    draws masks of its own, reproducibly.
-    """
-    twin = copy.copy(layer)
-    for name, value in vars(layer).items():
-        if isinstance(value, Parameter):
-            setattr(twin, name, Parameter(np.empty(0, value.data.dtype)))
-        elif isinstance(value, np.random.Generator):
-            setattr(twin, name, np.random.default_rng(value.integers(2**63)))
-        elif isinstance(value, Layer):
-            setattr(twin, name, blank_copy(value))
-        elif isinstance(value, list) and value and all(isinstance(v, Layer) for v in value):
-            setattr(twin, name, [blank_copy(v) for v in value])  # Sequential's layers
-    return twin
 
 
 class DataParallel(Layer):

@@ -1,4 +1,5 @@
-"""The plumbing of ``DataParallel`` (parallel.py): worker processes and the memory they share.
+"""The plumbing of ``DataParallel`` (parallel.py): the worker processes, their copy of the model
+and the messages (the memory they share is in shared_memory.py).
 
 A worker is a fresh Python process running ``serve()``.  It holds a copy of the model
 (``Replica``); the model's weights, the worker's weight gradients and its input slice live in
@@ -10,88 +11,52 @@ logits and their gradient).  ``Worker`` is the main process's handle on one work
 
 from __future__ import annotations
 
-import atexit
 import contextlib
+import copy
 import os
 import pickle
 import select
 import signal
 import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from ...layers.base import Layer
+from ...layers.base import Layer, Parameter
 from . import memory
+from .shared_memory import SharedBlock
 
-ALIGN = 64  # bytes: each shared array starts on a cache line
+
+def layers_of(layer: Layer) -> Iterator[Layer]:
+    """``layer`` and every layer inside it."""
+    yield layer
+    for value in vars(layer).values():
+        children = value if isinstance(value, list) else [value]
+        for child in children:
+            if isinstance(child, Layer):
+                yield from layers_of(child)
 
 
-class SharedBlock:
-    """A file mapped into memory by this process and by a worker: arrays in it are shared.
-
-    It lives in ``/dev/shm`` (RAM) where there is one.  The file's name is removed once the
-    worker has mapped it (``unlink``); the memory stays until both processes let go of it.
+def blank_copy(layer: Layer) -> Layer:
+    """A copy of ``layer`` to send to a worker, its parameters left empty: the worker points
+    them at the shared weights.  Other arrays (a custom layer's constants, caches) go as they
+    are.  A random generator (Dropout) is replaced by one seeded from it, so each worker
+    draws masks of its own, reproducibly.
     """
-
-    def __init__(self, nbytes: int | None, path: str | None = None):
-        """A new block of ``nbytes``, or (``path``) the whole of an existing one."""
-        if path is None:
-            shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-            fd, path = tempfile.mkstemp(prefix="cnn-numpy-", dir=shm)
-            CREATED.add(path)
-            with os.fdopen(fd, "wb") as f:
-                try:  # reserve the memory now: a full /dev/shm is an error here, not a crash later
-                    if hasattr(os, "posix_fallocate"):
-                        os.posix_fallocate(f.fileno(), 0, max(nbytes, 1))
-                    f.truncate(max(nbytes, 1))
-                except OSError as err:
-                    unlink(path)
-                    raise OSError(
-                        f"DataParallel: no room for {nbytes:,} bytes of shared memory "
-                        f"in {os.path.dirname(path)} ({err}); free some, or use fewer "
-                        "workers or smaller batches"
-                    ) from err
-        self.path = path
-        self.memory = np.memmap(path, np.uint8, mode="r+")
-
-    def array(self, offset: int, shape: tuple[int, ...], dtype) -> np.ndarray:
-        return np.ndarray(shape, dtype, buffer=self.memory, offset=offset)
-
-    def arrays(self, layout: list[tuple[int, tuple, str]]) -> list[np.ndarray]:
-        return [self.array(offset, shape, dtype) for offset, shape, dtype in layout]
-
-    def unlink(self) -> None:
-        unlink(self.path)
-
-
-#: the files this process made for shared memory: removed once mapped, at the latest at exit
-CREATED: set[str] = set()
-
-
-def unlink(path: str) -> None:
-    if path in CREATED:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-            CREATED.discard(path)  # kept if it failed (a mapped file on Windows): tried at exit
-
-
-@atexit.register
-def unlink_all() -> None:
-    for path in list(CREATED):
-        unlink(path)
-
-
-def pack(arrays: list[np.ndarray]) -> tuple[list[tuple[int, tuple, str]], int]:
-    """Where each array goes in one shared block: [(offset, shape, dtype), ...], total bytes."""
-    layout, end = [], 0
-    for a in arrays:
-        layout.append((end, a.shape, a.dtype.str))
-        end += -(-a.nbytes // ALIGN) * ALIGN  # round up to the next cache line
-    return layout, end
+    twin = copy.copy(layer)
+    for name, value in vars(layer).items():
+        if isinstance(value, Parameter):
+            setattr(twin, name, Parameter(np.empty(0, value.data.dtype)))
+        elif isinstance(value, np.random.Generator):
+            setattr(twin, name, np.random.default_rng(value.integers(2**63)))
+        elif isinstance(value, Layer):
+            setattr(twin, name, blank_copy(value))
+        elif isinstance(value, list) and value and all(isinstance(v, Layer) for v in value):
+            setattr(twin, name, [blank_copy(v) for v in value])  # Sequential's layers
+    return twin
 
 
 class Worker:
