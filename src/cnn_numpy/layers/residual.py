@@ -11,7 +11,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .base import Layer, Parameter, input_grad
+from .base import Layer, Parameter
+from .speed import input_grad
 
 
 class Residual(Layer):

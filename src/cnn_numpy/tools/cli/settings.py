@@ -211,6 +211,9 @@ def resolve_defaults(args: argparse.Namespace) -> TrainSettings:
             "model": model,
         }
     )
+    one_process = values["adversarial"] is not None or getattr(args, "layers_from", None)
+    if one_process and "workers" not in given:  # what these train with: not the default's 2
+        values["workers"] = None
     running = {k: getattr(args, k) for k in RUNNING if getattr(args, k, None) is not None}
     return TrainSettings(**values, **running)
 

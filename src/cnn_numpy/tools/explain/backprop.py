@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from ...layers.base import Layer, Parameter, input_grad  # the only use of input_grad here
+from ...layers.base import Layer, Parameter
+from ...layers.speed import input_grad  # the only use of input_grad here
 
 
 @contextlib.contextmanager

@@ -1,0 +1,29 @@
+"""MNIST's lenet trains on both cores by default; the features that train in one process
+(--adversarial, --layers-from) get one process unless --workers is given."""
+
+import os
+
+import pytest
+
+from cnn_numpy.tools.cli import build_parser
+from cnn_numpy.tools.cli.train import resolve_settings
+
+
+def settings(tmp_path, *flags):
+    argv = ["train", "--dataset", "mnist", "--out", str(tmp_path / "run"), *flags]
+    return resolve_settings(build_parser().parse_args(argv))
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the default is 2 where there are 2 cores")
+def test_lenet_on_mnist_takes_both_cores_by_default(tmp_path):
+    assert settings(tmp_path).workers == 2
+    assert settings(tmp_path, "--model", "seed").workers is None
+
+
+@pytest.mark.parametrize("flags", [["--adversarial", "0.1"], ["--layers-from", "book"]])
+def test_one_process_features_drop_the_default_workers(tmp_path, flags):
+    assert settings(tmp_path, *flags).workers is None
+
+
+def test_workers_given_stay_given(tmp_path):
+    assert settings(tmp_path, "--adversarial", "0.1", "--workers", "2").workers == 2
