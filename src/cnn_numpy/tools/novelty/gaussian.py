@@ -80,5 +80,5 @@ class ClassGaussians:
         squared = np.empty((len(f), len(self.means)))  # (N, C)
         for k, (mean, precision) in enumerate(zip(self.means, self.precisions)):
             diff = f - mean  # (N, D)
-            squared[:, k] = np.einsum("nd,de,ne->n", diff, precision, diff)
+            squared[:, k] = ((diff @ precision) * diff).sum(axis=1)  # diffᵀ P diff, by GEMM
         return np.sqrt(np.maximum(squared.min(axis=1), 0.0))
