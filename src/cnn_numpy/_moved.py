@@ -10,7 +10,6 @@ module object, loaded once.  It changes nothing else.  New code should use the n
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import importlib.util
 import sys
 
@@ -51,7 +50,7 @@ def new_path(name: str) -> str | None:
     return None
 
 
-class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+class _Alias:  # a meta path finder and loader (duck-typed: importlib.abc costs 25 ms to import)
     def find_spec(self, fullname, path=None, target=None):
         new = new_path(fullname) if fullname.startswith("cnn_numpy.") else None
         return importlib.util.spec_from_loader(fullname, self) if new else None
