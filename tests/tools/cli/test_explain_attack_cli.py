@@ -60,6 +60,22 @@ def test_explain_several_images_and_errors(run, photo, tmp_path, capsys):
     assert capsys.readouterr().err.startswith("error: ")
 
 
+def test_explain_a_folder_explains_its_images_in_name_order(run, photo, tmp_path, capsys):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("b.png", "a.png"):
+        (folder / name).write_bytes(open(photo, "rb").read())
+    (folder / "notes.txt").write_text("not an image")
+    out = tmp_path / "why.png"
+    assert main(["explain", str(run / "model.npz"), str(folder), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "notes.txt" in printed and printed.index("a.png") < printed.index("b.png")
+    assert png_size(tmp_path / "why-1.png") and png_size(tmp_path / "why-2.png")
+    (folder / "a.png").unlink(), (folder / "b.png").unlink()
+    assert main(["explain", str(run / "model.npz"), str(folder)]) == 1
+    assert "has no image files" in capsys.readouterr().err
+
+
 @pytest.fixture
 def mnist_model(tmp_path):
     data_dir = write_files(tmp_path / "mnist", fake_files(np.random.default_rng(0), n_test=30))

@@ -31,7 +31,7 @@ from .common import (
     writing,
 )
 from .novelty_check import load_check, refusal_words
-from .predict import INPUT_SHAPE, check_input_shape, figure_path
+from .predict import INPUT_SHAPE, check_input_shape, figure_path, image_files
 
 METHODS = ("saliency", "gradcam", "occlusion", "ig")
 
@@ -47,7 +47,9 @@ def add_parser(subparsers) -> None:
         "the probability) and integrated gradients (32 steps from a black image).",
     )
     p.add_argument("model", metavar="MODEL", help="a .npz saved by training or by cnn_numpy.save")
-    p.add_argument("images", metavar="IMAGE", nargs="+", help="PNG or JPEG files")
+    p.add_argument(
+        "images", metavar="IMAGE", nargs="+", help="PNG or JPEG files, or a folder of them"
+    )
     p.add_argument(
         "--method",
         choices=(*METHODS, "all"),
@@ -100,8 +102,9 @@ def run(args: argparse.Namespace) -> int:
     stats = normalization(card, args.model)
     novelty = load_check(args.model)  # None: a note says so
     methods = METHODS if args.method == "all" else (args.method,)
+    images = image_files(args.images)  # a folder: its images, in name order (as predict)
     status = 0
-    for index, name in enumerate(args.images, 1):
+    for index, name in enumerate(images, 1):
         try:
             steps = preprocess_digit(name)
         except (OSError, ValueError) as err:  # one unreadable image: say so, go on
@@ -119,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         title = f"{Path(name).name}: {verdict}; explaining class {classes[target]}"
         maps = explanation_maps(model, x, target, methods, stats)
         out = (
-            figure_path(args.out, index, len(args.images))
+            figure_path(args.out, index, len(images))
             if args.out
             else Path(f"{Path(name).stem}-why.png")
         )
