@@ -14,7 +14,7 @@ from helpers.cifar_fixtures import (
 )
 
 from cnn_numpy import CIFAR10_CLASSES, load_cifar10
-from cnn_numpy.data import cifar10
+from cnn_numpy.data import cifar10, download
 from cnn_numpy.data.cifar10 import CifarError
 
 
@@ -146,7 +146,7 @@ def test_a_download_with_the_wrong_md5_leaves_nothing(tmp_path, monkeypatch):
         dest.write(b"not the archive")
         return 15
 
-    monkeypatch.setattr(cifar10, "fetch", serve)
+    monkeypatch.setattr(download, "fetch", serve)
     with pytest.raises(cifar10.DownloadError, match="15 bytes, but MD5"):
         load_cifar10(tmp_path, progress=False)
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
@@ -155,7 +155,7 @@ def test_a_download_with_the_wrong_md5_leaves_nothing(tmp_path, monkeypatch):
 def test_a_good_download_is_checked_renamed_and_unpacked(tmp_path, monkeypatch):
     source = tmp_path / "source.tar.gz"
     monkeypatch.setattr(cifar10, "MD5", write_archive(source, archive_entries()))
-    monkeypatch.setattr(cifar10, "fetch", lambda url, dest, *a: dest.write(source.read_bytes()))
+    monkeypatch.setattr(download, "fetch", lambda url, dest, *a: dest.write(source.read_bytes()))
     ((X, y),) = load_cifar10(tmp_path / "data", splits=("test",), progress=False)
     assert X.shape == (4, 3, 32, 32) and (tmp_path / "data" / cifar10.ARCHIVE).is_file()
 

@@ -22,13 +22,11 @@ import os
 import shutil
 import tarfile
 import tempfile
-import time
-import urllib.error
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from .download import DownloadError, describe, fetch
+from .download import DownloadError, from_mirrors
 
 CIFAR10_CLASSES = (
     "airplane",
@@ -129,22 +127,14 @@ def unpack(path: Path, folder: Path) -> None:
 def download_archive(folder: Path, timeout: float, progress: bool) -> Path:
     """The archive from the first mirror that serves it with the right MD5 (atomic)."""
     folder.mkdir(parents=True, exist_ok=True)
-    answers = []
-    for mirror in MIRRORS:
-        url = mirror + ARCHIVE
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{ARCHIVE}.", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                size = fetch(url, f, timeout, progress, time.monotonic() + 3600)
-            actual = md5_of(Path(tmp))
-            if actual == MD5:
-                os.replace(tmp, folder / ARCHIVE)
-                return folder / ARCHIVE
-            answers.append(f"{url}: {size:,} bytes, but MD5 {actual} (expected {MD5})")
-        except (urllib.error.URLError, OSError, ValueError) as err:
-            answers.append(f"{url}: {describe(err)}")
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+
+    def wrong_md5(tmp: str, size: int) -> str | None:
+        actual = md5_of(Path(tmp))
+        return None if actual == MD5 else f"{size:,} bytes, but MD5 {actual} (expected {MD5})"
+
+    answers = from_mirrors(ARCHIVE, folder, MIRRORS, wrong_md5, timeout, progress, 3600)
+    if not answers:
+        return folder / ARCHIVE
     raise DownloadError(
         f"could not download {ARCHIVE}; mirrors tried:\n"
         + "".join(f"  - {answer}\n" for answer in answers)

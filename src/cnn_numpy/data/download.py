@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 USER_AGENT = "cnn-numpy (https://pypi.org/project/cnn-numpy/; python-urllib)"
@@ -155,29 +156,24 @@ def download(
     target_dir = Path(target_dir)
     made = make_folders(target_dir)
     target = target_dir / filename
-    answers = []
-    for mirror in mirrors:
-        url = mirror + filename
-        fd, tmp = tempfile.mkstemp(dir=target_dir, prefix=f".{filename}.", suffix=".part")
+
+    def wrong_payload(tmp: str, size: int) -> str | None:
         try:
-            with os.fdopen(fd, "wb") as f:
-                size = fetch(url, f, timeout, progress, time.monotonic() + deadline)
             actual = payload_sha256(tmp)
-            if actual == sha256:
-                os.replace(tmp, target)
-                return target
-            answers.append(
-                f"{url}: {size:,} bytes, but the checksum is wrong "
+        except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+            return f"not a complete gzip file ({err}); expected a payload with sha256 {sha256}"
+        if actual != sha256:
+            return (
+                f"{size:,} bytes, but the checksum is wrong "
                 f"(expected sha256 {sha256}, got {actual})"
             )
-        except (EOFError, zlib.error, gzip.BadGzipFile) as err:
-            answers.append(
-                f"{url}: not a complete gzip file ({err}); expected a payload with sha256 {sha256}"
-            )
-        except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
-            answers.append(f"{url}: {describe(err)}")
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        return None
+
+    answers = from_mirrors(
+        filename, target_dir, mirrors, wrong_payload, timeout, progress, deadline
+    )
+    if not answers:
+        return target
     for folder in reversed(made):  # leave the user's data location as it was
         with contextlib.suppress(OSError):
             folder.rmdir()
@@ -188,6 +184,38 @@ def download(
         f"  {target}\n(gzipped or not; its decompressed sha256 must be {sha256}), "
         f"or point root= / CNN_NUMPY_DATA at a folder that holds it."
     )
+
+
+def from_mirrors(
+    filename: str,
+    folder: Path,
+    mirrors: list[str],
+    wrong: Callable[[str, int], str | None],
+    timeout: float,
+    progress: bool,
+    deadline: float,
+) -> list[str]:
+    """Fetch ``filename`` from each mirror in turn, under a temporary name in ``folder``,
+    until ``wrong(path, size)`` finds nothing wrong (None); only then is it renamed to
+    ``folder / filename``.  Returns what each mirror tried answered: empty when one served
+    a good file.  Nothing else is left in ``folder``."""
+    answers = []
+    for mirror in mirrors:
+        url = mirror + filename
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{filename}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                size = fetch(url, f, timeout, progress, time.monotonic() + deadline)
+            problem = wrong(tmp, size)
+            if problem is None:
+                os.replace(tmp, folder / filename)
+                return []
+            answers.append(f"{url}: {problem}")
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as err:
+            answers.append(f"{url}: {describe(err)}")
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    return answers
 
 
 def make_folders(folder: Path) -> list[Path]:
