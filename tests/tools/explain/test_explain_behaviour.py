@@ -159,3 +159,18 @@ def test_class_image_is_predicted_as_its_class(model):
     for target in range(3):
         image = class_image(model, target, (1, 28, 28), steps=50, rng=target)
         assert image.shape == (1, 28, 28) and cnn.predict(model, image[None])[0] == target
+
+
+def test_pictures_show_grad_cam_at_the_last_map_larger_than_1x1():
+    from cnn_numpy.tools.explain.gradcam import layer_index, map_layer
+    from cnn_numpy.tools.live.why_view import why
+
+    lenet, resnet = cnn.lenet(10, rng=0), cnn.resnet(10, rng=0)
+    # where the last 4-D output is a map (LeNet's MaxPool2d, 7x7), grad_cam's own default
+    assert map_layer(lenet, (1, 1, 28, 28)) == layer_index(lenet, None, (1, 1, 28, 28))
+    index = map_layer(resnet, (1, 1, 28, 28))
+    assert resnet.output_shape((1, 1, 28, 28)) == (1, 10)
+    assert index is not None and type(resnet.layers[index + 1]).__name__ == "AdaptiveAvgPool2d"
+    x = np.random.default_rng(0).random((1, 1, 28, 28)).astype(np.float32)
+    assert why(resnet, x, 3)["gradcam"]["shape"] == [7, 7]  # not the pooled 1x1
+    assert map_layer(cnn.Sequential(cnn.Flatten(), cnn.Linear(784, 10, rng=0)), x.shape) is None

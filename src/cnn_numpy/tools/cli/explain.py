@@ -17,6 +17,7 @@ import numpy as np
 from ...data import normalize
 from ..explain import grad_cam, integrated_gradients, occlusion, saliency
 from ..explain.figures import heat_maps, save_png
+from ..explain.gradcam import map_layer
 from ..novelty import predict_with_novelty
 from ..photos.images import preprocess_digit
 from .common import (
@@ -82,7 +83,7 @@ def explanation_maps(model, x, target, methods, stats) -> dict[str, np.ndarray]:
         if method == "saliency":
             maps[method] = np.abs(saliency(model, x, target)).max(axis=1)[0]
         elif method == "gradcam":
-            maps[method] = grad_cam(model, x, target)[0]
+            maps[method] = grad_cam(model, x, target, map_layer(model, x.shape))[0]
         elif method == "occlusion":
             maps[method] = occlusion(model, x, target, window=4, fill=black)[0]
         else:

@@ -70,3 +70,15 @@ def layer_index(model, layer, input_shape: tuple[int, ...]) -> int:
             "not 4-D (N, C, h, w); pick a Conv2d, ReLU or pooling layer"
         )
     return index
+
+
+def map_layer(model, input_shape: tuple[int, ...]) -> int | None:
+    """The layer whose Grad-CAM a picture should show: the last top-level layer whose output
+    is a map larger than 1x1 (a ResNet's global pooling ends in 1x1, where Grad-CAM is one
+    number), or None when there is none (then ``grad_cam``'s own default applies)."""
+    shape, found = tuple(input_shape), None
+    for i, sub in enumerate(getattr(model, "layers", [])):
+        shape = sub.output_shape(shape)
+        if len(shape) == 4 and shape[2] * shape[3] > 1:
+            found = i
+    return found

@@ -1,7 +1,7 @@
 """The page's "why" view: Grad-CAM and saliency of the answer, for the drawing as it is now.
 
 Both come from ``cnn_numpy.explain`` (one more backward pass, through the model's own
-layers).  Grad-CAM is at the last layer with a 4-D output (for LeNet 7x7: the page stretches
+layers).  Grad-CAM is at the last layer whose output is a map larger than 1x1 (for LeNet 7x7: the page stretches
 it over the 28x28 input); saliency is |∂ logit / ∂ pixel| at the input's resolution.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..explain import grad_cam, saliency
+from ..explain.gradcam import map_layer
 from .layers_view import encode_floats
 
 
@@ -18,7 +19,7 @@ def why(model, x: np.ndarray, target: int) -> dict:
     prepared input x (1, 1, H, W); the caller holds the model's lock."""
     maps = {"saliency": np.abs(saliency(model, x, target)).max(axis=1)[0]}  # (H, W)
     try:
-        maps["gradcam"] = grad_cam(model, x, target)[0]  # (h, w)
+        maps["gradcam"] = grad_cam(model, x, target, map_layer(model, x.shape))[0]  # (h, w)
     except ValueError:  # no layer with a 4-D output (a net of Linear layers only)
         maps["gradcam"] = None
     return {
