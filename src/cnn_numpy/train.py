@@ -15,12 +15,18 @@ from .history import History
 from .layers.base import Layer, as_rng
 from .layers.speed import input_grad
 
+#: images per forward pass when predicting or evaluating.  Small batches are not slower here:
+#: LeNet on 10,000 images took about as long at 64-128 as at 500, and each batch's
+#: temporaries (im2col columns, masks) are a quarter as large, so a run's memory peak is
+#: its training step's, not its evaluation's (docs/performance.md, "The first run")
+EVAL_BATCH = 128
+
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
 
 
-def predict_proba(model, X: np.ndarray, batch_size: int = 500) -> np.ndarray:
+def predict_proba(model, X: np.ndarray, batch_size: int = EVAL_BATCH) -> np.ndarray:
     """Softmax probabilities (N, C), computed in eval mode, batch by batch."""
     X = real_array(X, "X", "predict")
     batch_size = whole(batch_size, "batch_size", "predict", low=1)
@@ -39,12 +45,12 @@ def predict_proba(model, X: np.ndarray, batch_size: int = 500) -> np.ndarray:
     return np.concatenate(chunks) if chunks else np.empty((0, num_classes), np.float32)
 
 
-def predict(model, X: np.ndarray, batch_size: int = 500) -> np.ndarray:
+def predict(model, X: np.ndarray, batch_size: int = EVAL_BATCH) -> np.ndarray:
     """Predicted class index for each sample, int64 (N,)."""
     return predict_proba(model, X, batch_size).argmax(axis=1).astype(np.int64)
 
 
-def evaluate(model, X: np.ndarray, y: np.ndarray, batch_size: int = 500) -> float:
+def evaluate(model, X: np.ndarray, y: np.ndarray, batch_size: int = EVAL_BATCH) -> float:
     """Accuracy of ``model`` on (X, y), in eval mode."""
     X, y = checked_split((X, y), "evaluate")
     check_labels(y, num_outputs(model, X), "evaluate")

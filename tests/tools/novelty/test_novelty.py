@@ -113,6 +113,35 @@ def test_stages_are_the_conv_blocks_and_the_logits():
         default_stages(cnn.Sequential(cnn.Flatten(), cnn.Linear(784, 10), cnn.ReLU()))
 
 
+def test_features_of_chosen_rows_in_any_batch_size_are_those_of_the_rows(trained):
+    model, X, _ = trained
+    stages = default_stages(model)
+    whole, whole_logits = stage_features(model, X, stages)
+    rows = np.random.default_rng(3).permutation(len(X))[:37]
+    for batch_size in (1, 8, 500):
+        features, logits = stage_features(model, X, stages, batch_size, rows=rows)
+        for f, g in zip(features, whole):
+            assert f.dtype == np.float32 and f.shape == (37, g.shape[1])
+            np.testing.assert_allclose(f, g[rows], rtol=1e-5, atol=1e-6 * np.abs(g).max())
+        np.testing.assert_allclose(logits, whole_logits[rows], rtol=1e-5, atol=1e-5)
+
+
+def test_fitted_on_at_most_max_images_drawn_at_random(trained):
+    model, X, y = trained  # 300 images
+    d = cnn.fit_novelty(model, X, y, holdout=0.2, rng=0, max_images=100)
+    assert (d.fit_images, d.holdout_images) == (80, 20)
+    everything = cnn.fit_novelty(model, X, y, holdout=0.2, rng=0, max_images=None)
+    assert (everything.fit_images, everything.holdout_images) == (240, 60)
+    # the default (20,000) uses all of a small set
+    assert cnn.fit_novelty(model, X, y, holdout=0.2, rng=0).fit_images == 240
+    # a random draw: another seed, other images, other class means
+    other = cnn.fit_novelty(model, X, y, holdout=0.2, rng=1, max_images=100)
+    assert not np.allclose(other.gaussians[0].means, d.gaussians[0].means)
+    for bad in (0, 2, 2.5, True, "100"):
+        with pytest.raises(ValueError, match="max_images must be a whole number >= 3"):
+            cnn.fit_novelty(model, X, y, max_images=bad)
+
+
 def test_bad_arguments_name_the_problem(trained):
     model, X, y = trained
     with pytest.raises(ValueError, match="holdout must be between 0 and 1"):

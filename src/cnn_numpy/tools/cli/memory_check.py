@@ -21,10 +21,8 @@ import math
 import os
 
 from ...layers import Conv2d, Residual
+from ...train import EVAL_BATCH  # predict_proba's batch for the test pass after each epoch
 from .common import UsageError
-
-#: predict_proba's batch for the test pass after each epoch
-EVAL_BATCH = 500
 
 
 def per_image_elements(model, image_shape: tuple[int, ...]) -> tuple[int, int]:

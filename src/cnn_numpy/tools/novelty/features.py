@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...layers import Flatten, Linear, ReLU
+from ...train import EVAL_BATCH
 
 
 @dataclass(frozen=True)
@@ -80,32 +81,49 @@ def pool(activations: np.ndarray, pooling: str) -> np.ndarray:
 
 
 def stage_features(
-    model, X: np.ndarray, stages: list[Stage], batch_size: int = 500
+    model,
+    X: np.ndarray,
+    stages: list[Stage],
+    batch_size: int = EVAL_BATCH,
+    rows: np.ndarray | None = None,
 ) -> tuple[list[np.ndarray], np.ndarray]:
-    """Each stage's features, and the logits, for every image, in eval mode, in one pass.
+    """Each stage's features, and the logits, for every image (or for ``X[rows]``, in that
+    order), in eval mode, in one pass.  Each batch's features are written into arrays made
+    once for all the images: no list of pieces to join at the end, no copy of ``X[rows]``.
 
-    Shape: X (N, C, H, W) -> [(N, D_s) for each stage], logits (N, classes)
+    Shape: X (N, C, H, W) -> [(M, D_s) for each stage], logits (M, classes); M = len(rows)
     """
-    if len(X) == 0:
+    rows = np.arange(len(X)) if rows is None else np.asarray(rows)
+    if len(rows) == 0:
         raise ValueError("novelty features: no images (X has length 0)")
     last = len(model.layers) - 1
     reads = [(s.layer if s.layer >= 0 else last, s.pooling) for s in stages]
     was_training = model.training
     model.eval()
-    features: list[list[np.ndarray]] = [[] for _ in stages]
-    logits = []
+    features: list[np.ndarray | None] = [None] * len(stages)
+    logits = None
     try:
-        for start in range(0, len(X), batch_size):
-            x = X[start : start + batch_size]
+        for start in range(0, len(rows), batch_size):
+            x = X[rows[start : start + batch_size]]
+            done = slice(start, start + len(x))  # where this batch goes in the outputs
             for i, layer in enumerate(model.layers):
                 x = layer.forward(x)
                 for k, (where, pooling) in enumerate(reads):
                     if where == i:
-                        features[k].append(pool(x, pooling).astype(np.float32))
-            logits.append(x)
+                        f = pool(x, pooling)
+                        features[k] = fill(features[k], done, f, len(rows), np.float32)
+            logits = fill(logits, done, x, len(rows), x.dtype)
     finally:
         model.train(was_training)
-    return [np.concatenate(f) for f in features], np.concatenate(logits)
+    return features, logits
+
+
+def fill(out: np.ndarray | None, done: slice, values: np.ndarray, n: int, dtype) -> np.ndarray:
+    """``out[done] = values``; on the first batch, ``out`` is made for all ``n`` images."""
+    if out is None:
+        out = np.empty((n, *values.shape[1:]), dtype)
+    out[done] = values
+    return out
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

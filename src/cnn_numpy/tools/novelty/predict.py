@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...train import EVAL_BATCH
 from .detector import NoveltyDetector
 from .features import softmax, stage_features
 
@@ -22,7 +23,7 @@ class NoveltyPrediction:
 
 
 def predict_with_novelty(
-    model, X: np.ndarray, novelty: NoveltyDetector | None, batch_size: int = 500
+    model, X: np.ndarray, novelty: NoveltyDetector | None, batch_size: int = EVAL_BATCH
 ) -> NoveltyPrediction:
     """Class probabilities and the novelty score of each image, from one pass (eval mode).
 
