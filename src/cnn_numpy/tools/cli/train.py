@@ -82,9 +82,11 @@ def run(args: argparse.Namespace) -> int:
         store_novelty(run_dir, data.train, settings.seed)
     if status == 0 and settings.report and settings.augment != "none":  # the report shows it
         save_augmented(run_dir, data.train[0], augmentation(settings.augment, data.image_shape[-1]))
+    card = model_card(settings, data)
+    data.train = None  # the report needs only the test images: MNIST's training set is 188 MB
     if status == 0 and settings.report:
         status = draw_report(run_dir, training, data)
-    return live.finish(page, status, training, model_card(settings, data), run_dir)
+    return live.finish(page, status, training, card, run_dir)
 
 
 def resolve_settings(args: argparse.Namespace) -> TrainSettings:
