@@ -7,7 +7,6 @@ patches, and a posted image is checked as untrusted input."""
 from __future__ import annotations
 
 import base64
-import io
 import json
 import re
 import select
@@ -18,6 +17,7 @@ import sys
 import numpy as np
 import pytest
 from helpers.cifar_fixtures import FOLDER, write_batches
+from helpers.colour_model import CARD, STATS, colour_resnet, photo, png_bytes
 from helpers.photo_fixtures import bomb_png
 from PIL import Image
 
@@ -31,24 +31,8 @@ from cnn_numpy.tools.live.layers_view import layer_outputs, softmax
 from cnn_numpy.tools.live.safety import HttpError
 from cnn_numpy.tools.photos.colour import centre_crop, prepare_colour
 
-STATS = {"mean": 0.4734, "std": 0.2516}
-CARD = {
-    "dataset": "cifar10",
-    "class_names": list(cnn.CIFAR10_CLASSES),
-    "normalize": STATS,
-    "input_shape": [3, 32, 32],
-    "preset": "resnet",
-}
 #: float32 results computed twice by the same layers, in another process or order
 FLOAT32 = {"rel": 1e-5, "abs": 1e-6}
-
-
-def colour_resnet():
-    """A small resnet for 3x32x32 with BatchNorm statistics that are not 0 and 1."""
-    model = cnn.resnet(10, in_channels=3, image_size=32, width=4, rng=0)
-    model.train()
-    model(np.random.default_rng(0).normal(0.3, 1.5, (16, 3, 32, 32)).astype(np.float32))
-    return model.eval()
 
 
 @pytest.fixture(scope="module")
@@ -60,22 +44,6 @@ def model():
 def view(model, tmp_path_factory):
     empty = tmp_path_factory.mktemp("no-data")  # no CIFAR-10 files: generated examples
     return ModelView(model, CARD, name="cifar.npz", data_dir=empty)
-
-
-def photo(height: int = 60, width: int = 90, seed: int = 0) -> np.ndarray:
-    """A colour picture (H, W, 3) uint8: a red disc on a green-blue gradient, some noise."""
-    rng = np.random.default_rng(seed)
-    rows, cols = np.mgrid[0:height, 0:width] / np.array([height, width])[:, None, None]
-    disc = (rows - 0.5) ** 2 + (cols - 0.5) ** 2 < 0.06
-    rgb = np.stack([np.where(disc, 0.9, 0.1), 0.2 + 0.6 * cols, 0.9 - 0.7 * rows], axis=-1)
-    rgb += rng.normal(0, 0.03, rgb.shape)
-    return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
-
-
-def png_bytes(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def b64(data: bytes) -> str:
