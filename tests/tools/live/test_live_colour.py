@@ -163,6 +163,7 @@ def test_the_kernel_view_of_a_colour_conv_reads_three_input_channels(view, model
         view, {"input": answer["input"], "layer": 0, "channel": 2, "row": 0, "col": 17}
     )
     assert len(kernel["window"]) == 3 and kernel["padding"][0] == [True, True, True]
+    assert kernel["input_names"] == ["red", "green", "blue"]
     assert kernel["value"] == pytest.approx(kernel["feature_map_value"], **FLOAT32)
     x = model_input(floats(answer["input"], (3, 32, 32)), CARD)
     assert kernel["feature_map_value"] == pytest.approx(
@@ -241,3 +242,39 @@ def test_cnn_numpy_serve_serves_a_colour_model(tmp_path):
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=30)
     assert "Traceback" not in err
+
+
+def test_train_live_on_cifar10_serves_the_trained_model_with_its_test_images(tmp_path):
+    """`cnn-numpy train --dataset cifar10 --live` as a user runs it (on generated files in
+    the official format): after training, the page's model is in colour and its examples are
+    the first test image of each class, from the run's own data folder."""
+    held = write_batches(tmp_path / "data", per_batch=20)
+    command = [sys.executable, "-m", "cnn_numpy", "train", "--dataset", "cifar10"]
+    command += ["--data-dir", str(tmp_path / "data"), "--epochs", "1", "--live", "--port", "0"]
+    command += ["--no-browser", "--no-report", "--out", str(tmp_path / "run")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = None
+        while url is None:
+            ready, _, _ = select.select([process.stdout], [], [], 300)
+            line = process.stdout.readline() if ready else ""
+            assert line, f"train ended or stalled: {process.stderr.read() if not ready else ''}"
+            if "Training done." in line:
+                url = re.search(r"http://\S+/", line).group(0)
+        import urllib.request
+
+        with urllib.request.urlopen(url + "api/info", timeout=30) as answer:
+            model = json.loads(answer.read())["model"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    assert "Traceback" not in err
+    assert model["colour"] is True and model["input_shape"] == [3, 32, 32]
+    assert model["classes"] == list(cnn.CIFAR10_CLASSES)
+    assert model["filters"]["shape"][1] == 3
+    images, labels = held["test_batch.bin"]
+    assert [e["label"] for e in model["examples"]] == list(cnn.CIFAR10_CLASSES)  # one each
+    first = int(np.argmax(labels == 0))  # the first airplane of the test batch
+    np.testing.assert_array_equal(
+        floats(model["examples"][0]["image"], (3, 32, 32)), images[first] / np.float32(255)
+    )

@@ -58,7 +58,7 @@ def cifar10_test_examples(root: str | os.PathLike | None) -> list[dict]:
             {
                 "image": image,
                 "label": CIFAR10_CLASSES[label],
-                "source": f"CIFAR-10 test image {k} ({path})",
+                "source": f"CIFAR-10 test image {k} ({path.name})",
             }
         )
     return examples

@@ -164,6 +164,8 @@ class ModelView:
             layer=layer,
             title=short_title(conv),
             feature_map_value=float(outputs[layer][0, channel, row, col]),
+            # a conv reading a colour image: its input channels are red, green, blue
+            input_names=["red", "green", "blue"] if self.colour and source < 0 else None,
         )
         view["then"] = []
         for index in range(layer + 1, len(layers)):
