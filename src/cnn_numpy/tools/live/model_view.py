@@ -44,7 +44,10 @@ CARD_KEYS = ("dataset", "preset", "epochs", "train_acc", "test_acc", "seed", "da
 class ModelView:
     """Predictions and kernel views of ``model`` (a Sequential, put in eval mode) for images
     prepared with ``card``'s normalisation.  ``name`` labels the page (e.g. the file);
-    ``novelty``: the model's novelty detector, if it has one (see ``verdict.novelty``)."""
+    ``novelty``: the model's novelty detector, if it has one (see ``verdict.novelty``).
+    A colour model (3xHxW) gets ``examples`` (see ``examples.py``): its dataset's test images
+    from ``data_dir`` (default: the run's data folder in the card, else ``$CNN_NUMPY_DATA`` or
+    ``./data``), or generated pictures when they are not there."""
 
     def __init__(self, model, card: dict, name: str = "", novelty=None, data_dir=None):
         self.model = model
