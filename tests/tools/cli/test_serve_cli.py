@@ -107,11 +107,11 @@ def test_a_port_in_use_is_a_clear_error(model_file, capsys):
 def test_bad_input_is_a_clear_error(tmp_path, capsys):
     assert main(["serve", str(tmp_path / "missing.npz"), "--no-browser"]) == 1
     assert capsys.readouterr().err.startswith("error: ")
-    colour = tmp_path / "colour.npz"
-    net = cnn.Sequential(cnn.Conv2d(3, 2, 3, rng=0), cnn.Flatten(), cnn.Linear(2 * 30 * 30, 2))
-    cnn.save(net, colour, input_shape=(3, 32, 32))
-    assert main(["serve", str(colour), "--no-browser"]) == 1
-    assert "predict prepares 1x28x28" in capsys.readouterr().err
+    four = tmp_path / "four-channels.npz"  # neither grey nor colour (3 channels)
+    net = cnn.Sequential(cnn.Conv2d(4, 2, 3, rng=0), cnn.Flatten(), cnn.Linear(2 * 30 * 30, 2))
+    cnn.save(net, four, input_shape=(4, 32, 32))
+    assert main(["serve", str(four), "--no-browser"]) == 1
+    assert "1x28x28 grayscale images like MNIST's or 3xHxW colour" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["serve", "model.npz", "--port", "70000"])
     assert "must be a whole number from 0 to 65535" in capsys.readouterr().err

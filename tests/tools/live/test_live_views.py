@@ -302,7 +302,8 @@ def test_a_novelty_check_refuses_on_the_page():
     assert refused["novelty"]["score"] > 0.3 and refused["best"] in CARD["class_names"]
 
 
-def test_model_view_refuses_inputs_it_cannot_draw():
-    model = Sequential(Conv2d(3, 2, 3), Flatten(), Linear(2 * 30 * 30, 2))
-    with pytest.raises(ValueError, match="square grayscale"):
-        ModelView(model, {"input_shape": [3, 32, 32]})
+@pytest.mark.parametrize("channels, shape", [(2, [2, 32, 32]), (4, [4, 32, 32]), (1, [1, 28, 32])])
+def test_model_view_refuses_inputs_it_cannot_draw(channels, shape):
+    model = Sequential(Conv2d(channels, 2, 3), Flatten(), Linear(2 * (shape[1] - 2) * 30, 2))
+    with pytest.raises(ValueError, match="square grayscale digits .* or colour images"):
+        ModelView(model, {"input_shape": shape})

@@ -153,10 +153,10 @@ def test_cli_predict_errors(lines_model, tmp_path, capsys):
     (tmp_path / "bad.png").write_bytes(b"\x89PNG broken")
     assert main(["predict", str(lines_model), str(tmp_path / "bad.png")]) == 1
     assert "cannot read" in capsys.readouterr().err
-    other = tmp_path / "rgb32.npz"
-    cnn.save(cnn.seed_net(10, in_channels=3, image_size=32, rng=0), other, input_shape=[3, 32, 32])
+    other = tmp_path / "four32.npz"  # neither grey nor colour (3 channels: see test_live_colour)
+    cnn.save(cnn.seed_net(10, in_channels=4, image_size=32, rng=0), other, input_shape=[4, 32, 32])
     assert main(["predict", str(other), str(tmp_path / "bad.png")]) == 1
-    assert "trained on 3x32x32 images" in capsys.readouterr().err
+    assert "trained on 4x32x32 images" in capsys.readouterr().err
     no_card = tmp_path / "no_card.npz"
     cnn.save(cnn.seed_net(10, image_size=32, rng=0), no_card)
     assert main(["predict", str(no_card), str(tmp_path / "bad.png")]) == 1

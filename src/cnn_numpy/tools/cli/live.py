@@ -88,7 +88,7 @@ def finish(live: LiveTraining | None, status: int, training, card: dict, run_dir
         novelty=load_novelty(Path(run_dir) / LAST),
     )
     print(
-        f"Training done. The page stays up with the trained model: draw a digit at "
+        f"Training done. The page stays up with the trained model: try it at "
         f"{live.url}  (Ctrl-C to stop)",
         flush=True,
     )

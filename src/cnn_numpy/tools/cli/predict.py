@@ -16,6 +16,7 @@ import numpy as np
 
 from ...data import normalize
 from ..novelty import predict_with_novelty
+from ..photos.colour import prepare_colour
 from ..photos.images import Preprocessed, preprocess_digit
 from .common import (
     CliError,
@@ -44,7 +45,8 @@ def add_parser(subparsers) -> None:
         description="Read each image (a photo of paper, a scan, a drawing), prepare it like "
         "MNIST (uneven light divided out, the sheet and the ink found, white ink on "
         "black, cropped, scaled to fit 20x20, centred by its centre of mass in "
-        "28x28, normalised as in training) and print the top classes with "
+        "28x28, normalised as in training; for a colour model such as CIFAR-10's: the "
+        "photo's centre, scaled to 32x32) and print the top classes with "
         "probabilities, or 'not a digit' when the model's novelty check finds the "
         "image unlike every training image.",
     )
@@ -104,8 +106,9 @@ def image_files(names: list[str]) -> list[str]:
     return images
 
 
-def check_input_shape(model, card: dict, path: str) -> None:
-    """A ``CliError`` if the model was not made for 1x28x28 inputs."""
+def check_input_shape(model, card: dict, path: str, colour: bool = False) -> None:
+    """A ``CliError`` if the model was not made for 1x28x28 inputs (or, with ``colour``,
+    for 3xHxW colour images either, as CIFAR-10's 3x32x32)."""
     expected = card.get("input_shape")
     if expected is None:  # saved without a card: ask the layers whether 1x28x28 fits
         try:
@@ -113,12 +116,28 @@ def check_input_shape(model, card: dict, path: str) -> None:
             return
         except ValueError as err:
             raise CliError(f"{path} does not take 1x28x28 images: {err}") from err
-    if tuple(expected) != INPUT_SHAPE:
+    if tuple(expected) != INPUT_SHAPE and not (colour and expected[0] == 3):
+        also = " or 3xHxW colour images" if colour else ""
         raise CliError(
             f"{path} was trained on {'x'.join(map(str, expected))} images (channels "
             f"x height x width); predict prepares 1x28x28 grayscale images like "
-            f"MNIST's. Use a model trained on mnist, fashion-mnist or lines."
+            f"MNIST's{also}. Use a model trained on mnist, fashion-mnist or lines"
+            f"{' (or cifar10)' if colour else ''}."
         )
+
+
+def prepared_input(name: str, shape: tuple[int, ...], stats: dict) -> tuple:
+    """One image file as the model gets it: ``(steps, x)``, ``steps`` the digit's preparation
+    (None for a colour model: the photo's centre, scaled, see ``prepare_colour``) and ``x``
+    normalised as in training.
+
+    Shape: -> x (1, C, H, W)
+    """
+    if shape[0] == 3:
+        image = prepare_colour(name, *shape[1:])  # (3, H, W)
+        return None, normalize(image, stats["mean"], stats["std"])[None]
+    steps = preprocess_digit(name)
+    return steps, normalize(steps.image, stats["mean"], stats["std"])[None, None]
 
 
 def format_prediction(
@@ -198,8 +217,11 @@ def show(
 
 def run(args: argparse.Namespace) -> int:
     model, card = load_model(args.model)
-    check_input_shape(model, card, args.model)
-    classes = class_names(card, model.output_shape((1, *INPUT_SHAPE))[-1], args.model)
+    check_input_shape(model, card, args.model, colour=True)
+    shape = tuple(card.get("input_shape") or INPUT_SHAPE)
+    if shape[0] == 3 and args.show:
+        raise CliError("--show draws a digit's preparation steps; it is for grey models only")
+    classes = class_names(card, model.output_shape((1, *shape))[-1], args.model)
     stats = normalization(card, args.model)  # as in training
     if card.get("dataset") == "fashion-mnist":
         print(
@@ -211,12 +233,11 @@ def run(args: argparse.Namespace) -> int:
     status = 0
     for index, name in enumerate(images, 1):
         try:
-            steps = preprocess_digit(name)
+            steps, x = prepared_input(name, shape, stats)  # (1, C, H, W)
         except (OSError, ValueError) as err:  # one unreadable image: say so, go on
             print_error(f"{name}: {error_message(err)}")
             status = 1
             continue
-        x = normalize(steps.image, stats["mean"], stats["std"])[None, None]  # (1, 1, 28, 28)
         answer = predict_with_novelty(model, x, novelty)
         probabilities, score = answer.probabilities[0], answer.scores[0]
         line = format_prediction(

@@ -27,12 +27,13 @@ def add_parser(subparsers) -> None:
         description="Start a local web page for a saved model: draw a digit (or drop an "
         "image), see the 28x28 input the model gets, its answer, every layer's "
         "feature maps, and, on a click, how one number of a conv layer was "
-        "computed. Ctrl-C stops it.",
+        "computed. A colour model (CIFAR-10's 3x32x32) takes a photo or one of a "
+        "few example images instead of a drawing. Ctrl-C stops it.",
     )
     p.add_argument(
         "model",
         metavar="MODEL.npz",
-        help="a model saved by training or by cnn_numpy.save (1x28x28 inputs)",
+        help="a model saved by training or by cnn_numpy.save (1x28x28 grey or 3xHxW colour inputs)",
     )
     add_server_arguments(p, host=True)
     add_layers_from_argument(p)
@@ -110,13 +111,14 @@ def serve_until_ctrl_c(server: LiveServer, stop=None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     model, card = load_model(args.model)
-    problem = check_input_shape(model, card, args.model)
-    if problem:
-        raise CliError(problem)
+    check_input_shape(model, card, args.model, colour=True)
     use_layers_from(args, model)  # --layers-from: the page runs your forward
     name = Path(args.model).name
     # the page says so when the model has no novelty check (None)
-    view = ModelView(model, card, name=name, novelty=load_novelty(args.model))
+    try:
+        view = ModelView(model, card, name=name, novelty=load_novelty(args.model))
+    except ValueError as err:  # a card the page cannot use (its normalisation, its shape)
+        raise CliError(f"{args.model}: {err}") from None
     title = f"{name} ({card.get('preset') or 'model'}, {card.get('dataset') or 'no dataset'})"
     server = open_server(
         lambda: LiveServer(args.host, args.port, view=view, title=title), args.host, args.port

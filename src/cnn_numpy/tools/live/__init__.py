@@ -1,11 +1,14 @@
 """See it think: a local web page that shows a model at work.
 
-``cnn-numpy serve MODEL.npz`` draws a digit through every layer of a saved model;
+``cnn-numpy serve MODEL.npz`` draws a digit (or, for a colour model, sends a photo) through
+every layer of a saved model;
 ``cnn-numpy train --live`` shows training as it happens, then the trained model.
 
     layers_view.py   one image through the model's own layers; panel titles and values
     kernel_view.py   how one number of a conv feature map was computed
     inputs.py        the pad's pixels or an uploaded file -> the model's input (as predict)
+    examples.py      a colour model's example images: its dataset's test images, or drawn
+    filters.py       the first conv's filters (RGB patches for a colour model)
     verdict.py       the answer: a class, "not sure", or a refusal (the novelty check)
     model_view.py    the model as the page sees it (one lock around its forward pass)
     api.py           the page's requests, as functions of their JSON

@@ -1,9 +1,11 @@
 """From what the page sends (the pad's pixels, or an uploaded image file) to the model's input.
 
-The preparation is ``cnn-numpy predict``'s, step for step: ``preprocess_digit`` (grayscale,
-ink on black, cropped, fitted in 20x20, centred by its centre of mass in 28x28), then the
+The preparation is ``cnn-numpy predict``'s, step for step.  For a grey model:
+``preprocess_digit`` (grayscale, ink on black, cropped, fitted in 20x20, centred by its
+centre of mass in 28x28).  For a colour model (3 channels, e.g. CIFAR-10's 3x32x32):
+``prepare_colour`` (the photo's centre, scaled to the model's height x width).  Then the
 training run's normalisation from the model card.  An uploaded file goes through the very
-same ``read_image`` as a file given to ``predict``.
+same reading as a file given to ``predict``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ...data import normalize
+from ..photos.colour import prepare_colour
 from ..photos.images import preprocess_digit
 
 #: the pad sends at most this many pixels a side (its canvas is 280x280)
@@ -77,10 +80,35 @@ def uploaded_image(data: bytes):
         return preprocess_digit(path)
 
 
-def model_input(image: np.ndarray, card: dict) -> np.ndarray:
-    """The prepared 28x28 image, normalised as in training: what the model gets.
+def uploaded_colour(data: bytes, height: int, width: int) -> np.ndarray:
+    """Prepare an uploaded image file for a colour model exactly as ``predict`` prepares a
+    file (written to a temporary file of ours, then ``prepare_colour``).
 
-    Shape: image (H, W) in [0, 1] -> (1, 1, H, W)
+    Shape: -> (3, height, width) float32 in [0, 1]
     """
+    check_image_size(data)
+    with tempfile.TemporaryDirectory(prefix="cnn-numpy-upload-") as folder:
+        path = Path(folder) / "upload"
+        path.write_bytes(data)
+        return prepare_colour(path, height, width)
+
+
+def model_input(image: np.ndarray, card: dict) -> np.ndarray:
+    """The prepared image, normalised as in training: what the model gets.
+
+    The card's ``normalize`` holds one mean and std for every channel (what ``cnn-numpy
+    train`` stores), or one per channel (lists, as torchvision's ``Normalize``).
+
+    Shape: image (H, W) grey or (C, H, W) colour, in [0, 1] -> (1, C, H, W)
+    """
+    image = image.astype(np.float32)
+    if image.ndim == 2:
+        image = image[None]  # (H, W) -> (1, H, W)
     stats = card.get("normalize") or {"mean": 0.0, "std": 1.0}  # as in training
-    return normalize(image.astype(np.float32), stats["mean"], stats["std"])[None, None]
+    mean, std = stats["mean"], stats["std"]
+    if np.ndim(mean) == 0 and np.ndim(std) == 0:
+        return normalize(image, mean, std)[None]
+    C = image.shape[0]
+    mean = np.broadcast_to(np.asarray(mean, np.float32), (C,)).reshape(C, 1, 1)
+    std = np.broadcast_to(np.asarray(std, np.float32), (C,)).reshape(C, 1, 1)
+    return ((image - mean) / std)[None]  # per channel

@@ -17,6 +17,8 @@ import numpy as np
 from ...layers import BatchNorm2d, Conv2d, Dropout, LeakyReLU, ReLU, Sigmoid, Tanh
 from ..photos.images import preprocess_digit
 from ..speed.workers import blas_threads
+from .examples import dataset_examples, generated_examples
+from .filters import first_filters_json
 from .inputs import model_input
 from .kernel_view import kernel_view
 from .layers_view import (
@@ -42,34 +44,50 @@ CARD_KEYS = ("dataset", "preset", "epochs", "train_acc", "test_acc", "seed", "da
 class ModelView:
     """Predictions and kernel views of ``model`` (a Sequential, put in eval mode) for images
     prepared with ``card``'s normalisation.  ``name`` labels the page (e.g. the file);
-    ``novelty``: the model's novelty detector, if it has one (see ``verdict.novelty``)."""
+    ``novelty``: the model's novelty detector, if it has one (see ``verdict.novelty``).
+    A colour model (3xHxW) gets ``examples`` (see ``examples.py``): its dataset's test images
+    from ``data_dir`` (default: the run's data folder in the card, else ``$CNN_NUMPY_DATA`` or
+    ``./data``), or generated pictures when they are not there."""
 
-    def __init__(self, model, card: dict, name: str = "", novelty=None):
+    def __init__(self, model, card: dict, name: str = "", novelty=None, data_dir=None):
         self.model = model
         self.novelty = novelty
         self.model.eval()
         self.card = card
         self.name = name
         self.input_shape = tuple(card.get("input_shape") or (1, 28, 28))
-        if (
-            len(self.input_shape) != 3
-            or self.input_shape[0] != 1
-            or (self.input_shape[1] != self.input_shape[2])
-        ):
+        C = self.input_shape[0] if len(self.input_shape) == 3 else 0
+        if C not in (1, 3) or (C == 1 and self.input_shape[1] != self.input_shape[2]):
             raise ValueError(
-                f"the page draws square grayscale digits; this model takes "
-                f"{'x'.join(map(str, self.input_shape))} inputs"
+                f"the page draws square grayscale digits (1xHxW) or colour images (3xHxW); "
+                f"this model takes {'x'.join(map(str, self.input_shape))} inputs"
             )
+        self.colour = C == 3
+        # what ``run`` takes: (H, W) for a grey model (the pad's digit), (3, H, W) for colour
+        self.image_shape = self.input_shape if self.colour else self.input_shape[1:]
+        try:  # the card's normalisation must fit the channels
+            model_input(np.zeros(self.image_shape, np.float32), card)
+        except (ValueError, TypeError, KeyError) as err:
+            raise ValueError(
+                f"the model card's normalize {card.get('normalize')!r:.120} does not fit "
+                f"{C}-channel inputs: {err}"
+            ) from None
         self.flat = flat_panels(model)  # the panels' layers, Residuals opened up
         self.panels = describe_layers(model, self.input_shape)
         num_outputs = self.panels[-1]["shape"][-1] if self.panels else 0
         self.classes = [str(c) for c in card.get("class_names") or range(num_outputs)]
+        # a colour model's examples: its dataset's test images if at hand, else generated
+        self.examples = dataset_examples(card, data_dir) if self.colour else []
         self.lock = threading.Lock()
         self.warm_up()
 
     def warm_up(self) -> None:
-        """One prediction of a drawn bar, so the first real request does not pay for loading
-        Pillow and starting BLAS (a few hundred ms)."""
+        """One prediction of a drawn bar (or, for a colour model, a generated picture), so
+        the first real request does not pay for loading Pillow and starting BLAS."""
+        if self.colour:
+            height, width = self.input_shape[1:]
+            self.predict(generated_examples(height, width)[0]["image"])
+            return
         page = np.ones((56, 56), dtype=np.float32)
         page[8:48, 24:32] = 0.0
         self.predict(preprocess_digit(page, size=self.input_shape[1]).image)
@@ -85,15 +103,23 @@ class ModelView:
             "layers": self.panels,
             "card": {k: self.card[k] for k in CARD_KEYS if self.card.get(k) is not None},
             "novelty": check,
+            "colour": self.colour,
+            "examples": [
+                {"label": e["label"], "source": e["source"], "image": encode_floats(e["image"])}
+                for e in self.examples
+            ],
+            # the first conv's filters, drawn as small RGB pictures for a colour model
+            "filters": first_filters_json(self.model) if self.colour else None,
         }
 
     def run(self, image: np.ndarray, check: bool = False):
         """The model's input for a prepared image, every layer's output for it, and (with
         ``check``) the novelty check's verdict.
 
-        Shape: image (H, W) in [0, 1] -> x (1, 1, H, W), [(1, ...) per layer]
+        Shape: image (H, W) grey or (3, H, W) colour, in [0, 1] -> x (1, C, H, W),
+        [(1, ...) per layer]
         """
-        expected = self.input_shape[1:]
+        expected = self.image_shape
         if image.shape != expected:
             raise ValueError(
                 f"the model takes {'x'.join(map(str, self.input_shape))} "
@@ -141,6 +167,8 @@ class ModelView:
             layer=layer,
             title=short_title(conv),
             feature_map_value=float(outputs[layer][0, channel, row, col]),
+            # a conv reading a colour image: its input channels are red, green, blue
+            input_names=["red", "green", "blue"] if self.colour and source < 0 else None,
         )
         view["then"] = []
         for index in range(layer + 1, len(layers)):

@@ -5,7 +5,7 @@ Routes (every other path is a 404; only these methods exist):
     GET  /, /app.js, ...   the page's files, shipped in ``cnn_numpy/live/static/``
     GET  /api/info         the model's layers and classes, the mode, the session token
     GET  /events           training events (Server-Sent Events), when training
-    POST /api/predict      a drawing or an image -> every layer's output and the answer
+    POST /api/predict      a drawing, an image or an example -> every layer's output, the answer
     POST /api/kernel       how one conv pixel was computed
     POST /api/stop         stop training as Ctrl-C does (needs the session token)
 

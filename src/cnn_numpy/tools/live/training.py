@@ -15,23 +15,11 @@ import signal
 import threading
 import time
 
-import numpy as np
-
-from ...layers import Conv2d
 from ...train import Callback, History
 from .feed import EventFeed
-from .layers_view import encode_floats
+from .filters import filters_json, first_filters
 from .model_view import ModelView
 from .server import LiveServer
-
-
-def first_filters(model) -> dict | None:
-    """The first Conv2d's weights (F, C, kh, kw) as the page draws them, or None."""
-    for layer in getattr(model, "layers", []):
-        if isinstance(layer, Conv2d):
-            weight = np.array(layer.weight.data, dtype=np.float32)  # a copy
-            return {"shape": list(weight.shape), "values": weight}
-    return None
 
 
 class LiveTraining(Callback):
@@ -153,9 +141,7 @@ class LiveTraining(Callback):
 
     @staticmethod
     def _filters_json(filters: dict | None) -> dict | None:
-        if filters is None:
-            return None
-        return {"shape": filters["shape"], "values": encode_floats(filters["values"])}
+        return filters_json(filters)
 
     # -- the end of training ---------------------------------------------------------------
     def request_stop(self) -> None:

@@ -16,7 +16,8 @@ from .layers_view import encode_floats
 
 def why(model, x: np.ndarray, target: int) -> dict:
     """``{"target", "gradcam": {shape, values, max} or None, "saliency": {...}}`` for the
-    prepared input x (1, 1, H, W); the caller holds the model's lock."""
+    prepared input x (1, C, H, W), grey or colour (saliency: the largest over the channels);
+    the caller holds the model's lock."""
     maps = {"saliency": np.abs(saliency(model, x, target)).max(axis=1)[0]}  # (H, W)
     try:
         maps["gradcam"] = grad_cam(model, x, target, map_layer(model, x.shape))[0]  # (h, w)

@@ -2,7 +2,7 @@
 // one panel per layer, kernel view) and, while a model trains, the training view.
 
 import { decodeFloats, el, fmt, getJSON, postJSON, session } from "./api.js";
-import { drawGray } from "./colors.js";
+import { drawInput, drawRGB } from "./colors.js";
 import { renderKernel } from "./kernel.js";
 import { Layers, markBox } from "./layers.js";
 import { Pad } from "./pad.js";
@@ -41,6 +41,7 @@ function buildDrawView(info) {
     onAnswer: (result, meta) => show(result, meta),
     onClear: () => reset(),
     onError: (message, meta) => showError(message, meta),
+    colour: model.colour,
   });
   const why = new Why($("why"), [...document.querySelectorAll(".why-method")], $("why-note"));
   drawView = { info: model, layers, pad, why, result: null, picked: null };
@@ -50,7 +51,33 @@ function buildDrawView(info) {
     e.target.value = "";
   });
   buildProbabilities(model.classes);
+  if (model.colour) buildColour(model, pad);
   reset();
+}
+
+/** A colour model: no drawing; a photo (chosen or dropped) or an example to click. */
+function buildColour(model, pad) {
+  const [C, H, W] = model.input_shape;
+  $("pad-title").textContent = "Give it a colour image";
+  $("pad-hint").textContent = "Drop a photo on the square, choose an image file, or click an example: " +
+    (model.examples.some((e) => e.label !== null)
+      ? "test images of the dataset it was trained on." : "pictures drawn here (the dataset's files are not on this computer).");
+  $("input-hint").textContent = `${C}×${H}×${W}: the photo's centre, scaled to ${H}×${W} pixels ` +
+    "(like cnn-numpy predict), then normalised as in training.";
+  const box = $("examples");
+  box.hidden = false;
+  model.examples.forEach((example, k) => {
+    const picture = el("canvas");
+    picture.width = W; picture.height = H;
+    drawRGB(picture, decodeFloats(example.image), H, W);
+    const button = el("button", "example");
+    button.type = "button";
+    button.dataset.index = k;
+    button.title = example.source;
+    button.append(picture, el("span", "example-label", example.label ?? example.source.replace("generated: ", "")));
+    button.addEventListener("click", () => pad.example(k, picture));
+    box.append(button);
+  });
 }
 
 function buildProbabilities(classes) {
@@ -71,8 +98,8 @@ function reset() {
   answer.dataset.state = "empty"; answer.dataset.label = "";
   answer.dataset.version = String(drawView.pad.version);
   $("answer-main").textContent = "?";
-  $("answer-note").textContent = "Draw a digit on the pad";
-  $("input").getContext("2d").clearRect(0, 0, 28, 28);
+  $("answer-note").textContent = drawView.info.colour ? "Give it a colour image" : "Draw a digit on the pad";
+  $("input").getContext("2d").clearRect(0, 0, $("input").width, $("input").height);
   for (const row of $("probabilities").children) {
     row.querySelector(".prob-fill").style.width = "0%";
     row.querySelector(".prob-value").textContent = "";
@@ -86,8 +113,7 @@ function reset() {
 
 function show(result, meta) {
   drawView.result = result;
-  const [H, W] = result.input_shape;
-  drawGray($("input"), decodeFloats(result.input), H, W);
+  drawInput($("input"), decodeFloats(result.input), result.input_shape);
   const a = result.answer;
   const answer = $("answer");
   answer.dataset.state = a.state;
@@ -150,7 +176,7 @@ async function pick(layer, channel, row, col) {
   const [top, left] = body.origin;
   const source = panel.layer.input ?? layer - 1;  // the panel it reads (-1: the image)
   if (source < 0) {
-    const [H, W] = result.input_shape;
+    const [H, W] = result.input_shape.slice(-2);
     $("input").parentElement.append(markBox(top, left, kh, kw, H, W, "window", 140));
   } else {
     drawView.layers.mark(source, null, top, left, kh, kw, "window");

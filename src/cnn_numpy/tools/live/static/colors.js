@@ -88,3 +88,41 @@ export function drawLegend(node, signed, scale, fmt) {
     : "zero-based (as after a ReLU): 0 is white, red is strong";
   node.append(low, bar, high, words);
 }
+
+/** A colour image stored as planes (3 x height x width, red then green then blue, values
+ *  0..1, as the model's input), starting at `offset`, into a canvas of that size. */
+export function drawRGB(canvas, values, height, width, offset = 0) {
+  const context = canvas.getContext("2d");
+  const image = context.createImageData(width, height);
+  const plane = height * width;
+  for (let i = 0; i < plane; i++) {
+    for (let k = 0; k < 3; k++) {
+      image.data[4 * i + k] = Math.max(0, Math.min(255, Math.round(values[offset + k * plane + i] * 255)));
+    }
+    image.data[4 * i + 3] = 255;
+  }
+  context.putImageData(image, 0, 0);
+}
+
+/** The model's input, grey (H x W) or colour (3 x H x W), into a canvas of its size. */
+export function drawInput(canvas, values, shape) {
+  const [H, W] = shape.slice(-2);
+  canvas.width = W; canvas.height = H;
+  if (shape.length === 3 && shape[0] === 3) drawRGB(canvas, values, H, W);
+  else drawGray(canvas, values, H, W);
+}
+
+/** One colour filter (3 x kh x kw weights from `offset`) as an RGB patch: the filter scaled
+ *  on its own to [0, 1], (w - min) / (max - min), so it shows the colour it responds to. */
+export function drawFilterRGB(canvas, weights, offset, kh, kw) {
+  const count = 3 * kh * kw;
+  let low = Infinity, high = -Infinity;
+  for (let i = 0; i < count; i++) {
+    low = Math.min(low, weights[offset + i]); high = Math.max(high, weights[offset + i]);
+  }
+  const span = high > low ? high - low : 1;
+  const scaled = new Float32Array(count);
+  for (let i = 0; i < count; i++) scaled[i] = (weights[offset + i] - low) / span;
+  canvas.width = kw; canvas.height = kh;
+  drawRGB(canvas, scaled, kh, kw);
+}

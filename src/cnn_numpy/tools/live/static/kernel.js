@@ -69,7 +69,8 @@ export function renderKernel(node, view, mapValue, onClose) {
   const grid = el("div", "channels");
   for (let k = 0; k < C; k++) {
     const block = el("div", "channel");
-    block.append(el("div", "channel-title", `input channel ${k}`));
+    const name = view.input_names ? ` (${view.input_names[k]})` : "";
+    block.append(el("div", "channel-title", `input channel ${k}${name}`));
     const row = el("div", "channel-row");
     row.append(
       labelled("input window", numbers(view.window[k], inputScale, view.padding)),

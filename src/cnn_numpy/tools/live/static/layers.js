@@ -2,7 +2,7 @@
 // its output as heat maps (one per channel) or, for a vector, a strip of cells.
 
 import { decodeFloats, el, fmt } from "./api.js";
-import { colour, drawLegend, drawMap } from "./colors.js";
+import { colour, drawFilterRGB, drawLegend, drawMap } from "./colors.js";
 
 /** Feature maps are shown 84 px wide whatever their resolution (64 px for over 16 channels). */
 const mapSize = (channels) => (channels > 16 ? 64 : 84);
@@ -11,6 +11,8 @@ export class Layers {
   /** `onPick(layer, channel, row, col)`: a pixel of a conv layer's map was clicked. */
   constructor(root, info, onPick) {
     this.root = root; this.onPick = onPick; this.classes = info.classes; this.info = info.layers;
+    // a colour model's first conv filters, drawn beside the maps they make
+    this.filters = info.filters && info.filters.shape[1] === 3 ? info.filters : null;
     this.panels = info.layers.map((layer) => this.build(layer, info.layers.length));
     this.values = [];
   }
@@ -59,6 +61,7 @@ export class Layers {
       canvas.style.width = `${size}px`; canvas.style.height = `${Math.round(size * H / W)}px`;
       canvas.title = `channel ${c}`;
       box.append(canvas, el("span", "map-label", `${c}`));
+      if (this.filters && panel.layer.conv && panel.layer.input === -1) this.filterPatch(box, c);
       panel.body.append(box);
       panel.canvases.push(canvas);
       const where = (e) => {
@@ -82,6 +85,16 @@ export class Layers {
         });
       }
     }
+  }
+
+  /** Filter `c` of the first conv as a small RGB picture, in the corner of its map. */
+  filterPatch(box, c) {
+    const [, C, kh, kw] = this.filters.shape;
+    if (!this.filterValues) this.filterValues = decodeFloats(this.filters.values);
+    const patch = el("canvas", "filter-patch");
+    patch.title = `filter ${c}: its ${C}×${kh}×${kw} weights scaled to [0, 1], as red, green, blue`;
+    drawFilterRGB(patch, this.filterValues, c * C * kh * kw, kh, kw);
+    box.append(patch);
   }
 
   buildVector(panel, last) {

@@ -8,9 +8,12 @@ const PEN = 20;            // stroke width on the 280 x 280 pad: MNIST's strokes
 const WHILE_DRAWING = 150; // at most one request every 150 ms while a stroke goes on
 
 export class Pad {
-  /** `onAnswer(result, meta)` gets each answer; `onClear()` when the pad is wiped. */
-  constructor(canvas, { onAnswer, onClear, onError }) {
+  /** `onAnswer(result, meta)` gets each answer; `onClear()` when the pad is wiped.
+   *  `colour`: a colour model's pad, which shows photos and examples and is not drawn on. */
+  constructor(canvas, { onAnswer, onClear, onError, colour = false }) {
     this.canvas = canvas;
+    this.colour = colour;
+    canvas.classList.toggle("colour", colour);
     this.context = canvas.getContext("2d", { willReadFrequently: true });
     this.onAnswer = onAnswer; this.onClear = onClear; this.onError = onError;
     this.version = 0;        // +1 whenever a change to the pad is complete (a stroke ends...)
@@ -43,7 +46,7 @@ export class Pad {
   }
 
   begin(source, event) {
-    if (this.stroke) return;                       // one stroke at a time, from one source
+    if (this.stroke || this.colour) return;        // one stroke at a time, from one source
     this.stroke = { source, last: this.point(event) };
     this.empty = false;
     this.line(this.stroke.last, this.stroke.last);
@@ -146,6 +149,19 @@ export class Pad {
       this.inFlight -= 1;
       if (this.again && this.inFlight === 0 && !this.empty) this.send();
     }
+  }
+
+  /** Example `index` of a colour model (`canvas`: its picture): shown on the pad, sent by
+   *  its number (the server holds the image). */
+  example(index, canvas) {
+    this.wipe();
+    this.context.imageSmoothingEnabled = false;           // its pixels, sharp
+    this.context.drawImage(canvas, 0, 0, this.canvas.width, this.canvas.height);
+    this.context.imageSmoothingEnabled = true;
+    this.empty = false;
+    this.version += 1;
+    this.canvas.dataset.version = this.version;
+    this.request({ example: index }, "example");
   }
 
   /** An image file: shown on the pad, sent as the file itself (prepared as `predict` does). */

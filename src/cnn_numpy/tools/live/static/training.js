@@ -2,7 +2,7 @@
 // the first layer's filters each epoch, the learning rate, and the Stop button.
 
 import { decodeFloats, el, fmt, postJSON } from "./api.js";
-import { drawMap } from "./colors.js";
+import { drawFilterRGB, drawMap } from "./colors.js";
 import { lineChart } from "./charts.js";
 
 const SMOOTHING = 0.97;    // the smoothed loss: an exponential moving average, bias-corrected
@@ -61,7 +61,7 @@ export class Training {
       this.stop.hidden = true;
       const acc = event.test_acc !== null && event.test_acc !== undefined
         ? `: test accuracy ${(100 * event.test_acc).toFixed(2)}%` : "";
-      this.say(`Training finished${acc}. Draw a digit below: it goes through the trained model.`);
+      this.say(`Training finished${acc}. Give the trained model an input below: a drawing, or for a colour model a photo or an example.`);
       this.onDone();
     } else if (event.type === "stopped") {
       this.state = "stopped";
@@ -141,14 +141,22 @@ export class Training {
     for (const v of values) scale = Math.max(scale, Math.abs(v));
     const box = document.getElementById("filters");
     box.replaceChildren();
+    const colour = C === 3;          // a colour model's filter: one RGB patch
+    box.dataset.colour = String(colour);
     for (let f = 0; f < F; f++) {
       const canvas = el("canvas");
       canvas.width = kw; canvas.height = kh;
-      canvas.title = `filter ${f}` + (C > 1 ? " (input channel 0)" : "");
-      drawMap(canvas, values, f * C * kh * kw, kh, kw, scale);   // input channel 0
+      if (colour) {
+        canvas.title = `filter ${f}: its 3×${kh}×${kw} weights scaled to [0, 1] as red, green, blue`;
+        drawFilterRGB(canvas, values, f * C * kh * kw, kh, kw);
+      } else {
+        canvas.title = `filter ${f}` + (C > 1 ? " (input channel 0)" : "");
+        drawMap(canvas, values, f * C * kh * kw, kh, kw, scale);   // input channel 0
+      }
       box.append(canvas);
     }
-    document.getElementById("filters-when").textContent =
-      `${when}; red = positive weight, blue = negative, largest ${fmt(scale, 2)}`;
+    document.getElementById("filters-when").textContent = colour
+      ? `${when}; each filter scaled to [0, 1] on its own and shown in colour: the colour it responds to most`
+      : `${when}; red = positive weight, blue = negative, largest ${fmt(scale, 2)}`;
   }
 }

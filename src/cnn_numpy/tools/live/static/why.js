@@ -3,23 +3,19 @@
 // (cnn_numpy.explain, the model's own backward pass); this only draws them.
 
 import { decodeFloats } from "./api.js";
+import { drawInput } from "./colors.js";
 
 const SIDE = 168;                                        // the canvas, in screen pixels
 
-/** A small canvas holding `values` (h x w) as gray (alpha 255) or as red heat (alpha ~ value). */
-function smallCanvas(values, h, w, heat, max) {
+/** A small canvas holding the heat map `values` (h x w): red, its alpha ~ value / max. */
+function heatCanvas(values, h, w, max) {
   const canvas = document.createElement("canvas");
   canvas.width = w; canvas.height = h;
   const context = canvas.getContext("2d");
   const image = context.createImageData(w, h);
   for (let i = 0; i < h * w; i++) {
-    if (heat) {
-      const t = max > 0 ? Math.max(0, values[i]) / max : 0;   // 0 .. 1
-      image.data.set([255, Math.round(220 * (1 - t)), 0, Math.round(230 * t)], 4 * i);
-    } else {
-      const v = Math.max(0, Math.min(255, Math.round(values[i] * 255)));
-      image.data.set([v, v, v, 255], 4 * i);
-    }
+    const t = max > 0 ? Math.max(0, values[i]) / max : 0;   // 0 .. 1
+    image.data.set([255, Math.round(220 * (1 - t)), 0, Math.round(230 * t)], 4 * i);
   }
   context.putImageData(image, 0, 0);
   return canvas;
@@ -46,7 +42,7 @@ export class Why {
     context.clearRect(0, 0, this.canvas.width, this.canvas.height);
     this.canvas.dataset.version = String(version);
     this.canvas.dataset.method = "";
-    this.caption.textContent = "Draw a digit: the map shows where the answer came from.";
+    this.caption.textContent = "Give it an input: the map shows where the answer came from.";
   }
 
   render(result, version) {
@@ -57,15 +53,16 @@ export class Why {
     if (!result.why[method]) method = "saliency";          // a net without a 4-D layer
     for (const button of this.buttons) button.classList.toggle("on", button.dataset.method === method);
     const map = result.why[method];
-    const [H, W] = result.input_shape;
     const [h, w] = map.shape;
     const canvas = this.canvas;
     canvas.width = SIDE; canvas.height = SIDE;
     const context = canvas.getContext("2d");
     context.imageSmoothingEnabled = false;                  // the input's pixels, sharp
-    context.drawImage(smallCanvas(decodeFloats(result.input), H, W, false, 1), 0, 0, SIDE, SIDE);
+    const input = document.createElement("canvas");             // grey or colour
+    drawInput(input, decodeFloats(result.input), result.input_shape);
+    context.drawImage(input, 0, 0, SIDE, SIDE);
     context.imageSmoothingEnabled = method === "gradcam";   // Grad-CAM stretched smoothly
-    context.drawImage(smallCanvas(decodeFloats(map.values), h, w, true, map.max), 0, 0, SIDE, SIDE);
+    context.drawImage(heatCanvas(decodeFloats(map.values), h, w, map.max), 0, 0, SIDE, SIDE);
     canvas.dataset.version = String(version);
     canvas.dataset.method = method;
     canvas.dataset.shape = `${h}x${w}`;
