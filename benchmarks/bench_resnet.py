@@ -3,12 +3,16 @@ what data augmentation costs per batch.
 
     python benchmarks/bench_resnet.py                 # everything (a few minutes)
     python benchmarks/bench_resnet.py --rounds 3      # fewer rounds, less precise
+    python benchmarks/bench_resnet.py --only augment  # only what augmentation costs
 
 One BLAS thread (and ``torch.set_num_threads(1)``).  Times are CPU seconds of this process
 (``time.process_time``) per training step at batch 64 (zero_grad -> forward -> loss ->
-backward -> SGD step), medians over interleaved rounds: on a machine shared with other work,
-CPU time is what a step costs, where wall time is what the neighbours left over.  PyTorch
-runs the same net (same weights) in a process of its own.
+backward -> SGD step): each process times ``--repeat`` steps and gives their median, and the
+rounds start one fresh process per library and net, in alternating order.  The tables give
+the best round (the one least disturbed by other programs) and the spread.  On a machine
+shared with other work, CPU time is what a step costs, where wall time is what the neighbours
+left over.  PyTorch runs the same net (same weights) in a process of its own.  Headed by the
+CPU, NumPy's BLAS, its float32 GEMM peak and the load (``bench_train.machine``).
 
 * resnet / lenet: how much an epoch of the resnet costs in LeNet epochs (the preset's depth
   and width were chosen so that this is about 4).
@@ -142,8 +146,9 @@ def in_process(lib: str, net: str, repeat: int) -> float:
     return json.loads(out.stdout.splitlines()[-1])["seconds"]
 
 
-def augmentation_cost(repeat: int) -> list[tuple[str, float, float]]:
-    """(name, ms per batch of 64, fraction of a LeNet training step), by CPU time, interleaved."""
+def augmentation_cost(rounds: int) -> list[tuple[str, list[float], list[float]]]:
+    """(name, ms per batch of 64 in each round, fraction of a LeNet step in each round), by
+    CPU time; each round times the augmentation and then LeNet's step right after it."""
     step = numpy_step("lenet")
     x, _ = batch()
     rng = np.random.default_rng(0)
@@ -151,43 +156,106 @@ def augmentation_cost(repeat: int) -> list[tuple[str, float, float]]:
     for name in ("shift", "crop-flip", "rotate-shift"):
         augment = augmentation(name, 28)
         ratios, costs = [], []
-        for _ in range(repeat):
-            cost = cpu_seconds(lambda augment=augment: augment(x, rng), 5)
-            ratios.append(cost / cpu_seconds(step, 3))
-            costs.append(cost)
-        rows.append((name, 1000 * float(np.median(costs)), float(np.median(ratios))))
+        for _ in range(rounds):
+            cost = cpu_seconds(lambda augment=augment: augment(x, rng), 9)
+            ratios.append(cost / cpu_seconds(step, 5))
+            costs.append(1000 * cost)
+        rows.append((name, costs, ratios))
     return rows
+
+
+def gemm_mflop(model, shape=(BATCH, 1, 28, 28)) -> float:
+    """MFLOP of a training step's matrix products: per Conv2d and Linear, 2*F*K*P for the
+    forward product, the same again for the weight gradient and (but for the first layer,
+    as in fit) for the input gradient."""
+    from cnn_numpy import Conv2d, Linear, Residual, Sequential
+
+    total, first = 0.0, True
+
+    def walk(layer, shape):
+        nonlocal total, first
+        if isinstance(layer, Sequential):
+            for sub in layer:
+                shape = walk(sub, shape)
+            return shape
+        if isinstance(layer, Residual):
+            out = walk(layer.block, shape)
+            if layer.shortcut is not None:
+                walk(layer.shortcut, shape)
+            return out
+        out = layer.output_shape(shape)
+        if isinstance(layer, (Conv2d, Linear)):
+            work = 2 * np.prod(out) * np.prod(layer.weight.shape[1:])  # 2 * P*F * K
+            total += work * (2 if first else 3)
+            first = False
+        return out
+
+    walk(model, shape)
+    return total / 1e6
+
+
+def spread(values) -> str:
+    return f"{min(values):.2f}-{max(values):.2f}"
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
-    p.add_argument("--repeat", type=int, default=5, help="timed steps per round (default 5)")
+    p.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
+    p.add_argument("--repeat", type=int, default=5, help="timed steps per process (default 5)")
+    p.add_argument(
+        "--only", choices=["speed", "augment"], help="only the step times, or only augmentation"
+    )
     p.add_argument("--child", nargs=2, metavar=("LIB", "NET"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         child(*args.child, args.repeat)
         return 0
-    rounds = {key: [] for key in ("numpy resnet", "numpy lenet", "torch resnet")}
-    for _ in range(args.rounds):  # interleaved, each library and net in a process of its own
-        rounds["numpy resnet"].append(in_process("numpy", "resnet", args.repeat))
-        rounds["numpy lenet"].append(in_process("numpy", "lenet", args.repeat))
-        rounds["torch resnet"].append(in_process("torch", "resnet", args.repeat))
-    ms = {key: 1000 * float(np.median(v)) for key, v in rounds.items()}
-    ratio = np.median(np.divide(rounds["numpy resnet"], rounds["numpy lenet"]))
-    speed = np.median(np.divide(rounds["torch resnet"], rounds["numpy resnet"]))
-    print(f"CPU ms per training step, batch {BATCH}, 1 thread, median of {args.rounds} rounds:")
-    print("| step | ms |\n| --- | ---: |")
-    for key, value in ms.items():
-        print(f"| {key} | {value:.1f} |")
-    print(f"\nresnet step / lenet step (an epoch in LeNet epochs): {ratio:.2f}")
-    print(f"resnet training speed, cnn-numpy / PyTorch: {speed:.2f}x (> 1: cnn-numpy faster)")
-    print(
-        "\n| augmentation | ms per batch of 64 | fraction of a LeNet step |\n| --- | ---: | ---: |"
-    )
-    for name, cost, fraction in augmentation_cost(args.rounds):
-        print(f"| {name} | {cost:.2f} | {100 * fraction:.1f}% |")
+    from bench_train import machine
+
+    print(machine(quick=False))
+    if args.only != "augment":
+        speed_table(args.rounds, args.repeat)
+    if args.only != "speed":
+        print(
+            f"\n| augmentation | ms per batch of 64, best (spread) | fraction of a LeNet step, "
+            f"best (spread over {args.rounds} rounds) |\n| --- | ---: | ---: |"
+        )
+        for name, costs, fractions in augmentation_cost(args.rounds):
+            print(
+                f"| {name} | {min(costs):.2f} ({spread(costs)}) | {100 * min(fractions):.1f}% "
+                f"({100 * min(fractions):.1f}-{100 * max(fractions):.1f}%) |"
+            )
     return 0
+
+
+def speed_table(rounds_count: int, repeat: int) -> None:
+    keys = [("numpy", "resnet"), ("numpy", "lenet"), ("torch", "resnet")]
+    rounds = {key: [] for key in keys}
+    for r in range(rounds_count):  # each library and net in a process of its own,
+        for key in keys if r % 2 == 0 else keys[::-1]:  # in alternating order
+            rounds[key].append(1000 * in_process(*key, repeat))
+    ours, lenet_ms, theirs = (np.array(rounds[key]) for key in keys)
+    print(
+        f"\nCPU ms per training step, batch {BATCH}, 1 thread, {rounds_count} alternating "
+        f"rounds (each the median of {repeat} steps in a fresh process):"
+    )
+    print("| step | best ms | spread (best-worst) |\n| --- | ---: | ---: |")
+    for (lib, net), values in rounds.items():
+        print(f"| {lib} {net} | {min(values):.1f} | {spread(values)} |")
+    print(
+        f"\nresnet step / lenet step (an epoch in LeNet epochs): {ours.min() / lenet_ms.min():.2f}"
+        f" (per round {spread(ours / lenet_ms)})"
+    )
+    print(
+        f"resnet training speed, cnn-numpy / PyTorch: {theirs.min() / ours.min():.2f}x, the "
+        f"ratio of the bests (per round {spread(theirs / ours)}; > 1: cnn-numpy faster)"
+    )
+    mflop = gemm_mflop(NETS["resnet"]())
+    print(
+        f"matrix products of a resnet step: {mflop:.0f} MFLOP; per step that is "
+        f"{mflop / ours.min():.0f} GFLOP/s (cnn-numpy) and {mflop / theirs.min():.0f} GFLOP/s "
+        "(PyTorch), counting the whole step"
+    )
 
 
 if __name__ == "__main__":
