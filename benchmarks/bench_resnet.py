@@ -17,7 +17,9 @@ CPU, NumPy's BLAS, its float32 GEMM peak and the load (``bench_train.machine``).
 * resnet / lenet: how much an epoch of the resnet costs in LeNet epochs (the preset's depth
   and width were chosen so that this is about 4).
 * cnn-numpy / PyTorch: speed of the resnet's training step, > 1 means we are faster.
-* augmentation: the time of ``augment(batch, rng)`` as a fraction of LeNet's training step.
+* augmentation: the time of ``augment(batch, rng)`` as a fraction of LeNet's training step,
+  both in the same process: one process as ``cnn-numpy train`` runs (``keep_freed_memory()``),
+  one as a plain Python script calling ``fit`` runs.
 """
 
 from __future__ import annotations
@@ -146,9 +148,15 @@ def in_process(lib: str, net: str, repeat: int) -> float:
     return json.loads(out.stdout.splitlines()[-1])["seconds"]
 
 
-def augmentation_cost(rounds: int) -> list[tuple[str, list[float], list[float]]]:
+def augmentation_cost(rounds: int, keep: bool) -> list[tuple[str, list[float], list[float]]]:
     """(name, ms per batch of 64 in each round, fraction of a LeNet step in each round), by
-    CPU time; each round times the augmentation and then LeNet's step right after it."""
+    CPU time; each round times the augmentation and then LeNet's step right after it.
+    ``keep``: after ``keep_freed_memory()``, as ``cnn-numpy train`` runs (no page faults
+    for memory freed and taken again); else as a plain Python process runs ``fit``."""
+    if keep:
+        from cnn_numpy import keep_freed_memory
+
+        keep_freed_memory()
     step = numpy_step("lenet")
     x, _ = batch()
     rng = np.random.default_rng(0)
@@ -162,6 +170,24 @@ def augmentation_cost(rounds: int) -> list[tuple[str, list[float], list[float]]]
             costs.append(1000 * cost)
         rows.append((name, costs, ratios))
     return rows
+
+
+def augmentation_table(rounds: int) -> None:
+    print(
+        f"\n| augmentation | process | ms per batch of 64, best (spread) | fraction of a "
+        f"LeNet step at batch 64, best (spread over {rounds} rounds) |\n| --- | --- | ---: | ---: |"
+    )
+    for keep, process in ((True, "as cnn-numpy train"), (False, "plain Python fit")):
+        out = subprocess.run(
+            [sys.executable, __file__, "--child-augment", str(int(keep)), "--rounds", str(rounds)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        for name, costs, fractions in json.loads(out.stdout.splitlines()[-1]):
+            print(
+                f"| {name} | {process} | {min(costs):.2f} ({spread(costs)}) | "
+                f"{100 * min(fractions):.1f}% ({100 * min(fractions):.1f}-"
+                f"{100 * max(fractions):.1f}%) |"
+            )
 
 
 def gemm_mflop(model, shape=(BATCH, 1, 28, 28)) -> float:
@@ -206,9 +232,13 @@ def main(argv=None) -> int:
         "--only", choices=["speed", "augment"], help="only the step times, or only augmentation"
     )
     p.add_argument("--child", nargs=2, metavar=("LIB", "NET"), help=argparse.SUPPRESS)
+    p.add_argument("--child-augment", type=int, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         child(*args.child, args.repeat)
+        return 0
+    if args.child_augment is not None:
+        print(json.dumps(augmentation_cost(args.rounds, bool(args.child_augment))))
         return 0
     from bench_train import machine
 
@@ -216,15 +246,7 @@ def main(argv=None) -> int:
     if args.only != "augment":
         speed_table(args.rounds, args.repeat)
     if args.only != "speed":
-        print(
-            f"\n| augmentation | ms per batch of 64, best (spread) | fraction of a LeNet step, "
-            f"best (spread over {args.rounds} rounds) |\n| --- | ---: | ---: |"
-        )
-        for name, costs, fractions in augmentation_cost(args.rounds):
-            print(
-                f"| {name} | {min(costs):.2f} ({spread(costs)}) | {100 * min(fractions):.1f}% "
-                f"({100 * min(fractions):.1f}-{100 * max(fractions):.1f}%) |"
-            )
+        augmentation_table(args.rounds)
     return 0
 
 
