@@ -135,7 +135,12 @@ def cpu_seconds(work, repeat: int) -> float:
 
 
 def child(lib: str, net: str, repeat: int) -> None:
-    """In its own process: CPU seconds per step of ``lib`` on ``net``, as JSON."""
+    """In its own process: CPU seconds per step of ``lib`` on ``net``, as JSON.  ``lib``
+    "numpy+keep": cnn-numpy after ``keep_freed_memory()``, as ``cnn-numpy train`` runs."""
+    if lib == "numpy+keep":
+        from cnn_numpy import keep_freed_memory
+
+        keep_freed_memory()
     step = torch_step(net) if lib == "torch" else numpy_step(net)
     print(json.dumps({"seconds": cpu_seconds(step, repeat)}))
 
@@ -251,12 +256,12 @@ def main(argv=None) -> int:
 
 
 def speed_table(rounds_count: int, repeat: int) -> None:
-    keys = [("numpy", "resnet"), ("numpy", "lenet"), ("torch", "resnet")]
+    keys = [("numpy", "resnet"), ("numpy", "lenet"), ("torch", "resnet"), ("numpy+keep", "resnet")]
     rounds = {key: [] for key in keys}
     for r in range(rounds_count):  # each library and net in a process of its own,
         for key in keys if r % 2 == 0 else keys[::-1]:  # in alternating order
             rounds[key].append(1000 * in_process(*key, repeat))
-    ours, lenet_ms, theirs = (np.array(rounds[key]) for key in keys)
+    ours, lenet_ms, theirs, kept = (np.array(rounds[key]) for key in keys)
     print(
         f"\nCPU ms per training step, batch {BATCH}, 1 thread, {rounds_count} alternating "
         f"rounds (each the median of {repeat} steps in a fresh process):"
@@ -271,6 +276,10 @@ def speed_table(rounds_count: int, repeat: int) -> None:
     print(
         f"resnet training speed, cnn-numpy / PyTorch: {theirs.min() / ours.min():.2f}x, the "
         f"ratio of the bests (per round {spread(theirs / ours)}; > 1: cnn-numpy faster)"
+    )
+    print(
+        f"the same, cnn-numpy after keep_freed_memory() (as cnn-numpy train runs): "
+        f"{theirs.min() / kept.min():.2f}x (per round {spread(theirs / kept)})"
     )
     mflop = gemm_mflop(NETS["resnet"]())
     print(
