@@ -97,10 +97,7 @@ def col2im(
 def input_grad_as_conv(G: np.ndarray, w: np.ndarray, padding, scratch: dict) -> np.ndarray:
     """dL/dx of a stride-1 convolution, computed as a convolution: the gradient G (N, F, Ho,
     Wo) zero-padded by k-1-p, convolved with the kernel flipped in space and with its in and
-    out channels swapped.  Returns (N, C, H, W), a view of batch-last memory.  Used for
-    "same" convolutions (output size = input size, as ResNet's 3x3 ones): for those G is
-    padded as the input was, where a convolution without padding would pad G by k-1 and
-    multiply mostly zeros.
+    out channels swapped.  Returns (N, C, H, W), a view of batch-last memory.
 
     Why: the same sums as ``col2im(w.T @ G)`` (each input pixel collects w * G from every
     window that saw it), without the (C*kh*kw, P) column gradient and col2im's kh*kw
@@ -243,8 +240,7 @@ class Conv2d(Layer):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         """out = w @ cols + b, so  dw = G @ cols.T,  db = sum of G,  dcols = w.T @ G
-        (for a "same" convolution, stride 1 and output size = input size, dx is computed as
-        a convolution instead: ``input_grad_as_conv``)."""
+        (at stride 1 dx is computed as a convolution instead: ``input_grad_as_conv``)."""
         G = grad_out = self.check_grad(grad_out, self.out_shape).astype(
             self.weight.data.dtype, copy=False
         )  # (N, F, Ho, Wo)
@@ -256,10 +252,10 @@ class Conv2d(Layer):
             self.bias.grad += bias_grad(G)  # row sums of G
         if skip_input_grad(self):  # nobody needs dL/dx (see layers/speed.py)
             return None
-        (H, W), (kh, kw), (ph, pw) = self.input_hw, self.kernel_size, self.padding
-        if self.stride == (1, 1) and (Ho, Wo) == (H, W):  # trick: see input_grad_as_conv
+        (kh, kw), (ph, pw) = self.kernel_size, self.padding
+        if self.stride == (1, 1) and ph < kh and pw < kw:  # trick: see input_grad_as_conv
             return input_grad_as_conv(grad_out, self.weight.data, self.padding, self.scratch)
         self.dcols = cols_grad(w, G, out=reuse(self.dcols, self.cols.shape, G.dtype))  # wᵀ G
-        sh, sw = self.stride
+        (sh, sw), (H, W) = self.stride, self.input_hw
         dxp = col2im(self.dcols, self.padded_shape, kh, kw, sh, sw, Ho, Wo)  # (C, Hp, Wp, N)
         return dxp[:, ph : ph + H, pw : pw + W].transpose(3, 0, 1, 2)  # (N, C, H, W) view
