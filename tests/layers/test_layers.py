@@ -14,7 +14,6 @@ CONV_CASES = [  # (N, C, H, W), out_channels, kernel_size, stride, padding
     ((2, 2, 5, 7), 4, (2, 3), (2, 1), (0, 2)),
     ((3, 1, 4, 4), 1, 1, 1, 0),
     ((1, 2, 5, 5), 2, 5, 1, 0),
-    ((2, 2, 4, 5), 3, 2, 1, (2, 1)),  # padding >= kernel: dx by col2im also at stride 1
 ]
 POOL_CASES = [  # (N, C, H, W), kernel_size, stride
     ((2, 2, 6, 6), 2, None),

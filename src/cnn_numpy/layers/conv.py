@@ -22,11 +22,10 @@ import numpy as np
 
 from ..checks import flag, float_dtype, whole
 from .base import Layer, Parameter, as_rng, kaiming_uniform, pair, real_input
-from .conv_products import BLOCK, bias_grad, cols_grad, matmul_in_blocks, weight_grad
 from .speed import reuse, skip_input_grad
 from .windows import conv_output_size, window_tap
 
-__all__ = ["BLOCK", "Conv2d", "col2im", "conv_output_size", "im2col"]
+__all__ = ["Conv2d", "col2im", "conv_output_size", "im2col"]
 
 
 def pad_batch_last(x: np.ndarray, ph: int, pw: int, out: np.ndarray | None = None) -> np.ndarray:
@@ -94,25 +93,55 @@ def col2im(
     return dxp
 
 
-def input_grad_as_conv(G: np.ndarray, w: np.ndarray, padding, scratch: dict) -> np.ndarray:
-    """dL/dx of a stride-1 convolution, computed as a convolution: the gradient G (N, F, Ho,
-    Wo) zero-padded by k-1-p, convolved with the kernel flipped in space and with its in and
-    out channels swapped.  Returns (N, C, H, W), a view of batch-last memory.
+# The three matrix products of a convolution, each with the trick that makes it fast named
+# in its docstring (measured in docs/performance.md, "Why the code is laid out as it is").
 
-    Why: the same sums as ``col2im(w.T @ G)`` (each input pixel collects w * G from every
-    window that saw it), without the (C*kh*kw, P) column gradient and col2im's kh*kw
-    read-add-write passes over it: an im2col of G and one product instead (measured in
-    docs/performance.md, "ResNet step").  ``scratch``: the layer's memory kept between steps.
+#: the products run BLOCK columns (output pixels) at a time, see ``matmul_in_blocks``
+BLOCK = 4096
+
+
+def matmul_in_blocks(w: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``w @ cols``, computed BLOCK columns at a time.
+
+    Why blocks: a thin product (a first layer has C*kh*kw = 9 rows) cut into blocks is small
+    enough for OpenBLAS's unpacked small-matrix kernels on AVX-512 CPUs, several times faster
+    there; on other CPUs the blocks cost a little (docs/performance.md).  Each block of the
+    result is the product of the same block of columns: together, exactly the whole product.
     """
-    N, F, Ho, Wo = G.shape
-    C, kh, kw = w.shape[1:]
-    (ph, pw), (H, W) = padding, (Ho + kh - 1 - 2 * padding[0], Wo + kw - 1 - 2 * padding[1])
-    gp = scratch["padded"] = pad_batch_last(G, kh - 1 - ph, kw - 1 - pw, scratch.get("padded"))
-    cols = reuse(scratch.get("cols"), (F * kh * kw, H * W * N), G.dtype)  # see layers/speed.py
-    scratch["cols"] = im2col(gp, kh, kw, 1, 1, H, W, out=cols)  # (F*kh*kw, H*W*N)
-    w_flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(C, F * kh * kw)
-    dx = matmul_in_blocks(w_flipped, scratch["cols"])  # (C, H*W*N)
-    return dx.reshape(C, H, W, N).transpose(3, 0, 1, 2)  # (N, C, H, W) view
+    out = np.empty((w.shape[0], cols.shape[1]), dtype=cols.dtype)
+    for s in range(0, cols.shape[1], BLOCK):
+        np.matmul(w, cols[:, s : s + BLOCK], out=out[:, s : s + BLOCK])
+    return out
+
+
+def weight_grad(g: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """dw = g @ cols.T, shape (F, C*kh*kw), for g (F, P) and cols (C*kh*kw, P).
+
+    Computed transposed, as (cols @ g.T).T: the same sums, but with C*kh*kw rows (144 in
+    LeNet's second conv) instead of F (32), which OpenBLAS splits over threads better.
+    BLOCK columns at a time, as the forward product (``matmul_in_blocks``).
+    """
+    dw_t = np.zeros((cols.shape[0], g.shape[0]), dtype=g.dtype)  # (C*kh*kw, F)
+    for s in range(0, g.shape[1], BLOCK):
+        dw_t += cols[:, s : s + BLOCK] @ g[:, s : s + BLOCK].T
+    return dw_t.T
+
+
+def bias_grad(g: np.ndarray) -> np.ndarray:
+    """db = the row sums of g (F, P), shape (F,).
+
+    Written as the matrix-vector product g @ ones, which BLAS computes faster than NumPy's
+    ``g.sum(axis=1)`` for the long rows a convolution has.
+    """
+    return g @ np.ones(g.shape[1], g.dtype)
+
+
+def cols_grad(w: np.ndarray, g: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """dcols = w.T @ g, shape (C*kh*kw, P): the gradient of every column entry.
+
+    ``out``: an array of that shape to fill (see ``reuse``: no page faults step after step).
+    """
+    return np.matmul(w.T, g, out=out)
 
 
 def batch_hint(shape: tuple[int, ...], channels: int) -> str:
@@ -174,7 +203,6 @@ class Conv2d(Layer):
         )
         self.cols = self.dcols = None  # the column matrix and its gradient, once run
         self.padded = None  # the padded batch-last input, once run
-        self.scratch = {}  # input_grad_as_conv's memory, kept from step to step
         self.out_shape = None  # the last forward's output shape
 
     def config(self) -> dict:
@@ -239,11 +267,8 @@ class Conv2d(Layer):
         return out.transpose(3, 0, 1, 2)  # (N, F, Ho, Wo) view
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
-        """out = w @ cols + b, so  dw = G @ cols.T,  db = sum of G,  dcols = w.T @ G
-        (at stride 1 dx is computed as a convolution instead: ``input_grad_as_conv``)."""
-        G = grad_out = self.check_grad(grad_out, self.out_shape).astype(
-            self.weight.data.dtype, copy=False
-        )  # (N, F, Ho, Wo)
+        """out = w @ cols + b, so  dw = G @ cols.T,  db = sum of G,  dcols = w.T @ G."""
+        G = self.check_grad(grad_out, self.out_shape).astype(self.weight.data.dtype, copy=False)
         N, F, Ho, Wo = G.shape
         G = G.transpose(1, 2, 3, 0).reshape(F, Ho * Wo * N)  # (F, Ho*Wo*N)
         w = self.weight.data.reshape(F, -1)  # (F, C*kh*kw)
@@ -252,10 +277,8 @@ class Conv2d(Layer):
             self.bias.grad += bias_grad(G)  # row sums of G
         if skip_input_grad(self):  # nobody needs dL/dx (see layers/speed.py)
             return None
-        (kh, kw), (ph, pw) = self.kernel_size, self.padding
-        if self.stride == (1, 1) and ph < kh and pw < kw:  # trick: see input_grad_as_conv
-            return input_grad_as_conv(grad_out, self.weight.data, self.padding, self.scratch)
         self.dcols = cols_grad(w, G, out=reuse(self.dcols, self.cols.shape, G.dtype))  # wᵀ G
-        (sh, sw), (H, W) = self.stride, self.input_hw
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
         dxp = col2im(self.dcols, self.padded_shape, kh, kw, sh, sw, Ho, Wo)  # (C, Hp, Wp, N)
+        (H, W), (ph, pw) = self.input_hw, self.padding
         return dxp[:, ph : ph + H, pw : pw + W].transpose(3, 0, 1, 2)  # (N, C, H, W) view
