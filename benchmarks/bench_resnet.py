@@ -195,16 +195,17 @@ def augmentation_table(rounds: int) -> None:
             )
 
 
-def gemm_mflop(model, shape=(BATCH, 1, 28, 28)) -> float:
-    """MFLOP of a training step's matrix products: per Conv2d and Linear, 2*F*K*P for the
-    forward product, the same again for the weight gradient and (but for the first layer,
-    as in fit) for the input gradient."""
+def products(model, shape=(BATCH, 1, 28, 28)) -> list[tuple[str, int, int, int]]:
+    """The matrix products of a training step, as cnn-numpy computes them: per Conv2d (and
+    Linear) with F outputs, K = C*kh*kw inputs and P = N*Ho*Wo output pixels, the forward
+    ``w @ cols`` (F x K times K x P), the weight gradient ``cols @ g.T`` (K x P times P x F)
+    and, but for the first layer (as in fit), the column gradient ``w.T @ g`` (K x F times
+    F x P).  Each as (what, rows, inner, columns)."""
     from cnn_numpy import Conv2d, Linear, Residual, Sequential
 
-    total, first = 0.0, True
+    found = []
 
     def walk(layer, shape):
-        nonlocal total, first
         if isinstance(layer, Sequential):
             for sub in layer:
                 shape = walk(sub, shape)
@@ -216,13 +217,33 @@ def gemm_mflop(model, shape=(BATCH, 1, 28, 28)) -> float:
             return out
         out = layer.output_shape(shape)
         if isinstance(layer, (Conv2d, Linear)):
-            work = 2 * np.prod(out) * np.prod(layer.weight.shape[1:])  # 2 * P*F * K
-            total += work * (2 if first else 3)
-            first = False
+            F, K = layer.weight.shape[0], int(np.prod(layer.weight.shape[1:]))
+            P = int(np.prod(out)) // F
+            found.extend([(f"{layer!r:.40} forward", F, K, P), ("  weight grad", K, P, F)])
+            if len(found) > 2:  # not the first layer
+                found.append(("  column grad", K, F, P))
         return out
 
     walk(model, shape)
-    return total / 1e6
+    return found
+
+
+def gemm_floor(repeat: int = 7) -> tuple[float, float]:
+    """(MFLOP, CPU ms) of the resnet step's products, each timed alone with np.matmul on
+    float32 arrays of its shape (best of ``repeat``): the step's time if nothing but the
+    products cost anything."""
+    rng = np.random.default_rng(0)
+    mflop = ms = 0.0
+    for what, m, k, n in products(NETS["resnet"]()):
+        a = rng.random((m, k), dtype=np.float32)
+        b = rng.random((k, n), dtype=np.float32)
+        if "weight grad" in what:  # cols @ g.T: g.T is a transposed view
+            b = rng.random((n, k), dtype=np.float32).T
+        if "column grad" in what:  # w.T @ g: w.T is a transposed view
+            a = rng.random((k, m), dtype=np.float32).T
+        ms += 1000 * min(cpu_seconds(lambda a=a, b=b: a @ b, 1) for _ in range(repeat))
+        mflop += 2 * m * k * n / 1e6
+    return mflop, ms
 
 
 def spread(values) -> str:
@@ -281,11 +302,13 @@ def speed_table(rounds_count: int, repeat: int) -> None:
         f"the same, cnn-numpy after keep_freed_memory() (as cnn-numpy train runs): "
         f"{theirs.min() / kept.min():.2f}x (per round {spread(theirs / kept)})"
     )
-    mflop = gemm_mflop(NETS["resnet"]())
+    mflop, floor_ms = gemm_floor()
     print(
-        f"matrix products of a resnet step: {mflop:.0f} MFLOP; per step that is "
-        f"{mflop / ours.min():.0f} GFLOP/s (cnn-numpy) and {mflop / theirs.min():.0f} GFLOP/s "
-        "(PyTorch), counting the whole step"
+        f"matrix products of a resnet step: {mflop:.0f} MFLOP, {floor_ms:.1f} ms of CPU time "
+        f"when each is timed alone ({mflop / floor_ms:.0f} GFLOP/s for these shapes), "
+        f"{100 * floor_ms / ours.min():.0f}% of the best cnn-numpy step; the rest of the step, "
+        f"{ours.min() - floor_ms:.1f} ms, is memory passes (im2col, col2im, BatchNorm, ReLU, "
+        "copies)"
     )
 
 
