@@ -4,6 +4,7 @@ what data augmentation costs per batch.
     python benchmarks/bench_resnet.py                 # everything (a few minutes)
     python benchmarks/bench_resnet.py --rounds 3      # fewer rounds, less precise
     python benchmarks/bench_resnet.py --only augment  # only what augmentation costs
+    python benchmarks/bench_resnet.py --against /tmp/old   # an older checkout's step beside
 
 One BLAS thread (and ``torch.set_num_threads(1)``).  Times are CPU seconds of this process
 (``time.process_time``) per training step at batch 64 (zero_grad -> forward -> loss ->
@@ -25,11 +26,13 @@ CPU, NumPy's BLAS, its float32 GEMM peak and the load (``bench_train.machine``).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -41,6 +44,7 @@ from cnn_numpy.layers.base import input_grad  # noqa: E402
 from cnn_numpy.transforms import augmentation  # noqa: E402
 
 BATCH = 64
+AGAINST: Path | None = None  # --against: an older checkout timed beside this one
 NETS = {"resnet": lambda: resnet(rng=0), "lenet": lambda: lenet(rng=0)}
 
 
@@ -146,9 +150,15 @@ def child(lib: str, net: str, repeat: int) -> None:
 
 
 def in_process(lib: str, net: str, repeat: int) -> float:
+    """``lib`` "older": cnn-numpy from the checkout given with --against (its src first on
+    PYTHONPATH), timed by this script."""
+    env = dict(os.environ)
+    if lib == "older":
+        env["PYTHONPATH"] = os.pathsep.join([str(AGAINST / "src"), env.get("PYTHONPATH", "")])
+        lib = "numpy"
     out = subprocess.run(
         [sys.executable, __file__, "--child", lib, net, "--repeat", str(repeat)],
-        capture_output=True, text=True, check=True,
+        capture_output=True, text=True, check=True, env=env,
     )  # fmt: skip
     return json.loads(out.stdout.splitlines()[-1])["seconds"]
 
@@ -250,6 +260,15 @@ def spread(values) -> str:
     return f"{min(values):.2f}-{max(values):.2f}"
 
 
+def sibling(name: str):
+    """The benchmark script ``name``.py beside this one, as a module (whichever way this one
+    was loaded: as a script, or by a test from its path)."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
@@ -257,18 +276,19 @@ def main(argv=None) -> int:
     p.add_argument(
         "--only", choices=["speed", "augment"], help="only the step times, or only augmentation"
     )
+    p.add_argument("--against", type=Path, help="also time the cnn-numpy in this checkout")
     p.add_argument("--child", nargs=2, metavar=("LIB", "NET"), help=argparse.SUPPRESS)
     p.add_argument("--child-augment", type=int, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    global AGAINST
+    AGAINST = args.against
     if args.child:
         child(*args.child, args.repeat)
         return 0
     if args.child_augment is not None:
         print(json.dumps(augmentation_cost(args.rounds, bool(args.child_augment))))
         return 0
-    from bench_train import machine
-
-    print(machine(quick=False))
+    print(sibling("bench_train").machine(quick=args.rounds < 3))
     if args.only != "augment":
         speed_table(args.rounds, args.repeat)
     if args.only != "speed":
@@ -278,11 +298,12 @@ def main(argv=None) -> int:
 
 def speed_table(rounds_count: int, repeat: int) -> None:
     keys = [("numpy", "resnet"), ("numpy", "lenet"), ("torch", "resnet"), ("numpy+keep", "resnet")]
+    keys += [("older", "resnet")] if AGAINST else []
     rounds = {key: [] for key in keys}
     for r in range(rounds_count):  # each library and net in a process of its own,
         for key in keys if r % 2 == 0 else keys[::-1]:  # in alternating order
             rounds[key].append(1000 * in_process(*key, repeat))
-    ours, lenet_ms, theirs, kept = (np.array(rounds[key]) for key in keys)
+    ours, lenet_ms, theirs, kept = (np.array(rounds[key]) for key in keys[:4])
     print(
         f"\nCPU ms per training step, batch {BATCH}, 1 thread, {rounds_count} alternating "
         f"rounds (each the median of {repeat} steps in a fresh process):"
@@ -302,6 +323,12 @@ def speed_table(rounds_count: int, repeat: int) -> None:
         f"the same, cnn-numpy after keep_freed_memory() (as cnn-numpy train runs): "
         f"{theirs.min() / kept.min():.2f}x (per round {spread(theirs / kept)})"
     )
+    if AGAINST:
+        older = np.array(rounds[("older", "resnet")])
+        print(
+            f"this cnn-numpy / the one in {AGAINST}: {older.min() / ours.min():.2f}x faster "
+            f"(per round {spread(older / ours)})"
+        )
     mflop, floor_ms = gemm_floor()
     print(
         f"matrix products of a resnet step: {mflop:.0f} MFLOP, {floor_ms:.1f} ms of CPU time "

@@ -136,7 +136,7 @@ def print_profile(times: dict[str, list], title: str) -> None:
 def torch_profile(model, batch: np.ndarray, labels: np.ndarray, steps: int, threads: int) -> None:
     """PyTorch's own profile of the same training step: self CPU time per operator."""
     import torch
-    from bench_resnet import torch_twin
+    from bench_resnet import torch_twin  # (run as a script: this folder is on sys.path)
     from torch.profiler import ProfilerActivity, profile
 
     torch.set_num_threads(threads)
