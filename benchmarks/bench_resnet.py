@@ -5,6 +5,7 @@ what data augmentation costs per batch.
     python benchmarks/bench_resnet.py --rounds 3      # fewer rounds, less precise
     python benchmarks/bench_resnet.py --only augment  # only what augmentation costs
     python benchmarks/bench_resnet.py --against /tmp/old   # an older checkout's step beside
+    python benchmarks/bench_resnet.py --products      # the step's matrix products, one by one
 
 One BLAS thread (and ``torch.set_num_threads(1)``).  Times are CPU seconds of this process
 (``time.process_time``) per training step at batch 64 (zero_grad -> forward -> loss ->
@@ -17,7 +18,11 @@ CPU, NumPy's BLAS, its float32 GEMM peak and the load (``bench_train.machine``).
 
 * resnet / lenet: how much an epoch of the resnet costs in LeNet epochs (the preset's depth
   and width were chosen so that this is about 4).
-* cnn-numpy / PyTorch: speed of the resnet's training step, > 1 means we are faster.
+* cnn-numpy / PyTorch: speed of the resnet's training step, > 1 means we are faster; once
+  for cnn-numpy in a plain process (as a script calling ``fit`` runs), once after
+  ``keep_freed_memory()`` (as ``cnn-numpy train`` runs; "numpy+keep").
+* the floor: the step's matrix products, each timed alone on arrays of its shape: what the
+  step would cost if nothing else did (the rest is memory passes).
 * augmentation: the time of ``augment(batch, rng)`` as a fraction of LeNet's training step,
   both in the same process: one process as ``cnn-numpy train`` runs (``keep_freed_memory()``),
   one as a plain Python script calling ``fit`` runs.
@@ -238,11 +243,13 @@ def products(model, shape=(BATCH, 1, 28, 28)) -> list[tuple[str, int, int, int]]
     return found
 
 
-def gemm_floor(repeat: int = 7) -> tuple[float, float]:
+def gemm_floor(repeat: int = 7, show: bool = False) -> tuple[float, float]:
     """(MFLOP, CPU ms) of the resnet step's products, each timed alone with np.matmul on
     float32 arrays of its shape (best of ``repeat``): the step's time if nothing but the
-    products cost anything."""
+    products cost anything.  ``show``: print a table of them."""
     rng = np.random.default_rng(0)
+    if show:
+        print("\n| product (rows x inner x columns) | ms | GFLOP/s |\n| --- | ---: | ---: |")
     mflop = ms = 0.0
     for what, m, k, n in products(NETS["resnet"]()):
         a = rng.random((m, k), dtype=np.float32)
@@ -251,8 +258,10 @@ def gemm_floor(repeat: int = 7) -> tuple[float, float]:
             b = rng.random((n, k), dtype=np.float32).T
         if "column grad" in what:  # w.T @ g: w.T is a transposed view
             a = rng.random((k, m), dtype=np.float32).T
-        ms += 1000 * min(cpu_seconds(lambda a=a, b=b: a @ b, 1) for _ in range(repeat))
-        mflop += 2 * m * k * n / 1e6
+        spent = 1000 * min(cpu_seconds(lambda a=a, b=b: a @ b, 1) for _ in range(repeat))
+        ms, mflop = ms + spent, mflop + 2 * m * k * n / 1e6
+        if show:
+            print(f"| {what} ({m} x {k} x {n}) | {spent:.2f} | {2 * m * k * n / spent / 1e6:.0f} |")
     return mflop, ms
 
 
@@ -276,6 +285,7 @@ def main(argv=None) -> int:
     p.add_argument(
         "--only", choices=["speed", "augment"], help="only the step times, or only augmentation"
     )
+    p.add_argument("--products", action="store_true", help="only the step's products, timed")
     p.add_argument("--against", type=Path, help="also time the cnn-numpy in this checkout")
     p.add_argument("--child", nargs=2, metavar=("LIB", "NET"), help=argparse.SUPPRESS)
     p.add_argument("--child-augment", type=int, help=argparse.SUPPRESS)
@@ -289,6 +299,9 @@ def main(argv=None) -> int:
         print(json.dumps(augmentation_cost(args.rounds, bool(args.child_augment))))
         return 0
     print(sibling("bench_train").machine(quick=args.rounds < 3))
+    if args.products:
+        gemm_floor(show=True)
+        return 0
     if args.only != "augment":
         speed_table(args.rounds, args.repeat)
     if args.only != "speed":
