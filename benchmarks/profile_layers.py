@@ -3,10 +3,13 @@
     python benchmarks/profile_layers.py                       # LeNet, batch 64, 1 thread
     python benchmarks/profile_layers.py --net seed --batch 256 --threads 2
     python benchmarks/profile_layers.py --torch     # and PyTorch's torch.profiler beside it
+    python benchmarks/profile_layers.py --net resnet --torch --clock cpu   # inside the blocks
 
 Each layer's ``forward`` and ``backward`` is timed (wall clock by default) over many
 training steps (zero_grad -> forward -> loss -> backward -> SGD step, as ``fit`` does);
-the loss and the optimizer step get a line of their own.  The table shows the median
+the loss and the optimizer step get a line of their own.  Layers inside a ``Residual`` get a
+line each (``3.block.0``), and the ``Residual`` itself a line for its own work (the sum, and
+the two input gradients added): its time less its branches'.  The table shows the median
 per step and the share of the whole step.  As in ``fit``, the first layer computes no input
 gradient.  On a busy machine ``--clock cpu`` (this process's CPU time, ``time.process_time``)
 is steadier than wall time; use it with one thread only.  ``--torch`` then profiles the same
@@ -23,9 +26,68 @@ from collections import defaultdict
 
 import numpy as np
 
-from cnn_numpy import SGD, CrossEntropyLoss, keep_freed_memory, lenet, seed_net
+from cnn_numpy import (
+    SGD,
+    CrossEntropyLoss,
+    Residual,
+    Sequential,
+    keep_freed_memory,
+    lenet,
+    resnet,
+    seed_net,
+)
 
-NETS = {"seed": lambda: seed_net(num_classes=10, rng=0), "lenet": lambda: lenet(rng=0)}
+NETS = {
+    "seed": lambda: seed_net(num_classes=10, rng=0),
+    "lenet": lambda: lenet(rng=0),
+    "resnet": lambda: resnet(rng=0),
+}
+
+
+def leaves(layer, prefix: str = ""):
+    """(name, layer) of every layer to time: the layers of a Sequential, those inside a
+    Residual's branches, and each Residual itself (for its own part)."""
+    if isinstance(layer, Sequential):
+        for i, sub in enumerate(layer):
+            yield from leaves(sub, f"{prefix}{i}")
+    elif isinstance(layer, Residual):
+        yield prefix, layer
+        for branch, sub in layer.branches():
+            yield from leaves(sub, f"{prefix}.{branch}.")
+    else:
+        yield prefix, layer
+
+
+def short(layer) -> str:
+    """``Conv2d(16, 32, 3, s2)``: a layer's name and the arguments that tell it apart."""
+    if isinstance(layer, Residual):
+        return "Residual: the sum"
+    kind = type(layer).__name__
+    if kind == "Conv2d":
+        stride = f", s{layer.stride[0]}" if layer.stride != (1, 1) else ""
+        size = layer.kernel_size[0]
+        return f"{kind}({layer.in_channels}, {layer.out_channels}, {size}{stride})"
+    if kind.startswith("BatchNorm"):
+        return f"{kind}({layer.num_features})"
+    return repr(layer)[:40]
+
+
+def timed(name: str, method, times: dict, inner: list, clock):
+    """``method`` wrapped to add its *own* time (less that of timed calls inside it) to
+    ``times[name]``; ``inner`` is the stack of the time spent in calls inside each."""
+
+    def call(*args):
+        inner.append(0.0)
+        t = clock()
+        result = method(*args)
+        spent = clock() - t
+        own = spent - inner.pop()
+        times[name][-1] += own
+        if inner:
+            inner[-1] += spent
+        return result
+
+    return call
 
 
 def time_layers(
@@ -35,25 +97,29 @@ def time_layers(
     loss, opt = CrossEntropyLoss(), SGD(model.parameters(), lr=0.01, momentum=0.9)
     model[0].needs_input_grad = False  # as fit does: nobody needs d(loss)/d(images)
     times: dict[str, list] = defaultdict(list)
+    inner: list = []
+    rows = []
+    for name, layer in leaves(model):
+        label = f"{name} {short(layer)}"
+        for method in ("forward", "backward"):
+            row = f"{label} {method}"
+            rows.append(row)
+            setattr(layer, method, timed(row, getattr(layer, method), times, inner, clock))
     for _ in range(steps):
+        for row in rows:
+            times[row].append(0.0)
         opt.zero_grad()
-        x = batch
-        for i, layer in enumerate(model):
-            t = clock()
-            x = layer.forward(x)
-            times[f"{i} {layer!r} forward"].append(clock() - t)
+        x = model.forward(batch)
         t = clock()
         loss.forward(x, labels)
         g = loss.backward()
         times["loss forward+backward"].append(clock() - t)
-        for i in reversed(range(len(model))):
-            layer = model[i]
-            t = clock()
-            g = layer.backward(g)
-            times[f"{i} {layer!r} backward"].append(clock() - t)
+        model.backward(g)
         t = clock()
         opt.step()
         times["SGD step"].append(clock() - t)
+    for _, layer in leaves(model):  # the layers as they were
+        vars(layer).pop("forward"), vars(layer).pop("backward")
     return times
 
 
@@ -62,15 +128,15 @@ def print_profile(times: dict[str, list], title: str) -> None:
     medians = {name: float(np.median(v[len(v) // 4 :])) for name, v in times.items()}
     total = sum(medians.values())
     print(f"\n{title}: {total * 1e3:.2f} ms per step")
-    print(f"  {'layer / pass':<58} {'ms':>7} {'share':>6}")
+    print(f"  {'layer / pass':<66} {'ms':>7} {'share':>6}")
     for name, s in medians.items():
-        print(f"  {name:<58} {s * 1e3:7.3f} {s / total:6.1%}")
+        print(f"  {name[:66]:<66} {s * 1e3:7.3f} {s / total:6.1%}")
 
 
 def torch_profile(model, batch: np.ndarray, labels: np.ndarray, steps: int, threads: int) -> None:
     """PyTorch's own profile of the same training step: self CPU time per operator."""
     import torch
-    from bench_train import torch_twin
+    from bench_resnet import torch_twin  # (run as a script: this folder is on sys.path)
     from torch.profiler import ProfilerActivity, profile
 
     torch.set_num_threads(threads)

@@ -36,3 +36,17 @@ def test_bench_resnet_prints_its_tables(capsys):
     assert "| numpy resnet |" in out and "| torch resnet |" in out
     assert "resnet training speed, cnn-numpy / PyTorch" in out
     assert "| rotate-shift |" in out
+
+
+def test_profile_layers_times_each_layer_inside_the_residual_blocks():
+    import numpy as np
+
+    profile = load_script("profile_layers")
+    model = profile.NETS["resnet"]()
+    rng = np.random.default_rng(0)
+    x, y = rng.random((4, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, 4)
+    times = profile.time_layers(model, x, y, steps=2)
+    assert "3.block.0 Conv2d(16, 32, 3, s2) backward" in times
+    assert "5.shortcut.1 BatchNorm2d(64) forward" in times
+    assert all(len(v) == 2 and min(v) >= 0 for v in times.values())
+    assert "forward" not in vars(model[3].block[0])  # the layers are left as they were

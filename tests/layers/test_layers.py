@@ -38,6 +38,24 @@ def test_conv2d_without_bias_gradients():
 
 
 @pytest.mark.parametrize("shape, out_ch, k, s, p", CONV_CASES)
+def test_conv2d_step_after_step_equals_loop_reference(shape, out_ch, k, s, p):
+    """The scratch memory kept from the last step (padded input, columns) never leaks in:
+    each step on new numbers, and a step after one of another batch size, is exact."""
+    rng = np.random.default_rng(3)
+    conv = Conv2d(shape[1], out_ch, k, stride=s, padding=p, rng=rng, dtype=np.float64)
+    w, b = conv.weight.data, conv.bias.data
+    other = (shape[0] + 1, *shape[1:])
+    for size in (shape, shape, other, shape):
+        x = rng.standard_normal(size) * 10
+        out = conv(x)
+        ref = reference.conv2d(x, w, b, conv.stride, conv.padding)
+        np.testing.assert_allclose(out, ref, atol=1e-11)
+        g = rng.standard_normal(out.shape)
+        ref_dx = reference.conv2d_backward(x, w, g, conv.stride, conv.padding)[0]
+        np.testing.assert_allclose(conv.backward(g), ref_dx, atol=1e-11)
+
+
+@pytest.mark.parametrize("shape, out_ch, k, s, p", CONV_CASES)
 def test_conv2d_equals_loop_reference(shape, out_ch, k, s, p):
     rng = np.random.default_rng(1)
     conv = Conv2d(shape[1], out_ch, k, stride=s, padding=p, rng=rng, dtype=np.float64)

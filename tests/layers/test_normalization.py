@@ -163,3 +163,34 @@ def test_state_dict_with_buffers_loads_into_torch():
     model.eval(), twin.eval()
     x = rng.standard_normal((4, 1, 5, 5))
     assert_close(model.forward(x), twin(torch.from_numpy(x)), "eval-mode output")
+
+
+# the same numbers in any memory layout: BatchNorm takes its (C, M) rows in memory order
+LAYOUTS = {
+    "NCHW": lambda a: a,
+    "batch last, as Conv2d stores it": lambda a: np.ascontiguousarray(
+        a.transpose(1, 2, 3, 0)
+    ).transpose(3, 0, 1, 2),
+    "NHWC": lambda a: np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2),
+    "strided": lambda a: np.repeat(a, 2, axis=3)[..., ::2],
+}
+
+
+@pytest.mark.parametrize("x_layout", sorted(LAYOUTS))
+@pytest.mark.parametrize("g_layout", sorted(LAYOUTS))
+@pytest.mark.parametrize("training", [True, False])
+def test_same_result_in_every_memory_layout(x_layout, g_layout, training):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 3, 5, 6)) * 2 + 1
+    g = rng.standard_normal(x.shape)
+    plain = random_bn(BatchNorm2d, 3, np.random.default_rng(6)).train(training)
+    other = random_bn(BatchNorm2d, 3, np.random.default_rng(6)).train(training)
+    y, dx = plain(x), plain.backward(g)
+    y_other = other(LAYOUTS[x_layout](x))
+    dx_other = other.backward(LAYOUTS[g_layout](g))
+    assert_close(y_other, y, f"output, input {x_layout}", atol=1e-12)
+    assert_close(dx_other, dx, f"dL/dx, input {x_layout}, gradient {g_layout}", atol=1e-12)
+    assert_close(other.weight.grad, plain.weight.grad, "dL/dweight", atol=1e-12)
+    assert_close(other.running_var, plain.running_var, "running_var", atol=1e-12)
+    if x_layout.startswith("batch last"):  # the output is stored as the input: no copy
+        assert y_other.transpose(1, 2, 3, 0).flags.c_contiguous

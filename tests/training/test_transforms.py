@@ -196,3 +196,30 @@ def test_fit_with_augmentation_is_reproducible_from_its_seed():
 def test_fit_refuses_an_augmentation_that_is_not_callable():
     with pytest.raises(ValueError, match="augment must be None or a transform"):
         lines_fit("crop-flip")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+def test_rotation_keeps_the_dtype_and_matches_a_loop_over_pixels(dtype):
+    x = (np.random.default_rng(10).random((5, 2, 7, 9)) * 200).astype(dtype)
+    out = RandomRotation(30, fill=0.0)(x, np.random.default_rng(11))
+    angles = np.deg2rad(np.random.default_rng(11).uniform(-30, 30, size=5))  # the same draw
+    assert out.dtype == x.dtype
+    expected = np.zeros(x.shape)
+    for n, theta in enumerate(angles):  # the definition, one output pixel at a time
+        for i in range(7):
+            for j in range(9):
+                di, dj = i - 3, j - 4  # about the centre (3, 4)
+                y = np.cos(theta) * di - np.sin(theta) * dj + 3
+                x_ = np.sin(theta) * di + np.cos(theta) * dj + 4
+                y0, x0 = int(np.floor(y)), int(np.floor(x_))
+                for a, b, weight in [
+                    (y0, x0, (1 - (y - y0)) * (1 - (x_ - x0))),
+                    (y0, x0 + 1, (1 - (y - y0)) * (x_ - x0)),
+                    (y0 + 1, x0, (y - y0) * (1 - (x_ - x0))),
+                    (y0 + 1, x0 + 1, (y - y0) * (x_ - x0)),
+                ]:
+                    if 0 <= a < 7 and 0 <= b < 9:  # outside: fill 0
+                        expected[n, :, i, j] += weight * x[n, :, a, b].astype(float)
+    # float32: a few ulps of 200; uint8: truncated to whole numbers, as astype does
+    tolerance = {np.float64: 1e-9, np.float32: 1e-3, np.uint8: 1}[dtype]
+    np.testing.assert_allclose(out.astype(float), expected, atol=tolerance)

@@ -28,6 +28,20 @@ from .windows import conv_output_size, window_tap
 __all__ = ["Conv2d", "col2im", "conv_output_size", "im2col"]
 
 
+def pad_batch_last(x: np.ndarray, ph: int, pw: int, out: np.ndarray | None = None) -> np.ndarray:
+    """x (N, C, H, W) with ph, pw zeros on each side, in batch-last (C, Hp, Wp, N) memory.
+
+    ``out``: this function's previous result, refilled if it has the right shape and dtype
+    (see ``reuse`` in layers/speed.py): only its interior is written, its zero border stays.
+    """
+    N, C, H, W = x.shape
+    shape = (C, H + 2 * ph, W + 2 * pw, N)
+    if out is None or out.shape != shape or out.dtype != x.dtype:
+        out = np.zeros(shape, dtype=x.dtype)  # the border: zeros, once
+    out[:, ph : ph + H, pw : pw + W] = x.transpose(1, 2, 3, 0)
+    return out
+
+
 def im2col(
     xp: np.ndarray,
     kh: int,
@@ -188,6 +202,7 @@ class Conv2d(Layer):
             Parameter(kaiming_uniform((out_channels,), fan_in, rng, dtype)) if bias else None
         )
         self.cols = self.dcols = None  # the column matrix and its gradient, once run
+        self.padded = None  # the padded batch-last input, once run
         self.out_shape = None  # the last forward's output shape
 
     def config(self) -> dict:
@@ -241,8 +256,7 @@ class Conv2d(Layer):
         x = real_input(x, self).astype(self.weight.data.dtype, copy=False)
         C, H, W = x.shape[1:]
         # (N, C, H, W) -> zero-padded (C, Hp, Wp, N): batch last, see module docstring
-        xp = np.zeros((C, H + 2 * ph, W + 2 * pw, N), dtype=x.dtype)
-        xp[:, ph : ph + H, pw : pw + W] = x.transpose(1, 2, 3, 0)
+        xp = self.padded = pad_batch_last(x, ph, pw, out=self.padded)
         cols_memory = reuse(self.cols, (C * kh * kw, Ho * Wo * N), x.dtype)  # see layers/speed.py
         self.cols = im2col(xp, kh, kw, sh, sw, Ho, Wo, out=cols_memory)  # (C*kh*kw, Ho*Wo*N)
         self.padded_shape, self.input_hw = xp.shape, (H, W)

@@ -5,10 +5,11 @@ batch: over (N, H, W) for images, over N for feature vectors.  (Normalising each
 activation (c, h, w) on its own, a common mistake, is not BatchNorm2d.)
 
 Both layers move the channel axis to the front and work on a (C, M) matrix, one row
-per channel, M = N*H*W values in it.  ``np.moveaxis`` is a free view; the reshape to
-(C, M) copies unless the input's memory is already channel-first and then batch-first
-(a Conv2d output is stored as (C, H, W, N), see ``conv.py``, so it is copied once).
-The output is a view of (C, N, H, W) memory.
+per channel, M = N*H*W values in it (``channel_rows``).  Which order the M values of a row
+come in does not matter to a per-channel mean, so they are taken in the order they lie in
+memory: for a Conv2d output, stored as (C, H, W, N) (see ``conv.py``), the (C, M) matrix is
+then a free view, not a copy, and the output is stored as the input was, so the next layer
+(ReLU, the next Conv2d) also reads it without a copy.
 """
 
 from __future__ import annotations
@@ -17,6 +18,25 @@ import numpy as np
 
 from ..checks import flag, float_dtype, real, whole
 from .base import Layer, Parameter, real_input
+
+
+def channel_rows(x: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
+    """x as a (C, M) matrix, one row per channel (axis 1), and the axis order used.
+
+    Trick (memory order): the other axes follow the channel in the order of their strides,
+    largest first, so the reshape is a free view whenever x's memory is channel-first in any
+    order (a Conv2d's (C, H, W, N) output), instead of a copy into (C, N, H, W) order.
+    ``rows.reshape(moved shape).transpose(np.argsort(order))`` turns a result back.
+    """
+    rest = sorted((a for a in range(x.ndim) if a != 1), key=lambda a: -abs(x.strides[a]))
+    order = (1, *rest)
+    return x.transpose(order).reshape(x.shape[1], -1), order
+
+
+def unrows(rows: np.ndarray, shape: tuple[int, ...], order: tuple[int, ...]) -> np.ndarray:
+    """The inverse of ``channel_rows``: (C, M) rows back to an array of ``shape``, a view."""
+    moved_shape = tuple(shape[a] for a in order)
+    return rows.reshape(moved_shape).transpose(np.argsort(order))
 
 
 class _BatchNorm(Layer):
@@ -96,8 +116,7 @@ class _BatchNorm(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.shape = self.output_shape(np.shape(x))
         x = real_input(x, self).astype(self.dtype, copy=False)
-        moved = np.moveaxis(x, 1, 0)  # (C, N, ...), a view
-        xc = moved.reshape(self.num_features, -1)  # (C, M), one row per channel
+        xc, self.order = channel_rows(x)  # (C, M), one row per channel, see channel_rows
         M = xc.shape[1]
         if self._use_batch_stats():
             if M < 2 and self.training:
@@ -107,18 +126,21 @@ class _BatchNorm(Layer):
                 )
             mean = xc.mean(axis=1)
             centered = xc - mean[:, None]
-            var = np.mean(centered * centered, axis=1)  # biased, for normalising
+            var = np.einsum("cm,cm->c", centered, centered) / M  # biased, for normalising
             if self.training and self.track_running_stats:
                 self._update_running(mean, var * (M / (M - 1)))  # unbiased, as PyTorch
         else:
             mean, var = self.running_mean, self.running_var
             centered = xc - mean[:, None]
-        self.inv_std = 1.0 / np.sqrt(var + self.eps)  # (C,)
-        self.x_hat = centered * self.inv_std[:, None]  # (C, M)
-        out = self.x_hat
+        self.inv_std = (1.0 / np.sqrt(var + self.eps)).astype(self.dtype)  # (C,)
+        centered *= self.inv_std[:, None]  # in place: centered is ours
+        self.x_hat = centered  # (C, M)
         if self.affine:
-            out = out * self.weight.data[:, None] + self.bias.data[:, None]
-        return np.moveaxis(out.reshape(moved.shape), 0, 1)  # (N, C, ...), a view
+            out = self.x_hat * self.weight.data[:, None]
+            out += self.bias.data[:, None]
+        else:
+            out = self.x_hat.copy()  # the caller may change it; x_hat must stay
+        return unrows(out, x.shape, self.order)  # stored as x was, a view
 
     def _update_running(self, mean: np.ndarray, unbiased_var: np.ndarray) -> None:
         self.num_batches_tracked += 1
@@ -129,9 +151,9 @@ class _BatchNorm(Layer):
         self.running_var += m * unbiased_var
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        grad_out = self.check_grad(grad_out, self.shape)
-        g_moved = np.moveaxis(grad_out.astype(self.dtype, copy=False), 1, 0)
-        g = g_moved.reshape(self.num_features, -1)  # (C, M)
+        grad_out = self.check_grad(grad_out, self.shape).astype(self.dtype, copy=False)
+        # (C, M) in the forward's order, so it lines up with x_hat (free if stored alike)
+        g = grad_out.transpose(self.order).reshape(self.num_features, -1)
         g_sum = g.sum(axis=1)  # (C,)
         gx_sum = np.einsum("cm,cm->c", g, self.x_hat)  # sum of g * x_hat per channel, no copy
         if self.affine:
@@ -148,7 +170,7 @@ class _BatchNorm(Layer):
             dx *= scale[:, None]
         else:
             dx = g * scale[:, None]  # running stats are constants
-        return np.moveaxis(dx.reshape(g_moved.shape), 0, 1)
+        return unrows(dx, self.shape, self.order)
 
 
 class BatchNorm2d(_BatchNorm):
