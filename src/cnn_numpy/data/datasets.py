@@ -226,12 +226,14 @@ def load_fashion_mnist(root: str | os.PathLike | None = None, download: bool = T
 def normalization_stats(X: np.ndarray) -> dict[str, float]:
     """``{"mean": ..., "std": ...}`` of the pixels of ``X`` (compute it on the training set).
 
-    Both in float64, the variance a slice of images at a time: ``X.std(dtype=np.float64)``
-    would make a float64 copy of the whole set first (376 MB for MNIST's training images)."""
+    Both in float64, the variance 512 images at a time: ``X.std(dtype=np.float64)`` would
+    make a float64 copy of the whole set first (376 MB for MNIST's training images), and
+    slices of 4,096 (26 MB each) were left in malloc's heap after loading (32 MB more RSS
+    for the whole run); 3 MB slices are not."""
     mean = float(X.mean(dtype=np.float64))
     squares = sum(
-        float(np.square(X[i : i + 4096].astype(np.float64) - mean).sum())
-        for i in range(0, len(X), 4096)
+        float(np.square(X[i : i + 512].astype(np.float64) - mean).sum())
+        for i in range(0, len(X), 512)
     )
     return {"mean": mean, "std": (squares / X.size) ** 0.5 if X.size else float("nan")}
 
