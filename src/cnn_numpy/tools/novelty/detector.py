@@ -17,6 +17,8 @@ import numpy as np
 
 from ...data.batches import check_dataset
 from ...layers.base import as_rng
+from .combine import Combination, clues
+from .exposure import learn_combination
 from .features import Stage, default_stages, stage_features
 from .gaussian import SHRINKAGE, ClassGaussians
 
@@ -44,6 +46,8 @@ class NoveltyDetector:
     fit_images: int = 0
     holdout_images: int = 0
     shrinkage: float = SHRINKAGE
+    #: the learned weighing of the clues (combine.py); None: the stages' root mean square
+    combination: Combination | None = None
     num_classes: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -64,17 +68,23 @@ class NoveltyDetector:
             / self.scales
         )
 
-    def combine(self, features: list[np.ndarray]) -> np.ndarray:
-        """The novelty score from the stages' features.  Shape: -> (N,)"""
-        return np.sqrt(np.mean(self.stage_scores(features) ** 2, axis=1))
+    def combine(self, features: list[np.ndarray], logits: np.ndarray | None = None) -> np.ndarray:
+        """The novelty score from the stages' features (and, for a learned combination, the
+        logits).  Shape: [(N, D_s)], (N, classes) -> (N,)"""
+        scores = self.stage_scores(features)
+        if self.combination is None:
+            return np.sqrt(np.mean(scores**2, axis=1))
+        if logits is None:
+            raise ValueError("novelty: a learned combination needs the logits too")
+        return self.combination.score(clues(scores, logits))
 
     def score(self, model, X: np.ndarray, batch_size: int = 500) -> np.ndarray:
         """The novelty score of each image (``X`` normalised as in training).
 
         Shape: (N, C, H, W) -> (N,)
         """
-        features, _ = stage_features(model, X, self.stages, batch_size)
-        return self.combine(features)
+        features, logits = stage_features(model, X, self.stages, batch_size)
+        return self.combine(features, logits)
 
 
 def fit_novelty(
@@ -87,6 +97,7 @@ def fit_novelty(
     stages: list[Stage] | None = None,
     shrinkage: float = SHRINKAGE,
     batch_size: int = 500,
+    learn: bool = True,
 ) -> NoveltyDetector:
     """A ``NoveltyDetector`` for ``model`` from its training images (normalised as in
     training): Gaussians on ``1 - holdout`` of them, scales and threshold on the rest.
@@ -97,6 +108,8 @@ def fit_novelty(
         refuse_rate: the share of those held-out images the threshold refuses (0.015).
         rng: seed or Generator for the split.
         stages: where features are read (default: each conv block's ReLU, and the logits).
+        learn: weigh the clues by outlier exposure (exposure.py); False: the stages' root
+            mean square, as files before 2026-12 have it.
 
     Example:
         >>> novelty = fit_novelty(model, X_train, y_train, rng=0)             # doctest: +SKIP
@@ -135,4 +148,9 @@ def fit_novelty(
     held_scores = np.sqrt(np.mean((distances / scales) ** 2, axis=1))
     detector.threshold = float(np.quantile(held_scores, 1 - refuse_rate))
     detector.holdout_refused = float(np.mean(held_scores > detector.threshold))
+    if learn:  # weigh the clues against outliers made from the held-out images
+        split = np.random.default_rng(as_rng(rng).integers(2**63))
+        detector = learn_combination(
+            detector, model, X[rest], y[rest], [f[rest] for f in features], logits[rest], split
+        )
     return detector
