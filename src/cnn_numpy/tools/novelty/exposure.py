@@ -20,8 +20,11 @@ from .combine import clue_names, clues, fit_combination
 from .features import stage_features
 from .outliers import make_outliers
 
-#: made-up outliers to fit on (at most): a second on a small net, a few MB
+#: made-up outliers to fit on (at most)
 OUTLIERS = 2000
+#: images per forward pass over them: with LeNet, the whole learned part then peaks at 40 MB
+#: of arrays (48 MB at 100, over 200 MB at 500; benchmarks/novelty_cost.py)
+BATCH = 50
 
 
 def learn_combination(
@@ -33,7 +36,7 @@ def learn_combination(
     logits: np.ndarray,
     rng: np.random.Generator,
     outliers: int = OUTLIERS,
-    batch_size: int = 500,
+    batch_size: int = BATCH,
 ):
     """``detector`` with a learned ``combination`` and its threshold, from the held-out images
     ``X`` (normalised as in training), their labels, stage features and logits.  Too few

@@ -33,6 +33,8 @@ SAME_AS_SOURCE = 0.75
 MAX_SCALE = 1.6
 #: ...and not at all within this factor
 KEEP_SIZE = 1.25
+#: outliers made at a time: the resampling's temporaries stay near 20 MB
+CHUNK = 200
 
 
 def make_outliers(X: np.ndarray, y: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -47,10 +49,22 @@ def make_outliers(X: np.ndarray, y: np.ndarray, count: int, rng: np.random.Gener
     first = rng.integers(0, n, count)
     second = rng.integers(0, n, count)
     second = np.where(y[second] == y[first], rng.integers(0, n, count), second)
-    ground = X.min(axis=(1, 2, 3), keepdims=True)  # (N, 1, 1, 1) each image's background
-    a = (X[first] - ground[first]).astype(np.float64)  # background 0, ink positive
-    b = (X[second] - ground[second]).astype(np.float64)
     kinds = np.arange(count) % len(KINDS)
+    chunks = [
+        make_chunk(X[first[i : i + CHUNK]], X[second[i : i + CHUNK]], kinds[i : i + CHUNK], rng)
+        for i in range(0, count, CHUNK)
+    ]
+    return np.concatenate(chunks).astype(X.dtype)
+
+
+def make_chunk(
+    a: np.ndarray, b: np.ndarray, kinds: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Outliers from the pairs (a[i], b[i]), kind ``KINDS[kinds[i]]``, those too like a
+    source dropped.  Shape: (n, C, H, W) twice, (n,) -> (m, C, H, W) float64, m <= n"""
+    ground = a.min(axis=(1, 2, 3), keepdims=True)  # (n, 1, 1, 1) each image's background
+    a = (a - ground).astype(np.float64)  # background 0, ink positive
+    b = (b - b.min(axis=(1, 2, 3), keepdims=True)).astype(np.float64)
     made = np.empty_like(a)
     for k, name in enumerate(KINDS):
         at = kinds == k
@@ -58,7 +72,7 @@ def make_outliers(X: np.ndarray, y: np.ndarray, count: int, rng: np.random.Gener
     made = reframe(made, a)
     like_a_source = np.maximum(correlation(made, a), correlation(made, b))
     keep = (made.max(axis=(1, 2, 3)) > 0) & (like_a_source < SAME_AS_SOURCE)
-    return (made + ground[first])[keep].astype(X.dtype)
+    return (made + ground)[keep]
 
 
 def halves(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
