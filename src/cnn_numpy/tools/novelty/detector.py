@@ -1,12 +1,14 @@
 """The novelty score of a whole network: a Mahalanobis distance at each stage, each in units
 of how far the most unusual 1% of held-out training images are there, combined.
 
-    r_s(x)  = distance_s(x) / scale_s        scale_s: 99th percentile on held-out images
-    score(x) = sqrt(mean over stages of r_s(x)^2)
+    r_s(x)   = distance_s(x) / scale_s        scale_s: 99th percentile on held-out images
+    score(x) = log(1 + exp(w . clues(x) + b))     clues: log r_s, the logits' margin and
+                                                  energy; w learned (combine.py, exposure.py)
 
+(a file saved before 2026-12 has no learned weights: score(x) = sqrt(mean over s of r_s^2)).
 Above ``threshold`` (set so that ``refuse_rate`` of the held-out images are above it), the
 answer is "not one of the classes".  The Gaussians are fitted on most training images and
-the scales and threshold on the rest, which the Gaussians did not see.
+the scales, weights and threshold on the rest, which the Gaussians did not see.
 """
 
 from __future__ import annotations
