@@ -218,3 +218,28 @@ def test_a_damaged_combination_is_named(trained, tmp_path, damage, message):
     with pytest.raises(ModelFileError, match="novelty check is damaged"):
         cnn.load_novelty(path)
     cnn.load(path)  # the model itself still loads
+
+
+def test_colour_and_oblong_images_make_outliers_too():
+    rng = np.random.default_rng(6)
+    colour = rng.uniform(0, 1, (40, 3, 32, 32)).astype(np.float32)
+    colour[:, :, 8:24, 12:20] += 2.0  # a bright patch on noise
+    made = outliers.make_outliers(colour, np.arange(40) % 4, 60, rng)
+    assert made.shape[1:] == (3, 32, 32) and len(made) > 30
+    oblong = np.zeros((30, 1, 20, 28), np.float32)
+    oblong[:, 0, 4:16, 6:9] = 1.0  # turned 90 degrees it would not fit: mirrored only
+    oblong[:, 0, 4:7, 6:20] = 1.0
+    made = outliers.make_outliers(oblong, np.arange(30) % 2, 40, rng)
+    assert made.shape[1:] == (1, 20, 28)
+
+
+def test_too_few_held_out_images_keep_the_plain_score(trained):
+    model, X, y = trained
+    few = cnn.fit_novelty(model, X[::10], y[::10], holdout=0.3, rng=0)  # 9 held out
+    assert few.combination is None and few.holdout_images < 20
+    np.testing.assert_allclose(
+        few.score(model, X[:5]),
+        cnn.fit_novelty(model, X[::10], y[::10], holdout=0.3, rng=0, learn=False).score(
+            model, X[:5]
+        ),
+    )

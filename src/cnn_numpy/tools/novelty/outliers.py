@@ -112,7 +112,7 @@ def turned(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray
     ways = 5 if a.shape[2] == a.shape[3] else 2
     way = rng.integers(0, ways, len(a)) + (5 - ways)
     out = np.empty_like(a)
-    for k in range(5):
+    for k in range(5 - ways, 5):  # 0-2: turned (square images only), 3-4: mirrored
         part = a[way == k]
         out[way == k] = (
             np.rot90(part, k + 1, axes=(2, 3))
