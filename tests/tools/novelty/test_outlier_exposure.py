@@ -243,3 +243,20 @@ def test_too_few_held_out_images_keep_the_plain_score(trained):
             model, X[:5]
         ),
     )
+
+
+def test_held_out_images_of_one_class_keep_the_plain_score(trained):
+    from cnn_numpy.tools.novelty.exposure import learn_combination
+    from cnn_numpy.tools.novelty.features import stage_features
+
+    model, X, y = trained
+    plain = cnn.fit_novelty(model, X, y, holdout=0.5, rng=0, learn=False)
+    images, labels = X[:40], np.zeros(40, dtype=int)
+    # the one image of class 1 lands in the half the threshold is set on, not the half the
+    # weights learn from: no outliers of two classes can be made there
+    labels[np.random.default_rng(9).permutation(40)[0]] = 1
+    features, logits = stage_features(model, images, plain.stages)
+    same = learn_combination(
+        plain, model, images, labels, features, logits, np.random.default_rng(9)
+    )
+    assert same.combination is None and same.threshold == plain.threshold

@@ -45,10 +45,10 @@ def learn_combination(
 
     Shape: X (N, C, H, W), y (N,), features [(N, D_s)], logits (N, classes)
     """
-    if len(X) < 20 or len(np.unique(y)) < 2:
-        return detector
     order = rng.permutation(len(X))
     fit = order[len(X) // 2 :]
+    if len(X) < 20 or len(np.unique(y[fit])) < 2:
+        return detector
     made = make_outliers(X[fit], y[fit], min(outliers, len(fit)), rng)
     if len(made) < 10:  # images so plain that every change leaves them as they were
         return detector
