@@ -117,22 +117,25 @@ def answers(model_path: str, sets) -> dict[str, tuple[np.ndarray, np.ndarray, np
 def table(models: list[str], sets) -> None:
     results = [answers(m, sets) for m in models]
     heads = " | ".join(Path(m).parent.name or m for m in models)
-    print(f"| set | images | {heads} |  (right %, refused %)")
+    print("Each cell: right and accepted % / the answer right, refusals aside % / refused %\n")
+    print(f"| set | images | {heads} |")
     print("| --- | ---: |" + " ---: |" * len(models))
     digit_sets = [*CONDITIONS, *HELD_OUT, "mnist28"]
     for name in digit_sets:
         y = sets[name][1]
         cells = [
-            f"{np.mean((p == y) & ~r):.1%} / {np.mean(r):.1%}"
+            f"{np.mean((p == y) & ~r):.1%} / {np.mean(p == y):.1%} / {np.mean(r):.1%}"
             for p, r, _ in (a[name] for a in results)
         ]
         print(f"| {name} | {len(y)} | {' | '.join(cells)} |")
     tuned = list(CONDITIONS)
     cells = []
     for a in results:
-        right = np.concatenate([(a[n][0] == sets[n][1]) & ~a[n][1] for n in tuned])
+        accepted = [np.mean((a[n][0] == sets[n][1]) & ~a[n][1]) for n in tuned]
+        answered = [np.mean(a[n][0] == sets[n][1]) for n in tuned]
         cells.append(
-            f"{right.mean():.1%} (worst {min(np.mean((a[n][0] == sets[n][1]) & ~a[n][1]) for n in tuned):.1%})"
+            f"{np.mean(accepted):.1%} (worst {min(accepted):.1%}) / "
+            f"{np.mean(answered):.1%} (worst {min(answered):.1%})"
         )
     print(f"| all conditions | | {' | '.join(cells)} |")
     print(f"\n| non-digit | images | {heads} |  (refused %, AUROC)")

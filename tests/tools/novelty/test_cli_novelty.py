@@ -128,6 +128,23 @@ def test_a_model_without_a_check_still_predicts_and_says_so(digits, images, run,
     assert "has no novelty check" in capsys.readouterr().out
 
 
+def test_a_model_with_the_older_check_still_refuses_and_says_what_it_lacks(
+    digits, images, tmp_path, capsys
+):
+    """A file from before the learned weighing (novelty version 1) keeps its check."""
+    old = tmp_path / "older.npz"
+    model = cnn.load(digits)
+    cnn.save(model, old, dataset="mnist", class_names=["bar", "ring"], input_shape=[1, 28, 28])
+    X, y = strokes(200, np.random.default_rng(5))
+    cnn.save_novelty(old, cnn.fit_novelty(model, X, y, rng=0, learn=False))
+    assert main(["predict", str(old), *images]) == 0
+    out = capsys.readouterr().out
+    assert "has an older novelty check" in out and "train again" in out
+    assert "not a digit" in out  # the filled disc is still refused
+    assert main(["predict", str(digits), *images]) == 0
+    assert "older novelty check" not in capsys.readouterr().out
+
+
 def test_evaluate_reports_the_refusal_rate(run, capsys):
     assert main(["evaluate", str(run / "model.npz")]) == 0
     out = capsys.readouterr().out

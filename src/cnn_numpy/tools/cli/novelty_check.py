@@ -29,6 +29,15 @@ def missing_note(path: str) -> str:
     )
 
 
+def older_note(path: str) -> str:
+    """A check from before its clues were weighed by outlier exposure (file version 1)."""
+    return (
+        f"note: {path} has an older novelty check (before 2026-12): it weighs its stages "
+        "equally instead of as learned from outliers made from the training images, so it "
+        "lets more non-digits through (docs/novelty.md); train again for the newer one"
+    )
+
+
 def checkpoint_note(path: str) -> str:
     """A checkpoint is not an old model file: it holds the training state, and the run's
     model files beside it hold the novelty check."""
@@ -102,6 +111,8 @@ def load_check(path: str) -> NoveltyDetector | None:
     detector = read_novelty(header, arrays, path)
     if detector is None:
         print(checkpoint_note(path) if header.get("kind") == "checkpoint" else missing_note(path))
+    elif detector.combination is None:
+        print(older_note(path))
     return detector
 
 

@@ -1,7 +1,7 @@
 """Is this one of the classes at all?  A novelty score from the network's own features
-(class-conditional Gaussians and Mahalanobis distances at several stages), fitted on the
-training images and stored in the model file, so that ``predict`` can answer "not a digit".
-See docs/novelty.md."""
+(class-conditional Gaussians and Mahalanobis distances at several stages, weighed as learned
+from outliers made of the training images), fitted on the training images and stored in the
+model file, so that ``predict`` can answer "not a digit".  See docs/novelty.md."""
 
 from .detector import NoveltyDetector, fit_novelty
 from .features import Stage, default_stages, stage_features

@@ -1,12 +1,14 @@
 """The novelty score of a whole network: a Mahalanobis distance at each stage, each in units
 of how far the most unusual 1% of held-out training images are there, combined.
 
-    r_s(x)  = distance_s(x) / scale_s        scale_s: 99th percentile on held-out images
-    score(x) = sqrt(mean over stages of r_s(x)^2)
+    r_s(x)   = distance_s(x) / scale_s        scale_s: 99th percentile on held-out images
+    score(x) = log(1 + exp(w . clues(x) + b))     clues: log r_s, the logits' margin and
+                                                  energy; w learned (combine.py, exposure.py)
 
+(a file saved before 2026-12 has no learned weights: score(x) = sqrt(mean over s of r_s^2)).
 Above ``threshold`` (set so that ``refuse_rate`` of the held-out images are above it), the
 answer is "not one of the classes".  The Gaussians are fitted on most training images and
-the scales and threshold on the rest, which the Gaussians did not see.
+the scales, weights and threshold on the rest, which the Gaussians did not see.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from ...checks import whole
 from ...data.batches import check_dataset
 from ...layers.base import as_rng
 from ...train import EVAL_BATCH
+from .combine import Combination, clues
+from .exposure import learn_combination
 from .features import Stage, default_stages, stage_features
 from .gaussian import SHRINKAGE, ClassGaussians
 
@@ -51,6 +55,8 @@ class NoveltyDetector:
     fit_images: int = 0
     holdout_images: int = 0
     shrinkage: float = SHRINKAGE
+    #: the learned weighing of the clues (combine.py); None: the stages' root mean square
+    combination: Combination | None = None
     num_classes: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -71,17 +77,23 @@ class NoveltyDetector:
             / self.scales
         )
 
-    def combine(self, features: list[np.ndarray]) -> np.ndarray:
-        """The novelty score from the stages' features.  Shape: -> (N,)"""
-        return np.sqrt(np.mean(self.stage_scores(features) ** 2, axis=1))
+    def combine(self, features: list[np.ndarray], logits: np.ndarray | None = None) -> np.ndarray:
+        """The novelty score from the stages' features (and, for a learned combination, the
+        logits).  Shape: [(N, D_s)], (N, classes) -> (N,)"""
+        scores = self.stage_scores(features)
+        if self.combination is None:
+            return np.sqrt(np.mean(scores**2, axis=1))
+        if logits is None:
+            raise ValueError("novelty: a learned combination needs the logits too")
+        return self.combination.score(clues(scores, logits))
 
     def score(self, model, X: np.ndarray, batch_size: int = EVAL_BATCH) -> np.ndarray:
         """The novelty score of each image (``X`` normalised as in training).
 
         Shape: (N, C, H, W) -> (N,)
         """
-        features, _ = stage_features(model, X, self.stages, batch_size)
-        return self.combine(features)
+        features, logits = stage_features(model, X, self.stages, batch_size)
+        return self.combine(features, logits)
 
 
 def fit_novelty(
@@ -95,6 +107,7 @@ def fit_novelty(
     shrinkage: float = SHRINKAGE,
     batch_size: int = EVAL_BATCH,
     max_images: int | None = MAX_IMAGES,
+    learn: bool = True,
 ) -> NoveltyDetector:
     """A ``NoveltyDetector`` for ``model`` from its training images (normalised as in
     training): Gaussians on ``1 - holdout`` of them, scales and threshold on the rest.
@@ -106,6 +119,8 @@ def fit_novelty(
         rng: seed or Generator for the split.
         stages: where features are read (default: each conv block's ReLU, and the logits).
         max_images: use at most this many of the images, drawn at random (None: all).
+        learn: weigh the clues by outlier exposure (exposure.py); False: the stages' root
+            mean square, as files before 2026-12 have it.
 
     Example:
         >>> novelty = fit_novelty(model, X_train, y_train, rng=0)             # doctest: +SKIP
@@ -147,4 +162,15 @@ def fit_novelty(
     held_scores = np.sqrt(np.mean((distances / scales) ** 2, axis=1))
     detector.threshold = float(np.quantile(held_scores, 1 - refuse_rate))
     detector.holdout_refused = float(np.mean(held_scores > detector.threshold))
+    if learn:  # weigh the clues against outliers made from the held-out images
+        split = np.random.default_rng(as_rng(rng).integers(2**63))
+        detector = learn_combination(
+            detector,
+            model,
+            X[order[rest]],
+            y[rest],
+            [f[rest] for f in features],
+            logits[rest],
+            split,
+        )
     return detector

@@ -51,7 +51,7 @@ def predict_with_novelty(
         scores, refused = np.full(len(X), np.nan), np.zeros(len(X), dtype=bool)
     else:
         try:
-            scores = novelty.combine(features)
+            scores = novelty.combine(features, logits)
         except ValueError as err:
             raise ValueError(f"the novelty detector does not fit this model: {err}") from err
         refused = scores > novelty.threshold

@@ -11,7 +11,14 @@ everything else as plain numbers and strings in the header's ``"novelty"`` entry
                          "holdout_images": 6000, "shrinkage": 0.01,
                          "stages": [{"layer": 1, "pooling": "channels", "scale": 7.9}, ...]}
 
-A file saved before novelty detectors existed has neither: ``load_novelty`` returns None.
+A detector with a learned combination of its clues (combine.py, since 2026-12) is version 2
+and adds its few numbers to the header entry:
+
+    "combination": {"clues": ["log r0", ..., "margin", "energy"], "low": [...], "high": [...],
+                    "mean": [...], "std": [...], "weights": [...], "bias": -1.3}
+
+A version 1 entry (no combination: the stages' root mean square) still loads.  A file saved
+before novelty detectors existed has neither: ``load_novelty`` returns None.
 """
 
 from __future__ import annotations
@@ -22,12 +29,17 @@ import os
 import numpy as np
 
 from ..saving.model_files import ModelFileError, open_npz, write_npz
+from .combine import Combination, clue_names
 from .detector import NoveltyDetector
 from .features import POOLINGS, Stage
 from .gaussian import ClassGaussians
 
 PREFIX = "novelty/"
-METHOD, VERSION = "mahalanobis", 1
+METHOD, VERSION = "mahalanobis", 2
+#: version 1: no "combination" (the stages' root mean square)
+VERSIONS = (1, 2)
+#: the combination's lists of numbers, one per clue
+COMBINATION_LISTS = ("low", "high", "mean", "std", "weights")
 #: the header entry's keys and their types (numbers must be finite)
 NUMBERS = {
     "threshold": float,
@@ -72,7 +84,7 @@ def to_file(detector: NoveltyDetector) -> tuple[dict, dict[str, np.ndarray]]:
     """(header entry, arrays without the "novelty/" prefix) of a detector."""
     header = {
         "method": METHOD,
-        "version": VERSION,
+        "version": VERSION if detector.combination is not None else 1,
         "threshold": float(detector.threshold),
         "refuse_rate": float(detector.refuse_rate),
         "holdout_refused": float(detector.holdout_refused),
@@ -84,6 +96,13 @@ def to_file(detector: NoveltyDetector) -> tuple[dict, dict[str, np.ndarray]]:
             for s, scale in zip(detector.stages, detector.scales)
         ],
     }
+    if detector.combination is not None:
+        c = detector.combination
+        header["combination"] = {
+            "clues": list(c.names),
+            **{name: [float(v) for v in getattr(c, name)] for name in COMBINATION_LISTS},
+            "bias": float(c.bias),
+        }
     arrays = {}
     for i, gaussians in enumerate(detector.gaussians):
         arrays[f"{i}/means"] = gaussians.means.astype(np.float64)
@@ -115,9 +134,12 @@ def read_novelty(header: dict, arrays: dict[str, np.ndarray], path) -> NoveltyDe
     if (
         not isinstance(entry, dict)
         or entry.get("method") != METHOD
-        or entry.get("version") != VERSION
+        or entry.get("version") not in VERSIONS
     ):
-        raise damaged(f"header entry {entry!r:.80} is not a {METHOD} detector, version {VERSION}")
+        raise damaged(
+            f"header entry {entry!r:.80} is not a {METHOD} detector, version "
+            f"{' or '.join(map(str, VERSIONS))}"
+        )
     for key, kind in NUMBERS.items():
         value = entry.get(key)
         if (
@@ -157,6 +179,12 @@ def read_novelty(header: dict, arrays: dict[str, np.ndarray], path) -> NoveltyDe
         scales.append(stage["scale"])
     if len({g.means.shape[0] for g in gaussians}) != 1:
         raise damaged("stages disagree on the number of classes")
+    combination = None
+    if entry["version"] >= 2:
+        try:
+            combination = read_combination(entry.get("combination"), len(stages))
+        except ValueError as err:
+            raise damaged(str(err)) from None
     return NoveltyDetector(
         stages=parsed,
         gaussians=gaussians,
@@ -167,4 +195,31 @@ def read_novelty(header: dict, arrays: dict[str, np.ndarray], path) -> NoveltyDe
         fit_images=entry["fit_images"],
         holdout_images=entry["holdout_images"],
         shrinkage=entry["shrinkage"],
+        combination=combination,
     )
+
+
+def read_combination(entry, stages: int) -> Combination:
+    """The learned combination from its header entry, checked; ValueError if damaged."""
+    names = clue_names(stages)
+    if not isinstance(entry, dict) or entry.get("clues") != names:
+        raise ValueError(f"combination {entry!r:.80} does not weigh the clues {names}")
+    lists = {}
+    for name in COMBINATION_LISTS:
+        values = entry.get(name)
+        if (
+            not isinstance(values, list)
+            or len(values) != len(names)
+            or not all(finite_number(v) for v in values)
+        ):
+            raise ValueError(f"combination's {name} is {values!r:.80}, not {len(names)} numbers")
+        lists[name] = np.array(values, dtype=np.float64)
+    if not finite_number(entry.get("bias")):
+        raise ValueError(f"combination's bias is {entry.get('bias')!r:.40}, not a number")
+    if (lists["std"] <= 0).any() or (lists["low"] > lists["high"]).any():
+        raise ValueError("combination's std is not positive, or its low above its high")
+    return Combination(names=names, **lists, bias=float(entry["bias"]))
+
+
+def finite_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
