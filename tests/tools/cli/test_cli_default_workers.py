@@ -27,3 +27,11 @@ def test_one_process_features_drop_the_default_workers(tmp_path, flags):
 
 def test_workers_given_stay_given(tmp_path):
     assert settings(tmp_path, "--adversarial", "0.1", "--workers", "2").workers == 2
+
+
+def test_lenet_on_mnist_takes_128_images_a_step_by_default(tmp_path):
+    """64 per process on two cores (docs/performance.md, "The first run"); other presets and
+    a given --batch-size keep theirs."""
+    assert settings(tmp_path).batch_size == 128
+    assert settings(tmp_path, "--model", "seed").batch_size == 64
+    assert settings(tmp_path, "--batch-size", "32").batch_size == 32
