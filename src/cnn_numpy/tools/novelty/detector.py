@@ -148,7 +148,11 @@ def fit_novelty(
     y = y[order]  # features[k][i] is image order[i]'s
     fit, rest = slice(held, None), slice(0, held)
     gaussians = [ClassGaussians.fit(f[fit], y[fit], num_classes, shrinkage) for f in features]
-    distances = np.stack([g.distance(f[rest]) for g, f in zip(gaussians, features)], axis=1)
+    # from here on only the held-out images' features count: the others' are let go (24 MB of
+    # the 30 MB for 30,000 MNIST images), before the learned part needs memory of its own
+    features = [f[rest].copy() for f in features]
+    logits, y = logits[rest].copy(), y[rest]
+    distances = np.stack([g.distance(f) for g, f in zip(gaussians, features)], axis=1)
     scales = np.maximum(np.quantile(distances, SCALE_QUANTILE, axis=0), 1e-12)
     detector = NoveltyDetector(
         stages=stages,
@@ -166,12 +170,6 @@ def fit_novelty(
     if learn:  # weigh the clues against outliers made from the held-out images
         split = np.random.default_rng(as_rng(rng).integers(2**63))
         detector = learn_combination(
-            detector,
-            model,
-            X[order[rest]],
-            y[rest],
-            [f[rest] for f in features],
-            logits[rest],
-            split,
+            detector, model, X, y, features, logits, split, rows=order[rest]
         )
     return detector

@@ -37,19 +37,22 @@ def learn_combination(
     rng: np.random.Generator,
     outliers: int = OUTLIERS,
     batch_size: int = BATCH,
+    rows: np.ndarray | None = None,
 ):
     """``detector`` with a learned ``combination`` and its threshold, from the held-out images
-    ``X`` (normalised as in training), their labels, stage features and logits.  Too few
-    held-out images (under 20, or one class only), or too few outliers made from them,
-    leave the detector as it is.
+    ``X[rows]`` (normalised as in training; ``rows`` None: all of ``X``), their labels, stage
+    features and logits.  Too few held-out images (under 20, or one class only), or too few
+    outliers made from them, leave the detector as it is.
 
-    Shape: X (N, C, H, W), y (N,), features [(N, D_s)], logits (N, classes)
+    Shape: X (N, C, H, W), rows (R,), y (R,), features [(R, D_s)], logits (R, classes)
     """
-    order = rng.permutation(len(X))
-    fit = order[len(X) // 2 :]
-    if len(X) < 20 or len(np.unique(y[fit])) < 2:
+    rows = np.arange(len(X)) if rows is None else np.asarray(rows)
+    order = rng.permutation(len(rows))
+    fit = order[len(rows) // 2 :]
+    if len(rows) < 20 or len(np.unique(y[fit])) < 2:
         return detector
-    made = make_outliers(X[fit], y[fit], min(outliers, len(fit)), rng)
+    # only the images outliers are made from are copied (X[rows] whole would be 19 MB more)
+    made = make_outliers(X[rows[fit]], y[fit], min(outliers, len(fit)), rng)
     if len(made) < 10:  # images so plain that every change leaves them as they were
         return detector
     made_features, made_logits = stage_features(model, made, detector.stages, batch_size)

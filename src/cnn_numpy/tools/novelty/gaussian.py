@@ -43,7 +43,7 @@ class ClassGaussians:
         shrinkage: float = SHRINKAGE,
     ) -> ClassGaussians:
         """Shape: features (N, D), labels (N,) ints in [0, num_classes)"""
-        f = np.asarray(features, dtype=np.float64)
+        f = np.asarray(features)  # each class made float64 on its own: no copy of them all
         labels = np.asarray(labels)
         if f.ndim != 2 or labels.shape != (len(f),):
             raise ValueError(
@@ -59,7 +59,7 @@ class ClassGaussians:
         d = f.shape[1]
         means, precisions = np.zeros((num_classes, d)), np.zeros((num_classes, d, d))
         for k in range(num_classes):
-            own = f[labels == k]
+            own = f[labels == k].astype(np.float64)
             means[k] = own.mean(axis=0)
             centred = own - means[k]
             covariance = centred.T @ centred / len(own)  # (D, D)

@@ -50,11 +50,15 @@ def make_outliers(X: np.ndarray, y: np.ndarray, count: int, rng: np.random.Gener
     second = rng.integers(0, n, count)
     second = np.where(y[second] == y[first], rng.integers(0, n, count), second)
     kinds = np.arange(count) % len(KINDS)
-    chunks = [
-        make_chunk(X[first[i : i + CHUNK]], X[second[i : i + CHUNK]], kinds[i : i + CHUNK], rng)
-        for i in range(0, count, CHUNK)
-    ]
-    return np.concatenate(chunks).astype(X.dtype)
+    made = np.empty((count, *X.shape[1:]), X.dtype)  # filled chunk by chunk, in X's dtype
+    kept = 0
+    for i in range(0, count, CHUNK):
+        chunk = make_chunk(
+            X[first[i : i + CHUNK]], X[second[i : i + CHUNK]], kinds[i : i + CHUNK], rng
+        )
+        made[kept : kept + len(chunk)] = chunk
+        kept += len(chunk)
+    return made[:kept]
 
 
 def make_chunk(
