@@ -190,6 +190,10 @@ def test_per_channel_normalisation_is_applied_channel_by_channel(model):
     np.testing.assert_allclose(x[0], (image - mean[:, None, None]) / std[:, None, None], rtol=1e-6)
     with pytest.raises(ValueError, match="does not fit 3-channel inputs"):
         ModelView(model, {**CARD, "normalize": {"mean": [0.5, 0.5], "std": 0.25}})
+    # a std of 0 (or a value that is not finite) is named when the page starts, not later
+    for stats in ({"mean": [0.5] * 3, "std": [0.0] * 3}, {"mean": [0.5, np.nan, 0.5], "std": 0.2}):
+        with pytest.raises(ValueError, match="each std must be > 0 and every value finite"):
+            ModelView(model, {**CARD, "normalize": stats})
 
 
 def test_prepare_colour_keeps_the_centre_and_the_colours():

@@ -111,4 +111,9 @@ def model_input(image: np.ndarray, card: dict) -> np.ndarray:
     C = image.shape[0]
     mean = np.broadcast_to(np.asarray(mean, np.float32), (C,)).reshape(C, 1, 1)
     std = np.broadcast_to(np.asarray(std, np.float32), (C,)).reshape(C, 1, 1)
+    if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
+        raise ValueError(
+            f"normalize: each std must be > 0 and every value finite, got mean="
+            f"{mean.ravel().tolist()}, std={std.ravel().tolist()}"
+        )
     return ((image - mean) / std)[None]  # per channel
