@@ -21,16 +21,15 @@ from __future__ import annotations
 
 import argparse
 import base64
-import http.client
 import io
 import json
 import os
 import statistics
 import sys
 import tempfile
-import time
 
 import numpy as np
+from bench_serve import post, timed  # the same timing and HTTP as bench_serve
 
 from cnn_numpy import CIFAR10_CLASSES, resnet
 from cnn_numpy.tools.live import LiveServer, ModelView, api
@@ -51,26 +50,6 @@ def photo_jpeg(width: int = 640, height: int = 480) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8)).save(buffer, "JPEG", quality=90)
     return buffer.getvalue()
-
-
-def timed(function, repeat: int) -> list[float]:
-    function()  # warm-up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(1000 * (time.perf_counter() - start))
-    return times
-
-
-def post(port: int, path: str, body: bytes) -> dict:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    connection.request("POST", path, body, {"Content-Type": "application/json"})
-    response = connection.getresponse()
-    answer = json.loads(response.read())
-    connection.close()
-    assert response.status == 200, answer
-    return answer
 
 
 def main() -> int:
