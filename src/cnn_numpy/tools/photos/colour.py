@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from .image_files import as_rgb, read_photo, shrink
+from .image_files import as_rgb, read_photo, resize_channels, shrink
 
 #: a photo is first area-averaged to at most this many times the model's longer side: the
 #: 32x32 input needs a few hundred pixels, not a 12-megapixel photo in float32
@@ -44,16 +44,7 @@ def resize(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
     """
     from PIL import Image
 
-    channels = [
-        np.asarray(
-            Image.fromarray(np.ascontiguousarray(pixels[..., c], np.float32)).resize(
-                (width, height), Image.Resampling.BILINEAR
-            ),
-            dtype=np.float32,
-        )
-        for c in range(pixels.shape[2])
-    ]
-    return np.clip(np.stack(channels, axis=-1), 0.0, 1.0)
+    return np.clip(resize_channels(pixels, height, width, Image.Resampling.BILINEAR), 0.0, 1.0)
 
 
 def prepare_colour(

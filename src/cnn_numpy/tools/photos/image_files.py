@@ -167,16 +167,23 @@ def shrink(pixels: np.ndarray, max_side: int | None) -> tuple[np.ndarray, float]
     if max_side is None or max(h, w) <= max_side:
         return pixels, 1.0
     new_w, new_h = shrunk_size(w, h, max_side)
+    return resize_channels(pixels, new_h, new_w, Image.Resampling.BOX), w / new_w
+
+
+def resize_channels(pixels: np.ndarray, height: int, width: int, resample) -> np.ndarray:
+    """Each channel resized by Pillow in float32 (mode "F"), with filter ``resample``.
+
+    Shape: (H, W, C) -> (height, width, C) float32
+    """
+    from PIL import Image
+
     channels = [
-        np.asarray(
-            Image.fromarray(np.ascontiguousarray(pixels[..., c], np.float32)).resize(
-                (new_w, new_h), Image.Resampling.BOX
-            ),
-            dtype=np.float32,
+        Image.fromarray(np.ascontiguousarray(pixels[..., c], np.float32)).resize(
+            (width, height), resample
         )
         for c in range(pixels.shape[2])
     ]
-    return np.stack(channels, axis=-1), w / new_w
+    return np.stack([np.asarray(c, dtype=np.float32) for c in channels], axis=-1)
 
 
 def as_rgb(image: np.ndarray) -> np.ndarray:
