@@ -103,6 +103,15 @@ def answer(driver) -> dict:
     )
 
 
+def open_page(driver, url: str) -> None:
+    """The live page at ``url``, once its draw view shows."""
+    driver.get(url)
+    wait_for(
+        lambda: js(driver, "return !document.getElementById('draw-view').hidden"),
+        what="the draw view",
+    )
+
+
 def wait_for(condition, timeout: float = 20, what: str = "the page"):
     """Poll ``condition()`` until it returns something true; fail after ``timeout`` s."""
     deadline = time.monotonic() + timeout

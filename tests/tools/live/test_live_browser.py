@@ -23,6 +23,7 @@ from helpers.browser import (
     console_errors,
     draw,
     js,
+    open_page,
     require_browser,
     screenshot,
     start_chromium,
@@ -99,14 +100,6 @@ def page(browser, server):
     """The draw view of ``model``, open in the browser."""
     open_page(browser, server.url)
     return browser
-
-
-def open_page(driver, url: str) -> None:
-    driver.get(url)
-    wait_for(
-        lambda: driver.execute_script("return !document.getElementById('draw-view').hidden"),
-        what="the draw view",
-    )
 
 
 def draw_digit(driver, digit: int, seed: int) -> dict:

@@ -19,6 +19,7 @@ from helpers.browser import (
     answer,
     console_errors,
     js,
+    open_page,
     require_browser,
     screenshot,
     start_chromium,
@@ -63,14 +64,6 @@ def server(model, tmp_path_factory):
 def page(browser, server):
     open_page(browser, server.url)
     return browser
-
-
-def open_page(driver, url: str) -> None:
-    driver.get(url)
-    wait_for(
-        lambda: js(driver, "return !document.getElementById('draw-view').hidden"),
-        what="the draw view",
-    )
 
 
 def upload(driver, path: Path) -> dict:
