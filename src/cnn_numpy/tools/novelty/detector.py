@@ -78,6 +78,11 @@ class NoveltyDetector:
             / self.scales
         )
 
+    def refuse_above_quantile(self, held_scores: np.ndarray) -> None:
+        """The threshold that refuses ``refuse_rate`` of the held-out images' scores."""
+        self.threshold = float(np.quantile(held_scores, 1 - self.refuse_rate))
+        self.holdout_refused = float(np.mean(held_scores > self.threshold))
+
     def combine(self, features: list[np.ndarray], logits: np.ndarray | None = None) -> np.ndarray:
         """The novelty score from the stages' features (and, for a learned combination, the
         logits).  Shape: [(N, D_s)], (N, classes) -> (N,)"""
@@ -164,9 +169,7 @@ def fit_novelty(
         holdout_images=held,
         shrinkage=shrinkage,
     )
-    held_scores = np.sqrt(np.mean((distances / scales) ** 2, axis=1))
-    detector.threshold = float(np.quantile(held_scores, 1 - refuse_rate))
-    detector.holdout_refused = float(np.mean(held_scores > detector.threshold))
+    detector.refuse_above_quantile(np.sqrt(np.mean((distances / scales) ** 2, axis=1)))
     if learn:  # weigh the clues against outliers made from the held-out images
         split = np.random.default_rng(as_rng(rng).integers(2**63))
         detector = learn_combination(

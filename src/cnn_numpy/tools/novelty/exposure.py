@@ -63,7 +63,5 @@ def learn_combination(
 
     inliers = of([f[fit] for f in features], logits[fit])
     detector.combination = fit_combination(inliers, of(made_features, made_logits), names)
-    held = detector.combination.score(of(features, logits))
-    detector.threshold = float(np.quantile(held, 1 - detector.refuse_rate))
-    detector.holdout_refused = float(np.mean(held > detector.threshold))
+    detector.refuse_above_quantile(detector.combine(features, logits))
     return detector
