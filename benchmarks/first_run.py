@@ -2,6 +2,7 @@
 
     python benchmarks/first_run.py --data-dir /path/to/mnist
     python benchmarks/first_run.py --data-dir D --against /tmp/old --runs 3   # side by side
+    python benchmarks/first_run.py --data-dir D --phases   # and the peak between its lines
 
 Each run is the command with its defaults, as a user types it (only ``--data-dir`` and a
 temporary ``--out`` added), in a fresh process: wall time from start to exit, the number of
@@ -58,17 +59,24 @@ def run_once(src: Path, data_dir: str, extra: list[str]) -> dict:
         cmd += ["--data-dir", data_dir, "--out", str(Path(out) / "run"), *extra]
         start = time.perf_counter()
         process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-        peak, done = 0.0, threading.Event()
+        peak, since_line, done = 0.0, 0.0, threading.Event()
 
         def sample() -> None:
-            nonlocal peak
+            nonlocal peak, since_line
             while not done.is_set():
-                peak = max(peak, tree_rss_mb(process.pid))
+                rss = tree_rss_mb(process.pid)
+                peak, since_line = max(peak, rss), max(since_line, rss)
                 time.sleep(0.02)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        output = process.stdout.read().decode(errors="replace")
+        lines, phases = [], []  # phases: (the line that ended it, seconds, peak MB while it ran)
+        for raw in process.stdout:
+            line = raw.decode(errors="replace").rstrip()
+            lines.append(line)
+            phases.append((line.split(" |")[0][:40], time.perf_counter() - start, since_line))
+            since_line = tree_rss_mb(process.pid)  # the next part starts from what is held now
+        output = "\n".join(lines)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - start
         done.set()
@@ -83,6 +91,7 @@ def run_once(src: Path, data_dir: str, extra: list[str]) -> dict:
         "test_acc": float(accs[-1]) if accs else float("nan"),
         "peak_rss_mb": max(peak, usage.ru_maxrss / 1024),
         "settings": next((ln for ln in output.splitlines() if ln.startswith("Model:")), ""),
+        "phases": phases,
     }
 
 
@@ -91,6 +100,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", required=True, help="the folder with MNIST's IDX files")
     parser.add_argument("--against", help="an older checkout, run alternately with this one")
     parser.add_argument("--runs", type=int, default=1, help="runs of each")
+    parser.add_argument(
+        "--phases", action="store_true", help="also the peak memory between output lines"
+    )
     parser.add_argument("extra", nargs="*", help="more flags for both (after --)")
     args = parser.parse_args(argv)
     trees = {"this": ROOT / "src"}
@@ -110,6 +122,9 @@ def main(argv: list[str] | None = None) -> None:
             )
             if r == 0:
                 print(f"|   ({name}: {res['settings']}) | | | | | |", flush=True)
+            if args.phases:  # which part of the run holds the most memory
+                for label, seconds, mb in res["phases"]:
+                    print(f"|   until {label!r} | | {seconds:.1f} | | | {mb:.0f} |", flush=True)
     print(f"load average at the end: {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
 
 
