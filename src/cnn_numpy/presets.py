@@ -179,7 +179,8 @@ def resnet(
     if image_size < 2 ** len(blocks):
         raise ValueError(
             f"resnet: {len(blocks)} stages halve a {image_size}x{image_size} image "
-            f"{len(blocks)} times; use images of at least {2 ** len(blocks)} pixels"
+            f"{len(blocks)} times; use images of at least {2 ** len(blocks)} pixels, or fewer "
+            "stages (cnn-numpy train: a smaller --blocks)"
         )
     rng = as_rng(rng)
     layers = [

@@ -120,3 +120,30 @@ def test_the_memory_check_counts_the_convs_inside_the_blocks():
     stage1 = 16 * 9 * 14 * 14 + 32 * 9 * 14 * 14 + 16 * 14 * 14  # block convs, 1x1 shortcut
     stage2 = 32 * 9 * 7 * 7 + 64 * 9 * 7 * 7 + 32 * 7 * 7
     assert columns == stem + stage1 + stage2
+
+
+def test_blocks_sets_the_resnets_stages(tmp_path, capsys):
+    from cnn_numpy.tools.cli.settings import resolve_defaults
+
+    def blocks(**flags):
+        return resolve_defaults(argparse_namespace(**flags)).blocks
+
+    assert blocks(dataset="mnist", model="resnet") == 2
+    assert blocks(dataset="cifar10") == 2
+    assert blocks(dataset="lines", model="resnet") == 2
+    assert blocks(dataset="mnist", model="resnet", blocks=3) == 3
+    assert blocks(dataset="mnist") == 1  # the seed net's and lenet's setting, as it was
+    run_dir = tmp_path / "run"
+    assert main([*LINES, "--epochs", "1", "--blocks", "3", "--out", str(run_dir)]) == 0
+    model = load(run_dir / "model.npz")
+    assert sum(isinstance(layer, cnn.Residual) for layer in model) == 3
+    assert model.output_shape((1, 1, 28, 28)) == (1, 2)
+    assert json.loads((run_dir / "config.json").read_text())["blocks"] == 3
+    assert "--blocks" not in capsys.readouterr().out  # no "flag not used" note: it is used
+
+
+def test_too_many_resnet_stages_for_the_images_is_a_usage_error(tmp_path, capsys):
+    code = main([*LINES, "--blocks", "5", "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and "5 stages halve a 28x28 image 5 times" in err
+    assert "a smaller --blocks" in err and "Traceback" not in err

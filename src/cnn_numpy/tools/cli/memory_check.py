@@ -99,7 +99,9 @@ def check_memory(
     free = available_bytes()
     if free is None or params + arrays <= free:
         return
-    knobs = "--batch-size" + (", --filters or --blocks" if settings.model == "seed" else "")
+    knobs = "--batch-size" + {"seed": ", --filters or --blocks", "resnet": " or --blocks"}.get(
+        settings.model, ""
+    )
     raise UsageError(
         f"this run needs about {human(params + arrays)} of memory ({human(params)} for the "
         f"{sum(p.data.size for p in model.parameters()):,} parameters with their gradients "

@@ -112,6 +112,10 @@ MODEL_DEFAULTS = {
     ("lenet", "mnist"): dict(batch_size=128, workers=2 if (os.cpu_count() or 1) >= 2 else None),
 }
 
+#: defaults of a model on every dataset, under the (model, dataset) pair's: the resnet's two
+#: stages (blocks counts the seed net's conv blocks, the resnet's basic blocks)
+PRESET_DEFAULTS = {"resnet": dict(blocks=2)}
+
 #: datasets whose images mean something else mirrored: a flipped 2 is no 2
 NO_FLIPS = ("mnist",)
 
@@ -135,7 +139,10 @@ APPLIES = {
         "momentum is SGD's; Adam keeps its own running averages of the gradient",
     ),
     "filters": (lambda s: s.model == "seed", "it shapes the seed net only"),
-    "blocks": (lambda s: s.model == "seed", "it shapes the seed net only"),
+    "blocks": (
+        lambda s: s.model in ("seed", "resnet"),
+        "it shapes the seed net and the resnet only",
+    ),
     "noise": (lambda s: s.dataset == "lines", "it is the noise of the synthetic lines"),
     "data_dir": (lambda s: s.dataset != "lines", "the lines are drawn, not read from files"),
     "step_size": (lambda s: s.schedule == "step", "it applies to --schedule step"),
@@ -208,6 +215,7 @@ def resolve_defaults(args: argparse.Namespace) -> TrainSettings:
         {
             **BASE_DEFAULTS,
             **DEFAULTS[dataset],
+            **PRESET_DEFAULTS.get(model, {}),
             **MODEL_DEFAULTS.get((model, dataset), {}),
             **given,
             "dataset": dataset,

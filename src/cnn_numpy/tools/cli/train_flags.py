@@ -50,7 +50,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--blocks",
         type=CHECKS["blocks"],
         default=None,
-        help="Conv->ReLU->Pool blocks in the seed net (default 1)",
+        help="Conv->ReLU->Pool blocks in the seed net (default 1); basic blocks in the "
+        "resnet, one per stage, each halving the image and doubling the channels (default 2, "
+        "3 on fashion-mnist)",
     )
     p.add_argument(
         "--augment",

@@ -66,6 +66,14 @@ def build_model(settings: TrainSettings, num_classes: int, image_shape: tuple[in
             in_channels=channels,
             rng=rng,
         )
+    if settings.model == "resnet":  # one basic block per stage, each halving the size
+        return MODELS["resnet"](
+            num_classes,
+            in_channels=channels,
+            image_size=size,
+            blocks=(1,) * settings.blocks,
+            rng=rng,
+        )
     return MODELS[settings.model](num_classes, in_channels=channels, image_size=size, rng=rng)
 
 
