@@ -149,8 +149,11 @@ def reader_for(run_dir: Path, train: tuple[np.ndarray, np.ndarray], seed: int, w
         )
         return None
     convs = [layer for layer in getattr(model, "layers", ()) if isinstance(layer, Conv2d)]
+    things = (
+        "letters from digits" if card.get("dataset") == "mnist" else "other things from its classes"
+    )
     why = (
-        f"the seed net's {convs[0].out_channels} filters cannot tell letters from digits, so "
+        f"the seed net's {convs[0].out_channels} filters cannot tell {things}, so "
         if card.get("preset") == "seed" and convs
         else ""
     )
