@@ -12,7 +12,8 @@ from helpers.run_fixtures import snapshot
 from PIL import Image
 
 import cnn_numpy as cnn
-from cnn_numpy.tools.cli import main, novelty_check
+from cnn_numpy.tools.cli import build_parser, main, novelty_check
+from cnn_numpy.tools.cli.settings import resolve_defaults
 from cnn_numpy.tools.live.model_view import ModelView
 from cnn_numpy.tools.novelty import stage_features
 
@@ -119,4 +120,27 @@ def test_ctrl_c_while_the_reader_trains_leaves_the_files_as_they_were(
     assert snapshot(run) == saved and cnn.load_novelty(run / "best.npz") is None
     err = capsys.readouterr().err
     assert "Interrupted while training the novelty check's reader" in err
-    assert "without a novelty check" in err
+    assert (
+        f"without a novelty check (predict will say so); add it with: cnn-numpy train --resume {run}"
+        in err
+    )
+    monkeypatch.undo()  # the resume the note names: nothing left to train, the check is stored
+    assert main(["train", "--resume", str(run), "--quiet"]) == 0
+    assert cnn.load_novelty(run / "best.npz").reader is not None
+
+
+@pytest.mark.parametrize(
+    "flags, reads",
+    [
+        (["--dataset", "mnist", "--model", "seed"], True),
+        (["--dataset", "fashion-mnist", "--model", "seed"], True),
+        (["--dataset", "mnist"], False),  # lenet carries its own check
+        (["--dataset", "mnist", "--model", "deep"], False),
+        ([], False),  # the lines' seed net: the first run stays quick
+        (["--dataset", "mnist", "--model", "seed", "--novelty-reader", "none"], False),
+        (["--dataset", "mnist", "--novelty-reader", "lenet"], True),
+    ],
+)
+def test_auto_reads_with_a_lenet_for_the_seed_net_on_mnist_and_fashion(flags, reads):
+    args = build_parser().parse_args(["train", *flags])
+    assert resolve_defaults(args).uses_reader() is reads

@@ -144,7 +144,7 @@ def reader_for(run_dir: Path, train: tuple[np.ndarray, np.ndarray], seed: int, w
         print(
             f"\nInterrupted while training the novelty check's reader: the model files in "
             f"{run_dir} are saved as they were, without a novelty check (predict will say "
-            "so); train again for one",
+            f"so); add it with: cnn-numpy train --resume {run_dir}",
             file=sys.stderr,
         )
         return None
