@@ -60,7 +60,7 @@ _TOOL_NAMES = {
     **dict.fromkeys(["diagnose", "Diagnosis", "Finding", "Monitor"], "tools.doctor"),
     **dict.fromkeys(
         ["fit_novelty", "save_novelty", "load_novelty", "predict_with_novelty", "NoveltyDetector",
-         "NoveltyPrediction"],
+         "NoveltyPrediction", "train_reader"],
         "tools.novelty",
     ),
     **dict.fromkeys(["save", "load", "load_card"], "tools.saving"),

@@ -4,15 +4,19 @@ images it refuses.  The library part is ``cnn_numpy.tools.novelty``."""
 
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 
-from ..novelty import NoveltyDetector, fit_novelty, load_novelty, save_novelty
+from ...layers import Conv2d
+from ..novelty import NoveltyDetector, fit_novelty, load_novelty, save_novelty, train_reader
 from ..novelty.predict import NoveltyPrediction
+from ..novelty.reader import EPOCHS, default_workers
 from ..novelty.storage import read_novelty
 from ..saving.checkpoint import BEST, LAST
-from ..saving.model_files import ModelFileError, load, open_npz
+from ..saving.model_files import ModelFileError, load, load_with_card, open_npz
 from .common import writing
 
 
@@ -64,16 +68,31 @@ def has_check(path: Path) -> bool:
 
 
 def describe(detector: NoveltyDetector) -> str:
+    reader = "" if detector.reader is None else ", read by a LeNet trained beside the model"
     return (
         f"score above {detector.threshold:.2f} refused, {detector.holdout_refused:.1%} of "
-        f"{detector.holdout_images:,} held-out training images"
+        f"{detector.holdout_images:,} held-out training images{reader}"
     )
 
 
-def store_novelty(run_dir: Path, train: tuple[np.ndarray, np.ndarray], seed: int) -> None:
+def store_novelty(
+    run_dir: Path,
+    train: tuple[np.ndarray, np.ndarray],
+    seed: int,
+    reader: bool = False,
+    workers: int | None = None,
+) -> int:
     """Fit the novelty check on the training images for model.npz and best.npz (once if
-    they hold the same weights) and store it in each file."""
+    they hold the same weights) and store it in each file; with ``reader``, the check reads
+    a LeNet trained first on the same images (``workers``: its processes; None: both cores
+    where there are two).  0, or 130 after Ctrl-C during the reader's training (the model
+    files are left as they were)."""
     X, y = train
+    net = None
+    if reader:
+        net = reader_for(run_dir, train, seed, workers)
+        if net is None:
+            return 130
     fitted: list[tuple[dict, NoveltyDetector]] = []
     for name in (LAST, BEST):
         path = run_dir / name
@@ -91,10 +110,12 @@ def store_novelty(run_dir: Path, train: tuple[np.ndarray, np.ndarray], seed: int
         )
         if detector is None:
             try:
-                detector = fit_novelty(model, X, y, rng=np.random.default_rng([seed, 5]))
+                detector = fit_novelty(
+                    model, X, y, rng=np.random.default_rng([seed, 5]), reader=net
+                )
             except ValueError as err:  # e.g. --limit left a class without images
                 print(f"note: no novelty check stored: {err}")
-                return
+                return 0
             fitted.append((state, detector))
         with writing(f"store the novelty check in {path}"):
             save_novelty(path, detector)
@@ -103,6 +124,44 @@ def store_novelty(run_dir: Path, train: tuple[np.ndarray, np.ndarray], seed: int
             f"Novelty check: {describe(fitted[0][1])}; stored in "
             f"{' and '.join(n for n in (LAST, BEST) if (run_dir / n).is_file())}"
         )
+    return 0
+
+
+def reader_for(run_dir: Path, train: tuple[np.ndarray, np.ndarray], seed: int, workers):
+    """The LeNet the check reads, trained on the training images, with one line saying why
+    and how long it took; None after Ctrl-C (with a note: the model files stay unchecked)."""
+    path = run_dir / LAST
+    model, card = load_with_card(path) if path.is_file() else (None, {})
+    start = time.perf_counter()
+    try:
+        net = train_reader(
+            *train,
+            rng=np.random.default_rng([seed, 6]),
+            num_classes=model.layers[-1].out_features if model is not None else None,
+            workers=workers or default_workers(),
+        )
+    except KeyboardInterrupt:
+        print(
+            f"\nInterrupted while training the novelty check's reader: the model files in "
+            f"{run_dir} are saved as they were, without a novelty check (predict will say "
+            f"so); add it with: cnn-numpy train --resume {run_dir}",
+            file=sys.stderr,
+        )
+        return None
+    convs = [layer for layer in getattr(model, "layers", ()) if isinstance(layer, Conv2d)]
+    things = (
+        "letters from digits" if card.get("dataset") == "mnist" else "other things from its classes"
+    )
+    why = (
+        f"the seed net's {convs[0].out_channels} filters cannot tell {things}, so "
+        if card.get("preset") == "seed" and convs
+        else ""
+    )
+    print(
+        f"Novelty check: {why}the check reads a LeNet trained beside the model for "
+        f"{EPOCHS} epoch ({time.perf_counter() - start:.0f} s)"
+    )
+    return net
 
 
 def load_check(path: str) -> NoveltyDetector | None:

@@ -79,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
         page = live.start(args, training, settings, data)  # --live: the page's server
         status = train_epochs(training, settings, data, run_dir, saver, page)
     if status == 0:  # "not a digit": fitted on the training images, in both models
-        store_novelty(run_dir, data.train, settings.seed)
+        status = store_novelty(
+            run_dir, data.train, settings.seed, settings.uses_reader(), settings.workers
+        )
     if status == 0 and settings.report and settings.augment != "none":  # the report shows it
         save_augmented(run_dir, data.train[0], augmentation(settings.augment, data.image_shape[-1]))
     card = model_card(settings, data)

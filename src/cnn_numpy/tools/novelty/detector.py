@@ -9,6 +9,11 @@ of how far the most unusual 1% of held-out training images are there, combined.
 Above ``threshold`` (set so that ``refuse_rate`` of the held-out images are above it), the
 answer is "not one of the classes".  The Gaussians are fitted on most training images and
 the scales, weights and threshold on the rest, which the Gaussians did not see.
+
+A *reader* (``fit_novelty(..., reader=net)``) is another network trained on the same images:
+the check then reads the reader's stages and logits instead of the model's, while the model
+still gives the answer.  A net too small to tell letters from digits (the seed net's 8
+filters) gets the eyes of a LeNet for its check (reader.py, docs/novelty.md).
 """
 
 from __future__ import annotations
@@ -58,6 +63,8 @@ class NoveltyDetector:
     shrinkage: float = SHRINKAGE
     #: the learned weighing of the clues (combine.py); None: the stages' root mean square
     combination: Combination | None = None
+    #: the network whose features the check reads; None: the model it checks
+    reader: object | None = None
     num_classes: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -93,12 +100,17 @@ class NoveltyDetector:
             raise ValueError("novelty: a learned combination needs the logits too")
         return self.combination.score(clues(scores, logits))
 
+    def reads(self, model):
+        """The network whose features are scored: the reader, or else ``model`` itself."""
+        return model if self.reader is None else self.reader
+
     def score(self, model, X: np.ndarray, batch_size: int = EVAL_BATCH) -> np.ndarray:
-        """The novelty score of each image (``X`` normalised as in training).
+        """The novelty score of each image (``X`` normalised as in training), read from
+        ``model``'s features, or from the reader's when the check has one.
 
         Shape: (N, C, H, W) -> (N,)
         """
-        features, logits = stage_features(model, X, self.stages, batch_size)
+        features, logits = stage_features(self.reads(model), X, self.stages, batch_size)
         return self.combine(features, logits)
 
 
@@ -114,6 +126,7 @@ def fit_novelty(
     batch_size: int = EVAL_BATCH,
     max_images: int | None = MAX_IMAGES,
     learn: bool = True,
+    reader=None,
 ) -> NoveltyDetector:
     """A ``NoveltyDetector`` for ``model`` from its training images (normalised as in
     training): Gaussians on ``1 - holdout`` of them, scales and threshold on the rest.
@@ -127,6 +140,8 @@ def fit_novelty(
         max_images: use at most this many of the images, drawn at random (None: all).
         learn: weigh the clues by outlier exposure (exposure.py); False: the stages' root
             mean square, as files before 2026-12 have it.
+        reader: a trained network taking the same inputs (e.g. ``train_reader``'s LeNet)
+            whose stages and logits the check reads instead of ``model``'s; None: ``model``.
 
     Example:
         >>> novelty = fit_novelty(model, X_train, y_train, rng=0)             # doctest: +SKIP
@@ -143,8 +158,11 @@ def fit_novelty(
     held = max(1, int(round(holdout * len(order))))
     if len(order) - held < 2:
         raise ValueError(f"fit_novelty: {len(order)} images are too few to fit and hold out")
-    stages = list(stages) if stages is not None else default_stages(model)
-    features, logits = stage_features(model, X, stages, batch_size, rows=order)
+    net = model if reader is None else reader  # the network whose features are read
+    if reader is not None:
+        check_reader(model, reader, X.shape[1:])
+    stages = list(stages) if stages is not None else default_stages(net)
+    features, logits = stage_features(net, X, stages, batch_size, rows=order)
     num_classes = logits.shape[1]
     if y.max() >= num_classes:
         raise ValueError(
@@ -168,11 +186,26 @@ def fit_novelty(
         fit_images=len(order) - held,
         holdout_images=held,
         shrinkage=shrinkage,
+        reader=reader,
     )
     detector.refuse_above_quantile(np.sqrt(np.mean((distances / scales) ** 2, axis=1)))
     if learn:  # weigh the clues against outliers made from the held-out images
         split = np.random.default_rng(as_rng(rng).integers(2**63))
-        detector = learn_combination(
-            detector, model, X, y, features, logits, split, rows=order[rest]
-        )
+        detector = learn_combination(detector, net, X, y, features, logits, split, rows=order[rest])
     return detector
+
+
+def check_reader(model, reader, image_shape: tuple[int, ...]) -> None:
+    """A ValueError unless ``reader`` takes the model's images and gives as many logits."""
+    try:
+        outputs = [net.output_shape((1, *image_shape))[-1] for net in (model, reader)]
+    except (AttributeError, ValueError) as err:
+        raise ValueError(
+            f"fit_novelty: the reader must be a model taking the images {tuple(image_shape)}, "
+            f"as the model does: {err}"
+        ) from err
+    if outputs[0] != outputs[1]:
+        raise ValueError(
+            f"fit_novelty: the reader gives {outputs[1]} logits, the model {outputs[0]}: "
+            "train the reader on the same classes"
+        )

@@ -25,7 +25,9 @@ class NoveltyPrediction:
 def predict_with_novelty(
     model, X: np.ndarray, novelty: NoveltyDetector | None, batch_size: int = EVAL_BATCH
 ) -> NoveltyPrediction:
-    """Class probabilities and the novelty score of each image, from one pass (eval mode).
+    """Class probabilities and the novelty score of each image, from one pass (eval mode);
+    two when the check has a reader: the probabilities from ``model``, the score from the
+    reader's features.
 
     ``X`` is normalised as in training.  With ``novelty=None`` (a model saved without a
     detector), scores are NaN and nothing is refused.
@@ -42,16 +44,19 @@ def predict_with_novelty(
         raise ValueError(
             f"predict_with_novelty: expected a batch of images (N, C, H, W), got shape {X.shape}"
         )
-    stages = novelty.stages if novelty is not None else []
+    reader = None if novelty is None else novelty.reader
+    stages = novelty.stages if novelty is not None and reader is None else []
     if novelty is not None:
         check_fits(model, novelty)
     features, logits = stage_features(model, X, stages, batch_size)
     probabilities = softmax(logits.astype(np.float64))
+    if reader is not None:  # the second pass: the reader's features and logits
+        features, reader_logits = stage_features(reader, X, novelty.stages, batch_size)
     if novelty is None:
         scores, refused = np.full(len(X), np.nan), np.zeros(len(X), dtype=bool)
     else:
         try:
-            scores = novelty.combine(features, logits)
+            scores = novelty.combine(features, logits if reader is None else reader_logits)
         except ValueError as err:
             raise ValueError(f"the novelty detector does not fit this model: {err}") from err
         refused = scores > novelty.threshold
@@ -65,11 +70,14 @@ def predict_with_novelty(
 
 
 def check_fits(model, novelty: NoveltyDetector) -> None:
-    """A ValueError unless the detector's stages are layers of ``model``."""
-    count = len(getattr(model, "layers", ()))
+    """A ValueError unless the detector's stages are layers of the network it reads
+    (``model``, or its reader)."""
+    net = novelty.reads(model)
+    which = "model" if novelty.reader is None else "reader"
+    count = len(getattr(net, "layers", ()))
     for stage in novelty.stages:
         if not -1 <= stage.layer < count:
             raise ValueError(
-                f"the novelty detector reads layer {stage.layer}, but the model "
+                f"the novelty detector reads layer {stage.layer}, but the {which} "
                 f"has {count} layers: it was fitted for another model"
             )

@@ -17,8 +17,18 @@ and adds its few numbers to the header entry:
     "combination": {"clues": ["log r0", ..., "margin", "energy"], "low": [...], "high": [...],
                     "mean": [...], "std": [...], "weights": [...], "bias": -1.3}
 
-A version 1 entry (no combination: the stages' root mean square) still loads.  A file saved
-before novelty detectors existed has neither: ``load_novelty`` returns None.
+A detector with a reader (a network whose features the check reads instead of the model's:
+reader.py) is version 3, so that a cnn-numpy from before readers refuses the file instead of
+scoring the model's own features with the reader's Gaussians.  The reader is stored as a
+model is (``model_header``'s architecture, arrays and card), its arrays under
+``"novelty/reader/"``:
+
+    "novelty/reader/0.weight" ...            the reader's state_dict
+    header["novelty"]["reader"] = {"format": "cnn-numpy", "layers": [...], "arrays": {...},
+                                   "card": {"preset": "lenet", "input_shape": [1, 28, 28]}, ...}
+
+Version 1 (no combination: the stages' root mean square) and 2 entries still load.  A file
+saved before novelty detectors existed has neither: ``load_novelty`` returns None.
 """
 
 from __future__ import annotations
@@ -33,11 +43,13 @@ from .combine import Combination, clue_names
 from .detector import NoveltyDetector
 from .features import POOLINGS, Stage
 from .gaussian import ClassGaussians
+from .reader_file import READER, read_reader, reader_entry
 
 PREFIX = "novelty/"
 METHOD, VERSION = "mahalanobis", 2
-#: version 1: no "combination" (the stages' root mean square)
-VERSIONS = (1, 2)
+#: version 1: no "combination" (the stages' root mean square); 3: with a reader
+VERSIONS = (1, 2, 3)
+WITH_READER = 3
 #: the combination's lists of numbers, one per clue
 COMBINATION_LISTS = ("low", "high", "mean", "std", "weights")
 #: the header entry's keys and their types (numbers must be finite)
@@ -67,14 +79,16 @@ def save_novelty(path: str | os.PathLike, detector: NoveltyDetector) -> None:
     header, arrays = open_npz(path)
     last = header["layers"][-1] if header["layers"] else {}
     outputs = last.get("config", {}).get("out_features")
-    if outputs != detector.num_classes or any(
-        s.layer >= len(header["layers"]) for s in detector.stages
-    ):
+    layers = len(header["layers"]) if detector.reader is None else len(detector.reader.layers)
+    if outputs != detector.num_classes or any(s.layer >= layers for s in detector.stages):
         raise ValueError(
             f"save_novelty: the detector was fitted for a model with "
             f"{detector.num_classes} classes, not the one in {path}"
         )
     entry, extra = to_file(detector)
+    if detector.reader is not None:
+        entry["reader"], reader_arrays = reader_entry(detector.reader, header["card"])
+        extra.update(reader_arrays)
     arrays = {k: v for k, v in arrays.items() if not k.startswith(PREFIX)}
     arrays.update({PREFIX + name: array for name, array in extra.items()})
     write_npz(path, arrays, {**header, "novelty": entry})
@@ -84,7 +98,13 @@ def to_file(detector: NoveltyDetector) -> tuple[dict, dict[str, np.ndarray]]:
     """(header entry, arrays without the "novelty/" prefix) of a detector."""
     header = {
         "method": METHOD,
-        "version": VERSION if detector.combination is not None else 1,
+        "version": (
+            WITH_READER
+            if detector.reader is not None
+            else VERSION
+            if detector.combination is not None
+            else 1
+        ),
         "threshold": float(detector.threshold),
         "refuse_rate": float(detector.refuse_rate),
         "holdout_refused": float(detector.holdout_refused),
@@ -131,6 +151,12 @@ def read_novelty(header: dict, arrays: dict[str, np.ndarray], path) -> NoveltyDe
             "without one by saving the model again, or fit a new one"
         )
 
+    version = entry.get("version") if isinstance(entry, dict) else None
+    if isinstance(version, int) and version > max(VERSIONS):
+        raise ModelFileError(
+            f"{path}: its novelty check is version {version}, from a newer cnn-numpy; this "
+            f"one reads versions {min(VERSIONS)}-{max(VERSIONS)}. Upgrade cnn-numpy to use it"
+        )
     if (
         not isinstance(entry, dict)
         or entry.get("method") != METHOD
@@ -152,9 +178,19 @@ def read_novelty(header: dict, arrays: dict[str, np.ndarray], path) -> NoveltyDe
     stages = entry.get("stages")
     if not isinstance(stages, list) or not stages:
         raise damaged("no stages")
+    reader_arrays = {k[len(READER) :]: v for k, v in stored.items() if k.startswith(READER)}
+    stored = {k: v for k, v in stored.items() if not k.startswith(READER)}
     expected = {f"{i}/{name}" for i in range(len(stages)) for name in ("means", "precisions")}
     if set(stored) != expected:
         raise damaged(f"arrays {sorted(stored)} instead of {sorted(expected)}")
+    reader = None
+    if entry["version"] == WITH_READER or entry.get("reader") is not None or reader_arrays:
+        if entry["version"] != WITH_READER:
+            raise damaged(f"a reader in a version {entry['version']} entry (readers are 3)")
+        try:
+            reader = read_reader(entry.get("reader"), reader_arrays, path)
+        except ValueError as err:
+            raise damaged(str(err)) from None
     parsed, gaussians, scales = [], [], []
     for i, stage in enumerate(stages):
         if (
@@ -179,8 +215,14 @@ def read_novelty(header: dict, arrays: dict[str, np.ndarray], path) -> NoveltyDe
         scales.append(stage["scale"])
     if len({g.means.shape[0] for g in gaussians}) != 1:
         raise damaged("stages disagree on the number of classes")
+    if reader is not None and (
+        reader.layers[-1].out_features != gaussians[0].means.shape[0]
+        or any(s.layer >= len(reader.layers) for s in parsed)
+    ):
+        raise damaged("its reader does not give the logits and layers its stages read")
     combination = None
-    if entry["version"] >= 2:
+    # version 2 has one; 3 (a reader) has one unless fitted with learn=False
+    if entry["version"] == 2 or (entry["version"] == WITH_READER and "combination" in entry):
         try:
             combination = read_combination(entry.get("combination"), len(stages))
         except ValueError as err:
@@ -196,6 +238,7 @@ def read_novelty(header: dict, arrays: dict[str, np.ndarray], path) -> NoveltyDe
         holdout_images=entry["holdout_images"],
         shrinkage=entry["shrinkage"],
         combination=combination,
+        reader=reader,
     )
 
 
