@@ -96,7 +96,7 @@ def test_cifar10_trains_from_the_binary_files_with_colour_in_the_report(tmp_path
     )  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0 and "Data: cifar10, 40 train / 8 test images of 3x32x32" in out
-    assert "Model: resnet" in out
+    assert "Model: resnet (2 basic blocks)" in out
     assert (run_dir / "augmentation.png").is_file()
     assert "Augmentation: the training images" in (run_dir / "report.html").read_text()
     card = cnn.load_card(run_dir / "model.npz")
@@ -139,7 +139,9 @@ def test_blocks_sets_the_resnets_stages(tmp_path, capsys):
     assert sum(isinstance(layer, cnn.Residual) for layer in model) == 3
     assert model.output_shape((1, 1, 28, 28)) == (1, 2)
     assert json.loads((run_dir / "config.json").read_text())["blocks"] == 3
-    assert "--blocks" not in capsys.readouterr().out  # no "flag not used" note: it is used
+    out = capsys.readouterr().out
+    assert "Model: resnet (3 basic blocks)" in out
+    assert "--blocks" not in out  # no "flag not used" note: it is used
 
 
 def test_too_many_resnet_stages_for_the_images_is_a_usage_error(tmp_path, capsys):

@@ -141,8 +141,9 @@ def start_run(run_dir: Path, settings: TrainSettings, data: Data, training: Trai
             )
     schedule = "" if settings.schedule == "none" else f" schedule={settings.schedule}"
     workers = "" if settings.workers is None else f" workers={settings.workers}"
+    shape = f" ({settings.blocks} basic blocks)" if settings.model == "resnet" else ""
     print(
-        f"Model: {settings.model} | optimizer={settings.optimizer} lr={settings.lr} "
+        f"Model: {settings.model}{shape} | optimizer={settings.optimizer} lr={settings.lr} "
         f"batch_size={settings.batch_size} epochs={settings.epochs}{schedule}{workers} | "
         f"run folder: {run_dir}"
     )

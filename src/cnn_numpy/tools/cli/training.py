@@ -57,24 +57,13 @@ class Training:
 def build_model(settings: TrainSettings, num_classes: int, image_shape: tuple[int, ...]):
     rng = np.random.default_rng([settings.seed, 3])
     channels, size = image_shape[0], image_shape[1]
-    if settings.model == "seed":
-        return MODELS["seed"](
-            num_classes,
-            filters=settings.filters,
-            blocks=settings.blocks,
-            image_size=size,
-            in_channels=channels,
-            rng=rng,
-        )
-    if settings.model == "resnet":  # one basic block per stage, each halving the size
-        return MODELS["resnet"](
-            num_classes,
-            in_channels=channels,
-            image_size=size,
-            blocks=(1,) * settings.blocks,
-            rng=rng,
-        )
-    return MODELS[settings.model](num_classes, in_channels=channels, image_size=size, rng=rng)
+    shape = {  # --filters and --blocks shape these two; the others are fixed presets
+        "seed": dict(filters=settings.filters, blocks=settings.blocks),
+        "resnet": dict(blocks=(1,) * settings.blocks),  # one basic block per stage
+    }.get(settings.model, {})
+    return MODELS[settings.model](
+        num_classes, in_channels=channels, image_size=size, rng=rng, **shape
+    )
 
 
 def build_optimizer(settings: TrainSettings, params):
