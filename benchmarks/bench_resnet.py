@@ -6,6 +6,7 @@ what data augmentation costs per batch.
     python benchmarks/bench_resnet.py --only augment  # only what augmentation costs
     python benchmarks/bench_resnet.py --against /tmp/old   # an older checkout's step beside
     python benchmarks/bench_resnet.py --products      # the step's matrix products, one by one
+    python benchmarks/bench_resnet.py --blocks 3      # the resnet of 3 stages (train --blocks 3)
 
 One BLAS thread (and ``torch.set_num_threads(1)``).  Times are CPU seconds of this process
 (``time.process_time``) per training step at batch 64 (zero_grad -> forward -> loss ->
@@ -50,7 +51,8 @@ from cnn_numpy.transforms import augmentation  # noqa: E402
 
 BATCH = 64
 AGAINST: Path | None = None  # --against: an older checkout timed beside this one
-NETS = {"resnet": lambda: resnet(rng=0), "lenet": lambda: lenet(rng=0)}
+STAGES = 2  # --blocks: basic blocks of the resnet, one per stage (the preset's default: 2)
+NETS = {"resnet": lambda: resnet(blocks=(1,) * STAGES, rng=0), "lenet": lambda: lenet(rng=0)}
 
 
 def batch(seed: int = 0):
@@ -162,7 +164,8 @@ def in_process(lib: str, net: str, repeat: int) -> float:
         env["PYTHONPATH"] = os.pathsep.join([str(AGAINST / "src"), env.get("PYTHONPATH", "")])
         lib = "numpy"
     out = subprocess.run(
-        [sys.executable, __file__, "--child", lib, net, "--repeat", str(repeat)],
+        [sys.executable, __file__, "--child", lib, net, "--repeat", str(repeat),
+         "--blocks", str(STAGES)],
         capture_output=True, text=True, check=True, env=env,
     )  # fmt: skip
     return json.loads(out.stdout.splitlines()[-1])["seconds"]
@@ -287,11 +290,14 @@ def main(argv=None) -> int:
     )
     p.add_argument("--products", action="store_true", help="only the step's products, timed")
     p.add_argument("--against", type=Path, help="also time the cnn-numpy in this checkout")
+    p.add_argument(
+        "--blocks", type=int, default=2, help="the resnet's basic blocks, one per stage (2)"
+    )
     p.add_argument("--child", nargs=2, metavar=("LIB", "NET"), help=argparse.SUPPRESS)
     p.add_argument("--child-augment", type=int, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    global AGAINST
-    AGAINST = args.against
+    global AGAINST, STAGES
+    AGAINST, STAGES = args.against, args.blocks
     if args.child:
         child(*args.child, args.repeat)
         return 0
@@ -318,7 +324,8 @@ def speed_table(rounds_count: int, repeat: int) -> None:
             rounds[key].append(1000 * in_process(*key, repeat))
     ours, lenet_ms, theirs, kept = (np.array(rounds[key]) for key in keys[:4])
     print(
-        f"\nCPU ms per training step, batch {BATCH}, 1 thread, {rounds_count} alternating "
+        f"\nCPU ms per training step (the resnet of {STAGES} basic blocks), batch {BATCH}, "
+        f"1 thread, {rounds_count} alternating "
         f"rounds (each the median of {repeat} steps in a fresh process):"
     )
     print("| step | best ms | spread (best-worst) |\n| --- | ---: | ---: |")

@@ -38,6 +38,19 @@ def test_bench_resnet_prints_its_tables(capsys):
     assert "| rotate-shift |" in out
 
 
+def test_bench_resnet_times_the_resnet_of_blocks_stages(capsys):
+    pytest.importorskip("torch")
+    bench = load_script("bench_resnet")
+    assert bench.main(["--rounds", "1", "--repeat", "1", "--only", "speed", "--blocks", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "(the resnet of 3 basic blocks)" in out
+    # the children built the 3-stage net too: its products are 1.6x the 2-stage net's
+    three = sum(m * k * n for _, m, k, n in bench.products(bench.NETS["resnet"]()))
+    bench.STAGES = 2
+    two = sum(m * k * n for _, m, k, n in bench.products(bench.NETS["resnet"]()))
+    assert three > 1.3 * two
+
+
 def test_profile_layers_times_each_layer_inside_the_residual_blocks():
     import numpy as np
 
