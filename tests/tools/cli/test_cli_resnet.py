@@ -129,6 +129,10 @@ def test_blocks_sets_the_resnets_stages(tmp_path, capsys):
         return resolve_defaults(argparse_namespace(**flags)).blocks
 
     assert blocks(dataset="mnist", model="resnet") == 2
+    assert blocks(dataset="fashion-mnist", model="resnet") == 3  # 93.5% needs the third stage
+    assert (
+        resolve_defaults(argparse_namespace(dataset="fashion-mnist", model="resnet")).epochs == 20
+    )
     assert blocks(dataset="cifar10") == 2
     assert blocks(dataset="lines", model="resnet") == 2
     assert blocks(dataset="mnist", model="resnet", blocks=3) == 3
