@@ -12,6 +12,7 @@ import math
 import sys
 from pathlib import Path
 
+from ...layers import Residual
 from ...transforms import augmentation
 from ..saving.run_folder import save_config
 from ..visualize.augmentation import save_augmented
@@ -141,7 +142,8 @@ def start_run(run_dir: Path, settings: TrainSettings, data: Data, training: Trai
             )
     schedule = "" if settings.schedule == "none" else f" schedule={settings.schedule}"
     workers = "" if settings.workers is None else f" workers={settings.workers}"
-    shape = f" ({settings.blocks} basic blocks)" if settings.model == "resnet" else ""
+    blocks = sum(isinstance(layer, Residual) for layer in training.model)  # resnet's
+    shape = f" ({blocks} basic block{'s' * (blocks != 1)})" if blocks else ""
     print(
         f"Model: {settings.model}{shape} | optimizer={settings.optimizer} lr={settings.lr} "
         f"batch_size={settings.batch_size} epochs={settings.epochs}{schedule}{workers} | "
