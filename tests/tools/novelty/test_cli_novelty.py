@@ -4,6 +4,7 @@ one still works and says so."""
 
 import numpy as np
 import pytest
+from helpers.seed_model import trained_seed_net
 from PIL import Image, ImageDraw
 
 import cnn_numpy as cnn
@@ -42,17 +43,7 @@ def strokes(count: int, rng) -> tuple[np.ndarray, np.ndarray]:
 def digits(tmp_path_factory):
     """A model of the two stroke 'digits', saved as an MNIST model with its novelty check."""
     X, y = strokes(400, np.random.default_rng(0))
-    model = cnn.seed_net(2, rng=0)
-    cnn.fit(
-        model,
-        cnn.CrossEntropyLoss(),
-        cnn.Adam(model.parameters(), lr=0.01),
-        (X, y),
-        epochs=3,
-        batch_size=16,
-        rng=0,
-        callbacks=[],
-    )
+    model = trained_seed_net(X, y, epochs=3)
     path = tmp_path_factory.mktemp("digits") / "digits.npz"
     cnn.save(
         model,

@@ -3,6 +3,7 @@ rate on held-out images, far-away inputs refused, and the model file round trip.
 
 import numpy as np
 import pytest
+from helpers.seed_model import trained_seed_net
 
 import cnn_numpy as cnn
 from cnn_numpy.tools.novelty import ClassGaussians, Stage, default_stages, stage_features
@@ -13,17 +14,7 @@ from cnn_numpy.tools.saving.model_files import ModelFileError, open_npz, write_n
 def trained():
     """A seed net that tells vertical from horizontal lines, and its training images."""
     X, y = cnn.synthetic_lines(150, rng=0)
-    model = cnn.seed_net(2, rng=0)
-    cnn.fit(
-        model,
-        cnn.CrossEntropyLoss(),
-        cnn.Adam(model.parameters(), lr=0.01),
-        (X, y),
-        epochs=2,
-        batch_size=16,
-        rng=0,
-        callbacks=[],
-    )
+    model = trained_seed_net(X, y, epochs=2)
     return model, X, y
 
 

@@ -4,6 +4,7 @@ combination in the model file (round trip, old files, damaged values)."""
 
 import numpy as np
 import pytest
+from helpers.seed_model import trained_seed_net
 
 import cnn_numpy as cnn
 from cnn_numpy.tools.novelty import outliers
@@ -126,17 +127,7 @@ def test_clues_are_the_log_distances_and_the_logits_gap_and_logsumexp():
 @pytest.fixture(scope="module")
 def trained():
     X, y = strokes(150, np.random.default_rng(2))
-    model = cnn.seed_net(2, rng=0)
-    cnn.fit(
-        model,
-        cnn.CrossEntropyLoss(),
-        cnn.Adam(model.parameters(), lr=0.01),
-        (X, y),
-        epochs=3,
-        batch_size=16,
-        rng=0,
-        callbacks=[],
-    )
+    model = trained_seed_net(X, y, epochs=3)
     return model, X, y
 
 

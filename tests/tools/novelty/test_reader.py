@@ -4,6 +4,7 @@ is named."""
 
 import numpy as np
 import pytest
+from helpers.seed_model import trained_seed_net
 
 import cnn_numpy as cnn
 from cnn_numpy.tools.novelty import predict_with_novelty, storage, train_reader
@@ -15,17 +16,7 @@ from cnn_numpy.tools.saving.model_files import ModelFileError, open_npz, write_n
 def parts():
     """Lines, a seed net trained on them and a LeNet reader trained beside it."""
     X, y = cnn.synthetic_lines(160, rng=0)
-    model = cnn.seed_net(2, rng=0)
-    cnn.fit(
-        model,
-        cnn.CrossEntropyLoss(),
-        cnn.Adam(model.parameters(), lr=0.01),
-        (X, y),
-        epochs=2,
-        batch_size=16,
-        rng=0,
-        callbacks=[],
-    )
+    model = trained_seed_net(X, y, epochs=2)
     reader = train_reader(X, y, rng=0)
     return model, reader, X, y
 

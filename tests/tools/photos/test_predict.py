@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from helpers.seed_model import trained_seed_net
 from PIL import Image
 
 import cnn_numpy as cnn
@@ -114,17 +115,7 @@ def test_unreadable_and_blank_images_give_clear_errors(tmp_path):
 def lines_model(tmp_path_factory):
     """A seed net trained for two epochs on lines (vertical vs horizontal), saved with a card."""
     X, y = cnn.synthetic_lines(100, rng=0)
-    model = cnn.seed_net(2, rng=0)
-    cnn.fit(
-        model,
-        cnn.CrossEntropyLoss(),
-        cnn.Adam(model.parameters(), lr=0.01),
-        (X, y),
-        epochs=2,
-        batch_size=16,
-        rng=0,
-        callbacks=[],
-    )
+    model = trained_seed_net(X, y, epochs=2)
     path = tmp_path_factory.mktemp("model") / "lines.npz"
     cnn.save(
         model,
