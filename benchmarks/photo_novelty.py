@@ -38,6 +38,13 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--cache", default=None, help="folder of prepared sets (made if missing)")
+    p.add_argument(
+        "--matched",
+        type=float,
+        default=None,
+        help="also the non-digits refused at the threshold that refuses this share of the raw "
+        "MNIST digits (e.g. 0.017): checks compared at the same cost in real digits",
+    )
     return p.parse_args(argv)
 
 
@@ -114,9 +121,12 @@ def answers(model_path: str, sets) -> dict[str, tuple[np.ndarray, np.ndarray, np
     return out
 
 
-def table(models: list[str], sets) -> None:
+def table(models: list[str], sets, matched: float | None = None) -> None:
     results = [answers(m, sets) for m in models]
-    heads = " | ".join(Path(m).parent.name or m for m in models)
+    names = [Path(m).parent.name or m for m in models]
+    if len(set(names)) < len(names):  # files of one folder: named by their own names
+        names = [Path(m).stem for m in models]
+    heads = " | ".join(names)
     print("Each cell: right and accepted % / the answer right, refusals aside % / refused %\n")
     print(f"| set | images | {heads} |")
     print("| --- | ---: |" + " ---: |" * len(models))
@@ -148,11 +158,29 @@ def table(models: list[str], sets) -> None:
         print(f"| {kind} | {len(sets[kind][1])} | {' | '.join(cells)} |")
     cells = [f"{np.mean(np.concatenate([a[k][1] for k in NON_DIGITS])):.1%}" for a in results]
     print(f"| all | | {' | '.join(cells)} |")
+    if matched is not None:
+        matched_table(results, heads, len(models), matched)
+
+
+def matched_table(results: list[dict], heads: str, columns: int, rate: float) -> None:
+    """Non-digits refused by each check at the threshold that refuses ``rate`` of the raw
+    MNIST digits (instead of its own): two checks compared at the same cost in digits."""
+    print(f"\n| non-digit, threshold refusing {rate:.1%} of raw MNIST | images | {heads} |")
+    print("| --- | ---: |" + " ---: |" * columns)
+    limits = [np.quantile(a["mnist28"][2], 1 - rate) for a in results]
+    for kind in [*NON_DIGITS, "all"]:
+        kinds = NON_DIGITS if kind == "all" else [kind]
+        cells = []
+        for a, limit in zip(results, limits):
+            scores = np.concatenate([a[k][2] for k in kinds])
+            cells.append(f"{np.mean(scores > limit):.1%}")
+        count = sum(len(results[0][k][2]) for k in kinds)
+        print(f"| {kind} | {count} | {' | '.join(cells)} |")
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    table(args.models, load_sets(args))
+    table(args.models, load_sets(args), args.matched)
     return 0
 
 
