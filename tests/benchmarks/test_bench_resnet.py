@@ -3,6 +3,7 @@
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
@@ -63,3 +64,13 @@ def test_profile_layers_times_each_layer_inside_the_residual_blocks():
     assert "5.shortcut.1 BatchNorm2d(64) forward" in times
     assert all(len(v) == 2 and min(v) >= 0 for v in times.values())
     assert "forward" not in vars(model[3].block[0])  # the layers are left as they were
+
+
+def test_bench_conv_tricks_times_col2im_both_ways_and_leaves_long_row_as_it_was():
+    from cnn_numpy.layers import speed
+
+    script = load_script("bench_conv_tricks")
+    before = speed.LONG_ROW
+    buffered, in_place = script.col2im_timings(4, 6, 1, 64, 2, np.random.default_rng(0))
+    assert buffered > 0 and in_place > 0
+    assert speed.LONG_ROW == before

@@ -291,3 +291,39 @@ def test_loss_bad_input_raises_clear_errors(logits, targets, words):
 def test_bad_constructor_arguments(make):
     with pytest.raises(ValueError):
         make()
+
+
+LONG_ROW_CASES = [  # batches whose kernel taps have rows of Wo*N >= LONG_ROW numbers
+    ((32, 2, 9, 9), 3, 3, 1, 1),  # rows of 9*32 = 288: added in place (rows_in_place)
+    ((48, 1, 8, 7), 2, (3, 2), (2, 1), (1, 0)),  # stride 1 along the width only: 6*48 = 288
+    ((32, 2, 9, 9), 2, 3, 2, 1),  # stride 2: rows of N, through NumPy's buffers
+]
+
+
+@pytest.mark.parametrize("shape, out_ch, k, s, p", LONG_ROW_CASES)
+def test_conv2d_backward_with_long_rows_equals_loop_reference(shape, out_ch, k, s, p):
+    """col2im adds each tap's long rows in place: the same numbers as the loop reference,
+    and NumPy's buffer size as it was afterwards."""
+    rng = np.random.default_rng(2)
+    conv = Conv2d(shape[1], out_ch, k, stride=s, padding=p, rng=rng, dtype=np.float64)
+    x = rng.standard_normal(shape)
+    g = rng.standard_normal(conv(x).shape)
+    before = np.getbufsize()
+    dx = conv.backward(g)
+    assert np.getbufsize() == before
+    ref_dx = reference.conv2d_backward(x, conv.weight.data, g, conv.stride, conv.padding)[0]
+    np.testing.assert_allclose(dx, ref_dx, atol=1e-12)
+
+
+def test_rows_in_place_sets_numpys_buffer_only_for_long_rows_and_restores_it():
+    from cnn_numpy.layers.speed import LONG_ROW, ROW_BUFFER, rows_in_place
+
+    before = np.getbufsize()
+    with rows_in_place(LONG_ROW - 1):
+        assert np.getbufsize() == before  # short rows: NumPy's buffers are faster
+    with rows_in_place(LONG_ROW):
+        assert np.getbufsize() == ROW_BUFFER
+    assert np.getbufsize() == before
+    with pytest.raises(KeyboardInterrupt), rows_in_place(10 * LONG_ROW):
+        raise KeyboardInterrupt  # Ctrl-C inside the block
+    assert np.getbufsize() == before

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..checks import flag, float_dtype, whole
 from .base import Layer, Parameter, as_rng, kaiming_uniform, pair, real_input
-from .speed import reuse, skip_input_grad
+from .speed import reuse, rows_in_place, skip_input_grad
 from .windows import conv_output_size, window_tap
 
 __all__ = ["Conv2d", "col2im", "conv_output_size", "im2col"]
@@ -82,14 +82,17 @@ def col2im(
     """The adjoint of ``im2col``: add every column entry back to the pixel it came from.
 
     Pixels seen by several taps (overlapping windows) receive the sum, which is the
-    chain rule.  Returns the gradient of the padded (C, Hp, Wp, N) input.
+    chain rule.  Returns the gradient of the padded (C, Hp, Wp, N) input.  A tap's slice
+    is made of rows of wo*N numbers when the stride is 1: added in place, row by row
+    (``rows_in_place``, layers/speed.py).
     """
     C, N = padded_shape[0], padded_shape[3]
     dcols = dcols.reshape(C, kh, kw, ho, wo, N)
     dxp = np.zeros(padded_shape, dtype=dcols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            window_tap(dxp, i, j, (sh, sw), (ho, wo), axes=(1, 2))[...] += dcols[:, i, j]
+    with rows_in_place(wo * N if sw == 1 else N):
+        for i in range(kh):
+            for j in range(kw):
+                window_tap(dxp, i, j, (sh, sw), (ho, wo), axes=(1, 2))[...] += dcols[:, i, j]
     return dxp
 
 
