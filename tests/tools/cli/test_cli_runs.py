@@ -19,6 +19,7 @@ from cnn_numpy.data import LINES_CLASSES, datasets
 from cnn_numpy.tools.cli import main
 from cnn_numpy.tools.cli import training as training_cli
 from cnn_numpy.tools.saving.model_files import load_card
+from cnn_numpy.tools.saving.run_folder import run_files
 
 FAST = ["--batch-size", "16", "--filters", "2", "--no-report"]
 
@@ -51,6 +52,26 @@ def test_overwrite_replaces_the_earlier_run(tmp_path, capsys):
     assert load_card(run / "best.npz")["seed"] == 5
     assert not (run / "filters_layer3.png").exists()  # the old run's files are gone
     assert (run / "notes.txt").read_text() == "mine"  # the user's are not
+
+
+def test_overwrite_removes_every_file_a_run_writes(tmp_path):
+    """Every file of a run with all the optional pictures (deeper filters, monitor,
+    augmentation, mistakes' saliency) is a run file, so --overwrite leaves none behind."""
+    run = tmp_path / "myrun"
+    everything = ["--blocks", "2", "--monitor", "--augment", "shift"]
+    assert main(["train", "--epochs", "1", *FAST[:-1], *everything, "--out", str(run)]) == 0
+    written = {p.name for p in run.iterdir()}
+    assert {"mistakes_saliency.png", "augmentation.png", "filters_layer3.png"} <= written
+    assert {p.name for p in run_files(run)} == written
+    assert main(["train", "--epochs", "1", *FAST, "--overwrite", "--out", str(run)]) == 0
+    assert {p.name for p in run.iterdir()} == {
+        "config.json",
+        "history.json",
+        "history.csv",
+        "model.npz",
+        "best.npz",
+        "checkpoint.npz",
+    }
 
 
 def test_an_empty_out_folder_is_used(tmp_path):

@@ -8,6 +8,7 @@ runs/<dataset>-<model>-<timestamp>/
     best.npz        the model of the epoch with the best test accuracy
     checkpoint.npz  model + optimizer + random states, for ``train --resume`` (checkpoint.py)
     monitor.json    with ``train --monitor``: statistics while training (doctor/monitor.py)
+    report.html     the report and its pictures (``RUN_PICTURES``: visualize/report.py)
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import numpy as np
 from ...data.atomic import atomic_write_text
 from ...train import History
 
-#: what a run writes into its folder (the pictures are ``RUN_PICTURES``)
+#: what a run writes into its folder (the pictures are ``RUN_PICTURES``): ``--overwrite``
+#: removes these and nothing else, so a file a run writes must be named here
 RUN_FILES = (
     "config.json",
     "history.json",
@@ -43,6 +45,8 @@ RUN_PICTURES = (
     "feature_maps.png",
     "confusion_matrix.png",
     "mistakes.png",
+    "mistakes_saliency.png",
+    "augmentation.png",
     "monitor*.png",
     "filters_epochs.gif",
 )
