@@ -86,6 +86,38 @@ def test_ctrl_c_mid_epoch_then_resume_equals_an_unbroken_run(
     assert_same_run(unbroken, broken)
 
 
+def test_resume_with_fewer_epochs_than_begun_is_refused(unbroken, tmp_path, monkeypatch, capsys):
+    """Stopped in epoch 3 of 3: --epochs 1 or 2 would leave the epoch under way behind."""
+    broken = tmp_path / "broken"
+    live_callbacks = train_cli.live_callbacks
+    monkeypatch.setattr(
+        train_cli,
+        "live_callbacks",
+        lambda page, saver: [*live_callbacks(page, saver), CtrlCAt(3, 17)],  # fmt: skip
+    )
+    assert main([*FLAGS, "--out", str(broken)]) == 130
+    monkeypatch.undo()
+    before = {p.name: p.read_bytes() for p in broken.iterdir()}
+    capsys.readouterr()
+    for epochs in ("1", "2"):
+        assert main(["train", "--resume", str(broken), "--epochs", epochs]) == 2
+        assert capsys.readouterr().err == (
+            f"error: --epochs {epochs} is fewer than the epochs of {broken}: 2 epochs done and "
+            "epoch 3 under way (stopped after batch 17); pass --epochs 3 or more\n"
+        )
+        assert {p.name: p.read_bytes() for p in broken.iterdir()} == before
+    config = json.loads((broken / "config.json").read_text())
+    (broken / "config.json").write_text(json.dumps({**config, "epochs": 1}))  # an older bug's
+    assert main(["train", "--resume", str(broken)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {broken / 'config.json'} says epochs 1, which is fewer than the epochs of "
+        f"{broken}: 2 epochs done and epoch 3 under way (stopped after batch 17); pass "
+        "--epochs 3 or more\n"
+    )
+    assert main(["train", "--resume", str(broken), "--epochs", "3", "--no-report"]) == 0
+    assert_same_run(unbroken, broken)
+
+
 @pytest.mark.skipif(os.name != "posix", reason="sends a real SIGINT")
 def test_a_real_ctrl_c_within_an_epoch_resumes_to_the_unbroken_run(tmp_path):
     """A real Ctrl-C, sent to `cnn-numpy train` in a subprocess as soon as epoch 1's line is

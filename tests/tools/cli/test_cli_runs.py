@@ -113,6 +113,26 @@ def test_a_resumed_run_that_trains_on_updates_the_best_models_total(five_epochs,
         assert best["test_acc"] == card["test_acc"]
 
 
+def test_resume_with_fewer_epochs_than_done_is_a_usage_error(five_epochs, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(five_epochs, run)
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--epochs", "3"]) == 2
+    out, err = capsys.readouterr()
+    assert err == (
+        f"error: --epochs 3 is fewer than the epochs of {run}: 5 epochs done; pass --epochs 5 "
+        "or more (--epochs 5 ends the run where it is)\n"
+    )
+    assert "Resuming" not in out
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before  # config.json too
+    assert main(["train", "--resume", str(run), "--epochs", "5", "--no-report"]) == 0
+    assert "Nothing to do: all 5 epochs are done" in capsys.readouterr().out
+    assert json.loads((run / "config.json").read_text())["epochs"] == 5
+
+
 def test_evaluate_of_an_old_model_file_without_the_new_card_fields(tmp_path, capsys):
     path = cnn.save(
         cnn.seed_net(2, rng=0),

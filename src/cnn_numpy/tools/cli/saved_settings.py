@@ -7,8 +7,8 @@ import argparse
 import json
 from pathlib import Path
 
-from ..saving.checkpoint import CHECKPOINT
-from .common import CliError, normalization
+from ..saving.checkpoint import CHECKPOINT, Checkpoint
+from .common import CliError, UsageError, normalization
 from .settings import CHECKS, CHOICES, SAVED, TrainSettings, resolve_defaults
 
 
@@ -71,3 +71,28 @@ def resume_settings(args: argparse.Namespace) -> TrainSettings:
     settings = resolve_defaults(argparse.Namespace(**saved))
     settings.out = settings.resume = str(run_dir)
     return settings
+
+
+def check_epochs(settings: TrainSettings, checkpoint: Checkpoint, given: bool) -> None:
+    """A resumed run's total epochs must hold the epochs it has done and the one under way;
+    else an error naming them and the least ``--epochs N`` (a ``UsageError`` when ``given``
+    on the command line), before config.json is touched."""
+    done = len(checkpoint.history)
+    step = checkpoint.progress.step if checkpoint.progress is not None else 0
+    least = done + 1 if step else done
+    if settings.epochs >= least:
+        return
+    run_dir = Path(settings.resume)
+    begun = f"{done} epoch{'s' * (done != 1)} done"
+    if step:
+        begun += f" and epoch {done + 1} under way (stopped after batch {step})"
+    what = (
+        f"--epochs {settings.epochs}"
+        if given
+        else f"{run_dir / 'config.json'} says epochs {settings.epochs}, which"
+    )
+    ends = "" if step else f" (--epochs {least} ends the run where it is)"
+    raise (UsageError if given else CliError)(
+        f"{what} is fewer than the epochs of {run_dir}: {begun}; pass --epochs {least} "
+        f"or more{ends}"
+    )

@@ -24,7 +24,7 @@ from .exercises import add_layers_from_argument, use_layers_from
 from .memory_check import check_memory
 from .novelty_check import store_novelty
 from .run_dir import check_out_folder, run_folder
-from .saved_settings import resume_settings
+from .saved_settings import check_epochs, resume_settings
 from .settings import (
     NO_FLIPS,
     TrainSettings,
@@ -64,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
     for line in notes(settings, args):
         print(line)
     checkpoint = read_checkpoint(settings.resume) if settings.resume is not None else None
+    if checkpoint is not None:  # --epochs below the epochs done: refused, config.json kept
+        check_epochs(settings, checkpoint, given=args.epochs is not None)
     data = load_data(settings.data_source())
     print(data.summary)
     for line in batch_note(settings.batch_size, len(data.train[0])):
