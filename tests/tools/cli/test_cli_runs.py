@@ -233,25 +233,24 @@ def test_version_and_a_subprocess_error_line():
 def test_the_report_is_drawn_without_the_training_images(tmp_path, capsys, monkeypatch):
     """After the novelty check, train lets go of the training split (MNIST: 188 MB), so the
     report's pictures never add to a memory peak that holds it (benchmarks/first_run.py)."""
-    seen = []
+    seen, drawn = [], []
 
     def report(run_dir, model, test, classes):
-        seen.append(test)
+        seen.extend([drawn[0].train, test])
         return run_dir / "report.html"
 
     monkeypatch.setattr("cnn_numpy.tools.cli.train.write_report", report)
     real_draw = cnn.tools.cli.train.draw_report
 
-    def draw(run_dir, training, data):
-        seen.append(data.train)
-        return real_draw(run_dir, training, data)
+    def draw(run_dir, training, data, augment):
+        drawn.append(data)
+        return real_draw(run_dir, training, data, augment)
 
     monkeypatch.setattr("cnn_numpy.tools.cli.train.draw_report", draw)
     run = tmp_path / "run"
-    assert (
-        main(["train", "--epochs", "1", "--batch-size", "16", "--filters", "2", "--out", str(run)])
-        == 0
-    )
+    flags = ["--epochs", "1", "--batch-size", "16", "--filters", "2", "--augment", "shift"]
+    assert main(["train", *flags, "--out", str(run)]) == 0
     assert seen[0] is None  # no training split any more
     assert seen[1][0].shape[1:] == (1, 28, 28) and len(seen[1][0]) == len(seen[1][1]) > 0
+    assert (run / "augmentation.png").is_file()  # drawn from it before
     assert load_card(run / "model.npz")["input_shape"] == [1, 28, 28]

@@ -15,7 +15,7 @@ from ..novelty import NoveltyDetector, fit_novelty, load_novelty, save_novelty, 
 from ..novelty.predict import NoveltyPrediction
 from ..novelty.reader import EPOCHS, default_workers
 from ..novelty.storage import read_novelty
-from ..saving.checkpoint import BEST, LAST
+from ..saving.checkpoint import BEST, CHECKPOINT, LAST
 from ..saving.model_files import ModelFileError, load, load_with_card, open_npz
 from .common import writing
 
@@ -26,6 +26,13 @@ def refusal_words(card: dict) -> str:
 
 
 def missing_note(path: str) -> str:
+    run_dir = Path(path).parent
+    if (run_dir / CHECKPOINT).is_file() and (run_dir / "config.json").is_file():
+        return (  # a run stopped before its check was fitted, or one from before checks
+            f"note: {path} has no novelty check (its run was stopped before the check was "
+            "fitted, or trained before cnn-numpy had one), so every image gets one of its "
+            f"classes, however unlike them it is; add it with: cnn-numpy train --resume {run_dir}"
+        )
     return (
         f"note: {path} has no novelty check (it was saved before cnn-numpy had one, or "
         "by cnn_numpy.save alone), so every image gets one of its classes, however unlike "
@@ -85,8 +92,40 @@ def store_novelty(
     """Fit the novelty check on the training images for model.npz and best.npz (once if
     they hold the same weights) and store it in each file; with ``reader``, the check reads
     a LeNet trained first on the same images (``workers``: its processes; None: both cores
-    where there are two).  0, or 130 after Ctrl-C during the reader's training (the model
-    files are left as they were)."""
+    where there are two).  0, or 130 after Ctrl-C (or the live page's Stop): the model files
+    are left as they were, each with or without its check, never half written, and a line
+    says how to finish (``train --resume`` fits the check again, then draws the report)."""
+    try:
+        return fit_and_store(run_dir, train, seed, reader, workers)
+    except KeyboardInterrupt:
+        print(interrupted_note(run_dir), file=sys.stderr)
+        return 130
+
+
+def interrupted_note(run_dir: Path) -> str:
+    """What a Ctrl-C while the check was fitted leaves, and the command that finishes it."""
+    unchecked = [n for n in (LAST, BEST) if (run_dir / n).is_file() and not has_check(run_dir / n)]
+    state = (
+        f"{' and '.join(unchecked)} {'have' if len(unchecked) > 1 else 'has'} no novelty "
+        "check yet (predict would say so)"
+        if unchecked
+        else "the novelty check is stored"
+    )
+    return (
+        f"\nInterrupted while fitting the novelty check: the trained run in {run_dir} is saved "
+        f"as it was; {state}. Finish it (the check, then the report) with:\n"
+        f"  cnn-numpy train --resume {run_dir}"
+    )
+
+
+def fit_and_store(
+    run_dir: Path,
+    train: tuple[np.ndarray, np.ndarray],
+    seed: int,
+    reader: bool,
+    workers: int | None,
+) -> int:
+    """``store_novelty`` without its Ctrl-C note."""
     X, y = train
     net = None
     if reader:

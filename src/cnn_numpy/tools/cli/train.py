@@ -85,12 +85,10 @@ def run(args: argparse.Namespace) -> int:
         status = store_novelty(
             run_dir, data.train, settings.seed, settings.uses_reader(), settings.workers
         )
-    if status == 0 and settings.report and settings.augment != "none":  # the report shows it
-        save_augmented(run_dir, data.train[0], augmentation(settings.augment, data.image_shape[-1]))
     card = model_card(settings, data)
-    data.train = None  # the report needs only the test images: MNIST's training set is 188 MB
     if status == 0 and settings.report:
-        status = draw_report(run_dir, training, data)
+        status = draw_report(run_dir, training, data, settings.augment)
+    data.train = None  # what follows needs none of it: MNIST's training set is 188 MB
     return live.finish(page, status, training, card, run_dir)
 
 
@@ -154,13 +152,18 @@ def start_run(run_dir: Path, settings: TrainSettings, data: Data, training: Trai
     return saver
 
 
-def draw_report(run_dir: Path, training: Training, data: Data) -> int:
-    """The pictures and report.html, after training so they never slow the loop."""
+def draw_report(run_dir: Path, training: Training, data: Data, augment: str = "none") -> int:
+    """The pictures and report.html, after training so they never slow the loop; the
+    augmentation's picture first, then without the training images (``data.train`` let go:
+    the report needs only the test images)."""
     try:
         with writing(
             f"write the report into {run_dir}",
             f"the trained run is saved; draw it later with: cnn-numpy report {run_dir}",
         ):
+            if augment != "none":  # the report shows it
+                save_augmented(run_dir, data.train[0], augmentation(augment, data.image_shape[-1]))
+            data.train = None  # MNIST's training set is 188 MB
             page = write_report(run_dir, training.model, data.test, data.classes)
     except KeyboardInterrupt:
         print(
