@@ -10,14 +10,16 @@ comes back with the data.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
 
 from ...data import LINES_CLASSES, normalization_stats, synthetic_lines, train_test_split
-from ...data.cifar10 import CIFAR10_CLASSES, load_cifar10
-from ...data.datasets import DATASETS, load_dataset
+from ...data.cifar10 import ARCHIVE, CIFAR10_CLASSES, FOLDER, cifar10_dir, load_cifar10
+from ...data.cifar10 import SPLITS as CIFAR10_SPLITS
+from ...data.datasets import DATASETS, dataset_dir, find_file, load_dataset, locate, split_files
 from .common import CliError
 
 #: every dataset a run can name
@@ -76,6 +78,7 @@ class Data:
     classes: tuple[str, ...]
     normalize: dict[str, float]  # {"mean", "std"} applied to every split
     summary: str  # the "Data: ..." line train prints
+    folder: str | None = None  # where the files were found, absolute (None: the lines)
 
     @property
     def image_shape(self) -> tuple[int, ...]:
@@ -111,7 +114,34 @@ def load_data(
         f"{stats['mean']:.4f} and std {stats['std']:.4f}"
     )
     classes = CIFAR10_CLASSES if source.dataset == "cifar10" else DATASETS[source.dataset].classes
-    return Data(source.dataset, train, test, classes, stats, summary)
+    folder = data_folder(source.dataset, source.data_dir, splits)
+    return Data(source.dataset, train, test, classes, stats, summary, folder)
+
+
+def data_folder(dataset: str, root: str | None, splits: tuple[str, ...]) -> str:
+    """The absolute folder the files of ``splits`` were just read from (``root``: a
+    --data-dir, or None), so a run resumed from another folder finds them again."""
+    if dataset == "cifar10":
+        folder = cifar10_dir(root)
+    else:
+        folder = locate(dataset, root, download=False, splits=splits)
+    return os.path.abspath(folder)
+
+
+def holds_files(dataset: str, root: str | None, splits: tuple[str, ...]) -> bool:
+    """Are the files of ``splits`` in ``root`` (a --data-dir; None: ``$CNN_NUMPY_DATA``, else
+    ./data), as the loaders look there, so that nothing needs downloading?"""
+    if dataset == "lines":
+        return True
+    if dataset == "cifar10":
+        folder = cifar10_dir(root)
+        names = [name for split in splits for name in CIFAR10_SPLITS[split]]
+        return (
+            all((folder / FOLDER / name).is_file() for name in names)
+            or (folder / ARCHIVE).is_file()
+        )
+    folder = dataset_dir(dataset, root)
+    return all(find_file(folder, stem) is not None for stem in split_files(splits))
 
 
 def load_lines(source: DataSource, splits: tuple[str, ...]) -> Data:

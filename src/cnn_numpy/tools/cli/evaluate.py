@@ -11,7 +11,7 @@ import numpy as np
 from ..novelty import predict_with_novelty
 from ..visualize.mistakes import confusion_matrix
 from .common import CliError, UsageError, int_in, load_model, normalization
-from .dataset import DATASET_NAMES, Data, DataSource, load_data
+from .dataset import DATASET_NAMES, Data, DataSource, holds_files, load_data
 from .novelty_check import load_check, refusal_report
 
 
@@ -66,7 +66,9 @@ def run(args: argparse.Namespace) -> int:
 
 def test_source(args: argparse.Namespace, card: dict) -> DataSource:
     """Which test set: ``--dataset``, else the model's; the lines are drawn again from the
-    run's seed and noise, and image files are looked for where training found them."""
+    run's seed and noise.  Image files are looked for as train looks for them (``--data-dir``,
+    else ``$CNN_NUMPY_DATA``, else ./data), then where training found them (the card's
+    folder, if it holds them), before anything is downloaded."""
     dataset = args.dataset or card.get("dataset")
     if dataset is None:
         raise UsageError(
@@ -83,8 +85,13 @@ def test_source(args: argparse.Namespace, card: dict) -> DataSource:
         {**trained, "dataset": dataset, "limit": None}, where=args.model
     )
     if args.data_dir is not None:
-        source = DataSource(dataset, args.data_dir, None, source.noise, source.seed)
-    return source
+        return DataSource(dataset, args.data_dir, None, source.noise, source.seed)
+    found = source.data_dir  # where training found the files
+    if found is not None and (
+        holds_files(dataset, None, ("test",)) or not holds_files(dataset, found, ("test",))
+    ):
+        found = None  # the usual places have them, or the card's folder has not
+    return DataSource(dataset, found, None, source.noise, source.seed)
 
 
 def other_dataset_note(path: str, trained: str | None, tested: str) -> str:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
+from ...data.datasets import ENV_VAR
 from ..saving.checkpoint import CHECKPOINT, Checkpoint
 from .common import CliError, UsageError, normalization
+from .dataset import holds_files
 from .settings import CHECKS, CHOICES, SAVED, TrainSettings, resolve_defaults
 
 
@@ -54,7 +57,8 @@ def checked(key: str, value, path: Path):
 
 def resume_settings(args: argparse.Namespace) -> TrainSettings:
     """The settings of the run in ``args.resume`` (its config.json); ``--epochs`` may raise
-    the total number of epochs, ``--workers`` choose this machine's cores."""
+    the total number of epochs, ``--workers`` choose this machine's cores, ``--data-dir``
+    point it at its data in another folder."""
     run_dir = Path(args.resume)
     if not (run_dir / "config.json").is_file() or not (run_dir / CHECKPOINT).is_file():
         raise CliError(
@@ -68,9 +72,27 @@ def resume_settings(args: argparse.Namespace) -> TrainSettings:
     for key in ("epochs", "workers", "quiet", "report", "monitor"):
         if getattr(args, key, None) is not None:
             saved[key] = getattr(args, key)
+    saved["data_dir"] = data_dir(saved["dataset"], saved.get("data_dir"), args)
     settings = resolve_defaults(argparse.Namespace(**saved))
     settings.out = settings.resume = str(run_dir)
     return settings
+
+
+def data_dir(dataset: str, stored: str | None, args: argparse.Namespace) -> str | None:
+    """Where a resumed run finds its data: ``--data-dir`` (the same dataset: its files are
+    checked as usual), else the folder in its config.json (absolute since 2026-12; an older
+    run's relative one is relative to the current folder, as before), unless that lacks the
+    files and ``$CNN_NUMPY_DATA`` is set: then that (None)."""
+    if getattr(args, "data_dir", None) is not None:
+        return args.data_dir
+    env = os.environ.get(ENV_VAR)
+    if stored is None or not env or holds_files(dataset, stored, ("train", "test")):
+        return stored
+    print(
+        f"note: the run's data folder {stored} lacks the {dataset} files; looking in "
+        f"{ENV_VAR} ({env}) instead"
+    )
+    return None
 
 
 def check_epochs(settings: TrainSettings, checkpoint: Checkpoint, given: bool) -> None:

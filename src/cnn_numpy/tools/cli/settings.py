@@ -255,7 +255,8 @@ def notes(settings: TrainSettings, args: argparse.Namespace) -> list[str]:
     """One line for each flag given that this run does not use."""
     given = [k for k in SAVED if getattr(args, k, None) is not None]
     if settings.resume is not None:
-        ignored = [k for k in given if k not in ("epochs", "workers")]
+        kept = ("epochs", "workers", *(("data_dir",) if settings.dataset != "lines" else ()))
+        ignored = [k for k in given if k not in kept]
         if args.overwrite:
             ignored.append("overwrite")
         return (

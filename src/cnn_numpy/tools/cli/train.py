@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if checkpoint is not None:  # --epochs below the epochs done: refused, config.json kept
         check_epochs(settings, checkpoint, given=args.epochs is not None)
     data = load_data(settings.data_source())
+    settings.data_dir = data.folder  # absolute: a resume from any folder finds the files
     print(data.summary)
     for line in batch_note(settings.batch_size, len(data.train[0])):
         print(line)
