@@ -31,10 +31,10 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from ...layers.base import Layer, Parameter
+from ...layers.base import Layer, Parameter, layers_of
 from ...layers.speed import input_grad
 from .shared_memory import SharedBlock, pack
-from .workers import Worker, blank_copy, blas_threads, layers_of, stop_workers
+from .workers import Worker, blank_copy, blas_threads, stop_workers
 
 __all__ = ["DataParallel", "blas_threads"]
 
