@@ -52,7 +52,9 @@ class DataParallel(Layer):
 
     The workers start at the first forward pass over more than one example (about half a
     second) and stop with ``close()``, at the end of a ``with`` block, or when this object
-    is garbage-collected.  Each holds a copy of the module made then: its weights follow the
+    is garbage-collected (or when this process ends, however: their stdin closes).  They run in
+    a session of their own, so the terminal's Ctrl-C reaches this process only, which stops
+    them (``cnn-numpy train`` then saves the run as at any other moment).  Each holds a copy of the module made then: its weights follow the
     module's (in-place updates and ``load_state_dict`` included), its structure does not.
     Each worker's Dropout draws from a generator seeded from the module's when the workers
     start, so a run is reproducible from its seed, but a checkpoint does not hold the

@@ -63,6 +63,11 @@ class Worker:
             stdout=subprocess.PIPE,
             env=env,
             bufsize=0,
+            # a session of its own: the terminal's Ctrl-C (sent to the foreground process
+            # group) reaches only this process, which stops the workers itself; a worker still
+            # starting up would die of it.  A worker ends when its stdin closes (this process
+            # gone, however it ended)
+            start_new_session=True,
         )
         self.grads: SharedBlock | None = None
         self.inbox: SharedBlock | None = None
