@@ -115,8 +115,8 @@ class DataParallel(Layer):
     def state_dict(self) -> dict[str, np.ndarray]:
         return self.module.state_dict()
 
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        self.module.load_state_dict(state)
+    def load_state_dict(self, state: dict[str, np.ndarray], strict: bool = True):
+        return self.module.load_state_dict(state, strict=strict)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x)
