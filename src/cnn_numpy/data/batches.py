@@ -71,11 +71,16 @@ def iterate_minibatches(
     check_dataset(X, y)
     batch_size = whole(batch_size, "batch_size", "iterate_minibatches", low=1)
     order = as_rng(rng).permutation(len(X)) if shuffle else np.arange(len(X))
-    steps = count_batches(len(X), batch_size, merge_single)
-    for step in range(steps):
-        end = len(X) if step == steps - 1 else (step + 1) * batch_size  # the last takes the rest
-        idx = order[step * batch_size : end]
+    for part in batch_slices(len(X), batch_size, merge_single):
+        idx = order[part]
         yield X[idx], y[idx]
+
+
+def batch_slices(n: int, batch_size: int, merge_single: bool = False) -> list[slice]:
+    """Where each batch lies in an order of ``n`` samples: ``batch_size`` at a time, the
+    last taking the rest (see ``iterate_minibatches`` for ``merge_single``)."""
+    starts = [step * batch_size for step in range(count_batches(n, batch_size, merge_single))]
+    return [slice(start, end) for start, end in zip(starts, [*starts[1:], n])]
 
 
 def count_batches(n: int, batch_size: int, merge_single: bool = False) -> int:

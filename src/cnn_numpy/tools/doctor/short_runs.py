@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ...data.batches import count_batches, iterate_minibatches
+from ...data.batches import batch_slices, iterate_minibatches
 from ...layers.base import has_batch_statistics
 from ...layers.speed import input_grad
 from ...train import predict
@@ -34,11 +34,11 @@ def endless_batches(
     """Index arrays of ``batch_size`` (the last of a pass may be smaller), reshuffled each
     pass over ``n`` samples, forever.  ``merge_single``: as ``iterate_minibatches``'s, a last
     batch of one joins the one before it (a model with BatchNorm cannot train on it)."""
-    steps = count_batches(n, batch_size, merge_single)
+    parts = batch_slices(n, batch_size, merge_single)
     while True:
         order = rng.permutation(n)
-        for step in range(steps):
-            yield order[step * batch_size : n if step == steps - 1 else (step + 1) * batch_size]
+        for part in parts:
+            yield order[part]
 
 
 def check_overfit(
