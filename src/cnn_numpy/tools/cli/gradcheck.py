@@ -44,7 +44,8 @@ def add_parser(subparsers) -> None:
         "--batch-size",
         type=int_in(1, 64),
         default=2,
-        help="images in the test batch, 1-64 (default 2)",
+        help="images in the test batch, 1-64 (default 2); 2 or more for deep, whose "
+        "BatchNorm1d cannot normalise a batch of one image",
     )
     p.add_argument(
         "--image-size",
