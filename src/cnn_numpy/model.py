@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import numpy as np
 
@@ -34,7 +35,11 @@ class Sequential(Layer):
     def __len__(self) -> int:
         return len(self.layers)
 
-    def __getitem__(self, i: int) -> Layer:
+    def __getitem__(self, i: int | slice) -> Layer:
+        """``model[i]`` is a layer; ``model[a:b]`` a Sequential of those layers (the same
+        objects, so it shares their weights), as in PyTorch."""
+        if isinstance(i, slice):
+            return Sequential(*self.layers[i]).train(self.training)
         return self.layers[i]
 
     def __iter__(self) -> Iterator[Layer]:
@@ -104,35 +109,61 @@ class Sequential(Layer):
                 state[f"{i}.{name}"] = np.array(b, copy=True)
         return state
 
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Copy arrays in; keys must match exactly and shapes must agree.  Values are cast to
-        each parameter's dtype (so a float64 checkpoint loads into a float32 model).  Everything
-        is checked before anything is copied: a failed load leaves the model as it was."""
-        arrays = checked_state(state, self.state_dict(), cast=True)
+    def load_state_dict(
+        self, state: dict[str, np.ndarray], strict: bool = True
+    ) -> IncompatibleKeys:
+        """Copy arrays in; shapes must agree.  Values are cast to each parameter's dtype (so a
+        float64 checkpoint loads into a float32 model).  ``strict=True``: the keys must match
+        exactly; ``strict=False``: the keys both have are loaded, the others left alone.
+        Returns the ``missing_keys`` (the model's, not in ``state``) and ``unexpected_keys``
+        (in ``state``, not the model's), as PyTorch does.  Everything is checked before
+        anything is copied: a failed load leaves the model as it was."""
+        if not isinstance(strict, bool):
+            raise ValueError(f"load_state_dict: strict must be True or False, got {strict!r}")
+        arrays = checked_state(state, self.state_dict(), cast=True, strict=strict)
         for i, layer in enumerate(self.layers):
             for name, p in layer.named_parameters():
-                p.data[...] = arrays[f"{i}.{name}"]
+                if f"{i}.{name}" in arrays:
+                    p.data[...] = arrays[f"{i}.{name}"]
             for name, b in layer.named_buffers():
-                b[...] = arrays[f"{i}.{name}"]
+                if f"{i}.{name}" in arrays:
+                    b[...] = arrays[f"{i}.{name}"]
+        return incompatible_keys(state, self.state_dict())
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict`` returns (PyTorch's ``_IncompatibleKeys``)."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+def incompatible_keys(state: dict, expected: dict) -> IncompatibleKeys:
+    return IncompatibleKeys(
+        [k for k in expected if k not in state], [k for k in state if k not in expected]
+    )
 
 
 def checked_state(
-    state: dict, expected: dict[str, np.ndarray], cast: bool
+    state: dict, expected: dict[str, np.ndarray], cast: bool, strict: bool = True
 ) -> dict[str, np.ndarray]:
-    """``state``'s arrays, checked against ``expected`` (a ``state_dict()``): the same keys and
-    shapes, real numbers, and the same dtypes (``cast=False``) or cast to them (``cast=True``).
+    """``state``'s arrays, checked against ``expected`` (a ``state_dict()``): the same keys
+    (``strict``; else only the keys both have are checked and returned) and shapes, real
+    numbers, and the same dtypes (``cast=False``) or cast to them (``cast=True``).
     Raises ValueError naming the first problem."""
     if not isinstance(state, dict):
         raise ValueError(f"a state dict must be a dict of arrays, got {type(state).__name__}")
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    if missing or unexpected:
+    missing, unexpected = incompatible_keys(state, expected)
+    if strict and (missing or unexpected):
         raise ValueError(
             f"keys do not match the model: missing {missing}, unexpected "
-            f"{unexpected} (missing keys are the model's, named as in PyTorch)"
+            f"{unexpected} (missing keys are the model's, named as in PyTorch; "
+            "strict=False loads the keys both have)"
         )
     arrays = {}
     for key, want in expected.items():
+        if key not in state:
+            continue  # missing, and not strict
         value = state[key]
         got = (
             np.asarray(value)

@@ -9,10 +9,10 @@ import time
 import numpy as np
 
 from .checks import real_array, whole
-from .data.batches import check_labels, checked_split, iterate_minibatches
+from .data.batches import check_labels, checked_split, count_batches, iterate_minibatches
 from .epoch_progress import EpochProgress
 from .history import History
-from .layers.base import Layer, as_rng
+from .layers.base import Layer, as_rng, has_batch_statistics
 from .layers.speed import input_grad
 
 #: images per forward pass when predicting or evaluating.  Small batches are not slower here:
@@ -63,6 +63,12 @@ def num_outputs(model, X: np.ndarray) -> int:
     if X.ndim == 0:
         raise ValueError("the input must be an array of samples (N, ...), got a scalar")
     return model.output_shape((1, *X.shape[1:]))[-1]
+
+
+def steps_per_epoch(model, n: int, batch_size: int) -> int:
+    """How many batches ``fit`` makes of ``n`` training images: ceil(n / batch_size), one
+    fewer for a model with BatchNorm when the last batch would hold a single image."""
+    return count_batches(n, batch_size, merge_single=has_batch_statistics(model))
 
 
 def check_parts(model, loss, optimizer, scheduler, history, callbacks) -> None:
@@ -167,6 +173,9 @@ def fit(
     ``None``, prints each epoch's line (``[PrintEpoch()]``), and ``[]`` trains silently.
     ``augment`` (see ``cnn_numpy.transforms``), called as ``augment(xb, rng)``, changes each
     training batch at random (drawing from ``rng``, after the shuffle); the test set never.
+    A model with BatchNorm (any layer with ``batch_statistics``) is never handed a last batch
+    of one image, which it cannot normalise: that image joins the batch before it, so the
+    epoch still sees every image, in ``steps_per_epoch(model, len(X), batch_size)`` batches.
     """
     if removed:
         raise TypeError(removed_keywords(removed))
@@ -190,6 +199,8 @@ def fit(
             if callable(getattr(callback, hook, None)):
                 getattr(callback, hook)(*args)
 
+    merge_single = has_batch_statistics(model)  # a last batch of one joins the one before
+    steps = count_batches(len(X), batch_size, merge_single)
     tell("on_train_begin", model)
     for epoch in range(len(history) + 1, len(history) + epochs + 1):
         start = time.perf_counter()
@@ -198,8 +209,10 @@ def fit(
             progress.shuffle_state = rng.bit_generator.state
         else:  # an interrupted epoch: the same shuffle again, its first batches skipped
             rng.bit_generator.state = progress.shuffle_state
-        tell("on_epoch_begin", epoch, math.ceil(len(X) / batch_size))
-        batches = iterate_minibatches(X, y, batch_size, shuffle=True, rng=rng)
+        tell("on_epoch_begin", epoch, steps)
+        batches = iterate_minibatches(
+            X, y, batch_size, shuffle=True, rng=rng, merge_single=merge_single
+        )
         for step, (xb, yb) in enumerate(batches, 1):
             xb = xb if augment is None else augment(xb, rng)  # e.g. random crops and flips
             if step <= progress.step:

@@ -54,18 +54,40 @@ def check_labels(y: np.ndarray, num_classes: int, name: str) -> None:
 
 
 def iterate_minibatches(
-    X: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = True, rng=None
+    X: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    shuffle: bool = True,
+    rng=None,
+    merge_single: bool = False,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(X[idx], y[idx])`` batches covering the data once; the last may be smaller.
 
-    With ``shuffle`` the order is a fresh permutation drawn from ``rng`` each call.
+    With ``shuffle`` the order is a fresh permutation drawn from ``rng`` each call.  With
+    ``merge_single`` a last batch of one sample joins the batch before it (which then has
+    ``batch_size + 1``): BatchNorm cannot train on a batch of one.  ``count_batches`` says
+    how many batches come.
     """
     check_dataset(X, y)
     batch_size = whole(batch_size, "batch_size", "iterate_minibatches", low=1)
     order = as_rng(rng).permutation(len(X)) if shuffle else np.arange(len(X))
-    for start in range(0, len(X), batch_size):
-        idx = order[start : start + batch_size]
+    for part in batch_slices(len(X), batch_size, merge_single):
+        idx = order[part]
         yield X[idx], y[idx]
+
+
+def batch_slices(n: int, batch_size: int, merge_single: bool = False) -> list[slice]:
+    """Where each batch lies in an order of ``n`` samples: ``batch_size`` at a time, the
+    last taking the rest (see ``iterate_minibatches`` for ``merge_single``)."""
+    starts = [step * batch_size for step in range(count_batches(n, batch_size, merge_single))]
+    return [slice(start, end) for start, end in zip(starts, [*starts[1:], n])]
+
+
+def count_batches(n: int, batch_size: int, merge_single: bool = False) -> int:
+    """How many batches ``iterate_minibatches`` makes of ``n`` samples: ceil(n / batch_size),
+    one fewer with ``merge_single`` when the last would hold a single sample."""
+    steps = -(-n // batch_size)  # ceil
+    return steps - 1 if merge_single and steps > 1 and n % batch_size == 1 else steps
 
 
 def train_test_split(X: np.ndarray, y: np.ndarray, test_fraction: float = 0.2, rng=None):

@@ -25,6 +25,9 @@ class Layer:
     buffer_names: tuple[str, ...] = ()
     #: False while nobody needs dL/dx: ``backward`` may then return None (see layers/speed.py)
     needs_input_grad: bool = True
+    #: True if forward in training mode normalises with statistics of the batch (BatchNorm):
+    #: such a layer cannot train on a batch of one, so ``fit`` never makes one
+    batch_statistics: bool = False
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
@@ -107,6 +110,21 @@ class Parameter:
 
     def __repr__(self) -> str:
         return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
+
+
+def layers_of(layer: Layer) -> Iterator[Layer]:
+    """``layer`` and every layer inside it (a Sequential's, a Residual's branches), depth first."""
+    yield layer
+    for value in vars(layer).values():
+        children = value if isinstance(value, list) else [value]
+        for child in children:
+            if isinstance(child, Layer):
+                yield from layers_of(child)
+
+
+def has_batch_statistics(model: Layer) -> bool:
+    """Whether any layer of ``model`` normalises with batch statistics in training mode."""
+    return any(layer.batch_statistics for layer in layers_of(model))
 
 
 # Helpers the layers share: arguments, random init, input checks.

@@ -55,6 +55,7 @@ class _BatchNorm(Layer):
     ranks: tuple[int, ...] = ()
     shape_doc = ""
     buffer_names = ("running_mean", "running_var", "num_batches_tracked")
+    batch_statistics = True  # fit never hands it a batch of one (see Layer)
 
     def __init__(
         self,
@@ -122,7 +123,9 @@ class _BatchNorm(Layer):
             if M < 2 and self.training:
                 raise ValueError(
                     f"{self!r}: batch statistics need more than one value per "
-                    f"channel, got input shape {x.shape}"
+                    f"channel, got input shape {x.shape} (a batch of {x.shape[0]}); in "
+                    "training mode it needs batches of 2 or more (eval() uses the running "
+                    "statistics instead)"
                 )
             mean = xc.mean(axis=1)
             centered = xc - mean[:, None]

@@ -97,3 +97,16 @@ def test_a_residual_that_forgets_its_shortcut_gradient_fails_by_name(monkeypatch
     assert main(["gradcheck", "--model", "resnet"]) == 1
     out = capsys.readouterr().out
     assert "FAILED: first failing layer is 3: Residual (gradient of input" in out
+
+
+def test_a_batch_of_one_for_a_batch_norm_net_is_refused_up_front(capsys):
+    assert main(["gradcheck", "--model", "deep", "--batch-size", "1"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # before the header: nothing was checked
+    assert err.startswith("error: --batch-size 1 is too small for the deep net: BatchNorm1d(")
+    assert "batches of 2 or more" in err and "Traceback" not in err
+
+
+def test_a_batch_of_one_is_fine_for_a_net_whose_batch_norm_sees_pixels(capsys):
+    assert main(["gradcheck", "--model", "resnet", "--batch-size", "1"]) == 0  # BatchNorm2d only
+    assert "OK: all" in capsys.readouterr().out

@@ -204,3 +204,12 @@ def test_a_damaged_novelty_check_is_named(trained, detector, tmp_path, damage, m
     with pytest.raises(ModelFileError, match=f"novelty check is damaged.*{message}"):
         cnn.load_novelty(path)
     cnn.load(path)  # the model itself still loads
+
+
+def test_a_nan_score_is_refused_not_trusted(trained, detector):
+    model, X, _ = trained
+    x = X[:3].copy()
+    x[0, 0, 0, 0] = np.nan  # any NaN reaching the features makes the score NaN
+    with np.errstate(invalid="ignore"):  # NumPy's warning about the NaN: expected here
+        answer = cnn.predict_with_novelty(model, x, detector)
+    assert np.isnan(answer.scores[0]) and answer.refused.tolist() == [True, False, False]

@@ -9,6 +9,7 @@ the loss itself.  Prints a table; exits 1 naming the first layer that fails.
 from __future__ import annotations
 
 import argparse
+import copy
 from contextlib import contextmanager
 
 import numpy as np
@@ -43,7 +44,8 @@ def add_parser(subparsers) -> None:
         "--batch-size",
         type=int_in(1, 64),
         default=2,
-        help="images in the test batch, 1-64 (default 2)",
+        help="images in the test batch, 1-64 (default 2); 2 or more for deep, whose "
+        "BatchNorm1d cannot normalise a batch of one image",
     )
     p.add_argument(
         "--image-size",
@@ -168,6 +170,12 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise UsageError(str(err)) from err
     x = rng.standard_normal((args.batch_size, 1, size, size))
+    try:  # a copy, so the check's own passes are unchanged
+        copy.deepcopy(model).train().forward(np.zeros_like(x))
+    except ValueError as err:  # e.g. BatchNorm1d with a batch of one image
+        raise UsageError(
+            f"--batch-size {args.batch_size} is too small for the {args.model} net: {err}"
+        ) from err
     num_classes = model.output_shape(x.shape)[1]
     y = rng.integers(0, num_classes, size=args.batch_size)
     print(
@@ -177,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         rows = check_model(model, x, y, rng)
-    except ValueError as err:  # e.g. BatchNorm1d with a batch of one image
+    except ValueError as err:
         raise UsageError(str(err)) from err
     print(format_table(rows, args.tol))
     failed = [r for r in rows if not r[2] < args.tol]

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ...data.batches import check_dataset
-from ...layers.base import as_rng
+from ...layers.base import as_rng, has_batch_statistics
 from ..speed.workers import blas_threads
 from . import thresholds as T
 from .activations import activation_stats, layer_outputs
@@ -90,6 +90,7 @@ def _diagnose(model, loss, data, optimizer, batch_size, checks, rng) -> Diagnosi
             "(e.g. SGD(model.parameters(), lr=0.01))"
         )
     model = unwrapped(model)
+    refuse_batches_of_one(model, X, batch_size)
     rng = as_rng(rng)
     seeds = {
         name: np.random.default_rng(seed)
@@ -139,6 +140,29 @@ def _diagnose(model, loss, data, optimizer, batch_size, checks, rng) -> Diagnosi
         found["lr"] = check_lr(curve, float(optimizer.lr), trial)
     findings = [found[name] for name in CHECKS if name in found]
     return Diagnosis(findings, activations=stats, seconds=time.perf_counter() - started)
+
+
+def refuse_batches_of_one(model, X: np.ndarray, batch_size: int) -> None:
+    """A ValueError naming the cause when the checks would train on a batch of one image (one
+    training image, or ``batch_size`` 1) and the model cannot (BatchNorm1d after a Linear)."""
+    if min(len(X), batch_size) > 1 or not has_batch_statistics(model):
+        return
+    try:
+        model.output_shape((1, *X.shape[1:]))
+    except ValueError:
+        return  # the images do not fit the model: forward_or_explain says so
+    try:
+        copy.deepcopy(model).train().forward(X[:1])  # a copy: its running statistics stay
+    except ValueError as err:
+        cause, fix = (
+            ("there is 1 training image", "give it 2 images or more")
+            if len(X) == 1
+            else ("batch_size is 1", "use a batch size of 2 or more")
+        )
+        raise ValueError(
+            f"diagnose: the model cannot train on a batch of one image, and {cause}: {err}. "
+            f"To diagnose it, {fix}"
+        ) from err
 
 
 def forward_or_explain(model, X: np.ndarray) -> list:

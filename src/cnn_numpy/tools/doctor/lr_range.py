@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from ...layers.base import has_batch_statistics
 from . import thresholds as T
 from .findings import Finding
 from .short_runs import endless_batches, train_step
@@ -41,7 +42,9 @@ def range_test(
 
     start = smoothed = probe_loss()
     lrs, losses, diverged = [], [], None
-    for step, (lr, idx) in enumerate(zip(schedule, endless_batches(len(X), batch_size, rng)), 1):
+    for step, (lr, idx) in enumerate(
+        zip(schedule, endless_batches(len(X), batch_size, rng, has_batch_statistics(model))), 1
+    ):
         optimizer.lr = float(lr)
         value = train_step(model, optimizer, loss, X[idx], y[idx])
         if math.isfinite(value) and step % every and step != steps:

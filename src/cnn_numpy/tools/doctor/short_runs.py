@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ...data.batches import iterate_minibatches
+from ...data.batches import batch_slices, iterate_minibatches
+from ...layers.base import has_batch_statistics
 from ...layers.speed import input_grad
 from ...train import predict
 from . import thresholds as T
@@ -27,13 +28,17 @@ def train_step(model, optimizer, loss, xb: np.ndarray, yb: np.ndarray) -> float:
     return value
 
 
-def endless_batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+def endless_batches(
+    n: int, batch_size: int, rng: np.random.Generator, merge_single: bool = False
+) -> Iterator[np.ndarray]:
     """Index arrays of ``batch_size`` (the last of a pass may be smaller), reshuffled each
-    pass over ``n`` samples, forever."""
+    pass over ``n`` samples, forever.  ``merge_single``: as ``iterate_minibatches``'s, a last
+    batch of one joins the one before it (a model with BatchNorm cannot train on it)."""
+    parts = batch_slices(n, batch_size, merge_single)
     while True:
         order = rng.permutation(n)
-        for start in range(0, n, batch_size):
-            yield order[start : start + batch_size]
+        for part in parts:
+            yield order[part]
 
 
 def check_overfit(
@@ -51,7 +56,9 @@ def check_overfit(
         model.train()
         values = [
             train_step(model, optimizer, loss, xb, yb)
-            for xb, yb in iterate_minibatches(Xs, ys, batch, rng=rng)
+            for xb, yb in iterate_minibatches(
+                Xs, ys, batch, rng=rng, merge_single=has_batch_statistics(model)
+            )
         ]
         if not all(math.isfinite(v) for v in values):
             data = {"losses": losses, "accuracies": accuracies, "samples": len(pick)}
@@ -119,7 +126,9 @@ def trial_run(
     losses: list[float] = []
     diverged = None
     model.train()
-    for step, idx in zip(range(1, steps + 1), endless_batches(len(X), batch_size, rng)):
+    for step, idx in zip(
+        range(1, steps + 1), endless_batches(len(X), batch_size, rng, has_batch_statistics(model))
+    ):
         before = [p.data.copy() for _, p in weights]
         losses.append(train_step(model, optimizer, loss, X[idx], y[idx]))
         if not math.isfinite(losses[-1]) or not all(

@@ -18,7 +18,7 @@ class NoveltyPrediction:
     probabilities: np.ndarray  # (N, C) softmax probabilities
     predicted: np.ndarray  # (N,) int64: the most probable class
     scores: np.ndarray  # (N,) novelty scores (NaN without a detector)
-    threshold: float | None  # scores above it are refused (None without a detector)
+    threshold: float | None  # scores above it, or NaN, are refused (None without a detector)
     refused: np.ndarray  # (N,) bool: "not one of the classes"
 
 
@@ -59,7 +59,7 @@ def predict_with_novelty(
             scores = novelty.combine(features, logits if reader is None else reader_logits)
         except ValueError as err:
             raise ValueError(f"the novelty detector does not fit this model: {err}") from err
-        refused = scores > novelty.threshold
+        refused = ~(scores <= novelty.threshold)  # a NaN score is refused, never trusted
     return NoveltyPrediction(
         probabilities=probabilities,
         predicted=probabilities.argmax(axis=1).astype(np.int64),

@@ -187,6 +187,20 @@ def check_arrays(
             )
 
 
+def check_finite(arrays: dict[str, np.ndarray], path) -> None:
+    """A ModelFileError naming the first weight or buffer that holds NaN or infinity: such a
+    model answers NaN for every image (its training diverged, or the file is damaged)."""
+    for key, array in arrays.items():
+        bad = array.size - int(np.count_nonzero(np.isfinite(array)))
+        if bad:
+            raise ModelFileError(
+                f"{path}: array {key!r} holds {bad:,} of {array.size:,} values that are NaN "
+                "or infinite, so the model's every answer would be NaN (its training "
+                "diverged, or the file is damaged): train it again, e.g. with a smaller "
+                "learning rate, or use an earlier file (best.npz)"
+            )
+
+
 def restore_model(header: dict, arrays: dict[str, np.ndarray], path) -> Sequential:
     # before building anything: the arrays the architecture needs are in the file, so a
     # forged header cannot make us allocate more than the file holds
@@ -219,6 +233,7 @@ def restore_model(header: dict, arrays: dict[str, np.ndarray], path) -> Sequenti
         if not k.startswith("novelty/") and not (checkpoint and "/" in k)
     }
     check_arrays(header, arrays, model.state_dict(), path)
+    check_finite(arrays, path)
     try:
         check_card(header["card"], num_outputs(model, header["card"]))
     except HeaderError as err:
@@ -244,7 +259,8 @@ def load(path: str | os.PathLike) -> Sequential:
     """Rebuild a model saved by ``save`` (or a training checkpoint), in eval mode.
 
     Never unpickles.  Raises ``ModelFileError`` (a ValueError) for a corrupt, truncated,
-    foreign or pickled file, an unknown layer type, a missing array or a wrong shape/dtype.
+    foreign or pickled file, an unknown layer type, a missing array or a wrong shape/dtype,
+    and for weights or buffers that hold NaN or infinity (a diverged model answers NaN).
     """
     header, arrays = open_npz(path)
     return restore_model(header, arrays, path)

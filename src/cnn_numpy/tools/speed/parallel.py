@@ -31,10 +31,10 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from ...layers.base import Layer, Parameter
+from ...layers.base import Layer, Parameter, layers_of
 from ...layers.speed import input_grad
 from .shared_memory import SharedBlock, pack
-from .workers import Worker, blank_copy, blas_threads, layers_of, stop_workers
+from .workers import Worker, blank_copy, blas_threads, stop_workers
 
 __all__ = ["DataParallel", "blas_threads"]
 
@@ -52,7 +52,9 @@ class DataParallel(Layer):
 
     The workers start at the first forward pass over more than one example (about half a
     second) and stop with ``close()``, at the end of a ``with`` block, or when this object
-    is garbage-collected.  Each holds a copy of the module made then: its weights follow the
+    is garbage-collected (or when this process ends, however: their stdin closes).  They run in
+    a session of their own, so the terminal's Ctrl-C reaches this process only, which stops
+    them (``cnn-numpy train`` then saves the run as at any other moment).  Each holds a copy of the module made then: its weights follow the
     module's (in-place updates and ``load_state_dict`` included), its structure does not.
     Each worker's Dropout draws from a generator seeded from the module's when the workers
     start, so a run is reproducible from its seed, but a checkpoint does not hold the
@@ -113,8 +115,8 @@ class DataParallel(Layer):
     def state_dict(self) -> dict[str, np.ndarray]:
         return self.module.state_dict()
 
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        self.module.load_state_dict(state)
+    def load_state_dict(self, state: dict[str, np.ndarray], strict: bool = True):
+        return self.module.load_state_dict(state, strict=strict)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x)

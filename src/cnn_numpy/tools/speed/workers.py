@@ -20,7 +20,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -28,16 +27,6 @@ import numpy as np
 from ...layers.base import Layer, Parameter
 from . import memory
 from .shared_memory import SharedBlock
-
-
-def layers_of(layer: Layer) -> Iterator[Layer]:
-    """``layer`` and every layer inside it."""
-    yield layer
-    for value in vars(layer).values():
-        children = value if isinstance(value, list) else [value]
-        for child in children:
-            if isinstance(child, Layer):
-                yield from layers_of(child)
 
 
 def blank_copy(layer: Layer) -> Layer:
@@ -74,6 +63,11 @@ class Worker:
             stdout=subprocess.PIPE,
             env=env,
             bufsize=0,
+            # a session of its own: the terminal's Ctrl-C (sent to the foreground process
+            # group) reaches only this process, which stops the workers itself; a worker still
+            # starting up would die of it.  A worker ends when its stdin closes (this process
+            # gone, however it ended)
+            start_new_session=True,
         )
         self.grads: SharedBlock | None = None
         self.inbox: SharedBlock | None = None

@@ -1,0 +1,102 @@
+"""``Sequential`` where PyTorch users reach for it: ``model[a:b]`` is a Sequential sharing the
+layers, and ``load_state_dict(state, strict=False)`` loads the matching keys and returns the
+missing and unexpected ones, as ``torch.nn.Sequential`` does."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cnn_numpy import BatchNorm1d, Flatten, Linear, ReLU, Sequential, deep, lenet
+
+
+def small(rng=0) -> Sequential:
+    rng = np.random.default_rng(rng)
+    return Sequential(Flatten(), Linear(12, 6, rng=rng), BatchNorm1d(6), ReLU(),
+                      Linear(6, 3, rng=rng))  # fmt: skip
+
+
+@pytest.mark.parametrize("index", [slice(0, 3), slice(None, 3), slice(2, None), slice(None, None, 2),
+                                   slice(-2, None), slice(3, 1)])  # fmt: skip
+def test_a_slice_is_a_sequential_of_the_same_layers(index):
+    model = small()
+    part = model[index]
+    assert isinstance(part, Sequential)
+    assert part.layers == model.layers[index]
+    assert all(a is b for a, b in zip(part, model.layers[index]))  # shared, not copied
+
+
+def test_a_slice_computes_the_first_layers_and_shares_their_weights():
+    model = lenet(rng=0)
+    x = np.random.default_rng(1).standard_normal((2, 1, 28, 28)).astype(np.float32)
+    features = model[:4]
+    np.testing.assert_array_equal(model[4:](features(x)), model(x))
+    model[0].weight.data += 1  # a change to the model is the slice's
+    assert features[0].weight is model[0].weight
+    np.testing.assert_array_equal(model[:4](x), features(x))
+    assert model[1] is model.layers[1] and model[-1] is model.layers[-1]  # ints: the layer
+
+
+def test_a_slice_keeps_the_models_mode():
+    model = small().eval()
+    assert model[:3].training is False and model.train()[:3].training is True
+
+
+def test_strict_false_loads_the_keys_both_have_and_returns_the_others():
+    model, source = small(0), small(1)
+    state = source.state_dict()
+    state["9.weight"] = np.zeros(3, np.float32)  # not the model's
+    del state["4.bias"]  # the model's, not in state
+    before = model.state_dict()
+    result = model.load_state_dict(state, strict=False)
+    assert result.missing_keys == ["4.bias"] and result.unexpected_keys == ["9.weight"]
+    assert result == (["4.bias"], ["9.weight"])  # a named tuple, as PyTorch's
+    after = model.state_dict()
+    np.testing.assert_array_equal(after["4.bias"], before["4.bias"])  # left alone
+    for key in state:
+        if key in after:
+            np.testing.assert_array_equal(after[key], state[key], err_msg=key)
+
+
+def test_strict_true_needs_the_same_keys_and_returns_none_missing():
+    model = small(0)
+    state = small(1).state_dict()
+    assert model.load_state_dict(state) == ([], [])
+    del state["1.weight"]
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=r"missing \['1.weight'\].*strict=False loads"):
+        model.load_state_dict(state)
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[key])  # nothing copied
+
+
+def test_strict_false_still_refuses_a_wrong_shape_before_copying_anything():
+    model = small(0)
+    before = model.state_dict()
+    state = {"1.bias": np.ones(6), "4.weight": np.ones((3, 7))}  # the second does not fit
+    with pytest.raises(ValueError, match=r"'4.weight' has shape \(3, 7\)"):
+        model.load_state_dict(state, strict=False)
+    np.testing.assert_array_equal(model.state_dict()["1.bias"], before["1.bias"])
+
+
+@pytest.mark.parametrize("strict", [None, 0, "no"])
+def test_strict_must_be_a_bool(strict):
+    with pytest.raises(ValueError, match="strict must be True or False"):
+        small().load_state_dict(small().state_dict(), strict=strict)
+
+
+def test_the_same_keys_as_torch_for_a_slice_and_a_partial_load():
+    torch = pytest.importorskip("torch")
+    from helpers.torch_twin import to_torch
+
+    model = deep(rng=0, dtype=np.float64)
+    twin = to_torch(model)
+    assert list(model[:5].state_dict()) == list(twin[:5].state_dict())
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith("1.")}
+    state["extra.weight"] = np.zeros(2)
+    ours = model.load_state_dict(state, strict=False)
+    theirs = twin.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()}, strict=False)
+    # torch fills in a missing num_batches_tracked for a state dict without its version
+    # metadata (one from before BatchNorm had it) instead of reporting it; we report it
+    assert [k for k in ours.missing_keys if "num_batches" not in k] == theirs.missing_keys
+    assert ours.unexpected_keys == theirs.unexpected_keys
