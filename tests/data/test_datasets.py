@@ -8,6 +8,7 @@ from cnn_numpy.data import (
     FASHION_MNIST_CLASSES,
     MNIST_CLASSES,
     datasets,
+    load_cifar10,
     load_fashion_mnist,
     load_mnist,
     normalization_stats,
@@ -207,3 +208,26 @@ def test_the_real_checksums_refuse_fixture_files(tmp_path, files):
     folder = write_files(tmp_path / "mnist", files, trusted=False)
     with pytest.raises(ValueError, match="is not the official mnist file"):
         load_mnist(str(folder), download=False)
+
+
+@pytest.mark.parametrize("where", ["the root", "root/mnist"])
+def test_a_data_folder_that_is_a_file_says_so(where, tmp_path):
+    folder = write_files(tmp_path / "mnist", fake_files(np.random.default_rng(0)))
+    given = next(folder.iterdir())  # one of the dataset's files, given as the folder
+    if where == "root/mnist":  # a root holding a file named after the dataset
+        given = tmp_path / "elsewhere"
+        given.mkdir()
+        (given / "mnist").write_bytes(b"not a folder")
+    with pytest.raises(NotADirectoryError, match="is a file, not a folder; give the folder"):
+        load_mnist(given, download=False)
+    if where == "the root":  # a folder under a file: nothing is downloaded there either
+        with pytest.raises(NotADirectoryError, match=f"the data folder {given} is a file"):
+            load_mnist(given / "deeper", download=True)
+
+
+def test_a_cifar10_folder_that_is_a_file_says_so(tmp_path):
+    given = tmp_path / "data_batch_1.bin"
+    given.write_bytes(b"a batch file, not the folder")
+    with pytest.raises(NotADirectoryError, match=f"the data folder {given} is a file, not a"):
+        load_cifar10(given, download=True)  # nothing downloaded beside it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data_batch_1.bin"]

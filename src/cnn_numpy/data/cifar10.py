@@ -26,7 +26,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from .download import DownloadError, from_mirrors
+from .download import DownloadError, check_folder, from_mirrors
 
 CIFAR10_CLASSES = (
     "airplane",
@@ -198,6 +198,7 @@ def load_cifar10(
     if not splits or any(s not in SPLITS for s in splits):
         raise ValueError(f"splits must name some of train, test, got {splits!r}")
     folder = cifar10_dir(root)
+    check_folder(folder)
     needed = [folder / FOLDER / name for split in splits for name in SPLITS[split]]
     missing = [path.name for path in needed if not path.is_file()]
     if missing and (folder / FOLDER).exists():  # the user's folder: never overwritten

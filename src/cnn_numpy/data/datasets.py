@@ -32,7 +32,7 @@ from .catalogue import (  # noqa: F401  (kept importable from here, as before th
     DatasetInfo,
     dataset_info,
 )
-from .download import DownloadError
+from .download import DownloadError, check_folder
 from .download import download as download_file
 from .idx import read_idx
 from .verify import mark_verified, verify_files, which_file
@@ -102,6 +102,7 @@ def locate(
     info = dataset_info(name)
     wanted = split_files(splits)
     folder = dataset_dir(name, root)
+    check_folder(folder)
     if all(find_file(folder, stem) for stem in wanted):
         return folder
     if info.debian_package is not None:

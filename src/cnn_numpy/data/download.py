@@ -218,6 +218,19 @@ def from_mirrors(
     return answers
 
 
+def check_folder(folder: Path) -> None:
+    """NotADirectoryError if ``folder``, or the nearest existing folder above it, is a file
+    (``--data-dir`` given a dataset's file instead of its folder, say)."""
+    for path in (folder, *folder.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise NotADirectoryError(
+                    f"the data folder {path} is a file, not a folder; give the folder that "
+                    f"holds the dataset's files, e.g. {path.parent}"
+                )
+            return
+
+
 def make_folders(folder: Path) -> list[Path]:
     """``mkdir -p folder``; the folders it made, outermost first."""
     missing = []

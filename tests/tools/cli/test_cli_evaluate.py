@@ -85,3 +85,15 @@ def test_a_model_evaluated_on_another_dataset_says_so_before_the_numbers(tmp_pat
     assert 0 <= note < out.find("Accuracy:")
     assert main(["evaluate", str(path), "--data-dir", str(digits)]) == 0  # its own: no note
     assert "was trained on" not in capsys.readouterr().out
+
+
+def test_a_data_dir_that_is_a_file_is_one_error_line(tmp_path, capsys):
+    folder = write_files(tmp_path / "mnist", fake_files(np.random.default_rng(0)))
+    image_file = sorted(folder.iterdir())[0]  # a dataset file given as the folder
+    model = cnn.save(cnn.seed_net(10, rng=0), tmp_path / "m.npz", input_shape=[1, 28, 28])
+    code = main(["evaluate", str(model), "--dataset", "mnist", "--data-dir", str(image_file)])
+    assert code == 1
+    assert capsys.readouterr().err == (
+        f"error: the data folder {image_file} is a file, not a folder; give the folder that "
+        f"holds the dataset's files, e.g. {folder}\n"
+    )

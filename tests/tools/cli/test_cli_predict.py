@@ -98,3 +98,20 @@ def test_a_checkpoint_of_a_run_without_model_files_says_how_to_finish_it(run, tm
     out = capsys.readouterr().out
     assert "is a training checkpoint" in out
     assert f"finish its training with: cnn-numpy train --resume {lone}" in out
+
+
+@pytest.mark.parametrize("command", ["predict", "explain"])
+def test_tiny_images_are_too_small_not_a_numpy_error(command, run, tmp_path, capsys):
+    names = []
+    for side in (1, 2):
+        path = tmp_path / f"s{side:02d}.png"
+        Image.fromarray(np.zeros((side, side), np.uint8)).save(path)
+        names.append(str(path))
+    assert main([command, str(run / "model.npz"), *names]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"error: {names[0]}: no digit found: the image is too small (1x1 pixels; at least "
+        "20 pixels, e.g. 5x4, are needed, and a digit reads best at 28x28 or more)",
+        f"error: {names[1]}: no digit found: the image is too small (2x2 pixels; at least "
+        "20 pixels, e.g. 5x4, are needed, and a digit reads best at 28x28 or more)",
+    ]

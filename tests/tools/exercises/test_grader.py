@@ -215,3 +215,31 @@ def test_a_forward_stopped_by_the_time_limit_leaves_its_backward_ungraded(workbo
     report = check(workbook, "relu", time_limit=1)
     assert report["relu_forward"].message.startswith("stopped after 1 s")
     assert report["relu_backward"].message == "needs relu_forward's cache: relu_forward first"
+
+
+@pytest.mark.parametrize(
+    "file, old, new, function, words",
+    [
+        ("relu", "return dout * (x > 0)", "dout[x <= 0] = 0\n    return dout",
+         "relu_backward", "changed its argument dout in place"),
+        ("relu", "out = np.maximum(x, 0)", "out = np.maximum(x, 0, out=x)",
+         "relu_forward", "changed its argument x in place"),
+        ("sgd", "new_velocity = momentum * velocity + g\n",
+         "velocity *= momentum\n    velocity += g\n    new_velocity = velocity\n",
+         "sgd_step", "changed its argument velocity in place"),
+        ("linear", "dbias = dout.sum(axis=0)", "dbias = dout.sum(axis=0)\n    dout *= 0",
+         "linear_backward", "changed its argument dout in place"),
+    ],
+)  # fmt: skip
+def test_a_function_that_writes_into_its_inputs_fails_naming_the_argument(
+    workbook, file, old, new, function, words
+):
+    """The stubs ask for new arrays ("Do not change dout in place"): a right answer made by
+    writing into an argument still fails, and says which argument changed."""
+    path = plant(workbook, f"{file}.py", old, new)
+    report = check(workbook, file)
+    result = report[function]
+    assert result.status == "fail" and words in result.message, str(report)
+    assert result.location == f"{path}:{line_of(path, f'def {function}')}"
+    others = [r for r in report.results if r.function != function]
+    assert all(r.passed for r in others), str(report)  # only the planted one fails

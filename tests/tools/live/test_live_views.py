@@ -10,6 +10,7 @@ import io
 import numpy as np
 import pytest
 from helpers.digit_strokes import DIGITS, render
+from helpers.photo_fixtures import bomb_png
 from PIL import Image
 
 from cnn_numpy import (
@@ -217,6 +218,16 @@ def test_pad_pixels_are_read_as_read_image_reads_a_gray_png(tmp_path):
             "no digit found",
         ),
         ({"image": base64.b64encode(b"GIF89a not really").decode()}, 422, "not an image"),
+        (
+            {"pixels": base64.b64encode(bytes([0])).decode(), "width": 1, "height": 1},
+            422,
+            r"no digit found: the image is too small \(1x1 pixels; at least 20",
+        ),
+        (
+            {"pixels": base64.b64encode(bytes([0, 255, 255, 0])).decode(), "width": 2, "height": 2},
+            422,
+            r"no digit found: the image is too small \(2x2 pixels",
+        ),
         ({"image": ["a list"]}, 400, "'image' must be a string"),
     ],
 )
@@ -231,8 +242,34 @@ def test_a_decompression_bomb_is_refused_before_decoding():
     buffer = io.BytesIO()
     Image.new("L", (9000, 9000)).save(buffer, "PNG")  # 81 megapixels in ~80 kB
     assert len(buffer.getvalue()) < 200_000
-    with pytest.raises(ValueError, match="at most 40 megapixels"):
+    with pytest.raises(ValueError, match="has 9000x9000 = 81,000,000 pixels; at most 40 mega"):
         check_image_size(buffer.getvalue())
+    with pytest.raises(ValueError, match="has 900,000,000 pixels; at most 40 megapixels"):
+        check_image_size(bomb_png(30000, 30000))  # past Pillow's own limit too
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        (b"not an image at all", "the uploaded image is not an image Pillow can read"),
+        (png_bytes(np.zeros((50, 50), np.uint8))[:60], "cannot read the uploaded image"),
+        (png_bytes(np.zeros((2, 2), np.uint8)), "the image is too small (2x2 pixels"),
+        (png_bytes(np.zeros((1, 1), np.uint8)), "the image is too small (1x1 pixels"),
+    ],
+)
+def test_an_upload_that_cannot_be_read_is_called_the_uploaded_image(data, words):
+    view = ModelView(seed_net(10, filters=2, rng=0), CARD)
+    with pytest.raises(HttpError) as caught:
+        api.predict(view, {"image": base64.b64encode(data).decode()})
+    message = str(caught.value)
+    assert caught.value.status == 422 and words in message
+    assert "BytesIO" not in message and "cnn-numpy-upload" not in message and "kth" not in message
 
 
 def test_bad_kernel_requests_say_what_is_wrong():

@@ -174,7 +174,7 @@ def test_the_command_notes_a_float64_model(tmp_path, capsys):
     "args, code, message",
     [
         (["missing.npz", "m.onnx"], 1, "no such model file: missing.npz"),
-        (["model.npz", "model.npz"], 2, "would overwrite it"),
+        (["model.npz", "model.npz"], 1, "would overwrite it"),
         (["model.npz", "."], 1, "is a folder; give the file to write"),
         (["model.npz", "m.onnx", "--input-shape", "1,20,20"], 1, "does not fit layer 7"),
         (["model.npz", "m.onnx", "--input-shape", "a,b"], 2, "must be positive sizes"),

@@ -111,6 +111,34 @@ def test_unreadable_and_blank_images_give_clear_errors(tmp_path):
         preprocess_digit(np.full((30, 30), 0.9, dtype=np.float32))
 
 
+@pytest.mark.parametrize("height, width", [(1, 1), (2, 2), (1, 19), (19, 1), (3, 3), (4, 4)])
+@pytest.mark.parametrize("kind", ["blank", "dot", "checker"])
+def test_tiny_images_say_they_are_too_small(height, width, kind, tmp_path):
+    image = np.ones((height, width), np.float32)
+    if kind == "dot":
+        image[height // 2, width // 2] = 0.0
+    elif kind == "checker":
+        image[::2, ::2] = 0.0
+    message = rf"no digit found: the image is too small \({width}x{height} pixels; at least 20"
+    with pytest.raises(ValueError, match=message):
+        preprocess_digit(image)
+    save_png(tmp_path / "tiny.png", image)  # a file reads the same
+    with pytest.raises(ValueError, match=message):
+        preprocess_digit(tmp_path / "tiny.png")
+
+
+@pytest.mark.parametrize("height, width", [(5, 4), (4, 5), (1, 30), (6, 6), (9, 9)])
+def test_small_images_past_the_limit_get_the_ordinary_answer(height, width):
+    """From 20 pixels on, a digit can stand out (ink past the 9 brightest pixels, more paper
+    than ink): a flat image is "one flat colour", a thick stroke is found."""
+    with pytest.raises(ValueError, match="no digit found: the image is .almost. one flat"):
+        preprocess_digit(np.full((height, width), 0.9, np.float32))
+    if min(height, width) >= 5:
+        image = np.ones((height, width), np.float32)
+        image[:, width // 2 - 1 : width // 2 + 1] = 0.0  # a stroke two pixels wide
+        assert preprocess_digit(image).image.max() > 0.5
+
+
 @pytest.fixture(scope="module")
 def lines_model(tmp_path_factory):
     """A seed net trained for two epochs on lines (vertical vs horizontal), saved with a card."""

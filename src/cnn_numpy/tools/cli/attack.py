@@ -17,7 +17,7 @@ import numpy as np
 
 from ...data.atomic import atomic_write_text
 from ..explain import fgsm, pgd, pixel_units
-from ..explain.figures import accuracy_plot, attack_grid, save_png
+from ..explain.figures import accuracy_plot, attack_grid, save_figure
 from .common import UsageError, int_in, load_model, normalization, output_folder, seed, writing
 from .dataset import DATASET_NAMES, load_data
 from .evaluate import check_model_fits, test_source, trained_on
@@ -146,7 +146,7 @@ def write_pictures(out: Path, args, name, rows, examples, clean, stats, classes)
         report = {"model": args.model, "attack": name, "images": len(y), "rows": table}
         atomic_write_text(out / "accuracy.json", json.dumps(report, indent=2) + "\n")
         eps = [r[0] for r in rows]
-        save_png(accuracy_plot(eps, {name: [r[1] for r in rows]}, title), out / "accuracy.png")
+        save_figure(accuracy_plot(eps, {name: [r[1] for r in rows]}, title), out / "accuracy.png")
         if examples is not None:
             eps_shown, X_adv, fooled = examples
             pixels = lambda a: a[:, 0] * stats["std"] + stats["mean"]  # noqa: E731  back to 0-1
@@ -158,7 +158,7 @@ def write_pictures(out: Path, args, name, rows, examples, clean, stats, classes)
                 classes,
                 f"{name}, eps={eps_shown:g} (pixel units)",
             )
-            save_png(grid, out / "examples.png")
+            save_figure(grid, out / "examples.png")
     print(
         f"Pictures: {out / 'accuracy.png'}, {out / 'examples.png'}; table: {out / 'accuracy.json'}"
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -138,6 +139,43 @@ def output_file(text: str) -> str:
         )
     _check_parents(path)
     return text
+
+
+def figure_file(text: str) -> str:
+    """An argparse type: a figure to write (as ``output_file``) whose suffix names a format
+    matplotlib writes (.png, .jpg, .pdf, .svg, ...; no suffix: PNG)."""
+    output_file(text)
+    suffix = Path(text).suffix.lower().removeprefix(".")
+    if suffix:
+        from matplotlib.backend_bases import FigureCanvasBase
+
+        formats = FigureCanvasBase.get_supported_filetypes()
+        if suffix not in formats:
+            raise argparse.ArgumentTypeError(
+                f"cannot draw a figure as .{suffix} ({text}); end the name with one of "
+                f"{', '.join('.' + f for f in sorted(formats))}, e.g. {Path(text).stem}.png"
+            )
+    return text
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether ``a`` and ``b`` name one file (through a link or another spelling too)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): compare the resolved paths
+        return Path(a).resolve() == Path(b).resolve()
+
+
+def refuse_overwriting(outputs, inputs, example: str) -> None:
+    """A ``CliError`` before anything is written if one of the files a command would write
+    is one of the files it reads (the model, a photo): writing it would destroy the input."""
+    for out in outputs:
+        for name in inputs:
+            if same_file(out, name):
+                raise CliError(
+                    f"{out} is {name}, a file this command reads; writing it would "
+                    f"overwrite it. Choose another name, e.g. {example}"
+                )
 
 
 def output_folder(text: str) -> str:

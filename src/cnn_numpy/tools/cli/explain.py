@@ -1,7 +1,8 @@
 """``cnn-numpy explain MODEL IMAGE...``: why the model said what it said.
 
-Each image takes ``predict``'s photo path (prepared like MNIST, normalised as in training,
-"not a digit" from the novelty check), then one figure: the prepared input and each map of
+Each image takes ``predict``'s photo path (prepared like MNIST, or for a colour model such
+as CIFAR-10's the photo's centre scaled to its size; normalised as in training; "not a
+digit" from the novelty check), then one figure: the prepared input and each map of
 ``cnn_numpy.explain`` as a heat map over it, with the prediction and its probability.
 Occlusion fills with black paper and integrated gradients start from a black image (pixel 0,
 in the model's units), not from 0 of the standardised input.
@@ -14,25 +15,24 @@ from pathlib import Path
 
 import numpy as np
 
-from ...data import normalize
 from ..explain import grad_cam, integrated_gradients, occlusion, saliency
-from ..explain.figures import heat_maps, save_png
+from ..explain.figures import heat_maps, save_figure
 from ..explain.gradcam import map_layer
 from ..novelty import predict_with_novelty
-from ..photos.images import preprocess_digit
 from .common import (
     CliError,
     class_names,
     error_message,
+    figure_file,
     int_in,
     load_model,
     normalization,
-    output_file,
     print_error,
+    refuse_overwriting,
     writing,
 )
 from .novelty_check import load_check, refusal_words
-from .predict import INPUT_SHAPE, check_input_shape, figure_path, image_files
+from .predict import INPUT_SHAPE, check_input_shape, figure_path, image_files, prepared_input
 
 METHODS = ("saliency", "gradcam", "occlusion", "ig")
 
@@ -66,11 +66,12 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument(
         "--out",
-        type=output_file,
+        type=figure_file,
         default=None,
         metavar="FILE.png",
-        help="the figure (FILE-1.png, FILE-2.png, ... for several images; default: "
-        "IMAGE-why.png in the current folder)",
+        help="the figure, in the format its suffix names (.png, .pdf, .svg, ...; "
+        "FILE-1.png, FILE-2.png, ... for several images; default: IMAGE-why.png in the "
+        "current folder)",
     )
     p.set_defaults(run=run)
 
@@ -92,10 +93,22 @@ def explanation_maps(model, x, target, methods, stats) -> dict[str, np.ndarray]:
     return maps
 
 
+def figure_paths(args: argparse.Namespace, images: list[str]) -> list[Path]:
+    """Where each image's figure goes: ``--out`` (numbered for several images), or
+    IMAGE-why.png in the current folder."""
+    if args.out:
+        return [figure_path(args.out, i, len(images)) for i in range(1, len(images) + 1)]
+    return [Path(f"{Path(name).stem}-why.png") for name in images]
+
+
 def run(args: argparse.Namespace) -> int:
+    images = image_files(args.images)  # a folder: its images, in name order (as predict)
+    outs = figure_paths(args, images)
+    refuse_overwriting(outs, [*images, args.model], example="why.png")
     model, card = load_model(args.model)
-    check_input_shape(model, card, args.model)
-    classes = class_names(card, model.output_shape((1, *INPUT_SHAPE))[-1], args.model)
+    check_input_shape(model, card, args.model, colour=True)  # what predict accepts
+    shape = tuple(card.get("input_shape") or INPUT_SHAPE)
+    classes = class_names(card, model.output_shape((1, *shape))[-1], args.model)
     if args.target is not None and args.target >= len(classes):
         raise CliError(
             f"--target {args.target} is not a class of {args.model} (0-{len(classes) - 1})"
@@ -103,16 +116,16 @@ def run(args: argparse.Namespace) -> int:
     stats = normalization(card, args.model)
     novelty = load_check(args.model)  # None: a note says so
     methods = METHODS if args.method == "all" else (args.method,)
-    images = image_files(args.images)  # a folder: its images, in name order (as predict)
     status = 0
-    for index, name in enumerate(images, 1):
+    for name, out in zip(images, outs):
         try:
-            steps = preprocess_digit(name)
+            _, x = prepared_input(name, shape, stats)  # (1, C, H, W), as predict prepares it
         except (OSError, ValueError) as err:  # one unreadable image: say so, go on
             print_error(f"{name}: {error_message(err)}")
             status = 1
             continue
-        x = normalize(steps.image, stats["mean"], stats["std"])[None, None]  # (1, 1, 28, 28)
+        image = x[0] * stats["std"] + stats["mean"]  # (C, H, W) back in pixel units
+        image = image[0] if shape[0] == 1 else np.clip(image.transpose(1, 2, 0), 0, 1)
         answer = predict_with_novelty(model, x, novelty)
         p = answer.probabilities[0]
         best = int(p.argmax())
@@ -122,12 +135,7 @@ def run(args: argparse.Namespace) -> int:
         target = best if args.target is None else args.target
         title = f"{Path(name).name}: {verdict}; explaining class {classes[target]}"
         maps = explanation_maps(model, x, target, methods, stats)
-        out = (
-            figure_path(args.out, index, len(images))
-            if args.out
-            else Path(f"{Path(name).stem}-why.png")
-        )
         with writing(f"write the figure {out}"):
-            save_png(heat_maps(steps.image, maps, title), out)
+            save_figure(heat_maps(image, maps, title), out)
         print(f"{name}: {verdict}    figure: {out}")
     return status

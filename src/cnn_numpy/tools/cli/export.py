@@ -7,7 +7,7 @@ import warnings
 from pathlib import Path
 
 from ..onnx_export.to_onnx import export_onnx, require_onnx
-from .common import CliError, UsageError, load_model
+from .common import CliError, UsageError, load_model, refuse_overwriting
 
 
 def shape_text(text: str) -> tuple[int, ...]:
@@ -52,16 +52,37 @@ def add_parser(subparsers) -> None:
     p.set_defaults(run=run)
 
 
+#: how files that are surely not ONNX begin: a zip (a .npz model, a checkpoint), a .npy array
+NOT_ONNX = {b"PK\x03\x04": "a zip file, such as a saved .npz model", b"\x93NUMPY": "a .npy array"}
+
+
+def check_replaceable(out: str) -> None:
+    """A ``CliError`` if ``out`` is an existing file that is not an ONNX file (its name does
+    not end in .onnx, or it begins as a zip or .npy does): export never replaces a user's
+    model or other file.  An existing .onnx may be replaced, as ``torch.onnx.export`` does."""
+    path = Path(out)
+    if not path.is_file():
+        return
+    with open(path, "rb") as file:
+        head = file.read(8)
+    kind = next((what for magic, what in NOT_ONNX.items() if head.startswith(magic)), None)
+    if kind is None and path.suffix.lower() != ".onnx":
+        kind = "its name does not end in .onnx"
+    if kind is not None:
+        raise CliError(
+            f"{out} already exists and is not an ONNX file ({kind}); export does not "
+            f"replace it. Choose another name ending in .onnx, e.g. {path.stem}.onnx, "
+            "or delete the file first"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         require_onnx()
     except ImportError as err:
         raise CliError(str(err)) from None
-    if Path(args.out).resolve() == Path(args.model).resolve():
-        raise UsageError(
-            f"OUT is the model file itself ({args.model}); the export would "
-            "overwrite it. Choose another name, e.g. model.onnx"
-        )
+    refuse_overwriting([args.out], [args.model], example=f"{Path(args.model).stem}.onnx")
+    check_replaceable(args.out)
     model, card = load_model(args.model)
     card.pop("layers", None)  # the ONNX graph itself shows the layers
     input_shape = args.input_shape or card.get("input_shape")

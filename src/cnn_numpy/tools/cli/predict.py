@@ -22,12 +22,13 @@ from .common import (
     CliError,
     class_names,
     error_message,
+    figure_file,
     int_in,
     load_model,
     normalization,
-    output_file,
     print_error,
     probability,
+    refuse_overwriting,
     writing,
 )
 from .novelty_check import load_check, refusal_words
@@ -69,7 +70,7 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument(
         "--show",
-        type=output_file,
+        type=figure_file,
         default=None,
         metavar="OUT.png",
         help="save a figure of every preparation step (the lighting correction "
@@ -216,6 +217,10 @@ def show(
 
 
 def run(args: argparse.Namespace) -> int:
+    images = image_files(args.images)  # a folder: its images, in name order
+    if args.show:  # no figure may replace a photo or the model
+        figures = [figure_path(args.show, i, len(images)) for i in range(1, len(images) + 1)]
+        refuse_overwriting(figures, [*images, args.model], example="steps.png")
     model, card = load_model(args.model)
     check_input_shape(model, card, args.model, colour=True)
     shape = tuple(card.get("input_shape") or INPUT_SHAPE)
@@ -228,7 +233,6 @@ def run(args: argparse.Namespace) -> int:
             "note: predict prepares images the way MNIST digits were made (ink fitted in "
             "20x20); Fashion-MNIST photos filled the whole 28x28, so expect weaker guesses"
         )
-    images = image_files(args.images)  # a folder: its images, in name order
     novelty = load_check(args.model)  # None: a note says so
     status = 0
     for index, name in enumerate(images, 1):

@@ -67,6 +67,17 @@ class FunctionGrader:
             return self.result(FAIL, f"{outcome.problem} (loading the file)", location=location)
         return self.result(FAIL, f"{outcome.problem} (on {case.label})", location=location)
 
+    def changed_input(self, outcome: Outcome, case: Case) -> Result:
+        """The call wrote into arrays it was given: a fail, even if its answer is right (in
+        a network they are another layer's output or gradient, still in use)."""
+        names = " and ".join(outcome.changed)
+        message = (
+            f"changed its argument{'s' * (len(outcome.changed) > 1)} {names} in place (on "
+            f"{case.label}): leave the arrays it is given as they were and return a new "
+            f"array (a product, np.where, or {outcome.changed[0]}.copy() first)"
+        )
+        return self.result(FAIL, message, location=self.box.path, mistake="changed in place")
+
     def compare(self, cases_and_arrays: list[tuple[Case, dict]], expected_of) -> Result:
         """Pass if every case is within TOLERANCE; else the first bad case, named if it is a
         classic mistake."""
@@ -153,6 +164,8 @@ def grade_function(box: Sandbox, exercise: Exercise, cases: list[Case], limit: f
         outcome = grader.call(case.args, case.kwargs)
         if not outcome.ok:
             return grader.failed_call(outcome, case)
+        if outcome.changed:
+            return grader.changed_input(outcome, case)
         shapes = {name: np.shape(value) for name, value in case.expected.items()}
         arrays, problem = unpack(outcome.value, names, shapes, grader.function)
         if problem:
@@ -168,7 +181,7 @@ def grade_layer(box: Sandbox, exercise: Exercise, cases: list[Case], limit: floa
     """forward on every case (each keeps its cache in the learner's process), then backward."""
     forward_name, backward_name = exercise.functions
     forward = FunctionGrader(box, exercise, forward_name, limit)
-    kept, outs, forward_result, shape_problem = [], [], None, None
+    kept, outs, forward_result, shape_problem, changed = [], [], None, None, None
     for k, case in enumerate(cases):
         outcome = forward.call(case.args, case.kwargs, keep=f"case{k}")
         if not outcome.ok:
@@ -179,6 +192,8 @@ def grade_layer(box: Sandbox, exercise: Exercise, cases: list[Case], limit: floa
             forward_result = forward.result(FAIL, message, location=box.path)
             break
         kept.append(k)  # its cache is there: the backward can be graded on it
+        if outcome.changed:
+            changed = changed or forward.changed_input(outcome, case)
         shapes = {"out": case.expected["out"].shape}
         arrays, problem = unpack(outcome.value[1], ("out",), shapes, forward_name)
         if problem:
@@ -191,6 +206,7 @@ def grade_layer(box: Sandbox, exercise: Exercise, cases: list[Case], limit: floa
         named = compared is not None and compared.mistake is not None
         # a wrong shape on one case, unless another case shows which classic mistake it is
         forward_result = shape_problem if shape_problem and not named else compared
+        forward_result = changed or forward_result  # a right answer that spoilt its input
     backward = FunctionGrader(box, exercise, backward_name, limit)
     if box.process is None:  # the forward stopped its process (a timeout, a crash): the
         kept = []  # caches went with it
@@ -207,6 +223,8 @@ def grade_layer(box: Sandbox, exercise: Exercise, cases: list[Case], limit: floa
         outcome = backward.call((case.dout,), cache=f"case{k}")
         if not outcome.ok:
             return [forward_result, backward.failed_call(outcome, case)]
+        if outcome.changed:
+            return [forward_result, backward.changed_input(outcome, case)]
         shapes = {name: case.grads[name].shape for name in grads}
         arrays, problem = unpack(outcome.value, tuple(grads), shapes, backward_name)
         if problem:

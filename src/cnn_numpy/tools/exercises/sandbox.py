@@ -57,6 +57,7 @@ class Outcome:
     problem: str | None = None  # None: the call returned
     where: str | None = None  # the learner's file:line
     seconds: float = 0.0
+    changed: tuple[str, ...] = ()  # the arguments the call changed in place
 
     @property
     def ok(self) -> bool:
@@ -129,7 +130,8 @@ class Sandbox:
         seconds = time.monotonic() - start
         kind = answer[0]
         if kind == "ok":
-            return Outcome(value=decode(answer[1]), seconds=seconds)
+            changed = tuple(str(name) for name in answer[2]) if len(answer) > 2 else ()
+            return Outcome(value=decode(answer[1]), seconds=seconds, changed=changed)
         self_ended = kind in ("timeout", "died", "unreadable")
         if self_ended:
             self.close()

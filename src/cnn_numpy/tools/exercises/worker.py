@@ -12,6 +12,7 @@ lists, None, or a description of anything else.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import os
 import pickle
 import sys
@@ -54,6 +55,20 @@ def plain(value, depth: int = 0):
         return (type(value).__name__, [plain(v, depth + 1) for v in value])
     shape = f" of shape {value.shape} and dtype {value.dtype}" if hasattr(value, "dtype") else ""
     return ("other", type(value).__name__ + shape, repr(value)[:80])
+
+
+def arrays_given(fn, args, kwargs, skip) -> dict[str, np.ndarray]:
+    """The arrays among a call's arguments, by the function's own parameter names (``skip``:
+    the cache, the learner's own object)."""
+    try:
+        named = inspect.signature(fn).bind(*args, **kwargs).arguments
+    except (TypeError, ValueError):  # a signature that does not fit: the call will say so
+        named = {**{f"argument {k + 1}": a for k, a in enumerate(args)}, **kwargs}
+    return {
+        name: value
+        for name, value in named.items()
+        if isinstance(value, np.ndarray) and value is not skip
+    }
 
 
 def learner_line(tb_or_frames, path: str) -> str | None:
@@ -107,14 +122,22 @@ class Worker:
         fn = getattr(self.module, name, None)
         if not callable(fn):
             return ("missing", None)
+        cached = self.caches[cache] if cache is not None else None
         if cache is not None:
-            args = (*args, self.caches[cache])
+            args = (*args, cached)
+        given = arrays_given(fn, args, kwargs, skip=cached)
+        before = {name: value.copy() for name, value in given.items()}
         result = self.run_limited(lambda: fn(*args, **kwargs), limit)
+        changed = [  # the arrays it was given must come back as they were
+            name
+            for name, value in given.items()
+            if not np.array_equal(value, before[name], equal_nan=value.dtype.kind == "f")
+        ]
         if keep is not None and isinstance(result, (tuple, list)) and len(result) == 2:
             if keep:
                 self.caches[keep] = result[1]
-            return ("ok", ("pair", plain(result[0])))
-        return ("ok", plain(result))
+            return ("ok", ("pair", plain(result[0])), changed)
+        return ("ok", plain(result), changed)
 
     def answer(self, request) -> tuple:
         kind, *rest = request

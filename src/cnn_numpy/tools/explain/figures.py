@@ -2,12 +2,14 @@
 
 ``heat_maps``: the prepared input, then each map as a heat map over it with its colour bar.
 ``accuracy_plot``: accuracy against eps.  ``attack_grid``: clean / adversarial / difference
-with both predictions.  ``save_png`` writes a figure atomically.
+with both predictions.  ``save_figure`` writes a figure atomically.
 """
 
 from __future__ import annotations
 
 import io
+import os
+from pathlib import Path
 
 import numpy as np
 
@@ -24,12 +26,12 @@ STYLES = {
 
 
 def heat_maps(image: np.ndarray, maps: dict[str, np.ndarray], title: str):
-    """``image`` (H, W) in gray, then each of ``maps`` (name -> (h, w), any resolution)
-    stretched over it, half transparent, with a colour bar."""
+    """``image`` (H, W) in gray (or (H, W, 3) in colour), then each of ``maps`` (name ->
+    (h, w), any resolution) stretched over it, half transparent, with a colour bar."""
     plt = pyplot()
     fig, axes = plt.subplots(1, 1 + len(maps), figsize=(3.2 * (1 + len(maps)), 3.6))
     axes = np.atleast_1d(axes)
-    H, W = image.shape
+    H, W = image.shape[:2]
     axes[0].imshow(image, cmap="gray")
     axes[0].set_title("prepared input", fontsize=9)
     for ax, (name, heat) in zip(axes[1:], maps.items()):
@@ -91,9 +93,10 @@ def attack_grid(clean, adversarial, labels, predicted, classes, title: str):
     return fig
 
 
-def save_png(fig, path) -> None:
-    """``fig`` as a PNG at ``path``, written atomically; the figure is closed."""
+def save_figure(fig, path: str | os.PathLike) -> None:
+    """``fig`` at ``path`` in the format its suffix names (none: PNG), written atomically;
+    the figure is closed."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
+    fig.savefig(buffer, format=Path(path).suffix.lower().removeprefix(".") or "png", dpi=90)
     pyplot().close(fig)
     atomic_write_bytes(path, buffer.getvalue())

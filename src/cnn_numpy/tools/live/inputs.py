@@ -13,8 +13,11 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -27,6 +30,8 @@ MAX_PAD_SIDE = 2048
 #: an uploaded image may have at most this many pixels (a 12-megapixel photo fits): a small
 #: compressed file can decode to gigabytes ("decompression bomb"), so the size is checked first
 MAX_UPLOAD_PIXELS = 40_000_000
+
+T = TypeVar("T")
 
 
 def decode_base64(text: str, what: str) -> bytes:
@@ -51,46 +56,59 @@ def pad_pixels(pixels: str, width: int, height: int) -> np.ndarray:
 
 def check_image_size(data: bytes) -> None:
     """ValueError if ``data`` is not an image Pillow knows, or decodes to too many pixels.
-    Reads the header only."""
+    Reads the header only; the messages call it "the uploaded image"."""
     from PIL import Image, UnidentifiedImageError
 
+    limit = f"at most {MAX_UPLOAD_PIXELS // 1_000_000} megapixels are accepted"
     try:
         with Image.open(io.BytesIO(data)) as img:
             width, height = img.size
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
+    except UnidentifiedImageError:  # its message names our in-memory buffer
         raise ValueError(
-            f"the file is not an image Pillow can read ({err}); use a PNG or JPEG file"
+            "the uploaded image is not an image Pillow can read (an unknown format, or "
+            "not an image at all); use a PNG or JPEG file"
         ) from None
-    except Image.DecompressionBombError:
-        width = height = MAX_UPLOAD_PIXELS
+    except (OSError, ValueError, SyntaxError) as err:
+        raise ValueError(
+            f"the uploaded image cannot be read ({err}); use a PNG or JPEG file"
+        ) from None
+    except Image.DecompressionBombError as err:  # past Pillow's own limit: far past ours
+        claimed = re.search(r"\((\d+) pixels\)", str(err))  # Pillow names the count
+        pixels = f"{int(claimed.group(1)):,}" if claimed else "too many"
+        raise ValueError(f"the uploaded image has {pixels} pixels; {limit}") from None
     if width * height > MAX_UPLOAD_PIXELS:
         raise ValueError(
-            f"the image has {width}x{height} pixels; at most "
-            f"{MAX_UPLOAD_PIXELS // 1_000_000} megapixels are accepted"
+            f"the uploaded image has {width}x{height} = {width * height:,} pixels; {limit}"
         )
 
 
-def uploaded_image(data: bytes):
-    """Prepare an uploaded image file exactly as ``predict`` prepares a file: written to a
-    temporary file of ours (nothing the request says names it), then ``preprocess_digit``."""
+def read_upload(data: bytes, prepare: Callable[[Path], T]) -> T:
+    """``prepare(path)`` of an uploaded image file, exactly as ``predict`` reads a file:
+    written to a temporary file of ours (nothing the request says names it); its errors name
+    "the uploaded image", not that file."""
     check_image_size(data)
     with tempfile.TemporaryDirectory(prefix="cnn-numpy-upload-") as folder:
         path = Path(folder) / "upload"
         path.write_bytes(data)
-        return preprocess_digit(path)
+        try:
+            return prepare(path)
+        except ValueError as err:
+            raise ValueError(str(err).replace(str(path), "the uploaded image")) from None
+
+
+def uploaded_image(data: bytes):
+    """Prepare an uploaded image file exactly as ``predict`` prepares a file
+    (``preprocess_digit``)."""
+    return read_upload(data, preprocess_digit)
 
 
 def uploaded_colour(data: bytes, height: int, width: int) -> np.ndarray:
     """Prepare an uploaded image file for a colour model exactly as ``predict`` prepares a
-    file (written to a temporary file of ours, then ``prepare_colour``).
+    file (``prepare_colour``).
 
     Shape: -> (3, height, width) float32 in [0, 1]
     """
-    check_image_size(data)
-    with tempfile.TemporaryDirectory(prefix="cnn-numpy-upload-") as folder:
-        path = Path(folder) / "upload"
-        path.write_bytes(data)
-        return prepare_colour(path, height, width)
+    return read_upload(data, lambda path: prepare_colour(path, height, width))
 
 
 def model_input(image: np.ndarray, card: dict) -> np.ndarray:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .image_files import as_rgb, read_photo, shrink
-from .ink import Thresholds, find_strokes, ink_image, thicken, thresholds
+from .ink import Thresholds, check_size, find_strokes, ink_image, thicken, thresholds
 from .lighting import (
     dark_ink_on_light,
     enlarge,
@@ -212,6 +212,7 @@ def preprocess_digit(
     Raises ValueError when the file cannot be read or no ink stands out from the paper.
     """
     rgb, shrunk_by = load_rgb(image)
+    check_size(*rgb.shape[:2])  # a 1x1 or 2x2 image: no digit, said plainly
     prepared = mnist_format(luminance(rgb), size, box)
     if prepared is not None:
         return as_it_is(rgb, *prepared)

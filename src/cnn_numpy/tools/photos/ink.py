@@ -29,6 +29,24 @@ HIGH, LOW = 0.5, 0.25
 HIGH_NOISE, LOW_NOISE = 8.0, 4.0
 #: below this strength nothing on the page counts as ink
 MIN_CONTRAST = 0.08
+#: the strongest ink is read past this many brightest pixels (a speck, a hot pixel)...
+PEAK_PIXELS = 9
+#: ...so ink must cover more pixels than that, and the paper (the median) more than the ink:
+#: an image (or sheet) of fewer pixels cannot show a digit, e.g. 5x4 is the smallest
+MIN_PIXELS = 2 * PEAK_PIXELS + 2
+
+
+def check_size(height: int, width: int) -> None:
+    """ValueError ("no digit found: the image is too small") for an image of fewer than
+    ``MIN_PIXELS`` pixels, where no ink can stand out from the paper."""
+    if height * width < MIN_PIXELS:
+        raise ValueError(
+            f"no digit found: the image is too small ({width}x{height} pixels; at least "
+            f"{MIN_PIXELS} pixels, e.g. 5x4, are needed, and a digit reads best at 28x28 "
+            "or more)"
+        )
+
+
 #: a piece is part of the digit if it lies within this share of the digit's size from it...
 NEAR = 0.3
 #: ...and holds at least this share of the main piece's pixels (smaller ones are specks)
@@ -58,13 +76,21 @@ def thresholds(strength: np.ndarray, sheet: np.ndarray) -> Thresholds:
     Shape: strength (H, W), sheet (H, W) bool
     """
     values = strength[sheet] if sheet.any() else strength.ravel()
+    if values.size < MIN_PIXELS:  # a sheet this small holds no digit
+        check_size(*strength.shape)
+        raise ValueError(
+            f"no digit found: the sheet of paper found is too small ({values.size} pixels)"
+        )
     median = float(np.median(values))
     noise = 1.4826 * float(np.median(np.abs(values - median)))
     # the strongest ink, past the few brightest pixels a speck or a hot pixel could make
-    count = max(9, values.size // 5000)
+    count = max(PEAK_PIXELS, values.size // 5000)
     peak = float(np.partition(values, values.size - count)[values.size - count])
     if peak - median < MIN_CONTRAST:
-        raise ValueError("no digit found: the image is (almost) one flat colour")
+        raise ValueError(
+            "no digit found: the image is (almost) one flat colour, or its ink covers "
+            f"fewer than {PEAK_PIXELS} pixels"
+        )
     standing_out = values[values >= max(median + LOW * (peak - median), median + LOW_NOISE * noise)]
     typical = float(np.median(standing_out)) if standing_out.size else peak
     high = max(median + HIGH * (typical - median), median + HIGH_NOISE * noise)
