@@ -181,3 +181,24 @@ def test_progress_lines_come_every_interval_not_every_batch(monkeypatch, capsys)
     monkeypatch.undo()
     out = capsys.readouterr().out.splitlines()
     assert [line.split(" | ")[1] for line in out] == ["batch 3/10 (30%)", "batch 5/10 (50%)"]
+
+
+def test_the_batch_counts_of_a_batchnorm_run_leave_out_the_merged_batch_of_one(
+    tmp_path, monkeypatch, capsys
+):
+    """deep on 97 images at batch 16: five batches of 16 and one of 17 (fit joins the last
+    image to the batch before it), so the messages count 6 batches, not 7."""
+    run = tmp_path / "deep"
+    flags = ["train", "--model", "deep", "--limit", "97", "--batch-size", "16", "--epochs", "1",
+             "--no-report", "--out", str(run)]  # fmt: skip
+    live_callbacks = train_cli.live_callbacks
+    monkeypatch.setattr(
+        train_cli,
+        "live_callbacks",
+        lambda page, saver: [*live_callbacks(page, saver), CtrlCAt(1, 3)],  # fmt: skip
+    )
+    assert main(flags) == 130
+    assert "holds the run after batch 3 of 6 in epoch 1" in capsys.readouterr().out
+    monkeypatch.undo()
+    assert main(["train", "--resume", str(run), "--no-report"]) == 0
+    assert f"Resuming {run} at batch 4 of 6 in epoch 1 of 1" in capsys.readouterr().out

@@ -344,3 +344,21 @@ def test_model_view_refuses_inputs_it_cannot_draw(channels, shape):
     model = Sequential(Conv2d(channels, 2, 3), Flatten(), Linear(2 * (shape[1] - 2) * 30, 2))
     with pytest.raises(ValueError, match="square grayscale digits .* or colour images"):
         ModelView(model, {"input_shape": shape})
+
+
+def test_the_pages_check_refuses_a_nan_score():
+    """An input the check cannot score (NaN) is refused, never answered."""
+    from cnn_numpy.tools.live.verdict import novelty
+
+    class Check:
+        threshold = 1.0
+
+        def __init__(self, score):
+            self.value = score
+
+        def score(self, model, x):
+            return np.array([self.value])
+
+    assert novelty(Check(float("nan")), None, np.zeros((1, 1, 28, 28)))["refused"] is True
+    assert novelty(Check(0.5), None, np.zeros((1, 1, 28, 28)))["refused"] is False
+    assert novelty(Check(1.5), None, np.zeros((1, 1, 28, 28)))["refused"] is True

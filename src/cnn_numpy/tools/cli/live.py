@@ -9,9 +9,9 @@ Ctrl-C: the page is told how to resume, and the server stops).
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
+from ...train import steps_per_epoch
 from ..live import LiveTraining
 from ..novelty import load_novelty
 from ..saving.checkpoint import LAST
@@ -37,7 +37,7 @@ def start(args: argparse.Namespace, training, settings, data) -> LiveTraining | 
     ``training``, ``settings``, ``data``: the run's (see cli/training.py)."""
     if not getattr(args, "live", False):
         return None
-    batches = math.ceil(len(data.train[0]) / settings.batch_size)
+    batches = steps_per_epoch(training.model, len(data.train[0]), settings.batch_size)
     title = f"{settings.dataset}, {settings.model}"
     live = open_server(
         lambda: LiveTraining(

@@ -8,11 +8,11 @@ report.  Each step lives in its own module (see ``cli/__init__.py``).
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
 from ...layers import Residual
+from ...train import steps_per_epoch
 from ...transforms import augmentation
 from ..saving.run_folder import save_config
 from ..visualize.augmentation import save_augmented
@@ -129,7 +129,7 @@ def start_run(run_dir: Path, settings: TrainSettings, data: Data, training: Trai
             saver.save(training.history)
     else:
         step = training.progress.step  # > 0: an epoch was interrupted after that batch
-        steps = math.ceil(len(data.train[0]) / settings.batch_size)
+        steps = steps_per_epoch(training.model, len(data.train[0]), settings.batch_size)
         print(
             f"Resuming {run_dir} at batch {step + 1} of {steps} in epoch {done + 1} of "
             f"{settings.epochs}"

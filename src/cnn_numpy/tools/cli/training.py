@@ -11,7 +11,6 @@ see stopping.py); ``--resume`` goes on at the next batch.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from ...model import Sequential
 from ...optim import SGD, Adam
 from ...presets import MODELS
 from ...schedulers import CosineAnnealingLR, StepLR
-from ...train import Callback, History, TrainingDiverged, fit
+from ...train import Callback, History, TrainingDiverged, fit, steps_per_epoch
 from ...transforms import augmentation
 from ..doctor.monitor import Monitor
 from ..progress import progress_display
@@ -280,7 +279,7 @@ def train_epochs(
         if step:
             with writing(f"save the interrupted epoch into {run_dir}", saver.where_now()):
                 save_interrupted(run_dir, training, saver.card)
-        steps = math.ceil(len(data.train[0]) / settings.batch_size)
+        steps = steps_per_epoch(training.model, len(data.train[0]), settings.batch_size)
         done = len(training.history) if step else saver.on_disk()
         print(
             f"\nInterrupted. {where_it_stopped(run_dir, done, step, steps)}. Continue with:\n"

@@ -25,7 +25,8 @@ def novelty(detector, model, x: np.ndarray) -> dict | None:
     if detector is None:
         return None
     score, threshold = float(np.asarray(detector.score(model, x))[0]), float(detector.threshold)
-    return {"score": score, "threshold": threshold, "refused": bool(score > threshold)}
+    # "not <=" rather than ">": a NaN score (an input nothing was fitted on) is refused
+    return {"score": score, "threshold": threshold, "refused": not score <= threshold}
 
 
 def verdict(
