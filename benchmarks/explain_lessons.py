@@ -28,7 +28,7 @@ from cnn_numpy.explain import (
 
 from cnn_numpy.tools.cli.common import load_model, normalization
 from cnn_numpy.tools.cli.dataset import DataSource, load_data
-from cnn_numpy.tools.explain.figures import save_png
+from cnn_numpy.tools.explain.figures import save_figure
 from cnn_numpy.tools.explain.sanity import reinitialise
 from cnn_numpy.tools.visualize.figures import hide_ticks, pyplot
 
@@ -79,7 +79,7 @@ def sanity(model, X, out: Path) -> None:
     fig.suptitle("Saliency as the weights are re-initialised from the top (Adebayo et al. 2018)",
                  fontsize=9)  # fmt: skip
     fig.tight_layout()
-    save_png(fig, out / "why-sanity.png")
+    save_figure(fig, out / "why-sanity.png")
 
 
 def class_images(model, shape, classes, out: Path) -> None:
@@ -93,7 +93,7 @@ def class_images(model, shape, classes, out: Path) -> None:
         hide_ticks(ax)
     fig.suptitle("Class images: gradient ascent on each logit (200 steps)", fontsize=9)
     fig.tight_layout()
-    save_png(fig, out / "why-class-images.png")
+    save_figure(fig, out / "why-class-images.png")
     print(
         f"\nClass images: {len(classes)} in {time.perf_counter() - start:.1f} s, each predicted as its class"
     )

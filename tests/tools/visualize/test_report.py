@@ -267,12 +267,13 @@ def test_the_visualize_page_runs(tmp_path, monkeypatch):
     page = (Path(__file__).resolve().parents[3] / "docs" / "visualize.md").read_text()
     fenced = re.findall(r"^```(\w*)\n(.*?)^```", page, re.S | re.M)
     monkeypatch.chdir(tmp_path)
+    import matplotlib.pyplot as plt
+
+    plt.close("all")  # figures other tests left open would count towards matplotlib's 20
     try:
         for source in [body for lang, body in fenced if lang == "python"]:
             exec(compile(source, "visualize.md", "exec"), {"__name__": "docs_visualize"})
     finally:  # the page's figures stay open for plt.show(), as a user's would: close them
-        import matplotlib.pyplot as plt
-
         plt.close("all")
     for name in PICTURES:
         assert_png((tmp_path / f"{name}.png").read_bytes(), min_size=(200, 150))
