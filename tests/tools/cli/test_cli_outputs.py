@@ -9,6 +9,7 @@ import os
 import numpy as np
 import pytest
 from helpers.colour_model import CARD, colour_resnet, photo
+from helpers.model_files import save_mnist_lenet
 from helpers.onnx_helpers import need, run_onnx
 from PIL import Image, ImageDraw
 
@@ -19,13 +20,7 @@ from cnn_numpy.tools.cli import main
 @pytest.fixture
 def model(tmp_path):
     """An untrained LeNet with a full model card (predict and explain take it as is)."""
-    return cnn.save(
-        cnn.lenet(rng=0),
-        tmp_path / "model.npz",
-        dataset="mnist",
-        class_names=list(cnn.MNIST_CLASSES),
-        input_shape=[1, 28, 28],
-    )
+    return save_mnist_lenet(tmp_path / "model.npz")
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ rate on held-out images, far-away inputs refused, and the model file round trip.
 
 import numpy as np
 import pytest
+from helpers.model_files import save_with_novelty
 from helpers.seed_model import trained_seed_net
 
 import cnn_numpy as cnn
@@ -143,18 +144,6 @@ def test_bad_arguments_name_the_problem(trained):
         cnn.fit_novelty(model, X, y, refuse_rate=0)
     with pytest.raises(ValueError, match="every class needs training images"):
         cnn.fit_novelty(model, X[y == 0], y[y == 0])
-
-
-def save_with_novelty(model, detector, path):
-    cnn.save(
-        model,
-        path,
-        dataset="lines",
-        class_names=["vertical", "horizontal"],
-        input_shape=[1, 28, 28],
-    )
-    cnn.save_novelty(path, detector)
-    return path
 
 
 def test_stored_in_the_model_file_and_read_back(trained, detector, tmp_path):

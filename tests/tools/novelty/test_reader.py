@@ -4,6 +4,7 @@ is named."""
 
 import numpy as np
 import pytest
+from helpers.model_files import save_with_novelty
 from helpers.seed_model import trained_seed_net
 
 import cnn_numpy as cnn
@@ -75,28 +76,16 @@ def test_a_reader_must_take_the_images_and_give_the_classes(parts):
         cnn.fit_novelty(model, X, y, rng=1, reader=cnn.lenet(2, image_size=12, rng=0))
 
 
-def save(model, detector, path):
-    cnn.save(
-        model,
-        path,
-        dataset="lines",
-        class_names=["vertical", "horizontal"],
-        input_shape=[1, 28, 28],
-    )
-    cnn.save_novelty(path, detector)
-    return path
-
-
 def test_stored_with_its_reader_as_version_3_and_read_back(parts, checked, tmp_path):
     model, _, X, y = parts
-    path = save(model, checked, tmp_path / "model.npz")
+    path = save_with_novelty(model, checked, tmp_path / "model.npz")
     header, arrays = open_npz(path)
     assert header["novelty"]["version"] == 3 and header["novelty"]["reader"]["card"]["preset"]
     assert {"novelty/reader/0.weight", "novelty/reader/9.bias"} <= set(arrays)
     again = cnn.load_novelty(path)
     images = np.concatenate([X[:20], far(X)])
     np.testing.assert_array_equal(again.score(cnn.load(path), images), checked.score(model, images))
-    plain = save(model, cnn.fit_novelty(model, X, y, rng=1), tmp_path / "plain.npz")
+    plain = save_with_novelty(model, cnn.fit_novelty(model, X, y, rng=1), tmp_path / "plain.npz")
     header, arrays = open_npz(plain)  # without a reader: version 2, no reader arrays
     assert header["novelty"]["version"] == 2 and "reader" not in header["novelty"]
     assert not any(k.startswith("novelty/reader/") for k in arrays)
@@ -118,7 +107,7 @@ def test_stored_with_its_reader_as_version_3_and_read_back(parts, checked, tmp_p
     ],
 )
 def test_a_damaged_reader_is_named(parts, checked, tmp_path, damage, message):
-    path = save(parts[0], checked, tmp_path / "model.npz")
+    path = save_with_novelty(parts[0], checked, tmp_path / "model.npz")
     header, arrays = open_npz(path)
     damage(header, arrays)
     write_npz(path, arrays, header)
@@ -128,7 +117,7 @@ def test_a_damaged_reader_is_named(parts, checked, tmp_path, damage, message):
 
 
 def test_a_check_from_a_newer_version_is_refused_as_newer(parts, checked, tmp_path, monkeypatch):
-    path = save(parts[0], checked, tmp_path / "model.npz")
+    path = save_with_novelty(parts[0], checked, tmp_path / "model.npz")
     header, arrays = open_npz(path)
     header["novelty"]["version"] = 4
     with pytest.raises(ModelFileError, match="version 4, from a newer cnn-numpy.*Upgrade"):

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from helpers.model_files import save_mnist_lenet
 from helpers.onnx_helpers import need, run_onnx
 
 import cnn_numpy as cnn
@@ -30,13 +31,7 @@ class MyReLU(ReLU):
 @pytest.fixture
 def saved(tmp_path):
     """A LeNet saved with a full model card, as `cnn-numpy train` saves it."""
-    return cnn.save(
-        cnn.lenet(rng=0),
-        tmp_path / "model.npz",
-        dataset="mnist",
-        class_names=list(cnn.MNIST_CLASSES),
-        input_shape=[1, 28, 28],
-    )
+    return save_mnist_lenet(tmp_path / "model.npz")
 
 
 @pytest.fixture
