@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ...data import normalize
+from ..explain.figures import save_figure
 from ..novelty import predict_with_novelty
 from ..photos.colour import prepare_colour
 from ..photos.images import Preprocessed, preprocess_digit
@@ -212,8 +213,7 @@ def show(
                 ax.set_title(f"feature maps after layer {label}", fontsize=9, loc="left")
     fig.suptitle(title, fontsize=11)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    save_figure(fig, path)  # atomic, in the format the name asks for; closes the figure
 
 
 def run(args: argparse.Namespace) -> int:
