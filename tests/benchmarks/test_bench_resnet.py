@@ -74,3 +74,14 @@ def test_bench_conv_tricks_times_col2im_both_ways_and_leaves_long_row_as_it_was(
     buffered, in_place = script.col2im_timings(4, 6, 1, 64, 2, np.random.default_rng(0))
     assert buffered > 0 and in_place > 0
     assert speed.LONG_ROW == before
+
+
+def test_winograd_trial_equals_conv2d_and_notices_a_wrong_transform(monkeypatch):
+    script = load_script("winograd_trial")
+    script.agree(np.float64, 1e-12)  # forward, dx, dw, db equal Conv2d's, odd and even sizes
+    script.agree(np.float32, 1e-5)
+    wrong = script.BT.copy()
+    wrong[1, 2] = -1  # one sign of the input transform
+    monkeypatch.setattr(script, "BT", wrong)
+    with pytest.raises(AssertionError, match="differs from Conv2d"):
+        script.agree(np.float64, 1e-12)
