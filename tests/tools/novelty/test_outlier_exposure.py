@@ -251,3 +251,15 @@ def test_held_out_images_of_one_class_keep_the_plain_score(trained):
         plain, model, images, labels, features, logits, np.random.default_rng(9)
     )
     assert same.combination is None and same.threshold == plain.threshold
+
+
+def test_free_clues_may_weigh_either_way_the_others_only_for_an_outlier():
+    rng = np.random.default_rng(2)
+    inliers, made = rng.normal(size=(3000, 6)), rng.normal(size=(3000, 6))
+    made[:, 0] += 2.0  # a distance: farther for the outliers
+    made[:, 2] -= 1.0  # lower for the outliers: a logit clue of a second network's, say
+    names = [f"c{i}" for i in range(6)]
+    held = fit_combination(inliers, made, names)  # the default: only the last 2 are free
+    assert held.weights[0] > 0 and held.weights[2] == 0.0
+    free = fit_combination(inliers, made, names, free=4)
+    assert free.weights[0] > 0 and free.weights[2] < 0

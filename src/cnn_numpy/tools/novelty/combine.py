@@ -74,14 +74,16 @@ def clues(stage_scores: np.ndarray, logits: np.ndarray) -> np.ndarray:
     return np.column_stack([distances, top[:, 1] - top[:, 0], energy])
 
 
-def fit_combination(inliers: np.ndarray, outliers: np.ndarray, names: list[str]) -> Combination:
+def fit_combination(
+    inliers: np.ndarray, outliers: np.ndarray, names: list[str], free: int = len(LOGIT_CLUES)
+) -> Combination:
     """Logistic regression of "outlier" on the clues of held-out training images (0) and of
     made-up outliers (1), each side weighing half; the distances' weights (all clues but the
-    last ``len(LOGIT_CLUES)``) kept >= 0 by dropping any that comes out negative and fitting
-    again.  Shape: (N, K), (M, K) -> Combination"""
+    last ``free``, the logit clues) kept >= 0 by dropping any that comes out negative and
+    fitting again.  Shape: (N, K), (M, K) -> Combination"""
     both = np.concatenate([inliers, outliers]).astype(np.float64)
     k = both.shape[1]
-    distances = k - len(LOGIT_CLUES)
+    distances = k - free
     low, high = both.min(axis=0), both.max(axis=0)
     high[:distances] = NO_LIMIT
     target = np.r_[np.zeros(len(inliers)), np.ones(len(outliers))]
