@@ -95,6 +95,56 @@ def test_a_dangerous_archive_is_refused_and_nothing_is_written(
     assert not (tmp_path / "x").exists()
 
 
+def cut_archive(path, keep):
+    """A tar.gz of the batches cut after ``keep`` bytes of its tar (or of its gzip) stream."""
+    import gzip
+
+    write_archive(path, archive_entries())
+    if keep == "gzip":  # the compressed stream itself ends early
+        path.write_bytes(path.read_bytes()[:-200])
+    else:
+        path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes())[:keep]))
+
+
+def not_gzip(path):
+    path.write_bytes(b"this is no gzip stream" * 10)
+
+
+def archive_with(change):
+    def write(path):
+        entries = archive_entries()
+        change(entries)
+        write_archive(path, entries)
+
+    return write
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: cut_archive(p, "gzip"), r"not a complete tar.gz archive"),
+        (lambda p: cut_archive(p, 5 * 3073), r"not a complete tar.gz archive"),
+        (not_gzip, r"not a complete tar.gz archive"),
+        (
+            archive_with(lambda e: e.update({f"{FOLDER}/data_batch_2.bin": b"\0" * 3074})),
+            r"data_batch_2.bin is 3,074 bytes, not a whole number of 3,073-byte records",
+        ),
+        (
+            archive_with(lambda e: e.pop(f"{FOLDER}/test_batch.bin")),
+            r"the archive lacks test_batch.bin",
+        ),
+    ],
+    ids=["gzip-cut", "tar-cut", "not-gzip", "member-size", "member-missing"],
+)
+def test_a_damaged_archive_is_named_and_nothing_is_unpacked(tmp_path, monkeypatch, make, message):
+    path = tmp_path / cifar10.ARCHIVE
+    make(path)
+    monkeypatch.setattr(cifar10, "MD5", cifar10.md5_of(path))  # damaged, yet as published
+    with pytest.raises(CifarError, match=message):
+        load_cifar10(tmp_path, download=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [cifar10.ARCHIVE]  # nothing half-done
+
+
 @pytest.mark.parametrize(
     "damage, message",
     [
