@@ -191,6 +191,11 @@ class Compose:
     """Apply ``transforms`` in order, each drawing from the same generator."""
 
     def __init__(self, transforms: list):
+        if not isinstance(transforms, (list, tuple)):  # Compose(t) for Compose([t])
+            raise ValueError(
+                f"Compose: transforms must be a list of transforms, e.g. "
+                f"Compose([{transforms!r:.60}]), got {transforms!r:.80}"
+            )
         if not all(callable(t) for t in transforms):
             raise ValueError(f"Compose: every transform must be callable, got {transforms!r}")
         self.transforms = list(transforms)
