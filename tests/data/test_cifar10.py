@@ -49,6 +49,16 @@ def test_a_parent_folder_named_by_the_environment_works(tmp_path, monkeypatch):
     assert X.shape == (4, 3, 32, 32)
 
 
+def test_the_unpacked_folder_itself_is_read_not_downloaded_into(tmp_path, monkeypatch):
+    write_batches(tmp_path)
+    monkeypatch.setattr(cifar10, "MIRRORS", ("http://127.0.0.1:9/",))  # no download asked
+    ((X, _),) = load_cifar10(tmp_path / FOLDER, splits=("test",), progress=False)
+    assert X.shape == (4, 3, 32, 32)
+    assert sorted(p.name for p in (tmp_path / FOLDER).iterdir()) == sorted(
+        [*[f"data_batch_{i}.bin" for i in range(1, 6)], "test_batch.bin", "batches.meta.txt"]
+    )  # nothing written into it
+
+
 @pytest.fixture
 def archive(tmp_path, monkeypatch):
     """A generated archive whose MD5 stands in for the official one."""
