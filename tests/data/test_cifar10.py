@@ -223,3 +223,11 @@ def test_a_good_download_is_checked_renamed_and_unpacked(tmp_path, monkeypatch):
 def test_bad_splits_are_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="splits must name some of train, test"):
         load_cifar10(tmp_path, splits=("valid",))
+
+
+def test_a_string_for_splits_or_download_is_a_clear_error(tmp_path):
+    write_batches(tmp_path)
+    with pytest.raises(ValueError, match=r"splits must be a tuple, e.g. \('test',\)"):
+        load_cifar10(tmp_path, splits="test")  # the usual slip: ("test") for ("test",)
+    with pytest.raises(ValueError, match="download must be True or False, got 'no'"):
+        load_cifar10(tmp_path / "elsewhere", download="no")  # 'no' would have downloaded

@@ -28,6 +28,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from ..checks import flag
 from .download import DownloadError, check_folder, from_mirrors
 
 CIFAR10_CLASSES = (
@@ -214,8 +215,13 @@ def load_cifar10(
     Example:
         >>> (X_train, y_train), (X_test, y_test) = load_cifar10()  # doctest: +SKIP
     """
+    if isinstance(splits, str):  # ("test") is the string "test", not a tuple
+        raise ValueError(
+            f"load_cifar10: splits must be a tuple, e.g. ({splits!r},), got {splits!r}"
+        )
     if not splits or any(s not in SPLITS for s in splits):
         raise ValueError(f"splits must name some of train, test, got {splits!r}")
+    download = flag(download, "download", "load_cifar10")
     folder = cifar10_dir(root)
     check_folder(folder)
     needed = [folder / FOLDER / name for split in splits for name in SPLITS[split]]
