@@ -226,3 +226,11 @@ def test_rotation_keeps_the_dtype_and_matches_a_loop_over_pixels(dtype):
     tolerance = {np.float64: 1e-9, np.float32: 1e-3, np.uint8: 0.5 + 1e-3}[dtype]
     np.testing.assert_allclose(out.astype(float), expected, atol=tolerance)
     assert abs((out.astype(float) - expected).mean()) < {np.uint8: 0.1}.get(dtype, 1e-3)
+
+
+@pytest.mark.parametrize(
+    "broken", [lambda xb, rng: None, lambda xb, rng: xb[:-1], lambda xb, rng: xb[0]]
+)
+def test_fit_names_an_augmentation_that_does_not_return_the_batch(broken):
+    with pytest.raises(ValueError, match=r"fit: augment .* turned a batch of shape \(16, 1, 28"):
+        lines_fit(broken, epochs=1)
