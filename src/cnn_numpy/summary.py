@@ -34,8 +34,13 @@ def summary_table(model, input_shape: tuple[int, ...]) -> str:
 
 def row_name(layer: Layer) -> str:
     """A layer's name on its one row: a Residual (whose repr spans lines) by its formula, its
-    branches then listed under it."""
-    return "Residual: block(x) + shortcut(x)" if isinstance(layer, Residual) else repr(layer)
+    branches then listed under it; a Sequential inside another by its length."""
+    if isinstance(layer, Residual):
+        return "Residual: block(x) + shortcut(x)"
+    text = repr(layer)
+    if "\n" in text and hasattr(layer, "layers"):
+        return f"{type(layer).__name__} of {len(layer.layers)} layers (print(model) lists them)"
+    return text
 
 
 def branch_rows(layer: Layer, shape: tuple[int, ...], indent: str) -> list[tuple[str, ...]]:
