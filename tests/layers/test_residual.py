@@ -124,6 +124,7 @@ def test_a_layer_without_output_shape_is_not_broadcast_into_the_sum():
     "make, words",
     [
         (lambda: Residual("conv"), "block must be a Layer"),
+        (lambda: Residual([ReLU(), ReLU()]), r"for several layers: Sequential\(\*layers\)"),
         (lambda: Residual(ReLU(), shortcut=3), "shortcut must be a Layer or None"),
         (lambda: AdaptiveAvgPool2d(0), "output_size must be >= 1"),
         (lambda: AdaptiveAvgPool2d((2, None)), "output_size"),

@@ -41,7 +41,12 @@ class Residual(Layer):
         for name, branch in (("block", block), ("shortcut", shortcut)):
             if not isinstance(branch, Layer) and not (name == "shortcut" and branch is None):
                 what = "a Layer" + (" or None (the identity)" if name == "shortcut" else "")
-                raise ValueError(f"Residual: {name} must be {what}, got {branch!r:.80}")
+                hint = (
+                    "; for several layers: Sequential(*layers)"
+                    if isinstance(branch, (list, tuple))
+                    else ""
+                )
+                raise ValueError(f"Residual: {name} must be {what}, got {branch!r:.80}{hint}")
         self.block, self.shortcut = block, shortcut
         self.out_shape = None  # the last forward's output shape
 
