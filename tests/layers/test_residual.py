@@ -163,6 +163,8 @@ def test_resnet_rejects_too_small_images():
         resnet(image_size=3)
     with pytest.raises(ValueError, match="blocks"):
         resnet(blocks=())
+    with pytest.raises(ValueError, match=r"for 3 stages of one block: blocks=\(1,\) \* 3"):
+        resnet(blocks=3)  # the CLI's --blocks 3 is blocks=(1, 1, 1) here
 
 
 def test_linear_after_global_pooling_sees_the_channel_count():
