@@ -62,8 +62,8 @@ def cifar10_dir(root: str | os.PathLike | None = None) -> Path:
     """The folder holding ``cifar-10-batches-bin/`` or the archive (or to download into);
     ``cifar-10-batches-bin/`` itself names its parent."""
     base = Path(root or os.environ.get("CNN_NUMPY_DATA") or "data").expanduser()
-    if base.name == FOLDER and base.is_dir():  # the unpacked folder itself, not its parent
-        return base.parent
+    if base.name == FOLDER and any((base / name).is_file() for name in KNOWN):
+        return base.parent  # the unpacked folder itself, not its parent
     if not (base / FOLDER).is_dir() and not (base / ARCHIVE).is_file():
         if (base / "cifar10").is_dir() or root is None:
             return base / "cifar10"
