@@ -174,7 +174,15 @@ def resnet(
     width = whole(width, "width", "resnet", low=1)
     image_size = whole(image_size, "image_size", "resnet", low=1)
     if not isinstance(blocks, (tuple, list)) or not blocks:
-        raise ValueError(f"resnet: blocks must be a list of counts, one per stage, got {blocks!r}")
+        hint = f" (for {blocks} stages of one block: blocks=(1,) * {blocks}, as --blocks {blocks})"
+        raise ValueError(
+            f"resnet: blocks must be a list of counts, one per stage, got {blocks!r}"
+            + (
+                hint
+                if isinstance(blocks, int) and not isinstance(blocks, bool) and blocks > 0
+                else ""
+            )
+        )
     blocks = [whole(n, "each count in blocks", "resnet", low=1) for n in blocks]
     if image_size < 2 ** len(blocks):
         raise ValueError(

@@ -26,11 +26,21 @@ def summary_table(model, input_shape: tuple[int, ...]) -> str:
                 + "\nShapes up to there:\n"
                 + format_table(rows)
             ) from None
-        name = "Residual: block(x) + shortcut(x)" if isinstance(layer, Residual) else repr(layer)
-        rows.append((f"({i})", name, str(out), f"{count(layer):,}"))
+        rows.append((f"({i})", row_name(layer), str(out), f"{count(layer):,}"))
         rows += branch_rows(layer, shape, "  ")
         shapes.append(tuple(out))
     return format_table(rows) + "\n" + f"Total parameters: {count(model):,}"
+
+
+def row_name(layer: Layer) -> str:
+    """A layer's name on its one row: a Residual (whose repr spans lines) by its formula, its
+    branches then listed under it; a Sequential inside another by its length."""
+    if isinstance(layer, Residual):
+        return "Residual: block(x) + shortcut(x)"
+    text = repr(layer)
+    if "\n" in text and hasattr(layer, "layers"):
+        return f"{type(layer).__name__} of {len(layer.layers)} layers (print(model) lists them)"
+    return text
 
 
 def branch_rows(layer: Layer, shape: tuple[int, ...], indent: str) -> list[tuple[str, ...]]:
@@ -46,7 +56,8 @@ def branch_rows(layer: Layer, shape: tuple[int, ...], indent: str) -> list[tuple
         out = tuple(shape)
         for j, sub in enumerate(getattr(inner, "layers", [inner])):
             out = tuple(sub.output_shape(out))
-            rows.append(("", f"{indent}{branch} ({j}) {sub!r}", str(out), f"{count(sub):,}"))
+            name = f"{indent}{branch} ({j}) {row_name(sub)}"
+            rows.append(("", name, str(out), f"{count(sub):,}"))
             rows += branch_rows(sub, out, indent + "  ")
     return rows
 

@@ -147,6 +147,20 @@ class PrintEpoch(Callback):
         print(history.format_epoch(), flush=True)
 
 
+def augmented(augment, xb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``augment(xb, rng)``, checked: a batch of images, one for each of ``xb``'s (else the
+    error would surface later, in a layer or the loss, without naming the augmentation)."""
+    out = augment(xb, rng)
+    shape = np.shape(out)
+    if len(shape) != xb.ndim or shape[0] != len(xb):
+        raise ValueError(
+            f"fit: augment {augment!r:.80} turned a batch of shape {xb.shape} into "
+            f"{type(out).__name__} of shape {shape}; a transform must return the batch, one "
+            "image for each image it was given: t(batch, rng) -> batch"
+        )
+    return out
+
+
 def fit(
     model,
     loss,
@@ -214,7 +228,7 @@ def fit(
             X, y, batch_size, shuffle=True, rng=rng, merge_single=merge_single
         )
         for step, (xb, yb) in enumerate(batches, 1):
-            xb = xb if augment is None else augment(xb, rng)  # e.g. random crops and flips
+            xb = xb if augment is None else augmented(augment, xb, rng)  # e.g. crops, flips
             if step <= progress.step:
                 continue  # trained before the interruption (its draws above replayed)
             tell("on_batch_begin", epoch, step)

@@ -178,7 +178,10 @@ class RandomRotation:
         corner = pixel[:, None] + image_starts(N, C, H + 2, W + 2)  # (N, C, H, W)
         top = lerp(padded.take(corner), padded[1:].take(corner), dx)  # along the rows
         bottom = lerp(padded[W + 2 :].take(corner), padded[W + 3 :].take(corner), dx)
-        return lerp(top, bottom, dy).astype(batch.dtype, copy=False)  # down the columns
+        out = lerp(top, bottom, dy)  # down the columns
+        if batch.dtype.kind != "f":  # whole-number images: to the nearest (astype truncates,
+            np.rint(out, out=out)  # which would darken every rotated pixel by half a level)
+        return out.astype(batch.dtype, copy=False)
 
     def __repr__(self) -> str:
         return f"RandomRotation(degrees={self.degrees})"
@@ -188,6 +191,11 @@ class Compose:
     """Apply ``transforms`` in order, each drawing from the same generator."""
 
     def __init__(self, transforms: list):
+        if not isinstance(transforms, (list, tuple)):  # Compose(t) for Compose([t])
+            raise ValueError(
+                f"Compose: transforms must be a list of transforms, e.g. "
+                f"Compose([{transforms!r:.60}]), got {transforms!r:.80}"
+            )
         if not all(callable(t) for t in transforms):
             raise ValueError(f"Compose: every transform must be callable, got {transforms!r}")
         self.transforms = list(transforms)

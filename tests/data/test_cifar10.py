@@ -49,6 +49,16 @@ def test_a_parent_folder_named_by_the_environment_works(tmp_path, monkeypatch):
     assert X.shape == (4, 3, 32, 32)
 
 
+def test_the_unpacked_folder_itself_is_read_not_downloaded_into(tmp_path, monkeypatch):
+    write_batches(tmp_path)
+    monkeypatch.setattr(cifar10, "MIRRORS", ("http://127.0.0.1:9/",))  # no download asked
+    ((X, _),) = load_cifar10(tmp_path / FOLDER, splits=("test",), progress=False)
+    assert X.shape == (4, 3, 32, 32)
+    assert sorted(p.name for p in (tmp_path / FOLDER).iterdir()) == sorted(
+        [*[f"data_batch_{i}.bin" for i in range(1, 6)], "test_batch.bin", "batches.meta.txt"]
+    )  # nothing written into it
+
+
 @pytest.fixture
 def archive(tmp_path, monkeypatch):
     """A generated archive whose MD5 stands in for the official one."""
@@ -93,6 +103,56 @@ def test_a_dangerous_archive_is_refused_and_nothing_is_written(
         load_cifar10(path.parent, download=False)
     assert sorted(p.name for p in path.parent.iterdir()) == [cifar10.ARCHIVE]
     assert not (tmp_path / "x").exists()
+
+
+def cut_archive(path, keep):
+    """A tar.gz of the batches cut after ``keep`` bytes of its tar (or of its gzip) stream."""
+    import gzip
+
+    write_archive(path, archive_entries())
+    if keep == "gzip":  # the compressed stream itself ends early
+        path.write_bytes(path.read_bytes()[:-200])
+    else:
+        path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes())[:keep]))
+
+
+def not_gzip(path):
+    path.write_bytes(b"this is no gzip stream" * 10)
+
+
+def archive_with(change):
+    def write(path):
+        entries = archive_entries()
+        change(entries)
+        write_archive(path, entries)
+
+    return write
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: cut_archive(p, "gzip"), r"not a complete tar.gz archive"),
+        (lambda p: cut_archive(p, 5 * 3073), r"not a complete tar.gz archive"),
+        (not_gzip, r"not a complete tar.gz archive"),
+        (
+            archive_with(lambda e: e.update({f"{FOLDER}/data_batch_2.bin": b"\0" * 3074})),
+            r"data_batch_2.bin is 3,074 bytes, not a whole number of 3,073-byte records",
+        ),
+        (
+            archive_with(lambda e: e.pop(f"{FOLDER}/test_batch.bin")),
+            r"the archive lacks test_batch.bin",
+        ),
+    ],
+    ids=["gzip-cut", "tar-cut", "not-gzip", "member-size", "member-missing"],
+)
+def test_a_damaged_archive_is_named_and_nothing_is_unpacked(tmp_path, monkeypatch, make, message):
+    path = tmp_path / cifar10.ARCHIVE
+    make(path)
+    monkeypatch.setattr(cifar10, "MD5", cifar10.md5_of(path))  # damaged, yet as published
+    with pytest.raises(CifarError, match=message):
+        load_cifar10(tmp_path, download=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [cifar10.ARCHIVE]  # nothing half-done
 
 
 @pytest.mark.parametrize(
@@ -163,3 +223,11 @@ def test_a_good_download_is_checked_renamed_and_unpacked(tmp_path, monkeypatch):
 def test_bad_splits_are_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="splits must name some of train, test"):
         load_cifar10(tmp_path, splits=("valid",))
+
+
+def test_a_string_for_splits_or_download_is_a_clear_error(tmp_path):
+    write_batches(tmp_path)
+    with pytest.raises(ValueError, match=r"splits must be a tuple, e.g. \('test',\)"):
+        load_cifar10(tmp_path, splits="test")  # the usual slip: ("test") for ("test",)
+    with pytest.raises(ValueError, match="download must be True or False, got 'no'"):
+        load_cifar10(tmp_path / "elsewhere", download="no")  # 'no' would have downloaded

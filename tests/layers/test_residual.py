@@ -103,10 +103,28 @@ def test_a_shape_mismatch_names_both_shapes_and_the_fix():
         Sequential(Residual(block)).summary((1, 2, 8, 8))
 
 
+def test_a_layer_without_output_shape_is_not_broadcast_into_the_sum():
+    from cnn_numpy import Layer
+
+    class ChannelMeans(Layer):  # one's own layer, (N, C, H, W) -> (N, C, 1, 1), no output_shape
+        def forward(self, x):
+            self.shape = x.shape
+            return x.mean(axis=(2, 3), keepdims=True)
+
+        def backward(self, grad_out):
+            return np.broadcast_to(grad_out / np.prod(self.shape[2:]), self.shape).copy()
+
+    with pytest.raises(
+        ValueError, match=r"output \(2, 3, 1, 1\) and the shortcut's .*\(2, 3, 4, 4\)"
+    ):
+        Residual(ChannelMeans())(np.ones((2, 3, 4, 4)))  # (was a silent broadcast, wrong dL/dx)
+
+
 @pytest.mark.parametrize(
     "make, words",
     [
         (lambda: Residual("conv"), "block must be a Layer"),
+        (lambda: Residual([ReLU(), ReLU()]), r"for several layers: Sequential\(\*layers\)"),
         (lambda: Residual(ReLU(), shortcut=3), "shortcut must be a Layer or None"),
         (lambda: AdaptiveAvgPool2d(0), "output_size must be >= 1"),
         (lambda: AdaptiveAvgPool2d((2, None)), "output_size"),
@@ -145,6 +163,8 @@ def test_resnet_rejects_too_small_images():
         resnet(image_size=3)
     with pytest.raises(ValueError, match="blocks"):
         resnet(blocks=())
+    with pytest.raises(ValueError, match=r"for 3 stages of one block: blocks=\(1,\) \* 3"):
+        resnet(blocks=3)  # the CLI's --blocks 3 is blocks=(1, 1, 1) here
 
 
 def test_linear_after_global_pooling_sees_the_channel_count():

@@ -145,3 +145,27 @@ def test_summary_names_an_identity_shortcut():
 
     table = Sequential(Residual(Sequential(Conv2d(2, 2, 3, padding=1)))).summary((1, 2, 5, 5))
     assert "shortcut: identity" in table
+
+
+def test_summary_of_a_residual_inside_a_residual_keeps_one_line_a_layer():
+    from cnn_numpy import Residual
+
+    inner = Residual(Sequential(Conv2d(2, 2, 3, padding=1), ReLU()))
+    outer = Residual(Sequential(inner, Conv2d(2, 4, 3, stride=2, padding=1)), Conv2d(2, 4, 1, 2))
+    table = Sequential(outer).summary((1, 2, 6, 6))
+    lines = table.splitlines()
+    assert len(lines) == 11, table  # header, rule, input, outer, its 2 rows + the inner's 3, total
+    nested = next(line for line in lines if line.lstrip().startswith("block (0)"))
+    assert "block (0) Residual: block(x) + shortcut(x)" in nested and "(1, 2, 6, 6)" in nested
+    inner_rows = [line for line in lines if line.startswith(" " * 9 + "block (0) Conv2d(2, 2")]
+    assert len(inner_rows) == 1, table  # the inner block's layers, indented once more
+    assert "(shortcut): Identity()" not in table  # no multi-line repr inside the table
+
+
+def test_summary_names_a_sequential_inside_a_residual_on_one_row():
+    from cnn_numpy import Residual
+
+    block = Sequential(Sequential(Conv2d(2, 2, 3, padding=1), ReLU()), Conv2d(2, 2, 1))
+    table = Sequential(Residual(block)).summary((1, 2, 5, 5))
+    assert "block (0) Sequential of 2 layers" in table and "(1, 2, 5, 5)" in table
+    assert len(table.splitlines()) == 8, table  # header, rule, input, Residual, 3 rows, total

@@ -137,6 +137,7 @@ def test_the_cli_augmentations_keep_the_image_size(name, size):
         (lambda: RandomHorizontalFlip(1.5), "p must be a finite number"),
         (lambda: RandomRotation(float("nan")), "degrees must be a finite number"),
         (lambda: Compose([1]), "every transform must be callable"),
+        (lambda: Compose(RandomShift(2)), r"a list of transforms, e.g. Compose\(\[RandomShift"),
         (lambda: augmentation("blur", 28), "'blur' is not one of none, crop-flip"),
     ],
 )
@@ -220,6 +221,16 @@ def test_rotation_keeps_the_dtype_and_matches_a_loop_over_pixels(dtype):
                 ]:
                     if 0 <= a < 7 and 0 <= b < 9:  # outside: fill 0
                         expected[n, :, i, j] += weight * x[n, :, a, b].astype(float)
-    # float32: a few ulps of 200; uint8: truncated to whole numbers, as astype does
-    tolerance = {np.float64: 1e-9, np.float32: 1e-3, np.uint8: 1}[dtype]
+    # float32: a few ulps of 200; uint8: rounded to the nearest whole number (as torchvision's
+    # rotate), not truncated, which would make the rotated images darker on average
+    tolerance = {np.float64: 1e-9, np.float32: 1e-3, np.uint8: 0.5 + 1e-3}[dtype]
     np.testing.assert_allclose(out.astype(float), expected, atol=tolerance)
+    assert abs((out.astype(float) - expected).mean()) < {np.uint8: 0.1}.get(dtype, 1e-3)
+
+
+@pytest.mark.parametrize(
+    "broken", [lambda xb, rng: None, lambda xb, rng: xb[:-1], lambda xb, rng: xb[0]]
+)
+def test_fit_names_an_augmentation_that_does_not_return_the_batch(broken):
+    with pytest.raises(ValueError, match=r"fit: augment .* turned a batch of shape \(16, 1, 28"):
+        lines_fit(broken, epochs=1)

@@ -17,15 +17,18 @@ green, then blue values of a 32x32 image, row by row: exactly NumPy's (N, 3, 32,
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import shutil
 import tarfile
 import tempfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from ..checks import flag
 from .download import DownloadError, check_folder, from_mirrors
 
 CIFAR10_CLASSES = (
@@ -56,8 +59,11 @@ class CifarError(ValueError):
 
 
 def cifar10_dir(root: str | os.PathLike | None = None) -> Path:
-    """The folder holding ``cifar-10-batches-bin/`` or the archive (or to download into)."""
+    """The folder holding ``cifar-10-batches-bin/`` or the archive (or to download into);
+    ``cifar-10-batches-bin/`` itself names its parent."""
     base = Path(root or os.environ.get("CNN_NUMPY_DATA") or "data").expanduser()
+    if base.name == FOLDER and any((base / name).is_file() for name in KNOWN):
+        return base.parent  # the unpacked folder itself, not its parent
     if not (base / FOLDER).is_dir() and not (base / ARCHIVE).is_file():
         if (base / "cifar10").is_dir() or root is None:
             return base / "cifar10"
@@ -84,7 +90,8 @@ def check_archive(path: Path) -> None:
 def safe_members(archive: tarfile.TarFile, path: Path) -> list[tarfile.TarInfo]:
     """The archive's batch files, every member checked before anything is read: a plain
     relative path inside ``cifar-10-batches-bin/``, a regular file or folder (no links, no
-    devices), a known name, at most an official batch's size."""
+    devices), a known name, at most an official batch's size and a whole number of records;
+    and all six batches there."""
     members = []
     for member in archive.getmembers():
         name = PurePosixPath(member.name)
@@ -103,7 +110,17 @@ def safe_members(archive: tarfile.TarFile, path: Path) -> list[tarfile.TarInfo]:
                 f"{path}: {member.name} is {member.size:,} bytes; a CIFAR-10 batch is "
                 f"{MAX_MEMBER:,}"
             )
+        if name.name.endswith(".bin") and (member.size == 0 or member.size % RECORD):
+            raise CifarError(
+                f"{path}: {member.name} is {member.size:,} bytes, not a whole number of "
+                f"{RECORD:,}-byte records; the archive is damaged"
+            )
         members.append(member)
+    missing = sorted(
+        {*SPLITS["train"], *SPLITS["test"]} - {PurePosixPath(m.name).name for m in members}
+    )
+    if missing:
+        raise CifarError(f"{path}: the archive lacks {', '.join(missing)}; it is incomplete")
     return members
 
 
@@ -111,17 +128,20 @@ def unpack(path: Path, folder: Path) -> None:
     """``path`` (checked) into ``folder/cifar-10-batches-bin``: into a temporary folder first,
     renamed into place when every file is out, so an interrupted unpack leaves nothing."""
     check_archive(path)
-    with tarfile.open(path, "r:gz") as archive:
-        members = safe_members(archive, path)
-        staging = Path(tempfile.mkdtemp(dir=folder, prefix=f".{FOLDER}."))
-        try:
-            for member in members:
+    staging = Path(tempfile.mkdtemp(dir=folder, prefix=f".{FOLDER}."))
+    try:
+        with tarfile.open(path, "r:gz") as archive:
+            for member in safe_members(archive, path):
                 source = archive.extractfile(member)
                 with source, open(staging / PurePosixPath(member.name).name, "wb") as out:
                     shutil.copyfileobj(source, out)
-            os.replace(staging, folder / FOLDER)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        os.replace(staging, folder / FOLDER)
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as err:
+        raise CifarError(
+            f"{path}: not a complete tar.gz archive ({err}); delete it and download it again"
+        ) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def download_archive(folder: Path, timeout: float, progress: bool) -> Path:
@@ -195,8 +215,13 @@ def load_cifar10(
     Example:
         >>> (X_train, y_train), (X_test, y_test) = load_cifar10()  # doctest: +SKIP
     """
+    if isinstance(splits, str):  # ("test") is the string "test", not a tuple
+        raise ValueError(
+            f"load_cifar10: splits must be a tuple, e.g. ({splits!r},), got {splits!r}"
+        )
     if not splits or any(s not in SPLITS for s in splits):
         raise ValueError(f"splits must name some of train, test, got {splits!r}")
+    download = flag(download, "download", "load_cifar10")
     folder = cifar10_dir(root)
     check_folder(folder)
     needed = [folder / FOLDER / name for split in splits for name in SPLITS[split]]

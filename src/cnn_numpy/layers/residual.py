@@ -41,7 +41,12 @@ class Residual(Layer):
         for name, branch in (("block", block), ("shortcut", shortcut)):
             if not isinstance(branch, Layer) and not (name == "shortcut" and branch is None):
                 what = "a Layer" + (" or None (the identity)" if name == "shortcut" else "")
-                raise ValueError(f"Residual: {name} must be {what}, got {branch!r:.80}")
+                hint = (
+                    "; for several layers: Sequential(*layers)"
+                    if isinstance(branch, (list, tuple))
+                    else ""
+                )
+                raise ValueError(f"Residual: {name} must be {what}, got {branch!r:.80}{hint}")
         self.block, self.shortcut = block, shortcut
         self.out_shape = None  # the last forward's output shape
 
@@ -56,20 +61,27 @@ class Residual(Layer):
         skip = tuple(
             input_shape if self.shortcut is None else self.shortcut.output_shape(input_shape)
         )
-        if block != skip:
+        self.check_sum(block, skip)
+        return block
+
+    def check_sum(self, block: tuple[int, ...], skip: tuple[int, ...]) -> None:
+        """The two terms must have one shape: never broadcast (dL/dy would then not fit the
+        smaller term's backward)."""
+        if tuple(block) != tuple(skip):
             raise ValueError(
-                f"Residual: the block's output {block} and the shortcut's "
-                f"{'(the identity) ' if self.shortcut is None else ''}{skip} cannot be added. "
-                "Where the block changes the channels or the size, give the shortcut a 1x1 "
-                "convolution with the block's stride: Residual(block, shortcut=Sequential("
+                f"Residual: the block's output {tuple(block)} and the shortcut's "
+                f"{'(the identity) ' if self.shortcut is None else ''}{tuple(skip)} cannot be "
+                "added. Where the block changes the channels or the size, give the shortcut a "
+                "1x1 convolution with the block's stride: Residual(block, shortcut=Sequential("
                 "Conv2d(C_in, C_out, 1, stride=s, bias=False), BatchNorm2d(C_out)))"
             )
-        return block
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.out_shape = self.output_shape(np.shape(x))  # a clear error before any work
         out = self.block.forward(x)
-        return out + (x if self.shortcut is None else self.shortcut.forward(x))  # the sum
+        skip = x if self.shortcut is None else self.shortcut.forward(x)
+        self.check_sum(out.shape, np.shape(skip))  # a layer of one's own may lack output_shape
+        return out + skip  # the sum
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         grad_out = self.check_grad(grad_out, self.out_shape)

@@ -112,3 +112,21 @@ def test_every_subcommand_suggests_its_own_flag_for_a_typo(command, capsys):
     assert f"unrecognized arguments: {typo}" in err
     assert "did you mean" in err and flag in err.splitlines()[1]
     assert err.splitlines()[-1] == f"see: cnn-numpy {command} --help"
+
+
+def test_the_train_help_names_every_datasets_own_defaults():
+    """A dataset whose default model, augmentation or schedule is not the general one is named
+    in that flag's help (cifar10's resnet, crop-flip and cosine were missing)."""
+    import argparse
+
+    from cnn_numpy.tools.cli import build_parser
+    from cnn_numpy.tools.cli.settings import BASE_DEFAULTS, DEFAULTS, resolve_defaults
+
+    subparsers = next(a for a in build_parser()._actions if a.choices and "train" in a.choices)
+    helps = {a.dest: a.help for a in subparsers.choices["train"]._actions}
+    for flag in ("model", "augment", "schedule"):
+        for dataset in DEFAULTS:
+            value = getattr(resolve_defaults(argparse.Namespace(dataset=dataset)), flag)
+            if value != BASE_DEFAULTS.get(flag, "seed"):
+                assert dataset in helps[flag] and value in helps[flag], (flag, dataset, value)
+    assert "cifar-10-batches-bin" in helps["data_dir"]  # what the folder holds for cifar10

@@ -110,3 +110,18 @@ def test_a_batch_of_one_for_a_batch_norm_net_is_refused_up_front(capsys):
 def test_a_batch_of_one_is_fine_for_a_net_whose_batch_norm_sees_pixels(capsys):
     assert main(["gradcheck", "--model", "resnet", "--batch-size", "1"]) == 0  # BatchNorm2d only
     assert "OK: all" in capsys.readouterr().out
+
+
+def test_the_table_keeps_its_columns_with_a_residuals_long_parameter_names():
+    from cnn_numpy.tools.cli.gradcheck import format_table
+
+    rows = [
+        ("3: Residual", "input", 1e-9, ""),
+        ("3: Residual", "shortcut.1.weight", 2e-9, ""),
+        ("4: ReLU()", "input", 3e-9, ""),
+    ]
+    lines = format_table(rows, 1e-6).splitlines()
+    ends = {line.index("e-09") for line in lines[2:]}  # where each row's error ends
+    assert len(ends) == 1, "\n".join(lines)
+    assert all(line.endswith("pass") for line in lines[2:])
+    assert lines[1].split()[1] == "-" * len("shortcut.1.weight")

@@ -138,3 +138,20 @@ def test_saving_a_residual_with_a_foreign_layer_inside_is_a_clear_error(tmp_path
     model = cnn.Sequential(cnn.Residual(cnn.Sequential(Mine())))
     with pytest.raises(ValueError, match=r"layer 0 block \(0\) is a Mine"):
         cnn.save(model, tmp_path / "x.npz")
+
+
+def nested_residuals(levels: int) -> cnn.Sequential:
+    inner = cnn.Sequential(cnn.Conv2d(2, 2, 3, padding=1, rng=0))
+    for _ in range(levels):
+        inner = cnn.Sequential(cnn.Residual(inner))
+    return cnn.Sequential(*inner.layers, cnn.Flatten(), cnn.Linear(2 * 4 * 4, 3, rng=1))
+
+
+def test_save_never_writes_a_file_that_load_refuses(tmp_path):
+    x = np.random.default_rng(0).random((2, 2, 4, 4)).astype(np.float32)
+    model = nested_residuals(5)
+    cnn.save(model, tmp_path / "five.npz")
+    np.testing.assert_array_equal(cnn.load(tmp_path / "five.npz")(x), model(x))
+    with pytest.raises(ValueError, match="nest deeper than a model file allows"):
+        cnn.save(nested_residuals(6), tmp_path / "six.npz")  # was written, then refused by load
+    assert not (tmp_path / "six.npz").exists()

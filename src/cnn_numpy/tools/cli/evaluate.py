@@ -34,7 +34,8 @@ def add_parser(subparsers) -> None:
         "--data-dir",
         default=None,
         metavar="DIR",
-        help="folder with the dataset's IDX files, or its parent (as for train)",
+        help="folder with the dataset's files (IDX, or CIFAR-10's binary batches), or its "
+        "parent (as for train)",
     )
     p.add_argument(
         "--limit",

@@ -150,14 +150,15 @@ def one_line(layer) -> str:
 
 def format_table(rows, tol: float) -> str:
     width = max(len("layer"), *(len(r[0]) for r in rows))
+    named = max(len("gradient"), *(len(r[1]) for r in rows))  # a Residual's shortcut.1.weight
     lines = [
-        f"{'layer':<{width}}  {'gradient':<10}  {'max rel. error':>14}  result",
-        f"{'-' * width}  {'-' * 10}  {'-' * 14}  ------",
+        f"{'layer':<{width}}  {'gradient':<{named}}  {'max rel. error':>14}  result",
+        f"{'-' * width}  {'-' * named}  {'-' * 14}  ------",
     ]
     for layer, name, err, note in rows:
         result = "pass" if err < tol else "FAIL"
         lines.append(
-            f"{layer:<{width}}  {name:<10}  {err:>14.2e}  {result}"
+            f"{layer:<{width}}  {name:<{named}}  {err:>14.2e}  {result}"
             + (f"  ({note})" if note else "")
         )
     return "\n".join(lines)

@@ -23,8 +23,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--data-dir",
         default=None,
         metavar="DIR",
-        help="folder with the dataset's IDX files, or its parent (default: "
-        "$CNN_NUMPY_DATA, else data/<dataset>/; downloaded there if missing)",
+        help="folder with the dataset's IDX files (for cifar10: cifar-10-batches-bin/ or "
+        "cifar-10-binary.tar.gz), or its parent (default: $CNN_NUMPY_DATA, else "
+        "data/<dataset>/; downloaded there if missing)",
     )
     p.add_argument(
         "--limit",
@@ -38,7 +39,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=CHOICES["model"],
         default=None,
         help="network preset (default per dataset: seed for lines, lenet for mnist and "
-        "fashion-mnist)",
+        "fashion-mnist, resnet for cifar10)",
     )
     p.add_argument(
         "--filters",
@@ -61,8 +62,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="random changes to each training batch: shift (up to 2 pixels), crop-flip (a "
         "random crop of the image padded by 2 pixels, 4 at 32x32, and a left-right mirror), "
         "rotate-shift (up to 10 degrees, then a shift), or none (default: none, but shift "
-        "for --model resnet on mnist and crop-flip on fashion-mnist; never a flip for "
-        "digits: a mirrored 2 is not a 2)",
+        "for --model resnet on mnist, crop-flip for it on fashion-mnist and for every model "
+        "on cifar10; never a flip for digits: a mirrored 2 is not a 2)",
     )
     p.add_argument("--epochs", type=CHECKS["epochs"], default=None)
     p.add_argument("--lr", type=CHECKS["lr"], default=None, help="learning rate")
@@ -81,8 +82,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="learning-rate schedule, stepped after each epoch: step = StepLR "
         "(x gamma every --step-size epochs), cosine = CosineAnnealingLR to "
-        "--eta-min over all epochs (default: none for lines, cosine for mnist and "
-        "fashion-mnist)",
+        "--eta-min over all epochs (default: none for lines, cosine for mnist, "
+        "fashion-mnist and cifar10)",
     )
     p.add_argument(
         "--step-size",

@@ -29,10 +29,12 @@ from ...model import Sequential, checked_state
 from .architecture import ModelFileError, architecture, build, layer_registry, unwrapped
 from .damaged import ARCHIVE_ERRORS, damaged_archive
 from .header import (
+    MAX_DEPTH,
     HeaderError,
     check_archive,
     check_card,
     check_header,
+    depth,
     param_shapes,
     parse_header,
 )
@@ -104,7 +106,7 @@ def model_header(model: Sequential, metadata: dict, kind: str = "model") -> dict
         check_card(card, num_outputs(unwrapped(model), card))
     except HeaderError as err:  # phrased for a file: "its card's ..."
         raise ValueError(f"save: {str(err).removeprefix('its ')}") from None
-    return {
+    header = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "kind": kind,
@@ -112,6 +114,12 @@ def model_header(model: Sequential, metadata: dict, kind: str = "model") -> dict
         "arrays": {k: {"shape": list(v.shape), "dtype": str(v.dtype)} for k, v in state.items()},
         "card": card,
     }
+    if depth(header) > MAX_DEPTH:  # never write a file that load() refuses
+        raise ValueError(
+            f"save: the model's layers nest deeper than a model file allows ({MAX_DEPTH} levels "
+            "of JSON, about five Residuals one inside another); load() would refuse the file"
+        )
+    return header
 
 
 def open_npz(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
