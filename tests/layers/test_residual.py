@@ -170,3 +170,21 @@ def test_resnet_rejects_too_small_images():
 def test_linear_after_global_pooling_sees_the_channel_count():
     model = resnet(10, rng=0)
     assert isinstance(model[-1], Linear) and model[-1].in_features == 64
+
+
+@pytest.mark.parametrize("output_size", [1, 2, (2, 3)])
+@pytest.mark.parametrize(
+    "dtype, expected",
+    [
+        (np.uint8, np.float32),
+        (np.int64, np.float64),
+        (np.float32, np.float32),
+        (np.float64, np.float64),
+    ],
+)
+def test_adaptive_pool_gives_one_dtype_for_every_output_size(output_size, dtype, expected):
+    x = np.arange(2 * 3 * 4 * 6).reshape(2, 3, 4, 6).astype(dtype)
+    out = AdaptiveAvgPool2d(output_size)(x)
+    assert out.dtype == expected  # whole numbers: float32 means, as NumPy's type promotion says
+    ref = AdaptiveAvgPool2d(output_size)(x.astype(np.float64))
+    np.testing.assert_allclose(out, ref, rtol=1e-6)

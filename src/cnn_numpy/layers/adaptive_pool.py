@@ -66,9 +66,10 @@ class AdaptiveAvgPool2d(Layer):
         self.out_shape = self.output_shape(np.shape(x))
         x = real_input(x, self)
         self.input_shape = x.shape
+        dtype = np.result_type(x.dtype, np.float32)  # whole numbers: float32 means
         if self.output_size == (1, 1):  # global average pooling: one mean per channel
-            return x.mean(axis=(2, 3), keepdims=True)
-        out = np.empty(self.out_shape, dtype=np.result_type(x.dtype, np.float32))
+            return x.mean(axis=(2, 3), keepdims=True, dtype=dtype)
+        out = np.empty(self.out_shape, dtype=dtype)
         for a, b, (r0, r1), (c0, c1) in self.cells(*x.shape[2:]):
             out[:, :, a, b] = x[:, :, r0:r1, c0:c1].mean(axis=(2, 3))
         return out
