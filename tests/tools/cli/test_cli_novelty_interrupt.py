@@ -67,8 +67,9 @@ def test_ctrl_c_while_the_check_is_fitted(tmp_path, monkeypatch, capsys, files_b
     assert main(["evaluate", str(run / "best.npz")]) == 0  # says how to add the check
     assert (
         f"note: {run / 'best.npz'} has no novelty check (its run was stopped before the check "
-        "was fitted, or trained before cnn-numpy had one), so every image gets one of its "
-        f"classes, however unlike them it is; add it with: cnn-numpy train --resume {run}"
+        "was fitted, could not fit one, or trained before cnn-numpy had one), so every image "
+        "gets one of its classes, however unlike them it is; add it with: cnn-numpy train "
+        f"--resume {run} (which says why if it cannot, e.g. a class with too few images)"
     ) in capsys.readouterr().out
     finish_with_resume(run, capsys)
 

@@ -28,10 +28,11 @@ def refusal_words(card: dict) -> str:
 def missing_note(path: str) -> str:
     run_dir = Path(path).parent
     if (run_dir / CHECKPOINT).is_file() and (run_dir / "config.json").is_file():
-        return (  # a run stopped before its check was fitted, or one from before checks
+        return (  # stopped before its check was fitted, none could be, or from before checks
             f"note: {path} has no novelty check (its run was stopped before the check was "
-            "fitted, or trained before cnn-numpy had one), so every image gets one of its "
-            f"classes, however unlike them it is; add it with: cnn-numpy train --resume {run_dir}"
+            "fitted, could not fit one, or trained before cnn-numpy had one), so every image "
+            "gets one of its classes, however unlike them it is; add it with: cnn-numpy train "
+            f"--resume {run_dir} (which says why if it cannot, e.g. a class with too few images)"
         )
     return (
         f"note: {path} has no novelty check (it was saved before cnn-numpy had one, or "
