@@ -162,7 +162,9 @@ def test_class_image_is_predicted_as_its_class(model):
 
 
 def test_pictures_show_grad_cam_at_the_last_map_larger_than_1x1():
-    from cnn_numpy.tools.explain.gradcam import layer_index, map_layer
+    from cnn_numpy.explain import map_layer
+
+    from cnn_numpy.tools.explain.gradcam import layer_index
     from cnn_numpy.tools.live.why_view import why
 
     lenet, resnet = cnn.lenet(10, rng=0), cnn.resnet(10, rng=0)
@@ -173,4 +175,6 @@ def test_pictures_show_grad_cam_at_the_last_map_larger_than_1x1():
     assert index is not None and type(resnet.layers[index + 1]).__name__ == "AdaptiveAvgPool2d"
     x = np.random.default_rng(0).random((1, 1, 28, 28)).astype(np.float32)
     assert why(resnet, x, 3)["gradcam"]["shape"] == [7, 7]  # not the pooled 1x1
+    assert cnn.explain.grad_cam(resnet, x, 3, layer=map_layer(resnet, x.shape)).shape == (1, 7, 7)
+    assert cnn.explain.grad_cam(resnet, x, 3).shape == (1, 1, 1)  # the documented default
     assert map_layer(cnn.Sequential(cnn.Flatten(), cnn.Linear(784, 10, rng=0)), x.shape) is None

@@ -4,7 +4,7 @@ that fool it (FGSM, PGD), each "one more backward pass, to the input".
     backprop.py      gradient_to_input(): forward, then the layers' own backward to the
                      images; explaining(): eval mode, parameters' grads left alone
     gradients.py     saliency, integrated_gradients (+ completeness_error)
-    gradcam.py       grad_cam at one layer's resolution
+    gradcam.py       grad_cam at one layer's resolution (map_layer: the last map over 1x1)
     occlusion.py     occlusion: hide a square, watch the probability drop
     attacks.py       fgsm, pgd (+ pixel_units for standardised inputs)
     class_image.py   class_image: gradient ascent on a class's logit
@@ -18,7 +18,7 @@ Importable as ``cnn_numpy.explain``.  See docs/why-did-it-say-7.md.
 from .adversarial import AdversarialEpoch, AdversarialTraining
 from .attacks import fgsm, pgd, pixel_units
 from .class_image import class_image
-from .gradcam import grad_cam
+from .gradcam import grad_cam, map_layer
 from .gradients import completeness_error, integrated_gradients, saliency
 from .occlusion import occlusion
 from .sanity import rank_correlation, sanity_check
@@ -26,6 +26,7 @@ from .sanity import rank_correlation, sanity_check
 __all__ = [
     "saliency",
     "grad_cam",
+    "map_layer",
     "occlusion",
     "integrated_gradients",
     "completeness_error",

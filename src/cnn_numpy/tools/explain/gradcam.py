@@ -14,7 +14,9 @@ def grad_cam(model, x, target=None, layer=None) -> np.ndarray:
     """ReLU(Σₖ αₖ Aᵏ), αₖ = mean over i, j of ∂ logit[target] / ∂ Aᵏᵢⱼ; shape (N, h, w).
 
     ``layer``: an index into the ``Sequential`` or one of its layers; default: the last
-    top-level layer whose output is 4-D (for LeNet, the second MaxPool2d: 7x7).
+    top-level layer whose output is 4-D (for LeNet, the second MaxPool2d: 7x7).  A net that
+    ends in global pooling (the ``resnet`` preset) has a 1x1 one there, a map of one number:
+    pass ``layer=map_layer(model, x.shape)``, the last larger map, as the CLI and page do.
     """
     x = input_array(x, "grad_cam")
     index = layer_index(model, layer, x.shape)
