@@ -53,6 +53,14 @@ CASES = {
         ),
         (2, 4, 4),
     ),
+    "sequential-inside-sequential": (
+        lambda: Sequential(
+            Sequential(Conv2d(2, 3, 3, padding=1, rng=0), BatchNorm2d(3), ReLU()),
+            Residual(Sequential(Sequential(Conv2d(3, 3, 3, padding=1, rng=1)), ReLU())),
+            Sequential(AdaptiveAvgPool2d(1), Flatten()),
+        ),
+        (2, 5, 5),
+    ),
 }
 
 
@@ -97,3 +105,12 @@ def test_an_unknown_layer_inside_a_branch_is_named(tmp_path):
     with pytest.raises(ValueError, match=r"0.block \(1\) is a Mine"):
         cnn.export_onnx(model, tmp_path / "b.onnx", input_shape=(2, 3, 3))
     assert not (tmp_path / "b.onnx").exists()
+
+
+def test_a_sequential_inside_the_model_keeps_its_state_dict_names(tmp_path):
+    onnx = need("onnx")
+    model = CASES["sequential-inside-sequential"][0]()
+    path = cnn.export_onnx(model, tmp_path / "s.onnx", input_shape=(2, 5, 5))
+    names = {init.name for init in onnx.load(str(path)).graph.initializer}
+    wanted = {k for k in model.state_dict() if not k.endswith("num_batches_tracked")}
+    assert wanted <= names  # 0.0.weight, 0.1.running_var, 1.block.0.0.weight, ...

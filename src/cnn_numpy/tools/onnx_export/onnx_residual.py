@@ -1,4 +1,5 @@
-"""A ``Residual`` and an ``AdaptiveAvgPool2d`` as ONNX nodes (added to ``CONVERTERS``).
+"""A ``Residual``, an ``AdaptiveAvgPool2d`` and a ``Sequential`` inside a model as ONNX nodes
+(added to ``CONVERTERS``).
 
 A Residual becomes its two branches, each layer converted as it would be at the top (keys
 ``3.block.0``, weights ``3.block.0.weight``: the ``state_dict()`` names), then one ``Add``
@@ -47,6 +48,12 @@ def convert_branch(g: GraphBuilder, inner, key: str, x: str, in_shape) -> str:
     return x
 
 
+def sequential(g: GraphBuilder, layer: Sequential, key: str, x: str, in_shape, out_shape) -> str:
+    """A Sequential inside the model: its layers in order, keyed ``2.0``, ``2.1``, ... as in
+    ``state_dict()``."""
+    return convert_branch(g, layer, key, x, in_shape)
+
+
 def adaptive_avg_pool2d(g: GraphBuilder, layer, key: str, x: str, in_shape, out_shape) -> str:
     """Global average pooling is ONNX's GlobalAveragePool; other sizes are exported only
     where they are an ordinary AveragePool (the size divides the input)."""
@@ -67,4 +74,6 @@ def adaptive_avg_pool2d(g: GraphBuilder, layer, key: str, x: str, in_shape, out_
     )
 
 
-CONVERTERS.update({Residual: residual, AdaptiveAvgPool2d: adaptive_avg_pool2d})
+CONVERTERS.update(
+    {Residual: residual, AdaptiveAvgPool2d: adaptive_avg_pool2d, Sequential: sequential}
+)
