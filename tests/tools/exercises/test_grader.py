@@ -58,6 +58,10 @@ MISTAKES = [
     ("softmax_cross_entropy",
      [("shifted = logits - logits.max(axis=1, keepdims=True)", "shifted = logits")],
      "softmax_cross_entropy", "softmax without subtracting the max"),
+    ("softmax_cross_entropy",  # the max subtracted, but the log taken of p (0 far below it)
+     [("log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))",
+       "log_p = np.log(np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True))")],
+     "softmax_cross_entropy", "log of a probability that underflowed to 0"),
     ("softmax_cross_entropy",
      [(".mean()\n", ".sum()\n"), ("return float(loss), dlogits / N", "return float(loss), dlogits")],
      "softmax_cross_entropy", "loss summed instead of averaged"),

@@ -14,7 +14,7 @@ import numpy as np
 
 from .cases import Case, cases_for
 from .catalog import BACKWARD_GRADS, Exercise
-from .compare import TOLERANCE, describe, matches, not_finite, unpack, worst
+from .compare import TOLERANCE, describe, matches, not_finite, rel_error, unpack, worst
 from .mistakes import BIAS_NOT_SUMMED, MISTAKES
 from .numeric import numerical_check
 from .sandbox import Outcome, Sandbox
@@ -86,7 +86,7 @@ class FunctionGrader:
             expected = expected_of(case)
             problem = not_finite(arrays)
             if problem:
-                failures.append(self.non_finite(problem, case))
+                failures.append(self.non_finite(problem, case, arrays))
                 continue
             err, where = worst(arrays, expected)
             if err > TOLERANCE:
@@ -104,13 +104,20 @@ class FunctionGrader:
             where=largest_where,
         )
 
-    def non_finite(self, problem: str, case: Case) -> Result:
+    def non_finite(self, problem: str, case: Case, arrays: dict) -> Result:
         if self.function == "softmax_cross_entropy" and "1000" in case.label:
             named = "softmax without subtracting the max"
             message = (
                 f"{named}: exp(1000) overflows to inf, and {problem} on {case.label}. "
                 "Subtract each row's maximum from the logits first"
             )
+            if rel_error(arrays["dlogits"], case.expected["dlogits"])[0] < TOLERANCE:  # p is right
+                named = "log of a probability that underflowed to 0"
+                message = (
+                    f"{named}: {problem} on {case.label}, whose p at the label is below "
+                    "float64's smallest number, so np.log(p) is -inf. Take the log before "
+                    "dividing: log p = shifted row - log(sum of exp(shifted row))"
+                )
             return self.result(FAIL, message, location=self.box.path, mistake=named)
         return self.result(FAIL, f"{problem} (on {case.label})", location=self.box.path)
 
