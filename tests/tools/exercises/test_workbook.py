@@ -90,6 +90,8 @@ def test_hints_come_one_at_a_time_and_stop_at_the_last(tmp_path):
         (lambda wb: check(wb, time_limit=0), "time_limit"),
         (lambda wb: hint(wb, "nope"), "no exercise 'nope'"),
         (lambda wb: hint(wb.parent / "nowhere", "relu"), "no workbook at"),
+        (lambda wb: check(wb.parent), "no workbook at .*none of its files"),  # not a workbook
+        (lambda wb: check(wb.parent, "relu"), "no workbook at"),
     ],
 )
 def test_bad_input_is_a_clear_error(workbook, call, words):

@@ -115,6 +115,12 @@ def workbook_folder(folder) -> tuple[Path, dict | None]:
             f"there is no workbook at {folder}; start one with: cnn-numpy exercises start {folder}"
         )
     manifest = read_manifest(folder)
+    if manifest is None and not any((folder / e.file).exists() for e in EXERCISES):
+        raise ValueError(  # a folder of something else: not 13 lines of "missing"
+            f"there is no workbook at {folder} (no {MANIFEST}, none of its files: "
+            f"{', '.join(e.file for e in EXERCISES[:3])}, ...); start one with: "
+            f"cnn-numpy exercises start {folder}"
+        )
     if manifest is not None and manifest["version"] not in GRADES:
         raise ValueError(
             f"{folder} is a workbook of version {manifest['version']}; this cnn-numpy "
