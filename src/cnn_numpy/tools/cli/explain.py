@@ -71,7 +71,7 @@ def add_parser(subparsers) -> None:
         metavar="FILE.png",
         help="the figure, in the format its suffix names (.png, .pdf, .svg, ...; "
         "FILE-1.png, FILE-2.png, ... for several images; default: IMAGE-why.png in the "
-        "current folder)",
+        "current folder, IMAGE-why-2.png for a second image of that name)",
     )
     p.set_defaults(run=run)
 
@@ -95,10 +95,17 @@ def explanation_maps(model, x, target, methods, stats) -> dict[str, np.ndarray]:
 
 def figure_paths(args: argparse.Namespace, images: list[str]) -> list[Path]:
     """Where each image's figure goes: ``--out`` (numbered for several images), or
-    IMAGE-why.png in the current folder."""
+    IMAGE-why.png in the current folder (IMAGE-why-2.png, ... for a second image of that
+    name: a/7.png and b/7.png, or 7.png and 7.jpg, must not write one figure twice)."""
     if args.out:
         return [figure_path(args.out, i, len(images)) for i in range(1, len(images) + 1)]
-    return [Path(f"{Path(name).stem}-why.png") for name in images]
+    paths: list[Path] = []
+    for name in images:
+        stem, k = Path(name).stem, 1
+        while Path(f"{stem}-why{f'-{k}' * (k > 1)}.png") in paths:
+            k += 1
+        paths.append(Path(f"{stem}-why{f'-{k}' * (k > 1)}.png"))
+    return paths
 
 
 def run(args: argparse.Namespace) -> int:
