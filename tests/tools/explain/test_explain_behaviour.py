@@ -174,3 +174,18 @@ def test_pictures_show_grad_cam_at_the_last_map_larger_than_1x1():
     x = np.random.default_rng(0).random((1, 1, 28, 28)).astype(np.float32)
     assert why(resnet, x, 3)["gradcam"]["shape"] == [7, 7]  # not the pooled 1x1
     assert map_layer(cnn.Sequential(cnn.Flatten(), cnn.Linear(784, 10, rng=0)), x.shape) is None
+
+
+def test_sanity_check_reinitialises_each_conv_of_a_residual_block_with_its_own_fan_in():
+    """PyTorch's default init, U(±1/sqrt(fan_in)), for every layer inside a block too (not
+    U(±1) for all of them, as for a layer without a weight of its own)."""
+    from cnn_numpy.layers.base import layers_of
+    from cnn_numpy.tools.explain.sanity import reinitialise
+
+    block = cnn.resnet(10, image_size=12, width=8, rng=0)[3]  # a Residual
+    reinitialise(block, np.random.default_rng(0))
+    convs = [sub for sub in layers_of(block) if isinstance(sub, cnn.Conv2d)]
+    assert len(convs) >= 2
+    for conv in convs:
+        bound = 1 / np.sqrt(np.prod(conv.weight.shape[1:]))  # 1/sqrt(8*3*3) = 0.118
+        assert 0.8 * bound < np.abs(conv.weight.data).max() <= bound
