@@ -11,7 +11,7 @@ from helpers.workbook import plant
 
 import cnn_numpy as cnn
 from cnn_numpy.tools.cli import main
-from cnn_numpy.tools.exercises import layers_from
+from cnn_numpy.tools.exercises import check, layers_from
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:
@@ -210,3 +210,28 @@ def test_a_learners_error_during_training_is_one_error_line(workbook, tmp_path, 
     )  # fmt: skip
     assert code == 1 and err.startswith("error: your relu_backward raised AssertionError: float32!")
     assert "relu.py:" in err and "Traceback" not in err
+
+
+def test_a_helper_module_beside_the_workbook_files_is_found_in_training(workbook):
+    """The grader runs each file with its folder on the import path (a learner's own im2col.py
+    or padding helper); --layers-from finds it too, and leaves sys.path as it was."""
+    import sys
+
+    (workbook / "workbook_padding_helper.py").write_text(
+        "import numpy as np\n\n\ndef pad(x, p):\n"
+        "    return np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))\n"
+    )
+    plant(workbook, "conv2d.py", "import numpy as np\n",
+          "import numpy as np\nfrom workbook_padding_helper import pad\n")  # fmt: skip
+    plant(
+        workbook, "conv2d.py", "xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))", "xp = pad(x, p)"
+    )
+    assert check(workbook, "conv2d").ok  # the grader finds it
+    path = list(sys.path)
+    model = cnn.seed_net(2, filters=2, rng=0)
+    try:
+        lines = layers_from(workbook, model, cnn.SGD(model.parameters(), lr=0.1)).lines
+    finally:
+        sys.modules.pop("workbook_padding_helper", None)
+    assert "conv2d: yours" in lines and sys.path == path
+    assert model(np.zeros((1, 1, 28, 28), np.float32)).shape == (1, 2)
