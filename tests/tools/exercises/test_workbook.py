@@ -149,3 +149,14 @@ def test_report_iterates_over_its_results(workbook):
     assert len(report) == 2 and [r.function for r in report] == ["relu_forward", "relu_backward"]
     with pytest.raises(KeyError, match="no function 'conv2d_forward'"):
         report["conv2d_forward"]
+
+
+def test_start_in_a_folder_with_its_own_readme_says_so_and_force_keeps_it(tmp_path):
+    """A project's README.md is not a workbook: the refusal says what is there."""
+    (tmp_path / "README.md").write_text("# my project\n")
+    with pytest.raises(ValueError, match="has a README.md of its own.*--force") as info:
+        start(tmp_path)
+    assert "workbook already" not in str(info.value)
+    done = start(tmp_path, force=True)
+    assert done["kept"] == ["README.md"] and "relu.py" in done["written"]
+    assert (tmp_path / "README.md").read_text() == "# my project\n"

@@ -73,8 +73,10 @@ def start(folder, force: bool = False) -> dict[str, list[str]]:
     names = [e.file for e in EXERCISES] + ["README.md"]
     present = [n for n in names + [MANIFEST] if (folder / n).exists()]
     if present and not force:
+        own_readme = present == ["README.md"]  # a project's README.md is not a workbook
+        what = "has a README.md of its own" if own_readme else "holds a workbook already"
         raise ValueError(
-            f"{folder} holds a workbook already ({', '.join(present[:3])}...); nothing was "
+            f"{folder} {what} ({', '.join(present[:3])}...); nothing was "
             "written. Pass --force to write again only the stubs you have not changed (your "
             "own work is never replaced), or pick a new folder"
         )
