@@ -189,3 +189,21 @@ def test_sanity_check_reinitialises_each_conv_of_a_residual_block_with_its_own_f
     for conv in convs:
         bound = 1 / np.sqrt(np.prod(conv.weight.shape[1:]))  # 1/sqrt(8*3*3) = 0.118
         assert 0.8 * bound < np.abs(conv.weight.data).max() <= bound
+
+
+def test_the_heat_maps_of_saliency_and_grad_cam_start_at_zero():
+    """A Grad-CAM that is 0 everywhere (no evidence for the class) is drawn as the bottom of
+    its colour map with a scale from 0, not as jet's middle green on a -0.1..0.1 bar; a
+    saliency map's scale starts at 0 too, signed maps stay symmetric around 0."""
+    from cnn_numpy.tools.explain.figures import heat_maps
+
+    image = np.zeros((28, 28))
+    maps = {
+        "saliency": np.linspace(0.2, 1.0, 784).reshape(28, 28),
+        "gradcam": np.zeros((7, 7)),
+        "occlusion": np.full((7, 7), -0.5),
+    }
+    fig = heat_maps(image, maps, "t")
+    limits = [ax.get_images()[-1].get_clim() for ax in fig.axes[1:4]]
+    fig.clf()
+    assert limits == [(0.0, 1.0), (0.0, 1.0), (-0.5, 0.5)]

@@ -37,10 +37,11 @@ def heat_maps(image: np.ndarray, maps: dict[str, np.ndarray], title: str):
     for ax, (name, heat) in zip(axes[1:], maps.items()):
         label, cmap = STYLES.get(name, (name, "hot"))
         ax.imshow(image, cmap="gray", extent=(0, W, H, 0))
-        limits = {}
         if cmap == "RdBu_r":  # signed: white is zero
             bound = float(np.abs(heat).max()) or 1.0
             limits = dict(vmin=-bound, vmax=bound)
+        else:  # |saliency| and Grad-CAM are >= 0: the scale starts at 0 (no evidence)
+            limits = dict(vmin=0.0, vmax=float(heat.max()) or 1.0)
         shown = ax.imshow(
             heat, cmap=cmap, alpha=0.6, extent=(0, W, H, 0), interpolation="bilinear", **limits
         )
