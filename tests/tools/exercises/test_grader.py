@@ -72,6 +72,9 @@ MISTAKES = [
               "new_velocity = momentum * velocity + grad\n"
               "    new_param = param - lr * (new_velocity + weight_decay * param)")],
      "sgd_step", "weight decay added after momentum"),
+    ("sgd", [("new_velocity = momentum * velocity + g\n    new_param = param - lr * new_velocity",
+              "new_velocity = momentum * velocity - lr * g\n    new_param = param + new_velocity")],
+     "sgd_step", "the velocity holds the learning rate"),
     ("adam", [("v_hat = new_v / (1 - beta2**t)", "v_hat = new_v")],
      "adam_step", "Adam without bias correction of v"),
     ("adam", [("np.sqrt(v_hat) + eps", "np.sqrt(v_hat + eps)")], "adam_step", "eps is inside"),
