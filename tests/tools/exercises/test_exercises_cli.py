@@ -235,3 +235,24 @@ def test_a_helper_module_beside_the_workbook_files_is_found_in_training(workbook
         sys.modules.pop("workbook_padding_helper", None)
     assert "conv2d: yours" in lines and sys.path == path
     assert model(np.zeros((1, 1, 28, 28), np.float32)).shape == (1, 2)
+
+
+def test_the_resnet_gets_the_learners_layers_inside_its_blocks_too(workbook):
+    """Every Conv2d, BatchNorm2d and ReLU of the resnet preset, those inside its Residual
+    blocks included ("conv2d: yours" meant the stem only), trains as the library's."""
+    from cnn_numpy.layers.base import layers_of
+
+    def setup():
+        model = cnn.resnet(2, image_size=12, width=4, rng=0)
+        return model, cnn.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    ours_model, ours_opt = setup()
+    theirs_model, theirs_opt = setup()
+    adoption = layers_from(workbook, theirs_model, theirs_opt)
+    kinds = (cnn.Conv2d, cnn.BatchNorm2d, cnn.ReLU, cnn.Linear)
+    mine = [layer for layer in layers_of(theirs_model) if isinstance(layer, kinds)]
+    assert len(mine) > 10 and all("forward" in vars(layer) for layer in mine)
+    ours = train_steps(ours_model, ours_opt, cnn.CrossEntropyLoss())
+    theirs = train_steps(theirs_model, theirs_opt, adoption.loss)
+    for key in ours:
+        np.testing.assert_allclose(theirs[key], ours[key], rtol=1e-4, atol=1e-5, err_msg=key)

@@ -18,6 +18,7 @@ from types import MethodType
 import numpy as np
 
 from ...layers import BatchNorm2d, Conv2d, Linear, MaxPool2d, ReLU
+from ...layers.base import layers_of
 from ...losses import CrossEntropyLoss
 from ...optim import SGD, Adam
 from .catalog import EXERCISES
@@ -161,9 +162,8 @@ def wrap(layer, fns: dict) -> None:
 
 
 def all_layers(model) -> list:
-    """The model's layers, those inside nested Sequentials too."""
-    inner = getattr(model, "layers", None)
-    return [model] if inner is None else [leaf for layer in inner for leaf in all_layers(layer)]
+    """The model's layers, those inside nested Sequentials and a Residual's branches too."""
+    return list(layers_of(model))
 
 
 def sgd(optimizer: SGD, fns: dict) -> None:
