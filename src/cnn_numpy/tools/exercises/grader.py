@@ -89,7 +89,7 @@ class FunctionGrader:
                 failures.append(self.non_finite(problem, case, arrays))
                 continue
             low = [name for name, a in arrays.items() if a.dtype.kind == "f" and a.itemsize < 8]
-            if low:  # float64 in, float32 out: 7 digits where the grader compares 16
+            if low:  # float64 in, float32 out: 6 digits where float64 has 15
                 failures.append(self.low_precision(low, arrays, case))
                 continue
             err, where = worst(arrays, expected)
@@ -127,7 +127,7 @@ class FunctionGrader:
 
     def low_precision(self, names: list[str], arrays: dict, case: Case) -> Result:
         """A float32 (or float16) answer to float64 arguments: the docstrings ask for the
-        input's dtype, and float32 keeps about 7 of the 16 digits the grader compares."""
+        input's dtype, and float32 keeps about 6 of float64's 15 digits."""
         dtype = arrays[names[0]].dtype
         listed = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
         named = f"{listed} {'are' if len(names) > 1 else 'is'} {dtype}"
