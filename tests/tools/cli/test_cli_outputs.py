@@ -83,6 +83,24 @@ def test_export_refuses_the_model_file_under_another_name(model, tmp_path, monke
     assert model.read_bytes() == before
 
 
+def test_explain_gives_two_images_of_one_name_two_figures(
+    model, digit, tmp_path, monkeypatch, capsys
+):
+    """a/one.png and b/one.png (or one.png and one.jpg): each its own figure, not the
+    second written over the first under the one name both lines print."""
+    monkeypatch.chdir(tmp_path)
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "one.png").write_bytes(digit.read_bytes())
+    Image.open(digit).save(tmp_path / "a" / "one.jpg")
+    args = ["a/one.png", "b/one.png", "a/one.jpg", "--method", "saliency"]
+    assert main(["explain", str(model), *args]) == 0
+    out = capsys.readouterr().out
+    names = ["one-why.png", "one-why-2.png", "one-why-3.png"]
+    assert [line.split("figure: ")[1] for line in out.splitlines() if "figure: " in line] == names
+    assert all((tmp_path / name).is_file() for name in names)
+
+
 @pytest.mark.parametrize("command, flag", [("predict", "--show"), ("explain", "--out")])
 def test_a_figure_never_replaces_an_input(command, flag, model, digit, tmp_path, capsys):
     before = digit.read_bytes()

@@ -118,3 +118,48 @@ def test_attack_bad_input(mnist_model, tmp_path, capsys):
         main(["attack", str(lines_model), "--dataset", "mnist", "--data-dir", str(data_dir)]) == 1
     )
     assert "outputs" in capsys.readouterr().err
+
+
+def test_attack_draws_a_colour_model_in_colour(tmp_path, capsys):
+    """CIFAR-10's examples: clean, adversarial and their difference in RGB, not channel 0
+    in grey; with eps 0 only, no examples.png is written nor printed."""
+    from helpers.cifar_fixtures import write_batches
+    from helpers.colour_model import CARD, colour_resnet
+
+    from cnn_numpy.tools.explain.figures import attack_grid
+
+    write_batches(tmp_path / "cifar10", per_batch=6)
+    path = cnn.save(colour_resnet(), tmp_path / "model.npz", **CARD)
+    args = ["attack", str(path), "--data-dir", str(tmp_path), "--out"]
+    assert main([*args, str(tmp_path / "a"), "--eps", "0.1"]) == 0
+    assert png_size(tmp_path / "a" / "examples.png")
+    assert "examples.png" in capsys.readouterr().out
+    assert main([*args, str(tmp_path / "b"), "--eps", "0"]) == 0
+    assert "examples.png" not in capsys.readouterr().out
+    assert not (tmp_path / "b" / "examples.png").exists()
+    clean = np.random.default_rng(0).random((2, 3, 8, 8))
+    fig = attack_grid(clean, clean + 0.05, [0, 1], ([0, 1], [1, 1]), ["a", "b"], "t")
+    shapes = [ax.get_images()[0].get_array().shape for ax in fig.axes]
+    fig.clf()
+    assert shapes == [(8, 8, 3)] * 6
+
+
+def test_explain_a_net_without_feature_maps_draws_the_maps_that_apply(tmp_path, capsys):
+    """Linear layers only: --method all draws saliency, occlusion and IG with a note (it
+    failed whole on Grad-CAM); --method gradcam is refused, naming the methods that work."""
+    model = cnn.Sequential(cnn.Flatten(), cnn.Linear(784, 16, rng=0), cnn.ReLU(),
+                           cnn.Linear(16, 10, rng=1))  # fmt: skip
+    path = cnn.save(model, tmp_path / "mlp.npz", dataset="mnist", input_shape=[1, 28, 28],
+                    class_names=list(cnn.MNIST_CLASSES))  # fmt: skip
+    canvas = Image.new("L", (120, 120), 235)
+    ImageDraw.Draw(canvas).line((60, 15, 60, 105), fill=30, width=10)
+    canvas.save(tmp_path / "one.png")
+    args = ["explain", str(path), str(tmp_path / "one.png"), "--out"]
+    assert main([*args, str(tmp_path / "all.png")]) == 0
+    assert "no Grad-CAM" in capsys.readouterr().out
+    assert main([*args, str(tmp_path / "saliency.png"), "--method", "saliency"]) == 0
+    assert png_size(tmp_path / "all.png")[0] > 3 * png_size(tmp_path / "saliency.png")[0] / 2
+    assert main([*args, str(tmp_path / "cam.png"), "--method", "gradcam"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "use --method saliency" in err
+    assert not (tmp_path / "cam.png").exists()

@@ -11,7 +11,7 @@ from helpers.workbook import plant
 
 import cnn_numpy as cnn
 from cnn_numpy.tools.cli import main
-from cnn_numpy.tools.exercises import layers_from
+from cnn_numpy.tools.exercises import check, layers_from
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:
@@ -210,3 +210,49 @@ def test_a_learners_error_during_training_is_one_error_line(workbook, tmp_path, 
     )  # fmt: skip
     assert code == 1 and err.startswith("error: your relu_backward raised AssertionError: float32!")
     assert "relu.py:" in err and "Traceback" not in err
+
+
+def test_a_helper_module_beside_the_workbook_files_is_found_in_training(workbook):
+    """The grader runs each file with its folder on the import path (a learner's own im2col.py
+    or padding helper); --layers-from finds it too, and leaves sys.path as it was."""
+    import sys
+
+    (workbook / "workbook_padding_helper.py").write_text(
+        "import numpy as np\n\n\ndef pad(x, p):\n"
+        "    return np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))\n"
+    )
+    plant(workbook, "conv2d.py", "import numpy as np\n",
+          "import numpy as np\nfrom workbook_padding_helper import pad\n")  # fmt: skip
+    plant(
+        workbook, "conv2d.py", "xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))", "xp = pad(x, p)"
+    )
+    assert check(workbook, "conv2d").ok  # the grader finds it
+    path = list(sys.path)
+    model = cnn.seed_net(2, filters=2, rng=0)
+    try:
+        lines = layers_from(workbook, model, cnn.SGD(model.parameters(), lr=0.1)).lines
+    finally:
+        sys.modules.pop("workbook_padding_helper", None)
+    assert "conv2d: yours" in lines and sys.path == path
+    assert model(np.zeros((1, 1, 28, 28), np.float32)).shape == (1, 2)
+
+
+def test_the_resnet_gets_the_learners_layers_inside_its_blocks_too(workbook):
+    """Every Conv2d, BatchNorm2d and ReLU of the resnet preset, those inside its Residual
+    blocks included ("conv2d: yours" meant the stem only), trains as the library's."""
+    from cnn_numpy.layers.base import layers_of
+
+    def setup():
+        model = cnn.resnet(2, image_size=12, width=4, rng=0)
+        return model, cnn.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    ours_model, ours_opt = setup()
+    theirs_model, theirs_opt = setup()
+    adoption = layers_from(workbook, theirs_model, theirs_opt)
+    kinds = (cnn.Conv2d, cnn.BatchNorm2d, cnn.ReLU, cnn.Linear)
+    mine = [layer for layer in layers_of(theirs_model) if isinstance(layer, kinds)]
+    assert len(mine) > 10 and all("forward" in vars(layer) for layer in mine)
+    ours = train_steps(ours_model, ours_opt, cnn.CrossEntropyLoss())
+    theirs = train_steps(theirs_model, theirs_opt, adoption.loss)
+    for key in ours:
+        np.testing.assert_allclose(theirs[key], ours[key], rtol=1e-4, atol=1e-5, err_msg=key)

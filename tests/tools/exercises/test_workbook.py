@@ -90,6 +90,8 @@ def test_hints_come_one_at_a_time_and_stop_at_the_last(tmp_path):
         (lambda wb: check(wb, time_limit=0), "time_limit"),
         (lambda wb: hint(wb, "nope"), "no exercise 'nope'"),
         (lambda wb: hint(wb.parent / "nowhere", "relu"), "no workbook at"),
+        (lambda wb: check(wb.parent), "no workbook at .*none of its files"),  # not a workbook
+        (lambda wb: check(wb.parent, "relu"), "no workbook at"),
     ],
 )
 def test_bad_input_is_a_clear_error(workbook, call, words):
@@ -147,3 +149,14 @@ def test_report_iterates_over_its_results(workbook):
     assert len(report) == 2 and [r.function for r in report] == ["relu_forward", "relu_backward"]
     with pytest.raises(KeyError, match="no function 'conv2d_forward'"):
         report["conv2d_forward"]
+
+
+def test_start_in_a_folder_with_its_own_readme_says_so_and_force_keeps_it(tmp_path):
+    """A project's README.md is not a workbook: the refusal says what is there."""
+    (tmp_path / "README.md").write_text("# my project\n")
+    with pytest.raises(ValueError, match="has a README.md of its own.*--force") as info:
+        start(tmp_path)
+    assert "workbook already" not in str(info.value)
+    done = start(tmp_path, force=True)
+    assert done["kept"] == ["README.md"] and "relu.py" in done["written"]
+    assert (tmp_path / "README.md").read_text() == "# my project\n"

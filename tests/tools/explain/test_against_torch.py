@@ -231,3 +231,14 @@ def test_float64_input_explains_a_float32_model_in_float64(x):
     assert all(np.array_equal(v, before[k]) for k, v in model.state_dict().items())
     cam = grad_cam(model, x, layer=model[2])  # a layer object of the original model
     assert cam.dtype == np.float64 and cam.shape == (3, 12, 12)
+
+
+def test_a_float32_model_with_blocks_is_explained_in_float64_all_through():
+    """float64 input to a float32 ResNet: every layer, those inside its residual blocks too,
+    runs in float64 (on a copy), so the answer is autograd's to float64 precision."""
+    model = cnn.resnet(10, image_size=12, width=4, rng=0)  # float32, as a user's model
+    twin = to_torch(model).eval()
+    x = np.random.default_rng(3).random((2, 1, 12, 12))
+    expected = torch_input_grad(twin, x, picked(predicted(twin, x)))
+    assert_close(saliency(model, x), expected, "saliency", rtol=RTOL, atol=0)
+    assert {p.data.dtype for p in model.parameters()} == {np.dtype(np.float32)}  # not changed

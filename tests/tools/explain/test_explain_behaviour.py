@@ -178,3 +178,36 @@ def test_pictures_show_grad_cam_at_the_last_map_larger_than_1x1():
     assert cnn.explain.grad_cam(resnet, x, 3, layer=map_layer(resnet, x.shape)).shape == (1, 7, 7)
     assert cnn.explain.grad_cam(resnet, x, 3).shape == (1, 1, 1)  # the documented default
     assert map_layer(cnn.Sequential(cnn.Flatten(), cnn.Linear(784, 10, rng=0)), x.shape) is None
+
+
+def test_sanity_check_reinitialises_each_conv_of_a_residual_block_with_its_own_fan_in():
+    """PyTorch's default init, U(±1/sqrt(fan_in)), for every layer inside a block too (not
+    U(±1) for all of them, as for a layer without a weight of its own)."""
+    from cnn_numpy.layers.base import layers_of
+    from cnn_numpy.tools.explain.sanity import reinitialise
+
+    block = cnn.resnet(10, image_size=12, width=8, rng=0)[3]  # a Residual
+    reinitialise(block, np.random.default_rng(0))
+    convs = [sub for sub in layers_of(block) if isinstance(sub, cnn.Conv2d)]
+    assert len(convs) >= 2
+    for conv in convs:
+        bound = 1 / np.sqrt(np.prod(conv.weight.shape[1:]))  # 1/sqrt(8*3*3) = 0.118
+        assert 0.8 * bound < np.abs(conv.weight.data).max() <= bound
+
+
+def test_the_heat_maps_of_saliency_and_grad_cam_start_at_zero():
+    """A Grad-CAM that is 0 everywhere (no evidence for the class) is drawn as the bottom of
+    its colour map with a scale from 0, not as jet's middle green on a -0.1..0.1 bar; a
+    saliency map's scale starts at 0 too, signed maps stay symmetric around 0."""
+    from cnn_numpy.tools.explain.figures import heat_maps
+
+    image = np.zeros((28, 28))
+    maps = {
+        "saliency": np.linspace(0.2, 1.0, 784).reshape(28, 28),
+        "gradcam": np.zeros((7, 7)),
+        "occlusion": np.full((7, 7), -0.5),
+    }
+    fig = heat_maps(image, maps, "t")
+    limits = [ax.get_images()[-1].get_clim() for ax in fig.axes[1:4]]
+    fig.clf()
+    assert limits == [(0.0, 1.0), (0.0, 1.0), (-0.5, 0.5)]

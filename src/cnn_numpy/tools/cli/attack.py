@@ -149,7 +149,7 @@ def write_pictures(out: Path, args, name, rows, examples, clean, stats, classes)
         save_figure(accuracy_plot(eps, {name: [r[1] for r in rows]}, title), out / "accuracy.png")
         if examples is not None:
             eps_shown, X_adv, fooled = examples
-            pixels = lambda a: a[:, 0] * stats["std"] + stats["mean"]  # noqa: E731  back to 0-1
+            pixels = lambda a: a * stats["std"] + stats["mean"]  # noqa: E731  back to 0-1
             grid = attack_grid(
                 pixels(X[:6]),
                 pixels(X_adv),
@@ -159,6 +159,5 @@ def write_pictures(out: Path, args, name, rows, examples, clean, stats, classes)
                 f"{name}, eps={eps_shown:g} (pixel units)",
             )
             save_figure(grid, out / "examples.png")
-    print(
-        f"Pictures: {out / 'accuracy.png'}, {out / 'examples.png'}; table: {out / 'accuracy.json'}"
-    )
+    pictures = [out / "accuracy.png", *([out / "examples.png"] * (examples is not None))]
+    print(f"Pictures: {', '.join(map(str, pictures))}; table: {out / 'accuracy.json'}")

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..explain import grad_cam, integrated_gradients, occlusion, saliency
 from ..explain.figures import heat_maps, save_figure
-from ..explain.gradcam import map_layer
+from ..explain.gradcam import layer_index, map_layer
 from ..novelty import predict_with_novelty
 from .common import (
     CliError,
@@ -71,7 +71,7 @@ def add_parser(subparsers) -> None:
         metavar="FILE.png",
         help="the figure, in the format its suffix names (.png, .pdf, .svg, ...; "
         "FILE-1.png, FILE-2.png, ... for several images; default: IMAGE-why.png in the "
-        "current folder)",
+        "current folder, IMAGE-why-2.png for a second image of that name)",
     )
     p.set_defaults(run=run)
 
@@ -93,12 +93,29 @@ def explanation_maps(model, x, target, methods, stats) -> dict[str, np.ndarray]:
     return maps
 
 
+def has_feature_maps(model, shape: tuple[int, ...]) -> bool:
+    """Whether the model has a layer with a 4-D output, where Grad-CAM can look (a net of
+    Linear layers only has none)."""
+    try:
+        layer_index(model, None, (1, *shape))
+    except ValueError:
+        return False
+    return True
+
+
 def figure_paths(args: argparse.Namespace, images: list[str]) -> list[Path]:
     """Where each image's figure goes: ``--out`` (numbered for several images), or
-    IMAGE-why.png in the current folder."""
+    IMAGE-why.png in the current folder (IMAGE-why-2.png, ... for a second image of that
+    name: a/7.png and b/7.png, or 7.png and 7.jpg, must not write one figure twice)."""
     if args.out:
         return [figure_path(args.out, i, len(images)) for i in range(1, len(images) + 1)]
-    return [Path(f"{Path(name).stem}-why.png") for name in images]
+    paths: list[Path] = []
+    for name in images:
+        stem, k = Path(name).stem, 1
+        while Path(f"{stem}-why{f'-{k}' * (k > 1)}.png") in paths:
+            k += 1
+        paths.append(Path(f"{stem}-why{f'-{k}' * (k > 1)}.png"))
+    return paths
 
 
 def run(args: argparse.Namespace) -> int:
@@ -116,6 +133,14 @@ def run(args: argparse.Namespace) -> int:
     stats = normalization(card, args.model)
     novelty = load_check(args.model)  # None: a note says so
     methods = METHODS if args.method == "all" else (args.method,)
+    if "gradcam" in methods and not has_feature_maps(model, shape):
+        if args.method == "gradcam":
+            raise CliError(
+                f"{args.model} has no layer with a 4-D output (N, C, h, w), so no Grad-CAM; "
+                "use --method saliency, occlusion or ig"
+            )
+        methods = tuple(m for m in methods if m != "gradcam")
+        print(f"note: {args.model} has no layer with a 4-D output: no Grad-CAM, the other maps")
     status = 0
     for name, out in zip(images, outs):
         try:

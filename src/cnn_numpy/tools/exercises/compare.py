@@ -45,7 +45,10 @@ def as_array(value, name: str, shape: tuple[int, ...]) -> tuple[np.ndarray | Non
     if value[0] == "number" and shape == ():
         return np.array(value[1]), None
     if value[0] != "array":
-        return None, f"{name} should be an array of shape {shape}, got {describe(value)}"
+        problem = f"{name} should be an array of shape {shape}, got {describe(value)}"
+        if value[0] == "list" or value[:2] == ("other", "list"):  # .tolist(), or built in a loop
+            problem += ": return a NumPy array (np.array(...) turns a list into one)"
+        return None, problem
     array = value[1]
     if array.shape != tuple(shape):
         return None, f"{name} has shape {array.shape}, expected {tuple(shape)}"
@@ -55,8 +58,8 @@ def as_array(value, name: str, shape: tuple[int, ...]) -> tuple[np.ndarray | Non
 def unpack(value, names: tuple[str, ...], shapes: dict, function: str) -> tuple[dict, str | None]:
     """The named arrays a function returned: one array, or a tuple/list of ``len(names)``."""
     if len(names) == 1:
-        items = [value]
-        if value[0] in ("tuple", "list", "pair"):
+        items = [value]  # a list is the array, as a list: as_array says so
+        if value[0] in ("tuple", "pair"):
             return {}, f"{function} should return {names[0]} alone, got {describe(value)}"
     elif value[0] in ("tuple", "list") and len(value[1]) == len(names):
         items = value[1]

@@ -14,7 +14,7 @@ import numpy as np
 
 from .cases import Case, cases_for
 from .catalog import BACKWARD_GRADS, Exercise
-from .compare import TOLERANCE, describe, matches, not_finite, unpack, worst
+from .compare import TOLERANCE, describe, matches, not_finite, rel_error, unpack, worst
 from .mistakes import BIAS_NOT_SUMMED, MISTAKES
 from .numeric import numerical_check
 from .sandbox import Outcome, Sandbox
@@ -86,7 +86,11 @@ class FunctionGrader:
             expected = expected_of(case)
             problem = not_finite(arrays)
             if problem:
-                failures.append(self.non_finite(problem, case))
+                failures.append(self.non_finite(problem, case, arrays))
+                continue
+            low = [name for name, a in arrays.items() if a.dtype.kind == "f" and a.itemsize < 8]
+            if low:  # float64 in, float32 out: 6 digits where float64 has 15
+                failures.append(self.low_precision(low, arrays, case))
                 continue
             err, where = worst(arrays, expected)
             if err > TOLERANCE:
@@ -104,15 +108,35 @@ class FunctionGrader:
             where=largest_where,
         )
 
-    def non_finite(self, problem: str, case: Case) -> Result:
+    def non_finite(self, problem: str, case: Case, arrays: dict) -> Result:
         if self.function == "softmax_cross_entropy" and "1000" in case.label:
             named = "softmax without subtracting the max"
             message = (
                 f"{named}: exp(1000) overflows to inf, and {problem} on {case.label}. "
                 "Subtract each row's maximum from the logits first"
             )
+            if rel_error(arrays["dlogits"], case.expected["dlogits"])[0] < TOLERANCE:  # p is right
+                named = "log of a probability that underflowed to 0"
+                message = (
+                    f"{named}: {problem} on {case.label}, whose p at the label is below "
+                    "float64's smallest number, so np.log(p) is -inf. Take the log before "
+                    "dividing: log p = shifted row - log(sum of exp(shifted row))"
+                )
             return self.result(FAIL, message, location=self.box.path, mistake=named)
         return self.result(FAIL, f"{problem} (on {case.label})", location=self.box.path)
+
+    def low_precision(self, names: list[str], arrays: dict, case: Case) -> Result:
+        """A float32 (or float16) answer to float64 arguments: the docstrings ask for the
+        input's dtype, and float32 keeps about 6 of float64's 15 digits."""
+        dtype = arrays[names[0]].dtype
+        listed = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+        named = f"{listed} {'are' if len(names) > 1 else 'is'} {dtype}"
+        message = (
+            f"{named}, but the arguments are float64 (on {case.label}): keep their dtype "
+            f"(np.zeros(shape, dtype=x.dtype), no .astype(np.{dtype})); {dtype} keeps about "
+            f"{np.finfo(dtype).precision} of float64's 15 digits"
+        )
+        return self.result(FAIL, message, location=self.box.path, mistake=f"{dtype} result")
 
     def mismatch(self, case, arrays, expected, err, where) -> Result:
         found = f"largest relative error {err:.2g} at {where} (on {case.label})"
@@ -123,11 +147,7 @@ class FunctionGrader:
                 return self.result(
                     FAIL, message, error=err, where=where, location=self.box.path, mistake=named
                 )
-        dtypes = {str(a.dtype) for a in arrays.values() if a.dtype != np.float64}
-        note = ""
-        if dtypes & {"float32", "float16"} and err < 1e-2:
-            note = "; the result is float32: keep the input's float64 (dtype=x.dtype)"
-        message = f"differs from the library's: {found}{note}"
+        message = f"differs from the library's: {found}"
         return self.result(FAIL, message, error=err, where=where, location=self.box.path)
 
 

@@ -9,6 +9,7 @@ loss is returned: the learner's ``softmax_cross_entropy``, or the library's.
 from __future__ import annotations
 
 import importlib.util
+import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from types import MethodType
 import numpy as np
 
 from ...layers import BatchNorm2d, Conv2d, Linear, MaxPool2d, ReLU
+from ...layers.base import layers_of
 from ...losses import CrossEntropyLoss
 from ...optim import SGD, Adam
 from .catalog import EXERCISES
@@ -26,10 +28,17 @@ from .worker import learner_line
 
 
 def load_functions(path: Path, names) -> dict:
-    """The learner's functions ``names`` from ``path``, each wrapped by ``guarded``."""
+    """The learner's functions ``names`` from ``path``, each wrapped by ``guarded``.  While
+    the file loads, its folder is on the import path, as in the grader's process: a helper
+    module of the learner's beside it is found (sys.path is as it was afterwards)."""
     spec = importlib.util.spec_from_file_location(f"cnn_numpy_workbook_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    folder = str(path.resolve().parent)
+    sys.path.insert(0, folder)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(folder)
     return {name: guarded(getattr(module, name), name, str(path.resolve())) for name in names}
 
 
@@ -153,9 +162,8 @@ def wrap(layer, fns: dict) -> None:
 
 
 def all_layers(model) -> list:
-    """The model's layers, those inside nested Sequentials too."""
-    inner = getattr(model, "layers", None)
-    return [model] if inner is None else [leaf for layer in inner for leaf in all_layers(layer)]
+    """The model's layers, those inside nested Sequentials and a Residual's branches too."""
+    return list(layers_of(model))
 
 
 def sgd(optimizer: SGD, fns: dict) -> None:

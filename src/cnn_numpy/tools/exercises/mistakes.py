@@ -135,6 +135,14 @@ def decay_after_momentum(case: Case) -> dict | None:
     return {"new_param": param - lr * (new_velocity + decay * param), "new_velocity": new_velocity}
 
 
+def velocity_with_lr(case: Case) -> dict:
+    """CS231n's form of momentum: v = momentum * v - lr * g, then param + v."""
+    param, grad, velocity, lr = case.args
+    g = grad + case.kwargs["weight_decay"] * param
+    new_velocity = case.kwargs["momentum"] * velocity - lr * g
+    return {"new_param": param + new_velocity, "new_velocity": new_velocity}
+
+
 def adam_variant(
     correct_m: bool, correct_v: bool, eps_inside: bool = False
 ) -> Callable[[Case], dict]:
@@ -252,7 +260,13 @@ MISTAKES: dict[str, list[Mistake]] = {
             "weight decay added after momentum: PyTorch adds weight_decay * param to the "
             "gradient first, and the velocity accumulates that sum",
             decay_after_momentum,
-        )
+        ),
+        Mistake(
+            "the velocity holds the learning rate (CS231n's v = momentum * v - lr * g, "
+            "param + v): PyTorch's has none, v = momentum * v + g, and the step is "
+            "param - lr * v (the same while lr stays fixed; not once a schedule changes it)",
+            velocity_with_lr,
+        ),
     ],
     "adam_step": [
         Mistake(

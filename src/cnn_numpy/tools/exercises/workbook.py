@@ -73,8 +73,10 @@ def start(folder, force: bool = False) -> dict[str, list[str]]:
     names = [e.file for e in EXERCISES] + ["README.md"]
     present = [n for n in names + [MANIFEST] if (folder / n).exists()]
     if present and not force:
+        own_readme = present == ["README.md"]  # a project's README.md is not a workbook
+        what = "has a README.md of its own" if own_readme else "holds a workbook already"
         raise ValueError(
-            f"{folder} holds a workbook already ({', '.join(present[:3])}...); nothing was "
+            f"{folder} {what} ({', '.join(present[:3])}...); nothing was "
             "written. Pass --force to write again only the stubs you have not changed (your "
             "own work is never replaced), or pick a new folder"
         )
@@ -115,6 +117,12 @@ def workbook_folder(folder) -> tuple[Path, dict | None]:
             f"there is no workbook at {folder}; start one with: cnn-numpy exercises start {folder}"
         )
     manifest = read_manifest(folder)
+    if manifest is None and not any((folder / e.file).exists() for e in EXERCISES):
+        raise ValueError(  # a folder of something else: not 13 lines of "missing"
+            f"there is no workbook at {folder} (no {MANIFEST}, none of its files: "
+            f"{', '.join(e.file for e in EXERCISES[:3])}, ...); start one with: "
+            f"cnn-numpy exercises start {folder}"
+        )
     if manifest is not None and manifest["version"] not in GRADES:
         raise ValueError(
             f"{folder} is a workbook of version {manifest['version']}; this cnn-numpy "

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from ...layers.base import Layer, Parameter
+from ...layers.base import Layer, Parameter, layers_of
 from ...layers.speed import input_grad  # the only use of input_grad here
 
 
@@ -46,7 +46,7 @@ def in_precision_of(model: Layer, x: np.ndarray) -> Layer:
     if x.dtype != np.float64 or all(p.data.dtype == np.float64 for p in params):
         return model
     precise = copy.deepcopy(model)
-    for layer in [precise, *getattr(precise, "layers", [])]:
+    for layer in layers_of(precise):  # those inside a Residual's branches too
         for name, value in list(vars(layer).items()):
             if isinstance(value, Parameter):
                 value.data, value.grad = (

@@ -37,10 +37,11 @@ def heat_maps(image: np.ndarray, maps: dict[str, np.ndarray], title: str):
     for ax, (name, heat) in zip(axes[1:], maps.items()):
         label, cmap = STYLES.get(name, (name, "hot"))
         ax.imshow(image, cmap="gray", extent=(0, W, H, 0))
-        limits = {}
         if cmap == "RdBu_r":  # signed: white is zero
             bound = float(np.abs(heat).max()) or 1.0
             limits = dict(vmin=-bound, vmax=bound)
+        else:  # |saliency| and Grad-CAM are >= 0: the scale starts at 0 (no evidence)
+            limits = dict(vmin=0.0, vmax=float(heat.max()) or 1.0)
         shown = ax.imshow(
             heat, cmap=cmap, alpha=0.6, extent=(0, W, H, 0), interpolation="bilinear", **limits
         )
@@ -71,26 +72,37 @@ def accuracy_plot(eps: list[float], accuracy: dict[str, list[float]], title: str
 
 def attack_grid(clean, adversarial, labels, predicted, classes, title: str):
     """One row per image: clean (its prediction), adversarial (its prediction), their
-    difference.  Images are (N, H, W) in pixel units; ``predicted`` (clean, adversarial)."""
+    difference.  Images are (N, C, H, W) in pixel units, grey (C = 1) or colour (C = 3: the
+    difference is drawn in colour too, 0 as mid grey); ``predicted`` (clean, adversarial)."""
     plt = pyplot()
     n = len(clean)
     fig, axes = plt.subplots(n, 3, figsize=(6.3, 2.1 * n), squeeze=False)
     bound = float(np.abs(adversarial - clean).max()) or 1.0
     for i in range(n):
         before, after = classes[predicted[0][i]], classes[predicted[1][i]]
-        axes[i, 0].imshow(clean[i], cmap="gray", vmin=0, vmax=1)
+        axes[i, 0].imshow(picture(clean[i]), cmap="gray", vmin=0, vmax=1)
         axes[i, 0].set_title(f"clean: {before} (true {classes[labels[i]]})", fontsize=8)
-        axes[i, 1].imshow(adversarial[i], cmap="gray", vmin=0, vmax=1)
+        axes[i, 1].imshow(picture(adversarial[i]), cmap="gray", vmin=0, vmax=1)
         fooled = "FOOLED" if predicted[1][i] != labels[i] else "still right"
         axes[i, 1].set_title(f"adversarial: {after} ({fooled})", fontsize=8)
-        shown = axes[i, 2].imshow(adversarial[i] - clean[i], cmap="RdBu_r", vmin=-bound, vmax=bound)
-        axes[i, 2].set_title("difference", fontsize=8)
-        fig.colorbar(shown, ax=axes[i, 2], fraction=0.046, pad=0.04)
+        difference = adversarial[i] - clean[i]  # (C, H, W)
+        if len(difference) == 1:
+            shown = axes[i, 2].imshow(difference[0], cmap="RdBu_r", vmin=-bound, vmax=bound)
+            fig.colorbar(shown, ax=axes[i, 2], fraction=0.046, pad=0.04)
+            axes[i, 2].set_title("difference", fontsize=8)
+        else:  # each channel's change, +-bound stretched to the full range around grey
+            axes[i, 2].imshow(picture(0.5 + 0.5 * difference / bound))
+            axes[i, 2].set_title(f"difference (grey 0, ±{bound:.3g})", fontsize=8)
         for ax in axes[i]:
             hide_ticks(ax)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def picture(image: np.ndarray) -> np.ndarray:
+    """One image (C, H, W) in pixel units as imshow takes it: (H, W) grey, (H, W, 3) colour."""
+    return image[0] if len(image) == 1 else np.clip(image.transpose(1, 2, 0), 0, 1)
 
 
 def save_figure(fig, path: str | os.PathLike) -> None:

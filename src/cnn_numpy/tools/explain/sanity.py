@@ -9,7 +9,7 @@ import copy
 
 import numpy as np
 
-from ...layers.base import as_rng
+from ...layers.base import Parameter, as_rng, layers_of
 from .backprop import input_array
 from .gradients import saliency
 
@@ -22,14 +22,18 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def reinitialise(layer, rng: np.random.Generator) -> None:
-    """New weights for ``layer``, as PyTorch's default init: U(±1/sqrt(fan_in)) for every
-    parameter, fan_in from the weight (in·kh·kw for Conv2d, in for Linear)."""
-    params = dict(layer.named_parameters())
-    weight = params.get("weight")
-    fan_in = int(np.prod(weight.shape[1:])) if weight is not None and weight.data.ndim > 1 else 1
-    bound = 1.0 / np.sqrt(fan_in)
-    for p in params.values():
-        p.data[...] = rng.uniform(-bound, bound, size=p.shape).astype(p.data.dtype)
+    """New weights for ``layer`` and every layer inside it (a Residual's convs, each with its
+    own fan_in), as PyTorch's default init: U(±1/sqrt(fan_in)) for every parameter, fan_in
+    from the weight (in·kh·kw for Conv2d, in for Linear)."""
+    for sub in layers_of(layer):
+        own = {name: v for name, v in vars(sub).items() if isinstance(v, Parameter)}
+        weight = own.get("weight")
+        fan_in = (
+            int(np.prod(weight.shape[1:])) if weight is not None and weight.data.ndim > 1 else 1
+        )
+        bound = 1.0 / np.sqrt(fan_in)
+        for p in own.values():
+            p.data[...] = rng.uniform(-bound, bound, size=p.shape).astype(p.data.dtype)
 
 
 def sanity_check(model, x, target=None, rng=None) -> list[tuple[str, float]]:

@@ -15,7 +15,9 @@ def softmax_cross_entropy(logits, labels):
         dlogits = (p - onehot(labels)) / N
 
     It must stay finite for large logits (e.g. 1000): exp(1000) overflows, so subtract each
-    row's maximum from the row first (softmax does not change when a row is shifted).
+    row's maximum from the row first (softmax does not change when a row is shifted).  Then
+    take log p as the shifted row minus the log of its sum of exps: a p far below the row's
+    maximum underflows to 0, and np.log(0) is -inf.
 
     Args:
         logits: (N, C) scores, one row per example.
