@@ -256,3 +256,15 @@ def test_the_resnet_gets_the_learners_layers_inside_its_blocks_too(workbook):
     theirs = train_steps(theirs_model, theirs_opt, adoption.loss)
     for key in ours:
         np.testing.assert_allclose(theirs[key], ours[key], rtol=1e-4, atol=1e-5, err_msg=key)
+
+
+def test_check_json_of_a_folder_without_a_workbook_is_still_an_object(tmp_path, capsys):
+    """A teacher's loop writes each submission's --json to a file: a student who handed in
+    nothing gets an object saying so, not an empty file."""
+    empty = tmp_path / "submissions" / "bob"
+    empty.mkdir(parents=True)
+    code, out, err = run(capsys, "exercises", "check", str(empty), "--json")
+    data = json.loads(out)
+    assert code == 1 and data["ok"] is False and data["results"] == []
+    assert "not a workbook" in data["error"] or "no workbook" in data["error"]
+    assert err.startswith("error: ") and data["error"] in err
