@@ -14,7 +14,7 @@ import pytest
 import cnn_numpy as cnn
 from cnn_numpy.data import normalize
 from cnn_numpy.tools.explain.backprop import in_precision_of
-from cnn_numpy.tools.novelty import fit_novelty
+from cnn_numpy.tools.novelty import fit_novelty, stage_features
 
 STATS = {"mean": 0.2, "std": 0.3}
 BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
@@ -100,6 +100,27 @@ def test_one_pixel_at_a_time(script, fitted):
         assert grad[0, 0, i, j] == pytest.approx(expected[0], rel=1e-5, abs=1e-9)
 
 
+@pytest.mark.parametrize("stage", [0, 2, 4])  # first conv block's channels, ..., the logits
+def test_each_stages_own_gradient(script, fitted, stage):
+    model, check, Xn, _ = fitted
+    assert len(check.stages) == 5
+    rng = np.random.default_rng(5)
+    x = Xn[7:10].astype(np.float64) + rng.normal(0, 0.3, (3, 1, 28, 28))
+    net = in_precision_of(model, x)
+    log_r, grad = script.score_and_gradient(check, net, x, stage=stage)
+    for _ in range(2):
+        d = rng.normal(size=x.shape)
+        expected = central_differences(
+            lambda v: script.score_and_gradient(check, net, v, stage=stage)[0], x, d
+        )
+        got = (grad * d).reshape(len(x), -1).sum(axis=1)
+        assert got == pytest.approx(expected, rel=1e-5, abs=1e-7 * np.abs(expected).max())
+    # the clue the check reads at that stage: log of its distance over its scale
+    features, _ = stage_features(model, x.astype(np.float32), [check.stages[stage]])
+    r = check.gaussians[stage].distance(features[0]) / check.scales[stage]
+    assert log_r == pytest.approx(np.log(r), rel=1e-4, abs=1e-4)
+
+
 def test_a_step_against_the_gradient_lowers_the_score(script, fitted):
     model, check, Xn, _ = fitted
     x = Xn[:20]
@@ -124,11 +145,16 @@ def test_the_table_at_eps_0_is_the_check_as_it_is(script, fitted, tmp_path, caps
         x = X[k::7, 0][:20] if digits else rng.uniform(0, 1, (20, 28, 28)).astype(np.float32)
         sets[name] = (x, y[k::7][:20], np.full(len(x), True))
     sets["mnist28"] = (X[:60, 0], y[:60], np.full(60, True))
-    table = script.compare([str(path)], [0.0, 0.05], X, y, sets)
-    assert "| model | 0.05 |" in capsys.readouterr().out
+    table = script.compare([str(path)], [0.0, 0.05], X, y, sets, per_stage=True)
+    assert "| model | 0.05 | stages, learned again |" in capsys.readouterr().out
+    assert {key[1:] for key in table} == {(e, m) for e in (0.0, 0.05) for m in script.METHODS}
     check = fit_novelty(model, normalize(X, **STATS), y, rng=np.random.default_rng([0, 5]))
-    plain = table[(str(path), 0.0)]
+    plain = table[(str(path), 0.0, "score")]
     assert plain[-1] == pytest.approx(check.holdout_refused)  # the check's own held-out rows
+    # unmoved, each stage read on its own is the check itself, and its weights fitted again
+    # on the same held-out images and made-up outliers are the check's own
+    for method in ("stages", "stages, learned again"):
+        assert table[(str(path), 0.0, method)] == pytest.approx(plain)
     for cells in table.values():
         assert all(0.0 <= c <= 1.0 for c in cells)
         assert cells[-1] == pytest.approx(1 / 60)  # re-thresholded: 1.5% of 60 held out
