@@ -169,3 +169,57 @@ def test_a_bad_argument_is_a_usage_error(script, capsys, bad, message):
         script.parse_args(["m.npz", "--data-dir", "d", *bad])
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def torch_score(check, twin, x):
+    """The check's score, written with torch ops on the torch twin, for autograd."""
+    import torch
+
+    last = len(twin) - 1
+    reads = [s.layer if s.layer >= 0 else last for s in check.stages]
+    outputs, a = [], x
+    for layer in twin:
+        a = layer(a)
+        outputs.append(a)
+    n = len(x)
+    r = []
+    for stage, i, g, scale in zip(check.stages, reads, check.gaussians, check.scales):
+        act = outputs[i]
+        if stage.pooling == "channels":
+            maps = act.reshape(n, act.shape[1], -1)
+            f = torch.cat([maps.mean(2), maps.std(2, unbiased=False)], dim=1)
+        elif stage.pooling == "grid":
+            h, w = act.shape[2] // 2, act.shape[3] // 2
+            quarters = [act[:, :, :h, :w], act[:, :, :h, w:], act[:, :, h:, :w], act[:, :, h:, w:]]
+            f = torch.stack([q.mean((2, 3)) for q in quarters], dim=2).reshape(n, -1)
+        else:
+            f = act.reshape(n, -1)
+        diffs = f[:, None, :] - torch.as_tensor(g.means)[None]
+        squared = torch.einsum("nkd,kde,nke->nk", diffs, torch.as_tensor(g.precisions), diffs)
+        r.append(torch.sqrt(squared.min(dim=1).values) / scale)
+    logits = outputs[-1]
+    top = torch.sort(logits, dim=1).values[:, -2:]
+    clue = torch.stack(
+        [*(torch.log(v) for v in r), top[:, 1] - top[:, 0], torch.logsumexp(logits, 1)], 1
+    )
+    comb = check.combination
+    low, high = torch.as_tensor(comb.low), torch.as_tensor(comb.high)
+    t = (torch.clamp(clue, low, high) - torch.as_tensor(comb.mean)) / torch.as_tensor(comb.std)
+    return torch.nn.functional.softplus(t @ torch.as_tensor(comb.weights) + comb.bias)
+
+
+def test_the_gradient_is_pytorchs(script, fitted):
+    torch = pytest.importorskip("torch")
+    from helpers.torch_twin import to_torch
+
+    model, check, Xn, _ = fitted
+    rng = np.random.default_rng(6)
+    x = np.concatenate([Xn[:3].astype(np.float64), rng.normal(0, 1, (2, 1, 28, 28))])
+    net = in_precision_of(model, x)
+    score, grad = script.score_and_gradient(check, net, x)
+    twin = to_torch(net).eval()
+    xt = torch.tensor(x, requires_grad=True)
+    theirs = torch_score(check, twin, xt)
+    theirs.sum().backward()
+    assert score == pytest.approx(theirs.detach().numpy(), rel=1e-9)
+    assert np.allclose(grad, xt.grad.numpy(), rtol=1e-7, atol=1e-9 * np.abs(grad).max())
