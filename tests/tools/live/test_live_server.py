@@ -240,6 +240,24 @@ def test_predict_and_kernel_answer(server):
     assert view["value"] == pytest.approx(view["feature_map_value"], rel=1e-5, abs=1e-5)
 
 
+def test_an_input_that_overflows_the_layers_is_a_422_not_a_500(server):
+    """Finite numbers so large (3e38, near float32's top) that a conv's sum overflows to inf:
+    the answer cannot be sent as JSON; the page is told why instead of "internal error"."""
+    huge = np.full((28, 28), 3e38, dtype="<f4")
+    status, _, body = post(
+        server,
+        "/api/kernel",
+        {
+            "input": base64.b64encode(huge.tobytes()).decode(),
+            "layer": 3,
+            "channel": 0,
+            "row": 5,
+            "col": 5,
+        },
+    )
+    assert status == 422 and b"not finite" in body
+
+
 def test_the_server_is_still_up_after_every_bad_request(server):
     """Runs last in this module: everything above was thrown at the same server."""
     assert request(server, "GET", "/")[0] == 200

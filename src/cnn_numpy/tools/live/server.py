@@ -202,7 +202,15 @@ class PageHandler(BaseHTTPRequestHandler):
         if len(body) != length:
             raise HttpError(400, f"the body ended after {len(body)} of {length} bytes")
         result = routes[path](parse_json_object(body))
-        self.send(200, json.dumps(result, allow_nan=False).encode(), "application/json")
+        try:
+            answer = json.dumps(result, allow_nan=False).encode()
+        except ValueError:  # inf or NaN: numbers far outside a prepared image overflowed
+            raise HttpError(
+                422,
+                "the layers' numbers are not finite (they overflowed): send the input the "
+                "predict answer returned",
+            ) from None
+        self.send(200, answer, "application/json")
 
     def predict(self, payload: dict) -> dict:
         return api.predict(self.server.view, payload)
