@@ -117,6 +117,16 @@ def test_a_subset_of_checks():
     assert [f.check for f in found] == ["labels", "lr"]
 
 
+def test_checks_given_as_one_string_are_names_not_letters():
+    """``checks="labels"`` (or ``"lr,labels"``, as ``--checks`` takes them) names checks; it
+    used to be split into letters: "unknown check(s) ['l', 'a', 'b', ...]"."""
+    assert [f.check for f in diagnose(*healthy(0), checks="labels")] == ["labels"]
+    found = diagnose(*healthy(0), checks="init_loss, labels")
+    assert [f.check for f in found] == ["labels", "init_loss"]
+    with pytest.raises(ValueError, match=r"unknown check\(s\) \['vibes'\]"):
+        diagnose(*healthy(0), checks="vibes")
+
+
 # --- the model and optimizer are exactly as before ------------------------------------------
 
 

@@ -47,7 +47,8 @@ def diagnose(
             checks that train use a random subset of at most 1,024 of them.
         optimizer: built on ``model.parameters()``; its learning rate is the one judged.
         batch_size: the batch size you train with (the short training runs use it).
-        checks: names of the checks to run (default: all).
+        checks: names of the checks to run, e.g. ``["lr", "gradients"]`` or
+            ``"lr,gradients"`` (default: all).
         rng: seed or Generator for the subsets, shuffles and random test inputs.
 
     Shape: X (N, C, H, W) or (N, F), y (N,).
@@ -74,6 +75,8 @@ def _diagnose(model, loss, data, optimizer, batch_size, checks, rng) -> Diagnosi
     started = time.perf_counter()
     X, y = np.asarray(data[0]), np.asarray(data[1])
     check_dataset(X, y, "diagnose")
+    if isinstance(checks, str):  # one name, or names joined by commas as --checks takes them
+        checks = [name.strip() for name in checks.split(",")]
     selected = CHECKS if checks is None else tuple(checks)
     unknown = [name for name in selected if name not in CHECKS]
     if unknown:
