@@ -287,6 +287,7 @@ BAD_INPUT = {
     "optimizer": "updates none of this model's parameters",
     "shape": "cannot run on images of shape",
     "batch": "batch_size must be an int >= 1",
+    "empty": r"diagnose: the data \(X, y\) is empty",  # was "diagnose is empty"
 }
 
 
@@ -301,6 +302,8 @@ def test_bad_input_is_a_clear_error(case):
         y = y.astype(float)
     elif case == "lengths":
         X = X[:10]
+    elif case == "empty":
+        X, y = X[:0], y[:0]
     elif case == "shape":
         X = X[:, :, :6]
     elif case == "optimizer":

@@ -74,7 +74,7 @@ def diagnose(
 def _diagnose(model, loss, data, optimizer, batch_size, checks, rng) -> Diagnosis:
     started = time.perf_counter()
     X, y = np.asarray(data[0]), np.asarray(data[1])
-    check_dataset(X, y, "diagnose")
+    check_dataset(X, y, "diagnose: the data (X, y)")
     if isinstance(checks, str):  # one name, or names joined by commas as --checks takes them
         checks = [name.strip() for name in checks.split(",")]
     selected = CHECKS if checks is None else tuple(checks)
