@@ -16,6 +16,7 @@ import pytest
 
 import cnn_numpy as cnn
 from cnn_numpy.tools.cli import main
+from cnn_numpy.tools.cli.serve import host_address
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +122,16 @@ def test_an_address_of_another_computer_is_a_clear_error(model_file, capsys):
     # 192.0.2.1 is reserved for documentation: never this machine's address
     assert main(["serve", str(model_file), "--host", "192.0.2.1", "--no-browser"]) == 1
     assert "error: cannot listen on 192.0.2.1 port 8000" in capsys.readouterr().err
+
+
+def test_an_empty_or_bracketed_host_is_understood(model_file, capsys):
+    """``--host ""`` served every interface under the warning "listening on :"; ``--host
+    [::1]`` (as a URL writes it) was "Name or service not known"."""
+    with pytest.raises(SystemExit):
+        main(["serve", str(model_file), "--host", " ", "--no-browser"])
+    assert "argument --host: give an address" in capsys.readouterr().err
+    assert host_address("[::1]") == "::1" and host_address(" 127.0.0.1 ") == "127.0.0.1"
+    assert host_address("localhost") == "localhost"
 
 
 def test_serve_is_a_subcommand(capsys):

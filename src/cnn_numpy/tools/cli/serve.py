@@ -52,6 +52,7 @@ def add_server_arguments(parser: argparse.ArgumentParser, host: bool) -> None:
         parser.add_argument(
             "--host",
             default="127.0.0.1",
+            type=host_address,
             help="the address to listen on (default 127.0.0.1: this computer "
             "only; anything else lets the network in)",
         )
@@ -61,6 +62,20 @@ def add_server_arguments(parser: argparse.ArgumentParser, host: bool) -> None:
         action="store_false",
         help="print the page's address, do not open a browser",
     )
+
+
+def host_address(text: str) -> str:
+    """An argparse type: an address to listen on; ``[::1]`` (as a URL writes it) is ``::1``.
+    An empty one is refused: the system would take it for every interface."""
+    host = text.strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host:
+        raise argparse.ArgumentTypeError(
+            "give an address, e.g. 127.0.0.1 (this computer only, the default) or 0.0.0.0 "
+            "(every network interface)"
+        )
+    return host
 
 
 def open_server(make, host: str, port: int):
