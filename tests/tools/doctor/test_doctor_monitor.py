@@ -9,6 +9,7 @@ import json
 import math
 import re
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from helpers.doctor_setups import tiny_data, tiny_net
@@ -171,6 +172,18 @@ def test_the_filters_gif_has_one_frame_per_epoch(monitored):
 def test_plot_monitor_needs_records():
     with pytest.raises(ValueError, match="recorded no steps"):
         plot_monitor([])
+
+
+def test_one_watched_step_is_drawn_as_points(monitored):
+    """A short run (fewer steps than ``every``) watches one step: each series is one point,
+    which a line without markers does not draw: the three panels were empty."""
+    _, _, monitor = monitored
+    fig = plot_monitor(monitor.records[:1])
+    lines = [line for ax in fig.axes for line in ax.lines]
+    assert len(lines) > 3 and all(len(line.get_xdata()) == 1 for line in lines)
+    assert all(line.get_marker() not in (None, "", "None", " ") for line in lines)
+    assert "(1 watched step, step 1)" in fig._suptitle.get_text()  # not "1 watched steps"
+    plt.close(fig)
 
 
 @pytest.fixture()

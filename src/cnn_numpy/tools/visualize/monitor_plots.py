@@ -73,6 +73,12 @@ def _dead_or_saturated(stats: dict) -> float | None:
     return stats.get("saturated")
 
 
+def _marker(steps) -> str | None:
+    """Dots on a short series (as ``plot_update_ratios``): a single watched step, which a
+    line alone does not draw, is seen too."""
+    return "." if len(steps) < 40 else None
+
+
 def plot_monitor(records: list[dict], title: str | None = None):
     """Three panels over the training steps: the std of each nonlinearity's output (a layer
     whose spread collapses to 0 or explodes has stopped learning), the share of ReLU units
@@ -90,11 +96,13 @@ def plot_monitor(records: list[dict], title: str | None = None):
     fig, (ax_std, ax_dead, ax_grad) = subplots(1, 3, figsize=(14, 4))
     for label, (steps, values) in _layer_series(records, lambda s: s["std"]).items():
         if label in shown:
-            ax_std.plot(steps, values, label=label)
+            ax_std.plot(steps, values, label=label, marker=_marker(steps))
     ax_std.set(xlabel="step", ylabel="std of the output", title="Activation spread")
     for label, (steps, values) in _layer_series(records, _dead_or_saturated).items():
         kind = "silent" if kinds[label] == "ReLU" else "saturated"
-        ax_dead.plot(steps, np.asarray(values) * 100, label=f"{label} ({kind})")
+        ax_dead.plot(
+            steps, np.asarray(values) * 100, label=f"{label} ({kind})", marker=_marker(steps)
+        )
     ax_dead.set(
         xlabel="step",
         ylabel="% of units / outputs",
@@ -111,13 +119,18 @@ def plot_monitor(records: list[dict], title: str | None = None):
         ]
         if points:
             steps, values = zip(*points)
-            ax_grad.plot(steps, np.log10(values), label=name)
+            ax_grad.plot(steps, np.log10(values), label=name, marker=_marker(steps))
     ax_grad.set(xlabel="step", ylabel="log10 std(grad) / std(weight)", title="Gradients")
     for ax in (ax_std, ax_dead, ax_grad):
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=7)
-    watched = f"{len(records)} watched steps, {records[0]['step']} to {records[-1]['step']}"
+    first, last = records[0]["step"], records[-1]["step"]
+    watched = (
+        f"1 watched step, step {first}"
+        if len(records) == 1
+        else f"{len(records)} watched steps, {first} to {last}"
+    )
     fig.suptitle(title or f"Inside the network while it trained ({watched})", fontsize=10)
     fig.tight_layout()
     return fig
