@@ -115,3 +115,14 @@ def test_tiny_images_are_too_small_not_a_numpy_error(command, run, tmp_path, cap
         f"error: {names[1]}: no digit found: the image is too small (2x2 pixels; at least "
         "20 pixels, e.g. 5x4, are needed, and a digit reads best at 28x28 or more)",
     ]
+
+
+def test_a_check_fitted_on_few_images_is_not_called_older(run, tmp_path, capsys):
+    """A run on 60 images holds out 12 for its novelty check: too few to learn how to weigh
+    its stages, so none is learned.  predict used to call it "an older novelty check (before
+    2026-12) ... train again for the newer one", which training again repeats."""
+    stroke(True).save(tmp_path / "one.png")
+    assert main(["predict", str(run / "model.npz"), str(tmp_path / "one.png")]) == 0
+    out = capsys.readouterr().out
+    assert "older novelty check" not in out
+    assert "12 held-out images" in out and "too few" in out and "--limit" in out

@@ -50,6 +50,21 @@ def older_note(path: str) -> str:
     )
 
 
+#: fit_novelty learns how to weigh the stages from at least this many held-out images
+#: (novelty/exposure.py); with fewer, the file holds the unweighted check, as version 1 did
+LEARNED_FROM = 20
+
+
+def few_images_note(path: str, held_out: int) -> str:
+    """A new check fitted with too few held-out images to learn its weighing: not an old file."""
+    return (
+        f"note: {path}'s novelty check was fitted with {held_out} held-out images, too few "
+        f"(under {LEARNED_FROM}) to learn how to weigh its stages, so it weighs them equally "
+        "and lets more non-digits through (docs/novelty.md); train on more images (a larger "
+        "--limit, or none) for the learned one"
+    )
+
+
 def checkpoint_note(path: str) -> str:
     """A checkpoint is not an old model file: it holds the training state, and the run's
     model files beside it hold the novelty check."""
@@ -210,6 +225,8 @@ def load_check(path: str) -> NoveltyDetector | None:
     detector = read_novelty(header, arrays, path)
     if detector is None:
         print(checkpoint_note(path) if header.get("kind") == "checkpoint" else missing_note(path))
+    elif detector.combination is None and 0 < detector.holdout_images < LEARNED_FROM:
+        print(few_images_note(path, detector.holdout_images))
     elif detector.combination is None:
         print(older_note(path))
     return detector
