@@ -117,6 +117,19 @@ def test_a_subset_of_checks():
     assert [f.check for f in found] == ["labels", "lr"]
 
 
+def test_the_summary_of_one_check_is_singular():
+    """It said "All 1 checks ok" and "1 checks: 1 failed"."""
+    assert diagnose(*healthy(0), checks=["labels"]).summary().startswith("1 check, ok (")
+    model, loss, (X, y), optimizer = healthy(0)
+    found = diagnose(model, loss, (X, np.zeros_like(y)), optimizer, checks=["labels"])
+    assert found.summary().startswith("1 check: 1 failed (")
+    assert (
+        diagnose(*healthy(0), checks=["labels", "init_loss"])
+        .summary()
+        .startswith("All 2 checks ok (")
+    )
+
+
 def test_checks_given_as_one_string_are_names_not_letters():
     """``checks="labels"`` (or ``"lr,labels"``, as ``--checks`` takes them) names checks; it
     used to be split into letters: "unknown check(s) ['l', 'a', 'b', ...]"."""

@@ -91,10 +91,12 @@ class Diagnosis:
         """One line: how many checks ran and what they found."""
         fails = sum(f.status == "fail" for f in self.findings)
         warns = sum(f.status == "warn" for f in self.findings)
+        checks = "1 check" if len(self) == 1 else f"{len(self)} checks"
         if not fails and not warns:
-            return f"All {len(self)} checks ok ({self.seconds:.1f} s)."
+            ran = "1 check, ok" if len(self) == 1 else f"All {checks} ok"
+            return f"{ran} ({self.seconds:.1f} s)."
         found = ", ".join(f"{n} {word}" for n, word in ((fails, "failed"), (warns, "warned")) if n)
-        return f"{len(self)} checks: {found} ({self.seconds:.1f} s)."
+        return f"{checks}: {found} ({self.seconds:.1f} s)."
 
     def table(self, width: int = 100) -> str:
         """The findings as a text table, each message wrapped under its row."""
