@@ -240,6 +240,7 @@ def test_predict_and_kernel_answer(server):
     assert view["value"] == pytest.approx(view["feature_map_value"], rel=1e-5, abs=1e-5)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow, on purpose
 def test_an_input_that_overflows_the_layers_is_a_422_not_a_500(server):
     """Finite numbers so large (3e38, near float32's top) that a conv's sum overflows to inf:
     the answer cannot be sent as JSON; the page is told why instead of "internal error"."""
