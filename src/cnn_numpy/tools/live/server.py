@@ -197,6 +197,12 @@ class PageHandler(BaseHTTPRequestHandler):
         except HttpError as err:
             if err.status == 413:
                 self.discard_body()
+                if path == "/api/predict":  # what a user sees: the photo they dropped
+                    raise HttpError(
+                        413,
+                        f"{err} (an image file of at most {MAX_BODY * 3 // 4 // 2**20} MB: the "
+                        "page sends it as base64, a third larger)",
+                    ) from None
             raise
         body = self.rfile.read(length)
         if len(body) != length:
