@@ -307,6 +307,26 @@ def test_a_refusal_is_shown_in_the_answer(model, server, page):
         open_page(page, server.url)
 
 
+def test_a_fashion_model_asks_for_its_classes_not_a_digit(model, server, page):
+    """A Fashion-MNIST model: the page said "Draw a digit"; it asks for one of its classes and
+    warns, as ``cnn-numpy predict`` does, that drawings are prepared like MNIST's digits."""
+    card = {**CARD, "dataset": "fashion-mnist", "class_names": list(cnn.FASHION_MNIST_CLASSES)}
+    fashion = LiveServer("127.0.0.1", 0, view=ModelView(model, card)).start()
+    try:
+        open_page(page, fashion.url)
+        text = js(
+            page,
+            "return ['pad-title', 'pad-hint', 'answer-note', 'input-hint']"
+            ".map((id) => document.getElementById(id).textContent);",
+        )
+        assert text[0] == "Draw one of its classes" and "digit" not in text[1] + text[2]
+        assert "Fashion-MNIST's photos filled the whole 28×28" in text[3]
+    finally:
+        fashion.stop()
+        open_page(page, server.url)
+    assert js(page, "return document.getElementById('pad-title').textContent") == "Draw a digit"
+
+
 def test_the_page_logged_no_errors(page):
     """Everything above ran without one JavaScript error or failed request."""
     assert console_errors(page) == []

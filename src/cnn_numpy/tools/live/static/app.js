@@ -52,7 +52,20 @@ function buildDrawView(info) {
   });
   buildProbabilities(model.classes);
   if (model.colour) buildColour(model, pad);
+  else if (card.dataset && card.dataset !== "mnist") buildOtherGrey(card);
   reset();
+}
+
+/** A grey model of something other than MNIST's digits (Fashion-MNIST, lines): ask for one
+ *  of its classes, and say, as cnn-numpy predict does, that the preparation is MNIST's. */
+function buildOtherGrey(card) {
+  $("pad-title").textContent = "Draw one of its classes";
+  $("pad-hint").textContent = "…or drop a photo of one on the pad.";
+  drawView.prompt = "Draw one of its classes on the pad";
+  if (card.dataset === "fashion-mnist") {
+    $("input-hint").append(" Fashion-MNIST's photos filled the whole 28×28, so expect weaker " +
+      "guesses than on its test images.");
+  }
 }
 
 /** A colour model: no drawing; a photo (chosen or dropped) or an example to click. */
@@ -98,7 +111,8 @@ function reset() {
   answer.dataset.state = "empty"; answer.dataset.label = "";
   answer.dataset.version = String(drawView.pad.version);
   $("answer-main").textContent = "?";
-  $("answer-note").textContent = drawView.info.colour ? "Give it a colour image" : "Draw a digit on the pad";
+  $("answer-note").textContent = drawView.info.colour ? "Give it a colour image"
+    : drawView.prompt || "Draw a digit on the pad";
   $("input").getContext("2d").clearRect(0, 0, $("input").width, $("input").height);
   for (const row of $("probabilities").children) {
     row.querySelector(".prob-fill").style.width = "0%";
