@@ -132,6 +132,14 @@ def test_every_must_be_a_positive_int(every):
         Monitor(every=every)
 
 
+@pytest.mark.parametrize("max_values", [0, -1, 1, 2.5, None, True])
+def test_max_values_must_be_an_int_of_at_least_2(max_values):
+    """0 was a ZeroDivisionError at the first watched step, inside fit; -1 and 2.5 went
+    through; 1 gave every layer a spread of 0 (one value has none)."""
+    with pytest.raises(ValueError, match="max_values must be an int >= 2"):
+        Monitor(max_values=max_values)
+
+
 def test_fit_refuses_a_callback_that_is_not_one():
     X, y = tiny_data(rng=0)
     model = tiny_net(0)

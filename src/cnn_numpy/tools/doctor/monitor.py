@@ -78,6 +78,12 @@ class Monitor(Callback):
     ):
         if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
             raise ValueError(f"Monitor: every must be an int >= 1, got {every!r}")
+        if (
+            isinstance(max_values, bool)
+            or not isinstance(max_values, (int, np.integer))
+            or max_values < 2
+        ):  # a spread needs two values
+            raise ValueError(f"Monitor: max_values must be an int >= 2, got {max_values!r}")
         self.every, self.max_values = int(every), int(max_values)
         self.steps = 0
         self.records: list[dict] = []
