@@ -226,3 +226,15 @@ def test_the_background_comes_back_at_the_photo_s_size(shape):
     for window in (33, 101, 135, 369, 401):
         small, _ = small_copy(image, window)
         assert enlarge(small, shape).shape == shape
+
+
+@pytest.mark.parametrize(
+    "size, box", [(0, 20), (-5, 20), (28, 0), (28, 40), (2.5, 2), (28, True), (28, 20.0)]
+)
+def test_size_and_box_are_checked(size, box):
+    """size 0 was "zero-size array to reduction operation", box 40 in a 28 field and box 0
+    went through, size 2.5 was a TypeError."""
+    image = np.zeros((40, 40), np.float32)
+    image[10:30, 18:22] = 1
+    with pytest.raises(ValueError, match="size and box must be whole numbers with 1 <= box"):
+        preprocess_digit(image, size=size, box=box)

@@ -90,7 +90,8 @@ class ModelView:
             return
         page = np.ones((56, 56), dtype=np.float32)
         page[8:48, 24:32] = 0.0
-        self.predict(preprocess_digit(page, size=self.input_shape[1]).image)
+        side = self.input_shape[1]
+        self.predict(preprocess_digit(page, size=side, box=min(20, side)).image)
 
     def info(self) -> dict:
         """The page's layout: the classes, one entry per layer panel, the card's numbers, the

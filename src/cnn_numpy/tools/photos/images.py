@@ -211,6 +211,12 @@ def preprocess_digit(
     Normalise it as in training (``cnn_numpy.normalize``) before giving it to the model.
     Raises ValueError when the file cannot be read or no ink stands out from the paper.
     """
+    whole = [isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in (size, box)]
+    if not (all(whole) and 1 <= box <= size):
+        raise ValueError(
+            "preprocess_digit: size and box must be whole numbers with 1 <= box <= size "
+            f"(MNIST's: 28 and 20), got size={size!r}, box={box!r}"
+        )
     rgb, shrunk_by = load_rgb(image)
     check_size(*rgb.shape[:2])  # a 1x1 or 2x2 image: no digit, said plainly
     prepared = mnist_format(luminance(rgb), size, box)
