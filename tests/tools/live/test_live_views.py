@@ -362,3 +362,23 @@ def test_the_pages_check_refuses_a_nan_score():
     assert novelty(Check(float("nan")), None, np.zeros((1, 1, 28, 28)))["refused"] is True
     assert novelty(Check(0.5), None, np.zeros((1, 1, 28, 28)))["refused"] is False
     assert novelty(Check(1.5), None, np.zeros((1, 1, 28, 28)))["refused"] is True
+
+
+def test_a_grey_model_of_another_size_gets_its_own_size(tmp_path):
+    """The page takes square grey models of any side (1x16x16 here); the pad and an uploaded
+    file were prepared at 28x28 all the same: "the model takes 1x16x16 images, got a 28x28
+    image", a 500 for the page."""
+    net = Sequential(Conv2d(1, 2, 3, rng=0), Flatten(), Linear(2 * 14 * 14, 3, rng=0))
+    view = ModelView(net, {"input_shape": [1, 16, 16]})
+    gray = np.full((280, 280), 255, np.uint8)
+    gray[60:220, 130:150] = 0
+    pad = {"pixels": base64.b64encode(gray.tobytes()).decode(), "width": 280, "height": 280}
+    path = tmp_path / "bar.png"
+    Image.fromarray(gray).save(path)
+    upload = {"image": base64.b64encode(path.read_bytes()).decode()}
+    for payload in (pad, upload):
+        answer = api.predict(view, payload)
+        image = np.frombuffer(base64.b64decode(answer["input"]), "<f4")
+        assert image.size == 16 * 16 and len(answer["probabilities"]) == 3
+        rows = np.nonzero(image.reshape(16, 16).max(axis=1) > 0.5)[0]
+        assert 9 <= np.ptp(rows) + 1 <= 12  # the bar fitted in round(16 * 20 / 28) = 11 rows

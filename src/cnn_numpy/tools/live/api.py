@@ -19,7 +19,14 @@ from functools import partial
 import numpy as np
 
 from ..photos.images import preprocess_digit
-from .inputs import MAX_PAD_SIDE, decode_base64, pad_pixels, uploaded_colour, uploaded_image
+from .inputs import (
+    MAX_PAD_SIDE,
+    decode_base64,
+    digit_field,
+    pad_pixels,
+    uploaded_colour,
+    uploaded_image,
+)
 from .model_view import ModelView
 from .safety import HttpError, int_field, str_field
 
@@ -57,7 +64,7 @@ def preparation(view: ModelView, payload: dict) -> tuple[Callable[[], np.ndarray
         data = _decoded(str_field(payload, "image"), "image")
         if view.colour:
             return partial(uploaded_colour, data, *view.input_shape[1:]), "upload"
-        return (lambda: uploaded_image(data).image), "upload"
+        return (lambda: uploaded_image(data, view.input_shape[-1]).image), "upload"
     if view.colour:
         raise HttpError(
             400,
@@ -70,7 +77,8 @@ def preparation(view: ModelView, payload: dict) -> tuple[Callable[[], np.ndarray
         gray = pad_pixels(str_field(payload, "pixels"), width, height)
     except ValueError as err:
         raise HttpError(400, str(err)) from None
-    return (lambda: preprocess_digit(gray).image), "pad"
+    field = digit_field(view.input_shape[-1])  # 28 and 20 for MNIST's 28x28
+    return (lambda: preprocess_digit(gray, **field).image), "pad"
 
 
 def kernel(view: ModelView | None, payload: dict) -> dict:

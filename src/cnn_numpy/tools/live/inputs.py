@@ -96,10 +96,16 @@ def read_upload(data: bytes, prepare: Callable[[Path], T]) -> T:
             raise ValueError(str(err).replace(str(path), "the uploaded image")) from None
 
 
-def uploaded_image(data: bytes):
+def digit_field(side: int) -> dict[str, int]:
+    """``preprocess_digit``'s size and box for a grey model of side x side inputs: MNIST's
+    28 and 20 for 28, the same proportion for another side."""
+    return {"size": side, "box": max(1, round(side * 20 / 28))}
+
+
+def uploaded_image(data: bytes, side: int = 28):
     """Prepare an uploaded image file exactly as ``predict`` prepares a file
-    (``preprocess_digit``)."""
-    return read_upload(data, preprocess_digit)
+    (``preprocess_digit``), for a model of side x side inputs."""
+    return read_upload(data, lambda path: preprocess_digit(path, **digit_field(side)))
 
 
 def uploaded_colour(data: bytes, height: int, width: int) -> np.ndarray:

@@ -19,7 +19,7 @@ from ..photos.images import preprocess_digit
 from ..speed.workers import blas_threads
 from .examples import dataset_examples, generated_examples
 from .filters import first_filters_json
-from .inputs import model_input
+from .inputs import digit_field, model_input
 from .kernel_view import kernel_view
 from .layers_view import (
     describe_layers,
@@ -90,8 +90,7 @@ class ModelView:
             return
         page = np.ones((56, 56), dtype=np.float32)
         page[8:48, 24:32] = 0.0
-        side = self.input_shape[1]
-        self.predict(preprocess_digit(page, size=side, box=min(20, side)).image)
+        self.predict(preprocess_digit(page, **digit_field(self.input_shape[1])).image)
 
     def info(self) -> dict:
         """The page's layout: the classes, one entry per layer panel, the card's numbers, the
