@@ -141,19 +141,14 @@ def row(scores: dict, threshold: float, predicted: dict, sets: dict, matched: fl
 def compare(models, partners, reader_seeds, X, y, sets, check_seed=0, matched=0.017):
     """Print one table row per model, partner and method; return the rows {(m, p, method): cells}."""
     rows, rng = held_out(len(X), check_seed)
-    heads = ["all", *(k[:12] for k in NON_DIGITS), "MNIST refused", "worst photo"]
-    heads += [f"all at {matched:.1%}", "letters at", "handwr. at", "held-out refused"]
-    print("| model | partner | method | " + " | ".join(heads) + " |")
-    print("| --- | --- | --- |" + " ---: |" * len(heads))
+    print_header(("model", "partner", "method"), "| --- | --- | --- |", matched)
     table = {}
     for path, reader_seed in zip(models, reader_seeds):
         model, stats = cnn.load(path), cnn.load_card(path)["normalize"]
         Xn = normalize(X, stats["mean"], stats["std"]).astype(np.float32)
         own_check = fit_novelty(model, Xn, y, rng=np.random.default_rng([check_seed, 5]))
         # the own check's learned part: half the held-out rows, outliers made from them
-        replay = rng_copy(rng)
-        fit = replay.permutation(len(rows))[len(rows) // 2 :]
-        made = make_outliers(Xn[rows[fit]], y[rows[fit]], min(OUTLIERS, len(fit)), replay)
+        fit, made = learned_part(Xn, y, rows, rng)
         images = {"held": Xn[rows], "made": made}
         for name, (x, _, _) in sets.items():
             images[name] = normalize(x, stats["mean"], stats["std"])[:, None]
@@ -178,13 +173,36 @@ def compare(models, partners, reader_seeds, X, y, sets, check_seed=0, matched=0.
             ).items():
                 cells = row(scores, threshold, predicted, sets, matched)
                 table[(path, text, method)] = cells
-                print(
-                    f"| {Path(path).stem} | {text} | {method} | "
-                    + " | ".join(f"{c:.1%}" for c in cells)
-                    + " |",
-                    flush=True,
-                )
+                print_row((Path(path).stem, text, method), cells)
     return table
+
+
+def print_header(columns: tuple[str, ...], rule: str, matched: float) -> None:
+    """The table's first two lines: ``columns``, then ``row``'s cells."""
+    heads = ["all", *(k[:12] for k in NON_DIGITS), "MNIST refused", "worst photo"]
+    heads += [f"all at {matched:.1%}", "letters at", "handwr. at", "held-out refused"]
+    print("| " + " | ".join(columns) + " | " + " | ".join(heads) + " |")
+    print(rule + " ---: |" * len(heads))
+
+
+def print_row(labels: tuple, cells: list) -> None:
+    """One table line: its labels, then ``row``'s cells as percentages."""
+    print(
+        "| "
+        + " | ".join(str(v) for v in labels)
+        + " | "
+        + " | ".join(f"{c:.1%}" for c in cells)
+        + " |",
+        flush=True,
+    )
+
+
+def learned_part(Xn: np.ndarray, y: np.ndarray, rows: np.ndarray, rng: np.random.Generator):
+    """What the check's learned weights came from, replayed: half of the held-out ``rows``
+    (their positions in ``rows``) and the made-up outliers made from them."""
+    replay = rng_copy(rng)
+    fit = replay.permutation(len(rows))[len(rows) // 2 :]
+    return fit, make_outliers(Xn[rows[fit]], y[rows[fit]], min(OUTLIERS, len(fit)), replay)
 
 
 def rng_copy(rng: np.random.Generator) -> np.random.Generator:

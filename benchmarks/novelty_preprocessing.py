@@ -43,8 +43,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 import photo_novelty  # noqa: E402
-from novelty_ensemble import held_out, rng_copy, row  # noqa: E402
-from photo_subjects import NON_DIGITS  # noqa: E402
+from novelty_ensemble import held_out, learned_part, print_header, print_row, row  # noqa: E402
+from photo_subjects import NON_DIGITS  # noqa: E402, F401 (the kinds: tests read them here)
 
 import cnn_numpy as cnn  # noqa: E402
 from cnn_numpy.data import normalize  # noqa: E402
@@ -52,9 +52,7 @@ from cnn_numpy.layers.speed import input_grad  # noqa: E402
 from cnn_numpy.tools.explain.backprop import explaining  # noqa: E402
 from cnn_numpy.tools.novelty import fit_novelty  # noqa: E402
 from cnn_numpy.tools.novelty.combine import clue_names, clues, fit_combination  # noqa: E402
-from cnn_numpy.tools.novelty.exposure import OUTLIERS  # noqa: E402
 from cnn_numpy.tools.novelty.features import pool, stage_features  # noqa: E402
-from cnn_numpy.tools.novelty.outliers import make_outliers  # noqa: E402
 
 REFUSE_RATE = 0.015
 BATCH = 100
@@ -245,10 +243,7 @@ def compare(models, epsilons, X, y, sets, check_seed=0, matched=0.017, per_stage
     ``stages, learned again`` (the weights fitted again on those clues, from the held-out
     images and made-up outliers the check's own weights came from)."""
     rows, rng = held_out(len(X), check_seed)
-    heads = ["all", *(k[:12] for k in NON_DIGITS), "MNIST refused", "worst photo"]
-    heads += [f"all at {matched:.1%}", "letters at", "handwr. at", "held-out refused"]
-    print("| model | eps | method | " + " | ".join(heads) + " |")
-    print("| --- | ---: | --- |" + " ---: |" * len(heads))
+    print_header(("model", "eps", "method"), "| --- | ---: | --- |", matched)
     table = {}
     for path in models:
         start = time.perf_counter()
@@ -259,11 +254,7 @@ def compare(models, epsilons, X, y, sets, check_seed=0, matched=0.017, per_stage
         images = {"held": Xn[rows]}
         per_stage = per_stage and check.combination is not None  # learned weights to keep
         if per_stage:  # the check's learned part: half the held-out rows, outliers from them
-            replay = rng_copy(rng)
-            fit = replay.permutation(len(rows))[len(rows) // 2 :]
-            images["made"] = make_outliers(
-                Xn[rows[fit]], y[rows[fit]], min(OUTLIERS, len(fit)), replay
-            )
+            fit, images["made"] = learned_part(Xn, y, rows, rng)
         for name, (x, _, _) in sets.items():
             images[name] = normalize(x, stats["mean"], stats["std"])[:, None].astype(np.float32)
         predicted = {n: cnn.predict(model, x) for n, x in images.items()}
@@ -290,12 +281,7 @@ def compare(models, epsilons, X, y, sets, check_seed=0, matched=0.017, per_stage
                 threshold = float(np.quantile(scores["held"], 1 - REFUSE_RATE))
                 cells = row(scores, threshold, predicted, sets, matched)
                 table[(path, eps, method)] = cells
-                print(
-                    f"| {Path(path).stem} | {eps:g} | {method} | "
-                    + " | ".join(f"{c:.1%}" for c in cells)
-                    + " |",
-                    flush=True,
-                )
+                print_row((Path(path).stem, f"{eps:g}", method), cells)
     return table
 
 
