@@ -1,19 +1,12 @@
 """benchmarks/bench_resnet.py and benchmarks/skip_gradients.py run, so they cannot rot."""
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.benchmark_scripts import load_script
 
 BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_skip_gradients_shows_the_plain_nets_gradient_vanish(capsys, tmp_path):

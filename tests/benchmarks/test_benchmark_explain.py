@@ -1,23 +1,16 @@
 """benchmarks/adversarial.py and benchmarks/explain_lessons.py run (on tiny generated files)
 so they cannot rot."""
 
-import importlib.util
 import re
 from pathlib import Path
 
 import numpy as np
+from helpers.benchmark_scripts import load_script
 from helpers.idx_fixtures import fake_files, write_files
 
 import cnn_numpy as cnn
 
 BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_adversarial_benchmark_prints_the_table(tmp_path, capsys):

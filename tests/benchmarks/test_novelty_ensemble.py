@@ -3,13 +3,12 @@ images the checks themselves hold out (small generated images, not MNIST)."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.benchmark_scripts import load_script
 
 import cnn_numpy as cnn
 from cnn_numpy.data import normalize
@@ -17,17 +16,6 @@ from cnn_numpy.tools.novelty import fit_novelty
 
 STATS = {"mean": 0.2, "std": 0.3}
 BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
-
-
-def load_script(name: str):
-    sys.path.insert(0, str(BENCHMARKS))  # the script imports its sibling scripts
-    try:
-        spec = importlib.util.spec_from_file_location(f"{name}_bench", BENCHMARKS / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return module
 
 
 @pytest.fixture(scope="module")

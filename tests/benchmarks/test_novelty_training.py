@@ -3,30 +3,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.benchmark_scripts import load_script
 from helpers.idx_fixtures import fake_files, write_files
 
 import cnn_numpy as cnn
 
 BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
-
-
-def load_script(name: str):
-    sys.path.insert(0, str(BENCHMARKS))  # photo_novelty imports its sibling scripts
-    try:
-        spec = importlib.util.spec_from_file_location(
-            f"{name}_benchmark", BENCHMARKS / f"{name}.py"
-        )
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return module
 
 
 def test_each_variant_trains_and_gets_a_check(tmp_path, capsys):
