@@ -90,10 +90,16 @@ def has_check(path: Path) -> bool:
         return False
 
 
+def score_text(value: float) -> str:
+    """A novelty score or threshold for a line of text: two decimals, or two significant
+    digits for a small one (a net that learned nothing has thresholds like 0.0031)."""
+    return f"{value:.2f}" if abs(value) >= 0.1 or value == 0 else f"{value:.2g}"
+
+
 def describe(detector: NoveltyDetector) -> str:
     reader = "" if detector.reader is None else ", read by a LeNet trained beside the model"
     return (
-        f"score above {detector.threshold:.2f} refused, {detector.holdout_refused:.1%} of "
+        f"score above {score_text(detector.threshold)} refused, {detector.holdout_refused:.1%} of "
         f"{detector.holdout_images:,} held-out training images{reader}"
     )
 

@@ -32,7 +32,7 @@ from .common import (
     refuse_overwriting,
     writing,
 )
-from .novelty_check import load_check, refusal_words
+from .novelty_check import load_check, refusal_words, score_text
 
 #: the input predict prepares: one grayscale 28x28 image, as MNIST
 INPUT_SHAPE = (1, 28, 28)
@@ -157,12 +157,16 @@ def format_prediction(
     best = order[0]
     listing = " | ".join(f"{classes[k]} {probabilities[k]:6.1%}" for k in order)
     if refusal is not None:
-        return f"{name}: {refusal} (novelty {score:.2f} > {threshold:.2f})    closest: {listing}"
+        return f"{name}: {refusal} (novelty {score_text(score)} > {score_text(threshold)})    closest: {listing}"
     if probabilities[best] < min_confidence:
         verdict = f"not sure (best guess {classes[best]})"
     else:
         verdict = f"{classes[best]}"
-    novelty = "" if score is None else f"    novelty {score:.2f} (refused above {threshold:.2f})"
+    novelty = (
+        ""
+        if score is None
+        else (f"    novelty {score_text(score)} (refused above {score_text(threshold)})")
+    )
     return f"{name}: {verdict}    top {len(order)}: {listing}{novelty}"
 
 

@@ -8,8 +8,11 @@ report.  Each step lives in its own module (see ``cli/__init__.py``).
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from ...layers import Residual
 from ...train import steps_per_epoch
@@ -82,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
         saver = start_run(run_dir, settings, data, training)
         page = live.start(args, training, settings, data)  # --live: the page's server
         status = train_epochs(training, settings, data, run_dir, saver, page)
+    if status == 0:  # a run that learned nothing says so, and what to try
+        for line in learning_note(training.history, data.test[1], settings):
+            print(line)
     if status == 0:  # "not a digit": fitted on the training images, in both models
         status = store_novelty(
             run_dir, data.train, settings.seed, settings.uses_reader(), settings.workers
@@ -105,6 +111,32 @@ def resolve_settings(args: argparse.Namespace) -> TrainSettings:
         )
     check_out_folder(settings.out, settings.overwrite)  # before the data takes its time
     return settings
+
+
+def learning_note(history, test_labels, settings: TrainSettings) -> list[str]:
+    """A note when the last epoch's test accuracy is no better than always answering the
+    test set's most common class (within 5% of the way from there to 100%): the network
+    learned nothing, and the lines name the learning rate and the doctor."""
+    if not len(history) or history.test_acc[-1] is None or not len(test_labels):
+        return []
+    guess = np.bincount(np.asarray(test_labels)).max() / len(test_labels)
+    if history.test_acc[-1] > guess + 0.05 * (1 - guess):
+        return []
+    epochs = f"{len(history)} epoch{'s' * (len(history) != 1)}"
+    data_dir = (
+        "" if settings.data_dir is None else f" --data-dir {shlex.quote(str(settings.data_dir))}"
+    )
+    flags = (
+        f"--dataset {settings.dataset}{data_dir} --model {settings.model} "
+        f"--optimizer {settings.optimizer} --lr {settings.lr}"
+    )
+    return [
+        f"note: after {epochs} the test accuracy is {history.test_acc[-1]:.1%}, no better "
+        f"than always answering the most common class ({guess:.1%}): the network did not learn.",
+        f"  Try the learning rate first (now {settings.lr}; a tenth of it, or the dataset's "
+        f"default); `cnn-numpy diagnose {flags}` looks for the usual causes "
+        "(docs/when-training-goes-wrong.md).",
+    ]
 
 
 def start_model(settings: TrainSettings, data: Data) -> Training:
