@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from cnn_numpy import Conv2d, Dropout, Flatten, Linear, ReLU, Sequential
+from cnn_numpy.layers.base import Layer
 from cnn_numpy.presets import MODELS
 from cnn_numpy.tools.cli import main
+from cnn_numpy.tools.cli.gradcheck import check_model, format_table
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))
@@ -125,3 +127,47 @@ def test_the_table_keeps_its_columns_with_a_residuals_long_parameter_names():
     assert len(ends) == 1, "\n".join(lines)
     assert all(line.endswith("pass") for line in lines[2:])
     assert lines[1].split()[1] == "-" * len("shortcut.1.weight")
+
+
+class Sharp(Layer):
+    """sin(x / a): its third derivative is 1/a^3, so central differences at h are off by
+    h^2 / (6 a^2) relative to the gradient: 1.9e-6 at h=1e-6 for a=3e-4, 1.9e-8 at 1e-7."""
+
+    a = 3e-4
+
+    def __init__(self, wrong: float = 1.0):
+        self.wrong = wrong  # 1: the right backward; anything else: a wrong one
+
+    def forward(self, x):
+        self.x = x
+        return np.sin(x / self.a)
+
+    def backward(self, grad_out):
+        return grad_out * np.cos(self.x / self.a) / self.a * self.wrong
+
+    def output_shape(self, input_shape):
+        return input_shape
+
+
+def sharp_net(wrong: float = 1.0) -> Sequential:
+    return Sequential(Sharp(wrong), Flatten(), Linear(4, 3, rng=0, dtype=np.float64))
+
+
+def test_a_sharp_curve_is_checked_again_with_a_smaller_step():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((2, 1, 2, 2)) * 1e-3, np.array([0, 2])
+    rows = check_model(sharp_net(), x, y, rng)
+    layer, name, err, note = rows[0]
+    assert (layer, name) == ("0: Sharp()", "input") and err < 1e-7
+    assert note.startswith("at h=1e-07; ") and note.endswith("at h=1e-06 was the curve")
+    assert 1e-6 < float(note.split("; ")[1].split()[0]) < 1e-5  # the first step's error
+
+
+@pytest.mark.parametrize("wrong", [0.5, 1.001])
+def test_a_wrong_backward_is_wrong_at_the_smaller_step_too(wrong):
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((2, 1, 2, 2)) * 1e-3, np.array([0, 2])
+    rows = check_model(sharp_net(wrong), x, y, rng)
+    layer, name, err, note = rows[0]
+    assert err > 1e-4 and note == ""
+    assert format_table(rows, 1e-6).splitlines()[2].endswith("FAIL")
