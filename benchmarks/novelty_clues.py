@@ -188,11 +188,14 @@ def method_clues(percentiles, ks, every: tuple[float, int]) -> dict:
         made[f"react {q:g} energy alone"] = ((f"react{q:g}", 1), -1)
     made["energy alone (no clip)"] = ((s, -1), -1)
     made["+ gradnorm"] = ([(s, "distances")], [*logit, ("gradnorm", None)])
-    made["+ |h|"] = ([(s, "distances")], [*logit, ("norm", None)])
-    made["+ gradnorm, |h|"] = ([(s, "distances")], [*logit, ("gradnorm", None), ("norm", None)])
+    made["+ norm of h"] = ([(s, "distances")], [*logit, ("norm", None)])
+    made["+ gradnorm, norm of h"] = (
+        [(s, "distances")],
+        [*logit, ("gradnorm", None), ("norm", None)],
+    )
     made["gradnorm for margin, energy"] = ([(s, "distances")], [("gradnorm", None)])
     made["gradnorm alone"] = (("gradnorm", None), -1)
-    made["|h| alone"] = (("norm", None), -1)
+    made["norm of h alone"] = (("norm", None), -1)
     for k in ks:
         made[f"+ knn {k}"] = ([(s, "distances"), (f"knn{k}", None)], logit)
         made[f"+ knn stages {k}"] = ([(s, "distances"), (f"knn stages{k}", None)], logit)

@@ -137,6 +137,7 @@ def test_the_table_holds_every_method_and_the_check_as_it_is(script, trained, tm
     assert "| model | + knn stages 10 |" in out and "kNN memory of 240 images" in out
     methods = ["check", *script.method_clues([90, 99], [3, 10], (90, 10))]
     assert [m for _, m in table] == methods
+    assert not any("|" in m for m in methods)  # each name one cell of the Markdown table
     check = fit_novelty(model, normalize(X, **STATS), y, rng=np.random.default_rng([0, 5]))
     assert table[(str(path), "check")][-1] == pytest.approx(check.holdout_refused)
     for (_, method), cells in table.items():
