@@ -48,6 +48,7 @@ from cnn_numpy.data import normalize  # noqa: E402
 from cnn_numpy.layers import Linear  # noqa: E402
 from cnn_numpy.tools.novelty import fit_novelty  # noqa: E402
 from cnn_numpy.tools.novelty.combine import clues, fit_combination  # noqa: E402
+from cnn_numpy.tools.novelty.detector import MAX_IMAGES  # noqa: E402
 from cnn_numpy.tools.novelty.features import Stage, softmax, stage_features  # noqa: E402
 
 REFUSE_RATE = 0.015
@@ -135,14 +136,13 @@ def knn_distance(queries: np.ndarray, memory: np.ndarray, ks: list[int]) -> np.n
 
 
 def log(v: np.ndarray) -> np.ndarray:
+    """log(v), with v floored at 1e-12 as combine.clues floors the distances."""
     return np.log(np.maximum(v, 1e-12))
 
 
 def rows_of_fit(n: int, seed: int, held: int) -> np.ndarray:
     """The rows whose features ``fit_novelty(rng=default_rng([seed, 5]))`` fits its Gaussians
     on (the ones after the ``held`` held-out rows of its random order)."""
-    from cnn_numpy.tools.novelty.detector import MAX_IMAGES
-
     return np.random.default_rng([seed, 5]).permutation(n)[:MAX_IMAGES][held:]
 
 
