@@ -176,7 +176,13 @@ def test_pictures_show_grad_cam_at_the_last_map_larger_than_1x1():
     x = np.random.default_rng(0).random((1, 1, 28, 28)).astype(np.float32)
     assert why(resnet, x, 3)["gradcam"]["shape"] == [7, 7]  # not the pooled 1x1
     assert cnn.explain.grad_cam(resnet, x, 3, layer=map_layer(resnet, x.shape)).shape == (1, 7, 7)
-    assert cnn.explain.grad_cam(resnet, x, 3).shape == (1, 1, 1)  # the documented default
+    assert cnn.explain.grad_cam(resnet, x, 3).shape == (1, 7, 7)  # the default, too
+    assert layer_index(resnet, None, x.shape) == index
+    pooled = cnn.Sequential(
+        cnn.Conv2d(1, 4, 28, rng=0), cnn.ReLU(), cnn.Flatten(), cnn.Linear(4, 10, rng=0)
+    )
+    assert layer_index(pooled, None, x.shape) == 1  # only 1x1 maps: the last of them
+    assert cnn.explain.grad_cam(pooled, x, 3).shape == (1, 1, 1)
     assert map_layer(cnn.Sequential(cnn.Flatten(), cnn.Linear(784, 10, rng=0)), x.shape) is None
 
 

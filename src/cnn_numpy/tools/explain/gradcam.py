@@ -14,9 +14,9 @@ def grad_cam(model, x, target=None, layer=None) -> np.ndarray:
     """ReLU(Σₖ αₖ Aᵏ), αₖ = mean over i, j of ∂ logit[target] / ∂ Aᵏᵢⱼ; shape (N, h, w).
 
     ``layer``: an index into the ``Sequential`` or one of its layers; default: the last
-    top-level layer whose output is 4-D (for LeNet, the second MaxPool2d: 7x7).  A net that
-    ends in global pooling (the ``resnet`` preset) has a 1x1 one there, a map of one number:
-    pass ``layer=map_layer(model, x.shape)``, the last larger map, as the CLI and page do.
+    top-level layer whose output is a map larger than 1x1 (``map_layer``: for LeNet the
+    second MaxPool2d, 7x7; for the ``resnet`` preset the last block's ReLU before the global
+    pooling, whose 1x1 output would be a map of one number), else the last 4-D one.
     """
     x = input_array(x, "grad_cam")
     index = layer_index(model, layer, x.shape)
@@ -36,8 +36,9 @@ def grad_cam(model, x, target=None, layer=None) -> np.ndarray:
 
 
 def layer_index(model, layer, input_shape: tuple[int, ...]) -> int:
-    """The index of ``layer`` (an int or a Layer of ``model``) whose output is 4-D, or of the
-    last top-level layer with a 4-D output when ``layer`` is None."""
+    """The index of ``layer`` (an int or a Layer of ``model``) whose output is 4-D; when
+    ``layer`` is None, of the last top-level layer whose output is a map larger than 1x1, or
+    with no such layer the last with a 4-D output."""
     layers = getattr(model, "layers", None)
     if not isinstance(layers, list):
         raise ValueError(f"grad_cam: model must be a Sequential, got {type(model).__name__}")
@@ -49,7 +50,8 @@ def layer_index(model, layer, input_shape: tuple[int, ...]) -> int:
         found = [i for i, s in enumerate(shapes) if len(s) == 4]
         if not found:
             raise ValueError("grad_cam: the model has no layer with a 4-D output (N, C, h, w)")
-        return found[-1]
+        maps = [i for i in found if shapes[i][2] * shapes[i][3] > 1]
+        return (maps or found)[-1]
     if isinstance(layer, Layer):
         found = [i for i, sub in enumerate(layers) if sub is layer]
         if not found:
@@ -75,9 +77,9 @@ def layer_index(model, layer, input_shape: tuple[int, ...]) -> int:
 
 
 def map_layer(model, input_shape: tuple[int, ...]) -> int | None:
-    """The layer whose Grad-CAM a picture should show: the last top-level layer whose output
-    is a map larger than 1x1 (a ResNet's global pooling ends in 1x1, where Grad-CAM is one
-    number), or None when there is none (then ``grad_cam``'s own default applies)."""
+    """The layer whose Grad-CAM a picture should show, ``grad_cam``'s default: the last
+    top-level layer whose output is a map larger than 1x1 (a ResNet's global pooling ends in
+    1x1, where Grad-CAM is one number), or None when there is none."""
     shape, found = tuple(input_shape), None
     for i, sub in enumerate(getattr(model, "layers", [])):
         shape = sub.output_shape(shape)
