@@ -133,9 +133,9 @@ def learning_note(history, test_labels, settings: TrainSettings) -> list[str]:
     return [
         f"note: after {epochs} the test accuracy is {history.test_acc[-1]:.1%}, no better "
         f"than always answering the most common class ({guess:.1%}): the network did not learn.",
-        f"  Try the learning rate first (now {settings.lr}; a tenth of it, or the dataset's "
-        f"default); `cnn-numpy diagnose {flags}` looks for the usual causes "
-        "(docs/when-training-goes-wrong.md).",
+        f"  The learning rate (now {settings.lr}) is the usual cause, too large or too small "
+        f"(or too few epochs); `cnn-numpy diagnose {flags}` suggests a rate and looks for the "
+        "other causes (docs/when-training-goes-wrong.md).",
     ]
 
 
