@@ -1,0 +1,28 @@
+"""What a page shows a command printing is what the command prints today.
+
+The numbers that depend on the CPU's rounding (relative errors near 1e-9) are masked; the
+lines, the columns and every word must match.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from cnn_numpy.tools.cli import main
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+ERROR = re.compile(r"\d\.\d\de-\d\d")
+
+
+def text_block_after(page: Path, command: str) -> str:
+    """The first ```text block after the line that holds ``command``."""
+    text = page.read_text()
+    return text[text.index(command) :].split("```text\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_gradcheck_table_of_page_7_is_the_commands(capsys):
+    shown = text_block_after(DOCS / "07-gradient-checks.md", "cnn-numpy gradcheck --model seed")
+    assert main(["gradcheck", "--model", "seed"]) == 0
+    printed = capsys.readouterr().out
+    assert ERROR.sub("x.xxe-xx", shown) == ERROR.sub("x.xxe-xx", printed)
