@@ -205,3 +205,15 @@ def test_a_check_of_hours_says_so_before_it_starts(monkeypatch, capsys):
 def test_the_default_check_has_no_note(capsys):
     assert main(["gradcheck", "--model", "lenet"]) == 0
     assert "note:" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_an_image_size_too_small_names_the_smallest_that_works(model, capsys):
+    """The seed net said "1 blocks shrink a 1x1 image to nothing; use fewer blocks": advice
+    gradcheck has no flag for, and one block is the fewest."""
+    assert main(["gradcheck", "--model", model, "--image-size", "1"]) == 2
+    err = capsys.readouterr().err
+    smallest = int(err.split("the smallest size it takes is ")[1].split()[0])
+    assert "fewer blocks" not in err and "Traceback" not in err
+    assert main(["gradcheck", "--model", model, "--image-size", str(smallest)]) == 0
+    assert main(["gradcheck", "--model", model, "--image-size", str(smallest - 1)]) == 2

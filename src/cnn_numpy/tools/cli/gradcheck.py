@@ -77,7 +77,23 @@ def build(name: str, image_size: int | None, rng: np.random.Generator):
             return model, size
         except ValueError as err:  # too small for this preset: try the next size
             error = err
+    smallest = next((s for s in range(1, 65) if builds(name, s)), None)
+    if image_size is not None and smallest is not None and image_size < smallest:
+        raise ValueError(  # not the preset's own advice, which may be "fewer blocks"
+            f"gradcheck: --image-size {image_size} is too small for the {name} net; the "
+            f"smallest size it takes is {smallest} (cnn-numpy gradcheck --model {name} "
+            f"--image-size {smallest}, or leave the flag out)"
+        )
     raise ValueError(f"gradcheck: cannot build {name!r} for image sizes {sizes}: {error}")
+
+
+def builds(name: str, size: int) -> bool:
+    """Whether the preset takes images of ``size`` x ``size``."""
+    try:
+        MODELS[name](image_size=size, rng=0).output_shape((1, 1, size, size))
+    except ValueError:
+        return False
+    return True
 
 
 def random_generators(layer) -> list[np.random.Generator]:
