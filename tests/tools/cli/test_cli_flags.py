@@ -117,13 +117,27 @@ def test_a_flag_the_run_cannot_use_gets_one_note(flags, note, tmp_path, capsys):
     argv = ["train", "--epochs", "1", "--batch-size", "16", "--no-report", *flags]
     assert main([*argv, "--out", str(tmp_path / "run")]) == 0
     out = capsys.readouterr().out
-    assert out.count("note:") == 1 and note in out
-    assert out.index("note:") < out.index("Epoch 01")
+    before_training = out[: out.index("Epoch 01")]  # not the note after a run that did not learn
+    assert before_training.count("note:") == 1 and note in before_training
 
 
 def test_momentum_with_sgd_gets_no_note(tmp_path, capsys):
     assert main(["train", *FAST, "--momentum", "0.5", "--out", str(tmp_path / "run")]) == 0
-    assert "note:" not in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "note:" not in out[: out.index("Epoch 01")]
+
+
+@pytest.mark.parametrize("eta_min, noted", [("1", True), ("0.001", False), ("0.01", False)])
+def test_an_eta_min_above_the_lr_is_noted(eta_min, noted, tmp_path, capsys):
+    """CosineAnnealingLR accepts eta_min > lr (as PyTorch's does) and then anneals upward:
+    legal, but a learner who meant "the final rate" should hear it before training."""
+    argv = ["train", *FAST, "--lr", "0.01", "--schedule", "cosine", "--eta-min", eta_min]
+    assert main([*argv, "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    before_training = out[: out.index("Epoch 01")]
+    note = f"note: --eta-min {eta_min} is above --lr 0.01, so the cosine schedule raises"
+    assert (note in before_training) == noted, out
+    assert ("note:" in before_training) == noted
 
 
 def test_a_size_that_does_not_fit_in_memory_is_refused_up_front(tmp_path, capsys, monkeypatch):

@@ -163,3 +163,26 @@ def test_explain_takes_a_colour_model_as_predict_does(tmp_path, capsys):
     assert out.count("colour.jpg: ") == 2 and "figure: " in out
     with Image.open(tmp_path / "why.png") as figure:
         assert figure.format == "PNG" and figure.size[0] > 4 * figure.size[1]  # five panels
+
+
+@pytest.mark.parametrize("command, flag", [("predict", "--show"), ("explain", "--out")])
+def test_no_figure_goes_into_a_folder_being_read(command, flag, model, digit, tmp_path, capsys):
+    """`predict M digits/ --show digits/steps.png` twice: the second run read the first's
+    figures as digits (and answered "not a digit" for them)."""
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    (folder / "one.png").write_bytes(digit.read_bytes())
+    assert main([command, str(model), str(folder), flag, str(folder / "fig.png")]) == 1
+    refused(capsys, f"{flag} {folder / 'fig.png'} would write figures into {folder}")
+    assert sorted(p.name for p in folder.iterdir()) == ["one.png"]
+    assert main([command, str(model), str(folder), flag, str(tmp_path / "fig.png")]) == 0
+    assert (tmp_path / "fig.png").is_file()
+
+
+def test_explains_default_figure_never_goes_into_a_folder_being_read(
+    model, digit, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(digit.parent)  # IMAGE-why.png is written here, the folder given
+    assert main(["explain", str(model), ".", "--method", "saliency"]) == 1
+    refused(capsys, "IMAGE-why.png would write figures into .", "--out ../why.png")
+    assert not list(digit.parent.glob("*-why.png"))

@@ -171,3 +171,49 @@ def test_a_wrong_backward_is_wrong_at_the_smaller_step_too(wrong):
     layer, name, err, note = rows[0]
     assert err > 1e-4 and note == ""
     assert format_table(rows, 1e-6).splitlines()[2].endswith("FAIL")
+
+
+def test_workload_counts_every_number_the_check_nudges():
+    from cnn_numpy.tools.cli.gradcheck import workload
+
+    model = MODELS["seed"](image_size=8, rng=0, dtype=np.float64)
+    x = np.random.default_rng(0).standard_normal((2, 1, 8, 8))
+    numbers, seconds = workload(model, x)
+    # the image through the whole model (128), then each layer's input and parameters:
+    # Conv2d 128 + 8*9 + 8, ReLU 2*8*6*6, MaxPool2d the same, Flatten 2*8*3*3, Linear 144 + 146
+    assert numbers == 128 + (128 + 80) + 576 + 576 + 144 + (144 + 146)
+    assert 0 < seconds < 60
+
+
+def test_a_check_of_hours_says_so_before_it_starts(monkeypatch, capsys):
+    """lenet at 64x64 nudges 1.5 million numbers: the note comes before the silence, and
+    Ctrl-C (raised here where the check would start) ends it without a traceback."""
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("cnn_numpy.tools.cli.gradcheck.check_model", interrupted)
+    assert main(["gradcheck", "--model", "lenet", "--image-size", "64"]) == 130
+    captured = capsys.readouterr()
+    assert "note: this check nudges 1,530,442 numbers, two forward passes each: roughly" in (
+        captured.out
+    )
+    assert "A smaller --image-size checks the same code sooner" in captured.out
+    assert "Interrupted." in captured.err and "Traceback" not in captured.err
+
+
+def test_the_default_check_has_no_note(capsys):
+    assert main(["gradcheck", "--model", "lenet"]) == 0
+    assert "note:" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_an_image_size_too_small_names_the_smallest_that_works(model, capsys):
+    """The seed net said "1 blocks shrink a 1x1 image to nothing; use fewer blocks": advice
+    gradcheck has no flag for, and one block is the fewest."""
+    assert main(["gradcheck", "--model", model, "--image-size", "1"]) == 2
+    err = capsys.readouterr().err
+    smallest = int(err.split("the smallest size it takes is ")[1].split()[0])
+    assert "fewer blocks" not in err and "Traceback" not in err
+    assert main(["gradcheck", "--model", model, "--image-size", str(smallest)]) == 0
+    assert main(["gradcheck", "--model", model, "--image-size", str(smallest - 1)]) == 2

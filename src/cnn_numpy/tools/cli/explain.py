@@ -32,7 +32,14 @@ from .common import (
     writing,
 )
 from .novelty_check import load_check, refusal_words
-from .predict import INPUT_SHAPE, check_input_shape, figure_path, image_files, prepared_input
+from .predict import (
+    INPUT_SHAPE,
+    check_input_shape,
+    figure_path,
+    image_files,
+    prepared_input,
+    refuse_figures_among_images,
+)
 
 METHODS = ("saliency", "gradcam", "occlusion", "ig")
 
@@ -122,6 +129,10 @@ def run(args: argparse.Namespace) -> int:
     images = image_files(args.images)  # a folder: its images, in name order (as predict)
     outs = figure_paths(args, images)
     refuse_overwriting(outs, [*images, args.model], example="why.png")
+    if args.out:  # a folder of images must not gain figures that the next run reads
+        refuse_figures_among_images(outs, args.images, f"--out {args.out}", "why.png")
+    else:
+        refuse_figures_among_images(outs, args.images, "IMAGE-why.png", "--out ../why.png")
     model, card = load_model(args.model)
     check_input_shape(model, card, args.model, colour=True)  # what predict accepts
     shape = tuple(card.get("input_shape") or INPUT_SHAPE)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import time
 from contextlib import contextmanager
 
 import numpy as np
@@ -76,7 +77,23 @@ def build(name: str, image_size: int | None, rng: np.random.Generator):
             return model, size
         except ValueError as err:  # too small for this preset: try the next size
             error = err
+    smallest = next((s for s in range(1, 65) if builds(name, s)), None)
+    if image_size is not None and smallest is not None and image_size < smallest:
+        raise ValueError(  # not the preset's own advice, which may be "fewer blocks"
+            f"gradcheck: --image-size {image_size} is too small for the {name} net; the "
+            f"smallest size it takes is {smallest} (cnn-numpy gradcheck --model {name} "
+            f"--image-size {smallest}, or leave the flag out)"
+        )
     raise ValueError(f"gradcheck: cannot build {name!r} for image sizes {sizes}: {error}")
+
+
+def builds(name: str, size: int) -> bool:
+    """Whether the preset takes images of ``size`` x ``size``."""
+    try:
+        MODELS[name](image_size=size, rng=0).output_shape((1, 1, size, size))
+    except ValueError:
+        return False
+    return True
 
 
 def random_generators(layer) -> list[np.random.Generator]:
@@ -166,6 +183,36 @@ def check_model(
     return rows
 
 
+def workload(model, x: np.ndarray) -> tuple[int, float]:
+    """How many numbers the check nudges (each layer's input and parameters, then the image
+    through the whole model), and roughly how many seconds that takes here: two forward
+    passes each, with each layer's pass timed on a copy of the model."""
+
+    def seconds(forward, x) -> float:  # the median of five passes: BLAS threads on a busy
+        times = []  # machine make single passes vary tenfold
+        for _ in range(5):
+            start = time.perf_counter()
+            forward(x)
+            times.append(time.perf_counter() - start)
+        return float(np.median(times))
+
+    model, rng = copy.deepcopy(model).train(), np.random.default_rng(0)
+    numbers, total, shape = x.size, 2 * x.size * seconds(model.forward, x), x.shape
+    for layer in model:
+        layer_input = rng.standard_normal(shape)
+        count = layer_input.size + sum(p.data.size for p in layer.parameters())
+        numbers += count
+        total += 2 * count * seconds(layer.forward, layer_input)
+        shape = layer.output_shape(shape)
+    return numbers, total
+
+
+def duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} minutes" if seconds < 90 * 60 else f"{seconds / 3600:.1f} hours"
+
+
 def one_line(layer) -> str:
     """``repr(layer)``, or its class name where that takes several lines (a Residual)."""
     text = repr(layer)
@@ -208,6 +255,14 @@ def run(args: argparse.Namespace) -> int:
         f"{size}x{size} image(s), central differences with h=1e-6, pass if relative error "
         f"< {args.tol:g}"
     )
+    numbers, seconds = workload(model, x)
+    if seconds > 60:  # a legal --image-size can mean hours of silence: say so first
+        print(
+            f"note: this check nudges {numbers:,} numbers, two forward passes each: roughly "
+            f"{duration(seconds)} on this machine now (Ctrl-C stops it). A smaller "
+            "--image-size checks the same code sooner; without it, the smallest size the "
+            "preset accepts."
+        )
     try:
         rows = check_model(model, x, y, rng, tol=args.tol)
     except ValueError as err:

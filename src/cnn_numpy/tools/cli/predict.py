@@ -108,6 +108,20 @@ def image_files(names: list[str]) -> list[str]:
     return images
 
 
+def refuse_figures_among_images(figures, names: list[str], flag: str, example: str) -> None:
+    """A ``CliError`` if a figure would be written into a folder the command reads images
+    from: the next run of the same command would read it as one more image."""
+    for name in names:
+        if Path(name).is_dir() and Path(name).resolve() in {
+            Path(f).resolve().parent for f in figures
+        }:
+            raise CliError(
+                f"{flag} would write figures into {name}, a folder this command reads "
+                f"images from, and the next run would read them as images. Choose a name "
+                f"outside it, e.g. {example}"
+            )
+
+
 def check_input_shape(model, card: dict, path: str, colour: bool = False) -> None:
     """A ``CliError`` if the model was not made for 1x28x28 inputs (or, with ``colour``,
     for 3xHxW colour images either, as CIFAR-10's 3x32x32)."""
@@ -225,6 +239,7 @@ def run(args: argparse.Namespace) -> int:
     if args.show:  # no figure may replace a photo or the model
         figures = [figure_path(args.show, i, len(images)) for i in range(1, len(images) + 1)]
         refuse_overwriting(figures, [*images, args.model], example="steps.png")
+        refuse_figures_among_images(figures, args.images, f"--show {args.show}", "steps.png")
     model, card = load_model(args.model)
     check_input_shape(model, card, args.model, colour=True)
     shape = tuple(card.get("input_shape") or INPUT_SHAPE)

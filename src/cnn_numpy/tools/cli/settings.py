@@ -272,6 +272,11 @@ def notes(settings: TrainSettings, args: argparse.Namespace) -> list[str]:
         applies, why = APPLIES.get(key, (lambda s: True, ""))
         if not applies(settings):
             lines.append(f"note: {flag(key)} {getattr(args, key)} is ignored: {why}")
+    if settings.schedule == "cosine" and settings.eta_min > settings.lr:  # legal, as in torch
+        lines.append(
+            f"note: --eta-min {settings.eta_min:g} is above --lr {settings.lr:g}, so the cosine "
+            f"schedule raises the learning rate to {settings.eta_min:g} instead of lowering it"
+        )
     return lines
 
 
