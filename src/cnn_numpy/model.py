@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .layers.base import Layer, Parameter
+from .layers.base import Layer, Parameter, check_used_once, training_mode
 from .layers.speed import input_grad
 from .summary import count, summary_table
 
@@ -30,6 +30,7 @@ class Sequential(Layer):
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise ValueError(f"Sequential: item {i} is {layer!r}, not a Layer")
+        check_used_once("Sequential", *layers)
         self.layers = list(layers)
 
     def __len__(self) -> int:
@@ -94,7 +95,7 @@ class Sequential(Layer):
                 yield f"{i}.{name}", b
 
     def train(self, mode: bool = True) -> Sequential:
-        self.training = mode
+        self.training = mode = training_mode(mode)
         for layer in self.layers:
             layer.train(mode)
         return self

@@ -26,6 +26,12 @@ class Optimizer:
                     f"{name}: params must be Parameters (pass model.parameters()), "
                     f"got {type(p).__name__}"
                 )
+        if len({id(p) for p in self.params}) != len(self.params):
+            raise ValueError(
+                f"{name}: a Parameter appears more than once in params, so step() would "
+                "update it twice (PyTorch warns that this will become an error); pass "
+                "model.parameters(), which lists each once"
+            )
         self.lr = real(lr, "learning rate lr", name, low=0)
 
     def zero_grad(self) -> None:

@@ -7,7 +7,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cnn_numpy import BatchNorm1d, Flatten, Linear, ReLU, Sequential, deep, lenet
+from cnn_numpy import (
+    SGD,
+    Adam,
+    BatchNorm1d,
+    Flatten,
+    Linear,
+    ReLU,
+    Residual,
+    Sequential,
+    deep,
+    lenet,
+)
 
 
 def small(rng=0) -> Sequential:
@@ -100,3 +111,37 @@ def test_the_same_keys_as_torch_for_a_slice_and_a_partial_load():
     # metadata (one from before BatchNorm had it) instead of reporting it; we report it
     assert [k for k in ours.missing_keys if "num_batches" not in k] == theirs.missing_keys
     assert ours.unexpected_keys == theirs.unexpected_keys
+
+
+@pytest.mark.parametrize("mode", ["no", None, 0, 1.0])
+def test_train_mode_must_be_a_bool_as_in_torch(mode):
+    # torch: "training mode is expected to be boolean"; a string would read as True
+    for layer in (small(), Linear(2, 2), Residual(Linear(2, 2))):
+        with pytest.raises(ValueError, match="mode must be True or False"):
+            layer.train(mode)
+    model = small()
+    assert model.train(False) is model and not model[2].training
+    assert model.train(np.bool_(True)) is model and model[2].training is True
+
+
+def test_a_layer_used_twice_is_refused_not_given_a_wrong_gradient():
+    # each layer keeps its last forward's input for backward: a second use would overwrite
+    # the first's, and the gradient of the first use would be wrong without an error
+    shared, relu = Linear(3, 3, rng=0), ReLU()
+    for build in (
+        lambda: Sequential(shared, ReLU(), Linear(3, 3, rng=1), shared),
+        lambda: Sequential(Linear(3, 3), relu, Linear(3, 3), relu),
+        lambda: Sequential(Sequential(shared), Residual(Sequential(ReLU(), shared))),
+        lambda: Residual(shared, shared),
+    ):
+        with pytest.raises(ValueError, match="used twice in one model"):
+            build()
+    model = small()
+    assert len(Sequential(model[:2], model[2:]).parameters()) == len(model.parameters())
+
+
+def test_an_optimizer_refuses_a_parameter_listed_twice():
+    params = Linear(2, 2, rng=0).parameters()
+    for make in (lambda p: SGD(p, lr=0.1), Adam):
+        with pytest.raises(ValueError, match="more than once"):
+            make(params + params[:1])

@@ -78,7 +78,7 @@ class Layer:
             p.grad[...] = 0
 
     def train(self, mode: bool = True) -> Layer:
-        self.training = mode
+        self.training = training_mode(mode)
         return self
 
     def eval(self) -> Layer:
@@ -122,12 +122,40 @@ def layers_of(layer: Layer) -> Iterator[Layer]:
                 yield from layers_of(child)
 
 
+def check_used_once(owner: str, *layers: Layer | None) -> None:
+    """No layer object may appear twice among ``layers`` and the layers inside them.
+
+    A layer keeps what its last forward saw (its input, a mask) for its backward, so a layer
+    used at two places in one model would run backward for its second use twice, a wrong
+    gradient for the first, with no error.  PyTorch records each use in its graph and
+    allows it; here each place needs its own layer (share weights by copying them).
+    """
+    seen: dict[int, Layer] = {}
+    for top in layers:
+        for layer in layers_of(top) if top is not None else ():
+            if id(layer) in seen:
+                raise ValueError(
+                    f"{owner}: the layer {layer!r:.80} is used twice in one model. A layer "
+                    "keeps what its last forward saw for backward, so the gradient of its "
+                    "first use would be wrong (PyTorch allows it, recording each use); make "
+                    f"one layer for each place, e.g. {type(layer).__name__}(...) again"
+                )
+            seen[id(layer)] = layer
+
+
 def has_batch_statistics(model: Layer) -> bool:
     """Whether any layer of ``model`` normalises with batch statistics in training mode."""
     return any(layer.batch_statistics for layer in layers_of(model))
 
 
 # Helpers the layers share: arguments, random init, input checks.
+
+
+def training_mode(mode) -> bool:
+    """``train(mode)``'s argument: True or False (PyTorch refuses anything else too)."""
+    if not isinstance(mode, (bool, np.bool_)):
+        raise ValueError(f"train(mode): mode must be True or False, got {mode!r}")
+    return bool(mode)
 
 
 def as_rng(rng: int | np.random.Generator | None) -> np.random.Generator:
