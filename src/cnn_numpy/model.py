@@ -166,11 +166,7 @@ def checked_state(
         if key not in state:
             continue  # missing, and not strict
         value = state[key]
-        got = (
-            np.asarray(value)
-            if isinstance(value, (np.ndarray, list, tuple, int, float, np.generic))
-            else None
-        )
+        got = as_array(value)
         if got is None or got.dtype.kind not in "biuf":
             raise ValueError(
                 f"{key!r} must be an array of real numbers, got "
@@ -183,3 +179,16 @@ def checked_state(
             )
         arrays[key] = got.astype(want.dtype, copy=False)
     return arrays
+
+
+def as_array(value) -> np.ndarray | None:
+    """``value`` as an ndarray if it is array-like (NumPy's, a list, a number, or anything
+    with ``__array__``, such as a CPU ``torch.Tensor`` from ``torch_model.state_dict()``);
+    None otherwise."""
+    arraylike = isinstance(value, (np.ndarray, list, tuple, int, float, np.generic))
+    if not arraylike and not hasattr(value, "__array__"):
+        return None
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError, RuntimeError):  # e.g. a tensor that requires grad
+        return None

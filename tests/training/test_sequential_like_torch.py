@@ -145,3 +145,17 @@ def test_an_optimizer_refuses_a_parameter_listed_twice():
     for make in (lambda p: SGD(p, lr=0.1), Adam):
         with pytest.raises(ValueError, match="more than once"):
             make(params + params[:1])
+
+
+def test_a_torch_state_dict_loads_as_it_is():
+    # what a PyTorch user tries first: model.load_state_dict(torch_model.state_dict())
+    pytest.importorskip("torch")
+    from helpers.torch_twin import to_torch
+
+    model, twin = deep(rng=0), to_torch(deep(rng=1, dtype=np.float64))
+    result = model.load_state_dict(twin.state_dict())
+    assert result.missing_keys == result.unexpected_keys == []
+    for key, value in twin.state_dict().items():
+        assert np.allclose(model.state_dict()[key], value.numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="'0.weight' must be an array of real numbers"):
+        model.load_state_dict({**model.state_dict(), "0.weight": object()})
