@@ -90,3 +90,34 @@ def real_array(x, name: str, owner: str, finite: bool = True) -> np.ndarray:
             "impute the data first"
         )
     return array
+
+
+#: PyTorch arguments the layers take only at PyTorch's default: name -> (default, what to do
+#: here instead).  Anything else is refused by ``torch_defaults`` with this advice.
+TORCH_ONLY = {
+    "dilation": (1, "a kernel dilated by d is a larger kernel with zeros between its taps"),
+    "groups": (1, "use one Conv2d per group, on its slice of the channels, and concatenate"),
+    "padding_mode": ("zeros", "pad the input yourself, np.pad(x, ..., mode=...), and padding=0"),
+    "padding": (0, "PyTorch's MaxPool2d pads with -inf: pad the input yourself with np.pad"),
+    "ceil_mode": (False, "pad the input so the windows fit, or choose a size they divide"),
+    "return_indices": (False, "the indices are kept inside, as the layer's argmax"),
+    "count_include_pad": (True, "every window here divides by kernel_h * kernel_w"),
+    "divisor_override": (None, "scale the output yourself"),
+    "start_dim": (1, "reshape the array yourself (x.reshape(...))"),
+    "end_dim": (-1, "reshape the array yourself (x.reshape(...))"),
+}
+
+
+def torch_defaults(owner: str, **given) -> None:
+    """Refuse a PyTorch argument this library takes only at PyTorch's default value (see
+    ``TORCH_ONLY``), saying what to do here: not a TypeError, nor a silently other result."""
+    for name, value in given.items():
+        default, instead = TORCH_ONLY[name]
+        same = isinstance(value, bool) == isinstance(default, bool) and (
+            value == default or (type(default) is int and value in [(default,) * 2, [default] * 2])
+        )
+        if not same:
+            raise ValueError(
+                f"{owner}: {name}={value!r} is not implemented here (only PyTorch's "
+                f"default, {name}={default!r}): {instead}"
+            )

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import real
+from ..checks import flag, real
 from .base import Layer, real_input
 
 
 class ReLU(Layer):
-    """max(0, x).  Its derivative is 1 where x > 0 and 0 elsewhere (also at x = 0, as PyTorch)."""
+    """max(0, x).  Its derivative is 1 where x > 0 and 0 elsewhere (also at x = 0, as PyTorch).
+
+    ``inplace`` is taken for PyTorch code (``ReLU(inplace=True)``): the output is the same,
+    and the input is never changed here.
+    """
 
     mask = None
+
+    def __init__(self, inplace: bool = False):
+        flag(inplace, "inplace", "ReLU")
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = real_input(x, self)
@@ -26,11 +33,13 @@ class ReLU(Layer):
 
 
 class LeakyReLU(Layer):
-    """x where x > 0, else negative_slope * x.  A small slope keeps negative units learning."""
+    """x where x > 0, else negative_slope * x.  A small slope keeps negative units learning.
+    ``inplace``: as ``ReLU``'s (taken, the input never changed)."""
 
     mask = None
 
-    def __init__(self, negative_slope: float = 0.01):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
+        flag(inplace, "inplace", "LeakyReLU")
         self.negative_slope = real(negative_slope, "negative_slope", "LeakyReLU")
 
     def config(self) -> dict:

@@ -163,6 +163,8 @@ def as_rng(rng: int | np.random.Generator | None) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     try:
+        if isinstance(rng, bool):  # NumPy would take True as the seed 1
+            raise TypeError
         return np.random.default_rng(rng)
     except (TypeError, ValueError):
         raise ValueError(

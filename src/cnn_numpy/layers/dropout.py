@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from ..checks import flag
 from .base import Layer, as_rng, real_input
 
 
@@ -18,6 +19,8 @@ class Dropout(Layer):
 
     Args:
         p: probability of zeroing an element, in [0, 1].
+        inplace: taken for PyTorch code, as its second argument: the output is the same, and
+            the input is never changed here.
         rng: seed or ``np.random.Generator`` the masks are drawn from (never global state).
 
     Shape: any -> same.
@@ -28,7 +31,8 @@ class Dropout(Layer):
         [0.0, 2.0]
     """
 
-    def __init__(self, p: float = 0.5, rng=None):
+    def __init__(self, p: float = 0.5, inplace: bool = False, rng=None):
+        flag(inplace, "inplace", "Dropout")
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
             raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
         self.p = float(p)
