@@ -159,3 +159,26 @@ def test_a_torch_state_dict_loads_as_it_is():
         assert np.allclose(model.state_dict()[key], value.numpy(), rtol=1e-6)
     with pytest.raises(ValueError, match="'0.weight' must be an array of real numbers"):
         model.load_state_dict({**model.state_dict(), "0.weight": object()})
+
+
+def test_every_layer_has_a_state_dict_as_a_torch_module():
+    pytest.importorskip("torch")
+    from helpers.torch_twin import to_torch
+
+    from cnn_numpy import BatchNorm2d, Conv2d, resnet
+
+    for layer in (Conv2d(2, 3, 3, rng=0), BatchNorm2d(3), ReLU(), resnet(rng=0)):
+        twin = to_torch(layer)
+        assert list(layer.state_dict()) == list(twin.state_dict())  # names and order
+        other = type(layer)(**layer.config()) if not isinstance(layer, Sequential) else None
+        if other is not None:
+            assert other.load_state_dict(twin.state_dict()) == ([], [])
+            for key, value in layer.state_dict().items():
+                assert np.array_equal(other.state_dict()[key], value)
+    bn = BatchNorm2d(3)
+    with pytest.raises(ValueError, match="'running_var' has shape"):
+        bn.load_state_dict({**bn.state_dict(), "running_var": np.ones(4)})
+    assert bn.load_state_dict({"weight": np.full(3, 2.0)}, strict=False).missing_keys == [
+        "bias", "running_mean", "running_var", "num_batches_tracked"
+    ]  # fmt: skip
+    assert np.array_equal(bn.weight.data, np.full(3, 2.0, np.float32))

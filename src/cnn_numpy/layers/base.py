@@ -8,6 +8,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..state import IncompatibleKeys, load_state
+
 
 class Layer:
     """What every layer is (as ``torch.nn.Module``, by hand):
@@ -76,6 +78,27 @@ class Layer:
     def zero_grad(self) -> None:
         for p in self.parameters():
             p.grad[...] = 0
+
+    def named_state(self) -> Iterator[tuple[str, np.ndarray]]:
+        """(name, array) of each parameter and buffer, the arrays themselves, in PyTorch's
+        ``state_dict`` order (a container goes layer by layer)."""
+        for name, p in self.named_parameters():
+            yield name, p.data
+        yield from self.named_buffers()
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Parameters and buffers by PyTorch's names, in PyTorch's order (copies)."""
+        return {name: np.array(array, copy=True) for name, array in self.named_state()}
+
+    def load_state_dict(self, state: dict, strict: bool = True) -> IncompatibleKeys:
+        """Copy arrays in (NumPy's, or a torch ``state_dict()``'s tensors); shapes must agree.
+        Values are cast to each array's dtype (a float64 checkpoint loads into a float32
+        model).  ``strict=True``: the keys must match exactly; ``strict=False``: the keys both
+        have are loaded, the others left alone.  Returns the ``missing_keys`` (the model's,
+        not in ``state``) and ``unexpected_keys`` (in ``state``, not the model's), as PyTorch
+        does.  Everything is checked before anything is copied: a failed load leaves the
+        model as it was."""
+        return load_state(self, state, strict)
 
     def train(self, mode: bool = True) -> Layer:
         self.training = training_mode(mode)

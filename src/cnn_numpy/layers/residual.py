@@ -107,6 +107,11 @@ class Residual(Layer):
             for name, b in layer.named_buffers():
                 yield f"{branch}.{name}", b
 
+    def named_state(self) -> Iterator[tuple[str, np.ndarray]]:
+        for branch, layer in self.branches():  # branch by branch, as PyTorch's state_dict
+            for name, array in layer.named_state():
+                yield f"{branch}.{name}", array
+
     def train(self, mode: bool = True) -> Residual:
         self.training = mode = training_mode(mode)
         for _, layer in self.branches():
