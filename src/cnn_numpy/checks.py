@@ -121,3 +121,18 @@ def torch_defaults(owner: str, **given) -> None:
                 f"{owner}: {name}={value!r} is not implemented here (only PyTorch's "
                 f"default, {name}={default!r}): {instead}"
             )
+
+
+def state_mapping(state, owner: str) -> dict:
+    """An optimizer's or scheduler's saved state: the dict its own ``state_dict()`` returned."""
+    if not isinstance(state, dict):
+        raise ValueError(
+            f"{owner}: load_state_dict needs the dict that state_dict() returned, got "
+            f"{type(state).__name__}"
+        )
+    if "param_groups" in state or "_last_lr" in state:
+        raise ValueError(
+            f"{owner}: this is a PyTorch state dict (keys {sorted(state)[:4]}); load the "
+            "state_dict() of this library's optimizer or scheduler (their layouts differ)"
+        )
+    return state

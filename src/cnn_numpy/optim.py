@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .checks import flag, real, real_array, whole
+from .checks import flag, real, real_array, state_mapping, whole
 from .layers.base import Parameter
 
 
@@ -107,6 +107,7 @@ class SGD(Optimizer):
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what ``state_dict`` saved; everything is checked before anything changes."""
+        state = state_mapping(state, "SGD")
         lr = real(state.get("lr"), "lr", "SGD state", low=0)
         buffers = [
             None
@@ -185,6 +186,7 @@ class Adam(Optimizer):
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what ``state_dict`` saved; everything is checked before anything changes."""
+        state = state_mapping(state, type(self).__name__)
         lr = real(state.get("lr"), "lr", "Adam state", low=0)
         t = whole(state.get("t"), "t", "Adam state")
         m = [state_array(state, f"exp_avg.{k}", p) for k, p in enumerate(self.params)]

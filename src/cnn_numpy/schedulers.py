@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from .checks import real, whole
+from .checks import real, state_mapping, whole
 
 
 class LRScheduler:
@@ -40,6 +40,7 @@ class LRScheduler:
 
     def load_state_dict(self, state: dict) -> None:
         name = f"{type(self).__name__} state"
+        state = state_mapping(state, type(self).__name__)
         base_lr = real(state.get("base_lr"), "base_lr", name, low=0)
         last_epoch = whole(state.get("last_epoch"), "last_epoch", name)
         self.base_lr, self.last_epoch = base_lr, last_epoch

@@ -139,6 +139,21 @@ def test_bad_optimizer_and_schedule_arguments(build, message):
         build()
 
 
+@pytest.mark.parametrize("state, message", [(None, "got NoneType"), ([1], "got list"),
+                                            ({"param_groups": [], "state": {}}, "PyTorch state dict")])  # fmt: skip
+def test_an_optimizer_or_schedule_state_that_is_not_ours_is_named(state, message):
+    torch = pytest.importorskip("torch")
+    opt = SGD(params(), lr=0.1)
+    for target in (opt, Adam(params()), StepLR(opt, 2), CosineAnnealingLR(opt, 3)):
+        with pytest.raises(ValueError, match=message):
+            target.load_state_dict(state)
+    theirs = torch.optim.SGD([torch.nn.Parameter(torch.ones(2))], lr=0.1)
+    with pytest.raises(ValueError, match="PyTorch state dict"):
+        opt.load_state_dict(theirs.state_dict())
+    with pytest.raises(ValueError, match="PyTorch state dict"):
+        StepLR(opt, 2).load_state_dict(torch.optim.lr_scheduler.StepLR(theirs, 2).state_dict())
+
+
 def test_a_failed_optimizer_state_load_changes_nothing():
     opt = Adam(params(), lr=1e-3)
     state = opt.state_dict()

@@ -51,8 +51,9 @@ class Dropout(Layer):
         if not self.training or self.p == 0:
             self.mask = None
             return x
-        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
-        keep = self.rng.random(x.shape, dtype=dtype) >= self.p  # True with prob 1 - p
+        dtype = x.dtype if x.dtype.kind == "f" else np.float64  # float16 stays float16
+        draw = np.float32 if dtype == np.float16 else dtype  # NumPy draws float32 or float64
+        keep = self.rng.random(x.shape, dtype=draw) >= self.p  # True with prob 1 - p
         scale = 0.0 if self.p == 1 else 1.0 / (1.0 - self.p)
         self.mask = keep * np.asarray(scale, dtype=dtype)  # 0 or 1/(1-p)
         return x * self.mask
