@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 
 import numpy as np
 
@@ -136,3 +137,10 @@ def state_mapping(state, owner: str) -> dict:
             "state_dict() of this library's optimizer or scheduler (their layouts differ)"
         )
     return state
+
+
+def path_or_none(value, name: str, owner: str):
+    """A folder or file argument: a str, an ``os.PathLike`` (``pathlib.Path``) or None."""
+    if value is None or isinstance(value, (str, os.PathLike)):
+        return value
+    raise ValueError(f"{owner}: {name} must be a path (str or pathlib.Path) or None, got {value!r}")

@@ -74,6 +74,12 @@ def steps_per_epoch(model, n: int, batch_size: int) -> int:
 def check_parts(model, loss, optimizer, scheduler, history, callbacks) -> None:
     """fit's other arguments are what they must be (a clear error, not an AttributeError
     in the middle of an epoch), and the optimizer updates this model's parameters."""
+    classes = [(n, x) for n, x in [("model", model), ("loss", loss), ("optimizer", optimizer)]
+               if isinstance(x, type)]  # fmt: skip
+    if classes:  # CrossEntropyLoss for CrossEntropyLoss(): its methods look right, unbound
+        name, cls = classes[0]
+        raise ValueError(f"fit: {name} is the class {cls.__name__}; pass an instance, e.g. "
+                         f"{cls.__name__}(...)")  # fmt: skip
     problems = [
         (isinstance(model, Layer), "model must be a Layer, e.g. a Sequential"),
         (
@@ -195,6 +201,11 @@ def fit(
         raise TypeError(removed_keywords(removed))
     epochs = whole(epochs, "epochs", "fit")
     batch_size = whole(batch_size, "batch_size", "fit", low=1)
+    if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+        raise ValueError(
+            f"fit: callbacks must be a list, e.g. callbacks=[{type(callbacks).__name__}(...)], "
+            f"got {callbacks!r:.80}"
+        )
     callbacks = [PrintEpoch()] if callbacks is None else list(callbacks)
     check_parts(model, loss, optimizer, scheduler, history, callbacks)
     X, y = checked_split(train, "train")  # checked once, not per batch

@@ -21,6 +21,7 @@ from cnn_numpy import (
     LeakyReLU,
     Linear,
     MaxPool2d,
+    PrintEpoch,
     ReLU,
     Sequential,
     Sigmoid,
@@ -230,6 +231,18 @@ def test_complex_data_float_labels_and_mismatched_lengths(data):
         fit(seed_net(rng=0), CrossEntropyLoss(), SGD(params(), lr=0.1), data, epochs=1.5)
     with pytest.raises(ValueError, match="fit: batch_size must be a whole number >= 1"):
         fit(seed_net(rng=0), CrossEntropyLoss(), SGD(params(), lr=0.1), data, 1, batch_size=0)
+
+
+def test_a_class_for_an_instance_and_a_lone_callback_are_named(data):
+    model = seed_net(rng=0)
+    optimizer = SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=r"loss is the class CrossEntropyLoss; pass an instance"):
+        fit(model, CrossEntropyLoss, optimizer, data, epochs=1, callbacks=[])
+    with pytest.raises(ValueError, match=r"optimizer is the class SGD"):
+        fit(model, CrossEntropyLoss(), SGD, data, epochs=1, callbacks=[])
+    with pytest.raises(ValueError, match=r"callbacks must be a list, e.g. callbacks=\[PrintEpoch"):
+        fit(model, CrossEntropyLoss(), optimizer, data, epochs=1, callbacks=PrintEpoch())
+    assert len(fit(model, CrossEntropyLoss(), optimizer, data, epochs=1, callbacks=())) == 1
 
 
 def test_images_that_do_not_fit_the_model_name_the_layer(data):
