@@ -104,6 +104,7 @@ TORCH_ONLY = {
     "return_indices": (False, "the indices are kept inside, as the layer's argmax"),
     "count_include_pad": (True, "every window here divides by kernel_h * kernel_w"),
     "divisor_override": (None, "scale the output yourself"),
+    "last_epoch": (-1, "to resume, call scheduler.load_state_dict(saved) on a new one"),
     "start_dim": (1, "reshape the array yourself (x.reshape(...))"),
     "end_dim": (-1, "reshape the array yourself (x.reshape(...))"),
 }

@@ -33,6 +33,11 @@ class Sequential(Layer):
         check_used_once("Sequential", *layers)
         self.layers = list(layers)
 
+    def append(self, layer: Layer) -> Sequential:
+        """Add ``layer`` at the end, as ``torch.nn.Sequential.append``; returns the model."""
+        self.layers = Sequential(*self.layers, layer).layers  # the same checks as building
+        return self
+
     def __len__(self) -> int:
         return len(self.layers)
 

@@ -182,3 +182,14 @@ def test_every_layer_has_a_state_dict_as_a_torch_module():
         "bias", "running_mean", "running_var", "num_batches_tracked"
     ]  # fmt: skip
     assert np.array_equal(bn.weight.data, np.full(3, 2.0, np.float32))
+
+
+def test_append_adds_a_layer_with_the_same_checks():
+    model = small()
+    assert model.append(Linear(3, 2, rng=0)) is model and len(model) == 6
+    assert model(np.zeros((4, 12))).shape == (4, 2)
+    with pytest.raises(ValueError, match="used twice in one model"):
+        model.append(model[1])
+    with pytest.raises(ValueError, match="item 6 is 3, not a Layer"):
+        model.append(3)
+    assert len(model) == 6
