@@ -193,3 +193,29 @@ def test_append_adds_a_layer_with_the_same_checks():
     with pytest.raises(ValueError, match="item 6 is 3, not a Layer"):
         model.append(3)
     assert len(model) == 6
+
+
+def test_a_layer_of_ones_own_without_output_shape_is_measured_not_assumed_elementwise():
+    # a PyTorch user writes forward and backward only; fit, predict and summary must see
+    # the shape its forward returns (they took it for an elementwise layer, and refused a
+    # model that runs)
+    from cnn_numpy import Conv2d, CrossEntropyLoss, Layer, evaluate, fit
+
+    class ChannelMeans(Layer):
+        def forward(self, x):
+            self.shape = x.shape
+            return x.mean(axis=(2, 3))
+
+        def backward(self, grad_out):
+            return np.broadcast_to(grad_out[:, :, None, None] / 16, self.shape).copy()
+
+    means = ChannelMeans()
+    model = Sequential(Conv2d(1, 4, 3, rng=0), means, Linear(4, 10, rng=0))
+    X, y = np.random.default_rng(0).random((8, 1, 6, 6), dtype=np.float32), np.arange(8)
+    assert model.output_shape((5, 1, 6, 6)) == (5, 10) and means.training
+    history = fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), (X, y), 1,
+                  callbacks=[])  # fmt: skip
+    assert len(history) == 1 and 0 <= evaluate(model, X, y) <= 1
+    assert "(1, 4)" in model.summary((1, 1, 6, 6))
+    with pytest.raises(ValueError, match=r"labels must be class indices 0..9"):
+        evaluate(model, X, y + 5)

@@ -16,6 +16,7 @@ class ReLU(Layer):
     """
 
     mask = None
+    elementwise = True
 
     def __init__(self, inplace: bool = False):
         flag(inplace, "inplace", "ReLU")
@@ -37,6 +38,7 @@ class LeakyReLU(Layer):
     ``inplace``: as ``ReLU``'s (taken, the input never changed)."""
 
     mask = None
+    elementwise = True
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         flag(inplace, "inplace", "LeakyReLU")
@@ -63,6 +65,7 @@ class Sigmoid(Layer):
     """1 / (1 + exp(-x)); its derivative is s * (1 - s), written with the output s."""
 
     out = None
+    elementwise = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = real_input(x, self)
@@ -79,6 +82,7 @@ class Tanh(Layer):
     """tanh(x); its derivative is 1 - tanh(x)**2, written with the output."""
 
     out = None
+    elementwise = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.out = np.tanh(real_input(x, self))

@@ -56,10 +56,21 @@ class Layer:
             )
         return grad_out
 
+    #: True when the output has the input's shape (ReLU, Dropout...): ``output_shape`` is free
+    elementwise: bool = False
+
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Shape of ``forward``'s result for an input of ``input_shape`` (ValueError if it
-        does not fit).  Elementwise layers keep the shape."""
-        return tuple(input_shape)
+        does not fit).  Elementwise layers keep the shape; a layer of one's own that does
+        not say is run once, in eval mode, on zeros of that shape (as a PyTorch user finds
+        a shape), so ``fit`` and ``summary`` see what its forward really returns."""
+        if self.elementwise:
+            return tuple(input_shape)
+        was_training = self.training
+        try:
+            return np.shape(self.eval().forward(np.zeros(input_shape, np.float32)))
+        finally:
+            self.train(was_training)
 
     def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
         for name, value in vars(self).items():

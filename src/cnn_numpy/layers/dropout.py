@@ -31,6 +31,8 @@ class Dropout(Layer):
         [0.0, 2.0]
     """
 
+    elementwise = True
+
     def __init__(self, p: float = 0.5, inplace: bool = False, rng=None):
         flag(inplace, "inplace", "Dropout")
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
