@@ -17,15 +17,9 @@ from .layers.base import Parameter
 class Optimizer:
     def __init__(self, params: Iterable[Parameter], lr: float):
         name = type(self).__name__
-        self.params = list(params)
+        self.params = [named_or_plain(p, name) for p in params]
         if not self.params:
             raise ValueError(f"{name}: got an empty parameter list")
-        for p in self.params:
-            if not isinstance(p, Parameter):
-                raise ValueError(
-                    f"{name}: params must be Parameters (pass model.parameters()), "
-                    f"got {type(p).__name__}"
-                )
         if len({id(p) for p in self.params}) != len(self.params):
             raise ValueError(
                 f"{name}: a Parameter appears more than once in params, so step() would "
@@ -218,6 +212,20 @@ class AdamW(Adam):
             params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
             decoupled_weight_decay=True,
         )  # fmt: skip
+
+
+def named_or_plain(item, owner: str) -> Parameter:
+    """One entry of ``params``: a Parameter, or a ``(name, Parameter)`` pair of
+    ``model.named_parameters()``, which PyTorch 2.x optimizers take as well."""
+    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+        item = item[1]
+    if isinstance(item, Parameter):
+        return item
+    groups = " (parameter groups, dicts, are not implemented: one optimizer per group)"
+    raise ValueError(
+        f"{owner}: params must be Parameters (pass model.parameters()), got "
+        f"{type(item).__name__}" + (groups if isinstance(item, dict) else "")
+    )
 
 
 def state_array(state: dict, key: str, param: Parameter) -> np.ndarray:

@@ -60,3 +60,12 @@ def test_zero_grad_takes_set_to_none_and_zeroes():
 def test_bad_optimizer_options(build, message):
     with pytest.raises(ValueError, match=message):
         build(Linear(3, 2, rng=0).parameters())
+
+
+def test_named_parameters_are_taken_as_by_torch_and_groups_refused():
+    layer = Linear(3, 2, rng=0)
+    assert SGD(layer.named_parameters()).params == layer.parameters()
+    with pytest.raises(ValueError, match="parameter groups, dicts, are not implemented"):
+        Adam([{"params": layer.parameters(), "lr": 0.1}])
+    with pytest.raises(ValueError, match="params must be Parameters"):
+        SGD([("weight", np.zeros(3))])
