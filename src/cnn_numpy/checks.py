@@ -60,12 +60,14 @@ def flag(value, name: str, owner: str) -> bool:
 def float_dtype(dtype, owner: str) -> np.dtype:
     """float32 or float64: the dtypes the layers compute in."""
     try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        dtype = None
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"{owner}: dtype must be float32 or float64, got {dtype!r}")
-    return dtype
+        resolved = np.dtype(dtype)
+    except TypeError:  # e.g. torch.float32: NumPy does not know it
+        resolved = None
+    if resolved not in (np.float32, np.float64):
+        raise ValueError(
+            f"{owner}: dtype must be float32 or float64 (NumPy's, e.g. np.float32), got {dtype!r}"
+        )
+    return resolved
 
 
 def real_array(x, name: str, owner: str, finite: bool = True) -> np.ndarray:

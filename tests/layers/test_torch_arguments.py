@@ -83,3 +83,9 @@ def test_inplace_gives_the_same_output_and_leaves_the_input(make):
         plain = Dropout(0.5, rng=0)
     assert np.array_equal(layer(x), plain(x))
     assert np.array_equal(x, kept)
+
+
+def test_a_torch_dtype_is_named_as_given():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError, match=r"\(NumPy's, e.g. np.float32\), got torch.float32"):
+        Conv2d(1, 2, 3, dtype=torch.float32)  # the message said "got None"
