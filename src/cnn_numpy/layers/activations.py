@@ -71,7 +71,7 @@ class Sigmoid(Layer):
         x = real_input(x, self)
         e = np.exp(-np.abs(x))  # <= 1: no overflow for large |x|
         self.out = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-        return self.out
+        return self.out.copy()  # ours stays as it was, whatever the caller does to theirs
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         grad_out = self.check_grad(grad_out, getattr(self.out, "shape", None))
@@ -86,7 +86,7 @@ class Tanh(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.out = np.tanh(real_input(x, self))
-        return self.out
+        return self.out.copy()  # ours stays as it was, whatever the caller does to theirs
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         grad_out = self.check_grad(grad_out, getattr(self.out, "shape", None))
