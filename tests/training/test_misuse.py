@@ -245,6 +245,14 @@ def test_a_class_for_an_instance_and_a_lone_callback_are_named(data):
     assert len(fit(model, CrossEntropyLoss(), optimizer, data, epochs=1, callbacks=())) == 1
 
 
+def test_float_and_one_hot_labels_say_how_to_fix_them(data):
+    X, y = data
+    with pytest.raises(ValueError, match=r"pass y.astype\(np.int64\)"):
+        train_once(seed_net(rng=0), (X, y.astype(np.float32)))
+    with pytest.raises(ValueError, match=r"one-hot rows\? pass y.argmax\(axis=1\)"):
+        train_once(seed_net(rng=0), (X, np.eye(2, dtype=np.int64)[y]))
+
+
 def test_images_that_do_not_fit_the_model_name_the_layer(data):
     X, y = data
     with pytest.raises(ValueError, match="Conv2d.*expects 1 input channel"):

@@ -34,9 +34,12 @@ def checked_split(split, name: str) -> tuple[np.ndarray, np.ndarray]:
     X, y = real_array(split[0], "X", name), np.asarray(split[1])
     check_dataset(X, y, name)
     if y.ndim != 1 or y.dtype.kind not in "iu":
+        whole_floats = y.dtype.kind == "f" and y.ndim == 1 and bool(np.all(y == np.round(y)))
         raise ValueError(
             f"{name}: y must be a 1-D array of integer class indices, got "
             f"dtype {y.dtype} and shape {y.shape}"
+            + (" (whole numbers stored as floats: pass y.astype(np.int64))" if whole_floats else "")
+            + (" (one-hot rows? pass y.argmax(axis=1))" if y.ndim == 2 else "")
         )
     return X, y
 
