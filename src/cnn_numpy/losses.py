@@ -11,7 +11,9 @@ class CrossEntropyLoss:
     """-log softmax(logits)[target], averaged over the batch, as ``torch.nn.CrossEntropyLoss``.
 
     ``forward(logits (N, C), targets (N,) ints)`` returns the loss as a Python float;
-    ``backward()`` returns dL/dlogits.
+    ``backward()`` returns dL/dlogits.  Targets may also be class probabilities q, floats of
+    shape (N, C) (soft labels, mixup, distillation), as in PyTorch: q then takes onehot's place
+    below, ``ignore_index`` does not apply, and 'mean' divides by N.
 
     Args (PyTorch's, with its defaults):
         weight: None, or (C,) a weight for each class: a sample counts w[target] times.
@@ -76,16 +78,18 @@ class CrossEntropyLoss:
                 f"shape {logits.shape}"
             )
         N, C = logits.shape
+        if targets.shape == (N, C) and targets.dtype.kind == "f":  # class probabilities
+            return real_array(targets, "targets (class probabilities)", "CrossEntropyLoss")
         if targets.shape != (N,):
             raise ValueError(
                 f"CrossEntropyLoss: logits have shape {logits.shape} but targets "
-                f"have shape {targets.shape}; expected ({N},), one label per row"
+                f"have shape {targets.shape}; expected ({N},), one label per row (or "
+                f"({N}, {C}) float class probabilities)"
             )
         if not np.issubdtype(targets.dtype, np.integer):
             raise ValueError(
                 f"CrossEntropyLoss: targets must be integer class indices, got "
-                f"dtype {targets.dtype} (PyTorch also takes class probabilities of shape "
-                "(N, C); not implemented here)"
+                f"dtype {targets.dtype} (or class probabilities, floats of shape ({N}, {C}))"
             )
         counted = targets[targets != self.ignore_index]
         if len(counted) and (counted.min() < 0 or counted.max() >= C):
@@ -109,8 +113,11 @@ class CrossEntropyLoss:
     def target_weights(self, targets: np.ndarray, C: int, dtype) -> tuple[np.ndarray, float]:
         """a (N, C), how much each -log p[n, c] counts, and the denominator D (see above)."""
         N, eps = len(targets), self.label_smoothing
-        counted = targets != self.ignore_index  # (N,)
         w = np.ones(C, dtype) if self.weight is None else self.weight.astype(dtype)
+        if targets.ndim == 2:  # probabilities q: q in place of onehot, and D = N (PyTorch's)
+            a = ((1 - eps) * targets.astype(dtype) + eps / C) * w
+            return a, float(N) if self.reduction == "mean" else 1.0
+        counted = targets != self.ignore_index  # (N,)
         a = np.zeros((N, C), dtype)
         a[np.flatnonzero(counted), targets[counted]] = 1 - eps  # (1 - eps) * onehot
         a += eps / C

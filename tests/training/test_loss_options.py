@@ -68,7 +68,9 @@ def test_float32_logits_keep_float32():
         (lambda: CrossEntropyLoss(weight=[1, 2, 3]), batch(), "weight has 3 entries"),
         (lambda: CrossEntropyLoss(ignore_index=7), (batch()[0], np.full(6, 7)), "every target"),
         (lambda: CrossEntropyLoss(), (batch()[0], np.full(6, 4)), r"in \[0, 4\)"),
-        (lambda: CrossEntropyLoss(), (batch()[0], batch()[1] * 0.5), "class probabilities"),
+        (lambda: CrossEntropyLoss(), (batch()[0], batch()[1] * 0.5), "or class probabilities"),
+        (lambda: CrossEntropyLoss(), (batch()[0], np.full((6, 4), np.nan)), "NaN"),
+        (lambda: CrossEntropyLoss(), (batch()[0], np.ones((6, 3))), r"or \(6, 4\) float"),
     ],
 )
 def test_bad_options_are_refused(build, call, message):
@@ -82,3 +84,23 @@ def test_all_ignored_with_sum_is_zero_as_torch():
     loss = CrossEntropyLoss(ignore_index=3, reduction="sum")
     assert loss(logits, np.full(6, 3)) == 0.0
     assert not loss.backward().any()
+
+
+@pytest.mark.parametrize("options", [o for o in OPTIONS if "ignore_index" not in o])
+def test_class_probabilities_as_targets_match_torch(options):
+    torch = pytest.importorskip("torch")
+    logits, _ = batch()
+    q = np.random.default_rng(1).dirichlet(np.ones(4), size=6)  # soft labels, rows sum to 1
+    loss = CrossEntropyLoss(**options)
+    value, grad = loss(logits, q), loss.backward()
+    theirs = (
+        {**options, "weight": torch.tensor(options["weight"], dtype=torch.float64)}
+        if "weight" in options
+        else options
+    )
+    logits_t = torch.tensor(logits, requires_grad=True)
+    ref = torch.nn.CrossEntropyLoss(**theirs)(logits_t, torch.as_tensor(q))
+    ref.backward()
+    assert_close(value, ref, f"loss {options}")
+    assert_close(grad, logits_t.grad, f"gradient {options}")
+    assert check_loss_gradients(loss, logits, q) < 1e-7
