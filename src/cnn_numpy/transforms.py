@@ -25,9 +25,10 @@ from .layers.base import as_rng
 def checked_batch(batch, owner: str) -> np.ndarray:
     batch = np.asarray(batch)
     if batch.ndim != 4 or batch.dtype.kind not in "biuf":
+        one = " (one image (C, H, W)? pass image[None], a batch of one)" if batch.ndim == 3 else ""
         raise ValueError(
             f"{owner}: expects a batch of images (N, C, H, W) of real numbers, got shape "
-            f"{batch.shape} and dtype {batch.dtype}"
+            f"{batch.shape} and dtype {batch.dtype}{one}"
         )
     return batch
 

@@ -250,3 +250,9 @@ def test_a_range_of_degrees_turns_counter_clockwise_as_torchvision():
     )
     with pytest.raises(ValueError, match="needs min <= max"):
         RandomRotation((10, -10))
+
+
+def test_one_image_is_told_to_become_a_batch_of_one():
+    # torchvision's transforms take one image; these take batches
+    with pytest.raises(ValueError, match=r"one image \(C, H, W\)\? pass image\[None\]"):
+        RandomRotation(10)(np.zeros((1, 8, 8)), np.random.default_rng(0))
