@@ -62,7 +62,13 @@ def num_outputs(model, X: np.ndarray) -> int:
     ValueError naming the layer if they do not fit)."""
     if X.ndim == 0:
         raise ValueError("the input must be an array of samples (N, ...), got a scalar")
-    return model.output_shape((1, *X.shape[1:]))[-1]
+    out = model.output_shape((1, *X.shape[1:]))
+    if len(out) != 2:  # a class per row: (N, C, 1, 1) would broadcast against the labels
+        raise ValueError(
+            f"the model's output for one sample has shape {tuple(out)}; a classifier's is "
+            "(1, C), one score per class: end the model with Flatten() (and a Linear)"
+        )
+    return out[-1]
 
 
 def steps_per_epoch(model, n: int, batch_size: int) -> int:

@@ -253,6 +253,17 @@ def test_float_and_one_hot_labels_say_how_to_fix_them(data):
         train_once(seed_net(rng=0), (X, np.eye(2, dtype=np.int64)[y]))
 
 
+def test_a_model_whose_output_is_not_one_row_of_scores_is_named(data):
+    X, y = data
+    model = Sequential(Conv2d(1, 2, 28, rng=0))  # (N, 2, 1, 1): argmax gave (N, 1, 1)
+    for call in (lambda: predict(model, X), lambda: evaluate(model, X, y),
+                 lambda: train_once(model, data)):  # fmt: skip
+        with pytest.raises(
+            ValueError, match=r"has shape \(1, 2, 1, 1\).*end the model with Flatten"
+        ):
+            call()
+
+
 def test_images_that_do_not_fit_the_model_name_the_layer(data):
     X, y = data
     with pytest.raises(ValueError, match="Conv2d.*expects 1 input channel"):
