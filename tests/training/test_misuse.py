@@ -264,6 +264,11 @@ def test_a_model_whose_output_is_not_one_row_of_scores_is_named(data):
             call()
 
 
+def test_one_sample_to_a_linear_layer_says_how_to_make_it_a_batch():
+    with pytest.raises(ValueError, match=r"for one sample use x\[None\], a batch of one: \(1, 3\)"):
+        Linear(3, 2)(np.ones(3))
+
+
 def test_images_that_do_not_fit_the_model_name_the_layer(data):
     X, y = data
     with pytest.raises(ValueError, match="Conv2d.*expects 1 input channel"):

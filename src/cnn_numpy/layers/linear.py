@@ -49,6 +49,8 @@ class Linear(Layer):
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if len(input_shape) != 2 or input_shape[1] != self.in_features:
             hint = " (add Flatten() before it?)" if len(input_shape) > 2 else ""
+            if tuple(input_shape) == (self.in_features,):  # PyTorch takes (*, in_features)
+                hint = f"; for one sample use x[None], a batch of one: (1, {self.in_features})"
             raise ValueError(
                 f"{self!r} expects input of shape (N, {self.in_features}), got shape "
                 f"{tuple(input_shape)}{hint}"
