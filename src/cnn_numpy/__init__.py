@@ -47,7 +47,7 @@ from .layers import (
 )
 from .losses import CrossEntropyLoss
 from .model import Sequential
-from .optim import SGD, Adam
+from .optim import SGD, Adam, AdamW
 from .presets import deep, lenet, resnet, seed_net
 from .schedulers import CosineAnnealingLR, StepLR
 from .train import Callback, History, PrintEpoch, evaluate, fit, predict, predict_proba
@@ -100,7 +100,7 @@ __all__ = [
     "Tanh", "Flatten", "Linear", "BatchNorm2d", "BatchNorm1d", "Dropout", "CrossEntropyLoss",
     "Sequential", "seed_net", "lenet", "deep", "Residual", "AdaptiveAvgPool2d", "resnet",
     # training: optimizers, schedules, the loop
-    "SGD", "Adam", "StepLR", "CosineAnnealingLR", "fit", "Callback", "PrintEpoch", "History",
+    "SGD", "Adam", "AdamW", "StepLR", "CosineAnnealingLR", "fit", "Callback", "PrintEpoch", "History",
     "EpochProgress", "evaluate", "predict", "predict_proba",
     # proving it right
     "check_layer_gradients", "check_loss_gradients", "numerical_gradient",

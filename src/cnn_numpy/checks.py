@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 
 import numpy as np
 
@@ -59,12 +60,14 @@ def flag(value, name: str, owner: str) -> bool:
 def float_dtype(dtype, owner: str) -> np.dtype:
     """float32 or float64: the dtypes the layers compute in."""
     try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        dtype = None
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"{owner}: dtype must be float32 or float64, got {dtype!r}")
-    return dtype
+        resolved = np.dtype(dtype)
+    except TypeError:  # e.g. torch.float32: NumPy does not know it
+        resolved = None
+    if resolved not in (np.float32, np.float64):
+        raise ValueError(
+            f"{owner}: dtype must be float32 or float64 (NumPy's, e.g. np.float32), got {dtype!r}"
+        )
+    return resolved
 
 
 def real_array(x, name: str, owner: str, finite: bool = True) -> np.ndarray:
@@ -90,3 +93,57 @@ def real_array(x, name: str, owner: str, finite: bool = True) -> np.ndarray:
             "impute the data first"
         )
     return array
+
+
+#: PyTorch arguments the layers take only at PyTorch's default: name -> (default, what to do
+#: here instead).  Anything else is refused by ``torch_defaults`` with this advice.
+TORCH_ONLY = {
+    "dilation": (1, "a kernel dilated by d is a larger kernel with zeros between its taps"),
+    "groups": (1, "use one Conv2d per group, on its slice of the channels, and concatenate"),
+    "padding_mode": ("zeros", "pad the input yourself, np.pad(x, ..., mode=...), and padding=0"),
+    "padding": (0, "PyTorch's MaxPool2d pads with -inf: pad the input yourself with np.pad"),
+    "ceil_mode": (False, "pad the input so the windows fit, or choose a size they divide"),
+    "return_indices": (False, "the indices are kept inside, as the layer's argmax"),
+    "count_include_pad": (True, "every window here divides by kernel_h * kernel_w"),
+    "divisor_override": (None, "scale the output yourself"),
+    "last_epoch": (-1, "to resume, call scheduler.load_state_dict(saved) on a new one"),
+    "start_dim": (1, "reshape the array yourself (x.reshape(...))"),
+    "end_dim": (-1, "reshape the array yourself (x.reshape(...))"),
+}
+
+
+def torch_defaults(owner: str, **given) -> None:
+    """Refuse a PyTorch argument this library takes only at PyTorch's default value (see
+    ``TORCH_ONLY``), saying what to do here: not a TypeError, nor a silently other result."""
+    for name, value in given.items():
+        default, instead = TORCH_ONLY[name]
+        same = isinstance(value, bool) == isinstance(default, bool) and (
+            value == default or (type(default) is int and value in [(default,) * 2, [default] * 2])
+        )
+        if not same:
+            raise ValueError(
+                f"{owner}: {name}={value!r} is not implemented here (only PyTorch's "
+                f"default, {name}={default!r}): {instead}"
+            )
+
+
+def state_mapping(state, owner: str) -> dict:
+    """An optimizer's or scheduler's saved state: the dict its own ``state_dict()`` returned."""
+    if not isinstance(state, dict):
+        raise ValueError(
+            f"{owner}: load_state_dict needs the dict that state_dict() returned, got "
+            f"{type(state).__name__}"
+        )
+    if "param_groups" in state or "_last_lr" in state:
+        raise ValueError(
+            f"{owner}: this is a PyTorch state dict (keys {sorted(state)[:4]}); load the "
+            "state_dict() of this library's optimizer or scheduler (their layouts differ)"
+        )
+    return state
+
+
+def path_or_none(value, name: str, owner: str):
+    """A folder or file argument: a str, an ``os.PathLike`` (``pathlib.Path``) or None."""
+    if value is None or isinstance(value, (str, os.PathLike)):
+        return value
+    raise ValueError(f"{owner}: {name} must be a path (str or pathlib.Path) or None, got {value!r}")

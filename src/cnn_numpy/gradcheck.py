@@ -27,6 +27,12 @@ R_SEED = 20_240_917
 def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-6) -> np.ndarray:
     """Central differences of the scalar ``f()`` with respect to every element of ``x``
     (perturbed in place, then restored)."""
+    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
+        raise ValueError(
+            "numerical_gradient: x must be a float ndarray (float64 for a check), which is "
+            f"nudged by h in place; got {type(x).__name__} {getattr(x, 'dtype', '')} (an "
+            "integer array would round every nudge away, and a copy would not reach f)"
+        )
     grad = np.zeros_like(x)
     for i in np.ndindex(x.shape):
         original = x[i]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import NamedTuple
 
 import numpy as np
 
-from .layers.base import Layer, Parameter
+from .layers.base import Layer, Parameter, check_used_once, training_mode
 from .layers.speed import input_grad
+from .state import IncompatibleKeys, checked_state, incompatible_keys  # noqa: F401 (their old address)
 from .summary import count, summary_table
 
 
@@ -30,7 +30,13 @@ class Sequential(Layer):
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise ValueError(f"Sequential: item {i} is {layer!r}, not a Layer")
+        check_used_once("Sequential", *layers)
         self.layers = list(layers)
+
+    def append(self, layer: Layer) -> Sequential:
+        """Add ``layer`` at the end, as ``torch.nn.Sequential.append``; returns the model."""
+        self.layers = Sequential(*self.layers, layer).layers  # the same checks as building
+        return self
 
     def __len__(self) -> int:
         return len(self.layers)
@@ -93,92 +99,13 @@ class Sequential(Layer):
             for name, b in layer.named_buffers():
                 yield f"{i}.{name}", b
 
+    def named_state(self) -> Iterator[tuple[str, np.ndarray]]:
+        for i, layer in enumerate(self.layers):  # layer by layer, as PyTorch's state_dict
+            for name, array in layer.named_state():
+                yield f"{i}.{name}", array
+
     def train(self, mode: bool = True) -> Sequential:
-        self.training = mode
+        self.training = mode = training_mode(mode)
         for layer in self.layers:
             layer.train(mode)
         return self
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """Parameters and buffers by PyTorch's names, in PyTorch's order (copies)."""
-        state: dict[str, np.ndarray] = {}
-        for i, layer in enumerate(self.layers):
-            for name, p in layer.named_parameters():
-                state[f"{i}.{name}"] = p.data.copy()
-            for name, b in layer.named_buffers():
-                state[f"{i}.{name}"] = np.array(b, copy=True)
-        return state
-
-    def load_state_dict(
-        self, state: dict[str, np.ndarray], strict: bool = True
-    ) -> IncompatibleKeys:
-        """Copy arrays in; shapes must agree.  Values are cast to each parameter's dtype (so a
-        float64 checkpoint loads into a float32 model).  ``strict=True``: the keys must match
-        exactly; ``strict=False``: the keys both have are loaded, the others left alone.
-        Returns the ``missing_keys`` (the model's, not in ``state``) and ``unexpected_keys``
-        (in ``state``, not the model's), as PyTorch does.  Everything is checked before
-        anything is copied: a failed load leaves the model as it was."""
-        if not isinstance(strict, bool):
-            raise ValueError(f"load_state_dict: strict must be True or False, got {strict!r}")
-        arrays = checked_state(state, self.state_dict(), cast=True, strict=strict)
-        for i, layer in enumerate(self.layers):
-            for name, p in layer.named_parameters():
-                if f"{i}.{name}" in arrays:
-                    p.data[...] = arrays[f"{i}.{name}"]
-            for name, b in layer.named_buffers():
-                if f"{i}.{name}" in arrays:
-                    b[...] = arrays[f"{i}.{name}"]
-        return incompatible_keys(state, self.state_dict())
-
-
-class IncompatibleKeys(NamedTuple):
-    """What ``load_state_dict`` returns (PyTorch's ``_IncompatibleKeys``)."""
-
-    missing_keys: list[str]
-    unexpected_keys: list[str]
-
-
-def incompatible_keys(state: dict, expected: dict) -> IncompatibleKeys:
-    return IncompatibleKeys(
-        [k for k in expected if k not in state], [k for k in state if k not in expected]
-    )
-
-
-def checked_state(
-    state: dict, expected: dict[str, np.ndarray], cast: bool, strict: bool = True
-) -> dict[str, np.ndarray]:
-    """``state``'s arrays, checked against ``expected`` (a ``state_dict()``): the same keys
-    (``strict``; else only the keys both have are checked and returned) and shapes, real
-    numbers, and the same dtypes (``cast=False``) or cast to them (``cast=True``).
-    Raises ValueError naming the first problem."""
-    if not isinstance(state, dict):
-        raise ValueError(f"a state dict must be a dict of arrays, got {type(state).__name__}")
-    missing, unexpected = incompatible_keys(state, expected)
-    if strict and (missing or unexpected):
-        raise ValueError(
-            f"keys do not match the model: missing {missing}, unexpected "
-            f"{unexpected} (missing keys are the model's, named as in PyTorch; "
-            "strict=False loads the keys both have)"
-        )
-    arrays = {}
-    for key, want in expected.items():
-        if key not in state:
-            continue  # missing, and not strict
-        value = state[key]
-        got = (
-            np.asarray(value)
-            if isinstance(value, (np.ndarray, list, tuple, int, float, np.generic))
-            else None
-        )
-        if got is None or got.dtype.kind not in "biuf":
-            raise ValueError(
-                f"{key!r} must be an array of real numbers, got "
-                f"{type(value).__name__}" + (f" of dtype {got.dtype}" if got is not None else "")
-            )
-        if got.shape != want.shape or (not cast and got.dtype != want.dtype):
-            raise ValueError(
-                f"{key!r} has shape {got.shape} and dtype {got.dtype}; the model "
-                f"needs shape {want.shape}" + ("" if cast else f" and dtype {want.dtype}")
-            )
-        arrays[key] = got.astype(want.dtype, copy=False)
-    return arrays

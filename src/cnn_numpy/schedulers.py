@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from .checks import real, whole
+from .checks import real, state_mapping, torch_defaults, whole
 
 
 class LRScheduler:
@@ -40,6 +40,7 @@ class LRScheduler:
 
     def load_state_dict(self, state: dict) -> None:
         name = f"{type(self).__name__} state"
+        state = state_mapping(state, type(self).__name__)
         base_lr = real(state.get("base_lr"), "base_lr", name, low=0)
         last_epoch = whole(state.get("last_epoch"), "last_epoch", name)
         self.base_lr, self.last_epoch = base_lr, last_epoch
@@ -55,7 +56,8 @@ class StepLR(LRScheduler):
     lr = base_lr * gamma ** (epoch // step_size)
     """
 
-    def __init__(self, optimizer, step_size: int, gamma: float = 0.1):
+    def __init__(self, optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
+        torch_defaults("StepLR", last_epoch=last_epoch)
         if (
             isinstance(step_size, bool)
             or not isinstance(step_size, numbers.Integral)
@@ -78,7 +80,8 @@ class CosineAnnealingLR(LRScheduler):
     (Past T_max the cosine climbs again, as PyTorch's; set T_max to the number of epochs.)
     """
 
-    def __init__(self, optimizer, T_max: int, eta_min: float = 0.0):
+    def __init__(self, optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
+        torch_defaults("CosineAnnealingLR", last_epoch=last_epoch)
         if isinstance(T_max, bool) or not isinstance(T_max, numbers.Integral) or T_max < 1:
             raise ValueError(f"CosineAnnealingLR: T_max must be a positive integer, got {T_max!r}")
         self.eta_min = real(eta_min, "eta_min", "CosineAnnealingLR", low=0)

@@ -62,7 +62,13 @@ def num_outputs(model, X: np.ndarray) -> int:
     ValueError naming the layer if they do not fit)."""
     if X.ndim == 0:
         raise ValueError("the input must be an array of samples (N, ...), got a scalar")
-    return model.output_shape((1, *X.shape[1:]))[-1]
+    out = model.output_shape((1, *X.shape[1:]))
+    if len(out) != 2:  # a class per row: (N, C, 1, 1) would broadcast against the labels
+        raise ValueError(
+            f"the model's output for one sample has shape {tuple(out)}; a classifier's is "
+            "(1, C), one score per class: end the model with Flatten() (and a Linear)"
+        )
+    return out[-1]
 
 
 def steps_per_epoch(model, n: int, batch_size: int) -> int:
@@ -74,6 +80,12 @@ def steps_per_epoch(model, n: int, batch_size: int) -> int:
 def check_parts(model, loss, optimizer, scheduler, history, callbacks) -> None:
     """fit's other arguments are what they must be (a clear error, not an AttributeError
     in the middle of an epoch), and the optimizer updates this model's parameters."""
+    classes = [(n, x) for n, x in [("model", model), ("loss", loss), ("optimizer", optimizer)]
+               if isinstance(x, type)]  # fmt: skip
+    if classes:  # CrossEntropyLoss for CrossEntropyLoss(): its methods look right, unbound
+        name, cls = classes[0]
+        raise ValueError(f"fit: {name} is the class {cls.__name__}; pass an instance, e.g. "
+                         f"{cls.__name__}(...)")  # fmt: skip
     problems = [
         (isinstance(model, Layer), "model must be a Layer, e.g. a Sequential"),
         (
@@ -195,6 +207,11 @@ def fit(
         raise TypeError(removed_keywords(removed))
     epochs = whole(epochs, "epochs", "fit")
     batch_size = whole(batch_size, "batch_size", "fit", low=1)
+    if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+        raise ValueError(
+            f"fit: callbacks must be a list, e.g. callbacks=[{type(callbacks).__name__}(...)], "
+            f"got {callbacks!r:.80}"
+        )
     callbacks = [PrintEpoch()] if callbacks is None else list(callbacks)
     check_parts(model, loss, optimizer, scheduler, history, callbacks)
     X, y = checked_split(train, "train")  # checked once, not per batch

@@ -25,9 +25,10 @@ from .layers.base import as_rng
 def checked_batch(batch, owner: str) -> np.ndarray:
     batch = np.asarray(batch)
     if batch.ndim != 4 or batch.dtype.kind not in "biuf":
+        one = " (one image (C, H, W)? pass image[None], a batch of one)" if batch.ndim == 3 else ""
         raise ValueError(
             f"{owner}: expects a batch of images (N, C, H, W) of real numbers, got shape "
-            f"{batch.shape} and dtype {batch.dtype}"
+            f"{batch.shape} and dtype {batch.dtype}{one}"
         )
     return batch
 
@@ -143,17 +144,29 @@ def lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 class RandomRotation:
     """Rotate each image about its centre by an angle drawn uniformly from
-    [-degrees, degrees], with bilinear interpolation (no SciPy): output pixel (i, j) reads
-    the input at the point that the rotation moves onto it, from its four neighbours."""
+    [-degrees, degrees] (or [min, max] for ``degrees=(min, max)``, as torchvision's), with
+    bilinear interpolation (no SciPy): output pixel (i, j) reads the input at the point that
+    the rotation moves onto it, from its four neighbours."""
 
-    def __init__(self, degrees: float, fill: float | None = None):
-        self.degrees = real(degrees, "degrees", "RandomRotation", low=0, high=180)
+    def __init__(self, degrees, fill: float | None = None):
+        if isinstance(degrees, (tuple, list)) and len(degrees) == 2:
+            low, high = (real(d, "degrees", "RandomRotation", -180, 180) for d in degrees)
+            if low > high:
+                raise ValueError(
+                    f"RandomRotation: degrees (min, max) needs min <= max, got {degrees!r}"
+                )
+            self.range = (low, high)
+        else:
+            degrees = real(degrees, "degrees", "RandomRotation", 0, 180)  # or (min, max)
+            self.range = (-degrees, degrees)
+        self.degrees = degrees
         self.fill = None if fill is None else real(fill, "fill", "RandomRotation")
 
     def __call__(self, batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         batch, rng = checked_batch(batch, "RandomRotation"), as_rng(rng)
         N, C, H, W = batch.shape
-        theta = np.deg2rad(rng.uniform(-self.degrees, self.degrees, size=N))[:, None, None]
+        low, high = self.range  # torchvision's angles, counter-clockwise; theta turns clockwise
+        theta = np.deg2rad(rng.uniform(-high, -low, size=N))[:, None, None]
         # float32 throughout for float32 (and integer) images: one float64 or integer operand
         # makes every array after it float64, twice the memory passes
         dtype = batch.dtype if batch.dtype.kind == "f" else np.dtype(np.float32)

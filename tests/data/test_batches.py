@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cnn_numpy.data.batches import count_batches, iterate_minibatches
+from cnn_numpy.data.batches import count_batches, iterate_minibatches, train_test_split
 
 
 @pytest.mark.parametrize("n", range(1, 30))
@@ -30,3 +30,17 @@ def test_a_merged_batch_has_batch_size_plus_one():
     X, y = np.zeros((9, 1)), np.arange(9)
     sizes = [len(yb) for _, yb in iterate_minibatches(X, y, 4, shuffle=False, merge_single=True)]
     assert sizes == [4, 5] and count_batches(9, 4) == 3 and count_batches(9, 4, True) == 2
+
+
+def test_lists_are_batched_and_split_as_arrays():
+    X, y = np.arange(20.0).reshape(10, 2).tolist(), list(range(10))
+    batches = list(iterate_minibatches(X, y, 4, rng=0))
+    assert [len(yb) for _, yb in batches] == [4, 4, 2]
+    assert sorted(np.concatenate([yb for _, yb in batches]).tolist()) == y
+    (X_train, y_train), (X_test, y_test) = train_test_split(X, y, 0.3, rng=0)
+    assert X_train.shape == (7, 2) and sorted([*y_train, *y_test]) == y
+
+
+def test_shuffle_must_be_a_bool():
+    with pytest.raises(ValueError, match="shuffle must be True or False"):
+        next(iterate_minibatches(np.zeros((4, 2)), np.zeros(4), 2, shuffle="no"))

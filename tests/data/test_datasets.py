@@ -161,7 +161,7 @@ def test_normalize():
     assert Z.dtype == np.float32
     assert abs(Z.mean()) < 1e-5 and abs(Z.std() - 1) < 1e-5
     np.testing.assert_array_equal(normalize(X), X)
-    with pytest.raises(ValueError, match="std must be > 0"):
+    with pytest.raises(ValueError, match="std must be a finite number > 0"):
         normalize(X, 0.5, 0.0)
 
 
@@ -231,3 +231,20 @@ def test_a_cifar10_folder_that_is_a_file_says_so(tmp_path):
     with pytest.raises(NotADirectoryError, match=f"the data folder {given} is a file, not a"):
         load_cifar10(given, download=True)  # nothing downloaded beside it
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data_batch_1.bin"]
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: load_mnist(root=123), "root must be a path"),
+        (lambda: load_cifar10(root=5), "root must be a path"),
+        (lambda: load_mnist(download="no"), "download must be True or False"),
+        (lambda: normalize(np.ones(3), mean="a"), "mean must be a finite number"),
+        (lambda: normalize(np.ones(3), std=None), "std must be a finite number > 0"),
+        (lambda: normalize(np.ones(3), std=0), "std must be a finite number > 0"),
+    ],
+)
+def test_bad_loader_arguments_are_named(call, message):
+    # download="no" is truthy: it must not start a download
+    with pytest.raises(ValueError, match=message):
+        call()

@@ -121,3 +121,10 @@ def test_a_gzip_bomb_behind_a_small_header_is_not_inflated(tmp_path):
     with pytest.raises(IdxError, match="has trailing bytes"):
         read_idx(path)
     assert time.perf_counter() - start < 0.5
+
+
+def test_a_folder_or_a_non_path_is_named(tmp_path):
+    with pytest.raises(IdxError, match="is a folder; read_idx reads one IDX file"):
+        read_idx(tmp_path)
+    with pytest.raises(ValueError, match="path must be a str or pathlib.Path, got 5"):
+        read_idx(5)

@@ -90,3 +90,8 @@ def test_matches_torch_with_the_same_mask(p):
     assert 0 < torch_kept.mean() < 1
     assert_close(out, out_t, "forward")
     assert_close(dx, dx_t, "input gradient")
+
+
+def test_float16_stays_float16_as_in_torch():
+    out = Dropout(0.5, rng=0)(np.ones((4, 4), np.float16))
+    assert out.dtype == np.float16 and set(out.ravel().tolist()) <= {0.0, 2.0}

@@ -327,3 +327,12 @@ def test_rows_in_place_sets_numpys_buffer_only_for_long_rows_and_restores_it():
     with pytest.raises(KeyboardInterrupt), rows_in_place(10 * LONG_ROW):
         raise KeyboardInterrupt  # Ctrl-C inside the block
     assert np.getbufsize() == before
+
+
+@pytest.mark.parametrize("x", [np.arange(3), [1.0, 2.0], np.array([True])])
+def test_numerical_gradient_refuses_what_it_cannot_nudge(x):
+    from cnn_numpy import numerical_gradient
+
+    # an int array would round x + h back to x: a gradient of 0 everywhere, silently
+    with pytest.raises(ValueError, match="x must be a float ndarray"):
+        numerical_gradient(lambda: 0.0, x)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from helpers import assert_close, assert_gradients
 
-from cnn_numpy import AvgPool2d, LeakyReLU, Sigmoid, Tanh
+from cnn_numpy import AvgPool2d, LeakyReLU, ReLU, Sigmoid, Tanh
 
 POOLS = [  # (input shape, kernel_size, stride, padding)
     ((2, 3, 6, 6), 2, None, 0),
@@ -95,3 +95,15 @@ def test_activation_matches_torch(layer):
     (out, dx), (out_t, dx_t) = run_both(layer, to_torch(layer), x, g)
     assert_close(out, out_t, f"{layer!r} forward")
     assert_close(dx, dx_t, f"{layer!r} input gradient")
+
+
+@pytest.mark.parametrize("make", [Sigmoid, Tanh, ReLU, lambda: LeakyReLU(0.1)])
+def test_changing_the_output_in_place_does_not_change_the_gradient(make):
+    # backward used the very array forward returned: y *= 2 by the caller changed dL/dx
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    layer, fresh = make(), make()
+    y = layer(x)
+    y *= 2
+    fresh(x)
+    g = np.ones_like(y)
+    np.testing.assert_array_equal(layer.backward(g), fresh.backward(g))

@@ -10,6 +10,7 @@ from helpers import assert_close, distinct_values
 from cnn_numpy import (
     SGD,
     Adam,
+    AdamW,
     Conv2d,
     CrossEntropyLoss,
     Flatten,
@@ -161,6 +162,24 @@ def test_state_dict_loads_into_torch_sequential():
         (
             lambda p: Adam(p, lr=3e-3, betas=(0.8, 0.99), eps=1e-6, weight_decay=1e-2),
             lambda p: torch.optim.Adam(p, lr=3e-3, betas=(0.8, 0.99), eps=1e-6, weight_decay=1e-2),
+        ),
+        (
+            lambda p: SGD(p, lr=0.05, momentum=0.9, dampening=0.3, maximize=True),
+            lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, dampening=0.3, maximize=True),
+        ),
+        (lambda p: SGD(p), lambda p: torch.optim.SGD(p)),  # the default lr, 1e-3
+        (
+            lambda p: Adam(p, lr=1e-2, weight_decay=0.1, amsgrad=True, maximize=True),
+            lambda p: torch.optim.Adam(p, lr=1e-2, weight_decay=0.1, amsgrad=True, maximize=True),
+        ),
+        (lambda p: AdamW(p, lr=1e-2), lambda p: torch.optim.AdamW(p, lr=1e-2)),
+        (
+            lambda p: AdamW(p, lr=1e-2, weight_decay=0.3, amsgrad=True),
+            lambda p: torch.optim.AdamW(p, lr=1e-2, weight_decay=0.3, amsgrad=True),
+        ),
+        (
+            lambda p: Adam(p, lr=1e-2, weight_decay=0.3, decoupled_weight_decay=True),
+            lambda p: torch.optim.AdamW(p, lr=1e-2, weight_decay=0.3),
         ),
     ],
 )

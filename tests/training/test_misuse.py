@@ -21,6 +21,7 @@ from cnn_numpy import (
     LeakyReLU,
     Linear,
     MaxPool2d,
+    PrintEpoch,
     ReLU,
     Sequential,
     Sigmoid,
@@ -139,6 +140,21 @@ def test_bad_optimizer_and_schedule_arguments(build, message):
         build()
 
 
+@pytest.mark.parametrize("state, message", [(None, "got NoneType"), ([1], "got list"),
+                                            ({"param_groups": [], "state": {}}, "PyTorch state dict")])  # fmt: skip
+def test_an_optimizer_or_schedule_state_that_is_not_ours_is_named(state, message):
+    torch = pytest.importorskip("torch")
+    opt = SGD(params(), lr=0.1)
+    for target in (opt, Adam(params()), StepLR(opt, 2), CosineAnnealingLR(opt, 3)):
+        with pytest.raises(ValueError, match=message):
+            target.load_state_dict(state)
+    theirs = torch.optim.SGD([torch.nn.Parameter(torch.ones(2))], lr=0.1)
+    with pytest.raises(ValueError, match="PyTorch state dict"):
+        opt.load_state_dict(theirs.state_dict())
+    with pytest.raises(ValueError, match="PyTorch state dict"):
+        StepLR(opt, 2).load_state_dict(torch.optim.lr_scheduler.StepLR(theirs, 2).state_dict())
+
+
 def test_a_failed_optimizer_state_load_changes_nothing():
     opt = Adam(params(), lr=1e-3)
     state = opt.state_dict()
@@ -215,6 +231,42 @@ def test_complex_data_float_labels_and_mismatched_lengths(data):
         fit(seed_net(rng=0), CrossEntropyLoss(), SGD(params(), lr=0.1), data, epochs=1.5)
     with pytest.raises(ValueError, match="fit: batch_size must be a whole number >= 1"):
         fit(seed_net(rng=0), CrossEntropyLoss(), SGD(params(), lr=0.1), data, 1, batch_size=0)
+
+
+def test_a_class_for_an_instance_and_a_lone_callback_are_named(data):
+    model = seed_net(rng=0)
+    optimizer = SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=r"loss is the class CrossEntropyLoss; pass an instance"):
+        fit(model, CrossEntropyLoss, optimizer, data, epochs=1, callbacks=[])
+    with pytest.raises(ValueError, match=r"optimizer is the class SGD"):
+        fit(model, CrossEntropyLoss(), SGD, data, epochs=1, callbacks=[])
+    with pytest.raises(ValueError, match=r"callbacks must be a list, e.g. callbacks=\[PrintEpoch"):
+        fit(model, CrossEntropyLoss(), optimizer, data, epochs=1, callbacks=PrintEpoch())
+    assert len(fit(model, CrossEntropyLoss(), optimizer, data, epochs=1, callbacks=())) == 1
+
+
+def test_float_and_one_hot_labels_say_how_to_fix_them(data):
+    X, y = data
+    with pytest.raises(ValueError, match=r"pass y.astype\(np.int64\)"):
+        train_once(seed_net(rng=0), (X, y.astype(np.float32)))
+    with pytest.raises(ValueError, match=r"one-hot rows\? pass y.argmax\(axis=1\)"):
+        train_once(seed_net(rng=0), (X, np.eye(2, dtype=np.int64)[y]))
+
+
+def test_a_model_whose_output_is_not_one_row_of_scores_is_named(data):
+    X, y = data
+    model = Sequential(Conv2d(1, 2, 28, rng=0))  # (N, 2, 1, 1): argmax gave (N, 1, 1)
+    for call in (lambda: predict(model, X), lambda: evaluate(model, X, y),
+                 lambda: train_once(model, data)):  # fmt: skip
+        with pytest.raises(
+            ValueError, match=r"has shape \(1, 2, 1, 1\).*end the model with Flatten"
+        ):
+            call()
+
+
+def test_one_sample_to_a_linear_layer_says_how_to_make_it_a_batch():
+    with pytest.raises(ValueError, match=r"for one sample use x\[None\], a batch of one: \(1, 3\)"):
+        Linear(3, 2)(np.ones(3))
 
 
 def test_images_that_do_not_fit_the_model_name_the_layer(data):

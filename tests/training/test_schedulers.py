@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from cnn_numpy import SGD, Adam, CosineAnnealingLR, CrossEntropyLoss, Parameter, StepLR, fit
+from cnn_numpy import SGD, Adam, CosineAnnealingLR, CrossEntropyLoss, Linear, Parameter, StepLR, fit
 from cnn_numpy.data import synthetic_lines
 from cnn_numpy.presets import seed_net
 
@@ -108,3 +108,11 @@ def test_cli_schedule_flags():
     assert scheduler_for()[1] is None  # the seed's run: no schedule
     args, scheduler = scheduler_for("--dataset", "mnist", "--model", "deep")
     assert args.schedule == "cosine" and args.optimizer == "adam"
+
+
+def test_last_epoch_is_taken_at_torchs_default_only():
+    opt = SGD(Linear(2, 2, rng=0).parameters(), lr=0.1)
+    assert StepLR(opt, 2, last_epoch=-1).last_epoch == 0
+    for make in (lambda: StepLR(opt, 2, 0.1, 3), lambda: CosineAnnealingLR(opt, 5, last_epoch=2)):
+        with pytest.raises(ValueError, match="to resume, call scheduler.load_state_dict"):
+            make()

@@ -7,7 +7,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cnn_numpy import BatchNorm1d, Flatten, Linear, ReLU, Sequential, deep, lenet
+from cnn_numpy import (
+    SGD,
+    Adam,
+    BatchNorm1d,
+    Flatten,
+    Linear,
+    ReLU,
+    Residual,
+    Sequential,
+    deep,
+    lenet,
+)
 
 
 def small(rng=0) -> Sequential:
@@ -100,3 +111,111 @@ def test_the_same_keys_as_torch_for_a_slice_and_a_partial_load():
     # metadata (one from before BatchNorm had it) instead of reporting it; we report it
     assert [k for k in ours.missing_keys if "num_batches" not in k] == theirs.missing_keys
     assert ours.unexpected_keys == theirs.unexpected_keys
+
+
+@pytest.mark.parametrize("mode", ["no", None, 0, 1.0])
+def test_train_mode_must_be_a_bool_as_in_torch(mode):
+    # torch: "training mode is expected to be boolean"; a string would read as True
+    for layer in (small(), Linear(2, 2), Residual(Linear(2, 2))):
+        with pytest.raises(ValueError, match="mode must be True or False"):
+            layer.train(mode)
+    model = small()
+    assert model.train(False) is model and not model[2].training
+    assert model.train(np.bool_(True)) is model and model[2].training is True
+
+
+def test_a_layer_used_twice_is_refused_not_given_a_wrong_gradient():
+    # each layer keeps its last forward's input for backward: a second use would overwrite
+    # the first's, and the gradient of the first use would be wrong without an error
+    shared, relu = Linear(3, 3, rng=0), ReLU()
+    for build in (
+        lambda: Sequential(shared, ReLU(), Linear(3, 3, rng=1), shared),
+        lambda: Sequential(Linear(3, 3), relu, Linear(3, 3), relu),
+        lambda: Sequential(Sequential(shared), Residual(Sequential(ReLU(), shared))),
+        lambda: Residual(shared, shared),
+    ):
+        with pytest.raises(ValueError, match="used twice in one model"):
+            build()
+    model = small()
+    assert len(Sequential(model[:2], model[2:]).parameters()) == len(model.parameters())
+
+
+def test_an_optimizer_refuses_a_parameter_listed_twice():
+    params = Linear(2, 2, rng=0).parameters()
+    for make in (lambda p: SGD(p, lr=0.1), Adam):
+        with pytest.raises(ValueError, match="more than once"):
+            make(params + params[:1])
+
+
+def test_a_torch_state_dict_loads_as_it_is():
+    # what a PyTorch user tries first: model.load_state_dict(torch_model.state_dict())
+    pytest.importorskip("torch")
+    from helpers.torch_twin import to_torch
+
+    model, twin = deep(rng=0), to_torch(deep(rng=1, dtype=np.float64))
+    result = model.load_state_dict(twin.state_dict())
+    assert result.missing_keys == result.unexpected_keys == []
+    for key, value in twin.state_dict().items():
+        assert np.allclose(model.state_dict()[key], value.numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="'0.weight' must be an array of real numbers"):
+        model.load_state_dict({**model.state_dict(), "0.weight": object()})
+
+
+def test_every_layer_has_a_state_dict_as_a_torch_module():
+    pytest.importorskip("torch")
+    from helpers.torch_twin import to_torch
+
+    from cnn_numpy import BatchNorm2d, Conv2d, resnet
+
+    for layer in (Conv2d(2, 3, 3, rng=0), BatchNorm2d(3), ReLU(), resnet(rng=0)):
+        twin = to_torch(layer)
+        assert list(layer.state_dict()) == list(twin.state_dict())  # names and order
+        other = type(layer)(**layer.config()) if not isinstance(layer, Sequential) else None
+        if other is not None:
+            assert other.load_state_dict(twin.state_dict()) == ([], [])
+            for key, value in layer.state_dict().items():
+                assert np.array_equal(other.state_dict()[key], value)
+    bn = BatchNorm2d(3)
+    with pytest.raises(ValueError, match="'running_var' has shape"):
+        bn.load_state_dict({**bn.state_dict(), "running_var": np.ones(4)})
+    assert bn.load_state_dict({"weight": np.full(3, 2.0)}, strict=False).missing_keys == [
+        "bias", "running_mean", "running_var", "num_batches_tracked"
+    ]  # fmt: skip
+    assert np.array_equal(bn.weight.data, np.full(3, 2.0, np.float32))
+
+
+def test_append_adds_a_layer_with_the_same_checks():
+    model = small()
+    assert model.append(Linear(3, 2, rng=0)) is model and len(model) == 6
+    assert model(np.zeros((4, 12))).shape == (4, 2)
+    with pytest.raises(ValueError, match="used twice in one model"):
+        model.append(model[1])
+    with pytest.raises(ValueError, match="item 6 is 3, not a Layer"):
+        model.append(3)
+    assert len(model) == 6
+
+
+def test_a_layer_of_ones_own_without_output_shape_is_measured_not_assumed_elementwise():
+    # a PyTorch user writes forward and backward only; fit, predict and summary must see
+    # the shape its forward returns (they took it for an elementwise layer, and refused a
+    # model that runs)
+    from cnn_numpy import Conv2d, CrossEntropyLoss, Layer, evaluate, fit
+
+    class ChannelMeans(Layer):
+        def forward(self, x):
+            self.shape = x.shape
+            return x.mean(axis=(2, 3))
+
+        def backward(self, grad_out):
+            return np.broadcast_to(grad_out[:, :, None, None] / 16, self.shape).copy()
+
+    means = ChannelMeans()
+    model = Sequential(Conv2d(1, 4, 3, rng=0), means, Linear(4, 10, rng=0))
+    X, y = np.random.default_rng(0).random((8, 1, 6, 6), dtype=np.float32), np.arange(8)
+    assert model.output_shape((5, 1, 6, 6)) == (5, 10) and means.training
+    history = fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), (X, y), 1,
+                  callbacks=[])  # fmt: skip
+    assert len(history) == 1 and 0 <= evaluate(model, X, y) <= 1
+    assert "(1, 4)" in model.summary((1, 1, 6, 6))
+    with pytest.raises(ValueError, match=r"labels must be class indices 0..9"):
+        evaluate(model, X, y + 5)

@@ -234,3 +234,25 @@ def test_rotation_keeps_the_dtype_and_matches_a_loop_over_pixels(dtype):
 def test_fit_names_an_augmentation_that_does_not_return_the_batch(broken):
     with pytest.raises(ValueError, match=r"fit: augment .* turned a batch of shape \(16, 1, 28"):
         lines_fit(broken, epochs=1)
+
+
+def test_a_range_of_degrees_turns_counter_clockwise_as_torchvision():
+    x = np.arange(25, dtype=np.float64).reshape(1, 1, 5, 5)
+    turned = RandomRotation((90, 90), fill=0.0)(x, np.random.default_rng(0))
+    np.testing.assert_allclose(turned, np.rot90(x, 1, axes=(2, 3)), atol=1e-9)
+    back = RandomRotation((-90.0, -90.0), fill=0.0)(x, np.random.default_rng(0))
+    np.testing.assert_allclose(back, np.rot90(x, -1, axes=(2, 3)), atol=1e-9)
+    # a symmetric range draws as the plain number does, image by image
+    x = np.random.default_rng(1).random((6, 1, 8, 8))
+    np.testing.assert_array_equal(
+        RandomRotation((-20, 20))(x, np.random.default_rng(3)),
+        RandomRotation(20)(x, np.random.default_rng(3)),
+    )
+    with pytest.raises(ValueError, match="needs min <= max"):
+        RandomRotation((10, -10))
+
+
+def test_one_image_is_told_to_become_a_batch_of_one():
+    # torchvision's transforms take one image; these take batches
+    with pytest.raises(ValueError, match=r"one image \(C, H, W\)\? pass image\[None\]"):
+        RandomRotation(10)(np.zeros((1, 8, 8)), np.random.default_rng(0))

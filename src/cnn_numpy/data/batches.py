@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..checks import real_array, whole
+from ..checks import flag, real_array, whole
 from ..layers.base import as_rng
 
 
@@ -34,9 +34,12 @@ def checked_split(split, name: str) -> tuple[np.ndarray, np.ndarray]:
     X, y = real_array(split[0], "X", name), np.asarray(split[1])
     check_dataset(X, y, name)
     if y.ndim != 1 or y.dtype.kind not in "iu":
+        whole_floats = y.dtype.kind == "f" and y.ndim == 1 and bool(np.all(y == np.round(y)))
         raise ValueError(
             f"{name}: y must be a 1-D array of integer class indices, got "
             f"dtype {y.dtype} and shape {y.shape}"
+            + (" (whole numbers stored as floats: pass y.astype(np.int64))" if whole_floats else "")
+            + (" (one-hot rows? pass y.argmax(axis=1))" if y.ndim == 2 else "")
         )
     return X, y
 
@@ -68,8 +71,10 @@ def iterate_minibatches(
     ``batch_size + 1``): BatchNorm cannot train on a batch of one.  ``count_batches`` says
     how many batches come.
     """
+    X, y = np.asarray(X), np.asarray(y)  # lists too, as a DataLoader takes them
     check_dataset(X, y)
     batch_size = whole(batch_size, "batch_size", "iterate_minibatches", low=1)
+    shuffle = flag(shuffle, "shuffle", "iterate_minibatches")
     order = as_rng(rng).permutation(len(X)) if shuffle else np.arange(len(X))
     for part in batch_slices(len(X), batch_size, merge_single):
         idx = order[part]
@@ -92,6 +97,7 @@ def count_batches(n: int, batch_size: int, merge_single: bool = False) -> int:
 
 def train_test_split(X: np.ndarray, y: np.ndarray, test_fraction: float = 0.2, rng=None):
     """Shuffle, then split: returns ``(X_train, y_train), (X_test, y_test)``."""
+    X, y = np.asarray(X), np.asarray(y)
     check_dataset(X, y)
     if (
         isinstance(test_fraction, bool)

@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from ..checks import flag
+from ..checks import flag, path_or_none
 from .download import DownloadError, check_folder, from_mirrors
 
 CIFAR10_CLASSES = (
@@ -61,6 +61,7 @@ class CifarError(ValueError):
 def cifar10_dir(root: str | os.PathLike | None = None) -> Path:
     """The folder holding ``cifar-10-batches-bin/`` or the archive (or to download into);
     ``cifar-10-batches-bin/`` itself names its parent."""
+    root = path_or_none(root, "root", "load_cifar10")
     base = Path(root or os.environ.get("CNN_NUMPY_DATA") or "data").expanduser()
     if base.name == FOLDER and any((base / name).is_file() for name in KNOWN):
         return base.parent  # the unpacked folder itself, not its parent

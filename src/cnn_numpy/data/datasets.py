@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checks import real_array
+from ..checks import flag, path_or_none, real, real_array
 from .catalogue import (  # noqa: F401  (kept importable from here, as before the split)
     DATASETS,
     FASHION_MNIST_CLASSES,
@@ -60,6 +60,7 @@ def dataset_dir(name: str, root: str | os.PathLike | None = None) -> Path:
     the files and is not itself named ``<name>``, means ``root/<name>``; otherwise the root is
     the dataset folder itself.
     """
+    root = path_or_none(root, "root", name)
     base = root if root is not None else os.environ.get(ENV_VAR) or None
     if base is None:
         return Path("data") / name
@@ -202,6 +203,7 @@ def load_dataset(
     downloads) only the test files and returns ``((X_test, y_test),)``.
     """
     info = dataset_info(name)
+    download = flag(download, "download", name)  # "no" would download
     folder = locate(name, root, download, timeout=timeout, progress=progress, splits=splits)
     stems = split_files(splits)
     verify_files([find_file(folder, stem) for stem in stems], info.sha256, name)
@@ -245,10 +247,8 @@ def normalize(X: np.ndarray, mean: float = 0.0, std: float = 1.0) -> np.ndarray:
     Standardising inputs to mean 0 and std 1 keeps the first layer's pre-activations at
     the scale its initialisation assumes.  Apply the *training* set's numbers to every split.
     """
-    if not (np.isfinite(mean) and np.isfinite(std) and std > 0):
-        raise ValueError(
-            f"normalize: std must be > 0 and both finite, got mean={mean!r}, std={std!r}"
-        )
+    mean = real(mean, "mean", "normalize")
+    std = real(std, "std", "normalize", low=0, low_open=True)
     X = real_array(X, "X", "normalize", finite=False)
     if X.dtype.kind != "f":
         X = X.astype(np.float32)

@@ -34,6 +34,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 GZIP_MAX_RATIO = 1100
 #: what Python's gzip raises for a file that is cut short, corrupt, or not gzip after all
 GZIP_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
+FILE_HINT = "train-images-idx3-ubyte.gz"
 FIX = "Delete it and run again to download a fresh copy, or put the original file there."
 
 
@@ -77,6 +78,10 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         IdxError (a ValueError) naming the file and the problem, for a truncated, corrupt or
         non-IDX file.
     """
+    if path is None or not isinstance(path, (str, os.PathLike)):
+        raise ValueError(f"read_idx: path must be a str or pathlib.Path, got {path!r:.80}")
+    if Path(path).is_dir():
+        raise IdxError(f"{path}: is a folder; read_idx reads one IDX file (e.g. {FILE_HINT})")
     path = Path(path)
     name, file_size = str(path), path.stat().st_size
     with open(path, "rb") as f:

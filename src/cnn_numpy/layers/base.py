@@ -8,6 +8,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..state import IncompatibleKeys, load_state
+
 
 class Layer:
     """What every layer is (as ``torch.nn.Module``, by hand):
@@ -54,10 +56,21 @@ class Layer:
             )
         return grad_out
 
+    #: True when the output has the input's shape (ReLU, Dropout...): ``output_shape`` is free
+    elementwise: bool = False
+
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Shape of ``forward``'s result for an input of ``input_shape`` (ValueError if it
-        does not fit).  Elementwise layers keep the shape."""
-        return tuple(input_shape)
+        does not fit).  Elementwise layers keep the shape; a layer of one's own that does
+        not say is run once, in eval mode, on zeros of that shape (as a PyTorch user finds
+        a shape), so ``fit`` and ``summary`` see what its forward really returns."""
+        if self.elementwise:
+            return tuple(input_shape)
+        was_training = self.training
+        try:
+            return np.shape(self.eval().forward(np.zeros(input_shape, np.float32)))
+        finally:
+            self.train(was_training)
 
     def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
         for name, value in vars(self).items():
@@ -77,8 +90,29 @@ class Layer:
         for p in self.parameters():
             p.grad[...] = 0
 
+    def named_state(self) -> Iterator[tuple[str, np.ndarray]]:
+        """(name, array) of each parameter and buffer, the arrays themselves, in PyTorch's
+        ``state_dict`` order (a container goes layer by layer)."""
+        for name, p in self.named_parameters():
+            yield name, p.data
+        yield from self.named_buffers()
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Parameters and buffers by PyTorch's names, in PyTorch's order (copies)."""
+        return {name: np.array(array, copy=True) for name, array in self.named_state()}
+
+    def load_state_dict(self, state: dict, strict: bool = True) -> IncompatibleKeys:
+        """Copy arrays in (NumPy's, or a torch ``state_dict()``'s tensors); shapes must agree.
+        Values are cast to each array's dtype (a float64 checkpoint loads into a float32
+        model).  ``strict=True``: the keys must match exactly; ``strict=False``: the keys both
+        have are loaded, the others left alone.  Returns the ``missing_keys`` (the model's,
+        not in ``state``) and ``unexpected_keys`` (in ``state``, not the model's), as PyTorch
+        does.  Everything is checked before anything is copied: a failed load leaves the
+        model as it was."""
+        return load_state(self, state, strict)
+
     def train(self, mode: bool = True) -> Layer:
-        self.training = mode
+        self.training = training_mode(mode)
         return self
 
     def eval(self) -> Layer:
@@ -122,6 +156,27 @@ def layers_of(layer: Layer) -> Iterator[Layer]:
                 yield from layers_of(child)
 
 
+def check_used_once(owner: str, *layers: Layer | None) -> None:
+    """No layer object may appear twice among ``layers`` and the layers inside them.
+
+    A layer keeps what its last forward saw (its input, a mask) for its backward, so a layer
+    used at two places in one model would run backward for its second use twice, a wrong
+    gradient for the first, with no error.  PyTorch records each use in its graph and
+    allows it; here each place needs its own layer (share weights by copying them).
+    """
+    seen: dict[int, Layer] = {}
+    for top in layers:
+        for layer in layers_of(top) if top is not None else ():
+            if id(layer) in seen:
+                raise ValueError(
+                    f"{owner}: the layer {layer!r:.80} is used twice in one model. A layer "
+                    "keeps what its last forward saw for backward, so the gradient of its "
+                    "first use would be wrong (PyTorch allows it, recording each use); make "
+                    f"one layer for each place, e.g. {type(layer).__name__}(...) again"
+                )
+            seen[id(layer)] = layer
+
+
 def has_batch_statistics(model: Layer) -> bool:
     """Whether any layer of ``model`` normalises with batch statistics in training mode."""
     return any(layer.batch_statistics for layer in layers_of(model))
@@ -130,11 +185,20 @@ def has_batch_statistics(model: Layer) -> bool:
 # Helpers the layers share: arguments, random init, input checks.
 
 
+def training_mode(mode) -> bool:
+    """``train(mode)``'s argument: True or False (PyTorch refuses anything else too)."""
+    if not isinstance(mode, (bool, np.bool_)):
+        raise ValueError(f"train(mode): mode must be True or False, got {mode!r}")
+    return bool(mode)
+
+
 def as_rng(rng: int | np.random.Generator | None) -> np.random.Generator:
     """A seed, a Generator or None -> a Generator (never touches global state)."""
     if isinstance(rng, np.random.Generator):
         return rng
     try:
+        if isinstance(rng, bool):  # NumPy would take True as the seed 1
+            raise TypeError
         return np.random.default_rng(rng)
     except (TypeError, ValueError):
         raise ValueError(

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import flag, float_dtype, whole
+from ..checks import flag, float_dtype, torch_defaults, whole
 from .base import Layer, Parameter, as_rng, kaiming_uniform, pair, real_input
 from .speed import reuse, rows_in_place, skip_input_grad
-from .windows import conv_output_size, window_tap
+from .windows import conv_output_size, conv_padding, window_tap
 
 __all__ = ["Conv2d", "col2im", "conv_output_size", "im2col"]
 
@@ -164,7 +164,9 @@ class Conv2d(Layer):
 
     Args:
         in_channels, out_channels: C_in and C_out.
-        kernel_size, stride, padding: an int or an ``(h, w)`` tuple; zero padding.
+        kernel_size, stride, padding: an int or an ``(h, w)`` tuple; zero padding, or
+            'valid' (none) or 'same' (stride 1, odd kernels; see ``conv_padding``).
+        dilation, groups, padding_mode: PyTorch's, only at their defaults (else ValueError).
         bias: add a learned per-channel bias.
         rng: seed or ``np.random.Generator`` for the Kaiming-uniform init.
         dtype: parameter dtype; inputs are cast to it (float32 by default).
@@ -185,14 +187,19 @@ class Conv2d(Layer):
         kernel_size,
         stride=1,
         padding=0,
+        dilation=1,
+        groups: int = 1,
         bias: bool = True,
+        padding_mode: str = "zeros",
         rng=None,
         dtype=np.float32,
     ):
+        torch_defaults("Conv2d", dilation=dilation, groups=groups, padding_mode=padding_mode)
         self.in_channels = whole(in_channels, "in_channels", "Conv2d", low=1)
         self.out_channels = whole(out_channels, "out_channels", "Conv2d", low=1)
         self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d")
         self.stride = pair(stride, "stride", "Conv2d")
+        padding = conv_padding(padding, self.kernel_size, self.stride, "Conv2d")
         self.padding = pair(padding, "padding", "Conv2d", low=0)
         bias = flag(bias, "bias", "Conv2d")
         rng, dtype = as_rng(rng), float_dtype(dtype, "Conv2d")

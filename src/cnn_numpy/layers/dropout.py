@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from ..checks import flag
 from .base import Layer, as_rng, real_input
 
 
@@ -18,6 +19,8 @@ class Dropout(Layer):
 
     Args:
         p: probability of zeroing an element, in [0, 1].
+        inplace: taken for PyTorch code, as its second argument: the output is the same, and
+            the input is never changed here.
         rng: seed or ``np.random.Generator`` the masks are drawn from (never global state).
 
     Shape: any -> same.
@@ -28,7 +31,10 @@ class Dropout(Layer):
         [0.0, 2.0]
     """
 
-    def __init__(self, p: float = 0.5, rng=None):
+    elementwise = True
+
+    def __init__(self, p: float = 0.5, inplace: bool = False, rng=None):
+        flag(inplace, "inplace", "Dropout")
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
             raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
         self.p = float(p)
@@ -47,8 +53,9 @@ class Dropout(Layer):
         if not self.training or self.p == 0:
             self.mask = None
             return x
-        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
-        keep = self.rng.random(x.shape, dtype=dtype) >= self.p  # True with prob 1 - p
+        dtype = x.dtype if x.dtype.kind == "f" else np.float64  # float16 stays float16
+        draw = np.float32 if dtype == np.float16 else dtype  # NumPy draws float32 or float64
+        keep = self.rng.random(x.shape, dtype=draw) >= self.p  # True with prob 1 - p
         scale = 0.0 if self.p == 1 else 1.0 / (1.0 - self.p)
         self.mask = keep * np.asarray(scale, dtype=dtype)  # 0 or 1/(1-p)
         return x * self.mask

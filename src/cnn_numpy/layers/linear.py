@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import flag, float_dtype, whole
+from ..checks import flag, float_dtype, torch_defaults, whole
 from .base import Layer, Parameter, as_rng, kaiming_uniform, real_input
 from .speed import skip_input_grad
 
@@ -49,6 +49,8 @@ class Linear(Layer):
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if len(input_shape) != 2 or input_shape[1] != self.in_features:
             hint = " (add Flatten() before it?)" if len(input_shape) > 2 else ""
+            if tuple(input_shape) == (self.in_features,):  # PyTorch takes (*, in_features)
+                hint = f"; for one sample use x[None], a batch of one: (1, {self.in_features})"
             raise ValueError(
                 f"{self!r} expects input of shape (N, {self.in_features}), got shape "
                 f"{tuple(input_shape)}{hint}"
@@ -77,10 +79,13 @@ class Linear(Layer):
 class Flatten(Layer):
     """Keep the batch axis, flatten the rest (``torch.nn.Flatten()``).
 
-    Shape: (N, C, H, W) -> (N, C*H*W).
+    Shape: (N, C, H, W) -> (N, C*H*W).  (PyTorch's start_dim and end_dim: their defaults only.)
     """
 
     x = None  # the last forward's input
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        torch_defaults("Flatten", start_dim=start_dim, end_dim=end_dim)
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if len(input_shape) < 2:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import torch_defaults
 from .base import Layer, pair, real_input
 from .windows import conv_output_size, window_tap
 
@@ -69,6 +70,9 @@ class MaxPool2d(_Pool2d):
 
     Shape: (N, C, H, W) -> (N, C, H_out, W_out), H_out = floor((H - k_h) / s_h) + 1.
 
+    PyTorch's other arguments (padding, dilation, return_indices, ceil_mode) are taken at
+    their defaults only; anything else is a ValueError saying what to do instead.
+
     Backward: each output's gradient goes to the element that was the maximum.  When
     a window has several equal maxima (common after ReLU: many zeros) it goes to
     exactly one of them, the first in row-major order, as in PyTorch.
@@ -80,7 +84,11 @@ class MaxPool2d(_Pool2d):
 
     has_padding = False
 
-    def __init__(self, kernel_size, stride=None):
+    def __init__(
+        self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False
+    ):
+        torch_defaults("MaxPool2d", padding=padding, dilation=dilation, ceil_mode=ceil_mode)
+        torch_defaults("MaxPool2d", return_indices=return_indices)
         super().__init__(kernel_size, stride)
         self.x = self.argmax = None
 
@@ -139,7 +147,8 @@ class AvgPool2d(_Pool2d):
     """Mean over each kernel_size window, moved by stride (default: kernel_size).
 
     Zero padding counts in the mean (PyTorch's ``count_include_pad=True``): every window
-    divides by k_h * k_w.  As in PyTorch, padding may be at most half the kernel.
+    divides by k_h * k_w.  As in PyTorch, padding may be at most half the kernel.  PyTorch's
+    ceil_mode, count_include_pad and divisor_override are taken at their defaults only.
 
     Shape: (N, C, H, W) -> (N, C, H_out, W_out), H_out = floor((H + 2*p_h - k_h) / s_h) + 1.
 
@@ -150,7 +159,17 @@ class AvgPool2d(_Pool2d):
         (1, 3, 3, 3)
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(
+        self,
+        kernel_size,
+        stride=None,
+        padding=0,
+        ceil_mode=False,
+        count_include_pad=True,
+        divisor_override=None,
+    ):
+        torch_defaults("AvgPool2d", ceil_mode=ceil_mode, count_include_pad=count_include_pad)
+        torch_defaults("AvgPool2d", divisor_override=divisor_override)
         super().__init__(kernel_size, stride, padding)
         self.input_shape = self.padded_shape = None
 

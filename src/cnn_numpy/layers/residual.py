@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .base import Layer, Parameter
+from .base import Layer, Parameter, check_used_once, training_mode
 from .speed import input_grad
 
 
@@ -47,6 +47,7 @@ class Residual(Layer):
                     else ""
                 )
                 raise ValueError(f"Residual: {name} must be {what}, got {branch!r:.80}{hint}")
+        check_used_once("Residual", block, shortcut)
         self.block, self.shortcut = block, shortcut
         self.out_shape = None  # the last forward's output shape
 
@@ -106,8 +107,13 @@ class Residual(Layer):
             for name, b in layer.named_buffers():
                 yield f"{branch}.{name}", b
 
+    def named_state(self) -> Iterator[tuple[str, np.ndarray]]:
+        for branch, layer in self.branches():  # branch by branch, as PyTorch's state_dict
+            for name, array in layer.named_state():
+                yield f"{branch}.{name}", array
+
     def train(self, mode: bool = True) -> Residual:
-        self.training = mode
+        self.training = mode = training_mode(mode)
         for _, layer in self.branches():
             layer.train(mode)
         return self
