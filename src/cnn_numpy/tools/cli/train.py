@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ...layers import Residual
+from ...layers.base import layers_of
 from ...train import steps_per_epoch
 from ...transforms import augmentation
 from ..saving.run_folder import save_config
@@ -86,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
         page = live.start(args, training, settings, data)  # --live: the page's server
         status = train_epochs(training, settings, data, run_dir, saver, page)
     if status == 0:  # a run that learned nothing says so, and what to try
-        for line in learning_note(training.history, data.test[1], settings):
+        for line in learning_note(
+            training.history, data.test[1], settings, training.model, len(data.train[0])
+        ):
             print(line)
     if status == 0:  # "not a digit": fitted on the training images, in both models
         status = store_novelty(
@@ -113,10 +116,12 @@ def resolve_settings(args: argparse.Namespace) -> TrainSettings:
     return settings
 
 
-def learning_note(history, test_labels, settings: TrainSettings) -> list[str]:
+def learning_note(history, test_labels, settings: TrainSettings, model=None, n_train=0):
     """A note when the last epoch's test accuracy is no better than always answering the
     test set's most common class (within 5% of the way from there to 100%): the network
-    learned nothing, and the lines name the learning rate and the doctor."""
+    learned nothing, and the lines name the learning rate and the doctor.  A model with
+    BatchNorm whose training batches did learn gets the likelier cause instead: its running
+    statistics, which the test uses, have not settled in so few steps."""
     if not len(history) or history.test_acc[-1] is None or not len(test_labels):
         return []
     guess = np.bincount(np.asarray(test_labels)).max() / len(test_labels)
@@ -130,13 +135,31 @@ def learning_note(history, test_labels, settings: TrainSettings) -> list[str]:
         f"--dataset {settings.dataset}{data_dir} --model {settings.model} "
         f"--optimizer {settings.optimizer} --lr {settings.lr}"
     )
-    return [
+    doctor = f"`cnn-numpy diagnose {flags}` looks for the usual causes"
+    first = (
         f"note: after {epochs} the test accuracy is {history.test_acc[-1]:.1%}, no better "
-        f"than always answering the most common class ({guess:.1%}): the network did not learn.",
+        f"than always answering the most common class ({guess:.1%})"
+    )
+    momentum = next((m.momentum for m in batch_norms(model)), None)  # None: no BatchNorm,
+    steps = len(history) * steps_per_epoch(model, n_train, settings.batch_size) if model else 0
+    left = 0.0 if momentum is None else (1 - momentum) ** steps  # or a cumulative average
+    if left > 0.01 and history.train_acc[-1] > guess + 0.2 * (1 - guess):  # learned in training
+        return [
+            f"{first}, while its training batches reached {history.train_acc[-1]:.1%}.",
+            f"  The test runs on BatchNorm's running statistics, which after {steps} steps "
+            f"still hold {left:.0%} of their starting values in each layer: train longer "
+            f"(more images or epochs) before changing the learning rate; {doctor}.",
+        ]
+    return [
+        f"{first}: the network did not learn.",
         f"  Try the learning rate first (now {settings.lr}; a tenth of it, or the dataset's "
-        f"default); `cnn-numpy diagnose {flags}` looks for the usual causes "
-        "(docs/when-training-goes-wrong.md).",
+        f"default); {doctor} (docs/when-training-goes-wrong.md).",
     ]
+
+
+def batch_norms(model) -> list:
+    """The model's layers that normalise with batch statistics (in a Residual's too)."""
+    return [] if model is None else [x for x in layers_of(model) if x.batch_statistics]
 
 
 def start_model(settings: TrainSettings, data: Data) -> Training:
