@@ -143,7 +143,7 @@ def learning_note(history, test_labels, settings: TrainSettings, model=None, n_t
     momentum = next((m.momentum for m in batch_norms(model)), None)  # None: no BatchNorm,
     steps = len(history) * steps_per_epoch(model, n_train, settings.batch_size) if model else 0
     left = 0.0 if momentum is None else (1 - momentum) ** steps  # or a cumulative average
-    if left > 0.01 and history.train_acc[-1] > guess + 0.2 * (1 - guess):  # learned in training
+    if left > 0.01 and history.train_acc[-1] > guess + 0.1 * (1 - guess):  # learned in training
         return [
             f"{first}, while its training batches reached {history.train_acc[-1]:.1%}.",
             f"  The test runs on BatchNorm's running statistics, which after {steps} steps "
