@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,7 @@ from .train_flags import add_arguments
 from .training import (
     EpochSaver,
     Training,
+    build_model,
     build_scheduler,  # noqa: F401  (tests build schedules from parsed flags)
     model_card,
     read_checkpoint,
@@ -168,7 +170,19 @@ def start_model(settings: TrainSettings, data: Data) -> Training:
     try:
         return start_fresh(settings, data)
     except ValueError as err:
-        raise UsageError(str(err)) from err
+        raise UsageError(str(err) + most_blocks(settings, data)) from err
+
+
+def most_blocks(settings: TrainSettings, data: Data) -> str:
+    """Where --blocks is too many for the images, the most they take (or "")."""
+    for blocks in range(settings.blocks - 1, 0, -1):
+        try:
+            build_model(replace(settings, blocks=blocks), len(data.classes), data.image_shape)
+        except ValueError:
+            continue
+        size = "x".join(map(str, data.image_shape[1:]))
+        return f" (--blocks {blocks} at most for {size} images)"
+    return ""
 
 
 def start_run(run_dir: Path, settings: TrainSettings, data: Data, training: Training) -> EpochSaver:
