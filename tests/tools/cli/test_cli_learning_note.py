@@ -83,7 +83,7 @@ def test_batchnorm_that_learned_in_training_names_its_running_statistics():
 def test_otherwise_the_note_names_the_learning_rate(train_acc, model, images):
     net = deep(rng=0) if model == "deep" else lenet(rng=0)
     lines = learning_note(learned_in_training(train_acc), LABELS, BatchSettings(), net, images)
-    assert "the network did not learn" in lines[0] and "Try the learning rate first" in lines[1]
+    assert "the network did not learn" in lines[0] and "is the usual cause" in lines[1]
 
 
 def test_train_names_batchnorms_statistics_after_a_short_run(tmp_path, capsys):

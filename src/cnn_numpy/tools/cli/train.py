@@ -137,7 +137,7 @@ def learning_note(history, test_labels, settings: TrainSettings, model=None, n_t
         f"--dataset {settings.dataset}{data_dir} --model {settings.model} "
         f"--optimizer {settings.optimizer} --lr {settings.lr}"
     )
-    doctor = f"`cnn-numpy diagnose {flags}` looks for the usual causes"
+    doctor = f"`cnn-numpy diagnose {flags}`"
     first = (
         f"note: after {epochs} the test accuracy is {history.test_acc[-1]:.1%}, no better "
         f"than always answering the most common class ({guess:.1%})"
@@ -150,12 +150,14 @@ def learning_note(history, test_labels, settings: TrainSettings, model=None, n_t
             f"{first}, while its training batches reached {history.train_acc[-1]:.1%}.",
             f"  The test runs on BatchNorm's running statistics, which after {steps} steps "
             f"still hold {left:.0%} of their starting values in each layer: train longer "
-            f"(more images or epochs) before changing the learning rate; {doctor}.",
+            f"(more images or epochs) before changing the learning rate; {doctor} looks "
+            "for the other causes (docs/when-training-goes-wrong.md).",
         ]
     return [
         f"{first}: the network did not learn.",
-        f"  Try the learning rate first (now {settings.lr}; a tenth of it, or the dataset's "
-        f"default); {doctor} (docs/when-training-goes-wrong.md).",
+        f"  The learning rate (now {settings.lr}) is the usual cause, too large or too small "
+        f"(or too few epochs); {doctor} suggests a rate and looks for the "
+        "other causes (docs/when-training-goes-wrong.md).",
     ]
 
 
