@@ -137,27 +137,35 @@ def learning_note(history, test_labels, settings: TrainSettings, model=None, n_t
         f"--dataset {settings.dataset}{data_dir} --model {settings.model} "
         f"--optimizer {settings.optimizer} --lr {settings.lr}"
     )
-    doctor = f"`cnn-numpy diagnose {flags}`"
-    first = (
+    lines = batchnorm_note(history, guess, settings, model, n_train, epochs, flags)
+    if lines:
+        return lines
+    return [
         f"note: after {epochs} the test accuracy is {history.test_acc[-1]:.1%}, no better "
-        f"than always answering the most common class ({guess:.1%})"
-    )
+        f"than always answering the most common class ({guess:.1%}): the network did not learn.",
+        f"  The learning rate (now {settings.lr}) is the usual cause, too large or too small "
+        f"(or too few epochs); `cnn-numpy diagnose {flags}` suggests a rate and looks for the "
+        "other causes (docs/when-training-goes-wrong.md).",
+    ]
+
+
+def batchnorm_note(history, guess, settings, model, n_train, epochs, flags) -> list[str]:
+    """For a model with BatchNorm whose training batches learned (a tenth of the way above
+    chance): the test runs on running statistics that still hold much of their starting
+    values after few steps, so the lines say to train longer, not to change the rate."""
     momentum = next((m.momentum for m in batch_norms(model)), None)  # None: no BatchNorm,
     steps = len(history) * steps_per_epoch(model, n_train, settings.batch_size) if model else 0
     left = 0.0 if momentum is None else (1 - momentum) ** steps  # or a cumulative average
-    if left > 0.01 and history.train_acc[-1] > guess + 0.1 * (1 - guess):  # learned in training
-        return [
-            f"{first}, while its training batches reached {history.train_acc[-1]:.1%}.",
-            f"  The test runs on BatchNorm's running statistics, which after {steps} steps "
-            f"still hold {left:.0%} of their starting values in each layer: train longer "
-            f"(more images or epochs) before changing the learning rate; {doctor} looks "
-            "for the other causes (docs/when-training-goes-wrong.md).",
-        ]
+    if left <= 0.01 or history.train_acc[-1] <= guess + 0.1 * (1 - guess):
+        return []
     return [
-        f"{first}: the network did not learn.",
-        f"  The learning rate (now {settings.lr}) is the usual cause, too large or too small "
-        f"(or too few epochs); {doctor} suggests a rate and looks for the "
-        "other causes (docs/when-training-goes-wrong.md).",
+        f"note: after {epochs} the test accuracy is {history.test_acc[-1]:.1%}, no better "
+        f"than always answering the most common class ({guess:.1%}), while its training "
+        f"batches reached {history.train_acc[-1]:.1%}.",
+        f"  The test runs on BatchNorm's running statistics, which after {steps} steps still "
+        f"hold {left:.0%} of their starting values in each layer: train longer (more images "
+        f"or epochs) before changing the learning rate; `cnn-numpy diagnose {flags}` looks "
+        "for the other causes (docs/when-training-goes-wrong.md).",
     ]
 
 
