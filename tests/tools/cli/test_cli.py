@@ -112,3 +112,11 @@ def test_a_net_that_does_not_fit_is_an_error_message(tmp_path, capsys):
     assert main(["train", "--blocks", "4", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "4 blocks" in err and "use fewer blocks" in err and "Traceback" not in err
+    assert "(--blocks 3 at most for 28x28 images)" in err  # how many fewer
+
+
+def test_too_many_resnet_blocks_name_the_most_that_fit(tmp_path, capsys):
+    assert main(["train", "--model", "resnet", "--blocks", "8", "--out", str(tmp_path)]) == 2
+    assert "(--blocks 4 at most for 28x28 images)" in capsys.readouterr().err
+    assert main(["train", "--model", "resnet", "--blocks", "4", "--epochs", "1", "--limit", "16",
+                 "--batch-size", "8", "--no-report", "--out", str(tmp_path / "r")]) == 0  # fmt: skip

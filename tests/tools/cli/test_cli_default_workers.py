@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from cnn_numpy.tools.cli import build_parser
+from cnn_numpy.tools.cli import build_parser, main
 from cnn_numpy.tools.cli.train import resolve_settings
 
 
@@ -35,3 +35,10 @@ def test_lenet_on_mnist_takes_128_images_a_step_by_default(tmp_path):
     assert settings(tmp_path).batch_size == 128
     assert settings(tmp_path, "--model", "seed").batch_size == 64
     assert settings(tmp_path, "--batch-size", "32").batch_size == 32
+
+
+def test_a_batch_of_one_is_one_slice(tmp_path, capsys):
+    argv = ["train", "--workers", "2", "--limit", "8", "--epochs", "1", "--no-report"]
+    assert main([*argv, "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "a batch of 1 is cut into at most 1 slice, so training uses only 1 of the 2" in out

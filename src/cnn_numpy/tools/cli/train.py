@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from ...layers import Residual
+from ...layers.base import layers_of
 from ...train import steps_per_epoch
 from ...transforms import augmentation
 from ..saving.run_folder import save_config
@@ -39,6 +41,7 @@ from .train_flags import add_arguments
 from .training import (
     EpochSaver,
     Training,
+    build_model,
     build_scheduler,  # noqa: F401  (tests build schedules from parsed flags)
     model_card,
     read_checkpoint,
@@ -86,7 +89,9 @@ def run(args: argparse.Namespace) -> int:
         page = live.start(args, training, settings, data)  # --live: the page's server
         status = train_epochs(training, settings, data, run_dir, saver, page)
     if status == 0:  # a run that learned nothing says so, and what to try
-        for line in learning_note(training.history, data.test[1], settings):
+        for line in learning_note(
+            training.history, data.test[1], settings, training.model, len(data.train[0])
+        ):
             print(line)
     if status == 0:  # "not a digit": fitted on the training images, in both models
         status = store_novelty(
@@ -113,10 +118,12 @@ def resolve_settings(args: argparse.Namespace) -> TrainSettings:
     return settings
 
 
-def learning_note(history, test_labels, settings: TrainSettings) -> list[str]:
+def learning_note(history, test_labels, settings: TrainSettings, model=None, n_train=0):
     """A note when the last epoch's test accuracy is no better than always answering the
     test set's most common class (within 5% of the way from there to 100%): the network
-    learned nothing, and the lines name the learning rate and the doctor."""
+    learned nothing, and the lines name the learning rate and the doctor.  A model with
+    BatchNorm whose training batches did learn gets the likelier cause instead: its running
+    statistics, which the test uses, have not settled in so few steps."""
     if not len(history) or history.test_acc[-1] is None or not len(test_labels):
         return []
     guess = np.bincount(np.asarray(test_labels)).max() / len(test_labels)
@@ -130,6 +137,9 @@ def learning_note(history, test_labels, settings: TrainSettings) -> list[str]:
         f"--dataset {settings.dataset}{data_dir} --model {settings.model} "
         f"--optimizer {settings.optimizer} --lr {settings.lr}"
     )
+    lines = batchnorm_note(history, guess, settings, model, n_train, epochs, flags)
+    if lines:
+        return lines
     return [
         f"note: after {epochs} the test accuracy is {history.test_acc[-1]:.1%}, no better "
         f"than always answering the most common class ({guess:.1%}): the network did not learn.",
@@ -139,13 +149,50 @@ def learning_note(history, test_labels, settings: TrainSettings) -> list[str]:
     ]
 
 
+def batchnorm_note(history, guess, settings, model, n_train, epochs, flags) -> list[str]:
+    """For a model with BatchNorm whose training batches learned (a tenth of the way above
+    chance): the test runs on running statistics that still hold much of their starting
+    values after few steps, so the lines say to train longer, not to change the rate."""
+    momentum = next((m.momentum for m in batch_norms(model)), None)  # None: no BatchNorm,
+    steps = len(history) * steps_per_epoch(model, n_train, settings.batch_size) if model else 0
+    left = 0.0 if momentum is None else (1 - momentum) ** steps  # or a cumulative average
+    if left <= 0.01 or history.train_acc[-1] <= guess + 0.1 * (1 - guess):
+        return []
+    return [
+        f"note: after {epochs} the test accuracy is {history.test_acc[-1]:.1%}, no better "
+        f"than always answering the most common class ({guess:.1%}), while its training "
+        f"batches reached {history.train_acc[-1]:.1%}.",
+        f"  The test runs on BatchNorm's running statistics, which after {steps} steps still "
+        f"hold {left:.0%} of their starting values in each layer: train longer (more images "
+        f"or epochs) before changing the learning rate; `cnn-numpy diagnose {flags}` looks "
+        "for the other causes (docs/when-training-goes-wrong.md).",
+    ]
+
+
+def batch_norms(model) -> list:
+    """The model's layers that normalise with batch statistics (in a Residual's too)."""
+    return [] if model is None else [x for x in layers_of(model) if x.batch_statistics]
+
+
 def start_model(settings: TrainSettings, data: Data) -> Training:
     """A fresh model, optimizer and schedule; a net that does not fit the images is a usage
     error (e.g. --blocks 4 on 28x28 images)."""
     try:
         return start_fresh(settings, data)
     except ValueError as err:
-        raise UsageError(str(err)) from err
+        raise UsageError(str(err) + most_blocks(settings, data)) from err
+
+
+def most_blocks(settings: TrainSettings, data: Data) -> str:
+    """Where --blocks is too many for the images, the most they take (or "")."""
+    for blocks in range(settings.blocks - 1, 0, -1):
+        try:
+            build_model(replace(settings, blocks=blocks), len(data.classes), data.image_shape)
+        except ValueError:
+            continue
+        size = "x".join(map(str, data.image_shape[1:]))
+        return f" (--blocks {blocks} at most for {size} images)"
+    return ""
 
 
 def start_run(run_dir: Path, settings: TrainSettings, data: Data, training: Training) -> EpochSaver:

@@ -169,7 +169,7 @@ def parallel_model(model, workers: int | None, batch_size: int):
         )
     if workers > batch_size:
         print(
-            f"note: a batch of {batch_size} is cut into at most {batch_size} slices, so "
+            f"note: a batch of {batch_size} is cut into at most {batch_size} slice{'s' * (batch_size > 1)}, so "
             f"training uses only {batch_size} of the {workers} processes"
         )
     return parallel
