@@ -212,6 +212,18 @@ def test_a_download_with_the_wrong_md5_leaves_nothing(tmp_path, monkeypatch):
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
 
 
+def test_a_failed_download_removes_the_folders_it_made(tmp_path, monkeypatch):
+    def serve(url, dest, timeout, progress, deadline):
+        dest.write(b"not the archive")
+        return 15
+
+    monkeypatch.setattr(download, "fetch", serve)
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(cifar10.DownloadError):
+        load_cifar10(tmp_path / "mine" / "data" / "cifar", progress=False)
+    assert [p.name for p in tmp_path.rglob("*")] == ["mine"]  # the user's folder stays
+
+
 def test_a_good_download_is_checked_renamed_and_unpacked(tmp_path, monkeypatch):
     source = tmp_path / "source.tar.gz"
     monkeypatch.setattr(cifar10, "MD5", write_archive(source, archive_entries()))

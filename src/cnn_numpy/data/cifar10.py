@@ -17,6 +17,7 @@ green, then blue values of a 32x32 image, row by row: exactly NumPy's (N, 3, 32,
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import os
@@ -29,7 +30,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from ..checks import flag, path_or_none
-from .download import DownloadError, check_folder, from_mirrors
+from .download import DownloadError, check_folder, from_mirrors, make_folders
 
 CIFAR10_CLASSES = (
     "airplane",
@@ -146,8 +147,9 @@ def unpack(path: Path, folder: Path) -> None:
 
 
 def download_archive(folder: Path, timeout: float, progress: bool) -> Path:
-    """The archive from the first mirror that serves it with the right MD5 (atomic)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """The archive from the first mirror that serves it with the right MD5 (atomic).  On
+    failure the folders made for it are removed again, as ``download`` does."""
+    made = make_folders(folder)
 
     def wrong_md5(tmp: str, size: int) -> str | None:
         actual = md5_of(Path(tmp))
@@ -156,6 +158,9 @@ def download_archive(folder: Path, timeout: float, progress: bool) -> Path:
     answers = from_mirrors(ARCHIVE, folder, MIRRORS, wrong_md5, timeout, progress, 3600)
     if not answers:
         return folder / ARCHIVE
+    for path in reversed(made):  # leave the user's data location as it was
+        with contextlib.suppress(OSError):
+            path.rmdir()
     raise DownloadError(
         f"could not download {ARCHIVE}; mirrors tried:\n"
         + "".join(f"  - {answer}\n" for answer in answers)
