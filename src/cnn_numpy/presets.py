@@ -45,14 +45,26 @@ def seed_net(
         out = filters * 2**b
         size = conv_output_size(size, 3, 1, 0) // 2
         if size < 1:
+            fits = [k for k in range(1, blocks) if seed_net_min_size(k) <= image_size]
+            fix = f"use {max(fits)} block{'s' * (max(fits) != 1)} at most" if fits else ""
+            need = f"images of at least {seed_net_min_size(blocks)}x{seed_net_min_size(blocks)}"
             raise ValueError(
-                f"seed_net: {blocks} blocks shrink a {image_size}x{image_size} image "
-                f"to nothing (after block {b + 1}); use fewer blocks"
+                f"seed_net: {blocks} block{'s' * (blocks != 1)} shrink{'s' * (blocks == 1)} a {image_size}x"
+                f"{image_size} image to nothing (after block {b + 1}); "
+                + (f"{fix}, or give {need}" if fix else f"it takes {need}")
             )
         layers += [Conv2d(channels, out, 3, rng=rng, dtype=dtype), ReLU(), MaxPool2d(2)]
         channels = out
     layers += [Flatten(), Linear(channels * size * size, num_classes, rng=rng, dtype=dtype)]
     return Sequential(*layers)
+
+
+def seed_net_min_size(blocks: int) -> int:
+    """The smallest image side ``blocks`` blocks of 3x3 conv + 2x2 pool leave a pixel of."""
+    size = 1
+    for _ in range(blocks):
+        size = 2 * size + 2  # a conv takes 2 pixels, the pool halves
+    return size
 
 
 def lenet(

@@ -111,7 +111,7 @@ def test_python_dash_m_prints_help():
 def test_a_net_that_does_not_fit_is_an_error_message(tmp_path, capsys):
     assert main(["train", "--blocks", "4", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "4 blocks" in err and "use fewer blocks" in err and "Traceback" not in err
+    assert "4 blocks" in err and "use 3 blocks at most" in err and "Traceback" not in err
     assert "(--blocks 3 at most for 28x28 images)" in err  # how many fewer
 
 
