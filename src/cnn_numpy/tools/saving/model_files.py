@@ -129,9 +129,11 @@ def open_npz(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
     """
     path = Path(path)
     if path.is_dir():
+        found = [str(path / name) for name in ("best.npz", "model.npz") if (path / name).is_file()]
         raise ModelFileError(
-            f"{path} is a folder, not a model file (in a run folder: "
-            f"{path / 'model.npz'} or {path / 'best.npz'})"
+            f"{path} is a folder, not a model file ("
+            + (f"it holds {' and '.join(found)}" if found else "it holds no best.npz or model.npz")
+            + ")"
         )
     if not path.is_file():
         raise FileNotFoundError(f"no such model file: {path}")
