@@ -126,3 +126,13 @@ def test_a_check_fitted_on_few_images_is_not_called_older(run, tmp_path, capsys)
     out = capsys.readouterr().out
     assert "older novelty check" not in out
     assert "12 held-out images" in out and "too few" in out and "--limit" in out
+
+
+def test_not_sure_never_stands_beside_100_percent():
+    from cnn_numpy.tools.cli.predict import format_prediction, percent
+
+    p = np.array([0.99996, 0.00004])
+    line = format_prediction("a.png", p, ["0", "1"], top=2, min_confidence=1.0)
+    assert line.startswith("a.png: not sure (best guess 0)") and ">99.9%" in line
+    assert "100.0%" not in line
+    assert percent(1.0) == "100.0%" and percent(0.973) == " 97.3%" and percent(0.9994) == " 99.9%"

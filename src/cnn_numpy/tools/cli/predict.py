@@ -169,7 +169,7 @@ def format_prediction(
     """One line per image; ``refusal`` ("not a digit") when the novelty check refused it."""
     order = np.argsort(probabilities)[::-1][:top]
     best = order[0]
-    listing = " | ".join(f"{classes[k]} {probabilities[k]:6.1%}" for k in order)
+    listing = " | ".join(f"{classes[k]} {percent(probabilities[k])}" for k in order)
     if refusal is not None:
         return f"{name}: {refusal} (novelty {score_text(score)} > {score_text(threshold)})    closest: {listing}"
     if probabilities[best] < min_confidence:
@@ -182,6 +182,12 @@ def format_prediction(
         else (f"    novelty {score_text(score)} (refused above {score_text(threshold)})")
     )
     return f"{name}: {verdict}    top {len(order)}: {listing}{novelty}"
+
+
+def percent(p: float) -> str:
+    """A probability as 6 characters, ' 97.3%'; one under 1 that would round to 100.0% is
+    '>99.9%', so that "not sure" (below --min-confidence 1) never stands beside 100.0%."""
+    return ">99.9%" if 0.9995 <= p < 1 else f"{p:6.1%}"
 
 
 def figure_path(out: str, index: int, count: int) -> Path:
