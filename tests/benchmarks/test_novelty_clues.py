@@ -7,25 +7,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from helpers.benchmark_scripts import load_script
+from helpers.novelty_lines import STATS, lenet_on_lines
 
 import cnn_numpy as cnn
 from cnn_numpy.data import normalize
 from cnn_numpy.tools.novelty import fit_novelty
 
-STATS = {"mean": 0.2, "std": 0.3}
-
 
 @pytest.fixture(scope="module")
 def script():
     return load_script("novelty_clues")
-
-
-def lines(n: int, rng) -> tuple[np.ndarray, np.ndarray]:
-    """Class k: a line at row 2k + 3 over faint noise.  Shape: (N, 1, 28, 28), (N,)"""
-    y = np.arange(n) % 10
-    X = rng.uniform(0, 0.2, size=(n, 1, 28, 28)).astype(np.float32)
-    X[np.arange(n), 0, 2 * y + 3, 4:24] = 1.0
-    return X, y
 
 
 def test_react_clips_the_activations_then_reads_the_last_layer(script):
@@ -114,11 +105,7 @@ def test_the_memory_is_the_gaussians_training_images(script):
 @pytest.fixture(scope="module")
 def trained(script):
     rng = np.random.default_rng(0)
-    X, y = lines(300, rng)
-    model = cnn.lenet(rng=1)
-    loss, optimizer = cnn.CrossEntropyLoss(), cnn.Adam(model.parameters(), lr=3e-3)
-    Xn = normalize(X, **STATS).astype(np.float32)
-    cnn.fit(model, loss, optimizer, (Xn, y), epochs=1, batch_size=32, rng=2, callbacks=[])
+    model, X, Xn, y = lenet_on_lines(rng)
     sets = {}
     for k, name in enumerate([*script.NON_DIGITS, *script.photo_novelty.CONDITIONS]):
         digits = k >= len(script.NON_DIGITS)

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers.benchmark_scripts import load_script
+from helpers.novelty_lines import STATS, lenet_on_lines
 
 import cnn_numpy as cnn
 from cnn_numpy.data import normalize
 from cnn_numpy.tools.novelty import fit_novelty
 
-STATS = {"mean": 0.2, "std": 0.3}
 BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
 
 
@@ -22,21 +22,7 @@ BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
 def setup(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ensemble")
     rng = np.random.default_rng(0)
-    y = np.arange(300) % 10
-    X = rng.uniform(0, 0.2, size=(300, 1, 28, 28)).astype(np.float32)
-    X[np.arange(300), 0, 2 * y + 3, 4:24] = 1.0  # class k: a line at row 2k + 3
-    model = cnn.lenet(rng=1)
-    loss, optimizer = cnn.CrossEntropyLoss(), cnn.Adam(model.parameters(), lr=3e-3)
-    cnn.fit(
-        model,
-        loss,
-        optimizer,
-        (normalize(X, **STATS), y),
-        epochs=2,
-        batch_size=32,
-        rng=2,
-        callbacks=[],
-    )
+    model, X, _, y = lenet_on_lines(rng, epochs=2)
     path = folder / "model.npz"
     cnn.save(model, path, dataset="mnist", normalize=STATS, input_shape=[1, 28, 28])
     script = load_script("novelty_ensemble")

@@ -9,22 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers.benchmark_scripts import load_script
+from helpers.novelty_lines import STATS, lenet_on_lines, lines
 
 import cnn_numpy as cnn
 from cnn_numpy.data import normalize
 from cnn_numpy.tools.explain.backprop import in_precision_of
 from cnn_numpy.tools.novelty import fit_novelty, stage_features
 
-STATS = {"mean": 0.2, "std": 0.3}
 BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
-
-
-def lines(n: int, rng) -> tuple[np.ndarray, np.ndarray]:
-    """Class k: a line at row 2k + 3 over faint noise.  Shape: (N, 1, 28, 28), (N,)"""
-    y = np.arange(n) % 10
-    X = rng.uniform(0, 0.2, size=(n, 1, 28, 28)).astype(np.float32)
-    X[np.arange(n), 0, 2 * y + 3, 4:24] = 1.0
-    return X, y
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +28,7 @@ def script():
 def fitted():
     """A LeNet trained briefly on the lines, its check (learned combination) and the images."""
     rng = np.random.default_rng(0)
-    X, y = lines(300, rng)
-    model = cnn.lenet(rng=1)
-    loss, optimizer = cnn.CrossEntropyLoss(), cnn.Adam(model.parameters(), lr=3e-3)
-    Xn = normalize(X, **STATS).astype(np.float32)
-    cnn.fit(model, loss, optimizer, (Xn, y), epochs=1, batch_size=32, rng=2, callbacks=[])
+    model, X, Xn, y = lenet_on_lines(rng)
     return model, fit_novelty(model, Xn, y, rng=0), Xn, y
 
 
