@@ -40,7 +40,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 import photo_novelty  # noqa: E402
-from novelty_ensemble import held_out, learned_part, print_header, print_row, row  # noqa: E402
+from novelty_ensemble import (  # noqa: E402
+    held_out,
+    learned_part,
+    parse_with_set_arguments,
+    print_header,
+    print_row,
+    row,
+)
 from photo_subjects import NON_DIGITS  # noqa: E402
 
 import cnn_numpy as cnn  # noqa: E402
@@ -71,21 +78,12 @@ def parse_args(argv=None):
         metavar=("P", "K"),
         help="the percentile and k of the row with every new clue",
     )
-    p.add_argument("--check-seed", type=int, default=0, help="train's --seed for the checks")
-    p.add_argument("--matched", type=float, default=0.017)
-    for flag, default in (("--per-condition", 200), ("--non-digits", 200), ("--mnist", 10000)):
-        p.add_argument(flag, type=int, default=default)
-    p.add_argument("--seed", type=int, default=0, help="the photo sets' seed")
-    p.add_argument("--jobs", type=int, default=2)
-    p.add_argument("--cache", default=None)
-    args = p.parse_args(argv)
+    args = parse_with_set_arguments(p, argv)
     bad = [q for q in args.percentiles if not (np.isfinite(q) and 0 < q <= 100)]
     if bad:
         p.error(f"--percentiles must be numbers above 0 and at most 100, got {bad}")
     if min(args.ks) < 1:
         p.error(f"--ks must be whole numbers of 1 or more, got {args.ks}")
-    if not 0 < args.matched < 1:
-        p.error(f"--matched must be a share between 0 and 1, got {args.matched}")
     if args.all[0] not in args.percentiles or args.all[1] not in args.ks:
         p.error(
             f"--all {args.all[0]:g} {args.all[1]:g}: the percentile must be one of "

@@ -59,6 +59,16 @@ def parse_args(argv=None):
     p.add_argument("--data-dir", required=True, help="folder holding mnist/ (and fashion-mnist/)")
     p.add_argument("--partners", nargs="+", default=["lenet:1"], help="lenet:N or model files")
     p.add_argument("--reader-seeds", type=int, nargs="+", default=None)
+    args = parse_with_set_arguments(p, argv)
+    for text in args.partners:
+        if not text.startswith("lenet:") and not Path(text).is_file():
+            raise SystemExit(f"error: partner {text!r} is neither lenet:N nor a model file")
+    return args
+
+
+def parse_with_set_arguments(p: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    """``p`` with the flags every novelty benchmark takes (the checks' seed, the photo sets'
+    sizes, seed and cache, the share of raw MNIST for ``--matched``), parsed and checked."""
     p.add_argument("--check-seed", type=int, default=0, help="train's --seed for the checks")
     p.add_argument("--matched", type=float, default=0.017)
     for flag, default in (("--per-condition", 200), ("--non-digits", 200), ("--mnist", 10000)):
@@ -67,9 +77,8 @@ def parse_args(argv=None):
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--cache", default=None)
     args = p.parse_args(argv)
-    for text in args.partners:
-        if not text.startswith("lenet:") and not Path(text).is_file():
-            raise SystemExit(f"error: partner {text!r} is neither lenet:N nor a model file")
+    if not 0 < args.matched < 1:
+        p.error(f"--matched must be a share between 0 and 1, got {args.matched}")
     return args
 
 

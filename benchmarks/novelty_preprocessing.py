@@ -43,7 +43,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 import photo_novelty  # noqa: E402
-from novelty_ensemble import held_out, learned_part, print_header, print_row, row  # noqa: E402
+from novelty_ensemble import (  # noqa: E402
+    held_out,
+    learned_part,
+    parse_with_set_arguments,
+    print_header,
+    print_row,
+    row,
+)
 from photo_subjects import NON_DIGITS  # noqa: E402, F401 (the kinds: tests read them here)
 
 import cnn_numpy as cnn  # noqa: E402
@@ -74,19 +81,10 @@ def parse_args(argv=None):
         action="store_true",
         help="also move each image against each stage's distance on its own (Lee et al.)",
     )
-    p.add_argument("--check-seed", type=int, default=0, help="train's --seed for the checks")
-    p.add_argument("--matched", type=float, default=0.017)
-    for flag, default in (("--per-condition", 200), ("--non-digits", 200), ("--mnist", 10000)):
-        p.add_argument(flag, type=int, default=default)
-    p.add_argument("--seed", type=int, default=0, help="the photo sets' seed")
-    p.add_argument("--jobs", type=int, default=2)
-    p.add_argument("--cache", default=None)
-    args = p.parse_args(argv)
+    args = parse_with_set_arguments(p, argv)
     bad = [e for e in args.epsilons if not (np.isfinite(e) and 0 <= e <= 1)]
     if bad:
         p.error(f"--epsilons must be numbers from 0 to 1 (standardised units), got {bad}")
-    if not 0 < args.matched < 1:
-        p.error(f"--matched must be a share between 0 and 1, got {args.matched}")
     return args
 
 
