@@ -88,7 +88,7 @@ class SGD(Optimizer):
                     buf = self.buffers[k] = g.copy()
                 else:
                     buf *= self.momentum
-                    buf += (1 - self.dampening) * g  # dampening: 0 by default
+                    buf += g if not self.dampening else (1 - self.dampening) * g  # 0 by default
                 g = g + self.momentum * buf if self.nesterov else buf
             p.data -= self.lr * g
 
