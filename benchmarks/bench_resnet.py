@@ -81,7 +81,17 @@ def torch_twin(layer):
     import torch
     from torch import nn
 
-    from cnn_numpy import AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Flatten, Linear, ReLU, Residual
+    from cnn_numpy import (
+        AdaptiveAvgPool2d,
+        AvgPool2d,
+        BatchNorm2d,
+        Conv2d,
+        Flatten,
+        Linear,
+        MaxPool2d,
+        ReLU,
+        Residual,
+    )
     from cnn_numpy import Sequential as Ours
 
     class Res(nn.Module):
@@ -108,6 +118,10 @@ def torch_twin(layer):
             return nn.Linear(layer.in_features, layer.out_features)
         if isinstance(layer, AdaptiveAvgPool2d):
             return nn.AdaptiveAvgPool2d(layer.output_size)
+        if isinstance(layer, MaxPool2d):
+            return nn.MaxPool2d(layer.kernel_size, layer.stride)
+        if isinstance(layer, AvgPool2d):
+            return nn.AvgPool2d(layer.kernel_size, layer.stride, layer.padding)
         return {ReLU: nn.ReLU, Flatten: nn.Flatten}[type(layer)]()
 
     twin = build(layer)

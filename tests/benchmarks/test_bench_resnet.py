@@ -78,3 +78,15 @@ def test_winograd_trial_equals_conv2d_and_notices_a_wrong_transform(monkeypatch)
     monkeypatch.setattr(script, "BT", wrong)
     with pytest.raises(AssertionError, match="differs from Conv2d"):
         script.agree(np.float64, 1e-12)
+
+
+@pytest.mark.parametrize("net", ["seed", "lenet", "resnet"])
+def test_torch_twin_of_each_profiled_net_gives_our_output(net):
+    # bench_train.py --profile builds the LeNet's twin (it once had no MaxPool2d and crashed)
+    torch = pytest.importorskip("torch")
+    model = load_script("profile_layers").NETS[net]()
+    twin = load_script("bench_resnet").torch_twin(model)
+    model.eval(), twin.eval()
+    x = np.random.default_rng(0).random((3, 1, 28, 28), dtype=np.float32)
+    ours, theirs = model(x), twin(torch.from_numpy(x)).detach().numpy()
+    assert np.allclose(ours, theirs, rtol=1e-4, atol=1e-4 * np.abs(theirs).max())
