@@ -119,7 +119,7 @@ def torch_twin(layer):
         if isinstance(layer, AdaptiveAvgPool2d):
             return nn.AdaptiveAvgPool2d(layer.output_size)
         if isinstance(layer, MaxPool2d):
-            return nn.MaxPool2d(layer.kernel_size, layer.stride)
+            return nn.MaxPool2d(layer.kernel_size, layer.stride, layer.padding)
         if isinstance(layer, AvgPool2d):
             return nn.AvgPool2d(layer.kernel_size, layer.stride, layer.padding)
         return {ReLU: nn.ReLU, Flatten: nn.Flatten}[type(layer)]()

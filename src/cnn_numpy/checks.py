@@ -101,7 +101,6 @@ TORCH_ONLY = {
     "dilation": (1, "a kernel dilated by d is a larger kernel with zeros between its taps"),
     "groups": (1, "use one Conv2d per group, on its slice of the channels, and concatenate"),
     "padding_mode": ("zeros", "pad the input yourself, np.pad(x, ..., mode=...), and padding=0"),
-    "padding": (0, "PyTorch's MaxPool2d pads with -inf: pad the input yourself with np.pad"),
     "ceil_mode": (False, "pad the input so the windows fit, or choose a size they divide"),
     "return_indices": (False, "the indices are kept inside, as the layer's argmax"),
     "count_include_pad": (True, "every window here divides by kernel_h * kernel_w"),

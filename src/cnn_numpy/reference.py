@@ -51,10 +51,13 @@ def conv2d_backward(x, w, grad_out, stride=(1, 1), padding=(0, 0)):
     return dx, dw, db
 
 
-def max_pool2d(x, kernel_size=(2, 2), stride=None):
-    """out[n, c, a, b] = max of the window at (a*sh, b*sw) of size kh x kw."""
+def max_pool2d(x, kernel_size=(2, 2), stride=None, padding=(0, 0)):
+    """out[n, c, a, b] = max of the window at (a*sh, b*sw) of size kh x kw, in x padded
+    with -inf (never a maximum)."""
     (kh, kw) = kernel_size
     (sh, sw) = stride or kernel_size
+    (ph, pw) = padding
+    x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
     N, C, H, W = x.shape
     Ho, Wo = (H - kh) // sh + 1, (W - kw) // sw + 1
     out = np.zeros((N, C, Ho, Wo), dtype=x.dtype)
@@ -66,11 +69,14 @@ def max_pool2d(x, kernel_size=(2, 2), stride=None):
     return out
 
 
-def max_pool2d_backward(x, grad_out, kernel_size=(2, 2), stride=None):
+def max_pool2d_backward(x, grad_out, kernel_size=(2, 2), stride=None, padding=(0, 0)):
     """Each window's gradient goes to its maximum; among ties, the first in row-major order
     (``np.argmax`` on the flattened window), as PyTorch does."""
     (kh, kw) = kernel_size
     (sh, sw) = stride or kernel_size
+    (ph, pw) = padding
+    H, W = x.shape[2:]
+    x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
     dx = np.zeros_like(x)
     N, C, Ho, Wo = grad_out.shape
     for n in range(N):
@@ -80,4 +86,4 @@ def max_pool2d_backward(x, grad_out, kernel_size=(2, 2), stride=None):
                     window = x[n, c, a * sh : a * sh + kh, b * sw : b * sw + kw]
                     i, j = np.unravel_index(np.argmax(window), window.shape)
                     dx[n, c, a * sh + i, b * sw + j] += grad_out[n, c, a, b]
-    return dx
+    return dx[:, :, ph : ph + H, pw : pw + W]

@@ -73,7 +73,7 @@ def to_torch(layer):
     else:
         simple = {
             AvgPool2d: lambda: nn.AvgPool2d(layer.kernel_size, layer.stride, layer.padding),
-            MaxPool2d: lambda: nn.MaxPool2d(layer.kernel_size, layer.stride),
+            MaxPool2d: lambda: nn.MaxPool2d(layer.kernel_size, layer.stride, layer.padding),
             LeakyReLU: lambda: nn.LeakyReLU(layer.negative_slope),
             Dropout: lambda: nn.Dropout(layer.p),
             ReLU: nn.ReLU,

@@ -73,6 +73,42 @@ def test_conv2d_equals_loop_reference(shape, out_ch, k, s, p):
     np.testing.assert_allclose(conv.bias.grad, ref_db, atol=1e-12)
 
 
+PADDED_POOLS = [  # (N, C, H, W), kernel_size, stride, padding (-inf, at most half the kernel)
+    ((2, 2, 7, 7), 3, 2, 1),  # ResNet's stem pooling
+    ((1, 3, 5, 6), 2, None, 1),
+    ((1, 2, 6, 5), (3, 2), (1, 2), (1, 0)),
+    ((1, 1, 4, 4), 3, 1, 1),  # overlapping: every pixel in up to 9 windows
+]
+
+
+@pytest.mark.parametrize("shape, k, s, p", PADDED_POOLS)
+def test_padded_maxpool_gradients_and_loop_reference(shape, k, s, p):
+    rng = np.random.default_rng(6)
+    x = distinct_values(rng, shape)
+    assert_gradients(MaxPool2d(k, s, p), x)
+    pool = MaxPool2d(k, s, p)
+    out = pool(x)
+    assert np.isfinite(out).all()  # every window holds a real pixel: no -inf comes out
+    ref = reference.max_pool2d(x, pool.kernel_size, pool.stride, pool.padding)
+    np.testing.assert_array_equal(out, ref)
+    g = rng.standard_normal(out.shape)
+    dx = pool.backward(g)
+    assert dx.shape == x.shape
+    ref_dx = reference.max_pool2d_backward(x, g, pool.kernel_size, pool.stride, pool.padding)
+    np.testing.assert_allclose(dx, ref_dx)
+    np.testing.assert_allclose(dx.sum(), g.sum())  # no gradient lost into the padding
+
+
+def test_padded_maxpool_of_negative_values_never_takes_the_padding():
+    pool = MaxPool2d(3, 1, 1)
+    x = -np.arange(1.0, 10.0).reshape(1, 1, 3, 3)  # all below 0: zero padding would win
+    out = pool(x)
+    assert out[0, 0, 0, 0] == -1 and out.max() == -1 and out.min() == -5
+    assert repr(pool) == "MaxPool2d(kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))"
+    assert MaxPool2d(**pool.config()).padding == (1, 1)
+    assert "padding" not in MaxPool2d(2).config()  # model files without padding unchanged
+
+
 @pytest.mark.parametrize("shape, k, s", POOL_CASES)
 def test_maxpool_gradients(shape, k, s):
     rng = np.random.default_rng(2)

@@ -61,7 +61,7 @@ def test_avgpool_output_shape_and_errors():
         AvgPool2d(0)
     with pytest.raises(ValueError, match="4-D input"):
         AvgPool2d(2)(np.zeros((3, 4, 4)))
-    with pytest.raises(ValueError, match="window 5x5 is larger than the padded input 4x4"):
+    with pytest.raises(ValueError, match="window 5x5 is larger than the input 4x4"):
         AvgPool2d(5)(np.zeros((1, 1, 4, 4)))
 
 
@@ -107,3 +107,8 @@ def test_changing_the_output_in_place_does_not_change_the_gradient(make):
     fresh(x)
     g = np.ones_like(y)
     np.testing.assert_array_equal(layer.backward(g), fresh.backward(g))
+
+
+def test_a_padded_window_too_large_names_the_padded_input():
+    with pytest.raises(ValueError, match="window 7x7 is larger than the padded input 6x6"):
+        AvgPool2d(7, padding=1)(np.zeros((1, 1, 4, 4)))

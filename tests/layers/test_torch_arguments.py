@@ -48,7 +48,7 @@ def test_string_padding_matches_torch(kernel, padding):
         (lambda: Conv2d(2, 2, 3, dilation=(1, 2)), "dilation=.1, 2. is not implemented"),
         (lambda: Conv2d(2, 2, 3, 1, 0, False), "dilation=False"),  # torch's 6th: dilation
         (lambda: Conv2d(2, 2, 3, padding_mode="reflect"), "pad the input yourself"),
-        (lambda: MaxPool2d(3, 2, 1), "padding=1 is not implemented"),
+        (lambda: MaxPool2d(3, 2, 2), "at most half of kernel_size"),
         (lambda: MaxPool2d(2, ceil_mode=True), "ceil_mode=True"),
         (lambda: MaxPool2d(2, dilation=2), "dilation=2"),
         (lambda: MaxPool2d(2, return_indices=True), "return_indices=True"),

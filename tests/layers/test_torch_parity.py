@@ -72,6 +72,16 @@ def test_maxpool_matches_torch(shape, k, s):
     compare_with_torch(MaxPool2d(k, s), distinct_values(np.random.default_rng(2), shape))
 
 
+@pytest.mark.parametrize(
+    "shape, k, s, p",
+    [((2, 3, 9, 9), 3, 2, 1), ((1, 2, 7, 8), (2, 3), (1, 2), (1, 0)), ((2, 1, 6, 6), 3, 1, 1)],
+)
+def test_padded_maxpool_matches_torch(shape, k, s, p):
+    x = distinct_values(np.random.default_rng(3), shape) - 5  # negative: -inf padding matters
+    compare_with_torch(MaxPool2d(k, s, p), x)
+    compare_with_torch(MaxPool2d(k, s, p).eval(), x)
+
+
 @pytest.mark.parametrize("k, s", [(2, None), (3, 2), (2, 1)])
 def test_maxpool_ties_after_relu_match_torch(k, s):
     x = np.maximum(np.random.default_rng(3).integers(-2, 2, size=(2, 3, 8, 8)), 0).astype(float)

@@ -22,7 +22,7 @@ class _Pool2d(Layer):
     Shape: (N, C, H, W) -> (N, C, H_out, W_out), H_out = floor((H + 2*p_h - k_h) / s_h) + 1.
     """
 
-    #: whether the layer takes a ``padding`` argument (MaxPool2d here does not)
+    #: whether config and repr name the padding (MaxPool2d: only when there is some)
     has_padding = True
 
     def __init__(self, kernel_size, stride=None, padding=0):
@@ -51,7 +51,7 @@ class _Pool2d(Layer):
         N, C, H, W = input_shape
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         if H + 2 * ph < kh or W + 2 * pw < kw:
-            padded = "padded input" if self.has_padding else "input"
+            padded = "padded input" if self.padding != (0, 0) else "input"
             raise ValueError(
                 f"{self!r}: window {kh}x{kw} is larger than the {padded} "
                 f"{H + 2 * ph}x{W + 2 * pw} (input shape {tuple(input_shape)})"
@@ -68,10 +68,12 @@ class _Pool2d(Layer):
 class MaxPool2d(_Pool2d):
     """Maximum over each kernel_size window, moved by stride (default: kernel_size).
 
-    Shape: (N, C, H, W) -> (N, C, H_out, W_out), H_out = floor((H - k_h) / s_h) + 1.
+    Shape: (N, C, H, W) -> (N, C, H_out, W_out), H_out = floor((H + 2*p_h - k_h) / s_h) + 1.
 
-    PyTorch's other arguments (padding, dilation, return_indices, ceil_mode) are taken at
-    their defaults only; anything else is a ValueError saying what to do instead.
+    padding: as PyTorch, -inf on each side (at most half the kernel), so a padded pixel is
+    never a window's maximum: ``MaxPool2d(3, 2, padding=1)`` is ResNet's stem pooling.
+    PyTorch's dilation, return_indices and ceil_mode are taken at their defaults only;
+    anything else is a ValueError saying what to do instead.
 
     Backward: each output's gradient goes to the element that was the maximum.  When
     a window has several equal maxima (common after ReLU: many zeros) it goes to
@@ -82,19 +84,25 @@ class MaxPool2d(_Pool2d):
         (1, 8, 13, 13)
     """
 
-    has_padding = False
-
     def __init__(
         self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False
     ):
-        torch_defaults("MaxPool2d", padding=padding, dilation=dilation, ceil_mode=ceil_mode)
+        torch_defaults("MaxPool2d", dilation=dilation, ceil_mode=ceil_mode)
         torch_defaults("MaxPool2d", return_indices=return_indices)
-        super().__init__(kernel_size, stride)
+        super().__init__(kernel_size, stride, padding)
         self.x = self.argmax = None
+
+    @property
+    def has_padding(self) -> bool:  # named in config and repr only when there is some
+        return self.padding != (0, 0)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.out_shape = self.output_shape(np.shape(x))
-        self.x = x = real_input(x, self)
+        x = real_input(x, self)
+        (ph, pw) = self.padding
+        if self.has_padding:  # -inf, never a maximum (a copy in NCHW order)
+            x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+        self.x = x  # the padded input, when padded
         taps = self.taps(x, self.out_shape[2:])  # kh*kw views of x, one per window tap
         out, self.argmax = max_and_argmax(taps, with_argmax=self.training)
         return out
@@ -113,7 +121,8 @@ class MaxPool2d(_Pool2d):
                 dx_tap += grad_out * (self.argmax == t)
             else:  # each pixel is in one window at most: write
                 np.multiply(grad_out, self.argmax == t, out=dx_tap)
-        return dx
+        (ph, pw), (H, W) = self.padding, dx.shape[2:]
+        return dx[:, :, ph : H - ph, pw : W - pw]  # the padding's gradient dropped
 
     def grad_buffer(self, dtype, out_size: tuple[int, int]) -> np.ndarray:
         """dx's memory, in x's layout.  Zeros, unless the windows tile x exactly (stride =

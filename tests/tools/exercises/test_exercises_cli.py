@@ -268,3 +268,15 @@ def test_check_json_of_a_folder_without_a_workbook_is_still_an_object(tmp_path, 
     assert code == 1 and data["ok"] is False and data["results"] == []
     assert "not a workbook" in data["error"] or "no workbook" in data["error"]
     assert err.startswith("error: ") and data["error"] in err
+
+
+def test_a_padded_max_pooling_keeps_the_librarys_code(workbook):
+    # the exercise's maxpool2d_forward(x, kernel_size, stride) has no padding to give it
+    model = cnn.Sequential(cnn.Conv2d(1, 2, 3, rng=0), cnn.MaxPool2d(3, 2, padding=1))
+    lines = layers_from(workbook, model).lines
+    assert (
+        "maxpool2d: yours (1 layer(s) that its signature cannot express use the library's)" in lines
+    )
+    assert "forward" not in vars(model[1])
+    x = np.random.default_rng(0).standard_normal((1, 1, 9, 9)).astype(np.float32)
+    assert model.forward(x).shape == (1, 2, 4, 4)

@@ -14,6 +14,7 @@ from helpers.photo_fixtures import bomb_png
 from PIL import Image
 
 from cnn_numpy import (
+    AvgPool2d,
     Conv2d,
     Flatten,
     Linear,
@@ -74,6 +75,8 @@ def test_short_titles_read_like_pytorch():
         Conv2d(2, 4, (3, 5), stride=2, bias=False),
         MaxPool2d(2),
         MaxPool2d(3, stride=1),
+        MaxPool2d(3, stride=2, padding=1),
+        AvgPool2d((2, 3), padding=(1, 0)),
         Linear(1568, 128),
         ReLU(),
         Flatten(),
@@ -83,6 +86,8 @@ def test_short_titles_read_like_pytorch():
         "Conv2d(2, 4, (3, 5), stride=2, bias=False)",
         "MaxPool2d(2)",
         "MaxPool2d(3, stride=1)",
+        "MaxPool2d(3, stride=2, padding=1)",
+        "AvgPool2d((2, 3), padding=(1, 0))",
         "Linear(1568, 128)",
         "ReLU()",
         "Flatten()",

@@ -49,6 +49,10 @@ LAYERS = {
     ),
     "maxpool-overlapping": (lambda r: Sequential(MaxPool2d(3, stride=2)), (2, 9, 8)),
     "maxpool-tuple": (lambda r: Sequential(MaxPool2d((2, 3), stride=(1, 2))), (3, 6, 7)),
+    "maxpool-padded-like-a-resnet-stem": (  # the conv's negative values meet the -inf pads
+        lambda r: Sequential(Conv2d(1, 3, 3, rng=r), MaxPool2d(3, stride=2, padding=1)),
+        (1, 9, 8),
+    ),
     "avgpool": (lambda r: Sequential(AvgPool2d(2)), (2, 6, 6)),
     "avgpool-padding-counts": (lambda r: Sequential(AvgPool2d(3, stride=2, padding=1)), (2, 7, 6)),
     "avgpool-tuple": (

@@ -136,8 +136,8 @@ def expressible(layer) -> bool:
     padding and the pooling window; BatchNorm with gamma and beta)."""
     if isinstance(layer, Conv2d):
         return square(layer.stride) and square(layer.padding)
-    if isinstance(layer, MaxPool2d):
-        return square(layer.kernel_size) and square(layer.stride)
+    if isinstance(layer, MaxPool2d):  # the exercise's pooling has no padding
+        return square(layer.kernel_size) and square(layer.stride) and layer.padding == (0, 0)
     if isinstance(layer, BatchNorm2d):
         return layer.affine
     return True

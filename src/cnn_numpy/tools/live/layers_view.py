@@ -65,6 +65,8 @@ def short_title(layer: Layer) -> str:
         args = [_size(layer.kernel_size)]
         if layer.stride != layer.kernel_size:
             args.append(f"stride={_size(layer.stride)}")
+        if layer.padding != (0, 0):
+            args.append(f"padding={_size(layer.padding)}")
         return f"{name}({', '.join(args)})"
     if isinstance(layer, Linear):
         bias = "" if layer.bias is not None else ", bias=False"

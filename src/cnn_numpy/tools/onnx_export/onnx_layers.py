@@ -113,6 +113,7 @@ def conv2d(g: GraphBuilder, layer: Conv2d, key: str, x: str, in_shape, out_shape
 
 
 def max_pool2d(g: GraphBuilder, layer: MaxPool2d, key: str, x: str, in_shape, out_shape) -> str:
+    ph, pw = layer.padding  # ONNX's MaxPool pads with -inf too
     return g.node(
         "MaxPool",
         [x],
@@ -122,7 +123,7 @@ def max_pool2d(g: GraphBuilder, layer: MaxPool2d, key: str, x: str, in_shape, ou
         repr(layer),
         kernel_shape=list(layer.kernel_size),
         strides=list(layer.stride),
-        pads=[0, 0, 0, 0],
+        pads=[ph, pw, ph, pw],
         ceil_mode=0,
     )
 
