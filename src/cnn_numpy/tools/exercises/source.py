@@ -1,0 +1,78 @@
+"""The learner's files read as text, never run: where a function is defined, which packages a
+file imports that the workbook does not allow, and where else in the workbook a function was
+written (a learner who wrote ``relu_forward`` into ``linear.py`` sees it named)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+#: packages that would do the exercise for the learner: a deep-learning framework, or this
+#: library itself (its layers are the answers the grader compares with)
+NOT_ALLOWED = ("torch", "tensorflow", "keras", "jax", "mxnet", "cnn_numpy")
+
+
+def parsed(path: Path) -> ast.Module | None:
+    """The file's syntax tree; None if it cannot be read or parsed (loading it will say why)."""
+    try:
+        return ast.parse(Path(path).read_text(encoding="utf-8", errors="replace"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+
+
+def def_line(path: str, function: str) -> str:
+    """``path:line`` of ``def function`` in the learner's file, or ``path``."""
+    tree = parsed(Path(path))
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            return f"{path}:{node.lineno}"
+    return path
+
+
+def is_main_block(node: ast.AST) -> bool:
+    """``if __name__ == "__main__":``: a learner's own try-out, which the grader never runs."""
+    test = getattr(node, "test", None)
+    return (
+        isinstance(node, ast.If)
+        and isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+    )
+
+
+def imports_not_allowed(path: Path) -> tuple[str, int] | None:
+    """``(package, line)`` of the first import of a package in ``NOT_ALLOWED`` that the
+    grader would run (anywhere but an ``if __name__ == "__main__":`` block), or None."""
+    tree = parsed(path)
+    if tree is None:
+        return None
+    todo = list(tree.body)
+    while todo:
+        node = todo.pop(0)
+        if is_main_block(node):
+            todo += node.orelse
+            continue
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        for name in names:
+            if name.split(".")[0] in NOT_ALLOWED:
+                return name.split(".")[0], node.lineno
+        todo += [child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt)]
+    return None
+
+
+def defined_elsewhere(folder: Path, function: str, own_file: str) -> list[str]:
+    """The other ``.py`` files of the workbook that define ``function`` (sorted names)."""
+    found = []
+    for path in sorted(Path(folder).glob("*.py")):
+        if path.name == own_file:
+            continue
+        tree = parsed(path)
+        if tree is not None and any(
+            isinstance(node, ast.FunctionDef) and node.name == function for node in tree.body
+        ):
+            found.append(path.name)
+    return found

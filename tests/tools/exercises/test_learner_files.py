@@ -1,0 +1,131 @@
+"""What learners do to their files besides the maths: use torch (or the library) instead of
+writing the layer, write a function into the wrong file, end the process, work in a folder
+they cannot write to or whose name has a space; each gets a line that says what and where."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+from helpers.workbook import plant
+
+from cnn_numpy.tools.cli import main
+from cnn_numpy.tools.exercises import check, hint, start
+from cnn_numpy.tools.exercises import workbook as workbook_module
+
+RELU_WITH_TORCH = """import numpy as np
+{line}
+
+
+def relu_forward(x):
+    return np.maximum(x, 0), x
+
+
+def relu_backward(dout, cache):
+    return dout * (cache > 0)
+"""
+
+
+@pytest.mark.parametrize(
+    "line, package",
+    [
+        ("import torch", "torch"),
+        ("from torch.nn import functional as F", "torch"),
+        ("import tensorflow as tf", "tensorflow"),
+        ("from cnn_numpy.layers import ReLU", "cnn_numpy"),
+        ("try:\n    import jax.numpy as jnp\nexcept ImportError:\n    pass", "jax"),
+    ],
+)
+def test_a_file_that_imports_a_framework_or_the_library_fails_and_names_the_line(
+    workbook, line, package
+):
+    path = workbook / "relu.py"
+    path.write_text(RELU_WITH_TORCH.format(line=line))
+    report = check(workbook, "relu")  # the maths is right: the import alone fails it
+    for result in report.results:
+        assert result.status == "fail", str(report)
+        assert f"imports {package}" in result.message and "NumPy only" in result.message
+        import_line = 2 + (line.startswith("try:"))
+        assert result.location == f"{path}:{import_line}"
+        assert result.mistake == f"imports {package}"
+
+
+def test_an_import_inside_a_function_counts_and_a_main_block_does_not(workbook):
+    plant(workbook, "relu.py", "    out = ", "    import torch  # noqa\n    out = ")
+    assert check(workbook, "relu")["relu_forward"].mistake == "imports torch"
+    (workbook / "relu.py").write_text(
+        RELU_WITH_TORCH.format(line="")
+        + '\n\nif __name__ == "__main__":  # the learner\'s own try-out\n    import torch\n'
+    )
+    assert check(workbook, "relu").ok
+
+
+def test_a_function_written_into_another_file_is_found_and_named(workbook):
+    start(workbook / "fresh")
+    fresh = workbook / "fresh"
+    relu_code = (workbook / "relu.py").read_text().split('"""', 2)[2]  # after the docstring
+    (fresh / "linear.py").write_text((fresh / "linear.py").read_text() + relu_code)
+    (fresh / "my_sgd.py").write_text((workbook / "sgd.py").read_text())
+    report = check(fresh, ["relu", "sgd", "conv2d"])
+    for function in ("relu_forward", "relu_backward"):
+        message = report[function].message
+        assert report[function].status == "not done", message
+        assert f"{function} is written in linear.py, but the grader reads it from relu.py" in (
+            message
+        )
+    assert "sgd_step is written in my_sgd.py" in report["sgd_step"].message
+    assert "written in" not in report["conv2d_forward"].message  # nowhere else: nothing said
+    (fresh / "sgd.py").unlink()
+    assert "sgd_step is written in my_sgd.py" in check(fresh, "sgd")["sgd_step"].message
+
+
+def test_a_deleted_function_is_named_without_a_case(workbook):
+    plant(workbook, "adam.py", "def adam_step", "def adam_step_old")
+    result = check(workbook, "adam")["adam_step"]
+    assert result.message == "is not defined in the file (or is not a function)"
+
+
+@pytest.mark.parametrize("code", [0, 3])
+def test_a_process_that_ends_itself_reports_its_exit_status(workbook, code):
+    plant(workbook, "adam.py", "beta1, beta2 = betas", f"import os\n\n    os._exit({code})")
+    message = check(workbook, "adam")["adam_step"].message
+    assert f"ended the process that ran it (exit status {code};" in message, message
+
+
+def test_a_read_only_workbook_still_gives_the_hint_and_says_it_was_not_recorded(
+    workbook, monkeypatch
+):
+    def refuse(path, text):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(workbook_module, "atomic_write_text", refuse)
+    for _ in range(2):  # not recorded: the same hint again
+        text = hint(workbook, "relu")
+        assert text.startswith("Hint 1 of 3 for relu")
+        assert "not recorded" in text and "Permission denied" in text
+    with pytest.raises(ValueError, match="cannot write the workbook into .*Permission denied"):
+        start(workbook.parent / "new")
+
+
+def test_a_read_only_folder_is_one_error_line_on_the_command_line(tmp_path, capsys, monkeypatch):
+    def refuse(path, text):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(workbook_module, "atomic_write_text", refuse)
+    assert main(["exercises", "start", str(tmp_path / "wb")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write the workbook") and "Traceback" not in err
+
+
+def test_the_commands_printed_for_a_folder_with_spaces_can_be_pasted(tmp_path, capsys):
+    folder = str(tmp_path / "my wörk" / "cnn ü")
+    assert main(["exercises", "start", folder]) == 0
+    out = capsys.readouterr().out
+    assert f"cnn-numpy exercises check {shlex.quote(folder)}" in out
+    assert shlex.split(out.splitlines()[-1].split("then: ")[1])[3] == folder
+    (tmp_path / "my wörk" / "cnn ü" / "relu.py").unlink()
+    result = check(folder, "relu")["relu_forward"]
+    assert f"start --force {shlex.quote(folder)}" in result.message
+    assert check(folder, "linear")["linear_forward"].status == "not done"  # unicode path: fine
+    with pytest.raises(ValueError, match=f"exercises start {shlex.quote(folder + ' 2')}"):
+        check(folder + " 2")
