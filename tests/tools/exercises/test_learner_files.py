@@ -129,3 +129,13 @@ def test_the_commands_printed_for_a_folder_with_spaces_can_be_pasted(tmp_path, c
     assert check(folder, "linear")["linear_forward"].status == "not done"  # unicode path: fine
     with pytest.raises(ValueError, match=f"exercises start {shlex.quote(folder + ' 2')}"):
         check(folder + " 2")
+
+
+def test_a_loss_returned_as_a_0_d_array_is_read_as_it_is(workbook):
+    """np.array(loss) has shape (): it passes (it was read back as shape (1,) and failed with
+    "loss has shape (1,), expected ()"); a loss of shape (1,) is named with its own shape."""
+    plant(workbook, "softmax_cross_entropy.py", "float(loss)", "np.array(loss)")
+    assert check(workbook, "softmax_cross_entropy").ok
+    plant(workbook, "softmax_cross_entropy.py", "np.array(loss)", "np.array([loss])")
+    message = check(workbook, "softmax_cross_entropy")["softmax_cross_entropy"].message
+    assert message.startswith("loss has shape (1,), expected ()"), message

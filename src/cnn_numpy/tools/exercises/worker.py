@@ -43,7 +43,7 @@ def send(fd: int, message: object) -> None:
 def plain(value, depth: int = 0):
     """``value`` as tagged plain data the grader can read without running any code."""
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-        value = np.ascontiguousarray(value)
+        value = np.asarray(value, order="C")  # (np.ascontiguousarray makes a 0-d array 1-d)
         return ("array", value.dtype.str, value.shape, value.tobytes())
     if isinstance(value, (bool, np.bool_)):
         return ("other", type(value).__name__, repr(value)[:80])
