@@ -139,3 +139,21 @@ def test_a_loss_returned_as_a_0_d_array_is_read_as_it_is(workbook):
     plant(workbook, "softmax_cross_entropy.py", "np.array(loss)", "np.array([loss])")
     message = check(workbook, "softmax_cross_entropy")["softmax_cross_entropy"].message
     assert message.startswith("loss has shape (1,), expected ()"), message
+
+
+@pytest.mark.parametrize(
+    "file, old, new, function, signature",
+    [
+        ("maxpool2d", "def maxpool2d_forward(x, kernel_size=2, stride=2):",
+         "def maxpool2d_forward(x, k=2, s=2):\n    kernel_size, stride = k, s",
+         "maxpool2d_forward", "maxpool2d_forward(x, kernel_size=2, stride=2)"),
+        ("relu", "def relu_backward(dout, cache):", "def relu_backward(dout):\n    cache = 0",
+         "relu_backward", "relu_backward(dout, cache)"),
+    ],
+)  # fmt: skip
+def test_renamed_parameters_are_shown_the_stubs_signature(workbook, file, old, new, function,
+                                                          signature):  # fmt: skip
+    plant(workbook, f"{file}.py", old, new)
+    message = check(workbook, file)[function].message
+    assert message.startswith(f"TypeError: {function}()"), message
+    assert message.endswith(f"the grader calls it as the stub declares it: {signature}")

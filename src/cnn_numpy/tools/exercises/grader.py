@@ -18,7 +18,7 @@ from .compare import TOLERANCE, describe, matches, not_finite, rel_error, unpack
 from .mistakes import BIAS_NOT_SUMMED, MISTAKES
 from .numeric import numerical_check
 from .sandbox import Outcome, Sandbox
-from .source import def_line, defined_elsewhere, imports_not_allowed
+from .source import def_line, defined_elsewhere, imports_not_allowed, stub_signature
 
 PASS, FAIL, TODO = "pass", "fail", "not done"
 
@@ -68,7 +68,11 @@ class FunctionGrader:
             return self.result(FAIL, outcome.problem, location=location)
         if outcome is self.box.load_problem:  # the file, not a case: a SyntaxError, ...
             return self.result(FAIL, f"{outcome.problem} (loading the file)", location=location)
-        return self.result(FAIL, f"{outcome.problem} (on {case.label})", location=location)
+        message = f"{outcome.problem} (on {case.label})"
+        if outcome.problem.startswith(f"TypeError: {self.function}()"):  # renamed parameters
+            signature = stub_signature(self.exercise.file, self.function)
+            message += f"; the grader calls it as the stub declares it: {signature}"
+        return self.result(FAIL, message, location=location)
 
     def changed_input(self, outcome: Outcome, case: Case) -> Result:
         """The call wrote into arrays it was given: a fail, even if its answer is right (in
