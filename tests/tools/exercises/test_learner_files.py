@@ -157,3 +157,20 @@ def test_renamed_parameters_are_shown_the_stubs_signature(workbook, file, old, n
     message = check(workbook, file)[function].message
     assert message.startswith(f"TypeError: {function}()"), message
     assert message.endswith(f"the grader calls it as the stub declares it: {signature}")
+
+
+def test_a_try_out_at_the_top_that_calls_an_unfinished_function_is_not_not_done(workbook):
+    """linear_forward is done; the file's last lines try linear_backward, still a stub: that
+    is a file that cannot load (and says how to keep try-outs), not two functions not done."""
+    path = plant(
+        workbook, "linear.py", "    x, weight = cache\n", "    raise NotImplementedError\n"
+    )
+    path.write_text(
+        path.read_text() + "\n\nout, cache = linear_forward(np.ones((2, 3)), np.ones((4, 3)), "
+        "np.zeros(4))\nprint(linear_backward(np.ones((2, 4)), cache))\n"
+    )
+    report = check(workbook, "linear")
+    for result in report.results:
+        assert result.status == "fail", str(report)
+        assert result.message.startswith("NotImplementedError (loading the file)")
+        assert 'under if __name__ == "__main__":' in result.message

@@ -61,13 +61,19 @@ class FunctionGrader:
         return Result(self.exercise.name, self.function, status, message, **more)
 
     def failed_call(self, outcome: Outcome, case: Case) -> Result:
+        location = outcome.where or self.box.path
+        if outcome is self.box.load_problem:  # the file, not a case: a SyntaxError, ...
+            message = f"{outcome.problem} (loading the file)"
+            if outcome.problem.startswith("NotImplementedError"):  # a try-out at the top
+                message += (
+                    ": code at the top of the file calls a function not done yet; put "
+                    'your try-outs under if __name__ == "__main__":'
+                )
+            return self.result(FAIL, message, location=location)
         if outcome.problem.startswith("NotImplementedError"):
             return self.result(TODO, "not done yet (it raises NotImplementedError)")
-        location = outcome.where or self.box.path
         if outcome.problem.startswith("is not defined"):  # no case can show more
             return self.result(FAIL, outcome.problem, location=location)
-        if outcome is self.box.load_problem:  # the file, not a case: a SyntaxError, ...
-            return self.result(FAIL, f"{outcome.problem} (loading the file)", location=location)
         message = f"{outcome.problem} (on {case.label})"
         if outcome.problem.startswith(f"TypeError: {self.function}()"):  # renamed parameters
             signature = stub_signature(self.exercise.file, self.function)
