@@ -4,13 +4,16 @@ they cannot write to or whose name has a space; each gets a line that says what 
 
 from __future__ import annotations
 
+import os
 import shlex
+import sys
 
 import pytest
 from helpers.workbook import plant
 
+import cnn_numpy as cnn
 from cnn_numpy.tools.cli import main
-from cnn_numpy.tools.exercises import check, hint, start
+from cnn_numpy.tools.exercises import check, hint, layers_from, start
 from cnn_numpy.tools.exercises import workbook as workbook_module
 
 RELU_WITH_TORCH = """import numpy as np
@@ -174,3 +177,20 @@ def test_a_try_out_at_the_top_that_calls_an_unfinished_function_is_not_not_done(
         assert result.status == "fail", str(report)
         assert result.message.startswith("NotImplementedError (loading the file)")
         assert 'under if __name__ == "__main__":' in result.message
+
+
+def test_an_edit_of_the_same_length_in_the_same_second_is_graded_as_written(workbook, monkeypatch):
+    """Through the import system a file is run from __pycache__'s .pyc when its mtime (whole
+    seconds) and size match: `x > 0` -> `x < 0` within a second passed as the old code. The
+    grader compiles the text as it is, and writes no __pycache__ into the workbook."""
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)  # the learner's process
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)  # (and layers_from's) may cache
+    path = workbook / "relu.py"
+    stamp = path.stat().st_mtime
+    assert check(workbook, "relu").ok
+    plant(workbook, "relu.py", "return dout * (x > 0)", "return dout * (x < 0)")
+    os.utime(path, (stamp, stamp))  # the same second, the same size: a .pyc would match
+    assert not check(workbook, "relu").ok
+    model = cnn.seed_net(2, rng=0)
+    layers_from(workbook, model, cnn.SGD(model.parameters(), lr=0.1))
+    assert not (workbook / "__pycache__").exists()

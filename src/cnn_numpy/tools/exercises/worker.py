@@ -11,7 +11,6 @@ lists, None, or a description of anything else.
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import os
 import pickle
@@ -21,6 +20,8 @@ import traceback
 from pathlib import Path
 
 import numpy as np
+
+from .source import load_source
 
 _send_lock = threading.Lock()
 
@@ -112,10 +113,8 @@ class Worker:
     def load(self, path: str, limit: float) -> tuple:
         self.path = os.path.abspath(path)
         sys.path.insert(0, os.path.dirname(self.path))  # its own helper modules, if any
-        spec = importlib.util.spec_from_file_location(f"workbook_{Path(path).stem}", path)
-        module = importlib.util.module_from_spec(spec)
-        self.run_limited(lambda: spec.loader.exec_module(module), limit)
-        self.module = module
+        name = f"workbook_{Path(path).stem}"
+        self.module = self.run_limited(lambda: load_source(self.path, name), limit)
         return ("ok", None)
 
     def call(self, name, args, kwargs, keep, cache, limit) -> tuple:
