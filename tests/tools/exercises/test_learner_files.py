@@ -194,3 +194,13 @@ def test_an_edit_of_the_same_length_in_the_same_second_is_graded_as_written(work
     model = cnn.seed_net(2, rng=0)
     layers_from(workbook, model, cnn.SGD(model.parameters(), lr=0.1))
     assert not (workbook / "__pycache__").exists()
+
+
+def test_a_helper_module_of_the_learners_that_imports_torch_counts_too(workbook):
+    (workbook / "tools_of_mine.py").write_text("import numpy as np\nimport torch\n")
+    (workbook / "relu.py").write_text(RELU_WITH_TORCH.format(line="from tools_of_mine import np"))
+    result = check(workbook, "relu")["relu_forward"]
+    assert result.message.startswith("imports torch (in tools_of_mine.py, which it imports)")
+    assert result.location == f"{workbook / 'tools_of_mine.py'}:2"
+    (workbook / "tools_of_mine.py").write_text("import numpy as np\nimport relu  # a cycle\n")
+    assert check(workbook, "relu").ok  # a helper without torch (even in a cycle) is fine

@@ -170,10 +170,11 @@ def grade_exercise(folder: Path, exercise: Exercise, limit: float, seed: int = 0
         message = f"{path} is missing (cnn-numpy exercises start --force {quote(str(folder))} writes it again)"
         results = [Result(exercise.name, f, FAIL, message) for f in exercise.functions]
     elif banned := imports_not_allowed(path):  # read, not run: it would pass by their layers
-        package, line = banned
+        package, file, line = banned
         named = f"imports {package}"
-        message = f"{named}: the workbook is NumPy only; write the maths yourself with np"
-        where = f"{path}:{line}"
+        through = f" (in {file.name}, which it imports)" if file != path else ""
+        message = f"{named}{through}: the workbook is NumPy only; write the maths yourself with np"
+        where = f"{file}:{line}"
         return [
             Result(exercise.name, f, FAIL, message, None, None, where, named)
             for f in exercise.functions

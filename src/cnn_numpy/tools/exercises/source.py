@@ -43,13 +43,14 @@ def is_main_block(node: ast.AST) -> bool:
     )
 
 
-def imports_not_allowed(path: Path) -> tuple[str, int] | None:
-    """``(package, line)`` of the first import of a package in ``NOT_ALLOWED`` that the
-    grader would run (anywhere but an ``if __name__ == "__main__":`` block), or None."""
+def imports_not_allowed(path: Path, seen: set | None = None) -> tuple[str, Path, int] | None:
+    """``(package, file, line)`` of the first import of a package in ``NOT_ALLOWED`` that the
+    grader would run (anywhere but an ``if __name__ == "__main__":`` block), in ``path`` or
+    in a helper module of the learner's beside it that it imports; None if there is none."""
+    path, seen = Path(path), seen if seen is not None else set()
+    seen.add(path.resolve())
     tree = parsed(path)
-    if tree is None:
-        return None
-    todo = list(tree.body)
+    todo = list(tree.body) if tree is not None else []
     while todo:
         node = todo.pop(0)
         if is_main_block(node):
@@ -62,7 +63,11 @@ def imports_not_allowed(path: Path) -> tuple[str, int] | None:
             names = [node.module]
         for name in names:
             if name.split(".")[0] in NOT_ALLOWED:
-                return name.split(".")[0], node.lineno
+                return name.split(".")[0], path, node.lineno
+            helper = path.parent / f"{name.split('.')[0]}.py"  # the learner's own module
+            if helper.is_file() and helper.resolve() not in seen:
+                if found := imports_not_allowed(helper, seen):
+                    return found
         todo += [child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt)]
     return None
 
