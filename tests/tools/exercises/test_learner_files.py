@@ -53,6 +53,16 @@ def test_a_file_that_imports_a_framework_or_the_library_fails_and_names_the_line
         assert result.mistake == f"imports {package}"
 
 
+def test_a_file_saved_with_a_byte_order_mark_is_read_too(workbook):
+    """Windows editors may start a UTF-8 file with a BOM; Python runs it, so the import
+    check must read it too (it parsed the text as str, where a BOM is a syntax error)."""
+    text = RELU_WITH_TORCH.format(line="import torch")
+    (workbook / "relu.py").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert check(workbook, "relu")["relu_forward"].mistake == "imports torch"
+    (workbook / "relu.py").write_bytes(b"\xef\xbb\xbf" + RELU_WITH_TORCH.format(line="").encode())
+    assert check(workbook, "relu").ok
+
+
 def test_an_import_inside_a_function_counts_and_a_main_block_does_not(workbook):
     plant(workbook, "relu.py", "    out = ", "    import torch  # noqa\n    out = ")
     assert check(workbook, "relu")["relu_forward"].mistake == "imports torch"

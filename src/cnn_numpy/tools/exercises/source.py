@@ -18,7 +18,7 @@ NOT_ALLOWED = ("torch", "tensorflow", "keras", "jax", "mxnet", "cnn_numpy")
 def parsed(path: Path) -> ast.Module | None:
     """The file's syntax tree; None if it cannot be read or parsed (loading it will say why)."""
     try:
-        return ast.parse(Path(path).read_text(encoding="utf-8", errors="replace"))
+        return ast.parse(Path(path).read_bytes())  # bytes: a BOM or a coding line is honoured
     except (OSError, SyntaxError, ValueError):
         return None
 
