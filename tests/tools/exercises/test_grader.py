@@ -92,6 +92,9 @@ MISTAKES = [
      "batchnorm2d_forward", "divided by M - 1"),
     ("relu", [("return dout * (x > 0)", "return dout * (x >= 0)")],
      "relu_backward", "gradient at x = 0 must be 0"),
+    ("linear", [("    out = x @ weight.T + bias\n", "    out = x @ weight.T\n")],
+     "linear_forward", "bias not added"),
+    ("conv2d", [("out += bias[None, :, None, None]", "pass")], "conv2d_forward", "bias not added"),
 ]  # fmt: skip
 
 

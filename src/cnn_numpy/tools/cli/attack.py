@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ...data.atomic import atomic_write_text
+from ...train import predict_proba
 from ..explain import fgsm, pgd, pixel_units
 from ..explain.figures import accuracy_plot, attack_grid, save_figure
 from .common import UsageError, int_in, load_model, normalization, output_folder, seed, writing
@@ -133,7 +134,8 @@ def run(args: argparse.Namespace) -> int:
         fooled = predicted(model, X_adv)
         rows.append((eps, float(np.mean(fooled == y)), time.perf_counter() - start))
         print(f"{eps:>6g}  {rows[-1][1]:>8.2%}  {rows[-1][2]:7.1f}", flush=True)
-        examples = (eps, X_adv[:6], fooled[:6])
+        sure = (predict_proba(model, X[:6]), predict_proba(model, X_adv[:6]))
+        examples = (eps, X_adv[:6], fooled[:6], sure)
     write_pictures(Path(args.out), args, name, rows, examples, (X, y, clean), stats, data.classes)
     return 0
 
@@ -148,7 +150,7 @@ def write_pictures(out: Path, args, name, rows, examples, clean, stats, classes)
         eps = [r[0] for r in rows]
         save_figure(accuracy_plot(eps, {name: [r[1] for r in rows]}, title), out / "accuracy.png")
         if examples is not None:
-            eps_shown, X_adv, fooled = examples
+            eps_shown, X_adv, fooled, sure = examples
             pixels = lambda a: a * stats["std"] + stats["mean"]  # noqa: E731  back to 0-1
             grid = attack_grid(
                 pixels(X[:6]),
@@ -157,6 +159,7 @@ def write_pictures(out: Path, args, name, rows, examples, clean, stats, classes)
                 (predicted_clean[:6], fooled),
                 classes,
                 f"{name}, eps={eps_shown:g} (pixel units)",
+                probabilities=sure,
             )
             save_figure(grid, out / "examples.png")
     pictures = [out / "accuracy.png", *([out / "examples.png"] * (examples is not None))]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from shlex import quote
 
 from ..exercises import check, hint, layers_from, start
 from .common import UsageError, float_in
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"Workbook in {args.folder}: wrote {', '.join(done['written']) or 'nothing'}")
         if done["kept"]:
             print(f"Kept your work in {', '.join(done['kept'])}")
-        print(f"Read {args.folder}/README.md, then: cnn-numpy exercises check {args.folder}")
+        print(f"Read {args.folder}/README.md, then: cnn-numpy exercises check {quote(args.folder)}")
         return 0
     if args.action == "hint":
         print(hint(args.folder, args.exercise))

@@ -142,6 +142,12 @@ def run(args: argparse.Namespace) -> int:
             f"--target {args.target} is not a class of {args.model} (0-{len(classes) - 1})"
         )
     stats = normalization(card, args.model)
+    if card.get("dataset") == "fashion-mnist":  # predict's preparation, and its caveat
+        print(
+            "note: explain prepares images as predict does, the way MNIST digits were made "
+            "(ink fitted in 20x20); Fashion-MNIST photos filled the whole 28x28, so expect "
+            "weaker guesses"
+        )
     novelty = load_check(args.model)  # None: a note says so
     methods = METHODS if args.method == "all" else (args.method,)
     if "gradcam" in methods and not has_feature_maps(model, shape):

@@ -6,9 +6,9 @@ the learner's code does raises here.
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass
 from pathlib import Path
+from shlex import quote
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from .compare import TOLERANCE, describe, matches, not_finite, rel_error, unpack
 from .mistakes import BIAS_NOT_SUMMED, MISTAKES
 from .numeric import numerical_check
 from .sandbox import Outcome, Sandbox
+from .source import def_line, defined_elsewhere, imports_not_allowed, stub_signature
 
 PASS, FAIL, TODO = "pass", "fail", "not done"
 
@@ -60,12 +61,24 @@ class FunctionGrader:
         return Result(self.exercise.name, self.function, status, message, **more)
 
     def failed_call(self, outcome: Outcome, case: Case) -> Result:
-        if outcome.problem.startswith("NotImplementedError"):
-            return self.result(TODO, "not done yet (it raises NotImplementedError)")
         location = outcome.where or self.box.path
         if outcome is self.box.load_problem:  # the file, not a case: a SyntaxError, ...
-            return self.result(FAIL, f"{outcome.problem} (loading the file)", location=location)
-        return self.result(FAIL, f"{outcome.problem} (on {case.label})", location=location)
+            message = f"{outcome.problem} (loading the file)"
+            if outcome.problem.startswith("NotImplementedError"):  # a try-out at the top
+                message += (
+                    ": code at the top of the file calls a function not done yet; put "
+                    'your try-outs under if __name__ == "__main__":'
+                )
+            return self.result(FAIL, message, location=location)
+        if outcome.problem.startswith("NotImplementedError"):
+            return self.result(TODO, "not done yet (it raises NotImplementedError)")
+        if outcome.problem.startswith("is not defined"):  # no case can show more
+            return self.result(FAIL, outcome.problem, location=location)
+        message = f"{outcome.problem} (on {case.label})"
+        if outcome.problem.startswith(f"TypeError: {self.function}()"):  # renamed parameters
+            signature = stub_signature(self.exercise.file, self.function)
+            message += f"; the grader calls it as the stub declares it: {signature}"
+        return self.result(FAIL, message, location=location)
 
     def changed_input(self, outcome: Outcome, case: Case) -> Result:
         """The call wrote into arrays it was given: a fail, even if its answer is right (in
@@ -151,28 +164,43 @@ class FunctionGrader:
         return self.result(FAIL, message, error=err, where=where, location=self.box.path)
 
 
-def def_line(path: str, function: str) -> str:
-    """``path:line`` of ``def function`` in the learner's file (read, not run), or ``path``."""
-    try:
-        tree = ast.parse(Path(path).read_text(encoding="utf-8", errors="replace"))
-    except (OSError, SyntaxError, ValueError):
-        return path
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and node.name == function:
-            return f"{path}:{node.lineno}"
-    return path
-
-
 def grade_exercise(folder: Path, exercise: Exercise, limit: float, seed: int = 0) -> list[Result]:
     path = Path(folder) / exercise.file
     if not path.is_file():
-        message = f"{path} is missing (cnn-numpy exercises start --force {folder} writes it again)"
-        return [Result(exercise.name, f, FAIL, message) for f in exercise.functions]
-    cases = cases_for(exercise.name, seed)
-    with Sandbox(str(path)) as box:
-        if exercise.name in BACKWARD_GRADS:
-            return grade_layer(box, exercise, cases, limit)
-        return [grade_function(box, exercise, cases, limit)]
+        message = f"{path} is missing (cnn-numpy exercises start --force {quote(str(folder))} writes it again)"
+        results = [Result(exercise.name, f, FAIL, message) for f in exercise.functions]
+    elif banned := imports_not_allowed(path):  # read, not run: it would pass by their layers
+        package, file, line = banned
+        named = f"imports {package}"
+        through = f" (in {file.name}, which it imports)" if file != path else ""
+        message = f"{named}{through}: the workbook is NumPy only; write the maths yourself with np"
+        where = f"{file}:{line}"
+        return [
+            Result(exercise.name, f, FAIL, message, None, None, where, named)
+            for f in exercise.functions
+        ]
+    else:
+        with Sandbox(str(path)) as box:
+            cases = cases_for(exercise.name, seed)
+            if exercise.name in BACKWARD_GRADS:
+                results = grade_layer(box, exercise, cases, limit)
+            else:
+                results = [grade_function(box, exercise, cases, limit)]
+    return [written_elsewhere(Path(folder), exercise, result) for result in results]
+
+
+def written_elsewhere(folder: Path, exercise: Exercise, result: Result) -> Result:
+    """A function not done (or not there) in its own file but written in another file of the
+    workbook: say where, since the grader reads only its own file."""
+    unwritten = result.status == TODO or result.message.startswith("is not defined")
+    unwritten = unwritten or " is missing (" in result.message
+    others = defined_elsewhere(folder, result.function, exercise.file) if unwritten else []
+    if others:
+        result.message += (
+            f"; {result.function} is written in {', '.join(others)}, but the grader reads it "
+            f"from {exercise.file}: move it there"
+        )
+    return result
 
 
 def grade_function(box: Sandbox, exercise: Exercise, cases: list[Case], limit: float) -> Result:

@@ -8,7 +8,6 @@ loss is returned: the learner's ``softmax_cross_entropy``, or the library's.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from ...losses import CrossEntropyLoss
 from ...optim import SGD, Adam
 from .catalog import EXERCISES
 from .grader import TODO
+from .source import load_source
 from .workbook import check
 from .worker import learner_line
 
@@ -31,12 +31,10 @@ def load_functions(path: Path, names) -> dict:
     """The learner's functions ``names`` from ``path``, each wrapped by ``guarded``.  While
     the file loads, its folder is on the import path, as in the grader's process: a helper
     module of the learner's beside it is found (sys.path is as it was afterwards)."""
-    spec = importlib.util.spec_from_file_location(f"cnn_numpy_workbook_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
     folder = str(path.resolve().parent)
     sys.path.insert(0, folder)
     try:
-        spec.loader.exec_module(module)
+        module = load_source(path.resolve(), f"cnn_numpy_workbook_{path.stem}")
     finally:
         sys.path.remove(folder)
     return {name: guarded(getattr(module, name), name, str(path.resolve())) for name in names}

@@ -170,7 +170,7 @@ BIAS_NOT_SUMMED = (
     "bias gradient not summed over the batch: every example adds to the same bias, so add "
     "dout up over the batch (and, for a conv, over every output pixel); do not average"
 )
-
+BIAS_NOT_ADDED = "bias not added: every out[n, f, ...] gets bias[f] added after the sum"
 #: function -> the mistakes it is checked for, in the order they are tried
 MISTAKES: dict[str, list[Mistake]] = {
     "relu_backward": [
@@ -183,7 +183,9 @@ MISTAKES: dict[str, list[Mistake]] = {
         Mistake(BIAS_NOT_SUMMED, bias_mean("dbias", 0)),
         Mistake(BIAS_NOT_SUMMED, lambda case: {"dbias": case.dout[0]}),  # the first example's
     ],
+    "linear_forward": [Mistake(BIAS_NOT_ADDED, lambda c: {"out": c.expected["out"] - c.args[2]})],
     "conv2d_forward": [
+        Mistake(BIAS_NOT_ADDED, lambda c: {"out": c.expected["out"] - c.args[2][:, None, None]}),
         Mistake(FLIPPED, flipped_forward),
         Mistake(
             "padding applied to the output: pad the input x with zeros before the windows "

@@ -150,8 +150,12 @@ class Sandbox:
             return ("timeout", None)
         if isinstance(err, pickle.UnpicklingError):
             return ("unreadable", f"returned something the grader cannot read ({err})")
-        code = self.process.poll()
-        return ("died", f"ended the process that ran it (exit status {code})")
+        try:  # its output has ended: wait the moment the system takes to record its status
+            code = self.process.wait(timeout=GRACE)
+        except subprocess.TimeoutExpired:
+            code = None
+        status = f"signal {-code}" if code is not None and code < 0 else f"exit status {code}"
+        return ("died", f"ended the process that ran it ({status}; os._exit, or a crash?)")
 
     def read(self, deadline: float) -> tuple:
         try:

@@ -13,6 +13,7 @@ import hashlib
 import json
 from importlib import resources
 from pathlib import Path
+from shlex import quote
 
 from ... import __version__
 from ...data.atomic import atomic_write_text
@@ -85,28 +86,33 @@ def start(folder, force: bool = False) -> dict[str, list[str]]:
     except ValueError:
         old = {}  # a damaged manifest: --force writes a new one
     old_stubs = old.get("stubs", {}) if isinstance(old.get("stubs"), dict) else {}
-    folder.mkdir(parents=True, exist_ok=True)
-    written, kept = [], []
-    for name in names:
-        text, path = stub_text(name), folder / name
-        if path.exists():
-            current = digest(path.read_text(encoding="utf-8", errors="replace"))
-            if current not in (digest(text), old_stubs.get(name)):
-                kept.append(name)
-                continue
-        atomic_write_text(path, text)
-        written.append(name)
     hints = old.get("hints_seen", {}) if isinstance(old.get("hints_seen"), dict) else {}
-    write_manifest(
-        folder,
-        {
-            "format": "cnn-numpy exercises",
-            "version": VERSION,
-            "written_by": f"cnn-numpy {__version__}",
-            "stubs": {name: digest(stub_text(name)) for name in names},
-            "hints_seen": hints,
-        },
-    )
+    manifest = {
+        "format": "cnn-numpy exercises",
+        "version": VERSION,
+        "written_by": f"cnn-numpy {__version__}",
+        "stubs": {name: digest(stub_text(name)) for name in names},
+        "hints_seen": hints,
+    }
+    written, kept = [], []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            text, path = stub_text(name), folder / name
+            if path.exists():
+                current = digest(path.read_text(encoding="utf-8", errors="replace"))
+                if current not in (digest(text), old_stubs.get(name)):
+                    kept.append(name)
+                    continue
+            atomic_write_text(path, text)
+            written.append(name)
+        write_manifest(folder, manifest)
+    except OSError as err:  # a read-only folder, a full disk, a path under a file ...
+        so_far = f" (written so far: {', '.join(written)})" if written else ""
+        raise ValueError(
+            f"cannot write the workbook into {folder} ({err.strerror or err}); pick a folder "
+            f"you can write to{so_far}"
+        ) from None
     return {"written": written, "kept": kept}
 
 
@@ -114,14 +120,14 @@ def workbook_folder(folder) -> tuple[Path, dict | None]:
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(
-            f"there is no workbook at {folder}; start one with: cnn-numpy exercises start {folder}"
+            f"there is no workbook at {folder}; start one with: cnn-numpy exercises start {quote(str(folder))}"
         )
     manifest = read_manifest(folder)
     if manifest is None and not any((folder / e.file).exists() for e in EXERCISES):
         raise ValueError(  # a folder of something else: not 13 lines of "missing"
             f"there is no workbook at {folder} (no {MANIFEST}, none of its files: "
             f"{', '.join(e.file for e in EXERCISES[:3])}, ...); start one with: "
-            f"cnn-numpy exercises start {folder}"
+            f"cnn-numpy exercises start {quote(str(folder))}"
         )
     if manifest is not None and manifest["version"] not in GRADES:
         raise ValueError(
@@ -140,13 +146,21 @@ def hint(folder, exercise: str) -> str:
     seen = manifest.setdefault("hints_seen", {})
     k = min(int(seen.get(chosen.name, 0)) + 1, len(chosen.hints))
     seen[chosen.name] = k
-    write_manifest(folder, manifest)
+    try:
+        write_manifest(folder, manifest)
+        unrecorded = ""
+    except OSError as err:  # a read-only workbook (a teacher's shared copy): the hint still
+        unrecorded = (
+            f"\n  (not recorded: cannot write {folder / MANIFEST} ({err.strerror or err}), "
+            "so the next call shows this hint again)"
+        )
     more = (
         " (that was the last one: the docstring's docs page derives it all)"
         if k == len(chosen.hints)
         else ""
     )
-    return f"Hint {k} of {len(chosen.hints)} for {chosen.name}{more}:\n  {chosen.hints[k - 1]}"
+    hint_text = chosen.hints[k - 1]
+    return f"Hint {k} of {len(chosen.hints)} for {chosen.name}{more}:\n  {hint_text}{unrecorded}"
 
 
 def check(folder, exercises=None, time_limit: float = 10.0, seed: int = 0) -> Report:

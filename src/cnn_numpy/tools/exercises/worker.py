@@ -11,7 +11,6 @@ lists, None, or a description of anything else.
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import os
 import pickle
@@ -21,6 +20,8 @@ import traceback
 from pathlib import Path
 
 import numpy as np
+
+from .source import load_source
 
 _send_lock = threading.Lock()
 
@@ -43,7 +44,7 @@ def send(fd: int, message: object) -> None:
 def plain(value, depth: int = 0):
     """``value`` as tagged plain data the grader can read without running any code."""
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-        value = np.ascontiguousarray(value)
+        value = np.asarray(value, order="C")  # (np.ascontiguousarray makes a 0-d array 1-d)
         return ("array", value.dtype.str, value.shape, value.tobytes())
     if isinstance(value, (bool, np.bool_)):
         return ("other", type(value).__name__, repr(value)[:80])
@@ -112,10 +113,8 @@ class Worker:
     def load(self, path: str, limit: float) -> tuple:
         self.path = os.path.abspath(path)
         sys.path.insert(0, os.path.dirname(self.path))  # its own helper modules, if any
-        spec = importlib.util.spec_from_file_location(f"workbook_{Path(path).stem}", path)
-        module = importlib.util.module_from_spec(spec)
-        self.run_limited(lambda: spec.loader.exec_module(module), limit)
-        self.module = module
+        name = f"workbook_{Path(path).stem}"
+        self.module = self.run_limited(lambda: load_source(self.path, name), limit)
         return ("ok", None)
 
     def call(self, name, args, kwargs, keep, cache, limit) -> tuple:

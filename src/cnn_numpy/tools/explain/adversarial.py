@@ -21,7 +21,14 @@ from ...layers.base import Layer
 from ...losses import CrossEntropyLoss
 from ...train import Callback, History
 from .attacks import pgd_steps
-from .backprop import backward_through, check_clip, check_number, check_steps, explaining
+from .backprop import (
+    backward_through,
+    check_clip,
+    check_inside,
+    check_number,
+    check_steps,
+    explaining,
+)
 
 ATTACKS = ("fgsm", "pgd")
 
@@ -89,6 +96,7 @@ class AdversarialLoss:
 
     def forward(self, logits: np.ndarray, labels: np.ndarray) -> float:
         x, inner = self.model.x, self.model.inner
+        check_inside(x, self.clip, "AdversarialTraining")
         if self.attack == "fgsm":
             clean_loss = self.ce.forward(logits, labels)
             dx = backward_through(inner, 0.5 * self.ce.backward(), True)  # ½ of the step

@@ -13,6 +13,7 @@ import numpy as np
 from ...layers.base import as_rng
 from .backprop import (
     check_clip,
+    check_inside,
     check_number,
     check_steps,
     cross_entropy_grad,
@@ -35,6 +36,7 @@ def fgsm(model, x, labels, eps: float, clip=(0.0, 1.0), target=None) -> np.ndarr
     model = in_precision_of(model, x)
     eps = check_number(eps, "eps", "fgsm")
     clip = check_clip(clip, "fgsm")
+    check_inside(x, clip, "fgsm")
     with explaining(model):
         return fgsm_step(model, x, labels, eps, clip, target, "fgsm")
 
@@ -62,6 +64,7 @@ def pgd(
     step_size = check_number(step_size, "step_size", "pgd")
     steps = check_steps(steps, "pgd")
     clip = check_clip(clip, "pgd")
+    check_inside(x, clip, "pgd")
     with explaining(model):
         return pgd_steps(model, x, labels, eps, step_size, steps, clip, target, rng)
 

@@ -135,6 +135,24 @@ def check_clip(clip, owner: str) -> tuple[float, float] | None:
     return low, high
 
 
+def check_inside(x: np.ndarray, clip: tuple[float, float] | None, owner: str) -> None:
+    """x must lie within ``clip``: clipping an image that starts outside it moves pixels
+    further than eps, and the "attack" is then mostly the clip (the trap: the default [0, 1]
+    on standardised input).  A ValueError that says which clip to pass."""
+    if clip is None:
+        return
+    low, high = clip
+    slack = 1e-4 * max(high - low, 1.0)  # float32 rounding of standardised pixels
+    least, most = float(np.min(x)), float(np.max(x))
+    if least < low - slack or most > high + slack:
+        raise ValueError(
+            f"{owner}: x has values from {least:.3g} to {most:.3g}, outside clip "
+            f"({low:g}, {high:g}), so clipping would move pixels further than eps; for input "
+            "standardised with mean m and std s, pass eps and clip in its units, "
+            "eps, clip = pixel_units(eps, {'mean': m, 'std': s}), or clip=None"
+        )
+
+
 def check_number(value, name: str, owner: str, low: float = 0.0) -> float:
     """A finite real number >= ``low``, else a ValueError naming it."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):

@@ -16,6 +16,14 @@ import numpy as np
 from ...data.atomic import atomic_write_bytes
 from ..visualize.figures import hide_ticks, pyplot
 
+#: what a map that is one number everywhere means, said under its title (its colour bar would
+#: show a made-up range): a Grad-CAM whose Σₖ αₖAᵏ is <= 0 everywhere is all 0 after the ReLU
+FLAT = {
+    "saliency": "no pixel moves the logit",
+    "gradcam": "no positive evidence here",
+    "occlusion": "no square changes p",
+    "ig": "no pixel adds or takes away",
+}
 #: how each method's map is drawn: its title and colour map
 STYLES = {
     "saliency": ("saliency |∂ logit / ∂ x|", "hot"),
@@ -45,8 +53,12 @@ def heat_maps(image: np.ndarray, maps: dict[str, np.ndarray], title: str):
         shown = ax.imshow(
             heat, cmap=cmap, alpha=0.6, extent=(0, W, H, 0), interpolation="bilinear", **limits
         )
-        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
-        ax.set_title(f"{label}\n{heat.shape[0]}x{heat.shape[1]}", fontsize=9)
+        size = f"{heat.shape[0]}x{heat.shape[1]}"
+        if heat.size and np.all(heat == heat.flat[0]):  # one number: say it, no scale
+            size += f", all {float(heat.flat[0]):.3g}: {FLAT.get(name, 'one value')}"
+        else:
+            fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
+        ax.set_title(f"{label}\n{size}", fontsize=9)
     for ax in axes:
         hide_ticks(ax)
     fig.suptitle(title, fontsize=10)
@@ -70,21 +82,31 @@ def accuracy_plot(eps: list[float], accuracy: dict[str, list[float]], title: str
     return fig
 
 
-def attack_grid(clean, adversarial, labels, predicted, classes, title: str):
+def attack_grid(clean, adversarial, labels, predicted, classes, title: str, probabilities=None):
     """One row per image: clean (its prediction), adversarial (its prediction), their
     difference.  Images are (N, C, H, W) in pixel units, grey (C = 1) or colour (C = 3: the
-    difference is drawn in colour too, 0 as mid grey); ``predicted`` (clean, adversarial)."""
+    difference is drawn in colour too, 0 as mid grey); ``predicted`` (clean, adversarial).
+    ``probabilities`` (clean, adversarial), each (N, K): each prediction's probability, and
+    how far the attack moved the true class's, are written over the pictures."""
     plt = pyplot()
     n = len(clean)
-    fig, axes = plt.subplots(n, 3, figsize=(6.3, 2.1 * n), squeeze=False)
+    fig, axes = plt.subplots(n, 3, figsize=(6.3, 2.3 * n), squeeze=False)
     bound = float(np.abs(adversarial - clean).max()) or 1.0
     for i in range(n):
         before, after = classes[predicted[0][i]], classes[predicted[1][i]]
+        true = classes[labels[i]]
+        sure = ["", ""]
+        if probabilities is not None:  # p of each answer; p(true) before -> after
+            p_before, p_after = (np.asarray(p)[i] for p in probabilities)
+            sure = [f" {p_before[predicted[0][i]]:.0%}", f" {p_after[predicted[1][i]]:.0%}"]
         axes[i, 0].imshow(picture(clean[i]), cmap="gray", vmin=0, vmax=1)
-        axes[i, 0].set_title(f"clean: {before} (true {classes[labels[i]]})", fontsize=8)
+        axes[i, 0].set_title(f"clean: {before}{sure[0]} (true {true})", fontsize=8)
         axes[i, 1].imshow(picture(adversarial[i]), cmap="gray", vmin=0, vmax=1)
         fooled = "FOOLED" if predicted[1][i] != labels[i] else "still right"
-        axes[i, 1].set_title(f"adversarial: {after} ({fooled})", fontsize=8)
+        moved = ""
+        if probabilities is not None:
+            moved = f"\np({true}): {p_before[labels[i]]:.0%} → {p_after[labels[i]]:.0%}"
+        axes[i, 1].set_title(f"adversarial: {after}{sure[1]} ({fooled}){moved}", fontsize=8)
         difference = adversarial[i] - clean[i]  # (C, H, W)
         if len(difference) == 1:
             shown = axes[i, 2].imshow(difference[0], cmap="RdBu_r", vmin=-bound, vmax=bound)
