@@ -79,7 +79,7 @@ def test_the_attack_command_writes_the_probabilities_into_examples(tmp_path, cap
     assert (tmp_path / "att" / "examples.png").stat().st_size > 0
 
 
-def test_explain_with_a_fashion_model_notes_the_digit_preparation(tmp_path, capsys):
+def test_explain_with_a_fashion_model_notes_the_articles_preparation(tmp_path, capsys):
     model = tmp_path / "fashion.npz"
     cnn.save(cnn.lenet(rng=0), model, dataset="fashion-mnist", input_shape=[1, 28, 28],
              class_names=list(cnn.FASHION_MNIST_CLASSES))  # fmt: skip
@@ -91,4 +91,4 @@ def test_explain_with_a_fashion_model_notes_the_digit_preparation(tmp_path, caps
     printed = capsys.readouterr().out
     assert code == 0 and out.exists()
     assert "note: explain prepares images as predict does" in printed
-    assert "Fashion-MNIST photos filled the whole 28x28" in printed
+    assert "as Fashion-MNIST's were made: trimmed to the article" in printed

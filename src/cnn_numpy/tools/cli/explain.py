@@ -142,11 +142,10 @@ def run(args: argparse.Namespace) -> int:
             f"--target {args.target} is not a class of {args.model} (0-{len(classes) - 1})"
         )
     stats = normalization(card, args.model)
-    if card.get("dataset") == "fashion-mnist":  # predict's preparation, and its caveat
+    if card.get("dataset") == "fashion-mnist":  # predict's preparation, and what it is
         print(
-            "note: explain prepares images as predict does, the way MNIST digits were made "
-            "(ink fitted in 20x20); Fashion-MNIST photos filled the whole 28x28, so expect "
-            "weaker guesses"
+            "note: explain prepares images as predict does, as Fashion-MNIST's were made: "
+            "trimmed to the article, its longer side scaled to 28, negated (light on black)"
         )
     novelty = load_check(args.model)  # None: a note says so
     methods = METHODS if args.method == "all" else (args.method,)
@@ -161,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
     status = 0
     for name, out in zip(images, outs):
         try:
-            _, x = prepared_input(name, shape, stats)  # (1, C, H, W), as predict prepares it
+            _, x = prepared_input(name, shape, stats, card.get("dataset"))  # as predict does
         except (OSError, ValueError) as err:  # one unreadable image: say so, go on
             print_error(f"{name}: {error_message(err)}")
             status = 1

@@ -18,6 +18,7 @@ from ...data import normalize
 from ..explain.figures import save_figure
 from ..novelty import predict_with_novelty
 from ..photos.colour import prepare_colour
+from ..photos.fashion import FashionSteps, prepare_fashion
 from ..photos.images import Preprocessed, preprocess_digit
 from .common import (
     CliError,
@@ -142,16 +143,19 @@ def check_input_shape(model, card: dict, path: str, colour: bool = False) -> Non
         )
 
 
-def prepared_input(name: str, shape: tuple[int, ...], stats: dict) -> tuple:
-    """One image file as the model gets it: ``(steps, x)``, ``steps`` the digit's preparation
-    (None for a colour model: the photo's centre, scaled, see ``prepare_colour``) and ``x``
-    normalised as in training.
+def prepared_input(name: str, shape: tuple[int, ...], stats: dict, dataset=None) -> tuple:
+    """One image file as the model gets it: ``(steps, x)``, ``steps`` the preparation's steps
+    (a digit's; an article's for a Fashion-MNIST model, ``prepare_fashion``; None for a colour
+    model: the photo's centre, scaled, ``prepare_colour``) and ``x`` normalised as in training.
 
     Shape: -> x (1, C, H, W)
     """
     if shape[0] == 3:
         image = prepare_colour(name, *shape[1:])  # (3, H, W)
         return None, normalize(image, stats["mean"], stats["std"])[None]
+    if dataset == "fashion-mnist":  # the article fills the field, light on black
+        steps = prepare_fashion(name, shape[1])
+        return steps, normalize(steps.image, stats["mean"], stats["std"])[None, None]
     steps = preprocess_digit(name)
     return steps, normalize(steps.image, stats["mean"], stats["std"])[None, None]
 
@@ -198,7 +202,7 @@ def figure_path(out: str, index: int, count: int) -> Path:
 def show(
     path: Path,
     title: str,
-    steps: Preprocessed,
+    steps: Preprocessed | FashionSteps,
     x: np.ndarray,
     probabilities: np.ndarray,
     classes,
@@ -255,14 +259,15 @@ def run(args: argparse.Namespace) -> int:
     stats = normalization(card, args.model)  # as in training
     if card.get("dataset") == "fashion-mnist":
         print(
-            "note: predict prepares images the way MNIST digits were made (ink fitted in "
-            "20x20); Fashion-MNIST photos filled the whole 28x28, so expect weaker guesses"
+            "note: each photo is prepared as Fashion-MNIST's were: trimmed to the article, "
+            "its longer side scaled to 28, negated (light on black); one article on a plain "
+            "light ground works best"
         )
     novelty = load_check(args.model)  # None: a note says so
     status = 0
     for index, name in enumerate(images, 1):
         try:
-            steps, x = prepared_input(name, shape, stats)  # (1, C, H, W)
+            steps, x = prepared_input(name, shape, stats, card.get("dataset"))  # (1, C, H, W)
         except (OSError, ValueError) as err:  # one unreadable image: say so, go on
             print_error(f"{name}: {error_message(err)}")
             status = 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..photos.fashion import FashionSteps
 from ..photos.images import Preprocessed
 from .figures import hide_ticks, subplots
 
@@ -22,9 +23,23 @@ def pieces_picture(steps: Preprocessed) -> np.ndarray:
     return picture
 
 
-def preparation_panels(steps: Preprocessed) -> list[tuple[np.ndarray, str, dict]]:
+def preparation_panels(steps: Preprocessed | FashionSteps) -> list[tuple[np.ndarray, str, dict]]:
     """``(image, title, imshow keywords)`` for each step, in order."""
     gray = {"cmap": "gray", "vmin": 0, "vmax": 1}
+    if isinstance(steps, FashionSteps):  # an article, as Fashion-MNIST's were made
+        h, w = steps.trimmed.shape
+        how = "ground divided out, negated" if steps.light_ground else "ground subtracted"
+        return [
+            (
+                np.clip(steps.photo, 0, 1),
+                f"photo {steps.photo.shape[1]}x{steps.photo.shape[0]}",
+                {},
+            ),
+            (steps.ground, "the ground's light (fitted to the border)", {}),
+            (steps.article, how, gray),
+            (steps.trimmed, f"trimmed to the article: {w}x{h}", gray),
+            (steps.image, "longer side 28, centred", gray),
+        ]
     size = f"{steps.photo.shape[1]}x{steps.photo.shape[0]}"
     shrunk = f", shrunk {steps.shrunk_by:.1f}x" if steps.shrunk_by > 1.01 else ""
     ground = "paper" if steps.inverted else "ground"
@@ -54,7 +69,7 @@ def preparation_panels(steps: Preprocessed) -> list[tuple[np.ndarray, str, dict]
     ]
 
 
-def draw_panels(axes, steps: Preprocessed) -> None:
+def draw_panels(axes, steps: Preprocessed | FashionSteps) -> None:
     """Draw ``preparation_panels(steps)`` into ``axes`` (one per panel; the rest left blank)."""
     axes, panels = list(axes), preparation_panels(steps)
     for ax, (image, title, style) in zip(axes, panels):
@@ -67,7 +82,7 @@ def draw_panels(axes, steps: Preprocessed) -> None:
         ax.axis("off")
 
 
-def plot_preparation(steps: Preprocessed, title: str | None = None):
+def plot_preparation(steps: Preprocessed | FashionSteps, title: str | None = None):
     """One figure with every step of ``preprocess_digit``; returns the matplotlib Figure.
 
     Example:
