@@ -56,7 +56,7 @@ __version__ = "0.1.0"
 
 # The tools' public names: name -> the module under cnn_numpy that defines it, imported on first use.
 _TOOL_NAMES = {
-    **dict.fromkeys(["read_image", "preprocess_digit"], "tools.photos"),
+    **dict.fromkeys(["read_image", "preprocess_digit", "prepare_fashion"], "tools.photos"),
     **dict.fromkeys(["diagnose", "Diagnosis", "Finding", "Monitor"], "tools.doctor"),
     **dict.fromkeys(
         ["fit_novelty", "save_novelty", "load_novelty", "predict_with_novelty", "NoveltyDetector",
