@@ -173,6 +173,52 @@ def test_an_example_is_clicked_shown_and_answered(page, model, server):
         assert np.abs(drawn - np.round(image.transpose(1, 2, 0) * 255)).max() <= 1
 
 
+def rect(driver, element_id: str) -> dict:
+    return js(driver, f"return document.getElementById('{element_id}').getBoundingClientRect();")
+
+
+@pytest.fixture(params=[1.5, 4.0], ids=["unsure", "sure"])
+def leaning_to_automobile(request, tmp_path):
+    """A server whose model leans, by ``param`` in the logits, to CIFAR-10's longest class
+    name: "automobile" at about 30% (not sure) and 90%."""
+    model = colour_resnet()
+    model[-1].bias.data[1] += request.param
+    view = ModelView(model, CARD, name="cifar.npz", data_dir=tmp_path)
+    served = LiveServer("127.0.0.1", 0, view=view, title="cifar.npz").start()
+    yield served
+    served.stop()
+
+
+def test_a_long_class_name_and_its_note_do_not_overlap(browser, leaning_to_automobile):
+    """CIFAR-10's names ("automobile") are words, not digits: the answer in large type and
+    the note beside it ("not sure: best guess automobile, 31.2%") must each keep their own
+    place in the card, never one drawn over the other."""
+    open_page(browser, leaning_to_automobile.url)
+    card = js(
+        browser,
+        "return document.getElementById('answer').closest('.card').getBoundingClientRect();",
+    )
+    for k in range(len(leaning_to_automobile.view.examples)):
+        browser.find_elements("css selector", "#examples button")[k].click()
+        shown = answer(browser)
+        assert shown["label"] == "automobile"
+        main, note = rect(browser, "answer-main"), rect(browser, "answer-note")
+        apart = (
+            main["right"] <= note["left"] + 0.5
+            or note["bottom"] <= main["top"] + 0.5
+            or main["bottom"] <= note["top"] + 0.5
+        )
+        assert apart, (shown, main, note)
+        for box in (main, note):  # and both inside the card
+            assert card["left"] <= box["left"] and box["right"] <= card["right"], (shown, box)
+        # the large label is drawn whole: its text is not wider than its box
+        assert js(
+            browser,
+            "const m = document.getElementById('answer-main');"
+            "return m.scrollWidth <= m.clientWidth + 1;",
+        ), shown
+
+
 def filter_patches(model) -> np.ndarray:
     """Each first-conv filter scaled to [0, 1] on its own, as RGB pixels: (F, kh, kw, 3)."""
     weight = model[0].weight.data.astype(np.float64)  # (F, 3, kh, kw)
