@@ -219,6 +219,23 @@ def test_a_long_class_name_and_its_note_do_not_overlap(browser, leaning_to_autom
         ), shown
 
 
+def test_the_class_names_under_the_last_layer_are_whole_and_apart(page):
+    """Under the logits strip each cell is named by its class; CIFAR-10's names are wider
+    than a cell, and each must still be read whole, not clipped into its neighbour's."""
+    labels = js(
+        page,
+        "return [...document.querySelectorAll('.cell-labels span')].map(s => {"
+        " const r = s.getBoundingClientRect();"
+        " return {text: s.textContent, left: r.left, right: r.right, top: r.top,"
+        " bottom: r.bottom, whole: s.scrollWidth <= s.clientWidth + 1"
+        " && s.scrollHeight <= s.clientHeight + 1}; });",
+    )
+    assert [label["text"] for label in labels] == list(cnn.CIFAR10_CLASSES)
+    assert all(label["whole"] for label in labels), [x["text"] for x in labels if not x["whole"]]
+    for left, right in zip(labels, labels[1:]):
+        assert left["right"] <= right["left"] + 0.5 or left["bottom"] <= right["top"] + 0.5
+
+
 def filter_patches(model) -> np.ndarray:
     """Each first-conv filter scaled to [0, 1] on its own, as RGB pixels: (F, kh, kw, 3)."""
     weight = model[0].weight.data.astype(np.float64)  # (F, 3, kh, kw)
