@@ -10,6 +10,7 @@ and in the training view.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -306,3 +307,30 @@ def test_screenshot_of_a_colour_model(page, browser, tmp_path):
     finally:
         if server is not None:
             server.stop()
+
+
+@pytest.mark.parametrize("log", [True, False], ids=["log", "linear"])
+def test_a_charts_lowest_and_highest_points_are_drawn_inside_its_frame(page, log):
+    """The training view's charts: a loss falling from 2.3 to 0.05 (log axis) or an accuracy
+    from 0.1 to 0.6 (linear); the axis ends beyond the lowest and highest point, so no dot
+    is drawn half under the frame (the last test loss's was, on the axis's very edge)."""
+    drawn = page.execute_async_script(
+        "const [log, done] = arguments;"
+        "import('/charts.js').then(({ lineChart }) => {"
+        " const canvas = document.createElement('canvas');"
+        " canvas.style.width = '300px'; canvas.style.height = '200px';"
+        " document.body.append(canvas);"
+        " const values = log ? [2.3, 0.9, 0.3, 0.05] : [0.1, 0.3, 0.45, 0.6];"
+        " lineChart(canvas, { xMax: 3, log, series: [{ label: 'test', colour: '#e8590c',"
+        "  points: values.map((v, i) => [i, v]), dots: true }] });"
+        " done(JSON.parse(canvas.dataset.range)); canvas.remove(); });",
+        log,
+    )
+    (low, high), values = drawn["axis"], drawn["values"]
+    where = (
+        (lambda v: math.log(v / low) / math.log(high / low))
+        if log
+        else (lambda v: (v - low) / (high - low))
+    )
+    assert values == ([0.05, 2.3] if log else [0.1, 0.6])
+    assert all(0.03 < where(v) < 0.97 for v in values), (values, low, high)
