@@ -33,6 +33,20 @@ def checked_batch(batch, owner: str) -> np.ndarray:
     return batch
 
 
+def checked_fill(fill: float | None, dtype: np.dtype, owner: str) -> None:
+    """An explicit ``fill`` must be a value of the batch's dtype: for whole-number images a
+    whole number in their range (uint8: 0..255), never silently wrapped (300 -> 44)."""
+    if fill is None or dtype.kind == "f":
+        return
+    low, high = (0, 1) if dtype.kind == "b" else (np.iinfo(dtype).min, np.iinfo(dtype).max)
+    if fill != int(fill) or not low <= fill <= high:
+        raise ValueError(
+            f"{owner}: fill={fill:g} is not a value of these {dtype} images (whole numbers "
+            f"from {low} to {high}); give a fill in that range, or convert the batch to float "
+            "first, e.g. batch.astype(np.float32)"
+        )
+
+
 def fill_values(batch: np.ndarray, fill: float | None) -> np.ndarray:
     """(N, 1, 1, 1): each image's smallest value, or ``fill``."""
     if fill is None:
@@ -74,7 +88,8 @@ class RandomCrop:
         self.fill = None if fill is None else real(fill, "fill", "RandomCrop")
 
     def __call__(self, batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        batch, rng = checked_batch(batch, "RandomCrop"), as_rng(rng)
+        batch, rng = checked_batch(batch, type(self).__name__), as_rng(rng)
+        checked_fill(self.fill, batch.dtype, type(self).__name__)
         (h, w), p = self.size, self.padding
         H, W = batch.shape[2] + 2 * p, batch.shape[3] + 2 * p
         if h > H or w > W:
@@ -164,6 +179,7 @@ class RandomRotation:
 
     def __call__(self, batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         batch, rng = checked_batch(batch, "RandomRotation"), as_rng(rng)
+        checked_fill(self.fill, batch.dtype, "RandomRotation")
         N, C, H, W = batch.shape
         low, high = self.range  # torchvision's angles, counter-clockwise; theta turns clockwise
         theta = np.deg2rad(rng.uniform(-high, -low, size=N))[:, None, None]

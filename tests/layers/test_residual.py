@@ -53,7 +53,8 @@ def test_residual_backward_is_the_sum_of_both_branches():
 @pytest.mark.parametrize(
     "output_size, shape",
     [(1, (2, 3, 7, 7)), ((1, 1), (2, 2, 4, 6)), (2, (1, 2, 6, 6)), ((3, 2), (2, 2, 7, 5)),
-     (4, (1, 1, 3, 3))],
+     (4, (1, 1, 3, 3)), ((None, 2), (2, 2, 5, 7)), ((3, None), (1, 2, 7, 4)),
+     ((None, None), (1, 1, 3, 4))],
 )  # fmt: skip
 def test_adaptive_avg_pool_gradients(output_size, shape):
     rng = np.random.default_rng(2)
@@ -127,7 +128,9 @@ def test_a_layer_without_output_shape_is_not_broadcast_into_the_sum():
         (lambda: Residual([ReLU(), ReLU()]), r"for several layers: Sequential\(\*layers\)"),
         (lambda: Residual(ReLU(), shortcut=3), "shortcut must be a Layer or None"),
         (lambda: AdaptiveAvgPool2d(0), "output_size must be >= 1"),
-        (lambda: AdaptiveAvgPool2d((2, None)), "output_size"),
+        (lambda: AdaptiveAvgPool2d((0, None)), "where None keeps the input's size, got"),
+        (lambda: AdaptiveAvgPool2d((None, 2.0)), "where None keeps the input's size, got"),
+        (lambda: AdaptiveAvgPool2d(None), "output_size must be >= 1"),
     ],
 )
 def test_bad_arguments_are_clear_errors(make, words):
@@ -188,3 +191,20 @@ def test_adaptive_pool_gives_one_dtype_for_every_output_size(output_size, dtype,
     assert out.dtype == expected  # whole numbers: float32 means, as NumPy's type promotion says
     ref = AdaptiveAvgPool2d(output_size)(x.astype(np.float64))
     np.testing.assert_allclose(out, ref, rtol=1e-6)
+
+
+def test_a_none_output_size_keeps_that_axis_and_survives_a_model_file(tmp_path):
+    """PyTorch's AdaptiveAvgPool2d((None, 2)): rows kept, columns pooled to 2; the layer
+    rebuilds from a model file, and the summary gives its shape."""
+    import cnn_numpy as cnn
+
+    x = np.random.default_rng(4).standard_normal((2, 3, 5, 6)).astype(np.float32)
+    pool = AdaptiveAvgPool2d((None, 2))
+    np.testing.assert_allclose(pool(x), x.reshape(2, 3, 5, 2, 3).mean(axis=4), rtol=1e-6)
+    assert repr(pool) == "AdaptiveAvgPool2d(output_size=(None, 2))"
+    model = cnn.Sequential(pool, cnn.Flatten())
+    cnn.save(model, tmp_path / "m.npz")
+    again = cnn.load(tmp_path / "m.npz")
+    assert again[0].output_size == (None, 2)
+    np.testing.assert_array_equal(again(x), model(x))
+    assert "(1, 3, 5, 2)" in model.summary((1, 3, 5, 6))

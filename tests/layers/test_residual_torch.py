@@ -65,7 +65,8 @@ def test_residual_matches_torch(c_in, c_out, stride, training):
 @pytest.mark.parametrize(
     "output_size, shape",
     [(1, (2, 4, 7, 7)), ((1, 1), (3, 2, 5, 6)), (2, (2, 3, 6, 6)), ((3, 2), (2, 2, 7, 5)),
-     ((5, 4), (1, 2, 3, 3)), (7, (2, 1, 7, 7))],
+     ((5, 4), (1, 2, 3, 3)), (7, (2, 1, 7, 7)), ((None, 2), (2, 2, 5, 7)),
+     ((3, None), (1, 2, 7, 4)), ((None, None), (2, 1, 3, 4))],
 )  # fmt: skip
 def test_adaptive_avg_pool_matches_torch(output_size, shape):
     compare_with_torch(AdaptiveAvgPool2d(output_size), np.random.default_rng(2).random(shape))

@@ -256,3 +256,25 @@ def test_one_image_is_told_to_become_a_batch_of_one():
     # torchvision's transforms take one image; these take batches
     with pytest.raises(ValueError, match=r"one image \(C, H, W\)\? pass image\[None\]"):
         RandomRotation(10)(np.zeros((1, 8, 8)), np.random.default_rng(0))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda fill: RandomCrop(6, padding=3, fill=fill),
+        lambda fill: RandomShift(3, fill=fill),
+        lambda fill: RandomRotation((45, 45), fill=fill),
+    ],
+    ids=["crop", "shift", "rotation"],
+)
+def test_a_fill_is_a_value_of_whole_number_images_never_wrapped(make):
+    """uint8 images padded with fill=300 once came back padded with 44 (300 mod 256), and
+    fill=-1 with 255: a fill outside the dtype's range is refused, one inside is used as is."""
+    batch = np.full((2, 1, 6, 6), 100, dtype=np.uint8)
+    for fill in (300, -1, 0.5):
+        with pytest.raises(ValueError, match=r"fill=.* uint8 images .*from 0 to 255"):
+            make(fill)(batch, 0)
+    filled = make(255)(batch, 0)
+    assert filled.dtype == np.uint8 and filled.max() == 255  # the fill shows, as given
+    floats = make(300)(batch.astype(np.float32), 0)  # any real fill for float images
+    assert floats.max() == 300

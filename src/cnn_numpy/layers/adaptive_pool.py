@@ -18,14 +18,32 @@ def adaptive_windows(size: int, out: int) -> list[tuple[int, int]]:
     return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
 
 
+def adaptive_size(value) -> tuple[int | None, int | None]:
+    """``output_size`` as a pair: ``2 -> (2, 2)``; in a pair, None (the input's size on that
+    axis) stays, as in PyTorch; anything else is a ValueError."""
+    if isinstance(value, (tuple, list)) and len(value) == 2 and None in value:
+        whole = [v for v in value if v is not None]  # the sizes given, checked as pair() does
+        if all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in whole
+        ):
+            return tuple(None if v is None else int(v) for v in value)
+        raise ValueError(
+            "AdaptiveAvgPool2d: output_size must be >= 1: a whole number, or a pair (h, w) of "
+            f"them, where None keeps the input's size, got {value!r}"
+        )
+    return pair(value, "output_size", "AdaptiveAvgPool2d")
+
+
 class AdaptiveAvgPool2d(Layer):
     """Mean over the windows that cut each channel into ``output_size`` cells (PyTorch's).
 
     Args:
-        output_size: an int or an ``(h, w)`` pair, each at least 1; ``1`` is global average
-            pooling.  An output larger than the input repeats its pixels, as PyTorch does.
+        output_size: an int or an ``(h, w)`` pair, each at least 1, or None in the pair to
+            keep the input's size on that axis (PyTorch's ``(None, 7)``); ``1`` is global
+            average pooling.  An output larger than the input repeats its pixels, as
+            PyTorch does.
 
-    Shape: (N, C, H, W) -> (N, C, out_h, out_w).
+    Shape: (N, C, H, W) -> (N, C, out_h, out_w); a None size is the input's (H or W).
 
     Backward: each cell's gradient is shared equally by the pixels of its window.
 
@@ -35,8 +53,13 @@ class AdaptiveAvgPool2d(Layer):
     """
 
     def __init__(self, output_size=1):
-        self.output_size = pair(output_size, "output_size", "AdaptiveAvgPool2d")
+        self.output_size = adaptive_size(output_size)
         self.input_shape = self.out_shape = None  # the last forward's
+
+    def out_size(self, H: int, W: int) -> tuple[int, int]:
+        """(out_h, out_w) for H x W inputs: a None size is the input's own."""
+        oh, ow = self.output_size
+        return (H if oh is None else oh, W if ow is None else ow)
 
     def config(self) -> dict:
         return {"output_size": list(self.output_size)}
@@ -50,14 +73,12 @@ class AdaptiveAvgPool2d(Layer):
                 f"{self!r} expects a 4-D input (N, C, H, W) with H, W >= 1, got shape "
                 f"{tuple(input_shape)}"
             )
-        return (*tuple(input_shape)[:2], *self.output_size)
+        return (*tuple(input_shape)[:2], *self.out_size(*input_shape[2:]))
 
     def cells(self, H: int, W: int):
         """((top, bottom), (left, right)) of every output cell (a, b), with a and b."""
-        rows, cols = (
-            adaptive_windows(H, self.output_size[0]),
-            adaptive_windows(W, self.output_size[1]),
-        )
+        out_h, out_w = self.out_size(H, W)
+        rows, cols = adaptive_windows(H, out_h), adaptive_windows(W, out_w)
         for a, r in enumerate(rows):
             for b, c in enumerate(cols):
                 yield a, b, r, c

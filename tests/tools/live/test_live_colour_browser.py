@@ -10,6 +10,7 @@ and in the training view.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -173,6 +174,69 @@ def test_an_example_is_clicked_shown_and_answered(page, model, server):
         assert np.abs(drawn - np.round(image.transpose(1, 2, 0) * 255)).max() <= 1
 
 
+def rect(driver, element_id: str) -> dict:
+    return js(driver, f"return document.getElementById('{element_id}').getBoundingClientRect();")
+
+
+@pytest.fixture(params=[1.5, 4.0], ids=["unsure", "sure"])
+def leaning_to_automobile(request, tmp_path):
+    """A server whose model leans, by ``param`` in the logits, to CIFAR-10's longest class
+    name: "automobile" at about 30% (not sure) and 90%."""
+    model = colour_resnet()
+    model[-1].bias.data[1] += request.param
+    view = ModelView(model, CARD, name="cifar.npz", data_dir=tmp_path)
+    served = LiveServer("127.0.0.1", 0, view=view, title="cifar.npz").start()
+    yield served
+    served.stop()
+
+
+def test_a_long_class_name_and_its_note_do_not_overlap(browser, leaning_to_automobile):
+    """CIFAR-10's names ("automobile") are words, not digits: the answer in large type and
+    the note beside it ("not sure: best guess automobile, 31.2%") must each keep their own
+    place in the card, never one drawn over the other."""
+    open_page(browser, leaning_to_automobile.url)
+    card = js(
+        browser,
+        "return document.getElementById('answer').closest('.card').getBoundingClientRect();",
+    )
+    for k in range(len(leaning_to_automobile.view.examples)):
+        browser.find_elements("css selector", "#examples button")[k].click()
+        shown = answer(browser)
+        assert shown["label"] == "automobile"
+        main, note = rect(browser, "answer-main"), rect(browser, "answer-note")
+        apart = (
+            main["right"] <= note["left"] + 0.5
+            or note["bottom"] <= main["top"] + 0.5
+            or main["bottom"] <= note["top"] + 0.5
+        )
+        assert apart, (shown, main, note)
+        for box in (main, note):  # and both inside the card
+            assert card["left"] <= box["left"] and box["right"] <= card["right"], (shown, box)
+        # the large label is drawn whole: its text is not wider than its box
+        assert js(
+            browser,
+            "const m = document.getElementById('answer-main');"
+            "return m.scrollWidth <= m.clientWidth + 1;",
+        ), shown
+
+
+def test_the_class_names_under_the_last_layer_are_whole_and_apart(page):
+    """Under the logits strip each cell is named by its class; CIFAR-10's names are wider
+    than a cell, and each must still be read whole, not clipped into its neighbour's."""
+    labels = js(
+        page,
+        "return [...document.querySelectorAll('.cell-labels span')].map(s => {"
+        " const r = s.getBoundingClientRect();"
+        " return {text: s.textContent, left: r.left, right: r.right, top: r.top,"
+        " bottom: r.bottom, whole: s.scrollWidth <= s.clientWidth + 1"
+        " && s.scrollHeight <= s.clientHeight + 1}; });",
+    )
+    assert [label["text"] for label in labels] == list(cnn.CIFAR10_CLASSES)
+    assert all(label["whole"] for label in labels), [x["text"] for x in labels if not x["whole"]]
+    for left, right in zip(labels, labels[1:]):
+        assert left["right"] <= right["left"] + 0.5 or left["bottom"] <= right["top"] + 0.5
+
+
 def filter_patches(model) -> np.ndarray:
     """Each first-conv filter scaled to [0, 1] on its own, as RGB pixels: (F, kh, kw, 3)."""
     weight = model[0].weight.data.astype(np.float64)  # (F, 3, kh, kw)
@@ -243,3 +307,30 @@ def test_screenshot_of_a_colour_model(page, browser, tmp_path):
     finally:
         if server is not None:
             server.stop()
+
+
+@pytest.mark.parametrize("log", [True, False], ids=["log", "linear"])
+def test_a_charts_lowest_and_highest_points_are_drawn_inside_its_frame(page, log):
+    """The training view's charts: a loss falling from 2.3 to 0.05 (log axis) or an accuracy
+    from 0.1 to 0.6 (linear); the axis ends beyond the lowest and highest point, so no dot
+    is drawn half under the frame (the last test loss's was, on the axis's very edge)."""
+    drawn = page.execute_async_script(
+        "const [log, done] = arguments;"
+        "import('/charts.js').then(({ lineChart }) => {"
+        " const canvas = document.createElement('canvas');"
+        " canvas.style.width = '300px'; canvas.style.height = '200px';"
+        " document.body.append(canvas);"
+        " const values = log ? [2.3, 0.9, 0.3, 0.05] : [0.1, 0.3, 0.45, 0.6];"
+        " lineChart(canvas, { xMax: 3, log, series: [{ label: 'test', colour: '#e8590c',"
+        "  points: values.map((v, i) => [i, v]), dots: true }] });"
+        " done(JSON.parse(canvas.dataset.range)); canvas.remove(); });",
+        log,
+    )
+    (low, high), values = drawn["axis"], drawn["values"]
+    where = (
+        (lambda v: math.log(v / low) / math.log(high / low))
+        if log
+        else (lambda v: (v - low) / (high - low))
+    )
+    assert values == ([0.05, 2.3] if log else [0.1, 0.6])
+    assert all(0.03 < where(v) < 0.97 for v in values), (values, low, high)

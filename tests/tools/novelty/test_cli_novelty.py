@@ -136,6 +136,28 @@ def test_a_model_with_the_older_check_still_refuses_and_says_what_it_lacks(
     assert "older novelty check" not in capsys.readouterr().out
 
 
+def test_a_check_fitted_now_without_learned_weights_says_why_not_older(
+    digits, images, tmp_path, capsys
+):
+    """A check fitted today whose weighing could not be learned (here: flat images, from
+    which no outlier can be made) was stored as version 1 and called "an older novelty check
+    (before 2026-12)"; the file now says why, predict repeats it, and older readers of
+    version 1 still load it."""
+    path = tmp_path / "flat.npz"
+    model = cnn.load(digits)
+    cnn.save(model, path, dataset="cifar10", class_names=["bar", "ring"], input_shape=[1, 28, 28])
+    rng = np.random.default_rng(0)
+    X = np.broadcast_to(rng.random((100, 1, 1, 1), dtype=np.float32), (100, 1, 28, 28))
+    detector = cnn.fit_novelty(model, X.copy(), np.arange(100) % 2, rng=0)
+    assert detector.combination is None and "outliers" in detector.unweighted
+    cnn.save_novelty(path, detector)
+    assert cnn.load_novelty(path).unweighted == detector.unweighted
+    assert main(["predict", str(path), *images]) == 0
+    out = capsys.readouterr().out
+    assert "older novelty check" not in out and "non-digits" not in out
+    assert "could not learn how to weigh them (only 0 outliers (10 are needed)" in out
+
+
 def test_evaluate_reports_the_refusal_rate(run, capsys):
     assert main(["evaluate", str(run / "model.npz")]) == 0
     out = capsys.readouterr().out

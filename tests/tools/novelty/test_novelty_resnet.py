@@ -36,3 +36,19 @@ def test_fit_novelty_works_on_a_resnet():
     X, y = cnn.synthetic_lines(30, rng=0)
     detector = cnn.fit_novelty(model, X, y, rng=0)
     assert np.isfinite(detector.threshold)
+
+
+def test_a_resnet_whose_last_maps_are_one_pixel_gets_finite_features():
+    """--blocks 5 on 32x32 (or 2 on 4x4) ends at 1x1 maps: their 2x2 grid of quarters once
+    had empty halves, so every feature and the threshold were nan ("score above nan
+    refused") and nothing was ever refused. A one-pixel row or column is both its halves."""
+    model = cnn.resnet(2, image_size=4, rng=0)
+    X, y = cnn.synthetic_lines(20, rng=0)
+    X = X[:, :, 12:16, 12:16]  # 4x4: the last stage is 1x1
+    features, _ = stage_features(model, X, default_stages(model))
+    assert all(np.isfinite(f).all() for f in features)
+    grid = [f for f, s in zip(features, default_stages(model)) if s.pooling == "grid"][-1]
+    one = model.eval()[:7](X)  # (N, 64, 1, 1): each quarter is that pixel
+    np.testing.assert_allclose(grid, np.repeat(one.reshape(len(X), -1), 4, axis=1), rtol=1e-6)
+    detector = cnn.fit_novelty(model, X, y, rng=0)
+    assert np.isfinite(detector.threshold)

@@ -45,6 +45,12 @@ CASES = {
         ),
         (2, 6, 9),
     ),
+    "adaptive-none": (  # PyTorch's (None, 3): the rows kept, the columns pooled to 3
+        lambda: Sequential(
+            Conv2d(2, 2, 3, padding=1, rng=0), AdaptiveAvgPool2d((None, 3)), Flatten()
+        ),
+        (2, 5, 9),
+    ),
     "nested-residual": (
         lambda: Sequential(
             Residual(Sequential(Residual(Sequential(Conv2d(2, 2, 3, padding=1, rng=0))), ReLU())),

@@ -46,7 +46,17 @@ def older_note(path: str) -> str:
     return (
         f"note: {path} has an older novelty check (before 2026-12): it weighs its stages "
         "equally instead of as learned from outliers made from the training images, so it "
-        "lets more non-digits through (docs/novelty.md); train again for the newer one"
+        "lets more images through that are none of its classes (docs/novelty.md); train "
+        "again for the newer one"
+    )
+
+
+def unweighted_note(path: str, why: str) -> str:
+    """A check fitted now whose weighing could not be learned (exposure.py says why)."""
+    return (
+        f"note: {path}'s novelty check weighs its stages equally: it could not learn how to "
+        f"weigh them ({why}), so it lets more images through that are none of its classes "
+        "(docs/novelty.md); train on more images (a larger --limit, or none) for a learned one"
     )
 
 
@@ -60,8 +70,8 @@ def few_images_note(path: str, held_out: int) -> str:
     return (
         f"note: {path}'s novelty check was fitted with {held_out} held-out images, too few "
         f"(under {LEARNED_FROM}) to learn how to weigh its stages, so it weighs them equally "
-        "and lets more non-digits through (docs/novelty.md); train on more images (a larger "
-        "--limit, or none) for the learned one"
+        "and lets more images through that are none of its classes (docs/novelty.md); train "
+        "on more images (a larger --limit, or none) for the learned one"
     )
 
 
@@ -233,6 +243,8 @@ def load_check(path: str) -> NoveltyDetector | None:
         print(checkpoint_note(path) if header.get("kind") == "checkpoint" else missing_note(path))
     elif detector.combination is None and 0 < detector.holdout_images < LEARNED_FROM:
         print(few_images_note(path, detector.holdout_images))
+    elif detector.combination is None and detector.unweighted:
+        print(unweighted_note(path, detector.unweighted))
     elif detector.combination is None:
         print(older_note(path))
     return detector

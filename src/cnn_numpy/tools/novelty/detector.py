@@ -63,6 +63,9 @@ class NoveltyDetector:
     shrinkage: float = SHRINKAGE
     #: the learned weighing of the clues (combine.py); None: the stages' root mean square
     combination: Combination | None = None
+    #: why a check fitted with learn=True has no combination (exposure.py), e.g. "only 9
+    #: outliers could be made ..."; None for a learned one and for a file from before them
+    unweighted: str | None = None
     #: the network whose features the check reads; None: the model it checks
     reader: object | None = None
     num_classes: int = field(init=False)

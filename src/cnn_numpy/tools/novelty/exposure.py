@@ -50,10 +50,19 @@ def learn_combination(
     order = rng.permutation(len(rows))
     fit = order[len(rows) // 2 :]
     if len(rows) < 20 or len(np.unique(y[fit])) < 2:
+        detector.unweighted = (
+            f"{len(rows)} held-out images, under 20"
+            if len(rows) < 20
+            else "its held-out images are of one class"
+        )
         return detector
     # only the images outliers are made from are copied (X[rows] whole would be 19 MB more)
     made = make_outliers(X[rows[fit]], y[fit], min(outliers, len(fit)), rng)
     if len(made) < 10:  # images so plain that every change leaves them as they were
+        detector.unweighted = (
+            f"only {len(made)} outliers (10 are needed) could be made from "
+            f"{len(fit)} held-out images: too few, or too alike"
+        )
         return detector
     made_features, made_logits = stage_features(model, made, detector.stages, batch_size)
     names = clue_names(len(detector.stages))

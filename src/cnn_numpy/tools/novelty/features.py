@@ -58,6 +58,13 @@ def default_stages(model) -> list[Stage]:
     return [*stages, Stage(-1, "flat")]
 
 
+def halves(size: int) -> tuple[slice, slice]:
+    """The first and second half of ``size`` rows (the middle row in the second when size is
+    odd); one row is both halves (a 1x1 map: the last stage of a deep resnet)."""
+    cut = size // 2
+    return (slice(0, cut), slice(cut, size)) if cut else (slice(0, size), slice(0, size))
+
+
 def pool(activations: np.ndarray, pooling: str) -> np.ndarray:
     """One stage's activations boiled down to a vector per image.
 
@@ -70,12 +77,7 @@ def pool(activations: np.ndarray, pooling: str) -> np.ndarray:
         return np.concatenate([maps.mean(axis=2), maps.std(axis=2)], axis=1)
     if pooling == "grid" and activations.ndim == 4:
         _, c, h, w = activations.shape
-        top, bottom = activations[:, :, : h // 2], activations[:, :, h // 2 :]
-        quarters = [
-            half[:, :, :, cols]
-            for half in (top, bottom)
-            for cols in (slice(0, w // 2), slice(w // 2, w))
-        ]
+        quarters = [activations[:, :, rows, cols] for rows in halves(h) for cols in halves(w)]
         return np.stack([q.mean(axis=(2, 3)) for q in quarters], axis=2).reshape(n, 4 * c)
     return activations.reshape(n, -1)
 

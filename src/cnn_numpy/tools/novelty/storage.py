@@ -116,6 +116,8 @@ def to_file(detector: NoveltyDetector) -> tuple[dict, dict[str, np.ndarray]]:
             for s, scale in zip(detector.stages, detector.scales)
         ],
     }
+    if detector.unweighted is not None:  # a version 1 entry; older readers ignore the key
+        header["unweighted"] = str(detector.unweighted)
     if detector.combination is not None:
         c = detector.combination
         header["combination"] = {
@@ -238,6 +240,11 @@ def read_novelty(header: dict, arrays: dict[str, np.ndarray], path) -> NoveltyDe
         holdout_images=entry["holdout_images"],
         shrinkage=entry["shrinkage"],
         combination=combination,
+        unweighted=(
+            entry["unweighted"]
+            if combination is None and isinstance(entry.get("unweighted"), str)
+            else None
+        ),
         reader=reader,
     )
 

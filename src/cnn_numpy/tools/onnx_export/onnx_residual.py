@@ -60,7 +60,8 @@ def adaptive_avg_pool2d(g: GraphBuilder, layer, key: str, x: str, in_shape, out_
     if layer.output_size == (1, 1):
         op, attributes = "GlobalAveragePool", {}
     else:
-        (H, W), (oh, ow) = in_shape[2:], layer.output_size
+        (H, W) = in_shape[2:]
+        oh, ow = layer.out_size(H, W)
         if H % oh or W % ow:
             raise ValueError(
                 f"export_onnx: {layer!r} on {H}x{W} inputs has windows of different sizes, "

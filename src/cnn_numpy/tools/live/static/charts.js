@@ -45,10 +45,19 @@ export function lineChart(canvas, { series, xMax, yMin = null, yMax = null, yFor
   if (log) {
     low = Math.max(low, high * 1e-4);              // a few decades at most
     if (high / low < 1.5) { low /= 1.5; high *= 1.5; }
+    // 6% of the span beyond the lowest and highest points: their dots drawn whole, not
+    // halved by the frame
+    const margin = (high / low) ** 0.06;
+    if (yMin === null) low /= margin;
+    if (yMax === null) high *= margin;
   } else {
     if (high - low < 1e-9) { high = low + 1; }
-    if (yMin === null) low = Math.max(0, low - 0.05 * (high - low));
+    const margin = 0.06 * (high - low);
+    if (yMin === null) low = Math.max(0, low - margin);
+    if (yMax === null) high += margin;
   }
+  // the y axis's ends and the plotted values' (outliers aside), for the tests
+  canvas.dataset.range = JSON.stringify({ axis: [low, high], values: [Math.min(...all), Math.max(...all)] });
   const labelled = series.filter((s) => s.label);
   const left = 44, right = 10, top = 10 + 16 * Math.ceil(labelled.length / 2), bottom = 30;
   const w = cssWidth - left - right, h = cssHeight - top - bottom;
@@ -80,7 +89,7 @@ export function lineChart(canvas, { series, xMax, yMin = null, yMax = null, yFor
   c.strokeStyle = "#99a"; c.strokeRect(left, top, w, h);
   // the series, clipped to the plot
   c.save();
-  c.beginPath(); c.rect(left, top, w, h); c.clip();
+  c.beginPath(); c.rect(left - 4, top - 4, w + 8, h + 8); c.clip();   // a dot on the frame: whole
   for (const s of series) {
     const points = s.points.filter((p) => Number.isFinite(p[1]) && (!log || p[1] > 0));
     c.strokeStyle = s.colour; c.fillStyle = s.colour; c.lineWidth = s.width ?? 1.5;

@@ -108,9 +108,14 @@ export class Layers {
     panel.cell = cell; panel.columns = columns;
     if (last && this.classes.length === D) {
       const labels = el("div", "cell-labels");
+      // names wider than a cell ("automobile", "Ankle boot") run down the cell, read whole
+      const upright = this.classes.some((name) => name.length * 6 > cell);
+      labels.classList.toggle("upright", upright);
       for (const name of this.classes) {
         const label = el("span", "", name);
         label.style.width = `${cell}px`;
+        label.title = name;
+        if (upright) label.style.lineHeight = `${cell}px`;    // one column of text per cell
         labels.append(label);
       }
       panel.body.append(labels);
