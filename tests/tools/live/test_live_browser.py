@@ -309,7 +309,7 @@ def test_a_refusal_is_shown_in_the_answer(model, server, page):
 
 def test_a_fashion_model_asks_for_its_classes_not_a_digit(model, server, page):
     """A Fashion-MNIST model: the page said "Draw a digit"; it asks for one of its classes and
-    warns, as ``cnn-numpy predict`` does, that drawings are prepared like MNIST's digits."""
+    says, as ``cnn-numpy predict`` does, that images are prepared as Fashion-MNIST's were."""
     card = {**CARD, "dataset": "fashion-mnist", "class_names": list(cnn.FASHION_MNIST_CLASSES)}
     fashion = LiveServer("127.0.0.1", 0, view=ModelView(model, card)).start()
     try:
@@ -320,7 +320,8 @@ def test_a_fashion_model_asks_for_its_classes_not_a_digit(model, server, page):
             ".map((id) => document.getElementById(id).textContent);",
         )
         assert text[0] == "Draw one of its classes" and "digit" not in text[1] + text[2]
-        assert "Fashion-MNIST's photos filled the whole 28×28" in text[3]
+        assert "prepared as Fashion-MNIST's photos were" in text[3]
+        assert "trimmed to the article" in text[3] and "fitted in 20×20" not in text[3]
     finally:
         fashion.stop()
         open_page(page, server.url)

@@ -192,6 +192,27 @@ def test_an_uploaded_file_is_prepared_exactly_as_predict_prepares_it(tmp_path):
     assert result["source"] == "upload"
 
 
+def test_a_fashion_models_upload_and_drawing_are_prepared_as_predict_prepares_them(tmp_path):
+    from cnn_numpy.tools.photos.fashion import prepare_fashion
+
+    view = ModelView(lenet(rng=0), {**CARD, "dataset": "fashion-mnist"})
+    photo = np.full((120, 160, 3), 235, np.uint8)  # a filled dark bag on a light ground
+    photo[20:100, 50:110] = (40, 40, 90)
+    path = tmp_path / "bag.png"
+    Image.fromarray(photo).save(path)
+    result = api.predict(view, {"image": base64.b64encode(path.read_bytes()).decode()})
+    expected = prepare_fashion(path).image  # predict's own call for a Fashion-MNIST model
+    np.testing.assert_array_equal(floats(result["input"]).reshape(28, 28), expected)
+    assert expected[2:26, 6:22].min() > 0.5  # filled, light on black, filling the field
+    drawing = photo.mean(axis=2) / 255  # the same picture drawn on the pad
+    result = api.predict(view, pad_payload(drawing))
+    pixels = pad_payload(drawing)
+    gray = pad_pixels(pixels["pixels"], pixels["width"], pixels["height"])
+    np.testing.assert_array_equal(
+        floats(result["input"]).reshape(28, 28), prepare_fashion(gray).image
+    )
+
+
 def test_pad_pixels_are_read_as_read_image_reads_a_gray_png(tmp_path):
     gray = np.round(render(DIGITS[4]) * 255).astype(np.uint8)
     path = tmp_path / "four.png"

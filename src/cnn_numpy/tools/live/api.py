@@ -18,6 +18,7 @@ from functools import partial
 
 import numpy as np
 
+from ..photos.fashion import prepare_fashion
 from ..photos.images import preprocess_digit
 from .inputs import (
     MAX_PAD_SIDE,
@@ -64,7 +65,8 @@ def preparation(view: ModelView, payload: dict) -> tuple[Callable[[], np.ndarray
         data = _decoded(str_field(payload, "image"), "image")
         if view.colour:
             return partial(uploaded_colour, data, *view.input_shape[1:]), "upload"
-        return (lambda: uploaded_image(data, view.input_shape[-1]).image), "upload"
+        dataset = view.card.get("dataset")
+        return (lambda: uploaded_image(data, view.input_shape[-1], dataset).image), "upload"
     if view.colour:
         raise HttpError(
             400,
@@ -77,6 +79,8 @@ def preparation(view: ModelView, payload: dict) -> tuple[Callable[[], np.ndarray
         gray = pad_pixels(str_field(payload, "pixels"), width, height)
     except ValueError as err:
         raise HttpError(400, str(err)) from None
+    if view.card.get("dataset") == "fashion-mnist":  # the drawing fills the field, as predict
+        return (lambda: prepare_fashion(gray, view.input_shape[-1]).image), "pad"
     field = digit_field(view.input_shape[-1])  # 28 and 20 for MNIST's 28x28
     return (lambda: preprocess_digit(gray, **field).image), "pad"
 

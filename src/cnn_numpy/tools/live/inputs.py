@@ -23,6 +23,7 @@ import numpy as np
 
 from ...data import normalize
 from ..photos.colour import prepare_colour
+from ..photos.fashion import prepare_fashion
 from ..photos.images import preprocess_digit
 
 #: the pad sends at most this many pixels a side (its canvas is 280x280)
@@ -102,9 +103,11 @@ def digit_field(side: int) -> dict[str, int]:
     return {"size": side, "box": max(1, round(side * 20 / 28))}
 
 
-def uploaded_image(data: bytes, side: int = 28):
-    """Prepare an uploaded image file exactly as ``predict`` prepares a file
-    (``preprocess_digit``), for a model of side x side inputs."""
+def uploaded_image(data: bytes, side: int = 28, dataset: str | None = None):
+    """Prepare an uploaded image file exactly as ``predict`` prepares a file for a model of
+    side x side inputs: ``preprocess_digit``, or ``prepare_fashion`` for a Fashion-MNIST one."""
+    if dataset == "fashion-mnist":
+        return read_upload(data, lambda path: prepare_fashion(path, side))
     return read_upload(data, lambda path: preprocess_digit(path, **digit_field(side)))
 
 

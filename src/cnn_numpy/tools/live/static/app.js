@@ -57,14 +57,15 @@ function buildDrawView(info) {
 }
 
 /** A grey model of something other than MNIST's digits (Fashion-MNIST, lines): ask for one
- *  of its classes, and say, as cnn-numpy predict does, that the preparation is MNIST's. */
+ *  of its classes; for Fashion-MNIST say how the server prepares it, as cnn-numpy predict. */
 function buildOtherGrey(card) {
   $("pad-title").textContent = "Draw one of its classes";
   $("pad-hint").textContent = "…or drop a photo of one on the pad.";
   drawView.prompt = "Draw one of its classes on the pad";
   if (card.dataset === "fashion-mnist") {
-    $("input-hint").append(" Fashion-MNIST's photos filled the whole 28×28, so expect weaker " +
-      "guesses than on its test images.");
+    $("input-hint").textContent = "28×28 pixels, prepared as Fashion-MNIST's photos were (and " +
+      "like cnn-numpy predict): the ground's light divided out, negated, trimmed to the " +
+      "article, its longer side scaled to 28 and centred, then normalised as in training.";
   }
 }
 
