@@ -303,13 +303,19 @@ def main(argv=None) -> int:
         "--only", choices=["speed", "augment"], help="only the step times, or only augmentation"
     )
     p.add_argument("--products", action="store_true", help="only the step's products, timed")
-    p.add_argument("--against", type=Path, help="also time the cnn-numpy in this checkout")
+    p.add_argument(
+        "--against",
+        type=sibling("bench_train").checkout,
+        help="also time the cnn-numpy in this checkout",
+    )
     p.add_argument(
         "--blocks", type=int, default=2, help="the resnet's basic blocks, one per stage (2)"
     )
     p.add_argument("--child", nargs=2, metavar=("LIB", "NET"), help=argparse.SUPPRESS)
     p.add_argument("--child-augment", type=int, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.against and (args.only == "augment" or args.products):
+        p.error("--against times the resnet step: not with --only augment or --products")
     global AGAINST, STAGES
     AGAINST, STAGES = args.against, args.blocks
     if args.child:

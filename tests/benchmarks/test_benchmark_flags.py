@@ -1,0 +1,86 @@
+"""The benchmark scripts refuse what they cannot do, in one line: an --against folder that
+holds no cnn-numpy (it once timed this checkout against itself), a flag the chosen mode would
+ignore, a wrong path.  No timing runs here: each case stops at its flags or its first file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers.benchmark_scripts import load_script
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+ROOT = BENCH.parent
+
+
+def refused(capsys, main, argv: list[str]) -> str:
+    """main(argv) stops as argparse does for a bad flag (exit 2); its error line."""
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    return capsys.readouterr().err.splitlines()[-1]
+
+
+@pytest.mark.parametrize("script", ["bench_train", "bench_resnet"])
+def test_against_needs_a_cnn_numpy_source_tree(script, tmp_path, capsys):
+    main = load_script(script).main
+    for folder in (tmp_path / "missing", tmp_path, ROOT / "src"):  # absent, empty, src itself
+        err = refused(capsys, main, ["--against", str(folder)])
+        assert f"{folder} is not a cnn-numpy source tree" in err, err
+
+
+def test_against_takes_the_root_of_a_checkout(tmp_path):
+    (tmp_path / "src" / "cnn_numpy").mkdir(parents=True)
+    (tmp_path / "src" / "cnn_numpy" / "__init__.py").write_text("")
+    checkout = load_script("bench_train").checkout
+    assert checkout(str(tmp_path)) == tmp_path.resolve()
+    assert checkout(str(ROOT)) == ROOT
+
+
+def test_first_run_checks_against_before_it_runs(tmp_path):
+    script = BENCH / "first_run.py"
+    cmd = [sys.executable, str(script), "--data-dir", str(tmp_path), "--against", str(tmp_path)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "is not a cnn-numpy source tree" in done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""  # nothing ran
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--plot-from", "rows.json"], "--plot-from needs --plot"),
+        (["--json", "rows.json"], "add --scaling"),
+        (["--plot", "rows.png"], "add --scaling"),
+        (["--seconds", "1"], "add --scaling"),
+        (["--scaling", "--profile"], "choose one"),
+        (["--scaling", "--batch", "8"], "no --batch"),
+        (["--scaling", "--against", str(ROOT)], "no --batch, --images, --against"),
+        (["--profile", "--against", str(ROOT)], "no --against"),
+        (["--profile", "--rounds", "3"], "--rounds"),
+        (["--rounds", "0"], "at least 1"),
+        (["--plot-from", "missing.json", "--plot", "x.png"], "cannot read missing.json"),
+    ],
+)
+def test_bench_train_refuses_a_flag_its_mode_ignores(argv, words, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    err = refused(capsys, load_script("bench_train").main, argv)
+    assert words in err, err
+
+
+def test_bench_train_profile_takes_the_batch(monkeypatch):
+    bench = load_script("bench_train")
+    profiled = []
+    monkeypatch.setitem(sys.modules, "profile_layers", type(sys)("profile_layers"))
+    sys.modules["profile_layers"].main = profiled.append
+    bench.main(["--profile", "--batch", "8"])
+    assert profiled == [["--net", "lenet", "--batch", "8", "--torch"]]
+
+
+@pytest.mark.parametrize(
+    "argv", [["--against", str(ROOT), "--only", "augment"], ["--against", str(ROOT), "--products"]]
+)
+def test_bench_resnet_against_is_for_the_step(argv, capsys):
+    err = refused(capsys, load_script("bench_resnet").main, argv)
+    assert "--against times the resnet step" in err
