@@ -223,7 +223,8 @@ def rng_copy(rng: np.random.Generator) -> np.random.Generator:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    (X, y), _ = cnn.load_mnist(root=Path(args.data_dir) / "mnist")
+    photo_novelty.check_inputs(args.models, args.data_dir)
+    (X, y), _ = cnn.load_mnist(args.data_dir, download=False)
     X = X[:, None] if X.ndim == 3 else X
     seeds = args.reader_seeds or list(range(len(args.models)))
     if len(seeds) != len(args.models):

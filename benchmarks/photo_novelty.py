@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from photo_scenes import CONDITIONS  # noqa: E402
 from photo_subjects import NON_DIGITS  # noqa: E402
-from photos import HELD_OUT, auroc, make_set  # noqa: E402
+from photos import HELD_OUT, auroc, check_inputs, make_set  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -180,6 +180,7 @@ def matched_table(results: list[dict], heads: str, columns: int, rate: float) ->
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    check_inputs(args.models, args.data_dir)
     table(args.models, load_sets(args), args.matched)
     return 0
 

@@ -73,6 +73,23 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
+def check_inputs(models: list[str], data_dir: str | None) -> None:
+    """Before minutes of photo-making: every model file is there, and ``data_dir`` (the folder
+    holding mnist/ and fashion-mnist/) holds both datasets; nothing is downloaded here."""
+    from cnn_numpy.data.datasets import locate
+
+    for path in models:
+        if not Path(path).is_file():
+            raise SystemExit(f"error: no such model file: {path}")
+    for name in ("mnist", "fashion-mnist"):
+        try:
+            locate(name, data_dir, download=False)
+        except (FileNotFoundError, ValueError) as err:
+            raise SystemExit(
+                f"error: --data-dir is the folder holding mnist/ and fashion-mnist/: {err}"
+            ) from None
+
+
 def make_set(job: tuple) -> list[tuple[str, int]]:
     """Write one set of photos; [(path, label)] (label -1 for a non-digit)."""
     kind, name, count, seed, scale, folder, data_dir = job
@@ -171,6 +188,7 @@ def timing_12mp(folder: Path) -> tuple[float, float]:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    check_inputs([args.model], args.data_dir)
     with tempfile.TemporaryDirectory(prefix="cnn-numpy-photos-") as tmp:
         folder = Path(args.keep or tmp)
         digit_sets = [*CONDITIONS, *HELD_OUT]

@@ -84,3 +84,29 @@ def test_bench_train_profile_takes_the_batch(monkeypatch):
 def test_bench_resnet_against_is_for_the_step(argv, capsys):
     err = refused(capsys, load_script("bench_resnet").main, argv)
     assert "--against times the resnet step" in err
+
+
+@pytest.mark.parametrize(
+    "script",
+    ["photos", "photo_novelty", "novelty_ensemble", "novelty_clues", "novelty_preprocessing"],
+)
+def test_photo_benchmarks_check_their_files_before_making_photos(script, tmp_path, capsys):
+    """A wrong model path or data folder is one line at once, not a traceback (or a download
+    into DATA/mnist/mnist) minutes later, after the photo sets were made."""
+    import numpy as np
+    from helpers.idx_fixtures import fake_files, write_files
+
+    main = load_script(script).main
+    data = tmp_path / "data"
+    write_files(data / "mnist", fake_files(np.random.default_rng(0), 12, 5))
+    model = tmp_path / "model.npz"
+    model.write_bytes(b"")  # exists: the data folder is checked next
+    with pytest.raises(SystemExit, match="error: no such model file: .*missing.npz"):
+        main([str(tmp_path / "missing.npz"), "--data-dir", str(data)])
+    with pytest.raises(SystemExit, match="folder holding mnist/ and fashion-mnist/.*fashion"):
+        main([str(model), "--data-dir", str(data)])  # no fashion-mnist/ in it
+    with pytest.raises(SystemExit, match="folder holding mnist/ and fashion-mnist/"):
+        main([str(model), "--data-dir", str(data / "mnist")])  # the mnist folder itself
+    assert capsys.readouterr().out == ""  # nothing was made
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "model.npz"]
+    assert sorted(p.name for p in data.iterdir()) == ["mnist"]
