@@ -29,7 +29,10 @@ def load_images(data_dir: str | None, n: int):
     if data_dir is not None:
         from cnn_numpy.data import load_mnist, normalization_stats, normalize
 
-        (X, y), _ = load_mnist(data_dir, download=False)
+        try:
+            (X, y), _ = load_mnist(data_dir, download=False)
+        except (OSError, ValueError) as err:  # the library's message, not a traceback
+            raise SystemExit(f"error: {err}") from None
         X, y = X[:n], y[:n]
         return normalize(X, **normalization_stats(X)), y, f"MNIST ({data_dir})"
     rng = np.random.default_rng(0)

@@ -139,7 +139,10 @@ def main() -> int:
     )
     args = parser.parse_args()
     keep_freed_memory()  # as `cnn-numpy train` does: no page faults between steps
-    (X, y), _ = load_dataset("mnist", args.data_dir, download=False)
+    try:
+        (X, y), _ = load_dataset("mnist", args.data_dir, download=False)
+    except (OSError, ValueError) as err:  # the library's message, not a traceback
+        raise SystemExit(f"error: {err}") from None
     X, y = X[: args.limit], y[: args.limit]
     train = (normalize(X, **normalization_stats(X)), y)
     what = "page open in Chromium" if args.browser else "one client following /events"

@@ -35,6 +35,14 @@ def train_command(args, out: Path, *extra: str) -> list[str]:
             str(args.epochs), "--no-report", "--out", str(out), *extra]  # fmt: skip
 
 
+def train(command: list[str]) -> subprocess.CompletedProcess:
+    """Run a ``cnn-numpy train``; a failure stops the benchmark with the command's own error."""
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"error: {' '.join(command[2:])} failed:\n{done.stderr.strip()}")
+    return done
+
+
 def largest_difference(a: Path, b: Path) -> float:
     """Max |a - b| over the weights of model.npz and best.npz and the optimizer's arrays."""
     worst = 0.0
@@ -58,7 +66,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         whole, broken = Path(folder) / "whole", Path(folder) / "broken"
         start = time.perf_counter()
-        subprocess.run(train_command(args, whole), check=True, capture_output=True)
+        train(train_command(args, whole))
         unbroken_s = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -69,13 +77,14 @@ def main() -> None:
                     p.send_signal(signal.SIGINT)
                     break
             out = p.stdout.read()
-            assert p.wait() == 130, out
+            if p.wait() != 130:  # it finished (or failed) before the signal came
+                raise SystemExit(
+                    f"error: the run was not interrupted (exit {p.returncode}); give a smaller "
+                    f"--after than {args.after} s or a larger --limit:\n{out[-1000:]}"
+                )
         stopped = re.search(r"holds the run after (batch \d+ of \d+ in epoch \d+|epoch \d+)", out)
-        resumed = subprocess.run(
-            [sys.executable, "-m", "cnn_numpy", "train", "--resume", str(broken), "--no-report"],
-            check=True,
-            capture_output=True,
-            text=True,
+        resumed = train(
+            [sys.executable, "-m", "cnn_numpy", "train", "--resume", str(broken), "--no-report"]
         )
         broken_s = time.perf_counter() - start
         history = [json.loads((r / "history.json").read_text()) for r in (whole, broken)]

@@ -44,9 +44,12 @@ def main(argv=None) -> int:
     from cnn_numpy.tools.novelty.exposure import learn_combination
     from cnn_numpy.tools.novelty.features import stage_features
 
-    model = cnn.load(args.model)
-    stats = cnn.load_card(args.model).get("normalize") or {"mean": 0.0, "std": 1.0}
-    (X, y), _ = cnn.load_mnist(args.data_dir, download=False)
+    try:  # a wrong path or a foreign file: the library's message, in one line
+        model = cnn.load(args.model)
+        stats = cnn.load_card(args.model).get("normalize") or {"mean": 0.0, "std": 1.0}
+        (X, y), _ = cnn.load_mnist(args.data_dir, download=False)
+    except (OSError, ValueError) as err:
+        raise SystemExit(f"error: {err}") from None
     X = normalize(X, stats["mean"], stats["std"])
     X = X[:, None] if X.ndim == 3 else X
     plain, learned = [], []

@@ -110,3 +110,59 @@ def test_photo_benchmarks_check_their_files_before_making_photos(script, tmp_pat
     assert capsys.readouterr().out == ""  # nothing was made
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "model.npz"]
     assert sorted(p.name for p in data.iterdir()) == ["mnist"]
+
+
+def saved_lenet(tmp_path) -> Path:
+    from cnn_numpy import lenet, save
+
+    path = tmp_path / "model.npz"
+    save(lenet(rng=0), path)
+    return path
+
+
+@pytest.mark.parametrize("script", ["explain_lessons", "novelty_cost"])
+def test_a_wrong_model_or_data_path_is_one_error_line(script, tmp_path):
+    """No traceback, and no download: the conftest fails any test that reaches the network."""
+    main = load_script(script).main
+    with pytest.raises(SystemExit, match="^error: no such model file"):
+        main([str(tmp_path / "missing.npz"), "--data-dir", str(tmp_path)])
+    with pytest.raises(SystemExit, match=r"^error: mnist: missing .* in .*none"):
+        main([str(saved_lenet(tmp_path)), "--data-dir", str(tmp_path / "none")])
+
+
+def test_bench_diagnose_and_monitor_name_the_missing_mnist(tmp_path):
+    load_images = load_script("bench_diagnose").load_images  # bench_monitor's too
+    with pytest.raises(SystemExit, match=r"^error: mnist: missing .* in .*none"):
+        load_images(str(tmp_path / "none"), 8)
+
+
+def test_bench_live_names_the_missing_mnist(tmp_path):
+    cmd = [sys.executable, str(BENCH / "bench_live.py"), "--data-dir", str(tmp_path / "none")]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and done.stderr.startswith("error: mnist: missing")
+
+
+def test_bench_exercises_needs_a_workbook_with_its_conv(tmp_path, monkeypatch, capsys):
+    bench = load_script("bench_exercises")
+    monkeypatch.setattr(sys, "argv", ["bench_exercises.py", "--workbook", str(tmp_path)])
+    with pytest.raises(SystemExit) as stopped:
+        bench.main()
+    assert stopped.value.code == 2 and "holds no conv2d.py" in capsys.readouterr().err
+    from cnn_numpy.tools.cli import main as cli
+
+    assert cli(["exercises", "start", str(tmp_path / "wb")]) == 0  # the stubs, not written yet
+    argv = ["--workbook", str(tmp_path / "wb"), "--batch", "1", "--repeats", "1"]
+    monkeypatch.setattr(sys, "argv", ["bench_exercises.py", *argv])
+    with pytest.raises(SystemExit, match="conv2d_forward or conv2d_backward is not written yet"):
+        bench.main()
+
+
+def test_bench_resume_shows_a_failed_training_command():
+    train = load_script("bench_resume").train
+    with pytest.raises(SystemExit, match="(?s)^error: .* failed:\nno such data"):
+        train([sys.executable, "-c", "import sys; sys.exit('no such data')"])
+
+
+def test_adversarial_knows_its_trainings(capsys):
+    err = refused(capsys, load_script("adversarial").main, ["--models", "default,bogus"])
+    assert "no training is called bogus" in err
