@@ -237,6 +237,8 @@ def products(model, shape=(BATCH, 1, 28, 28)) -> list[tuple[str, int, int, int]]
 
     found = []
 
+    short = sibling("profile_layers").short  # Conv2d(16, 32, 3, s2), as it profiles them
+
     def walk(layer, shape):
         if isinstance(layer, Sequential):
             for sub in layer:
@@ -251,7 +253,7 @@ def products(model, shape=(BATCH, 1, 28, 28)) -> list[tuple[str, int, int, int]]
         if isinstance(layer, (Conv2d, Linear)):
             F, K = layer.weight.shape[0], int(np.prod(layer.weight.shape[1:]))
             P = int(np.prod(out)) // F
-            found.extend([(f"{layer!r:.40} forward", F, K, P), ("  weight grad", K, P, F)])
+            found.extend([(f"{short(layer)} forward", F, K, P), ("  weight grad", K, P, F)])
             if len(found) > 2:  # not the first layer
                 found.append(("  column grad", K, F, P))
         return out
