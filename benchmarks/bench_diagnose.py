@@ -43,13 +43,14 @@ def load_images(data_dir: str | None, n: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("CNN_NUMPY_DATA") or None)
-    parser.add_argument("--images", type=int, default=1024)
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--images", type=int, help="MNIST images (1024; --quick: 128)")
+    parser.add_argument("--repeat", type=int, help="runs of all the checks (2; --quick: 1)")
     parser.add_argument("--threads", type=int, default=None, help="BLAS threads")
     parser.add_argument("--quick", action="store_true", help="seed net, 128 images, once")
     args = parser.parse_args()
-    if args.quick:
-        args.images, args.repeat = 128, 1
+    quick = args.quick  # its sizes, where --images and --repeat are not given
+    args.images = args.images or (128 if quick else 1024)
+    args.repeat = args.repeat or (1 if quick else 2)
     X, y, source = load_images(args.data_dir, args.images)
     make = (lambda: seed_net(10, rng=0)) if args.quick else (lambda: lenet(rng=0))
 
