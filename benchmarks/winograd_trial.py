@@ -287,10 +287,12 @@ def main() -> None:
     agree(np.float32, 1e-5)
     print("Winograd F(2x2, 3x3) equals Conv2d (float64 to 1e-12, float32 to 1e-5)")
     print(f"one forward + backward, CPU ms, median of {args.repeats}, 1 thread:")
-    print(f"{'layer':34s} {'im2col':>8s} {'winograd':>9s}")
+    labels = [f"{C}->{F} at {H}x{H}, batch {N} ({where})" for C, F, H, N, where in LAYERS]
+    width = max(map(len, labels))  # the columns line up under their heads
+    print(f"{'layer':{width}s} {'im2col':>8s} {'winograd':>9s}")
     rng = np.random.default_rng(0)
     with threadpool_limits(1):
-        for C, F, H, N, where in LAYERS:
+        for (C, F, H, N, _), label in zip(LAYERS, labels):
             conv = Conv2d(C, F, 3, padding=1, rng=0)
             # batch-last input and gradient views, as the layers before hand them over
             x = rng.standard_normal((C, H, H, N)).astype(np.float32).transpose(3, 0, 1, 2)
@@ -302,8 +304,7 @@ def main() -> None:
                     lambda c=conv, x=x, g=g, s=state: winograd_step(c, x, g, s), args.repeats
                 ),
             ]
-            label = f"{C}->{F} at {H}x{H}, batch {N} ({where})"
-            print(f"{label:34s} {ms[0]:8.2f} {ms[1]:9.2f}")
+            print(f"{label:{width}s} {ms[0]:8.2f} {ms[1]:9.2f}")
 
 
 if __name__ == "__main__":
