@@ -1,5 +1,6 @@
 """Every command the pages print still parses: each `python benchmarks/X.py ...` quoted in
-README.md or docs/*.md (in a code block or inline) against X.py's own flags, and each
+README.md or docs/*.md (in a code block or inline), or in a script's own docstring, against
+X.py's own flags, and each
 `cnn-numpy ...` line of README.md's bash blocks against the CLI (docs/ pages: test_docs.py).
 
 A quoted benchmark command is parsed, not run: the script's parser is stopped right after
@@ -43,14 +44,22 @@ def quoted_lines(text: str) -> list[str]:
     return lines
 
 
+def docstring_lines(script: Path) -> list[str]:
+    """The usage lines of a benchmark script's docstring, continuations joined."""
+    text = script.read_text()
+    return text.split('"""', 2)[1].replace("\\\n", " ").splitlines() if '"""' in text else []
+
+
 def benchmark_commands() -> list[tuple[str, str]]:
     """(page, 'benchmarks/X.py flags ...') for every quoted command that runs a script."""
     found = []
-    for page in PAGES:
-        for line in quoted_lines(page.read_text()):
+    sources = [(page.name, quoted_lines(page.read_text())) for page in PAGES]
+    sources += [(s.name, docstring_lines(s)) for s in sorted((ROOT / "benchmarks").glob("*.py"))]
+    for page, lines in sources:
+        for line in lines:
             match = BENCHMARK.search(line.strip())
             if match and "..." not in match.group(1):
-                found.append((page.name, match.group(1)))
+                found.append((page, match.group(1).replace("[", "").replace("]", "")))
     return sorted(set(found))
 
 
@@ -72,13 +81,18 @@ def concrete(words: list[str], folder: Path) -> list[str]:
         elif flag in VALUES and word.isupper():
             word = VALUES[flag]
         elif word in ("DIR", "DATA", "MODEL") or word.endswith(".npz"):
-            word = word if word.endswith(".npz") else f"{word.lower()}.npz"
-            if flag not in ("--data-dir", "--out", "--cache"):  # a model file, made here
-                (folder / word).parent.mkdir(parents=True, exist_ok=True)
-                (folder / word).write_bytes(b"")
+            # a model file, made inside ``folder`` even where the page names /tmp/nt/...
+            word = str(
+                folder / (word if word.endswith(".npz") else f"{word.lower()}.npz").lstrip("/")
+            )
+            if flag not in ("--data-dir", "--out", "--cache"):
+                for path in map(Path, expand_braces(word)):
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(b"")
         elif flag == "--workbook":  # a workbook folder: its conv2d.py is what the type checks
-            (folder / word).mkdir(parents=True, exist_ok=True)
-            (folder / word / "conv2d.py").write_text("")
+            word = str(folder / word.lstrip("/"))
+            Path(word).mkdir(parents=True, exist_ok=True)
+            (Path(word) / "conv2d.py").write_text("")
         out += expand_braces(word)
     return out
 
