@@ -368,6 +368,7 @@ def scaling(args) -> None:
         print(f"| {net} | {size} | {batch} | " + " | ".join(cells) + " |", flush=True)
         rows.append(row)
     if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)  # as the CLI's outputs
         Path(args.json).write_text(json.dumps(rows, indent=1))
     if args.plot:
         plot(rows, args.plot)
@@ -397,7 +398,22 @@ def plot(rows: list[dict], path: str) -> None:
         ax.grid(True, which="both", alpha=0.3)
     fig.suptitle("Time per training step, 1 thread, each library in its own process")
     fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
+
+
+def output_file(text: str) -> str:
+    """--json: checked before the minutes of timing, as the CLI checks its outputs."""
+    from cnn_numpy.tools.cli.common import output_file as check
+
+    return check(text)
+
+
+def figure_file(text: str) -> str:
+    """--plot: a file matplotlib can write (.png, .pdf, .svg, ...), checked up front."""
+    from cnn_numpy.tools.cli.common import figure_file as check
+
+    return check(text)
 
 
 def positive(text: str) -> int:
@@ -435,8 +451,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--images", type=positive, help="images per round (12,800)")
     parser.add_argument("--seconds", type=float, help="--scaling: per process (2; --quick: 0.05)")
     parser.add_argument("--scaling", action="store_true", help="time per step by size")
-    parser.add_argument("--json", help="--scaling: also write the rows to this file")
-    parser.add_argument("--plot", help="--scaling: also draw the rows into this PNG")
+    parser.add_argument(
+        "--json", type=output_file, help="--scaling: also write the rows to this file"
+    )
+    parser.add_argument(
+        "--plot", type=figure_file, help="--scaling: also draw the rows into this PNG"
+    )
     parser.add_argument("--plot-from", help="draw --plot from a --json file of an earlier run")
     parser.add_argument("--quick", action="store_true", help="smoke run: tiny and fast")
     parser.add_argument("--profile", action="store_true", help="per-layer times instead")

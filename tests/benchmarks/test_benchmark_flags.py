@@ -166,3 +166,18 @@ def test_bench_resume_shows_a_failed_training_command():
 def test_adversarial_knows_its_trainings(capsys):
     err = refused(capsys, load_script("adversarial").main, ["--models", "default,bogus"])
     assert "no training is called bogus" in err
+
+
+def test_output_files_are_checked_before_the_timing(tmp_path, capsys):
+    """--plot and --json are checked as the CLI checks its outputs, before minutes of timing,
+    and a missing folder is made (savefig once failed on it after the whole run)."""
+    bench = load_script("bench_train")
+    err = refused(capsys, bench.main, ["--scaling", "--plot", str(tmp_path / "rows.json")])
+    assert "cannot draw a figure as .json" in err
+    err = refused(capsys, bench.main, ["--scaling", "--json", str(tmp_path)])
+    assert "is a folder" in err
+    err = refused(capsys, load_script("skip_gradients").main, ["--plot", "curves.txt"])
+    assert "cannot draw a figure as .txt" in err
+    row = {"net": "lenet", "size": 28, "batch": 8, "numpy_cpu_ms": 2.0, "torch_cpu_ms": 3.0}
+    bench.plot([row], str(tmp_path / "new" / "scaling.png"))
+    assert (tmp_path / "new" / "scaling.png").read_bytes()[:4] == b"\x89PNG"
