@@ -21,6 +21,7 @@ import time
 import numpy as np
 
 from cnn_numpy import Adam, CrossEntropyLoss, diagnose, lenet, seed_net
+from cnn_numpy.tools.cli.common import int_in
 from cnn_numpy.tools.doctor import CHECKS
 
 
@@ -43,9 +44,9 @@ def load_images(data_dir: str | None, n: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("CNN_NUMPY_DATA") or None)
-    parser.add_argument("--images", type=int, help="MNIST images (1024; --quick: 128)")
-    parser.add_argument("--repeat", type=int, help="runs of all the checks (2; --quick: 1)")
-    parser.add_argument("--threads", type=int, default=None, help="BLAS threads")
+    parser.add_argument("--images", type=int_in(1), help="MNIST images (1024; --quick: 128)")
+    parser.add_argument("--repeat", type=int_in(1), help="runs of all the checks (2; --quick: 1)")
+    parser.add_argument("--threads", type=int_in(1), default=None, help="BLAS threads")
     parser.add_argument("--quick", action="store_true", help="seed net, 128 images, once")
     args = parser.parse_args()
     quick = args.quick  # its sizes, where --images and --repeat are not given

@@ -29,6 +29,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from cnn_numpy import Conv2d
+from cnn_numpy.tools.cli.common import int_in
 
 SOLUTION = Path(__file__).resolve().parents[1] / "tests" / "tools" / "exercises" / "solution"
 #: (name, C, F, H, padding) of each convolution in the presets, for 28x28 inputs (3x3 kernels)
@@ -92,12 +93,12 @@ def seconds(step) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workbook", type=workbook, default=SOLUTION)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--naive-batch", type=int, default=2)
-    parser.add_argument("--naive-repeats", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--batch", type=int_in(1), default=64)
+    parser.add_argument("--naive-batch", type=int_in(1), default=2)
+    parser.add_argument("--naive-repeats", type=int_in(1), default=3)
+    parser.add_argument("--repeats", type=int_in(1), default=9)
     parser.add_argument(
-        "--threads", type=int, default=1, help="BLAS threads for both (default 1: steadier)"
+        "--threads", type=int_in(1), default=1, help="BLAS threads for both (default 1: steadier)"
     )
     args = parser.parse_args()
     forward, backward = load_workbook_conv(args.workbook)

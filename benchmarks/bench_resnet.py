@@ -298,9 +298,12 @@ def sibling(name: str):
 
 
 def main(argv=None) -> int:
+    # bench_train's flag types: this file also runs as the child of an --against checkout,
+    # whose cnn_numpy may have no tools.cli to import them from
+    positive = sibling("bench_train").positive
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
-    p.add_argument("--repeat", type=int, default=5, help="timed steps per process (default 5)")
+    p.add_argument("--rounds", type=positive, default=5, help="alternating rounds (default 5)")
+    p.add_argument("--repeat", type=positive, default=5, help="timed steps per process (default 5)")
     p.add_argument(
         "--only", choices=["speed", "augment"], help="only the step times, or only augmentation"
     )
@@ -311,7 +314,7 @@ def main(argv=None) -> int:
         help="also time the cnn-numpy in this checkout",
     )
     p.add_argument(
-        "--blocks", type=int, default=2, help="the resnet's basic blocks, one per stage (2)"
+        "--blocks", type=positive, default=2, help="the resnet's basic blocks, one per stage (2)"
     )
     p.add_argument("--child", nargs=2, metavar=("LIB", "NET"), help=argparse.SUPPRESS)
     p.add_argument("--child-augment", type=int, help=argparse.SUPPRESS)

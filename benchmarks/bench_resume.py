@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cnn_numpy.tools.cli.common import int_in
 from cnn_numpy.tools.saving.checkpoint import load_checkpoint
 from cnn_numpy.tools.saving.model_files import load
 
@@ -59,8 +60,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--dataset", default="mnist")
-    parser.add_argument("--limit", type=int, default=6000)
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--limit", type=int_in(1), default=6000)
+    parser.add_argument("--epochs", type=int_in(1), default=2)
     parser.add_argument("--after", type=float, default=8.0, help="seconds into epoch 1")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:

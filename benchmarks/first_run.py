@@ -27,6 +27,8 @@ from pathlib import Path
 
 from bench_train import checkout
 
+from cnn_numpy.tools.cli.common import int_in
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -103,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--against", type=checkout, help="an older checkout, run alternately with this one"
     )
-    parser.add_argument("--runs", type=int, default=1, help="runs of each")
+    parser.add_argument("--runs", type=int_in(1), default=1, help="runs of each")
     parser.add_argument(
         "--phases", action="store_true", help="also the peak memory between output lines"
     )

@@ -35,6 +35,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from photo_scenes import CONDITIONS, Look, lamp, linear  # noqa: E402
 from photo_subjects import NON_DIGITS, digit_photo, non_digit_photo  # noqa: E402
 
+from cnn_numpy.tools.cli.common import int_in  # noqa: E402
+
 HELD_OUT = {
     "red pen (held out)": "red",
     "green pen (held out)": "green",
@@ -58,9 +60,11 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("model", help="a model file with a novelty check (cnn-numpy train's)")
     p.add_argument("--data-dir", default=None, help="folder holding mnist/ and fashion-mnist/")
-    p.add_argument("--per-condition", type=int, default=200, help="digit photos per condition")
-    p.add_argument("--non-digits", type=int, default=200, help="photos per kind of non-digit")
-    p.add_argument("--mnist", type=int, default=10000, help="MNIST test digits as 28x28 PNGs")
+    p.add_argument(
+        "--per-condition", type=int_in(1), default=200, help="digit photos per condition"
+    )
+    p.add_argument("--non-digits", type=int_in(1), default=200, help="photos per kind of non-digit")
+    p.add_argument("--mnist", type=int_in(1), default=10000, help="MNIST test digits as 28x28 PNGs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--scale",
@@ -68,7 +72,9 @@ def parse_args(argv=None):
         default=1.0,
         help="widen every random range of the photos this many times",
     )
-    p.add_argument("--jobs", type=int, default=2, help="processes making photos and predicting")
+    p.add_argument(
+        "--jobs", type=int_in(1), default=2, help="processes making photos and predicting"
+    )
     p.add_argument("--keep", default=None, metavar="DIR", help="keep the photos in DIR")
     return p.parse_args(argv)
 

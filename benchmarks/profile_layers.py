@@ -36,6 +36,7 @@ from cnn_numpy import (
     resnet,
     seed_net,
 )
+from cnn_numpy.tools.cli.common import int_in
 
 NETS = {
     "seed": lambda: seed_net(num_classes=10, rng=0),
@@ -181,9 +182,9 @@ def torch_profile(model, batch: np.ndarray, labels: np.ndarray, steps: int, thre
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--net", choices=sorted(NETS), default="lenet")
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=1, help="BLAS threads (threadpoolctl)")
-    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--batch", type=int_in(1), default=64)
+    parser.add_argument("--threads", type=int_in(1), default=1, help="BLAS threads (threadpoolctl)")
+    parser.add_argument("--steps", type=int_in(1), default=60)
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     parser.add_argument("--torch", action="store_true", help="also PyTorch's torch.profiler")
     args = parser.parse_args(argv)

@@ -20,7 +20,7 @@ import numpy as np
 
 import cnn_numpy as cnn
 from cnn_numpy import AdaptiveAvgPool2d, Conv2d, Flatten, Linear, ReLU, Residual, Sequential
-from cnn_numpy.tools.cli.common import figure_file
+from cnn_numpy.tools.cli.common import figure_file, int_in
 
 DEPTH, WIDTH = 16, 8
 
@@ -65,7 +65,9 @@ def main(argv=None) -> int:
     p.add_argument(
         "--plot", metavar="PNG", type=figure_file, help="draw the two curves into this file"
     )
-    p.add_argument("--seeds", type=int, default=3, help="nets per kind, median taken (default 3)")
+    p.add_argument(
+        "--seeds", type=int_in(1), default=3, help="nets per kind, median taken (default 3)"
+    )
     args = p.parse_args(argv)
     norms = {
         name: np.median([conv_gradient_norms(make, seed) for seed in range(args.seeds)], axis=0)

@@ -51,6 +51,7 @@ from threadpoolctl import threadpool_limits
 
 from cnn_numpy.layers import Conv2d
 from cnn_numpy.layers.speed import reuse
+from cnn_numpy.tools.cli.common import int_in
 
 #: input tiles: V = Bᵀ d B
 BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]])
@@ -281,7 +282,7 @@ def median_ms(step, repeats: int) -> float:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--repeats", type=int_in(1), default=20)
     args = p.parse_args()
     agree(np.float64, 1e-12)
     agree(np.float32, 1e-5)

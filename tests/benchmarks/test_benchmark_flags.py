@@ -181,3 +181,36 @@ def test_output_files_are_checked_before_the_timing(tmp_path, capsys):
     row = {"net": "lenet", "size": 28, "batch": 8, "numpy_cpu_ms": 2.0, "torch_cpu_ms": 3.0}
     bench.plot([row], str(tmp_path / "new" / "scaling.png"))
     assert (tmp_path / "new" / "scaling.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(
+    "script, argv",
+    [
+        ("bench_resnet", ["--rounds", "0"]),
+        ("bench_diagnose", ["--quick", "--repeat", "0"]),
+        ("bench_monitor", ["--quick", "--rounds", "0"]),
+        ("bench_live", ["--rounds", "0"]),
+        ("profile_layers", ["--steps", "0"]),
+        ("bench_conv_tricks", ["--batch", "0"]),
+        ("winograd_trial", ["--repeats", "0"]),
+        ("skip_gradients", ["--seeds", "0"]),
+        ("bench_exercises", ["--repeats", "0"]),
+        ("novelty_cost", ["m.npz", "--repeat", "0"]),
+        ("first_run", ["--data-dir", "d", "--runs", "0"]),
+        ("photo_novelty", ["m.npz", "--jobs", "0"]),
+        ("photos", ["m.npz", "--mnist", "0"]),
+        ("novelty_clues", ["m.npz", "--data-dir", "d", "--per-condition", "0"]),
+        ("bench_resume", ["--data-dir", "d", "--epochs", "0"]),
+        ("explain_lessons", ["m.npz", "--images", "0"]),
+        ("adversarial", ["--pgd-limit", "0"]),
+        ("novelty_training", ["--data-dir", "d", "--out", "o", "--limit", "0"]),
+    ],
+)
+def test_a_count_of_zero_is_refused_at_once(script, argv, capsys, monkeypatch):
+    """Rounds, repeats, images, jobs: 0 was a traceback (min of nothing, a pool of no
+    workers) or a silent table of nan, after whatever ran first."""
+    main = load_script(script).main
+    monkeypatch.setattr(sys, "argv", [f"{script}.py", *argv])  # for the mains without argv
+    takes_argv = main.__code__.co_argcount > 0
+    err = refused(capsys, (lambda _: main(argv)) if takes_argv else (lambda _: main()), argv)
+    assert "must be a whole number" in err and ("at least 1" in err or ">= 1" in err), err
