@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from cnn_numpy.tools.cli import main as cli
+from cnn_numpy.tools.cli.common import int_in
 
 TRAININGS = {
     "default": [],
@@ -44,9 +45,14 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data-dir", default=None)
     p.add_argument("--out", default="runs/adversarial")
-    p.add_argument("--pgd-limit", type=int, default=1000, help="test images PGD-20 attacks")
-    p.add_argument("--models", default="default,fgsm,pgd")
+    p.add_argument("--pgd-limit", type=int_in(1), default=1000, help="test images PGD-20 attacks")
+    p.add_argument("--models", default="default,fgsm,pgd", help="of " + ",".join(TRAININGS))
     args = p.parse_args(argv)
+    unknown = [name for name in args.models.split(",") if name not in TRAININGS]
+    if unknown:
+        p.error(
+            f"--models: no training is called {', '.join(unknown)}; choose from default,fgsm,pgd"
+        )
     out, data = Path(args.out), ["--data-dir", args.data_dir] if args.data_dir else []
     rows = []
     for name in args.models.split(","):

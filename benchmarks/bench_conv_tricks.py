@@ -27,6 +27,7 @@ from threadpoolctl import threadpool_limits
 
 from cnn_numpy.layers import speed
 from cnn_numpy.layers.conv import bias_grad, col2im, matmul_in_blocks, weight_grad
+from cnn_numpy.tools.cli.common import int_in
 
 #: (name, C*kh*kw, F, Ho*Wo) of each convolution in the presets, for 28x28 inputs
 CONVS = [
@@ -95,9 +96,9 @@ def col2im_timings(c: int, size: int, stride: int, n: int, repeats: int, rng):
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=50)
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--batch", type=int, nargs="+", default=[64, 256])
+    parser.add_argument("--repeats", type=int_in(1), default=50)
+    parser.add_argument("--threads", type=int_in(1), nargs="+", default=[1, 2])
+    parser.add_argument("--batch", type=int_in(1), nargs="+", default=[64, 256])
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     print(

@@ -21,6 +21,7 @@ import time
 import numpy as np
 
 from cnn_numpy import Adam, CrossEntropyLoss, diagnose, lenet, seed_net
+from cnn_numpy.tools.cli.common import int_in
 from cnn_numpy.tools.doctor import CHECKS
 
 
@@ -29,7 +30,10 @@ def load_images(data_dir: str | None, n: int):
     if data_dir is not None:
         from cnn_numpy.data import load_mnist, normalization_stats, normalize
 
-        (X, y), _ = load_mnist(data_dir, download=False)
+        try:
+            (X, y), _ = load_mnist(data_dir, download=False)
+        except (OSError, ValueError) as err:  # the library's message, not a traceback
+            raise SystemExit(f"error: {err}") from None
         X, y = X[:n], y[:n]
         return normalize(X, **normalization_stats(X)), y, f"MNIST ({data_dir})"
     rng = np.random.default_rng(0)
@@ -40,13 +44,14 @@ def load_images(data_dir: str | None, n: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("CNN_NUMPY_DATA") or None)
-    parser.add_argument("--images", type=int, default=1024)
-    parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=None, help="BLAS threads")
+    parser.add_argument("--images", type=int_in(1), help="MNIST images (1024; --quick: 128)")
+    parser.add_argument("--repeat", type=int_in(1), help="runs of all the checks (2; --quick: 1)")
+    parser.add_argument("--threads", type=int_in(1), default=None, help="BLAS threads")
     parser.add_argument("--quick", action="store_true", help="seed net, 128 images, once")
     args = parser.parse_args()
-    if args.quick:
-        args.images, args.repeat = 128, 1
+    quick = args.quick  # its sizes, where --images and --repeat are not given
+    args.images = args.images or (128 if quick else 1024)
+    args.repeat = args.repeat or (1 if quick else 2)
     X, y, source = load_images(args.data_dir, args.images)
     make = (lambda: seed_net(10, rng=0)) if args.quick else (lambda: lenet(rng=0))
 

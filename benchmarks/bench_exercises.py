@@ -29,6 +29,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from cnn_numpy import Conv2d
+from cnn_numpy.tools.cli.common import int_in
 
 SOLUTION = Path(__file__).resolve().parents[1] / "tests" / "tools" / "exercises" / "solution"
 #: (name, C, F, H, padding) of each convolution in the presets, for 28x28 inputs (3x3 kernels)
@@ -66,6 +67,16 @@ def four_loops_backward(dout, cache):
     return dx, dweight, dout.sum(axis=(0, 2, 3))
 
 
+def workbook(text: str) -> Path:
+    """--workbook: a folder made by ``cnn-numpy exercises start``, with its conv2d.py."""
+    folder = Path(text)
+    if not (folder / "conv2d.py").is_file():
+        raise argparse.ArgumentTypeError(
+            f"{text} holds no conv2d.py; make a workbook with: cnn-numpy exercises start {text}"
+        )
+    return folder
+
+
 def load_workbook_conv(folder: Path):
     spec = importlib.util.spec_from_file_location("workbook_conv2d", folder / "conv2d.py")
     module = importlib.util.module_from_spec(spec)
@@ -81,13 +92,13 @@ def seconds(step) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workbook", type=Path, default=SOLUTION)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--naive-batch", type=int, default=2)
-    parser.add_argument("--naive-repeats", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--workbook", type=workbook, default=SOLUTION)
+    parser.add_argument("--batch", type=int_in(1), default=64)
+    parser.add_argument("--naive-batch", type=int_in(1), default=2)
+    parser.add_argument("--naive-repeats", type=int_in(1), default=3)
+    parser.add_argument("--repeats", type=int_in(1), default=9)
     parser.add_argument(
-        "--threads", type=int, default=1, help="BLAS threads for both (default 1: steadier)"
+        "--threads", type=int_in(1), default=1, help="BLAS threads for both (default 1: steadier)"
     )
     args = parser.parse_args()
     forward, backward = load_workbook_conv(args.workbook)
@@ -101,7 +112,13 @@ def main() -> None:
     )
     with threadpool_limits(args.threads):
         for conv in CONVS:
-            print(row(conv, args, forward, backward, rng), flush=True)
+            try:
+                print(row(conv, args, forward, backward, rng), flush=True)
+            except NotImplementedError:  # the stub's line is still there
+                raise SystemExit(
+                    f"error: {args.workbook / 'conv2d.py'}: conv2d_forward or conv2d_backward is "
+                    f"not written yet (cnn-numpy exercises check {args.workbook} conv2d shows what)"
+                ) from None
 
 
 def row(conv, args, forward, backward, rng) -> str:

@@ -28,6 +28,7 @@ import time
 from cnn_numpy import Adam, CrossEntropyLoss, fit, keep_freed_memory, lenet
 from cnn_numpy.data import normalization_stats, normalize
 from cnn_numpy.data.datasets import load_dataset
+from cnn_numpy.tools.cli.common import int_in
 from cnn_numpy.tools.live import LiveTraining
 from cnn_numpy.tools.speed.workers import blas_threads
 
@@ -124,8 +125,8 @@ def one_run(train, live: bool, browser: bool, seed: int) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default=os.environ.get("CNN_NUMPY_DATA"))
-    parser.add_argument("--limit", type=int, default=10_000, help="training images a run")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--limit", type=int_in(1), default=10_000, help="training images a run")
+    parser.add_argument("--rounds", type=int_in(1), default=5)
     parser.add_argument(
         "--threads",
         type=int,
@@ -139,7 +140,10 @@ def main() -> int:
     )
     args = parser.parse_args()
     keep_freed_memory()  # as `cnn-numpy train` does: no page faults between steps
-    (X, y), _ = load_dataset("mnist", args.data_dir, download=False)
+    try:
+        (X, y), _ = load_dataset("mnist", args.data_dir, download=False)
+    except (OSError, ValueError) as err:  # the library's message, not a traceback
+        raise SystemExit(f"error: {err}") from None
     X, y = X[: args.limit], y[: args.limit]
     train = (normalize(X, **normalization_stats(X)), y)
     what = "page open in Chromium" if args.browser else "one client following /events"

@@ -24,6 +24,7 @@ import numpy as np
 from bench_diagnose import load_images  # the same images as bench_diagnose
 
 from cnn_numpy import Adam, CrossEntropyLoss, Monitor, fit, lenet, seed_net
+from cnn_numpy.tools.cli.common import int_in
 from cnn_numpy.tools.doctor import monitor as monitor_module
 
 
@@ -64,13 +65,14 @@ def timed_stats(watched: list[TimedMonitor]):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("CNN_NUMPY_DATA") or None)
-    parser.add_argument("--images", type=int, default=12_800)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--every", type=int, default=50)
+    parser.add_argument("--images", type=int_in(1), help="MNIST images (12,800; --quick: 640)")
+    parser.add_argument("--rounds", type=int_in(1), help="plain and watched runs (3; --quick: 1)")
+    parser.add_argument("--every", type=int_in(1), default=50)
     parser.add_argument("--quick", action="store_true", help="seed net, 640 images, 1 round")
     args = parser.parse_args()
-    if args.quick:
-        args.images, args.rounds = 640, 1
+    quick = args.quick  # its sizes, where --images and --rounds are not given
+    args.images = args.images or (640 if quick else 12_800)
+    args.rounds = args.rounds or (1 if quick else 3)
     X, y, source = load_images(args.data_dir, args.images)
     make = (lambda: seed_net(10, rng=0)) if args.quick else (lambda: lenet(rng=0))
     watched: list[TimedMonitor] = []

@@ -237,6 +237,8 @@ def products(model, shape=(BATCH, 1, 28, 28)) -> list[tuple[str, int, int, int]]
 
     found = []
 
+    short = sibling("profile_layers").short  # Conv2d(16, 32, 3, s2), as it profiles them
+
     def walk(layer, shape):
         if isinstance(layer, Sequential):
             for sub in layer:
@@ -251,7 +253,7 @@ def products(model, shape=(BATCH, 1, 28, 28)) -> list[tuple[str, int, int, int]]
         if isinstance(layer, (Conv2d, Linear)):
             F, K = layer.weight.shape[0], int(np.prod(layer.weight.shape[1:]))
             P = int(np.prod(out)) // F
-            found.extend([(f"{layer!r:.40} forward", F, K, P), ("  weight grad", K, P, F)])
+            found.extend([(f"{short(layer)} forward", F, K, P), ("  weight grad", K, P, F)])
             if len(found) > 2:  # not the first layer
                 found.append(("  column grad", K, F, P))
         return out
@@ -296,20 +298,29 @@ def sibling(name: str):
 
 
 def main(argv=None) -> int:
+    # bench_train's flag types: this file also runs as the child of an --against checkout,
+    # whose cnn_numpy may have no tools.cli to import them from
+    positive = sibling("bench_train").positive
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
-    p.add_argument("--repeat", type=int, default=5, help="timed steps per process (default 5)")
+    p.add_argument("--rounds", type=positive, default=5, help="alternating rounds (default 5)")
+    p.add_argument("--repeat", type=positive, default=5, help="timed steps per process (default 5)")
     p.add_argument(
         "--only", choices=["speed", "augment"], help="only the step times, or only augmentation"
     )
     p.add_argument("--products", action="store_true", help="only the step's products, timed")
-    p.add_argument("--against", type=Path, help="also time the cnn-numpy in this checkout")
     p.add_argument(
-        "--blocks", type=int, default=2, help="the resnet's basic blocks, one per stage (2)"
+        "--against",
+        type=sibling("bench_train").checkout,
+        help="also time the cnn-numpy in this checkout",
+    )
+    p.add_argument(
+        "--blocks", type=positive, default=2, help="the resnet's basic blocks, one per stage (2)"
     )
     p.add_argument("--child", nargs=2, metavar=("LIB", "NET"), help=argparse.SUPPRESS)
     p.add_argument("--child-augment", type=int, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.against and (args.only == "augment" or args.products):
+        p.error("--against times the resnet step: not with --only augment or --products")
     global AGAINST, STAGES
     AGAINST, STAGES = args.against, args.blocks
     if args.child:

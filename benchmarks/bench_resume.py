@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cnn_numpy.tools.cli.common import int_in
 from cnn_numpy.tools.saving.checkpoint import load_checkpoint
 from cnn_numpy.tools.saving.model_files import load
 
@@ -33,6 +34,14 @@ def train_command(args, out: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "cnn_numpy", "train", "--dataset", args.dataset,
             "--data-dir", args.data_dir, "--limit", str(args.limit), "--epochs",
             str(args.epochs), "--no-report", "--out", str(out), *extra]  # fmt: skip
+
+
+def train(command: list[str]) -> subprocess.CompletedProcess:
+    """Run a ``cnn-numpy train``; a failure stops the benchmark with the command's own error."""
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"error: {' '.join(command[2:])} failed:\n{done.stderr.strip()}")
+    return done
 
 
 def largest_difference(a: Path, b: Path) -> float:
@@ -51,14 +60,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--dataset", default="mnist")
-    parser.add_argument("--limit", type=int, default=6000)
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--limit", type=int_in(1), default=6000)
+    parser.add_argument("--epochs", type=int_in(1), default=2)
     parser.add_argument("--after", type=float, default=8.0, help="seconds into epoch 1")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         whole, broken = Path(folder) / "whole", Path(folder) / "broken"
         start = time.perf_counter()
-        subprocess.run(train_command(args, whole), check=True, capture_output=True)
+        train(train_command(args, whole))
         unbroken_s = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -69,13 +78,14 @@ def main() -> None:
                     p.send_signal(signal.SIGINT)
                     break
             out = p.stdout.read()
-            assert p.wait() == 130, out
+            if p.wait() != 130:  # it finished (or failed) before the signal came
+                raise SystemExit(
+                    f"error: the run was not interrupted (exit {p.returncode}); give a smaller "
+                    f"--after than {args.after} s or a larger --limit:\n{out[-1000:]}"
+                )
         stopped = re.search(r"holds the run after (batch \d+ of \d+ in epoch \d+|epoch \d+)", out)
-        resumed = subprocess.run(
-            [sys.executable, "-m", "cnn_numpy", "train", "--resume", str(broken), "--no-report"],
-            check=True,
-            capture_output=True,
-            text=True,
+        resumed = train(
+            [sys.executable, "-m", "cnn_numpy", "train", "--resume", str(broken), "--no-report"]
         )
         broken_s = time.perf_counter() - start
         history = [json.loads((r / "history.json").read_text()) for r in (whole, broken)]

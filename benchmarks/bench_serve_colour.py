@@ -29,7 +29,13 @@ import sys
 import tempfile
 
 import numpy as np
-from bench_serve import post, timed  # the same timing and HTTP as bench_serve
+from bench_serve import (  # the same timing, table, checks and HTTP as bench_serve
+    model_file,
+    post,
+    print_times,
+    requests,
+    timed,
+)
 
 from cnn_numpy import CIFAR10_CLASSES, resnet
 from cnn_numpy.tools.live import LiveServer, ModelView, api
@@ -54,8 +60,10 @@ def photo_jpeg(width: int = 640, height: int = 480) -> bytes:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default=None, help="a model file (default: resnet, untrained)")
-    parser.add_argument("--repeat", type=int, default=100)
+    parser.add_argument(
+        "--model", type=model_file, help="a model file (default: resnet, untrained)"
+    )
+    parser.add_argument("--repeat", type=requests, default=100)
     args = parser.parse_args()
     if args.model:
         model, card = load_with_card(args.model)
@@ -92,10 +100,7 @@ def main() -> int:
         f"{sys.version.split()[0]}, {args.repeat} requests each, photo {len(data) / 1000:.0f} "
         f"kB, answer {len(json.dumps(first)) / 1000:.0f} kB"
     )
-    print(f"{'':14s} {'median':>8s} {'p90':>8s} {'max':>8s}   (ms)")
-    for name, times in rows.items():
-        p90 = statistics.quantiles(times, n=10)[-1]
-        print(f"{name:14s} {statistics.median(times):8.2f} {p90:8.2f} {max(times):8.2f}")
+    print_times(rows)
     median = statistics.median(rows["server total"])
     verdict = "within" if median <= TARGET_MS else "NOT within"
     print(f"server total, median {median:.1f} ms: {verdict} the grey page's {TARGET_MS} ms")

@@ -201,6 +201,19 @@ def time_steps(job: dict, step, X, y) -> dict:
 AGAINST: dict[str, str] = {}
 
 
+def checkout(text: str) -> Path:
+    """--against's folder: the root of a cnn-numpy source tree (a checkout, or a ``git archive``
+    of one).  Checked, because its src/ only goes on PYTHONPATH: without a cnn_numpy there the
+    "older" process would import this checkout's installed one and time it against itself."""
+    root = Path(text).resolve()
+    if not (root / "src" / "cnn_numpy" / "__init__.py").is_file():
+        raise argparse.ArgumentTypeError(
+            f"{text} is not a cnn-numpy source tree (no src/cnn_numpy/__init__.py in it); give "
+            "the root of an older checkout, e.g. git worktree add /tmp/old COMMIT"
+        )
+    return root
+
+
 def run_child(lib: str, **job) -> dict:
     """One fresh process of ``lib`` ("numpy", "torch" or "older": cnn-numpy from --against)."""
     env = dict(os.environ)
@@ -355,6 +368,7 @@ def scaling(args) -> None:
         print(f"| {net} | {size} | {batch} | " + " | ".join(cells) + " |", flush=True)
         rows.append(row)
     if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)  # as the CLI's outputs
         Path(args.json).write_text(json.dumps(rows, indent=1))
     if args.plot:
         plot(rows, args.plot)
@@ -379,44 +393,103 @@ def plot(rows: list[dict], path: str) -> None:
             if points:
                 ax.plot(*zip(*points), marker="o", label=name)
         ax.set(xscale="log", yscale="log", xlabel=label, ylabel="ms per training step (CPU)")
-        ax.legend()
+        if ax.lines:  # --quick times LeNet only: the deep preset's side stays empty
+            ax.legend()
         ax.grid(True, which="both", alpha=0.3)
     fig.suptitle("Time per training step, 1 thread, each library in its own process")
     fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
+
+
+def output_file(text: str) -> str:
+    """--json: checked before the minutes of timing, as the CLI checks its outputs."""
+    from cnn_numpy.tools.cli.common import output_file as check
+
+    return check(text)
+
+
+def figure_file(text: str) -> str:
+    """--plot: a file matplotlib can write (.png, .pdf, .svg, ...), checked up front."""
+    from cnn_numpy.tools.cli.common import figure_file as check
+
+    return check(text)
+
+
+def positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def check_modes(parser: argparse.ArgumentParser, args) -> None:
+    """A flag the chosen mode would ignore is an error, not a silent no-op."""
+    if args.plot_from and not args.plot:
+        parser.error("--plot-from needs --plot: the PNG to draw into")
+    if (args.json or args.plot) and not (args.scaling or args.plot_from):
+        parser.error("--json and --plot write --scaling's rows: add --scaling")
+    if args.plot_from and (args.scaling or args.profile or args.json):
+        parser.error("--plot-from only draws an earlier run: no --scaling, --profile or --json")
+    if args.scaling and args.profile:
+        parser.error("--scaling and --profile are two different runs: choose one")
+    if args.scaling and (args.batch or args.images or args.against):
+        parser.error(
+            "--scaling times its own sizes, both libraries: no --batch, --images, --against"
+        )
+    if args.seconds is not None and not args.scaling:
+        parser.error("--seconds is --scaling's time per process: add --scaling")
+    if args.profile and (args.against or args.images or args.rounds):
+        parser.error(
+            "--profile times this checkout's layers once: no --against, --images, --rounds"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--batch", type=int, default=64, help="the workloads' batch size")
-    parser.add_argument("--images", type=int, default=12_800, help="images per round")
-    parser.add_argument("--seconds", type=float, default=2.0, help="--scaling: per process")
+    parser.add_argument("--rounds", type=positive, help="alternating rounds (5; --quick: 1)")
+    parser.add_argument("--batch", type=positive, help="the workloads' batch size (64)")
+    parser.add_argument("--images", type=positive, help="images per round (12,800)")
+    parser.add_argument("--seconds", type=float, help="--scaling: per process (2; --quick: 0.05)")
     parser.add_argument("--scaling", action="store_true", help="time per step by size")
-    parser.add_argument("--json", help="--scaling: also write the rows to this file")
-    parser.add_argument("--plot", help="--scaling: also draw the rows into this PNG")
+    parser.add_argument(
+        "--json", type=output_file, help="--scaling: also write the rows to this file"
+    )
+    parser.add_argument(
+        "--plot", type=figure_file, help="--scaling: also draw the rows into this PNG"
+    )
     parser.add_argument("--plot-from", help="draw --plot from a --json file of an earlier run")
     parser.add_argument("--quick", action="store_true", help="smoke run: tiny and fast")
     parser.add_argument("--profile", action="store_true", help="per-layer times instead")
-    parser.add_argument("--against", help="also time the cnn-numpy in this source tree")
+    parser.add_argument(
+        "--against", type=checkout, help="also time the cnn-numpy in this source tree"
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.against:
-        AGAINST["src"] = str(Path(args.against).resolve() / "src")
     if args.child:
         lib, job = args.child[0], json.loads(args.child[1])
         print(json.dumps((numpy_child if lib == "numpy" else torch_child)(job)))
         return
+    check_modes(parser, args)
+    if args.against:
+        AGAINST["src"] = str(args.against / "src")
     if args.plot_from:
-        plot(json.loads(Path(args.plot_from).read_text()), args.plot)
+        try:
+            rows = json.loads(Path(args.plot_from).read_text())
+        except (OSError, ValueError) as err:
+            parser.error(f"--plot-from: cannot read {args.plot_from}: {err}")
+        plot(rows, args.plot)
         return
-    if args.quick:
-        args.rounds, args.images, args.seconds, args.batch = 1, 256, 0.05, 16
+    quick = {"rounds": 1, "seconds": 0.05, "images": 256, "batch": 16}
+    full = {"rounds": 5, "seconds": 2.0, "images": 12_800, "batch": 64}
+    for name, value in (quick if args.quick else full).items():  # what was not given
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     if args.profile:
         sys.path.insert(0, str(Path(__file__).parent))
         from profile_layers import main as profile
 
-        profile(["--net", "lenet"] + (["--steps", "8"] if args.quick else ["--torch"]))
+        steps = ["--steps", "8"] if args.quick else ["--torch"]
+        profile(["--net", "lenet", "--batch", str(args.batch), *steps])
         return
     print(machine(args.quick), flush=True)
     scaling(args) if args.scaling else workloads(args)

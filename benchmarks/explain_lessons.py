@@ -26,7 +26,7 @@ from cnn_numpy.explain import (
     sanity_check,
 )
 
-from cnn_numpy.tools.cli.common import load_model, normalization
+from cnn_numpy.tools.cli.common import CliError, int_in, load_model, normalization
 from cnn_numpy.tools.cli.dataset import DataSource, load_data
 from cnn_numpy.tools.explain.figures import save_figure
 from cnn_numpy.tools.explain.sanity import reinitialise
@@ -103,14 +103,17 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("model")
     p.add_argument("--data-dir", default=None)
-    p.add_argument("--images", type=int, default=100, help="test images to measure on")
+    p.add_argument("--images", type=int_in(1), default=100, help="test images to measure on")
     p.add_argument("--out", default=".", help="folder for the pictures")
     args = p.parse_args(argv)
-    model, card = load_model(args.model)
+    try:  # a wrong path or a foreign file: the library's message, in one line
+        model, card = load_model(args.model)
+        stats = normalization(card, args.model)
+        source = DataSource(card.get("dataset", "mnist"), args.data_dir)
+        data = load_data(source, splits=("test",), normalization=stats, download=False)
+    except (OSError, ValueError, CliError) as err:
+        raise SystemExit(f"error: {err}") from None
     model.eval()
-    stats = normalization(card, args.model)
-    source = DataSource(card.get("dataset", "mnist"), args.data_dir)
-    data = load_data(source, splits=("test",), normalization=stats)
     X = data.test[0][: args.images]
     black = np.full_like(X, (0 - stats["mean"]) / stats["std"])
     out = Path(args.out)

@@ -25,6 +25,10 @@ import threading
 import time
 from pathlib import Path
 
+from bench_train import checkout
+
+from cnn_numpy.tools.cli.common import int_in
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -98,8 +102,10 @@ def run_once(src: Path, data_dir: str, extra: list[str]) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", required=True, help="the folder with MNIST's IDX files")
-    parser.add_argument("--against", help="an older checkout, run alternately with this one")
-    parser.add_argument("--runs", type=int, default=1, help="runs of each")
+    parser.add_argument(
+        "--against", type=checkout, help="an older checkout, run alternately with this one"
+    )
+    parser.add_argument("--runs", type=int_in(1), default=1, help="runs of each")
     parser.add_argument(
         "--phases", action="store_true", help="also the peak memory between output lines"
     )
@@ -107,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     trees = {"this": ROOT / "src"}
     if args.against:
-        trees["older"] = Path(args.against).resolve() / "src"
+        trees["older"] = args.against / "src"
     print(f"load average at the start: {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
     print("| tree | run | wall s | epochs | test acc | peak RSS MB |")
     print("|---|---:|---:|---:|---:|---:|")

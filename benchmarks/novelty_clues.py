@@ -74,9 +74,9 @@ def parse_args(argv=None):
         "--all",
         nargs=2,
         type=float,
-        default=[90, 50],
         metavar=("P", "K"),
-        help="the percentile and k of the row with every new clue",
+        help="the percentile and k of the row with every new clue (default: 90 and 50, or the "
+        "middle of --percentiles and --ks where they lack them)",
     )
     args = parse_with_set_arguments(p, argv)
     bad = [q for q in args.percentiles if not (np.isfinite(q) and 0 < q <= 100)]
@@ -84,6 +84,11 @@ def parse_args(argv=None):
         p.error(f"--percentiles must be numbers above 0 and at most 100, got {bad}")
     if min(args.ks) < 1:
         p.error(f"--ks must be whole numbers of 1 or more, got {args.ks}")
+    if args.all is None:  # --percentiles 95 --ks 10 alone must not trip over a default
+        args.all = [
+            90 if 90 in args.percentiles else sorted(args.percentiles)[len(args.percentiles) // 2],
+            50 if 50 in args.ks else sorted(args.ks)[len(args.ks) // 2],
+        ]
     if args.all[0] not in args.percentiles or args.all[1] not in args.ks:
         p.error(
             f"--all {args.all[0]:g} {args.all[1]:g}: the percentile must be one of "
@@ -326,7 +331,8 @@ def bar(table: dict, models: list) -> dict[str, bool]:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    (X, y), _ = cnn.load_mnist(root=Path(args.data_dir) / "mnist")
+    photo_novelty.check_inputs(args.models, args.data_dir)
+    (X, y), _ = cnn.load_mnist(args.data_dir, download=False)
     X = X[:, None] if X.ndim == 3 else X
     sets = photo_novelty.load_sets(args)
     compare(

@@ -18,6 +18,8 @@ import tracemalloc
 
 import numpy as np
 
+from cnn_numpy.tools.cli.common import int_in
+
 
 def measure(run, *args, **kwargs) -> tuple[float, float, object]:
     """(seconds, peak MB of new allocations, result) of ``run(*args, **kwargs)``."""
@@ -35,7 +37,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("model", help="a model file trained on MNIST")
     p.add_argument("--data-dir", default=None, help="folder with MNIST's files (or its parent)")
-    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--repeat", type=int_in(1), default=3)
     args = p.parse_args(argv)
 
     import cnn_numpy as cnn
@@ -44,9 +46,12 @@ def main(argv=None) -> int:
     from cnn_numpy.tools.novelty.exposure import learn_combination
     from cnn_numpy.tools.novelty.features import stage_features
 
-    model = cnn.load(args.model)
-    stats = cnn.load_card(args.model).get("normalize") or {"mean": 0.0, "std": 1.0}
-    (X, y), _ = cnn.load_mnist(args.data_dir, download=False)
+    try:  # a wrong path or a foreign file: the library's message, in one line
+        model = cnn.load(args.model)
+        stats = cnn.load_card(args.model).get("normalize") or {"mean": 0.0, "std": 1.0}
+        (X, y), _ = cnn.load_mnist(args.data_dir, download=False)
+    except (OSError, ValueError) as err:
+        raise SystemExit(f"error: {err}") from None
     X = normalize(X, stats["mean"], stats["std"])
     X = X[:, None] if X.ndim == 3 else X
     plain, learned = [], []

@@ -42,6 +42,7 @@ from photo_subjects import NON_DIGITS  # noqa: E402
 
 import cnn_numpy as cnn  # noqa: E402
 from cnn_numpy.data import normalize  # noqa: E402
+from cnn_numpy.tools.cli.common import int_in  # noqa: E402
 from cnn_numpy.tools.novelty import fit_novelty, train_reader  # noqa: E402
 from cnn_numpy.tools.novelty.combine import LOGIT_CLUES, clues, fit_combination  # noqa: E402
 from cnn_numpy.tools.novelty.detector import MAX_IMAGES  # noqa: E402
@@ -72,9 +73,9 @@ def parse_with_set_arguments(p: argparse.ArgumentParser, argv=None) -> argparse.
     p.add_argument("--check-seed", type=int, default=0, help="train's --seed for the checks")
     p.add_argument("--matched", type=float, default=0.017)
     for flag, default in (("--per-condition", 200), ("--non-digits", 200), ("--mnist", 10000)):
-        p.add_argument(flag, type=int, default=default)
+        p.add_argument(flag, type=int_in(1), default=default)
     p.add_argument("--seed", type=int, default=0, help="the photo sets' seed")
-    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--jobs", type=int_in(1), default=2)
     p.add_argument("--cache", default=None)
     args = p.parse_args(argv)
     if not 0 < args.matched < 1:
@@ -223,7 +224,8 @@ def rng_copy(rng: np.random.Generator) -> np.random.Generator:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    (X, y), _ = cnn.load_mnist(root=Path(args.data_dir) / "mnist")
+    photo_novelty.check_inputs(args.models, args.data_dir)
+    (X, y), _ = cnn.load_mnist(args.data_dir, download=False)
     X = X[:, None] if X.ndim == 3 else X
     seeds = args.reader_seeds or list(range(len(args.models)))
     if len(seeds) != len(args.models):

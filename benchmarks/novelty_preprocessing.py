@@ -285,7 +285,8 @@ def compare(models, epsilons, X, y, sets, check_seed=0, matched=0.017, per_stage
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    (X, y), _ = cnn.load_mnist(root=Path(args.data_dir) / "mnist")
+    photo_novelty.check_inputs(args.models, args.data_dir)
+    (X, y), _ = cnn.load_mnist(args.data_dir, download=False)
     X = X[:, None] if X.ndim == 3 else X
     sets = photo_novelty.load_sets(args)
     compare(

@@ -34,6 +34,7 @@ import numpy as np
 import cnn_numpy as cnn
 from cnn_numpy.data import normalize
 from cnn_numpy.layers.speed import input_grad
+from cnn_numpy.tools.cli.common import int_in
 from cnn_numpy.tools.novelty import fit_novelty, save_novelty
 from cnn_numpy.tools.novelty.outliers import make_outliers
 from cnn_numpy.transforms import RandomShift
@@ -49,8 +50,8 @@ def parse_args(argv=None):
     p.add_argument("--out", required=True, help="folder for the model files")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--variants", nargs="+", default=["plain", "outliers:0.5", "shift:1"])
-    p.add_argument("--epochs", type=int, default=EPOCHS)
-    p.add_argument("--limit", type=int, default=None, help="train on the first N images only")
+    p.add_argument("--epochs", type=int_in(1), default=EPOCHS)
+    p.add_argument("--limit", type=int_in(1), default=None, help="train on the first N images only")
     args = p.parse_args(argv)
     for v in args.variants:
         variant(v)  # an unknown variant is a usage error before anything trains

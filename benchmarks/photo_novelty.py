@@ -25,18 +25,20 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from photo_scenes import CONDITIONS  # noqa: E402
 from photo_subjects import NON_DIGITS  # noqa: E402
-from photos import HELD_OUT, auroc, make_set  # noqa: E402
+from photos import HELD_OUT, auroc, check_inputs, make_set  # noqa: E402
+
+from cnn_numpy.tools.cli.common import int_in  # noqa: E402
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("models", nargs="+", help="model files with a novelty check")
     p.add_argument("--data-dir", default=None, help="folder holding mnist/ and fashion-mnist/")
-    p.add_argument("--per-condition", type=int, default=200)
-    p.add_argument("--non-digits", type=int, default=200)
-    p.add_argument("--mnist", type=int, default=10000)
+    p.add_argument("--per-condition", type=int_in(1), default=200)
+    p.add_argument("--non-digits", type=int_in(1), default=200)
+    p.add_argument("--mnist", type=int_in(1), default=10000)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--jobs", type=int_in(1), default=2)
     p.add_argument("--cache", default=None, help="folder of prepared sets (made if missing)")
     p.add_argument(
         "--matched",
@@ -180,6 +182,7 @@ def matched_table(results: list[dict], heads: str, columns: int, rate: float) ->
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    check_inputs(args.models, args.data_dir)
     table(args.models, load_sets(args), args.matched)
     return 0
 

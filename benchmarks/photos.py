@@ -35,6 +35,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from photo_scenes import CONDITIONS, Look, lamp, linear  # noqa: E402
 from photo_subjects import NON_DIGITS, digit_photo, non_digit_photo  # noqa: E402
 
+from cnn_numpy.tools.cli.common import int_in  # noqa: E402
+
 HELD_OUT = {
     "red pen (held out)": "red",
     "green pen (held out)": "green",
@@ -58,9 +60,11 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("model", help="a model file with a novelty check (cnn-numpy train's)")
     p.add_argument("--data-dir", default=None, help="folder holding mnist/ and fashion-mnist/")
-    p.add_argument("--per-condition", type=int, default=200, help="digit photos per condition")
-    p.add_argument("--non-digits", type=int, default=200, help="photos per kind of non-digit")
-    p.add_argument("--mnist", type=int, default=10000, help="MNIST test digits as 28x28 PNGs")
+    p.add_argument(
+        "--per-condition", type=int_in(1), default=200, help="digit photos per condition"
+    )
+    p.add_argument("--non-digits", type=int_in(1), default=200, help="photos per kind of non-digit")
+    p.add_argument("--mnist", type=int_in(1), default=10000, help="MNIST test digits as 28x28 PNGs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--scale",
@@ -68,9 +72,28 @@ def parse_args(argv=None):
         default=1.0,
         help="widen every random range of the photos this many times",
     )
-    p.add_argument("--jobs", type=int, default=2, help="processes making photos and predicting")
+    p.add_argument(
+        "--jobs", type=int_in(1), default=2, help="processes making photos and predicting"
+    )
     p.add_argument("--keep", default=None, metavar="DIR", help="keep the photos in DIR")
     return p.parse_args(argv)
+
+
+def check_inputs(models: list[str], data_dir: str | None) -> None:
+    """Before minutes of photo-making: every model file is there, and ``data_dir`` (the folder
+    holding mnist/ and fashion-mnist/) holds both datasets; nothing is downloaded here."""
+    from cnn_numpy.data.datasets import locate
+
+    for path in models:
+        if not Path(path).is_file():
+            raise SystemExit(f"error: no such model file: {path}")
+    for name in ("mnist", "fashion-mnist"):
+        try:
+            locate(name, data_dir, download=False)
+        except (FileNotFoundError, ValueError) as err:
+            raise SystemExit(
+                f"error: --data-dir is the folder holding mnist/ and fashion-mnist/: {err}"
+            ) from None
 
 
 def make_set(job: tuple) -> list[tuple[str, int]]:
@@ -171,6 +194,7 @@ def timing_12mp(folder: Path) -> tuple[float, float]:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    check_inputs([args.model], args.data_dir)
     with tempfile.TemporaryDirectory(prefix="cnn-numpy-photos-") as tmp:
         folder = Path(args.keep or tmp)
         digit_sets = [*CONDITIONS, *HELD_OUT]

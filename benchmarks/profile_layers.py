@@ -36,6 +36,7 @@ from cnn_numpy import (
     resnet,
     seed_net,
 )
+from cnn_numpy.tools.cli.common import int_in
 
 NETS = {
     "seed": lambda: seed_net(num_classes=10, rng=0),
@@ -59,17 +60,23 @@ def leaves(layer, prefix: str = ""):
 
 
 def short(layer) -> str:
-    """``Conv2d(16, 32, 3, s2)``: a layer's name and the arguments that tell it apart."""
+    """``Conv2d(16, 32, 3, s2)``: a layer's name and the arguments that tell it apart.  Never
+    a cut repr: ``Linear(in_features=1568, out_features=12`` read as 12 outputs, not 128."""
     if isinstance(layer, Residual):
         return "Residual: the sum"
     kind = type(layer).__name__
-    if kind == "Conv2d":
-        stride = f", s{layer.stride[0]}" if layer.stride != (1, 1) else ""
+    if kind in ("Conv2d", "MaxPool2d", "AvgPool2d"):
+        stride = (
+            layer.stride[0] != layer.kernel_size[0] if kind != "Conv2d" else layer.stride[0] > 1
+        )
         size = layer.kernel_size[0]
-        return f"{kind}({layer.in_channels}, {layer.out_channels}, {size}{stride})"
+        channels = f"{layer.in_channels}, {layer.out_channels}, " if kind == "Conv2d" else ""
+        return f"{kind}({channels}{size}" + (f", s{layer.stride[0]})" if stride else ")")
+    if kind == "Linear":
+        return f"{kind}({layer.in_features}, {layer.out_features})"
     if kind.startswith("BatchNorm"):
         return f"{kind}({layer.num_features})"
-    return repr(layer)[:40]
+    return repr(layer)
 
 
 def timed(name: str, method, times: dict, inner: list, clock):
@@ -175,9 +182,9 @@ def torch_profile(model, batch: np.ndarray, labels: np.ndarray, steps: int, thre
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--net", choices=sorted(NETS), default="lenet")
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=1, help="BLAS threads (threadpoolctl)")
-    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--batch", type=int_in(1), default=64)
+    parser.add_argument("--threads", type=int_in(1), default=1, help="BLAS threads (threadpoolctl)")
+    parser.add_argument("--steps", type=int_in(1), default=60)
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     parser.add_argument("--torch", action="store_true", help="also PyTorch's torch.profiler")
     args = parser.parse_args(argv)

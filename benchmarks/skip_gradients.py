@@ -14,11 +14,13 @@ Both nets have 17 conv layers (3x3, 8 channels, PyTorch's default init, no Batch
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 
 import cnn_numpy as cnn
 from cnn_numpy import AdaptiveAvgPool2d, Conv2d, Flatten, Linear, ReLU, Residual, Sequential
+from cnn_numpy.tools.cli.common import figure_file, int_in
 
 DEPTH, WIDTH = 16, 8
 
@@ -60,8 +62,12 @@ def conv_gradient_norms(make, seed: int = 0) -> list[float]:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--plot", metavar="PNG", help="draw the two curves into this file")
-    p.add_argument("--seeds", type=int, default=3, help="nets per kind, median taken (default 3)")
+    p.add_argument(
+        "--plot", metavar="PNG", type=figure_file, help="draw the two curves into this file"
+    )
+    p.add_argument(
+        "--seeds", type=int_in(1), default=3, help="nets per kind, median taken (default 3)"
+    )
     args = p.parse_args(argv)
     norms = {
         name: np.median([conv_gradient_norms(make, seed) for seed in range(args.seeds)], axis=0)
@@ -84,6 +90,7 @@ def main(argv=None) -> int:
         ax.set_title(f"First training step, median of {args.seeds} nets (Monitor)", fontsize=10)
         ax.legend()
         fig.tight_layout()
+        Path(args.plot).parent.mkdir(parents=True, exist_ok=True)  # as the CLI's figures
         fig.savefig(args.plot, dpi=100)
         print(f"plot: {args.plot}")
     return 0

@@ -128,6 +128,11 @@ def chosen(args) -> list[Experiment]:
         if unknown:
             raise SystemExit(f"error: no experiment is called {', '.join(unknown)} (see --list)")
         picked = [e for e in picked if any(fnmatch(e.name, p) for p in args.only)]
+        if not picked:  # every name is of the other section: an empty table would say nothing
+            raise SystemExit(
+                f"error: no experiment of --section {args.section} is called "
+                f"{', '.join(args.only)} (see --list)"
+            )
     return picked
 
 

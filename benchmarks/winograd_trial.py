@@ -51,6 +51,7 @@ from threadpoolctl import threadpool_limits
 
 from cnn_numpy.layers import Conv2d
 from cnn_numpy.layers.speed import reuse
+from cnn_numpy.tools.cli.common import int_in
 
 #: input tiles: V = Bᵀ d B
 BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]])
@@ -281,16 +282,18 @@ def median_ms(step, repeats: int) -> float:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--repeats", type=int_in(1), default=20)
     args = p.parse_args()
     agree(np.float64, 1e-12)
     agree(np.float32, 1e-5)
     print("Winograd F(2x2, 3x3) equals Conv2d (float64 to 1e-12, float32 to 1e-5)")
     print(f"one forward + backward, CPU ms, median of {args.repeats}, 1 thread:")
-    print(f"{'layer':34s} {'im2col':>8s} {'winograd':>9s}")
+    labels = [f"{C}->{F} at {H}x{H}, batch {N} ({where})" for C, F, H, N, where in LAYERS]
+    width = max(map(len, labels))  # the columns line up under their heads
+    print(f"{'layer':{width}s} {'im2col':>8s} {'winograd':>9s}")
     rng = np.random.default_rng(0)
     with threadpool_limits(1):
-        for C, F, H, N, where in LAYERS:
+        for (C, F, H, N, _), label in zip(LAYERS, labels):
             conv = Conv2d(C, F, 3, padding=1, rng=0)
             # batch-last input and gradient views, as the layers before hand them over
             x = rng.standard_normal((C, H, H, N)).astype(np.float32).transpose(3, 0, 1, 2)
@@ -302,8 +305,7 @@ def main() -> None:
                     lambda c=conv, x=x, g=g, s=state: winograd_step(c, x, g, s), args.repeats
                 ),
             ]
-            label = f"{C}->{F} at {H}x{H}, batch {N} ({where})"
-            print(f"{label:34s} {ms[0]:8.2f} {ms[1]:9.2f}")
+            print(f"{label:{width}s} {ms[0]:8.2f} {ms[1]:9.2f}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from helpers.benchmark_scripts import load_script
 
+import cnn_numpy
+
 BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
 
 
@@ -90,3 +92,17 @@ def test_torch_twin_of_each_profiled_net_gives_our_output(net):
     x = np.random.default_rng(0).random((3, 1, 28, 28), dtype=np.float32)
     ours, theirs = model(x), twin(torch.from_numpy(x)).detach().numpy()
     assert np.allclose(ours, theirs, rtol=1e-4, atol=1e-4 * np.abs(theirs).max())
+
+
+def test_profiled_layers_are_named_whole_never_a_cut_repr():
+    """profile_layers.py and bench_resnet.py --products name each layer by its arguments; a
+    repr cut at 40 characters once read ``Linear(in_features=1568, out_features=12``."""
+    from cnn_numpy.layers import AvgPool2d, Conv2d, Linear, MaxPool2d
+
+    short = load_script("profile_layers").short
+    assert short(Linear(1568, 128)) == "Linear(1568, 128)"
+    assert short(MaxPool2d(2)) == "MaxPool2d(2)" and short(MaxPool2d(3, 1)) == "MaxPool2d(3, s1)"
+    assert short(AvgPool2d(2)) == "AvgPool2d(2)"
+    assert short(Conv2d(16, 32, 3, stride=2, padding=1)) == "Conv2d(16, 32, 3, s2)"
+    names = [what for what, *_ in load_script("bench_resnet").products(cnn_numpy.resnet(rng=0))]
+    assert "Linear(64, 10) forward" in names and all("=" not in name for name in names)

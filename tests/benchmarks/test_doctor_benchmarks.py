@@ -10,10 +10,10 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
-def run(script: str) -> str:
+def run(script: str, *flags: str) -> str:
     env = {k: v for k, v in os.environ.items() if k != "CNN_NUMPY_DATA"}  # random data
     done = subprocess.run(
-        [sys.executable, str(BENCH / script), "--quick"],
+        [sys.executable, str(BENCH / script), "--quick", *flags],
         capture_output=True,
         text=True,
         timeout=300,
@@ -24,13 +24,14 @@ def run(script: str) -> str:
 
 
 def test_bench_diagnose_prints_every_check():
-    out = run("bench_diagnose.py")
-    assert "random images of MNIST's shape" in out
+    out = run("bench_diagnose.py", "--images", "48")  # --quick keeps the sizes given
+    assert "on 48 random images of MNIST's shape" in out
     for check in ("all 9 checks, run 1", "gradients alone", "lr alone"):
         assert f"| {check} |" in out
     assert "best of 1:" in out
 
 
 def test_bench_monitor_prints_the_overhead():
-    out = run("bench_monitor.py")
+    out = run("bench_monitor.py", "--images", "96", "--rounds", "2")
+    assert "one epoch of 96 random images" in out and "| 2 |" in out
     assert "| 1 |" in out and "median overhead: wall clock" in out and "direct" in out

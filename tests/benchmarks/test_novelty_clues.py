@@ -204,3 +204,17 @@ def test_a_bad_argument_is_a_usage_error(script, capsys, bad, message):
         script.parse_args(["m.npz", "--data-dir", "d", *bad])
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "lists, row",
+    [
+        ([], [90, 50]),
+        (["--percentiles", "90", "--ks", "10"], [90, 10]),  # once: "--all 90 50: ... one of --ks"
+        (["--percentiles", "95", "99", "80", "--ks", "200", "5"], [95, 200]),
+        (["--ks", "10", "--all", "85", "10"], [85, 10]),
+    ],
+)
+def test_the_all_row_defaults_to_values_of_the_lists_given(script, lists, row):
+    args = script.parse_args(["m.npz", "--data-dir", "d", *lists])
+    assert list(args.all) == row

@@ -106,6 +106,8 @@ def test_bad_arguments_are_refused(capsys):
     script = load_script()
     with pytest.raises(SystemExit, match="no experiment is called nonesuch"):
         script.main(["--only", "nonesuch"])
+    with pytest.raises(SystemExit, match="no experiment of --section mnist is called batch-8"):
+        script.main(["--section", "mnist", "--only", "batch-8"])  # a lines experiment
     with pytest.raises(SystemExit) as refused:
         script.main(["--limit", "0"])
     assert refused.value.code == 2

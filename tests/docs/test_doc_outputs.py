@@ -11,7 +11,8 @@ from pathlib import Path
 
 from cnn_numpy.tools.cli import main
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
 ERROR = re.compile(r"\d\.\d\de-\d\d")
 
 
@@ -39,3 +40,55 @@ def test_page_8_names_the_mnist_default_batch_size():
     assert default.model == "lenet"
     assert f"the MNIST default now: batch {default.batch_size} on two processes" in page
     assert f"but for batches of {default.batch_size}, split over two" in " ".join(page.split())
+
+
+def block_after(page: Path, command: str) -> list[str]:
+    """The lines of the plain ``` block that starts with (or follows) ``command``'s line."""
+    text = page.read_text()
+    start = text.index(command)
+    body = text[text.rindex("```\n", 0, start) + 4 :].split("```", 1)[0]
+    return body.splitlines()
+
+
+def test_the_readme_shows_what_the_first_command_prints(tmp_path, monkeypatch, capsys):
+    """`cnn-numpy train` with no flags, line by line; the run folder and the elided epochs
+    (``...``) are what the page leaves out."""
+    shown = block_after(ROOT / "README.md", "Data: lines (synthetic")
+    monkeypatch.chdir(tmp_path)
+    assert main(["train"]) == 0
+    printed = [
+        line.replace(str(tmp_path) + "/", "") for line in capsys.readouterr().out.splitlines()
+    ]
+    folder = re.compile(r"runs/lines-seed-[^ /]*")
+    printed = [folder.sub("runs/lines-seed-...", line) for line in printed]
+    kept = [line for line in shown if line != "..."]
+    assert [line for line in printed if line in kept] == kept, "\n".join(printed)
+
+
+def test_the_readme_predict_output_has_the_lines_predict_prints(tmp_path, monkeypatch, capsys):
+    """Each image's line, then (with --show) the figure it wrote: the names and the order of
+    the lines as the page shows them (the numbers are a trained model's)."""
+    from helpers.model_files import save_mnist_lenet
+    from PIL import Image, ImageDraw
+
+    command = "cnn-numpy predict runs/mnist-lenet-.../best.npz four.png letter.jpg --show steps.png"
+    shown = block_after(ROOT / "README.md", command)[1:]
+    monkeypatch.chdir(tmp_path)
+    save_mnist_lenet(tmp_path / "best.npz")
+    for name in ("four.png", "letter.jpg"):
+        canvas = Image.new("RGB", (120, 120), (235, 235, 235))
+        ImageDraw.Draw(canvas).line((40, 15, 40, 70, 85, 70), fill=(30, 30, 30), width=10)
+        canvas.save(tmp_path / name)
+    assert main(["predict", "best.npz", "four.png", "letter.jpg", "--show", "steps.png"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    printed = [line for line in printed if not line.startswith("note:")]  # untrained: no check
+    assert [line.split(":")[0] for line in shown] == [line.split(":")[0] for line in printed]
+    figures = [line for line in shown if "figure:" in line]
+    assert (
+        figures
+        == [line for line in printed if "figure:" in line]
+        == [
+            "  figure: steps-1.png",
+            "  figure: steps-2.png",
+        ]
+    )
