@@ -40,3 +40,14 @@ def private_cache(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(verify.CACHE_ENV, str(tmp_path_factory.mktemp("cnn-numpy-cache")))
         yield
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """The figures a test made (plot_* return them for the caller to show or save) are closed
+    after it, so they do not pile up in pyplot over the suite."""
+    yield
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
