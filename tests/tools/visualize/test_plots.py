@@ -329,10 +329,15 @@ def test_one_epoch_has_one_tick_and_a_singular_title():
 
 
 def test_each_feature_map_row_says_what_its_colours_mean(trained):
+    """In words and in numbers: a teacher pointing at a yellow pixel can say how large it is."""
     model, _, test = trained
+    (_, conv), (_, relu), _ = feature_maps(model, test[0][0])
     text = all_text(plot_feature_maps(model, test[0][0]))
-    assert "0: Conv2d -> (4, 26, 26)   [blue < 0 < red, white = 0]" in text
-    assert "1: ReLU -> (4, 26, 26)   [dark = 0, yellow = the row's largest value]" in text
+    limit, top = np.abs(conv).max(), relu.max()
+    assert f"0: Conv2d -> (4, 26, 26)   [blue < 0 < red, white = 0, darkest = ±{limit:.3g}]" in text
+    assert f"1: ReLU -> (4, 26, 26)   [dark = 0, yellow = {top:.3g}, the row's largest value]" in (
+        text
+    )
     assert "dark = none" not in text
 
 
