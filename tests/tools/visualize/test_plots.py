@@ -350,3 +350,17 @@ def test_a_few_mistakes_are_visible_beside_thousands_of_right_answers():
     assert min(r, g, b) < 0.5 and r > g  # a single mistake is clearly red
     right = [im for im in ax.get_images() if im.cmap.name == "Blues"][0]
     assert right.get_array().mask[0, 1] and wrong.get_array().mask[0, 0]
+
+
+def test_the_reports_feature_map_caption_names_the_pictures_colours():
+    """The report's caption must describe the colours the rows are drawn in: before a ReLU
+    the strongest answers are dark red (or blue), not 'bright'."""
+    from cnn_numpy.tools.visualize.inside import row_colours
+    from cnn_numpy.tools.visualize.report_page import SECTIONS
+
+    caption = dict((stem, text) for stem, _, text in SECTIONS)["feature_maps"]
+    signed, positive = (row_colours(np.array(v)) for v in ([-1.0, 2.0], [0.0, 2.0]))
+    assert (signed[0], positive[0]) == ("RdBu_r", "viridis")
+    for colour in ("red", "blue", "white", "dark", "yellow"):
+        assert colour in caption and colour in signed[3] + positive[3]
+    assert "bright" not in caption
