@@ -261,6 +261,9 @@ def test_plot_mistakes_most_confident_first(trained):
     fig = plot_mistakes(model, X, y, CLASSES, proba=proba, max_images=4)
     wrong = int((y == 0).sum())
     assert f"{wrong} of {len(y)} test images misclassified" in fig._suptitle.get_text()
+    assert "in brackets: the probability the network gave its prediction" in (
+        fig._suptitle.get_text()
+    )
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert len(titles) == 4
     assert all(t.startswith("true: vertical\npred: horizontal") for t in titles)
