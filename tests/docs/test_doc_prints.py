@@ -179,3 +179,20 @@ def test_page_7s_table_of_step_sizes_is_what_its_snippet_measures(tmp_path, monk
         else:
             assert 1 / 3 <= shown64 / measured64 <= 3, (h, shown64, measured64)
         assert 1 / 3 <= shown32 / measured32 <= 3, (h, shown32, measured32)
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if python_blocks(p)], ids=lambda p: p.name)
+def test_a_page_runs_in_a_fresh_interpreter_without_a_warning(page, tmp_path):
+    """As a reader runs it: a new Python, nothing imported before, in an empty folder; its
+    snippets top to bottom, and nothing on stderr (a warning on a projected page is a defect)."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "page.py"
+    script.write_text("\n".join(python_blocks(page)))
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONWARNINGS": "default"}
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0 and done.stderr == "", f"{page.name}:\n{done.stderr[-3000:]}"
