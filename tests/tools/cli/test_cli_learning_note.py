@@ -36,6 +36,16 @@ def test_no_better_than_the_most_common_class_is_a_note(acc):
     assert f"`{diagnose} --optimizer sgd --lr 1.0`" in lines[1]
 
 
+def test_the_note_rounds_as_the_epoch_line_does():
+    """MNIST's test set is 11.35% ones: the epoch line showed test_acc=0.114 and the note said
+    11.3% of the same number (deep on 512 images, docs/when-training-goes-wrong.md)."""
+    labels = np.array([1] * 1135 + [0] * 980 + list(range(2, 10)) * 985 + [2] * 5)
+    shown = History(epoch=[1], loss=[2.3], train_acc=[0.1], test_acc=[0.1135], seconds=[1.0])
+    assert shown.format_epoch().endswith("test_acc=0.114")
+    note = learning_note(shown, labels, Settings())[0]
+    assert "test accuracy is 11.4%" in note and "most common class (11.4%)" in note
+
+
 @pytest.mark.parametrize("acc", [0.17, 0.9, None])
 def test_a_run_that_learned_or_has_no_test_set_gets_no_note(acc):
     assert learning_note(history([0.1, acc]), LABELS, Settings()) == []

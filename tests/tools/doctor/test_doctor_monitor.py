@@ -177,6 +177,19 @@ def test_the_filters_gif_has_one_frame_per_epoch(monitored):
         filters_gif([])
 
 
+def test_the_gifs_caption_states_the_shared_colour_scale_and_fits(monitored):
+    """Every frame is drawn on one scale, the largest |weight| of all epochs: the caption says
+    it in numbers, and the frame is wide enough for the whole caption."""
+    from cnn_numpy.tools.visualize.animation import caption, caption_width
+
+    _, _, monitor = monitored
+    limit = max(np.abs(np.asarray(f["weight"])).max() for f in monitor.filters)
+    text = caption(monitor.filters[-1], limit)
+    assert text.endswith(f"(red +, blue -, darkest ±{limit:.2g})")
+    frames = gif_frames(filters_gif(monitor.filters))
+    assert all(frame.width >= caption_width(text) for frame in frames)
+
+
 def test_plot_monitor_needs_records():
     with pytest.raises(ValueError, match="recorded no steps"):
         plot_monitor([])

@@ -40,3 +40,18 @@ def test_the_report_shows_the_saliency_of_its_mistakes(tmp_path):
     page = (run / "report.html").read_text()
     assert "Why the mistakes? Saliency" in page
     assert base64.b64encode(picture).decode() in page
+
+
+def test_both_maps_of_a_row_share_one_colour_scale_stated_in_numbers():
+    """Brighter must mean larger across the row: 'saliency of 7' against 'saliency of 3' is
+    the comparison the picture invites (each map scaled to its own maximum misled it)."""
+    model = cnn.seed_net(3, filters=2, rng=0)
+    X = np.random.default_rng(1).random((12, 1, 28, 28)).astype(np.float32)
+    proba = cnn.predict_proba(model, X)
+    y = (proba.argmax(axis=1) + 1) % 3  # every answer wrong
+    fig = plot_mistake_saliency(model, X, y, proba, ["a", "b", "c"], max_images=3)
+    for row in range(3):
+        said, truth = (fig.axes[3 * row + col].get_images()[0] for col in (1, 2))
+        top = max(said.get_array().max(), truth.get_array().max())
+        assert said.get_clim() == truth.get_clim() == (0, top)
+        assert f"white {top:.2g}" in fig.axes[3 * row + 2].texts[0].get_text()

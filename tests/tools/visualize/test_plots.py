@@ -261,6 +261,9 @@ def test_plot_mistakes_most_confident_first(trained):
     fig = plot_mistakes(model, X, y, CLASSES, proba=proba, max_images=4)
     wrong = int((y == 0).sum())
     assert f"{wrong} of {len(y)} test images misclassified" in fig._suptitle.get_text()
+    assert "in brackets: the probability the network gave its prediction" in (
+        fig._suptitle.get_text()
+    )
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert len(titles) == 4
     assert all(t.startswith("true: vertical\npred: horizontal") for t in titles)
@@ -329,10 +332,15 @@ def test_one_epoch_has_one_tick_and_a_singular_title():
 
 
 def test_each_feature_map_row_says_what_its_colours_mean(trained):
+    """In words and in numbers: a teacher pointing at a yellow pixel can say how large it is."""
     model, _, test = trained
+    (_, conv), (_, relu), _ = feature_maps(model, test[0][0])
     text = all_text(plot_feature_maps(model, test[0][0]))
-    assert "0: Conv2d -> (4, 26, 26)   [blue < 0 < red, white = 0]" in text
-    assert "1: ReLU -> (4, 26, 26)   [dark = 0, yellow = the row's largest value]" in text
+    limit, top = np.abs(conv).max(), relu.max()
+    assert f"0: Conv2d -> (4, 26, 26)   [blue < 0 < red, white = 0, darkest = ±{limit:.3g}]" in text
+    assert f"1: ReLU -> (4, 26, 26)   [dark = 0, yellow = {top:.3g}, the row's largest value]" in (
+        text
+    )
     assert "dark = none" not in text
 
 
@@ -345,3 +353,17 @@ def test_a_few_mistakes_are_visible_beside_thousands_of_right_answers():
     assert min(r, g, b) < 0.5 and r > g  # a single mistake is clearly red
     right = [im for im in ax.get_images() if im.cmap.name == "Blues"][0]
     assert right.get_array().mask[0, 1] and wrong.get_array().mask[0, 0]
+
+
+def test_the_reports_feature_map_caption_names_the_pictures_colours():
+    """The report's caption must describe the colours the rows are drawn in: before a ReLU
+    the strongest answers are dark red (or blue), not 'bright'."""
+    from cnn_numpy.tools.visualize.inside import row_colours
+    from cnn_numpy.tools.visualize.report_page import SECTIONS
+
+    caption = dict((stem, text) for stem, _, text in SECTIONS)["feature_maps"]
+    signed, positive = (row_colours(np.array(v)) for v in ([-1.0, 2.0], [0.0, 2.0]))
+    assert (signed[0], positive[0]) == ("RdBu_r", "viridis")
+    for colour in ("red", "blue", "white", "dark", "yellow"):
+        assert colour in caption and colour in signed[3] + positive[3]
+    assert "bright" not in caption

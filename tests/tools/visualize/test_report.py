@@ -261,7 +261,7 @@ def test_ten_classes_and_a_report_without_the_data(tmp_path, capsys):
 
 
 def test_the_visualize_page_runs(tmp_path, monkeypatch):
-    """docs/visualize.md: its Python block runs and its command parses."""
+    """docs/visualize.md: its Python blocks run, in one session, and its command parses."""
     from cnn_numpy.tools.cli import build_parser
 
     page = (Path(__file__).resolve().parents[3] / "docs" / "visualize.md").read_text()
@@ -270,9 +270,10 @@ def test_the_visualize_page_runs(tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
 
     plt.close("all")  # figures other tests left open would count towards matplotlib's 20
+    session = {"__name__": "docs_visualize"}  # a page is one session (docs/README.md)
     try:
         for source in [body for lang, body in fenced if lang == "python"]:
-            exec(compile(source, "visualize.md", "exec"), {"__name__": "docs_visualize"})
+            exec(compile(source, "visualize.md", "exec"), session)
     finally:  # the page's figures stay open for plt.show(), as a user's would: close them
         plt.close("all")
     for name in PICTURES:

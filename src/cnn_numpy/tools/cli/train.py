@@ -141,12 +141,19 @@ def learning_note(history, test_labels, settings: TrainSettings, model=None, n_t
     if lines:
         return lines
     return [
-        f"note: after {epochs} the test accuracy is {history.test_acc[-1]:.1%}, no better "
-        f"than always answering the most common class ({guess:.1%}): the network did not learn.",
+        f"note: after {epochs} the test accuracy is {percent(history.test_acc[-1])}, no better "
+        f"than always answering the most common class ({percent(guess)}): the network did not "
+        "learn.",
         f"  The learning rate (now {settings.lr}) is the usual cause, too large or too small "
         f"(or too few epochs); `cnn-numpy diagnose {flags}` suggests a rate and looks for the "
         "other causes (docs/when-training-goes-wrong.md).",
     ]
+
+
+def percent(accuracy: float) -> str:
+    """``accuracy`` as the epoch line shows it (3 decimals), in percent: 0.1135 is 0.114 there
+    and 11.4% here (``f"{0.1135:.1%}"`` would say 11.3%, multiplying before it rounds)."""
+    return f"{round(accuracy, 3):.1%}"
 
 
 def batchnorm_note(history, guess, settings, model, n_train, epochs, flags) -> list[str]:
@@ -159,9 +166,9 @@ def batchnorm_note(history, guess, settings, model, n_train, epochs, flags) -> l
     if left <= 0.01 or history.train_acc[-1] <= guess + 0.1 * (1 - guess):
         return []
     return [
-        f"note: after {epochs} the test accuracy is {history.test_acc[-1]:.1%}, no better "
-        f"than always answering the most common class ({guess:.1%}), while its training "
-        f"batches reached {history.train_acc[-1]:.1%}.",
+        f"note: after {epochs} the test accuracy is {percent(history.test_acc[-1])}, no better "
+        f"than always answering the most common class ({percent(guess)}), while its training "
+        f"batches reached {percent(history.train_acc[-1])}.",
         f"  The test runs on BatchNorm's running statistics, which after {steps} steps still "
         f"hold {left:.0%} of their starting values in each layer: train longer (more images "
         f"or epochs) before changing the learning rate; `cnn-numpy diagnose {flags}` looks "

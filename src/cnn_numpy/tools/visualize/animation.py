@@ -56,14 +56,24 @@ def filters_gif(frames: list[dict], milliseconds: int = 700) -> bytes:
     images = []
     for frame, weight in zip(frames, weights):
         mosaic = filter_mosaic(weight, limit, cell)
-        image = Image.new("RGB", (max(mosaic.shape[1], 200), mosaic.shape[0] + HEADER), "white")
+        text = caption(frame, limit)
+        width = max(mosaic.shape[1], 200, caption_width(text) + 2 * GAP)  # the caption fits
+        image = Image.new("RGB", (width, mosaic.shape[0] + HEADER), "white")
         image.paste(Image.fromarray(mosaic), (0, HEADER))
-        ImageDraw.Draw(image).text(
-            (GAP, 3), f"epoch {frame['epoch']}: {frame['layer']} (red +, blue -)", fill=(0, 0, 0)
-        )
+        ImageDraw.Draw(image).text((GAP, 3), text, fill=(0, 0, 0))
         images.append(image)
     buffer = io.BytesIO()
     images[0].save(
         buffer, format="GIF", save_all=True, append_images=images[1:], duration=milliseconds, loop=0
     )
     return buffer.getvalue()
+
+
+def caption(frame: dict, limit: float) -> str:
+    """A frame's caption: its epoch, the layer, and the colour scale every frame shares."""
+    return f"epoch {frame['epoch']}: {frame['layer']} (red +, blue -, darkest ±{limit:.2g})"
+
+
+def caption_width(text: str) -> int:
+    """Pixels the caption takes in Pillow's default font."""
+    return math.ceil(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(text))

@@ -72,6 +72,8 @@ def plot_activation_histograms(layers: list[dict], title: str | None = None):
                 fontsize=7,
                 bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none"},
             )
+        ax.set_xlabel("output value", fontsize=8)
+        ax.set_ylabel("share of values", fontsize=8)
         ax.tick_params(labelsize=7)
     fig.suptitle(title or "Activations per layer: share of values in each bin", fontsize=10)
     fig.tight_layout()
@@ -86,6 +88,8 @@ def plot_dead_units(layers: list[dict], title: str | None = None):
         layers: ``diagnosis["dead_relu"].data["layers"]``, or layer statistics with an
             ``activity`` list.
     """
+    from matplotlib.ticker import MaxNLocator
+
     relus = [layer for layer in layers if "activity" in layer]
     if not relus:
         raise ValueError("plot_dead_units: the model has no ReLU layers")
@@ -103,6 +107,7 @@ def plot_dead_units(layers: list[dict], title: str | None = None):
             label="dead (never active)",
         )
         ax.set(ylim=(0, 1), xlim=(-0.5, len(activity) - 0.5), ylabel="active share")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # units are whole numbers
         ax.set_title(
             f"{layer['label']}: {dead.sum()} of {len(activity)} units dead", fontsize=9, loc="left"
         )

@@ -176,9 +176,10 @@ def plot_feature_maps(model, x: np.ndarray, max_maps: int = 8, title: str | None
 def row_colours(maps: np.ndarray) -> tuple[str, float, float, str]:
     """(colour map, vmin, vmax, legend) for one stage's maps.  Signed values (a convolution's
     output before ReLU) get a diverging map centred on 0; values >= 0 (after ReLU or pooling)
-    a map from 0."""
+    a map from 0.  The legend gives the scale's ends in numbers, so rows can be compared."""
     low, high = float(maps.min()), float(maps.max())
     if low < 0:
         limit = max(-low, high) or 1.0
-        return "RdBu_r", -limit, limit, "blue < 0 < red, white = 0"
-    return "viridis", 0.0, high or 1.0, "dark = 0, yellow = the row's largest value"
+        return "RdBu_r", -limit, limit, f"blue < 0 < red, white = 0, darkest = ±{limit:.3g}"
+    top = high or 1.0
+    return "viridis", 0.0, top, f"dark = 0, yellow = {top:.3g}, the row's largest value"

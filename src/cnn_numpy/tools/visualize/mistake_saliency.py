@@ -16,7 +16,9 @@ SECTION = (
     "Why the mistakes? Saliency",
     "For the most confident mistakes: the image, then |d logit / d pixel| for the class the "
     "network said and for the true class (brighter: a small change there moves that score "
-    "more). Evidence for the wrong class sitting on a stray stroke or a gap in the ink is the "
+    "more; the two maps of a row share one colour scale, black 0 to white the value written "
+    "at its right, so their brightness compares). Evidence for the wrong class sitting on a "
+    "stray stroke or a gap in the ink is the "
     "usual story; a map that looks like the digit's outline everywhere says little.",
 )
 
@@ -50,9 +52,15 @@ def plot_mistake_saliency(
             f"true {class_names[y[i]]}, said {class_names[pred[i]]} ({confidence[i]:.2f})",
             fontsize=8,
         )
-        for col, (maps, k) in enumerate(((said, pred[i]), (truth, y[i])), 1):
-            axes[row, col].imshow(np.abs(maps[row]).max(axis=0), cmap="hot")
+        pair = [np.abs(maps[row]).max(axis=0) for maps in (said, truth)]  # (H, W) each
+        top = float(max(m.max() for m in pair)) or 1.0  # one scale for both: comparable
+        for col, (shown, k) in enumerate(zip(pair, (pred[i], y[i])), 1):
+            axes[row, col].imshow(shown, cmap="hot", vmin=0, vmax=top)
             axes[row, col].set_title(f"saliency of {class_names[k]}", fontsize=8)
+        axes[row, 2].text(
+            1.04, 0.5, f"black 0\nwhite {top:.2g}", transform=axes[row, 2].transAxes,
+            fontsize=7, va="center", rotation=90, ha="left",
+        )  # fmt: skip
         for ax in axes[row]:
             hide_ticks(ax)
     fig.suptitle(title, fontsize=10)

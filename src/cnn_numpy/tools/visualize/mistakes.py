@@ -153,6 +153,7 @@ def plot_mistakes(
             fontsize=8,
             color="black" if ok else "firebrick",
         )
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(title + "\n(in brackets: the probability the network gave its prediction)",
+                 fontsize=10)  # fmt: skip
     fig.tight_layout()
     return fig

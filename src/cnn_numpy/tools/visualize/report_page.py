@@ -41,8 +41,10 @@ SECTIONS = [
     (
         "feature_maps",
         "Feature maps: what each layer sees",
-        "One test image passed through the network. Each row is the output of one layer; bright "
-        "where a filter found its pattern. Pooling halves the size and keeps the strongest answers.",
+        "One test image passed through the network. Each row is the output of one layer, on "
+        "its own colour scale, named in numbers in its title: before a ReLU, red where a filter "
+        "found its pattern, blue where it found the opposite, white 0; after it, dark 0 and "
+        "yellow the strongest answer. Pooling halves the size and keeps the strongest answers.",
     ),
     (
         "confusion_matrix",

@@ -1,0 +1,32 @@
+"""The doctor's pictures can be read off a projector: every axis says what it counts, and a
+unit number is a whole number."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cnn_numpy.tools.visualize import plot_activation_histograms, plot_dead_units
+
+
+def layer_stats(label: str, activity=None) -> dict:
+    stats = {"label": label, "hist": [5, 0, 3, 2], "range": (-1.0, 2.0), "mean": 0.1, "std": 0.9}
+    if activity is not None:
+        stats.update(activity=activity, zeros=0.5)
+    return stats
+
+
+def test_every_histogram_names_its_axes():
+    fig = plot_activation_histograms([layer_stats("0: Conv2d"), layer_stats("1: ReLU", [0, 1])])
+    drawn = [ax for ax in fig.axes if ax.patches]
+    assert len(drawn) == 2
+    for ax in drawn:
+        assert ax.get_xlabel() == "output value" and ax.get_ylabel() == "share of values"
+
+
+def test_dead_units_are_numbered_in_whole_numbers():
+    fig = plot_dead_units([layer_stats("1: ReLU", [0.0, 0.4, 0.0, 0.9])])
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    ticks = [t for t in ax.get_xticks() if -0.5 <= t <= 3.5]
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    assert np.isclose(ax.get_ylim()[1], 1.0)
