@@ -120,7 +120,7 @@ def _diagnose(model, loss, data, optimizer, batch_size, checks, rng) -> Diagnosi
     if "labels" in selected:
         found["labels"] = check_labels(y, num_classes)
     if "input_scale" in selected:
-        found["input_scale"] = check_input_scale(Xs)
+        found["input_scale"] = check_input_scale(Xs, X)
     if "init_loss" in selected:
         found["init_loss"] = check_init_loss(probe_loss.forward(logits, ys[: T.PROBE]), logits)
     if "gradients" in selected:
