@@ -5,9 +5,10 @@ benchmarks/doctor_bugs.py.)"""
 from __future__ import annotations
 
 import numpy as np
-from helpers.doctor_setups import healthy
+import pytest
+from helpers.doctor_setups import healthy, too_much_weight_decay
 
-from cnn_numpy import diagnose
+from cnn_numpy import SGD, Adam, Layer, Sigmoid, diagnose
 from cnn_numpy.tools.doctor import thresholds
 
 
@@ -24,4 +25,77 @@ def test_one_nan_image_is_found_even_when_the_sample_misses_it(monkeypatch):
     assert "137" in finding.message
     keep = np.isfinite(X).reshape(len(X), -1).all(axis=1)  # the advice, followed
     cured = diagnose(model, loss, (X[keep], y[keep]), optimizer, checks=["input_scale"])
+    assert cured.ok, str(cured)
+
+
+class Softmax(Layer):
+    """A student's softmax at the end of the model: CrossEntropyLoss applies it again."""
+
+    def forward(self, x):
+        e = np.exp(x - x.max(axis=1, keepdims=True))
+        self.out = e / e.sum(axis=1, keepdims=True)
+        return self.out
+
+    def backward(self, grad_out):
+        s = self.out
+        return s * (grad_out - np.sum(grad_out * s, axis=1, keepdims=True))
+
+
+def test_a_softmax_before_the_loss_is_named_first():
+    """Probabilities given to CrossEntropyLoss: the loss at init looks normal (about ln C),
+    so the doctor used to blame only the tiny-batch test, with generic advice."""
+    model, loss, data, _ = healthy(0)
+    model.layers.append(Softmax())
+    found = diagnose(model, loss, data, Adam(model.parameters(), lr=3e-3))
+    first = found.problems[0]
+    assert first.check == "init_loss" and first.status == "fail", str(found)
+    assert "softmax" in first.message and "model.layers.pop()" in first.message
+    model.layers.pop()  # the advice, followed
+    assert diagnose(model, loss, data, Adam(model.parameters(), lr=3e-3)).ok
+
+
+def test_a_sigmoid_squashed_output_is_named():
+    model, loss, data, _ = healthy(0)
+    model.layers.append(Sigmoid())
+    finding = diagnose(model, loss, data, Adam(model.parameters()), checks=["init_loss"])
+    assert finding["init_loss"].status == "fail"
+    assert "sigmoid" in finding["init_loss"].message
+
+
+@pytest.mark.parametrize("bug", ["shuffled", "misaligned"])
+def test_labels_that_do_not_follow_the_images_are_named_first(bug):
+    """Shuffled labels (or labels one place out of step with the images): every count is
+    balanced, the model memorises 20 images, and the doctor used to say only that no
+    learning rate helps."""
+    model, loss, (X, y), optimizer = healthy(0)
+    wrong = np.random.default_rng(5).permutation(y) if bug == "shuffled" else np.roll(y, 1)
+    found = diagnose(model, loss, (X, wrong), optimizer)
+    first = found.problems[0]
+    assert first.check == "labels" and first.status == "fail", str(found)
+    assert "do not follow the images" in first.message
+    assert found["lr"].ok or "see labels" in found["lr"].message
+    assert diagnose(model, loss, (X, y), optimizer).ok  # the right labels: all is well
+
+
+def test_overfit_names_the_weight_decay_that_blocks_it_and_the_cure_works():
+    model, loss, data, optimizer = too_much_weight_decay(0)
+    overfit = diagnose(model, loss, data, optimizer, checks=["overfit"])["overfit"]
+    assert overfit.status == "fail"
+    assert overfit.data["cure"]["changed"].startswith("with weight decay 0")
+    assert "Try: weight_decay=0" in overfit.message
+    cured = Adam(model.parameters(), lr=3e-3, weight_decay=0.0)
+    assert diagnose(model, loss, data, cured, checks=["overfit"]).ok
+
+
+def test_sgd_without_momentum_at_adams_rate_is_named_and_the_suggested_rate_cures_it():
+    """SGD at 3e-3 without momentum: the range test found the rate 'within range' while the
+    tiny-batch test failed with advice to use 'the rate the lr finding suggests (now 0.003)'."""
+    model, loss, data, _ = healthy(0)
+    found = diagnose(model, loss, data, SGD(model.parameters(), lr=3e-4), checks=["overfit", "lr"])
+    overfit, lr = found["overfit"], found["lr"]
+    assert overfit.status == "fail" and overfit.data["cure"]["changed"].startswith("at lr")
+    assert not lr.ok, str(found)
+    suggested = lr.data["suggested"]
+    assert f"lr={suggested:.2g}" in overfit.message and f"lr={suggested:.2g}" in lr.message
+    cured = diagnose(model, loss, data, SGD(model.parameters(), lr=suggested), checks=["overfit"])
     assert cured.ok, str(cured)

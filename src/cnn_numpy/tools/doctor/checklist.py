@@ -14,12 +14,14 @@ from ..speed.workers import blas_threads
 from . import thresholds as T
 from .activations import activation_stats, layer_outputs
 from .copies import unwrapped, working_copies
+from .cures import cross_reference, explain_overfit, find_cure, suspects
 from .data_checks import check_input_scale, check_labels
 from .findings import CHECKS, Diagnosis, Finding
 from .forward_checks import check_dead_relu, check_init_loss, check_saturation
 from .gradients import check_gradients
 from .lr_range import check_lr, range_test
 from .short_runs import check_overfit, check_update_ratio, trial_run
+from .signal_run import held_out_run
 
 
 def diagnose(
@@ -95,10 +97,8 @@ def _diagnose(model, loss, data, optimizer, batch_size, checks, rng) -> Diagnosi
     model = unwrapped(model)
     refuse_batches_of_one(model, X, batch_size)
     rng = as_rng(rng)
-    seeds = {
-        name: np.random.default_rng(seed)
-        for name, seed in zip(CHECKS, rng.integers(2**63, size=len(CHECKS)))
-    }
+    seed_of = dict(zip(CHECKS, (int(s) for s in rng.integers(2**63, size=len(CHECKS)))))
+    seeds = {name: np.random.default_rng(seed) for name, seed in seed_of.items()}
     pick = np.sort(rng.choice(len(X), min(T.SAMPLES, len(X)), replace=False))
     Xs, ys = X[pick], y[pick]
 
@@ -131,16 +131,34 @@ def _diagnose(model, loss, data, optimizer, batch_size, checks, rng) -> Diagnosi
         found["dead_relu"] = check_dead_relu(stats)
     if "saturation" in selected:
         found["saturation"] = check_saturation(stats)
+    curve = None
+
+    def lr_curve() -> dict:  # the range test, run once for the lr check and overfit's cure
+        nonlocal curve
+        if curve is None:
+            curve = range_test(*copies(), Xs, ys, batch_size, seeds["lr"])
+        return curve
+
     if "overfit" in selected:
-        found["overfit"] = check_overfit(*copies(), Xs, ys, batch_size, seeds["overfit"])
+        overfit = check_overfit(*copies(), Xs, ys, batch_size, seeds["overfit"])
+        cure, tried = None, 0
+        if not overfit.ok:  # try the usual suspects one at a time, on the same 20 images
+            suggested = lr_curve()["suggested"]
+            tried = len(suspects(optimizer, model, suggested))
+            cure = find_cure(copies, Xs, ys, batch_size, seed_of["overfit"], suggested)
+        found["overfit"] = explain_overfit(overfit, cure, tried)
     trial = None
     if "update_ratio" in selected or "lr" in selected:
         trial = trial_run(*copies(), Xs, ys, batch_size, seeds["update_ratio"])
     if "update_ratio" in selected:
         found["update_ratio"] = check_update_ratio(trial)
     if "lr" in selected:
-        curve = range_test(*copies(), Xs, ys, batch_size, seeds["lr"])
-        found["lr"] = check_lr(curve, float(optimizer.lr), trial)
+        found["lr"] = check_lr(lr_curve(), float(optimizer.lr), trial)
+
+    def held_out() -> dict | None:
+        return held_out_run(*copies(), Xs, ys, batch_size, float(optimizer.lr), seeds["labels"])
+
+    cross_reference(found, held_out)
     findings = [found[name] for name in CHECKS if name in found]
     return Diagnosis(findings, activations=stats, seconds=time.perf_counter() - started)
 

@@ -30,6 +30,9 @@ def check_init_loss(loss_value: float, logits: np.ndarray) -> Finding:
         f"{chance:.3f} is the loss of answering every class with probability "
         f"1/{num_classes}"
     )
+    squashed = squashed_outputs(logits)
+    if squashed is not None:
+        return squashed
     if not math.isfinite(loss_value):
         return Finding(
             "init_loss",
@@ -65,6 +68,39 @@ def check_init_loss(loss_value: float, logits: np.ndarray) -> Finding:
             "'init well'), or keep the default initialisation."
         ),
         data,
+    )
+
+
+def squashed_outputs(logits: np.ndarray) -> Finding | None:
+    """A fail when the model's outputs all lie in [0, 1]: they are probabilities (a softmax
+    at the end, rows summing to 1) or squashed (a sigmoid), where the loss wants logits."""
+    if not np.all(np.isfinite(logits)) or logits.min() < 0 or logits.max() > 1:
+        return None
+    num_classes = logits.shape[1]
+    if num_classes < 2:
+        return None
+    softmax = bool(np.allclose(logits.sum(axis=1), 1, rtol=0, atol=1e-3))
+    # the best the loss can do when every output is in [0, 1]: 1 for the right class, 0 for
+    # the others, i.e. -log(e / (e + C - 1))
+    floor = math.log(1 + (num_classes - 1) / math.e)
+    what = (
+        "probabilities: every row lies in [0, 1] and sums to 1 (the model ends in a softmax)"
+        if softmax
+        else "squashed into [0, 1] (the model ends in a sigmoid or similar)"
+    )
+    layer = "Softmax" if softmax else "squashing layer"
+    return Finding(
+        "init_loss",
+        "fail",
+        (
+            f"The model's outputs are {what}. CrossEntropyLoss takes logits, raw scores of any "
+            "size, and applies the softmax itself: here it is applied to values that can differ "
+            f"by 1 at most, so the loss can never fall below {floor:.2f} (ln {num_classes} = "
+            f"{math.log(num_classes):.2f} at chance), its gradients are tiny and training "
+            f"crawls. Try: remove the {layer} at the end of the model (model.layers.pop()); "
+            "predict_proba(model, X) gives probabilities when you need them."
+        ),
+        {"softmax": softmax, "floor": floor, "num_classes": num_classes},
     )
 
 

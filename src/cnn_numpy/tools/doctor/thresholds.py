@@ -128,3 +128,9 @@ LR_LOW_WARN = 30.0
 LR_LOW_FAIL = 300.0
 #: the curve counts as "the loss fell" when its minimum is this fraction below the start
 LR_MIN_DROP = 0.05
+
+# --- labels follow the images: the loss on images held out of a short run at the suggested
+# rate must fall by LR_MIN_DROP; random labels give none (Zhang et al. 2017) -----------------
+#: fewest held-out images for the measurement to mean anything (a quarter of the data, at most
+#: LR_PROBE, are held out)
+SIGNAL_MIN_HELD = 8
