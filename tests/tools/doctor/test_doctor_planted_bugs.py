@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers.doctor_setups import healthy, too_much_weight_decay
+from helpers.doctor_setups import dead_relus, healthy, too_much_weight_decay
 
-from cnn_numpy import SGD, Adam, Layer, Sigmoid, diagnose
+from cnn_numpy import SGD, Adam, Dropout, Layer, Sigmoid, diagnose
+from cnn_numpy.data import normalization_stats, normalize
 from cnn_numpy.tools.doctor import thresholds
 
 
@@ -99,3 +100,56 @@ def test_sgd_without_momentum_at_adams_rate_is_named_and_the_suggested_rate_cure
     assert f"lr={suggested:.2g}" in overfit.message and f"lr={suggested:.2g}" in lr.message
     cured = diagnose(model, loss, data, SGD(model.parameters(), lr=suggested), checks=["overfit"])
     assert cured.ok, str(cured)
+
+
+def test_dead_relus_from_far_negative_biases_name_the_biases_and_the_cure_works():
+    model, loss, data, optimizer = dead_relus(0)
+    finding = diagnose(model, loss, data, optimizer, checks=["dead_relu"])["dead_relu"]
+    assert finding.status == "fail" and "biases of 0: Conv2d" in finding.data["cause"]
+    assert "model[0].bias.data[...] = 0" in finding.message
+    model[0].bias.data[...] = 0  # the advice, followed
+    assert diagnose(model, loss, data, optimizer, checks=["dead_relu"]).ok
+
+
+def test_weights_all_zero_are_named_not_blamed_on_the_learning_rate():
+    model, loss, data, optimizer = healthy(0)
+    for p in model.parameters():
+        p.data[...] = 0
+    found = diagnose(model, loss, data, optimizer)
+    first = found.problems[0]
+    assert first.check == "dead_relu", str(found)
+    assert "every weight of 0: Conv2d is 0" in first.message
+    assert found["init_loss"].ok  # zero logits are not a squashed output
+
+
+@pytest.mark.parametrize("p", [0.9, 0.5])
+def test_dropout_that_drops_most_of_a_layer_is_named(p):
+    """The tiny-batch test runs in eval mode, so Dropout(0.9) (a test accuracy of 60% after
+    one MNIST epoch against 87% without) used to pass every check on LeNet: now a rate above
+    0.5 warns where the test passes, and is named as the cause where it fails."""
+    model, loss, data, _ = healthy(0)
+    model.layers.insert(-1, Dropout(p, rng=0))
+    finding = diagnose(model, loss, data, Adam(model.parameters(), 3e-3), checks=["overfit"])
+    overfit = finding["overfit"]
+    if p == 0.5:
+        assert overfit.ok, overfit.message
+    else:
+        assert not overfit.ok and "Dropout" in overfit.message and "0.9" in overfit.message
+
+
+def test_a_dropout_that_the_tiny_batch_survives_still_warns(monkeypatch):
+    monkeypatch.setattr(thresholds, "DROPOUT_WARN", 0.3)
+    model, loss, data, _ = healthy(0)
+    model.layers.insert(-1, Dropout(0.4, rng=0))
+    finding = diagnose(model, loss, data, Adam(model.parameters(), 3e-3), checks=["overfit"])
+    assert finding["overfit"].status == "warn" and "Dropout(p=0.3)" in finding["overfit"].message
+
+
+def test_inputs_standardised_twice_are_not_called_raw_pixels():
+    model, loss, (X, y), optimizer = healthy(0)
+    twice = (X - 0.13) / 0.31  # standardised data, standardised again with MNIST's numbers
+    finding = diagnose(model, loss, (twice, y), optimizer, checks=["input_scale"])["input_scale"]
+    assert finding.status == "warn" and "X / 255" not in finding.message
+    assert "normalization_stats(X)" in finding.message
+    fixed = normalize(twice, **normalization_stats(twice))  # the advice, followed
+    assert diagnose(model, loss, (fixed, y), optimizer, checks=["input_scale"]).ok

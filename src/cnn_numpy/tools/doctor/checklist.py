@@ -14,7 +14,7 @@ from ..speed.workers import blas_threads
 from . import thresholds as T
 from .activations import activation_stats, layer_outputs
 from .copies import unwrapped, working_copies
-from .cures import cross_reference, explain_overfit, find_cure, suspects
+from .cures import cross_reference, explain_overfit, find_cure, heavy_dropout, suspects
 from .data_checks import check_input_scale, check_labels
 from .findings import CHECKS, Diagnosis, Finding
 from .forward_checks import check_dead_relu, check_init_loss, check_saturation
@@ -128,7 +128,7 @@ def _diagnose(model, loss, data, optimizer, batch_size, checks, rng) -> Diagnosi
             model, copy.deepcopy(loss), input_shapes, num_classes, seeds["gradients"]
         )
     if "dead_relu" in selected:
-        found["dead_relu"] = check_dead_relu(stats)
+        found["dead_relu"] = check_dead_relu(stats, model)
     if "saturation" in selected:
         found["saturation"] = check_saturation(stats)
     curve = None
@@ -146,7 +146,7 @@ def _diagnose(model, loss, data, optimizer, batch_size, checks, rng) -> Diagnosi
             suggested = lr_curve()["suggested"]
             tried = len(suspects(optimizer, model, suggested))
             cure = find_cure(copies, Xs, ys, batch_size, seed_of["overfit"], suggested)
-        found["overfit"] = explain_overfit(overfit, cure, tried)
+        found["overfit"] = heavy_dropout(explain_overfit(overfit, cure, tried), model)
     trial = None
     if "update_ratio" in selected or "lr" in selected:
         trial = trial_run(*copies(), Xs, ys, batch_size, seeds["update_ratio"])

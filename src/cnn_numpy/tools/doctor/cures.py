@@ -15,6 +15,7 @@ import numpy as np
 
 from ...layers import Dropout
 from ...layers.base import layers_of
+from . import thresholds as T
 from .findings import Finding
 from .short_runs import check_overfit
 from .signal_run import no_signal
@@ -86,12 +87,15 @@ def explain_overfit(finding: Finding, cure: dict | None, tried: int) -> Finding:
     data = dict(finding.data)
     if cure is None:
         data["cure"] = None
-        note = (
-            " Changing the weight decay, Dropout or learning rate alone did not help either."
-            if tried
-            else ""
+        if not tried:
+            return Finding(finding.check, finding.status, finding.message, data)
+        message = (
+            f"{finding.message.split(' Try:')[0]} Changing the weight decay, Dropout or "
+            "learning rate alone did not help, so the cause is elsewhere. Try: fix the other "
+            "findings first (labels, input_scale, init_loss, gradients, dead_relu, "
+            "saturation); a bigger model."
         )
-        return Finding(finding.check, finding.status, finding.message + note, data)
+        return Finding(finding.check, finding.status, message, data)
     epochs = len(cure["finding"].data["accuracies"])
     data["cure"] = {"changed": cure["changed"], "advice": cure["advice"], "epochs": epochs}
     done = finding.message.split(". A network")[0].split(" Try:")[0].rstrip(".")
@@ -174,3 +178,23 @@ def cross_reference(found: dict[str, Finding], held_out: Callable[[], dict | Non
         found["lr"] = Finding(
             "lr", lr.status, lr.message + " The likely cause: see labels.", lr.data
         )
+
+
+def heavy_dropout(finding: Finding, model) -> Finding:
+    """An ok overfit finding turned into a warning when a Dropout drops more than
+    ``DROPOUT_WARN`` of its inputs: the test measures in eval mode, without Dropout."""
+    rates = sorted({d.p for d in layers_of(model) if isinstance(d, Dropout)})
+    if not finding.ok or not rates or rates[-1] <= T.DROPOUT_WARN:
+        return finding
+    return Finding(
+        "overfit",
+        "warn",
+        (
+            f"{finding.message.removesuffix('.')}, measured without Dropout; but a Dropout "
+            f"with p={rates[-1]:g} zeroes {rates[-1]:.0%} of its inputs at every training step, "
+            "so the layers after it learn from a small, noisy part of each image and training "
+            f"is slow (Srivastava et al. 2014 found p = {T.DROPOUT_WARN:g} close to optimal for "
+            f"hidden units, 0.2 for inputs). Try: Dropout(p={T.DROPOUT_WARN:g}) or less."
+        ),
+        {**finding.data, "dropout": rates[-1]},
+    )

@@ -136,6 +136,19 @@ def check_input_scale(X: np.ndarray, everything: np.ndarray | None = None) -> Fi
             ),
             data,
         )
+    if low < 0 or high <= 1:  # not raw pixels: standardised with the wrong numbers, or twice
+        return Finding(
+            "input_scale",
+            status,
+            (
+                f"{measured}: far from zero mean and unit spread. Values below 0 are not raw "
+                "pixels: these were standardised, but with numbers that do not fit them (another "
+                "data set's, or twice over). Pre-activations come out too large or off-centre. "
+                "Try: standardise once, with these images' own numbers: X = "
+                "cnn_numpy.normalize(X, **normalization_stats(X)) (from cnn_numpy.data)."
+            ),
+            data,
+        )
     return Finding(
         "input_scale",
         status,

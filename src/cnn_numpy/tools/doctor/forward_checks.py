@@ -80,6 +80,8 @@ def squashed_outputs(logits: np.ndarray) -> Finding | None:
     if num_classes < 2:
         return None
     softmax = bool(np.allclose(logits.sum(axis=1), 1, rtol=0, atol=1e-3))
+    if not softmax and logits.min() == 0:  # exact zeros: a ReLU or zero weights, not a sigmoid
+        return None
     # the best the loss can do when every output is in [0, 1]: 1 for the right class, 0 for
     # the others, i.e. -log(e / (e + C - 1))
     floor = math.log(1 + (num_classes - 1) / math.e)
@@ -104,9 +106,46 @@ def squashed_outputs(logits: np.ndarray) -> Finding | None:
     )
 
 
-def check_dead_relu(stats: list[dict]) -> Finding:
+def dead_cause(model, stats: list[dict], label: str) -> tuple[str, str] | None:
+    """``(cause, advice)`` read from the layer that feeds the dead ReLU ``label`` (one of the
+    model's own layers, "i: ReLU"): weights all one value (zero or constant initialisation),
+    or biases so negative that they outweigh the rest of every pre-activation; else None."""
+    head = label.split(":")[0]
+    layers = list(getattr(model, "layers", []))
+    if model is None or not head.isdigit() or int(head) == 0 or int(head) > len(layers):
+        return None
+    index = int(head) - 1
+    feed, name = layers[index], f"{index}: {type(layers[index]).__name__}"
+    weight, bias = getattr(feed, "weight", None), getattr(feed, "bias", None)
+    if weight is None or not hasattr(weight, "data") or weight.data.size == 0:
+        return None
+    w = weight.data
+    if np.all(w == w.flat[0]):
+        value = "0" if w.flat[0] == 0 else f"the same value, {w.flat[0]:g}"
+        return (
+            f"every weight of {name} is {value}: its units all compute the same thing (and "
+            "with weights 0, nothing; no gradient reaches the layers before), so they cannot "
+            "learn different features (the symmetry a random initialisation breaks)",
+            f"keep the random initialisation the layers start with (a new {type(feed).__name__}, "
+            "or reload the model), rather than setting weights to a constant",
+        )
+    pre = next((s for s in stats if s["label"] == name), None)
+    if bias is None or not hasattr(bias, "data") or pre is None:
+        return None
+    b = float(np.mean(bias.data))
+    if b < 0 and pre["mean"] < 0 and -b > 2 * pre["std"]:
+        return (
+            f"the biases of {name} are far negative (mean {b:.3g}) against pre-activations that "
+            f"spread by {pre['std']:.3g}: they push every one below 0",
+            f"set those biases to 0, the default (model[{index}].bias.data[...] = 0)",
+        )
+    return None
+
+
+def check_dead_relu(stats: list[dict], model=None) -> Finding:
     """Per ReLU layer, the fraction of units (filters, for conv layers) never active on the
-    probe batch: ``DEAD_WARN`` or more warns, ``DEAD_FAIL`` or more fails."""
+    probe batch: ``DEAD_WARN`` or more warns, ``DEAD_FAIL`` or more fails.  With ``model``,
+    the advice names the cause when the layer feeding a dead ReLU shows one (``dead_cause``)."""
     layers = [
         {
             "label": s["label"],
@@ -131,6 +170,23 @@ def check_dead_relu(stats: list[dict]) -> Finding:
             "dead_relu", "ok", f"{measured}. Nearly every unit responds to something.", data
         )
     status = "fail" if share >= T.DEAD_FAIL else "warn"
+    for layer in layers:  # the first dead layer's cause: the later ones follow from it
+        cause = (
+            dead_cause(model, stats, layer["label"]) if layer["fraction"] >= T.DEAD_WARN else None
+        )
+        if cause is not None:
+            data["cause"] = cause[0]
+            return Finding(
+                "dead_relu",
+                status,
+                (
+                    f"{measured}: {share:.0%} of {worst_layer['label']} is dead, and "
+                    f"{layer['label']} is dead because {cause[0]}. A dead ReLU outputs 0 for "
+                    "every input and passes no gradient back, so it never comes back. "
+                    f"Try: {cause[1]}."
+                ),
+                data,
+            )
     return Finding(
         "dead_relu",
         status,

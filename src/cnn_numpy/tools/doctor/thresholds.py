@@ -64,6 +64,10 @@ OVERFIT_EPOCHS = 200
 OVERFIT_MAX_STEPS = 1000
 #: training accuracy on the tiny set: 1.0 passes, this much or more warns, less fails
 OVERFIT_WARN = 0.9
+#: a Dropout rate above this warns: "a retention probability p = 0.5 for hidden units seems
+#: close to optimal" (Srivastava et al. 2014, "Dropout", JMLR, section 7); the tiny-batch test
+#: runs in eval mode, so it cannot see a rate that drops most of each layer while training
+DROPOUT_WARN = 0.5
 
 # --- dead_relu: units never active on the probe batch.  CS231n: "as much as 40% of your
 # network can be dead" with a learning rate set too high; that fails, half of it warns --------
