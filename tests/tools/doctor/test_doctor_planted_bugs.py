@@ -10,7 +10,8 @@ from helpers.doctor_setups import dead_relus, healthy, too_much_weight_decay
 
 from cnn_numpy import SGD, Adam, Dropout, Layer, Sigmoid, diagnose
 from cnn_numpy.data import normalization_stats, normalize
-from cnn_numpy.tools.doctor import thresholds
+from cnn_numpy.tools.doctor import Finding, thresholds
+from cnn_numpy.tools.doctor.cures import cross_reference
 
 
 def test_one_nan_image_is_found_even_when_the_sample_misses_it(monkeypatch):
@@ -153,3 +154,25 @@ def test_inputs_standardised_twice_are_not_called_raw_pixels():
     assert "normalization_stats(X)" in finding.message
     fixed = normalize(twice, **normalization_stats(twice))  # the advice, followed
     assert diagnose(model, loss, (fixed, y), optimizer, checks=["input_scale"]).ok
+
+
+def test_findings_that_follow_from_a_huge_weight_decay_point_to_it():
+    """Weight decay 10 on LeNet and MNIST made the update ratios huge and the range test flat;
+    those findings advised a smaller learning rate, which cures nothing."""
+    found = diagnose(*too_much_weight_decay(0), checks=["overfit"])
+    overfit = found["overfit"]
+    assert overfit.data["cure"]["changed"].startswith("with weight decay 0")
+    findings = {
+        "overfit": overfit,
+        "update_ratio": Finding("update_ratio", "warn", "Steps are huge. Try: a smaller lr."),
+        "lr": Finding("lr", "warn", "The loss never fell."),
+    }
+    cross_reference(findings, held_out=lambda: None)
+    for name in ("update_ratio", "lr"):
+        assert "see overfit (it learns with weight decay 0)" in findings[name].message
+
+
+def test_advice_for_sgd_does_not_speak_of_adam():
+    model, loss, data, _ = healthy(0)
+    found = diagnose(model, loss, data, SGD(model.parameters(), lr=1.0), checks=["update_ratio"])
+    assert found["update_ratio"].status == "fail" and "Adam" not in found["update_ratio"].message

@@ -208,8 +208,13 @@ def check_labels_are_indices(y: np.ndarray, num_classes: int) -> None:
     if not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"diagnose: labels must be integer class indices, got dtype {y.dtype}")
     if y.min() < 0 or y.max() >= num_classes:
+        hint = (
+            f"; labels counted from 1 (1 to {num_classes})? Subtract 1: y = y - 1"
+            if y.min() == 1 and y.max() == num_classes
+            else ""
+        )
         raise ValueError(
             f"diagnose: labels must be class indices in [0, {num_classes}) for a "
             f"model with {num_classes} outputs, got values from {y.min()} to "
-            f"{y.max()}"
+            f"{y.max()}{hint}"
         )

@@ -125,13 +125,22 @@ def cross_reference(found: dict[str, Finding], held_out: Callable[[], dict | Non
             "lr",
             "warn",
             (
-                f"{lr.message.removesuffix('.')}, but too far from the best rate for this "
-                f"setup: at it the 20-image test (overfit) is not memorised, {cure['changed']} "
-                f"it is. Try: {cure['advice']}."
+                f"{lr.message.split(': within range')[0].removesuffix('.')}: the curve allows "
+                "it, but it is too far from the best rate for this setup: at it the 20-image "
+                f"test (overfit) is not memorised, {cure['changed']} it is. Try: "
+                f"{cure['advice']}."
             ),
             lr.data,
         )
         lr = found["lr"]
+    if cure and not cure["changed"].startswith("at lr"):  # weight decay or Dropout
+        setting = cure["changed"].split(" instead")[0].split(" (")[0]
+        for name in ("update_ratio", "lr"):
+            if name in found and not found[name].ok:
+                f = found[name]
+                note = f" The likely cause: see overfit (it learns {setting})."
+                found[name] = Finding(name, f.status, f.message + note, f.data)
+        lr = found.get("lr")
     others_fine = all(
         found[name].ok
         for name in ("input_scale", "init_loss", "gradients", "dead_relu", "saturation")

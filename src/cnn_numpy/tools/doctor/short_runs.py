@@ -141,6 +141,7 @@ def trial_run(
             ratios[name].append(float(np.linalg.norm(p.data - old)) / scale if scale else 0.0)
     return {
         "lr": float(optimizer.lr),
+        "optimizer": type(optimizer).__name__,
         "batch_size": batch_size,
         "steps": steps,
         "losses": [float(v) for v in losses],
@@ -200,8 +201,12 @@ def check_update_ratio(trial: dict) -> Finding:
             status,
             (
                 f"{measured}: {worst}. Steps this large throw away what was learned and can kill "
-                "ReLUs or blow up the loss. Try: a smaller learning rate (see the lr finding); "
-                "for Adam, rates around 1e-3."
+                "ReLUs or blow up the loss. Try: a smaller learning rate (see the lr finding)"
+                + (
+                    "; for Adam, rates around 1e-3."
+                    if "Adam" in trial.get("optimizer", "")
+                    else "."
+                )
             ),
             data,
         )
