@@ -121,6 +121,9 @@ def test_weights_all_zero_are_named_not_blamed_on_the_learning_rate():
     assert first.check == "dead_relu", str(found)
     assert "every weight of 0: Conv2d is 0" in first.message
     assert found["init_loss"].ok  # zero logits are not a squashed output
+    # overfit fails too, and does not send the student after Dropout or the learning rate
+    assert "cause is elsewhere" in found["overfit"].message
+    assert "Dropout for this test" not in found["overfit"].message
 
 
 @pytest.mark.parametrize("p", [0.9, 0.5])

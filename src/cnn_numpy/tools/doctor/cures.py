@@ -87,13 +87,16 @@ def explain_overfit(finding: Finding, cure: dict | None, tried: int) -> Finding:
     data = dict(finding.data)
     if cure is None:
         data["cure"] = None
-        if not tried:
-            return Finding(finding.check, finding.status, finding.message, data)
+        ruled_out = (
+            "Changing the weight decay, Dropout or learning rate alone did not help"
+            if tried
+            else "There is no weight decay or Dropout to blame, and the rate is near the lr "
+            "finding's suggestion"
+        )
         message = (
-            f"{finding.message.split(' Try:')[0]} Changing the weight decay, Dropout or "
-            "learning rate alone did not help, so the cause is elsewhere. Try: fix the other "
-            "findings first (labels, input_scale, init_loss, gradients, dead_relu, "
-            "saturation); a bigger model."
+            f"{finding.message.split(' Try:')[0]} {ruled_out}, so the cause is elsewhere. Try: "
+            "fix the other findings first (labels, input_scale, init_loss, gradients, "
+            "dead_relu, saturation); a bigger model."
         )
         return Finding(finding.check, finding.status, message, data)
     epochs = len(cure["finding"].data["accuracies"])
