@@ -179,3 +179,10 @@ def test_advice_for_sgd_does_not_speak_of_adam():
     model, loss, data, _ = healthy(0)
     found = diagnose(model, loss, data, SGD(model.parameters(), lr=1.0), checks=["update_ratio"])
     assert found["update_ratio"].status == "fail" and "Adam" not in found["update_ratio"].message
+
+
+def test_images_the_model_was_not_built_for_say_how_to_fix_it():
+    model, loss, (X, y), optimizer = healthy(0)
+    bigger = np.pad(X, ((0, 0), (0, 0), (2, 2), (2, 2)))  # 12x12 images for an 8x8 net
+    with pytest.raises(ValueError, match=r"\(1, 12, 12\).*image_size and in_channels"):
+        diagnose(model, loss, (bigger, y), optimizer)

@@ -193,7 +193,10 @@ def forward_or_explain(model, X: np.ndarray) -> list:
         outputs = layer_outputs(model, X)
     except (ValueError, IndexError) as err:
         raise ValueError(
-            f"diagnose: the model cannot run on images of shape {X.shape[1:]}: {err}"
+            f"diagnose: the model cannot run on images of shape {X.shape[1:]}: {err}. It was "
+            "built for images of another size or channel count: build it for these (the "
+            "presets take image_size and in_channels), or resize the images to the size it "
+            "was built for"
         ) from err
     logits = outputs[-1][2]
     if logits.ndim != 2:
