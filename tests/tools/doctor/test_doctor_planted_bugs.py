@@ -61,7 +61,7 @@ def test_a_sigmoid_squashed_output_is_named():
     model.layers.append(Sigmoid())
     finding = diagnose(model, loss, data, Adam(model.parameters()), checks=["init_loss"])
     assert finding["init_loss"].status == "fail"
-    assert "sigmoid" in finding["init_loss"].message
+    assert "Sigmoid" in finding["init_loss"].message
 
 
 @pytest.mark.parametrize("bug", ["shuffled", "misaligned"])
@@ -186,3 +186,14 @@ def test_images_the_model_was_not_built_for_say_how_to_fix_it():
     bigger = np.pad(X, ((0, 0), (0, 0), (2, 2), (2, 2)))  # 12x12 images for an 8x8 net
     with pytest.raises(ValueError, match=r"\(1, 12, 12\).*image_size and in_channels"):
         diagnose(model, loss, (bigger, y), optimizer)
+
+
+def test_small_logits_that_happen_to_lie_in_0_1_are_not_called_probabilities():
+    """LeNet on the raw lines gave logits all between 0 and 1 at initialisation, and the
+    squashed-output rule failed a healthy setup; only rows summing to 1 (a softmax) or a
+    Sigmoid at the end count."""
+    model, loss, (X, y), optimizer = healthy(0)
+    model[-1].weight.data *= 0.01
+    model[-1].bias.data[...] = 0.5  # every logit in (0, 1), rows not summing to 1
+    finding = diagnose(model, loss, (X, y), optimizer, checks=["init_loss"])["init_loss"]
+    assert finding.ok, finding.message

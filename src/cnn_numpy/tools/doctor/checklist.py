@@ -121,7 +121,9 @@ def _diagnose(model, loss, data, optimizer, batch_size, checks, rng) -> Diagnosi
     if "input_scale" in selected:
         found["input_scale"] = check_input_scale(Xs, X)
     if "init_loss" in selected:
-        found["init_loss"] = check_init_loss(probe_loss.forward(logits, ys[: T.PROBE]), logits)
+        found["init_loss"] = check_init_loss(
+            probe_loss.forward(logits, ys[: T.PROBE]), logits, outputs[-1][1]
+        )
     if "gradients" in selected:
         found["gradients"] = check_gradients(
             model, copy.deepcopy(loss), input_shapes, num_classes, seeds["gradients"]

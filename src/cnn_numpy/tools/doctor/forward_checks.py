@@ -7,11 +7,12 @@ import math
 
 import numpy as np
 
+from ...layers import Sigmoid
 from . import thresholds as T
 from .findings import Finding
 
 
-def check_init_loss(loss_value: float, logits: np.ndarray) -> Finding:
+def check_init_loss(loss_value: float, logits: np.ndarray, last_layer=None) -> Finding:
     """The loss before training against ln C: above ``INIT_LOSS_WARN`` / ``INIT_LOSS_FAIL``
     times ln C warns / fails.  Shape: logits (N, C)."""
     num_classes = logits.shape[1]
@@ -30,7 +31,7 @@ def check_init_loss(loss_value: float, logits: np.ndarray) -> Finding:
         f"{chance:.3f} is the loss of answering every class with probability "
         f"1/{num_classes}"
     )
-    squashed = squashed_outputs(logits)
+    squashed = squashed_outputs(logits, last_layer)
     if squashed is not None:
         return squashed
     if not math.isfinite(loss_value):
@@ -71,16 +72,17 @@ def check_init_loss(loss_value: float, logits: np.ndarray) -> Finding:
     )
 
 
-def squashed_outputs(logits: np.ndarray) -> Finding | None:
-    """A fail when the model's outputs all lie in [0, 1]: they are probabilities (a softmax
-    at the end, rows summing to 1) or squashed (a sigmoid), where the loss wants logits."""
+def squashed_outputs(logits: np.ndarray, last_layer=None) -> Finding | None:
+    """A fail when the model's outputs are probabilities (all in [0, 1], each row summing to
+    1: a softmax at the end) or the last layer is a Sigmoid, where the loss wants logits.
+    (Small logits may all lie in [0, 1] by chance: that alone is no sign.)"""
     if not np.all(np.isfinite(logits)) or logits.min() < 0 or logits.max() > 1:
         return None
     num_classes = logits.shape[1]
     if num_classes < 2:
         return None
     softmax = bool(np.allclose(logits.sum(axis=1), 1, rtol=0, atol=1e-3))
-    if not softmax and logits.min() == 0:  # exact zeros: a ReLU or zero weights, not a sigmoid
+    if not softmax and not isinstance(last_layer, Sigmoid):
         return None
     # the best the loss can do when every output is in [0, 1]: 1 for the right class, 0 for
     # the others, i.e. -log(e / (e + C - 1))
@@ -88,9 +90,9 @@ def squashed_outputs(logits: np.ndarray) -> Finding | None:
     what = (
         "probabilities: every row lies in [0, 1] and sums to 1 (the model ends in a softmax)"
         if softmax
-        else "squashed into [0, 1] (the model ends in a sigmoid or similar)"
+        else "squashed into [0, 1] (the model ends in a Sigmoid)"
     )
-    layer = "Softmax" if softmax else "squashing layer"
+    layer = "Softmax" if softmax else "Sigmoid"
     return Finding(
         "init_loss",
         "fail",
