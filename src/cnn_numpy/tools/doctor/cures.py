@@ -118,9 +118,9 @@ def cross_reference(found: dict[str, Finding], held_out: Callable[[], dict | Non
     """Make the findings that read each other agree, in place.  A rate the range test allows,
     but with which the tiny batch is memorised only at another rate, is not "ok".  A model
     that can memorise 20 images, with right gradients and live units, but that learns
-    nothing that carries from image to image (its loss fell at no rate, or ``held_out()``,
-    run only when your rate is judged fine, shows no fall on images it was not trained on: see ``signal_run``) has
-    labels that do not follow the images."""
+    nothing that carries from image to image has labels that do not follow the images: its
+    loss fell at no rate, or, where your rate is judged fine, ``held_out()`` (the short run's
+    loss on images it did not train on; see ``signal_run``) did not fall."""
     overfit, lr = found.get("overfit"), found.get("lr")
     cure = overfit.data.get("cure") if overfit is not None else None
     if lr is not None and lr.ok and cure and cure["changed"].startswith("at lr"):
@@ -159,7 +159,7 @@ def cross_reference(found: dict[str, Finding], held_out: Callable[[], dict | Non
     ):
         return
     flat = bool(lr.data.get("flat"))
-    run = held_out() if lr.ok and not flat else None  # at the user's rate, judged fine
+    run = held_out() if lr.ok and not flat else None  # measured at your rate: only if fine
     if not (flat or no_signal(run)):
         return
     evidence = (
