@@ -9,6 +9,8 @@
     gradients.py       gradients (numerical check of every layer)
     short_runs.py      overfit, update_ratio (short training runs)
     lr_range.py        lr (the learning-rate range test)
+    cures.py           overfit's search for the cause; findings made to agree
+    signal_run.py      do the labels follow the images? (loss on held-out images)
     activations.py     per-layer activation statistics, shared with the monitor
     copies.py          deep copies, float64 copies
     monitor.py         Monitor: statistics every N steps of fit, filters every epoch

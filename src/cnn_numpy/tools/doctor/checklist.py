@@ -14,6 +14,7 @@ from ..speed.workers import blas_threads
 from . import thresholds as T
 from .activations import activation_stats, layer_outputs
 from .copies import unwrapped, working_copies
+from .cures import cross_reference, explain_overfit, find_cure, heavy_dropout, suspects
 from .data_checks import check_input_scale, check_labels
 from .findings import CHECKS, Diagnosis, Finding
 from .forward_checks import check_dead_relu, check_init_loss, check_saturation
@@ -95,10 +96,8 @@ def _diagnose(model, loss, data, optimizer, batch_size, checks, rng) -> Diagnosi
     model = unwrapped(model)
     refuse_batches_of_one(model, X, batch_size)
     rng = as_rng(rng)
-    seeds = {
-        name: np.random.default_rng(seed)
-        for name, seed in zip(CHECKS, rng.integers(2**63, size=len(CHECKS)))
-    }
+    seed_of = dict(zip(CHECKS, (int(s) for s in rng.integers(2**63, size=len(CHECKS)))))
+    seeds = {name: np.random.default_rng(seed) for name, seed in seed_of.items()}
     pick = np.sort(rng.choice(len(X), min(T.SAMPLES, len(X)), replace=False))
     Xs, ys = X[pick], y[pick]
 
@@ -120,27 +119,47 @@ def _diagnose(model, loss, data, optimizer, batch_size, checks, rng) -> Diagnosi
     if "labels" in selected:
         found["labels"] = check_labels(y, num_classes)
     if "input_scale" in selected:
-        found["input_scale"] = check_input_scale(Xs)
+        found["input_scale"] = check_input_scale(Xs, X)
     if "init_loss" in selected:
-        found["init_loss"] = check_init_loss(probe_loss.forward(logits, ys[: T.PROBE]), logits)
+        found["init_loss"] = check_init_loss(
+            probe_loss.forward(logits, ys[: T.PROBE]), logits, outputs[-1][1]
+        )
     if "gradients" in selected:
         found["gradients"] = check_gradients(
             model, copy.deepcopy(loss), input_shapes, num_classes, seeds["gradients"]
         )
     if "dead_relu" in selected:
-        found["dead_relu"] = check_dead_relu(stats)
+        found["dead_relu"] = check_dead_relu(stats, model)
     if "saturation" in selected:
         found["saturation"] = check_saturation(stats)
+    curve = None
+
+    def lr_curve() -> dict:  # the range test, run once for the lr check and overfit's cure
+        nonlocal curve
+        if curve is None:
+            curve = range_test(*copies(), Xs, ys, batch_size, seeds["lr"])
+        return curve
+
     if "overfit" in selected:
-        found["overfit"] = check_overfit(*copies(), Xs, ys, batch_size, seeds["overfit"])
+        overfit = check_overfit(*copies(), Xs, ys, batch_size, seeds["overfit"])
+        cure, tried = None, 0
+        if not overfit.ok:  # try the usual suspects one at a time, on the same 20 images
+            suggested = lr_curve()["suggested"]
+            tried = len(suspects(optimizer, model, suggested))
+            cure = find_cure(copies, Xs, ys, batch_size, seed_of["overfit"], suggested)
+        found["overfit"] = heavy_dropout(explain_overfit(overfit, cure, tried), model)
     trial = None
     if "update_ratio" in selected or "lr" in selected:
         trial = trial_run(*copies(), Xs, ys, batch_size, seeds["update_ratio"])
     if "update_ratio" in selected:
         found["update_ratio"] = check_update_ratio(trial)
     if "lr" in selected:
-        curve = range_test(*copies(), Xs, ys, batch_size, seeds["lr"])
-        found["lr"] = check_lr(curve, float(optimizer.lr), trial)
+        found["lr"] = check_lr(lr_curve(), float(optimizer.lr), trial)
+
+    def held_out() -> dict | None:  # the loss on images the run at your rate did not see
+        return trial["held_out"] if trial is not None else None
+
+    cross_reference(found, held_out)
     findings = [found[name] for name in CHECKS if name in found]
     return Diagnosis(findings, activations=stats, seconds=time.perf_counter() - started)
 
@@ -175,7 +194,10 @@ def forward_or_explain(model, X: np.ndarray) -> list:
         outputs = layer_outputs(model, X)
     except (ValueError, IndexError) as err:
         raise ValueError(
-            f"diagnose: the model cannot run on images of shape {X.shape[1:]}: {err}"
+            f"diagnose: the model cannot run on images of shape {X.shape[1:]}: {err}. It was "
+            "built for images of another size or channel count: build it for these (the "
+            "presets take image_size and in_channels), or resize the images to the size it "
+            "was built for"
         ) from err
     logits = outputs[-1][2]
     if logits.ndim != 2:
@@ -190,8 +212,13 @@ def check_labels_are_indices(y: np.ndarray, num_classes: int) -> None:
     if not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"diagnose: labels must be integer class indices, got dtype {y.dtype}")
     if y.min() < 0 or y.max() >= num_classes:
+        hint = (
+            f"; labels counted from 1 (1 to {num_classes})? Subtract 1: y = y - 1"
+            if y.min() == 1 and y.max() == num_classes
+            else ""
+        )
         raise ValueError(
             f"diagnose: labels must be class indices in [0, {num_classes}) for a "
             f"model with {num_classes} outputs, got values from {y.min()} to "
-            f"{y.max()}"
+            f"{y.max()}{hint}"
         )

@@ -69,25 +69,34 @@ def check_labels(y: np.ndarray, num_classes: int) -> Finding:
     )
 
 
-def check_input_scale(X: np.ndarray) -> Finding:
-    """Per input channel mean and std against zero mean and unit spread: a mean or std
-    beyond ``SCALE_WARN`` / ``SCALE_FAIL`` (or a std below ``SPREAD_WARN`` / ``SPREAD_FAIL``)
-    warns / fails; NaN or infinite values fail."""
+def check_input_scale(X: np.ndarray, everything: np.ndarray | None = None) -> Finding:
+    """Per input channel mean and std of ``X`` (a sample) against zero mean and unit spread:
+    a mean or std beyond ``SCALE_WARN`` / ``SCALE_FAIL`` (or a std below ``SPREAD_WARN`` /
+    ``SPREAD_FAIL``) warns / fails.  NaN or infinite values fail, counted over ``everything``
+    (all the training images; default ``X``): one bad image is easily missed by a sample."""
     X = np.asarray(X)
+    everything = X if everything is None else np.asarray(everything)
     axes = (0,) + tuple(range(2, X.ndim)) if X.ndim >= 3 else None  # per channel for images
     means = np.atleast_1d(np.mean(X, axis=axes, dtype=np.float64))
     stds = np.atleast_1d(np.std(X, axis=axes, dtype=np.float64))
     low, high = float(np.min(X)), float(np.max(X))
     data = {"mean": means.tolist(), "std": stds.tolist(), "min": low, "max": high}
-    if not (np.all(np.isfinite(means)) and np.all(np.isfinite(stds))):
-        bad = int(np.size(X) - np.count_nonzero(np.isfinite(X)))
+    finite = np.isfinite(everything).reshape(len(everything), -1).all(axis=1)
+    if not finite.all():
+        bad = int(np.size(everything) - np.count_nonzero(np.isfinite(everything)))
+        images = np.flatnonzero(~finite)
+        shown = ", ".join(map(str, images[:5])) + (", ..." if len(images) > 5 else "")
+        data["nonfinite_images"] = images.tolist()
         return Finding(
             "input_scale",
             "fail",
             (
-                f"The inputs hold {bad:,} NaN or infinite values: every loss and gradient they "
-                "touch becomes NaN. Try: find where they come from (a division by a zero std, a "
-                "failed image read) and fix or drop those samples."
+                f"The inputs hold {bad:,} NaN or infinite values, in {len(images):,} of the "
+                f"{len(everything):,} images (index {shown}): every loss and gradient they touch "
+                "becomes NaN, and one such image in a batch spoils the whole step. Try: find "
+                "where they come from (a division by a zero std, a failed image read) and fix "
+                "or drop those images: keep = np.isfinite(X).reshape(len(X), -1).all(axis=1); "
+                "X, y = X[keep], y[keep]."
             ),
             data,
         )
@@ -124,6 +133,19 @@ def check_input_scale(X: np.ndarray) -> Finding:
                 "the first layer's gradients are tiny and it learns slowly. Try: standardise with "
                 "the training set's numbers: X = cnn_numpy.normalize(X, "
                 "**normalization_stats(X)) (from cnn_numpy.data)."
+            ),
+            data,
+        )
+    if low < 0 or high <= 1:  # not raw pixels: standardised with the wrong numbers, or twice
+        return Finding(
+            "input_scale",
+            status,
+            (
+                f"{measured}: far from zero mean and unit spread. Values below 0 are not raw "
+                "pixels: these were standardised, but with numbers that do not fit them (another "
+                "data set's, or twice over). Pre-activations come out too large or off-centre. "
+                "Try: standardise once, with these images' own numbers: X = "
+                "cnn_numpy.normalize(X, **normalization_stats(X)) (from cnn_numpy.data)."
             ),
             data,
         )

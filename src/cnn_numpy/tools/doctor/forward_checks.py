@@ -7,11 +7,12 @@ import math
 
 import numpy as np
 
+from ...layers import Sigmoid
 from . import thresholds as T
 from .findings import Finding
 
 
-def check_init_loss(loss_value: float, logits: np.ndarray) -> Finding:
+def check_init_loss(loss_value: float, logits: np.ndarray, last_layer=None) -> Finding:
     """The loss before training against ln C: above ``INIT_LOSS_WARN`` / ``INIT_LOSS_FAIL``
     times ln C warns / fails.  Shape: logits (N, C)."""
     num_classes = logits.shape[1]
@@ -30,6 +31,9 @@ def check_init_loss(loss_value: float, logits: np.ndarray) -> Finding:
         f"{chance:.3f} is the loss of answering every class with probability "
         f"1/{num_classes}"
     )
+    squashed = squashed_outputs(logits, last_layer)
+    if squashed is not None:
+        return squashed
     if not math.isfinite(loss_value):
         return Finding(
             "init_loss",
@@ -68,9 +72,82 @@ def check_init_loss(loss_value: float, logits: np.ndarray) -> Finding:
     )
 
 
-def check_dead_relu(stats: list[dict]) -> Finding:
+def squashed_outputs(logits: np.ndarray, last_layer=None) -> Finding | None:
+    """A fail when the model's outputs are probabilities (all in [0, 1], each row summing to
+    1: a softmax at the end) or the last layer is a Sigmoid, where the loss wants logits.
+    (Small logits may all lie in [0, 1] by chance: that alone is no sign.)"""
+    if not np.all(np.isfinite(logits)) or logits.min() < 0 or logits.max() > 1:
+        return None
+    num_classes = logits.shape[1]
+    if num_classes < 2:
+        return None
+    softmax = bool(np.allclose(logits.sum(axis=1), 1, rtol=0, atol=1e-3))
+    if not softmax and not isinstance(last_layer, Sigmoid):
+        return None
+    # the best the loss can do when every output is in [0, 1]: 1 for the right class, 0 for
+    # the others, i.e. -log(e / (e + C - 1))
+    floor = math.log(1 + (num_classes - 1) / math.e)
+    what = (
+        "probabilities: every row lies in [0, 1] and sums to 1 (the model ends in a softmax)"
+        if softmax
+        else "squashed into [0, 1] (the model ends in a Sigmoid)"
+    )
+    layer = "Softmax" if softmax else "Sigmoid"
+    return Finding(
+        "init_loss",
+        "fail",
+        (
+            f"The model's outputs are {what}. CrossEntropyLoss takes logits, raw scores of any "
+            "size, and applies the softmax itself: here it is applied to values that can differ "
+            f"by 1 at most, so the loss can never fall below {floor:.2f} (ln {num_classes} = "
+            f"{math.log(num_classes):.2f} at chance), its gradients are tiny and training "
+            f"crawls. Try: remove the {layer} at the end of the model (model.layers.pop()); "
+            "predict_proba(model, X) gives probabilities when you need them."
+        ),
+        {"softmax": softmax, "floor": floor, "num_classes": num_classes},
+    )
+
+
+def dead_cause(model, stats: list[dict], label: str) -> tuple[str, str] | None:
+    """``(cause, advice)`` read from the layer that feeds the dead ReLU ``label`` (one of the
+    model's own layers, "i: ReLU"): weights all one value (zero or constant initialisation),
+    or biases so negative that they outweigh the rest of every pre-activation; else None."""
+    head = label.split(":")[0]
+    layers = list(getattr(model, "layers", []))
+    if model is None or not head.isdigit() or int(head) == 0 or int(head) > len(layers):
+        return None
+    index = int(head) - 1
+    feed, name = layers[index], f"{index}: {type(layers[index]).__name__}"
+    weight, bias = getattr(feed, "weight", None), getattr(feed, "bias", None)
+    if weight is None or not hasattr(weight, "data") or weight.data.size == 0:
+        return None
+    w = weight.data
+    if np.all(w == w.flat[0]):
+        value = "0" if w.flat[0] == 0 else f"the same value, {w.flat[0]:g}"
+        return (
+            f"every weight of {name} is {value}: its units all compute the same thing (and "
+            "with weights 0, nothing; no gradient reaches the layers before), so they cannot "
+            "learn different features (the symmetry a random initialisation breaks)",
+            f"keep the random initialisation the layers start with (a new {type(feed).__name__}, "
+            "or reload the model), rather than setting weights to a constant",
+        )
+    pre = next((s for s in stats if s["label"] == name), None)
+    if bias is None or not hasattr(bias, "data") or pre is None:
+        return None
+    b = float(np.mean(bias.data))
+    if b < 0 and pre["mean"] < 0 and -b > 2 * pre["std"]:
+        return (
+            f"the biases of {name} are far negative (mean {b:.3g}) against pre-activations that "
+            f"spread by {pre['std']:.3g}: they push every one below 0",
+            f"set those biases to 0, the default (model[{index}].bias.data[...] = 0)",
+        )
+    return None
+
+
+def check_dead_relu(stats: list[dict], model=None) -> Finding:
     """Per ReLU layer, the fraction of units (filters, for conv layers) never active on the
-    probe batch: ``DEAD_WARN`` or more warns, ``DEAD_FAIL`` or more fails."""
+    probe batch: ``DEAD_WARN`` or more warns, ``DEAD_FAIL`` or more fails.  With ``model``,
+    the advice names the cause when the layer feeding a dead ReLU shows one (``dead_cause``)."""
     layers = [
         {
             "label": s["label"],
@@ -95,6 +172,23 @@ def check_dead_relu(stats: list[dict]) -> Finding:
             "dead_relu", "ok", f"{measured}. Nearly every unit responds to something.", data
         )
     status = "fail" if share >= T.DEAD_FAIL else "warn"
+    for layer in layers:  # the first dead layer's cause: the later ones follow from it
+        cause = (
+            dead_cause(model, stats, layer["label"]) if layer["fraction"] >= T.DEAD_WARN else None
+        )
+        if cause is not None:
+            data["cause"] = cause[0]
+            return Finding(
+                "dead_relu",
+                status,
+                (
+                    f"{measured}: {share:.0%} of {worst_layer['label']} is dead, and "
+                    f"{layer['label']} is dead because {cause[0]}. A dead ReLU outputs 0 for "
+                    "every input and passes no gradient back, so it never comes back. "
+                    f"Try: {cause[1]}."
+                ),
+                data,
+            )
     return Finding(
         "dead_relu",
         status,

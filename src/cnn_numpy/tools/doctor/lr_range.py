@@ -76,6 +76,7 @@ def range_test(
         "diverged_lr": diverged,
         "steps": steps,
         "batch_size": batch_size,
+        "probe": len(probe),
     }
 
 
@@ -89,6 +90,7 @@ def check_lr(curve: dict, user_lr: float, trial: dict | None = None) -> Finding:
         f"lr {T.LR_START:g} to {curve['lrs'][-1]:.2g}"
     )
     if start - lowest < T.LR_MIN_DROP * start:
+        data["flat"] = True
         return Finding(
             "lr",
             "warn",

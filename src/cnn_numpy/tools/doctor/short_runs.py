@@ -14,6 +14,7 @@ from ...layers.speed import input_grad
 from ...train import predict
 from . import thresholds as T
 from .findings import Finding
+from .signal_run import held_out_loss, held_out_split, prior_loss
 
 
 def train_step(model, optimizer, loss, xb: np.ndarray, yb: np.ndarray) -> float:
@@ -116,16 +117,21 @@ def trial_run(
 ) -> dict:
     """Train at the optimizer's own learning rate for ``TRIAL_STEPS`` steps, or one pass over
     ``X`` if that is more; record each step's loss and, for every weight (parameters with 2
-    or more axes), |update| / |weight|.  Changes ``model`` and ``optimizer``: pass copies."""
+    or more axes), |update| / |weight|.  A few images are held out of the run, and the loss
+    on them before and after is kept as ``held_out`` (see ``signal_run``).  Changes
+    ``model`` and ``optimizer``: pass copies."""
     updated = {id(p) for p in optimizer.params}
     weights = [
         (name, p) for name, p in model.named_parameters() if p.data.ndim >= 2 and id(p) in updated
     ]
+    train, held = held_out_split(len(X), rng)  # held-out images: do the labels follow them?
+    X, y, X_held, y_held = X[train], y[train], X[held], y[held]
     steps = max(T.TRIAL_STEPS, math.ceil(len(X) / batch_size))
     ratios: dict[str, list[float]] = {name: [] for name, _ in weights}
     losses: list[float] = []
     diverged = None
     model.train()
+    start = held_out_loss(model, loss, X_held, y_held) if len(held) else None
     for step, idx in zip(
         range(1, steps + 1), endless_batches(len(X), batch_size, rng, has_batch_statistics(model))
     ):
@@ -139,8 +145,20 @@ def trial_run(
         for (name, p), old in zip(weights, before):
             scale = float(np.linalg.norm(old))
             ratios[name].append(float(np.linalg.norm(p.data - old)) / scale if scale else 0.0)
+    signal = None
+    if start is not None and diverged is None:
+        signal = {
+            "before": start,
+            "after": held_out_loss(model, loss, X_held, y_held),
+            "prior": prior_loss(y),
+            "held_out": len(held),
+            "steps": len(losses),
+            "lr": float(optimizer.lr),
+        }
     return {
         "lr": float(optimizer.lr),
+        "optimizer": type(optimizer).__name__,
+        "held_out": signal,
         "batch_size": batch_size,
         "steps": steps,
         "losses": [float(v) for v in losses],
@@ -200,8 +218,12 @@ def check_update_ratio(trial: dict) -> Finding:
             status,
             (
                 f"{measured}: {worst}. Steps this large throw away what was learned and can kill "
-                "ReLUs or blow up the loss. Try: a smaller learning rate (see the lr finding); "
-                "for Adam, rates around 1e-3."
+                "ReLUs or blow up the loss. Try: a smaller learning rate (see the lr finding)"
+                + (
+                    "; for Adam, rates around 1e-3."
+                    if "Adam" in trial.get("optimizer", "")
+                    else "."
+                )
             ),
             data,
         )

@@ -64,6 +64,10 @@ OVERFIT_EPOCHS = 200
 OVERFIT_MAX_STEPS = 1000
 #: training accuracy on the tiny set: 1.0 passes, this much or more warns, less fails
 OVERFIT_WARN = 0.9
+#: a Dropout rate above this warns: "a retention probability p = 0.5 for hidden units seems
+#: close to optimal" (Srivastava et al. 2014, "Dropout", JMLR, section 7); the tiny-batch test
+#: runs in eval mode, so it cannot see a rate that drops most of each layer while training
+DROPOUT_WARN = 0.5
 
 # --- dead_relu: units never active on the probe batch.  CS231n: "as much as 40% of your
 # network can be dead" with a learning rate set too high; that fails, half of it warns --------
@@ -128,3 +132,9 @@ LR_LOW_WARN = 30.0
 LR_LOW_FAIL = 300.0
 #: the curve counts as "the loss fell" when its minimum is this fraction below the start
 LR_MIN_DROP = 0.05
+
+# --- labels follow the images: the loss on images held out of a short run at the suggested
+# rate must fall by LR_MIN_DROP; random labels give none (Zhang et al. 2017) -----------------
+#: fewest held-out images for the measurement to mean anything (a quarter of the data, at most
+#: LR_PROBE, are held out)
+SIGNAL_MIN_HELD = 8
