@@ -2,10 +2,11 @@
 
 Each case builds a setup on real MNIST / Fashion-MNIST (the first --limit training images)
 or the synthetic lines, with one bug planted, runs ``diagnose`` on it, and prints the first
-problem the doctor names (its check, status and advice); then, with --cure, the setup with
-the doctor's advice followed, diagnosed again and trained for one epoch against the test set.
+problem the doctor names (its check, status and advice); then, with --train, the setup as
+planted and with the doctor's advice followed (diagnosed again), each trained for one epoch
+against the test set.
 
-    python benchmarks/doctor_bugs.py --data-dir /work/shared/data [--limit 3000] [--cure]
+    python benchmarks/doctor_bugs.py --data-dir ../shared/data [--limit 3000] [--train]
         [--only lr_10x,nan]
 """
 
