@@ -67,6 +67,20 @@ def test_nothing_on_the_ground_and_bad_sizes_are_clear_errors(tmp_path):
         prepare_fashion(tmp_path / "missing.png")
 
 
+def test_odd_grounds_give_an_image_in_range_or_a_clear_error():
+    ramp = np.tile(np.linspace(0, 1, 80, dtype=np.float32), (60, 1))  # black to white
+    ramp[20:40, 30:50] = 0.6  # a grey patch on a ground that is dark on the whole
+    steep = np.tile(np.clip(1.5 * np.linspace(0, 1, 80) - 0.5, 0, 1), (60, 1))  # white at one edge
+    steep[20:40, 10:30] = 0.5
+    for image in (ramp, ramp[:, ::-1], steep, np.zeros((3, 3)), np.ones((1, 1))):
+        try:
+            out = prepare_fashion(image).image
+        except ValueError as err:
+            assert "nothing stands out" in str(err)
+            continue
+        assert np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
+
+
 @pytest.fixture
 def fashion_model(tmp_path):
     path = tmp_path / "fashion.npz"

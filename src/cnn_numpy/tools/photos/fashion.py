@@ -83,7 +83,7 @@ def article_on_black(rgb: np.ndarray, ground: np.ndarray) -> tuple[np.ndarray, b
     if float(np.median(ground @ luma)) >= 0.5:  # a backdrop: divided out (white), negated
         return 1.0 - np.minimum(rgb / ground, 1.0) @ luma, True
     level = ground @ luma  # a dark ground (already light on dark): subtracted
-    return np.clip((rgb @ luma - level) / (1.0 - level), 0.0, 1.0), False
+    return np.clip((rgb @ luma - level) / np.maximum(1.0 - level, 1e-3), 0.0, 1.0), False
 
 
 def prepare_fashion(source: str | os.PathLike | np.ndarray, size: int = 28) -> FashionSteps:
