@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers.benchmark_scripts import load_script
 from helpers.doctor_setups import dead_relus, healthy, too_much_weight_decay
 
-from cnn_numpy import SGD, Adam, Dropout, Layer, Sigmoid, diagnose
+from cnn_numpy import SGD, Adam, Dropout, Sigmoid, diagnose
 from cnn_numpy.data import normalization_stats, normalize
 from cnn_numpy.tools.doctor import Finding, thresholds
 from cnn_numpy.tools.doctor.cures import cross_reference
@@ -30,17 +31,9 @@ def test_one_nan_image_is_found_even_when_the_sample_misses_it(monkeypatch):
     assert cured.ok, str(cured)
 
 
-class Softmax(Layer):
-    """A student's softmax at the end of the model: CrossEntropyLoss applies it again."""
-
-    def forward(self, x):
-        e = np.exp(x - x.max(axis=1, keepdims=True))
-        self.out = e / e.sum(axis=1, keepdims=True)
-        return self.out
-
-    def backward(self, grad_out):
-        s = self.out
-        return s * (grad_out - np.sum(grad_out * s, axis=1, keepdims=True))
+#: a student's softmax at the end of the model (CrossEntropyLoss applies it again): the
+#: layer the benchmark plants
+Softmax = load_script("doctor_bugs").Softmax
 
 
 def test_a_softmax_before_the_loss_is_named_first():

@@ -21,16 +21,16 @@ from .short_runs import check_overfit
 from .signal_run import no_signal
 
 
-def suspects(optimizer, model, suggested: float | None) -> list[tuple[str, str, Callable]]:
-    """``(what was changed, what to try, change(model, optimizer))`` for each setting that can
-    keep a network from memorising a few images, in the order they are tried; the first
-    words of "what was changed" name the setting ("with weight decay", "without Dropout",
-    "at lr")."""
+def suspects(optimizer, model, suggested: float | None) -> list[tuple[str, str, str, Callable]]:
+    """``(setting, what was changed, what to try, change(model, optimizer))`` for each setting
+    that can keep a network from memorising a few images, in the order they are tried;
+    ``setting`` is "weight decay", "Dropout" or "lr"."""
     tries = []
     decay = float(getattr(optimizer, "weight_decay", 0) or 0)
     if decay:
         tries.append(
             (
+                "weight decay",
                 f"with weight decay 0 instead of your {decay:g}",
                 f"weight_decay=0, or a usual value such as 1e-4 to 5e-4: yours, {decay:g}, pulls "
                 "every weight towards 0 harder than the gradient can move it",
@@ -42,6 +42,7 @@ def suspects(optimizer, model, suggested: float | None) -> list[tuple[str, str, 
         rates = ", ".join(sorted({f"{layer.p:g}" for layer in drops}))
         tries.append(
             (
+                "Dropout",
                 f"without Dropout (yours: p={rates})",
                 f"a smaller Dropout p (0.5 at most; yours: {rates}), or train longer",
                 lambda m, o: [setattr(d, "p", 0.0) for d in layers_of(m) if isinstance(d, Dropout)],
@@ -51,6 +52,7 @@ def suspects(optimizer, model, suggested: float | None) -> list[tuple[str, str, 
     if suggested is not None and not 0.5 <= suggested / lr <= 2:
         tries.append(
             (
+                "lr",
                 f"at lr {suggested:.2g} (the lr finding's suggestion) instead of your {lr:g}",
                 f"lr={suggested:.2g}",
                 lambda m, o: setattr(o, "lr", float(suggested)),
@@ -68,14 +70,14 @@ def find_cure(
     suggested: float | None,
 ) -> dict | None:
     """The first of ``suspects`` with which the overfit test passes on fresh ``copies()``:
-    ``{"changed", "advice", "finding"}``, or None when none of them is enough."""
+    ``{"setting", "changed", "advice", "finding"}``, or None when none of them is enough."""
     model, optimizer, _ = copies()
-    for changed, advice, change in suspects(optimizer, model, suggested):
+    for setting, changed, advice, change in suspects(optimizer, model, suggested):
         model, optimizer, loss = copies()
         change(model, optimizer)
         found = check_overfit(model, optimizer, loss, X, y, batch_size, np.random.default_rng(seed))
         if found.ok:
-            return {"changed": changed, "advice": advice, "finding": found}
+            return {"setting": setting, "changed": changed, "advice": advice, "finding": found}
     return None
 
 
@@ -100,7 +102,8 @@ def explain_overfit(finding: Finding, cure: dict | None, tried: int) -> Finding:
         )
         return Finding(finding.check, finding.status, message, data)
     epochs = len(cure["finding"].data["accuracies"])
-    data["cure"] = {"changed": cure["changed"], "advice": cure["advice"], "epochs": epochs}
+    data["cure"] = {key: cure[key] for key in ("setting", "changed", "advice")}
+    data["cure"]["epochs"] = epochs
     done = finding.message.split(". A network")[0].split(" Try:")[0].rstrip(".")
     return Finding(
         finding.check,
@@ -123,7 +126,7 @@ def cross_reference(found: dict[str, Finding], held_out: Callable[[], dict | Non
     loss on images it did not train on; see ``signal_run``) did not fall."""
     overfit, lr = found.get("overfit"), found.get("lr")
     cure = overfit.data.get("cure") if overfit is not None else None
-    if lr is not None and lr.ok and cure and cure["changed"].startswith("at lr"):
+    if lr is not None and lr.ok and cure and cure["setting"] == "lr":
         found["lr"] = Finding(
             "lr",
             "warn",
@@ -136,12 +139,12 @@ def cross_reference(found: dict[str, Finding], held_out: Callable[[], dict | Non
             lr.data,
         )
         lr = found["lr"]
-    if cure and not cure["changed"].startswith("at lr"):  # weight decay or Dropout
-        setting = cure["changed"].split(" instead")[0].split(" (")[0]
+    if cure and cure["setting"] != "lr":  # weight decay or Dropout
+        learns = "with weight decay 0" if cure["setting"] == "weight decay" else "without Dropout"
         for name in ("update_ratio", "lr"):
             if name in found and not found[name].ok:
                 f = found[name]
-                note = f" The likely cause: see overfit (it learns {setting})."
+                note = f" The likely cause: see overfit (it learns {learns})."
                 found[name] = Finding(name, f.status, f.message + note, f.data)
         lr = found.get("lr")
     others_fine = all(
