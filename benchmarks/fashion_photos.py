@@ -96,19 +96,19 @@ def main(argv=None) -> int:
     print("| condition | prepared as articles (predict now) | prepared as digits (before) |")
     print("| --- | ---: | ---: |")
     rng = np.random.default_rng(args.seed)
-    folder = Path(tempfile.mkdtemp(prefix="fashion-photos-"))
-    for condition in CONDITIONS:
-        results = {"fashion-mnist": [], None: []}
-        for image in X[:, 0]:
-            path = folder / "photo.png"  # a file, as a user gives predict
-            photo(image, condition, rng).save(path)
-            for dataset, xs in results.items():
-                try:
-                    xs.append(prepared_input(str(path), (1, 28, 28), stats, dataset)[1])
-                except ValueError:  # the digit preparation found no stroke
-                    xs.append(None)
-        cells = [scores(model, novelty, results[d], y) for d in ("fashion-mnist", None)]
-        print(f"| {condition} | {cells[0]} | {cells[1]} |", flush=True)
+    with tempfile.TemporaryDirectory(prefix="fashion-photos-") as folder:
+        path = Path(folder) / "photo.png"  # a file, as a user gives predict
+        for condition in CONDITIONS:
+            results = {"fashion-mnist": [], None: []}
+            for image in X[:, 0]:
+                photo(image, condition, rng).save(path)
+                for dataset, xs in results.items():
+                    try:
+                        xs.append(prepared_input(str(path), (1, 28, 28), stats, dataset)[1])
+                    except ValueError:  # the digit preparation found no stroke
+                        xs.append(None)
+            cells = [scores(model, novelty, results[d], y) for d in ("fashion-mnist", None)]
+            print(f"| {condition} | {cells[0]} | {cells[1]} |", flush=True)
     return 0
 
 

@@ -126,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(args.seed)
     clean = predicted(model, X)
     rows, examples = [(0.0, float(np.mean(clean == y)), 0.0)], None
+    shown_clean = predict_proba(model, X[:6])  # the pictures' six, before any attack
     print(f"{'eps':>6}  {'accuracy':>8}  seconds")
     print(f"{0:>6g}  {rows[0][1]:>8.2%}        -")
     for eps in (e for e in args.eps if e > 0):
@@ -134,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         fooled = predicted(model, X_adv)
         rows.append((eps, float(np.mean(fooled == y)), time.perf_counter() - start))
         print(f"{eps:>6g}  {rows[-1][1]:>8.2%}  {rows[-1][2]:7.1f}", flush=True)
-        sure = (predict_proba(model, X[:6]), predict_proba(model, X_adv[:6]))
+        sure = (shown_clean, predict_proba(model, X_adv[:6]))
         examples = (eps, X_adv[:6], fooled[:6], sure)
     write_pictures(Path(args.out), args, name, rows, examples, (X, y, clean), stats, data.classes)
     return 0
