@@ -10,6 +10,11 @@ come in does not matter to a per-channel mean, so they are taken in the order th
 memory: for a Conv2d output, stored as (C, H, W, N) (see ``conv.py``), the (C, M) matrix is
 then a free view, not a copy, and the output is stored as the input was, so the next layer
 (ReLU, the next Conv2d) also reads it without a copy.
+
+When ``DataParallel`` splits a batch over processes, each process holds one slice of it; its
+BatchNorm layers then share their per-channel numbers through ``sync`` (set by DataParallel,
+tools/speed/sync.py) and normalise with the whole batch's statistics, as one process would
+(``whole_batch``), as PyTorch's ``SyncBatchNorm`` does.
 """
 
 from __future__ import annotations
@@ -31,6 +36,23 @@ def channel_rows(x: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
     rest = sorted((a for a in range(x.ndim) if a != 1), key=lambda a: -abs(x.strides[a]))
     order = (1, *rest)
     return x.transpose(order).reshape(x.shape[1], -1), order
+
+
+def whole_batch(sync, M: int, mean: np.ndarray, var: np.ndarray):
+    """The count, per-channel mean and biased variance of a whole batch split into slices,
+    from this slice's and the others' (``sync`` gathers every slice's (3, C) numbers, in slice
+    order, as a (slices, 3, C) array: the same array in every process).
+
+    The batch's values spread around its mean by each slice's own spread (its variance) plus
+    that slice's offset from the batch's mean:
+        mean = sum_s M_s mean_s / M,   var = sum_s M_s (var_s + (mean_s - mean)**2) / M
+    """
+    parts = sync(np.stack([np.full(mean.shape, M), mean, var]).astype(np.float64))
+    counts, means, variances = parts[:, 0], parts[:, 1], parts[:, 2]  # each (slices, C)
+    total = counts.sum(axis=0)
+    whole_mean = (counts * means).sum(axis=0) / total
+    whole_var = (counts * (variances + (means - whole_mean) ** 2)).sum(axis=0) / total
+    return int(total[0]), whole_mean.astype(mean.dtype), whole_var.astype(var.dtype)
 
 
 def unrows(rows: np.ndarray, shape: tuple[int, ...], order: tuple[int, ...]) -> np.ndarray:
@@ -85,6 +107,7 @@ class _BatchNorm(Layer):
             self.running_mean = self.running_var = self.num_batches_tracked = None
         self.dtype = dtype
         self.x_hat = self.shape = None  # what the last forward keeps for backward
+        self.sync = None  # DataParallel's, while it runs this layer on one slice of a batch
 
     def config(self) -> dict:
         return dict(
@@ -120,16 +143,17 @@ class _BatchNorm(Layer):
         xc, self.order = channel_rows(x)  # (C, M), one row per channel, see channel_rows
         M = xc.shape[1]
         if self._use_batch_stats():
-            if M < 2 and self.training:
-                raise ValueError(
-                    f"{self!r}: batch statistics need more than one value per "
-                    f"channel, got input shape {x.shape} (a batch of {x.shape[0]}); in "
-                    "training mode it needs batches of 2 or more (eval() uses the running "
-                    "statistics instead)"
-                )
+            if self.sync is None:
+                self._check_count(M, x.shape)
             mean = xc.mean(axis=1)
             centered = xc - mean[:, None]
             var = np.einsum("cm,cm->c", centered, centered) / M  # biased, for normalising
+            if self.sync is not None:  # one slice of the batch here: the whole batch's stats
+                M, whole_mean, var = whole_batch(self.sync, M, mean, var)
+                self.M = M  # the batch's count, for backward
+                centered -= (whole_mean - mean)[:, None]  # centred on the batch's mean
+                mean = whole_mean
+                self._check_count(M, (M // int(np.prod(x.shape[2:])), *x.shape[1:]))
             if self.training and self.track_running_stats:
                 self._update_running(mean, var * (M / (M - 1)))  # unbiased, as PyTorch
         else:
@@ -144,6 +168,15 @@ class _BatchNorm(Layer):
         else:
             out = self.x_hat.copy()  # the caller may change it; x_hat must stay
         return unrows(out, x.shape, self.order)  # stored as x was, a view
+
+    def _check_count(self, M: int, shape: tuple[int, ...]) -> None:
+        if M < 2 and self.training:
+            raise ValueError(
+                f"{self!r}: batch statistics need more than one value per "
+                f"channel, got input shape {shape} (a batch of {shape[0]}); in "
+                "training mode it needs batches of 2 or more (eval() uses the running "
+                "statistics instead)"
+            )
 
     def _update_running(self, mean: np.ndarray, unbiased_var: np.ndarray) -> None:
         self.num_batches_tracked += 1
@@ -168,8 +201,11 @@ class _BatchNorm(Layer):
             # x_hat depends on x also through the batch mean and variance:
             # dx = weight * inv_std * (g - mean(g) - x_hat * mean(g * x_hat)), per channel
             M = g.shape[1]
-            dx = g - (g_sum / M)[:, None]
-            dx -= self.x_hat * (gx_sum / M)[:, None]
+            if self.sync is not None:  # one slice of the batch: the whole batch's sums
+                M = self.M
+                g_sum, gx_sum = self.sync(np.stack([g_sum, gx_sum]).astype(np.float64)).sum(0)
+            dx = g - (g_sum / M).astype(g.dtype)[:, None]
+            dx -= self.x_hat * (gx_sum / M).astype(g.dtype)[:, None]
             dx *= scale[:, None]
         else:
             dx = g * scale[:, None]  # running stats are constants

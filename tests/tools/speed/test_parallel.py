@@ -14,7 +14,6 @@ from threadpoolctl import threadpool_info
 
 from cnn_numpy import (
     SGD,
-    BatchNorm2d,
     Conv2d,
     CrossEntropyLoss,
     DataParallel,
@@ -254,7 +253,6 @@ def test_backward_needs_one_gradient_row_per_example_of_the_forward(rows):
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda: DataParallel(Sequential(Conv2d(1, 2, 3), BatchNorm2d(2)), 2), "BatchNorm2d"),
         (lambda: DataParallel(small_net(), 0), "workers must be an int >= 1"),
         (lambda: DataParallel(small_net(), 1.5), "workers must be an int >= 1"),
         (lambda: DataParallel(small_net(), True), "workers must be an int >= 1"),
@@ -304,7 +302,8 @@ def test_cli_workers_flag(tmp_path, capsys):
         )
         == 0
     )
-    assert "has BatchNorm" in capsys.readouterr().out
+    out = capsys.readouterr().out  # BatchNorm's statistics are shared across the slices
+    assert "workers=2" in out and "not split" not in out and "Epoch 01 |" in out
 
 
 def test_cli_says_when_workers_cannot_all_help(tmp_path, capsys, monkeypatch):
@@ -447,7 +446,7 @@ def test_after_a_worker_died_the_next_call_starts_fresh_workers(when):
         parallel.forward(x)
         dead = parallel.pool[0].process
         if when == "busy":  # the worker dies while it owes us a reply
-            parallel.pool[0].send_input(x[2:], True)
+            parallel.pool[0].send_input(x[2:], True, None)
         dead.kill()
         dead.wait()
         with pytest.raises(RuntimeError, match=f"worker process {dead.pid} exited"):

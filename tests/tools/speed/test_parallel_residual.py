@@ -1,8 +1,7 @@
 """DataParallel where it applies to residual nets: without BatchNorm its slices give the
-serial model's outputs and gradients; the resnet preset (BatchNorm) is refused, by name."""
+serial model's outputs and gradients, and so does the resnet preset (BatchNorm)."""
 
 import numpy as np
-import pytest
 
 import cnn_numpy as cnn
 from cnn_numpy import (
@@ -55,6 +54,19 @@ def test_data_parallel_runs_a_residual_net_like_the_serial_one():
         np.testing.assert_allclose(grads[name].grad, p.grad, rtol=1e-4, atol=1e-6, err_msg=name)
 
 
-def test_data_parallel_refuses_the_resnet_preset_naming_its_batchnorm():
-    with pytest.raises(ValueError, match=r"BatchNorm2d\(16.*keeps statistics over the batch"):
-        DataParallel(cnn.resnet(rng=0), workers=2)
+def test_the_resnet_preset_trains_under_data_parallel_as_in_one_process():
+    # its BatchNorm shares the whole batch's statistics (tests/tools/speed/test_parallel_batchnorm.py)
+    rng = np.random.default_rng(0)
+    x, y = rng.random((6, 1, 28, 28)), rng.integers(0, 10, 6)
+    serial, parallel_model = (cnn.resnet(rng=0, dtype=np.float64) for _ in range(2))
+    loss = CrossEntropyLoss()
+    loss(serial(x), y)
+    serial.backward(loss.backward())
+    with DataParallel(parallel_model, workers=2) as parallel:
+        logits = parallel(x)
+        loss(logits, y)
+        parallel.backward(loss.backward())
+    np.testing.assert_allclose(logits, serial(x), rtol=1e-9)
+    grads = dict(parallel_model.named_parameters())
+    for name, p in serial.named_parameters():
+        np.testing.assert_allclose(grads[name].grad, p.grad, rtol=1e-8, atol=1e-12, err_msg=name)

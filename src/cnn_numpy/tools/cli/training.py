@@ -149,15 +149,16 @@ def model_card(settings: TrainSettings, data: Data) -> dict:
 
 def parallel_model(model, workers: int | None, batch_size: int):
     """What ``fit`` trains: ``DataParallel(model, workers)``, or ``model`` itself when one
-    worker was asked for, or none, or the model has BatchNorm (batch statistics: see
-    DataParallel).  Both share the weights, so ``model`` is what gets saved."""
+    worker was asked for, or none, or a layer keeps statistics over the batch that DataParallel
+    cannot share across slices (BatchNorm's it can: see DataParallel).  Both share the weights,
+    so ``model`` is what gets saved."""
     if workers is None or workers == 1:
         return model
     try:
         parallel = DataParallel(model, workers)
-    except ValueError:
+    except ValueError as err:
         print(
-            f"note: the model has BatchNorm, so its batches are not split: --workers {workers}"
+            f"note: its batches are not split ({str(err).split(';')[0]}): --workers {workers}"
             " gives NumPy's matrix products that many threads instead"
         )
         return model

@@ -34,6 +34,7 @@ import numpy as np
 from ...layers.base import Layer, Parameter, layers_of
 from ...layers.speed import input_grad
 from .shared_memory import SharedBlock, pack
+from .sync import MainSync, SliceFailed, synced_layers
 from .workers import Worker, blank_copy, blas_threads, stop_workers
 
 __all__ = ["DataParallel", "blas_threads"]
@@ -59,9 +60,9 @@ class DataParallel(Layer):
     Each worker's Dropout draws from a generator seeded from the module's when the workers
     start, so a run is reproducible from its seed, but a checkpoint does not hold the
     workers' generators: a resumed run draws other masks than an uninterrupted one.
-    Not for layers that compute statistics over the batch (BatchNorm): each worker would
-    normalise with the statistics of its slice only, so the model would train differently
-    (a ValueError says so).  Layers defined in ``__main__`` or a notebook cannot travel to a
+    BatchNorm normalises every slice with the whole batch's statistics (sync.py), so the
+    model trains as in one process; other layers that keep statistics over the batch are
+    refused (a ValueError says so).  Layers defined in ``__main__`` or a notebook cannot travel to a
     worker: put them in a module.  ``state_dict()`` and ``load_state_dict()`` are the
     module's, with the module's keys (PyTorch prefixes them with ``module.``).
 
@@ -80,14 +81,15 @@ class DataParallel(Layer):
         if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
             raise ValueError(f"DataParallel: workers must be an int >= 1, got {workers!r}")
         for layer in layers_of(module):
-            if layer.buffer_names:
+            if layer.buffer_names and not hasattr(layer, "sync"):
                 raise ValueError(
                     f"DataParallel: {layer!r} keeps statistics over the batch "
                     f"({', '.join(layer.buffer_names)}); split over workers, each slice "
                     "would be normalised on its own.  Use this model without DataParallel "
-                    "(e.g. cnn-numpy train without --workers)"
+                    "(e.g. cnn-numpy train with --workers 1)"
                 )
         self.module, self.workers = module, int(workers)
+        self.sync = MainSync()  # BatchNorm's statistics across the slices (sync.py)
         self.pool: list[Worker] = []
         self.weights: SharedBlock | None = None  # the weights' shared memory, once started
         self.shared: list[np.ndarray] = []  # the parameters' arrays in it
@@ -131,10 +133,12 @@ class DataParallel(Layer):
         else:
             self.start()
             self.share_weights()
+            # in eval mode, BatchNorm's running statistics go with the request (a few numbers)
+            buffers = None if self.module.training else [b for _, b in self.named_buffers()]
             try:
                 out = np.concatenate(
                     self.run(
-                        lambda worker, s: worker.send_input(x[s], self.module.training),
+                        lambda worker, s: worker.send_input(x[s], self.module.training, buffers),
                         lambda: self.module.forward(x[slices[0]]),
                         slices,
                     )
@@ -195,25 +199,35 @@ class DataParallel(Layer):
         """
         workers = self.pool[: len(slices) - 1]
         results, error = [], None
+        synced = synced_layers(self.module)
         try:
             for worker, s in zip(workers, slices[1:]):
                 send(worker, s)
+            self.sync.workers = [w.pipes for w in workers]
+            for layer in synced:
+                layer.sync = self.sync
             with blas_threads(1):  # one core each: this process and every worker
                 try:
                     results.append(own_work())
                 except Exception as err:
                     error = err
+                    self.sync.abort()  # no worker may wait for this slice's statistics
             for worker in workers:
                 try:
                     results.append(worker.reply())
-                except Exception as err:
-                    error = error or err
+                except Exception as err:  # a slice's own error, rather than SliceFailed
+                    error = err if error is None or isinstance(error, SliceFailed) else error
                 if worker.inbox is not None:
                     worker.inbox.unlink()  # mapped by now
         finally:
-            # a worker that died, or a request whose reply was not read: stop them all, so
-            # the next forward starts fresh workers (the module keeps its weights)
-            if any(w.unanswered or w.process.poll() is not None for w in workers):
+            for layer in synced:
+                layer.sync = None  # the module alone sees whole batches again
+            # a worker that died, a request whose reply was not read, or a failed exchange of
+            # statistics: stop them all, so the next forward starts fresh workers (the module
+            # keeps its weights)
+            if any(w.unanswered or w.process.poll() is not None for w in workers) or (
+                error is not None and synced
+            ):
                 self.close()
         if error is not None:
             raise error

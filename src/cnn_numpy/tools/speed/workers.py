@@ -15,7 +15,6 @@ import contextlib
 import copy
 import os
 import pickle
-import select
 import signal
 import subprocess
 import sys
@@ -26,7 +25,9 @@ import numpy as np
 
 from ...layers.base import Layer, Parameter
 from . import memory
+from .messages import read_message, write_message
 from .shared_memory import SharedBlock
+from .sync import Pipes, WorkerSync, synced_layers
 
 
 def blank_copy(layer: Layer) -> Layer:
@@ -57,6 +58,7 @@ class Worker:
         # modules that define the model's layers
         package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, *sys.path])))
+        self.pipes = Pipes()  # for BatchNorm's statistics (sync.py)
         self.process = subprocess.Popen(
             [sys.executable, "-c", "from cnn_numpy.tools.speed.workers import serve; serve()"],
             stdin=subprocess.PIPE,
@@ -68,14 +70,26 @@ class Worker:
             # starting up would die of it.  A worker ends when its stdin closes (this process
             # gone, however it ended)
             start_new_session=True,
+            pass_fds=self.pipes.worker_ends,
         )
+        worker_ends = self.pipes.worker_ends  # the same numbers there
+        self.pipes.started()
         self.grads: SharedBlock | None = None
         self.inbox: SharedBlock | None = None
         self.unanswered = 0  # requests sent whose reply has not been read yet
         try:
             self.grads = SharedBlock(weights.memory.nbytes)  # the same layout as the weights
-            self.send("start", replica, weights.path, self.grads.path, layout, memory.is_kept())
+            self.send(
+                "start",
+                replica,
+                weights.path,
+                self.grads.path,
+                layout,
+                memory.is_kept(),
+                worker_ends,
+            )
         except BaseException:
+            self.pipes.close()
             self.process.kill()
             self.process.wait()
             raise
@@ -105,13 +119,15 @@ class Worker:
             f"{code} (its error, if any, is printed above)"
         )
 
-    def send_input(self, x: np.ndarray, training: bool) -> None:
-        """Copy ``x`` into the worker's inbox (a larger one if needed) and ask for forward."""
+    def send_input(self, x: np.ndarray, training: bool, buffers: list | None) -> None:
+        """Copy ``x`` into the worker's inbox (a larger one if needed) and ask for forward;
+        ``buffers``: the module's (BatchNorm's running statistics), for an eval forward."""
         new_inbox = self.inbox is None or self.inbox.memory.nbytes < x.nbytes
         if new_inbox:  # its name is removed after the reply, see DataParallel.run
             self.inbox = SharedBlock(x.nbytes)
         self.inbox.array(0, x.shape, x.dtype)[...] = x
-        self.send("forward", self.inbox.path if new_inbox else None, x.shape, x.dtype.str, training)
+        inbox = self.inbox.path if new_inbox else None
+        self.send("forward", inbox, x.shape, x.dtype.str, training, buffers)
 
 
 def stop_workers(pool: list[Worker]) -> None:
@@ -122,6 +138,7 @@ def stop_workers(pool: list[Worker]) -> None:
         with contextlib.suppress(OSError):
             worker.process.stdin.close()
         worker.process.stdout.close()  # a reply nobody will read must not block the worker
+        worker.pipes.close()
     deadline = time.monotonic() + 5
     try:
         for worker in pool:
@@ -140,20 +157,25 @@ class Replica:
     """What a worker process holds: the module's copy, its shared weights and gradients."""
 
     def start(
-        self, module: Layer, weights: str, grads: str, layout: list, keep_memory: bool
+        self, module: Layer, weights: str, grads: str, layout: list, keep_memory: bool, ends
     ) -> None:
         if keep_memory:  # as the main process does
             memory.keep_freed_memory()
         self.module = module
+        self.sync = WorkerSync(*ends)  # BatchNorm's statistics of the whole batch
+        for layer in synced_layers(module):
+            layer.sync = self.sync
         weights, self.grads = SharedBlock(None, weights), SharedBlock(None, grads)
         for p, w, g in zip(
             module.parameters(), weights.arrays(layout), self.grads.arrays(layout), strict=True
         ):
             p.data, p.grad = w, g
 
-    def forward(self, inbox: str | None, shape: tuple, dtype: str, training: bool):
+    def forward(self, inbox: str | None, shape: tuple, dtype: str, training: bool, buffers):
         if inbox is not None:
             self.inbox = SharedBlock(None, inbox)
+        for (_, ours), theirs in zip(self.module.named_buffers(), buffers or [], strict=False):
+            ours[...] = theirs  # the main process's running statistics, for eval
         self.module.train(training)
         return self.module.forward(self.inbox.array(0, shape, dtype))
 
@@ -161,41 +183,6 @@ class Replica:
         self.module.zero_grad()  # the shared gradients hold this slice's only
         self.module.needs_input_grad = needs_input_grad
         return self.module.backward(grad_out)
-
-
-def write_message(stream, data: bytes) -> None:
-    """One message: its length (8 bytes), then the bytes (a pickle)."""
-    message = memoryview(len(data).to_bytes(8, "little") + data)
-    while message:
-        message = message[stream.write(message) :]
-
-
-#: How long a process waiting for a message checks for it in a busy loop before it sleeps.
-#: A process woken from sleep starts 0.1-0.2 ms late on a VM; the messages of one training
-#: step come less than a millisecond apart, so the busy wait catches them.
-SPIN_SECONDS = 2e-3
-
-
-def read_message(stream) -> bytes:
-    """The bytes of the next message (EOFError at the end of the stream)."""
-    if hasattr(select, "poll"):  # POSIX: poll() works on pipes there
-        poller = select.poll()
-        poller.register(stream, select.POLLIN)
-        end = time.perf_counter() + SPIN_SECONDS
-        while not poller.poll(0) and time.perf_counter() < end:
-            pass
-    header = read_exactly(stream, 8)
-    return read_exactly(stream, int.from_bytes(header, "little"))
-
-
-def read_exactly(stream, n: int) -> bytes:
-    data = bytearray()
-    while len(data) < n:
-        chunk = stream.read(n - len(data))
-        if not chunk:
-            raise EOFError
-        data += chunk
-    return bytes(data)
 
 
 def serve() -> None:
@@ -236,6 +223,8 @@ def serve() -> None:
         try:
             reply = pickle.dumps(("ok", getattr(replica, kind)(*args)), pickle.HIGHEST_PROTOCOL)
         except Exception as err:  # raised by the work, or by pickling its result
+            if kind != "start":
+                replica.sync.abort()  # no slice may wait for our statistics (sync.py)
             try:
                 reply = pickle.dumps(("error", err))
             except Exception:

@@ -1,0 +1,174 @@
+"""BatchNorm under DataParallel: every slice is normalised with the whole batch's statistics
+(tools/speed/sync.py), so training in slices gives what one process gives; a slice that fails
+releases the others instead of leaving them waiting for its statistics."""
+
+import threading
+
+import numpy as np
+import pytest
+
+import cnn_numpy as cnn
+from cnn_numpy import (
+    SGD,
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv2d,
+    CrossEntropyLoss,
+    DataParallel,
+    Dropout,
+    Flatten,
+    Layer,
+    Linear,
+    ReLU,
+    Sequential,
+)
+from cnn_numpy.layers.base import layers_of
+
+
+def train(model, x, y, steps=3):
+    """A few SGD steps with momentum, as fit takes them."""
+    optimizer, loss = SGD(model.parameters(), lr=0.1, momentum=0.9), CrossEntropyLoss()
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss(model(x), y)
+        model.backward(loss.backward())
+        optimizer.step()
+
+
+def assert_same_state(serial, parallel, rtol):
+    a, b = serial.state_dict(), parallel.state_dict()
+    assert a.keys() == b.keys()
+    for name in a:  # the weights, and the running statistics of the whole batches
+        np.testing.assert_allclose(b[name], a[name], rtol=rtol, atol=rtol * 1e-3, err_msg=name)
+
+
+@pytest.mark.parametrize("workers, batch", [(2, 16), (3, 13)])
+def test_the_resnet_trains_in_slices_as_in_one_process(workers, batch):
+    rng = np.random.default_rng(0)
+    x, y = rng.random((batch, 1, 28, 28)), rng.integers(0, 10, batch)
+    serial, parallel_model = (cnn.resnet(rng=0, dtype=np.float64) for _ in range(2))
+    train(serial, x, y)
+    with DataParallel(parallel_model, workers) as parallel:
+        train(parallel, x, y)
+        assert_same_state(serial, parallel_model, rtol=1e-9)
+        serial.eval(), parallel.eval()
+        np.testing.assert_allclose(parallel(x), serial(x), rtol=1e-9)  # the running stats
+
+
+def test_a_slice_of_one_example_is_normalised_with_the_whole_batch():
+    # 5 images over 3 processes: slices of 1, 2 and 2; BatchNorm1d alone would refuse the 1
+    serial, parallel_model = (cnn.deep(rng=0, dtype=np.float64) for _ in range(2))
+    for layer in [*layers_of(serial), *layers_of(parallel_model)]:
+        if isinstance(layer, Dropout):
+            layer.p = 0.0  # each worker draws its own masks: switched off to compare
+    rng = np.random.default_rng(1)
+    x, y = rng.random((5, 1, 28, 28)), rng.integers(0, 10, 5)
+    train(serial, x, y)
+    with DataParallel(parallel_model, workers=3) as parallel:
+        train(parallel, x, y)
+    assert_same_state(serial, parallel_model, rtol=1e-9)
+
+
+def test_float32_slices_agree_with_one_process_to_float32_precision():
+    rng = np.random.default_rng(2)
+    x = rng.normal(3.0, 2.0, (8, 3, 6, 6)).astype(np.float32)  # far from zero mean
+    serial = Sequential(Conv2d(3, 4, 3, rng=0), BatchNorm2d(4), ReLU(), Flatten())
+    parallel_model = Sequential(Conv2d(3, 4, 3, rng=0), BatchNorm2d(4), ReLU(), Flatten())
+    g = rng.standard_normal((8, 64)).astype(np.float32)
+    out = serial(x)
+    dx = serial.backward(g)
+    with DataParallel(parallel_model, workers=2) as parallel:
+        np.testing.assert_allclose(parallel(x), out, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(parallel.backward(g), dx, rtol=1e-4, atol=1e-5)
+    for (name, p), q in zip(serial.named_parameters(), parallel_model.parameters(), strict=True):
+        np.testing.assert_allclose(q.grad, p.grad, rtol=1e-4, atol=1e-4, err_msg=name)
+
+
+def test_eval_through_the_workers_uses_the_running_statistics_loaded_here():
+    rng = np.random.default_rng(3)
+    x = rng.random((6, 1, 28, 28))
+    serial, parallel_model = (cnn.resnet(rng=0, dtype=np.float64) for _ in range(2))
+    with DataParallel(parallel_model, workers=2) as parallel:
+        parallel.eval()
+        parallel(x)  # the workers start, with the running statistics of now
+        state = {k: v * 1.5 + 0.25 if "running" in k else v for k, v in serial.state_dict().items()}
+        serial.load_state_dict(state)
+        parallel.load_state_dict(state)
+        np.testing.assert_allclose(parallel(x), serial.eval()(x), rtol=1e-9)
+
+
+class FailsOnBatchOf(Layer):
+    """Identity that fails on a slice of ``size`` examples: an error in some slices only."""
+
+    def __init__(self, size):
+        self.size = size
+
+    def forward(self, x):
+        if len(x) == self.size:
+            raise ValueError(f"FailsOnBatchOf: a slice of {self.size}")
+        return x
+
+    def backward(self, grad_out):
+        return grad_out
+
+
+def raised(function, *args):
+    try:
+        function(*args)
+    except Exception as err:
+        return err
+    return None
+
+
+def net_failing_on(size):
+    return Sequential(
+        FailsOnBatchOf(size),
+        Conv2d(1, 2, 3, rng=0, dtype=np.float64),
+        BatchNorm2d(2, dtype=np.float64),
+    )
+
+
+@pytest.mark.parametrize(
+    "batch, failing",
+    [
+        (5, 1),  # slices 1, 2, 2: this process's slice fails; the workers wait at BatchNorm
+        (4, 2),  # slices 1, 1, 2: the last worker fails; this process waits at BatchNorm
+        (5, 2),  # slices 1, 2, 2: both workers fail
+    ],
+)
+def test_a_failing_slice_releases_the_others_and_its_error_is_raised(batch, failing):
+    x = np.random.default_rng(4).random((batch, 1, 5, 5))
+    model = net_failing_on(failing)
+    with DataParallel(model, workers=3) as parallel:
+        outcome = []  # in a thread, so that a slice left waiting fails the test, not hangs it
+        step = threading.Thread(target=lambda: outcome.append(raised(parallel, x)), daemon=True)
+        step.start()
+        step.join(60)
+        assert outcome, "the step hung: a slice waited for the statistics of one that failed"
+        assert isinstance(outcome[0], ValueError), outcome
+        assert f"FailsOnBatchOf: a slice of {failing}" in str(outcome[0])
+        good = np.random.default_rng(5).random((9, 1, 5, 5))  # slices 3, 3, 3: none fails
+        expected = net_failing_on(failing)(good)
+        np.testing.assert_allclose(parallel(good), expected, rtol=1e-9)
+
+
+class Counts(Layer):
+    """A made-up layer that keeps statistics over the batch but shares none across slices."""
+
+    buffer_names = ("seen",)
+
+    def __init__(self):
+        self.seen = np.zeros(())
+
+    def forward(self, x):
+        self.seen += len(x)
+        return x
+
+    def backward(self, grad_out):
+        return grad_out
+
+
+def test_other_layers_with_batch_statistics_are_still_refused():
+    with pytest.raises(ValueError, match=r"Counts\(\) keeps statistics over the batch \(seen\)"):
+        DataParallel(Sequential(Counts(), Linear(2, 2)), workers=2)
+    DataParallel(Sequential(BatchNorm1d(2), Linear(2, 2)), workers=2).close()  # accepted
