@@ -47,6 +47,9 @@ CHOICES = {
     "novelty_reader": ("auto", "lenet", "none"),
 }
 
+#: both cores where the machine has two or more (--workers)
+BOTH_CORES = 2 if (os.cpu_count() or 1) >= 2 else None
+
 #: per-dataset defaults for the flags left unset (tuned to reach the README's accuracies)
 DEFAULTS = {
     "lines": dict(model="seed", epochs=5, lr=0.01, batch_size=1, optimizer="sgd", momentum=0.0),
@@ -117,12 +120,14 @@ MODEL_DEFAULTS = {
     # 128 images a step (64 per process): an epoch took 9.3-10.1 s against 11.2-14.0 s at
     # batch 64, and 3 epochs reached 99.24 99.17 99.03 99.25% over seeds 0-3 (batch 64:
     # 99.10 99.25% over seeds 0-1); docs/performance.md, "The first run"
-    ("lenet", "mnist"): dict(batch_size=128, workers=2 if (os.cpu_count() or 1) >= 2 else None),
+    ("lenet", "mnist"): dict(batch_size=128, workers=BOTH_CORES),
 }
 
 #: defaults of a model on every dataset, under the (model, dataset) pair's: the resnet's two
-#: stages (blocks counts the seed net's conv blocks, the resnet's basic blocks)
-PRESET_DEFAULTS = {"resnet": dict(blocks=2)}
+#: stages (blocks counts the seed net's conv blocks, the resnet's basic blocks), on both cores
+#: (DataParallel shares its BatchNorm's statistics across the slices, so it trains the same
+#: net: an epoch takes about 0.7 of one process's with two BLAS threads; docs/performance.md)
+PRESET_DEFAULTS = {"resnet": dict(blocks=2, workers=BOTH_CORES)}
 
 #: datasets whose images mean something else mirrored: a flipped 2 is no 2
 NO_FLIPS = ("mnist",)

@@ -118,10 +118,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="N",
         help="train on N CPU cores: each batch is split into N slices, one per "
-        "process (DataParallel; a model with BatchNorm gets N BLAS threads "
-        "instead).  Default: 2 for lenet on MNIST where the machine has two cores or more, "
-        "else one process (NumPy's BLAS picks its thread count); one process always with "
-        "--adversarial or --layers-from",
+        "process (DataParallel; BatchNorm still normalises with the whole batch's "
+        "statistics).  Default: 2 for lenet on MNIST and for the resnet where the machine has "
+        "two cores or more, else one process (NumPy's BLAS picks its thread count); one "
+        "process always with --adversarial or --layers-from",
     )
     p.add_argument(
         "--novelty-reader",
