@@ -56,7 +56,7 @@ from photo_subjects import NON_DIGITS  # noqa: E402, F401 (the kinds: tests read
 import cnn_numpy as cnn  # noqa: E402
 from cnn_numpy.data import normalize  # noqa: E402
 from cnn_numpy.layers.speed import input_grad  # noqa: E402
-from cnn_numpy.tools.explain.backprop import explaining  # noqa: E402
+from cnn_numpy.tools.input_gradients.backprop import explaining  # noqa: E402
 from cnn_numpy.tools.novelty import fit_novelty  # noqa: E402
 from cnn_numpy.tools.novelty.combine import clue_names, clues, fit_combination  # noqa: E402
 from cnn_numpy.tools.novelty.features import pool, stage_features  # noqa: E402

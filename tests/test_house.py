@@ -108,6 +108,27 @@ def test_nothing_imports_in_a_circle():
     assert cycles(import_graph(PACKAGE)) == []
 
 
+def tool_folders(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The graph with each folder under ``tools/`` as one node: which tool uses which."""
+
+    def folder(name: str) -> str | None:
+        parts = name.split(".")
+        return ".".join(parts[:3]) if name.startswith(TOOLS + ".") else None
+
+    folders: dict[str, set[str]] = {}
+    for a, deps in graph.items():
+        if folder(a):
+            uses = {folder(b) for b in deps if folder(b) and folder(b) != folder(a)}
+            folders.setdefault(folder(a), set()).update(uses)
+    return folders
+
+
+def test_tools_stand_in_floors():
+    """One tool may use another, never both ways round (explain uses visualize's figures,
+    so visualize may not use explain): the folders under tools/ form no circle either."""
+    assert cycles(tool_folders(import_graph(PACKAGE))) == []
+
+
 def test_no_file_is_over_300_lines():
     long = {
         str(p.relative_to(PACKAGE)): n

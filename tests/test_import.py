@@ -47,6 +47,8 @@ def test_a_tools_name_loads_its_tool_only_when_asked():
         ("cnn_numpy.cli", "cnn_numpy.tools.cli"),
         ("cnn_numpy.explain", "cnn_numpy.tools.explain"),
         ("cnn_numpy.exercises", "cnn_numpy.tools.exercises"),
+        ("cnn_numpy.tools.explain.backprop", "cnn_numpy.tools.input_gradients.backprop"),
+        ("cnn_numpy.explain.backprop", "cnn_numpy.tools.input_gradients.backprop"),
     ],
 )
 def test_old_module_paths_import_the_same_module(old, new):

@@ -25,6 +25,7 @@ MOVED = {
     "cnn_numpy.explain": "cnn_numpy.tools.explain",
     "cnn_numpy.visualize.summary": "cnn_numpy.summary",
     "cnn_numpy.saving.atomic": "cnn_numpy.data.atomic",
+    "cnn_numpy.tools.explain.backprop": "cnn_numpy.tools.input_gradients.backprop",
     "cnn_numpy.saving.to_onnx": "cnn_numpy.tools.onnx_export.to_onnx",
     "cnn_numpy.saving.onnx_layers": "cnn_numpy.tools.onnx_export.onnx_layers",
     **{

@@ -13,7 +13,7 @@ from helpers.novelty_lines import STATS, lenet_on_lines, lines
 
 import cnn_numpy as cnn
 from cnn_numpy.data import normalize
-from cnn_numpy.tools.explain.backprop import in_precision_of
+from cnn_numpy.tools.input_gradients.backprop import in_precision_of
 from cnn_numpy.tools.novelty import fit_novelty, stage_features
 
 BENCHMARKS = Path(__file__).parents[2] / "benchmarks"

@@ -12,11 +12,14 @@ from .speed import skip_input_grad
 class Linear(Layer):
     """y = x @ W.T + b, with ``weight`` of shape (out_features, in_features) as in PyTorch.
 
-    Shape: (N, in_features) -> (N, out_features).
+    Shape: (N, in_features) -> (N, out_features); as ``torch.nn.Linear``, any leading axes
+    too: (*, in_features) -> (*, out_features), each leading position one more row.
 
     Example:
         >>> Linear(1352, 10, rng=0)(np.zeros((4, 1352))).shape
         (4, 10)
+        >>> Linear(8, 3, rng=0)(np.zeros((4, 5, 8))).shape
+        (4, 5, 3)
     """
 
     def __init__(
@@ -32,7 +35,8 @@ class Linear(Layer):
         self.bias = (
             Parameter(kaiming_uniform((out_features,), in_features, rng, dtype)) if bias else None
         )
-        self.x = None  # the last forward's input
+        self.x = None  # the last forward's input, as rows: (M, in_features)
+        self.lead = None  # its leading axes, (N,) or (*): M is their product
 
     def config(self) -> dict:
         return dict(
@@ -47,33 +51,39 @@ class Linear(Layer):
         return f"in_features={self.in_features}, out_features={self.out_features}{b}"
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        if len(input_shape) != 2 or input_shape[1] != self.in_features:
+        input_shape = tuple(input_shape)
+        if len(input_shape) < 2 or input_shape[-1] != self.in_features:
             hint = " (add Flatten() before it?)" if len(input_shape) > 2 else ""
-            if tuple(input_shape) == (self.in_features,):  # PyTorch takes (*, in_features)
+            if input_shape == (self.in_features,):
                 hint = f"; for one sample use x[None], a batch of one: (1, {self.in_features})"
             raise ValueError(
-                f"{self!r} expects input of shape (N, {self.in_features}), got shape "
-                f"{tuple(input_shape)}{hint}"
+                f"{self!r} expects input of shape (N, {self.in_features}), or (*, "
+                f"{self.in_features}): in_features on the last axis; got shape "
+                f"{input_shape}{hint}"
             )
-        return input_shape[0], self.out_features
+        return *input_shape[:-1], self.out_features
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.output_shape(np.shape(x))
-        self.x = real_input(x, self).astype(self.weight.data.dtype, copy=False)  # (N, in)
-        out = self.x @ self.weight.data.T  # (N, out)
+        x = real_input(x, self).astype(self.weight.data.dtype, copy=False)  # (*, in)
+        self.lead = x.shape[:-1]
+        # (M, in): a view of (N, in) as it is (Flatten's batch-last view too: no copy)
+        self.x = x.reshape(-1, self.in_features)
+        out = self.x @ self.weight.data.T  # (M, out)
         if self.bias is not None:
             out += self.bias.data
-        return out
+        return out.reshape(*self.lead, self.out_features)  # (*, out)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
-        shape = None if self.x is None else (len(self.x), self.out_features)
-        g = self.check_grad(grad_out, shape).astype(self.weight.data.dtype, copy=False)  # (N, out)
-        self.weight.grad += g.T @ self.x  # (out, in)
+        shape = None if self.x is None else (*self.lead, self.out_features)
+        g = self.check_grad(grad_out, shape).astype(self.weight.data.dtype, copy=False)
+        g = g.reshape(-1, self.out_features)  # (M, out)
+        self.weight.grad += g.T @ self.x  # (out, in): summed over the M rows
         if self.bias is not None:
             self.bias.grad += g.sum(axis=0)
         if skip_input_grad(self):  # nobody needs dL/dx (see layers/speed.py)
             return None
-        return g @ self.weight.data  # (N, in)
+        return (g @ self.weight.data).reshape(*self.lead, self.in_features)  # (*, in)
 
 
 class Flatten(Layer):

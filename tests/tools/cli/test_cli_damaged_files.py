@@ -50,6 +50,12 @@ def run_copy(finished, tmp_path):
         ),
         (lambda run: (run / "config.json").write_text('["lines"]'), "config.json"),
         (
+            lambda run: (run / "config.json").write_text(
+                '{"dataset": "lines", "epochs": 2, "report": "no"}'
+            ),
+            "config.json",
+        ),
+        (
             lambda run: (run / "config.json").write_text('{"dataset": "cifar", "epochs": 2}'),
             "config.json",
         ),

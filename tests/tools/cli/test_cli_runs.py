@@ -113,6 +113,40 @@ def test_a_resumed_run_that_trains_on_updates_the_best_models_total(five_epochs,
         assert best["test_acc"] == card["test_acc"]
 
 
+REPORT_FILES = ("report.html", "curves.png", "confusion_matrix.png", "mistakes.png")
+
+
+def test_a_resumed_run_keeps_its_no_report(five_epochs, tmp_path, capsys):
+    """A run started with --no-report draws no report when resumed (its config.json keeps
+    the choice); --report on resume overrides it, as --epochs and --quiet do."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(five_epochs, run)
+    assert main(["train", "--resume", str(run), "--epochs", "6"]) == 0
+    assert len(json.loads((run / "history.json").read_text())["test_acc"]) == 6  # it trained
+    assert json.loads((run / "config.json").read_text())["report"] is False
+    assert not [name for name in REPORT_FILES if (run / name).exists()]
+    assert "report.html" not in capsys.readouterr().out
+    assert main(["train", "--resume", str(run), "--epochs", "7", "--report"]) == 0
+    assert all((run / name).is_file() for name in REPORT_FILES)
+
+
+def test_a_resumed_run_keeps_its_report_unless_no_report_is_given(tmp_path):
+    """A run with a report draws it again when resumed; --no-report on resume skips it, and
+    config.json then says so for the next resume (as --epochs writes the new total)."""
+    run = tmp_path / "run"
+    argv = ["--batch-size", "16", "--filters", "2", "--limit", "64", "--out", str(run)]
+    assert main(["train", "--epochs", "1", *argv]) == 0
+    (run / "report.html").unlink()
+    assert main(["train", "--resume", str(run), "--epochs", "2"]) == 0
+    assert (run / "report.html").is_file()
+    (run / "report.html").unlink()
+    assert main(["train", "--resume", str(run), "--epochs", "3", "--no-report"]) == 0
+    assert not (run / "report.html").exists()
+    assert json.loads((run / "config.json").read_text())["report"] is False
+
+
 def test_resume_with_fewer_epochs_than_done_is_a_usage_error(five_epochs, tmp_path, capsys):
     import shutil
 

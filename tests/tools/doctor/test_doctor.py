@@ -40,6 +40,7 @@ from cnn_numpy import (
     diagnose,
 )
 from cnn_numpy.tools.doctor import CHECKS, thresholds
+from cnn_numpy.tools.doctor.forward_checks import check_dead_relu
 from cnn_numpy.tools.doctor.gradients import CheckedLayer, SampledParameter, check_gradients
 
 SEEDS = [0, 1, 2]
@@ -337,3 +338,13 @@ def test_init_loss_compares_with_ln_c():
     found = diagnose(*healthy(0), checks=["init_loss"])["init_loss"]
     assert found.data["chance"] == pytest.approx(math.log(3))
     assert found.data["ratio"] < thresholds.INIT_LOSS_WARN
+
+
+@pytest.mark.parametrize(
+    "dead, status",
+    [(0, "ok"), (52, "ok"), (77, "warn"), (115, "warn"), (116, "fail"), (128, "fail")],
+)
+def test_dead_relu_warns_from_60_percent_of_a_layer_and_fails_from_90(dead, status):
+    """A trained healthy LeNet had 51 of its 128 Linear units dead (40%): ok."""
+    stats = [{"label": "8: ReLU", "activity": [0.0] * dead + [0.3] * (128 - dead)}]
+    assert check_dead_relu(stats).status == status

@@ -53,6 +53,12 @@ LAYERS = {
         lambda r: Sequential(Conv2d(1, 3, 3, rng=r), MaxPool2d(3, stride=2, padding=1)),
         (1, 9, 8),
     ),
+    # Linear on (*, in_features): MatMul on the last axis (+ Add), Gemm takes 2-D only
+    "linear-3d-input": (
+        lambda r: Sequential(Linear(8, 6, rng=r), ReLU(), Linear(6, 4, rng=r)),
+        (5, 8),
+    ),
+    "linear-4d-input-no-bias": (lambda r: Sequential(Linear(8, 3, bias=False, rng=r)), (2, 5, 8)),
     "avgpool": (lambda r: Sequential(AvgPool2d(2)), (2, 6, 6)),
     "avgpool-padding-counts": (lambda r: Sequential(AvgPool2d(3, stride=2, padding=1)), (2, 7, 6)),
     "avgpool-tuple": (

@@ -29,6 +29,10 @@ def read_config(path: Path) -> dict:
     settings = {key: checked(key, config[key], path) for key in SAVED if key in config}
     if "normalize" in config:
         settings["normalize"] = normalization(config, str(path))
+    if "report" in config:  # --no-report (since 2026-12; before, resumes drew it anyway)
+        if not isinstance(config["report"], bool):
+            raise CliError(f"{path} is damaged: report is {config['report']!r} (not true or false)")
+        settings["report"] = config["report"]
     return settings
 
 
@@ -58,7 +62,8 @@ def checked(key: str, value, path: Path):
 def resume_settings(args: argparse.Namespace) -> TrainSettings:
     """The settings of the run in ``args.resume`` (its config.json); ``--epochs`` may raise
     the total number of epochs, ``--workers`` choose this machine's cores, ``--data-dir``
-    point it at its data in another folder."""
+    point it at its data in another folder, ``--report``/``--no-report`` change the run's
+    choice (else a run started with --no-report stays without a report)."""
     run_dir = Path(args.resume)
     if not (run_dir / "config.json").is_file() or not (run_dir / CHECKPOINT).is_file():
         raise CliError(

@@ -205,7 +205,7 @@ def most_blocks(settings: TrainSettings, data: Data) -> str:
 def start_run(run_dir: Path, settings: TrainSettings, data: Data, training: Training) -> EpochSaver:
     """Write config.json (and a new run's epoch-0 checkpoint, so Ctrl-C in the first epoch
     can be resumed); print what is about to happen."""
-    config = {**settings.saved(), "normalize": data.normalize}
+    config = {**settings.saved(), "normalize": data.normalize, "report": settings.report}
     with writing(f"write {run_dir / 'config.json'}"):
         save_config(run_dir, config)
     saver = EpochSaver(run_dir, training, model_card(settings, data), settings.epochs)

@@ -148,7 +148,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="RUN_DIR",
         help="continue an interrupted run from RUN_DIR/checkpoint.npz with its saved "
-        "settings (other flags are ignored, except --epochs: the new total)",
+        "settings, --report or --no-report included (other flags are ignored, except "
+        "--epochs: the new total, and --report/--no-report)",
     )
     p.add_argument(
         "--quiet",
@@ -157,10 +158,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "within an epoch where the output is not a terminal)",
     )
     p.add_argument(
-        "--no-report",
-        dest="report",
-        action="store_false",
-        help="skip the pictures and report.html made after training",
+        "--report",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="draw the pictures and report.html after training (the default); --no-report "
+        "skips them. A resumed run keeps its own choice unless one of these is given",
     )
     p.add_argument(
         "--monitor",

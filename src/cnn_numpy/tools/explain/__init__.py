@@ -1,9 +1,10 @@
 """Ask the model why: saliency, Grad-CAM, occlusion, integrated gradients, and the images
 that fool it (FGSM, PGD), each "one more backward pass, to the input".
 
-    backprop.py      gradient_to_input(): forward, then the layers' own backward to the
-                     images; explaining(): eval mode, parameters' grads left alone
-    gradients.py     saliency, integrated_gradients (+ completeness_error)
+    ../input_gradients/   gradient_to_input(): forward, then the layers' own backward to
+                     the images; explaining(): eval mode, parameters' grads left alone;
+                     saliency (there, below visualize, whose report draws it too)
+    gradients.py     integrated_gradients (+ completeness_error)
     gradcam.py       grad_cam at one layer's resolution (map_layer: the last map over 1x1)
     occlusion.py     occlusion: hide a square, watch the probability drop
     attacks.py       fgsm, pgd (+ pixel_units for standardised inputs)
@@ -15,11 +16,12 @@ that fool it (FGSM, PGD), each "one more backward pass, to the input".
 Importable as ``cnn_numpy.explain``.  See docs/why-did-it-say-7.md.
 """
 
+from ..input_gradients import saliency
 from .adversarial import AdversarialEpoch, AdversarialTraining
 from .attacks import fgsm, pgd, pixel_units
 from .class_image import class_image
 from .gradcam import grad_cam, map_layer
-from .gradients import completeness_error, integrated_gradients, saliency
+from .gradients import completeness_error, integrated_gradients
 from .occlusion import occlusion
 from .sanity import rank_correlation, sanity_check
 

@@ -20,8 +20,7 @@ import numpy as np
 from ...layers.base import Layer
 from ...losses import CrossEntropyLoss
 from ...train import Callback, History
-from .attacks import pgd_steps
-from .backprop import (
+from ..input_gradients.backprop import (
     backward_through,
     check_clip,
     check_inside,
@@ -29,6 +28,7 @@ from .backprop import (
     check_steps,
     explaining,
 )
+from .attacks import pgd_steps
 
 ATTACKS = ("fgsm", "pgd")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...layers.base import as_rng
-from .backprop import (
+from ..input_gradients.backprop import (
     check_clip,
     check_inside,
     check_number,

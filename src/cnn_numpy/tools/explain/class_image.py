@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...layers.base import as_rng
-from .backprop import (
+from ..input_gradients.backprop import (
     check_number,
     check_steps,
     explaining,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...layers.base import Layer
-from .backprop import explaining, in_precision_of, input_array, one_hot, targets
+from ..input_gradients.backprop import explaining, in_precision_of, input_array, one_hot, targets
 
 
 def grad_cam(model, x, target=None, layer=None) -> np.ndarray:

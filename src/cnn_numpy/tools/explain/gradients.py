@@ -1,4 +1,5 @@
-"""Attributions made of input gradients: saliency and integrated gradients.
+"""Attributions made of input gradients: integrated gradients (and saliency, which lives
+in ``tools/input_gradients/`` so that the report can draw it without importing explain).
 
 Both are "one more backward pass, to the input" (``backprop.gradient_to_input``), starting
 from the one-hot gradient of the target's logit.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backprop import (
+from ..input_gradients.backprop import (
     check_steps,
     explaining,
     gradient_to_input,
@@ -17,25 +18,7 @@ from .backprop import (
     one_hot,
     targets,
 )
-
-
-def saliency(model, x, target=None) -> np.ndarray:
-    """∂ logit[target] / ∂ x, signed (Simonyan et al. 2014), shape (N, C, H, W).
-
-    ``target``: an int, an int array (N,), or None for the predicted class.  The picture
-    is ``abs(s).max(axis=1)``: how much a small change of each pixel moves the score.
-
-    Example:
-        >>> s = saliency(model, x)              # x: (N, 1, 28, 28) as the model takes it
-        >>> heat = np.abs(s).max(axis=1)        # (N, 28, 28)
-    """
-    x = input_array(x, "saliency")
-    model = in_precision_of(model, x)
-    with explaining(model):
-        _, dx = gradient_to_input(
-            model, x, lambda logits: one_hot(targets(target, logits, "saliency"), logits)
-        )
-    return dx
+from ..input_gradients.saliency import saliency  # noqa: F401 (its old address, kept)
 
 
 def integrated_gradients(model, x, target=None, baseline=None, steps: int = 32) -> np.ndarray:

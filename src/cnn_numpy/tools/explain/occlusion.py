@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backprop import (
+from ..input_gradients.backprop import (
     check_number,
     check_steps,
     explaining,

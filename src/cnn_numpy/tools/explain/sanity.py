@@ -10,7 +10,7 @@ import copy
 import numpy as np
 
 from ...layers.base import Parameter, as_rng, layers_of
-from .backprop import input_array
+from ..input_gradients.backprop import input_array
 from .gradients import saliency
 
 

@@ -165,19 +165,18 @@ def flatten(g: GraphBuilder, layer: Flatten, key: str, x: str, in_shape, out_sha
 
 
 def linear(g: GraphBuilder, layer: Linear, key: str, x: str, in_shape, out_shape) -> str:
-    # Gemm: Y = X @ B.T + C with transB=1, since weight is (out_features, in_features)
     inputs = [x, g.weight(f"{key}.weight", layer.weight.data)]
     if layer.bias is not None:
         inputs.append(g.weight(f"{key}.bias", layer.bias.data))
-    return g.node(
-        "Gemm",
-        inputs,
-        out_name(layer, key),
-        node_name(layer, key),
-        out_shape,
-        repr(layer),
-        transB=1,
-    )
+    name, out, doc = node_name(layer, key), out_name(layer, key), repr(layer)
+    if len(in_shape) == 2:  # Gemm: Y = X @ B.T + C with transB=1, weight (out, in)
+        return g.node("Gemm", inputs, out, name, out_shape, doc, transB=1)
+    # (*, in): Gemm takes 2-D only, so y[..., o] = sum_i x[..., i] W[o, i] (Einsum), then + b
+    if layer.bias is None:
+        return g.node("Einsum", inputs, out, name, out_shape, doc, equation="...i,oi->...o")
+    product = g.node("Einsum", inputs[:2], f"{name}_product", f"{name}_product", out_shape,
+                     doc, equation="...i,oi->...o")  # fmt: skip
+    return g.node("Add", [product, inputs[2]], out, name, out_shape, doc)
 
 
 def dropout(g: GraphBuilder, layer: Dropout, key: str, x: str, in_shape, out_shape) -> str:

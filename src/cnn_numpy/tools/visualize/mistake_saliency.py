@@ -1,5 +1,6 @@
 """The report's "why the mistakes?" section: for the most confident mistakes, where the
-model looked (saliency, ``cnn_numpy.explain``) for the class it said and for the true one."""
+model looked (saliency, ``cnn_numpy.explain.saliency``) for the class it said and for the
+true one."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..explain.gradients import saliency
+from ..input_gradients import saliency
 from .figures import display_image, hide_ticks, subplots
 
 #: (file stem, heading, what to look for), as report.SECTIONS

@@ -128,6 +128,8 @@ def used_settings(config: dict) -> dict:
     used = {}
     for key, value in config.items():
         rule = APPLIES_WHEN.get(key)
+        if key == "report":  # whether training drew this page: how it ran, not a setting
+            continue
         if value is None or (rule and config.get(rule[0]) not in rule[1]):
             continue
         used[key] = value
