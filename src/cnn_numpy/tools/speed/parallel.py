@@ -62,8 +62,8 @@ class DataParallel(Layer):
     workers' generators: a resumed run draws other masks than an uninterrupted one.
     BatchNorm normalises every slice with the whole batch's statistics (sync.py), so the
     model trains as in one process; other layers that keep statistics over the batch are
-    refused (a ValueError says so).  Layers defined in ``__main__`` or a notebook cannot travel to a
-    worker: put them in a module.  ``state_dict()`` and ``load_state_dict()`` are the
+    refused (a ValueError says so).  Layers defined in ``__main__`` or a notebook cannot
+    travel to a worker: put them in a module.  ``state_dict()`` and ``load_state_dict()`` are the
     module's, with the module's keys (PyTorch prefixes them with ``module.``).
 
     Example:
