@@ -27,6 +27,7 @@ from cnn_numpy import (
     fit,
     lenet,
 )
+from cnn_numpy.layers.base import layers_of
 from cnn_numpy.tools.cli import main
 
 
@@ -382,7 +383,8 @@ def test_a_worker_whose_reply_nobody_reads_exits_quietly(capfd):
     model.forward(np.zeros((4, 2, 6, 6)))
     worker = model.pool[0]
     worker.process.stdout.close()  # as close() or Ctrl-C do mid-step...
-    worker.send("forward", None, (2, 2, 6, 6), "<f8", True)  # ...with a request in flight
+    modes = [True] * len(list(layers_of(model.module)))  # every layer in training mode
+    worker.send("forward", None, (2, 2, 6, 6), "<f8", modes, None)  # ...a request in flight
     assert worker.process.wait(timeout=30) == 0
     model.close()
     assert "Traceback" not in capfd.readouterr().err
@@ -446,7 +448,7 @@ def test_after_a_worker_died_the_next_call_starts_fresh_workers(when):
         parallel.forward(x)
         dead = parallel.pool[0].process
         if when == "busy":  # the worker dies while it owes us a reply
-            parallel.pool[0].send_input(x[2:], True, None)
+            parallel.pool[0].send_input(x[2:], [True] * len(list(layers_of(model))), None)
         dead.kill()
         dead.wait()
         with pytest.raises(RuntimeError, match=f"worker process {dead.pid} exited"):

@@ -172,3 +172,44 @@ def test_other_layers_with_batch_statistics_are_still_refused():
     with pytest.raises(ValueError, match=r"Counts\(\) keeps statistics over the batch \(seen\)"):
         DataParallel(Sequential(Counts(), Linear(2, 2)), workers=2)
     DataParallel(Sequential(BatchNorm1d(2), Linear(2, 2)), workers=2).close()  # accepted
+
+
+def in_thread(function, *args, seconds=60):
+    """``function(*args)``'s result, or the error it raised; a failed test if it has not
+    returned by then (a slice left waiting for another's statistics would hang the test)."""
+    outcome = []
+
+    def call():
+        try:
+            outcome.append(function(*args))
+        except Exception as err:
+            outcome.append(err)
+
+    step = threading.Thread(target=call, daemon=True)
+    step.start()
+    step.join(seconds)
+    assert outcome, "the step hung: a slice waited for statistics that never came"
+    return outcome[0]
+
+
+def frozen_net():
+    """A model in training mode whose BatchNorm is in eval mode (frozen, as in fine-tuning)."""
+    model = Sequential(
+        Conv2d(3, 4, 3, rng=0, dtype=np.float64), BatchNorm2d(4, dtype=np.float64), Flatten()
+    )
+    model.layers[1].running_mean[:], model.layers[1].running_var[:] = 0.3, 2.0
+    model.layers[1].eval()
+    return model
+
+
+def test_a_frozen_batchnorm_in_a_training_model_stays_frozen_in_every_slice():
+    x = np.random.default_rng(6).random((6, 3, 5, 5))
+    g = np.random.default_rng(7).random((6, 36))
+    serial, parallel_model = frozen_net(), frozen_net()
+    out, dx = serial(x), serial.backward(g)
+    with DataParallel(parallel_model, workers=2) as parallel:
+        np.testing.assert_allclose(in_thread(parallel, x), out, rtol=1e-9)
+        np.testing.assert_allclose(in_thread(parallel.backward, g), dx, rtol=1e-9)
+    assert_same_state(serial, parallel_model, rtol=1e-12)  # the running statistics untouched
+    for (name, p), q in zip(serial.named_parameters(), parallel_model.parameters(), strict=True):
+        np.testing.assert_allclose(q.grad, p.grad, rtol=1e-9, err_msg=name)

@@ -133,12 +133,14 @@ class DataParallel(Layer):
         else:
             self.start()
             self.share_weights()
-            # in eval mode, BatchNorm's running statistics go with the request (a few numbers)
-            buffers = None if self.module.training else [b for _, b in self.named_buffers()]
+            # each layer's mode (a BatchNorm may be frozen in a training model), and where one
+            # is in eval mode, BatchNorm's running statistics (a few numbers)
+            modes = [layer.training for layer in layers_of(self.module)]
+            buffers = None if all(modes) else [b for _, b in self.named_buffers()]
             try:
                 out = np.concatenate(
                     self.run(
-                        lambda worker, s: worker.send_input(x[s], self.module.training, buffers),
+                        lambda worker, s: worker.send_input(x[s], modes, buffers),
                         lambda: self.module.forward(x[slices[0]]),
                         slices,
                     )

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...layers.base import Layer, Parameter
+from ...layers.base import Layer, Parameter, layers_of
 from . import memory
 from .messages import read_message, write_message
 from .shared_memory import SharedBlock
@@ -119,15 +119,16 @@ class Worker:
             f"{code} (its error, if any, is printed above)"
         )
 
-    def send_input(self, x: np.ndarray, training: bool, buffers: list | None) -> None:
+    def send_input(self, x: np.ndarray, modes: list[bool], buffers: list | None) -> None:
         """Copy ``x`` into the worker's inbox (a larger one if needed) and ask for forward;
-        ``buffers``: the module's (BatchNorm's running statistics), for an eval forward."""
+        ``modes``: each layer's ``training``, in ``layers_of`` order; ``buffers``: the
+        module's (BatchNorm's running statistics), for the layers in eval mode."""
         new_inbox = self.inbox is None or self.inbox.memory.nbytes < x.nbytes
         if new_inbox:  # its name is removed after the reply, see DataParallel.run
             self.inbox = SharedBlock(x.nbytes)
         self.inbox.array(0, x.shape, x.dtype)[...] = x
         inbox = self.inbox.path if new_inbox else None
-        self.send("forward", inbox, x.shape, x.dtype.str, training, buffers)
+        self.send("forward", inbox, x.shape, x.dtype.str, modes, buffers)
 
 
 def stop_workers(pool: list[Worker]) -> None:
@@ -171,12 +172,13 @@ class Replica:
         ):
             p.data, p.grad = w, g
 
-    def forward(self, inbox: str | None, shape: tuple, dtype: str, training: bool, buffers):
+    def forward(self, inbox: str | None, shape: tuple, dtype: str, modes: list, buffers):
         if inbox is not None:
             self.inbox = SharedBlock(None, inbox)
         for (_, ours), theirs in zip(self.module.named_buffers(), buffers or [], strict=False):
             ours[...] = theirs  # the main process's running statistics, for eval
-        self.module.train(training)
+        for layer, training in zip(layers_of(self.module), modes, strict=True):
+            layer.training = training  # each layer's own, as there (train() sets them all)
         return self.module.forward(self.inbox.array(0, shape, dtype))
 
     def backward(self, grad_out: np.ndarray, needs_input_grad: bool):
