@@ -2,7 +2,10 @@
 (tools/speed/sync.py), so training in slices gives what one process gives; a slice that fails
 releases the others instead of leaving them waiting for its statistics."""
 
+import os
+import signal
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -213,3 +216,37 @@ def test_a_frozen_batchnorm_in_a_training_model_stays_frozen_in_every_slice():
     assert_same_state(serial, parallel_model, rtol=1e-12)  # the running statistics untouched
     for (name, p), q in zip(serial.named_parameters(), parallel_model.parameters(), strict=True):
         np.testing.assert_allclose(q.grad, p.grad, rtol=1e-9, err_msg=name)
+
+
+class KillsWorker(Layer):
+    """Identity that, in the main process, kills worker ``pid`` once that worker has sent its
+    BatchNorm statistics and waits for the batch's (the workers' copies have no pid)."""
+
+    pid = None
+
+    def forward(self, x):
+        if self.pid is not None:
+            time.sleep(0.5)  # the worker's slice reaches BatchNorm and sends its numbers
+            os.kill(self.pid, signal.SIGKILL)
+            time.sleep(0.5)
+        return x
+
+    def backward(self, grad_out):
+        return grad_out
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
+def test_a_worker_killed_while_it_waits_at_batchnorm_is_the_error_named():
+    killer = KillsWorker()
+    model = Sequential(
+        killer, Conv2d(1, 2, 3, rng=0, dtype=np.float64), BatchNorm2d(2, dtype=np.float64)
+    )
+    x = np.random.default_rng(8).random((6, 1, 5, 5))
+    with DataParallel(model, workers=3) as parallel:
+        expected = parallel(x)  # the workers start
+        pid = killer.pid = parallel.pool[0].process.pid
+        error = in_thread(parallel, x)
+        killer.pid = None
+        assert isinstance(error, RuntimeError), repr(error)
+        assert f"worker process {pid} exited with code -9" in str(error)
+        np.testing.assert_allclose(in_thread(parallel, x), expected, rtol=1e-12)  # fresh workers

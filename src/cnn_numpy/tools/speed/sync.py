@@ -90,7 +90,10 @@ class MainSync:
         gathered = [parts] + [receive(pipes.up, parts.shape)[0] for pipes in self.workers]
         whole = np.stack(gathered).astype(np.float64)
         for pipes in self.workers:
-            send(pipes.down, whole)
+            try:
+                send(pipes.down, whole)
+            except BrokenPipeError:  # a worker gone after it sent its numbers: its reply says why
+                raise SliceFailed("DataParallel: another slice of the batch failed") from None
         return whole
 
     def abort(self) -> None:
