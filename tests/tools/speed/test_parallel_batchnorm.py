@@ -250,3 +250,23 @@ def test_a_worker_killed_while_it_waits_at_batchnorm_is_the_error_named():
         assert isinstance(error, RuntimeError), repr(error)
         assert f"worker process {pid} exited with code -9" in str(error)
         np.testing.assert_allclose(in_thread(parallel, x), expected, rtol=1e-12)  # fresh workers
+
+
+@pytest.mark.parametrize(
+    "batch, failing",
+    [
+        (5, 1),  # slices 1, 2, 2: this process's slice fails, both workers send 72 kB
+        (4, 1),  # slices 1, 1, 2: this process's and the first worker's, the last sends
+    ],
+)
+def test_a_failing_slice_releases_workers_whose_statistics_fill_the_pipe(batch, failing):
+    # 3000 features: a slice's count, mean and variance (72 kB) are more than a pipe holds
+    # (64 kB on Linux), so a worker is still writing them when another slice fails
+    model = Sequential(FailsOnBatchOf(failing), BatchNorm1d(3000, dtype=np.float64))
+    x = np.random.default_rng(9).random((batch, 3000))
+    with DataParallel(model, workers=3) as parallel:
+        error = in_thread(parallel, x)
+        assert isinstance(error, ValueError), repr(error)
+        assert f"FailsOnBatchOf: a slice of {failing}" in str(error)
+        good = np.random.default_rng(10).random((9, 3000))  # slices 3, 3, 3: none fails
+        np.testing.assert_allclose(in_thread(parallel, good), model(good), rtol=1e-9)
