@@ -270,3 +270,19 @@ def test_a_failing_slice_releases_workers_whose_statistics_fill_the_pipe(batch, 
         assert f"FailsOnBatchOf: a slice of {failing}" in str(error)
         good = np.random.default_rng(10).random((9, 3000))  # slices 3, 3, 3: none fails
         np.testing.assert_allclose(in_thread(parallel, good), model(good), rtol=1e-9)
+
+
+def test_backward_differentiates_what_forward_did_even_after_a_switch_to_eval():
+    # forward in training mode (the batch's statistics), eval() before backward: the gradient
+    # is still that of the batch-statistics forward, in one process and in slices alike
+    x = np.random.default_rng(11).random((6, 3, 5, 5))
+    g = np.random.default_rng(12).random((6, 36))
+    serial, parallel_model = (Sequential(*frozen_net().layers).train() for _ in range(2))
+    out, dx = serial(x), serial.backward(g)
+    switched = Sequential(*frozen_net().layers).train()
+    switched(x)
+    np.testing.assert_allclose(switched.eval().backward(g), dx, rtol=1e-9)
+    with DataParallel(parallel_model, workers=2) as parallel:
+        np.testing.assert_allclose(in_thread(parallel, x), out, rtol=1e-9)
+        parallel.eval()
+        np.testing.assert_allclose(in_thread(parallel.backward, g), dx, rtol=1e-9)
