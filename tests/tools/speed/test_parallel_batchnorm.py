@@ -2,8 +2,10 @@
 (tools/speed/sync.py), so training in slices gives what one process gives; a slice that fails
 releases the others instead of leaving them waiting for its statistics."""
 
+import gc
 import os
 import signal
+import subprocess
 import threading
 import time
 
@@ -286,3 +288,43 @@ def test_backward_differentiates_what_forward_did_even_after_a_switch_to_eval():
         np.testing.assert_allclose(in_thread(parallel, x), out, rtol=1e-9)
         parallel.eval()
         np.testing.assert_allclose(in_thread(parallel.backward, g), dx, rtol=1e-9)
+
+
+def open_files() -> int:
+    return len(os.listdir(f"/proc/{os.getpid()}/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="Linux's /proc")
+def test_workers_that_cannot_start_leave_no_pipe_open(monkeypatch):
+    parallel = DataParallel(Sequential(Linear(3, 2, rng=0), BatchNorm1d(2)), workers=3)
+    x = np.ones((4, 3), np.float32)
+    before = open_files()
+
+    def no_process(*args, **kwargs):
+        raise OSError(24, "Too many open files")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(subprocess, "Popen", no_process)
+        for _ in range(3):
+            with pytest.raises(OSError, match="Too many open files"):
+                parallel(x)
+    gc.collect()  # what the errors' tracebacks held
+    assert open_files() == before
+    with parallel:
+        assert parallel(x).shape == (4, 2)  # it starts once it can
+    gc.collect()
+    assert open_files() == before
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="Linux's /proc")
+def test_many_trainings_in_slices_leave_no_pipe_open_and_no_worker_running():
+    x = np.random.default_rng(13).random((6, 3, 5, 5))
+    before, workers = open_files(), []
+    for _ in range(5):
+        with DataParallel(Sequential(*frozen_net().layers).train(), workers=3) as parallel:
+            parallel(x)
+            parallel.backward(np.ones((6, 36)))
+            workers += [w.process for w in parallel.pool]
+    gc.collect()
+    assert open_files() == before
+    assert all(process.poll() is not None for process in workers)

@@ -59,19 +59,23 @@ class Worker:
         package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, *sys.path])))
         self.pipes = Pipes()  # for BatchNorm's statistics (sync.py)
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", "from cnn_numpy.tools.speed.workers import serve; serve()"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-            bufsize=0,
-            # a session of its own: the terminal's Ctrl-C (sent to the foreground process
-            # group) reaches only this process, which stops the workers itself; a worker still
-            # starting up would die of it.  A worker ends when its stdin closes (this process
-            # gone, however it ended)
-            start_new_session=True,
-            pass_fds=self.pipes.worker_ends,
-        )
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", "from cnn_numpy.tools.speed.workers import serve; serve()"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+                bufsize=0,
+                # a session of its own: the terminal's Ctrl-C (sent to the foreground
+                # process group) reaches only this process, which stops the workers itself; a
+                # worker still starting up would die of it.  A worker ends when its stdin
+                # closes (this process gone, however it ended)
+                start_new_session=True,
+                pass_fds=self.pipes.worker_ends,
+            )
+        except BaseException:  # e.g. too many open files: leave none more open
+            self.pipes.close()
+            raise
         worker_ends = self.pipes.worker_ends  # the same numbers there
         self.pipes.started()
         self.grads: SharedBlock | None = None
