@@ -291,6 +291,9 @@ def test_backward_differentiates_what_forward_did_even_after_a_switch_to_eval():
 
 
 def open_files() -> int:
+    """This process's open files, once the garbage is collected (an error's traceback holds
+    what its frames held, e.g. shared memory, until then)."""
+    gc.collect()
     return len(os.listdir(f"/proc/{os.getpid()}/fd"))
 
 
@@ -308,11 +311,9 @@ def test_workers_that_cannot_start_leave_no_pipe_open(monkeypatch):
         for _ in range(3):
             with pytest.raises(OSError, match="Too many open files"):
                 parallel(x)
-    gc.collect()  # what the errors' tracebacks held
     assert open_files() == before
     with parallel:
         assert parallel(x).shape == (4, 2)  # it starts once it can
-    gc.collect()
     assert open_files() == before
 
 
@@ -325,6 +326,5 @@ def test_many_trainings_in_slices_leave_no_pipe_open_and_no_worker_running():
             parallel(x)
             parallel.backward(np.ones((6, 36)))
             workers += [w.process for w in parallel.pool]
-    gc.collect()
     assert open_files() == before
     assert all(process.poll() is not None for process in workers)
