@@ -328,3 +328,64 @@ def test_many_trainings_in_slices_leave_no_pipe_open_and_no_worker_running():
             workers += [w.process for w in parallel.pool]
     assert open_files() == before
     assert all(process.poll() is not None for process in workers)
+
+
+def conv_bn(*norms):
+    """A float64 net with the given normalisation layers after its conv (4 channels)."""
+    return Sequential(
+        Conv2d(3, 4, 3, rng=0, dtype=np.float64),
+        *norms,
+        ReLU(),
+        Flatten(),
+        Linear(64, 4, rng=1, dtype=np.float64),
+    )
+
+
+class ToSequence(Layer):
+    """(N, C, H, W) -> (N, C, H*W): for BatchNorm1d's (N, C, L) input."""
+
+    def forward(self, x):
+        self.shape = x.shape
+        return x.reshape(*x.shape[:2], -1)
+
+    def backward(self, grad_out):
+        return grad_out.reshape(self.shape)
+
+
+F64 = dict(dtype=np.float64)
+VARIANTS = {
+    "affine=False": lambda: conv_bn(BatchNorm2d(4, affine=False, **F64)),
+    "no running statistics": lambda: conv_bn(BatchNorm2d(4, track_running_stats=False, **F64)),
+    "momentum=None": lambda: conv_bn(BatchNorm2d(4, momentum=None, **F64)),
+    "two in a row": lambda: conv_bn(BatchNorm2d(4, **F64), BatchNorm2d(4, momentum=0.5, **F64)),
+    "first layer": lambda: Sequential(
+        BatchNorm2d(3, **F64), Conv2d(3, 4, 3, rng=0, **F64), Flatten(), Linear(64, 4, rng=1, **F64)
+    ),
+    "BatchNorm1d (N, C)": lambda: Sequential(
+        Flatten(), Linear(108, 8, rng=0, **F64), BatchNorm1d(8, **F64), Linear(8, 4, rng=1, **F64)
+    ),
+    "BatchNorm1d (N, C, L)": lambda: Sequential(
+        ToSequence(), BatchNorm1d(3, **F64), Flatten(), Linear(108, 4, rng=1, **F64)
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("workers, batch", [(2, 10), (4, 10), (4, 4)])  # (4, 4): one each
+def test_every_batchnorm_variant_trains_in_slices_as_in_one_process(variant, workers, batch):
+    rng = np.random.default_rng(14)
+    x, y = rng.random((batch, 3, 6, 6)), rng.integers(0, 4, batch)
+    serial, parallel_model = VARIANTS[variant](), VARIANTS[variant]()
+    train(serial, x, y)
+    with DataParallel(parallel_model, workers) as parallel:
+        assert in_thread(train, parallel, x, y) is None  # no error, no hang
+        assert_same_state(serial, parallel_model, rtol=1e-9)
+        serial.eval(), parallel.eval()  # running statistics, or the batch's through the slices
+        np.testing.assert_allclose(in_thread(parallel, x), serial(x), rtol=1e-9)
+
+
+def test_a_batch_of_one_in_training_mode_gets_batchnorms_own_error():
+    with DataParallel(Sequential(Linear(3, 2, rng=0), BatchNorm1d(2)), workers=2) as parallel:
+        error = in_thread(parallel, np.ones((1, 3), np.float32))
+        assert isinstance(error, ValueError) and "a batch of 1" in str(error), repr(error)
+        assert parallel(np.ones((2, 3), np.float32)).shape == (2, 2)
