@@ -389,3 +389,37 @@ def test_a_batch_of_one_in_training_mode_gets_batchnorms_own_error():
         error = in_thread(parallel, np.ones((1, 3), np.float32))
         assert isinstance(error, ValueError) and "a batch of 1" in str(error), repr(error)
         assert parallel(np.ones((2, 3), np.float32)).shape == (2, 2)
+
+
+class CtrlC(Layer):
+    """Identity that raises KeyboardInterrupt in the main process once ``armed`` there (the
+    workers' copies are not), in forward or backward: Ctrl-C while the workers wait."""
+
+    armed = ""
+
+    def forward(self, x):
+        if self.armed == "forward":
+            raise KeyboardInterrupt
+        return x
+
+    def backward(self, grad_out):
+        if self.armed == "backward":
+            raise KeyboardInterrupt
+        return grad_out
+
+
+@pytest.mark.parametrize("when", ["forward", "backward"])
+def test_ctrl_c_while_the_workers_wait_at_batchnorm_stops_them(when):
+    ctrl_c = CtrlC()
+    x = np.random.default_rng(15).random((6, 3, 5, 5))
+    model = Sequential(Conv2d(3, 4, 3, rng=0, **F64), ctrl_c, BatchNorm2d(4, **F64), Flatten())
+    with DataParallel(model, workers=3) as parallel:
+        expected = parallel(x)  # the workers start
+        workers = [w.process for w in parallel.pool]
+        ctrl_c.armed = when  # the workers' slices reach BatchNorm and wait for this one's
+        with pytest.raises(KeyboardInterrupt):
+            parallel(x)
+            parallel.backward(np.ones((6, 36)))
+        ctrl_c.armed = ""
+        assert parallel.pool == [] and all(w.wait(timeout=30) is not None for w in workers)
+        np.testing.assert_allclose(in_thread(parallel, x), expected, rtol=1e-12)
