@@ -423,3 +423,16 @@ def test_ctrl_c_while_the_workers_wait_at_batchnorm_stops_them(when):
         ctrl_c.armed = ""
         assert parallel.pool == [] and all(w.wait(timeout=30) is not None for w in workers)
         np.testing.assert_allclose(in_thread(parallel, x), expected, rtol=1e-12)
+
+
+def test_layers_added_after_the_workers_started_are_a_clear_error_until_close():
+    model = Sequential(Linear(3, 2, rng=0, **F64), BatchNorm1d(2, **F64))
+    x = np.random.default_rng(16).random((4, 3))
+    with DataParallel(model, workers=2) as parallel:
+        parallel(x)
+        model.layers.append(ReLU())  # the workers hold the model as it was
+        error = in_thread(parallel, x)
+        assert isinstance(error, ValueError), repr(error)
+        assert "has 4 layers now, 3 when its workers started; close() it" in str(error)
+        parallel.close()
+        np.testing.assert_allclose(in_thread(parallel, x), model(x), rtol=1e-12)

@@ -181,7 +181,14 @@ class Replica:
             self.inbox = SharedBlock(None, inbox)
         for (_, ours), theirs in zip(self.module.named_buffers(), buffers or [], strict=False):
             ours[...] = theirs  # the main process's running statistics, for eval
-        for layer, training in zip(layers_of(self.module), modes, strict=True):
+        layers = list(layers_of(self.module))
+        if len(layers) != len(modes):
+            raise ValueError(
+                f"DataParallel: the module has {len(modes)} layers now, {len(layers)} when its "
+                "workers started; close() it after changing its layers (the next forward "
+                "starts workers with the new ones)"
+            )
+        for layer, training in zip(layers, modes, strict=True):
             layer.training = training  # each layer's own, as there (train() sets them all)
         return self.module.forward(self.inbox.array(0, shape, dtype))
 
