@@ -134,6 +134,16 @@ def test_train_eval_and_input_gradient_flags_reach_the_replicas():
     assert np.any(parallel.forward(x) == 0)  # dropout is on
     parallel.needs_input_grad = False
     assert parallel.backward(np.ones((6, 3))) is None
+    parallel.close()
+
+
+def test_a_layer_in_eval_mode_inside_a_training_model_is_in_eval_mode_in_every_slice():
+    x = np.random.default_rng(7).standard_normal((6, 4))
+    model = Sequential(Linear(4, 3, rng=0, dtype=np.float64), Dropout(0.5, rng=1))
+    model.train()
+    model[1].eval()  # this Dropout alone switched off: the workers' must be too
+    with DataParallel(model, workers=2) as parallel:
+        np.testing.assert_allclose(parallel.forward(x), model[0].forward(x), rtol=1e-12)
 
 
 def test_dropout_masks_are_reproducible():
