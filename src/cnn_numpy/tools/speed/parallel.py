@@ -55,8 +55,9 @@ class DataParallel(Layer):
     second) and stop with ``close()``, at the end of a ``with`` block, or when this object
     is garbage-collected (or when this process ends, however: their stdin closes).  They run in
     a session of their own, so the terminal's Ctrl-C reaches this process only, which stops
-    them (``cnn-numpy train`` then saves the run as at any other moment).  Each holds a copy of the module made then: its weights follow the
-    module's (in-place updates and ``load_state_dict`` included), its structure does not.
+    them (``cnn-numpy train`` then saves the run as at any other moment).  Each holds a copy of the module made then: its weights and each
+    layer's mode follow the module's (in-place updates, ``load_state_dict``, a layer's own
+    ``eval()``), its structure does not (``close()`` after changing it).
     Each worker's Dropout draws from a generator seeded from the module's when the workers
     start, so a run is reproducible from its seed, but a checkpoint does not hold the
     workers' generators: a resumed run draws other masks than an uninterrupted one.
