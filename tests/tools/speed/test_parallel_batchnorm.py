@@ -436,3 +436,21 @@ def test_layers_added_after_the_workers_started_are_a_clear_error_until_close():
         assert "has 4 layers now, 3 when its workers started; close() it" in str(error)
         parallel.close()
         np.testing.assert_allclose(in_thread(parallel, x), model(x), rtol=1e-12)
+
+
+def test_eval_after_training_and_in_place_changes_uses_the_statistics_of_now():
+    rng = np.random.default_rng(17)
+    x, y = rng.random((8, 3, 6, 6)), rng.integers(0, 4, 8)
+    serial, parallel_model = VARIANTS["two in a row"](), VARIANTS["two in a row"]()
+    with DataParallel(parallel_model, workers=2) as parallel:
+        for model in (serial, parallel):
+            model.eval()
+            model(x)  # eval first: the workers start with the statistics of then
+            model.train()
+            train(model, x, y, steps=2)
+            model.eval()
+        np.testing.assert_allclose(in_thread(parallel, x), serial(x), rtol=1e-9)
+        for model in (serial, parallel_model):
+            model[1].running_mean += 0.5  # changed in place, here only
+            model[2].running_var *= 2.0
+        np.testing.assert_allclose(in_thread(parallel, x), serial(x), rtol=1e-9)
