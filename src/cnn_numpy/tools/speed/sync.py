@@ -98,7 +98,7 @@ class MainSync:
 
     def abort(self) -> None:
         """This slice failed: release the workers that wait for the gathered numbers, and
-        those still sending theirs (more than a pipe holds: 64 kB, 2,730 channels): with our
+        those still sending theirs (more than a pipe holds, 64 kB: 2,731 channels): with our
         end of their pipe closed, they get a broken pipe instead of waiting for us to read.
         The pipes are done with: DataParallel starts fresh workers after a failed exchange."""
         for pipes in self.workers:
