@@ -58,6 +58,20 @@ def test_gradients_without_running_stats_in_eval_mode():
     assert_gradients(bn, rng.standard_normal((3, 3, 2, 2)))
 
 
+@pytest.mark.parametrize("forward_mode", [True, False])
+def test_backward_differentiates_the_forward_even_after_a_mode_switch(forward_mode):
+    # train() or eval() between forward and backward (a callback, another thread) must not
+    # turn the gradient into that of the other formula, as autograd would not
+    rng = np.random.default_rng(3)
+    x, g = rng.standard_normal((4, 3, 5, 5)) + 1, rng.standard_normal((4, 3, 5, 5))
+    reference, switched = (random_bn(BatchNorm2d, 3, np.random.default_rng(4)) for _ in range(2))
+    reference.train(forward_mode)(x)
+    switched.train(forward_mode)(x)
+    switched.train(not forward_mode)
+    assert_close(switched.backward(g), reference.backward(g), "dx", rtol=1e-12)
+    assert_close(switched.weight.grad, reference.weight.grad, "weight.grad", rtol=1e-12)
+
+
 @pytest.mark.parametrize(
     "cls, shape",
     [

@@ -142,7 +142,8 @@ class _BatchNorm(Layer):
         x = real_input(x, self).astype(self.dtype, copy=False)
         xc, self.order = channel_rows(x)  # (C, M), one row per channel, see channel_rows
         M = xc.shape[1]
-        if self._use_batch_stats():
+        self.used_batch_stats = self._use_batch_stats()  # backward differentiates what this did
+        if self.used_batch_stats:
             if self.sync is None:
                 self._check_count(M, x.shape)
             mean = xc.mean(axis=1)
@@ -197,7 +198,7 @@ class _BatchNorm(Layer):
             self.bias.grad += g_sum
         # dL/dx_hat = weight * g: the weight is folded into the per-channel factor below
         scale = self.inv_std * (self.weight.data if self.affine else 1)  # (C,)
-        if self._use_batch_stats():
+        if self.used_batch_stats:  # as in forward, whatever the mode is now
             # x_hat depends on x also through the batch mean and variance:
             # dx = weight * inv_std * (g - mean(g) - x_hat * mean(g * x_hat)), per channel
             M = g.shape[1]

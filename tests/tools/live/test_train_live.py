@@ -5,6 +5,7 @@ way Ctrl-C does, so `--resume` carries on."""
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -16,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import Hooks
 from helpers.browser import (
@@ -122,6 +124,51 @@ def test_events_then_the_trained_model_until_ctrl_c(tmp_path):
     assert process.returncode in (0, 130), err
     assert "Traceback" not in err and "Training done." in out
     assert (run / "model.npz").is_file()
+
+
+def test_the_resnet_trains_live_on_two_processes_and_its_page_answers(tmp_path):
+    # the resnet trains on two processes (the default on two cores or more): its BatchNorm
+    # shares statistics across them while the page follows the batches; then the page runs it
+    run = tmp_path / "run"
+    process = train_live(
+        "--model",
+        "resnet",
+        "--workers",
+        "2",
+        "--limit",
+        "64",
+        "--batch-size",
+        "16",
+        "--out",
+        str(run),
+    )
+    try:
+        url = page_address(process)
+        port = int(url.rstrip("/").rsplit(":", 1)[1])
+        kinds = []
+        for _, event in follow_events(port, count=100):
+            kinds.append(event["type"])
+            if event["type"] == "done":
+                break
+        assert kinds.count("batch") == 5 * 4 and kinds[-1] == "done"  # 5 epochs of 64 / 16
+        pixels = np.zeros((28, 28), np.uint8)
+        pixels[4:24, 12:16] = 255  # a vertical line
+        drawing = {"pixels": base64.b64encode(pixels.tobytes()).decode(), "width": 28, "height": 28}
+        status, body = request(
+            url,
+            "POST",
+            "/api/predict",
+            json.dumps(drawing).encode(),
+            {"Content-Type": "application/json"},
+        )
+        assert status == 200, body
+        probabilities = json.loads(body)["probabilities"]  # vertical, horizontal
+        assert len(probabilities) == 2 and abs(sum(probabilities) - 1) < 1e-6
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    assert "not split" not in out + err
+    assert "Traceback" not in err and "Training done." in out
 
 
 def test_the_stop_button_ends_training_as_ctrl_c_does(browser, tmp_path):

@@ -27,6 +27,7 @@ from cnn_numpy import (
     fit,
     lenet,
 )
+from cnn_numpy.layers.base import layers_of
 from cnn_numpy.tools.cli import main
 
 
@@ -133,6 +134,16 @@ def test_train_eval_and_input_gradient_flags_reach_the_replicas():
     assert np.any(parallel.forward(x) == 0)  # dropout is on
     parallel.needs_input_grad = False
     assert parallel.backward(np.ones((6, 3))) is None
+    parallel.close()
+
+
+def test_a_layer_in_eval_mode_inside_a_training_model_is_in_eval_mode_in_every_slice():
+    x = np.random.default_rng(7).standard_normal((6, 4))
+    model = Sequential(Linear(4, 3, rng=0, dtype=np.float64), Dropout(0.5, rng=1))
+    model.train()
+    model[1].eval()  # this Dropout alone switched off: the workers' must be too
+    with DataParallel(model, workers=2) as parallel:
+        np.testing.assert_allclose(parallel.forward(x), model[0].forward(x), rtol=1e-12)
 
 
 def test_dropout_masks_are_reproducible():
@@ -382,7 +393,8 @@ def test_a_worker_whose_reply_nobody_reads_exits_quietly(capfd):
     model.forward(np.zeros((4, 2, 6, 6)))
     worker = model.pool[0]
     worker.process.stdout.close()  # as close() or Ctrl-C do mid-step...
-    worker.send("forward", None, (2, 2, 6, 6), "<f8", True)  # ...with a request in flight
+    modes = [True] * len(list(layers_of(model.module)))  # every layer in training mode
+    worker.send("forward", None, (2, 2, 6, 6), "<f8", modes, None)  # ...a request in flight
     assert worker.process.wait(timeout=30) == 0
     model.close()
     assert "Traceback" not in capfd.readouterr().err
@@ -446,7 +458,7 @@ def test_after_a_worker_died_the_next_call_starts_fresh_workers(when):
         parallel.forward(x)
         dead = parallel.pool[0].process
         if when == "busy":  # the worker dies while it owes us a reply
-            parallel.pool[0].send_input(x[2:], True, None)
+            parallel.pool[0].send_input(x[2:], [True] * len(list(layers_of(model))), None)
         dead.kill()
         dead.wait()
         with pytest.raises(RuntimeError, match=f"worker process {dead.pid} exited"):

@@ -55,8 +55,9 @@ class DataParallel(Layer):
     second) and stop with ``close()``, at the end of a ``with`` block, or when this object
     is garbage-collected (or when this process ends, however: their stdin closes).  They run in
     a session of their own, so the terminal's Ctrl-C reaches this process only, which stops
-    them (``cnn-numpy train`` then saves the run as at any other moment).  Each holds a copy of the module made then: its weights follow the
-    module's (in-place updates and ``load_state_dict`` included), its structure does not.
+    them (``cnn-numpy train`` then saves the run as at any other moment).  Each holds a copy of the module made then: its weights and each
+    layer's mode follow the module's (in-place updates, ``load_state_dict``, a layer's own
+    ``eval()``), its structure does not (``close()`` after changing it).
     Each worker's Dropout draws from a generator seeded from the module's when the workers
     start, so a run is reproducible from its seed, but a checkpoint does not hold the
     workers' generators: a resumed run draws other masks than an uninterrupted one.
@@ -133,12 +134,14 @@ class DataParallel(Layer):
         else:
             self.start()
             self.share_weights()
-            # in eval mode, BatchNorm's running statistics go with the request (a few numbers)
-            buffers = None if self.module.training else [b for _, b in self.named_buffers()]
+            # each layer's mode (a BatchNorm may be frozen in a training model), and where one
+            # is in eval mode, BatchNorm's running statistics (a few numbers)
+            modes = [layer.training for layer in layers_of(self.module)]
+            buffers = None if all(modes) else [b for _, b in self.named_buffers()]
             try:
                 out = np.concatenate(
                     self.run(
-                        lambda worker, s: worker.send_input(x[s], self.module.training, buffers),
+                        lambda worker, s: worker.send_input(x[s], modes, buffers),
                         lambda: self.module.forward(x[slices[0]]),
                         slices,
                     )

@@ -90,16 +90,23 @@ class MainSync:
         gathered = [parts] + [receive(pipes.up, parts.shape)[0] for pipes in self.workers]
         whole = np.stack(gathered).astype(np.float64)
         for pipes in self.workers:
-            send(pipes.down, whole)
+            try:
+                send(pipes.down, whole)
+            except BrokenPipeError:  # a worker gone after it sent its numbers: its reply says why
+                raise SliceFailed("DataParallel: another slice of the batch failed") from None
         return whole
 
     def abort(self) -> None:
-        """This slice failed: release the workers that wait for the gathered numbers."""
+        """This slice failed: release the workers that wait for the gathered numbers, and
+        those still sending theirs (more than a pipe holds, 64 kB: 2,731 channels): with our
+        end of their pipe closed, they get a broken pipe instead of waiting for us to read.
+        The pipes are done with: DataParallel starts fresh workers after a failed exchange."""
         for pipes in self.workers:
             try:
                 send(pipes.down, None)
             except OSError:  # a worker already gone
                 pass
+            pipes.up.close()
 
 
 class WorkerSync:
@@ -110,7 +117,10 @@ class WorkerSync:
         self.down = os.fdopen(down_fd, "rb", buffering=0)
 
     def __call__(self, parts: np.ndarray) -> np.ndarray:
-        send(self.up, parts)
+        try:
+            send(self.up, parts)
+        except BrokenPipeError:  # the main process stopped listening: a slice failed
+            raise SliceFailed("DataParallel: another slice of the batch failed") from None
         return receive(self.down, parts.shape)
 
     def abort(self) -> None:

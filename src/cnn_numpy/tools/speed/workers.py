@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...layers.base import Layer, Parameter
+from ...layers.base import Layer, Parameter, layers_of
 from . import memory
 from .messages import read_message, write_message
 from .shared_memory import SharedBlock
@@ -59,19 +59,23 @@ class Worker:
         package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, *sys.path])))
         self.pipes = Pipes()  # for BatchNorm's statistics (sync.py)
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", "from cnn_numpy.tools.speed.workers import serve; serve()"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-            bufsize=0,
-            # a session of its own: the terminal's Ctrl-C (sent to the foreground process
-            # group) reaches only this process, which stops the workers itself; a worker still
-            # starting up would die of it.  A worker ends when its stdin closes (this process
-            # gone, however it ended)
-            start_new_session=True,
-            pass_fds=self.pipes.worker_ends,
-        )
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", "from cnn_numpy.tools.speed.workers import serve; serve()"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+                bufsize=0,
+                # a session of its own: the terminal's Ctrl-C (sent to the foreground
+                # process group) reaches only this process, which stops the workers itself; a
+                # worker still starting up would die of it.  A worker ends when its stdin
+                # closes (this process gone, however it ended)
+                start_new_session=True,
+                pass_fds=self.pipes.worker_ends,
+            )
+        except BaseException:  # e.g. too many open files: leave none more open
+            self.pipes.close()
+            raise
         worker_ends = self.pipes.worker_ends  # the same numbers there
         self.pipes.started()
         self.grads: SharedBlock | None = None
@@ -119,15 +123,16 @@ class Worker:
             f"{code} (its error, if any, is printed above)"
         )
 
-    def send_input(self, x: np.ndarray, training: bool, buffers: list | None) -> None:
+    def send_input(self, x: np.ndarray, modes: list[bool], buffers: list | None) -> None:
         """Copy ``x`` into the worker's inbox (a larger one if needed) and ask for forward;
-        ``buffers``: the module's (BatchNorm's running statistics), for an eval forward."""
+        ``modes``: each layer's ``training``, in ``layers_of`` order; ``buffers``: the
+        module's (BatchNorm's running statistics), for the layers in eval mode."""
         new_inbox = self.inbox is None or self.inbox.memory.nbytes < x.nbytes
         if new_inbox:  # its name is removed after the reply, see DataParallel.run
             self.inbox = SharedBlock(x.nbytes)
         self.inbox.array(0, x.shape, x.dtype)[...] = x
         inbox = self.inbox.path if new_inbox else None
-        self.send("forward", inbox, x.shape, x.dtype.str, training, buffers)
+        self.send("forward", inbox, x.shape, x.dtype.str, modes, buffers)
 
 
 def stop_workers(pool: list[Worker]) -> None:
@@ -171,12 +176,20 @@ class Replica:
         ):
             p.data, p.grad = w, g
 
-    def forward(self, inbox: str | None, shape: tuple, dtype: str, training: bool, buffers):
+    def forward(self, inbox: str | None, shape: tuple, dtype: str, modes: list, buffers):
         if inbox is not None:
             self.inbox = SharedBlock(None, inbox)
         for (_, ours), theirs in zip(self.module.named_buffers(), buffers or [], strict=False):
             ours[...] = theirs  # the main process's running statistics, for eval
-        self.module.train(training)
+        layers = list(layers_of(self.module))
+        if len(layers) != len(modes):
+            raise ValueError(
+                f"DataParallel: the module has {len(modes)} layers now, {len(layers)} when its "
+                "workers started; close() it after changing its layers (the next forward "
+                "starts workers with the new ones)"
+            )
+        for layer, training in zip(layers, modes, strict=True):
+            layer.training = training  # each layer's own, as there (train() sets them all)
         return self.module.forward(self.inbox.array(0, shape, dtype))
 
     def backward(self, grad_out: np.ndarray, needs_input_grad: bool):
