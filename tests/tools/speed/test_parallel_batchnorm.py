@@ -454,3 +454,28 @@ def test_eval_after_training_and_in_place_changes_uses_the_statistics_of_now():
             model[1].running_mean += 0.5  # changed in place, here only
             model[2].running_var *= 2.0
         np.testing.assert_allclose(in_thread(parallel, x), serial(x), rtol=1e-9)
+
+
+def test_a_data_parallel_inside_another_is_refused():
+    inner = DataParallel(Sequential(Conv2d(1, 2, 3), BatchNorm2d(2)), workers=2)
+    with pytest.raises(ValueError, match="holds a DataParallel; wrap the model once"):
+        DataParallel(Sequential(inner, Flatten()), workers=2)
+
+
+def test_on_windows_batchnorm_is_refused_with_the_way_out(monkeypatch):
+    from cnn_numpy.tools.speed import sync
+
+    monkeypatch.setattr(sync.os, "name", "nt")  # no file descriptors to pass to a worker there
+    with pytest.raises(ValueError, match=r"BatchNorm2d\(2.*--workers 1"):
+        DataParallel(Sequential(Conv2d(1, 2, 3), BatchNorm2d(2)), workers=2)
+    DataParallel(Sequential(Conv2d(1, 2, 3), ReLU()), workers=2).close()  # no BatchNorm: fine
+
+
+def test_only_a_model_with_batchnorm_gets_the_pipes():
+    x = np.random.default_rng(6).random((4, 1, 5, 5))
+    with DataParallel(Sequential(Conv2d(1, 2, 3), ReLU()), workers=2) as plain:
+        plain(x)
+        assert plain.pool[0].pipes is None
+    with DataParallel(Sequential(Conv2d(1, 2, 3), BatchNorm2d(2)), workers=2) as synced:
+        synced(x)
+        assert synced.pool[0].pipes is not None

@@ -34,7 +34,7 @@ import numpy as np
 from ...layers.base import Layer, Parameter, layers_of
 from ...layers.speed import input_grad
 from .shared_memory import SharedBlock, pack
-from .sync import MainSync, SliceFailed, synced_layers
+from .sync import MainSync, SliceFailed, check_statistics, synced_layers
 from .workers import Worker, blank_copy, blas_threads, stop_workers
 
 __all__ = ["DataParallel", "blas_threads"]
@@ -55,17 +55,19 @@ class DataParallel(Layer):
     second) and stop with ``close()``, at the end of a ``with`` block, or when this object
     is garbage-collected (or when this process ends, however: their stdin closes).  They run in
     a session of their own, so the terminal's Ctrl-C reaches this process only, which stops
-    them (``cnn-numpy train`` then saves the run as at any other moment).  Each holds a copy of the module made then: its weights and each
-    layer's mode follow the module's (in-place updates, ``load_state_dict``, a layer's own
-    ``eval()``), its structure does not (``close()`` after changing it).
+    them (``cnn-numpy train`` then saves the run as at any other moment).  Each holds a copy
+    of the module made then: its weights and each layer's mode follow the module's (in-place
+    updates, ``load_state_dict``, a layer's own ``eval()``), its structure does not
+    (``close()`` after changing it).
     Each worker's Dropout draws from a generator seeded from the module's when the workers
     start, so a run is reproducible from its seed, but a checkpoint does not hold the
     workers' generators: a resumed run draws other masks than an uninterrupted one.
     BatchNorm normalises every slice with the whole batch's statistics (sync.py), so the
     model trains as in one process; other layers that keep statistics over the batch are
-    refused (a ValueError says so).  Layers defined in ``__main__`` or a notebook cannot
-    travel to a worker: put them in a module.  ``state_dict()`` and ``load_state_dict()`` are the
-    module's, with the module's keys (PyTorch prefixes them with ``module.``).
+    refused (a ValueError says so), and BatchNorm too on Windows (no pipes to pass there).
+    Layers defined in ``__main__`` or a notebook cannot travel to a worker: put them in a
+    module.  ``state_dict()`` and ``load_state_dict()`` are the module's, with the module's
+    keys (PyTorch prefixes them with ``module.``).
 
     Example:
         >>> from cnn_numpy import lenet
@@ -81,16 +83,11 @@ class DataParallel(Layer):
             )
         if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
             raise ValueError(f"DataParallel: workers must be an int >= 1, got {workers!r}")
-        for layer in layers_of(module):
-            if layer.buffer_names and not hasattr(layer, "sync"):
-                raise ValueError(
-                    f"DataParallel: {layer!r} keeps statistics over the batch "
-                    f"({', '.join(layer.buffer_names)}); split over workers, each slice "
-                    "would be normalised on its own.  Use this model without DataParallel "
-                    "(e.g. cnn-numpy train with --workers 1)"
-                )
+        if any(isinstance(layer, DataParallel) for layer in layers_of(module)):
+            raise ValueError("DataParallel: the module holds a DataParallel; wrap the model once")
+        check_statistics(module)
         self.module, self.workers = module, int(workers)
-        self.sync = MainSync()  # BatchNorm's statistics across the slices (sync.py)
+        self.exchange = MainSync()  # BatchNorm's statistics across the slices (sync.py)
         self.pool: list[Worker] = []
         self.weights: SharedBlock | None = None  # the weights' shared memory, once started
         self.shared: list[np.ndarray] = []  # the parameters' arrays in it
@@ -206,15 +203,15 @@ class DataParallel(Layer):
         try:
             for worker, s in zip(workers, slices[1:]):
                 send(worker, s)
-            self.sync.workers = [w.pipes for w in workers]
+            self.exchange.workers = [w.pipes for w in workers] if synced else []
             for layer in synced:
-                layer.sync = self.sync
+                layer.sync = self.exchange
             with blas_threads(1):  # one core each: this process and every worker
                 try:
                     results.append(own_work())
                 except Exception as err:
                     error = err
-                    self.sync.abort()  # no worker may wait for this slice's statistics
+                    self.exchange.abort()  # no worker may wait for this slice's statistics
             for worker in workers:
                 try:
                     results.append(worker.reply())

@@ -24,6 +24,7 @@ import os
 import numpy as np
 
 from ...layers.base import Layer, layers_of
+from ...layers.normalization import _BatchNorm
 from .messages import read_message, write_message
 
 
@@ -32,8 +33,22 @@ class SliceFailed(RuntimeError):
 
 
 def synced_layers(module: Layer) -> list[Layer]:
-    """The layers of ``module`` that share statistics across slices (BatchNorm's ``sync``)."""
-    return [layer for layer in layers_of(module) if hasattr(layer, "sync")]
+    """The layers of ``module`` that share statistics across slices: its BatchNorms."""
+    return [layer for layer in layers_of(module) if isinstance(layer, _BatchNorm)]
+
+
+def check_statistics(module: Layer) -> None:
+    """ValueError for a layer whose statistics over the batch cannot be shared across the
+    slices: any but BatchNorm's, and BatchNorm's on Windows (no file descriptors to pass)."""
+    synced = synced_layers(module)
+    for layer in layers_of(module):
+        if layer.buffer_names and (layer not in synced or os.name == "nt"):
+            raise ValueError(
+                f"DataParallel: {layer!r} keeps statistics over the batch "
+                f"({', '.join(layer.buffer_names)}); split over workers, each slice "
+                "would be normalised on its own.  Use this model without DataParallel "
+                "(e.g. cnn-numpy train with --workers 1)"
+            )
 
 
 def send(stream, parts: np.ndarray | None) -> None:

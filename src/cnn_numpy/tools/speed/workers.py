@@ -58,7 +58,9 @@ class Worker:
         # modules that define the model's layers
         package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, *sys.path])))
-        self.pipes = Pipes()  # for BatchNorm's statistics (sync.py)
+        # for BatchNorm's statistics (sync.py), if the model has any
+        self.pipes = Pipes() if synced_layers(replica) else None
+        ends = self.pipes.worker_ends if self.pipes else ()
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", "from cnn_numpy.tools.speed.workers import serve; serve()"],
@@ -71,13 +73,14 @@ class Worker:
                 # worker still starting up would die of it.  A worker ends when its stdin
                 # closes (this process gone, however it ended)
                 start_new_session=True,
-                pass_fds=self.pipes.worker_ends,
+                pass_fds=ends,  # the same numbers there
             )
         except BaseException:  # e.g. too many open files: leave none more open
-            self.pipes.close()
+            if self.pipes:
+                self.pipes.close()
             raise
-        worker_ends = self.pipes.worker_ends  # the same numbers there
-        self.pipes.started()
+        if self.pipes:
+            self.pipes.started()
         self.grads: SharedBlock | None = None
         self.inbox: SharedBlock | None = None
         self.unanswered = 0  # requests sent whose reply has not been read yet
@@ -90,10 +93,11 @@ class Worker:
                 self.grads.path,
                 layout,
                 memory.is_kept(),
-                worker_ends,
+                ends,
             )
         except BaseException:
-            self.pipes.close()
+            if self.pipes:
+                self.pipes.close()
             self.process.kill()
             self.process.wait()
             raise
@@ -143,7 +147,8 @@ def stop_workers(pool: list[Worker]) -> None:
         with contextlib.suppress(OSError):
             worker.process.stdin.close()
         worker.process.stdout.close()  # a reply nobody will read must not block the worker
-        worker.pipes.close()
+        if worker.pipes:
+            worker.pipes.close()
     deadline = time.monotonic() + 5
     try:
         for worker in pool:
@@ -167,7 +172,7 @@ class Replica:
         if keep_memory:  # as the main process does
             memory.keep_freed_memory()
         self.module = module
-        self.sync = WorkerSync(*ends)  # BatchNorm's statistics of the whole batch
+        self.sync = WorkerSync(*ends) if ends else None  # BatchNorm's, of the whole batch
         for layer in synced_layers(module):
             layer.sync = self.sync
         weights, self.grads = SharedBlock(None, weights), SharedBlock(None, grads)
@@ -236,7 +241,7 @@ def serve() -> None:
         try:
             reply = pickle.dumps(("ok", getattr(replica, kind)(*args)), pickle.HIGHEST_PROTOCOL)
         except Exception as err:  # raised by the work, or by pickling its result
-            if kind != "start":
+            if kind != "start" and replica.sync:
                 replica.sync.abort()  # no slice may wait for our statistics (sync.py)
             try:
                 reply = pickle.dumps(("error", err))
