@@ -1,4 +1,4 @@
-"""MNIST's lenet trains on both cores by default; the features that train in one process
+"""MNIST's lenet and the resnet train on both cores by default; the features that train in one process
 (--adversarial, --layers-from) get one process unless --workers is given."""
 
 import os
@@ -18,6 +18,16 @@ def settings(tmp_path, *flags):
 def test_lenet_on_mnist_takes_both_cores_by_default(tmp_path):
     assert settings(tmp_path).workers == 2
     assert settings(tmp_path, "--model", "seed").workers is None
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the default is 2 where there are 2 cores")
+@pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist", "cifar10", "lines"])
+def test_the_resnet_takes_both_cores_on_every_dataset(tmp_path, dataset):
+    """Its BatchNorm shares the whole batch's statistics across the slices (speed/sync.py)."""
+    argv = ["train", "--dataset", dataset, "--model", "resnet", "--out", str(tmp_path / "r")]
+    assert resolve_settings(build_parser().parse_args(argv)).workers == 2
+    assert settings(tmp_path, "--model", "deep").workers is None  # its Dropout: opt-in
+    assert settings(tmp_path, "--model", "resnet", "--adversarial", "0.1").workers is None
 
 
 @pytest.mark.parametrize("flags", [["--adversarial", "0.1"], ["--layers-from", "book"]])
