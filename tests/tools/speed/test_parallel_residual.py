@@ -37,10 +37,9 @@ def plain_residual_net():
     )
 
 
-def test_data_parallel_runs_a_residual_net_like_the_serial_one():
-    rng = np.random.default_rng(0)
-    x, y = rng.random((6, 1, 10, 10), dtype=np.float32), rng.integers(0, 3, 6)
-    serial, parallel_model = plain_residual_net(), plain_residual_net()
+def one_step_each(serial, parallel_model, x, y):
+    """Forward and backward of the batch through ``serial`` and, split over two workers,
+    through ``parallel_model``; the latter's logits."""
     loss = CrossEntropyLoss()
     loss(serial(x), y)
     serial.backward(loss.backward())
@@ -48,6 +47,14 @@ def test_data_parallel_runs_a_residual_net_like_the_serial_one():
         logits = parallel(x)
         loss(logits, y)
         parallel.backward(loss.backward())
+    return logits
+
+
+def test_data_parallel_runs_a_residual_net_like_the_serial_one():
+    rng = np.random.default_rng(0)
+    x, y = rng.random((6, 1, 10, 10), dtype=np.float32), rng.integers(0, 3, 6)
+    serial, parallel_model = plain_residual_net(), plain_residual_net()
+    logits = one_step_each(serial, parallel_model, x, y)
     np.testing.assert_allclose(logits, serial(x), rtol=1e-5, atol=1e-6)
     grads = dict(parallel_model.named_parameters())
     for name, p in serial.named_parameters():
@@ -59,13 +66,7 @@ def test_the_resnet_preset_trains_under_data_parallel_as_in_one_process():
     rng = np.random.default_rng(0)
     x, y = rng.random((6, 1, 28, 28)), rng.integers(0, 10, 6)
     serial, parallel_model = (cnn.resnet(rng=0, dtype=np.float64) for _ in range(2))
-    loss = CrossEntropyLoss()
-    loss(serial(x), y)
-    serial.backward(loss.backward())
-    with DataParallel(parallel_model, workers=2) as parallel:
-        logits = parallel(x)
-        loss(logits, y)
-        parallel.backward(loss.backward())
+    logits = one_step_each(serial, parallel_model, x, y)
     np.testing.assert_allclose(logits, serial(x), rtol=1e-9)
     grads = dict(parallel_model.named_parameters())
     for name, p in serial.named_parameters():

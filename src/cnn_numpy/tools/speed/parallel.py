@@ -199,7 +199,7 @@ class DataParallel(Layer):
         """
         workers = self.pool[: len(slices) - 1]
         results, error = [], None
-        synced = synced_layers(self.module)
+        synced = self.synced
         try:
             for worker, s in zip(workers, slices[1:]):
                 send(worker, s)
@@ -244,6 +244,7 @@ class DataParallel(Layer):
         for p, shared in zip(params, self.shared, strict=True):
             shared[...] = p.data
             p.data = shared
+        self.synced = synced_layers(self.module)  # its BatchNorms: the structure of now
         pool = self.pool = []
         self.finalizer = weakref.finalize(self, stop_workers, pool)
         try:
