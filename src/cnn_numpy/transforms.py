@@ -227,6 +227,10 @@ class Compose:
             )
         if not all(callable(t) for t in transforms):
             raise ValueError(f"Compose: every transform must be callable, got {transforms!r}")
+        for t in transforms:  # RandomShift for RandomShift(2): the class is callable too
+            if isinstance(t, type):
+                name = t.__name__
+                raise ValueError(f"Compose: got the class {name}; make one, e.g. {name}(...)")
         self.transforms = list(transforms)
 
     def __call__(self, batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -199,6 +199,15 @@ def test_fit_refuses_an_augmentation_that_is_not_callable():
         lines_fit("crop-flip")
 
 
+def test_a_transform_class_for_an_instance_is_named_with_the_fix():
+    """augment=RandomShift (the class, not RandomShift(2)) would be called as
+    RandomShift(batch, rng) and complain of max_pixels=array(...)."""
+    with pytest.raises(ValueError, match=r"got the class RandomShift; make one, e.g. RandomShift"):
+        lines_fit(RandomShift)
+    with pytest.raises(ValueError, match=r"got the class RandomHorizontalFlip; make one"):
+        Compose([RandomShift(2), RandomHorizontalFlip])
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
 def test_rotation_keeps_the_dtype_and_matches_a_loop_over_pixels(dtype):
     x = (np.random.default_rng(10).random((5, 2, 7, 9)) * 200).astype(dtype)
