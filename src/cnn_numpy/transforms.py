@@ -93,8 +93,11 @@ class RandomCrop:
         (h, w), p = self.size, self.padding
         H, W = batch.shape[2] + 2 * p, batch.shape[3] + 2 * p
         if h > H or w > W:
+            need = max(-(-(h - H + 2 * p) // 2), -(-(w - W + 2 * p) // 2))  # ceil
             raise ValueError(
-                f"RandomCrop: a {h}x{w} crop does not fit in the {H}x{W} padded images"
+                f"RandomCrop: a {h}x{w} crop does not fit in these {H - 2 * p}x{W - 2 * p} "
+                f"images padded by {p} ({H}x{W}); use size=({H}, {W}) at most, or "
+                f"padding={need} at least"
             )
         top = rng.integers(0, H - h + 1, size=len(batch))
         left = rng.integers(0, W - w + 1, size=len(batch))

@@ -153,6 +153,13 @@ def test_bad_batches_are_clear_errors():
         RandomCrop(20)(batch(h=8, w=8), np.random.default_rng(0))
 
 
+def test_a_crop_larger_than_the_images_names_the_fix():
+    with pytest.raises(ValueError, match=r"8x10 images padded by 1 .* size=\(10, 12\) at most"):
+        RandomCrop(11, padding=1)(batch(h=8, w=10), np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"or padding=3 at least"):
+        RandomCrop((14, 9), padding=1)(batch(h=8, w=10), np.random.default_rng(0))
+
+
 def lines_fit(augment, epochs=2, callbacks=()):
     X, y = synthetic_lines(40, rng=0)
     model = seed_net(rng=1)
