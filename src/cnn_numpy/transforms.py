@@ -175,6 +175,12 @@ class RandomRotation:
                 )
             self.range = (low, high)
         else:
+            if isinstance(degrees, (int, float)) and -180 <= degrees < 0:
+                raise ValueError(
+                    f"RandomRotation: degrees must be >= 0, got {degrees:g}: for angles from "
+                    f"{degrees:g} to {-degrees:g}, degrees={-degrees:g}; for a range of one "
+                    f"sign, degrees=(min, max), e.g. ({degrees:g}, 0)"
+                )
             degrees = real(degrees, "degrees", "RandomRotation", 0, 180)  # or (min, max)
             self.range = (-degrees, degrees)
         self.degrees = degrees

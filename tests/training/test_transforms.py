@@ -136,6 +136,7 @@ def test_the_cli_augmentations_keep_the_image_size(name, size):
         (lambda: RandomShift(-1), "max_pixels must be a whole number >= 0"),
         (lambda: RandomHorizontalFlip(1.5), "p must be a finite number"),
         (lambda: RandomRotation(float("nan")), "degrees must be a finite number"),
+        (lambda: RandomRotation(-5), r"got -5: for angles from -5 to 5, degrees=5; for a"),
         (lambda: Compose([1]), "every transform must be callable"),
         (lambda: Compose(RandomShift(2)), r"a list of transforms, e.g. Compose\(\[RandomShift"),
         (lambda: augmentation("blur", 28), "'blur' is not one of none, crop-flip"),
