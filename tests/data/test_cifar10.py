@@ -243,3 +243,16 @@ def test_a_string_for_splits_or_download_is_a_clear_error(tmp_path):
         load_cifar10(tmp_path, splits="test")  # the usual slip: ("test") for ("test",)
     with pytest.raises(ValueError, match="download must be True or False, got 'no'"):
         load_cifar10(tmp_path / "elsewhere", download="no")  # 'no' would have downloaded
+
+
+def test_load_dataset_reads_cifar10_as_load_cifar10_does(tmp_path):
+    """load_dataset(name) is what the errors tell Python users to call; cifar10 is a name."""
+    from cnn_numpy import load_dataset
+
+    write_batches(tmp_path)
+    ((X, y),) = load_dataset("cifar10", tmp_path, download=False, splits=("test",))
+    ((X_ref, y_ref),) = load_cifar10(tmp_path, download=False, splits=("test",))
+    np.testing.assert_array_equal(X, X_ref) and np.testing.assert_array_equal(y, y_ref)
+    assert X.shape == (4, 3, 32, 32)
+    with pytest.raises(ValueError, match="known: mnist, fashion-mnist, cifar10"):
+        load_dataset("cifar100", tmp_path)
