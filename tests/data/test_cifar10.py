@@ -256,3 +256,17 @@ def test_load_dataset_reads_cifar10_as_load_cifar10_does(tmp_path):
     assert X.shape == (4, 3, 32, 32)
     with pytest.raises(ValueError, match="known: mnist, fashion-mnist, cifar10"):
         load_dataset("cifar100", tmp_path)
+
+
+@pytest.mark.parametrize("name, stem", [("mnist", None), ("stuff", "t10k-labels-idx1-ubyte")])
+def test_another_datasets_folder_is_a_parent_never_filled_with_cifar10(tmp_path, name, stem):
+    """--dataset cifar10 --data-dir data/mnist (a slip) would download the archive among
+    MNIST's files, and the error said to put it there; as for MNIST, another dataset's folder
+    (named so, or holding IDX files) is a parent: CIFAR-10 goes into its cifar10/ folder."""
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / f"{stem or 'train-images-idx3-ubyte'}.gz").write_bytes(b"IDX")
+    assert cifar10.cifar10_dir(folder) == folder / "cifar10"
+    with pytest.raises(FileNotFoundError, match=f"{name}/cifar10/cifar-10-batches-bin/ nor"):
+        load_cifar10(folder, download=False)
+    assert cifar10.cifar10_dir(tmp_path / "empty") == tmp_path / "empty"  # as before

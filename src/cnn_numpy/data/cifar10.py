@@ -2,7 +2,7 @@
 the official *binary* version, without pickle.
 
 Where the files come from, in order (``root``, else ``$CNN_NUMPY_DATA``, else ``./data``; a
-root may also hold them in a ``cifar10/`` folder):
+root may also hold them in a ``cifar10/`` folder, and MNIST's folder is taken as a parent):
 
 1. ``root/cifar-10-batches-bin/*.bin``, as the archive unpacks;
 2. else ``root/cifar-10-binary.tar.gz``, checked against its published MD5 and unpacked
@@ -67,7 +67,9 @@ def cifar10_dir(root: str | os.PathLike | None = None) -> Path:
     if base.name == FOLDER and any((base / name).is_file() for name in KNOWN):
         return base.parent  # the unpacked folder itself, not its parent
     if not (base / FOLDER).is_dir() and not (base / ARCHIVE).is_file():
-        if (base / "cifar10").is_dir() or root is None:
+        # another dataset's folder (named so, or holding IDX files) is a parent, as for MNIST
+        other = base.name in ("mnist", "fashion-mnist") or any(base.glob("*-idx[13]-ubyte*"))
+        if (base / "cifar10").is_dir() or root is None or other:
             return base / "cifar10"
     return base
 
