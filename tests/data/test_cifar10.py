@@ -270,3 +270,20 @@ def test_another_datasets_folder_is_a_parent_never_filled_with_cifar10(tmp_path,
     with pytest.raises(FileNotFoundError, match=f"{name}/cifar10/cifar-10-batches-bin/ nor"):
         load_cifar10(folder, download=False)
     assert cifar10.cifar10_dir(tmp_path / "empty") == tmp_path / "empty"  # as before
+
+
+@pytest.mark.parametrize("python_copy", ["cifar-10-batches-py", "cifar-10-python.tar.gz"])
+def test_the_python_version_is_named_not_ignored_in_silence(tmp_path, monkeypatch, python_copy):
+    """torchvision's copy (the Python version: pickles) is the one a learner often has; the
+    errors say it is there and why it is not read, instead of only 'download the binary'."""
+    (tmp_path / python_copy).mkdir() if "." not in python_copy else (
+        tmp_path / python_copy
+    ).write_bytes(b"x")
+    with pytest.raises(FileNotFoundError, match=rf"{python_copy}.*Python version.*pickle"):
+        load_cifar10(tmp_path, download=False)
+    monkeypatch.setattr(cifar10, "MIRRORS", ("http://127.0.0.1:9/",))
+    with pytest.raises(cifar10.DownloadError, match=rf"(?s){python_copy}.*Python version"):
+        load_cifar10(tmp_path, timeout=2, progress=False)
+    if "." not in python_copy:  # the Python version's folder itself, given as root
+        with pytest.raises(FileNotFoundError, match=rf"{python_copy} is the Python version"):
+            load_cifar10(tmp_path / python_copy, download=False)

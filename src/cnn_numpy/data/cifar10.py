@@ -171,6 +171,18 @@ def download_archive(folder: Path, timeout: float, progress: bool) -> Path:
     )
 
 
+def python_version(folder: Path) -> str:
+    """For the errors: the Python version (torchvision's copy) is there, and not read."""
+    names = ("cifar-10-batches-py", "cifar-10-python.tar.gz")
+    found = [folder / n for n in names if (folder / n).exists()] + [folder] * (folder.name in names)
+    return (
+        f"\n({found[0]} is the Python version of CIFAR-10: pickles, which cnn-numpy "
+        "never reads, since unpickling can run code; it needs the binary version beside it)"
+        if found
+        else ""
+    )
+
+
 def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """One batch file: images uint8 (N, 3, 32, 32) and labels uint8 (N,), checked."""
     size = path.stat().st_size
@@ -246,7 +258,11 @@ def load_cifar10(
                 raise FileNotFoundError(
                     f"cifar10: neither {folder / FOLDER}/ nor {archive} exists; pass "
                     "download=True, or put the archive (the binary version) there"
+                    + python_version(folder)
                 )
-            download_archive(folder, timeout, progress)
+            try:
+                download_archive(folder, timeout, progress)
+            except DownloadError as err:
+                raise DownloadError(f"{err}{python_version(folder)}") from None
         unpack(archive, folder)
     return tuple(read_split(folder / FOLDER, split) for split in splits)
