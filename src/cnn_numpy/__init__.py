@@ -18,6 +18,7 @@ from .data import (
     MNIST_CLASSES,
     iterate_minibatches,
     load_cifar10,
+    load_dataset,
     load_fashion_mnist,
     load_mnist,
     normalize,
@@ -107,7 +108,7 @@ __all__ = [
     # data
     "synthetic_lines", "train_test_split", "iterate_minibatches", "load_mnist",
     "load_fashion_mnist", "LINES_CLASSES", "MNIST_CLASSES", "FASHION_MNIST_CLASSES",
-    "normalize", "read_idx", "load_cifar10", "CIFAR10_CLASSES",
+    "normalize", "read_idx", "load_cifar10", "CIFAR10_CLASSES", "load_dataset",
     # the tools (loaded on first use)
     *_TOOL_NAMES, *_TOOL_MODULES,
 ]  # fmt: skip

@@ -219,8 +219,10 @@ def fit(
     if test is not None:
         test = checked_split(test, "test")
         check_labels(test[1], num_outputs(model, test[0]), "test")
-    if augment is not None and not callable(augment):
-        raise ValueError(f"fit: augment must be None or a transform t(batch, rng), got {augment!r}")
+    if augment is not None and (not callable(augment) or isinstance(augment, type)):
+        name = augment.__name__ if isinstance(augment, type) else ""  # the class: a usual slip
+        got = f"the class {name}; make one, e.g. {name}(...)" if name else repr(augment)
+        raise ValueError(f"fit: augment must be None or a transform t(batch, rng), got {got}")
     rng = as_rng(rng)
     history = History() if history is None else history
     progress = EpochProgress() if progress is None else progress.checked()

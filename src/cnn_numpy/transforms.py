@@ -93,8 +93,11 @@ class RandomCrop:
         (h, w), p = self.size, self.padding
         H, W = batch.shape[2] + 2 * p, batch.shape[3] + 2 * p
         if h > H or w > W:
+            need = max(-(-(h - H + 2 * p) // 2), -(-(w - W + 2 * p) // 2))  # ceil
             raise ValueError(
-                f"RandomCrop: a {h}x{w} crop does not fit in the {H}x{W} padded images"
+                f"RandomCrop: a {h}x{w} crop does not fit in these {H - 2 * p}x{W - 2 * p} "
+                f"images padded by {p} ({H}x{W}); use size=({H}, {W}) at most, or "
+                f"padding={need} at least"
             )
         top = rng.integers(0, H - h + 1, size=len(batch))
         left = rng.integers(0, W - w + 1, size=len(batch))
@@ -172,6 +175,12 @@ class RandomRotation:
                 )
             self.range = (low, high)
         else:
+            if isinstance(degrees, (int, float)) and -180 <= degrees < 0:
+                raise ValueError(
+                    f"RandomRotation: degrees must be >= 0, got {degrees:g}: for angles from "
+                    f"{degrees:g} to {-degrees:g}, degrees={-degrees:g}; for a range of one "
+                    f"sign, degrees=(min, max), e.g. ({degrees:g}, 0)"
+                )
             degrees = real(degrees, "degrees", "RandomRotation", 0, 180)  # or (min, max)
             self.range = (-degrees, degrees)
         self.degrees = degrees
@@ -227,6 +236,10 @@ class Compose:
             )
         if not all(callable(t) for t in transforms):
             raise ValueError(f"Compose: every transform must be callable, got {transforms!r}")
+        for t in transforms:  # RandomShift for RandomShift(2): the class is callable too
+            if isinstance(t, type):
+                name = t.__name__
+                raise ValueError(f"Compose: got the class {name}; make one, e.g. {name}(...)")
         self.transforms = list(transforms)
 
     def __call__(self, batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -243,3 +243,47 @@ def test_a_string_for_splits_or_download_is_a_clear_error(tmp_path):
         load_cifar10(tmp_path, splits="test")  # the usual slip: ("test") for ("test",)
     with pytest.raises(ValueError, match="download must be True or False, got 'no'"):
         load_cifar10(tmp_path / "elsewhere", download="no")  # 'no' would have downloaded
+
+
+def test_load_dataset_reads_cifar10_as_load_cifar10_does(tmp_path):
+    """load_dataset(name) is what the errors tell Python users to call; cifar10 is a name."""
+    from cnn_numpy import load_dataset
+
+    write_batches(tmp_path)
+    ((X, y),) = load_dataset("cifar10", tmp_path, download=False, splits=("test",))
+    ((X_ref, y_ref),) = load_cifar10(tmp_path, download=False, splits=("test",))
+    np.testing.assert_array_equal(X, X_ref) and np.testing.assert_array_equal(y, y_ref)
+    assert X.shape == (4, 3, 32, 32)
+    with pytest.raises(ValueError, match="known: mnist, fashion-mnist, cifar10"):
+        load_dataset("cifar100", tmp_path)
+
+
+@pytest.mark.parametrize("name, stem", [("mnist", None), ("stuff", "t10k-labels-idx1-ubyte")])
+def test_another_datasets_folder_is_a_parent_never_filled_with_cifar10(tmp_path, name, stem):
+    """--dataset cifar10 --data-dir data/mnist (a slip) would download the archive among
+    MNIST's files, and the error said to put it there; as for MNIST, another dataset's folder
+    (named so, or holding IDX files) is a parent: CIFAR-10 goes into its cifar10/ folder."""
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / f"{stem or 'train-images-idx3-ubyte'}.gz").write_bytes(b"IDX")
+    assert cifar10.cifar10_dir(folder) == folder / "cifar10"
+    with pytest.raises(FileNotFoundError, match=f"{name}/cifar10/cifar-10-batches-bin/ nor"):
+        load_cifar10(folder, download=False)
+    assert cifar10.cifar10_dir(tmp_path / "empty") == tmp_path / "empty"  # as before
+
+
+@pytest.mark.parametrize("python_copy", ["cifar-10-batches-py", "cifar-10-python.tar.gz"])
+def test_the_python_version_is_named_not_ignored_in_silence(tmp_path, monkeypatch, python_copy):
+    """torchvision's copy (the Python version: pickles) is the one a learner often has; the
+    errors say it is there and why it is not read, instead of only 'download the binary'."""
+    (tmp_path / python_copy).mkdir() if "." not in python_copy else (
+        tmp_path / python_copy
+    ).write_bytes(b"x")
+    with pytest.raises(FileNotFoundError, match=rf"{python_copy}.*Python version.*pickle"):
+        load_cifar10(tmp_path, download=False)
+    monkeypatch.setattr(cifar10, "MIRRORS", ("http://127.0.0.1:9/",))
+    with pytest.raises(cifar10.DownloadError, match=rf"(?s){python_copy}.*Python version"):
+        load_cifar10(tmp_path, timeout=2, progress=False)
+    if "." not in python_copy:  # the Python version's folder itself, given as root
+        with pytest.raises(FileNotFoundError, match=rf"{python_copy} is the Python version"):
+            load_cifar10(tmp_path / python_copy, download=False)

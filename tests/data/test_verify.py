@@ -162,6 +162,10 @@ def test_another_datasets_files_are_named_with_what_to_pass(tmp_path, known, fol
     message = str(err.value)
     assert re.search(r"is fashion-mnist's (train|t10k)-\S+ file, not mnist's", message)
     assert "--dataset fashion-mnist" in message and "load_dataset('fashion-mnist')" in message
+    import cnn_numpy  # the call the message names is there, where the loaders are
+
+    (X_train, _), _ = cnn_numpy.load_dataset("fashion-mnist", folder, download=False)
+    assert "load_dataset" in cnn_numpy.__all__ and X_train.shape[1:] == (1, 28, 28)
     assert sorted(p.name for p in folder.iterdir()) == sorted(f"{s}.gz" for s in STEMS)
     assert not (folder / "mnist").exists()  # no download into a subfolder
 

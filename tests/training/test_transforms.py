@@ -136,6 +136,7 @@ def test_the_cli_augmentations_keep_the_image_size(name, size):
         (lambda: RandomShift(-1), "max_pixels must be a whole number >= 0"),
         (lambda: RandomHorizontalFlip(1.5), "p must be a finite number"),
         (lambda: RandomRotation(float("nan")), "degrees must be a finite number"),
+        (lambda: RandomRotation(-5), r"got -5: for angles from -5 to 5, degrees=5; for a"),
         (lambda: Compose([1]), "every transform must be callable"),
         (lambda: Compose(RandomShift(2)), r"a list of transforms, e.g. Compose\(\[RandomShift"),
         (lambda: augmentation("blur", 28), "'blur' is not one of none, crop-flip"),
@@ -151,6 +152,13 @@ def test_bad_batches_are_clear_errors():
         RandomShift(1)(np.zeros((28, 28)), np.random.default_rng(0))
     with pytest.raises(ValueError, match="does not fit"):
         RandomCrop(20)(batch(h=8, w=8), np.random.default_rng(0))
+
+
+def test_a_crop_larger_than_the_images_names_the_fix():
+    with pytest.raises(ValueError, match=r"8x10 images padded by 1 .* size=\(10, 12\) at most"):
+        RandomCrop(11, padding=1)(batch(h=8, w=10), np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"or padding=3 at least"):
+        RandomCrop((14, 9), padding=1)(batch(h=8, w=10), np.random.default_rng(0))
 
 
 def lines_fit(augment, epochs=2, callbacks=()):
@@ -197,6 +205,15 @@ def test_fit_with_augmentation_is_reproducible_from_its_seed():
 def test_fit_refuses_an_augmentation_that_is_not_callable():
     with pytest.raises(ValueError, match="augment must be None or a transform"):
         lines_fit("crop-flip")
+
+
+def test_a_transform_class_for_an_instance_is_named_with_the_fix():
+    """augment=RandomShift (the class, not RandomShift(2)) would be called as
+    RandomShift(batch, rng) and complain of max_pixels=array(...)."""
+    with pytest.raises(ValueError, match=r"got the class RandomShift; make one, e.g. RandomShift"):
+        lines_fit(RandomShift)
+    with pytest.raises(ValueError, match=r"got the class RandomHorizontalFlip; make one"):
+        Compose([RandomShift(2), RandomHorizontalFlip])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])

@@ -2,7 +2,7 @@
 the official *binary* version, without pickle.
 
 Where the files come from, in order (``root``, else ``$CNN_NUMPY_DATA``, else ``./data``; a
-root may also hold them in a ``cifar10/`` folder):
+root may also hold them in a ``cifar10/`` folder, and MNIST's folder is taken as a parent):
 
 1. ``root/cifar-10-batches-bin/*.bin``, as the archive unpacks;
 2. else ``root/cifar-10-binary.tar.gz``, checked against its published MD5 and unpacked
@@ -67,7 +67,9 @@ def cifar10_dir(root: str | os.PathLike | None = None) -> Path:
     if base.name == FOLDER and any((base / name).is_file() for name in KNOWN):
         return base.parent  # the unpacked folder itself, not its parent
     if not (base / FOLDER).is_dir() and not (base / ARCHIVE).is_file():
-        if (base / "cifar10").is_dir() or root is None:
+        # another dataset's folder (named so, or holding IDX files) is a parent, as for MNIST
+        other = base.name in ("mnist", "fashion-mnist") or any(base.glob("*-idx[13]-ubyte*"))
+        if (base / "cifar10").is_dir() or root is None or other:
             return base / "cifar10"
     return base
 
@@ -169,6 +171,18 @@ def download_archive(folder: Path, timeout: float, progress: bool) -> Path:
     )
 
 
+def python_version(folder: Path) -> str:
+    """For the errors: the Python version (torchvision's copy) is there, and not read."""
+    names = ("cifar-10-batches-py", "cifar-10-python.tar.gz")
+    found = [folder / n for n in names if (folder / n).exists()] + [folder] * (folder.name in names)
+    return (
+        f"\n({found[0]} is the Python version of CIFAR-10: pickles, which cnn-numpy "
+        "never reads, since unpickling can run code; it needs the binary version beside it)"
+        if found
+        else ""
+    )
+
+
 def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """One batch file: images uint8 (N, 3, 32, 32) and labels uint8 (N,), checked."""
     size = path.stat().st_size
@@ -244,7 +258,11 @@ def load_cifar10(
                 raise FileNotFoundError(
                     f"cifar10: neither {folder / FOLDER}/ nor {archive} exists; pass "
                     "download=True, or put the archive (the binary version) there"
+                    + python_version(folder)
                 )
-            download_archive(folder, timeout, progress)
+            try:
+                download_archive(folder, timeout, progress)
+            except DownloadError as err:
+                raise DownloadError(f"{err}{python_version(folder)}") from None
         unpack(archive, folder)
     return tuple(read_split(folder / FOLDER, split) for split in splits)

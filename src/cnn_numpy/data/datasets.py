@@ -32,6 +32,7 @@ from .catalogue import (  # noqa: F401  (kept importable from here, as before th
     DatasetInfo,
     dataset_info,
 )
+from .cifar10 import load_cifar10
 from .download import DownloadError, check_folder
 from .download import download as download_file
 from .idx import read_idx
@@ -196,12 +197,17 @@ def load_dataset(
     progress: bool = True,
     splits: tuple[str, ...] = ("train", "test"),
 ):
-    """``(X_train, y_train), (X_test, y_test)`` of ``"mnist"`` or ``"fashion-mnist"``.
+    """``(X_train, y_train), (X_test, y_test)`` of ``"mnist"`` or ``"fashion-mnist"``
+    (or ``"cifar10"``: ``load_cifar10``'s, (N, 3, 32, 32)).
 
     X is float32 (N, 1, 28, 28) with pixels in [0, 1]; y is int64 (N,).  See the module
     docstring for where the files are looked for.  ``splits=("test",)`` reads (and
     downloads) only the test files and returns ``((X_test, y_test),)``.
     """
+    if name == "cifar10":  # binary batches in a tar.gz, not IDX files: a loader of its own
+        return load_cifar10(root, download, splits, timeout, progress)
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}, cifar10")
     info = dataset_info(name)
     download = flag(download, "download", name)  # "no" would download
     folder = locate(name, root, download, timeout=timeout, progress=progress, splits=splits)

@@ -136,3 +136,21 @@ def test_not_sure_never_stands_beside_100_percent():
     assert line.startswith("a.png: not sure (best guess 0)") and ">99.9%" in line
     assert "100.0%" not in line
     assert percent(1.0) == "100.0%" and percent(0.973) == " 97.3%" and percent(0.9994) == " 99.9%"
+
+
+def test_show_on_a_colour_model_is_refused_as_its_help_says(tmp_path, capsys):
+    """--show draws a digit's preparation steps: grey models only; the help says so, and the
+    error points to what draws a colour model's input (explain)."""
+    import cnn_numpy as cnn
+
+    model = tmp_path / "colour.npz"
+    cnn.save(cnn.resnet(in_channels=3, rng=0), model, dataset="cifar10", input_shape=(3, 32, 32))
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save(photo)
+    assert main(["predict", str(model), str(photo), "--show", str(tmp_path / "s.png")]) == 1
+    err = capsys.readouterr().err
+    assert "grey models only" in err and "cnn-numpy explain" in err
+    assert not list(tmp_path.glob("s*.png"))
+    with pytest.raises(SystemExit):
+        main(["predict", "--help"])
+    assert "grey models only" in " ".join(capsys.readouterr().out.split())

@@ -23,6 +23,15 @@ def test_resnet_trains_on_lines_with_an_augmentation(tmp_path, capsys):
     assert config["model"] == "resnet" and config["augment"] == "rotate-shift"
     model = load(run_dir / "model.npz")
     assert any(isinstance(layer, cnn.Residual) for layer in model)
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("Model:"))
+    assert " augment=rotate-shift " in line  # the augmentation in force is on screen
+
+
+def test_the_model_line_says_nothing_of_no_augmentation(tmp_path, capsys):
+    flags = [*LINES, "--epochs", "1", "--augment", "none", "--out", str(tmp_path / "run")]
+    assert main(flags) == 0
+    out = capsys.readouterr().out
+    assert "Model: resnet" in out and " augment=" not in out
 
 
 def test_the_default_augmentation_is_per_model_and_dataset():

@@ -134,3 +134,21 @@ def test_predict_reports_a_damaged_image(model_file, tmp_path, capsys, fraction)
     assert err.startswith("error: ") and "Traceback" not in err
     assert f"cannot read {damaged} as an image" in err
     assert "truncated or damaged files cannot be read" in err
+
+
+@pytest.mark.parametrize("member", ["__header__.npy", "0.weight.npy"])
+def test_an_entry_that_is_not_a_npy_array_is_named(model_file, tmp_path, capsys, member):
+    """NumPy hands back the raw bytes of an entry that does not begin as a .npy file does
+    (not an array): that is a damaged file too, not an AttributeError."""
+    import zipfile
+
+    path = tmp_path / "model.npz"
+    with zipfile.ZipFile(model_file) as good, zipfile.ZipFile(path, "w") as damaged:
+        for name in good.namelist():
+            damaged.writestr(name, b"garbage, not a .npy" if name == member else good.read(name))
+    with pytest.raises(ModelFileError, match=rf"is corrupt: .*{member[:-4]}' is not a NumPy"):
+        load(path)
+    assert main(["export", str(path), str(tmp_path / "model.onnx")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path} is corrupt") and "Traceback" not in err
+    assert FIX in err and not (tmp_path / "model.onnx").exists()

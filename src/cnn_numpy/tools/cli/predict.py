@@ -77,7 +77,8 @@ def add_parser(subparsers) -> None:
         metavar="OUT.png",
         help="save a figure of every preparation step (the lighting correction "
         "too), the probabilities and the first feature maps (OUT-1.png, "
-        "OUT-2.png, ... for several images)",
+        "OUT-2.png, ... for several images); grey models only (for a colour model, "
+        "cnn-numpy explain draws its input and why)",
     )
     p.set_defaults(run=run)
 
@@ -254,7 +255,10 @@ def run(args: argparse.Namespace) -> int:
     check_input_shape(model, card, args.model, colour=True)
     shape = tuple(card.get("input_shape") or INPUT_SHAPE)
     if shape[0] == 3 and args.show:
-        raise CliError("--show draws a digit's preparation steps; it is for grey models only")
+        raise CliError(
+            "--show draws a digit's preparation steps; it is for grey models only (for a "
+            f"colour model, cnn-numpy explain {args.model} IMAGE draws its input and why)"
+        )
     classes = class_names(card, model.output_shape((1, *shape))[-1], args.model)
     stats = normalization(card, args.model)  # as in training
     if card.get("dataset") == "fashion-mnist":

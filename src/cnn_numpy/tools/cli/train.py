@@ -229,11 +229,12 @@ def start_run(run_dir: Path, settings: TrainSettings, data: Data, training: Trai
             )
     schedule = "" if settings.schedule == "none" else f" schedule={settings.schedule}"
     workers = "" if settings.workers is None else f" workers={settings.workers}"
+    augment = "" if settings.augment == "none" else f" augment={settings.augment}"
     blocks = sum(isinstance(layer, Residual) for layer in training.model)  # resnet's
     shape = f" ({blocks} basic block{'s' * (blocks != 1)})" if blocks else ""
     print(
         f"Model: {settings.model}{shape} | optimizer={settings.optimizer} lr={settings.lr} "
-        f"batch_size={settings.batch_size} epochs={settings.epochs}{schedule}{workers} | "
+        f"batch_size={settings.batch_size} epochs={settings.epochs}{schedule}{augment}{workers} | "
         f"run folder: {run_dir}"
     )
     return saver

@@ -7,6 +7,8 @@ import tokenize
 import zipfile
 import zlib
 
+import numpy as np
+
 #: what reading a damaged ``.npz`` raises, from zipfile, zlib and NumPy's ``.npy`` header
 #: parser (ValueError is told apart by the caller: it also means a pickled array)
 ARCHIVE_ERRORS = (
@@ -38,3 +40,14 @@ def damaged_archive(path, err: BaseException) -> str:
     else:
         what = f"corrupt: its zip archive is damaged ({detail})"
     return f"{path} is {what}; {FIX}"
+
+
+def npy_entry(archive, name: str) -> np.ndarray:
+    """``archive[name]`` of an opened ``.npz``: NumPy returns an entry that does not begin
+    as a ``.npy`` file does as raw bytes, not an array; that is a damaged file too."""
+    value = archive[name]
+    if not isinstance(value, np.ndarray):
+        raise zipfile.BadZipFile(
+            f"its entry {name!r} is not a NumPy array (it begins with {bytes(value[:12])!r})"
+        )
+    return value

@@ -27,7 +27,7 @@ import numpy as np
 from ...data.atomic import atomic_write_bytes
 from ...model import Sequential, checked_state
 from .architecture import ModelFileError, architecture, build, layer_registry, unwrapped
-from .damaged import ARCHIVE_ERRORS, damaged_archive
+from .damaged import ARCHIVE_ERRORS, damaged_archive, npy_entry
 from .header import (
     MAX_DEPTH,
     HeaderError,
@@ -155,12 +155,14 @@ def open_npz(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
                     f"{path} is an .npz archive but not a cnn-numpy file (it has "
                     f"no {HEADER_KEY!r} entry; arrays: {archive.files[:5]}...)"
                 )
-            raw = archive[HEADER_KEY]
+            raw = npy_entry(archive, HEADER_KEY)
             if raw.dtype != np.uint8 or raw.ndim != 1:
                 raise HeaderError("its header is not a byte array")
             header = parse_header(raw.tobytes())
             check_header(header, layer_registry(), FORMAT, FORMAT_VERSION)
-            arrays = {name: archive[name] for name in archive.files if name != HEADER_KEY}
+            arrays = {
+                name: npy_entry(archive, name) for name in archive.files if name != HEADER_KEY
+            }
     except HeaderError as err:
         raise ModelFileError(
             f"{path} {err}" if str(err).startswith(("is ", "has ")) else f"{path}: {err}"
