@@ -22,6 +22,15 @@ from .layers.conv import conv_output_size
 from .model import Sequential
 
 
+def counts(preset: str, num_classes, in_channels) -> tuple[int, int]:
+    """num_classes and in_channels checked here, so that a bad one is named as the preset's
+    argument, not as the Linear's out_features or the Conv2d's in_channels it becomes."""
+    return (
+        whole(num_classes, "num_classes", preset, low=1),
+        whole(in_channels, "in_channels", preset, low=1),
+    )
+
+
 def seed_net(
     num_classes: int = 2,
     filters: int = 8,
@@ -36,6 +45,7 @@ def seed_net(
     With the defaults: Conv2d(1, 8, 3) -> ReLU -> MaxPool2d(2) -> Flatten -> Linear(8*13*13, 2).
     Each extra block doubles the filters.
     """
+    num_classes, in_channels = counts("seed_net", num_classes, in_channels)
     filters = whole(filters, "filters", "seed_net", low=1)
     blocks = whole(blocks, "blocks", "seed_net", low=1)
     image_size = whole(image_size, "image_size", "seed_net", low=1)
@@ -72,6 +82,7 @@ def lenet(
 ) -> Sequential:
     """Conv2d(1,16,3,padding=1)-ReLU-MaxPool2d(2)-Conv2d(16,32,3,padding=1)-ReLU-MaxPool2d(2)
     -Flatten-Linear(1568,128)-ReLU-Linear(128,10)  (for 28x28 inputs)."""
+    num_classes, in_channels = counts("lenet", num_classes, in_channels)
     image_size = whole(image_size, "image_size", "lenet", low=4)
     rng = as_rng(rng)
     size = image_size // 2 // 2
@@ -107,6 +118,7 @@ def deep(
     width (channels of the first block; the second has twice as many) is kept small so an
     epoch of MNIST takes minutes on two CPU cores: the 28x28 convs cost width**2.
     """
+    num_classes, in_channels = counts("deep", num_classes, in_channels)
     width = whole(width, "width", "deep", low=1)
     image_size = whole(image_size, "image_size", "deep", low=1)
     rng = as_rng(rng)
@@ -183,6 +195,7 @@ def resnet(
     Fashion-MNIST must stay within a few LeNet epochs on two CPU cores.  The global average
     pooling lets the net take any image size >= 2**len(blocks).
     """
+    num_classes, in_channels = counts("resnet", num_classes, in_channels)
     width = whole(width, "width", "resnet", low=1)
     image_size = whole(image_size, "image_size", "resnet", low=1)
     if not isinstance(blocks, (tuple, list)) or not blocks:
