@@ -32,7 +32,7 @@ def test_the_unpacked_batches_are_read_in_the_official_layout(tmp_path):
 
 
 def test_one_record_by_hand_red_then_green_then_blue(tmp_path):
-    write_batches(tmp_path)
+    write_batches(tmp_path, per_batch=1)  # every batch one record, as the one made here
     record = bytearray(records(1, 0)[0])
     record[0] = 7  # the label byte
     record[1:] = bytes([10] * 1024 + [20] * 1024 + [30] * 1024)  # R, G, B planes
@@ -179,6 +179,18 @@ def test_a_truncated_batch_is_named(tmp_path):
     path.write_bytes(path.read_bytes()[: 3 * 3073])  # whole records, but fewer
     with pytest.raises(CifarError, match=r"data_batch_4.bin: 3 records where the other batches"):
         load_cifar10(tmp_path, download=False)
+
+
+@pytest.mark.parametrize("splits", [("train", "test"), ("test",)])
+def test_a_test_batch_cut_at_a_records_end_is_named_too(tmp_path, splits):
+    """The only batch of its split: it is compared with the training batches' sizes."""
+    write_batches(tmp_path)
+    path = tmp_path / FOLDER / "test_batch.bin"
+    path.write_bytes(path.read_bytes()[: 2 * 3073])
+    with pytest.raises(
+        CifarError, match=r"test_batch.bin: 2 records where the other batches hold 4"
+    ):
+        load_cifar10(tmp_path, download=False, splits=splits)
 
 
 def test_missing_files_are_named_and_the_folder_is_kept(tmp_path):
