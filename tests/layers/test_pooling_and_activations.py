@@ -112,3 +112,19 @@ def test_changing_the_output_in_place_does_not_change_the_gradient(make):
 def test_a_padded_window_too_large_names_the_padded_input():
     with pytest.raises(ValueError, match="window 7x7 is larger than the padded input 6x6"):
         AvgPool2d(7, padding=1)(np.zeros((1, 1, 4, 4)))
+
+
+@pytest.mark.parametrize("dtype", ["int64", "uint8", "int8", "bool"])
+def test_padded_maxpool_pools_integers_and_booleans_as_torch(dtype):
+    """-inf padding has no integer form: the dtype's smallest value pads instead."""
+    torch = pytest.importorskip("torch")
+    from cnn_numpy import MaxPool2d
+
+    x = (np.random.default_rng(0).integers(-50, 50, (2, 3, 7, 6)) % 9).astype(dtype)
+    pool = MaxPool2d(3, 2, padding=1)
+    out = pool(x)
+    want = torch.nn.functional.max_pool2d(torch.from_numpy(x.astype(np.int64)), 3, 2, 1)
+    assert out.dtype == x.dtype
+    np.testing.assert_array_equal(out.astype(np.int64), want.numpy())
+    dx = pool.backward(np.ones(out.shape))
+    assert dx.shape == x.shape and dx.sum() == out.size  # each window's gradient lands once

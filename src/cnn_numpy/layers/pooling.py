@@ -101,7 +101,7 @@ class MaxPool2d(_Pool2d):
         x = real_input(x, self)
         (ph, pw) = self.padding
         if self.has_padding:  # -inf, never a maximum (a copy in NCHW order)
-            x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+            x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=lowest(x.dtype))
         self.x = x  # the padded input, when padded
         taps = self.taps(x, self.out_shape[2:])  # kh*kw views of x, one per window tap
         out, self.argmax = max_and_argmax(taps, with_argmax=self.training)
@@ -131,6 +131,14 @@ class MaxPool2d(_Pool2d):
         (kh, kw), (ho, wo) = self.kernel_size, out_size
         tiled = self.stride == self.kernel_size and self.x.shape[2:] == (kh * ho, kw * wo)
         return (np.empty_like if tiled else np.zeros_like)(self.x, dtype=dtype)
+
+
+def lowest(dtype: np.dtype):
+    """MaxPool2d's padding value: -inf for floats; integers and booleans have no -inf, so
+    their smallest value (as PyTorch, which pools integer tensors too)."""
+    if dtype.kind == "f":
+        return -np.inf
+    return False if dtype.kind == "b" else np.iinfo(dtype).min
 
 
 def max_and_argmax(taps: list[np.ndarray], with_argmax: bool):
