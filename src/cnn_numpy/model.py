@@ -38,6 +38,38 @@ class Sequential(Layer):
         self.layers = Sequential(*self.layers, layer).layers  # the same checks as building
         return self
 
+    def insert(self, index: int, layer: Layer) -> Sequential:
+        """Put ``layer`` before position ``index``, as ``torch.nn.Sequential.insert``."""
+        n = len(self.layers)
+        if not isinstance(index, (int, np.integer)) or not -n <= index <= n:
+            raise IndexError(f"Sequential.insert: index must be in [{-n}, {n}], got {index!r}")
+        at = int(index) + n if index < 0 else int(index)  # -1: before the last, as a list's
+        self.layers = Sequential(*self.layers[:at], layer, *self.layers[at:]).layers
+        return self
+
+    def extend(self, layers) -> Sequential:
+        """Append each of ``layers`` (another Sequential, a list), as PyTorch's ``extend``."""
+        self.layers = Sequential(*self.layers, *layers).layers
+        return self
+
+    def pop(self, index: int = -1) -> Layer:
+        """Remove the layer at ``index`` and return it, as ``torch.nn.Sequential.pop``."""
+        layer = self.layers[index]
+        del self[index]
+        return layer
+
+    def __setitem__(self, i: int, layer: Layer) -> None:
+        """``model[-1] = Linear(128, 3)``: replace a layer (a new head), as in PyTorch."""
+        layers = list(self.layers)
+        layers[i] = layer  # IndexError, TypeError for a bad index, as a list's
+        self.layers = Sequential(*layers).layers  # the same checks as building
+
+    def __delitem__(self, i: int | slice) -> None:
+        """``del model[i]`` or ``del model[a:b]``; the later layers move up, as in PyTorch."""
+        layers = list(self.layers)
+        del layers[i]
+        self.layers = layers
+
     def __len__(self) -> int:
         return len(self.layers)
 

@@ -219,3 +219,30 @@ def test_a_layer_of_ones_own_without_output_shape_is_measured_not_assumed_elemen
     assert "(1, 4)" in model.summary((1, 1, 6, 6))
     with pytest.raises(ValueError, match=r"labels must be class indices 0..9"):
         evaluate(model, X, y + 5)
+
+
+def test_a_new_head_by_item_assignment_and_the_list_methods_as_torch():
+    torch = pytest.importorskip("torch")
+    model, twin = small(), torch.nn.Sequential(*[torch.nn.Identity() for _ in range(5)])
+    model[-1] = Linear(6, 2, rng=1)  # transfer learning: a new head
+    assert model(np.zeros((4, 12))).shape == (4, 2)
+    assert list(model.state_dict())[-2:] == ["4.weight", "4.bias"]
+    with pytest.raises(ValueError, match="used twice in one model"):
+        model[0] = model[1]
+    with pytest.raises(IndexError):
+        model[5] = ReLU()
+    assert isinstance(model[0], Flatten)  # a refused assignment changed nothing
+
+    relu = ReLU()
+    model.insert(-1, relu), twin.insert(-1, torch.nn.ReLU())
+    assert model[4] is relu and len(model) == len(twin) == 6
+    model.insert(6, ReLU()), twin.insert(6, torch.nn.ReLU())
+    assert isinstance(model[-1], ReLU) and len(model) == len(twin) == 7
+    with pytest.raises(IndexError):
+        model.insert(9, ReLU())
+    assert model.pop() is not None and isinstance(model[-1], Linear) and len(model) == 6
+    del model[1:3]
+    assert [type(layer).__name__ for layer in model] == ["Flatten", "ReLU", "ReLU", "Linear"]
+    assert list(model.state_dict()) == ["3.weight", "3.bias"]  # the keys move up with the layers
+    model.extend(Sequential(ReLU(), Linear(2, 5, rng=0)))
+    assert model(np.zeros((4, 6))).shape == (4, 5)
