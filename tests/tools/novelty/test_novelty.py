@@ -202,3 +202,20 @@ def test_a_nan_score_is_refused_not_trusted(trained, detector):
     with np.errstate(invalid="ignore"):  # NumPy's warning about the NaN: expected here
         answer = cnn.predict_with_novelty(model, x, detector)
     assert np.isnan(answer.scores[0]) and answer.refused.tolist() == [True, False, False]
+
+
+def test_unclean_data_and_swapped_arguments_get_clear_errors(trained, detector, tmp_path):
+    model, X, y = trained
+    dirty = X.copy()
+    dirty[3, 0, 1, 2] = np.nan  # was an IndexError from deep inside the outlier exposure
+    with pytest.raises(ValueError, match=r"fit_novelty: X holds NaN .* index \(3, 0, 1, 2\)"):
+        cnn.fit_novelty(model, dirty, y, rng=0)
+    with pytest.raises(ValueError, match="fit_novelty: labels must be class indices"):
+        cnn.fit_novelty(model, X, y - 1, rng=0)  # was NumPy's bincount complaining of a list
+    with pytest.raises(ValueError, match="fit_novelty: y must be a 1-D array of integer"):
+        cnn.fit_novelty(model, X, y.astype(float), rng=0)
+    with pytest.raises(ValueError, match="holdout must be between 0 and 1, got '0.2'"):
+        cnn.fit_novelty(model, X, y, holdout="0.2")  # was a TypeError comparing int and str
+    path = cnn.save(model, tmp_path / "m.npz")
+    with pytest.raises(ValueError, match=r"comes first: save_novelty\(path, detector\)"):
+        cnn.save_novelty(detector, path)

@@ -18,12 +18,13 @@ filters) gets the eyes of a LeNet for its check (reader.py, docs/novelty.md).
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ...checks import whole
-from ...data.batches import check_dataset
+from ...data.batches import check_labels, checked_split
 from ...layers.base import as_rng
 from ...train import EVAL_BATCH
 from .combine import Combination, clues
@@ -150,11 +151,10 @@ def fit_novelty(
         >>> novelty = fit_novelty(model, X_train, y_train, rng=0)             # doctest: +SKIP
         >>> novelty.score(model, X_test[:5]).round(2)                         # doctest: +SKIP
     """
-    check_dataset(X, y, "fit_novelty")
-    if not 0 < holdout < 1:
-        raise ValueError(f"fit_novelty: holdout must be between 0 and 1, got {holdout}")
-    if not 0 < refuse_rate < 1:
-        raise ValueError(f"fit_novelty: refuse_rate must be between 0 and 1, got {refuse_rate}")
+    X, y = checked_split((X, y), "fit_novelty")  # finite images, integer labels (as fit's)
+    for name, share in (("holdout", holdout), ("refuse_rate", refuse_rate)):
+        if not (isinstance(share, numbers.Real) and 0 < share < 1):
+            raise ValueError(f"fit_novelty: {name} must be between 0 and 1, got {share!r}")
     if max_images is not None:
         max_images = whole(max_images, "max_images", "fit_novelty", low=3)
     order = as_rng(rng).permutation(len(X))[:max_images]  # the images used, in random order
@@ -167,10 +167,7 @@ def fit_novelty(
     stages = list(stages) if stages is not None else default_stages(net)
     features, logits = stage_features(net, X, stages, batch_size, rows=order)
     num_classes = logits.shape[1]
-    if y.max() >= num_classes:
-        raise ValueError(
-            f"fit_novelty: labels go up to {y.max()}, the model has {num_classes} outputs"
-        )
+    check_labels(y, num_classes, "fit_novelty")
     y = y[order]  # features[k][i] is image order[i]'s
     fit, rest = slice(held, None), slice(0, held)
     gaussians = [ClassGaussians.fit(f[fit], y[fit], num_classes, shrinkage) for f in features]

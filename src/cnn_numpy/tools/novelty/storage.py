@@ -72,9 +72,11 @@ def save_novelty(path: str | os.PathLike, detector: NoveltyDetector) -> None:
         >>> cnn.save_novelty("model.npz", cnn.fit_novelty(model, X, y, rng=0))      # doctest: +SKIP
     """
     if not isinstance(detector, NoveltyDetector):
+        swapped = isinstance(path, NoveltyDetector)  # save(model, path) puts the path second
         raise ValueError(
             f"save_novelty: expected a NoveltyDetector (from fit_novelty), got "
             f"{type(detector).__name__}"
+            + ("; the model file comes first: save_novelty(path, detector)" if swapped else "")
         )
     header, arrays = open_npz(path)
     last = header["layers"][-1] if header["layers"] else {}
