@@ -11,12 +11,17 @@ from collections.abc import Iterable
 import numpy as np
 
 from .checks import flag, real, real_array, state_mapping, whole
-from .layers.base import Parameter
+from .layers.base import Layer, Parameter
 
 
 class Optimizer:
     def __init__(self, params: Iterable[Parameter], lr: float):
         name = type(self).__name__
+        if isinstance(params, Layer):  # not iterable (a Linear), or iterable over its layers
+            raise ValueError(
+                f"{name}: params is the model {type(params).__name__}(...) itself; pass "
+                "model.parameters()"
+            )
         self.params = [named_or_plain(p, name) for p in params]
         if not self.params:
             raise ValueError(f"{name}: got an empty parameter list")

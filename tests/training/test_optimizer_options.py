@@ -69,3 +69,12 @@ def test_named_parameters_are_taken_as_by_torch_and_groups_refused():
         Adam([{"params": layer.parameters(), "lr": 0.1}])
     with pytest.raises(ValueError, match="params must be Parameters"):
         SGD([("weight", np.zeros(3))])
+
+
+@pytest.mark.parametrize("make", [SGD, Adam, AdamW])
+def test_the_model_itself_for_params_says_to_pass_its_parameters(make):
+    from cnn_numpy import ReLU, Sequential
+
+    for model in (Linear(3, 2, rng=0), Sequential(Linear(3, 2, rng=0), ReLU())):
+        with pytest.raises(ValueError, match=r"is the model .* itself; pass model.parameters"):
+            make(model)  # was TypeError: 'Linear' object is not iterable / "got Linear"
