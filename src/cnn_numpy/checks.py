@@ -146,3 +146,22 @@ def path_or_none(value, name: str, owner: str):
     if value is None or isinstance(value, (str, os.PathLike)):
         return value
     raise ValueError(f"{owner}: {name} must be a path (str or pathlib.Path) or None, got {value!r}")
+
+
+# fit's old keywords, each with what replaced it (the tools reach fit through callbacks)
+REPLACED = {
+    "verbose": "verbose=False is callbacks=[] (the default prints each epoch's line)",
+    "progress": "progress=True is callbacks=[PrintEpoch(), ProgressBar()] "
+    "(from cnn_numpy.tools.progress import ProgressBar)",
+    "monitor": "monitor=m is callbacks=[PrintEpoch(), m]",
+    "on_epoch_end": "on_epoch_end=f is a Callback whose on_epoch_end(epoch, history) calls f",
+    "on_batch_end": "on_batch_end=f is a Callback whose on_batch_end(epoch, step, loss) calls f",
+    "keep_freed_memory": "keep_freed_memory=True is cnn_numpy.keep_freed_memory() before fit "
+    "(a setting of the whole process)",
+}
+
+
+def removed_keywords(removed: dict) -> str:
+    """fit's old keywords, each with what replaced it (the tools reach fit through callbacks)."""
+    lines = [REPLACED.get(k, f"{k!r} is not an argument of fit") for k in removed]
+    return "fit() got " + ", ".join(map(repr, removed)) + ": " + "; ".join(lines)

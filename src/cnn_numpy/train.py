@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from .checks import real_array, whole
+from .checks import real_array, removed_keywords, whole
 from .data.batches import check_labels, checked_split, count_batches, iterate_minibatches
 from .epoch_progress import EpochProgress
 from .history import History
@@ -24,6 +24,20 @@ EVAL_BATCH = 128
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
+
+
+def diverged(model, where: str, optimizer, updates: int) -> TrainingDiverged:
+    """The error for a NaN or infinite loss, naming its likely cause: after updates, too
+    large a learning rate; before any (fit checked the images), the weights or a forward."""
+    if updates:
+        return TrainingDiverged(f"loss became {where}: training diverged. Try a smaller "
+                                f"learning rate (now {optimizer.lr}).")  # fmt: skip
+    bad = [name for name, array in model.named_state() if not np.isfinite(array).all()]
+    cause = (f"the model's {', '.join(bad[:3])} hold NaN or inf values (a damaged file, a "
+             "diverged run?)" if bad else "the model's output is NaN or inf for these finite "
+             "images: a forward overflows (inputs too large?) or a layer makes NaN")  # fmt: skip
+    return TrainingDiverged(f"loss became {where}, before any update, so the learning rate is "
+                            f"not the cause: {cause}")  # fmt: skip
 
 
 def predict_proba(model, X: np.ndarray, batch_size: int = EVAL_BATCH) -> np.ndarray:
@@ -235,6 +249,7 @@ def fit(
     merge_single = has_batch_statistics(model)  # a last batch of one joins the one before
     steps = count_batches(len(X), batch_size, merge_single)
     tell("on_train_begin", model)
+    updates = 0  # optimizer steps so far: before the first, the learning rate is no suspect
     for epoch in range(len(history) + 1, len(history) + epochs + 1):
         start = time.perf_counter()
         model.train()
@@ -255,13 +270,13 @@ def fit(
             logits = model.forward(xb)
             batch_loss = loss.forward(logits, yb)
             if not math.isfinite(batch_loss):
-                raise TrainingDiverged(
-                    f"loss became {batch_loss} at epoch {epoch}, batch {step}: training diverged."
-                    f" Try a smaller learning rate (now {optimizer.lr})."
+                raise diverged(
+                    model, f"{batch_loss} at epoch {epoch}, batch {step}", optimizer, updates
                 )
             with input_grad(model, False):  # nobody uses dL/d(images): the first layer skips it
                 model.backward(loss.backward())
             optimizer.step()
+            updates += 1
             progress.total_loss += batch_loss * len(yb)
             progress.correct += int((logits.argmax(axis=1) == yb).sum())
             progress.seen += len(yb)
@@ -279,21 +294,3 @@ def fit(
             scheduler.step()
         tell("on_epoch_end", epoch, history)
     return history
-
-
-REPLACED = {
-    "verbose": "verbose=False is callbacks=[] (the default prints each epoch's line)",
-    "progress": "progress=True is callbacks=[PrintEpoch(), ProgressBar()] "
-    "(from cnn_numpy.tools.progress import ProgressBar)",
-    "monitor": "monitor=m is callbacks=[PrintEpoch(), m]",
-    "on_epoch_end": "on_epoch_end=f is a Callback whose on_epoch_end(epoch, history) calls f",
-    "on_batch_end": "on_batch_end=f is a Callback whose on_batch_end(epoch, step, loss) calls f",
-    "keep_freed_memory": "keep_freed_memory=True is cnn_numpy.keep_freed_memory() before fit "
-    "(a setting of the whole process)",
-}
-
-
-def removed_keywords(removed: dict) -> str:
-    """fit's old keywords, each with what replaced it (the tools reach fit through callbacks)."""
-    lines = [REPLACED.get(k, f"{k!r} is not an argument of fit") for k in removed]
-    return "fit() got " + ", ".join(map(repr, removed)) + ": " + "; ".join(lines)

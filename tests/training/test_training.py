@@ -202,6 +202,25 @@ def test_fit_reports_divergence():
         )
 
 
+def test_a_loss_that_is_nan_before_any_update_does_not_blame_the_learning_rate():
+    X, y = synthetic_lines(20, rng=0)
+
+    def run(model):
+        with np.errstate(all="ignore"), pytest.raises(TrainingDiverged) as err:
+            fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=1e-3), (X, y), 1,
+                callbacks=[])  # fmt: skip
+        assert "before any update, so the learning rate is not the cause" in str(err.value)
+        assert "smaller learning rate" not in str(err.value)
+        return str(err.value)
+
+    damaged = seed_net(2, rng=0)
+    damaged[0].weight.data[0, 0, 0, 0] = np.nan  # a damaged file, a run that diverged
+    assert "the model's 0.weight hold NaN or inf" in run(damaged)
+    overflowing = seed_net(2, rng=0)
+    overflowing[-1].weight.data[...] = 3e38  # float32's largest: the logits overflow to inf
+    assert "output is NaN or inf for these finite images" in run(overflowing)
+
+
 def test_fit_leaves_every_layer_returning_its_input_gradient():
     """fit skips the first layer's dL/dx for speed; afterwards layer 0 alone still returns it."""
     X, y = synthetic_lines(10, rng=0)
