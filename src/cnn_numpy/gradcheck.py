@@ -65,7 +65,14 @@ def check_layer_gradients(layer, x: np.ndarray, h: float = 1e-6, rng=R_SEED) -> 
                 f"gradient check needs float64: {layer!r}.{name} is "
                 f"{p.data.dtype}; build the layer with dtype=np.float64"
             )
-    R = as_rng(rng).standard_normal(layer.forward(x).shape)
+    out = layer.forward(x)
+    if not np.array_equal(out, layer.forward(x), equal_nan=True):  # differences need one f(x)
+        raise ValueError(
+            f"gradient check: {layer!r:.80} gives another output at each forward of the same "
+            "input (a Dropout in training mode draws a new mask), so differences cannot "
+            "measure its gradient: check it in eval mode (.eval()) or with Dropout(p=0)"
+        )
+    R = as_rng(rng).standard_normal(out.shape)
 
     def objective() -> float:
         return float(np.sum(layer.forward(x) * R))

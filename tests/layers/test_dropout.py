@@ -95,3 +95,14 @@ def test_matches_torch_with_the_same_mask(p):
 def test_float16_stays_float16_as_in_torch():
     out = Dropout(0.5, rng=0)(np.ones((4, 4), np.float16))
     assert out.dtype == np.float16 and set(out.ravel().tolist()) <= {0.0, 2.0}
+
+
+def test_a_gradient_check_of_dropout_in_training_mode_is_refused_not_reported_wrong():
+    # each forward draws a new mask, so central differences measured noise: the check
+    # reported a relative error near 1, as if Dropout's backward were wrong
+    from cnn_numpy import check_layer_gradients
+
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    with pytest.raises(ValueError, match="another output at each forward .* eval mode"):
+        check_layer_gradients(Dropout(0.5, rng=0), x)
+    assert check_layer_gradients(Dropout(0.5, rng=0).eval(), x)["input"] < 1e-6
