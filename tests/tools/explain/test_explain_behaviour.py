@@ -217,3 +217,10 @@ def test_the_heat_maps_of_saliency_and_grad_cam_start_at_zero():
     limits = [ax.get_images()[-1].get_clim() for ax in fig.axes[1:4]]
     fig.clf()
     assert limits == [(0.0, 1.0), (0.0, 1.0), (-0.5, 0.5)]
+
+
+def test_grad_cam_reads_a_data_parallel_models_module(model, x):
+    # saliency took a DataParallel; grad_cam said "model must be a Sequential"
+    wrapped = cnn.DataParallel(model, workers=2)  # no forward: no worker starts
+    np.testing.assert_array_equal(grad_cam(wrapped, x, target=1), grad_cam(model, x, target=1))
+    assert wrapped.pool == []

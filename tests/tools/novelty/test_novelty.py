@@ -219,3 +219,12 @@ def test_unclean_data_and_swapped_arguments_get_clear_errors(trained, detector, 
     path = cnn.save(model, tmp_path / "m.npz")
     with pytest.raises(ValueError, match=r"comes first: save_novelty\(path, detector\)"):
         cnn.save_novelty(detector, path)
+
+
+def test_a_data_parallel_model_is_read_through_its_module(trained, detector):
+    # was "a novelty score needs a model that ends in its classifier ... ends with DataParallel"
+    model, X, y = trained
+    wrapped = cnn.DataParallel(model, workers=2)
+    assert cnn.fit_novelty(wrapped, X, y, holdout=0.2, rng=0).threshold == detector.threshold
+    a = cnn.predict_with_novelty(wrapped, X[:5], detector)
+    np.testing.assert_array_equal(a.scores, cnn.predict_with_novelty(model, X[:5], detector).scores)

@@ -8,6 +8,7 @@ import numpy as np
 
 from ...layers.base import Layer
 from ..input_gradients.backprop import explaining, in_precision_of, input_array, one_hot, targets
+from ..saving.architecture import unwrapped
 
 
 def grad_cam(model, x, target=None, layer=None) -> np.ndarray:
@@ -18,7 +19,7 @@ def grad_cam(model, x, target=None, layer=None) -> np.ndarray:
     second MaxPool2d, 7x7; for the ``resnet`` preset the last block's ReLU before the global
     pooling, whose 1x1 output would be a map of one number), else the last 4-D one.
     """
-    x = input_array(x, "grad_cam")
+    x, model = input_array(x, "grad_cam"), unwrapped(model)  # a DataParallel's module
     index = layer_index(model, layer, x.shape)
     model = in_precision_of(model, x)
     with explaining(model):

@@ -27,6 +27,7 @@ from ...checks import whole
 from ...data.batches import check_labels, checked_split
 from ...layers.base import as_rng
 from ...train import EVAL_BATCH
+from ..saving.architecture import unwrapped
 from .combine import Combination, clues
 from .exposure import learn_combination
 from .features import Stage, default_stages, stage_features
@@ -152,6 +153,7 @@ def fit_novelty(
         >>> novelty.score(model, X_test[:5]).round(2)                         # doctest: +SKIP
     """
     X, y = checked_split((X, y), "fit_novelty")  # finite images, integer labels (as fit's)
+    model = unwrapped(model)  # a DataParallel's module: the same weights, its layers to read
     for name, share in (("holdout", holdout), ("refuse_rate", refuse_rate)):
         if not (isinstance(share, numbers.Real) and 0 < share < 1):
             raise ValueError(f"fit_novelty: {name} must be between 0 and 1, got {share!r}")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...train import EVAL_BATCH
+from ..saving.architecture import unwrapped
 from .detector import NoveltyDetector
 from .features import softmax, stage_features
 
@@ -39,7 +40,7 @@ def predict_with_novelty(
         >>> answer = cnn.predict_with_novelty(model, x, novelty)                   # doctest: +SKIP
         >>> answer.refused[0], answer.scores[0], answer.threshold                  # doctest: +SKIP
     """
-    X = np.asarray(X)
+    X, model = np.asarray(X), unwrapped(model)  # a DataParallel's module: the same weights
     if X.ndim < 2 or len(X) == 0:
         raise ValueError(
             f"predict_with_novelty: expected a batch of images (N, C, H, W), got shape {X.shape}"
