@@ -29,7 +29,14 @@ class Sequential(Layer):
     def __init__(self, *layers: Layer):
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
-                raise ValueError(f"Sequential: item {i} is {layer!r}, not a Layer")
+                hint = {
+                    dict: " (named layers, an OrderedDict, are not implemented here: pass the "
+                    "layers in order, Sequential(*named.values()); keys are then 0, 1, ...)",
+                    list: " (pass the layers themselves: Sequential(*layers))",
+                    tuple: " (pass the layers themselves: Sequential(*layers))",
+                }
+                extra = next((h for kind, h in hint.items() if isinstance(layer, kind)), "")
+                raise ValueError(f"Sequential: item {i} is {layer!r:.200}, not a Layer{extra}")
         check_used_once("Sequential", *layers)
         self.layers = list(layers)
 

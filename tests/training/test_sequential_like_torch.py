@@ -246,3 +246,15 @@ def test_a_new_head_by_item_assignment_and_the_list_methods_as_torch():
     assert list(model.state_dict()) == ["3.weight", "3.bias"]  # the keys move up with the layers
     model.extend(Sequential(ReLU(), Linear(2, 5, rng=0)))
     assert model(np.zeros((4, 6))).shape == (4, 5)
+
+
+def test_a_list_or_an_ordered_dict_of_layers_says_how_to_pass_them():
+    from collections import OrderedDict
+
+    layers = [Flatten(), Linear(12, 3, rng=0)]
+    with pytest.raises(ValueError, match=r"pass the layers themselves: Sequential\(\*layers\)"):
+        Sequential(layers)
+    named = OrderedDict(flat=layers[0], fc=layers[1])
+    with pytest.raises(ValueError, match=r"OrderedDict, are not implemented .*named.values\(\)"):
+        Sequential(named)  # torch.nn.Sequential takes one; here the keys would be lost
+    assert list(Sequential(*named.values()).state_dict()) == ["1.weight", "1.bias"]
