@@ -84,7 +84,9 @@ class Sequential(Layer):
         """``model[i]`` is a layer; ``model[a:b]`` a Sequential of those layers (the same
         objects, so it shares their weights), as in PyTorch."""
         if isinstance(i, slice):
-            return Sequential(*self.layers[i]).train(self.training)
+            part = Sequential(*self.layers[i])
+            part.training = self.training  # its flag only: each layer keeps its own mode
+            return part
         return self.layers[i]
 
     def __iter__(self) -> Iterator[Layer]:

@@ -53,6 +53,14 @@ def test_a_slice_keeps_the_models_mode():
     assert model[:3].training is False and model.train()[:3].training is True
 
 
+def test_slicing_leaves_each_layers_own_mode_alone():
+    model = small().train()
+    model[2].eval()  # a frozen BatchNorm, as fine-tuning does
+    features = model[:3]  # was .train(True) on the shared layers: the BatchNorm trained again
+    assert model[2].training is False and features[2].training is False
+    assert features.training is True
+
+
 def test_strict_false_loads_the_keys_both_have_and_returns_the_others():
     model, source = small(0), small(1)
     state = source.state_dict()
