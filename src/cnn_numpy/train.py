@@ -12,7 +12,7 @@ from .checks import real_array, removed_keywords, whole
 from .data.batches import check_labels, checked_split, count_batches, iterate_minibatches
 from .epoch_progress import EpochProgress
 from .history import History
-from .layers.base import Layer, as_rng, has_batch_statistics
+from .layers.base import Layer, as_rng, evaluating, has_batch_statistics
 from .layers.speed import input_grad
 
 #: images per forward pass when predicting or evaluating.  Small batches are not slower here:
@@ -45,17 +45,13 @@ def predict_proba(model, X: np.ndarray, batch_size: int = EVAL_BATCH) -> np.ndar
     X = real_array(X, "X", "predict")
     batch_size = whole(batch_size, "batch_size", "predict", low=1)
     num_classes = num_outputs(model, X)  # also: a clear error if X does not fit the model
-    was_training = model.training
-    model.eval()
-    try:
-        chunks = []
+    chunks = []
+    with evaluating(model):  # afterwards each layer's mode is what it was
         for start in range(0, len(X), batch_size):
             logits = model.forward(X[start : start + batch_size])
             logits = logits - logits.max(axis=1, keepdims=True)
             p = np.exp(logits)
             chunks.append(p / p.sum(axis=1, keepdims=True))
-    finally:
-        model.train(was_training)
     return np.concatenate(chunks) if chunks else np.empty((0, num_classes), np.float32)
 
 

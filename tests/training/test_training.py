@@ -261,3 +261,18 @@ def test_fit_records_test_loss_as_cross_entropy_on_the_test_set():
     expected = CrossEntropyLoss()(model(test[0]).astype(np.float64), test[1])
     assert history.test_loss[-1] == pytest.approx(expected, rel=1e-4)
     assert len(history.test_loss) == 2
+
+
+def test_predict_and_evaluate_give_each_layer_back_its_own_mode():
+    from cnn_numpy import BatchNorm1d, Flatten
+
+    X, y = synthetic_lines(10, size=8, rng=0)
+    model = Sequential(Flatten(), Linear(64, 4, rng=0), BatchNorm1d(4), ReLU(), Linear(4, 2, rng=0))
+    model.train()
+    model[2].eval()  # a frozen BatchNorm: was trained again after predict (model.train(True))
+    predict(model, X), evaluate(model, X, y), predict_proba(model, X)
+    assert [layer.training for layer in model] == [True, True, False, True, True]
+    model.eval()
+    model[2].train()
+    predict(model, X)
+    assert [layer.training for layer in model] == [False, False, True, False, False]

@@ -4,6 +4,7 @@ share.  The speed mechanisms (scratch memory, skipping dL/dx) are in ``layers/sp
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import numpy as np
@@ -180,6 +181,19 @@ def check_used_once(owner: str, *layers: Layer | None) -> None:
 def has_batch_statistics(model: Layer) -> bool:
     """Whether any layer of ``model`` normalises with batch statistics in training mode."""
     return any(layer.batch_statistics for layer in layers_of(model))
+
+
+@contextlib.contextmanager
+def evaluating(model: Layer) -> Iterator[Layer]:
+    """Within the block ``model`` is in eval mode; afterwards each layer inside it has the
+    mode it had before, not the model's (a BatchNorm frozen in eval mode stays frozen)."""
+    modes = [(layer, layer.training) for layer in layers_of(model)]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for layer, mode in modes:
+            layer.training = mode
 
 
 # Helpers the layers share: arguments, random init, input checks.

@@ -224,3 +224,10 @@ def test_grad_cam_reads_a_data_parallel_models_module(model, x):
     wrapped = cnn.DataParallel(model, workers=2)  # no forward: no worker starts
     np.testing.assert_array_equal(grad_cam(wrapped, x, target=1), grad_cam(model, x, target=1))
     assert wrapped.pool == []
+
+
+def test_an_explanation_gives_each_layer_back_its_own_mode(model, x):
+    model.train()
+    model[0].eval()  # a layer the user froze
+    saliency(model, x), grad_cam(model, x)
+    assert [layer.training for layer in model] == [False, True, True, True, True]

@@ -228,3 +228,16 @@ def test_a_data_parallel_model_is_read_through_its_module(trained, detector):
     assert cnn.fit_novelty(wrapped, X, y, holdout=0.2, rng=0).threshold == detector.threshold
     a = cnn.predict_with_novelty(wrapped, X[:5], detector)
     np.testing.assert_array_equal(a.scores, cnn.predict_with_novelty(model, X[:5], detector).scores)
+
+
+def test_novelty_scores_give_each_layer_back_its_own_mode(trained, detector):
+    model, X, _ = trained
+    before = [layer.training for layer in model]  # the module's fixture is shared
+    model.train()
+    model[0].eval()
+    try:
+        cnn.predict_with_novelty(model, X[:3], detector)
+        assert [layer.training for layer in model][:2] == [False, True]
+    finally:
+        for layer, mode in zip(model, before):
+            layer.training = mode

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from ...layers.base import Layer, Parameter, layers_of
+from ...layers.base import Layer, Parameter, evaluating, layers_of
 from ...layers.speed import input_grad  # the only use of input_grad here
 
 
@@ -26,13 +26,11 @@ def explaining(model: Layer) -> Iterator[Layer]:
     ``grad`` are what they were (an explanation is not a training step)."""
     if not isinstance(model, Layer):
         raise ValueError(f"model must be a Layer, e.g. a Sequential, got {type(model).__name__}")
-    was_training = model.training
     grads = [p.grad.copy() for p in model.parameters()]
-    model.eval()
     try:
-        yield model
+        with evaluating(model):  # afterwards each layer's mode is what it was
+            yield model
     finally:
-        model.train(was_training)
         for p, g in zip(model.parameters(), grads):
             p.grad[...] = g
 

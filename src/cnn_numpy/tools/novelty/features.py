@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...layers import Flatten, Linear, ReLU
+from ...layers.base import evaluating
 from ...train import EVAL_BATCH
 
 
@@ -100,11 +101,9 @@ def stage_features(
         raise ValueError("novelty features: no images (X has length 0)")
     last = len(model.layers) - 1
     reads = [(s.layer if s.layer >= 0 else last, s.pooling) for s in stages]
-    was_training = model.training
-    model.eval()
     features: list[np.ndarray | None] = [None] * len(stages)
     logits = None
-    try:
+    with evaluating(model):  # afterwards each layer's mode is what it was
         for start in range(0, len(rows), batch_size):
             x = X[rows[start : start + batch_size]]
             done = slice(start, start + len(x))  # where this batch goes in the outputs
@@ -115,8 +114,6 @@ def stage_features(
                         f = pool(x, pooling)
                         features[k] = fill(features[k], done, f, len(rows), np.float32)
             logits = fill(logits, done, x, len(rows), x.dtype)
-    finally:
-        model.train(was_training)
     return features, logits
 
 
