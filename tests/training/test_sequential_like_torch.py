@@ -266,3 +266,13 @@ def test_a_list_or_an_ordered_dict_of_layers_says_how_to_pass_them():
     with pytest.raises(ValueError, match=r"OrderedDict, are not implemented .*named.values\(\)"):
         Sequential(named)  # torch.nn.Sequential takes one; here the keys would be lost
     assert list(Sequential(*named.values()).state_dict()) == ["1.weight", "1.bias"]
+
+
+def test_a_gradient_set_to_none_as_in_torch_says_to_call_zero_grad():
+    layer = Linear(3, 2, rng=0)
+    with pytest.raises(ValueError, match=r"p.grad = None\), call model.zero_grad\(\)"):
+        layer.weight.grad = None  # was a TypeError at the next backward, += into None
+    assert layer.weight.grad.shape == (2, 3) and not layer.weight.grad.any()
+    layer.weight.grad = np.ones((2, 3))  # an array is taken
+    layer.zero_grad()
+    assert not layer.weight.grad.any()

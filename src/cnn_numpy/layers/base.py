@@ -140,6 +140,21 @@ class Parameter:
         self.grad = np.zeros_like(data)
 
     @property
+    def grad(self) -> np.ndarray:
+        """dL/d(data), accumulated by ``backward``: always an array, which layers add into."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: np.ndarray) -> None:
+        if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
+            raise ValueError(
+                f"Parameter.grad must be a float ndarray, got {value!r:.80}: the layers add "
+                "into it. To clear gradients (PyTorch's p.grad = None), call "
+                "model.zero_grad() or optimizer.zero_grad()"
+            )
+        self._grad = value
+
+    @property
     def shape(self) -> tuple[int, ...]:
         return self.data.shape
 
