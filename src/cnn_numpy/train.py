@@ -30,14 +30,18 @@ def diverged(model, where: str, optimizer, updates: int) -> TrainingDiverged:
     """The error for a NaN or infinite loss, naming its likely cause: after updates, too
     large a learning rate; before any (fit checked the images), the weights or a forward."""
     if updates:
-        return TrainingDiverged(f"loss became {where}: training diverged. Try a smaller "
-                                f"learning rate (now {optimizer.lr}).")  # fmt: skip
+        return TrainingDiverged(
+            f"loss became {where}: training diverged. Try a smaller learning rate "
+            f"(now {optimizer.lr})."
+        )
     bad = [name for name, array in model.named_state() if not np.isfinite(array).all()]
-    cause = (f"the model's {', '.join(bad[:3])} hold NaN or inf values (a damaged file, a "
-             "diverged run?)" if bad else "the model's output is NaN or inf for these finite "
-             "images: a forward overflows (inputs too large?) or a layer makes NaN")  # fmt: skip
-    return TrainingDiverged(f"loss became {where}, before any update, so the learning rate is "
-                            f"not the cause: {cause}")  # fmt: skip
+    if bad:
+        cause = f"the model's {', '.join(bad[:3])} hold NaN or inf values (a damaged file?)"
+    else:
+        cause = "its output is NaN or inf for these finite images: a forward overflows"
+    return TrainingDiverged(
+        f"loss became {where}, before any update, so the learning rate is not the cause: {cause}"
+    )
 
 
 def predict_proba(model, X: np.ndarray, batch_size: int = EVAL_BATCH) -> np.ndarray:
