@@ -135,6 +135,8 @@ def plot_update_ratios(
             ["ratios"]``, or ``update_ratio_series(monitor.records)``).
         steps: the step number of each ratio (default 1, 2, ...).
     """
+    from matplotlib.ticker import MaxNLocator
+
     drawn = {name: r for name, r in ratios.items() if r}
     if not drawn:
         raise ValueError("plot_update_ratios: no update ratios to draw")
@@ -147,6 +149,7 @@ def plot_update_ratios(
         np.log10(rule), color="k", linestyle="--", linewidth=1, label=f"rule of thumb ({rule:g})"
     )
     ax.set(xlabel="step", ylabel="log10 |update| / |weight|")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     ax.set_title(title or "Update-to-weight ratio per step", fontsize=10)
