@@ -65,6 +65,10 @@ SECTIONS = [
 #: the sections only some runs have (a monitored run, an augmented one)
 MONITORED = (*(stem for stem, _, _ in MONITOR_SECTIONS), FILTERS_EPOCHS_SECTION[0], "augmentation")
 
+#: pictures `cnn-numpy train` draws itself, once, before the first epoch (it has the training
+#: images then): every report embeds them as the run's own, never as stale
+DRAWN_BY_TRAIN = ("augmentation",)
+
 
 def suffix_of(stem: str) -> str:
     return "gif" if stem == "filters_epochs" else "png"
@@ -210,7 +214,7 @@ def render_html(
             shown_heading.add(k)
         note = (
             ""
-            if stem in pictures
+            if stem in pictures or stem in DRAWN_BY_TRAIN
             else ' <span class="note">(from an earlier report: no model to redraw it)</span>'
         )
         data, suffix = base64.b64encode(every[stem]).decode("ascii"), suffix_of(stem)
