@@ -29,7 +29,9 @@ SECTIONS = [
         "filters",
         "Filters of the first conv layer: what did it learn?",
         "Each 3x3 (or kxk) kernel is a tiny pattern detector; red weights are positive, blue "
-        "negative. A kernel with a red column between blue ones responds to vertical lines.",
+        "negative. A kernel with a red column between blue ones responds to vertical lines. "
+        "For colour images each kernel is drawn as a small RGB picture of its weights "
+        "(mid-grey = 0): the colour, and the pattern, it responds to.",
     ),
     FILTERS_EPOCHS_SECTION,
     (
