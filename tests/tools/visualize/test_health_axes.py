@@ -43,3 +43,12 @@ def test_update_ratio_steps_are_whole_numbers():
     ticks = [t for t in ax.get_xticks() if low <= t <= high]
     assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), ticks
     assert ax.get_xlabel() == "step"
+
+
+def test_the_dead_unit_legend_covers_no_bar():
+    """Active shares reach 1.0 anywhere along the axis: the legend sits above the plot."""
+    fig = plot_dead_units([layer_stats("8: ReLU", [1.0] * 60 + [0.0] * 4 + [1.0] * 64)])
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    legend = ax.get_legend().get_window_extent(fig.canvas.get_renderer())
+    assert legend.y0 >= ax.get_window_extent().y1 - 1, (legend, ax.get_window_extent())

@@ -112,7 +112,8 @@ def plot_dead_units(layers: list[dict], title: str | None = None):
             f"{layer['label']}: {dead.sum()} of {len(activity)} units dead", fontsize=9, loc="left"
         )
         if dead.any():
-            ax.legend(fontsize=7, loc="upper right")
+            # above the plot, beside the title: a share of 1.0 fills the axes to the top
+            ax.legend(fontsize=7, loc="lower right", bbox_to_anchor=(1, 1), frameon=False)
         ax.tick_params(labelsize=7)
     axes.flat[-1].set_xlabel("unit (filter, for a conv layer)")
     fig.suptitle(title or "Dead units: share of inputs on which each unit is active", fontsize=10)
