@@ -163,7 +163,11 @@ def test_serve_uses_the_learners_forward(workbook, tmp_path, capsys, monkeypatch
     with pytest.raises(Stop):
         main(["serve", str(path), "--layers-from", str(workbook), "--no-browser"])
     model = seen["model"]
-    assert "forward" in vars(model[0]) and "  conv2d: yours" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "forward" in vars(model[0]) and "  conv2d: yours" in out
+    # the page trains nothing: no line may say "the optimizer is not SGD" as if it had one
+    assert "the optimizer is not" not in out
+    assert "  sgd: yours (not used: nothing is trained here, no optimizer)" in out
     x = np.random.default_rng(0).standard_normal((2, 1, 28, 28)).astype(np.float32)
     np.testing.assert_allclose(model.forward(x), cnn.load(path).forward(x), rtol=1e-4, atol=1e-5)
 
