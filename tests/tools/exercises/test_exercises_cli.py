@@ -67,6 +67,15 @@ def test_a_bad_time_limit_is_a_usage_error(workbook, capsys):
     assert exit_.value.code == 2 and "--time-limit" in capsys.readouterr().err
 
 
+def test_check_without_a_folder_asks_for_the_folder_only(capsys):
+    """EXERCISE is optional for check: the usage error must not say it is required."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["exercises", "check"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "required: DIR" in err
+    assert "EXERCISE" not in err.splitlines()[0], err
+
+
 def train_steps(model, optimizer, loss, steps=3):
     rng = np.random.default_rng(1)
     for _ in range(steps):
