@@ -67,6 +67,15 @@ def test_a_bad_time_limit_is_a_usage_error(workbook, capsys):
     assert exit_.value.code == 2 and "--time-limit" in capsys.readouterr().err
 
 
+def test_check_without_a_folder_asks_for_the_folder_only(capsys):
+    """EXERCISE is optional for check: the usage error must not say it is required."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["exercises", "check"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "required: DIR" in err
+    assert "EXERCISE" not in err.splitlines()[0], err
+
+
 def train_steps(model, optimizer, loss, steps=3):
     rng = np.random.default_rng(1)
     for _ in range(steps):
@@ -163,7 +172,11 @@ def test_serve_uses_the_learners_forward(workbook, tmp_path, capsys, monkeypatch
     with pytest.raises(Stop):
         main(["serve", str(path), "--layers-from", str(workbook), "--no-browser"])
     model = seen["model"]
-    assert "forward" in vars(model[0]) and "  conv2d: yours" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "forward" in vars(model[0]) and "  conv2d: yours" in out
+    # the page trains nothing: no line may say "the optimizer is not SGD" as if it had one
+    assert "the optimizer is not" not in out
+    assert "  sgd: yours (not used: nothing is trained here, no optimizer)" in out
     x = np.random.default_rng(0).standard_normal((2, 1, 28, 28)).astype(np.float32)
     np.testing.assert_allclose(model.forward(x), cnn.load(path).forward(x), rtol=1e-4, atol=1e-5)
 

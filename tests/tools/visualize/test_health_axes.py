@@ -30,3 +30,25 @@ def test_dead_units_are_numbered_in_whole_numbers():
     ticks = [t for t in ax.get_xticks() if -0.5 <= t <= 3.5]
     assert ticks and all(float(t).is_integer() for t in ticks), ticks
     assert np.isclose(ax.get_ylim()[1], 1.0)
+
+
+def test_update_ratio_steps_are_whole_numbers():
+    """A short diagnose run has a handful of steps: no tick may read "step 1.5"."""
+    from cnn_numpy.tools.visualize import plot_update_ratios
+
+    fig = plot_update_ratios({"0.weight": [1e-3, 2e-3, 5e-3, 1e-2, 3e-2]})
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    low, high = ax.get_xlim()
+    ticks = [t for t in ax.get_xticks() if low <= t <= high]
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), ticks
+    assert ax.get_xlabel() == "step"
+
+
+def test_the_dead_unit_legend_covers_no_bar():
+    """Active shares reach 1.0 anywhere along the axis: the legend sits above the plot."""
+    fig = plot_dead_units([layer_stats("8: ReLU", [1.0] * 60 + [0.0] * 4 + [1.0] * 64)])
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    legend = ax.get_legend().get_window_extent(fig.canvas.get_renderer())
+    assert legend.y0 >= ax.get_window_extent().y1 - 1, (legend, ax.get_window_extent())

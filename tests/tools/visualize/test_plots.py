@@ -367,3 +367,17 @@ def test_the_reports_feature_map_caption_names_the_pictures_colours():
     for colour in ("red", "blue", "white", "dark", "yellow"):
         assert colour in caption and colour in signed[3] + positive[3]
     assert "bright" not in caption
+
+
+def test_colour_filters_say_how_to_read_them():
+    """A colour model's first filters are RGB pictures, not the red/blue weight scale of a
+    grey one: the figure says so, and the report's caption does not claim red = positive."""
+    from cnn_numpy import resnet
+    from cnn_numpy.tools.visualize.report_page import SECTIONS
+
+    fig = plot_filters(resnet(num_classes=10, in_channels=3, rng=0))
+    assert "RGB" in fig._suptitle.get_text() and "mid-grey = 0" in fig._suptitle.get_text()
+    grey = plot_filters(seed_net(num_classes=2, rng=0))
+    assert "RGB" not in grey._suptitle.get_text()
+    caption = dict((stem, text) for stem, _, text in SECTIONS)["filters"]
+    assert "colour" in caption and "RGB" in caption

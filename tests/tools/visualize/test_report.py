@@ -330,3 +330,24 @@ def test_the_config_table_shows_only_what_the_run_used():
         "noise",
         "schedule",
     }
+
+
+def figure_captions(page: str) -> dict[str, str]:
+    """``{alt text: caption}`` of every figure of the page."""
+    found = re.findall(r"<figcaption>(.*?)</figcaption>\s*<img [^>]*alt=\"([^\"]+)\"", page)
+    return {alt: caption for caption, alt in found}
+
+
+def test_a_fresh_augmentation_picture_is_not_called_stale(tmp_path, capsys):
+    """train draws augmentation.png itself, before the first epoch; the report (at the end of
+    the run, and `cnn-numpy report` later) embeds it as the run's own picture, not as one
+    "from an earlier report" that it could not redraw."""
+    out = tmp_path / "run"
+    args = ["train", "--epochs", "1", "--filters", "4", "--augment", "shift", "--out", str(out)]
+    assert main(args) == 0
+    for _ in range(2):  # the run's own report, then `cnn-numpy report` on it
+        captions = figure_captions((out / "report.html").read_text())
+        assert "augmentation.png" in captions and "filters.png" in captions
+        assert "earlier report" not in captions["augmentation.png"], captions["augmentation.png"]
+        assert main(["report", str(out)]) == 0
+    capsys.readouterr()

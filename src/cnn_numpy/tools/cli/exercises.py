@@ -30,7 +30,9 @@ def add_parser(subparsers) -> None:
     )
     check_p = actions.add_parser("check", help="grade the workbook (or the exercises named)")
     check_p.add_argument("folder", metavar="DIR")
-    check_p.add_argument("exercises", nargs="*", metavar="EXERCISE", help="e.g. conv2d")
+    check_p.add_argument(  # a default, or argparse lists the optional EXERCISE as required
+        "exercises", nargs="*", default=[], metavar="EXERCISE", help="e.g. conv2d"
+    )
     check_p.add_argument("--json", action="store_true", help="the results as JSON on stdout")
     check_p.add_argument(
         "--time-limit",

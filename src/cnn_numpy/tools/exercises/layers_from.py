@@ -245,6 +245,8 @@ def adopt(name: str, fns: dict, layers: list, optimizer, adoption: Adoption) -> 
         return "yours"
     if name in ("sgd", "adam"):
         kind, wrap_step = (SGD, sgd) if name == "sgd" else (Adam, adam)
+        if optimizer is None:  # serve: the page runs forward passes only
+            return "yours (not used: nothing is trained here, no optimizer)"
         if not isinstance(optimizer, kind):
             return "yours (not used: the optimizer is not " + kind.__name__ + ")"
         if getattr(optimizer, "nesterov", False):

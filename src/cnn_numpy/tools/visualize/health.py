@@ -112,7 +112,8 @@ def plot_dead_units(layers: list[dict], title: str | None = None):
             f"{layer['label']}: {dead.sum()} of {len(activity)} units dead", fontsize=9, loc="left"
         )
         if dead.any():
-            ax.legend(fontsize=7, loc="upper right")
+            # above the plot, beside the title: a share of 1.0 fills the axes to the top
+            ax.legend(fontsize=7, loc="lower right", bbox_to_anchor=(1, 1), frameon=False)
         ax.tick_params(labelsize=7)
     axes.flat[-1].set_xlabel("unit (filter, for a conv layer)")
     fig.suptitle(title or "Dead units: share of inputs on which each unit is active", fontsize=10)
@@ -135,6 +136,8 @@ def plot_update_ratios(
             ["ratios"]``, or ``update_ratio_series(monitor.records)``).
         steps: the step number of each ratio (default 1, 2, ...).
     """
+    from matplotlib.ticker import MaxNLocator
+
     drawn = {name: r for name, r in ratios.items() if r}
     if not drawn:
         raise ValueError("plot_update_ratios: no update ratios to draw")
@@ -147,6 +150,7 @@ def plot_update_ratios(
         np.log10(rule), color="k", linestyle="--", linewidth=1, label=f"rule of thumb ({rule:g})"
     )
     ax.set(xlabel="step", ylabel="log10 |update| / |weight|")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     ax.set_title(title or "Update-to-weight ratio per step", fontsize=10)

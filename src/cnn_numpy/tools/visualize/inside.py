@@ -70,7 +70,8 @@ def plot_filters(model, layer: int | None = None, max_filters: int = 64):
             ax.set_title(f"filter {f}", fontsize=9)
         if C == 1:
             fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="weight")
-        fig.suptitle(f"Filters of {name}{shown}", fontsize=10)
+        how = "\neach kernel as an RGB picture of its weights: mid-grey = 0" if C == 3 else ""
+        fig.suptitle(f"Filters of {name}{shown}{how}", fontsize=10)
         return fig
     # many input channels: a mosaic, one kh x kw tile per (filter, input channel), 1 px apart
     mosaic = np.full((F * (kh + 1) - 1, C * (kw + 1) - 1), np.nan)

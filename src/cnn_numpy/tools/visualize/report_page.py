@@ -29,7 +29,9 @@ SECTIONS = [
         "filters",
         "Filters of the first conv layer: what did it learn?",
         "Each 3x3 (or kxk) kernel is a tiny pattern detector; red weights are positive, blue "
-        "negative. A kernel with a red column between blue ones responds to vertical lines.",
+        "negative. A kernel with a red column between blue ones responds to vertical lines. "
+        "For colour images each kernel is drawn as a small RGB picture of its weights "
+        "(mid-grey = 0): the colour, and the pattern, it responds to.",
     ),
     FILTERS_EPOCHS_SECTION,
     (
@@ -64,6 +66,10 @@ SECTIONS = [
 
 #: the sections only some runs have (a monitored run, an augmented one)
 MONITORED = (*(stem for stem, _, _ in MONITOR_SECTIONS), FILTERS_EPOCHS_SECTION[0], "augmentation")
+
+#: pictures `cnn-numpy train` draws itself, once, before the first epoch (it has the training
+#: images then): every report embeds them as the run's own, never as stale
+DRAWN_BY_TRAIN = ("augmentation",)
 
 
 def suffix_of(stem: str) -> str:
@@ -210,7 +216,7 @@ def render_html(
             shown_heading.add(k)
         note = (
             ""
-            if stem in pictures
+            if stem in pictures or stem in DRAWN_BY_TRAIN
             else ' <span class="note">(from an earlier report: no model to redraw it)</span>'
         )
         data, suffix = base64.b64encode(every[stem]).decode("ascii"), suffix_of(stem)
