@@ -381,3 +381,15 @@ def test_colour_filters_say_how_to_read_them():
     assert "RGB" not in grey._suptitle.get_text()
     caption = dict((stem, text) for stem, _, text in SECTIONS)["filters"]
     assert "colour" in caption and "RGB" in caption
+
+
+def test_feature_maps_leave_a_frozen_batchnorm_frozen():
+    """feature_maps runs in eval mode, then gives each layer back its own mode: a BatchNorm
+    frozen in eval() inside a training model stays frozen (model.train() would unfreeze it)."""
+    from cnn_numpy import deep
+    from cnn_numpy.tools.visualize.inside import feature_maps
+
+    model = deep(rng=0).train()
+    model[1].eval()  # a frozen BatchNorm, as in fine-tuning
+    feature_maps(model, np.zeros((1, 28, 28), np.float32))
+    assert model.training and model[0].training and not model[1].training

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from ...layers import Conv2d, Layer
+from ...layers.base import evaluating
 from .figures import display_image, hide_ticks, image_batch, subplots
 
 
@@ -108,17 +109,13 @@ def feature_maps(model, x: np.ndarray) -> list[tuple[str, np.ndarray]]:
             f"feature_maps: the image has {x.shape[1]} channels, the first Conv2d "
             f"expects {convs[0][1].in_channels} (shape (C, H, W))"
         )
-    was_training = model.training
-    model.eval()
     stages = []
-    try:
+    with evaluating(model):  # afterwards each layer's mode is what it was
         for i, layer in enumerate(model.layers):
             x = layer.forward(x)
             if x.ndim != 4:
                 break
             stages.append((f"{i}: {type(layer).__name__}", np.asarray(x[0])))
-    finally:
-        model.train(was_training)
     return stages
 
 
