@@ -48,9 +48,26 @@ def test_the_attack_examples_give_each_answers_probability_and_the_true_class_mo
     )
     shown = titles(fig)
     fig.clf()
-    assert "clean: cat 90% (true cat)" in shown
-    assert "adversarial: dog 70% (FOOLED)\np(cat): 90% → 30%" in shown
-    assert "adversarial: dog 75% (still right)\np(dog): 80% → 75%" in shown
+    assert "clean: cat 90%\n(true: cat)" in shown
+    assert "adversarial: dog 70%\n(FOOLED)\np(cat): 90% → 30%" in shown
+    assert "adversarial: dog 75%\n(still right)\np(dog): 80% → 75%" in shown
+
+
+def test_the_attack_examples_titles_stay_inside_the_picture_with_long_class_names():
+    """Fashion-MNIST's 'Ankle boot' at 100%: each title is drawn whole, inside the figure."""
+    clean = np.zeros((2, 1, 28, 28))
+    p = np.array([[0.0, 1.0], [1.0, 0.0]])
+    fig = attack_grid(
+        clean, clean + 0.1, [1, 0], ([1, 0], [0, 1]), ["Ankle boot", "Ankle boot"], "t", (p, p)
+    )
+    fig.canvas.draw()
+    renderer, width = fig.canvas.get_renderer(), fig.bbox.width
+    boxes = [ax.title.get_window_extent(renderer) for ax in fig.axes if ax.get_title()]
+    top = fig._suptitle.get_window_extent(renderer)
+    fig.clf()
+    assert len(boxes) == 6
+    assert all(box.y1 <= top.y0 for box in boxes)  # the figure's title above every other
+    assert all(box.x0 >= 0 and box.x1 <= width for box in boxes), [(b.x0, b.x1) for b in boxes]
 
 
 def test_the_attack_command_writes_the_probabilities_into_examples(tmp_path, capsys, monkeypatch):

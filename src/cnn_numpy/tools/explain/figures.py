@@ -100,13 +100,13 @@ def attack_grid(clean, adversarial, labels, predicted, classes, title: str, prob
             p_before, p_after = (np.asarray(p)[i] for p in probabilities)
             sure = [f" {p_before[predicted[0][i]]:.0%}", f" {p_after[predicted[1][i]]:.0%}"]
         axes[i, 0].imshow(picture(clean[i]), cmap="gray", vmin=0, vmax=1)
-        axes[i, 0].set_title(f"clean: {before}{sure[0]} (true {true})", fontsize=8)
+        axes[i, 0].set_title(f"clean: {before}{sure[0]}\n(true: {true})", fontsize=8)
         axes[i, 1].imshow(picture(adversarial[i]), cmap="gray", vmin=0, vmax=1)
         fooled = "FOOLED" if predicted[1][i] != labels[i] else "still right"
         moved = ""
         if probabilities is not None:
             moved = f"\np({true}): {p_before[labels[i]]:.0%} → {p_after[labels[i]]:.0%}"
-        axes[i, 1].set_title(f"adversarial: {after}{sure[1]} ({fooled}){moved}", fontsize=8)
+        axes[i, 1].set_title(f"adversarial: {after}{sure[1]}\n({fooled}){moved}", fontsize=8)
         difference = adversarial[i] - clean[i]  # (C, H, W)
         if len(difference) == 1:
             shown = axes[i, 2].imshow(difference[0], cmap="RdBu_r", vmin=-bound, vmax=bound)
@@ -118,7 +118,7 @@ def attack_grid(clean, adversarial, labels, predicted, classes, title: str, prob
         for ax in axes[i]:
             hide_ticks(ax)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))  # 0.3 in for the title
     return fig
 
 
