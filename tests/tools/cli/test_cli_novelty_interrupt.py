@@ -41,7 +41,7 @@ def finish_with_resume(run, capsys):
     """The command the note names: nothing left to train; the check, then the report."""
     assert main(["train", "--resume", str(run)]) == 0
     out = capsys.readouterr().out
-    assert "Nothing to do: all 1 epochs are done" in out
+    assert "No epoch left to train (all 1 epochs are done): the run's ending is done again" in out
     assert "Novelty check: score above" in out and "stored in model.npz and best.npz" in out
     assert f"Report: {run / 'report.html'}" in out
     for name in ("model.npz", "best.npz"):

@@ -163,7 +163,10 @@ def test_resume_with_fewer_epochs_than_done_is_a_usage_error(five_epochs, tmp_pa
     assert "Resuming" not in out
     assert {p.name: p.read_bytes() for p in run.iterdir()} == before  # config.json too
     assert main(["train", "--resume", str(run), "--epochs", "5", "--no-report"]) == 0
-    assert "Nothing to do: all 5 epochs are done" in capsys.readouterr().out
+    assert (
+        "No epoch left to train (all 5 epochs are done): the run's ending is done again"
+        in capsys.readouterr().out
+    )
     assert json.loads((run / "config.json").read_text())["epochs"] == 5
 
 

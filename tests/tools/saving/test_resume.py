@@ -139,7 +139,10 @@ def test_resume_extends_a_finished_run_and_refuses_a_folder_without_checkpoint(t
     assert json.loads((run_dir / "history.json").read_text())["epoch"] == [1, 2, 3]
     capsys.readouterr()
     assert main(["train", "--resume", str(run_dir), "--no-report"]) == 0
-    assert "Nothing to do: all 3 epochs are done" in capsys.readouterr().out
+    assert (
+        "No epoch left to train (all 3 epochs are done): the run's ending is done again"
+        in capsys.readouterr().out
+    )
     assert main(["train", "--resume", str(tmp_path / "nowhere")]) == 1
     assert "not a run folder" in capsys.readouterr().err
 

@@ -224,8 +224,9 @@ def start_run(run_dir: Path, settings: TrainSettings, data: Data, training: Trai
         )
         if done >= settings.epochs:
             print(
-                f"Nothing to do: all {settings.epochs} epochs are done; to train on, pass "
-                f"--epochs N with N > {done}"
+                f"No epoch left to train (all {settings.epochs} epochs are done): the run's "
+                "ending is done again, the novelty check and the report (an interrupted ending "
+                f"may have missed them); to train on, pass --epochs N with N > {done}"
             )
     schedule = "" if settings.schedule == "none" else f" schedule={settings.schedule}"
     workers = "" if settings.workers is None else f" workers={settings.workers}"
