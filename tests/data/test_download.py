@@ -10,6 +10,7 @@ import pytest
 from helpers.idx_fixtures import fake_files, sha256
 
 from cnn_numpy.data import datasets, load_mnist
+from cnn_numpy.data import download as download_module
 from cnn_numpy.data.download import DownloadError, download
 
 PAYLOAD = fake_files(np.random.default_rng(0))["t10k-labels-idx1-ubyte"]
@@ -28,6 +29,8 @@ class Handler(BaseHTTPRequestHandler):
         if stall:
             self.server.stop.wait(stall)  # stall, but let the teardown end it at once
         self.send_response(status)
+        if status in (301, 302):
+            self.send_header("Location", self.path)  # to itself: a redirect loop
         self.send_header("Content-Length", str(len(body) if length is None else length))
         self.end_headers()
         self.wfile.write(body)
@@ -108,6 +111,43 @@ def test_error_lists_every_mirror_and_its_answer(server, tmp_path):
     message = fail(server, tmp_path, [first, second])
     assert f"{first}{NAME}: HTTP 404" in message
     assert f"{second}{NAME}: HTTP 503" in message
+
+
+def test_a_web_page_instead_of_the_file_is_named_as_one(server, tmp_path):
+    page = b"<!DOCTYPE html>\n<html><body>This file has moved.</body></html>"
+    mirror = serve(server, f"/a/{NAME}", page)
+    message = fail(server, tmp_path, [mirror])
+    assert f"{mirror}{NAME}: {len(page)} bytes of a web page" in message
+
+
+def test_a_redirect_loop_is_told_in_one_line_and_the_next_mirror_tried(server, tmp_path):
+    looping = serve(server, f"/loop/{NAME}", b"", status=302)
+    message = fail(server, tmp_path, [looping])
+    lines = message.splitlines()
+    assert lines[1] == f"  - {looping}{NAME}: HTTP 302 The HTTP server returned a redirect " + (
+        "error that would lead to an infinite loop."
+    )
+    assert lines[2].startswith("Download it by hand")  # urllib's reason has 2 more lines
+    good = serve(server, f"/b/{NAME}", GOOD)
+    assert download(NAME, SHA, tmp_path, [looping, good], progress=False).read_bytes() == GOOD
+
+
+def test_ctrl_c_mid_download_leaves_no_file_and_no_folder(tmp_path, monkeypatch):
+    def interrupted(url, dest, *args):
+        dest.write(GOOD[:10])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(download_module, "fetch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        download(NAME, SHA, tmp_path / "a" / "b", ["http://127.0.0.1:9/"], progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_target_folder_under_a_file_says_which_path_is_a_file(tmp_path):
+    (tmp_path / "mnist.gz").write_bytes(GOOD)
+    with pytest.raises(NotADirectoryError, match="mnist.gz is a file, not a folder"):
+        download(NAME, SHA, tmp_path / "mnist.gz" / "x", ["http://127.0.0.1:9/"], progress=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["mnist.gz"]
 
 
 def test_server_that_stalls_past_the_timeout(server, tmp_path):

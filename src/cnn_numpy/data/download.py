@@ -119,8 +119,8 @@ def describe(err: BaseException) -> str:
     """A short, human answer for what a mirror did."""
     if isinstance(err, TooSlow):
         return str(err)
-    if isinstance(err, urllib.error.HTTPError):
-        return f"HTTP {err.code} {err.reason}"
+    if isinstance(err, urllib.error.HTTPError):  # a redirect loop's reason has 3 lines
+        return f"HTTP {err.code} {str(err.reason).splitlines()[0]}"
     if isinstance(err, http.client.IncompleteRead):
         return f"connection closed early ({err.expected} bytes missing)"
     if isinstance(err, urllib.error.URLError):
@@ -154,6 +154,7 @@ def download(
         folders made for it are removed again.
     """
     target_dir = Path(target_dir)
+    check_folder(target_dir)
     made = make_folders(target_dir)
     target = target_dir / filename
 
@@ -162,6 +163,11 @@ def download(
             actual = payload_sha256(tmp)
         except (EOFError, zlib.error, gzip.BadGzipFile) as err:
             return f"not a complete gzip file ({err}); expected a payload with sha256 {sha256}"
+        if actual != sha256 and looks_like_html(tmp):
+            return (
+                f"{size:,} bytes of a web page or error document (HTML/XML), not the "
+                "file: the mirror may have moved it or asks for a login"
+            )
         if actual != sha256:
             return (
                 f"{size:,} bytes, but the checksum is wrong "
@@ -169,14 +175,16 @@ def download(
             )
         return None
 
-    answers = from_mirrors(
-        filename, target_dir, mirrors, wrong_payload, timeout, progress, deadline
-    )
+    try:
+        answers = from_mirrors(
+            filename, target_dir, mirrors, wrong_payload, timeout, progress, deadline
+        )
+    except BaseException:  # Ctrl-C too: leave the user's data location as it was
+        remove_folders(made)
+        raise
     if not answers:
         return target
-    for folder in reversed(made):  # leave the user's data location as it was
-        with contextlib.suppress(OSError):
-            folder.rmdir()
+    remove_folders(made)
     raise DownloadError(
         f"could not download {filename}; mirrors tried:\n"
         + "".join(f"  - {answer}\n" for answer in answers)
@@ -216,6 +224,20 @@ def from_mirrors(
         finally:
             Path(tmp).unlink(missing_ok=True)
     return answers
+
+
+def looks_like_html(path: str) -> bool:
+    """Whether the file begins as a web page does (a mirror's error or login page)."""
+    with open(path, "rb") as f:
+        start = f.read(512).lstrip().lower()
+    return start.startswith((b"<!doctype html", b"<html", b"<head", b"<?xml"))
+
+
+def remove_folders(made: list[Path]) -> None:
+    """Remove the folders ``make_folders`` made, innermost first, where they are empty."""
+    for folder in reversed(made):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def check_folder(folder: Path) -> None:
