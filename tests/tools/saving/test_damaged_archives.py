@@ -132,8 +132,22 @@ def test_predict_reports_a_damaged_image(model_file, tmp_path, capsys, fraction)
     assert main(["predict", str(model_file), str(damaged)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err
+    if fraction == 0.0:  # said as it is, not as Pillow's "cannot identify image file"
+        assert f"cannot read {damaged}: the file is empty (0 bytes)" in err
+        return
     assert f"cannot read {damaged} as an image" in err
     assert "truncated or damaged files cannot be read" in err
+
+
+@pytest.mark.parametrize("command", [["evaluate", "{model}"], ["predict", "{model}", "{image}"]])
+def test_an_empty_model_file_is_named_empty(tmp_path, capsys, command):
+    path = tmp_path / "model.npz"
+    path.write_bytes(b"")
+    argv = [part.format(model=path, image=tmp_path / "digit.png") for part in command]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path} is empty (0 bytes), not a model file; copy it")
+    assert "Traceback" not in err
 
 
 @pytest.mark.parametrize("member", ["__header__.npy", "0.weight.npy"])

@@ -50,6 +50,8 @@ def read_photo(path: str | os.PathLike, max_side: int | None = None) -> tuple[np
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such image file: {path}")
+    if path.stat().st_size == 0:
+        raise ValueError(f"cannot read {path}: the file is empty (0 bytes); copy it again")
     try:
         with warnings.catch_warnings():  # Pillow warns of big images: refused below
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)

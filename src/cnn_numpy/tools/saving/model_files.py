@@ -27,7 +27,7 @@ import numpy as np
 from ...data.atomic import atomic_write_bytes
 from ...model import Sequential, checked_state
 from .architecture import ModelFileError, architecture, build, layer_registry, unwrapped
-from .damaged import ARCHIVE_ERRORS, damaged_archive, npy_entry
+from .damaged import ARCHIVE_ERRORS, FIX, damaged_archive, npy_entry
 from .header import (
     MAX_DEPTH,
     HeaderError,
@@ -139,6 +139,8 @@ def open_npz(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
         raise FileNotFoundError(f"no such model file: {path}")
     with open(path, "rb") as f:
         magic = f.read(4)
+    if not magic:
+        raise ModelFileError(f"{path} is empty (0 bytes), not a model file; {FIX}")
     if magic != b"PK\x03\x04":
         hint = (
             " (it looks like a pickle; cnn-numpy never loads pickles, they can run code)"
