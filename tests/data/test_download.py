@@ -1,6 +1,7 @@
 """The downloader against a real HTTP server on 127.0.0.1 (never the network)."""
 
 import gzip
+import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -148,6 +149,30 @@ def test_a_target_folder_under_a_file_says_which_path_is_a_file(tmp_path):
     with pytest.raises(NotADirectoryError, match="mnist.gz is a file, not a folder"):
         download(NAME, SHA, tmp_path / "mnist.gz" / "x", ["http://127.0.0.1:9/"], progress=False)
     assert [p.name for p in tmp_path.iterdir()] == ["mnist.gz"]
+
+
+def test_a_read_only_data_folder_is_named_with_the_fix(server, tmp_path, monkeypatch):
+    def read_only(*args, dir=None, **kwargs):
+        raise PermissionError(13, "Permission denied", f"{dir}/.x.part")
+
+    monkeypatch.setattr(download_module.tempfile, "mkstemp", read_only)  # root ignores chmod
+    mirror = serve(server, f"/a/{NAME}", GOOD)
+    with pytest.raises(PermissionError) as err:
+        download(NAME, SHA, tmp_path / "data", [mirror], progress=False)
+    assert str(err.value).startswith(f"cannot write in the data folder {tmp_path / 'data'} (")
+    assert "give a folder you can write to" in str(err.value)
+    assert server.requests == []  # no mirror blamed for the folder
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_temporary_file_of_a_killed_download_is_removed_later(server, tmp_path):
+    stale, live = tmp_path / f".{NAME}.old1.part", tmp_path / f".{NAME}.new1.part"
+    for part in (stale, live):
+        part.write_bytes(GOOD[:10])
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))  # killed an hour ago
+    mirror = serve(server, f"/a/{NAME}", GOOD)
+    download(NAME, SHA, tmp_path, [mirror], progress=False, deadline=600.0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([NAME, live.name])
 
 
 def test_server_that_stalls_past_the_timeout(server, tmp_path):

@@ -155,7 +155,10 @@ def download(
     """
     target_dir = Path(target_dir)
     check_folder(target_dir)
-    made = make_folders(target_dir)
+    try:
+        made = make_folders(target_dir)
+    except OSError as err:
+        raise unwritable(target_dir, err) from err
     target = target_dir / filename
 
     def wrong_payload(tmp: str, size: int) -> str | None:
@@ -208,9 +211,13 @@ def from_mirrors(
     ``folder / filename``.  Returns what each mirror tried answered: empty when one served
     a good file.  Nothing else is left in ``folder``."""
     answers = []
+    remove_stale_parts(folder, filename, deadline)
     for mirror in mirrors:
         url = mirror + filename
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{filename}.", suffix=".part")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{filename}.", suffix=".part")
+        except OSError as err:
+            raise unwritable(folder, err) from err
         try:
             with os.fdopen(fd, "wb") as f:
                 size = fetch(url, f, timeout, progress, time.monotonic() + deadline)
@@ -224,6 +231,24 @@ def from_mirrors(
         finally:
             Path(tmp).unlink(missing_ok=True)
     return answers
+
+
+def unwritable(folder: Path, err: OSError) -> OSError:
+    """The error for a data folder that cannot be made or written to (read-only, full)."""
+    return type(err)(
+        f"cannot write in the data folder {folder} ({err.strerror or err}); give a folder "
+        "you can write to (root= / --data-dir / CNN_NUMPY_DATA), or put the files there "
+        "by hand"
+    )
+
+
+def remove_stale_parts(folder: Path, filename: str, deadline: float) -> None:
+    """Remove the temporary files of earlier downloads of ``filename`` that were killed
+    (kill -9, a power cut): those untouched for longer than a whole download may take."""
+    for part in folder.glob(f".{filename}.*.part"):
+        with contextlib.suppress(OSError):
+            if time.time() - part.stat().st_mtime > deadline:
+                part.unlink()
 
 
 def looks_like_html(path: str) -> bool:
