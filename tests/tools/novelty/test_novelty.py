@@ -190,8 +190,11 @@ def test_a_damaged_novelty_check_is_named(trained, detector, tmp_path, damage, m
     header, arrays = open_npz(path)
     damage(header, arrays)
     write_npz(path, arrays, header)
-    with pytest.raises(ModelFileError, match=f"novelty check is damaged.*{message}"):
+    with pytest.raises(ModelFileError, match=f"novelty check is damaged.*{message}") as err:
         cnn.load_novelty(path)
+    assert "still loads (cnn_numpy.load): fit a new check with cnn_numpy.fit_novelty" in str(
+        err.value
+    )  # the fix, said so that a user can follow it
     cnn.load(path)  # the model itself still loads
 
 

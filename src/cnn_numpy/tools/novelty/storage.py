@@ -151,8 +151,9 @@ def read_novelty(header: dict, arrays: dict[str, np.ndarray], path) -> NoveltyDe
 
     def damaged(problem: str) -> ModelFileError:
         return ModelFileError(
-            f"{path}: its novelty check is damaged ({problem}); load it "
-            "without one by saving the model again, or fit a new one"
+            f"{path}: its novelty check is damaged ({problem}); the model itself still "
+            "loads (cnn_numpy.load): fit a new check with cnn_numpy.fit_novelty and "
+            "save_novelty, or with cnn-numpy train --resume on its run folder"
         )
 
     version = entry.get("version") if isinstance(entry, dict) else None
