@@ -301,7 +301,8 @@ def paced():
         httpd.pace[f"/{name}/{NAME}"] = (piece, pause)
         return f"http://127.0.0.1:{httpd.server_port}/{name}/"
 
-    mirror.requests = httpd.requests
+    mirror.requests, mirror.files, mirror.pace = httpd.requests, httpd.files, httpd.pace
+    mirror.url = f"http://127.0.0.1:{httpd.server_port}"
     yield mirror
     httpd.stop.set()
     httpd.shutdown()
@@ -338,3 +339,28 @@ def test_a_slow_but_steady_mirror_is_not_too_slow(paced, tmp_path):
     steady = paced("steady", packed, piece=1536, pause=0.3)
     path = download(NAME, sha256(payload), tmp_path, [steady], timeout=1.0, progress=False)
     assert path.read_bytes() == packed
+
+
+def test_load_mnist_gives_up_a_dripping_mirror_within_its_timeout(paced, tmp_path, monkeypatch):
+    files = fake_files(np.random.default_rng(3))
+    drip, good = "drip", "good"
+    for stem, data in files.items():
+        for name, piece, pause in ((drip, 1, 0.2), (good, 1 << 20, 0)):
+            body = gzip.compress(data)
+            paced_path = f"/{name}/{stem}.gz"
+            paced.files[paced_path], paced.pace[paced_path] = body, (piece, pause)
+    url = paced.url
+    info = datasets.DatasetInfo(
+        "mnist",
+        datasets.MNIST_CLASSES,
+        (f"{url}/{drip}/", f"{url}/{good}/"),
+        {stem: sha256(data) for stem, data in files.items()},
+    )
+    monkeypatch.setitem(datasets.DATASETS, "mnist", info)
+    start = time.perf_counter()
+    (X_train, _), _ = load_mnist(tmp_path, timeout=1.0, progress=False)
+    assert time.perf_counter() - start < 4 * 3  # each of 4 files: about 1 s on the drip
+    assert X_train.shape == (12, 1, 28, 28)
+    assert sorted(p.name for p in (tmp_path / "mnist").iterdir()) == sorted(
+        f"{stem}.gz" for stem in files
+    )

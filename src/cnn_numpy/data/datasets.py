@@ -216,20 +216,32 @@ def load_dataset(
     return tuple(read_split(folder, *SPLITS[split], len(info.classes)) for split in splits)
 
 
-def load_mnist(root: str | os.PathLike | None = None, download: bool = True):
+def load_mnist(
+    root: str | os.PathLike | None = None,
+    download: bool = True,
+    timeout: float = 30.0,
+    progress: bool = True,
+):
     """MNIST digits: ``(X_train, y_train), (X_test, y_test)``; 60,000 + 10,000 images.
 
     X float32 (N, 1, 28, 28) in [0, 1], y int64 in 0..9 (names in ``MNIST_CLASSES``).
+    ``timeout``: seconds a mirror may stay silent, or send under 1 KiB, before the next
+    one is tried.
 
     Example:
         >>> (X_train, y_train), (X_test, y_test) = load_mnist()   # downloads once to data/mnist
     """
-    return load_dataset("mnist", root, download)
+    return load_dataset("mnist", root, download, timeout, progress)
 
 
-def load_fashion_mnist(root: str | os.PathLike | None = None, download: bool = True):
+def load_fashion_mnist(
+    root: str | os.PathLike | None = None,
+    download: bool = True,
+    timeout: float = 30.0,
+    progress: bool = True,
+):
     """Fashion-MNIST (Zalando articles): like ``load_mnist``; names in ``FASHION_MNIST_CLASSES``."""
-    return load_dataset("fashion-mnist", root, download)
+    return load_dataset("fashion-mnist", root, download, timeout, progress)
 
 
 def normalization_stats(X: np.ndarray) -> dict[str, float]:
