@@ -132,6 +132,7 @@ def test_predict_reports_a_damaged_image(model_file, tmp_path, capsys, fraction)
     assert main(["predict", str(model_file), str(damaged)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err
+    assert err.count(str(damaged)) == 1  # the file named once, not "X: cannot read X"
     if fraction == 0.0:  # said as it is, not as Pillow's "cannot identify image file"
         assert f"cannot read {damaged}: the file is empty (0 bytes)" in err
         return

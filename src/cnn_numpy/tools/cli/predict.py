@@ -273,7 +273,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             steps, x = prepared_input(name, shape, stats, card.get("dataset"))  # (1, C, H, W)
         except (OSError, ValueError) as err:  # one unreadable image: say so, go on
-            print_error(f"{name}: {error_message(err)}")
+            message = error_message(err)  # most name the file already: not twice
+            print_error(message if str(name) in message else f"{name}: {message}")
             status = 1
             continue
         answer = predict_with_novelty(model, x, novelty)
