@@ -15,6 +15,7 @@ from cnn_numpy.data import (
     normalize,
     read_idx,
 )
+from cnn_numpy.data.verify import MAX_PAYLOAD
 from cnn_numpy.tools.cli import main
 
 REAL_DEBIAN_DIR = datasets.debian_dir  # the tests replace it; this one asks dpkg
@@ -106,10 +107,11 @@ def test_downloads_only_missing_files_and_only_once(monkeypatch, tmp_path, files
     )
     calls = []
 
-    def fake_download(filename, sha256, target_dir, mirrors, timeout, progress):
+    def fake_download(filename, sha256, target_dir, mirrors, timeout, progress, max_payload):
         calls.append(filename)
         assert sha256 == datasets.DATASETS["mnist"].sha256[filename[:-3]]
         assert mirrors[0] == "https://ossci-datasets.s3.amazonaws.com/mnist/"
+        assert max_payload == MAX_PAYLOAD  # a gzip bomb from a mirror is not unpacked
         write_files(target_dir, {filename[:-3]: files[filename[:-3]]})
 
     monkeypatch.setattr(datasets, "download_file", fake_download)

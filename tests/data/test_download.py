@@ -175,6 +175,18 @@ def test_the_temporary_file_of_a_killed_download_is_removed_later(server, tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([NAME, live.name])
 
 
+def test_a_gzip_bomb_from_a_mirror_is_not_unpacked_to_the_end(server, tmp_path):
+    bomb = gzip.compress(bytes(3 << 20))  # 3 MiB of zeros in about 3 KB
+    mirror = serve(server, f"/a/{NAME}", bomb)
+    target = tmp_path / "cache"
+    with pytest.raises(DownloadError) as err:
+        download(NAME, SHA, target, [mirror], progress=False, max_payload=1 << 20)
+    assert f"{mirror}{NAME}: {len(bomb):,} bytes that unpack to over 1,048,576 bytes" in str(
+        err.value
+    )
+    assert not target.exists()
+
+
 def test_server_that_stalls_past_the_timeout(server, tmp_path):
     mirror = serve(server, f"/slow/{NAME}", GOOD, stall=10)
     start = time.perf_counter()

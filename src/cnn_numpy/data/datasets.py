@@ -36,7 +36,7 @@ from .cifar10 import load_cifar10
 from .download import DownloadError, check_folder
 from .download import download as download_file
 from .idx import read_idx
-from .verify import mark_verified, verify_files, which_file
+from .verify import MAX_PAYLOAD, mark_verified, verify_files, which_file
 
 ENV_VAR = "CNN_NUMPY_DATA"
 SPLITS = {
@@ -130,6 +130,7 @@ def locate(
                 list(info.mirrors),
                 timeout=timeout,
                 progress=progress,
+                max_payload=MAX_PAYLOAD,
             )
             mark_verified(folder / f"{stem}.gz", info.sha256[stem])  # checked as it arrived
         except DownloadError as err:

@@ -140,6 +140,7 @@ def download(
     timeout: float = 30.0,
     progress: bool = True,
     deadline: float = 600.0,
+    max_payload: int | None = None,
 ) -> Path:
     """Download ``filename`` from the first mirror that serves it intact; returns its path.
 
@@ -147,7 +148,8 @@ def download(
     decompressed payload, so any faithful copy passes, however it was compressed.
     ``timeout``: seconds to wait for each piece of data, and the window in which at least
     ``MIN_BYTES`` must arrive (else the mirror is too slow and the next one is tried);
-    ``deadline``: seconds for the whole file from one mirror.
+    ``deadline``: seconds for the whole file from one mirror; ``max_payload``: bytes the
+    file may unpack to (a gzip bomb from a mirror is not unpacked to the end to hash it).
 
     Raises:
         DownloadError: no mirror gave a good file.  Nothing is left in ``target_dir``, and
@@ -163,9 +165,14 @@ def download(
 
     def wrong_payload(tmp: str, size: int) -> str | None:
         try:
-            actual = payload_sha256(tmp)
+            actual = payload_sha256(tmp, limit=max_payload)
         except (EOFError, zlib.error, gzip.BadGzipFile) as err:
             return f"not a complete gzip file ({err}); expected a payload with sha256 {sha256}"
+        if actual.startswith("("):  # "(unknown: over ... bytes once unpacked)"
+            return (
+                f"{size:,} bytes that unpack to over {max_payload:,} bytes, more than the "
+                "file has: not the file (a gzip bomb?)"
+            )
         if actual != sha256 and looks_like_html(tmp):
             return (
                 f"{size:,} bytes of a web page or error document (HTML/XML), not the "
