@@ -236,6 +236,18 @@ def test_a_failed_download_removes_the_folders_it_made(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.rglob("*")] == ["mine"]  # the user's folder stays
 
 
+def test_ctrl_c_mid_download_removes_the_folders_it_made(tmp_path, monkeypatch):
+    def interrupted(url, dest, timeout, progress, deadline):
+        dest.write(b"the first bytes")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(download, "fetch", interrupted)
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        load_cifar10(tmp_path / "mine" / "data" / "cifar", progress=False)
+    assert [p.name for p in tmp_path.rglob("*")] == ["mine"]  # no part file, no new folder
+
+
 def test_a_good_download_is_checked_renamed_and_unpacked(tmp_path, monkeypatch):
     source = tmp_path / "source.tar.gz"
     monkeypatch.setattr(cifar10, "MD5", write_archive(source, archive_entries()))

@@ -17,7 +17,6 @@ green, then blue values of a 32x32 image, row by row: exactly NumPy's (N, 3, 32,
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
 import os
@@ -30,7 +29,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from ..checks import flag, path_or_none
-from .download import DownloadError, check_folder, from_mirrors, make_folders
+from .download import DownloadError, check_folder, from_mirrors, make_folders, remove_folders
 
 CIFAR10_CLASSES = (
     "airplane",
@@ -157,12 +156,14 @@ def download_archive(folder: Path, timeout: float, progress: bool) -> Path:
         actual = md5_of(Path(tmp))
         return None if actual == MD5 else f"{size:,} bytes, but MD5 {actual} (expected {MD5})"
 
-    answers = from_mirrors(ARCHIVE, folder, MIRRORS, wrong_md5, timeout, progress, 3600)
+    try:
+        answers = from_mirrors(ARCHIVE, folder, MIRRORS, wrong_md5, timeout, progress, 3600)
+    except BaseException:  # Ctrl-C too: leave the user's data location as it was
+        remove_folders(made)
+        raise
     if not answers:
         return folder / ARCHIVE
-    for path in reversed(made):  # leave the user's data location as it was
-        with contextlib.suppress(OSError):
-            path.rmdir()
+    remove_folders(made)
     raise DownloadError(
         f"could not download {ARCHIVE}; mirrors tried:\n"
         + "".join(f"  - {answer}\n" for answer in answers)
