@@ -136,6 +136,20 @@ def test_a_12_megapixel_photo_is_shrunk_first(tmp_path, clean):
     assert_same_digit(steps.image, clean, "12 MP")
 
 
+def test_a_jpeg_over_the_pixel_limit_but_decoded_small_is_read(tmp_path, clean, monkeypatch):
+    """A 108 MP phone photo is no bomb: JPEG is decoded at 1/8 (draft).  Here the limit is
+    made 1 MP so that a 1.2 MP file stands for it; a PNG of that size is still refused."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000_000)  # Pillow's own open: 2 MP
+    photo = on_paper(pen_digit(), frame=(300, 400), at=(90, 140))
+    big = np.kron(photo, np.ones((3, 3, 1), dtype=np.float32))  # 900 x 1200: 1.08 MP
+    steps = preprocess_digit(write(tmp_path / "phone.jpg", jpeg(big, quality=90)))
+    assert_same_digit(steps.image, clean, "1.08 MP JPEG over a 1 MP limit")
+    png = tmp_path / "phone.png"
+    Image.fromarray(np.round(big * 255).astype(np.uint8)).save(png)
+    with pytest.raises(ValueError, match="900 pixels .1 megapixels.*decompression bomb"):
+        preprocess_digit(png)
+
+
 def test_exif_orientation_is_applied(tmp_path, clean):
     photo = on_paper(pen_digit())
     sideways = np.ascontiguousarray(np.rot90(photo, 1))  # how the sensor stored it

@@ -59,6 +59,9 @@ def read_photo(path: str | os.PathLike, max_side: int | None = None) -> tuple[np
         with img:
             width, height = img.size
             limit = Image.MAX_IMAGE_PIXELS
+            if limit and max_side is not None and img.format == "JPEG":
+                limit *= 2  # decoded at 1/2..1/8 (draft), so a 108 MP phone photo is fine;
+                # past twice its limit Pillow's own open refuses it (DecompressionBombError)
             if limit and width * height > limit:
                 raise ValueError(too_large(path, width, height, limit))
             orientation = img.getexif().get(0x0112, 1)
