@@ -59,10 +59,10 @@ def serve(server, path, body, status=200, length=None, stall=0):
     return server.url + path.rsplit("/", 1)[0] + "/"
 
 
-def fail(server, tmp_path, mirrors, timeout=5.0):
+def fail(server, tmp_path, mirrors, timeout=5.0, **kwargs):
     target = tmp_path / "cache"
     with pytest.raises(DownloadError) as err:
-        download(NAME, SHA, target, mirrors, timeout=timeout, progress=False)
+        download(NAME, SHA, target, mirrors, timeout=timeout, progress=False, **kwargs)
     assert not target.exists(), "a failed download left a file or a folder behind"
     message = str(err.value)
     assert str(target / NAME) in message  # where to put the file by hand
@@ -185,6 +185,17 @@ def test_a_gzip_bomb_from_a_mirror_is_not_unpacked_to_the_end(server, tmp_path):
         err.value
     )
     assert not target.exists()
+
+
+def test_a_mirror_that_sends_more_than_the_file_can_have_is_stopped(paced, tmp_path):
+    endless = np.random.default_rng(4).integers(0, 256, 8 << 20, dtype=np.uint8).tobytes()
+    flood = paced("flood", endless, piece=1 << 16, pause=0.001)  # fast, and far too long
+    good = paced("good", GOOD, piece=len(GOOD), pause=0)
+    path = download(NAME, SHA, tmp_path, [flood, good], progress=False, max_payload=1 << 20)
+    assert path.read_bytes() == GOOD
+    assert [p.name for p in tmp_path.iterdir()] == [NAME]
+    message = fail(None, tmp_path / "only", [flood], timeout=5.0, max_payload=1 << 20)
+    assert f"{flood}{NAME}: too large: over 1,124,597 bytes sent" in message
 
 
 def test_server_that_stalls_past_the_timeout(server, tmp_path):

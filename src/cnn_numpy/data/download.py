@@ -7,7 +7,6 @@ download leaves nothing behind, and the next run never mistakes half a file for 
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import gzip
 import hashlib
@@ -16,48 +15,15 @@ import os
 import tempfile
 import time
 import urllib.error
-import urllib.request
 import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-USER_AGENT = "cnn-numpy (https://pypi.org/project/cnn-numpy/; python-urllib)"
-CHUNK = 1 << 16
-#: a mirror that sends less than this many bytes in any ``timeout`` seconds is given up on
-#: (curl's ``--speed-limit 1024 --speed-time T``): a drip of bytes defeats a per-read timeout
-MIN_BYTES = 1024
+from .transfer import Capped, TooLarge, TooSlow, fetch
 
 
 class DownloadError(RuntimeError):
     """Every mirror failed; the message says what each one answered and what to do by hand."""
-
-
-class TooSlow(TimeoutError):
-    """Less than ``MIN_BYTES`` arrived in a window of ``timeout`` seconds."""
-
-
-class Pace:
-    """Watches a transfer: ``arrived(n)`` raises TooSlow once a whole ``window`` of seconds
-    has passed and the bytes that arrived in the last ``window`` seconds are fewer than
-    ``least``.  (A silent mirror is stopped by the socket timeout, which is the same length.)"""
-
-    def __init__(self, window: float, least: int = MIN_BYTES):
-        self.window, self.least = window, least
-        self.start = time.monotonic()
-        self.recent = collections.deque()  # (time, bytes) of the last ``window`` seconds
-        self.recent_bytes = 0
-
-    def arrived(self, n: int) -> None:
-        now = time.monotonic()
-        self.recent.append((now, n))
-        self.recent_bytes += n
-        while self.recent and self.recent[0][0] <= now - self.window:
-            self.recent_bytes -= self.recent.popleft()[1]
-        if now - self.start >= self.window and self.recent_bytes < self.least:
-            raise TooSlow(
-                f"too slow: {self.recent_bytes:,} bytes in the last {self.window:g} s, "
-                f"less than the {self.least:,} bytes a working mirror sends"
-            )
 
 
 def payload_sha256(path: str | os.PathLike, limit: int | None = None) -> str:
@@ -79,45 +45,9 @@ def payload_sha256(path: str | os.PathLike, limit: int | None = None) -> str:
     return digest.hexdigest()
 
 
-def fetch(url: str, dest, timeout: float, progress: bool, deadline: float | None = None) -> int:
-    """Stream ``url`` into the open binary file ``dest``; returns the byte count.
-
-    ``timeout`` bounds each wait for data, and a mirror that sends less than ``MIN_BYTES``
-    in any ``timeout`` seconds is too slow (TooSlow), so a server that drips a byte at a
-    time cannot hold us; ``deadline`` (a ``time.monotonic()`` value) bounds the whole
-    transfer.  Raises on HTTP errors, timeouts and on a body shorter than its Content-Length.
-    """
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        length = response.headers.get("Content-Length")
-        total = int(length) if length and length.isdigit() else None
-        from tqdm import tqdm
-
-        with tqdm(
-            total=total,
-            unit="B",
-            unit_scale=True,
-            unit_divisor=1024,
-            leave=False,
-            desc=url.rsplit("/", 1)[-1],
-            disable=not progress,
-        ) as bar:
-            received, pace = 0, Pace(timeout)
-            while chunk := response.read1(CHUNK):  # whatever has arrived, at once
-                if deadline is not None and time.monotonic() > deadline:
-                    raise TimeoutError("the whole transfer took too long")
-                pace.arrived(len(chunk))
-                dest.write(chunk)
-                received += len(chunk)
-                bar.update(len(chunk))
-    if total is not None and received != total:
-        raise http.client.IncompleteRead(b"", total - received)
-    return received
-
-
 def describe(err: BaseException) -> str:
     """A short, human answer for what a mirror did."""
-    if isinstance(err, TooSlow):
+    if isinstance(err, (TooSlow, TooLarge)):
         return str(err)
     if isinstance(err, urllib.error.HTTPError):  # a redirect loop's reason has 3 lines
         return f"HTTP {err.code} {str(err.reason).splitlines()[0]}"
@@ -149,7 +79,8 @@ def download(
     ``timeout``: seconds to wait for each piece of data, and the window in which at least
     ``MIN_BYTES`` must arrive (else the mirror is too slow and the next one is tried);
     ``deadline``: seconds for the whole file from one mirror; ``max_payload``: bytes the
-    file may unpack to (a gzip bomb from a mirror is not unpacked to the end to hash it).
+    file may unpack to (a gzip bomb from a mirror is not unpacked to the end to hash it, and
+    a mirror that sends more than that, plus gzip's overhead, is stopped).
 
     Raises:
         DownloadError: no mirror gave a good file.  Nothing is left in ``target_dir``, and
@@ -185,9 +116,11 @@ def download(
             )
         return None
 
+    # gzip adds at most 5 bytes per 16 KiB block of incompressible data: 1% is ample
+    most = None if max_payload is None else max_payload + max_payload // 100 + (1 << 16)
     try:
         answers = from_mirrors(
-            filename, target_dir, mirrors, wrong_payload, timeout, progress, deadline
+            filename, target_dir, mirrors, wrong_payload, timeout, progress, deadline, most
         )
     except BaseException:  # Ctrl-C too: leave the user's data location as it was
         remove_folders(made)
@@ -212,11 +145,13 @@ def from_mirrors(
     timeout: float,
     progress: bool,
     deadline: float,
+    max_size: int | None = None,
 ) -> list[str]:
     """Fetch ``filename`` from each mirror in turn, under a temporary name in ``folder``,
     until ``wrong(path, size)`` finds nothing wrong (None); only then is it renamed to
     ``folder / filename``.  Returns what each mirror tried answered: empty when one served
-    a good file.  Nothing else is left in ``folder``."""
+    a good file.  Nothing else is left in ``folder``.  A mirror that sends more than
+    ``max_size`` bytes is stopped there (TooLarge), before it fills the disk."""
     answers = []
     remove_stale_parts(folder, filename, deadline)
     for mirror in mirrors:
@@ -227,7 +162,8 @@ def from_mirrors(
             raise unwritable(folder, err) from err
         try:
             with os.fdopen(fd, "wb") as f:
-                size = fetch(url, f, timeout, progress, time.monotonic() + deadline)
+                capped = Capped(f, max_size)
+                size = fetch(url, capped, timeout, progress, time.monotonic() + deadline)
             problem = wrong(tmp, size)
             if problem is None:
                 os.replace(tmp, folder / filename)
