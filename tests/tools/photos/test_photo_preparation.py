@@ -252,3 +252,16 @@ def test_size_and_box_are_checked(size, box):
     image[10:30, 18:22] = 1
     with pytest.raises(ValueError, match="size and box must be whole numbers with 1 <= box"):
         preprocess_digit(image, size=size, box=box)
+
+
+def test_the_preparation_figure_names_a_small_shrink_as_it_is(tmp_path):
+    """A 833-px photo shrunk to 800 px is 'shrunk 1.04x', not the '1.0x' one decimal gave."""
+    from cnn_numpy.tools.visualize.preparation import preparation_panels
+
+    photo = lamp(on_paper(pen_digit(), frame=(300, 400), at=(90, 140)))
+    big = np.repeat(np.repeat(photo, 3, axis=0), 3, axis=1)[:625, :833]  # 833 x 625
+    Image.fromarray((np.clip(big, 0, 1) * 255).astype(np.uint8)).save(tmp_path / "p.png")
+    steps = preprocess_digit(tmp_path / "p.png")
+    assert 1.01 < steps.shrunk_by < 1.1
+    titles = " ".join(title for _, title, _ in preparation_panels(steps))
+    assert f"shrunk {steps.shrunk_by:.3g}x" in titles and "shrunk 1.0x" not in titles

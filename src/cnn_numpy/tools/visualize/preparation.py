@@ -41,7 +41,7 @@ def preparation_panels(steps: Preprocessed | FashionSteps) -> list[tuple[np.ndar
             (steps.image, "longer side 28, centred", gray),
         ]
     size = f"{steps.photo.shape[1]}x{steps.photo.shape[0]}"
-    shrunk = f", shrunk {steps.shrunk_by:.1f}x" if steps.shrunk_by > 1.01 else ""
+    shrunk = f", shrunk {steps.shrunk_by:.3g}x" if steps.shrunk_by > 1.01 else ""  # 1.04x, 4.9x
     ground = "paper" if steps.inverted else "ground"
     widened = (
         f"strokes widened ({steps.thickened}px max filter)"
