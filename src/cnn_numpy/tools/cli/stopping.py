@@ -61,6 +61,27 @@ class StopAtBatchEnd(Callback):
             raise KeyboardInterrupt
 
 
+@contextlib.contextmanager
+def terminated_as_exit() -> Iterator[None]:
+    """SIGTERM within the block (``kill``, a scheduler, a container stopping) ends the process
+    as ``sys.exit(143)`` does, 143 being how a shell reports it: ``finally`` blocks and exit
+    handlers run, so DataParallel's workers stop and its shared-memory files go (SIGTERM's
+    default action ends the process at once, leaving them in /dev/shm)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame) -> None:
+        print("\nTerminated.", file=sys.stderr, flush=True)
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
 def save_interrupted(run_dir: Path, training, card: dict) -> None:
     """The checkpoint of an epoch stopped at a batch's end: weights, optimizer, random states
     and the epoch's progress (model.npz and best.npz stay at the last finished epoch)."""
