@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ...train import Callback
 from ..saving.checkpoint import BEST, CHECKPOINT, LAST, interrupts_deferred, save_checkpoint
+from .common import error_message, print_error, writing
 
 
 class StopAtBatchEnd(Callback):
@@ -97,6 +98,17 @@ def save_interrupted(run_dir: Path, training, card: dict) -> None:
             progress=t.progress,
             **card,
         )
+
+
+def save_after_death(err: Exception, run_dir: Path, training, card: dict, steps: int) -> int:
+    """A worker process died mid-epoch (``kill -9``, out of memory): the weights, optimizer and
+    the epoch's progress are still those of the last batch's end (no step followed), so the
+    run is saved there as at a Ctrl-C; the error and how to resume, exit status 1."""
+    with writing(f"save the interrupted epoch into {run_dir}"):
+        save_interrupted(run_dir, training, card)
+    where = where_it_stopped(run_dir, len(training.history), training.progress.step, steps)
+    print_error(f"{error_message(err)}\n{where}; continue with: cnn-numpy train --resume {run_dir}")
+    return 1
 
 
 def where_it_stopped(run_dir: Path, epochs_done: int, step: int, steps: int) -> str:

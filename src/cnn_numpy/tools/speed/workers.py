@@ -49,6 +49,10 @@ def blank_copy(layer: Layer) -> Layer:
     return twin
 
 
+class WorkerDied(RuntimeError):
+    """A worker process ended while it owed a reply (killed, out of memory, crashed)."""
+
+
 class Worker:
     """This process's handle on one worker process: requests go down its stdin as pickles,
     replies come back up its stdout."""
@@ -128,7 +132,7 @@ class Worker:
             how = f"was killed by {name} (signal {-code})"
             if -code == 9:
                 how += ": `kill -9`, or the system ran out of memory"
-        raise RuntimeError(f"DataParallel: worker process {self.process.pid} {how}")
+        raise WorkerDied(f"DataParallel: worker process {self.process.pid} {how}")
 
     def send_input(self, x: np.ndarray, modes: list[bool], buffers: list | None) -> None:
         """Copy ``x`` into the worker's inbox (a larger one if needed) and ask for forward;
