@@ -160,10 +160,12 @@ def test_a_killed_worker_is_an_error_line_not_a_traceback(tmp_path, capfd, monke
     assert main(["train", "--epochs", "1", *FAST, "--workers", "2", "--out", str(run)]) == 1
     err = capfd.readouterr().err
     assert err.startswith(
-        f"error: DataParallel: worker process {killed[0].pid} exited with code -9"
+        f"error: DataParallel: worker process {killed[0].pid} was killed by SIGKILL"
     ), err
-    assert "Traceback" not in err and err.count("\n") == 1
-    assert not run.exists()  # it failed in its first epoch: no run to keep
+    assert "Traceback" not in err and err.count("\n") == 2
+    # saved at the end of batch 2, as a Ctrl-C there would have: resumable
+    assert f"{run} holds the run after batch 2 of" in err
+    assert (run / "checkpoint.npz").is_file() and not (run / "history.json").exists()
 
 
 def test_ctrl_c_while_the_report_is_drawn(tmp_path, capsys, monkeypatch):

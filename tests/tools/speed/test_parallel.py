@@ -440,7 +440,9 @@ def test_a_dead_worker_is_an_error_that_names_it():
         worker = parallel.pool[0].process
         worker.kill()
         worker.wait()
-        with pytest.raises(RuntimeError, match=f"worker process {worker.pid} exited"):
+        with pytest.raises(
+            RuntimeError, match=f"worker process {worker.pid} was killed by SIGKILL"
+        ):
             parallel.forward(np.zeros((4, 2, 6, 6)))
 
 
@@ -461,7 +463,7 @@ def test_after_a_worker_died_the_next_call_starts_fresh_workers(when):
             parallel.pool[0].send_input(x[2:], [True] * len(list(layers_of(model))), None)
         dead.kill()
         dead.wait()
-        with pytest.raises(RuntimeError, match=f"worker process {dead.pid} exited"):
+        with pytest.raises(RuntimeError, match=f"worker process {dead.pid} was killed by SIGKILL"):
             parallel.forward(x)
         assert parallel.pool == [] and parallel.weights is None  # stopped, all of them
         np.testing.assert_allclose(parallel.forward(x), expected, rtol=1e-10)

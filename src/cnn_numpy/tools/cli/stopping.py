@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ...train import Callback
 from ..saving.checkpoint import BEST, CHECKPOINT, LAST, interrupts_deferred, save_checkpoint
+from .common import error_message, print_error, writing
 
 
 class StopAtBatchEnd(Callback):
@@ -61,6 +62,27 @@ class StopAtBatchEnd(Callback):
             raise KeyboardInterrupt
 
 
+@contextlib.contextmanager
+def terminated_as_exit() -> Iterator[None]:
+    """SIGTERM within the block (``kill``, a scheduler, a container stopping) ends the process
+    as ``sys.exit(143)`` does, 143 being how a shell reports it: ``finally`` blocks and exit
+    handlers run, so DataParallel's workers stop and its shared-memory files go (SIGTERM's
+    default action ends the process at once, leaving them in /dev/shm)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame) -> None:
+        print("\nTerminated.", file=sys.stderr, flush=True)
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
 def save_interrupted(run_dir: Path, training, card: dict) -> None:
     """The checkpoint of an epoch stopped at a batch's end: weights, optimizer, random states
     and the epoch's progress (model.npz and best.npz stay at the last finished epoch)."""
@@ -76,6 +98,17 @@ def save_interrupted(run_dir: Path, training, card: dict) -> None:
             progress=t.progress,
             **card,
         )
+
+
+def save_after_death(err: Exception, run_dir: Path, training, card: dict, steps: int) -> int:
+    """A worker process died mid-epoch (``kill -9``, out of memory): the weights, optimizer and
+    the epoch's progress are still those of the last batch's end (no step followed), so the
+    run is saved there as at a Ctrl-C; the error and how to resume, exit status 1."""
+    with writing(f"save the interrupted epoch into {run_dir}"):
+        save_interrupted(run_dir, training, card)
+    where = where_it_stopped(run_dir, len(training.history), training.progress.step, steps)
+    print_error(f"{error_message(err)}\n{where}; continue with: cnn-numpy train --resume {run_dir}")
+    return 1
 
 
 def where_it_stopped(run_dir: Path, epochs_done: int, step: int, steps: int) -> str:

@@ -37,6 +37,7 @@ from .settings import (
     notes,
     resolve_defaults,
 )
+from .stopping import terminated_as_exit
 from .train_flags import add_arguments
 from .training import (
     EpochSaver,
@@ -66,6 +67,11 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    with terminated_as_exit():  # a SIGTERM stops the workers and removes their files
+        return train_run(args)
+
+
+def train_run(args: argparse.Namespace) -> int:
     settings = resolve_settings(args)
     for line in notes(settings, args):
         print(line)

@@ -32,12 +32,13 @@ from ..saving.checkpoint import CHECKPOINT, Checkpoint, load_checkpoint, save_ep
 from ..saving.run_folder import save_history
 from ..speed.memory import keep_freed_memory
 from ..speed.parallel import DataParallel, blas_threads
+from ..speed.workers import WorkerDied
 from .adversarial import fit_parts
 from .common import CliError, error_message, writing
 from .dataset import Data
 from .live import callbacks as live_callbacks
 from .settings import TrainSettings
-from .stopping import StopAtBatchEnd, save_interrupted, where_it_stopped
+from .stopping import StopAtBatchEnd, save_after_death, save_interrupted, where_it_stopped
 
 
 @dataclass
@@ -288,6 +289,9 @@ def train_epochs(
         )
         return 130
     except (OSError, RuntimeError, MemoryError) as err:
+        if isinstance(err, WorkerDied) and training.progress.step:  # saved as at a Ctrl-C
+            steps = steps_per_epoch(training.model, len(data.train[0]), settings.batch_size)
+            return save_after_death(err, run_dir, training, saver.card, steps)
         if saver.saved == 0 or isinstance(err, (TrainingDiverged, BrokenPipeError)):
             raise  # nothing to continue from (or it would only diverge again; or `| head`)
         raise CliError(f"{error_message(err)}\n{saver.where_now()}") from err

@@ -49,6 +49,10 @@ def blank_copy(layer: Layer) -> Layer:
     return twin
 
 
+class WorkerDied(RuntimeError):
+    """A worker process ended while it owed a reply (killed, out of memory, crashed)."""
+
+
 class Worker:
     """This process's handle on one worker process: requests go down its stdin as pickles,
     replies come back up its stdout."""
@@ -122,10 +126,13 @@ class Worker:
 
     def died(self):
         code = self.process.wait()
-        raise RuntimeError(
-            f"DataParallel: worker process {self.process.pid} exited with code "
-            f"{code} (its error, if any, is printed above)"
-        )
+        how = f"exited with code {code} (its error, if any, is printed above)"
+        if code < 0:  # ended by a signal: nothing was printed
+            name = signal.Signals(-code).name if -code in signal.valid_signals() else "a signal"
+            how = f"was killed by {name} (signal {-code})"
+            if -code == 9:
+                how += ": `kill -9`, or the system ran out of memory"
+        raise WorkerDied(f"DataParallel: worker process {self.process.pid} {how}")
 
     def send_input(self, x: np.ndarray, modes: list[bool], buffers: list | None) -> None:
         """Copy ``x`` into the worker's inbox (a larger one if needed) and ask for forward;
