@@ -23,6 +23,8 @@ README = DOCS.parent / "README.md"
 PAGES = sorted(DOCS.glob("[0-9][0-9]-*.md")) + [
     DOCS / "when-training-goes-wrong.md",
     DOCS / "visualize.md",
+    DOCS / "why-skip-connections-work.md",
+    DOCS / "exercises.md",
 ]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 NUMBER = re.compile(r"^[-+±]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?%?$")
