@@ -158,6 +158,29 @@ def test_mouse_pen_and_touch_events_all_draw(page, kind):
     assert answer(page)["label"] == "1"
 
 
+INK_ON_PAD = """
+const pad = document.getElementById('pad');
+const data = pad.getContext('2d').getImageData(0, 0, pad.width, pad.height).data;
+let ink = 0;
+for (let i = 0; i < data.length; i += 4) if (data[i] < 128) ink += 1;
+return ink;
+"""
+
+
+@pytest.mark.parametrize("kind", ["mouse", "pointer", "touch"])
+def test_a_tap_leaves_a_dot(page, kind):
+    """Pressing and lifting the pen in one place (or a first move to the same point) draws a
+    round dot, as a pen does: a zero-length line alone draws nothing in a canvas, so the pad
+    looked blank and the server was sent a white image ("one flat colour")."""
+    page.find_element("id", "clear").click()
+    js(page, SYNTHETIC, kind, [[0.5, 0.5], [0.5, 0.5]])
+    dot = js(page, INK_ON_PAD)
+    assert dot > 200, dot  # a 20-pixel pen: about 300 dark pixels
+    shown = answer(page)
+    assert "flat colour" not in shown["text"], shown
+    page.find_element("id", "clear").click()
+
+
 PICTURE = """
 // for each .layer panel: how many of its canvases show more than one colour
 return [...document.querySelectorAll('.layer')].map((panel) =>
