@@ -351,6 +351,20 @@ def test_a_fashion_model_asks_for_its_classes_not_a_digit(model, server, page):
     assert js(page, "return document.getElementById('pad-title').textContent") == "Draw a digit"
 
 
+def test_the_model_facts_count_one_epoch_in_the_singular(model, server, page):
+    """A model trained for one epoch (``train --epochs 1``): "1 epoch", not "1 epochs"."""
+    one = LiveServer("127.0.0.1", 0, view=ModelView(model, {**CARD, "epochs": 1})).start()
+    try:
+        open_page(page, one.url)
+        facts = js(page, "return document.getElementById('model-facts').textContent")
+        assert "1 epoch" in facts and "1 epochs" not in facts, facts
+    finally:
+        one.stop()
+        open_page(page, server.url)
+    facts = js(page, "return document.getElementById('model-facts').textContent")
+    assert "4 epochs" in facts, facts
+
+
 def test_the_page_logged_no_errors(page):
     """Everything above ran without one JavaScript error or failed request."""
     assert console_errors(page) == []
