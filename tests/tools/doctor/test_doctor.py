@@ -348,3 +348,18 @@ def test_dead_relu_warns_from_60_percent_of_a_layer_and_fails_from_90(dead, stat
     """A trained healthy LeNet had 51 of its 128 Linear units dead (40%): ok."""
     stats = [{"label": "8: ReLU", "activity": [0.0] * dead + [0.3] * (128 - dead)}]
     assert check_dead_relu(stats).status == status
+
+
+def test_an_ok_dead_relu_finding_says_how_much_is_dead_not_nearly_none():
+    """72 of 128 units dead (56%, under the warning) was reported as "Nearly every unit
+    responds to something"; the finding stays ok but says what share is dead."""
+    stats = [
+        {"label": "1: ReLU", "activity": [0.3] * 16},
+        {"label": "8: ReLU", "activity": [0.0] * 72 + [0.3] * 56},
+    ]
+    found = check_dead_relu(stats)
+    assert found.status == "ok"
+    assert "Nearly every unit" not in found.message
+    assert "56% of a layer (8: ReLU) is dead" in found.message
+    alive = check_dead_relu([{"label": "1: ReLU", "activity": [0.3] * 16}])
+    assert "Every unit responds to something" in alive.message

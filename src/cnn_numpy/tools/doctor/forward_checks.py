@@ -168,9 +168,13 @@ def check_dead_relu(stats: list[dict], model=None) -> Finding:
     listed = "; ".join(f"{layer['label']} {layer['dead']} of {layer['units']}" for layer in layers)
     measured = f"Units never active on the probe batch, per ReLU layer: {listed}"
     if share < T.DEAD_WARN:
-        return Finding(
-            "dead_relu", "ok", f"{measured}. Nearly every unit responds to something.", data
+        verdict = (
+            "Every unit responds to something"
+            if share == 0
+            else f"At most {share:.0%} of a layer ({worst_layer['label']}) is dead, under the "
+            f"{T.DEAD_WARN:.0%} that warns: healthy nets show up to 40%"
         )
+        return Finding("dead_relu", "ok", f"{measured}. {verdict}.", data)
     status = "fail" if share >= T.DEAD_FAIL else "warn"
     for layer in layers:  # the first dead layer's cause: the later ones follow from it
         cause = (
