@@ -46,6 +46,20 @@ def check_init_loss(loss_value: float, logits: np.ndarray, last_layer=None) -> F
         )
     ratio = loss_value / chance
     data["ratio"] = ratio
+    if ratio < 0.5 and confidence < 2 / num_classes:
+        # near-even answers have a cross-entropy near ln C: this loss is something else
+        return Finding(
+            "init_loss",
+            "warn",
+            (
+                f"{measured}; this is {ratio:.2f}x that, yet the network answers every class "
+                f"with about the same probability (its top class gets {confidence:.2f} on "
+                "average), whose cross-entropy is about ln C: the loss is not the "
+                "cross-entropy of these logits (e.g. a squared error against one-hot labels). "
+                "Try: CrossEntropyLoss() for classes, on the raw logits."
+            ),
+            data,
+        )
     if ratio <= T.INIT_LOSS_WARN:
         learned = (
             " It is well below: the model has learned something already (trained weights?)."
