@@ -271,6 +271,35 @@ def test_the_kernel_view_adds_up_to_the_feature_map_value(
     assert js(page, "return document.getElementById('kernel').hidden;")
 
 
+OUTSIDE_THE_WINDOW = """
+// the kernel view's parts that stick out to the right of the window (a sideways scroll)
+const width = document.documentElement.clientWidth;
+return [...document.querySelectorAll('#kernel *')]
+  .filter((e) => e.getBoundingClientRect().right > width + 1)
+  .map((e) => e.tagName + '.' + e.className);
+"""
+
+
+def test_the_kernel_view_fits_a_phone(page):
+    """At 375x667 the sum's row (window x kernel = products -> sum) and the sums below ran
+    past the window's right edge: cut off, and the whole page scrolled sideways."""
+    size = page.get_window_size()
+    page.set_window_size(375, 667)
+    try:
+        wait_for(lambda: js(page, "return window.innerWidth") <= 400, what="a phone's width")
+        draw_digit(page, 8, seed=2)
+        click_pixel(page, 0, 2, 14, 14, 28)
+        wait_for(
+            lambda: js(page, "return !document.getElementById('kernel').hidden"),
+            what="the kernel view",
+        )
+        assert js(page, OUTSIDE_THE_WINDOW) == []
+        widths = js(page, "return [document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], widths
+    finally:
+        page.set_window_size(size["width"], size["height"])
+
+
 def test_the_probabilities_are_bars_for_every_class(page):
     draw_digit(page, 0, seed=3)
     rows = page.find_elements("css selector", "#probabilities .prob")
