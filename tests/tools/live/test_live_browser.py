@@ -280,7 +280,7 @@ return [...document.querySelectorAll('#kernel *')]
 """
 
 
-def test_the_kernel_view_fits_a_phone(page):
+def test_the_kernel_view_fits_a_phone(server, page):
     """At 375x667 the sum's row (window x kernel = products -> sum) and the sums below ran
     past the window's right edge: cut off, and the whole page scrolled sideways."""
     size = page.get_window_size()
@@ -298,6 +298,7 @@ def test_the_kernel_view_fits_a_phone(page):
         assert widths[0] <= widths[1], widths
     finally:
         page.set_window_size(size["width"], size["height"])
+        open_page(page, server.url)  # scrolled to the top again, the kernel view closed
 
 
 def test_the_probabilities_are_bars_for_every_class(page):
