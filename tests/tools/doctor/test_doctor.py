@@ -326,6 +326,23 @@ def test_bad_input_is_a_clear_error(case):
         diagnose(model, loss, (X, y), optimizer, **kwargs)
 
 
+def test_misuse_of_the_arguments_is_a_clear_error():
+    """Were: a silent empty diagnosis (checks=[]), "object too deep for desired array" (labels
+    of shape (N, 1)), X's first two images read as (X, y) (data=X), a TypeError from
+    forward() (the loss class itself) and "e.g. SGD()" (loss and optimizer swapped)."""
+    model, loss, (X, y), optimizer = healthy(0)
+    with pytest.raises(ValueError, match="checks names none"):
+        diagnose(model, loss, (X, y), optimizer, checks=[])
+    with pytest.raises(ValueError, match=r"shape \(N,\); got \(240, 1\)"):
+        diagnose(model, loss, (X, y[:, None]), optimizer, checks="labels")
+    with pytest.raises(ValueError, match=r"the pair \(X, y\).*ndarray of shape"):
+        diagnose(model, loss, X, optimizer)
+    with pytest.raises(ValueError, match=r"CrossEntropyLoss\(\), not the class"):
+        diagnose(model, CrossEntropyLoss, (X, y), optimizer, checks="init_loss")
+    with pytest.raises(ValueError, match="got Adam .are loss and optimizer swapped"):
+        diagnose(model, optimizer, (X, y), loss, checks="init_loss")
+
+
 def test_input_scale_nan_fails():
     model, loss, (X, y), optimizer = healthy(0)
     X = X.copy()
