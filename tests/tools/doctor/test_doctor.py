@@ -326,6 +326,23 @@ def test_bad_input_is_a_clear_error(case):
         diagnose(model, loss, (X, y), optimizer, **kwargs)
 
 
+def test_misuse_of_the_arguments_is_a_clear_error():
+    """Were: a silent empty diagnosis (checks=[]), "object too deep for desired array" (labels
+    of shape (N, 1)), X's first two images read as (X, y) (data=X), a TypeError from
+    forward() (the loss class itself) and "e.g. SGD()" (loss and optimizer swapped)."""
+    model, loss, (X, y), optimizer = healthy(0)
+    with pytest.raises(ValueError, match="checks names none"):
+        diagnose(model, loss, (X, y), optimizer, checks=[])
+    with pytest.raises(ValueError, match=r"shape \(N,\); got \(240, 1\)"):
+        diagnose(model, loss, (X, y[:, None]), optimizer, checks="labels")
+    with pytest.raises(ValueError, match=r"the pair \(X, y\).*ndarray of shape"):
+        diagnose(model, loss, X, optimizer)
+    with pytest.raises(ValueError, match=r"CrossEntropyLoss\(\), not the class"):
+        diagnose(model, CrossEntropyLoss, (X, y), optimizer, checks="init_loss")
+    with pytest.raises(ValueError, match="got Adam .are loss and optimizer swapped"):
+        diagnose(model, optimizer, (X, y), loss, checks="init_loss")
+
+
 def test_input_scale_nan_fails():
     model, loss, (X, y), optimizer = healthy(0)
     X = X.copy()
@@ -348,3 +365,18 @@ def test_dead_relu_warns_from_60_percent_of_a_layer_and_fails_from_90(dead, stat
     """A trained healthy LeNet had 51 of its 128 Linear units dead (40%): ok."""
     stats = [{"label": "8: ReLU", "activity": [0.0] * dead + [0.3] * (128 - dead)}]
     assert check_dead_relu(stats).status == status
+
+
+def test_an_ok_dead_relu_finding_says_how_much_is_dead_not_nearly_none():
+    """72 of 128 units dead (56%, under the warning) was reported as "Nearly every unit
+    responds to something"; the finding stays ok but says what share is dead."""
+    stats = [
+        {"label": "1: ReLU", "activity": [0.3] * 16},
+        {"label": "8: ReLU", "activity": [0.0] * 72 + [0.3] * 56},
+    ]
+    found = check_dead_relu(stats)
+    assert found.status == "ok"
+    assert "Nearly every unit" not in found.message
+    assert "56% of a layer (8: ReLU) is dead" in found.message
+    alive = check_dead_relu([{"label": "1: ReLU", "activity": [0.3] * 16}])
+    assert "Every unit responds to something" in alive.message

@@ -9,7 +9,7 @@ import pytest
 from helpers.benchmark_scripts import load_script
 from helpers.doctor_setups import dead_relus, healthy, too_much_weight_decay
 
-from cnn_numpy import SGD, Adam, Dropout, Sigmoid, diagnose
+from cnn_numpy import SGD, Adam, CrossEntropyLoss, Dropout, Sigmoid, diagnose, lenet
 from cnn_numpy.data import normalization_stats, normalize
 from cnn_numpy.tools.doctor import Finding, thresholds
 from cnn_numpy.tools.doctor.cures import cross_reference
@@ -190,3 +190,33 @@ def test_small_logits_that_happen_to_lie_in_0_1_are_not_called_probabilities():
     model[-1].bias.data[...] = 0.5  # every logit in (0, 1), rows not summing to 1
     finding = diagnose(model, loss, (X, y), optimizer, checks=["init_loss"])["init_loss"]
     assert finding.ok, finding.message
+
+
+class SquaredErrorOnOneHot:
+    """A student's wrong loss for classes: the squared error between logits and one-hot."""
+
+    def __call__(self, logits, targets):
+        return self.forward(logits, targets)
+
+    def forward(self, logits, targets):
+        self.diff = logits - np.eye(logits.shape[1], dtype=logits.dtype)[targets]
+        return float(np.mean(self.diff**2))
+
+    def backward(self):
+        return 2 * self.diff / self.diff.size
+
+
+def test_a_loss_that_is_not_cross_entropy_is_named_not_called_trained():
+    """A squared error on ten one-hot classes starts far below ln 10 on a fresh net; the
+    doctor said "the model has learned something already (trained weights?)", all ok."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((64, 1, 28, 28)).astype(np.float32), rng.integers(0, 10, 64)
+    model = lenet(rng=1)
+    optimizer = Adam(model.parameters(), lr=3e-3)
+    found = diagnose(model, SquaredErrorOnOneHot(), (X, y), optimizer, checks=["init_loss"])
+    init = found["init_loss"]
+    assert init.status == "warn", init.message
+    assert "trained weights" not in init.message and "CrossEntropyLoss()" in init.message
+    # the right loss on the same fresh net: as it should be at initialisation
+    right = diagnose(model, CrossEntropyLoss(), (X, y), optimizer, checks=["init_loss"])
+    assert right["init_loss"].ok, right["init_loss"].message

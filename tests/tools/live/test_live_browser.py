@@ -158,6 +158,29 @@ def test_mouse_pen_and_touch_events_all_draw(page, kind):
     assert answer(page)["label"] == "1"
 
 
+INK_ON_PAD = """
+const pad = document.getElementById('pad');
+const data = pad.getContext('2d').getImageData(0, 0, pad.width, pad.height).data;
+let ink = 0;
+for (let i = 0; i < data.length; i += 4) if (data[i] < 128) ink += 1;
+return ink;
+"""
+
+
+@pytest.mark.parametrize("kind", ["mouse", "pointer", "touch"])
+def test_a_tap_leaves_a_dot(page, kind):
+    """Pressing and lifting the pen in one place (or a first move to the same point) draws a
+    round dot, as a pen does: a zero-length line alone draws nothing in a canvas, so the pad
+    looked blank and the server was sent a white image ("one flat colour")."""
+    page.find_element("id", "clear").click()
+    js(page, SYNTHETIC, kind, [[0.5, 0.5], [0.5, 0.5]])
+    dot = js(page, INK_ON_PAD)
+    assert dot > 200, dot  # a 20-pixel pen: about 300 dark pixels
+    shown = answer(page)
+    assert "flat colour" not in shown["text"], shown
+    page.find_element("id", "clear").click()
+
+
 PICTURE = """
 // for each .layer panel: how many of its canvases show more than one colour
 return [...document.querySelectorAll('.layer')].map((panel) =>
@@ -248,6 +271,36 @@ def test_the_kernel_view_adds_up_to_the_feature_map_value(
     assert js(page, "return document.getElementById('kernel').hidden;")
 
 
+OUTSIDE_THE_WINDOW = """
+// the kernel view's parts that stick out to the right of the window (a sideways scroll)
+const width = document.documentElement.clientWidth;
+return [...document.querySelectorAll('#kernel *')]
+  .filter((e) => e.getBoundingClientRect().right > width + 1)
+  .map((e) => e.tagName + '.' + e.className);
+"""
+
+
+def test_the_kernel_view_fits_a_phone(server, page):
+    """At 375x667 the sum's row (window x kernel = products -> sum) and the sums below ran
+    past the window's right edge: cut off, and the whole page scrolled sideways."""
+    size = page.get_window_size()
+    page.set_window_size(375, 667)
+    try:
+        wait_for(lambda: js(page, "return window.innerWidth") <= 400, what="a phone's width")
+        draw_digit(page, 8, seed=2)
+        click_pixel(page, 0, 2, 14, 14, 28)
+        wait_for(
+            lambda: js(page, "return !document.getElementById('kernel').hidden"),
+            what="the kernel view",
+        )
+        assert js(page, OUTSIDE_THE_WINDOW) == []
+        widths = js(page, "return [document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], widths
+    finally:
+        page.set_window_size(size["width"], size["height"])
+        open_page(page, server.url)  # scrolled to the top again, the kernel view closed
+
+
 def test_the_probabilities_are_bars_for_every_class(page):
     draw_digit(page, 0, seed=3)
     rows = page.find_elements("css selector", "#probabilities .prob")
@@ -326,6 +379,20 @@ def test_a_fashion_model_asks_for_its_classes_not_a_digit(model, server, page):
         fashion.stop()
         open_page(page, server.url)
     assert js(page, "return document.getElementById('pad-title').textContent") == "Draw a digit"
+
+
+def test_the_model_facts_count_one_epoch_in_the_singular(model, server, page):
+    """A model trained for one epoch (``train --epochs 1``): "1 epoch", not "1 epochs"."""
+    one = LiveServer("127.0.0.1", 0, view=ModelView(model, {**CARD, "epochs": 1})).start()
+    try:
+        open_page(page, one.url)
+        facts = js(page, "return document.getElementById('model-facts').textContent")
+        assert "1 epoch" in facts and "1 epochs" not in facts, facts
+    finally:
+        one.stop()
+        open_page(page, server.url)
+    facts = js(page, "return document.getElementById('model-facts').textContent")
+    assert "4 epochs" in facts, facts
 
 
 def test_the_page_logged_no_errors(page):

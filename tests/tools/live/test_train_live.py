@@ -338,3 +338,34 @@ def test_a_port_in_use_stops_before_training(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"error: port {port} on 127.0.0.1 is already in use" in err
     assert not (tmp_path / "run" / "model.npz").exists()
+
+
+OVERLAPS = """
+// pairs of the training view's boxes (each chart, the filters) that cover one another
+const boxes = [...document.querySelectorAll('#curves figure, .filters-box')]
+  .map((e) => [e.querySelector('figcaption, h3').textContent, e.getBoundingClientRect()]);
+const width = document.documentElement.clientWidth;
+const found = boxes.filter(([, r]) => r.right > width + 1).map(([name]) => name + ': past the edge');
+for (const [a, r] of boxes) for (const [b, s] of boxes)
+  if (a < b && r.left < s.right - 1 && s.left < r.right - 1 && r.top < s.bottom - 1
+      && s.top < r.bottom - 1) found.push(a + ' / ' + b);
+return found;
+"""
+
+
+def test_the_training_view_fits_a_phone(browser):
+    """At 375x667 the first layer's filters were drawn over the loss chart."""
+    net = cnn.seed_net(2, filters=4, rng=0)
+    optimizer = cnn.SGD(net.parameters(), lr=0.05)
+    live = LiveTraining("127.0.0.1", 0, net, optimizer, epochs=1, batches=2, title="t").start()
+    size = browser.get_window_size()
+    browser.set_window_size(375, 667)
+    try:
+        browser.get(live.url)
+        wait_for(lambda: js(browser, "return !document.getElementById('training').hidden"))
+        wait_for(lambda: js(browser, "return window.innerWidth") <= 400, what="a phone's width")
+        assert js(browser, OVERLAPS) == []
+        assert js(browser, "return document.documentElement.scrollWidth") <= 375
+    finally:
+        browser.set_window_size(size["width"], size["height"])
+        live.close()

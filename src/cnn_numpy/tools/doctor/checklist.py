@@ -74,11 +74,31 @@ def diagnose(
 
 def _diagnose(model, loss, data, optimizer, batch_size, checks, rng) -> Diagnosis:
     started = time.perf_counter()
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise ValueError(
+            "diagnose: data must be the pair (X, y), images and labels, got "
+            f"{type(data).__name__}" + (f" of shape {data.shape}" if hasattr(data, "shape") else "")
+        )
     X, y = np.asarray(data[0]), np.asarray(data[1])
+    if y.ndim != 1:
+        raise ValueError(
+            f"diagnose: labels y must be one class index per image, shape (N,); got {y.shape}"
+        )
     check_dataset(X, y, "diagnose: the data (X, y)")
+    if isinstance(loss, type):
+        raise ValueError(f"diagnose: loss must be a loss object, {loss.__name__}(), not the class")
+    if not (hasattr(loss, "forward") and hasattr(loss, "backward")):
+        raise ValueError(
+            "diagnose: loss must have forward(logits, y) and backward(), e.g. "
+            f"CrossEntropyLoss(); got {type(loss).__name__} (are loss and optimizer swapped?)"
+        )
     if isinstance(checks, str):  # one name, or names joined by commas as --checks takes them
         checks = [name.strip() for name in checks.split(",")]
     selected = CHECKS if checks is None else tuple(checks)
+    if not selected:
+        raise ValueError(
+            f"diagnose: checks names none; choose from {list(CHECKS)}, or None for all"
+        )
     unknown = [name for name in selected if name not in CHECKS]
     if unknown:
         raise ValueError(f"diagnose: unknown check(s) {unknown}; the checks are {list(CHECKS)}")

@@ -46,6 +46,20 @@ def check_init_loss(loss_value: float, logits: np.ndarray, last_layer=None) -> F
         )
     ratio = loss_value / chance
     data["ratio"] = ratio
+    if ratio < 0.5 and confidence < 2 / num_classes:
+        # near-even answers have a cross-entropy near ln C: this loss is something else
+        return Finding(
+            "init_loss",
+            "warn",
+            (
+                f"{measured}; this is {ratio:.2f}x that, yet the network answers every class "
+                f"with about the same probability (its top class gets {confidence:.2f} on "
+                "average), whose cross-entropy is about ln C: the loss is not the "
+                "cross-entropy of these logits (e.g. a squared error against one-hot labels). "
+                "Try: CrossEntropyLoss() for classes, on the raw logits."
+            ),
+            data,
+        )
     if ratio <= T.INIT_LOSS_WARN:
         learned = (
             " It is well below: the model has learned something already (trained weights?)."
@@ -168,9 +182,13 @@ def check_dead_relu(stats: list[dict], model=None) -> Finding:
     listed = "; ".join(f"{layer['label']} {layer['dead']} of {layer['units']}" for layer in layers)
     measured = f"Units never active on the probe batch, per ReLU layer: {listed}"
     if share < T.DEAD_WARN:
-        return Finding(
-            "dead_relu", "ok", f"{measured}. Nearly every unit responds to something.", data
+        verdict = (
+            "Every unit responds to something"
+            if share == 0
+            else f"At most {share:.0%} of a layer ({worst_layer['label']}) is dead, under the "
+            f"{T.DEAD_WARN:.0%} that warns: healthy nets show up to 40%"
         )
+        return Finding("dead_relu", "ok", f"{measured}. {verdict}.", data)
     status = "fail" if share >= T.DEAD_FAIL else "warn"
     for layer in layers:  # the first dead layer's cause: the later ones follow from it
         cause = (

@@ -33,7 +33,7 @@ function buildDrawView(info) {
   const model = info.model;
   $("draw-view").hidden = false;
   const card = model.card;
-  const facts = [card.preset, card.dataset, card.epochs && `${card.epochs} epochs`,
+  const facts = [card.preset, card.dataset, card.epochs && `${card.epochs} epoch${card.epochs === 1 ? "" : "s"}`,
                  card.test_acc && `test accuracy ${(100 * card.test_acc).toFixed(2)}%`];
   $("model-facts").textContent = facts.filter(Boolean).join(" · ");
   const layers = new Layers($("layers"), model, (layer, c, row, col) => pick(layer, c, row, col));

@@ -71,6 +71,11 @@ export class Pad {
 
   line([x0, y0], [x1, y1]) {
     const c = this.context;
+    if (x0 === x1 && y0 === y1) {  // a canvas strokes no zero-length line: a tap is a dot
+      c.fillStyle = "#111";
+      c.beginPath(); c.arc(x0, y0, PEN / 2, 0, 2 * Math.PI); c.fill();
+      return;
+    }
     c.strokeStyle = "#111"; c.lineWidth = PEN; c.lineCap = "round"; c.lineJoin = "round";
     c.beginPath(); c.moveTo(x0, y0); c.lineTo(x1, y1); c.stroke();
   }
