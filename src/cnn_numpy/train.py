@@ -8,8 +8,9 @@ import time
 
 import numpy as np
 
-from .checks import real_array, removed_keywords, whole
+from .checks import removed_keywords, whole
 from .data.batches import check_labels, checked_split, count_batches, iterate_minibatches
+from .data.standardized import checked_images
 from .epoch_progress import EpochProgress
 from .history import History
 from .layers.base import Layer, as_rng, evaluating, has_batch_statistics
@@ -46,7 +47,7 @@ def diverged(model, where: str, optimizer, updates: int) -> TrainingDiverged:
 
 def predict_proba(model, X: np.ndarray, batch_size: int = EVAL_BATCH) -> np.ndarray:
     """Softmax probabilities (N, C), computed in eval mode, batch by batch."""
-    X = real_array(X, "X", "predict")
+    X = checked_images(X, "X", "predict")  # StandardizedImages: read a batch at a time
     batch_size = whole(batch_size, "batch_size", "predict", low=1)
     num_classes = num_outputs(model, X)  # also: a clear error if X does not fit the model
     chunks = []

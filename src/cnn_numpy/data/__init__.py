@@ -15,6 +15,7 @@ from .datasets import (
 )
 from .download import DownloadError
 from .idx import IdxError, read_idx
+from .standardized import StandardizedImages
 from .synthetic import LINES_CLASSES, synthetic_lines
 from .verify import DatasetFileError
 
@@ -35,6 +36,7 @@ __all__ = [
     "normalization_stats",
     "normalize",
     "read_idx",
+    "StandardizedImages",
     "synthetic_lines",
     "train_test_split",
 ]

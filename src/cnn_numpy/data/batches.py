@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..checks import flag, real_array, whole
+from ..checks import flag, whole
 from ..layers.base import as_rng
+from .standardized import StandardizedImages, checked_images
 
 
 def check_dataset(X: np.ndarray, y: np.ndarray, name: str = "dataset") -> None:
@@ -25,13 +26,14 @@ def check_dataset(X: np.ndarray, y: np.ndarray, name: str = "dataset") -> None:
 
 def checked_split(split, name: str) -> tuple[np.ndarray, np.ndarray]:
     """``(X, y)`` of a data split, checked once before training or evaluating on it: X real
-    and finite, y one integer class index per sample.  ValueError naming the split and the
+    and finite (``StandardizedImages``: taken as they are), y one integer class index per
+    sample.  ValueError naming the split and the
     first bad values."""
     if not isinstance(split, (tuple, list)) or len(split) != 2:
         raise ValueError(
             f"{name} must be a pair (X, y) of images and labels, got {type(split).__name__}"
         )
-    X, y = real_array(split[0], "X", name), np.asarray(split[1])
+    X, y = checked_images(split[0], "X", name), np.asarray(split[1])
     check_dataset(X, y, name)
     if y.ndim != 1 or y.dtype.kind not in "iu":
         whole_floats = y.dtype.kind == "f" and y.ndim == 1 and bool(np.all(y == np.round(y)))
@@ -71,7 +73,8 @@ def iterate_minibatches(
     ``batch_size + 1``): BatchNorm cannot train on a batch of one.  ``count_batches`` says
     how many batches come.
     """
-    X, y = np.asarray(X), np.asarray(y)  # lists too, as a DataLoader takes them
+    X = X if isinstance(X, StandardizedImages) else np.asarray(X)  # lists too, as a
+    y = np.asarray(y)  # DataLoader takes them; the bytes are standardised a batch at a time
     check_dataset(X, y)
     batch_size = whole(batch_size, "batch_size", "iterate_minibatches", low=1)
     shuffle = flag(shuffle, "shuffle", "iterate_minibatches")

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..checks import flag, path_or_none
 from .download import DownloadError, check_folder, from_mirrors, make_folders, remove_folders
+from .standardized import pixel_dtype
 
 CIFAR10_CLASSES = (
     "airplane",
@@ -206,8 +207,9 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return records[:, 1:].reshape(-1, 3, 32, 32), labels
 
 
-def read_split(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """A split's batches, joined: X float32 (N, 3, 32, 32) in [0, 1], y int64 (N,)."""
+def read_split(folder: Path, split: str, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """A split's batches, joined: X float32 (N, 3, 32, 32) in [0, 1] (or the uint8 bytes,
+    for ``dtype=np.uint8``), y int64 (N,)."""
     batches = [read_batch(folder / name) for name in SPLITS[split]]
     counts = [len(labels) for _, labels in batches]
     # every batch of the set holds as many records (10,000 each in the official one): the
@@ -220,7 +222,9 @@ def read_split(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
             f"{folder / short}: {min(counts):,} records where the other batches hold "
             f"{most:,}; the batch is truncated"
         )
-    X = np.concatenate([images for images, _ in batches]).astype(np.float32) / np.float32(255)
+    X = np.concatenate([images for images, _ in batches])
+    if dtype != np.uint8:
+        X = X.astype(np.float32) / np.float32(255)
     return X, np.concatenate([labels for _, labels in batches]).astype(np.int64)
 
 
@@ -230,12 +234,13 @@ def load_cifar10(
     splits: tuple[str, ...] = ("train", "test"),
     timeout: float = 30.0,
     progress: bool = True,
+    dtype=np.float32,
 ):
     """CIFAR-10: ``(X_train, y_train), (X_test, y_test)``; 50,000 + 10,000 colour images.
 
     X float32 (N, 3, 32, 32) in [0, 1], y int64 in 0..9 (names in ``CIFAR10_CLASSES``).
     See the module docstring for where the files are looked for.  ``splits=("test",)``
-    returns ``((X_test, y_test),)``.
+    returns ``((X_test, y_test),)``.  ``dtype=np.uint8``: X as the files' bytes, 0..255.
 
     Example:
         >>> (X_train, y_train), (X_test, y_test) = load_cifar10()  # doctest: +SKIP
@@ -247,6 +252,7 @@ def load_cifar10(
     if not splits or any(s not in SPLITS for s in splits):
         raise ValueError(f"splits must name some of train, test, got {splits!r}")
     download = flag(download, "download", "load_cifar10")
+    dtype = pixel_dtype(dtype, "load_cifar10")
     folder = cifar10_dir(root)
     check_folder(folder)
     needed = [folder / FOLDER / name for split in splits for name in SPLITS[split]]
@@ -270,4 +276,4 @@ def load_cifar10(
             except DownloadError as err:
                 raise DownloadError(f"{err}{python_version(folder)}") from None
         unpack(archive, folder)
-    return tuple(read_split(folder / FOLDER, split) for split in splits)
+    return tuple(read_split(folder / FOLDER, split, dtype) for split in splits)
