@@ -3,7 +3,8 @@
 One function, ``load_data(source, splits, normalization)``: the synthetic lines (drawn from
 the run's seed, so the same split every time) or MNIST / Fashion-MNIST (only the files of the
 splits asked for), standardised with the training set's mean and std, or with the numbers a
-model was trained with.  Nothing is written into the caller's settings: the normalisation
+model was trained with: the images stay the files' bytes, standardised as they are read
+(``StandardizedImages``).  Nothing is written into the caller's settings: the normalisation
 comes back with the data.
 """
 
@@ -16,7 +17,13 @@ from functools import partial
 
 import numpy as np
 
-from ...data import LINES_CLASSES, normalization_stats, synthetic_lines, train_test_split
+from ...data import (
+    LINES_CLASSES,
+    StandardizedImages,
+    normalization_stats,
+    synthetic_lines,
+    train_test_split,
+)
 from ...data.cifar10 import ARCHIVE, CIFAR10_CLASSES, FOLDER, cifar10_dir, load_cifar10
 from ...data.cifar10 import SPLITS as CIFAR10_SPLITS
 from ...data.datasets import DATASETS, dataset_dir, find_file, load_dataset, locate, split_files
@@ -70,7 +77,8 @@ class DataSource:
 
 @dataclass
 class Data:
-    """The splits asked for (None for one not loaded), already normalised."""
+    """The splits asked for (None for one not loaded), normalised (MNIST's, Fashion-MNIST's and
+    CIFAR-10's images as ``StandardizedImages``, normalised as they are read)."""
 
     dataset: str
     train: Split | None
@@ -99,14 +107,13 @@ def load_data(
     if normalization is None and "train" not in splits:
         splits = ("train", *splits)  # the mean and std come from the training images
     load = load_cifar10 if source.dataset == "cifar10" else partial(load_dataset, source.dataset)
-    loaded = dict(zip(splits, load(source.data_dir, download=download, splits=splits)))
+    loaded = load(source.data_dir, download=download, splits=splits, dtype=np.uint8)
+    loaded = dict(zip(splits, loaded))  # the files' bytes: a quarter of float32's memory
     train, test = loaded.get("train"), loaded.get("test")
     if train is not None and source.limit is not None:
         train = (train[0][: source.limit], train[1][: source.limit])
     stats = normalization or normalization_stats(train[0])
-    for split in (train, test):
-        if split is not None:
-            standardize_in_place(split[0], **stats)
+    train, test = (standardized(split, stats) for split in (train, test))
     shape = "x".join(map(str, (train or test)[0].shape[1:]))
     summary = (
         f"Data: {source.dataset}, {count(train, 'train')} / {count(test, 'test')} "
@@ -169,8 +176,9 @@ def count(split: Split | None, name: str) -> str:
     return f"{len(split[0])} {name}" if split is not None else f"no {name}"
 
 
-def standardize_in_place(X: np.ndarray, mean: float, std: float) -> None:
-    """``normalize(X, mean, std)`` into ``X`` itself: the arrays just loaded are ours, and a
-    second copy of MNIST's training set would cost 188 MB."""
-    X -= X.dtype.type(mean)
-    X /= X.dtype.type(std)
+def standardized(split: tuple | None, stats: dict[str, float]) -> tuple | None:
+    """``(X, y)`` with the bytes X read as float32 ``(X / 255 - mean) / std`` a batch at a
+    time (``StandardizedImages``): MNIST's training set stays 47 MB, not 188 MB."""
+    if split is None:
+        return None
+    return StandardizedImages(split[0], stats["mean"], stats["std"]), split[1]
