@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ...data.batches import check_dataset
+from ...data.standardized import StandardizedImages
 from ...layers.base import as_rng, has_batch_statistics
 from ..speed.workers import blas_threads
 from . import thresholds as T
@@ -79,7 +80,9 @@ def _diagnose(model, loss, data, optimizer, batch_size, checks, rng) -> Diagnosi
             "diagnose: data must be the pair (X, y), images and labels, got "
             f"{type(data).__name__}" + (f" of shape {data.shape}" if hasattr(data, "shape") else "")
         )
-    X, y = np.asarray(data[0]), np.asarray(data[1])
+    X, y = data
+    held_as_bytes = isinstance(X, StandardizedImages)  # read by index: no float copy of all
+    X, y = X if held_as_bytes else np.asarray(X), np.asarray(y)
     if y.ndim != 1:
         raise ValueError(
             f"diagnose: labels y must be one class index per image, shape (N,); got {y.shape}"
@@ -138,8 +141,8 @@ def _diagnose(model, loss, data, optimizer, batch_size, checks, rng) -> Diagnosi
     found: dict[str, Finding] = {}
     if "labels" in selected:
         found["labels"] = check_labels(y, num_classes)
-    if "input_scale" in selected:
-        found["input_scale"] = check_input_scale(Xs, X)
+    if "input_scale" in selected:  # NaN counted in all the images (bytes hold none)
+        found["input_scale"] = check_input_scale(Xs, None if held_as_bytes else X)
     if "init_loss" in selected:
         found["init_loss"] = check_init_loss(
             probe_loss.forward(logits, ys[: T.PROBE]), logits, outputs[-1][1]
