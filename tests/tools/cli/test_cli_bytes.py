@@ -4,7 +4,7 @@ the same standardised values, the same runs."""
 import numpy as np
 import pytest
 from helpers.cifar_fixtures import write_batches
-from helpers.idx_fixtures import fake_files, write_files
+from helpers.idx_fixtures import encode_idx, fake_files, write_files
 
 from cnn_numpy.data import StandardizedImages, load_dataset, normalization_stats
 from cnn_numpy.data.cifar10 import load_cifar10
@@ -74,3 +74,19 @@ def test_train_on_mnist_bytes_end_to_end(mnist, tmp_path, capsys, workers):
     assert (tmp_path / "run" / "augmentation.png").is_file()
     assert main(["evaluate", str(tmp_path / "run" / "model.npz"), "--data-dir", str(mnist)]) == 0
     assert "test set: mnist, 9 images" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("limit", [[], ["--limit", "3"]])
+def test_training_images_of_one_shade_are_a_clear_error(tmp_path, capsys, limit):
+    """All pixels alike: std 0. Before, the division made NaN and the run failed on saving
+    ("save: card's normalize must be ..."); now the data is named, with what to check."""
+    blank, labels = np.zeros((12, 28, 28), np.uint8), (np.arange(12) % 10).astype(np.uint8)
+    files = {"train-images-idx3-ubyte": encode_idx(blank), "train-labels-idx1-ubyte": encode_idx(labels),
+             "t10k-images-idx3-ubyte": encode_idx(blank[:5]), "t10k-labels-idx1-ubyte": encode_idx(labels[:5])}  # fmt: skip
+    folder = write_files(tmp_path / "mnist", files)
+    argv = ["train", "--dataset", "mnist", "--data-dir", str(folder), "--out", str(tmp_path / "r")]
+    assert main([*argv, *limit]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: mnist: every pixel of the {3 if limit else 12} training images")
+    assert "is 0/255 (std 0)" in err and "Traceback" not in err
+    assert ("a larger --limit" in err) == bool(limit)

@@ -113,6 +113,9 @@ def load_data(
     if train is not None and source.limit is not None:
         train = (train[0][: source.limit], train[1][: source.limit])
     stats = normalization or normalization_stats(train[0])
+    folder = data_folder(source.dataset, source.data_dir, splits)
+    if not stats["std"] > 0:  # one shade everywhere (or no image): nothing to learn from
+        raise CliError(one_shade(source, len(train[0]), stats["mean"], folder))
     train, test = (standardized(split, stats) for split in (train, test))
     shape = "x".join(map(str, (train or test)[0].shape[1:]))
     summary = (
@@ -121,8 +124,20 @@ def load_data(
         f"{stats['mean']:.4f} and std {stats['std']:.4f}"
     )
     classes = CIFAR10_CLASSES if source.dataset == "cifar10" else DATASETS[source.dataset].classes
-    folder = data_folder(source.dataset, source.data_dir, splits)
     return Data(source.dataset, train, test, classes, stats, summary, folder)
+
+
+def one_shade(source: DataSource, n: int, mean: float, folder: str) -> str:
+    """The error for training images with std 0: they cannot be standardised."""
+    if n == 0:
+        problem = f"{folder} holds no training images"
+    else:
+        problem = (
+            f"every pixel of the {n:,} training images in {folder} is {mean * 255:.0f}/255 "
+            "(std 0), so they cannot be standardised and teach nothing"
+        )
+    limit = ", or pass a larger --limit" if source.limit is not None else ""
+    return f"{source.dataset}: {problem}; check the files{limit}"
 
 
 def data_folder(dataset: str, root: str | None, splits: tuple[str, ...]) -> str:
