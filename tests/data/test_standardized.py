@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 from helpers.idx_fixtures import fake_files, write_files
 
-from cnn_numpy.data import StandardizedImages, load_dataset, normalization_stats
+from cnn_numpy.data import (
+    StandardizedImages,
+    load_cifar10,
+    load_dataset,
+    load_fashion_mnist,
+    load_mnist,
+    normalization_stats,
+)
 from cnn_numpy.data.batches import checked_split, iterate_minibatches
 
 MEAN, STD = 0.13066047740240996, 0.30810780552710154  # MNIST's: mean and std not round
@@ -103,5 +110,12 @@ def test_the_loaders_give_the_bytes_when_asked(tmp_path):
     np.testing.assert_array_equal(X.ravel(), raw)
     ((floats, _),) = load_dataset("mnist", tmp_path, download=False, splits=("train",))
     assert floats.dtype == np.float32 and floats.tobytes() == float_path(X, 0.0, 1.0).tobytes()
-    with pytest.raises(ValueError, match="dtype must be np.float32 .* or np.uint8"):
+    (mnist, _), _ = load_mnist(tmp_path, download=False, dtype=np.uint8)
+    assert mnist.tobytes() == X.tobytes()
+    write_files(tmp_path / "fashion-mnist", files)
+    assert load_fashion_mnist(tmp_path, download=False, dtype="uint8")[0][0].dtype == np.uint8
+    message = "dtype must be np.float32 .* or np.uint8"
+    with pytest.raises(ValueError, match=message):
         load_dataset("mnist", tmp_path, download=False, dtype=np.float64)
+    with pytest.raises(ValueError, match=message):
+        load_cifar10(tmp_path, download=False, dtype=np.float64)

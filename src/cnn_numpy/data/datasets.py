@@ -236,17 +236,19 @@ def load_mnist(
     download: bool = True,
     timeout: float = 30.0,
     progress: bool = True,
+    dtype=np.float32,
 ):
     """MNIST digits: ``(X_train, y_train), (X_test, y_test)``; 60,000 + 10,000 images.
 
-    X float32 (N, 1, 28, 28) in [0, 1], y int64 in 0..9 (names in ``MNIST_CLASSES``).
+    X float32 (N, 1, 28, 28) in [0, 1] (``dtype=np.uint8``: the bytes, 0..255), y int64 in
+    0..9 (names in ``MNIST_CLASSES``).
     ``timeout``: seconds a mirror may stay silent, or send under 1 KiB, before the next
     one is tried.
 
     Example:
         >>> (X_train, y_train), (X_test, y_test) = load_mnist()   # downloads once to data/mnist
     """
-    return load_dataset("mnist", root, download, timeout, progress)
+    return load_dataset("mnist", root, download, timeout, progress, dtype=dtype)
 
 
 def load_fashion_mnist(
@@ -254,6 +256,7 @@ def load_fashion_mnist(
     download: bool = True,
     timeout: float = 30.0,
     progress: bool = True,
+    dtype=np.float32,
 ):
     """Fashion-MNIST (Zalando articles): like ``load_mnist``; names in ``FASHION_MNIST_CLASSES``."""
-    return load_dataset("fashion-mnist", root, download, timeout, progress)
+    return load_dataset("fashion-mnist", root, download, timeout, progress, dtype=dtype)
