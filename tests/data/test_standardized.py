@@ -53,6 +53,8 @@ def test_the_whole_array_and_what_an_array_tells(images):
     X = StandardizedImages(images, MEAN, STD)
     assert same_bits(np.asarray(X), float_path(images))
     assert np.asarray(X, np.float64).dtype == np.float64
+    with pytest.raises(ValueError, match="made when read, not viewed"):
+        np.asarray(X, copy=False)
     assert (len(X), X.shape, X.ndim, X.dtype) == (7, (7, 1, 5, 5), 4, np.float32)
     assert X.images is images  # the bytes themselves: no copy
     assert "uint8 -> float32" in repr(X)

@@ -66,7 +66,9 @@ class StandardizedImages:
         return X
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        X = self[:]  # a new array: a copy either way
+        if copy is False:  # NumPy 2's np.asarray(..., copy=False): no view exists
+            raise ValueError("StandardizedImages: the float32 array is made when read, not viewed")
+        X = self[:]  # the whole array, new
         return X if dtype is None else X.astype(dtype, copy=False)
 
     def __repr__(self) -> str:
