@@ -37,6 +37,13 @@ def as_array_or_none(value) -> np.ndarray | None:
         return None
 
 
+#: why a torch tensor may not turn into an array, and what to pass instead
+GRAD_HINT = (
+    " that requires grad (as torch_model.named_parameters() gives), which NumPy cannot read: "
+    "pass torch_model.state_dict(), whose tensors are detached, or tensor.detach()"
+)
+
+
 def checked_state(
     state: dict, expected: dict[str, np.ndarray], cast: bool, strict: bool = True
 ) -> dict[str, np.ndarray]:
@@ -62,7 +69,9 @@ def checked_state(
         if got is None or got.dtype.kind not in "biuf":
             raise ValueError(
                 f"{key!r} must be an array of real numbers, got "
-                f"{type(value).__name__}" + (f" of dtype {got.dtype}" if got is not None else "")
+                f"{type(value).__name__}"
+                + (f" of dtype {got.dtype}" if got is not None else "")
+                + (GRAD_HINT if got is None and hasattr(value, "detach") else "")
             )
         if got.shape != want.shape or (not cast and got.dtype != want.dtype):
             raise ValueError(

@@ -296,3 +296,15 @@ def test_a_state_without_num_batches_tracked_loads_as_in_torch():
     assert not twin.load_state_dict({k[2:]: torch.as_tensor(v) for k, v in state.items()
                                      if k.startswith("2.")}).missing_keys  # fmt: skip
     assert twin.num_batches_tracked == 1
+
+
+def test_torch_parameters_that_require_grad_are_refused_with_the_fix():
+    """dict(torch_model.named_parameters()) is a learner's first guess; it said only 'got
+    Parameter', not why (they require grad) nor what to pass."""
+    torch = pytest.importorskip("torch")
+    twin = torch.nn.Linear(12, 6)
+    with pytest.raises(ValueError, match=r"requires grad .*torch_model\.state_dict\(\)"):
+        Linear(12, 6, rng=0).load_state_dict(dict(twin.named_parameters()))
+    layer = Linear(12, 6, rng=0)
+    layer.load_state_dict({k: v.detach() for k, v in twin.named_parameters()})
+    assert np.array_equal(layer.weight.data, twin.weight.detach().numpy())
