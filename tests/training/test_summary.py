@@ -169,3 +169,12 @@ def test_summary_names_a_sequential_inside_a_residual_on_one_row():
     table = Sequential(Residual(block)).summary((1, 2, 5, 5))
     assert "block (0) Sequential of 2 layers" in table and "(1, 2, 5, 5)" in table
     assert len(table.splitlines()) == 8, table  # header, rule, input, Residual, 3 rows, total
+
+
+def test_an_empty_sequential_prints_as_in_torch():
+    """It printed 'Sequential(', an empty line and ')'."""
+    assert repr(Sequential()) == "Sequential()"
+    assert (
+        repr(Sequential(Sequential()))
+        == "Sequential(\n  (0): Sequential()\n  # total: 0 parameters\n)"
+    )
