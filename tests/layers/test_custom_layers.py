@@ -98,3 +98,28 @@ def test_its_state_dict_matches_the_same_block_in_torch():
     expected = twin(torch.from_numpy(x)).detach().numpy()
     np.testing.assert_allclose(block(x), expected, rtol=1e-10, atol=1e-12)
     assert block.state_dict()["bn.num_batches_tracked"] == twin.bn.num_batches_tracked == 1
+
+
+def test_a_conv_bias_before_batchnorm_has_a_zero_gradient_that_the_check_passes():
+    """BatchNorm in training mode removes each channel's mean, so dL/d(conv.bias) is 0: the
+    check divided rounding noise by rounding noise and failed a right backward (error ~1)."""
+    block = Block(2, dtype=np.float64)  # bn in training mode
+    x = np.random.default_rng(0).standard_normal((3, 2, 4, 4))
+    errors = check_layer_gradients(block, x)
+    assert errors["conv.bias"] == 0.0 and max(errors.values()) < 1e-6
+
+
+class ForgotBias(Block):
+    """A backward that never adds the conv bias's gradient (BatchNorm in eval mode: it counts)."""
+
+    def backward(self, grad_out):
+        grad = super().backward(grad_out)
+        self.conv.bias.grad[...] = 0
+        return grad
+
+
+def test_a_forgotten_gradient_still_fails_beside_that_zero():
+    block = ForgotBias(2, dtype=np.float64)
+    block.bn.eval()
+    x = np.random.default_rng(0).standard_normal((3, 2, 4, 4))
+    assert check_layer_gradients(block, x)["conv.bias"] > 0.5
