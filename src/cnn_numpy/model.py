@@ -93,13 +93,15 @@ class Sequential(Layer):
         return iter(self.layers)
 
     def __repr__(self) -> str:
+        if not self.layers:
+            return "Sequential()"  # as torch prints it, not an empty pair of lines
         lines = [
             f"  ({i}): "
             + repr(layer).replace("\n", "\n  ")  # a Residual's lines indented
             + (f"  # {n:,} parameters" if (n := count(layer)) else "")
             for i, layer in enumerate(self.layers)
         ]
-        total = f"  # total: {count(self):,} parameters\n" if self.layers else ""
+        total = f"  # total: {count(self):,} parameters\n"
         return "Sequential(\n" + "\n".join(lines) + "\n" + total + ")"
 
     def summary(self, input_shape: tuple[int, ...]) -> str:

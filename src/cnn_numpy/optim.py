@@ -107,6 +107,8 @@ class SGD(Optimizer):
     def load_state_dict(self, state: dict) -> None:
         """Restore what ``state_dict`` saved; everything is checked before anything changes."""
         state = state_mapping(state, "SGD")
+        buffers = [f"momentum_buffer.{k}" for k in range(len(self.params))] if self.momentum else []
+        refuse_foreign_keys(state, {"lr", *buffers}, self)
         lr = real(state.get("lr"), "lr", "SGD state", low=0)
         buffers = [
             None
@@ -186,6 +188,9 @@ class Adam(Optimizer):
     def load_state_dict(self, state: dict) -> None:
         """Restore what ``state_dict`` saved; everything is checked before anything changes."""
         state = state_mapping(state, type(self).__name__)
+        names = ["exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if self.amsgrad else [])
+        arrays = [f"{name}.{k}" for name in names for k in range(len(self.params))]
+        refuse_foreign_keys(state, {"lr", "t", *arrays}, self)
         lr = real(state.get("lr"), "lr", "Adam state", low=0)
         t = whole(state.get("t"), "t", "Adam state")
         m = [state_array(state, f"exp_avg.{k}", p) for k, p in enumerate(self.params)]
@@ -231,6 +236,22 @@ def named_or_plain(item, owner: str) -> Parameter:
         f"{owner}: params must be Parameters (pass model.parameters()), got "
         f"{type(item).__name__}" + (groups if isinstance(item, dict) else "")
     )
+
+
+def refuse_foreign_keys(state: dict, known: set[str], optimizer: Optimizer) -> None:
+    """ValueError if ``state`` has keys that ``optimizer.state_dict()`` never writes: a state
+    saved by another optimizer, with other options or for more parameters would otherwise
+    load in part, the rest dropped without a word."""
+    foreign = [key for key in state if key not in known]
+    if foreign:
+        name = type(optimizer).__name__
+        raise ValueError(
+            f"{name}: load_state_dict got keys it never saves: {foreign[:4]}"
+            + (f" and {len(foreign) - 4} more" if len(foreign) > 4 else "")
+            + f". Was it saved by another optimizer, with other options (momentum, amsgrad), "
+            f"or for another model? This {name} holds {len(optimizer.params)} parameters; "
+            "build it as the saved one was, for the same model.parameters()"
+        )
 
 
 def state_array(state: dict, key: str, param: Parameter) -> np.ndarray:

@@ -19,7 +19,12 @@ class LRScheduler:
 
     def __init__(self, optimizer):
         if not hasattr(optimizer, "lr"):
-            raise ValueError(f"{type(self).__name__}: {optimizer!r} has no learning rate `lr`")
+            what = repr(optimizer) if "\n" not in repr(optimizer) else type(optimizer).__name__
+            hint = " (a model, not an optimizer)" if hasattr(optimizer, "backward") else ""
+            raise ValueError(
+                f"{type(self).__name__}: {what}{hint} has no learning rate `lr`; pass the "
+                f"optimizer, e.g. {type(self).__name__}(SGD(model.parameters(), lr=0.1), ...)"
+            )
         self.optimizer = optimizer
         self.base_lr = float(optimizer.lr)
         self.last_epoch = 0

@@ -37,6 +37,13 @@ def as_array_or_none(value) -> np.ndarray | None:
         return None
 
 
+#: why a torch tensor may not turn into an array, and what to pass instead
+GRAD_HINT = (
+    " that requires grad (as torch_model.named_parameters() gives), which NumPy cannot read: "
+    "pass torch_model.state_dict(), whose tensors are detached, or tensor.detach()"
+)
+
+
 def checked_state(
     state: dict, expected: dict[str, np.ndarray], cast: bool, strict: bool = True
 ) -> dict[str, np.ndarray]:
@@ -62,7 +69,9 @@ def checked_state(
         if got is None or got.dtype.kind not in "biuf":
             raise ValueError(
                 f"{key!r} must be an array of real numbers, got "
-                f"{type(value).__name__}" + (f" of dtype {got.dtype}" if got is not None else "")
+                f"{type(value).__name__}"
+                + (f" of dtype {got.dtype}" if got is not None else "")
+                + (GRAD_HINT if got is None and hasattr(value, "detach") else "")
             )
         if got.shape != want.shape or (not cast and got.dtype != want.dtype):
             raise ValueError(
@@ -73,11 +82,26 @@ def checked_state(
     return arrays
 
 
+def counts_kept(state: dict, expected: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """BatchNorm's ``num_batches_tracked`` that ``state`` lacks, at the model's own value.
+
+    PyTorch does the same for a state dict without its version record (a checkpoint older than
+    the counter, or a dict rebuilt key by key): the counter only matters with momentum=None,
+    and a state dict from such code has every other key."""
+    return {
+        key: value
+        for key, value in expected.items()
+        if key.rpartition(".")[2] == "num_batches_tracked" and key not in state
+    }
+
+
 def load_state(layer, state: dict, strict: bool) -> IncompatibleKeys:
     """``layer.load_state_dict(state, strict)``: check everything, then copy (see Layer)."""
     if not isinstance(strict, bool):
         raise ValueError(f"load_state_dict: strict must be True or False, got {strict!r}")
     expected = layer.state_dict()
+    if isinstance(state, dict):
+        state = {**counts_kept(state, expected), **state}
     arrays = checked_state(state, expected, cast=True, strict=strict)
     for name, array in layer.named_state():
         if name in arrays:

@@ -18,6 +18,12 @@ def summary_table(model, input_shape: tuple[int, ...]) -> str:
         try:
             out = layer.output_shape(shape)
         except ValueError as err:
+            if isinstance(getattr(layer, "layers", None), list):  # a Sequential inside
+                raise ValueError(
+                    f"layer ({i}) {row_name(layer)} does not fit its input {shape}: inside "
+                    f"it, {inner_error(layer, shape) or err}\nShapes up to layer ({i}):\n"
+                    + format_table(rows)
+                ) from None
             previous = (model.layers[i - 1], shapes[i - 1]) if i else (None, None)
             why = explain_shape_error(layer, shape, *previous)
             raise ValueError(
@@ -30,6 +36,16 @@ def summary_table(model, input_shape: tuple[int, ...]) -> str:
         rows += branch_rows(layer, shape, "  ")
         shapes.append(tuple(out))
     return format_table(rows) + "\n" + f"Total parameters: {count(model):,}"
+
+
+def inner_error(model, input_shape: tuple[int, ...]) -> str:
+    """What ``summary_table`` says of the layer inside ``model`` that does not fit (its
+    arithmetic and the shapes inside ``model`` up to it), or "" if none."""
+    try:
+        summary_table(model, input_shape)
+    except ValueError as err:
+        return str(err)
+    return ""
 
 
 def row_name(layer: Layer) -> str:

@@ -311,6 +311,25 @@ def test_the_shape_hint_fits_the_shape_at_hand(shape, hint):
         Conv2d(1, 8, 3)(np.zeros(shape))
 
 
+@pytest.mark.parametrize(
+    "channels, shape, hint",
+    [
+        (1, (5, 28, 28, 1), "channels-last (N, H, W, C): use x.transpose(0, 3, 1, 2): (5, 1, 28, 28)"),
+        (3, (2, 32, 32, 3), "channels-last (N, H, W, C): use x.transpose(0, 3, 1, 2): (2, 3, 32, 32)"),
+        (1, (28, 28, 1), "one image channels-last (H, W, C): use x.transpose(2, 0, 1)[None]: "
+                         "(1, 1, 28, 28)"),
+        (3, (32, 32, 3), "one image channels-last (H, W, C): use x.transpose(2, 0, 1)[None]: "
+                         "(1, 3, 32, 32)"),
+    ],
+)  # fmt: skip
+def test_channels_last_images_get_the_transpose_that_fixes_them(channels, shape, hint):
+    """Images as PIL, matplotlib and TensorFlow keep them, (..., H, W, C): the error used to
+    say only "got 28 channel(s)" (for (28, 28, 1) it even suggested x[:, None], a wrong fix)."""
+    with pytest.raises(ValueError, match=re.escape(hint)) as err:
+        Conv2d(channels, 8, 3)(np.zeros(shape))
+    assert "x[:, None]" not in str(err.value)
+
+
 def test_no_wrong_hint_for_a_colour_image_to_a_gray_net():
     with pytest.raises(ValueError) as err:
         Conv2d(3, 8, 3)(np.zeros((5, 28, 28)))

@@ -78,3 +78,33 @@ def test_the_model_itself_for_params_says_to_pass_its_parameters(make):
     for model in (Linear(3, 2, rng=0), Sequential(Linear(3, 2, rng=0), ReLU())):
         with pytest.raises(ValueError, match=r"is the model .* itself; pass model.parameters"):
             make(model)  # was TypeError: 'Linear' object is not iterable / "got Linear"
+
+
+@pytest.mark.parametrize(
+    "saved, loading",
+    [
+        ("bigger model", "Adam"),
+        ("adam into sgd", "SGD"),
+        ("momentum into plain sgd", "SGD"),
+        ("amsgrad into adam", "Adam"),
+    ],
+)
+def test_a_state_with_keys_this_optimizer_never_saves_is_refused(saved, loading):
+    """A hand-written loop resumed from the wrong file (another optimizer's state, other
+    options, a bigger model) used to load the part that fit and drop the rest, silently."""
+    small = Linear(3, 2, rng=0)
+    big = [*Linear(3, 2, rng=0).parameters(), *Linear(2, 2, rng=0).parameters()]
+    make_saved = {
+        "bigger model": lambda: Adam(big),
+        "adam into sgd": lambda: Adam(small.parameters()),
+        "momentum into plain sgd": lambda: SGD(small.parameters(), lr=0.1, momentum=0.9),
+        "amsgrad into adam": lambda: Adam(small.parameters(), amsgrad=True),
+    }[saved]()
+    for p in make_saved.params:
+        p.grad[...] = 1.0
+    make_saved.step()
+    target = {"Adam": Adam, "SGD": SGD}[loading](small.parameters(), lr=0.1)
+    before = target.state_dict()
+    with pytest.raises(ValueError, match="keys it never saves"):
+        target.load_state_dict(make_saved.state_dict())
+    assert target.state_dict().keys() == before.keys()  # nothing changed

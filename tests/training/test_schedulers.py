@@ -116,3 +116,17 @@ def test_last_epoch_is_taken_at_torchs_default_only():
     for make in (lambda: StepLR(opt, 2, 0.1, 3), lambda: CosineAnnealingLR(opt, 5, last_epoch=2)):
         with pytest.raises(ValueError, match="to resume, call scheduler.load_state_dict"):
             make()
+
+
+def test_a_scheduler_given_the_model_says_to_pass_the_optimizer():
+    """It printed the model's whole multi-line repr and no fix."""
+    from cnn_numpy import Sequential
+
+    with pytest.raises(ValueError) as err:
+        StepLR(Sequential(Linear(3, 2, rng=0)), 1)
+    message = str(err.value)
+    assert "\n" not in message
+    assert (
+        "Sequential (a model, not an optimizer) has no learning rate `lr`; pass the optimizer"
+        in message
+    )

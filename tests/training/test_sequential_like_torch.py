@@ -187,8 +187,10 @@ def test_every_layer_has_a_state_dict_as_a_torch_module():
     with pytest.raises(ValueError, match="'running_var' has shape"):
         bn.load_state_dict({**bn.state_dict(), "running_var": np.ones(4)})
     assert bn.load_state_dict({"weight": np.full(3, 2.0)}, strict=False).missing_keys == [
-        "bias", "running_mean", "running_var", "num_batches_tracked"
-    ]  # fmt: skip
+        "bias",
+        "running_mean",
+        "running_var",
+    ]  # fmt: skip  (as torch: a missing num_batches_tracked keeps the layer's own count)
     assert np.array_equal(bn.weight.data, np.full(3, 2.0, np.float32))
 
 
@@ -276,3 +278,33 @@ def test_a_gradient_set_to_none_as_in_torch_says_to_call_zero_grad():
     layer.weight.grad = np.ones((2, 3))  # an array is taken
     layer.zero_grad()
     assert not layer.weight.grad.any()
+
+
+def test_a_state_without_num_batches_tracked_loads_as_in_torch():
+    """An older PyTorch checkpoint, or a dict rebuilt key by key, has no BatchNorm counter:
+    torch loads it strictly and keeps its own count; this used to refuse it as missing keys."""
+    torch = pytest.importorskip("torch")
+    model = small()
+    model(np.random.default_rng(0).standard_normal((4, 12)))  # one batch: the count is 1
+    state = {k: v for k, v in small(rng=1).state_dict().items() if "num_batches" not in k}
+    result = model.load_state_dict(state)
+    assert result.missing_keys == result.unexpected_keys == []
+    assert model.state_dict()["2.num_batches_tracked"] == 1
+    assert np.array_equal(model.state_dict()["1.weight"], state["1.weight"])
+    twin = torch.nn.BatchNorm1d(6)
+    twin(torch.zeros(4, 6))
+    assert not twin.load_state_dict({k[2:]: torch.as_tensor(v) for k, v in state.items()
+                                     if k.startswith("2.")}).missing_keys  # fmt: skip
+    assert twin.num_batches_tracked == 1
+
+
+def test_torch_parameters_that_require_grad_are_refused_with_the_fix():
+    """dict(torch_model.named_parameters()) is a learner's first guess; it said only 'got
+    Parameter', not why (they require grad) nor what to pass."""
+    torch = pytest.importorskip("torch")
+    twin = torch.nn.Linear(12, 6)
+    with pytest.raises(ValueError, match=r"requires grad .*torch_model\.state_dict\(\)"):
+        Linear(12, 6, rng=0).load_state_dict(dict(twin.named_parameters()))
+    layer = Linear(12, 6, rng=0)
+    layer.load_state_dict({k: v.detach() for k, v in twin.named_parameters()})
+    assert np.array_equal(layer.weight.data, twin.weight.detach().numpy())

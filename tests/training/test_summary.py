@@ -169,3 +169,25 @@ def test_summary_names_a_sequential_inside_a_residual_on_one_row():
     table = Sequential(Residual(block)).summary((1, 2, 5, 5))
     assert "block (0) Sequential of 2 layers" in table and "(1, 2, 5, 5)" in table
     assert len(table.splitlines()) == 8, table  # header, rule, input, Residual, 3 rows, total
+
+
+def test_an_empty_sequential_prints_as_in_torch():
+    """It printed 'Sequential(', an empty line and ')'."""
+    assert repr(Sequential()) == "Sequential()"
+    assert (
+        repr(Sequential(Sequential()))
+        == "Sequential(\n  (0): Sequential()\n  # total: 0 parameters\n)"
+    )
+
+
+def test_a_nested_sequential_that_does_not_fit_names_its_inner_layer_and_why():
+    """It printed the inner Sequential's whole repr and not which of its layers failed."""
+    model = Sequential(Conv2d(1, 2, 3, rng=0), Sequential(Flatten(), Linear(10, 2, rng=0)))
+    with pytest.raises(ValueError) as err:
+        model.summary((1, 1, 28, 28))
+    message = str(err.value)
+    first = message.splitlines()[0]
+    assert first.startswith("layer (1) Sequential of 2 layers (print(model) lists them) does "
+                            "not fit its input (1, 2, 26, 26): inside it, layer (1) Linear")  # fmt: skip
+    assert "C*H*W = 2 * 26 * 26 = 1352 features, but the layer has in_features=10" in message
+    assert "Shapes up to layer (1):" in message

@@ -73,10 +73,18 @@ class Layer:
         finally:
             self.train(was_training)
 
+    def children(self) -> Iterator[tuple[str, Layer]]:
+        """(attribute, layer) of each layer this one holds (a block of one's own with a
+        ``self.conv = Conv2d(...)``): as torch's submodules, their parameters, buffers, state
+        and mode are this layer's too, named ``"conv.weight"``."""
+        return ((name, v) for name, v in vars(self).items() if isinstance(v, Layer))
+
     def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
         for name, value in vars(self).items():
             if isinstance(value, Parameter):
                 yield name, value
+        for name, child in self.children():
+            yield from ((f"{name}.{key}", p) for key, p in child.named_parameters())
 
     def parameters(self) -> list[Parameter]:
         return [p for _, p in self.named_parameters()]
@@ -86,6 +94,8 @@ class Layer:
             value = getattr(self, name, None)
             if value is not None:
                 yield name, value
+        for name, child in self.children():
+            yield from ((f"{name}.{key}", b) for key, b in child.named_buffers())
 
     def zero_grad(self) -> None:
         for p in self.parameters():
@@ -93,10 +103,11 @@ class Layer:
 
     def named_state(self) -> Iterator[tuple[str, np.ndarray]]:
         """(name, array) of each parameter and buffer, the arrays themselves, in PyTorch's
-        ``state_dict`` order (a container goes layer by layer)."""
-        for name, p in self.named_parameters():
-            yield name, p.data
-        yield from self.named_buffers()
+        ``state_dict`` order: its own parameters and buffers, then each layer it holds."""
+        yield from ((n, v.data) for n, v in vars(self).items() if isinstance(v, Parameter))
+        yield from ((n, b) for n in self.buffer_names if (b := getattr(self, n, None)) is not None)
+        for name, child in self.children():
+            yield from ((f"{name}.{key}", array) for key, array in child.named_state())
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Parameters and buffers by PyTorch's names, in PyTorch's order (copies)."""
@@ -113,7 +124,9 @@ class Layer:
         return load_state(self, state, strict)
 
     def train(self, mode: bool = True) -> Layer:
-        self.training = training_mode(mode)
+        self.training = mode = training_mode(mode)
+        for _, child in self.children():
+            child.train(mode)
         return self
 
     def eval(self) -> Layer:

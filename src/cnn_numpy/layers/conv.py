@@ -22,6 +22,7 @@ import numpy as np
 
 from ..checks import flag, float_dtype, torch_defaults, whole
 from .base import Layer, Parameter, as_rng, kaiming_uniform, pair, real_input
+from .shape_hints import batch_hint
 from .speed import reuse, rows_in_place, skip_input_grad
 from .windows import conv_output_size, conv_padding, window_tap
 
@@ -147,18 +148,6 @@ def cols_grad(w: np.ndarray, g: np.ndarray, out: np.ndarray | None = None) -> np
     return np.matmul(w.T, g, out=out)
 
 
-def batch_hint(shape: tuple[int, ...], channels: int) -> str:
-    """How to turn an input of ``shape`` into the (N, C, H, W) batch a conv layer takes."""
-    shape = tuple(shape)
-    if len(shape) == 2:
-        return "; for one grayscale image (H, W) use x[None, None]"
-    if len(shape) == 3 and shape[0] == channels:
-        return f"; for one image (C, H, W) use x[None], a batch of one: {(1, *shape)}"
-    if len(shape) == 3 and channels == 1:
-        return f"; for N grayscale images (N, H, W) use x[:, None]: {(shape[0], 1, *shape[1:])}"
-    return ""
-
-
 class Conv2d(Layer):
     """2-D convolution (cross-correlation, as in every DL library).
 
@@ -246,6 +235,7 @@ class Conv2d(Layer):
             raise ValueError(
                 f"{self!r} expects {self.in_channels} input channel(s), got shape "
                 f"{tuple(input_shape)} with {C} channel(s)"
+                f"{batch_hint(input_shape, self.in_channels)}"
             )
         (kh, kw), (ph, pw) = self.kernel_size, self.padding
         if H + 2 * ph < kh or W + 2 * pw < kw:

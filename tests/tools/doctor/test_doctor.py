@@ -40,6 +40,7 @@ from cnn_numpy import (
     diagnose,
 )
 from cnn_numpy.tools.doctor import CHECKS, thresholds
+from cnn_numpy.tools.doctor.data_checks import check_labels
 from cnn_numpy.tools.doctor.forward_checks import check_dead_relu
 from cnn_numpy.tools.doctor.gradients import CheckedLayer, SampledParameter, check_gradients
 
@@ -380,3 +381,12 @@ def test_an_ok_dead_relu_finding_says_how_much_is_dead_not_nearly_none():
     assert "56% of a layer (8: ReLU) is dead" in found.message
     alive = check_dead_relu([{"label": "1: ReLU", "activity": [0.3] * 16}])
     assert "Every unit responds to something" in alive.message
+
+
+def test_missing_classes_beside_equal_ones_are_not_said_to_be_the_most_and_the_fewest():
+    """Two classes of 100 labels for a 4-class model read 'class 0 has the most, 100 (50%),
+    class 0 the fewest, 100'."""
+    finding = check_labels(np.repeat([0, 1], 100), 4)
+    assert finding.status == "warn"
+    assert "200 labels, 100 in each of the 2 classes present" in finding.message
+    assert "the fewest" not in finding.message

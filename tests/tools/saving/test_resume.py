@@ -206,3 +206,17 @@ def test_ctrl_c_waits_until_a_save_is_complete():
             os.kill(os.getpid(), signal.SIGINT)
             finished.append(True)  # still running: the interrupt is held
     assert finished == [True]
+
+
+def test_a_checkpoint_made_with_adamw_loads_and_restores_it(tmp_path):
+    """save_checkpoint wrote AdamW's state, and load_checkpoint then called the file damaged
+    ('its optimizer entry must be SGD | Adam')."""
+    X, y = cnn.synthetic_lines(20, rng=0)
+    model = cnn.Sequential(cnn.Flatten(), cnn.Linear(784, 2, rng=0))
+    optimizer = cnn.AdamW(model.parameters(), lr=0.01)
+    history = cnn.fit(model, cnn.CrossEntropyLoss(), optimizer, (X, y), epochs=1, callbacks=[])
+    save_checkpoint(tmp_path / "c.npz", model, optimizer, history, np.random.default_rng(0))
+    checkpoint = load_checkpoint(tmp_path / "c.npz")
+    again = cnn.AdamW(checkpoint.model.parameters(), lr=0.5)
+    checkpoint.restore_optimizer(again)
+    assert again.lr == 0.01 and again.t == optimizer.t

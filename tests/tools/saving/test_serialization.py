@@ -99,6 +99,39 @@ def test_save_refuses_a_layer_load_could_not_rebuild(tmp_path):
     assert not (tmp_path / "m.npz").exists()
 
 
+class Halve(cnn.Layer):
+    """A teacher's own layer: load could not rebuild it (a file names classes, never code)."""
+
+    elementwise = True
+
+    def forward(self, x):
+        return x / 2
+
+    def backward(self, grad_out):
+        return grad_out / 2
+
+
+def test_a_layer_of_ones_own_inside_a_nested_sequential_is_refused_at_save(tmp_path):
+    """It used to be saved, and the file then failed at load ('unknown type'): unloadable."""
+    model = cnn.Sequential(cnn.Sequential(cnn.Conv2d(1, 2, 3, rng=0), Halve()), cnn.Flatten())
+    with pytest.raises(ValueError, match=r"layer 0 \(1\) is a Halve"):
+        save(model, tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_the_refusal_says_how_to_keep_the_weights_of_a_model_with_ones_own_layer(tmp_path):
+    model = cnn.Sequential(cnn.Linear(3, 2, rng=0), Halve())
+    with pytest.raises(ValueError, match=r"np\.savez\(path, \*\*model\.state_dict\(\)\)") as err:
+        save(model, tmp_path / "m.npz")
+    assert "model.load_state_dict(dict(np.load(path)))" in str(err.value)
+    # and that advice works, as written
+    path = tmp_path / "weights.npz"
+    np.savez(path, **model.state_dict())
+    again = cnn.Sequential(cnn.Linear(3, 2, rng=1), Halve())
+    again.load_state_dict(dict(np.load(path)))
+    assert np.array_equal(again[0].weight.data, model[0].weight.data)
+
+
 def test_save_takes_the_model_inside_a_dataparallel_and_refuses_a_bare_layer(tmp_path):
     model = cnn.lenet(rng=0)
     with cnn.DataParallel(model, workers=2) as parallel:

@@ -19,6 +19,8 @@ def check_labels(y: np.ndarray, num_classes: int) -> Finding:
     seen = (
         f"{len(y):,} labels: class {big} has the most, {counts[big]:,} "
         f"({counts[big] / len(y):.0%}), class {small} the fewest, {counts[small]:,}"
+        if counts[big] != counts[small]
+        else f"{len(y):,} labels, {counts[big]:,} in each of the {len(present)} classes present"
     )
     if len(present) == 1:
         return Finding(

@@ -51,7 +51,10 @@ def architecture(model: Sequential) -> list[dict]:
             raise ValueError(
                 f"save: {where} is a {name}, which is not one of the layer "
                 f"classes in cnn_numpy.layers ({', '.join(sorted(registry))}), so "
-                "it could not be rebuilt when loading"
+                "it could not be rebuilt when loading (a model file names classes, it never "
+                "holds code). To keep the weights, save them alone: "
+                "np.savez(path, **model.state_dict()), and load them into the model built "
+                "again with your class: model.load_state_dict(dict(np.load(path)))"
             )
     return [describe(layer) for layer in model]
 

@@ -175,11 +175,11 @@ def check_resume(resume, model: Sequential) -> dict:
     if (
         not isinstance(scalars, dict)
         or set(optimizer) != {"type", "scalars"}
-        or optimizer["type"] not in ("SGD", "Adam")
+        or optimizer["type"] not in ("SGD", "Adam", "AdamW")
         or not all(isinstance(v, (int, float)) for v in scalars.values())
     ):
         raise ValueError(
-            "its optimizer entry must be {'type': 'SGD' | 'Adam', 'scalars': {name: number}}"
+            "its optimizer entry must be {'type': 'SGD' | 'Adam' | 'AdamW', 'scalars': {name: number}}"
         )
     scheduler = resume["scheduler"]
     if scheduler is not None and not (

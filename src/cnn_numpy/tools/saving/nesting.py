@@ -15,10 +15,13 @@ from ...model import Sequential
 
 
 def nested_layers(model: Sequential, where: str = "layer") -> Iterator[tuple[str, Layer]]:
-    """``("layer 3 block (0)", layer)`` for every layer of ``model``, inside Residuals too."""
+    """``("layer 3 block (0)", layer)`` for every layer of ``model``, inside Residuals and
+    Sequentials too."""
     for i, layer in enumerate(model):
         here = f"{where} {i}" if where == "layer" else f"{where} ({i})"
         yield here, layer
+        if isinstance(layer, Sequential):  # a Sequential inside the model: "layer 0 (1)"
+            yield from nested_layers(layer, here)
         if isinstance(layer, Residual):
             for branch, inner in layer.branches():
                 yield f"{here} {branch}", inner
