@@ -427,3 +427,54 @@ def test_screenshot_for_the_readme(page, browser, tmp_path):
     finally:
         if server is not None:
             server.stop()
+
+
+def test_a_clicked_pixel_opens_the_kernel_view_in_sight_on_a_phone(server, page):
+    """At 390x844 the second conv's panel (16 maps, four a row) is taller than the window: a
+    click on a pixel near its top opened the kernel view below the window's edge, and the page
+    seemed to do nothing.  It is scrolled into sight, below the sticky header."""
+    size = page.get_window_size()
+    page.set_window_size(390, 844)
+    try:
+        wait_for(lambda: js(page, "return window.innerWidth") <= 400, what="a phone's width")
+        draw_digit(page, 8, seed=2)
+        first = page.find_element("css selector", ".layer[data-index='3'] .map canvas")
+        js(page, "arguments[0].scrollIntoView({block: 'start'}); window.scrollBy(0, -80);", first)
+        click_pixel(page, 3, 0, 7, 6, 14)
+        wait_for(
+            lambda: js(
+                page,
+                "const k = document.getElementById('kernel'), box = k.getBoundingClientRect();"
+                "const header = document.querySelector('.top').getBoundingClientRect().bottom;"
+                "return !k.hidden && k.dataset.layer === '3' && box.top >= header - 1 &&"
+                " box.top < window.innerHeight - 100;",
+            ),
+            what="the kernel view in sight",
+        )
+    finally:
+        page.set_window_size(size["width"], size["height"])
+        open_page(page, server.url)
+
+
+SIDE_IN_SIGHT = """
+// the side column's end (the "Why?" card), scrolled as far as a reader can: is it in sight?
+const side = document.querySelector('.side');
+window.scrollTo(0, document.documentElement.scrollHeight / 3);
+side.scrollTop = side.scrollHeight;
+return [document.getElementById('why').getBoundingClientRect().bottom, window.innerHeight];
+"""
+
+
+def test_the_why_card_can_be_reached_on_a_laptop_screen(server, page):
+    """At 1400x1000 the side column (pad, answer, what the net sees, Why?) is taller than the
+    window and stuck below the header: its "Why?" card stayed out of reach until the page's
+    very end.  The column now scrolls on its own."""
+    size = page.get_window_size()
+    page.set_window_size(1400, 1000)
+    try:
+        draw_digit(page, 3, seed=9)
+        bottom, height = js(page, SIDE_IN_SIGHT)
+        assert bottom <= height, (bottom, height)
+    finally:
+        page.set_window_size(size["width"], size["height"])
+        open_page(page, server.url)

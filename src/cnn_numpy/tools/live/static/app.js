@@ -36,7 +36,7 @@ function buildDrawView(info) {
   const facts = [card.preset, card.dataset, card.epochs && `${card.epochs} epoch${card.epochs === 1 ? "" : "s"}`,
                  card.test_acc && `test accuracy ${(100 * card.test_acc).toFixed(2)}%`];
   $("model-facts").textContent = facts.filter(Boolean).join(" · ");
-  const layers = new Layers($("layers"), model, (layer, c, row, col) => pick(layer, c, row, col));
+  const layers = new Layers($("layers"), model, (layer, c, row, col) => pick(layer, c, row, col, true));
   const pad = new Pad($("pad"), {
     onAnswer: (result, meta) => show(result, meta),
     onClear: () => reset(),
@@ -172,7 +172,9 @@ function showError(message, meta) {
   $("answer-note").textContent = message;
 }
 
-async function pick(layer, channel, row, col) {
+/** The kernel view of one pixel; `reveal` (a click): scrolled into sight if it opened below
+ * the window's edge, as on a phone, where a tall panel pushes it out of view. */
+async function pick(layer, channel, row, col, reveal = false) {
   const result = drawView.result;
   if (!result) return;
   drawView.picked = [layer, channel, row, col];
@@ -197,6 +199,9 @@ async function pick(layer, channel, row, col) {
     drawView.layers.mark(source, null, top, left, kh, kw, "window");
   }
   drawView.layers.mark(layer, channel, row, col, 1, 1, "pixel");
+  if (reveal && node.getBoundingClientRect().top > window.innerHeight - 120) {
+    node.scrollIntoView({ block: "start", behavior: "smooth" });
+  }
 }
 
 function clearInputMark() {
