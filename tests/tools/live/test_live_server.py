@@ -8,6 +8,7 @@ import base64
 import http.client
 import json
 import socket
+import time
 
 import numpy as np
 import pytest
@@ -219,6 +220,35 @@ def test_other_bad_requests_are_4xx(server):
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
         raw.sendall(b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n")
         assert raw.recv(100).startswith(b"HTTP/1.0 414")
+
+
+def test_a_doubled_content_length_is_a_400(server):
+    """Two Content-Length headers: the first was used, the second ignored; which one holds
+    is ambiguous (a proxy may read the other), so the request is refused."""
+    host = f"127.0.0.1:{server.port}".encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+        raw.sendall(
+            b"POST /api/predict HTTP/1.1\r\nHost: " + host + b"\r\nContent-Type: "
+            b"application/json\r\nContent-Length: 2\r\nContent-Length: 200\r\n\r\n{}"
+        )
+        answer = raw.recv(1000)
+    assert answer.startswith(b"HTTP/1.0 400") and b"more than one Content-Length" in answer
+
+
+def test_a_client_that_leaves_mid_request_leaves_no_traceback(server, capfd):
+    """A client that promised 20 bytes, sent 2 and went away: the server's 400 met a closed
+    socket, and a BrokenPipeError's traceback landed in the terminal running cnn-numpy."""
+    host = f"127.0.0.1:{server.port}".encode()
+    for _ in range(10):
+        raw = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        raw.sendall(
+            b"POST /api/predict HTTP/1.1\r\nHost: " + host + b"\r\nContent-Type: "
+            b"application/json\r\nContent-Length: 20\r\n\r\n{}"
+        )
+        raw.close()
+    assert request(server, "GET", "/api/info")[0] == 200
+    time.sleep(0.5)  # the last handlers finish
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_stop_needs_the_session_token(server):

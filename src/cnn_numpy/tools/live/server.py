@@ -160,19 +160,24 @@ class PageHandler(BaseHTTPRequestHandler):
 
     def answer(self, route: Callable[[str], None]) -> None:
         try:
-            check_host(self.headers, self.server.host, self.server.port)
-            route(urlsplit(self.path).path)
-        except HttpError as err:
-            self.fail(err.status, str(err))
+            try:
+                check_host(self.headers, self.server.host, self.server.port)
+                route(urlsplit(self.path).path)
+            except HttpError as err:
+                self.fail(err.status, str(err))
+            except (BrokenPipeError, ConnectionResetError, TimeoutError):
+                raise
+            except Exception as err:  # a bug: say so, keep serving
+                print(
+                    f"cnn-numpy: error answering {self.command} {self.path[:80]}: "
+                    f"{type(err).__name__}: {err}",
+                    file=sys.stderr,
+                )
+                self.fail(500, "internal error (the terminal running cnn-numpy says more)")
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
-            self.close_connection = True  # the page went away mid-answer
-        except Exception as err:  # a bug: say so, keep serving
-            print(
-                f"cnn-numpy: error answering {self.command} {self.path[:80]}: "
-                f"{type(err).__name__}: {err}",
-                file=sys.stderr,
-            )
-            self.fail(500, "internal error (the terminal running cnn-numpy says more)")
+            # the client went away mid-request or mid-answer, also while it was told why
+            # (a body shorter than its Content-Length): nothing to tell, no traceback
+            self.close_connection = True
 
     def get(self, path: str) -> None:
         if path == "/api/info":
