@@ -251,6 +251,27 @@ def test_a_client_that_leaves_mid_request_leaves_no_traceback(server, capfd):
     assert "Traceback" not in capfd.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "raw_request, status",
+    [
+        (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", b"414"),
+        (b"GET / HTTP/1.1\r\nX: " + b"a" * 70_000 + b"\r\n\r\n", b"431"),
+        (b"\x00\x01 garbage \xff\r\n\r\n", b"400"),
+    ],
+)
+def test_http_servers_own_refusals_carry_the_security_headers(server, raw_request, status):
+    """A request http.server itself refuses was answered by its HTML error page, without
+    the Content-Security-Policy and nosniff headers every other answer has."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+        raw.sendall(raw_request)
+        answer = b"".join(iter(lambda: raw.recv(1000), b""))
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split()[1] == status, head
+    assert b"Content-Security-Policy: default-src 'self'" in head
+    assert b"X-Content-Type-Options: nosniff" in head
+    assert "error" in json.loads(body)
+
+
 def test_stop_needs_the_session_token(server):
     assert post(server, "/api/stop", {})[0] == 403
     assert post(server, "/api/stop", {}, **{"X-Token": "guess"})[0] == 403

@@ -274,6 +274,13 @@ class PageHandler(BaseHTTPRequestHandler):
         except (TimeoutError, OSError):
             pass
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a malformed request line, a 414 URI, a 431 header):
+        JSON with the security headers, as every other answer, not its HTML page."""
+        self.close_connection = True
+        self.request_version = "HTTP/1.0"  # a garbled request line left HTTP/0.9: no status line
+        self.fail(code, message or self.responses.get(code, ("error",))[0])
+
     def fail(self, status: int, message: str) -> None:
         self.send(status, json.dumps({"error": message}).encode(), "application/json")
 
