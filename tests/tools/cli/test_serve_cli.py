@@ -18,7 +18,7 @@ import pytest
 import cnn_numpy as cnn
 from cnn_numpy.tools.cli import main
 from cnn_numpy.tools.cli.common import CliError
-from cnn_numpy.tools.cli.serve import host_address, open_server
+from cnn_numpy.tools.cli.serve import announce, host_address, open_server
 
 
 @pytest.fixture(scope="module")
@@ -157,6 +157,15 @@ def test_a_port_that_needs_administrator_rights_is_a_clear_error(capsys):
         open_server(refused, "127.0.0.1", 80)
     assert "permission denied (ports below 1024 need administrator rights)" in str(caught.value)
     assert "--host" not in str(caught.value)
+
+
+def test_the_warning_writes_an_ipv6_address_in_brackets(capsys):
+    """``--host ::`` warned "listening on :::", an address and a colon run together."""
+    from types import SimpleNamespace
+
+    announce(SimpleNamespace(host="::", url="http://[::1]:8000/"), "Serving m.npz", False)
+    err = capsys.readouterr().err
+    assert err.startswith("warning: listening on [::]: anyone") and ":::" not in err
 
 
 def test_serve_is_a_subcommand(capsys):

@@ -110,8 +110,9 @@ def announce(server: LiveServer, what: str, browser: bool) -> None:
     """The address line (the real port), a warning if the network can reach the page, and
     the browser, unless --no-browser."""
     if not is_loopback(server.host):
+        where = f"[{server.host}]" if ":" in server.host else server.host  # not "on :::"
         print(
-            f"warning: listening on {server.host}: anyone who can reach this computer over "
+            f"warning: listening on {where}: anyone who can reach this computer over "
             "the network can open the page and use the model. Leave out --host to keep it "
             "on this computer (127.0.0.1).",
             file=sys.stderr,
