@@ -103,6 +103,7 @@ def page(browser, server):
 
 
 def draw_digit(driver, digit: int, seed: int) -> dict:
+    js(driver, "window.scrollTo(0, 0);")  # the pad in sight, not under the sticky header
     driver.find_element("id", "clear").click()
     draw(driver, jittered(DIGITS[digit], np.random.default_rng(seed)))
     return answer(driver)
@@ -224,6 +225,7 @@ def click_pixel(driver, layer: int, channel: int, row: int, col: int, size: int)
 
     canvas = driver.find_elements("css selector", f".layer[data-index='{layer}'] .map canvas")
     target = canvas[channel]
+    js(driver, "arguments[0].scrollIntoView({block: 'center'});", target)  # clear of the header
     width = target.size["width"]
     x = (col + 0.5) * width / size - width / 2  # from the canvas's centre
     y = (row + 0.5) * width / size - width / 2
@@ -449,7 +451,15 @@ def test_a_clicked_pixel_opens_the_kernel_view_in_sight_on_a_phone(server, page)
                 "return !k.hidden && k.dataset.layer === '3' && box.top >= header - 1 &&"
                 " box.top < window.innerHeight - 100;",
             ),
-            what="the kernel view in sight",
+            what="the kernel view in sight "
+            + str(
+                js(
+                    page,
+                    "const k = document.getElementById('kernel');"
+                    "return [k.hidden, k.dataset.layer, k.getBoundingClientRect().top,"
+                    " window.innerHeight, window.scrollY];",
+                )
+            ),
         )
     finally:
         page.set_window_size(size["width"], size["height"])
@@ -478,3 +488,44 @@ def test_the_why_card_can_be_reached_on_a_laptop_screen(server, page):
     finally:
         page.set_window_size(size["width"], size["height"])
         open_page(page, server.url)
+
+
+DROP_BESIDE_THE_PAD = """
+// a photo dropped on the page beside the pad: false if the page took it (no navigation)
+const file = new File([new Uint8Array([137, 80, 78, 71])], 'seven.png', {type: 'image/png'});
+const data = new DataTransfer();
+data.items.add(file);
+const where = document.querySelector(arguments[0]);
+where.dispatchEvent(new DragEvent('dragover', {bubbles: true, cancelable: true, dataTransfer: data}));
+return where.dispatchEvent(
+  new DragEvent('drop', {bubbles: true, cancelable: true, dataTransfer: data}));
+"""
+
+
+@pytest.mark.parametrize("where", [".layers-intro", "#answer", ".top"])
+def test_a_photo_dropped_beside_the_pad_does_not_replace_the_page(page, where):
+    """A photo that missed the pad by a little was opened by the browser in place of the
+    page (the drawing and its answer gone, or a training run's view)."""
+    assert js(page, DROP_BESIDE_THE_PAD, where) is False  # the default, opening it: prevented
+    assert page.current_url.startswith("http://127.0.0.1")
+
+
+DROP_ON_THE_PAD = """
+const bytes = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));
+const data = new DataTransfer();
+data.items.add(new File([bytes], 'seven.png', {type: 'image/png'}));
+document.getElementById('pad').dispatchEvent(
+  new DragEvent('drop', {bubbles: true, cancelable: true, dataTransfer: data}));
+"""
+
+
+def test_a_photo_dropped_on_the_pad_is_answered(page):
+    import base64
+    import io
+
+    gray = render(jittered(DIGITS[7], np.random.default_rng(4)), size=400, pen=30)
+    png = io.BytesIO()
+    Image.fromarray((gray * 255).astype(np.uint8)).save(png, format="PNG")
+    page.find_element("id", "clear").click()
+    js(page, DROP_ON_THE_PAD, base64.b64encode(png.getvalue()).decode())
+    assert answer(page)["label"] == "7"

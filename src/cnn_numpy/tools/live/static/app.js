@@ -12,6 +12,14 @@ import { Why } from "./why.js";
 const $ = (id) => document.getElementById(id);
 let drawView = null;
 
+// a file dropped beside the pad is ignored: the browser would open it in place of the page
+// (the drawing, the answer, a training run's curves all gone)
+window.addEventListener("dragover", (e) => {
+  e.preventDefault();
+  if (e.target.id !== "pad" && e.dataTransfer) e.dataTransfer.dropEffect = "none";
+});
+window.addEventListener("drop", (e) => e.preventDefault());
+
 async function boot() {
   const info = await getJSON("/api/info");
   session.token = info.token;
@@ -199,8 +207,9 @@ async function pick(layer, channel, row, col, reveal = false) {
     drawView.layers.mark(source, null, top, left, kh, kw, "window");
   }
   drawView.layers.mark(layer, channel, row, col, 1, 1, "pixel");
-  if (reveal && node.getBoundingClientRect().top > window.innerHeight - 120) {
-    node.scrollIntoView({ block: "start", behavior: "smooth" });
+  const below = node.getBoundingClientRect().top;
+  if (reveal && below > window.innerHeight - 120) {   // just below the sticky header
+    window.scrollBy(0, below - document.querySelector(".top").getBoundingClientRect().bottom - 8);
   }
 }
 
