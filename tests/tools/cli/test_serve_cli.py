@@ -3,6 +3,7 @@ Ctrl-C stops it cleanly, a network address is warned about, and bad input is a c
 
 from __future__ import annotations
 
+import errno
 import re
 import select
 import signal
@@ -16,7 +17,8 @@ import pytest
 
 import cnn_numpy as cnn
 from cnn_numpy.tools.cli import main
-from cnn_numpy.tools.cli.serve import host_address
+from cnn_numpy.tools.cli.common import CliError
+from cnn_numpy.tools.cli.serve import announce, host_address, open_server
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +134,38 @@ def test_an_empty_or_bracketed_host_is_understood(model_file, capsys):
     assert "argument --host: give an address" in capsys.readouterr().err
     assert host_address("[::1]") == "::1" and host_address(" 127.0.0.1 ") == "127.0.0.1"
     assert host_address("localhost") == "localhost"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8000", "http://127.0.0.1", "[::1]:8000", "localhost/"])
+def test_a_host_with_a_port_or_a_url_is_a_clear_error(model_file, host, capsys):
+    """``--host 127.0.0.1:8000`` said "cannot listen on 127.0.0.1:8000 port 8000: Name or
+    service not known"."""
+    with pytest.raises(SystemExit):
+        main(["serve", str(model_file), "--host", host, "--no-browser"])
+    assert "give the address alone, not a URL or a port" in capsys.readouterr().err
+    assert host_address("::1") == "::1" and host_address("::") == "::"
+
+
+def test_a_port_that_needs_administrator_rights_is_a_clear_error(capsys):
+    """A port below 1024 without root: "Permission denied; the default --host 127.0.0.1 always
+    works", which blamed the address, the default one included."""
+
+    def refused():
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    with pytest.raises(CliError) as caught:
+        open_server(refused, "127.0.0.1", 80)
+    assert "permission denied (ports below 1024 need administrator rights)" in str(caught.value)
+    assert "--host" not in str(caught.value)
+
+
+def test_the_warning_writes_an_ipv6_address_in_brackets(capsys):
+    """``--host ::`` warned "listening on :::", an address and a colon run together."""
+    from types import SimpleNamespace
+
+    announce(SimpleNamespace(host="::", url="http://[::1]:8000/"), "Serving m.npz", False)
+    err = capsys.readouterr().err
+    assert err.startswith("warning: listening on [::]: anyone") and ":::" not in err
 
 
 def test_serve_is_a_subcommand(capsys):

@@ -103,6 +103,7 @@ def page(browser, server):
 
 
 def draw_digit(driver, digit: int, seed: int) -> dict:
+    js(driver, "window.scrollTo(0, 0);")  # the pad in sight, not under the sticky header
     driver.find_element("id", "clear").click()
     draw(driver, jittered(DIGITS[digit], np.random.default_rng(seed)))
     return answer(driver)
@@ -224,6 +225,7 @@ def click_pixel(driver, layer: int, channel: int, row: int, col: int, size: int)
 
     canvas = driver.find_elements("css selector", f".layer[data-index='{layer}'] .map canvas")
     target = canvas[channel]
+    js(driver, "arguments[0].scrollIntoView({block: 'center'});", target)  # clear of the header
     width = target.size["width"]
     x = (col + 0.5) * width / size - width / 2  # from the canvas's centre
     y = (row + 0.5) * width / size - width / 2
@@ -427,3 +429,103 @@ def test_screenshot_for_the_readme(page, browser, tmp_path):
     finally:
         if server is not None:
             server.stop()
+
+
+def test_a_clicked_pixel_opens_the_kernel_view_in_sight_on_a_phone(server, page):
+    """At 390x844 the second conv's panel (16 maps, four a row) is taller than the window: a
+    click on a pixel near its top opened the kernel view below the window's edge, and the page
+    seemed to do nothing.  It is scrolled into sight, below the sticky header."""
+    size = page.get_window_size()
+    page.set_window_size(390, 844)
+    try:
+        wait_for(lambda: js(page, "return window.innerWidth") <= 400, what="a phone's width")
+        draw_digit(page, 8, seed=2)
+        first = page.find_element("css selector", ".layer[data-index='3'] .map canvas")
+        js(page, "arguments[0].scrollIntoView({block: 'start'}); window.scrollBy(0, -80);", first)
+        click_pixel(page, 3, 0, 7, 6, 14)
+        wait_for(
+            lambda: js(
+                page,
+                "const k = document.getElementById('kernel'), box = k.getBoundingClientRect();"
+                "const header = document.querySelector('.top').getBoundingClientRect().bottom;"
+                "return !k.hidden && k.dataset.layer === '3' && box.top >= header - 1 &&"
+                " box.top < window.innerHeight - 100;",
+            ),
+            what="the kernel view in sight "
+            + str(
+                js(
+                    page,
+                    "const k = document.getElementById('kernel');"
+                    "return [k.hidden, k.dataset.layer, k.getBoundingClientRect().top,"
+                    " window.innerHeight, window.scrollY];",
+                )
+            ),
+        )
+    finally:
+        page.set_window_size(size["width"], size["height"])
+        open_page(page, server.url)
+
+
+SIDE_IN_SIGHT = """
+// the side column's end (the "Why?" card), scrolled as far as a reader can: is it in sight?
+const side = document.querySelector('.side');
+window.scrollTo(0, document.documentElement.scrollHeight / 3);
+side.scrollTop = side.scrollHeight;
+return [document.getElementById('why').getBoundingClientRect().bottom, window.innerHeight];
+"""
+
+
+def test_the_why_card_can_be_reached_on_a_laptop_screen(server, page):
+    """At 1400x1000 the side column (pad, answer, what the net sees, Why?) is taller than the
+    window and stuck below the header: its "Why?" card stayed out of reach until the page's
+    very end.  The column now scrolls on its own."""
+    size = page.get_window_size()
+    page.set_window_size(1400, 1000)
+    try:
+        draw_digit(page, 3, seed=9)
+        bottom, height = js(page, SIDE_IN_SIGHT)
+        assert bottom <= height, (bottom, height)
+    finally:
+        page.set_window_size(size["width"], size["height"])
+        open_page(page, server.url)
+
+
+DROP_BESIDE_THE_PAD = """
+// a photo dropped on the page beside the pad: false if the page took it (no navigation)
+const file = new File([new Uint8Array([137, 80, 78, 71])], 'seven.png', {type: 'image/png'});
+const data = new DataTransfer();
+data.items.add(file);
+const where = document.querySelector(arguments[0]);
+where.dispatchEvent(new DragEvent('dragover', {bubbles: true, cancelable: true, dataTransfer: data}));
+return where.dispatchEvent(
+  new DragEvent('drop', {bubbles: true, cancelable: true, dataTransfer: data}));
+"""
+
+
+@pytest.mark.parametrize("where", [".layers-intro", "#answer", ".top"])
+def test_a_photo_dropped_beside_the_pad_does_not_replace_the_page(page, where):
+    """A photo that missed the pad by a little was opened by the browser in place of the
+    page (the drawing and its answer gone, or a training run's view)."""
+    assert js(page, DROP_BESIDE_THE_PAD, where) is False  # the default, opening it: prevented
+    assert page.current_url.startswith("http://127.0.0.1")
+
+
+DROP_ON_THE_PAD = """
+const bytes = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));
+const data = new DataTransfer();
+data.items.add(new File([bytes], 'seven.png', {type: 'image/png'}));
+document.getElementById('pad').dispatchEvent(
+  new DragEvent('drop', {bubbles: true, cancelable: true, dataTransfer: data}));
+"""
+
+
+def test_a_photo_dropped_on_the_pad_is_answered(page):
+    import base64
+    import io
+
+    gray = render(jittered(DIGITS[7], np.random.default_rng(4)), size=400, pen=30)
+    png = io.BytesIO()
+    Image.fromarray((gray * 255).astype(np.uint8)).save(png, format="PNG")
+    page.find_element("id", "clear").click()
+    js(page, DROP_ON_THE_PAD, base64.b64encode(png.getvalue()).decode())
+    assert answer(page)["label"] == "7"

@@ -8,6 +8,7 @@ import base64
 import http.client
 import json
 import socket
+import time
 
 import numpy as np
 import pytest
@@ -219,6 +220,56 @@ def test_other_bad_requests_are_4xx(server):
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
         raw.sendall(b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n")
         assert raw.recv(100).startswith(b"HTTP/1.0 414")
+
+
+def test_a_doubled_content_length_is_a_400(server):
+    """Two Content-Length headers: the first was used, the second ignored; which one holds
+    is ambiguous (a proxy may read the other), so the request is refused."""
+    host = f"127.0.0.1:{server.port}".encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+        raw.sendall(
+            b"POST /api/predict HTTP/1.1\r\nHost: " + host + b"\r\nContent-Type: "
+            b"application/json\r\nContent-Length: 2\r\nContent-Length: 200\r\n\r\n{}"
+        )
+        answer = b"".join(iter(lambda: raw.recv(1000), b""))  # to the end: one answer
+    assert answer.startswith(b"HTTP/1.0 400") and b"more than one Content-Length" in answer
+
+
+def test_a_client_that_leaves_mid_request_leaves_no_traceback(server, capfd):
+    """A client that promised 20 bytes, sent 2 and went away: the server's 400 met a closed
+    socket, and a BrokenPipeError's traceback landed in the terminal running cnn-numpy."""
+    host = f"127.0.0.1:{server.port}".encode()
+    for _ in range(10):
+        raw = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        raw.sendall(
+            b"POST /api/predict HTTP/1.1\r\nHost: " + host + b"\r\nContent-Type: "
+            b"application/json\r\nContent-Length: 20\r\n\r\n{}"
+        )
+        raw.close()
+    assert request(server, "GET", "/api/info")[0] == 200
+    time.sleep(0.5)  # the last handlers finish
+    assert "Traceback" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "raw_request, status",
+    [
+        (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", b"414"),
+        (b"GET / HTTP/1.1\r\nX: " + b"a" * 70_000 + b"\r\n\r\n", b"431"),
+        (b"\x00\x01 garbage \xff\r\n\r\n", b"400"),
+    ],
+)
+def test_http_servers_own_refusals_carry_the_security_headers(server, raw_request, status):
+    """A request http.server itself refuses was answered by its HTML error page, without
+    the Content-Security-Policy and nosniff headers every other answer has."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+        raw.sendall(raw_request)
+        answer = b"".join(iter(lambda: raw.recv(1000), b""))
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split()[1] == status, head
+    assert b"Content-Security-Policy: default-src 'self'" in head
+    assert b"X-Content-Type-Options: nosniff" in head
+    assert "error" in json.loads(body)
 
 
 def test_stop_needs_the_session_token(server):

@@ -320,6 +320,17 @@ def test_bad_kernel_requests_say_what_is_wrong():
     assert result["value"] == pytest.approx(result["feature_map_value"], rel=1e-5, abs=1e-5)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_a_kernel_input_that_overflows_prints_no_warnings():
+    """A hand-made input near float32's top (3e38): the server answered 422, but NumPy's
+    "overflow encountered" and "invalid value" warnings landed in the terminal running
+    cnn-numpy serve, with source lines."""
+    view = ModelView(lenet(rng=0), CARD)
+    huge = base64.b64encode(np.full(784, 3e38, "<f4").tobytes()).decode()
+    result = api.kernel(view, {"input": huge, "layer": 3, "channel": 0, "row": 0, "col": 0})
+    assert not np.isfinite(result["value"])  # the server's 422: "not finite (they overflowed)"
+
+
 def test_verdict_names_a_class_is_unsure_or_refuses():
     classes = [str(k) for k in range(3)]
     sure = verdict(np.array([0.1, 0.8, 0.1]), classes, None)

@@ -75,6 +75,12 @@ def host_address(text: str) -> str:
             "give an address, e.g. 127.0.0.1 (this computer only, the default) or 0.0.0.0 "
             "(every network interface)"
         )
+    # "http://127.0.0.1:8000/" or "127.0.0.1:8000" were "Name or service not known"
+    if "/" in host or (host.count(":") == 1 and not host.startswith("[")) or "]:" in host:
+        raise argparse.ArgumentTypeError(
+            f"give the address alone, not a URL or a port, got {text!r}: e.g. --host "
+            "127.0.0.1 --port 8000"
+        )
     return host
 
 
@@ -88,6 +94,12 @@ def open_server(make, host: str, port: int):
                 f"port {port} on {host} is already in use; pick another with "
                 "--port N, or --port 0 for any free port"
             ) from None
+        if err.errno == errno.EACCES:  # not the address's fault: ports below 1024 are the system's
+            raise CliError(
+                f"cannot listen on port {port}: permission denied (ports below 1024 need "
+                "administrator rights); pick another with --port N, e.g. the default 8000, or "
+                "--port 0 for any free port"
+            ) from None
         raise CliError(
             f"cannot listen on {host} port {port}: {err.strerror or err}; "
             "the default --host 127.0.0.1 always works"
@@ -98,8 +110,9 @@ def announce(server: LiveServer, what: str, browser: bool) -> None:
     """The address line (the real port), a warning if the network can reach the page, and
     the browser, unless --no-browser."""
     if not is_loopback(server.host):
+        where = f"[{server.host}]" if ":" in server.host else server.host  # not "on :::"
         print(
-            f"warning: listening on {server.host}: anyone who can reach this computer over "
+            f"warning: listening on {where}: anyone who can reach this computer over "
             "the network can open the page and use the model. Leave out --host to keep it "
             "on this computer (127.0.0.1).",
             file=sys.stderr,

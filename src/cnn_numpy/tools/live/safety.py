@@ -112,9 +112,12 @@ def body_length(headers, limit: int = MAX_BODY) -> int:
     """The body's size from ``Content-Length``; 411 without one, 413 above ``limit``."""
     if headers.get("Transfer-Encoding") is not None:
         raise HttpError(411, "send the body with a Content-Length, not chunked")
-    text = headers.get("Content-Length")
-    if text is None:
+    values = headers.get_all("Content-Length") or []
+    if len(values) > 1:  # which one is the body's? a proxy and we might disagree
+        raise HttpError(400, "the request has more than one Content-Length header")
+    if not values:
         raise HttpError(411, "the request needs a Content-Length header")
+    text = values[0]
     if not text.strip().isdigit():
         raise HttpError(400, f"malformed Content-Length {text!r}")
     length = int(text)

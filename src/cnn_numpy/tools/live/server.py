@@ -160,19 +160,24 @@ class PageHandler(BaseHTTPRequestHandler):
 
     def answer(self, route: Callable[[str], None]) -> None:
         try:
-            check_host(self.headers, self.server.host, self.server.port)
-            route(urlsplit(self.path).path)
-        except HttpError as err:
-            self.fail(err.status, str(err))
+            try:
+                check_host(self.headers, self.server.host, self.server.port)
+                route(urlsplit(self.path).path)
+            except HttpError as err:
+                self.fail(err.status, str(err))
+            except (BrokenPipeError, ConnectionResetError, TimeoutError):
+                raise
+            except Exception as err:  # a bug: say so, keep serving
+                print(
+                    f"cnn-numpy: error answering {self.command} {self.path[:80]}: "
+                    f"{type(err).__name__}: {err}",
+                    file=sys.stderr,
+                )
+                self.fail(500, "internal error (the terminal running cnn-numpy says more)")
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
-            self.close_connection = True  # the page went away mid-answer
-        except Exception as err:  # a bug: say so, keep serving
-            print(
-                f"cnn-numpy: error answering {self.command} {self.path[:80]}: "
-                f"{type(err).__name__}: {err}",
-                file=sys.stderr,
-            )
-            self.fail(500, "internal error (the terminal running cnn-numpy says more)")
+            # the client went away mid-request or mid-answer, also while it was told why
+            # (a body shorter than its Content-Length): nothing to tell, no traceback
+            self.close_connection = True
 
     def get(self, path: str) -> None:
         if path == "/api/info":
@@ -268,6 +273,13 @@ class PageHandler(BaseHTTPRequestHandler):
                     break
         except (TimeoutError, OSError):
             pass
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a malformed request line, a 414 URI, a 431 header):
+        JSON with the security headers, as every other answer, not its HTML page."""
+        self.close_connection = True
+        self.request_version = "HTTP/1.0"  # a garbled request line left HTTP/0.9: no status line
+        self.fail(code, message or self.responses.get(code, ("error",))[0])
 
     def fail(self, status: int, message: str) -> None:
         self.send(status, json.dumps({"error": message}).encode(), "application/json")

@@ -12,6 +12,14 @@ import { Why } from "./why.js";
 const $ = (id) => document.getElementById(id);
 let drawView = null;
 
+// a file dropped beside the pad is ignored: the browser would open it in place of the page
+// (the drawing, the answer, a training run's curves all gone)
+window.addEventListener("dragover", (e) => {
+  e.preventDefault();
+  if (e.target.id !== "pad" && e.dataTransfer) e.dataTransfer.dropEffect = "none";
+});
+window.addEventListener("drop", (e) => e.preventDefault());
+
 async function boot() {
   const info = await getJSON("/api/info");
   session.token = info.token;
@@ -36,7 +44,7 @@ function buildDrawView(info) {
   const facts = [card.preset, card.dataset, card.epochs && `${card.epochs} epoch${card.epochs === 1 ? "" : "s"}`,
                  card.test_acc && `test accuracy ${(100 * card.test_acc).toFixed(2)}%`];
   $("model-facts").textContent = facts.filter(Boolean).join(" · ");
-  const layers = new Layers($("layers"), model, (layer, c, row, col) => pick(layer, c, row, col));
+  const layers = new Layers($("layers"), model, (layer, c, row, col) => pick(layer, c, row, col, true));
   const pad = new Pad($("pad"), {
     onAnswer: (result, meta) => show(result, meta),
     onClear: () => reset(),
@@ -172,7 +180,9 @@ function showError(message, meta) {
   $("answer-note").textContent = message;
 }
 
-async function pick(layer, channel, row, col) {
+/** The kernel view of one pixel; `reveal` (a click): scrolled into sight if it opened below
+ * the window's edge, as on a phone, where a tall panel pushes it out of view. */
+async function pick(layer, channel, row, col, reveal = false) {
   const result = drawView.result;
   if (!result) return;
   drawView.picked = [layer, channel, row, col];
@@ -197,6 +207,10 @@ async function pick(layer, channel, row, col) {
     drawView.layers.mark(source, null, top, left, kh, kw, "window");
   }
   drawView.layers.mark(layer, channel, row, col, 1, 1, "pixel");
+  const below = node.getBoundingClientRect().top;
+  if (reveal && below > window.innerHeight - 120) {   // just below the sticky header
+    window.scrollBy(0, below - document.querySelector(".top").getBoundingClientRect().bottom - 8);
+  }
 }
 
 function clearInputMark() {
