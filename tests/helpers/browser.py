@@ -103,6 +103,22 @@ def answer(driver) -> dict:
     )
 
 
+def upload_file(driver, path) -> dict:
+    """Give the page the image file ``path`` (its hidden file input), then #answer's data
+    once the page has read the file and answered it: the pad's version must move first, or
+    the answer to the earlier drawing still matches the pad while the file is being read."""
+    before = js(driver, "return document.getElementById('pad').dataset.version || '0';")
+    field = driver.find_element("id", "upload")
+    js(driver, "arguments[0].style.display = 'block';", field)
+    field.send_keys(str(path))
+    js(driver, "arguments[0].style.display = '';", field)
+    wait_for(
+        lambda: js(driver, "return document.getElementById('pad').dataset.version;") != before,
+        what="the page to read the file",
+    )
+    return answer(driver)
+
+
 def open_page(driver, url: str) -> None:
     """The live page at ``url``, once its draw view shows."""
     driver.get(url)

@@ -27,6 +27,7 @@ from helpers.browser import (
     require_browser,
     screenshot,
     start_chromium,
+    upload_file,
     wait_for,
 )
 from helpers.digit_strokes import DIGITS, dataset, jittered, render
@@ -320,11 +321,7 @@ def test_an_image_file_is_a_second_way_in(page, tmp_path):
     path = tmp_path / "seven.png"
     gray = render(jittered(DIGITS[7], np.random.default_rng(4)), size=400, pen=30)
     Image.fromarray((gray * 255).astype(np.uint8)).save(path)
-    upload = page.find_element("id", "upload")
-    js(page, "arguments[0].style.display = 'block';", upload)
-    upload.send_keys(str(path))
-    js(page, "arguments[0].style.display = '';", upload)
-    shown = answer(page)
+    shown = upload_file(page, path)
     assert shown["label"] == "7"
 
 

@@ -24,6 +24,7 @@ from helpers.browser import (
     require_browser,
     screenshot,
     start_chromium,
+    upload_file,
     wait_for,
 )
 from helpers.colour_model import CARD, colour_resnet, photo, png_bytes
@@ -68,11 +69,7 @@ def page(browser, server):
 
 
 def upload(driver, path: Path) -> dict:
-    field = driver.find_element("id", "upload")
-    js(driver, "arguments[0].style.display = 'block';", field)
-    field.send_keys(str(path))
-    js(driver, "arguments[0].style.display = '';", field)
-    return answer(driver)
+    return upload_file(driver, path)
 
 
 def canvas_rgb(driver, selector: str) -> np.ndarray:
