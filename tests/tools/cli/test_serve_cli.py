@@ -60,6 +60,23 @@ def ctrl_c(process: subprocess.Popen) -> tuple[int, str, str]:
     return process.returncode, out, err
 
 
+def test_ctrl_c_just_as_the_address_is_printed_stops_as_quietly(model_file, monkeypatch, capsys):
+    """A Ctrl-C between the address line and the wait (a busy machine, a quick user) was
+    "Interrupted." from the top of the CLI, the server not stopped by its own hand."""
+    from cnn_numpy.tools.cli import serve as serve_module
+
+    stopped = []
+
+    def ctrl_c_while_announcing(server, *args):
+        stopped.append(server)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(serve_module, "announce", ctrl_c_while_announcing)
+    assert main(["serve", str(model_file), "--port", "0", "--no-browser"]) == 0
+    assert "Stopped." in capsys.readouterr().out
+    assert not stopped[0].thread.is_alive()
+
+
 def test_port_0_prints_the_real_address_and_ctrl_c_stops_cleanly(model_file):
     process = serve(str(model_file), "--port", "0")
     try:

@@ -125,9 +125,13 @@ def announce(server: LiveServer, what: str, browser: bool) -> None:
         threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
 
 
-def serve_until_ctrl_c(server: LiveServer, stop=None) -> None:
-    """Wait (in the main thread) until Ctrl-C, then stop the server quietly."""
+def serve_until_ctrl_c(server: LiveServer, stop=None, first=None) -> None:
+    """Wait (in the main thread) until Ctrl-C, then stop the server quietly.  ``first`` (the
+    address line) runs inside the wait: a Ctrl-C just after the address is printed stops the
+    server as quietly as one a minute later."""
     try:
+        if first is not None:
+            first()
         while server.thread.is_alive():
             server.thread.join(0.5)
     except KeyboardInterrupt:
@@ -152,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
         lambda: LiveServer(args.host, args.port, view=view, title=title), args.host, args.port
     )
     server.start()
-    announce(server, f"Serving {args.model}", args.browser)
-    serve_until_ctrl_c(server)
+    serve_until_ctrl_c(
+        server, first=lambda: announce(server, f"Serving {args.model}", args.browser)
+    )
     return 0
