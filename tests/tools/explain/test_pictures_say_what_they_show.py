@@ -53,6 +53,19 @@ def test_the_attack_examples_give_each_answers_probability_and_the_true_class_mo
     assert "adversarial: dog 75%\n(still right)\np(dog): 80% → 75%" in shown
 
 
+def test_the_attack_examples_do_not_call_an_image_the_model_got_wrong_before_fooled():
+    """A clean image already misread (Fashion-MNIST's shirt called a pullover) was not fooled
+    by the attack: its title says it was wrong before too, or that the attack made it right."""
+    clean = np.zeros((3, 1, 4, 4))
+    fig = attack_grid(clean, clean + 0.1, [0, 0, 0], ([1, 1, 0], [1, 0, 1]), ["cat", "dog"], "t")
+    shown = titles(fig)
+    fig.clf()
+    assert "adversarial: dog\n(wrong before too)" in shown
+    assert "adversarial: cat\n(now right)" in shown
+    assert "adversarial: dog\n(FOOLED)" in shown
+    assert not any("FOOLED" in title for title in shown[:6])
+
+
 def test_the_attack_examples_titles_stay_inside_the_picture_with_long_class_names():
     """Fashion-MNIST's 'Ankle boot' at 100%: each title is drawn whole, inside the figure."""
     clean = np.zeros((2, 1, 28, 28))

@@ -87,7 +87,9 @@ def attack_grid(clean, adversarial, labels, predicted, classes, title: str, prob
     difference.  Images are (N, C, H, W) in pixel units, grey (C = 1) or colour (C = 3: the
     difference is drawn in colour too, 0 as mid grey); ``predicted`` (clean, adversarial).
     ``probabilities`` (clean, adversarial), each (N, K): each prediction's probability, and
-    how far the attack moved the true class's, are written over the pictures."""
+    how far the attack moved the true class's, are written over the pictures.  The
+    adversarial title says FOOLED or still right, or for an image the model got wrong before
+    the attack, wrong before too or now right (that one was not fooled)."""
     plt = pyplot()
     n = len(clean)
     fig, axes = plt.subplots(n, 3, figsize=(6.3, 2.3 * n), squeeze=False)
@@ -102,7 +104,7 @@ def attack_grid(clean, adversarial, labels, predicted, classes, title: str, prob
         axes[i, 0].imshow(picture(clean[i]), cmap="gray", vmin=0, vmax=1)
         axes[i, 0].set_title(f"clean: {before}{sure[0]}\n(true: {true})", fontsize=8)
         axes[i, 1].imshow(picture(adversarial[i]), cmap="gray", vmin=0, vmax=1)
-        fooled = "FOOLED" if predicted[1][i] != labels[i] else "still right"
+        fooled = verdict(predicted[0][i] == labels[i], predicted[1][i] == labels[i])
         moved = ""
         if probabilities is not None:
             moved = f"\np({true}): {p_before[labels[i]]:.0%} → {p_after[labels[i]]:.0%}"
@@ -120,6 +122,13 @@ def attack_grid(clean, adversarial, labels, predicted, classes, title: str, prob
     fig.suptitle(title, fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))  # 0.3 in for the title
     return fig
+
+
+def verdict(right_before: bool, right_after: bool) -> str:
+    """What the attack did to one image: only an image the model got right can be fooled."""
+    if right_before:
+        return "still right" if right_after else "FOOLED"
+    return "now right" if right_after else "wrong before too"
 
 
 def picture(image: np.ndarray) -> np.ndarray:
