@@ -180,6 +180,32 @@ def test_bad_results_are_failed_lines(workbook, file, old, new, function, words)
     assert report[function].status == "fail" and words in report[function].message, str(report)
 
 
+def test_a_missing_bias_gradient_is_not_called_a_bias_gradient_not_summed(workbook):
+    """dbias = None (or forgotten) says a return is missing; only a dbias of the wrong shape
+    gets the word on summing over the batch."""
+    plant(workbook, "linear.py", "dbias = dout.sum(axis=0)", "dbias = None")
+    message = check(workbook, "linear")["linear_backward"].message
+    assert "dbias should be an array of shape (3,), got None (is a return missing?)" in message
+    assert "summed" not in message
+
+
+def test_a_float32_forward_does_not_say_its_right_backward_follows_another_function(workbook):
+    """Central differences of a float32 forward are rounding noise: the backward's line says
+    so, not that the forward computes something else."""
+    plant(
+        workbook,
+        "linear.py",
+        "return out, (x, weight)",
+        "return out.astype(np.float32), (x, weight)",
+    )
+    report = check(workbook, "linear")
+    assert report["linear_forward"].message.startswith("out is float32")
+    message = report["linear_backward"].message
+    assert report["linear_backward"].passed
+    assert "numerical gradients not checked: your forward returns float32" in message
+    assert "does not compute" not in message
+
+
 def test_an_endless_loop_is_stopped_after_the_time_limit(workbook):
     path = plant(
         workbook,

@@ -281,13 +281,16 @@ def grade_layer(box: Sandbox, exercise: Exercise, cases: list[Case], limit: floa
             return [forward_result, backward.result(FAIL, message, location=box.path)]
         results.append((case, arrays))
     result = backward.compare(results, lambda case: case.grads)
-    return [forward_result, numerical_check(forward, cases[kept[0]], results[0][1], result)]
+    low = next((a.dtype for _, out in outs for a in out.values() if a.itemsize < 8), None)
+    checked = numerical_check(forward, cases[kept[0]], results[0][1], result, low)
+    return [forward_result, checked]
 
 
 def shape_hint(problem: str, case: Case) -> str:
-    """A word on the two wrong shapes that have a classic cause."""
-    if problem.startswith("dbias") and case.dout is not None:
+    """A word on the two wrong shapes that have a classic cause (a wrong shape only: None or
+    a list has causes of its own, which the problem names)."""
+    if problem.startswith("dbias has shape") and case.dout is not None:
         return f": {BIAS_NOT_SUMMED}"
-    if problem.startswith("dx") and case.kwargs.get("padding"):
+    if problem.startswith("dx has shape") and case.kwargs.get("padding"):
         return ": is it the padded input's? cut the padding off: dxp[:, :, p:p+H, p:p+W]"
     return ""
