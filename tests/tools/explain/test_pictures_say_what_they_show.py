@@ -83,6 +83,26 @@ def test_the_attack_examples_titles_stay_inside_the_picture_with_long_class_name
     assert all(box.x0 >= 0 and box.x1 <= width for box in boxes), [(b.x0, b.x1) for b in boxes]
 
 
+@pytest.mark.parametrize("n", [2, 6])
+def test_the_attack_examples_titles_clear_the_row_above(n):
+    """Each adversarial title has three lines; with two images (attack --limit 2) its top
+    line ran into the picture above it."""
+    clean = np.random.default_rng(0).random((n, 1, 28, 28))
+    p = np.full((n, 10), 0.1)
+    fig = attack_grid(clean, clean * 0.9, [1] * n, ([1] * n, [2] * n), list("0123456789"), "t",
+                      (p, p))  # fmt: skip
+    fig.set_dpi(90)  # as save_figure writes it
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    rows = [ax for ax in fig.axes if ax.get_title()]
+    gaps = [
+        above.get_window_extent(renderer).y0 - below.title.get_window_extent(renderer).y1
+        for above, below in zip(rows, rows[3:])
+    ]
+    fig.clf()
+    assert min(gaps) >= 0, gaps
+
+
 def test_the_attack_command_writes_the_probabilities_into_examples(tmp_path, capsys, monkeypatch):
     """`cnn-numpy attack` hands attack_grid the probabilities of the six examples, clean and
     attacked, as the model gives them."""

@@ -120,7 +120,8 @@ def attack_grid(clean, adversarial, labels, predicted, classes, title: str, prob
         for ax in axes[i]:
             hide_ticks(ax)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))  # 0.3 in for the title
+    # 0.3 in for the title; h_pad: a three-line title clears the row above at any n
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()), h_pad=2.0)
     return fig
 
 
