@@ -106,6 +106,23 @@ def test_attack_prints_the_table_and_draws_it(mnist_model, method, tmp_path, cap
     assert png_size(out / "accuracy.png") and png_size(out / "examples.png")
 
 
+def test_attack_on_one_image_says_image_and_draws_no_negative_eps(mnist_model, tmp_path, capsys):
+    """--limit 1 --eps 0: 'on 1 mnist test image' (not 'images'), and the accuracy plot's
+    eps axis starts at 0 (a single point at 0 drew ticks from -0.04)."""
+    from cnn_numpy.tools.explain.figures import accuracy_plot
+
+    path, data_dir, _ = mnist_model
+    assert main(["attack", str(path), "--data-dir", str(data_dir), "--eps", "0", "--limit", "1",
+                 "--out", str(tmp_path / "a")]) == 0  # fmt: skip
+    assert "FGSM on 1 mnist test image\n" in capsys.readouterr().out
+    for eps in ([0.0], [0.0, 0.1, 0.3]):
+        fig = accuracy_plot(eps, {"FGSM": [1.0] * len(eps)}, "t")
+        left, right = fig.axes[0].get_xlim()
+        ticks = [t for t in fig.axes[0].get_xticks() if left <= t <= right]
+        fig.clf()
+        assert left <= 0 and min(ticks) == 0 and right >= max(eps)
+
+
 def test_attack_bad_input(mnist_model, tmp_path, capsys):
     path, data_dir, _ = mnist_model
     for bad in ("0.1,2", "x", "-0.1"):

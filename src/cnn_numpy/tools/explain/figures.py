@@ -75,6 +75,8 @@ def accuracy_plot(eps: list[float], accuracy: dict[str, list[float]], title: str
     ax.set_xlabel("eps (pixel units, 0-1)")
     ax.set_ylabel("test accuracy")
     ax.set_ylim(0, 1.02)
+    right = max(eps, default=0.0) or 0.1  # eps >= 0: no negative ticks, even for eps 0 alone
+    ax.set_xlim(-0.03 * right, 1.03 * right)
     ax.grid(alpha=0.3)
     ax.legend()
     ax.set_title(title, fontsize=9)
