@@ -139,7 +139,8 @@ def test_attack_bad_input(mnist_model, tmp_path, capsys):
 
 def test_attack_draws_a_colour_model_in_colour(tmp_path, capsys):
     """CIFAR-10's examples: clean, adversarial and their difference in RGB, not channel 0
-    in grey; with eps 0 only, no examples.png is written nor printed."""
+    in grey; with eps 0 only, no examples.png is written nor printed, and an earlier run's
+    is removed."""
     from helpers.cifar_fixtures import write_batches
     from helpers.colour_model import CARD, colour_resnet
 
@@ -154,6 +155,9 @@ def test_attack_draws_a_colour_model_in_colour(tmp_path, capsys):
     assert main([*args, str(tmp_path / "b"), "--eps", "0"]) == 0
     assert "examples.png" not in capsys.readouterr().out
     assert not (tmp_path / "b" / "examples.png").exists()
+    assert main([*args, str(tmp_path / "a"), "--eps", "0"]) == 0  # an earlier run's examples
+    assert "Removed" in capsys.readouterr().out
+    assert not (tmp_path / "a" / "examples.png").exists()  # not left beside this run's table
     clean = np.random.default_rng(0).random((2, 3, 8, 8))
     fig = attack_grid(clean, clean + 0.05, [0, 1], ([0, 1], [1, 1]), ["a", "b"], "t")
     shapes = [ax.get_images()[0].get_array().shape for ax in fig.axes]

@@ -170,3 +170,8 @@ def write_pictures(out: Path, args, name, rows, examples, clean, stats, classes)
             save_figure(grid, out / "examples.png")
     pictures = [out / "accuracy.png", *([out / "examples.png"] * (examples is not None))]
     print(f"Pictures: {', '.join(map(str, pictures))}; table: {out / 'accuracy.json'}")
+    stale = out / "examples.png"
+    if examples is None and stale.is_file():  # an earlier run's, beside this run's table
+        with writing(f"remove {stale}"):
+            stale.unlink()
+        print(f"Removed {stale}: it showed an earlier run's attack, and this one has no eps > 0")
