@@ -206,6 +206,16 @@ def test_a_float32_forward_does_not_say_its_right_backward_follows_another_funct
     assert "does not compute" not in message
 
 
+def test_a_function_misnamed_by_a_typo_is_named_with_its_line(workbook):
+    """def linear_backwards(...): the line names the function the file does define and
+    points at it, not only 'is not defined in the file'."""
+    path = plant(workbook, "linear.py", "def linear_backward(", "def linear_backwards(")
+    result = check(workbook, "linear")["linear_backward"]
+    assert result.status == "fail"
+    assert result.message.endswith("; it defines linear_backwards: name it linear_backward")
+    assert result.location == f"{path}:{line_of(path, 'def linear_backwards')}"
+
+
 def test_an_endless_loop_is_stopped_after_the_time_limit(workbook):
     path = plant(
         workbook,

@@ -18,7 +18,7 @@ from .compare import TOLERANCE, describe, matches, not_finite, rel_error, unpack
 from .mistakes import BIAS_NOT_SUMMED, MISTAKES
 from .numeric import numerical_check
 from .sandbox import Outcome, Sandbox
-from .source import def_line, defined_elsewhere, imports_not_allowed, stub_signature
+from .source import def_line, defined_elsewhere, imports_not_allowed, misnamed, stub_signature
 
 PASS, FAIL, TODO = "pass", "fail", "not done"
 
@@ -73,6 +73,9 @@ class FunctionGrader:
         if outcome.problem.startswith("NotImplementedError"):
             return self.result(TODO, "not done yet (it raises NotImplementedError)")
         if outcome.problem.startswith("is not defined"):  # no case can show more
+            if near := misnamed(self.box.path, self.function):  # a typo in the def line
+                message = f"{outcome.problem}; it defines {near}: name it {self.function}"
+                return self.result(FAIL, message, location=def_line(self.box.path, near))
             return self.result(FAIL, outcome.problem, location=location)
         message = f"{outcome.problem} (on {case.label})"
         if outcome.problem.startswith(f"TypeError: {self.function}()"):  # renamed parameters
