@@ -168,6 +168,8 @@ def test_an_exception_names_the_learners_line(workbook):
         ("sgd", "return new_param, new_velocity",
          "return new_param.astype(np.float32), new_velocity.astype(np.float32)", "sgd_step",
          "new_param and new_velocity are float32"),
+        ("relu", "return out, x", "return out.astype(int), x", "relu_forward",
+         "out is int64, but the arguments are float64 (on x of shape (3, 4)): keep their dtype"),
         ("softmax_cross_entropy", "return float(loss), dlogits / N",
          "return np.float32(loss), dlogits / N", "softmax_cross_entropy",
          "loss is float32, but the arguments are float64"),

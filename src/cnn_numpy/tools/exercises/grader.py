@@ -17,6 +17,7 @@ from .catalog import BACKWARD_GRADS, Exercise
 from .compare import TOLERANCE, describe, matches, not_finite, rel_error, unpack, worst
 from .mistakes import BIAS_NOT_SUMMED, MISTAKES
 from .numeric import numerical_check
+from .precision import lost_digits, precision_message
 from .sandbox import Outcome, Sandbox
 from .source import def_line, defined_elsewhere, imports_not_allowed, misnamed, stub_signature
 
@@ -104,8 +105,8 @@ class FunctionGrader:
             if problem:
                 failures.append(self.non_finite(problem, case, arrays))
                 continue
-            low = [name for name, a in arrays.items() if a.dtype.kind == "f" and a.itemsize < 8]
-            if low:  # float64 in, float32 out: 6 digits where float64 has 15
+            low = [name for name, a in arrays.items() if lost_digits(a.dtype)]
+            if low:  # float64 in, float32 out: 6 digits where float64 has 15 (ints: none)
                 failures.append(self.low_precision(low, arrays, case))
                 continue
             err, where = worst(arrays, expected)
@@ -142,17 +143,10 @@ class FunctionGrader:
         return self.result(FAIL, f"{problem} (on {case.label})", location=self.box.path)
 
     def low_precision(self, names: list[str], arrays: dict, case: Case) -> Result:
-        """A float32 (or float16) answer to float64 arguments: the docstrings ask for the
-        input's dtype, and float32 keeps about 6 of float64's 15 digits."""
-        dtype = arrays[names[0]].dtype
-        listed = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
-        named = f"{listed} {'are' if len(names) > 1 else 'is'} {dtype}"
-        message = (
-            f"{named}, but the arguments are float64 (on {case.label}): keep their dtype "
-            f"(np.zeros(shape, dtype=x.dtype), no .astype(np.{dtype})); {dtype} keeps about "
-            f"{np.finfo(dtype).precision} of float64's 15 digits"
-        )
-        return self.result(FAIL, message, location=self.box.path, mistake=f"{dtype} result")
+        """A float32 (or integer) answer to float64 arguments: the docstrings ask for the
+        input's dtype (``precision.precision_message`` says why)."""
+        message, named = precision_message(names, arrays[names[0]].dtype, case.label)
+        return self.result(FAIL, message, location=self.box.path, mistake=named)
 
     def mismatch(self, case, arrays, expected, err, where) -> Result:
         found = f"largest relative error {err:.2g} at {where} (on {case.label})"
@@ -284,7 +278,7 @@ def grade_layer(box: Sandbox, exercise: Exercise, cases: list[Case], limit: floa
             return [forward_result, backward.result(FAIL, message, location=box.path)]
         results.append((case, arrays))
     result = backward.compare(results, lambda case: case.grads)
-    low = next((a.dtype for _, out in outs for a in out.values() if a.itemsize < 8), None)
+    low = next((a.dtype for _, out in outs for a in out.values() if lost_digits(a.dtype)), None)
     checked = numerical_check(forward, cases[kept[0]], results[0][1], result, low)
     return [forward_result, checked]
 
