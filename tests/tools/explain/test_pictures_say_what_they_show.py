@@ -39,6 +39,28 @@ def test_a_map_of_one_value_says_so_and_draws_no_scale(name, value, words):
     assert colour_bars == 1
 
 
+@pytest.mark.parametrize("methods", [1, 4])
+def test_the_explain_title_of_a_long_file_name_stays_inside_the_figure(methods):
+    """explain --method gradcam on my-photo-of-a-very-nice-leather-ankle-boot-from-the-shop.png:
+    the figure's title ran off both sides and over the panels' titles; it is wrapped."""
+    title = (
+        "my-photo-of-a-very-nice-leather-ankle-boot-from-the-shop.png: not an article of "
+        "clothing (closest: Ankle boot (85.5%)); explaining class Ankle boot"
+    )
+    names = ["saliency", "gradcam", "occlusion", "ig"][:methods]
+    maps = {name: np.linspace(0, 1, 49).reshape(7, 7) for name in names}
+    fig = heat_maps(np.zeros((28, 28)), maps, title)
+    fig.set_dpi(90)  # as save_figure writes it
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    top = fig._suptitle.get_window_extent(renderer)
+    boxes = [ax.title.get_window_extent(renderer) for ax in fig.axes if ax.get_title()]
+    width, height = fig.bbox.width, fig.bbox.height
+    fig.clf()
+    assert 0 <= top.x0 and top.x1 <= width and top.y1 <= height
+    assert all(box.y1 <= top.y0 for box in boxes)
+
+
 def test_the_attack_examples_give_each_answers_probability_and_the_true_class_move():
     clean = np.zeros((2, 1, 4, 4))
     p_clean = np.array([[0.9, 0.1], [0.2, 0.8]])

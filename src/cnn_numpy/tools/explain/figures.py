@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -61,8 +62,11 @@ def heat_maps(image: np.ndarray, maps: dict[str, np.ndarray], title: str):
         ax.set_title(f"{label}\n{size}", fontsize=9)
     for ax in axes:
         hide_ticks(ax)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    # a long file name must not run off the figure: wrap the title to its width (about 11
+    # characters an inch at 10 pt) and keep 0.2 in a line for it above the panels' titles
+    lines = textwrap.wrap(title, int(fig.get_figwidth() * 11), break_on_hyphens=False) or [""]
+    fig.suptitle("\n".join(lines), fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.1 + 0.2 * len(lines)) / fig.get_figheight()))
     return fig
 
 
