@@ -106,6 +106,23 @@ def test_attack_prints_the_table_and_draws_it(mnist_model, method, tmp_path, cap
     assert png_size(out / "accuracy.png") and png_size(out / "examples.png")
 
 
+def test_attack_on_one_image_says_image_and_draws_no_negative_eps(mnist_model, tmp_path, capsys):
+    """--limit 1 --eps 0: 'on 1 mnist test image' (not 'images'), and the accuracy plot's
+    eps axis starts at 0 (a single point at 0 drew ticks from -0.04)."""
+    from cnn_numpy.tools.explain.figures import accuracy_plot
+
+    path, data_dir, _ = mnist_model
+    assert main(["attack", str(path), "--data-dir", str(data_dir), "--eps", "0", "--limit", "1",
+                 "--out", str(tmp_path / "a")]) == 0  # fmt: skip
+    assert "FGSM on 1 mnist test image\n" in capsys.readouterr().out
+    for eps in ([0.0], [0.0, 0.1, 0.3]):
+        fig = accuracy_plot(eps, {"FGSM": [1.0] * len(eps)}, "t")
+        left, right = fig.axes[0].get_xlim()
+        ticks = [t for t in fig.axes[0].get_xticks() if left <= t <= right]
+        fig.clf()
+        assert left <= 0 and min(ticks) == 0 and right >= max(eps)
+
+
 def test_attack_bad_input(mnist_model, tmp_path, capsys):
     path, data_dir, _ = mnist_model
     for bad in ("0.1,2", "x", "-0.1"):
@@ -122,7 +139,8 @@ def test_attack_bad_input(mnist_model, tmp_path, capsys):
 
 def test_attack_draws_a_colour_model_in_colour(tmp_path, capsys):
     """CIFAR-10's examples: clean, adversarial and their difference in RGB, not channel 0
-    in grey; with eps 0 only, no examples.png is written nor printed."""
+    in grey; with eps 0 only, no examples.png is written nor printed, and an earlier run's
+    is removed."""
     from helpers.cifar_fixtures import write_batches
     from helpers.colour_model import CARD, colour_resnet
 
@@ -137,6 +155,9 @@ def test_attack_draws_a_colour_model_in_colour(tmp_path, capsys):
     assert main([*args, str(tmp_path / "b"), "--eps", "0"]) == 0
     assert "examples.png" not in capsys.readouterr().out
     assert not (tmp_path / "b" / "examples.png").exists()
+    assert main([*args, str(tmp_path / "a"), "--eps", "0"]) == 0  # an earlier run's examples
+    assert "Removed" in capsys.readouterr().out
+    assert not (tmp_path / "a" / "examples.png").exists()  # not left beside this run's table
     clean = np.random.default_rng(0).random((2, 3, 8, 8))
     fig = attack_grid(clean, clean + 0.05, [0, 1], ([0, 1], [1, 1]), ["a", "b"], "t")
     shapes = [ax.get_images()[0].get_array().shape for ax in fig.axes]

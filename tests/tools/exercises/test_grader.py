@@ -168,6 +168,11 @@ def test_an_exception_names_the_learners_line(workbook):
         ("sgd", "return new_param, new_velocity",
          "return new_param.astype(np.float32), new_velocity.astype(np.float32)", "sgd_step",
          "new_param and new_velocity are float32"),
+        ("relu", "return out, x", "return out.astype(int), x", "relu_forward",
+         "out is int64, but the arguments are float64 (on x of shape (3, 4)): keep their dtype"),
+        ("softmax_cross_entropy", "return float(loss), dlogits / N",
+         "return np.float32(loss), dlogits / N", "softmax_cross_entropy",
+         "loss is float32, but the arguments are float64"),
         ("adam", "beta1, beta2 = betas", "import os\n    os._exit(0)", "adam_step",
          "ended the process"),
         ("relu", "def relu_backward", "def relu_backward_renamed", "relu_backward",
@@ -178,6 +183,42 @@ def test_bad_results_are_failed_lines(workbook, file, old, new, function, words)
     plant(workbook, f"{file}.py", old, new)
     report = check(workbook, file)
     assert report[function].status == "fail" and words in report[function].message, str(report)
+
+
+def test_a_missing_bias_gradient_is_not_called_a_bias_gradient_not_summed(workbook):
+    """dbias = None (or forgotten) says a return is missing; only a dbias of the wrong shape
+    gets the word on summing over the batch."""
+    plant(workbook, "linear.py", "dbias = dout.sum(axis=0)", "dbias = None")
+    message = check(workbook, "linear")["linear_backward"].message
+    assert "dbias should be an array of shape (3,), got None (is a return missing?)" in message
+    assert "summed" not in message
+
+
+def test_a_float32_forward_does_not_say_its_right_backward_follows_another_function(workbook):
+    """Central differences of a float32 forward are rounding noise: the backward's line says
+    so, not that the forward computes something else."""
+    plant(
+        workbook,
+        "linear.py",
+        "return out, (x, weight)",
+        "return out.astype(np.float32), (x, weight)",
+    )
+    report = check(workbook, "linear")
+    assert report["linear_forward"].message.startswith("out is float32")
+    message = report["linear_backward"].message
+    assert report["linear_backward"].passed
+    assert "numerical gradients not checked: your forward returns float32" in message
+    assert "does not compute" not in message
+
+
+def test_a_function_misnamed_by_a_typo_is_named_with_its_line(workbook):
+    """def linear_backwards(...): the line names the function the file does define and
+    points at it, not only 'is not defined in the file'."""
+    path = plant(workbook, "linear.py", "def linear_backward(", "def linear_backwards(")
+    result = check(workbook, "linear")["linear_backward"]
+    assert result.status == "fail"
+    assert result.message.endswith("; it defines linear_backwards: name it linear_backward")
+    assert result.location == f"{path}:{line_of(path, 'def linear_backwards')}"
 
 
 def test_an_endless_loop_is_stopped_after_the_time_limit(workbook):

@@ -92,6 +92,8 @@ def test_hints_come_one_at_a_time_and_stop_at_the_last(tmp_path):
         (lambda wb: hint(wb.parent / "nowhere", "relu"), "no workbook at"),
         (lambda wb: check(wb.parent), "no workbook at .*none of its files"),  # not a workbook
         (lambda wb: check(wb.parent, "relu"), "no workbook at"),
+        (lambda wb: check(wb / "relu.py"), "relu.py is a file, not a workbook folder"),
+        (lambda wb: hint(wb / "relu.py", "relu"), "is a file, not a workbook folder"),
     ],
 )
 def test_bad_input_is_a_clear_error(workbook, call, words):

@@ -231,3 +231,17 @@ def test_an_explanation_gives_each_layer_back_its_own_mode(model, x):
     model[0].eval()  # a layer the user froze
     saliency(model, x), grad_cam(model, x)
     assert [layer.training for layer in model] == [False, True, True, True, True]
+
+
+def test_class_image_that_cannot_reach_its_class_says_why_not_just_more_steps():
+    """logit[0] = 2 * logit[1]: climbing class 1's logit raises class 0's twice as fast, so no
+    number of steps helps; the error gives the gap instead of only 'try more steps'."""
+    model = cnn.Sequential(cnn.Flatten(), cnn.Linear(4, 2, rng=0))
+    w = np.ones(4, dtype=np.float32)
+    model.layers[1].weight.data[...] = np.stack([2 * w, w])
+    model.layers[1].bias.data[...] = 0
+    with pytest.raises(ValueError) as err:
+        class_image(model, 1, (1, 2, 2), steps=20, rng=0)
+    message = str(err.value)
+    assert "predicts 0, not 1: logit[1] is " in message and "below logit[0]" in message
+    assert "help only while that gap is closing" in message

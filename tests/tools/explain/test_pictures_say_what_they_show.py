@@ -39,6 +39,28 @@ def test_a_map_of_one_value_says_so_and_draws_no_scale(name, value, words):
     assert colour_bars == 1
 
 
+@pytest.mark.parametrize("methods", [1, 4])
+def test_the_explain_title_of_a_long_file_name_stays_inside_the_figure(methods):
+    """explain --method gradcam on my-photo-of-a-very-nice-leather-ankle-boot-from-the-shop.png:
+    the figure's title ran off both sides and over the panels' titles; it is wrapped."""
+    title = (
+        "my-photo-of-a-very-nice-leather-ankle-boot-from-the-shop.png: not an article of "
+        "clothing (closest: Ankle boot (85.5%)); explaining class Ankle boot"
+    )
+    names = ["saliency", "gradcam", "occlusion", "ig"][:methods]
+    maps = {name: np.linspace(0, 1, 49).reshape(7, 7) for name in names}
+    fig = heat_maps(np.zeros((28, 28)), maps, title)
+    fig.set_dpi(90)  # as save_figure writes it
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    top = fig._suptitle.get_window_extent(renderer)
+    boxes = [ax.title.get_window_extent(renderer) for ax in fig.axes if ax.get_title()]
+    width, height = fig.bbox.width, fig.bbox.height
+    fig.clf()
+    assert 0 <= top.x0 and top.x1 <= width and top.y1 <= height
+    assert all(box.y1 <= top.y0 for box in boxes)
+
+
 def test_the_attack_examples_give_each_answers_probability_and_the_true_class_move():
     clean = np.zeros((2, 1, 4, 4))
     p_clean = np.array([[0.9, 0.1], [0.2, 0.8]])
@@ -51,6 +73,19 @@ def test_the_attack_examples_give_each_answers_probability_and_the_true_class_mo
     assert "clean: cat 90%\n(true: cat)" in shown
     assert "adversarial: dog 70%\n(FOOLED)\np(cat): 90% → 30%" in shown
     assert "adversarial: dog 75%\n(still right)\np(dog): 80% → 75%" in shown
+
+
+def test_the_attack_examples_do_not_call_an_image_the_model_got_wrong_before_fooled():
+    """A clean image already misread (Fashion-MNIST's shirt called a pullover) was not fooled
+    by the attack: its title says it was wrong before too, or that the attack made it right."""
+    clean = np.zeros((3, 1, 4, 4))
+    fig = attack_grid(clean, clean + 0.1, [0, 0, 0], ([1, 1, 0], [1, 0, 1]), ["cat", "dog"], "t")
+    shown = titles(fig)
+    fig.clf()
+    assert "adversarial: dog\n(wrong before too)" in shown
+    assert "adversarial: cat\n(now right)" in shown
+    assert "adversarial: dog\n(FOOLED)" in shown
+    assert not any("FOOLED" in title for title in shown[:6])
 
 
 def test_the_attack_examples_titles_stay_inside_the_picture_with_long_class_names():
@@ -68,6 +103,26 @@ def test_the_attack_examples_titles_stay_inside_the_picture_with_long_class_name
     assert len(boxes) == 6
     assert all(box.y1 <= top.y0 for box in boxes)  # the figure's title above every other
     assert all(box.x0 >= 0 and box.x1 <= width for box in boxes), [(b.x0, b.x1) for b in boxes]
+
+
+@pytest.mark.parametrize("n", [2, 6])
+def test_the_attack_examples_titles_clear_the_row_above(n):
+    """Each adversarial title has three lines; with two images (attack --limit 2) its top
+    line ran into the picture above it."""
+    clean = np.random.default_rng(0).random((n, 1, 28, 28))
+    p = np.full((n, 10), 0.1)
+    fig = attack_grid(clean, clean * 0.9, [1] * n, ([1] * n, [2] * n), list("0123456789"), "t",
+                      (p, p))  # fmt: skip
+    fig.set_dpi(90)  # as save_figure writes it
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    rows = [ax for ax in fig.axes if ax.get_title()]
+    gaps = [
+        above.get_window_extent(renderer).y0 - below.title.get_window_extent(renderer).y1
+        for above, below in zip(rows, rows[3:])
+    ]
+    fig.clf()
+    assert min(gaps) >= 0, gaps
 
 
 def test_the_attack_command_writes_the_probabilities_into_examples(tmp_path, capsys, monkeypatch):

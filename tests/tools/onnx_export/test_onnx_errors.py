@@ -175,6 +175,7 @@ def test_the_command_notes_a_float64_model(tmp_path, capsys):
         (["model.npz", "m.onnx", "--input-shape", "a,b"], 2, "must be positive sizes"),
         (["model.npz", "m.onnx", "--input-shape", "1,-2,3"], 2, "must be positive sizes"),
         (["junk.npz", "m.onnx"], 1, "not a cnn-numpy model file"),
+        (["model.npz", "junk.npz/m.onnx"], 1, "cannot write junk.npz/m.onnx: junk.npz is a file"),
     ],
 )
 def test_command_errors_are_one_line_on_stderr(args, code, message, saved, tmp_path, monkeypatch):

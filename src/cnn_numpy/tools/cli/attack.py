@@ -121,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("no test images to attack")
     name = "FGSM" if args.method == "fgsm" else f"PGD-{PGD_STEPS}"
     print(
-        f"Model: {args.model} ({trained_on(card)}) | {name} on {len(y)} {source.dataset} test images"
+        f"Model: {args.model} ({trained_on(card)}) | {name} on {len(y)} {source.dataset} "
+        f"{images(len(y))}"
     )
     rng = np.random.default_rng(args.seed)
     clean = predicted(model, X)
@@ -141,9 +142,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def images(n: int) -> str:
+    return "test image" if n == 1 else "test images"
+
+
 def write_pictures(out: Path, args, name, rows, examples, clean, stats, classes) -> None:
     X, y, predicted_clean = clean
-    title = f"{name} on {len(y)} test images of {Path(args.model).name}"
+    title = f"{name} on {len(y)} {images(len(y))} of {Path(args.model).name}"
     with writing(f"write into {out}"):
         table = [{"eps": e, "accuracy": a, "seconds": round(s, 2)} for e, a, s in rows]
         report = {"model": args.model, "attack": name, "images": len(y), "rows": table}
@@ -165,3 +170,8 @@ def write_pictures(out: Path, args, name, rows, examples, clean, stats, classes)
             save_figure(grid, out / "examples.png")
     pictures = [out / "accuracy.png", *([out / "examples.png"] * (examples is not None))]
     print(f"Pictures: {', '.join(map(str, pictures))}; table: {out / 'accuracy.json'}")
+    stale = out / "examples.png"
+    if examples is None and stale.is_file():  # an earlier run's, beside this run's table
+        with writing(f"remove {stale}"):
+            stale.unlink()
+        print(f"Removed {stale}: it showed an earlier run's attack, and this one has no eps > 0")

@@ -7,7 +7,7 @@ import warnings
 from pathlib import Path
 
 from ..onnx_export.to_onnx import export_onnx, require_onnx
-from .common import CliError, UsageError, load_model, refuse_overwriting
+from .common import CliError, UsageError, load_model, refuse_overwriting, writing
 
 
 def shape_text(text: str) -> tuple[int, ...]:
@@ -91,7 +91,10 @@ def run(args: argparse.Namespace) -> int:
             f"{args.model}'s model card has no input_shape; pass it with "
             "--input-shape C,H,W, e.g. --input-shape 1,28,28"
         )
-    with warnings.catch_warnings(record=True) as caught:
+    folder = next((p for p in Path(args.out).parents if p.exists()), Path("."))
+    if not folder.is_dir():  # export_onnx makes missing folders: mkdir said "File exists"
+        raise CliError(f"cannot write {args.out}: {folder} is a file, not a folder")
+    with warnings.catch_warnings(record=True) as caught, writing(f"write {args.out}"):
         warnings.simplefilter("always")
         path = export_onnx(model, args.out, input_shape, softmax=args.softmax, metadata=card)
     if args.input_shape and card.get("input_shape") not in (None, list(args.input_shape)):

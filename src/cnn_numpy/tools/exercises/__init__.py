@@ -11,6 +11,7 @@ functions that pass into a model and optimizer (``train --layers-from``).
     cases.py                random float64 cases and the library's answers
     mistakes.py             the classic mistakes, and what each gives
     compare.py, numeric.py  relative errors and where; numerical gradients
+    precision.py            answers that lost digits (float32 or ints for float64)
     grader.py, report.py    a Result per function; the Report (print it; to_dict for JSON)
     workbook.py             start, hint, check, the workbook's .workbook.json
     layers_from.py          the learner's functions inside the library's layers

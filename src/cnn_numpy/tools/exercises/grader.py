@@ -17,8 +17,9 @@ from .catalog import BACKWARD_GRADS, Exercise
 from .compare import TOLERANCE, describe, matches, not_finite, rel_error, unpack, worst
 from .mistakes import BIAS_NOT_SUMMED, MISTAKES
 from .numeric import numerical_check
+from .precision import lost_digits, precision_message
 from .sandbox import Outcome, Sandbox
-from .source import def_line, defined_elsewhere, imports_not_allowed, stub_signature
+from .source import def_line, defined_elsewhere, imports_not_allowed, misnamed, stub_signature
 
 PASS, FAIL, TODO = "pass", "fail", "not done"
 
@@ -73,6 +74,9 @@ class FunctionGrader:
         if outcome.problem.startswith("NotImplementedError"):
             return self.result(TODO, "not done yet (it raises NotImplementedError)")
         if outcome.problem.startswith("is not defined"):  # no case can show more
+            if near := misnamed(self.box.path, self.function):  # a typo in the def line
+                message = f"{outcome.problem}; it defines {near}: name it {self.function}"
+                return self.result(FAIL, message, location=def_line(self.box.path, near))
             return self.result(FAIL, outcome.problem, location=location)
         message = f"{outcome.problem} (on {case.label})"
         if outcome.problem.startswith(f"TypeError: {self.function}()"):  # renamed parameters
@@ -101,8 +105,8 @@ class FunctionGrader:
             if problem:
                 failures.append(self.non_finite(problem, case, arrays))
                 continue
-            low = [name for name, a in arrays.items() if a.dtype.kind == "f" and a.itemsize < 8]
-            if low:  # float64 in, float32 out: 6 digits where float64 has 15
+            low = [name for name, a in arrays.items() if lost_digits(a.dtype)]
+            if low:  # float64 in, float32 out: 6 digits where float64 has 15 (ints: none)
                 failures.append(self.low_precision(low, arrays, case))
                 continue
             err, where = worst(arrays, expected)
@@ -139,17 +143,10 @@ class FunctionGrader:
         return self.result(FAIL, f"{problem} (on {case.label})", location=self.box.path)
 
     def low_precision(self, names: list[str], arrays: dict, case: Case) -> Result:
-        """A float32 (or float16) answer to float64 arguments: the docstrings ask for the
-        input's dtype, and float32 keeps about 6 of float64's 15 digits."""
-        dtype = arrays[names[0]].dtype
-        listed = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
-        named = f"{listed} {'are' if len(names) > 1 else 'is'} {dtype}"
-        message = (
-            f"{named}, but the arguments are float64 (on {case.label}): keep their dtype "
-            f"(np.zeros(shape, dtype=x.dtype), no .astype(np.{dtype})); {dtype} keeps about "
-            f"{np.finfo(dtype).precision} of float64's 15 digits"
-        )
-        return self.result(FAIL, message, location=self.box.path, mistake=f"{dtype} result")
+        """A float32 (or integer) answer to float64 arguments: the docstrings ask for the
+        input's dtype (``precision.precision_message`` says why)."""
+        message, named = precision_message(names, arrays[names[0]].dtype, case.label)
+        return self.result(FAIL, message, location=self.box.path, mistake=named)
 
     def mismatch(self, case, arrays, expected, err, where) -> Result:
         found = f"largest relative error {err:.2g} at {where} (on {case.label})"
@@ -281,13 +278,16 @@ def grade_layer(box: Sandbox, exercise: Exercise, cases: list[Case], limit: floa
             return [forward_result, backward.result(FAIL, message, location=box.path)]
         results.append((case, arrays))
     result = backward.compare(results, lambda case: case.grads)
-    return [forward_result, numerical_check(forward, cases[kept[0]], results[0][1], result)]
+    low = next((a.dtype for _, out in outs for a in out.values() if lost_digits(a.dtype)), None)
+    checked = numerical_check(forward, cases[kept[0]], results[0][1], result, low)
+    return [forward_result, checked]
 
 
 def shape_hint(problem: str, case: Case) -> str:
-    """A word on the two wrong shapes that have a classic cause."""
-    if problem.startswith("dbias") and case.dout is not None:
+    """A word on the two wrong shapes that have a classic cause (a wrong shape only: None or
+    a list has causes of its own, which the problem names)."""
+    if problem.startswith("dbias has shape") and case.dout is not None:
         return f": {BIAS_NOT_SUMMED}"
-    if problem.startswith("dx") and case.kwargs.get("padding"):
+    if problem.startswith("dx has shape") and case.kwargs.get("padding"):
         return ": is it the padded input's? cut the padding off: dxp[:, :, p:p+H, p:p+W]"
     return ""

@@ -65,9 +65,17 @@ def numerical_gradients(grader, case, arrays: dict, wrt: dict) -> tuple[float, s
     return largest
 
 
-def numerical_check(forward, case, arrays, result):
-    """``result`` (the backward's, or the loss's) with what the numerical gradients say."""
+def numerical_check(forward, case, arrays, result, low_precision=None):
+    """``result`` (the backward's, or the loss's) with what the numerical gradients say.
+    ``low_precision``: the dtype of a forward that answers float64 in float32 (or less),
+    whose central differences are rounding noise, so they are not taken."""
     if result.mistake is not None:  # named already: the numbers would say less
+        return result
+    if low_precision is not None:
+        result.message += (
+            f"; numerical gradients not checked: your forward returns {low_precision}, whose "
+            f"rounding makes central differences noise (fix the forward's dtype first)"
+        )
         return result
     wrt = BACKWARD_GRADS.get(forward.exercise.name, {"dlogits": 0})
     found = numerical_gradients(forward, case, arrays, wrt)

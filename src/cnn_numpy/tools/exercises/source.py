@@ -6,6 +6,7 @@ which runs a file from its text as it is now."""
 from __future__ import annotations
 
 import ast
+import difflib
 import types
 from importlib import resources
 from pathlib import Path
@@ -84,6 +85,15 @@ def defined_elsewhere(folder: Path, function: str, own_file: str) -> list[str]:
         ):
             found.append(path.name)
     return found
+
+
+def misnamed(path: str, function: str) -> str | None:
+    """The top-level function of the learner's file whose name is closest to ``function``
+    (``linear_backwards`` for ``linear_backward``), if one is close; else None."""
+    tree = parsed(Path(path))
+    names = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)] if tree else []
+    close = difflib.get_close_matches(function, names, n=1, cutoff=0.8)
+    return close[0] if close else None
 
 
 def stub_signature(file: str, function: str) -> str:

@@ -118,6 +118,11 @@ def start(folder, force: bool = False) -> dict[str, list[str]]:
 
 def workbook_folder(folder) -> tuple[Path, dict | None]:
     folder = Path(folder)
+    if folder.is_file():  # `start` refuses it too: "start one" there would not help
+        raise ValueError(
+            f"{folder} is a file, not a workbook folder; give the folder that "
+            "cnn-numpy exercises start made (it holds relu.py, linear.py, ...)"
+        )
     if not folder.is_dir():
         raise ValueError(
             f"there is no workbook at {folder}; start one with: cnn-numpy exercises start {quote(str(folder))}"

@@ -43,6 +43,8 @@ def send(fd: int, message: object) -> None:
 
 def plain(value, depth: int = 0):
     """``value`` as tagged plain data the grader can read without running any code."""
+    if isinstance(value, np.floating) and value.itemsize < 8:  # np.float32(loss): its dtype
+        value = np.asarray(value)  # is kept, so the grader can say it lost digits
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
         value = np.asarray(value, order="C")  # (np.ascontiguousarray makes a 0-d array 1-d)
         return ("array", value.dtype.str, value.shape, value.tobytes())

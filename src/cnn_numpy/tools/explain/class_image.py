@@ -39,11 +39,15 @@ def class_image(
             _, dx = gradient_to_input(model, x, lambda logits: one_hot(t, logits))
             g = dx - 2 * l2 * x  # d(logit − l2·‖x‖²)/dx
             x = (x + lr * g / max(float(np.linalg.norm(g)), 1e-12)).astype(np.float32)
-        predicted = int(model.forward(x).argmax(axis=1)[0])
-    if predicted != t[0]:
+        logits = model.forward(x)[0]
+    predicted = int(logits.argmax())
+    if predicted != t[0]:  # the ascent raised another class's logit faster than this one's
+        gap = float(logits[predicted] - logits[t[0]])
         raise ValueError(
-            f"class_image: after {steps} steps the model predicts {predicted}, not {t[0]}; "
-            "try more steps or a larger lr"
+            f"class_image: after {steps} steps the model predicts {predicted}, not {t[0]}: "
+            f"logit[{t[0]}] is {gap:.3g} below logit[{predicted}], which the ascent raised "
+            "too. More steps or a larger lr help only while that gap is closing; a model "
+            f"that has barely learned class {t[0]} may have no image it calls {t[0]}"
         )
     return x[0]
 

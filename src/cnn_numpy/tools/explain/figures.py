@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -61,8 +62,11 @@ def heat_maps(image: np.ndarray, maps: dict[str, np.ndarray], title: str):
         ax.set_title(f"{label}\n{size}", fontsize=9)
     for ax in axes:
         hide_ticks(ax)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    # a long file name must not run off the figure: wrap the title to its width (about 11
+    # characters an inch at 10 pt) and keep 0.2 in a line for it above the panels' titles
+    lines = textwrap.wrap(title, int(fig.get_figwidth() * 11), break_on_hyphens=False) or [""]
+    fig.suptitle("\n".join(lines), fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.1 + 0.2 * len(lines)) / fig.get_figheight()))
     return fig
 
 
@@ -75,6 +79,8 @@ def accuracy_plot(eps: list[float], accuracy: dict[str, list[float]], title: str
     ax.set_xlabel("eps (pixel units, 0-1)")
     ax.set_ylabel("test accuracy")
     ax.set_ylim(0, 1.02)
+    right = max(eps, default=0.0) or 0.1  # eps >= 0: no negative ticks, even for eps 0 alone
+    ax.set_xlim(-0.03 * right, 1.03 * right)
     ax.grid(alpha=0.3)
     ax.legend()
     ax.set_title(title, fontsize=9)
@@ -87,7 +93,9 @@ def attack_grid(clean, adversarial, labels, predicted, classes, title: str, prob
     difference.  Images are (N, C, H, W) in pixel units, grey (C = 1) or colour (C = 3: the
     difference is drawn in colour too, 0 as mid grey); ``predicted`` (clean, adversarial).
     ``probabilities`` (clean, adversarial), each (N, K): each prediction's probability, and
-    how far the attack moved the true class's, are written over the pictures."""
+    how far the attack moved the true class's, are written over the pictures.  The
+    adversarial title says FOOLED or still right, or for an image the model got wrong before
+    the attack, wrong before too or now right (that one was not fooled)."""
     plt = pyplot()
     n = len(clean)
     fig, axes = plt.subplots(n, 3, figsize=(6.3, 2.3 * n), squeeze=False)
@@ -102,7 +110,7 @@ def attack_grid(clean, adversarial, labels, predicted, classes, title: str, prob
         axes[i, 0].imshow(picture(clean[i]), cmap="gray", vmin=0, vmax=1)
         axes[i, 0].set_title(f"clean: {before}{sure[0]}\n(true: {true})", fontsize=8)
         axes[i, 1].imshow(picture(adversarial[i]), cmap="gray", vmin=0, vmax=1)
-        fooled = "FOOLED" if predicted[1][i] != labels[i] else "still right"
+        fooled = verdict(predicted[0][i] == labels[i], predicted[1][i] == labels[i])
         moved = ""
         if probabilities is not None:
             moved = f"\np({true}): {p_before[labels[i]]:.0%} → {p_after[labels[i]]:.0%}"
@@ -118,8 +126,16 @@ def attack_grid(clean, adversarial, labels, predicted, classes, title: str, prob
         for ax in axes[i]:
             hide_ticks(ax)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))  # 0.3 in for the title
+    # 0.3 in for the title; h_pad: a three-line title clears the row above at any n
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()), h_pad=2.0)
     return fig
+
+
+def verdict(right_before: bool, right_after: bool) -> str:
+    """What the attack did to one image: only an image the model got right can be fooled."""
+    if right_before:
+        return "still right" if right_after else "FOOLED"
+    return "now right" if right_after else "wrong before too"
 
 
 def picture(image: np.ndarray) -> np.ndarray:

@@ -23,8 +23,10 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
 
 def reinitialise(layer, rng: np.random.Generator) -> None:
     """New weights for ``layer`` and every layer inside it (a Residual's convs, each with its
-    own fan_in), as PyTorch's default init: U(±1/sqrt(fan_in)) for every parameter, fan_in
-    from the weight (in·kh·kw for Conv2d, in for Linear)."""
+    own fan_in): U(±1/sqrt(fan_in)) for every parameter, fan_in from the weight (in·kh·kw for
+    Conv2d, in for Linear), as PyTorch's default init of those two.  A BatchNorm's weight
+    and bias (1-D, fan_in 1) are drawn from U(±1): randomised, not PyTorch's reset to 1 and
+    0, which would leave nothing random in it; its running statistics are kept."""
     for sub in layers_of(layer):
         own = {name: v for name, v in vars(sub).items() if isinstance(v, Parameter)}
         weight = own.get("weight")
