@@ -85,17 +85,24 @@ def sanity(model, X, out: Path) -> None:
 def class_images(model, shape, classes, out: Path) -> None:
     plt = pyplot()
     fig, axes = plt.subplots(1, len(classes), figsize=(1.3 * len(classes), 1.8))
-    start = time.perf_counter()
+    start, missed = time.perf_counter(), []
     for k, ax in enumerate(np.atleast_1d(axes)):
-        image = class_image(model, k, shape, rng=k)
-        ax.imshow(image[0], cmap="gray")
-        ax.set_title(classes[k], fontsize=9)
+        try:
+            image = class_image(model, k, shape, rng=k)
+        except ValueError as err:  # a weak model: the ascent ends on another class
+            missed.append(f"{classes[k]}: {err}")
+            ax.set_title(f"{classes[k]}\n(not reached)", fontsize=9)
+        else:
+            ax.imshow(image[0], cmap="gray")
+            ax.set_title(classes[k], fontsize=9)
         hide_ticks(ax)
     fig.suptitle("Class images: gradient ascent on each logit (200 steps)", fontsize=9)
     fig.tight_layout()
     save_figure(fig, out / "why-class-images.png")
+    reached = len(classes) - len(missed)
     print(
-        f"\nClass images: {len(classes)} in {time.perf_counter() - start:.1f} s, each predicted as its class"
+        f"\nClass images: {len(classes)} in {time.perf_counter() - start:.1f} s, {reached} "
+        "predicted as their class" + "".join(f"\n  not reached, {line}" for line in missed)
     )
 
 
