@@ -54,7 +54,7 @@ def test_explain_lessons_names_a_class_a_weak_model_never_reaches(tmp_path, caps
     def weak(model, k, shape, rng):
         if k == 2:
             raise ValueError("class_image: the ascent ended on class 7, not 2")
-        return reach(model, k, shape, rng=rng, steps=5)
+        return reach(model, k, shape, rng=rng)
 
     script.class_image = weak
     args = [str(model), "--data-dir", str(data), "--images", "4", "--out", str(tmp_path)]
