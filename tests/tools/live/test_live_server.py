@@ -235,6 +235,23 @@ def test_a_doubled_content_length_is_a_400(server):
     assert answer.startswith(b"HTTP/1.0 400") and b"more than one Content-Length" in answer
 
 
+def test_a_client_gone_anywhere_in_a_request_prints_no_traceback(server, capfd):
+    """A reset while http.server itself answers (its 414 to a 70 kB request line, the client
+    gone before the body) reached socketserver's handle_error: a traceback in the terminal.
+    Any other error still prints one."""
+    for gone in (ConnectionResetError(104, "reset"), BrokenPipeError(32, "pipe"), TimeoutError()):
+        try:
+            raise gone
+        except OSError:
+            server.handle_error(None, ("127.0.0.1", 1))
+    assert "Traceback" not in capfd.readouterr().err
+    try:
+        raise ValueError("a bug")
+    except ValueError:
+        server.handle_error(None, ("127.0.0.1", 1))
+    assert "ValueError: a bug" in capfd.readouterr().err
+
+
 def test_a_client_that_leaves_mid_request_leaves_no_traceback(server, capfd):
     """A client that promised 20 bytes, sent 2 and went away: the server's 400 met a closed
     socket, and a BrokenPipeError's traceback landed in the terminal running cnn-numpy."""

@@ -54,8 +54,7 @@ SECURITY_HEADERS = {
 
 
 def page_files() -> dict[str, tuple[bytes, str]]:
-    """``{"/app.js": (bytes, content type), ...}`` for every file shipped in static/;
-    ``"/"`` is index.html."""
+    """``{"/app.js": (bytes, content type), ...}`` for every file in static/, "/": index.html."""
     files = {}
     for entry in resources.files(__package__).joinpath("static").iterdir():
         suffix = "." + entry.name.rpartition(".")[2]
@@ -72,6 +71,10 @@ class LiveServer(ThreadingHTTPServer):
 
     daemon_threads = True  # a page still streaming events does not hold up the exit
     request_queue_size = 64
+
+    def handle_error(self, request, client_address) -> None:  # a client gone: no traceback
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
     def __init__(
         self,
@@ -175,8 +178,7 @@ class PageHandler(BaseHTTPRequestHandler):
                 )
                 self.fail(500, "internal error (the terminal running cnn-numpy says more)")
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
-            # the client went away mid-request or mid-answer, also while it was told why
-            # (a body shorter than its Content-Length): nothing to tell, no traceback
+            # the client left mid-request (a short body) or mid-answer: no traceback
             self.close_connection = True
 
     def get(self, path: str) -> None:
