@@ -107,8 +107,8 @@ class SGD(Optimizer):
     def load_state_dict(self, state: dict) -> None:
         """Restore what ``state_dict`` saved; everything is checked before anything changes."""
         state = state_mapping(state, "SGD")
-        buffers = [f"momentum_buffer.{k}" for k in range(len(self.params))] if self.momentum else []
-        refuse_foreign_keys(state, {"lr", *buffers}, self)
+        keys = [f"momentum_buffer.{k}" for k in range(len(self.params))] if self.momentum else []
+        refuse_foreign_keys(state, {"lr", *keys}, self)
         lr = real(state.get("lr"), "lr", "SGD state", low=0)
         buffers = [
             None

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .base import Layer, Parameter, check_used_once, training_mode
+from .base import Layer, check_used_once
 from .speed import input_grad
 
 
@@ -28,7 +28,8 @@ class Residual(Layer):
 
     ``state_dict`` keys are ``block.<name>`` and ``shortcut.<name>`` (``"3.block.0.weight"``
     inside a Sequential), so the arrays load into a torch module with attributes ``block``
-    and ``shortcut`` (``nn.Identity()`` when absent).
+    and ``shortcut`` (``nn.Identity()`` when absent): the two branches are layers held as
+    attributes, which ``Layer`` walks into for parameters, state and mode (``children``).
 
     Example:
         >>> from cnn_numpy import Conv2d, ReLU, Sequential
@@ -96,27 +97,6 @@ class Residual(Layer):
     def shortcut_backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         with input_grad(self.shortcut, self.needs_input_grad):
             return self.shortcut.backward(grad_out)
-
-    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
-        for branch, layer in self.branches():
-            for name, p in layer.named_parameters():
-                yield f"{branch}.{name}", p
-
-    def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
-        for branch, layer in self.branches():
-            for name, b in layer.named_buffers():
-                yield f"{branch}.{name}", b
-
-    def named_state(self) -> Iterator[tuple[str, np.ndarray]]:
-        for branch, layer in self.branches():  # branch by branch, as PyTorch's state_dict
-            for name, array in layer.named_state():
-                yield f"{branch}.{name}", array
-
-    def train(self, mode: bool = True) -> Residual:
-        self.training = mode = training_mode(mode)
-        for _, layer in self.branches():
-            layer.train(mode)
-        return self
 
     def config(self) -> dict:
         shortcut = None if self.shortcut is None else describe(self.shortcut)
