@@ -23,15 +23,33 @@ from cnn_numpy.train import TrainingDiverged
 
 
 def test_synthetic_lines_shapes_labels_and_lines():
+    """Each image is one line along its class's axis (vertical: label 0): at least half the
+    image long, 1 to 4.5 pixels of ink across, at most 7 degrees off, away from the edges."""
     X, y = synthetic_lines(50, noise=0.0, size=20, rng=0)
     assert X.shape == (100, 1, 20, 20) and X.dtype == np.float32
     assert y.dtype == np.int64 and np.bincount(y).tolist() == [50, 50]
+    widths, lengths = [], []
     for img, label in zip(X[:, 0], y):
-        cols, rows = img.sum(axis=0), img.sum(axis=1)
-        line = cols if label == 0 else rows  # vertical: one full column
-        assert line.max() == 20 and (line == 20).sum() == 1
-        pos = int(line.argmax())
-        assert 2 <= pos < 18  # away from the edges
+        along = img if label == 0 else img.T  # rows run along the line
+        ink = along.sum(axis=1)  # the ink across the line, row by row
+        inked = np.flatnonzero(ink > 0.5)
+        lengths.append(len(inked))
+        widths.append(np.median(ink[inked]))
+        centre = (along[inked] * np.arange(20)).sum(axis=1) / ink[inked]  # (rows,)
+        slope = np.polyfit(inked, centre, 1)[0]
+        assert abs(slope) <= np.tan(np.radians(7)) + 0.02
+        assert 1.5 <= centre.mean() <= 17.5  # at least size // 7 = 2 pixels from the edges
+    assert 10 <= min(lengths) and max(lengths) == 20  # half the image to all of it
+    assert 0.9 <= min(widths) < 1.5 and 4.0 < max(widths) <= 4.6  # 1 to 4.5 pixels
+
+
+def test_synthetic_lines_each_image_draws_its_own_noise_strength():
+    """Some images clean, some as noisy as ``noise`` allows (a drawing has no noise at all)."""
+    X, _ = synthetic_lines(100, noise=0.3, rng=2)
+    speckle = (X[:, 0] > 0.05).mean(axis=(1, 2))  # mostly the background's positive noise
+    assert speckle.min() < 0.15 and speckle.max() > 0.3
+    clean, _ = synthetic_lines(100, noise=0.0, rng=2)
+    assert ((clean > 0) & (clean < 0.02)).mean() < 0.01  # no noise: ink or black
 
 
 def test_synthetic_lines_noise_range_and_seed():

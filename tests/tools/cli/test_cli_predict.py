@@ -3,6 +3,8 @@ items 3 and 8)."""
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -118,11 +120,18 @@ def test_tiny_images_are_too_small_not_a_numpy_error(command, run, tmp_path, cap
 
 
 def test_a_check_fitted_on_few_images_is_not_called_older(run, tmp_path, capsys):
-    """A run on 60 images holds out 12 for its novelty check: too few to learn how to weigh
-    its stages, so none is learned.  predict used to call it "an older novelty check (before
-    2026-12) ... train again for the newer one", which training again repeats."""
+    """A check fitted on 60 images (an MNIST run with --limit 60) holds out 12: too few to
+    learn how to weigh its stages, so none is learned.  predict used to call it "an older
+    novelty check (before 2026-12) ... train again for the newer one", which training again
+    repeats.  (A lines run fits its check on 2,000 fresh lines, whatever its --limit.)"""
+    import cnn_numpy as cnn
+
+    path = tmp_path / "few.npz"
+    shutil.copy(run / "model.npz", path)
+    X, y = cnn.synthetic_lines(30, rng=0)
+    cnn.save_novelty(path, cnn.fit_novelty(cnn.load(path), X, y, rng=0))
     stroke(True).save(tmp_path / "one.png")
-    assert main(["predict", str(run / "model.npz"), str(tmp_path / "one.png")]) == 0
+    assert main(["predict", str(path), str(tmp_path / "one.png")]) == 0
     out = capsys.readouterr().out
     assert "older novelty check" not in out
     assert "12 held-out images" in out and "too few" in out and "--limit" in out

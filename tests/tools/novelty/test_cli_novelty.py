@@ -77,7 +77,7 @@ def test_train_stores_the_check_in_both_models(run, capsys):
     for name in ("model.npz", "best.npz"):
         detector = cnn.load_novelty(run / name)
         assert detector is not None and 0 < detector.threshold < np.inf
-        assert detector.holdout_images == 96  # 20% of the 480 training lines
+        assert detector.holdout_images == 400  # 20% of 2,000 fresh lines (not the 480 trained on)
 
 
 def test_predict_answers_with_the_score_or_refuses(digits, images, capsys):

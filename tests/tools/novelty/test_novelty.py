@@ -116,8 +116,9 @@ def test_features_of_chosen_rows_in_any_batch_size_are_those_of_the_rows(trained
         features, logits = stage_features(model, X, stages, batch_size, rows=rows)
         for f, g in zip(features, whole):
             assert f.dtype == np.float32 and f.shape == (37, g.shape[1])
-            np.testing.assert_allclose(f, g[rows], rtol=1e-5, atol=1e-6 * np.abs(g).max())
-        np.testing.assert_allclose(logits, whole_logits[rows], rtol=1e-5, atol=1e-5)
+            # float32 sums in another order (BLAS blocks by batch size): 1e-4 relative
+            np.testing.assert_allclose(f, g[rows], rtol=1e-4, atol=1e-5 * np.abs(g).max())
+        np.testing.assert_allclose(logits, whole_logits[rows], rtol=1e-4, atol=1e-5)
 
 
 def test_fitted_on_at_most_max_images_drawn_at_random(trained):

@@ -279,6 +279,19 @@ def test_plot_mistakes_without_mistakes_shows_the_closest_calls(trained):
     assert_picture(render(fig))
 
 
+@pytest.mark.parametrize("mistakes", [1, 2])
+def test_plot_mistakes_title_fits_beside_one_or_two_images(trained, mistakes):
+    """One mistake is one column: the figure was 2.25 inches wide, its title cut at both ends."""
+    model, _, (X, y) = trained
+    proba = np.eye(2)[y] * 0.6 + 0.2  # right everywhere...
+    proba[:mistakes] = np.eye(2)[1 - y[:mistakes]] * 0.6 + 0.2  # ...but on the first ones
+    fig = plot_mistakes(model, X, y, CLASSES, proba=proba)
+    fig.canvas.draw()
+    box = fig._suptitle.get_window_extent()
+    assert f"{mistakes} of {len(y)}" in fig._suptitle.get_text()
+    assert 0 <= box.x0 and box.x1 <= fig.bbox.width, (box, fig.bbox.width)
+
+
 def test_plot_mistakes_rejects_bad_shapes(trained):
     model, _, (X, y) = trained
     with pytest.raises(ValueError, match="y must have shape"):

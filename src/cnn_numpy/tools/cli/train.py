@@ -24,7 +24,7 @@ from ..visualize.augmentation import save_augmented
 from ..visualize.report import write_report
 from . import adversarial, live
 from .common import UsageError, writing
-from .dataset import Data, load_data
+from .dataset import Data, load_data, novelty_images
 from .exercises import add_layers_from_argument, use_layers_from
 from .memory_check import check_memory
 from .novelty_check import store_novelty
@@ -100,8 +100,9 @@ def train_run(args: argparse.Namespace) -> int:
         ):
             print(line)
     if status == 0:  # "not a digit": fitted on the training images, in both models
+        check_images = novelty_images(data, settings.data_source())
         status = store_novelty(
-            run_dir, data.train, settings.seed, settings.uses_reader(), settings.workers
+            run_dir, check_images, settings.seed, settings.uses_reader(), settings.workers
         )
     card = model_card(settings, data)
     if status == 0 and settings.report:

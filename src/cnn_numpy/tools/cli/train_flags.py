@@ -104,7 +104,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--noise",
         type=CHECKS["noise"],
         default=None,
-        help="noise std of the lines dataset (default 0.05)",
+        help="the lines' noise: each image's std is drawn from 0 to this (default 0.05)",
     )
     p.add_argument(
         "--seed",

@@ -139,7 +139,10 @@ def plot_mistakes(
         )
     cols = min(len(chosen), 8)
     rows = math.ceil(len(chosen) / cols)
-    fig, axes = subplots(rows, cols, figsize=(1.65 * cols + 0.6, 2.0 * rows + 0.7), squeeze=False)
+    note = "(in brackets: the probability the network gave its prediction)"
+    # wide enough for the title, 0.075 in a character at 10 points (one mistake: one column)
+    width = max(1.65 * cols + 0.6, 0.075 * max(len(title), len(note)) + 0.4)
+    fig, axes = subplots(rows, cols, figsize=(width, 2.0 * rows + 0.7), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, i in zip(axes.flat, chosen):
@@ -153,7 +156,6 @@ def plot_mistakes(
             fontsize=8,
             color="black" if ok else "firebrick",
         )
-    fig.suptitle(title + "\n(in brackets: the probability the network gave its prediction)",
-                 fontsize=10)  # fmt: skip
+    fig.suptitle(f"{title}\n{note}", fontsize=10)
     fig.tight_layout()
     return fig
