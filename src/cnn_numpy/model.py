@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .layers.base import Layer, Parameter, check_used_once, training_mode
+from .layers.base import Layer, check_used_once
 from .layers.speed import input_grad
 from .state import IncompatibleKeys, checked_state, incompatible_keys  # noqa: F401 (their old address)
 from .summary import count, summary_table
@@ -132,23 +132,8 @@ class Sequential(Layer):
             shape = layer.output_shape(shape)
         return shape
 
-    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
-        for i, layer in enumerate(self.layers):
-            for name, p in layer.named_parameters():
-                yield f"{i}.{name}", p
-
-    def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
-        for i, layer in enumerate(self.layers):
-            for name, b in layer.named_buffers():
-                yield f"{i}.{name}", b
-
-    def named_state(self) -> Iterator[tuple[str, np.ndarray]]:
-        for i, layer in enumerate(self.layers):  # layer by layer, as PyTorch's state_dict
-            for name, array in layer.named_state():
-                yield f"{i}.{name}", array
-
-    def train(self, mode: bool = True) -> Sequential:
-        self.training = mode = training_mode(mode)
-        for layer in self.layers:
-            layer.train(mode)
-        return self
+    def children(self) -> Iterator[tuple[str, Layer]]:
+        """``("0", layer)``, ``("1", layer)``...: the layers in order, named by their index, so
+        that Layer's walk (parameters, buffers, state, mode) names them ``"0.weight"``, as
+        PyTorch's ``state_dict`` does."""
+        return ((str(i), layer) for i, layer in enumerate(self.layers))

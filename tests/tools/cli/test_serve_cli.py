@@ -17,8 +17,9 @@ import pytest
 
 import cnn_numpy as cnn
 from cnn_numpy.tools.cli import main
+from cnn_numpy.tools.cli import serve as serve_module
 from cnn_numpy.tools.cli.common import CliError
-from cnn_numpy.tools.cli.serve import announce, host_address, open_server
+from cnn_numpy.tools.cli.serve import announce, host_address, network_address, open_server
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +45,16 @@ def serve(*args: str) -> subprocess.Popen:
     )
 
 
-def address(process: subprocess.Popen, timeout: float = 60) -> str:
-    """The URL in the first line the server prints."""
+def next_line(process: subprocess.Popen, timeout: float = 60) -> str:
+    """The next line the server prints (a failure, not a hang, if it prints none)."""
     ready, _, _ = select.select([process.stdout], [], [], timeout)
     assert ready, "the server printed nothing"
-    line = process.stdout.readline()
+    return process.stdout.readline()
+
+
+def address(process: subprocess.Popen, timeout: float = 60) -> str:
+    """The URL in the first line the server prints."""
+    line = next_line(process, timeout)
     found = re.search(r"http://\S+/", line)
     assert found, f"no address in {line!r} (stderr: {process.stderr.read()})"
     return found.group(0)
@@ -94,15 +100,72 @@ def test_port_0_prints_the_real_address_and_ctrl_c_stops_cleanly(model_file):
 
 
 def test_a_network_host_is_served_with_a_warning(model_file):
+    """On every interface it printed only http://127.0.0.1:PORT/; now a second line says so
+    and gives the address other computers open, which the Host check lets through."""
     process = serve(str(model_file), "--port", "0", "--host", "0.0.0.0")
     try:
         url = address(process)
+        port = int(re.search(r":(\d+)/$", url).group(1))
         with urllib.request.urlopen(url, timeout=30) as page:
+            assert page.status == 200
+        line = next_line(process, timeout=10)
+        assert line.startswith("  listening on all interfaces (0.0.0.0): other computers ")
+        here = network_address(False)
+        if here is not None:  # a computer on a network: its address is printed
+            assert f"can reach it at http://{here}:{port}/" in line
+        # a request another computer sends names this one's address as its Host (sent here
+        # over loopback: tests never touch the network): the Host check lets it through
+        own = urllib.request.Request(url, headers={"Host": f"{here or '192.168.1.5'}:{port}"})
+        with urllib.request.urlopen(own, timeout=30) as page:
             assert page.status == 200
     finally:
         code, _, err = ctrl_c(process)
     assert "warning: listening on 0.0.0.0: anyone who can reach this computer" in err
     assert code in (0, 130) and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "host, url, v6_only, expected",
+    [
+        ("0.0.0.0", "http://127.0.0.1:8000/", 0, "at http://192.168.1.5:8000/"),
+        ("::", "http://[::1]:8000/", 1, "at http://[fd00::5]:8000/"),
+        ("::", "http://[::1]:8000/", 0, "at http://[fd00::5]:8000/ or http://192.168.1.5:8000/"),
+    ],
+)
+def test_every_interface_is_said_plainly_with_the_address_to_open(
+    monkeypatch, capsys, host, url, v6_only, expected
+):
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(
+        serve_module, "network_address", lambda ipv6: "fd00::5" if ipv6 else "192.168.1.5"
+    )
+    socket_ = SimpleNamespace(getsockopt=lambda *option: v6_only)
+    server = SimpleNamespace(host=host, port=8000, url=url, socket=socket_)
+    announce(server, "Serving m.npz", False)
+    first, second = capsys.readouterr().out.splitlines()
+    assert first == f"Serving m.npz at {url}  (Ctrl-C to stop)"
+    assert (
+        second == f"  listening on all interfaces ({host}): other computers can reach it {expected}"
+    )
+
+
+def test_every_interface_without_a_network_says_so(monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(serve_module, "network_address", lambda ipv6: None)
+    server = SimpleNamespace(host="0.0.0.0", port=8000, url="http://127.0.0.1:8000/")
+    announce(server, "Serving m.npz", False)
+    second = capsys.readouterr().out.splitlines()[1]
+    assert "this computer's network address, port 8000 (none found now" in second
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "192.168.1.5"])
+def test_one_address_is_one_line(capsys, host):
+    from types import SimpleNamespace
+
+    announce(SimpleNamespace(host=host, port=8000, url=f"http://{host}:8000/"), "Serving", False)
+    assert capsys.readouterr().out == f"Serving at http://{host}:8000/  (Ctrl-C to stop)\n"
 
 
 def test_the_default_host_is_loopback_without_a_warning(model_file):
@@ -180,7 +243,8 @@ def test_the_warning_writes_an_ipv6_address_in_brackets(capsys):
     """``--host ::`` warned "listening on :::", an address and a colon run together."""
     from types import SimpleNamespace
 
-    announce(SimpleNamespace(host="::", url="http://[::1]:8000/"), "Serving m.npz", False)
+    server = SimpleNamespace(host="::", port=8000, url="http://[::1]:8000/")
+    announce(server, "Serving m.npz", False)
     err = capsys.readouterr().err
     assert err.startswith("warning: listening on [::]: anyone") and ":::" not in err
 

@@ -152,6 +152,12 @@ def test_host_rules():
     # on every interface: IP addresses and this machine's name, never a stranger's domain
     assert host_allowed("192.168.1.10", 8000, "0.0.0.0", 8000)
     assert not host_allowed("evil.example", 8000, "0.0.0.0", 8000)
+    # --host ::, the same: this machine's IPv6 address, or its IPv4 one (dual stack)
+    assert split_host_header("[fd00::2]:8000") == ("fd00::2", 8000)
+    assert host_allowed("fd00::2", 8000, "::", 8000) and host_allowed(
+        "192.168.1.10", 8000, "::", 8000
+    )
+    assert not host_allowed("evil.example", 8000, "::", 8000)
 
 
 def test_missing_or_doubled_host_is_a_400(server):

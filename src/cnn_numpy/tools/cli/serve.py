@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import argparse
 import errno
+import ipaddress
+import socket
 import sys
 import threading
 from pathlib import Path
 
 from ..live import LiveServer, ModelView
-from ..live.safety import is_loopback
+from ..live.safety import ip_literal, is_loopback
 from ..novelty import load_novelty
 from .common import CliError, int_in, load_model
 from .exercises import add_layers_from_argument, use_layers_from
@@ -108,7 +110,8 @@ def open_server(make, host: str, port: int):
 
 def announce(server: LiveServer, what: str, browser: bool) -> None:
     """The address line (the real port), a warning if the network can reach the page, and
-    the browser, unless --no-browser."""
+    the browser, unless --no-browser.  Bound to every interface (0.0.0.0, ::), a second line
+    says so and gives the address other computers open (the URL is for this computer)."""
     if not is_loopback(server.host):
         where = f"[{server.host}]" if ":" in server.host else server.host  # not "on :::"
         print(
@@ -119,10 +122,62 @@ def announce(server: LiveServer, what: str, browser: bool) -> None:
             flush=True,
         )
     print(f"{what} at {server.url}  (Ctrl-C to stop)", flush=True)
+    if all_interfaces(server.host):
+        print(f"  {all_interfaces_line(server)}", flush=True)
     if browser:
         import webbrowser
 
         threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
+
+
+def all_interfaces(host: str) -> bool:
+    """Whether ``host`` means every interface of this computer (0.0.0.0, ::)."""
+    address = ip_literal(host)
+    return address is not None and address.is_unspecified
+
+
+def all_interfaces_line(server: LiveServer) -> str:
+    """Where a server on every interface is found from elsewhere, e.g. "listening on all
+    interfaces (0.0.0.0): other computers can reach it at http://192.168.1.5:8000/"."""
+    ipv6 = ":" in server.host
+    found = [network_address(ipv6)]
+    if ipv6 and not v6_only(server):  # "::" takes IPv4 connections too (Linux's default)
+        found.append(network_address(False))
+    urls = [
+        f"http://[{a}]:{server.port}/" if ":" in a else f"http://{a}:{server.port}/"
+        for a in found
+        if a
+    ]
+    where = f"all interfaces ({server.host})"
+    if not urls:
+        return (
+            f"listening on {where}: other computers can reach it at this computer's network "
+            f"address, port {server.port} (none found now: is this computer on a network?)"
+        )
+    return f"listening on {where}: other computers can reach it at {' or '.join(urls)}"
+
+
+def network_address(ipv6: bool) -> str | None:
+    """This computer's address on the network (the local end of a route out), or None.  A
+    UDP socket's connect sends nothing: it only picks the route (to a documentation
+    address, RFC 5737 / 3849, which no one answers)."""
+    family, probe = (socket.AF_INET6, "2001:db8::1") if ipv6 else (socket.AF_INET, "192.0.2.1")
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as udp:
+            udp.connect((probe, 9))
+            host = udp.getsockname()[0].split("%")[0]
+    except OSError:
+        return None
+    address = ipaddress.ip_address(host)
+    return None if address.is_loopback or address.is_unspecified else host
+
+
+def v6_only(server: LiveServer) -> bool:
+    """Whether a server bound to "::" refuses IPv4 (Windows' default), as far as is known."""
+    try:
+        return bool(server.socket.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY))
+    except (AttributeError, OSError):
+        return True
 
 
 def serve_until_ctrl_c(server: LiveServer, stop=None, first=None) -> None:

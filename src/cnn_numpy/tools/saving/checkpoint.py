@@ -36,7 +36,7 @@ from .model_files import (
     save,
     write_npz,
 )
-from .random_states import generator_from_state, generator_states
+from .random_states import generator_from_state, generator_states, restore_generators
 
 CHECKPOINT, LAST, BEST = "checkpoint.npz", "model.npz", "best.npz"
 
@@ -118,15 +118,12 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     model.train()
     try:
         resume = check_resume(header["resume"], model)
-        rngs = {key: generator_from_state(state) for key, state in resume["layer_rngs"].items()}
+        restore_generators(model, resume["layer_rngs"])  # Dropout's, wherever it sits
         history = History.from_dict(resume["history"])
         rng = generator_from_state(resume["rng"])
         progress = in_epoch(resume.get("in_epoch"))
     except ValueError as err:
         raise ModelFileError(f"{path}: its training state is damaged: {err}") from None
-    for key, generator in rngs.items():
-        index, name = key.split(".", 1)
-        setattr(model[int(index)], name, generator)
     optimizer_state = dict(resume["optimizer"]["scalars"])
     prefix = "optimizer/"
     optimizer_state.update({k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)})
@@ -187,14 +184,7 @@ def check_resume(resume, model: Sequential) -> dict:
     ):
         raise ValueError("its scheduler entry must be None or {'base_lr', 'last_epoch'}")
     if not isinstance(resume["layer_rngs"], dict):
-        raise ValueError("its layer_rngs entry must be a dict")
-    for key in resume["layer_rngs"]:  # only a layer's existing Generator is replaced
-        index, _, name = str(key).partition(".")
-        layer = model[int(index)] if index.isdigit() and int(index) < len(model) else None
-        if not isinstance(getattr(layer, name, None), np.random.Generator):
-            raise ValueError(
-                f"its layer_rngs names {key!r:.100}, which is not a random generator of the model"
-            )
+        raise ValueError("its layer_rngs entry must be a dict")  # its keys: restore_generators
     return resume
 
 
