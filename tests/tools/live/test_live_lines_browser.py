@@ -22,6 +22,7 @@ from helpers.browser import (
     require_browser,
     screenshot,
     start_chromium,
+    wait_for,
 )
 
 from cnn_numpy.tools.cli import main
@@ -64,8 +65,10 @@ def server(lines_model):
 def page(request, server, tmp_path_factory):
     require_browser()
     width, height = request.param
-    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"), width, height)
+    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
     driver.set_page_load_timeout(60)
+    driver.set_window_size(width, height)  # a window narrower than 500 is set, not started
+    wait_for(lambda: js(driver, "return window.innerWidth") <= width, what=f"{width} wide")
     open_page(driver, server.url)
     driver.size = f"{width}x{height}"
     yield driver
@@ -79,8 +82,21 @@ def draw_strokes(driver, strokes, name: str) -> dict:
     shown = answer(driver)
     folder = os.environ.get("CNN_NUMPY_SCREENSHOTS")
     if folder:
-        screenshot(driver, Path(folder) / f"lines-{name}-{driver.size}.png")
+        screenshot(driver, Path(folder) / f"lines-{name}-{driver.size}.png", full_page=True)
     return shown
+
+
+def why_caption(driver) -> str:
+    """The why view's caption, once its map shows the pad as it is now."""
+    wait_for(
+        lambda: js(
+            driver,
+            "return document.getElementById('why').dataset.version"
+            " === document.getElementById('pad').dataset.version;",
+        ),
+        what="the why view",
+    )
+    return js(driver, "return document.getElementById('why-note').textContent;")
 
 
 @pytest.mark.parametrize("name", list(LINES))
@@ -89,6 +105,7 @@ def test_drawn_lines_are_answered_with_their_class(page, name):
     shown = draw_strokes(page, strokes, name)
     assert (shown["state"], shown["label"]) == ("sure", expected), shown
     assert shown["text"].startswith(expected)
+    assert why_caption(page).startswith(f"Why “{expected}”: Grad-CAM")
     assert console_errors(page) == []
 
 
@@ -97,4 +114,7 @@ def test_a_cross_and_a_circle_are_refused_in_words(page, name):
     shown = draw_strokes(page, NOT_LINES[name], name)
     assert (shown["state"], shown["label"]) == ("refused", ""), shown
     assert "not one of its classes" in shown["text"], shown["text"]
+    # the map explains the closest class, which was not the answer: its caption said
+    # 'Why “horizontal”' under a refusal, as if the cross had been answered "horizontal"
+    assert why_caption(page).startswith("Refused; why its closest class, “")
     assert console_errors(page) == []

@@ -21,6 +21,14 @@ function heatCanvas(values, h, w, max) {
   return canvas;
 }
 
+// the class the map explains, said as the answer said it: a refused or unsure input was not
+// answered with that class, so the caption must not read as if it were
+function whyOf(answer) {
+  if (answer.state === "refused") return `Refused; why its closest class, “${answer.best}”`;
+  if (answer.state === "unsure") return `Why its best guess, “${answer.best}”`;
+  return `Why “${answer.best}”`;
+}
+
 export class Why {
   constructor(canvas, buttons, caption) {
     this.canvas = canvas;
@@ -67,6 +75,6 @@ export class Why {
     canvas.dataset.method = method;
     canvas.dataset.shape = `${h}x${w}`;
     const name = method === "gradcam" ? `Grad-CAM at the last ${h}×${w} layer` : `saliency |∂ logit / ∂ pixel|, ${h}×${w}`;
-    this.caption.textContent = `Why “${result.answer.best}”: ${name}. Yellow to red: more of the evidence.`;
+    this.caption.textContent = `${whyOf(result.answer)}: ${name}. Yellow to red: more of the evidence.`;
   }
 }
