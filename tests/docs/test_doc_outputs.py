@@ -92,3 +92,22 @@ def test_the_readme_predict_output_has_the_lines_predict_prints(tmp_path, monkey
             "  figure: steps-2.png",
         ]
     )
+
+
+def test_the_readme_shows_what_its_diagnose_snippet_prints():
+    """The lr row under the README's `diagnose` snippet (lr 10 on the seed's lines) and the
+    suggestion in its comment: when the lines changed (2b8095c) the page still showed the old
+    lines' range test (95 points to 3.9, "Suggested: 0.33")."""
+    from cnn_numpy import SGD, CrossEntropyLoss, diagnose, seed_net, synthetic_lines
+
+    X, y = synthetic_lines(100, rng=0)
+    model = seed_net(num_classes=2, rng=1)
+    found = diagnose(
+        model, CrossEntropyLoss(), (X, y), SGD(model.parameters(), lr=10.0), batch_size=8
+    )
+    printed = str(found).splitlines()
+    start = next(i for i, line in enumerate(printed) if line.startswith("lr "))
+    shown = block_after(ROOT / "README.md", "lr            FAIL    A range test")
+    assert shown == printed[start : start + len(shown)]
+    suggested = f"suggestion: {found['lr'].data['suggested']:.2g}"
+    assert suggested in (ROOT / "README.md").read_text()
