@@ -55,3 +55,24 @@ def test_both_maps_of_a_row_share_one_colour_scale_stated_in_numbers():
         top = max(said.get_array().max(), truth.get_array().max())
         assert said.get_clim() == truth.get_clim() == (0, top)
         assert f"white {top:.2g}" in fig.axes[3 * row + 2].texts[0].get_text()
+
+
+def test_with_no_mistakes_the_second_map_is_the_runner_up():
+    """With every answer right (the lines' run: 120/120), both maps of a row were the same
+    class's, drawn twice ('saliency of vertical' beside 'saliency of vertical'), under a
+    report caption that spoke only of mistakes."""
+    model = cnn.seed_net(3, filters=2, rng=0)
+    X = np.random.default_rng(1).random((12, 1, 28, 28)).astype(np.float32)
+    proba = cnn.predict_proba(model, X)
+    pred = proba.argmax(axis=1)
+    fig = plot_mistake_saliency(model, X, pred, proba, ["a", "b", "c"], max_images=2)
+    for row, i in enumerate(np.argsort(proba.max(axis=1), kind="stable")[:2]):
+        second = int(np.argsort(-proba[i], kind="stable")[1])
+        assert fig.axes[3 * row + 1].get_title() == f"saliency of {'abc'[pred[i]]}"
+        assert fig.axes[3 * row + 2].get_title() == f"saliency of {'abc'[second]} (runner-up)"
+        shown = fig.axes[3 * row + 2].get_images()[0].get_array()
+        expected = np.abs(saliency(model, X[[i]], np.array([second]))[0]).max(axis=0)
+        np.testing.assert_allclose(shown, expected, rtol=1e-5)
+    from cnn_numpy.tools.visualize.mistake_saliency import SECTION
+
+    assert "With no mistakes, the least confident right answers" in SECTION[2]

@@ -20,7 +20,8 @@ SECTION = (
     "more; the two maps of a row share one colour scale, black 0 to white the value written "
     "at its right, so their brightness compares). Evidence for the wrong class sitting on a "
     "stray stroke or a gap in the ink is the "
-    "usual story; a map that looks like the digit's outline everywhere says little.",
+    "usual story; a map that looks like the digit's outline everywhere says little. With no "
+    "mistakes, the least confident right answers, with the class said and the runner-up.",
 )
 
 
@@ -40,11 +41,13 @@ def plot_mistake_saliency(
     wrong = np.flatnonzero(pred != y)
     chosen = wrong[np.argsort(-confidence[wrong], kind="stable")][:max_images]
     title = f"Why the {len(chosen)} most confident mistakes?"
+    other = y  # the second map: the true class, or, with no mistakes, the runner-up
     if not len(chosen):
         chosen = np.argsort(confidence, kind="stable")[:max_images]
         title = f"No mistakes; the {len(chosen)} least confident right answers"
+        other = np.argsort(-proba, axis=1, kind="stable")[:, 1]  # the true class twice: no
     said = saliency(model, X[chosen], pred[chosen])  # (n, C, H, W)
-    truth = saliency(model, X[chosen], y[chosen])
+    truth = saliency(model, X[chosen], other[chosen])
     fig, axes = subplots(len(chosen), 3, figsize=(6.6, 2.2 * len(chosen)), squeeze=False)
     for row, i in enumerate(chosen):
         image, cmap = display_image(X[i])
@@ -55,9 +58,10 @@ def plot_mistake_saliency(
         )
         pair = [np.abs(maps[row]).max(axis=0) for maps in (said, truth)]  # (H, W) each
         top = float(max(m.max() for m in pair)) or 1.0  # one scale for both: comparable
-        for col, (shown, k) in enumerate(zip(pair, (pred[i], y[i])), 1):
+        for col, (shown, k) in enumerate(zip(pair, (pred[i], other[i])), 1):
             axes[row, col].imshow(shown, cmap="hot", vmin=0, vmax=top)
-            axes[row, col].set_title(f"saliency of {class_names[k]}", fontsize=8)
+            runner_up = " (runner-up)" if col == 2 and other is not y else ""
+            axes[row, col].set_title(f"saliency of {class_names[k]}{runner_up}", fontsize=8)
         axes[row, 2].text(
             1.04, 0.5, f"black 0\nwhite {top:.2g}", transform=axes[row, 2].transAxes,
             fontsize=7, va="center", rotation=90, ha="left",
