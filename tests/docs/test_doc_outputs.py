@@ -6,6 +6,7 @@ lines, the columns and every word must match.
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 
@@ -111,3 +112,18 @@ def test_the_readme_shows_what_its_diagnose_snippet_prints():
     assert shown == printed[start : start + len(shown)]
     suggested = f"suggestion: {found['lr'].data['suggested']:.2g}"
     assert suggested in (ROOT / "README.md").read_text()
+
+
+def test_the_readme_says_what_the_lines_400_held_out_images_are():
+    """`cnn-numpy train` prints "1.5% of 400 held-out training images" for the lines, whose
+    check is fitted on 2,000 fresh lines: the page called them training images, unexplained
+    beside the 480 the run trains on."""
+    from cnn_numpy.tools.cli.dataset import LINES_CHECK
+    from cnn_numpy.tools.novelty.detector import fit_novelty
+
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    fitted = 2 * LINES_CHECK  # per class
+    held_out = round(inspect.signature(fit_novelty).parameters["holdout"].default * fitted)
+    assert f"fitted on {fitted:,} fresh lines" in readme
+    assert f'the "{held_out} held-out training images" of its line are a fifth of those' in readme
+    assert f"1.5% of {held_out} held-out training images" in readme
