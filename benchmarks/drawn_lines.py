@@ -7,7 +7,8 @@ them (a round pen 20 pixels wide on a 280x280 white canvas, cropped and centred 
 generator never saw:
 
 * lines: vertical and horizontal strokes 80-240 pixels long, up to 6 degrees off, a little
-  wobble, anywhere on the pad: each should be answered, and rightly;
+  wobble, anywhere on the pad: each should be answered, and rightly; short lines, 30-80
+  pixels (the page scales them up, so they come out 5-8 pixels wide): the same;
 * things that are not lines: diagonals (25-65 degrees), crosses, loops, corners, scribbles
   and, with ``--data-dir``, MNIST test digits: each should be refused ("not one of its
   classes").
@@ -51,9 +52,9 @@ def wobbly(rng, start, end, wobble: float = 2.0, pieces: int = 8) -> np.ndarray:
     return points + rng.normal(0, wobble, size=(pieces + 1, 1)) * normal
 
 
-def line(rng, label: int) -> np.ndarray:
+def line(rng, label: int, lengths=(80, 240)) -> np.ndarray:
     """A vertical (0) or horizontal (1) stroke, up to 6 degrees off, anywhere on the pad."""
-    length = rng.uniform(80, 240)
+    length = rng.uniform(*lengths)
     angle = np.deg2rad(rng.uniform(-6, 6)) + (np.pi / 2 if label == 0 else 0)
     half = 0.5 * length * np.array([np.cos(angle), np.sin(angle)])
     margin = np.abs(half) + PEN / 2 + 4
@@ -114,6 +115,8 @@ def drawn_sets(seed: int, per_kind: int, data_dir: str | None) -> dict[str, tupl
     rng = np.random.default_rng(seed)
     labels = np.arange(per_kind) % 2
     sets = {"lines": (np.stack([on_pad(line(rng, int(k))) for k in labels]), labels)}
+    short = [on_pad(line(rng, int(k), lengths=(30, 80))) for k in labels]
+    sets["short lines"] = (np.stack(short), labels)
     for kind, shape in SHAPES.items():
         sets[kind] = (np.stack([on_pad(shape(rng)) for _ in range(per_kind)]), None)
     if data_dir:

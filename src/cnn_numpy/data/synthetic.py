@@ -9,10 +9,11 @@ from ..layers.base import as_rng
 
 LINES_CLASSES = ("vertical", "horizontal")
 
-#: the lines' widths are drawn from this range, in pixels of a 28x28 image
-WIDTH = (1.0, 4.5)
+#: the lines' widths are drawn from this range, in pixels of a 28x28 image (the page scales a
+#: stroke to 20 pixels long: one a fifth of the pad long comes out 5-6 pixels wide)
+WIDTH = (1.0, 6.0)
 #: ...and their slant from +-this many degrees
-SLANT = 7.0
+SLANT = 10.0
 
 
 def synthetic_lines(n_per_class: int = 300, noise: float = 0.05, size: int = 28, rng=None):
@@ -20,7 +21,7 @@ def synthetic_lines(n_per_class: int = 300, noise: float = 0.05, size: int = 28,
 
     The lines look like the ones a learner draws on the live page's pad (once the page has
     cropped and centred them), so that the model, and its novelty check, know those too:
-    each is 1 to 4.5 pixels wide with soft edges, at least half the image long, up to 7
+    each is 1 to 6 pixels wide with soft edges, at least half the image long, up to 10
     degrees off, at a random place at least ``size // 7`` pixels from the edges.
     Then Gaussian noise, its std drawn for each image between 0 and ``noise``; the result is
     clipped to [0, 1].

@@ -36,7 +36,7 @@ def test_the_default_setup_is_healthy(tmp_path, capsys):
 @pytest.mark.parametrize("seed", ["0", "2"])
 def test_a_healthy_lenet_on_the_lines_has_no_dead_relu_warning(tmp_path, capsys, seed):
     """At initialisation LeNet leaves some of its Linear(1568, 128)'s units off on every line
-    image (the lines have few features; 4-11% over seeds 0-3): normal, and no warning."""
+    image (the lines have few features; 3-10% over seeds 0-2): normal, and no warning."""
     argv = ["diagnose", "--model", "lenet", "--checks", "dead_relu", "--seed", seed]
     assert main([*argv, "--out", str(tmp_path / "d")]) == 0
     assert re.search(r"dead_relu +ok +Units never active", capsys.readouterr().out)

@@ -45,7 +45,7 @@ def plot_mistake_saliency(
     if not len(chosen):
         chosen = np.argsort(confidence, kind="stable")[:max_images]
         title = f"No mistakes; the {len(chosen)} least confident right answers"
-        other = np.argsort(-proba, axis=1, kind="stable")[:, 1]  # the true class twice: no
+        other = np.argsort(-proba, axis=1, kind="stable")[:, 1]  # (the true class = the said one)
     said = saliency(model, X[chosen], pred[chosen])  # (n, C, H, W)
     truth = saliency(model, X[chosen], other[chosen])
     fig, axes = subplots(len(chosen), 3, figsize=(6.6, 2.2 * len(chosen)), squeeze=False)
