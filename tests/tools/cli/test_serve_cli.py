@@ -4,6 +4,7 @@ Ctrl-C stops it cleanly, a network address is warned about, and bad input is a c
 from __future__ import annotations
 
 import errno
+import os
 import re
 import select
 import signal
@@ -46,10 +47,31 @@ def serve(*args: str) -> subprocess.Popen:
 
 
 def next_line(process: subprocess.Popen, timeout: float = 60) -> str:
-    """The next line the server prints (a failure, not a hang, if it prints none)."""
-    ready, _, _ = select.select([process.stdout], [], [], timeout)
-    assert ready, "the server printed nothing"
-    return process.stdout.readline()
+    """The next line the server prints (a failure, not a hang, if it prints none), read a byte
+    at a time from the pipe itself: a buffered ``readline`` can take two lines at once, and
+    ``select`` then waits in vain for the second, already read (a flaky failure in CI)."""
+    fd, line = process.stdout.fileno(), b""
+    deadline = time.monotonic() + timeout
+    while not line.endswith(b"\n"):
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready, f"the server printed {line!r} and then nothing" if line else "nothing"
+        byte = os.read(fd, 1)
+        if not byte:  # it exited
+            break
+        line += byte
+    return line.decode()
+
+
+def test_next_line_reads_two_lines_printed_at_once():
+    """The helper itself: a buffered readline took both lines, and the second was waited for."""
+    code = "import time; print('one\\ntwo', flush=True); time.sleep(30)"
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert next_line(process, timeout=10) == "one\n"
+        assert next_line(process, timeout=3) == "two\n"
+    finally:
+        process.kill()
+        process.communicate()
 
 
 def address(process: subprocess.Popen, timeout: float = 60) -> str:
