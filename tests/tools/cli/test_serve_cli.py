@@ -4,9 +4,7 @@ Ctrl-C stops it cleanly, a network address is warned about, and bad input is a c
 from __future__ import annotations
 
 import errno
-import os
 import re
-import select
 import signal
 import socket
 import subprocess
@@ -15,6 +13,7 @@ import time
 import urllib.request
 
 import pytest
+from helpers.pipes import next_line
 
 import cnn_numpy as cnn
 from cnn_numpy.tools.cli import main
@@ -44,22 +43,6 @@ def serve(*args: str) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-def next_line(process: subprocess.Popen, timeout: float = 60) -> str:
-    """The next line the server prints (a failure, not a hang, if it prints none), read a byte
-    at a time from the pipe itself: a buffered ``readline`` can take two lines at once, and
-    ``select`` then waits in vain for the second, already read (a flaky failure in CI)."""
-    fd, line = process.stdout.fileno(), b""
-    deadline = time.monotonic() + timeout
-    while not line.endswith(b"\n"):
-        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-        assert ready, f"the server printed {line!r} and then nothing" if line else "nothing"
-        byte = os.read(fd, 1)
-        if not byte:  # it exited
-            break
-        line += byte
-    return line.decode()
 
 
 def test_next_line_reads_two_lines_printed_at_once():

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import select
 import signal
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import pytest
 from helpers.cifar_fixtures import FOLDER, write_batches
 from helpers.colour_model import CARD, STATS, colour_resnet, photo, png_bytes
 from helpers.photo_fixtures import bomb_png
+from helpers.pipes import next_line
 from PIL import Image
 
 import cnn_numpy as cnn
@@ -233,9 +233,7 @@ def test_cnn_numpy_serve_serves_a_colour_model(tmp_path):
         text=True,
     )
     try:
-        ready, _, _ = select.select([process.stdout], [], [], 60)
-        assert ready, "serve printed nothing"
-        url = re.search(r"http://\S+/", process.stdout.readline()).group(0)
+        url = re.search(r"http://\S+/", next_line(process, timeout=60)).group(0)
         import urllib.request
 
         with urllib.request.urlopen(url + "api/info", timeout=30) as answer:
@@ -260,9 +258,8 @@ def test_train_live_on_cifar10_serves_the_trained_model_with_its_test_images(tmp
     try:
         url = None
         while url is None:
-            ready, _, _ = select.select([process.stdout], [], [], 300)
-            line = process.stdout.readline() if ready else ""
-            assert line, f"train ended or stalled: {process.stderr.read() if not ready else ''}"
+            line = next_line(process, timeout=300)
+            assert line, f"train ended: {process.stderr.read()}"
             if "Training done." in line:
                 url = re.search(r"http://\S+/", line).group(0)
         import urllib.request

@@ -10,7 +10,6 @@ import http.client
 import json
 import os
 import re
-import select
 import signal
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from helpers.browser import (
     wait_for,
 )
 from helpers.events import follow_events
+from helpers.pipes import next_line
 
 import cnn_numpy as cnn
 from cnn_numpy.tools.live import LiveTraining
@@ -68,13 +68,11 @@ def page_address(process: subprocess.Popen, timeout: float = 120) -> str:
     """The address in the line 'Watch it train at http://...'."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], 1)
-        if ready:
-            line = process.stdout.readline()
-            found = re.search(r"Watch it train at (http://\S+/)", line)
-            if found:
-                return found.group(1)
-            assert line, f"train --live ended early: {process.stderr.read()}"
+        line = next_line(process, timeout=max(0.1, deadline - time.monotonic()))
+        found = re.search(r"Watch it train at (http://\S+/)", line)
+        if found:
+            return found.group(1)
+        assert line, f"train --live ended early: {process.stderr.read()}"
     pytest.fail("train --live printed no address")
 
 
