@@ -52,7 +52,7 @@ def wobbly(rng, start, end, wobble: float = 2.0, pieces: int = 8) -> np.ndarray:
     return points + rng.normal(0, wobble, size=(pieces + 1, 1)) * normal
 
 
-def line(rng, label: int, lengths=(80, 240)) -> np.ndarray:
+def line(rng, label: int, lengths=(80, 240)) -> list[np.ndarray]:
     """A vertical (0) or horizontal (1) stroke, up to 6 degrees off, anywhere on the pad."""
     length = rng.uniform(*lengths)
     angle = np.deg2rad(rng.uniform(-6, 6)) + (np.pi / 2 if label == 0 else 0)
@@ -97,8 +97,14 @@ def scribble(rng) -> list[np.ndarray]:
     return [points]
 
 
-SHAPES = {"diagonal": diagonal, "cross": cross, "loop": loop, "corner": corner}
-SHAPES["scribble"] = scribble
+#: the shapes that are not lines, each drawn as a list of strokes
+SHAPES = {
+    "diagonal": diagonal,
+    "cross": cross,
+    "loop": loop,
+    "corner": corner,
+    "scribble": scribble,
+}
 
 
 def on_pad(strokes: list[np.ndarray]) -> np.ndarray:
