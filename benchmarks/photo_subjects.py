@@ -11,7 +11,7 @@ import io
 import string
 
 import numpy as np
-from photo_handwriting import doodle, handwritten_letter
+from photo_handwriting import DIGIT_SHAPED, doodle, handwritten_letter
 from photo_scenes import (
     CONDITIONS,
     Look,
@@ -36,7 +36,8 @@ NON_DIGITS = (
     "scribbles",
     "doodles",
 )
-LETTERS = string.ascii_uppercase + string.ascii_lowercase
+#: the printed letters: A-Z and a-z but those shaped like a digit (photo_handwriting.py)
+LETTERS = "".join(c for c in string.ascii_letters if c not in DIGIT_SHAPED)
 
 
 def digit_photo(gray28: np.ndarray, look: Look, rng: np.random.Generator) -> tuple[bytes, str]:
@@ -65,11 +66,12 @@ def fonts() -> list[str]:
     return sorted(glob.glob("/usr/share/fonts/truetype/*/*.ttf"))
 
 
-def letter_photo(rng: np.random.Generator, scale: float = 1.0):
-    """A letter (A-Z, a-z) in a random font, printed or traced on paper."""
+def letter_photo(rng: np.random.Generator, scale: float = 1.0, letter: str | None = None):
+    """A letter of ``LETTERS`` (or the given one) in a random font, printed or traced on
+    paper."""
     look = random_look(rng, scale)
     height = int(rng.integers(110, 301))
-    letter = LETTERS[int(rng.integers(len(LETTERS)))]
+    letter = LETTERS[int(rng.integers(len(LETTERS)))] if letter is None else letter
     available = fonts()
     if available:
         font = ImageFont.truetype(available[int(rng.integers(len(available)))], height)
@@ -143,11 +145,12 @@ def scribble_photo(rng: np.random.Generator, scale: float = 1.0):
     return encode(photograph(content, look, rng), look, rng)
 
 
-def handwriting_photo(rng: np.random.Generator, scale: float = 1.0):
-    """A handwritten letter (photo_handwriting.LETTERS) on paper, 110-300 px tall."""
+def handwriting_photo(rng: np.random.Generator, scale: float = 1.0, letter: str | None = None):
+    """A handwritten letter (photo_handwriting.LETTERS, or the given one) on paper, 110-300
+    px tall."""
     look = random_look(rng, scale)
     height = int(rng.integers(110, 301))
-    content = handwritten_letter(rng, height, pen_width(look, rng))
+    content = handwritten_letter(rng, height, pen_width(look, rng), letter)
     return encode(photograph(content, look, rng, content_height=height), look, rng)
 
 

@@ -56,3 +56,24 @@ def test_every_kind_and_the_hardest_condition_make_a_readable_photo(tmp_path):
     look = Look(**CONDITIONS["combined + blur"])
     assert look.blur and look.desk and look.lamp and look.shadow and look.ink == "blue"
     assert Image.open(io.BytesIO(data)).size[0] > 100
+
+
+def test_neither_kind_of_letters_draws_a_digit_shaped_letter(monkeypatch):
+    """An O prepared as MNIST's digits are *is* a 0: the printed and the handwritten letters
+    both leave out DIGIT_SHAPED (the printed ones once drew all 52, the handwritten a z)."""
+    import photo_handwriting
+    import photo_subjects
+
+    assert set("OoIilZzSsgq") <= set(photo_handwriting.DIGIT_SHAPED)
+    assert not set(photo_subjects.LETTERS) & set(photo_handwriting.DIGIT_SHAPED)
+    assert len(photo_subjects.LETTERS) == 52 - len(photo_handwriting.DIGIT_SHAPED)
+    drawn = []
+    names = {id(strokes): name for name, strokes in photo_handwriting.LETTERS.items()}
+    monkeypatch.setattr(photo_handwriting, "hand", lambda s, rng: drawn.append(names[id(s)]) or [])
+    monkeypatch.setattr(photo_handwriting, "pressure_pen", lambda *a: None)
+    rng = np.random.default_rng(0)
+    for _ in range(400):
+        handwritten_letter(rng, 100, 0.05)
+    assert set(drawn) == set(LETTERS) - set(photo_handwriting.DIGIT_SHAPED)
+    handwritten_letter(rng, 100, 0.05, letter="z")  # asked for by name, it is drawn
+    assert drawn[-1] == "z"
