@@ -148,6 +148,13 @@ def test_a_process_the_learners_code_leaves_running_neither_hangs_the_grader_nor
         pytest.fail(f"the learner's child process {child} still runs after the grading")
 
 
+@pytest.mark.parametrize("name", ["random", "copy", "inspect"])
+def test_a_learners_file_named_as_a_standard_module_does_not_break_the_grader(workbook, name):
+    (workbook / f"{name}.py").write_text(f"print('my own {name} experiments')\n")
+    report = check(workbook, "relu", time_limit=5)
+    assert report.ok, report
+
+
 def test_a_read_only_workbook_still_gives_the_hint_and_says_it_was_not_recorded(
     workbook, monkeypatch
 ):

@@ -94,7 +94,8 @@ class Sandbox:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            cwd=os.path.dirname(self.path),
+            cwd=PACKAGE_ROOT,  # not the workbook: its random.py would shadow the standard
+            # library's as the process starts (it moves there as it loads the file)
             start_new_session=True,  # a group of its own, so that stop() ends what it starts
             env={
                 **os.environ,

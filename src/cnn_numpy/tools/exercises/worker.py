@@ -114,6 +114,7 @@ class Worker:
 
     def load(self, path: str, limit: float) -> tuple:
         self.path = os.path.abspath(path)
+        os.chdir(os.path.dirname(self.path))  # its own files, by relative names
         sys.path.insert(0, os.path.dirname(self.path))  # its own helper modules, if any
         name = f"workbook_{Path(path).stem}"
         self.module = self.run_limited(lambda: load_source(self.path, name), limit)
