@@ -155,6 +155,15 @@ def test_a_learners_file_named_as_a_standard_module_does_not_break_the_grader(wo
     assert report.ok, report
 
 
+@pytest.mark.parametrize("stop", ["breakpoint()", "import pdb; pdb.set_trace()"])
+def test_a_breakpoint_left_in_says_so(workbook, stop):
+    plant(
+        workbook, "relu.py", "    out = np.maximum(x, 0)", f"    {stop}\n    out = np.maximum(x, 0)"
+    )
+    message = check(workbook, "relu")["relu_forward"].message
+    assert "a breakpoint() or pdb.set_trace() stopped it" in message, message
+
+
 def test_a_read_only_workbook_still_gives_the_hint_and_says_it_was_not_recorded(
     workbook, monkeypatch
 ):
