@@ -194,6 +194,13 @@ def test_a_missing_bias_gradient_is_not_called_a_bias_gradient_not_summed(workbo
     assert "summed" not in message
 
 
+@pytest.mark.parametrize("bad", ["np.inf", "np.nan"])
+def test_an_inf_or_nan_gradient_is_not_said_to_agree_with_numerical_gradients(workbook, bad):
+    plant(workbook, "relu.py", "return dout * (x > 0)", f"return dout * {bad}")
+    message = check(workbook, "relu")["relu_backward"].message
+    assert "it also differs from numerical gradients" in message, message
+
+
 def test_a_float32_forward_does_not_say_its_right_backward_follows_another_function(workbook):
     """Central differences of a float32 forward are rounding noise: the backward's line says
     so, not that the forward computes something else."""
