@@ -251,6 +251,7 @@ def test_an_endless_loop_at_import_is_stopped_too(workbook):
     )
     report = check(workbook, "adam", time_limit=1)
     assert report["adam_step"].message.startswith("stopped after 1 s")
+    assert report["adam_step"].message.endswith('try-outs under if __name__ == "__main__":')
 
 
 def test_prints_in_the_learners_code_do_not_disturb_the_grader(workbook):
