@@ -155,6 +155,18 @@ def test_a_learners_file_named_as_a_standard_module_does_not_break_the_grader(wo
     assert report.ok, report
 
 
+def test_a_learners_file_reads_its_own_files_by_relative_names(workbook):
+    (workbook / "threshold.txt").write_text("0\n")
+    plant(
+        workbook,
+        "relu.py",
+        "import numpy as np\n",
+        "import numpy as np\n\nZERO = float(open('threshold.txt').read())\n",
+    )
+    plant(workbook, "relu.py", "np.maximum(x, 0)", "np.maximum(x, ZERO)")
+    assert check(workbook, "relu").ok
+
+
 @pytest.mark.parametrize("stop", ["breakpoint()", "import pdb; pdb.set_trace()"])
 def test_a_breakpoint_left_in_says_so(workbook, stop):
     plant(
