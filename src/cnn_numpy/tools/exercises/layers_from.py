@@ -239,6 +239,22 @@ def layers_from(folder, model, optimizer=None, time_limit: float = 10.0) -> Adop
     return adoption
 
 
+def beyond_the_exercise(optimizer) -> str | None:
+    """What the optimizer does that ``sgd_step``/``adam_step`` do not (PyTorch's plain SGD
+    with dampening 0, and Adam with L2 weight decay), in words; None if nothing."""
+    if optimizer.maximize:
+        return "maximize"
+    if isinstance(optimizer, SGD) and optimizer.nesterov:
+        return "Nesterov momentum"
+    if isinstance(optimizer, SGD) and optimizer.dampening:
+        return "dampening"
+    if isinstance(optimizer, Adam) and optimizer.amsgrad:
+        return "AMSGrad"
+    if isinstance(optimizer, Adam) and optimizer.decoupled and optimizer.weight_decay:
+        return "decoupled weight decay (AdamW)"
+    return None
+
+
 def adopt(name: str, fns: dict, layers: list, optimizer, adoption: Adoption) -> str:
     if name == "softmax_cross_entropy":
         adoption.loss = LearnerLoss(fns["softmax_cross_entropy"])
@@ -249,8 +265,8 @@ def adopt(name: str, fns: dict, layers: list, optimizer, adoption: Adoption) -> 
             return "yours (not used: nothing is trained here, no optimizer)"
         if not isinstance(optimizer, kind):
             return "yours (not used: the optimizer is not " + kind.__name__ + ")"
-        if getattr(optimizer, "nesterov", False):
-            return "yours, but Nesterov momentum is not in the exercise: using the library's"
+        if beyond := beyond_the_exercise(optimizer):
+            return f"yours, but {beyond} is not in the exercise: using the library's"
         wrap_step(optimizer, fns)
         return "yours"
     mine = [layer for layer in layers if EXERCISE_OF.get(type(layer)) == name]
