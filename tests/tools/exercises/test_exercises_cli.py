@@ -161,6 +161,14 @@ def test_an_optimizer_that_does_more_than_the_exercise_keeps_the_librarys_step(w
     assert beyond_the_exercise(cnn.Adam(params, weight_decay=0.1)) is None
 
 
+def test_layers_from_refuses_what_is_not_a_model_or_an_optimizer(workbook):
+    with pytest.raises(ValueError, match="model must be a cnn_numpy model .* got NoneType"):
+        layers_from(workbook, None)
+    model = cnn.seed_net(2, rng=0)
+    with pytest.raises(ValueError, match="optimizer must be a cnn_numpy optimizer .* got str"):
+        layers_from(workbook, model, "sgd")
+
+
 def test_train_with_layers_from_on_lines(workbook, tmp_path, capsys):
     code, out, _ = run(
         capsys, "train", "--layers-from", str(workbook), "--limit", "40", "--epochs", "1",

@@ -17,9 +17,9 @@ from types import MethodType
 import numpy as np
 
 from ...layers import BatchNorm2d, Conv2d, Linear, MaxPool2d, ReLU
-from ...layers.base import layers_of
+from ...layers.base import Layer, layers_of
 from ...losses import CrossEntropyLoss
-from ...optim import SGD, Adam
+from ...optim import SGD, Adam, Optimizer
 from .catalog import EXERCISES
 from .grader import TODO
 from .source import load_source
@@ -217,6 +217,16 @@ def layers_from(folder, model, optimizer=None, time_limit: float = 10.0) -> Adop
     """Grade the workbook in ``folder``, then give ``model`` (and ``optimizer``) the
     learner's functions wherever they pass; the rest stay the library's.  Each line of the
     result says which, and why."""
+    if not isinstance(model, Layer):  # before the grading, which takes a while
+        raise ValueError(
+            f"layers_from: model must be a cnn_numpy model (a Layer, e.g. cnn.seed_net(2)), "
+            f"got {type(model).__name__}"
+        )
+    if optimizer is not None and not isinstance(optimizer, Optimizer):
+        raise ValueError(
+            f"layers_from: optimizer must be a cnn_numpy optimizer (cnn.SGD, cnn.Adam ...) or "
+            f"None, got {type(optimizer).__name__}"
+        )
     report = check(folder, time_limit=time_limit)
     passed = set(report.exercises_passed())
     adoption = Adoption()
