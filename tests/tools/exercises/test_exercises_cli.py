@@ -12,6 +12,7 @@ from helpers.workbook import plant
 import cnn_numpy as cnn
 from cnn_numpy.tools.cli import main
 from cnn_numpy.tools.exercises import check, layers_from
+from cnn_numpy.tools.exercises.layers_from import beyond_the_exercise
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:
@@ -135,6 +136,37 @@ def test_a_failing_function_falls_back_to_the_library_and_says_why(workbook):
     assert "bias gradient not summed over the batch" in conv
     assert next(line for line in lines if line.startswith("relu")).endswith("using the library's")
     assert "forward" not in vars(model[0]) and "forward" in vars(model[2])  # conv: the library's
+
+
+def test_an_optimizer_that_does_more_than_the_exercise_keeps_the_librarys_step(workbook):
+    # AdamW shrinks the weights itself; adam_step adds L2 decay to the gradient: not the same
+    model = cnn.seed_net(2, filters=2, rng=0)
+    optimizer = cnn.AdamW(model.parameters(), lr=0.01, weight_decay=0.5)
+    lines = layers_from(workbook, model, optimizer).lines
+    assert (
+        "adam: yours, but decoupled weight decay (AdamW) is not in the exercise: using the library's"
+        in lines
+    )
+    assert "step" not in vars(optimizer)
+    params = model.parameters()
+    others = {
+        "maximize": cnn.SGD(params, lr=0.1, maximize=True),
+        "Nesterov momentum": cnn.SGD(params, lr=0.1, momentum=0.9, nesterov=True),
+        "dampening": cnn.SGD(params, lr=0.1, momentum=0.9, dampening=0.5),
+        "AMSGrad": cnn.Adam(params, amsgrad=True),
+    }
+    for words, optimizer in others.items():
+        assert beyond_the_exercise(optimizer) == words
+    assert beyond_the_exercise(cnn.SGD(params, lr=0.1, momentum=0.9, weight_decay=0.1)) is None
+    assert beyond_the_exercise(cnn.Adam(params, weight_decay=0.1)) is None
+
+
+def test_layers_from_refuses_what_is_not_a_model_or_an_optimizer(workbook):
+    with pytest.raises(ValueError, match="model must be a cnn_numpy model .* got NoneType"):
+        layers_from(workbook, None)
+    model = cnn.seed_net(2, rng=0)
+    with pytest.raises(ValueError, match="optimizer must be a cnn_numpy optimizer .* got str"):
+        layers_from(workbook, model, "sgd")
 
 
 def test_train_with_layers_from_on_lines(workbook, tmp_path, capsys):

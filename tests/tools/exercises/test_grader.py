@@ -194,6 +194,13 @@ def test_a_missing_bias_gradient_is_not_called_a_bias_gradient_not_summed(workbo
     assert "summed" not in message
 
 
+@pytest.mark.parametrize("bad", ["np.inf", "np.nan"])
+def test_an_inf_or_nan_gradient_is_not_said_to_agree_with_numerical_gradients(workbook, bad):
+    plant(workbook, "relu.py", "return dout * (x > 0)", f"return dout * {bad}")
+    message = check(workbook, "relu")["relu_backward"].message
+    assert "it also differs from numerical gradients" in message, message
+
+
 def test_a_float32_forward_does_not_say_its_right_backward_follows_another_function(workbook):
     """Central differences of a float32 forward are rounding noise: the backward's line says
     so, not that the forward computes something else."""
@@ -244,6 +251,7 @@ def test_an_endless_loop_at_import_is_stopped_too(workbook):
     )
     report = check(workbook, "adam", time_limit=1)
     assert report["adam_step"].message.startswith("stopped after 1 s")
+    assert report["adam_step"].message.endswith('try-outs under if __name__ == "__main__":')
 
 
 def test_prints_in_the_learners_code_do_not_disturb_the_grader(workbook):

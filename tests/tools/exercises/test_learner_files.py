@@ -7,6 +7,9 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+import threading
+import time
+from pathlib import Path
 
 import pytest
 from helpers.workbook import plant
@@ -105,6 +108,72 @@ def test_a_process_that_ends_itself_reports_its_exit_status(workbook, code):
     plant(workbook, "adam.py", "beta1, beta2 = betas", f"import os\n\n    os._exit({code})")
     message = check(workbook, "adam")["adam_step"].message
     assert f"ended the process that ran it (exit status {code};" in message, message
+
+
+def still_runs(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, killed but not yet reaped, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="os.fork, and /proc to see the child")
+def test_a_process_the_learners_code_leaves_running_neither_hangs_the_grader_nor_outlives_it(
+    workbook,
+):
+    pid_file = workbook / "child.pid"
+    top = (  # a child started as the file loads, that would run 5 minutes holding its pipes
+        "import os\nimport time\n\nimport numpy as np\n\n"
+        "if os.fork() == 0:\n"
+        f"    open({str(pid_file)!r} + '.new', 'w').write(str(os.getpid()))\n"
+        f"    os.replace({str(pid_file)!r} + '.new', {str(pid_file)!r})\n"
+        "    time.sleep(300)\n"
+        "    os._exit(0)\n"
+        f"while not os.path.exists({str(pid_file)!r}):\n"
+        "    time.sleep(0.01)\n"
+    )
+    plant(workbook, "relu.py", "import numpy as np\n", top)
+    reports = []
+    grading = threading.Thread(target=lambda: reports.append(check(workbook, "relu")), daemon=True)
+    grading.start()
+    grading.join(timeout=90)
+    assert reports and reports[0].ok, "the grader waited for the learner's child process"
+    child = int(pid_file.read_text())
+    for _ in range(100):  # killed, it is gone as soon as it has been reaped
+        if not still_runs(child):
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail(f"the learner's child process {child} still runs after the grading")
+
+
+@pytest.mark.parametrize("name", ["random", "copy", "inspect"])
+def test_a_learners_file_named_as_a_standard_module_does_not_break_the_grader(workbook, name):
+    (workbook / f"{name}.py").write_text(f"print('my own {name} experiments')\n")
+    report = check(workbook, "relu", time_limit=5)
+    assert report.ok, report
+
+
+def test_a_learners_file_reads_its_own_files_by_relative_names(workbook):
+    (workbook / "threshold.txt").write_text("0\n")
+    plant(
+        workbook,
+        "relu.py",
+        "import numpy as np\n",
+        "import numpy as np\n\nZERO = float(open('threshold.txt').read())\n",
+    )
+    plant(workbook, "relu.py", "np.maximum(x, 0)", "np.maximum(x, ZERO)")
+    assert check(workbook, "relu").ok
+
+
+@pytest.mark.parametrize("stop", ["breakpoint()", "import pdb; pdb.set_trace()"])
+def test_a_breakpoint_left_in_says_so(workbook, stop):
+    plant(
+        workbook, "relu.py", "    out = np.maximum(x, 0)", f"    {stop}\n    out = np.maximum(x, 0)"
+    )
+    message = check(workbook, "relu")["relu_forward"].message
+    assert "a breakpoint() or pdb.set_trace() stopped it" in message, message
 
 
 def test_a_read_only_workbook_still_gives_the_hint_and_says_it_was_not_recorded(

@@ -82,6 +82,15 @@ def test_hints_come_one_at_a_time_and_stop_at_the_last(tmp_path):
     assert hint(tmp_path / "wb", "relu").startswith("Hint 1 of")  # each exercise its own count
 
 
+@pytest.mark.parametrize("seen", [[], {"relu": "abc"}, {"relu": -5}, {"relu": None}])
+def test_a_hand_edited_hint_count_starts_the_hints_again(tmp_path, seen):
+    start(tmp_path / "wb")
+    manifest = json.loads((tmp_path / "wb" / MANIFEST).read_text())
+    (tmp_path / "wb" / MANIFEST).write_text(json.dumps({**manifest, "hints_seen": seen}))
+    assert hint(tmp_path / "wb", "relu").startswith("Hint 1 of")
+    assert hint(tmp_path / "wb", "relu").startswith("Hint 2 of")
+
+
 @pytest.mark.parametrize(
     "call, words",
     [

@@ -102,6 +102,8 @@ def test_bad_inputs_are_value_errors_naming_them(model, x):
         (lambda: class_image(model, 3, (1, 28, 28)), "out of range"),
         (lambda: class_image(model, 1, (28, 28)), "shape"),
         (lambda: class_image(model, 1, (1, 28, 28), steps=0), "steps must be"),
+        (lambda: completeness_error(model, x, x[:1]), "attributions must be one per sample"),
+        (lambda: completeness_error(model, x, 0.5), "attributions must be one per sample"),
     ]
     for call, message in cases:
         with pytest.raises(ValueError, match=message):

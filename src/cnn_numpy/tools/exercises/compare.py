@@ -10,12 +10,17 @@ TOLERANCE = 1e-6
 
 
 def rel_error(actual: np.ndarray, expected: np.ndarray) -> tuple[float, tuple[int, ...]]:
-    """The largest |a - e| / (|a| + |e|) (CS231n's rel_error, elementwise) and its index."""
+    """The largest |a - e| / (|a| + |e|) (CS231n's rel_error, elementwise) and its index;
+    where one is NaN or inf and the other is not the same, 1 (as for opposite signs)."""
     actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
     if expected.size == 0:
         return 0.0, ()
-    floor = max(1e-8, 1e-12 * float(np.abs(expected).max()))
-    err = np.abs(actual - expected) / np.maximum(np.abs(actual) + np.abs(expected), floor)
+    finite = np.abs(expected[np.isfinite(expected)])
+    floor = max(1e-8, 1e-12 * float(finite.max())) if finite.size else 1e-8
+    with np.errstate(invalid="ignore"):  # inf - inf, inf / inf: NaN, made 1 below
+        err = np.abs(actual - expected) / np.maximum(np.abs(actual) + np.abs(expected), floor)
+    same = (actual == expected) | (np.isnan(actual) & np.isnan(expected))
+    err = np.where(same, 0.0, np.where(np.isnan(err), 1.0, err))
     index = np.unravel_index(int(np.argmax(err)), err.shape) if err.ndim else ()
     return float(err[index] if err.ndim else err), tuple(int(i) for i in index)
 

@@ -70,6 +70,11 @@ class FunctionGrader:
                     ": code at the top of the file calls a function not done yet; put "
                     'your try-outs under if __name__ == "__main__":'
                 )
+            elif outcome.problem.startswith("stopped after"):  # a long try-out at the top
+                message += (
+                    ": code at the top of the file runs as the grader loads it; put your "
+                    'try-outs under if __name__ == "__main__":'
+                )
             return self.result(FAIL, message, location=location)
         if outcome.problem.startswith("NotImplementedError"):
             return self.result(TODO, "not done yet (it raises NotImplementedError)")

@@ -17,9 +17,9 @@ from types import MethodType
 import numpy as np
 
 from ...layers import BatchNorm2d, Conv2d, Linear, MaxPool2d, ReLU
-from ...layers.base import layers_of
+from ...layers.base import Layer, layers_of
 from ...losses import CrossEntropyLoss
-from ...optim import SGD, Adam
+from ...optim import SGD, Adam, Optimizer
 from .catalog import EXERCISES
 from .grader import TODO
 from .source import load_source
@@ -217,6 +217,16 @@ def layers_from(folder, model, optimizer=None, time_limit: float = 10.0) -> Adop
     """Grade the workbook in ``folder``, then give ``model`` (and ``optimizer``) the
     learner's functions wherever they pass; the rest stay the library's.  Each line of the
     result says which, and why."""
+    if not isinstance(model, Layer):  # before the grading, which takes a while
+        raise ValueError(
+            f"layers_from: model must be a cnn_numpy model (a Layer, e.g. cnn.seed_net(2)), "
+            f"got {type(model).__name__}"
+        )
+    if optimizer is not None and not isinstance(optimizer, Optimizer):
+        raise ValueError(
+            f"layers_from: optimizer must be a cnn_numpy optimizer (cnn.SGD, cnn.Adam ...) or "
+            f"None, got {type(optimizer).__name__}"
+        )
     report = check(folder, time_limit=time_limit)
     passed = set(report.exercises_passed())
     adoption = Adoption()
@@ -239,6 +249,22 @@ def layers_from(folder, model, optimizer=None, time_limit: float = 10.0) -> Adop
     return adoption
 
 
+def beyond_the_exercise(optimizer) -> str | None:
+    """What the optimizer does that ``sgd_step``/``adam_step`` do not (PyTorch's plain SGD
+    with dampening 0, and Adam with L2 weight decay), in words; None if nothing."""
+    if optimizer.maximize:
+        return "maximize"
+    if isinstance(optimizer, SGD) and optimizer.nesterov:
+        return "Nesterov momentum"
+    if isinstance(optimizer, SGD) and optimizer.dampening:
+        return "dampening"
+    if isinstance(optimizer, Adam) and optimizer.amsgrad:
+        return "AMSGrad"
+    if isinstance(optimizer, Adam) and optimizer.decoupled and optimizer.weight_decay:
+        return "decoupled weight decay (AdamW)"
+    return None
+
+
 def adopt(name: str, fns: dict, layers: list, optimizer, adoption: Adoption) -> str:
     if name == "softmax_cross_entropy":
         adoption.loss = LearnerLoss(fns["softmax_cross_entropy"])
@@ -249,8 +275,8 @@ def adopt(name: str, fns: dict, layers: list, optimizer, adoption: Adoption) -> 
             return "yours (not used: nothing is trained here, no optimizer)"
         if not isinstance(optimizer, kind):
             return "yours (not used: the optimizer is not " + kind.__name__ + ")"
-        if getattr(optimizer, "nesterov", False):
-            return "yours, but Nesterov momentum is not in the exercise: using the library's"
+        if beyond := beyond_the_exercise(optimizer):
+            return f"yours, but {beyond} is not in the exercise: using the library's"
         wrap_step(optimizer, fns)
         return "yours"
     mine = [layer for layer in layers if EXERCISE_OF.get(type(layer)) == name]

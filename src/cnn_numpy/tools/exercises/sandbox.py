@@ -12,6 +12,7 @@ import io
 import os
 import pickle
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -80,11 +81,10 @@ class Sandbox:
 
     def close(self) -> None:
         if self.process is not None:
-            self.process.kill()
+            stop(self.process)
             self.process.wait()
-            for stream in (self.process.stdin, self.process.stdout):
-                stream.close()
-            self.process = None
+            self.process.stdin.close()  # stdout is pump's: closing it would wait for its read,
+            self.process = None  # for ever while a process the learner's code started holds it
 
     def start(self, limit: float) -> Outcome:
         """A fresh process with the file loaded (importing it runs it: under the limit)."""
@@ -94,7 +94,9 @@ class Sandbox:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            cwd=os.path.dirname(self.path),
+            cwd=PACKAGE_ROOT,  # not the workbook: its random.py would shadow the standard
+            # library's as the process starts (it moves there as it loads the file)
+            start_new_session=True,  # a group of its own, so that stop() ends what it starts
             env={
                 **os.environ,
                 "PYTHONPATH": os.pathsep.join(
@@ -167,6 +169,17 @@ class Sandbox:
         return _SafeUnpickler(io.BytesIO(data)).load()
 
 
+def stop(process: subprocess.Popen) -> None:
+    """Kill the learner's process and the processes its code started (``os.fork``,
+    ``multiprocessing``), which would otherwise run on, holding its pipes open."""
+    if hasattr(os, "killpg"):  # POSIX: the process leads a group of its own
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except OSError:  # the group has ended already
+            pass
+    process.kill()
+
+
 def pump(stream, answers: queue.Queue) -> None:
     """Read the process's answers (an 8-byte length, then the pickle) as they come, into
     ``answers``; None when it ends.  A thread, so that waiting for an answer can time out
@@ -174,6 +187,7 @@ def pump(stream, answers: queue.Queue) -> None:
     try:
         while len(header := stream.read(8)) == 8:
             answers.put(stream.read(int.from_bytes(header, "big")))
-    except (OSError, ValueError):  # the stream closed under us: the process was stopped
+    except (OSError, ValueError):  # a read that fails: the process was stopped
         pass
+    stream.close()
     answers.put(None)

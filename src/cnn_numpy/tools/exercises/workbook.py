@@ -148,8 +148,12 @@ def hint(folder, exercise: str) -> str:
     chosen = exercise_named(exercise)
     if manifest is None:
         raise ValueError(f"{folder / MANIFEST} is missing; `start --force` writes it again")
-    seen = manifest.setdefault("hints_seen", {})
-    k = min(int(seen.get(chosen.name, 0)) + 1, len(chosen.hints))
+    seen = manifest.get("hints_seen")
+    if not isinstance(seen, dict):  # a hand-edited .workbook.json: its counts start again
+        seen = manifest["hints_seen"] = {}
+    shown = seen.get(chosen.name, 0)
+    shown = shown if isinstance(shown, int) and not isinstance(shown, bool) else 0
+    k = min(max(shown, 0) + 1, len(chosen.hints))
     seen[chosen.name] = k
     try:
         write_manifest(folder, manifest)

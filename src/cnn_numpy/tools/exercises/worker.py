@@ -110,10 +110,16 @@ class Worker:
             return ("raised", f"SyntaxError: {err.msg}", where)
         frames = list(traceback.walk_tb(err.__traceback__))
         message = f"{type(err).__name__}: {err}".rstrip(": ")
+        if type(err).__name__ == "BdbQuit":  # pdb read the end of its (empty) input
+            message = (
+                "BdbQuit: a breakpoint() or pdb.set_trace() stopped it, and the grader runs "
+                "your code with no debugger to answer it: take it out to be graded"
+            )
         return ("raised", message[:400], learner_line(frames, self.path))
 
     def load(self, path: str, limit: float) -> tuple:
         self.path = os.path.abspath(path)
+        os.chdir(os.path.dirname(self.path))  # its own files, by relative names
         sys.path.insert(0, os.path.dirname(self.path))  # its own helper modules, if any
         name = f"workbook_{Path(path).stem}"
         self.module = self.run_limited(lambda: load_source(self.path, name), limit)

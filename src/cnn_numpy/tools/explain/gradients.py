@@ -71,5 +71,11 @@ def completeness_error(model, x, attributions, target=None, baseline=None) -> np
         t = targets(target, logits_x, "completeness_error")
     rows = np.arange(len(t))
     difference = logits_x[rows, t] - logits_b[rows, t]
-    total = np.asarray(attributions).reshape(len(t), -1).sum(axis=1)
+    attributions = np.asarray(attributions)
+    if attributions.ndim == 0 or len(attributions) != len(t):  # x[:1]'s would fold into two
+        raise ValueError(
+            f"completeness_error: attributions must be one per sample of x ({len(t)}), as "
+            f"integrated_gradients(model, x) returns them, got shape {attributions.shape}"
+        )
+    total = attributions.reshape(len(t), -1).sum(axis=1)
     return np.abs(total - difference) / np.maximum(np.abs(difference), np.finfo(float).tiny)
