@@ -26,19 +26,12 @@ from . import adversarial, live
 from .common import UsageError, writing
 from .dataset import Data, load_data, novelty_images
 from .exercises import add_layers_from_argument, use_layers_from
+from .flag_notes import APPLIES, batch_note, flag, notes
 from .memory_check import check_memory
 from .novelty_check import store_novelty
 from .run_dir import check_out_folder, run_folder
 from .saved_settings import check_epochs, resume_settings
-from .settings import (
-    APPLIES,
-    NO_FLIPS,
-    TrainSettings,
-    batch_note,
-    flag,
-    notes,
-    resolve_defaults,
-)
+from .settings import NO_FLIPS, TrainSettings, resolve_defaults
 from .stopping import terminated_as_exit
 from .train_flags import add_arguments
 from .training import (
