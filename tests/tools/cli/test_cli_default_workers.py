@@ -66,3 +66,12 @@ def test_a_batch_of_one_is_one_slice(tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "run")]) == 0
     out = capsys.readouterr().out
     assert "a batch of 1 is cut into at most 1 slice, so training uses only 1 of the 2" in out
+
+
+def test_monitor_on_several_workers_says_what_it_cannot_record(tmp_path, capsys):
+    argv = ["train", "--model", "resnet", "--monitor", "--workers", "2", "--limit", "32"]
+    assert main([*argv, "--epochs", "1", "--no-report", "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "note: --monitor records no activations with --workers 2" in out
+    record = json.loads((tmp_path / "run" / "monitor.json").read_text())["records"][0]
+    assert record["layers"] == [] and record["params"]

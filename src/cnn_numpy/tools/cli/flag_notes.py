@@ -1,5 +1,6 @@
 """Notes on ``cnn-numpy train``'s flags: one line for each flag given that this run does
-not use (and why), and for a batch larger than the training set."""
+not use (and why), for --monitor beside DataParallel's workers, and for a batch larger
+than the training set."""
 
 from __future__ import annotations
 
@@ -58,6 +59,18 @@ def notes(settings: TrainSettings, args: argparse.Namespace) -> list[str]:
             f"schedule raises the learning rate to {settings.eta_min:g} instead of lowering it"
         )
     return lines
+
+
+def monitor_note(settings: TrainSettings) -> list[str]:
+    """A note when --monitor runs beside DataParallel's workers: they run the layers in
+    processes of their own, where the monitor cannot watch the activations."""
+    if not settings.monitor or (settings.workers or 1) == 1:
+        return []
+    return [
+        f"note: --monitor records no activations with --workers {settings.workers} (each "
+        "worker runs the layers in a process of its own), only gradients and update ratios; "
+        "--workers 1 records both"
+    ]
 
 
 def batch_note(batch_size: int, images: int) -> list[str]:

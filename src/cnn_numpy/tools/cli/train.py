@@ -26,7 +26,7 @@ from . import adversarial, live
 from .common import UsageError, writing
 from .dataset import Data, load_data, novelty_images
 from .exercises import add_layers_from_argument, use_layers_from
-from .flag_notes import APPLIES, batch_note, flag, notes
+from .flag_notes import APPLIES, batch_note, flag, monitor_note, notes
 from .memory_check import check_memory
 from .novelty_check import store_novelty
 from .run_dir import check_out_folder, run_folder
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
 def train_run(args: argparse.Namespace) -> int:
     settings = resolve_settings(args)
-    for line in notes(settings, args):
+    for line in [*notes(settings, args), *monitor_note(settings)]:
         print(line)
     checkpoint = read_checkpoint(settings.resume) if settings.resume is not None else None
     if checkpoint is not None:  # --epochs below the epochs done: refused, config.json kept
