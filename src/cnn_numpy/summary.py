@@ -72,7 +72,8 @@ def branch_rows(layer: Layer, shape: tuple[int, ...], indent: str) -> list[tuple
         out = tuple(shape)
         for j, sub in enumerate(getattr(inner, "layers", [inner])):
             out = tuple(sub.output_shape(out))
-            name = f"{indent}{branch} ({j}) {row_name(sub)}"
+            index = f" ({j})" if hasattr(inner, "layers") else ""  # as in its state_dict keys
+            name = f"{indent}{branch}{index} {row_name(sub)}"
             rows.append(("", name, str(out), f"{count(sub):,}"))
             rows += branch_rows(sub, out, indent + "  ")
     return rows

@@ -175,7 +175,7 @@ class RandomRotation:
                 )
             self.range = (low, high)
         else:
-            if isinstance(degrees, (int, float)) and -180 <= degrees < 0:
+            if isinstance(degrees, (int, float, np.integer, np.floating)) and -180 <= degrees < 0:
                 raise ValueError(
                     f"RandomRotation: degrees must be >= 0, got {degrees:g}: for angles from "
                     f"{degrees:g} to {-degrees:g}, degrees={-degrees:g}; for a range of one "

@@ -1,5 +1,6 @@
 """benchmarks/bench_resnet.py and benchmarks/skip_gradients.py run, so they cannot rot."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,37 @@ def test_skip_gradients_shows_the_plain_nets_gradient_vanish(capsys, tmp_path):
     }
     assert ratios["plain"] < 1e-4 < 0.05 < ratios["residual"]
     assert (tmp_path / "g.png").stat().st_size > 1000
+
+
+def rounds_to(shown: str, printed: str) -> bool:
+    """``shown`` (two digits, 1.7e-02) is ``printed`` (three, 1.75e-02) rounded: within half
+    a unit of its last digit, and of the printed one's (which was rounded too)."""
+    unit = 10.0 ** int(shown.split("e")[1])
+    return abs(float(shown) - float(printed)) <= 0.055 * unit
+
+
+def test_the_skip_connections_page_shows_what_skip_gradients_measures(capsys):
+    """docs/why-skip-connections-work.md's table and ratio are the script's output with its
+    defaults (they went stale when the synthetic lines changed: 9.3e-11 where it measured
+    1.2e-10)."""
+    assert load_script("skip_gradients").main([]) == 0
+    out = capsys.readouterr().out
+    measured = {
+        int(cells[0]): cells[1:]
+        for line in out.splitlines()
+        if (cells := [c.strip() for c in line.strip("|").split("|")])[0].isdigit()
+    }
+    page = (BENCHMARKS.parent / "docs" / "why-skip-connections-work.md").read_text()
+    header = re.search(r"^\| conv layer \| 1 .*$", page, re.M).group(0)
+    layers = [int(c.split()[0]) for c in header.strip("|").split("|")[1:]]
+    for name, column in (("plain", 0), ("residual", 1)):
+        row = re.search(rf"^\| {name} \|(.*)\|$", page, re.M).group(1)
+        shown = [c.strip() for c in row.split("|")]
+        printed = [measured[k][column] for k in layers]
+        assert all(map(rounds_to, shown, printed)), f"{name}: page {shown}, measured {printed}"
+    ratio = float(re.search(r"plain: first conv / last conv gradient norm = (\S+)", out)[1])
+    mantissa, exponent = f"{ratio:.0e}".split("e")
+    assert f"the first layer gets ${mantissa} \\cdot 10^{{{int(exponent)}}}$" in page
 
 
 def test_bench_resnet_prints_its_tables(capsys):

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import stat
+
 import numpy as np
 import pytest
 from helpers.cifar_fixtures import (
@@ -254,6 +256,17 @@ def test_a_good_download_is_checked_renamed_and_unpacked(tmp_path, monkeypatch):
     monkeypatch.setattr(download, "fetch", lambda url, dest, *a: dest.write(source.read_bytes()))
     ((X, y),) = load_cifar10(tmp_path / "data", splits=("test",), progress=False)
     assert X.shape == (4, 3, 32, 32) and (tmp_path / "data" / cifar10.ARCHIVE).is_file()
+
+
+def test_the_downloaded_and_unpacked_files_are_readable_by_every_user(tmp_path, monkeypatch):
+    """A data folder is often shared: mkdtemp's 0700 made cifar-10-batches-bin/ private to
+    whoever unpacked it, and mkstemp's 0600 the downloaded archive."""
+    source = tmp_path / "source.tar.gz"
+    monkeypatch.setattr(cifar10, "MD5", write_archive(source, archive_entries()))
+    monkeypatch.setattr(download, "fetch", lambda url, dest, *a: dest.write(source.read_bytes()))
+    load_cifar10(tmp_path / "data", splits=("test",), progress=False)
+    assert stat.S_IMODE((tmp_path / "data" / cifar10.ARCHIVE).stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "data" / FOLDER).stat().st_mode) == 0o755
 
 
 def test_bad_splits_are_a_clear_error(tmp_path):

@@ -2,6 +2,7 @@
 
 import gzip
 import os
+import stat
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -75,6 +76,7 @@ def test_good_file(server, tmp_path, progress):
     path = download(NAME, SHA, tmp_path, [mirror], progress=progress)
     assert path == tmp_path / NAME and path.read_bytes() == GOOD
     assert [p.name for p in tmp_path.iterdir()] == [NAME]  # no temporary file left
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644  # not mkstemp's 0600: folders are shared
     assert server.requests == [(f"/a/{NAME}", server.requests[0][1])]
     assert server.requests[0][1].startswith("cnn-numpy")  # our User-Agent
 

@@ -162,6 +162,18 @@ def test_summary_of_a_residual_inside_a_residual_keeps_one_line_a_layer():
     assert "(shortcut): Identity()" not in table  # no multi-line repr inside the table
 
 
+def test_summary_names_a_one_layer_branch_as_its_state_dict_keys_do():
+    """``Residual(Conv2d(...), Conv2d(...))``'s keys are ``0.block.weight`` and
+    ``0.shortcut.weight``: its rows said ``block (0)`` and ``shortcut (0)``, a Sequential's."""
+    from cnn_numpy import Residual
+
+    model = Sequential(Residual(Conv2d(2, 4, 3, stride=2, padding=1), Conv2d(2, 4, 1, stride=2)))
+    rows = [line.strip() for line in model.summary((1, 2, 6, 6)).splitlines()]
+    assert any(row.startswith("block Conv2d(2, 4, kernel_size=(3, 3)") for row in rows), rows
+    assert any(row.startswith("shortcut Conv2d(2, 4, kernel_size=(1, 1)") for row in rows), rows
+    assert {"0.block.weight", "0.shortcut.weight"} <= set(model.state_dict())
+
+
 def test_summary_names_a_sequential_inside_a_residual_on_one_row():
     from cnn_numpy import Residual
 

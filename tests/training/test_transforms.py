@@ -137,6 +137,9 @@ def test_the_cli_augmentations_keep_the_image_size(name, size):
         (lambda: RandomHorizontalFlip(1.5), "p must be a finite number"),
         (lambda: RandomRotation(float("nan")), "degrees must be a finite number"),
         (lambda: RandomRotation(-5), r"got -5: for angles from -5 to 5, degrees=5; for a"),
+        # a NumPy number (np.arange(-10, 11, 5)) got only "must be a finite number >= 0"
+        (lambda: RandomRotation(np.int64(-5)), r"got -5: for angles from -5 to 5, degrees=5"),
+        (lambda: RandomRotation(np.float32(-2.5)), r"for angles from -2.5 to 2.5, degrees=2.5"),
         (lambda: Compose([1]), "every transform must be callable"),
         (lambda: Compose(RandomShift(2)), r"a list of transforms, e.g. Compose\(\[RandomShift"),
         (lambda: augmentation("blur", 28), "'blur' is not one of none, crop-flip"),

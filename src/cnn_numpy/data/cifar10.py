@@ -134,6 +134,7 @@ def unpack(path: Path, folder: Path) -> None:
     check_archive(path)
     staging = Path(tempfile.mkdtemp(dir=folder, prefix=f".{FOLDER}."))
     try:
+        staging.chmod(0o755)  # mkdtemp's 0700 would keep a shared data folder's batches private
         with tarfile.open(path, "r:gz") as archive:
             for member in safe_members(archive, path):
                 source = archive.extractfile(member)

@@ -161,6 +161,7 @@ def from_mirrors(
         except OSError as err:
             raise unwritable(folder, err) from err
         try:
+            os.chmod(tmp, 0o644)  # mkstemp's 0600 would keep a shared data folder's file private
             with os.fdopen(fd, "wb") as f:
                 capped = Capped(f, max_size)
                 size = fetch(url, capped, timeout, progress, time.monotonic() + deadline)

@@ -1,6 +1,7 @@
 """MNIST's lenet and the resnet train on both cores by default; the features that train in one process
-(--adversarial, --layers-from) get one process unless --workers is given."""
+(--adversarial, --layers-from, --monitor) get one process unless --workers is given."""
 
+import json
 import os
 
 import pytest
@@ -30,9 +31,22 @@ def test_the_resnet_takes_both_cores_on_every_dataset(tmp_path, dataset):
     assert settings(tmp_path, "--model", "resnet", "--adversarial", "0.1").workers is None
 
 
-@pytest.mark.parametrize("flags", [["--adversarial", "0.1"], ["--layers-from", "book"]])
+@pytest.mark.parametrize(
+    "flags", [["--adversarial", "0.1"], ["--layers-from", "book"], ["--monitor"]]
+)
 def test_one_process_features_drop_the_default_workers(tmp_path, flags):
     assert settings(tmp_path, *flags).workers is None
+
+
+def test_monitor_records_the_resnets_activations(tmp_path):
+    """A DataParallel's layers run in its workers, where the monitor cannot see them: the
+    resnet's --monitor run (two processes by default) recorded no activations, and the
+    report drew two empty panels."""
+    run = tmp_path / "run"
+    argv = ["train", "--model", "resnet", "--monitor", "--limit", "32", "--epochs", "1"]
+    assert main([*argv, "--no-report", "--out", str(run)]) == 0
+    record = json.loads((run / "monitor.json").read_text())["records"][0]
+    assert "3.block.0: Conv2d" in [layer["label"] for layer in record["layers"]]
 
 
 def test_workers_given_stay_given(tmp_path):
@@ -52,3 +66,12 @@ def test_a_batch_of_one_is_one_slice(tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "run")]) == 0
     out = capsys.readouterr().out
     assert "a batch of 1 is cut into at most 1 slice, so training uses only 1 of the 2" in out
+
+
+def test_monitor_on_several_workers_says_what_it_cannot_record(tmp_path, capsys):
+    argv = ["train", "--model", "resnet", "--monitor", "--workers", "2", "--limit", "32"]
+    assert main([*argv, "--epochs", "1", "--no-report", "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "note: --monitor records no activations with --workers 2" in out
+    record = json.loads((tmp_path / "run" / "monitor.json").read_text())["records"][0]
+    assert record["layers"] == [] and record["params"]

@@ -3,6 +3,8 @@ small novelty threshold is printed with its digits, not as 0.00."""
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 import pytest
 
@@ -10,11 +12,14 @@ from cnn_numpy import deep, lenet
 from cnn_numpy.history import History
 from cnn_numpy.tools.cli import main
 from cnn_numpy.tools.cli.novelty_check import score_text
+from cnn_numpy.tools.cli.settings import resolve_defaults
 from cnn_numpy.tools.cli.train import learning_note
 
 
-class Settings:
-    dataset, model, optimizer, lr, data_dir = "mnist", "lenet", "sgd", 1.0, "/data/my mnist"
+def settings(**given):
+    """A run's resolved settings, as train makes them from its flags."""
+    flags = dict(dataset="mnist", model="lenet", optimizer="sgd", lr=1.0, data_dir="/data/my mnist")
+    return resolve_defaults(argparse.Namespace(**{**flags, **given}))
 
 
 def history(test_acc) -> History:
@@ -28,7 +33,7 @@ LABELS = np.array([0] * 12 + [1] * 8 + list(range(2, 10)) * 10)  # the most comm
 
 @pytest.mark.parametrize("acc", [0.05, 0.12, 0.163])
 def test_no_better_than_the_most_common_class_is_a_note(acc):
-    lines = learning_note(history([0.5, acc]), LABELS, Settings())
+    lines = learning_note(history([0.5, acc]), LABELS, settings())
     assert lines[0].startswith(f"note: after 2 epochs the test accuracy is {acc:.1%}")
     assert "most common class (12.0%)" in lines[0] and "did not learn" in lines[0]
     assert "now 1.0" in lines[1]
@@ -42,14 +47,14 @@ def test_the_note_rounds_as_the_epoch_line_does():
     labels = np.array([1] * 1135 + [0] * 980 + list(range(2, 10)) * 985 + [2] * 5)
     shown = History(epoch=[1], loss=[2.3], train_acc=[0.1], test_acc=[0.1135], seconds=[1.0])
     assert shown.format_epoch().endswith("test_acc=0.114")
-    note = learning_note(shown, labels, Settings())[0]
+    note = learning_note(shown, labels, settings())[0]
     assert "test accuracy is 11.4%" in note and "most common class (11.4%)" in note
 
 
 @pytest.mark.parametrize("acc", [0.17, 0.9, None])
 def test_a_run_that_learned_or_has_no_test_set_gets_no_note(acc):
-    assert learning_note(history([0.1, acc]), LABELS, Settings()) == []
-    assert learning_note(History(), LABELS, Settings()) == []
+    assert learning_note(history([0.1, acc]), LABELS, settings()) == []
+    assert learning_note(History(), LABELS, settings()) == []
 
 
 def test_train_says_when_the_network_did_not_learn(tmp_path, capsys):
@@ -66,8 +71,8 @@ def test_train_says_when_the_network_did_not_learn(tmp_path, capsys):
     assert "did not learn" not in capsys.readouterr().out
 
 
-class BatchSettings(Settings):
-    model, optimizer, lr, batch_size = "deep", "adam", 0.001, 64
+def batch_settings():
+    return settings(model="deep", optimizer="adam", lr=0.001, batch_size=64)
 
 
 def learned_in_training(train_acc) -> History:
@@ -78,7 +83,7 @@ def test_batchnorm_that_learned_in_training_names_its_running_statistics():
     """deep on 512 MNIST images for one epoch: 52.7% on its training batches, 11.4% on the
     test set in eval mode (69% with batch statistics): 8 steps leave 43% of the running
     statistics' starting values, and the learning rate is not what to change."""
-    lines = learning_note(learned_in_training(0.527), LABELS, BatchSettings(), deep(rng=0), 512)
+    lines = learning_note(learned_in_training(0.527), LABELS, batch_settings(), deep(rng=0), 512)
     assert lines[0].endswith("while its training batches reached 52.7%.")
     assert "did not learn" not in lines[0]
     assert "running statistics, which after 8 steps still hold 43% of their starting" in lines[1]
@@ -92,7 +97,7 @@ def test_batchnorm_that_learned_in_training_names_its_running_statistics():
 )
 def test_otherwise_the_note_names_the_learning_rate(train_acc, model, images):
     net = deep(rng=0) if model == "deep" else lenet(rng=0)
-    lines = learning_note(learned_in_training(train_acc), LABELS, BatchSettings(), net, images)
+    lines = learning_note(learned_in_training(train_acc), LABELS, batch_settings(), net, images)
     assert "the network did not learn" in lines[0] and "is the usual cause" in lines[1]
 
 
@@ -109,3 +114,14 @@ def test_train_names_batchnorms_statistics_after_a_short_run(tmp_path, capsys):
 )
 def test_scores_keep_their_digits(value, text):
     assert score_text(value) == text
+
+
+def test_the_doctors_command_names_the_net_and_images_that_were_trained(tmp_path, capsys):
+    """`train --blocks 5 --limit 100` that learned nothing was sent to `diagnose` without
+    --blocks and --limit: the doctor then checked a 2-stage resnet on every image."""
+    run = resolve_defaults(
+        argparse.Namespace(dataset="cifar10", model="resnet", blocks=5, limit=100, seed=3)
+    )
+    note = learning_note(history([0.5, 0.1]), LABELS, run)[1]
+    flags = "--dataset cifar10 --model resnet --optimizer adam --lr 0.003"
+    assert f"`cnn-numpy diagnose {flags} --limit 100 --blocks 5 --seed 3`" in note

@@ -154,7 +154,7 @@ def test_blocks_sets_the_resnets_stages(tmp_path, capsys):
     assert json.loads((run_dir / "config.json").read_text())["blocks"] == 3
     out = capsys.readouterr().out
     assert "Model: resnet (3 basic blocks)" in out
-    assert "--blocks" not in out  # no "flag not used" note: it is used
+    assert "--blocks 3 is ignored" not in out  # no "flag not used" note: it is used
 
 
 def test_too_many_resnet_stages_for_the_images_is_a_usage_error(tmp_path, capsys):

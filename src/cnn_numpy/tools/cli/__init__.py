@@ -10,6 +10,7 @@ How it is built:
                     normalised; shared by train, evaluate and report
     train.py        `train`: its flags, and run() as a short list of named steps, using
       settings.py       the settings: flags, per-dataset defaults, or a resumed run's config.json
+      flag_notes.py     notes: a flag given that the run does not use, --monitor on workers
       memory_check.py   refuses a model and batch whose arrays would not fit in memory
       run_dir.py        the run folder: refuse to overwrite, make it, remove it if no epoch ends
       training.py       build or restore model + optimizer + schedule (once), train, save

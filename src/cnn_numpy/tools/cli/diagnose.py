@@ -18,7 +18,8 @@ from ..visualize.diagnosis_page import write_diagnosis
 from . import train
 from .common import UsageError, writing
 from .dataset import load_data
-from .settings import CHECKS, notes, resolve_defaults
+from .flag_notes import notes
+from .settings import CHECKS, resolve_defaults
 from .training import build_model, build_optimizer
 
 #: the flags of ``train`` that shape what is diagnosed: the data, the model, the optimizer

@@ -50,6 +50,10 @@ CHOICES = {
 #: both cores where the machine has two or more (--workers)
 BOTH_CORES = 2 if (os.cpu_count() or 1) >= 2 else None
 
+#: flags that train in one process (as --adversarial) unless --workers is given; --monitor:
+#: a DataParallel's layers run in its workers, where the monitor cannot see their activations
+ONE_PROCESS = ("layers_from", "monitor")
+
 #: per-dataset defaults for the flags left unset (tuned to reach the README's accuracies)
 DEFAULTS = {
     "lines": dict(model="seed", epochs=5, lr=0.01, batch_size=1, optimizer="sgd", momentum=0.0),
@@ -153,29 +157,6 @@ BASE_DEFAULTS = dict(
 #: extra LeNet would only slow the first run
 READER_AUTO = {("seed", "mnist"), ("seed", "fashion-mnist")}
 
-#: flags that shape only some runs: setting -> (does it apply to this run?, why not)
-APPLIES = {
-    "momentum": (
-        lambda s: s.optimizer == "sgd",
-        "momentum is SGD's; Adam keeps its own running averages of the gradient",
-    ),
-    "filters": (lambda s: s.model == "seed", "it shapes the seed net only"),
-    "blocks": (
-        lambda s: s.model in ("seed", "resnet"),
-        "it shapes the seed net and the resnet only",
-    ),
-    "noise": (lambda s: s.dataset == "lines", "it is the noise of the synthetic lines"),
-    "data_dir": (lambda s: s.dataset != "lines", "the lines are drawn, not read from files"),
-    "step_size": (lambda s: s.schedule == "step", "it applies to --schedule step"),
-    "gamma": (lambda s: s.schedule == "step", "it applies to --schedule step"),
-    "eta_min": (lambda s: s.schedule == "cosine", "it applies to --schedule cosine"),
-    "attack": (lambda s: s.adversarial is not None, "it is the attack of --adversarial"),
-    "attack_steps": (
-        lambda s: s.adversarial is not None and s.attack == "pgd",
-        "it is the number of steps of --adversarial's PGD",
-    ),
-}
-
 
 @dataclass
 class TrainSettings:
@@ -250,51 +231,8 @@ def resolve_defaults(args: argparse.Namespace) -> TrainSettings:
             "model": model,
         }
     )
-    one_process = values["adversarial"] is not None or getattr(args, "layers_from", None)
+    one_process = values["adversarial"] is not None or any(map(vars(args).get, ONE_PROCESS))
     if one_process and "workers" not in given:  # what these train with: not the default's 2
         values["workers"] = None
     running = {k: getattr(args, k) for k in RUNNING if getattr(args, k, None) is not None}
     return TrainSettings(**values, **running)
-
-
-def notes(settings: TrainSettings, args: argparse.Namespace) -> list[str]:
-    """One line for each flag given that this run does not use."""
-    given = [k for k in SAVED if getattr(args, k, None) is not None]
-    if settings.resume is not None:
-        kept = ("epochs", "workers", *(("data_dir",) if settings.dataset != "lines" else ()))
-        ignored = [k for k in given if k not in kept]
-        if args.overwrite:
-            ignored.append("overwrite")
-        return (
-            [
-                f"note: {', '.join(flag(k) for k in ignored)} ignored with --resume: the run "
-                "keeps the settings in its config.json"
-            ]
-            if ignored
-            else []
-        )
-    lines = []
-    for key in given:
-        applies, why = APPLIES.get(key, (lambda s: True, ""))
-        if not applies(settings):
-            lines.append(f"note: {flag(key)} {getattr(args, key)} is ignored: {why}")
-    if settings.schedule == "cosine" and settings.eta_min > settings.lr:  # legal, as in torch
-        lines.append(
-            f"note: --eta-min {settings.eta_min:g} is above --lr {settings.lr:g}, so the cosine "
-            f"schedule raises the learning rate to {settings.eta_min:g} instead of lowering it"
-        )
-    return lines
-
-
-def batch_note(batch_size: int, images: int) -> list[str]:
-    """A note when one batch holds all the training images: an epoch is then one step."""
-    if batch_size <= images:
-        return []
-    return [
-        f"note: --batch-size {batch_size} is more than the {images} training images, so each "
-        f"epoch is 1 step (one batch of all {images}); a smaller batch gives more steps"
-    ]
-
-
-def flag(key: str) -> str:
-    return "--" + key.replace("_", "-")

@@ -26,17 +26,12 @@ from . import adversarial, live
 from .common import UsageError, writing
 from .dataset import Data, load_data, novelty_images
 from .exercises import add_layers_from_argument, use_layers_from
+from .flag_notes import APPLIES, batch_note, flag, monitor_note, notes
 from .memory_check import check_memory
 from .novelty_check import store_novelty
 from .run_dir import check_out_folder, run_folder
 from .saved_settings import check_epochs, resume_settings
-from .settings import (
-    NO_FLIPS,
-    TrainSettings,
-    batch_note,
-    notes,
-    resolve_defaults,
-)
+from .settings import NO_FLIPS, TrainSettings, resolve_defaults
 from .stopping import terminated_as_exit
 from .train_flags import add_arguments
 from .training import (
@@ -73,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
 def train_run(args: argparse.Namespace) -> int:
     settings = resolve_settings(args)
-    for line in notes(settings, args):
+    for line in [*notes(settings, args), *monitor_note(settings)]:
         print(line)
     checkpoint = read_checkpoint(settings.resume) if settings.resume is not None else None
     if checkpoint is not None:  # --epochs below the epochs done: refused, config.json kept
@@ -137,13 +132,7 @@ def learning_note(history, test_labels, settings: TrainSettings, model=None, n_t
     if history.test_acc[-1] > guess + 0.05 * (1 - guess):
         return []
     epochs = f"{len(history)} epoch{'s' * (len(history) != 1)}"
-    data_dir = (
-        "" if settings.data_dir is None else f" --data-dir {shlex.quote(str(settings.data_dir))}"
-    )
-    flags = (
-        f"--dataset {settings.dataset}{data_dir} --model {settings.model} "
-        f"--optimizer {settings.optimizer} --lr {settings.lr}"
-    )
+    flags = doctor_flags(settings)
     lines = batchnorm_note(history, guess, settings, model, n_train, epochs, flags)
     if lines:
         return lines
@@ -155,6 +144,32 @@ def learning_note(history, test_labels, settings: TrainSettings, model=None, n_t
         f"(or too few epochs); `cnn-numpy diagnose {flags}` suggests a rate and looks for the "
         "other causes (docs/when-training-goes-wrong.md).",
     ]
+
+
+#: the flags of ``train`` that ``diagnose`` takes too, besides the dataset, model, optimizer and lr
+DOCTOR_FLAGS = ("limit", "filters", "blocks", "batch_size", "momentum", "weight_decay", "noise",
+                "seed")  # fmt: skip
+
+
+def doctor_flags(settings: TrainSettings) -> str:
+    """``cnn-numpy diagnose``'s flags for this run's images, net and optimizer: each of
+    ``DOCTOR_FLAGS`` that applies and that diagnose would not choose by itself (--blocks 5,
+    --limit 100), so the doctor checks the run that was trained, not the default one."""
+    data_dir = (
+        "" if settings.data_dir is None else f" --data-dir {shlex.quote(str(settings.data_dir))}"
+    )
+    own = resolve_defaults(argparse.Namespace(dataset=settings.dataset, model=settings.model))
+    differ = [
+        key
+        for key in DOCTOR_FLAGS
+        if getattr(settings, key) != getattr(own, key)
+        and APPLIES.get(key, (lambda s: True,))[0](settings)
+    ]
+    return (
+        f"--dataset {settings.dataset}{data_dir} --model {settings.model} "
+        f"--optimizer {settings.optimizer} --lr {settings.lr}"
+        + "".join(f" {flag(key)} {getattr(settings, key)}" for key in differ)
+    )
 
 
 def percent(accuracy: float) -> str:

@@ -121,7 +121,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "process (DataParallel; BatchNorm still normalises with the whole batch's "
         "statistics).  Default: 2 for lenet on MNIST and for the resnet where the machine has "
         "two cores or more, else one process (NumPy's BLAS picks its thread count); one "
-        "process always with --adversarial or --layers-from",
+        "process with --adversarial, --layers-from or --monitor (whose activations a "
+        "worker's layers would hide) unless --workers is given",
     )
     p.add_argument(
         "--novelty-reader",
