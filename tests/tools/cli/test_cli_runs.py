@@ -54,6 +54,23 @@ def test_overwrite_replaces_the_earlier_run(tmp_path, capsys):
     assert (run / "notes.txt").read_text() == "mine"  # the user's are not
 
 
+def test_overwrite_of_a_run_it_cannot_remove_says_so(tmp_path, capsys, monkeypatch):
+    """A run folder whose files cannot be removed (read-only, immutable): the error names
+    what failed (was: the bare '[Errno 1] Operation not permitted: .../config.json')."""
+    run = tmp_path / "myrun"
+    assert main(["train", "--epochs", "1", *FAST, "--out", str(run)]) == 0
+    capsys.readouterr()
+
+    def refuse(run_dir, up_to=None):
+        raise PermissionError(1, "Operation not permitted", str(run_dir / "config.json"))
+
+    monkeypatch.setattr("cnn_numpy.tools.cli.run_dir.remove_run", refuse)
+    assert main(["train", "--epochs", "1", *FAST, "--overwrite", "--out", str(run)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot replace the run in {run}: Operation not permitted")
+    assert "Errno" not in err and "Traceback" not in err
+
+
 def test_overwrite_removes_every_file_a_run_writes(tmp_path):
     """Every file of a run with all the optional pictures (deeper filters, monitor,
     augmentation, mistakes' saliency) is a run file, so --overwrite leaves none behind."""

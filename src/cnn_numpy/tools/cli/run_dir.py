@@ -59,7 +59,8 @@ def run_folder(settings) -> Iterator[Path]:
     if created is None and settings.out is None:
         created = run_dir  # a new runs/<name> in an existing runs/
     if settings.overwrite:
-        remove_run(run_dir)
+        with writing(f"replace the run in {run_dir}"):
+            remove_run(run_dir)
     try:
         yield run_dir
     except BaseException:
