@@ -132,6 +132,8 @@ def _check_parents(path: Path) -> None:
 
 def output_file(text: str) -> str:
     """An argparse type: a file to write (not a folder, not under a file)."""
+    if not text.strip():  # Path("") is ".", the current folder
+        raise argparse.ArgumentTypeError("is empty; give a file name, e.g. figure.png")
     path = Path(text)
     if path.is_dir():
         raise argparse.ArgumentTypeError(
@@ -180,6 +182,8 @@ def refuse_overwriting(outputs, inputs, example: str) -> None:
 
 def output_folder(text: str) -> str:
     """An argparse type: a folder to write into (not a file, not under a file)."""
+    if not text.strip():  # Path("") is ".": the run's files would land among yours
+        raise argparse.ArgumentTypeError("is empty; give a folder name, e.g. runs/my-run")
     path = Path(text)
     if path.exists() and not path.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a file, not a folder")
