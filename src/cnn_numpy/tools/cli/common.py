@@ -17,6 +17,7 @@ import contextlib
 import math
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,6 +64,19 @@ def writing(action: str, then: str = "") -> Iterator[None]:
         if err.filename is not None and str(err.filename) not in action:
             reason = f"{reason} ({err.filename})"
         raise CliError(f"cannot {action}: {reason}" + (f"; {then}" if then else "")) from err
+
+
+def check_writable(folder: str | os.PathLike) -> None:
+    """A ``CliError`` now, not after minutes of work, if nothing can be written in ``folder``
+    (or, where it is still to be made, in the nearest folder above it); leaves nothing."""
+    folder = Path(folder)
+    existing = next(p for p in (folder, *folder.parents, Path(".")) if p.exists())
+    try:
+        handle, name = tempfile.mkstemp(dir=existing)
+    except OSError as err:
+        raise CliError(f"cannot write into {folder}: {err.strerror or err}") from None
+    os.close(handle)
+    os.unlink(name)
 
 
 def _number(text: str, kind: type) -> int | float:
