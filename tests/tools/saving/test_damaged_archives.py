@@ -193,3 +193,20 @@ def test_an_entry_promising_more_than_it_holds_is_named_before_numpy_allocates(
     assert main(["predict", str(path), str(tmp_path / "none.png")]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"error: {path} is corrupt") and "memory" not in err
+
+
+def test_a_pipe_given_as_a_model_or_an_image_is_named(model_file, tmp_path, capsys):
+    """A named pipe exists but is no file (reading it would wait for a writer): the error
+    says what it is (was: 'no such model file' / 'no such image file')."""
+    import os
+
+    pipe = tmp_path / "pipe.png"
+    os.mkfifo(pipe)
+    assert main(["predict", str(pipe), str(pipe)]) == 1
+    assert (
+        capsys.readouterr().err
+        == f"error: {pipe} is a pipe or a device, not a model file (a .npz)\n"
+    )
+    assert main(["predict", str(model_file), str(pipe)]) == 1
+    err = capsys.readouterr().err
+    assert err == f"error: cannot read {pipe}: it is a pipe or a device, not an image file\n"
