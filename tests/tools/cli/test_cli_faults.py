@@ -126,6 +126,34 @@ def test_a_read_only_run_folder_keeps_the_old_report(run_copy, capsys, monkeypat
     assert snapshot(run_copy) == before
 
 
+@pytest.mark.parametrize("command", ["attack", "diagnose"])
+def test_a_read_only_out_folder_is_refused_before_the_work(
+    finished, tmp_path, capsys, monkeypatch, command
+):
+    """attack and diagnose say that --out cannot be written before they attack or run the
+    checks (was: after the whole attack, minutes of PGD on the full test set)."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    mkstemp = tempfile.mkstemp
+
+    def read_only(*args, dir=None, **kwargs):
+        if dir is not None and os.path.samefile(dir, locked):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(dir))
+        return mkstemp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    out = locked / "new"
+    argv = {
+        "attack": ["attack", str(finished / "model.npz"), "--limit", "8", "--out", str(out)],
+        "diagnose": ["diagnose", "--checks", "labels", "--out", str(out)],
+    }[command]
+    assert main(argv) == 1
+    printed, err = capsys.readouterr()
+    assert err == f"error: cannot write into {out}: Permission denied\n"
+    assert "accuracy" not in printed and "status" not in printed  # no table: nothing ran
+    assert list(locked.iterdir()) == []
+
+
 def test_an_unreadable_model_is_named(finished, capsys, monkeypatch):
     path = finished / "model.npz"
 

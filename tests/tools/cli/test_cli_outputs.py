@@ -186,3 +186,32 @@ def test_explains_default_figure_never_goes_into_a_folder_being_read(
     assert main(["explain", str(model), ".", "--method", "saliency"]) == 1
     refused(capsys, "IMAGE-why.png would write figures into .", "--out ../why.png")
     assert not list(digit.parent.glob("*-why.png"))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "--epochs", "1", "--out", ""],
+        ["diagnose", "--checks", "labels", "--out", ""],
+        ["attack", "MODEL", "--limit", "5", "--out", ""],
+        ["predict", "MODEL", "DIGIT", "--show", ""],
+        ["export", "MODEL", ""],
+    ],
+)
+def test_an_empty_output_name_is_refused(argv, model, digit, tmp_path, monkeypatch, capsys):
+    """``--out ""`` (an unset shell variable in quotes) is Path(""), the current folder: the
+    run's files went in among the user's (was: train, attack and diagnose wrote there)."""
+    argv = [{"MODEL": str(model), "DIGIT": str(digit)}.get(a, a) for a in argv]
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    try:
+        code = main(argv)
+    except SystemExit as exit_info:  # argparse's own refusal
+        code = exit_info.code
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and "Traceback" not in err
+    assert (
+        "is empty; give a folder name" if "--out" in argv else "is empty; give a file name"
+    ) in err
+    assert list(here.iterdir()) == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -52,6 +53,39 @@ def test_overwrite_replaces_the_earlier_run(tmp_path, capsys):
     assert load_card(run / "best.npz")["seed"] == 5
     assert not (run / "filters_layer3.png").exists()  # the old run's files are gone
     assert (run / "notes.txt").read_text() == "mine"  # the user's are not
+
+
+def test_overwrite_of_a_run_it_cannot_remove_says_so(tmp_path, capsys, monkeypatch):
+    """A run folder whose files cannot be removed (read-only, immutable): the error names
+    what failed (was: the bare '[Errno 1] Operation not permitted: .../config.json')."""
+    run = tmp_path / "myrun"
+    assert main(["train", "--epochs", "1", *FAST, "--out", str(run)]) == 0
+    capsys.readouterr()
+
+    def refuse(run_dir):
+        raise PermissionError(1, "Operation not permitted", str(run_dir / "config.json"))
+
+    monkeypatch.setattr("cnn_numpy.tools.cli.run_dir.set_aside_run", refuse)
+    assert main(["train", "--epochs", "1", *FAST, "--overwrite", "--out", str(run)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot replace the run in {run}: Operation not permitted")
+    assert "Errno" not in err and "Traceback" not in err
+
+
+def test_overwrite_keeps_the_old_run_when_the_new_one_fails_before_an_epoch(tmp_path, capsys):
+    """--overwrite --live on a port in use: the new run fails before its first epoch, and the
+    old run is still there, byte for byte (was: removed first, the folder left empty)."""
+    run = tmp_path / "myrun"
+    assert main(["train", "--epochs", "1", *FAST, "--out", str(run)]) == 0
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        argv = ["train", *FAST, "--overwrite", "--out", str(run), "--live", "--port", port]
+        assert main([*argv, "--no-browser"]) == 1
+    assert "is already in use" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
 
 
 def test_overwrite_removes_every_file_a_run_writes(tmp_path):

@@ -52,12 +52,24 @@ def test_explain_several_images_and_errors(run, photo, tmp_path, capsys):
     out = tmp_path / "fig.png"
     assert main(["explain", str(run / "model.npz"), photo, missing, photo, "--out", str(out)]) == 1
     captured = capsys.readouterr()
-    assert captured.err.startswith(f"error: {missing}") and "Traceback" not in captured.err
+    assert captured.err == f"error: no such image file: {missing}\n"
     assert png_size(tmp_path / "fig-1.png") and png_size(tmp_path / "fig-3.png")
     assert main(["explain", str(run / "model.npz"), photo, "--target", "2"]) == 1
     assert "--target 2 is not a class" in capsys.readouterr().err
     assert main(["explain", str(tmp_path / "nothing.npz"), photo]) == 1
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_explain_names_an_unreadable_image_once(run, tmp_path, capsys):
+    """An error that names the file already is printed as predict prints it (was:
+    'error: X.png: cannot read X.png: the file is empty ...')."""
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    assert main(["explain", str(run / "model.npz"), str(empty)]) == 1
+    assert (
+        capsys.readouterr().err
+        == f"error: cannot read {empty}: the file is empty (0 bytes); copy it again\n"
+    )
 
 
 def test_explain_a_folder_explains_its_images_in_name_order(run, photo, tmp_path, capsys):

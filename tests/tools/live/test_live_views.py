@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import warnings
 
 import numpy as np
 import pytest
@@ -272,6 +273,17 @@ def test_a_decompression_bomb_is_refused_before_decoding():
         check_image_size(buffer.getvalue())
     with pytest.raises(ValueError, match="has 900,000,000 pixels; at most 40 megapixels"):
         check_image_size(bomb_png(30000, 30000))  # past Pillow's own limit too
+
+
+def test_an_image_between_the_limits_is_refused_without_a_pillow_warning():
+    """144 megapixels: past Pillow's warning (89) and our limit (40), short of Pillow's error
+    (179): the request's 422 says it; the server's terminal gets no DecompressionBombWarning
+    (was: two lines of it for each such upload)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match="has 12000x12000 = 144,000,000 pixels; at most 40"):
+            check_image_size(bomb_png(12000, 12000))
+    assert [str(w.message) for w in caught] == []
 
 
 def png_bytes(pixels: np.ndarray) -> bytes:

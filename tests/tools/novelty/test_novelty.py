@@ -182,6 +182,11 @@ def test_a_model_saved_without_one_has_none(trained, tmp_path):
         (lambda h, a: h["novelty"].update(version=0), "version 1 or 2 or 3"),
         (lambda h, a: a.pop("novelty/0/means"), "arrays"),
         (lambda h, a: a.update({"novelty/1/precisions": np.zeros((3, 3))}), "shapes"),
+        (
+            lambda h, a: a.update({"novelty/0/means": a["novelty/0/means"].astype(np.float16)}),
+            "stage 0's arrays are float16 and float64, not float64",
+        ),
+        (lambda h, a: a["novelty/0/precisions"].fill(np.nan), "stage 0's arrays hold NaN"),
         (lambda h, a: h["novelty"]["stages"][0].update(pooling="max"), "stage 0"),
         (lambda h, a: h["novelty"]["stages"][0].update(scale=-1.0), "stage 0"),
     ],

@@ -167,3 +167,46 @@ def test_an_entry_that_is_not_a_npy_array_is_named(model_file, tmp_path, capsys,
     err = capsys.readouterr().err
     assert err.startswith(f"error: {path} is corrupt") and "Traceback" not in err
     assert FIX in err and not (tmp_path / "model.onnx").exists()
+
+
+@pytest.mark.parametrize("member", ["0.weight.npy", "extra.npy"])
+def test_an_entry_promising_more_than_it_holds_is_named_before_numpy_allocates(
+    model_file, tmp_path, capsys, member
+):
+    """A .npy header that promises a 40 GB array in a 200-byte entry: the file is corrupt
+    (was: NumPy tried to allocate the 40 GB and the CLI said 'not enough memory; try a
+    smaller batch')."""
+    import zipfile
+
+    header = np.lib.format.header_data_from_array_1_0(np.zeros(1, np.float32))
+    header["shape"] = (100_000, 100_000)
+    forged = io.BytesIO()
+    np.lib.format.write_array_header_1_0(forged, header)
+    path = tmp_path / "model.npz"
+    with zipfile.ZipFile(model_file) as good, zipfile.ZipFile(path, "w") as damaged:
+        for name in good.namelist():
+            damaged.writestr(name, forged.getvalue() if name == member else good.read(name))
+        if member not in good.namelist():
+            damaged.writestr(member, forged.getvalue())
+    with pytest.raises(ModelFileError, match=r"is corrupt: .*promises .* \(40,000,000,000 bytes"):
+        load(path)
+    assert main(["predict", str(path), str(tmp_path / "none.png")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path} is corrupt") and "memory" not in err
+
+
+def test_a_pipe_given_as_a_model_or_an_image_is_named(model_file, tmp_path, capsys):
+    """A named pipe exists but is no file (reading it would wait for a writer): the error
+    says what it is (was: 'no such model file' / 'no such image file')."""
+    import os
+
+    pipe = tmp_path / "pipe.png"
+    os.mkfifo(pipe)
+    assert main(["predict", str(pipe), str(pipe)]) == 1
+    assert (
+        capsys.readouterr().err
+        == f"error: {pipe} is a pipe or a device, not a model file (a .npz)\n"
+    )
+    assert main(["predict", str(model_file), str(pipe)]) == 1
+    err = capsys.readouterr().err
+    assert err == f"error: cannot read {pipe}: it is a pipe or a device, not an image file\n"

@@ -139,6 +139,12 @@ def test_the_loaded_checkpoint_still_resumes_exactly(checkpoint):
         (lambda h: h["card"].update(normalize="z-score"), "normalize must be"),
         (lambda h: h["card"].update(input_shape=[3, 8, 8]), "do not take its card's input_shape"),
         (lambda h: h["card"].update(epochs=-1), "epochs must be a whole number"),
+        # terminal escapes: predict and evaluate print these names (was: printed raw)
+        (
+            lambda h: h["card"].update(class_names=["a", "\x1b[2J\x1b]52;c;cm0gLXJm\x07", "c"]),
+            "class_names must be a list of names .strings without control characters",
+        ),
+        (lambda h: h["card"].update(dataset="mnist\x1b[2J"), "dataset must be a string without"),
         (lambda h: h["arrays"]["0.weight"].update(dtype="object"), "record of array '0.weight'"),
         (lambda h: h["layers"][0].update(code="x"), "layer 0 is described as"),
         (lambda h: h.update(kind="script"), "kind 'script'"),

@@ -19,7 +19,16 @@ from ...data.atomic import atomic_write_text
 from ...train import predict_proba
 from ..explain import fgsm, pgd, pixel_units
 from ..explain.figures import accuracy_plot, attack_grid, save_figure
-from .common import UsageError, int_in, load_model, normalization, output_folder, seed, writing
+from .common import (
+    UsageError,
+    check_writable,
+    int_in,
+    load_model,
+    normalization,
+    output_folder,
+    seed,
+    writing,
+)
 from .dataset import DATASET_NAMES, load_data
 from .evaluate import check_model_fits, test_source, trained_on
 
@@ -119,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
     check_model_fits(model, card, args.model, data)
     if len(y) == 0:
         raise UsageError("no test images to attack")
+    check_writable(args.out)
     name = "FGSM" if args.method == "fgsm" else f"PGD-{PGD_STEPS}"
     print(
         f"Model: {args.model} ({trained_on(card)}) | {name} on {len(y)} {source.dataset} "

@@ -17,6 +17,7 @@ import contextlib
 import math
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,6 +64,19 @@ def writing(action: str, then: str = "") -> Iterator[None]:
         if err.filename is not None and str(err.filename) not in action:
             reason = f"{reason} ({err.filename})"
         raise CliError(f"cannot {action}: {reason}" + (f"; {then}" if then else "")) from err
+
+
+def check_writable(folder: str | os.PathLike) -> None:
+    """A ``CliError`` now, not after minutes of work, if nothing can be written in ``folder``
+    (or, where it is still to be made, in the nearest folder above it); leaves nothing."""
+    folder = Path(folder)
+    existing = next(p for p in (folder, *folder.parents, Path(".")) if p.exists())
+    try:
+        handle, name = tempfile.mkstemp(dir=existing)
+    except OSError as err:
+        raise CliError(f"cannot write into {folder}: {err.strerror or err}") from None
+    os.close(handle)
+    os.unlink(name)
 
 
 def _number(text: str, kind: type) -> int | float:
@@ -132,6 +146,8 @@ def _check_parents(path: Path) -> None:
 
 def output_file(text: str) -> str:
     """An argparse type: a file to write (not a folder, not under a file)."""
+    if not text.strip():  # Path("") is ".", the current folder
+        raise argparse.ArgumentTypeError("is empty; give a file name, e.g. figure.png")
     path = Path(text)
     if path.is_dir():
         raise argparse.ArgumentTypeError(
@@ -180,6 +196,8 @@ def refuse_overwriting(outputs, inputs, example: str) -> None:
 
 def output_folder(text: str) -> str:
     """An argparse type: a folder to write into (not a file, not under a file)."""
+    if not text.strip():  # Path("") is ".": the run's files would land among yours
+        raise argparse.ArgumentTypeError("is empty; give a folder name, e.g. runs/my-run")
     path = Path(text)
     if path.exists() and not path.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a file, not a folder")

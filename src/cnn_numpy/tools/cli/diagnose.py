@@ -16,7 +16,7 @@ from ..doctor import diagnose
 from ..saving.run_folder import make_run_dir
 from ..visualize.diagnosis_page import write_diagnosis
 from . import train
-from .common import UsageError, writing
+from .common import UsageError, check_writable, writing
 from .dataset import load_data
 from .flag_notes import notes
 from .settings import CHECKS, resolve_defaults
@@ -108,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:  # e.g. --blocks 4 on 28x28 images
         raise UsageError(str(err)) from err
     optimizer = build_optimizer(settings, model.parameters())
+    check_writable(args.out or "runs")
     print(
         f"Diagnosing: {settings.model} | optimizer={settings.optimizer} lr={settings.lr} "
         f"batch_size={settings.batch_size} | on copies, {len(data.train[0]):,} images"

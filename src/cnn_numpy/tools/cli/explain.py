@@ -162,7 +162,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             _, x = prepared_input(name, shape, stats, card.get("dataset"))  # as predict does
         except (OSError, ValueError) as err:  # one unreadable image: say so, go on
-            print_error(f"{name}: {error_message(err)}")
+            message = error_message(err)  # most name the file already: not twice
+            print_error(message if str(name) in message else f"{name}: {message}")
             status = 1
             continue
         image = x[0] * stats["std"] + stats["mean"]  # (C, H, W) back in pixel units

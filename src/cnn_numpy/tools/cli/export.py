@@ -81,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
         require_onnx()
     except ImportError as err:
         raise CliError(str(err)) from None
+    if not args.out.strip():
+        raise UsageError(f"OUT is empty; give a file name, e.g. {Path(args.model).stem}.onnx")
     refuse_overwriting([args.out], [args.model], example=f"{Path(args.model).stem}.onnx")
     check_replaceable(args.out)
     model, card = load_model(args.model)

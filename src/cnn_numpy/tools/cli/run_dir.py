@@ -2,7 +2,8 @@
 an empty one behind.
 
 - ``--out DIR`` that already holds a run is refused (continue it with ``--resume DIR``, or
-  pick another folder) unless ``--overwrite`` is given: then the old run's files go.
+  pick another folder) unless ``--overwrite`` is given: then the old run's files go once
+  the new run has saved an epoch (set aside until then, and put back if it fails before).
 - A new run that fails before its first epoch is saved (disk full, a dead worker, ...)
   removes what it wrote, and the folder if it made it.  Ctrl-C keeps it: it says how to
   resume.
@@ -12,10 +13,11 @@ an empty one behind.
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..saving.run_folder import make_run_dir, remove_run, run_files
+from ..saving.run_folder import make_run_dir, put_back_run, remove_run, run_files, set_aside_run
 from .common import CliError, writing
 
 
@@ -58,11 +60,19 @@ def run_folder(settings) -> Iterator[Path]:
         run_dir = make_run_dir(settings.dataset, settings.model, settings.out)
     if created is None and settings.out is None:
         created = run_dir  # a new runs/<name> in an existing runs/
-    if settings.overwrite:
-        remove_run(run_dir)
+    aside = None  # --overwrite: the old run, kept until the new one has saved an epoch
+    if settings.overwrite and run_files(run_dir):
+        with writing(f"replace the run in {run_dir}"):
+            aside = set_aside_run(run_dir)
     try:
         yield run_dir
     except BaseException:
         if not (run_dir / "history.json").is_file():  # no epoch finished: nothing to keep
             remove_run(run_dir, up_to=created)
+            if aside is not None:
+                put_back_run(aside, run_dir)
+                aside = None
         raise
+    finally:
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)

@@ -15,6 +15,7 @@ import binascii
 import io
 import re
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -62,7 +63,10 @@ def check_image_size(data: bytes) -> None:
 
     limit = f"at most {MAX_UPLOAD_PIXELS // 1_000_000} megapixels are accepted"
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with warnings.catch_warnings():  # Pillow warns of big images: refused below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+        with img:
             width, height = img.size
     except UnidentifiedImageError:  # its message names our in-memory buffer
         raise ValueError(

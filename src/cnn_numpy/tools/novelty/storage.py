@@ -207,14 +207,14 @@ def read_novelty(header: dict, arrays: dict[str, np.ndarray], path) -> NoveltyDe
         ):
             raise damaged(f"stage {i} is {stage!r:.80}")
         means, precisions = stored[f"{i}/means"], stored[f"{i}/precisions"]
-        if (
-            means.ndim != 2
-            or precisions.shape != (*means.shape, means.shape[1])
-            or means.dtype != np.float64
-            or precisions.dtype != np.float64
-            or not (np.isfinite(means).all() and np.isfinite(precisions).all())
-        ):
+        if means.ndim != 2 or precisions.shape != (*means.shape, means.shape[1]):
             raise damaged(f"stage {i}'s arrays have shapes {means.shape} and {precisions.shape}")
+        if means.dtype != np.float64 or precisions.dtype != np.float64:
+            raise damaged(
+                f"stage {i}'s arrays are {means.dtype} and {precisions.dtype}, not float64"
+            )
+        if not (np.isfinite(means).all() and np.isfinite(precisions).all()):
+            raise damaged(f"stage {i}'s arrays hold NaN or infinity")
         parsed.append(Stage(stage["layer"], stage["pooling"]))
         gaussians.append(ClassGaussians(means=means, precisions=precisions))
         scales.append(stage["scale"])

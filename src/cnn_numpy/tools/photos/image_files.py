@@ -48,6 +48,8 @@ def read_photo(path: str | os.PathLike, max_side: int | None = None) -> tuple[np
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
+    if path.exists() and not path.is_file():  # reading a pipe could wait for ever
+        raise ValueError(f"cannot read {path}: it is a pipe or a device, not an image file")
     if not path.is_file():
         raise FileNotFoundError(f"no such image file: {path}")
     if path.stat().st_size == 0:

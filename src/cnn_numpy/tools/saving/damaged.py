@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import struct
 import tokenize
 import zipfile
@@ -45,9 +46,35 @@ def damaged_archive(path, err: BaseException) -> str:
 def npy_entry(archive, name: str) -> np.ndarray:
     """``archive[name]`` of an opened ``.npz``: NumPy returns an entry that does not begin
     as a ``.npy`` file does as raw bytes, not an array; that is a damaged file too."""
+    check_npy_size(archive.zip, f"{name}.npy")
     value = archive[name]
     if not isinstance(value, np.ndarray):
         raise zipfile.BadZipFile(
             f"its entry {name!r} is not a NumPy array (it begins with {bytes(value[:12])!r})"
         )
     return value
+
+
+def check_npy_size(archive: zipfile.ZipFile, member: str) -> None:
+    """An entry whose ``.npy`` header promises more bytes than the entry holds is damaged:
+    NumPy would allocate what the header says (tens of GB from a forged one) before it
+    found the data missing."""
+    if member not in archive.namelist():
+        return
+    with archive.open(member) as f:
+        if f.read(6) != np.lib.format.MAGIC_PREFIX:
+            return  # not a .npy entry: NumPy hands back its bytes, npy_entry names it
+        version = tuple(f.read(2))
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            return  # NumPy's own reader names what is wrong with it
+    promised = math.prod(shape) * dtype.itemsize
+    held = archive.getinfo(member).file_size
+    if not dtype.hasobject and promised > held:
+        raise zipfile.BadZipFile(
+            f"its entry {member[:-4]!r} promises an array of shape {shape} and dtype {dtype} "
+            f"({promised:,} bytes) but holds {held:,} bytes"
+        )

@@ -185,9 +185,12 @@ def check_card(card: dict, num_outputs: int | None = None) -> None:
     names = card.get("class_names")
     if names is not None:
         if not isinstance(names, list) or not all(
-            isinstance(n, str) and len(n) <= 200 for n in names
-        ):
-            raise HeaderError("its card's class_names must be a list of names (strings)")
+            isinstance(n, str) and len(n) <= 200 and n.isprintable() for n in names
+        ):  # printable: a name with terminal escapes would drive the terminal it is printed on
+            raise HeaderError(
+                "its card's class_names must be a list of names (strings without control "
+                "characters)"
+            )
         if num_outputs is not None and len(names) != num_outputs:
             raise HeaderError(
                 f"its card names {len(names)} classes but the model has {num_outputs} outputs"
@@ -209,8 +212,13 @@ def check_card(card: dict, num_outputs: int | None = None) -> None:
             f"its card's input_shape must be [channels, height, width], got {shape!r:.200}"
         )
     for key in ("dataset", "preset", "library_version", "date", "saved_as"):
-        if card.get(key) is not None and not isinstance(card[key], str):
-            raise HeaderError(f"its card's {key} must be a string, got {card[key]!r:.100}")
+        if card.get(key) is not None and not (
+            isinstance(card[key], str) and card[key].isprintable()
+        ):
+            raise HeaderError(
+                f"its card's {key} must be a string without control characters, "
+                f"got {card[key]!r:.100}"
+            )
     for key in ("epochs", "total_epochs", "seed"):
         value = card.get(key)
         if value is not None and not (

@@ -135,6 +135,8 @@ def open_npz(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
             + (f"it holds {' and '.join(found)}" if found else "it holds no best.npz or model.npz")
             + ")"
         )
+    if path.exists() and not path.is_file():  # reading a pipe could wait for ever
+        raise ModelFileError(f"{path} is a pipe or a device, not a model file (a .npz)")
     if not path.is_file():
         raise FileNotFoundError(f"no such model file: {path}")
     with open(path, "rb") as f:

@@ -18,6 +18,7 @@ import io
 import json
 import os
 import platform
+import tempfile
 import time
 from pathlib import Path
 
@@ -94,6 +95,28 @@ def remove_run(run_dir: str | os.PathLike, up_to: str | os.PathLike | None = Non
             return
         if folder == up_to:
             return
+
+
+def set_aside_run(run_dir: str | os.PathLike) -> Path:
+    """Move the run's files in ``run_dir`` into a new hidden folder inside it
+    (``.replaced-*``): ``train --overwrite`` keeps the old run there until the new one has
+    saved an epoch, and puts it back (``put_back_run``) if the new one fails before."""
+    run_dir = Path(run_dir)
+    aside = Path(tempfile.mkdtemp(prefix=".replaced-", dir=run_dir))
+    try:
+        for path in run_files(run_dir):
+            path.rename(aside / path.name)
+    except OSError:
+        put_back_run(aside, run_dir)
+        raise
+    return aside
+
+
+def put_back_run(aside: Path, run_dir: str | os.PathLike) -> None:
+    """Undo ``set_aside_run``: the old run's files back in ``run_dir``, ``aside`` gone."""
+    for path in aside.iterdir():
+        path.rename(Path(run_dir) / path.name)
+    aside.rmdir()
 
 
 def versions() -> dict[str, str]:
