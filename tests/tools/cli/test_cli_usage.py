@@ -3,6 +3,7 @@ own flags or choices, and where the help is; the full usage only with --help (is
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -84,6 +85,21 @@ def test_the_command_line_reports_the_same_without_a_traceback():
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "did you mean --dataset mnist?" in proc.stderr and proc.stdout == ""
+
+
+@pytest.mark.parametrize("command", ["train", "attack", "exercises"])
+def test_a_terminal_that_cannot_show_a_character_gets_a_question_mark_not_a_traceback(command):
+    """PYTHONIOENCODING=ascii (or Windows' cp1252 into a file): train's help has a ·, a ×
+    and Greek letters, and printing them ended the command with a UnicodeEncodeError."""
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnn_numpy", command, "--help"],
+        capture_output=True,
+        env=env,
+    )
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr[-300:]
+    assert proc.stdout.startswith(f"usage: cnn-numpy {command}".encode())
+    proc.stdout.decode("ascii")  # every character the terminal got, it can show
 
 
 def subcommands() -> dict:

@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    showable_output()
     parser = build_parser()
     args = unknown_flags(parser, argv)  # parse_args, with the subcommand's own suggestions
     if args.command is None:
@@ -109,6 +110,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except (ValueError, TypeError, OSError, MemoryError, RuntimeError) as err:
         return report_error(err, 1)
+
+
+def showable_output() -> None:
+    """A character the terminal's encoding cannot show (a ✓, a ·, a ×: PYTHONIOENCODING=ascii,
+    or Windows' cp1252 into a file) is printed as '?' instead of ending the command with a
+    UnicodeEncodeError.  The command's own output streams only; nothing else changes."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure") and stream.errors == "strict":
+            stream.reconfigure(errors="replace")
 
 
 def report_error(err: BaseException, code: int) -> int:
