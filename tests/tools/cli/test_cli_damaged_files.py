@@ -79,6 +79,15 @@ def test_a_failed_resume_names_the_damaged_file_and_changes_nothing(
     assert snapshot(run_copy) == before  # config.json is not rewritten first
 
 
+@pytest.mark.parametrize("content", [b"{ not json", b"\xff\xfe not text"])
+def test_a_config_json_that_is_not_json_is_named_damaged_with_the_fix(run_copy, capsys, content):
+    (run_copy / "config.json").write_bytes(content)
+    assert main(["train", "--resume", str(run_copy), "--epochs", "4"]) == 1
+    err = capsys.readouterr().err
+    assert f"error: {run_copy / 'config.json'} is damaged: it is not JSON (" in err, err
+    assert "put back a good copy" in err and "or train a new run" in err
+
+
 def test_a_failed_resume_for_missing_data_changes_nothing(tmp_path, capsys, monkeypatch):
     from helpers.idx_fixtures import fake_files, write_files
 

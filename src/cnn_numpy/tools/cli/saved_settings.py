@@ -20,8 +20,13 @@ def read_config(path: Path) -> dict:
     is a ``CliError`` naming it.  Keys this version does not know are left out."""
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CliError(f"cannot read {path}: {getattr(err, 'strerror', None) or err}") from err
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CliError(
+            f"{path} is damaged: it is not JSON ({err}). It holds the run's settings, as train "
+            "wrote them: put back a good copy (or mend the place named), or train a new run"
+        ) from err
+    except OSError as err:
+        raise CliError(f"cannot read {path}: {err.strerror or err}") from err
     if not isinstance(config, dict):
         raise CliError(
             f"{path} is damaged: it holds a {type(config).__name__}, not the settings of a run"

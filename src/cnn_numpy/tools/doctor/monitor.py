@@ -58,6 +58,10 @@ class Monitor(Callback):
     """Records statistics of one training step every ``every`` steps, and the first conv
     layer's filters at every epoch end (``fit(..., callbacks=[Monitor()])``).
 
+    With a ``DataParallel`` model the layers run in its worker processes, out of sight: only
+    the parameters and their gradients are recorded (each record's ``layers`` is empty); train
+    the model itself, in one process, to record its activations too.
+
     Attributes:
         records: one dict per watched step: ``step`` (counted from 1 over the whole run),
             ``epoch``, ``loss``, ``layers`` (``activation_stats`` of each layer's output) and
