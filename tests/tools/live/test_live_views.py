@@ -256,6 +256,11 @@ def test_pad_pixels_are_read_as_read_image_reads_a_gray_png(tmp_path):
             r"no digit found: the image is too small \(2x2 pixels",
         ),
         ({"image": ["a list"]}, 400, "'image' must be a string"),
+        (  # a canvas's toDataURL(): the base64 is after the comma
+            {"image": "data:image/png;base64," + base64.b64encode(b"x").decode()},
+            400,
+            r"must be base64 text \(the base64 after the comma of a data: URL",
+        ),
     ],
 )
 def test_bad_predict_requests_say_what_is_wrong(payload, status, words):

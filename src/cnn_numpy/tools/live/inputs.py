@@ -41,7 +41,10 @@ def decode_base64(text: str, what: str) -> bytes:
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise ValueError(f"{what} must be base64 text") from None
+        hint = ""
+        if isinstance(text, str) and text.startswith("data:"):  # a data URL, as a canvas gives
+            hint = " (the base64 after the comma of a data: URL, without the 'data:...,' part)"
+        raise ValueError(f"{what} must be base64 text{hint}") from None
 
 
 def pad_pixels(pixels: str, width: int, height: int) -> np.ndarray:
