@@ -96,6 +96,14 @@ def test_bad_arguments():
     assert BatchNorm1d(3).eval()(np.zeros((1, 3))).shape == (1, 3)  # fine with running stats
 
 
+def test_a_batch_of_one_without_running_stats_does_not_advise_eval():
+    """eval() is no way out when there are no running statistics: it uses the batch's too."""
+    with pytest.raises(ValueError, match="batch of 1") as error:
+        BatchNorm1d(3, track_running_stats=False)(np.zeros((1, 3)))
+    assert "running statistics instead" not in str(error.value)
+    assert "track_running_stats=False eval() uses the batch's too" in str(error.value)
+
+
 def test_state_dict_names_and_config():
     model = Sequential(Conv2d(1, 2, 3), BatchNorm2d(2))
     assert list(model.state_dict()) == [

@@ -172,11 +172,15 @@ class _BatchNorm(Layer):
 
     def _check_count(self, M: int, shape: tuple[int, ...]) -> None:
         if M < 2 and self.training:
+            instead = (
+                "eval() uses the running statistics instead"
+                if self.track_running_stats
+                else "with track_running_stats=False eval() uses the batch's too"
+            )
             raise ValueError(
                 f"{self!r}: batch statistics need more than one value per "
                 f"channel, got input shape {shape} (a batch of {shape[0]}); in "
-                "training mode it needs batches of 2 or more (eval() uses the running "
-                "statistics instead)"
+                f"training mode it needs batches of 2 or more ({instead})"
             )
 
     def _update_running(self, mean: np.ndarray, unbiased_var: np.ndarray) -> None:
