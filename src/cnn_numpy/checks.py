@@ -108,6 +108,7 @@ TORCH_ONLY = {
     "last_epoch": (-1, "to resume, call scheduler.load_state_dict(saved) on a new one"),
     "start_dim": (1, "reshape the array yourself (x.reshape(...))"),
     "end_dim": (-1, "reshape the array yourself (x.reshape(...))"),
+    "bias": (True, "affine=False drops both weight and bias; a weight alone is not implemented"),
 }
 
 
@@ -124,6 +125,16 @@ def torch_defaults(owner: str, **given) -> None:
                 f"{owner}: {name}={value!r} is not implemented here (only PyTorch's "
                 f"default, {name}={default!r}): {instead}"
             )
+
+
+def cpu_device(device, owner: str) -> None:
+    """PyTorch's ``device`` argument: None or the CPU (``"cpu"``, ``torch.device("cpu")``),
+    where NumPy computes; anything else (``"cuda"``) is refused, saying so."""
+    if device is not None and str(device).split(":")[0] != "cpu":
+        raise ValueError(
+            f"{owner}: device={device!r} is not available here: cnn-numpy computes with NumPy "
+            "on the CPU; leave device out (or pass 'cpu')"
+        )
 
 
 def state_mapping(state, owner: str) -> dict:

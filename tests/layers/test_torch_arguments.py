@@ -8,10 +8,13 @@ from helpers import assert_close, assert_gradients
 
 from cnn_numpy import (
     AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
     Conv2d,
     Dropout,
     Flatten,
     LeakyReLU,
+    Linear,
     MaxPool2d,
     ReLU,
 )
@@ -58,6 +61,10 @@ def test_string_padding_matches_torch(kernel, padding):
         (lambda: Flatten(end_dim=2), "end_dim=2"),
         (lambda: ReLU(inplace="yes"), "inplace must be True or False"),
         (lambda: Dropout(0.5, rng=True), "rng must be a seed"),  # NumPy would seed with 1
+        (lambda: Conv2d(1, 2, 3, device="cuda"), "Conv2d: device='cuda' is not available here"),
+        (lambda: Linear(2, 3, device="cuda:0"), "Linear: device='cuda:0' .* on the CPU"),
+        (lambda: BatchNorm2d(2, device="mps"), "BatchNorm2d: device='mps' .* pass 'cpu'"),
+        (lambda: BatchNorm1d(2, bias=False), "BatchNorm1d: bias=False is not implemented here"),
     ],
 )
 def test_pytorch_arguments_not_implemented_here_are_refused_clearly(build, message):
@@ -71,6 +78,17 @@ def test_pytorch_defaults_spelled_out_are_taken():
     assert MaxPool2d(2, None, 0, 1, False, False).stride == (2, 2)
     assert AvgPool2d(2, 2, 1, False, True, None).padding == (1, 1)
     assert Flatten(1, -1)(np.ones((2, 3, 4))).shape == (2, 12)
+    # device (a TypeError before) and BatchNorm's bias (PyTorch 2.13's), as PyTorch code spells them
+    assert Conv2d(1, 2, 3, device="cpu").weight.shape == (2, 1, 3, 3)
+    assert Linear(2, 3, device=None).weight.shape == (3, 2)
+    assert BatchNorm2d(2, device="cpu", bias=True).bias.shape == (2,)
+
+
+def test_a_torch_device_is_taken_for_the_cpu_only():
+    torch = pytest.importorskip("torch")
+    assert Linear(2, 3, device=torch.device("cpu")).weight.shape == (3, 2)
+    with pytest.raises(ValueError, match=r"device=device\(type='meta'\) is not available"):
+        Conv2d(1, 2, 3, device=torch.device("meta"))
 
 
 @pytest.mark.parametrize("make", [lambda: ReLU(inplace=True), lambda: LeakyReLU(0.1, True),

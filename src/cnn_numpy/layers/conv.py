@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import flag, float_dtype, torch_defaults, whole
+from ..checks import cpu_device, flag, float_dtype, torch_defaults, whole
 from .base import Layer, Parameter, as_rng, kaiming_uniform, pair, real_input
 from .shape_hints import batch_hint
 from .speed import reuse, rows_in_place, skip_input_grad
@@ -159,6 +159,7 @@ class Conv2d(Layer):
         bias: add a learned per-channel bias.
         rng: seed or ``np.random.Generator`` for the Kaiming-uniform init.
         dtype: parameter dtype; inputs are cast to it (float32 by default).
+        device: PyTorch's, None or 'cpu' only (NumPy computes on the CPU).
 
     Shape: (N, C_in, H, W) -> (N, C_out, H_out, W_out) with
         H_out = floor((H + 2*padding_h - kernel_h) / stride_h) + 1   (same for W).
@@ -182,8 +183,11 @@ class Conv2d(Layer):
         padding_mode: str = "zeros",
         rng=None,
         dtype=np.float32,
+        *,
+        device=None,
     ):
         torch_defaults("Conv2d", dilation=dilation, groups=groups, padding_mode=padding_mode)
+        cpu_device(device, "Conv2d")
         self.in_channels = whole(in_channels, "in_channels", "Conv2d", low=1)
         self.out_channels = whole(out_channels, "out_channels", "Conv2d", low=1)
         self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d")

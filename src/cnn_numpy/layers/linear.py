@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import flag, float_dtype, torch_defaults, whole
+from ..checks import cpu_device, flag, float_dtype, torch_defaults, whole
 from .base import Layer, Parameter, as_rng, kaiming_uniform, real_input
 from .speed import skip_input_grad
 
@@ -14,6 +14,7 @@ class Linear(Layer):
 
     Shape: (N, in_features) -> (N, out_features); as ``torch.nn.Linear``, any leading axes
     too: (*, in_features) -> (*, out_features), each leading position one more row.
+    (PyTorch's ``device``: None or 'cpu' only, where NumPy computes.)
 
     Example:
         >>> Linear(1352, 10, rng=0)(np.zeros((4, 1352))).shape
@@ -23,8 +24,16 @@ class Linear(Layer):
     """
 
     def __init__(
-        self, in_features: int, out_features: int, bias: bool = True, rng=None, dtype=np.float32
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        rng=None,
+        dtype=np.float32,
+        *,
+        device=None,
     ):
+        cpu_device(device, "Linear")
         self.in_features = whole(in_features, "in_features", "Linear", low=1)
         self.out_features = whole(out_features, "out_features", "Linear", low=1)
         bias = flag(bias, "bias", "Linear")

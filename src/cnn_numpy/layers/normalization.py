@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import flag, float_dtype, real, whole
+from ..checks import cpu_device, flag, float_dtype, real, torch_defaults, whole
 from .base import Layer, Parameter, real_input
 
 
@@ -87,8 +87,13 @@ class _BatchNorm(Layer):
         affine: bool = True,
         track_running_stats: bool = True,
         dtype=np.float32,
+        *,
+        device=None,
+        bias: bool = True,
     ):
         name = type(self).__name__
+        cpu_device(device, name)
+        torch_defaults(name, bias=bias)  # PyTorch 2.13's: False keeps the weight, drops the bias
         self.num_features = whole(num_features, "num_features", name, low=1)
         self.eps = real(eps, "eps", name, low=0, low_open=True)
         self.momentum = (
@@ -227,6 +232,7 @@ class BatchNorm2d(_BatchNorm):
         affine: learn a per-channel scale ``weight`` (gamma) and shift ``bias`` (beta).
         track_running_stats: keep ``running_mean``/``running_var`` for eval mode.
         dtype: dtype of parameters and buffers; inputs are cast to it (float32 by default).
+        device, bias: PyTorch's, at their defaults only (None or 'cpu'; True).
 
     Shape: (N, C, H, W) -> (N, C, H, W).
 
