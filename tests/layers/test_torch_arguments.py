@@ -107,3 +107,15 @@ def test_a_torch_dtype_is_named_as_given():
     torch = pytest.importorskip("torch")
     with pytest.raises(ValueError, match=r"\(NumPy's, e.g. np.float32\), got torch.float32"):
         Conv2d(1, 2, 3, dtype=torch.float32)  # the message said "got None"
+
+
+@pytest.mark.parametrize("set_to_none", [True, False])
+def test_model_zero_grad_takes_set_to_none_as_the_optimizers_do(set_to_none):
+    from cnn_numpy import Sequential
+
+    model = Sequential(Linear(2, 3, rng=0), ReLU(), Linear(3, 1, rng=1))
+    model.backward(model(np.ones((4, 2), np.float32)) * 0 + 1)
+    model.zero_grad(set_to_none=set_to_none)  # a TypeError before
+    assert all(not p.grad.any() for p in model.parameters())
+    with pytest.raises(ValueError, match="Sequential.zero_grad: set_to_none must be True or False"):
+        model.zero_grad("yes")

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..checks import flag
 from ..state import IncompatibleKeys, load_state
 
 
@@ -97,7 +98,9 @@ class Layer:
         for name, child in self.children():
             yield from ((f"{name}.{key}", b) for key, b in child.named_buffers())
 
-    def zero_grad(self) -> None:
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Every gradient to 0 (``set_to_none``: taken for PyTorch code, as the optimizers')."""
+        flag(set_to_none, "set_to_none", f"{type(self).__name__}.zero_grad")
         for p in self.parameters():
             p.grad[...] = 0
 
