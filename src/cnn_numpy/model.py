@@ -132,7 +132,7 @@ class Sequential(Layer):
             shape = layer.output_shape(shape)
         return shape
 
-    def children(self) -> Iterator[tuple[str, Layer]]:
+    def named_children(self) -> Iterator[tuple[str, Layer]]:
         """``("0", layer)``, ``("1", layer)``...: the layers in order, named by their index, so
         that Layer's walk (parameters, buffers, state, mode) names them ``"0.weight"``, as
         PyTorch's ``state_dict`` does."""

@@ -308,3 +308,20 @@ def test_torch_parameters_that_require_grad_are_refused_with_the_fix():
     layer = Linear(12, 6, rng=0)
     layer.load_state_dict({k: v.detach() for k, v in twin.named_parameters()})
     assert np.array_equal(layer.weight.data, twin.weight.detach().numpy())
+
+
+def test_children_are_the_layers_and_named_children_the_pairs_as_in_torch():
+    """``Sequential(*list(model.children())[:-1])``, a head cut off as a PyTorch user cuts it
+    (children() gave (name, layer) pairs, which PyTorch's named_children() gives)."""
+    model = small()
+    assert list(model.children()) == list(model.layers)
+    assert list(model.named_children()) == [(str(i), layer) for i, layer in enumerate(model)]
+    body = Sequential(*list(model.children())[:-1])
+    assert body(np.ones((2, 3, 4))).shape == (2, 6)
+    res = Residual(Sequential(Linear(6, 6, rng=0)), shortcut=Linear(6, 6, rng=1))
+    assert [name for name, _ in res.named_children()] == ["block", "shortcut"]
+    assert list(res.children()) == [res.block, res.shortcut]
+    torch = pytest.importorskip("torch")
+    twin = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 6), torch.nn.ReLU())
+    assert [type(c).__name__ for c in twin.children()] == ["Flatten", "Linear", "ReLU"]
+    assert [n for n, _ in twin.named_children()] == ["0", "1", "2"]

@@ -74,17 +74,20 @@ class Layer:
         finally:
             self.train(was_training)
 
-    def children(self) -> Iterator[tuple[str, Layer]]:
-        """(attribute, layer) of each layer this one holds (a block of one's own with a
-        ``self.conv = Conv2d(...)``): as torch's submodules, their parameters, buffers, state
-        and mode are this layer's too, named ``"conv.weight"``."""
+    def named_children(self) -> Iterator[tuple[str, Layer]]:
+        """(attribute, layer) of each layer this one holds (``self.conv = Conv2d(...)``): as
+        torch's submodules, their parameters, buffers, state and mode are this layer's too."""
         return ((name, v) for name, v in vars(self).items() if isinstance(v, Layer))
+
+    def children(self) -> Iterator[Layer]:
+        """The layers this one holds, without their names (as torch's ``children()``)."""
+        return (child for _, child in self.named_children())
 
     def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
         for name, value in vars(self).items():
             if isinstance(value, Parameter):
                 yield name, value
-        for name, child in self.children():
+        for name, child in self.named_children():
             yield from ((f"{name}.{key}", p) for key, p in child.named_parameters())
 
     def parameters(self) -> list[Parameter]:
@@ -95,7 +98,7 @@ class Layer:
             value = getattr(self, name, None)
             if value is not None:
                 yield name, value
-        for name, child in self.children():
+        for name, child in self.named_children():
             yield from ((f"{name}.{key}", b) for key, b in child.named_buffers())
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -109,7 +112,7 @@ class Layer:
         ``state_dict`` order: its own parameters and buffers, then each layer it holds."""
         yield from ((n, v.data) for n, v in vars(self).items() if isinstance(v, Parameter))
         yield from ((n, b) for n in self.buffer_names if (b := getattr(self, n, None)) is not None)
-        for name, child in self.children():
+        for name, child in self.named_children():
             yield from ((f"{name}.{key}", array) for key, array in child.named_state())
 
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -128,7 +131,7 @@ class Layer:
 
     def train(self, mode: bool = True) -> Layer:
         self.training = mode = training_mode(mode)
-        for _, child in self.children():
+        for child in self.children():
             child.train(mode)
         return self
 

@@ -29,7 +29,7 @@ class Residual(Layer):
     ``state_dict`` keys are ``block.<name>`` and ``shortcut.<name>`` (``"3.block.0.weight"``
     inside a Sequential), so the arrays load into a torch module with attributes ``block``
     and ``shortcut`` (``nn.Identity()`` when absent): the two branches are layers held as
-    attributes, which ``Layer`` walks into for parameters, state and mode (``children``).
+    attributes, which ``Layer`` walks into for parameters, state and mode (``named_children``).
 
     Example:
         >>> from cnn_numpy import Conv2d, ReLU, Sequential

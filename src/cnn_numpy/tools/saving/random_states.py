@@ -14,12 +14,12 @@ from ...layers.base import Layer
 
 def held_generators(layer: Layer, prefix: str = "") -> Iterator[tuple[str, Layer, str]]:
     """``(key, owner, attribute)`` of every Generator a layer owns, anywhere in ``layer``: the
-    same walk into held layers (``children``) as ``state_dict``, so a Dropout inside a
+    same walk into held layers (``named_children``) as ``state_dict``, so a Dropout inside a
     Residual's block is ``"3.block.1.rng"`` as its neighbour's weight is ``"3.block.0.weight"``."""
     for name, value in vars(layer).items():
         if isinstance(value, np.random.Generator):
             yield f"{prefix}{name}", layer, name
-    for name, child in layer.children():
+    for name, child in layer.named_children():
         yield from held_generators(child, f"{prefix}{name}.")
 
 
