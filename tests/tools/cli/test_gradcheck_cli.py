@@ -109,6 +109,16 @@ def test_a_batch_of_one_for_a_batch_norm_net_is_refused_up_front(capsys):
     assert "batches of 2 or more" in err and "Traceback" not in err
 
 
+def test_a_batch_of_one_on_maps_of_one_pixel_also_names_the_image_size(capsys):
+    assert main(["gradcheck", "--model", "resnet", "--batch-size", "1", "--image-size", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "error: --batch-size 1 is too small for the resnet net: BatchNorm2d(" in err
+    assert err.rstrip().endswith("or give a larger --image-size, so BatchNorm2d's maps hold more "
+                                 "than one value")  # fmt: skip
+    assert main(["gradcheck", "--model", "deep", "--batch-size", "1"]) == 2
+    assert "--image-size" not in capsys.readouterr().err  # BatchNorm1d: the batch alone
+
+
 def test_a_batch_of_one_is_fine_for_a_net_whose_batch_norm_sees_pixels(capsys):
     assert main(["gradcheck", "--model", "resnet", "--batch-size", "1"]) == 0  # BatchNorm2d only
     assert "OK: all" in capsys.readouterr().out

@@ -245,8 +245,10 @@ def run(args: argparse.Namespace) -> int:
     try:  # a copy, so the check's own passes are unchanged
         copy.deepcopy(model).train().forward(np.zeros_like(x))
     except ValueError as err:  # e.g. BatchNorm1d with a batch of one image
+        larger = "; or give a larger --image-size, so BatchNorm2d's maps hold more than one value"
         raise UsageError(
             f"--batch-size {args.batch_size} is too small for the {args.model} net: {err}"
+            + (larger if "BatchNorm2d" in str(err) else "")
         ) from err
     num_classes = model.output_shape(x.shape)[1]
     y = rng.integers(0, num_classes, size=args.batch_size)
