@@ -24,7 +24,8 @@ class ReLU(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = real_input(x, self)
         # mask = 1.0 where the input was positive, else 0.0.  A float mask (not bool) and
-        # x * mask (not np.maximum(x, 0)) take NumPy's fastest loops: same-type, no scalar
+        # x * mask (not np.maximum(x, 0)) take NumPy's fastest loops: same-type, no scalar.
+        # A negative x times 0.0 is -0.0, which equals 0 (NumPy prints it "-0.")
         self.mask = (x > 0).astype(x.dtype)
         return x * self.mask
 
