@@ -351,3 +351,26 @@ def test_a_fresh_augmentation_picture_is_not_called_stale(tmp_path, capsys):
         assert "earlier report" not in captions["augmentation.png"], captions["augmentation.png"]
         assert main(["report", str(out)]) == 0
     capsys.readouterr()
+
+
+def test_the_report_fits_a_phone(tmp_path):
+    """At 390 px the per-epoch table and a config row with a long folder ran past the right
+    edge: the whole page scrolled sideways (413 px wide), the last column cut off."""
+    from helpers.browser import js, require_browser, start_chromium, wait_for
+
+    from cnn_numpy.tools.visualize.report_page import render_html
+
+    require_browser()
+    history = History(epoch=[1], loss=[0.9782], train_acc=[0.71], test_acc=[0.876], seconds=[2.6])
+    config = {"dataset": "mnist", "data_dir": "/home/a-learner/projects/cnn-numpy/data/mnist"}
+    page = tmp_path / "report.html"
+    page.write_text(render_html("mnist", config, history, {}), encoding="utf-8")
+    driver = start_chromium(tmp_path / "profile")
+    try:
+        driver.set_window_size(390, 844)
+        wait_for(lambda: js(driver, "return window.innerWidth") <= 400, what="a phone's width")
+        driver.get(page.as_uri())
+        widths = js(driver, "return [document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], widths
+    finally:
+        driver.quit()

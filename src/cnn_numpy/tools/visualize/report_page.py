@@ -165,6 +165,12 @@ th { background: #f3f3f3; } td:first-child { color: #444; }
 figure { margin: 0.5em 0; } figcaption { color: #555; max-width: 60em; margin-bottom: 0.5em; }
 img { max-width: 100%; height: auto; border: 1px solid #eee; }
 .note { color: #a33; }
+/* a phone: narrower margins; a table still too wide (a long folder) scrolls on its own,
+   not the whole page */
+@media (max-width: 600px) {
+  body { padding: 1em 1em 2em; } td, th { padding: 0.25em 0.45em; }
+  table { display: block; max-width: 100%; overflow-x: auto; }
+}
 """
 
 
