@@ -325,6 +325,22 @@ def test_an_image_file_is_a_second_way_in(page, tmp_path):
     assert shown["label"] == "7"
 
 
+def test_the_image_file_can_be_chosen_with_the_keyboard(page):
+    """Tab from Clear went straight to the "Why?" buttons: the file field was hidden with
+    display: none, out of the tab order, so "Choose an image…" needed a mouse."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    page.find_element("id", "clear").send_keys("")  # focus on Clear
+    ActionChains(page).send_keys(Keys.TAB).perform()
+    focused = js(
+        page,
+        "const a = document.activeElement;"
+        "return [a.id, getComputedStyle(a.closest('label') || a).outlineStyle];",
+    )
+    assert focused == ["upload", "solid"], focused  # and its label shows where the focus is
+
+
 def test_clear_empties_the_page(page):
     draw_digit(page, 1, seed=5)
     page.find_element("id", "clear").click()
