@@ -352,6 +352,28 @@ def test_clear_empties_the_page(page):
     assert state[0] == "empty" and set(state[1]) == {"false"}
 
 
+def test_a_file_it_cannot_read_leaves_no_earlier_answer_on_the_page(page, tmp_path):
+    """A drawn 1, then a file that is no image: the pad went blank and the answer said so,
+    but the bars, the novelty score, "What the net sees", "Why?" and every layer still showed
+    the 1, as if they were the net's view of the file."""
+    draw_digit(page, 1, seed=5)
+    path = tmp_path / "notes.txt"
+    path.write_text("not an image")
+    shown = upload_file(page, path)
+    assert shown["state"] == "error" and shown["label"] == ""
+    errors = console_errors(page)  # the one refused request, and no script error
+    assert len(errors) == 1 and "/api/predict" in errors[0] and "422" in errors[0], errors
+    state = js(
+        page,
+        "return {bars: [...document.querySelectorAll('.prob-value')].map((n) => n.textContent),"
+        " drawn: [...document.querySelectorAll('.layer')].map((p) => p.dataset.drawn),"
+        " why: document.getElementById('why').dataset.method,"
+        " novelty: document.getElementById('novelty-note').textContent};",
+    )
+    assert set(state["bars"]) == {""} and set(state["drawn"]) == {"false"}, state
+    assert state["why"] == "" and state["novelty"] == "", state
+
+
 class RefuseAll:
     """A stand-in novelty detector that finds everything unfamiliar."""
 
