@@ -374,6 +374,19 @@ def test_a_file_it_cannot_read_leaves_no_earlier_answer_on_the_page(page, tmp_pa
     assert state["why"] == "" and state["novelty"] == "", state
 
 
+def test_a_why_method_chosen_before_any_drawing_shows_as_chosen(page):
+    """On an empty pad a click on "Saliency" left "Grad-CAM" marked: the click seemed lost,
+    yet the next drawing's map was a saliency map."""
+    page.find_element("id", "clear").click()
+    buttons = page.find_elements("css selector", ".why-method")
+    try:
+        buttons[1].click()
+        marked = [b.get_attribute("class") for b in buttons]
+        assert marked == ["why-method", "why-method on"], marked
+    finally:
+        buttons[0].click()
+
+
 class RefuseAll:
     """A stand-in novelty detector that finds everything unfamiliar."""
 
