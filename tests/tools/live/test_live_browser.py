@@ -479,6 +479,24 @@ def test_screenshot_for_the_readme(page, browser, tmp_path):
             server.stop()
 
 
+def test_the_page_fits_a_320_pixel_phone(server, page):
+    """At 320 px (the narrowest phones) the pad's card was wider than the window: the whole
+    page scrolled sideways, the cards' right edges cut off.  The pad shrinks to fit, and a
+    stroke on it still lands where it is drawn."""
+    size = page.get_window_size()
+    page.set_window_size(320, 640)
+    try:
+        wait_for(lambda: js(page, "return window.innerWidth") <= 320, what="a 320 px window")
+        assert draw_digit(page, 7, seed=3)["label"] == "7"
+        click_pixel(page, 0, 1, 14, 14, 28)
+        wait_for(lambda: js(page, "return !document.getElementById('kernel').hidden"))
+        widths = js(page, "return [document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], widths
+    finally:
+        page.set_window_size(size["width"], size["height"])
+        open_page(page, server.url)
+
+
 def test_a_clicked_pixel_opens_the_kernel_view_in_sight_on_a_phone(server, page):
     """At 390x844 the second conv's panel (16 maps, four a row) is taller than the window: a
     click on a pixel near its top opened the kernel view below the window's edge, and the page
