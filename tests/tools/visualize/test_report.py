@@ -374,3 +374,18 @@ def test_the_report_fits_a_phone(tmp_path):
         assert widths[0] <= widths[1], widths
     finally:
         driver.quit()
+
+
+def test_the_saliency_caption_fits_a_model_of_clothes():
+    """A Fashion-MNIST run's report said its saliency maps should be read against "the
+    digit's outline": the caption is said for any images, digits one example among others."""
+    import html
+
+    from cnn_numpy.tools.visualize.report_page import render_html
+
+    history = History(epoch=[1], loss=[1.29], train_acc=[0.6], test_acc=[0.73], seconds=[57.6])
+    page = render_html(
+        "fashion", {"dataset": "fashion-mnist"}, history, {"mistakes_saliency": b"png"}
+    )
+    caption = re.search(r"Why the mistakes\? Saliency</h2>\s*<figure><figcaption>([^<]*)", page)
+    assert caption and "the digit's" not in html.unescape(caption[1]), caption
