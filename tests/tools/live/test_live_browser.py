@@ -283,6 +283,37 @@ return [...document.querySelectorAll('#kernel *')]
 """
 
 
+RENDER_KERNEL = """
+const [view, done] = arguments;
+import('/kernel.js').then((kernel) => {
+  const node = document.createElement('div');
+  document.body.append(node);
+  kernel.renderKernel(node, view, view.value, () => {});
+  const lines = [...node.querySelectorAll('.nums td')].map((cell) => {
+    const range = document.createRange();
+    range.selectNodeContents(cell);
+    return [cell.textContent, range.getClientRects().length];
+  });
+  node.remove();
+  done(lines);
+});
+"""
+
+
+def test_a_small_number_in_the_kernel_view_stays_on_one_line(page):
+    """A product of -0.0006 showed as "-6.0e-" over "4" in its cell (broken at the dash)."""
+    tiny, row = -6e-4, [-6e-4, 0.5, 1.0]
+    view = {
+        "title": "Conv2d(1, 1, (1, 3))",
+        **{"channel": 0, "row": 0, "col": 0, "origin": [0, 0], "stride": [1, 1]},
+        **{"padding_size": [0, 0], "padding": None, "has_bias": False, "then": []},
+        **{"window": [[row]], "kernel": [[[tiny, 1.0, 1.0]]], "products": [[[3.6e-7, 0.5, 1.0]]]},
+        **{"channel_sums": [1.5], "sum": 1.5, "value": 1.5},
+    }
+    cells = page.execute_async_script(RENDER_KERNEL, view)
+    assert ["-6.0e-4", 1] in cells and all(lines == 1 for _, lines in cells), cells
+
+
 def test_the_kernel_view_fits_a_phone(server, page):
     """At 375x667 the sum's row (window x kernel = products -> sum) and the sums below ran
     past the window's right edge: cut off, and the whole page scrolled sideways."""
