@@ -528,6 +528,30 @@ def test_the_page_fits_a_320_pixel_phone(server, page):
         open_page(page, server.url)
 
 
+def test_a_long_layer_title_fits_a_320_pixel_phone(page, server):
+    """A resnet's "AdaptiveAvgPool2d(output_size=(1, 1)) 64×1×1" (and the BatchNorm titles
+    indented inside its blocks) ran 35 px past a 320 px window's edge, cut off; the name and
+    the shape now wrap."""
+    net = cnn.Sequential(
+        cnn.Conv2d(1, 4, 3, padding=1, rng=0),
+        cnn.AdaptiveAvgPool2d((1, 1)),
+        cnn.Flatten(),
+        cnn.Linear(4, 10, rng=1),
+    )
+    pooled = LiveServer("127.0.0.1", 0, view=ModelView(net, CARD)).start()
+    size = page.get_window_size()
+    page.set_window_size(320, 640)
+    try:
+        wait_for(lambda: js(page, "return window.innerWidth") <= 320, what="a 320 px window")
+        open_page(page, pooled.url)
+        widths = js(page, "return [document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], widths
+    finally:
+        pooled.stop()
+        page.set_window_size(size["width"], size["height"])
+        open_page(page, server.url)
+
+
 def test_a_clicked_pixel_opens_the_kernel_view_in_sight_on_a_phone(server, page):
     """At 390x844 the second conv's panel (16 maps, four a row) is taller than the window: a
     click on a pixel near its top opened the kernel view below the window's edge, and the page
