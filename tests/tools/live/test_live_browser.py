@@ -314,6 +314,24 @@ def test_a_small_number_in_the_kernel_view_stays_on_one_line(page):
     assert ["-6.0e-4", 1] in cells and all(lines == 1 for _, lines in cells), cells
 
 
+def test_the_kernel_view_opens_from_the_keyboard(page):
+    """A conv map could only be clicked: with the keyboard alone no kernel view could be
+    opened.  Tab reaches the maps; Enter shows the centre pixel, an arrow key moves it."""
+    from selenium.webdriver.common.keys import Keys
+
+    draw_digit(page, 4, seed=9)
+    heading = "return document.querySelector('#kernel h4')?.textContent || ''"
+    canvas = page.find_elements("css selector", ".layer[data-index='0'] .map canvas")[2]
+    page.find_element("id", "why").click()  # the focus just before the layers...
+    page.switch_to.active_element.send_keys(Keys.TAB)  # ...and Tab lands on map 0
+    assert js(page, "return document.activeElement.title") == "channel 0"
+    canvas.send_keys(Keys.ENTER)
+    wait_for(lambda: "channel 2, row 14, column 14" in js(page, heading), what="Enter")
+    canvas.send_keys(Keys.ARROW_RIGHT)
+    wait_for(lambda: "channel 2, row 14, column 15" in js(page, heading), what="the arrow")
+    page.find_element("id", "kernel-close").click()
+
+
 def test_the_kernel_view_fits_a_phone(server, page):
     """At 375x667 the sum's row (window x kernel = products -> sum) and the sums below ran
     past the window's right edge: cut off, and the whole page scrolled sideways."""
