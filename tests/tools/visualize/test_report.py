@@ -389,3 +389,16 @@ def test_the_saliency_caption_fits_a_model_of_clothes():
     )
     caption = re.search(r"Why the mistakes\? Saliency</h2>\s*<figure><figcaption>([^<]*)", page)
     assert caption and "the digit's" not in html.unescape(caption[1]), caption
+
+
+def test_the_loss_in_the_tables_says_whose_it_is():
+    """ "final loss 0.9782" beside a curves picture with a train and a test loss: it was the
+    train loss (the mean over the epoch's batches), and the test loss was in no table."""
+    from cnn_numpy.tools.visualize.report_page import render_html
+
+    history = History(epoch=[1], loss=[0.9782], train_acc=[0.71], test_acc=[0.876], seconds=[2.6])
+    history.test_loss = [0.4123]
+    page = render_html("mnist", {"dataset": "mnist"}, history, {})
+    assert "<td>final train loss</td><td>0.9782</td>" in page
+    assert "<td>final test loss</td><td>0.4123</td>" in page
+    assert "<th>train loss</th>" in page and "<th>loss</th>" not in page

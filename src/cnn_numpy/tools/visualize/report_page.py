@@ -88,9 +88,11 @@ def _numbers(history: History) -> list[tuple[str, str]]:
         return [("epochs", "0 (no epoch finished)")]
     rows = [
         ("epochs", str(history.epoch[-1])),
-        ("final loss", f"{history.loss[-1]:.4f}"),
+        ("final train loss", f"{history.loss[-1]:.4f}"),  # the mean over the epoch's batches
         ("final train accuracy", f"{history.train_acc[-1]:.4f}"),
     ]
+    if history.test_loss[-1] is not None:
+        rows.append(("final test loss", f"{history.test_loss[-1]:.4f}"))
     tests = [(acc, epoch) for acc, epoch in zip(history.test_acc, history.epoch) if acc is not None]
     if history.test_acc[-1] is not None:
         rows.append(("final test accuracy", f"{history.test_acc[-1]:.4f}"))
@@ -206,7 +208,7 @@ def render_html(
         ]
         parts += [
             "<div><h2>Per epoch</h2>",
-            _table(rows, ("epoch", "loss", "train acc", "test acc", "seconds")),
+            _table(rows, ("epoch", "train loss", "train acc", "test acc", "seconds")),
             "</div>",
         ]
     parts.append("</div>")
