@@ -392,8 +392,8 @@ def test_the_saliency_caption_fits_a_model_of_clothes():
 
 
 def test_the_loss_in_the_tables_says_whose_it_is():
-    """ "final loss 0.9782" beside a curves picture with a train and a test loss: it was the
-    train loss (the mean over the epoch's batches), and the test loss was in no table."""
+    """The report said "final loss 0.9782" beside curves with a train and a test loss: it
+    was the train loss (the mean over the epoch's batches); the test loss was in no table."""
     from cnn_numpy.tools.visualize.report_page import render_html
 
     history = History(epoch=[1], loss=[0.9782], train_acc=[0.71], test_acc=[0.876], seconds=[2.6])
