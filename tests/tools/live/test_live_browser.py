@@ -283,6 +283,55 @@ return [...document.querySelectorAll('#kernel *')]
 """
 
 
+RENDER_KERNEL = """
+const [view, done] = arguments;
+import('/kernel.js').then((kernel) => {
+  const node = document.createElement('div');
+  document.body.append(node);
+  kernel.renderKernel(node, view, view.value, () => {});
+  const lines = [...node.querySelectorAll('.nums td')].map((cell) => {
+    const range = document.createRange();
+    range.selectNodeContents(cell);
+    return [cell.textContent, range.getClientRects().length];
+  });
+  node.remove();
+  done(lines);
+});
+"""
+
+
+def test_a_small_number_in_the_kernel_view_stays_on_one_line(page):
+    """A product of -0.0006 showed as "-6.0e-" over "4" in its cell (broken at the dash)."""
+    tiny, row = -6e-4, [-6e-4, 0.5, 1.0]
+    view = {
+        "title": "Conv2d(1, 1, (1, 3))",
+        **{"channel": 0, "row": 0, "col": 0, "origin": [0, 0], "stride": [1, 1]},
+        **{"padding_size": [0, 0], "padding": None, "has_bias": False, "then": []},
+        **{"window": [[row]], "kernel": [[[tiny, 1.0, 1.0]]], "products": [[[3.6e-7, 0.5, 1.0]]]},
+        **{"channel_sums": [1.5], "sum": 1.5, "value": 1.5},
+    }
+    cells = page.execute_async_script(RENDER_KERNEL, view)
+    assert ["-6.0e-4", 1] in cells and all(lines == 1 for _, lines in cells), cells
+
+
+def test_the_kernel_view_opens_from_the_keyboard(page):
+    """A conv map could only be clicked: with the keyboard alone no kernel view could be
+    opened.  Tab reaches the maps; Enter shows the centre pixel, an arrow key moves it."""
+    from selenium.webdriver.common.keys import Keys
+
+    draw_digit(page, 4, seed=9)
+    heading = "return document.querySelector('#kernel h4')?.textContent || ''"
+    canvas = page.find_elements("css selector", ".layer[data-index='0'] .map canvas")[2]
+    page.find_element("id", "why").click()  # the focus just before the layers...
+    page.switch_to.active_element.send_keys(Keys.TAB)  # ...and Tab lands on map 0
+    assert js(page, "return document.activeElement.title") == "channel 0"
+    canvas.send_keys(Keys.ENTER)
+    wait_for(lambda: "channel 2, row 14, column 14" in js(page, heading), what="Enter")
+    canvas.send_keys(Keys.ARROW_RIGHT)
+    wait_for(lambda: "channel 2, row 14, column 15" in js(page, heading), what="the arrow")
+    page.find_element("id", "kernel-close").click()
+
+
 def test_the_kernel_view_fits_a_phone(server, page):
     """At 375x667 the sum's row (window x kernel = products -> sum) and the sums below ran
     past the window's right edge: cut off, and the whole page scrolled sideways."""
@@ -325,6 +374,22 @@ def test_an_image_file_is_a_second_way_in(page, tmp_path):
     assert shown["label"] == "7"
 
 
+def test_the_image_file_can_be_chosen_with_the_keyboard(page):
+    """Tab from Clear went straight to the "Why?" buttons: the file field was hidden with
+    display: none, out of the tab order, so "Choose an image…" needed a mouse."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    page.find_element("id", "clear").send_keys("")  # focus on Clear
+    ActionChains(page).send_keys(Keys.TAB).perform()
+    focused = js(
+        page,
+        "const a = document.activeElement;"
+        "return [a.id, getComputedStyle(a.closest('label') || a).outlineStyle];",
+    )
+    assert focused == ["upload", "solid"], focused  # and its label shows where the focus is
+
+
 def test_clear_empties_the_page(page):
     draw_digit(page, 1, seed=5)
     page.find_element("id", "clear").click()
@@ -334,6 +399,41 @@ def test_clear_empties_the_page(page):
         " [...document.querySelectorAll('.layer')].map((p) => p.dataset.drawn)];",
     )
     assert state[0] == "empty" and set(state[1]) == {"false"}
+
+
+def test_a_file_it_cannot_read_leaves_no_earlier_answer_on_the_page(page, tmp_path):
+    """A drawn 1, then a file that is no image: the pad went blank and the answer said so,
+    but the bars, the novelty score, "What the net sees", "Why?" and every layer still showed
+    the 1, as if they were the net's view of the file."""
+    draw_digit(page, 1, seed=5)
+    path = tmp_path / "notes.txt"
+    path.write_text("not an image")
+    shown = upload_file(page, path)
+    assert shown["state"] == "error" and shown["label"] == ""
+    errors = console_errors(page)  # the one refused request, and no script error
+    assert len(errors) == 1 and "/api/predict" in errors[0] and "422" in errors[0], errors
+    state = js(
+        page,
+        "return {bars: [...document.querySelectorAll('.prob-value')].map((n) => n.textContent),"
+        " drawn: [...document.querySelectorAll('.layer')].map((p) => p.dataset.drawn),"
+        " why: document.getElementById('why').dataset.method,"
+        " novelty: document.getElementById('novelty-note').textContent};",
+    )
+    assert set(state["bars"]) == {""} and set(state["drawn"]) == {"false"}, state
+    assert state["why"] == "" and state["novelty"] == "", state
+
+
+def test_a_why_method_chosen_before_any_drawing_shows_as_chosen(page):
+    """On an empty pad a click on "Saliency" left "Grad-CAM" marked: the click seemed lost,
+    yet the next drawing's map was a saliency map."""
+    page.find_element("id", "clear").click()
+    buttons = page.find_elements("css selector", ".why-method")
+    try:
+        buttons[1].click()
+        marked = [b.get_attribute("class") for b in buttons]
+        assert marked == ["why-method", "why-method on"], marked
+    finally:
+        buttons[0].click()
 
 
 class RefuseAll:
@@ -426,6 +526,48 @@ def test_screenshot_for_the_readme(page, browser, tmp_path):
     finally:
         if server is not None:
             server.stop()
+
+
+def test_the_page_fits_a_320_pixel_phone(server, page):
+    """At 320 px (the narrowest phones) the pad's card was wider than the window: the whole
+    page scrolled sideways, the cards' right edges cut off.  The pad shrinks to fit, and a
+    stroke on it still lands where it is drawn."""
+    size = page.get_window_size()
+    page.set_window_size(320, 640)
+    try:
+        wait_for(lambda: js(page, "return window.innerWidth") <= 320, what="a 320 px window")
+        assert draw_digit(page, 7, seed=3)["label"] == "7"
+        click_pixel(page, 0, 1, 14, 14, 28)
+        wait_for(lambda: js(page, "return !document.getElementById('kernel').hidden"))
+        widths = js(page, "return [document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], widths
+    finally:
+        page.set_window_size(size["width"], size["height"])
+        open_page(page, server.url)
+
+
+def test_a_long_layer_title_fits_a_320_pixel_phone(page, server):
+    """A resnet's "AdaptiveAvgPool2d(output_size=(1, 1)) 64×1×1" (and the BatchNorm titles
+    indented inside its blocks) ran 35 px past a 320 px window's edge, cut off; the name and
+    the shape now wrap."""
+    net = cnn.Sequential(
+        cnn.Conv2d(1, 4, 3, padding=1, rng=0),
+        cnn.AdaptiveAvgPool2d((1, 1)),
+        cnn.Flatten(),
+        cnn.Linear(4, 10, rng=1),
+    )
+    pooled = LiveServer("127.0.0.1", 0, view=ModelView(net, CARD)).start()
+    size = page.get_window_size()
+    page.set_window_size(320, 640)
+    try:
+        wait_for(lambda: js(page, "return window.innerWidth") <= 320, what="a 320 px window")
+        open_page(page, pooled.url)
+        widths = js(page, "return [document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], widths
+    finally:
+        pooled.stop()
+        page.set_window_size(size["width"], size["height"])
+        open_page(page, server.url)
 
 
 def test_a_clicked_pixel_opens_the_kernel_view_in_sight_on_a_phone(server, page):

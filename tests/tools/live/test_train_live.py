@@ -367,3 +367,38 @@ def test_the_training_view_fits_a_phone(browser):
     finally:
         browser.set_window_size(size["width"], size["height"])
         live.close()
+
+
+def test_a_finished_run_shows_the_learning_rate_its_last_epoch_used(browser):
+    """A cosine schedule to 0 over 2 epochs: once training ended the stats read "epoch 2/2 ·
+    batch 1/1 · learning rate 0", the rate for an epoch that never comes, not the 0.05 the
+    last epoch trained at.  Between epochs the next epoch's rate is right, and stays."""
+    net = cnn.seed_net(2, filters=4, rng=0)
+    optimizer = cnn.SGD(net.parameters(), lr=0.1)
+    live = LiveTraining("127.0.0.1", 0, net, optimizer, epochs=2, batches=1, interval=0.05)
+    live.start()
+    try:
+        browser.get(live.url)
+        wait_for(lambda: js(browser, "return !document.getElementById('training').hidden"))
+        history = cnn.History()
+        for epoch, next_lr in ((1, 0.05), (2, 0.0)):
+            live.on_batch_end(epoch, 1, 0.5)
+            optimizer.lr = next_lr  # the schedule's step, before the epoch's end is told
+            for key, value in (("epoch", epoch), ("loss", 0.5), ("train_acc", 0.5)):
+                getattr(history, key).append(value)
+            history.test_acc.append(None), history.test_loss.append(None)
+            history.seconds.append(1.0)
+            live.on_epoch_end(epoch, history)
+            events = str(1 + 2 * epoch)  # start, then a batch and an epoch each
+            wait_for(
+                lambda e=events: (
+                    js(browser, "return document.getElementById('curves').dataset.events") == e
+                ),
+                what=f"epoch {epoch}'s events",
+            )
+            time.sleep(0.3)  # the stats are redrawn on the next animation frame
+            stats = browser.find_element("id", "train-stats").text
+            assert f"epoch {epoch}/2" in stats, stats
+            assert "learning rate 0.05" in stats, stats
+    finally:
+        live.close()

@@ -52,3 +52,13 @@ def test_the_dead_unit_legend_covers_no_bar():
     fig.canvas.draw()
     legend = ax.get_legend().get_window_extent(fig.canvas.get_renderer())
     assert legend.y0 >= ax.get_window_extent().y1 - 1, (legend, ax.get_window_extent())
+
+
+def test_a_step_that_changed_nothing_is_said_to_be_zero():
+    """An lr that blew the loss up to NaN: every later update was 0, drawn flat at -12 with
+    nothing to say so; read as ratios of 1e-12.  The line at -12 is named in the legend."""
+    from cnn_numpy.tools.visualize import plot_update_ratios
+
+    fig = plot_update_ratios({"0.weight": [1e-2, 0.0, 0.0]})
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any(label.startswith("0: no change") for label in labels), labels

@@ -351,3 +351,54 @@ def test_a_fresh_augmentation_picture_is_not_called_stale(tmp_path, capsys):
         assert "earlier report" not in captions["augmentation.png"], captions["augmentation.png"]
         assert main(["report", str(out)]) == 0
     capsys.readouterr()
+
+
+def test_the_report_fits_a_phone(tmp_path):
+    """At 390 px the per-epoch table and a config row with a long folder ran past the right
+    edge: the whole page scrolled sideways (413 px wide), the last column cut off."""
+    from helpers.browser import js, require_browser, start_chromium, wait_for
+
+    from cnn_numpy.tools.visualize.report_page import render_html
+
+    require_browser()
+    history = History(epoch=[1], loss=[0.9782], train_acc=[0.71], test_acc=[0.876], seconds=[2.6])
+    config = {"dataset": "mnist", "data_dir": "/home/a-learner/projects/cnn-numpy/data/mnist"}
+    page = tmp_path / "report.html"
+    page.write_text(render_html("mnist", config, history, {}), encoding="utf-8")
+    driver = start_chromium(tmp_path / "profile")
+    try:
+        driver.set_window_size(390, 844)
+        wait_for(lambda: js(driver, "return window.innerWidth") <= 400, what="a phone's width")
+        driver.get(page.as_uri())
+        widths = js(driver, "return [document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], widths
+    finally:
+        driver.quit()
+
+
+def test_the_saliency_caption_fits_a_model_of_clothes():
+    """A Fashion-MNIST run's report said its saliency maps should be read against "the
+    digit's outline": the caption is said for any images, digits one example among others."""
+    import html
+
+    from cnn_numpy.tools.visualize.report_page import render_html
+
+    history = History(epoch=[1], loss=[1.29], train_acc=[0.6], test_acc=[0.73], seconds=[57.6])
+    page = render_html(
+        "fashion", {"dataset": "fashion-mnist"}, history, {"mistakes_saliency": b"png"}
+    )
+    caption = re.search(r"Why the mistakes\? Saliency</h2>\s*<figure><figcaption>([^<]*)", page)
+    assert caption and "the digit's" not in html.unescape(caption[1]), caption
+
+
+def test_the_loss_in_the_tables_says_whose_it_is():
+    """The report said "final loss 0.9782" beside curves with a train and a test loss: it
+    was the train loss (the mean over the epoch's batches); the test loss was in no table."""
+    from cnn_numpy.tools.visualize.report_page import render_html
+
+    history = History(epoch=[1], loss=[0.9782], train_acc=[0.71], test_acc=[0.876], seconds=[2.6])
+    history.test_loss = [0.4123]
+    page = render_html("mnist", {"dataset": "mnist"}, history, {})
+    assert "<td>final train loss</td><td>0.9782</td>" in page
+    assert "<td>final test loss</td><td>0.4123</td>" in page
+    assert "<th>train loss</th>" in page and "<th>loss</th>" not in page

@@ -142,10 +142,19 @@ def plot_update_ratios(
     if not drawn:
         raise ValueError("plot_update_ratios: no update ratios to draw")
     fig, ax = subplots(figsize=(9, 4))
+    floor = 1e-12  # a step that changed nothing (0) has no log: drawn here, and said so
     for name, values in drawn.items():
         x = steps[name] if steps else np.arange(1, len(values) + 1)
-        y = np.log10(np.maximum(np.asarray(values, dtype=np.float64), 1e-12))
+        y = np.log10(np.maximum(np.asarray(values, dtype=np.float64), floor))
         ax.plot(x, y, label=name, marker="." if len(values) < 40 else None)
+    if any(min(values) < floor for values in drawn.values()):
+        ax.axhline(
+            np.log10(floor),
+            color="0.6",
+            linestyle=":",
+            linewidth=1,
+            label="0: no change (drawn at -12)",
+        )
     ax.axhline(
         np.log10(rule), color="k", linestyle="--", linewidth=1, label=f"rule of thumb ({rule:g})"
     )

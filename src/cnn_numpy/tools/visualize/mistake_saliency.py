@@ -18,9 +18,9 @@ SECTION = (
     "For the most confident mistakes: the image, then |d logit / d pixel| for the class the "
     "network said and for the true class (brighter: a small change there moves that score "
     "more; the two maps of a row share one colour scale, black 0 to white the value written "
-    "at its right, so their brightness compares). Evidence for the wrong class sitting on a "
-    "stray stroke or a gap in the ink is the "
-    "usual story; a map that looks like the digit's outline everywhere says little. With no "
+    "at its right, so their brightness compares). Evidence for the wrong class sitting on one "
+    "odd part of the image (a stray stroke or a gap in the ink of a digit, a strap or a heel "
+    "of a shoe) is the usual story; a map that traces the whole outline says little. With no "
     "mistakes, the least confident right answers, with the class said and the runner-up.",
 )
 

@@ -88,9 +88,11 @@ def _numbers(history: History) -> list[tuple[str, str]]:
         return [("epochs", "0 (no epoch finished)")]
     rows = [
         ("epochs", str(history.epoch[-1])),
-        ("final loss", f"{history.loss[-1]:.4f}"),
+        ("final train loss", f"{history.loss[-1]:.4f}"),  # the mean over the epoch's batches
         ("final train accuracy", f"{history.train_acc[-1]:.4f}"),
     ]
+    if history.test_loss[-1] is not None:
+        rows.append(("final test loss", f"{history.test_loss[-1]:.4f}"))
     tests = [(acc, epoch) for acc, epoch in zip(history.test_acc, history.epoch) if acc is not None]
     if history.test_acc[-1] is not None:
         rows.append(("final test accuracy", f"{history.test_acc[-1]:.4f}"))
@@ -165,6 +167,12 @@ th { background: #f3f3f3; } td:first-child { color: #444; }
 figure { margin: 0.5em 0; } figcaption { color: #555; max-width: 60em; margin-bottom: 0.5em; }
 img { max-width: 100%; height: auto; border: 1px solid #eee; }
 .note { color: #a33; }
+/* a phone: narrower margins; a table still too wide (a long folder) scrolls on its own,
+   not the whole page */
+@media (max-width: 600px) {
+  body { padding: 1em 1em 2em; } td, th { padding: 0.25em 0.45em; }
+  table { display: block; max-width: 100%; overflow-x: auto; }
+}
 """
 
 
@@ -200,7 +208,7 @@ def render_html(
         ]
         parts += [
             "<div><h2>Per epoch</h2>",
-            _table(rows, ("epoch", "loss", "train acc", "test acc", "seconds")),
+            _table(rows, ("epoch", "train loss", "train acc", "test acc", "seconds")),
             "</div>",
         ]
     parts.append("</div>")

@@ -122,12 +122,18 @@ function reset() {
   $("answer-main").textContent = "?";
   $("answer-note").textContent = drawView.info.colour ? "Give it a colour image"
     : drawView.prompt || "Draw a digit on the pad";
+  clearResult();
+}
+
+/** Everything drawn from the last answer: the input, the bars, the layers, "Why?". */
+function clearResult() {
   $("input").getContext("2d").clearRect(0, 0, $("input").width, $("input").height);
   for (const row of $("probabilities").children) {
     row.querySelector(".prob-fill").style.width = "0%";
     row.querySelector(".prob-value").textContent = "";
     row.classList.remove("best");
   }
+  $("novelty-note").textContent = ""; $("timing").textContent = "";
   drawView.layers.clear();
   drawView.why.clear(drawView.pad.version);
   closeKernel();
@@ -173,8 +179,10 @@ function show(result, meta) {
 }
 
 function showError(message, meta) {
+  clearResult();      // an earlier answer's bars and maps beside the error read as this input's
   const answer = $("answer");
   answer.dataset.state = "error";
+  answer.dataset.label = "";
   answer.dataset.version = String(meta.version);
   $("answer-main").textContent = "…";
   $("answer-note").textContent = message;

@@ -4,6 +4,8 @@
 import { decodeFloats, el, fmt } from "./api.js";
 import { colour, drawFilterRGB, drawLegend, drawMap } from "./colors.js";
 
+const ARROWS = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+
 /** Feature maps are shown 84 px wide whatever their resolution (64 px for over 16 channels). */
 const mapSize = (channels) => (channels > 16 ? 64 : 84);
 
@@ -83,8 +85,27 @@ export class Layers {
           const [row, col] = where(e);
           this.onPick(panel.layer.index, c, row, col);
         });
+        this.keyboardPick(canvas, panel.layer, c, H, W);
       }
     }
+  }
+
+  /** Without a mouse: Tab to a conv map, Enter shows its centre pixel's sum, the arrow
+   *  keys move the pixel (a click was the only way in). */
+  keyboardPick(canvas, layer, c, H, W) {
+    canvas.tabIndex = 0;
+    canvas.setAttribute("aria-label", `${layer.title}, channel ${c}: Enter shows how a ` +
+      "pixel was computed, the arrow keys move it");
+    let at = null;                                          // [row, col] last shown
+    canvas.addEventListener("keydown", (e) => {
+      const step = ARROWS[e.key];
+      if (!this.values[layer.index] || !(step || e.key === "Enter" || e.key === " ")) return;
+      e.preventDefault();                                    // no page scroll
+      const [row, col] = at ?? [H >> 1, W >> 1];
+      const [dr, dc] = at && step ? step : [0, 0];
+      at = [Math.min(H - 1, Math.max(0, row + dr)), Math.min(W - 1, Math.max(0, col + dc))];
+      this.onPick(layer.index, c, ...at);
+    });
   }
 
   /** Filter `c` of the first conv as a small RGB picture, in the corner of its map. */

@@ -55,7 +55,10 @@ export class Training {
     } else if (event.type === "epoch") {
       this.epochs.push(event);
       if (event.filters) this.filters(event.filters, `after epoch ${event.epoch}`);
-      if (event.next_lr !== null && event.next_lr !== undefined) this.lr = event.next_lr;
+      // the next epoch's rate, if there is one: after the last, the rate it trained at stays
+      if (event.next_lr !== null && event.next_lr !== undefined && event.epoch < this.total) {
+        this.lr = event.next_lr;
+      }
     } else if (event.type === "done") {
       this.state = "done";
       this.stop.hidden = true;

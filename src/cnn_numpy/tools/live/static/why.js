@@ -39,6 +39,8 @@ export class Why {
     for (const button of buttons) {
       button.addEventListener("click", () => {
         this.method = button.dataset.method;
+        // shown as chosen at once, even with no answer yet to draw the map of
+        for (const other of buttons) other.classList.toggle("on", other === button);
         this.render(this.result, this.version);
       });
     }
