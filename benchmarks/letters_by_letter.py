@@ -49,8 +49,9 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def photos_of(kind: int, letter: str, count: int, seed: int, folder: Path) -> np.ndarray:
-    """``count`` photos of one letter, prepared: (n, 28, 28), n <= count (blank ones left out)."""
+def photos_of(kind: int, letter: str, count: int, seed: int, folder: Path):
+    """``count`` photos of one letter, prepared: (count, 28, 28), and where ink was found
+    (count,): a photo without is refused by ``predict``, so never accepted."""
     _, make, letters = KINDS[kind]
     rng = np.random.default_rng([seed, 3, kind, letters.index(letter)])
     items = []
@@ -60,7 +61,7 @@ def photos_of(kind: int, letter: str, count: int, seed: int, folder: Path) -> np
         path.write_bytes(data)
         items.append((str(path), -1))
     images, _, ok = prepare(items)
-    return images[ok]
+    return images, ok
 
 
 def answerer(model_path: str):
@@ -72,10 +73,10 @@ def answerer(model_path: str):
     model, novelty = cnn.load(model_path), cnn.load_novelty(model_path)
     stats = cnn.load_card(model_path).get("normalize") or {"mean": 0.0, "std": 1.0}
 
-    def accepted(images: np.ndarray) -> tuple[float, Counter]:
+    def accepted(images: np.ndarray, ok: np.ndarray) -> tuple[float, Counter]:
         inputs = normalize(images, stats["mean"], stats["std"])[:, None]
         answer = cnn.predict_with_novelty(model, inputs, novelty)
-        kept = ~answer.refused
+        kept = ~answer.refused & ok
         return float(kept.mean()), Counter(answer.predicted[kept].tolist())
 
     return accepted
@@ -97,19 +98,22 @@ def main(argv=None) -> int:
                 if letter not in letters:
                     cells += ["", ""]
                     continue
-                images = photos_of(kind, letter, args.per_letter, args.seed, Path(folder))
-                share, digits = accepted(images)
+                photos = photos_of(kind, letter, args.per_letter, args.seed, Path(folder))
+                share, digits = accepted(*photos)
                 shares[kind, letter in DIGIT_SHAPED].append(share)
                 cells += [f"{share:.0%}", " ".join(f"{d}×{n}" for d, n in sorted(digits.items()))]
             mark = " (digit-shaped)" if letter in DIGIT_SHAPED else ""
             print(f"| {letter}{mark} | " + " | ".join(cells) + " |", flush=True)
     print()
     for kind, (name, _, _) in enumerate(KINDS):
-        rest, shaped = shares[kind, False], shares[kind, True]
-        line = f"{name}: {1 - np.mean(rest):.1%} refused of the {len(rest)} other letters"
-        if shaped:
-            line += f", {1 - np.mean(shaped):.1%} of the {len(shaped)} digit-shaped ones"
-        print(line)
+        parts = [
+            f"{1 - np.mean(group):.1%} of the {len(group)} {what}"
+            for group, what in ((shares[kind, False], "other letters"),
+                                (shares[kind, True], "digit-shaped ones"))
+            if group
+        ]  # fmt: skip
+        if parts:  # (--letters O: no handwritten O)
+            print(f"{name}: refused " + ", ".join(parts))
     return 0
 
 

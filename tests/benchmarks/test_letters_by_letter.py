@@ -30,9 +30,23 @@ def test_a_row_per_letter_and_the_digit_shaped_ones_marked(tmp_path, capsys):
             if share:  # the digits answered add up to the photos accepted
                 took = sum(int(n) for n in re.findall(r"\d×(\d+)", answers))
                 assert took == round(int(share[:-1]) / 100 * 2)
-    assert re.search(r"printed: [\d.]+% refused of the 2 other letters, [\d.]+% of the 4 ", out)
-    assert re.search(r"handwritten: [\d.]+% refused of the 2 other letters, [\d.]+% of the 1 ", out)
+    assert re.search(r"printed: refused [\d.]+% of the 2 other letters, [\d.]+% of the 4 ", out)
+    assert re.search(r"handwritten: refused [\d.]+% of the 2 other letters, [\d.]+% of the 1 ", out)
     assert script.DIGIT_SHAPED == "OoIilZzSsgq" and len(script.LETTERS) == 39
+
+
+def test_one_digit_shaped_letter_alone(tmp_path, capsys):
+    model, _, Xn, y = lenet_on_lines(np.random.default_rng(0), n=200)
+    path = tmp_path / "m.npz"
+    cnn.save(model, path, dataset="mnist", normalize=STATS, input_shape=[1, 28, 28])
+    cnn.save_novelty(path, cnn.fit_novelty(model, Xn, y, rng=3))
+    assert (
+        load_script("letters_by_letter").main([str(path), "--per-letter", "1", "--letters", "O"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert re.search(r"\nprinted: refused [\d.]+% of the 1 digit-shaped ones\n", out), out
+    assert "\nhandwritten: refused" not in out and "nan" not in out
 
 
 def test_letters_that_are_not_letters_are_refused():
