@@ -177,3 +177,20 @@ def test_a_batch_larger_than_the_data_is_noted_with_the_steps_per_epoch(tmp_path
     assert "each epoch is 1 step" in out
     assert main([*argv, "--batch-size", "40", "--out", str(tmp_path / "fits")]) == 0
     assert "is more than the" not in capsys.readouterr().out  # a batch that fits: no note
+
+
+def test_the_resume_help_names_every_flag_a_resumed_run_takes(tmp_path, capsys):
+    """--help said only --epochs and --report were taken with --resume; --data-dir, --workers,
+    --quiet and --monitor are too (resume_settings), and none of them gets an 'ignored' note."""
+    from cnn_numpy.tools.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices["train"]
+    help_text = next(a.help for a in sub._actions if a.dest == "resume")
+    taken = ["--epochs", "--data-dir", "--workers", "--quiet", "--monitor", "--report"]
+    assert [f for f in taken if f not in help_text] == []
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), *FAST]) == 0
+    capsys.readouterr()
+    flags = ["--epochs", "2", "--workers", "1", "--quiet", "--monitor", "--report"]
+    assert main(["train", "--resume", str(run), *flags]) == 0
+    assert "ignored" not in capsys.readouterr().out

@@ -150,7 +150,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="RUN_DIR",
         help="continue an interrupted run from RUN_DIR/checkpoint.npz with its saved "
         "settings, --report or --no-report included (other flags are ignored, except "
-        "--epochs: the new total, and --report/--no-report)",
+        "--epochs: the new total, --data-dir: where its data now is, --workers, --quiet, "
+        "--monitor and --report/--no-report)",
     )
     p.add_argument(
         "--quiet",
