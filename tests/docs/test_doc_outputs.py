@@ -127,3 +127,30 @@ def test_the_readme_says_what_the_lines_400_held_out_images_are():
     assert f"fitted on {fitted:,} fresh lines" in readme
     assert f'the "{held_out} held-out training images" of its line are a fifth of those' in readme
     assert f"1.5% of {held_out} held-out training images" in readme
+
+
+def test_the_doctor_page_states_the_thresholds_the_doctor_uses():
+    """Page when-training-goes-wrong gives each check's margins in words; they are the numbers
+    of tools/doctor/thresholds.py (it said a spread below 0.1 warns, but not that one below
+    0.01 fails)."""
+    from cnn_numpy.tools.doctor import thresholds as T
+
+    page = " ".join((DOCS / "when-training-goes-wrong.md").read_text().split())
+    percent = lambda share: f"{share * 100:g}%"  # noqa: E731
+    small = lambda x: f"{x:.0e}".replace("e-0", "e-")  # noqa: E731  (1e-4, as the page writes)
+    for sentence in [
+        f"A mean or spread more than {T.SCALE_WARN:g} times the unit scale warns, more than "
+        f"{T.SCALE_FAIL:g} times fails; a spread below {T.SPREAD_WARN:g} warns, below "
+        f"{T.SPREAD_FAIL:g} fails",
+        f"Above {T.INIT_LOSS_WARN:g} ln C warns, above {T.INIT_LOSS_FAIL:g} ln C fails.",
+        f"So {percent(T.DEAD_WARN)} dead in a layer warns",
+        f"and {percent(T.DEAD_FAIL)} fails.",
+        f"{percent(T.SATURATION_WARN)} of a layer's outputs in the flat zone warns, "
+        f"{percent(T.SATURATION_FAIL)} fails.",
+        f"whose median ratio is above {T.UPDATE_HIGH_WARN:g} warns",
+        f"(ratio above {T.UPDATE_HIGH_FAIL:g}) fails; the busiest weight below "
+        f"{small(T.UPDATE_LOW_WARN)} per step warns, below {small(T.UPDATE_LOW_FAIL)} fails.",
+        f"A relative error below {small(T.GRAD_OK)} passes",
+        f"from {small(T.GRAD_FAIL)} on it fails",
+    ]:
+        assert sentence in page, sentence
