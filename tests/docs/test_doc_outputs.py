@@ -154,3 +154,22 @@ def test_the_doctor_page_states_the_thresholds_the_doctor_uses():
         f"from {small(T.GRAD_FAIL)} on it fails",
     ]:
         assert sentence in page, sentence
+
+
+def test_the_readme_counts_the_default_mnist_runs_batches():
+    """The Ctrl-C example and the progress line of `cnn-numpy train --dataset mnist` count the
+    batches of an epoch at the default batch size (the example said 1875, batch 32's count,
+    after the default became 128: 469)."""
+    import math
+
+    from cnn_numpy.tools.cli import build_parser
+    from cnn_numpy.tools.cli.settings import resolve_defaults
+
+    default = resolve_defaults(build_parser().parse_args(["train", "--dataset", "mnist"]))
+    batches = math.ceil(60_000 / default.batch_size)
+    readme = (ROOT / "README.md").read_text()
+    stopped = re.search(r"holds the run after batch (\d+) of (\d+) in epoch", readme)
+    assert stopped and int(stopped[2]) == batches, stopped
+    assert f"# from batch {int(stopped[1]) + 1}: same weights" in readme
+    progress = re.search(r"Epoch 01 \| batch \d+/(\d+) \(\d+%\)", readme)
+    assert progress and int(progress[1]) == batches
