@@ -173,3 +173,23 @@ def test_the_readme_counts_the_default_mnist_runs_batches():
     assert f"# from batch {int(stopped[1]) + 1}: same weights" in readme
     progress = re.search(r"Epoch 01 \| batch \d+/(\d+) \(\d+%\)", readme)
     assert progress and int(progress[1]) == batches
+
+
+def test_the_readme_gives_the_resnets_batch_on_both_cores():
+    """The README said `--model resnet` runs `--batch-size 128 --workers 2` as LeNet on MNIST
+    does; it runs on both cores at batch 64 (16 on the lines)."""
+    from cnn_numpy.tools.cli import build_parser
+    from cnn_numpy.tools.cli.settings import BOTH_CORES, resolve_defaults
+
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    said = re.search(
+        r"`--model resnet` runs on both cores too, on any dataset, at its own batch size "
+        r"\((\d+); (\d+) on the lines\)",
+        readme,
+    )
+    assert said, "the README no longer says how the resnet runs on both cores"
+    for dataset in ("mnist", "fashion-mnist", "cifar10", "lines"):
+        argv = ["train", "--dataset", dataset, "--model", "resnet"]
+        settings = resolve_defaults(build_parser().parse_args(argv))
+        assert settings.workers == BOTH_CORES
+        assert settings.batch_size == int(said[2] if dataset == "lines" else said[1]), dataset
