@@ -194,3 +194,24 @@ def test_the_resume_help_names_every_flag_a_resumed_run_takes(tmp_path, capsys):
     flags = ["--epochs", "2", "--workers", "1", "--quiet", "--monitor", "--report"]
     assert main(["train", "--resume", str(run), *flags]) == 0
     assert "ignored" not in capsys.readouterr().out
+
+
+def test_the_workers_help_says_which_flags_refuse_more_workers(tmp_path, capsys):
+    """--help said --adversarial and --layers-from train in one process 'unless --workers is
+    given'; both refuse --workers 2, and only --monitor takes it."""
+    from cnn_numpy import exercises
+    from cnn_numpy.tools.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices["train"]
+    help_text = " ".join(next(a.help for a in sub._actions if a.dest == "workers").split())
+    assert "always with --adversarial and --layers-from (they refuse --workers 2 or more)" in (
+        help_text
+    )
+    exercises.start(tmp_path / "book")
+    for flags in (["--adversarial", "0.1"], ["--layers-from", str(tmp_path / "book")]):
+        argv = ["train", "--workers", "2", "--out", str(tmp_path / "run"), *FAST, *flags]
+        assert main(argv) == 2
+        assert "leave out --workers" in capsys.readouterr().err
+    argv = ["train", "--workers", "2", "--monitor", "--out", str(tmp_path / "run"), *FAST]
+    assert main(argv) == 0
+    assert "workers=2" in capsys.readouterr().out
