@@ -215,3 +215,13 @@ def test_the_workers_help_says_which_flags_refuse_more_workers(tmp_path, capsys)
     argv = ["train", "--workers", "2", "--monitor", "--out", str(tmp_path / "run"), *FAST]
     assert main(argv) == 0
     assert "workers=2" in capsys.readouterr().out
+
+
+def test_a_limit_above_the_training_images_is_noted(tmp_path, capsys):
+    """--limit 100000 on the 480 lines trained on all 480 without a word, where every other
+    flag that changes nothing gets a note."""
+    assert main(["train", "--limit", "100000", "--out", str(tmp_path / "run"), *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "note: --limit 100000 is more than the 480 training images: all 480 are used" in out
+    assert main(["train", "--limit", "480", "--out", str(tmp_path / "run2"), *FAST]) == 0
+    assert "--limit" not in capsys.readouterr().out
