@@ -127,3 +127,69 @@ def test_the_readme_says_what_the_lines_400_held_out_images_are():
     assert f"fitted on {fitted:,} fresh lines" in readme
     assert f'the "{held_out} held-out training images" of its line are a fifth of those' in readme
     assert f"1.5% of {held_out} held-out training images" in readme
+
+
+def test_the_doctor_page_states_the_thresholds_the_doctor_uses():
+    """Page when-training-goes-wrong gives each check's margins in words; they are the numbers
+    of tools/doctor/thresholds.py (it said a spread below 0.1 warns, but not that one below
+    0.01 fails)."""
+    from cnn_numpy.tools.doctor import thresholds as T
+
+    page = " ".join((DOCS / "when-training-goes-wrong.md").read_text().split())
+    percent = lambda share: f"{share * 100:g}%"  # noqa: E731
+    small = lambda x: f"{x:.0e}".replace("e-0", "e-")  # noqa: E731  (1e-4, as the page writes)
+    for sentence in [
+        f"A mean or spread more than {T.SCALE_WARN:g} times the unit scale warns, more than "
+        f"{T.SCALE_FAIL:g} times fails; a spread below {T.SPREAD_WARN:g} warns, below "
+        f"{T.SPREAD_FAIL:g} fails",
+        f"Above {T.INIT_LOSS_WARN:g} ln C warns, above {T.INIT_LOSS_FAIL:g} ln C fails.",
+        f"So {percent(T.DEAD_WARN)} dead in a layer warns",
+        f"and {percent(T.DEAD_FAIL)} fails.",
+        f"{percent(T.SATURATION_WARN)} of a layer's outputs in the flat zone warns, "
+        f"{percent(T.SATURATION_FAIL)} fails.",
+        f"whose median ratio is above {T.UPDATE_HIGH_WARN:g} warns",
+        f"(ratio above {T.UPDATE_HIGH_FAIL:g}) fails; the busiest weight below "
+        f"{small(T.UPDATE_LOW_WARN)} per step warns, below {small(T.UPDATE_LOW_FAIL)} fails.",
+        f"A relative error below {small(T.GRAD_OK)} passes",
+        f"from {small(T.GRAD_FAIL)} on it fails",
+    ]:
+        assert sentence in page, sentence
+
+
+def test_the_readme_counts_the_default_mnist_runs_batches():
+    """The Ctrl-C example and the progress line of `cnn-numpy train --dataset mnist` count the
+    batches of an epoch at the default batch size (the example said 1875, batch 32's count,
+    after the default became 128: 469)."""
+    import math
+
+    from cnn_numpy.tools.cli import build_parser
+    from cnn_numpy.tools.cli.settings import resolve_defaults
+
+    default = resolve_defaults(build_parser().parse_args(["train", "--dataset", "mnist"]))
+    batches = math.ceil(60_000 / default.batch_size)
+    readme = (ROOT / "README.md").read_text()
+    stopped = re.search(r"holds the run after batch (\d+) of (\d+) in epoch", readme)
+    assert stopped and int(stopped[2]) == batches, stopped
+    assert f"# from batch {int(stopped[1]) + 1}: same weights" in readme
+    progress = re.search(r"Epoch 01 \| batch \d+/(\d+) \(\d+%\)", readme)
+    assert progress and int(progress[1]) == batches
+
+
+def test_the_readme_gives_the_resnets_batch_on_both_cores():
+    """The README said `--model resnet` runs `--batch-size 128 --workers 2` as LeNet on MNIST
+    does; it runs on both cores at batch 64 (16 on the lines)."""
+    from cnn_numpy.tools.cli import build_parser
+    from cnn_numpy.tools.cli.settings import BOTH_CORES, resolve_defaults
+
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    said = re.search(
+        r"`--model resnet` runs on both cores too, on any dataset, at its own batch size "
+        r"\((\d+); (\d+) on the lines\)",
+        readme,
+    )
+    assert said, "the README no longer says how the resnet runs on both cores"
+    for dataset in ("mnist", "fashion-mnist", "cifar10", "lines"):
+        argv = ["train", "--dataset", dataset, "--model", "resnet"]
+        settings = resolve_defaults(build_parser().parse_args(argv))
+        assert settings.workers == BOTH_CORES
+        assert settings.batch_size == int(said[2] if dataset == "lines" else said[1]), dataset

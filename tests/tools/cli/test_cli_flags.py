@@ -177,3 +177,51 @@ def test_a_batch_larger_than_the_data_is_noted_with_the_steps_per_epoch(tmp_path
     assert "each epoch is 1 step" in out
     assert main([*argv, "--batch-size", "40", "--out", str(tmp_path / "fits")]) == 0
     assert "is more than the" not in capsys.readouterr().out  # a batch that fits: no note
+
+
+def test_the_resume_help_names_every_flag_a_resumed_run_takes(tmp_path, capsys):
+    """--help said only --epochs and --report were taken with --resume; --data-dir, --workers,
+    --quiet and --monitor are too (resume_settings), and none of them gets an 'ignored' note."""
+    from cnn_numpy.tools.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices["train"]
+    help_text = next(a.help for a in sub._actions if a.dest == "resume")
+    taken = ["--epochs", "--data-dir", "--workers", "--quiet", "--monitor", "--report"]
+    assert [f for f in taken if f not in help_text] == []
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), *FAST]) == 0
+    capsys.readouterr()
+    flags = ["--epochs", "2", "--workers", "1", "--quiet", "--monitor", "--report"]
+    assert main(["train", "--resume", str(run), *flags]) == 0
+    assert "ignored" not in capsys.readouterr().out
+
+
+def test_the_workers_help_says_which_flags_refuse_more_workers(tmp_path, capsys):
+    """--help said --adversarial and --layers-from train in one process 'unless --workers is
+    given'; both refuse --workers 2, and only --monitor takes it."""
+    from cnn_numpy import exercises
+    from cnn_numpy.tools.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices["train"]
+    help_text = " ".join(next(a.help for a in sub._actions if a.dest == "workers").split())
+    assert "always with --adversarial and --layers-from (they refuse --workers 2 or more)" in (
+        help_text
+    )
+    exercises.start(tmp_path / "book")
+    for flags in (["--adversarial", "0.1"], ["--layers-from", str(tmp_path / "book")]):
+        argv = ["train", "--workers", "2", "--out", str(tmp_path / "run"), *FAST, *flags]
+        assert main(argv) == 2
+        assert "leave out --workers" in capsys.readouterr().err
+    argv = ["train", "--workers", "2", "--monitor", "--out", str(tmp_path / "run"), *FAST]
+    assert main(argv) == 0
+    assert "workers=2" in capsys.readouterr().out
+
+
+def test_a_limit_above_the_training_images_is_noted(tmp_path, capsys):
+    """--limit 100000 on the 480 lines trained on all 480 without a word, where every other
+    flag that changes nothing gets a note."""
+    assert main(["train", "--limit", "100000", "--out", str(tmp_path / "run"), *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "note: --limit 100000 is more than the 480 training images: all 480 are used" in out
+    assert main(["train", "--limit", "480", "--out", str(tmp_path / "run2"), *FAST]) == 0
+    assert "--limit" not in capsys.readouterr().out

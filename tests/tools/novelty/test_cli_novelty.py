@@ -180,3 +180,22 @@ def test_show_draws_every_step_and_errors_keep_their_exit_code(digits, images, t
     blank = png(tmp_path / "blank.png", np.full((40, 40), 0.8))
     assert main(["predict", str(digits), blank]) == 1
     assert "no digit found" in capsys.readouterr().err
+
+
+def test_the_train_line_gives_each_files_threshold(tmp_path, capsys):
+    """`cnn-numpy train` (best.npz: epoch 2, model.npz: epoch 5) printed 'score above 1.35
+    refused ...; stored in model.npz and best.npz', but best.npz's own check refuses above
+    1.26, which predict then prints: the line now gives both."""
+    from cnn_numpy.tools.cli.novelty_check import score_text
+
+    folder = tmp_path / "run"
+    assert main(["train", "--no-report", "--out", str(folder)]) == 0
+    line = next(s for s in capsys.readouterr().out.splitlines() if s.startswith("Novelty"))
+    last = cnn.load_novelty(folder / "model.npz").threshold
+    best = cnn.load_novelty(folder / "best.npz").threshold
+    assert score_text(last) != score_text(best)  # the two files hold other weights
+    assert line.startswith(
+        f"Novelty check: score above {score_text(last)} refused (best.npz: above "
+        f"{score_text(best)}), "
+    ), line
+    assert line.endswith("; stored in model.npz and best.npz")

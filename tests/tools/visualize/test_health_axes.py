@@ -62,3 +62,25 @@ def test_a_step_that_changed_nothing_is_said_to_be_zero():
     fig = plot_update_ratios({"0.weight": [1e-2, 0.0, 0.0]})
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert any(label.startswith("0: no change") for label in labels), labels
+
+
+def visible_ticks(ax) -> list[float]:
+    low, high = ax.get_xlim()
+    return [float(t) for t in ax.get_xticks() if low <= t <= high]
+
+
+def test_one_watched_step_is_step_1_not_a_scale_of_fractions():
+    """`train --monitor` on a short run watches one step: the step axes read 0.96, 0.98, 1.00,
+    1.02 ... (update ratios and the three monitor panels); a step is a whole number."""
+    from cnn_numpy.tools.visualize import plot_monitor, plot_update_ratios
+
+    ratios = plot_update_ratios({"0.weight": [1e-2]}, {"0.weight": [1]})
+    layer = {"label": "1: ReLU", "kind": "ReLU", "std": 0.2, "activity": [0.0, 0.5]}
+    param = {"name": "0.weight", "shape": [8, 1, 3, 3], "grad_data": 0.01, "update_ratio": 0.01}
+    record = {"step": 1, "epoch": 1, "layers": [layer], "params": [param]}
+    monitor = plot_monitor([record])
+    axes = [*ratios.axes, *monitor.axes]
+    for fig in (ratios, monitor):
+        fig.canvas.draw()
+    for ax in axes:
+        assert visible_ticks(ax) == [1.0], (ax.get_title(), visible_ticks(ax))

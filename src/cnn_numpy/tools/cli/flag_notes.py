@@ -73,6 +73,15 @@ def monitor_note(settings: TrainSettings) -> list[str]:
     ]
 
 
+def limit_note(limit: int | None, images: int) -> list[str]:
+    """A note when ``--limit`` asks for more training images than there are: it changes nothing."""
+    if limit is None or limit <= images:
+        return []
+    return [
+        f"note: --limit {limit} is more than the {images} training images: all {images} are used"
+    ]
+
+
 def batch_note(batch_size: int, images: int) -> list[str]:
     """A note when one batch holds all the training images: an epoch is then one step."""
     if batch_size <= images:

@@ -191,10 +191,13 @@ def fit_and_store(
         with writing(f"store the novelty check in {path}"):
             save_novelty(path, detector)
     if fitted:
-        print(
-            f"Novelty check: {describe(fitted[0][1])}; stored in "
-            f"{' and '.join(n for n in (LAST, BEST) if (run_dir / n).is_file())}"
-        )
+        text = describe(fitted[0][1])
+        if len(fitted) > 1:  # best.npz holds another epoch's weights, so its own threshold
+            first = f"score above {score_text(fitted[0][1].threshold)} refused"
+            other = f" ({BEST}: above {score_text(fitted[1][1].threshold)})"
+            text = text.replace(first, first + other, 1)
+        stored = " and ".join(n for n in (LAST, BEST) if (run_dir / n).is_file())
+        print(f"Novelty check: {text}; stored in {stored}")
     return 0
 
 

@@ -26,7 +26,7 @@ from . import adversarial, live
 from .common import UsageError, writing
 from .dataset import Data, load_data, novelty_images
 from .exercises import add_layers_from_argument, use_layers_from
-from .flag_notes import APPLIES, batch_note, flag, monitor_note, notes
+from .flag_notes import APPLIES, batch_note, flag, limit_note, monitor_note, notes
 from .memory_check import check_memory
 from .novelty_check import store_novelty
 from .run_dir import check_out_folder, run_folder
@@ -76,7 +76,8 @@ def train_run(args: argparse.Namespace) -> int:
     data = load_data(settings.data_source())
     settings.data_dir = data.folder  # absolute: a resume from any folder finds the files
     print(data.summary)
-    for line in batch_note(settings.batch_size, len(data.train[0])):
+    images = len(data.train[0])
+    for line in [*limit_note(settings.limit, images), *batch_note(settings.batch_size, images)]:
         print(line)
     training = (
         start_from(checkpoint, settings, data)

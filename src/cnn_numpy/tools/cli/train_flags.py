@@ -121,8 +121,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "process (DataParallel; BatchNorm still normalises with the whole batch's "
         "statistics).  Default: 2 for lenet on MNIST and for the resnet where the machine has "
         "two cores or more, else one process (NumPy's BLAS picks its thread count); one "
-        "process with --adversarial, --layers-from or --monitor (whose activations a "
-        "worker's layers would hide) unless --workers is given",
+        "process with --monitor (whose activations a worker's layers would hide) unless "
+        "--workers is given, and always with --adversarial and --layers-from (they refuse "
+        "--workers 2 or more)",
     )
     p.add_argument(
         "--novelty-reader",
@@ -150,7 +151,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="RUN_DIR",
         help="continue an interrupted run from RUN_DIR/checkpoint.npz with its saved "
         "settings, --report or --no-report included (other flags are ignored, except "
-        "--epochs: the new total, and --report/--no-report)",
+        "--epochs: the new total, --data-dir: where its data now is, --workers, --quiet, "
+        "--monitor and --report/--no-report)",
     )
     p.add_argument(
         "--quiet",

@@ -92,3 +92,11 @@ def image_batch(x: np.ndarray, name: str) -> np.ndarray:
 def hide_ticks(ax) -> None:
     ax.set_xticks([])
     ax.set_yticks([])
+
+
+def whole_numbers(axis) -> None:
+    """Ticks at whole numbers only, even around a single point (one watched step, one unit),
+    where matplotlib's integer locator would fall back to 0.96, 0.98, 1.00, ..."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))

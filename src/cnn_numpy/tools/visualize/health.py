@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from ..doctor import thresholds as T
-from .figures import subplots
+from .figures import subplots, whole_numbers
 
 
 def _grid(count: int, cols: int, width: float, height: float):
@@ -88,8 +88,6 @@ def plot_dead_units(layers: list[dict], title: str | None = None):
         layers: ``diagnosis["dead_relu"].data["layers"]``, or layer statistics with an
             ``activity`` list.
     """
-    from matplotlib.ticker import MaxNLocator
-
     relus = [layer for layer in layers if "activity" in layer]
     if not relus:
         raise ValueError("plot_dead_units: the model has no ReLU layers")
@@ -107,7 +105,7 @@ def plot_dead_units(layers: list[dict], title: str | None = None):
             label="dead (never active)",
         )
         ax.set(ylim=(0, 1), xlim=(-0.5, len(activity) - 0.5), ylabel="active share")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # units are whole numbers
+        whole_numbers(ax.xaxis)  # units are whole numbers
         ax.set_title(
             f"{layer['label']}: {dead.sum()} of {len(activity)} units dead", fontsize=9, loc="left"
         )
@@ -136,8 +134,6 @@ def plot_update_ratios(
             ["ratios"]``, or ``update_ratio_series(monitor.records)``).
         steps: the step number of each ratio (default 1, 2, ...).
     """
-    from matplotlib.ticker import MaxNLocator
-
     drawn = {name: r for name, r in ratios.items() if r}
     if not drawn:
         raise ValueError("plot_update_ratios: no update ratios to draw")
@@ -159,7 +155,7 @@ def plot_update_ratios(
         np.log10(rule), color="k", linestyle="--", linewidth=1, label=f"rule of thumb ({rule:g})"
     )
     ax.set(xlabel="step", ylabel="log10 |update| / |weight|")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
+    whole_numbers(ax.xaxis)  # steps are whole numbers
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     ax.set_title(title or "Update-to-weight ratio per step", fontsize=10)

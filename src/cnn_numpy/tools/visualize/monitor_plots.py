@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .figures import subplots
+from .figures import subplots, whole_numbers
 
 #: the report's sections for a monitored run: (file stem, heading, what to look for)
 MONITOR_SECTIONS = [
@@ -122,6 +122,7 @@ def plot_monitor(records: list[dict], title: str | None = None):
             ax_grad.plot(steps, np.log10(values), label=name, marker=_marker(steps))
     ax_grad.set(xlabel="step", ylabel="log10 std(grad) / std(weight)", title="Gradients")
     for ax in (ax_std, ax_dead, ax_grad):
+        whole_numbers(ax.xaxis)  # steps are whole numbers
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=7)
