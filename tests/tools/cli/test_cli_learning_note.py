@@ -71,6 +71,31 @@ def test_train_says_when_the_network_did_not_learn(tmp_path, capsys):
     assert "did not learn" not in capsys.readouterr().out
 
 
+def test_the_note_is_in_the_report_and_goes_when_a_resumed_run_learns(tmp_path, capsys):
+    """A short resnet run whose report showed 11.7% with no word of why: the note train
+    prints is kept in note.txt and shown at the top of report.html."""
+    run = tmp_path / "r"
+    assert main(["train", "--lr", "5", "--epochs", "1", "--out", str(run)]) == 0
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note:")]
+    assert printed and (run / "note.txt").read_text().startswith(printed[0])
+    page = (run / "report.html").read_text()
+    assert '<p class="note run-note">note: after 1 epoch the test accuracy is' in page
+    assert "`cnn-numpy diagnose --dataset lines --model seed" in page
+    (run / "note.txt").write_text("note: <b>unescaped?</b>\n")
+    assert main(["report", str(run)]) == 0  # drawn again: the note is read from the folder
+    assert "note: &lt;b&gt;unescaped?&lt;/b&gt;" in (run / "report.html").read_text()
+    ok = tmp_path / "ok"
+    assert main(["train", "--epochs", "1", "--out", str(ok)]) == 0
+    assert (
+        not (ok / "note.txt").exists() and 'note run-note"' not in (ok / "report.html").read_text()
+    )
+    (ok / "note.txt").write_text("note: an older run's\n")
+    assert main(["train", "--resume", str(ok), "--epochs", "2"]) == 0  # learned: note removed
+    assert (
+        not (ok / "note.txt").exists() and 'note run-note"' not in (ok / "report.html").read_text()
+    )
+
+
 def batch_settings():
     return settings(model="deep", optimizer="adam", lr=0.001, batch_size=64)
 

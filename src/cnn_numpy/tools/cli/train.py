@@ -21,7 +21,7 @@ from ...train import steps_per_epoch
 from ...transforms import augmentation
 from ..saving.run_folder import save_config
 from ..visualize.augmentation import save_augmented
-from ..visualize.report import write_report
+from ..visualize.report import save_note, write_report
 from . import adversarial, live
 from .common import UsageError, writing
 from .dataset import Data, load_data, novelty_images
@@ -90,11 +90,13 @@ def train_run(args: argparse.Namespace) -> int:
         saver = start_run(run_dir, settings, data, training)
         page = live.start(args, training, settings, data)  # --live: the page's server
         status = train_epochs(training, settings, data, run_dir, saver, page)
-    if status == 0:  # a run that learned nothing says so, and what to try
-        for line in learning_note(
+    if status == 0:  # a run that learned nothing says so, and what to try (report.html too)
+        note = learning_note(
             training.history, data.test[1], settings, training.model, len(data.train[0])
-        ):
+        )
+        for line in note:
             print(line)
+        save_note(run_dir, note)
     if status == 0:  # "not a digit": fitted on the training images, in both models
         check_images = novelty_images(data, settings.data_source())
         status = store_novelty(

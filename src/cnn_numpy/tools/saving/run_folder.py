@@ -38,6 +38,7 @@ RUN_FILES = (
     "checkpoint.npz",
     "report.html",
     "monitor.json",
+    "note.txt",
 )
 RUN_PICTURES = (
     "curves.png",

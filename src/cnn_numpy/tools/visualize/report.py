@@ -87,6 +87,20 @@ def make_pictures(
     return pictures
 
 
+#: the run's note, when training says it learned nothing (``train``'s printed lines)
+NOTE = "note.txt"
+
+
+def save_note(run_dir: str | os.PathLike, lines: Sequence[str]) -> None:
+    """Keep ``train``'s note beside the run for report.html (none: an older one removed, as
+    a resumed run that now learned has none)."""
+    path = Path(run_dir) / NOTE
+    if lines:
+        atomic_write_text(path, "\n".join(lines) + "\n")
+    else:
+        path.unlink(missing_ok=True)
+
+
 def write_report(
     run_dir: str | os.PathLike,
     model=None,
@@ -120,6 +134,8 @@ def write_report(
     for path in sorted([*run_dir.glob("*.png"), *run_dir.glob("*.gif")]):
         if path.stem not in pictures and section_of(path.stem) is not None:
             stale[path.stem] = path.read_bytes()
-    page = render_html(run_dir.name, config, history, pictures, stale)
+    note_path = run_dir / NOTE
+    note = note_path.read_text(encoding="utf-8", errors="replace") if note_path.is_file() else ""
+    page = render_html(run_dir.name, config, history, pictures, stale, note)
     atomic_write_text(run_dir / "report.html", page)
     return run_dir / "report.html"

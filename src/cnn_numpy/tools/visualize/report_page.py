@@ -167,6 +167,7 @@ th { background: #f3f3f3; } td:first-child { color: #444; }
 figure { margin: 0.5em 0; } figcaption { color: #555; max-width: 60em; margin-bottom: 0.5em; }
 img { max-width: 100%; height: auto; border: 1px solid #eee; }
 .note { color: #a33; }
+.run-note { white-space: pre-wrap; }
 /* a phone: narrower margins; a table still too wide (a long folder) scrolls on its own,
    not the whole page */
 @media (max-width: 600px) {
@@ -182,9 +183,11 @@ def render_html(
     history: History,
     pictures: dict[str, bytes],
     earlier: dict[str, bytes] | None = None,
+    note: str = "",
 ) -> str:
-    """The page: title, final numbers, every picture (base64-embedded) under a heading and a
-    caption saying what to look for, the per-epoch table and the config."""
+    """The page: title, ``train``'s note if it printed one, final numbers, every picture
+    (base64-embedded) under a heading and a caption saying what to look for, the per-epoch
+    table and the config."""
     earlier = earlier or {}
     model, dataset = config.get("model", "?"), config.get("dataset", "?")
     parts = [
@@ -195,6 +198,7 @@ def render_html(
         f"<h1>cnn-numpy run: {html.escape(name)}</h1>",
         f'<p class="sub">model <b>{html.escape(str(model))}</b> on <b>{html.escape(str(dataset))}'
         f"</b> &middot; report made {datetime.datetime.now():%Y-%m-%d %H:%M}</p>",
+        *([f'<p class="note run-note">{html.escape(note.strip())}</p>'] if note.strip() else []),
         '<div class="cols"><div><h2>Final numbers</h2><div class="numbers">',
         _table(_numbers(history)),
         "</div></div>",
