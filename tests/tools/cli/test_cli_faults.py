@@ -110,16 +110,22 @@ def test_permission_denied_for_the_run_folder(tmp_path, capsys, monkeypatch):
     assert err.startswith(f"error: cannot create the run folder {run}: Permission denied")
 
 
-def test_a_read_only_run_folder_keeps_the_old_report(run_copy, capsys, monkeypatch):
-    before = snapshot(run_copy)
+def make_read_only(folder, monkeypatch) -> None:
+    """No file can be made in ``folder`` (tests run as root, where chmod does not stop
+    writes): its temporary files, which every atomic write starts with, are refused."""
     mkstemp = tempfile.mkstemp
 
     def read_only(*args, dir=None, **kwargs):
-        if dir is not None and os.path.samefile(dir, run_copy):
+        if dir is not None and os.path.samefile(dir, folder):
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(dir))
         return mkstemp(*args, dir=dir, **kwargs)
 
     monkeypatch.setattr(tempfile, "mkstemp", read_only)
+
+
+def test_a_read_only_run_folder_keeps_the_old_report(run_copy, capsys, monkeypatch):
+    before = snapshot(run_copy)
+    make_read_only(run_copy, monkeypatch)
     assert main(["report", str(run_copy)]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"error: cannot write the report into {run_copy}: Permission denied")
@@ -134,14 +140,7 @@ def test_a_read_only_out_folder_is_refused_before_the_work(
     checks (was: after the whole attack, minutes of PGD on the full test set)."""
     locked = tmp_path / "locked"
     locked.mkdir()
-    mkstemp = tempfile.mkstemp
-
-    def read_only(*args, dir=None, **kwargs):
-        if dir is not None and os.path.samefile(dir, locked):
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(dir))
-        return mkstemp(*args, dir=dir, **kwargs)
-
-    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    make_read_only(locked, monkeypatch)
     out = locked / "new"
     argv = {
         "attack": ["attack", str(finished / "model.npz"), "--limit", "8", "--out", str(out)],

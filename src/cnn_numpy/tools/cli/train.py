@@ -91,9 +91,7 @@ def train_run(args: argparse.Namespace) -> int:
         page = live.start(args, training, settings, data)  # --live: the page's server
         status = train_epochs(training, settings, data, run_dir, saver, page)
     if status == 0:  # a run that learned nothing says so, and what to try (report.html too)
-        note = learning_note(
-            training.history, data.test[1], settings, training.model, len(data.train[0])
-        )
+        note = learning_note(training.history, data.test[1], settings, training.model, images)
         for line in note:
             print(line)
         save_note(run_dir, note)
